@@ -1,0 +1,58 @@
+import type { JobSpec } from '../protocol/spec.js';
+import type { ModelResult } from '../protocol/types.js';
+import type { DataSummary, TrainingData } from '../data/types.js';
+
+export type AlgorithmName = JobSpec['algorithm'];
+
+/** What a thread must know to compute a partial: no spec, no I/O, just sizes. */
+export interface Shape {
+  algorithm: AlgorithmName;
+  dims: number;
+  /** Clusters for k-means; 1 otherwise. */
+  k: number;
+}
+
+/** Rows [start, end) of a shard's views. */
+export interface RowBlock {
+  features: Float32Array;
+  labels?: Float32Array;
+  dims: number;
+  start: number;
+  end: number;
+}
+
+export interface UpdateResult {
+  model: Float64Array;
+  /** The objective of the model that entered the round (inertia; log-loss). */
+  objective: number;
+  converged: boolean;
+  /** Figures for progress and reports: shift, gradNorm, accuracy, ... */
+  stats: Record<string, number>;
+}
+
+/**
+ * One training algorithm in BSP form. Models and partials are flat Float64Arrays whose layout the
+ * algorithm owns; a partial is a sum over rows, so `merge` is associative and any split of the rows
+ * over workers and threads gives the same merged partial (to float rounding of sums).
+ */
+export interface Algorithm<S extends JobSpec = JobSpec> {
+  readonly name: S['algorithm'];
+  shape(spec: S, data: DataSummary): Shape;
+  /** Rejects a spec that cannot run on this data, naming the field. */
+  validate(spec: S, data: TrainingData): void;
+  init(spec: S, data: TrainingData): Float64Array;
+  partialLength(shape: Shape): number;
+  /** Adds the contribution of `block`'s rows to `out` (which starts zeroed). */
+  partial(shape: Shape, model: Float64Array, block: RowBlock, out: Float64Array): void;
+  /** Adds `other` into `into`. */
+  merge(into: Float64Array, other: Float64Array): void;
+  update(spec: S, shape: Shape, model: Float64Array, merged: Float64Array): UpdateResult;
+  /** The user-facing model after the last round. */
+  result(spec: S, data: DataSummary, model: Float64Array, last: UpdateResult, merged: Float64Array, rounds: number): ModelResult;
+}
+
+/** Elementwise sum: the merge of every algorithm whose partials are plain sums. */
+export function addInto(into: Float64Array, other: Float64Array): void {
+  if (into.length !== other.length) throw new RangeError(`partials differ in length: ${into.length} vs ${other.length}`);
+  for (let i = 0; i < into.length; i++) into[i] += other[i]!;
+}

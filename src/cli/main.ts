@@ -1,0 +1,85 @@
+import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { Command, CommanderError, Option } from 'commander';
+import { BspmlError } from '../errors.js';
+import { BACKENDS } from '../stores/open.js';
+import { gen } from './gen.js';
+import type { CliIo } from './io.js';
+import { nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber } from './options.js';
+import { predict } from './predict.js';
+import { train, type TrainOptions } from './train.js';
+
+function addTrainOptions(command: Command): Command {
+  return command
+    .requiredOption('--data <file>', 'training data: CSV (header optional) or bspml binary float32')
+    .option('--workers <n>', 'shards, one worker invocation each per round', positiveInt, 1)
+    .option('--threads <n>', `inner threads per worker (default: available parallelism, ${availableParallelism()} here)`, positiveInt)
+    .option('--max-rounds <n>', 'stop after this many rounds (default 100)', positiveInt)
+    .option('--tol <x>', 'convergence tolerance (default 1e-4)', nonNegativeNumber)
+    .option('--seed <n>', 'random seed (default 42)', nonNegativeInt)
+    .addOption(new Option('--backend <name>', 'state store').argParser(oneOf(BACKENDS)).default('memory'))
+    .option('--endpoint <url>', 'store endpoint (dynamodb: default starts an in-process emulator)')
+    .option('--table <name>', 'DynamoDB table (default bspml-state)')
+    .option('--concurrency <n>', 'most worker containers at once (default 32)', positiveInt)
+    .option('--out <file>', 'write the model as JSON (only when training succeeds)')
+    .option('--no-progress', 'no progress bar');
+}
+
+/** Parses `argv` (without node and script) and runs the command; resolves to the exit code. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const program = new Command('bspml')
+    .description('Train k-means and logistic regression as bulk-synchronous rounds, locally or on AWS Lambda')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .showHelpAfterError('(run with --help for usage)');
+
+  const trainCommand = program.command('train').description('train a model on the local runtime');
+  addTrainOptions(trainCommand.command('kmeans').description('k-means (k-means++ init, exact Lloyd rounds)'))
+    .requiredOption('--k <n>', 'number of clusters', positiveInt)
+    .action((options: TrainOptions) => train('kmeans', options, io));
+  addTrainOptions(trainCommand.command('logreg').description('logistic regression (full-batch gradient descent)'))
+    .option('--label-column <name>', 'label column (0/1): header name, 0-based index or "last"', 'last')
+    .option('--lr <x>', 'learning rate (default 0.5)', positiveNumber)
+    .option('--l2 <x>', 'L2 penalty (default 0)', nonNegativeNumber)
+    .action((options: TrainOptions) => train('logreg', options, io));
+
+  program
+    .command('predict')
+    .description('apply a trained model to a data file')
+    .requiredOption('--model <file>', 'model JSON written by train --out')
+    .requiredOption('--data <file>', 'CSV or binary data with the model\'s feature columns')
+    .option('--out <file>', 'write predictions as CSV (default: standard output)')
+    .action((options: { model: string; data: string; out?: string }) => predict(options, io));
+
+  const genCommand = program.command('gen').description('write synthetic data with a seed');
+  const genOptions = (command: Command) =>
+    command
+      .requiredOption('--rows <n>', 'rows', positiveInt)
+      .requiredOption('--dims <n>', 'feature columns', positiveInt)
+      .option('--seed <n>', 'random seed', nonNegativeInt, 42)
+      .requiredOption('--out <file>', 'output file: .csv, or .bin / .f32 for binary float32');
+  genOptions(genCommand.command('blobs').description('Gaussian blobs for k-means'))
+    .option('--centers <n>', 'number of blobs', positiveInt, 4)
+    .option('--std <x>', 'standard deviation of each blob', positiveNumber)
+    .action((options) => gen('blobs', options, io));
+  genOptions(genCommand.command('classification').description('linearly separable points with a 0/1 label column'))
+    .option('--margin <x>', 'no point closer than this to the separating plane', nonNegativeNumber)
+    .action((options) => gen('classification', options, io));
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    if (error instanceof BspmlError) {
+      io.stderr.write(`bspml: error: ${error.message}\n`);
+      return 1;
+    }
+    io.stderr.write(`bspml: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return 2;
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  process.exitCode = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr });
+}

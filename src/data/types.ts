@@ -1,0 +1,74 @@
+/** Where a data set is and how to read it. */
+export interface DatasetRef {
+  /** A file path locally; `s3://bucket/key` on AWS. */
+  uri: string;
+  /**
+   * The column holding 0/1 labels, by header name or 0-based index; "last" means the last column.
+   * Absent for algorithms without labels: then every column is a feature.
+   */
+  labelColumn?: string;
+}
+
+/** A whole data set after parsing and validation: features row-major, float32. */
+export interface TrainingData {
+  source: string;
+  rows: number;
+  dims: number;
+  features: Float32Array;
+  labels?: Float32Array;
+  featureNames: string[];
+  labelName?: string;
+}
+
+/** What a job records about its data (no values). */
+export interface DataSummary {
+  rows: number;
+  dims: number;
+  featureNames: string[];
+  labelName?: string;
+}
+
+/**
+ * One worker's rows, in a SharedArrayBuffer so that the worker's threads read them in place:
+ * features (rows × dims float32) first, then labels (rows float32) when present.
+ */
+export interface ShardData {
+  shard: number;
+  shards: number;
+  /** Global index of the shard's first row. */
+  first: number;
+  rows: number;
+  dims: number;
+  buffer: SharedArrayBuffer;
+  features: Float32Array;
+  labels?: Float32Array;
+}
+
+/** Rows [start, end) of `rows` rows that shard `shard` of `shards` owns: contiguous, sizes differ by at most one. */
+export function shardRange(rows: number, shard: number, shards: number): { start: number; end: number } {
+  return { start: Math.floor((shard * rows) / shards), end: Math.floor(((shard + 1) * rows) / shards) };
+}
+
+/** Copies rows [start, end) of `data` into a fresh shared buffer. */
+export function sliceShard(data: TrainingData, shard: number, shards: number): ShardData {
+  const { start, end } = shardRange(data.rows, shard, shards);
+  const rows = end - start;
+  const dims = data.dims;
+  const featureBytes = rows * dims * 4;
+  const buffer = new SharedArrayBuffer(featureBytes + (data.labels ? rows * 4 : 0));
+  const features = new Float32Array(buffer, 0, rows * dims);
+  features.set(data.features.subarray(start * dims, end * dims));
+  let labels: Float32Array | undefined;
+  if (data.labels) {
+    labels = new Float32Array(buffer, featureBytes, rows);
+    labels.set(data.labels.subarray(start, end));
+  }
+  return { shard, shards, first: start, rows, dims, buffer, features, labels };
+}
+
+/** Re-creates the typed views of a shard buffer (in a thread that received only the buffer). */
+export function shardViews(buffer: SharedArrayBuffer, rows: number, dims: number, hasLabels: boolean) {
+  const features = new Float32Array(buffer, 0, rows * dims);
+  const labels = hasLabels ? new Float32Array(buffer, rows * dims * 4, rows) : undefined;
+  return { features, labels };
+}

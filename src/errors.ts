@@ -1,0 +1,73 @@
+/**
+ * Typed errors. Each carries a stable `code` that tests and the CLI rely on, and a message meant
+ * for a person: it names the file, row and field, or the option, that is wrong.
+ */
+export class BspmlError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** The data set is unreadable or malformed. `row` is 1-based as a person counts lines in the file. */
+export class DataError extends BspmlError {
+  readonly file: string;
+  readonly row?: number;
+  readonly field?: string;
+  constructor(file: string, detail: string, where: { row?: number; field?: string } = {}, options?: { cause?: unknown }) {
+    const at = [where.row !== undefined ? `row ${where.row}` : '', where.field !== undefined ? `field "${where.field}"` : '']
+      .filter(Boolean)
+      .join(', ');
+    super('E_DATA', `${file}${at ? `: ${at}` : ''}: ${detail}`, options);
+    this.file = file;
+    this.row = where.row;
+    this.field = where.field;
+  }
+}
+
+/** The job spec (or a command-line option that feeds it) is invalid. */
+export class SpecError extends BspmlError {
+  readonly field?: string;
+  constructor(message: string, field?: string, options?: { cause?: unknown }) {
+    super('E_SPEC', message, options);
+    this.field = field;
+  }
+}
+
+export class JobExistsError extends BspmlError {
+  constructor(jobId: string) {
+    super('E_JOB_EXISTS', `job ${jobId} already exists`);
+  }
+}
+
+export class JobNotFoundError extends BspmlError {
+  constructor(jobId: string) {
+    super('E_JOB_NOT_FOUND', `job ${jobId} not found`);
+  }
+}
+
+/** State the protocol relies on is absent: a partial or model that must have been written. */
+export class MissingStateError extends BspmlError {
+  constructor(message: string) {
+    super('E_MISSING_STATE', message);
+  }
+}
+
+/** The job ended FAILED; `reason` is what was stored with it. */
+export class JobFailedError extends BspmlError {
+  readonly jobId: string;
+  constructor(jobId: string, reason: string) {
+    super('E_JOB_FAILED', `job ${jobId} failed: ${reason}`);
+    this.jobId = jobId;
+  }
+}
+
+/** A storage backend call failed; keeps the SDK's error as `cause` (with its metadata). */
+export class StoreError extends BspmlError {
+  constructor(operation: string, options: { cause: unknown }) {
+    const why = options.cause instanceof Error ? `${options.cause.name}: ${options.cause.message}` : String(options.cause);
+    super('E_STORE', `state store ${operation} failed: ${why}`, options);
+  }
+}

@@ -1,0 +1,34 @@
+import type { Shape } from '../algorithms/types.js';
+
+/** Sent once per shard per thread: the buffer is shared, not copied. */
+export interface ShardMessage {
+  type: 'shard';
+  key: string;
+  buffer: SharedArrayBuffer;
+  rows: number;
+  dims: number;
+  hasLabels: boolean;
+}
+
+export interface DropMessage {
+  type: 'drop';
+  key: string;
+}
+
+/** Sent once per round per thread: only the model travels. */
+export interface ComputeMessage {
+  type: 'compute';
+  id: number;
+  key: string;
+  shape: Shape;
+  model: Float64Array;
+  start: number;
+  end: number;
+}
+
+export type ToThread = ShardMessage | DropMessage | ComputeMessage;
+
+export type FromThread =
+  | { type: 'ready' }
+  | { type: 'result'; id: number; partial: Float64Array; ms: number }
+  | { type: 'error'; id: number; message: string; stack?: string };

@@ -1,0 +1,6 @@
+import type { CompletionMessage } from '../protocol/types.js';
+
+/** Tells the aggregator that a round's barrier is full (SQS FIFO on AWS, in-process locally). */
+export interface Completion {
+  send(message: CompletionMessage): Promise<void>;
+}

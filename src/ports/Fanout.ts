@@ -1,0 +1,6 @@
+import type { RoundTask } from '../protocol/types.js';
+
+/** Delivers one task per shard to the workers of a round (SNS on AWS, in-process locally). */
+export interface Fanout {
+  publish(tasks: RoundTask[]): Promise<void>;
+}

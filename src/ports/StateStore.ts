@@ -1,0 +1,46 @@
+import type { JobRecord, JobPatch, JobStatus, RoundMetrics } from '../protocol/types.js';
+
+/**
+ * Where the shared state of a job lives between rounds. Every method is scoped by job id
+ * (jobs are isolated) and every write is safe to repeat (messages arrive at least once).
+ * Byte payloads are opaque here: the protocol encodes them, adapters only store them.
+ */
+export interface StateStore {
+  /** A short name for reports: "memory", "dynamodb", ... */
+  readonly kind: string;
+
+  /** Creates the job record; throws JobExistsError when the id is taken. */
+  createJob(job: JobRecord): Promise<void>;
+  getJob(jobId: string): Promise<JobRecord | undefined>;
+  /**
+   * Applies `patch` only if the job is still at `expect.round` with `expect.status`.
+   * Returns false (and changes nothing) otherwise: this is how a duplicate completion is
+   * kept from advancing a job twice.
+   */
+  updateJob(jobId: string, expect: { round: number; status: JobStatus }, patch: JobPatch): Promise<boolean>;
+
+  /** Stores the model that round `round` computes with. Repeating it with the same bytes is harmless. */
+  putModel(jobId: string, round: number, bytes: Uint8Array): Promise<void>;
+  getModel(jobId: string, round: number): Promise<Uint8Array | undefined>;
+
+  /** Writes a shard's partial once; returns false when one was already stored (a duplicate). */
+  putPartial(jobId: string, round: number, shard: number, bytes: Uint8Array): Promise<boolean>;
+  /** All partials of a round, in shard order; throws MissingStateError naming the first missing shard. */
+  getPartials(jobId: string, round: number, shards: number): Promise<Uint8Array[]>;
+
+  /**
+   * Records that `shard` arrived at the barrier of `round`, atomically: `added` is false when it
+   * had arrived before, and then the count does not move. `count` is the number of distinct shards
+   * that have arrived, after this call.
+   */
+  arrive(jobId: string, round: number, shard: number): Promise<{ added: boolean; count: number }>;
+  /** The shards that have arrived at the barrier of `round`, sorted. */
+  arrivals(jobId: string, round: number): Promise<number[]>;
+
+  putRoundMetrics(jobId: string, metrics: RoundMetrics): Promise<void>;
+  /** Round metrics of a job, in round order. */
+  listRoundMetrics(jobId: string): Promise<RoundMetrics[]>;
+
+  /** Releases clients and servers the store owns. */
+  close(): Promise<void>;
+}

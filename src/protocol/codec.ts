@@ -1,0 +1,56 @@
+import { BspmlError } from '../errors.js';
+import type { WorkerReport } from './types.js';
+
+/*
+ * Wire and storage encodings of models and partials: raw little-endian float64 (every Lambda and
+ * laptop we target is little-endian), a partial prefixed by its worker's report as JSON.
+ */
+
+const PARTIAL_MAGIC = 0x31505342; // "BSP1"
+
+export function encodeModel(model: Float64Array): Uint8Array {
+  return new Uint8Array(model.buffer.slice(model.byteOffset, model.byteOffset + model.byteLength));
+}
+
+export function decodeModel(bytes: Uint8Array): Float64Array {
+  if (bytes.byteLength % 8 !== 0) throw new BspmlError('E_CODEC', `model of ${bytes.byteLength} bytes is not a float64 array`);
+  // Copy: the source may be unaligned (a slice of a network buffer) and Float64Array needs alignment.
+  return new Float64Array(bytes.slice().buffer);
+}
+
+export function encodePartial(partial: Float64Array, report: WorkerReport): Uint8Array {
+  const meta = Buffer.from(JSON.stringify(report));
+  const offset = align8(8 + meta.byteLength);
+  const out = new Uint8Array(offset + partial.byteLength);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, PARTIAL_MAGIC, true);
+  view.setUint32(4, meta.byteLength, true);
+  out.set(meta, 8);
+  out.set(new Uint8Array(partial.buffer, partial.byteOffset, partial.byteLength), offset);
+  return out;
+}
+
+export function decodePartial(bytes: Uint8Array): { partial: Float64Array; report: WorkerReport } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.byteLength < 8 || view.getUint32(0, true) !== PARTIAL_MAGIC) {
+    throw new BspmlError('E_CODEC', 'stored partial is not in the expected format');
+  }
+  const metaLength = view.getUint32(4, true);
+  const report = JSON.parse(Buffer.from(bytes.subarray(8, 8 + metaLength)).toString('utf8')) as WorkerReport;
+  const offset = align8(8 + metaLength);
+  if ((bytes.byteLength - offset) % 8 !== 0) throw new BspmlError('E_CODEC', 'stored partial is truncated');
+  const partial = new Float64Array(bytes.slice(offset).buffer);
+  return { partial, report };
+}
+
+export function modelToBase64(model: Float64Array): string {
+  return Buffer.from(encodeModel(model)).toString('base64');
+}
+
+export function modelFromBase64(text: string): Float64Array {
+  return decodeModel(new Uint8Array(Buffer.from(text, 'base64')));
+}
+
+function align8(n: number): number {
+  return (n + 7) & ~7;
+}

@@ -1,0 +1,8 @@
+/**
+ * Largest base64 model carried inside a round message. SNS caps a message at 256 KiB; this leaves
+ * room for the rest of the message and the SNS envelope. Larger models are read from the store.
+ */
+export const MAX_INLINE_MODEL_CHARS = 200_000;
+
+/** Recovery sweeps a round may take before the job is FAILED as stalled. */
+export const MAX_RECOVERIES = 3;

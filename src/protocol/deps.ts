@@ -1,0 +1,18 @@
+import type { Completion } from '../ports/Completion.js';
+import type { DatasetSource } from '../ports/DatasetSource.js';
+import type { Fanout } from '../ports/Fanout.js';
+import type { StateStore } from '../ports/StateStore.js';
+
+/** The ports the protocol runs over; Lambda handlers and the local runtime wire them differently. */
+export interface ProtocolDeps {
+  store: StateStore;
+  fanout: Fanout;
+  completion: Completion;
+  datasets: DatasetSource;
+  /** Epoch milliseconds; tests may pin it. */
+  now?: () => number;
+}
+
+export function clock(deps: Pick<ProtocolDeps, 'now'>): number {
+  return (deps.now ?? Date.now)();
+}

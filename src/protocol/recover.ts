@@ -1,0 +1,49 @@
+import type { ProtocolDeps } from './deps.js';
+import { MAX_RECOVERIES } from './constants.js';
+import { failJob } from './failJob.js';
+import { publishRound } from './publish.js';
+
+export type RecoveryOutcome =
+  | { action: 'none'; reason: string }
+  | { action: 'republished'; shards: number[] }
+  | { action: 'completion-resent' }
+  | { action: 'failed'; reason: string };
+
+/**
+ * Repairs a job whose current round has stopped moving (a lost message, a worker or aggregator that
+ * died): re-publishes the shards that have not arrived, or re-sends the completion when all have.
+ * Partials are deterministic and writes idempotent, so repeating work is safe. After
+ * `maxRecoveries` sweeps of the same round the job is FAILED with the shards that never arrived.
+ * The caller decides when a round is stale (the local runtime: nothing in flight; AWS: a schedule).
+ */
+export async function recoverJob(
+  deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'completion'>,
+  jobId: string,
+  maxRecoveries = MAX_RECOVERIES,
+): Promise<RecoveryOutcome> {
+  const { store } = deps;
+  const job = await store.getJob(jobId);
+  if (!job) return { action: 'none', reason: `job ${jobId} does not exist` };
+  if (job.status !== 'RUNNING') return { action: 'none', reason: `job is ${job.status}` };
+
+  const arrived = new Set(await store.arrivals(jobId, job.round));
+  const missing = Array.from({ length: job.shards }, (_, i) => i).filter((shard) => !arrived.has(shard));
+  if (job.recoveries >= maxRecoveries) {
+    const reason =
+      missing.length > 0
+        ? `round ${job.round} stalled: shard(s) ${missing.join(', ')} never arrived after ${maxRecoveries} recovery attempts`
+        : `round ${job.round} stalled: aggregation did not complete after ${maxRecoveries} recovery attempts`;
+    await failJob(store, jobId, reason);
+    return { action: 'failed', reason };
+  }
+  if (!(await store.updateJob(jobId, { round: job.round, status: 'RUNNING' }, { recoveries: job.recoveries + 1 }))) {
+    return { action: 'none', reason: 'the job moved while recovering' };
+  }
+  if (missing.length === 0) {
+    await deps.completion.send({ jobId, round: job.round });
+    return { action: 'completion-resent' };
+  }
+  await publishRound(deps.fanout, store, job, job.round, undefined, missing);
+  if (job.fanoutRound < job.round) await store.updateJob(jobId, { round: job.round, status: 'RUNNING' }, { fanoutRound: job.round });
+  return { action: 'republished', shards: missing };
+}

@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import { SpecError } from '../errors.js';
+
+const dataRef = z
+  .object({
+    uri: z.string().min(1, 'must name a data set'),
+    labelColumn: z.string().min(1).optional(),
+  })
+  .strict();
+
+const common = {
+  data: dataRef,
+  /** Shards, one worker invocation each per round. */
+  workers: z.number().int().min(1).max(1000).default(1),
+  /** Inner threads per worker; absent: the container's available parallelism. */
+  threads: z.number().int().min(1).max(64).optional(),
+  maxRounds: z.number().int().min(1).max(100_000).default(100),
+  tol: z.number().min(0).default(1e-4),
+  seed: z.number().int().min(0).max(2 ** 32 - 1).default(42),
+};
+
+export const kmeansSpecSchema = z
+  .object({
+    algorithm: z.literal('kmeans'),
+    k: z.number().int().min(1).max(100_000),
+    /** k-means++ runs on at most this many rows, drawn with the seed. */
+    initSample: z.number().int().min(1).default(100_000),
+    ...common,
+  })
+  .strict();
+
+export const logregSpecSchema = z
+  .object({
+    algorithm: z.literal('logreg'),
+    /** Step size of gradient descent on standardised features. */
+    lr: z.number().positive().default(0.5),
+    /** L2 penalty (on standardised weights, not the bias). */
+    l2: z.number().min(0).default(0),
+    ...common,
+  })
+  .strict();
+
+export const jobSpecSchema = z.discriminatedUnion('algorithm', [kmeansSpecSchema, logregSpecSchema]);
+
+export type KmeansSpec = z.infer<typeof kmeansSpecSchema>;
+export type LogregSpec = z.infer<typeof logregSpecSchema>;
+export type JobSpec = z.infer<typeof jobSpecSchema>;
+export type JobSpecInput = z.input<typeof jobSpecSchema>;
+
+/** Validates a job spec, filling defaults; throws SpecError naming the first bad field. */
+export function parseJobSpec(input: unknown): JobSpec {
+  const result = jobSpecSchema.safeParse(input);
+  if (result.success) {
+    const spec = result.data;
+    if (spec.algorithm === 'logreg' && spec.data.labelColumn === undefined) spec.data.labelColumn = 'last';
+    return spec;
+  }
+  const issue = result.error.issues[0]!;
+  const field = issue.path.join('.') || 'spec';
+  throw new SpecError(`invalid job spec: ${field}: ${issue.message}`, field, { cause: result.error });
+}

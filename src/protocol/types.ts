@@ -1,0 +1,109 @@
+import type { JobSpec } from './spec.js';
+import type { DataSummary } from '../data/types.js';
+
+export type JobStatus = 'STARTING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+
+/** The job's META record: everything the protocol needs to know where a job stands. */
+export interface JobRecord {
+  jobId: string;
+  spec: JobSpec;
+  status: JobStatus;
+  /** The round whose partials are being gathered now (the last one, once finished). */
+  round: number;
+  /** Number of shards = worker invocations per round. */
+  shards: number;
+  /** The highest round whose fan-out is known to have been published; -1 before round 0. */
+  fanoutRound: number;
+  /** Recovery sweeps spent on the current round. */
+  recoveries: number;
+  /** When the current round's fan-out was published (epoch ms). */
+  roundStartedAt: number;
+  data?: DataSummary;
+  createdAt: number;
+  updatedAt: number;
+  /** Why the job FAILED, for a person. */
+  error?: string;
+  /** The final model, as the user sees it (SUCCEEDED only). */
+  result?: ModelResult;
+}
+
+export type JobPatch = Partial<Pick<JobRecord, 'status' | 'round' | 'fanoutRound' | 'recoveries' | 'roundStartedAt' | 'data' | 'error' | 'result'>>;
+
+/** One message of a round's fan-out: compute the partial of `shard` with the model of `round`. */
+export interface RoundTask {
+  jobId: string;
+  round: number;
+  shard: number;
+  shards: number;
+  /** The encoded model (base64) when it fits in a message; else the worker reads MODEL#round. */
+  model?: string;
+}
+
+/** Sent by the last arrival at a round's barrier. */
+export interface CompletionMessage {
+  jobId: string;
+  round: number;
+}
+
+/** What a worker reports beside its partial. */
+export interface WorkerReport {
+  shard: number;
+  rows: number;
+  /** Time the inner threads took for the partial (the compute phase). */
+  computeMs: number;
+  /** Time to load the shard (0 when cached). */
+  loadMs: number;
+  cacheHit: boolean;
+  threads: number;
+}
+
+/** Per-round record (ROUND#r). */
+export interface RoundMetrics {
+  round: number;
+  /** k-means: inertia; logistic regression: regularised mean log-loss; of the model that entered the round. */
+  objective: number;
+  /** Algorithm figures: shift, gradNorm, accuracy, ... */
+  stats: Record<string, number>;
+  converged: boolean;
+  /** Slowest worker's compute time (the round's critical path). */
+  computeMs: number;
+  /** Slowest worker's shard load time. */
+  loadMs: number;
+  cacheHits: number;
+  workers: number;
+  partialBytes: number;
+  modelBytes: number;
+  /** When the round's fan-out was published and when its aggregation ended (epoch ms). */
+  publishedAt: number;
+  aggregatedAt: number;
+}
+
+/** The trained model as written to `--out` and stored with a finished job. */
+export type ModelResult = KmeansResult | LogregResult;
+
+export interface KmeansResult {
+  algorithm: 'kmeans';
+  k: number;
+  dims: number;
+  featureNames: string[];
+  centroids: number[][];
+  /** Cluster sizes from the last assignment pass. */
+  counts: number[];
+  inertia: number;
+  rounds: number;
+  converged: boolean;
+}
+
+export interface LogregResult {
+  algorithm: 'logreg';
+  dims: number;
+  featureNames: string[];
+  labelName: string;
+  weights: number[];
+  bias: number;
+  loss: number;
+  accuracy: number;
+  gradNorm: number;
+  rounds: number;
+  converged: boolean;
+}

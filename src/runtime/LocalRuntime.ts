@@ -1,0 +1,211 @@
+import { availableParallelism } from 'node:os';
+import { InFlight, InProcessChannel, type DeliveryPolicy } from '../events/InProcessChannel.js';
+import { JobFailedError } from '../errors.js';
+import type { Completion } from '../ports/Completion.js';
+import type { DatasetSource } from '../ports/DatasetSource.js';
+import type { Fanout } from '../ports/Fanout.js';
+import type { StateStore } from '../ports/StateStore.js';
+import { aggregate } from '../protocol/aggregate.js';
+import type { ProtocolDeps } from '../protocol/deps.js';
+import { failJob } from '../protocol/failJob.js';
+import { recoverJob } from '../protocol/recover.js';
+import { runWorker } from '../protocol/runWorker.js';
+import { startJob } from '../protocol/startJob.js';
+import type { CompletionMessage, JobRecord, ModelResult, RoundMetrics, RoundTask } from '../protocol/types.js';
+import { addIo, metered, type IoCounts } from '../util/io-meter.js';
+import { ContainerPool } from './ContainerPool.js';
+
+export interface LocalRuntimeOptions {
+  store: StateStore;
+  datasets: DatasetSource;
+  /** Most worker containers alive at once (Lambda's reserved concurrency). Default 32. */
+  concurrency?: number;
+  /** Inner threads of a container when the spec names none. Default: available parallelism. */
+  defaultThreads?: number;
+  /** Tries per message before the job is FAILED (Lambda's async invoke: 1 + 2 retries). Default 3. */
+  maxAttempts?: number;
+  delivery?: DeliveryPolicy;
+  /** Called after each aggregated round. */
+  onRound?: (metrics: RoundMetrics, job: JobRecord) => void;
+}
+
+export interface TrainOutcome {
+  job: JobRecord;
+  result: ModelResult;
+  rounds: RoundMetrics[];
+  /** Store I/O of each round (workers and aggregator), in round order; `start` is job start. */
+  io: { start: IoCounts; rounds: IoCounts[] };
+  wallMs: number;
+  startMs: number;
+  /** Bytes between workers and their threads during this job (models out, partials back). */
+  threadTraffic: { toThreads: number; fromThreads: number };
+}
+
+interface Waiter {
+  resolve: (job: JobRecord) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Runs the protocol in one process: an in-process fan-out and completion queue, worker
+ * invocations in warm-reusable containers (each with its own thread pool), one aggregator at a
+ * time (as an SQS FIFO message group). The protocol code is the same the Lambda handlers run.
+ */
+export class LocalRuntime {
+  private readonly store: StateStore;
+  private readonly datasets: DatasetSource;
+  private readonly containers: ContainerPool;
+  private readonly defaultThreads: number;
+  private readonly maxAttempts: number;
+  private readonly inFlight = new InFlight(() => void this.onIdle());
+  private readonly workerChannel: InProcessChannel<RoundTask>;
+  private readonly aggregatorChannel: InProcessChannel<CompletionMessage>;
+  private readonly deps: ProtocolDeps;
+  private readonly waiters = new Map<string, Waiter>();
+  private readonly io = new Map<string, Map<number, IoCounts>>();
+  private aggregating: Promise<void> = Promise.resolve();
+  private sweeping = false;
+  private readonly onRound?: LocalRuntimeOptions['onRound'];
+
+  constructor(options: LocalRuntimeOptions) {
+    this.store = options.store;
+    this.datasets = options.datasets;
+    this.containers = new ContainerPool(options.concurrency ?? 32);
+    this.defaultThreads = options.defaultThreads ?? availableParallelism();
+    this.maxAttempts = options.maxAttempts ?? 3;
+    this.onRound = options.onRound;
+    this.workerChannel = new InProcessChannel('worker', (task) => this.invokeWorker(task), this.inFlight, options.delivery);
+    this.aggregatorChannel = new InProcessChannel('aggregator', (message) => this.invokeAggregator(message), this.inFlight, options.delivery);
+    const fanout: Fanout = { publish: async (tasks) => tasks.forEach((task) => this.workerChannel.send(task)) };
+    const completion: Completion = { send: async (message) => this.aggregatorChannel.send(message) };
+    this.deps = { store: this.store, datasets: this.datasets, fanout, completion };
+  }
+
+  /** Starts a job and resolves when it has SUCCEEDED; rejects with the validation or failure reason. */
+  async train(spec: unknown, options: { jobId?: string } = {}): Promise<TrainOutcome> {
+    const started = performance.now();
+    const traffic0 = this.threadTraffic();
+    const { value: job, io: startIo } = await metered(() => startJob(this.deps, { jobId: options.jobId, spec }));
+    const startMs = performance.now() - started;
+    const done = await new Promise<JobRecord>((resolve, reject) => {
+      this.waiters.set(job.jobId, { resolve, reject });
+      if (this.inFlight.size === 0) void this.onIdle();
+    });
+    const wallMs = performance.now() - started;
+    const traffic1 = this.threadTraffic();
+    const rounds = await this.store.listRoundMetrics(job.jobId);
+    const ioByRound = this.io.get(job.jobId) ?? new Map<number, IoCounts>();
+    this.io.delete(job.jobId);
+    if (done.status !== 'SUCCEEDED' || !done.result) throw new JobFailedError(job.jobId, done.error ?? `ended ${done.status}`);
+    return {
+      job: done,
+      result: done.result,
+      rounds,
+      io: { start: startIo, rounds: rounds.map((r) => ioByRound.get(r.round) ?? { requests: 0, bytesWritten: 0, bytesRead: 0 }) },
+      wallMs,
+      startMs,
+      threadTraffic: { toThreads: traffic1.toThreads - traffic0.toThreads, fromThreads: traffic1.fromThreads - traffic0.fromThreads },
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.containers.close();
+  }
+
+  private threadTraffic() {
+    const total = { toThreads: 0, fromThreads: 0 };
+    for (const c of this.containers.containers()) {
+      total.toThreads += c.pool.traffic.toThreads;
+      total.fromThreads += c.pool.traffic.fromThreads;
+    }
+    return total;
+  }
+
+  private async invokeWorker(task: RoundTask): Promise<void> {
+    const job = await this.store.getJob(task.jobId);
+    const threads = job?.spec.threads ?? this.defaultThreads;
+    await this.withRetries(task.jobId, `worker for shard ${task.shard} of round ${task.round}`, async () => {
+      const container = await this.containers.acquire(task.jobId, task.shard, threads);
+      try {
+        const { io } = await metered(() => runWorker(this.deps, container, task));
+        this.addIo(task.jobId, task.round, io);
+      } finally {
+        await this.containers.release(container);
+      }
+    });
+  }
+
+  private invokeAggregator(message: CompletionMessage): Promise<void> {
+    // One aggregation at a time, in arrival order: what an SQS FIFO message group gives on AWS.
+    const run = this.aggregating.then(() =>
+      this.withRetries(message.jobId, `aggregator for round ${message.round}`, async () => {
+        const { value: outcome, io } = await metered(() => aggregate(this.deps, message));
+        this.addIo(message.jobId, message.round, io);
+        if ((outcome.status === 'advanced' || outcome.status === 'finished') && this.onRound) {
+          const job = await this.store.getJob(message.jobId);
+          if (job) this.onRound(outcome.metrics, job);
+        }
+      }),
+    );
+    this.aggregating = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Lambda-like retries; the last failure FAILS the job (what an on-failure destination does on AWS). */
+  private async withRetries(jobId: string, what: string, fn: () => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (error) {
+        if (attempt < this.maxAttempts) continue;
+        const reason = `${what} failed after ${attempt} attempts: ${error instanceof Error ? error.message : String(error)}`;
+        await failJob(this.store, jobId, reason).catch(() => undefined);
+        return;
+      }
+    }
+  }
+
+  private addIo(jobId: string, round: number, io: IoCounts): void {
+    let rounds = this.io.get(jobId);
+    if (!rounds) this.io.set(jobId, (rounds = new Map()));
+    let counts = rounds.get(round);
+    if (!counts) rounds.set(round, (counts = { requests: 0, bytesWritten: 0, bytesRead: 0 }));
+    addIo(counts, io);
+  }
+
+  /**
+   * Nothing in flight: every waiting job has either ended or lost a message. Ended jobs are
+   * handed back; the others get a recovery sweep, as a scheduled sweep would on AWS.
+   */
+  private async onIdle(): Promise<void> {
+    // Idle can be signalled again while a sweep is awaiting the store: run one sweep at a time.
+    if (this.sweeping) return;
+    this.sweeping = true;
+    try {
+      await this.sweep();
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  private async sweep(): Promise<void> {
+    for (const [jobId, waiter] of [...this.waiters]) {
+      try {
+        const job = await this.store.getJob(jobId);
+        if (!job || job.status === 'SUCCEEDED' || job.status === 'FAILED') {
+          this.waiters.delete(jobId);
+          if (job) waiter.resolve(job);
+          else waiter.reject(new Error(`job ${jobId} vanished`));
+          continue;
+        }
+        if (this.inFlight.size > 0) continue;
+        const { io } = await metered(() => recoverJob(this.deps, jobId));
+        this.addIo(jobId, job.round, io);
+        if (this.inFlight.size === 0) queueMicrotask(() => void this.onIdle());
+      } catch (error) {
+        this.waiters.delete(jobId);
+        waiter.reject(error);
+      }
+    }
+  }
+}

@@ -1,0 +1,555 @@
+import { randomUUID } from 'node:crypto';
+import {
+  BatchGetItemCommand,
+  CreateTableCommand,
+  DescribeTableCommand,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { JobExistsError, MissingStateError, StoreError } from '../errors.js';
+import type { StateStore } from '../ports/StateStore.js';
+import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../protocol/types.js';
+import { recordIo } from '../util/io-meter.js';
+
+type Item = Record<string, AttributeValue>;
+type Key = { pk: AttributeValue; sk: AttributeValue };
+
+/**
+ * Bytes per chunk item. DynamoDB's item limit is 400 KB including attribute names and keys;
+ * 350,000 leaves room for the key (job ids, nonce) and bookkeeping attributes.
+ */
+export const CHUNK_BYTES = 350_000;
+/** BatchGetItem's per-request key limit. */
+const BATCH_GET_KEYS = 100;
+/** Concurrent requests one store call makes (chunk writes, batch reads). */
+const PARALLEL_REQUESTS = 4;
+/** Unprocessed-key retries without progress before giving up (DynamoDB asks callers to back off). */
+const MAX_IDLE_RETRIES = 8;
+
+export interface DynamoDbStoreOptions {
+  client: DynamoDBClient;
+  tableName: string;
+  /** Destroy the client on close(). */
+  ownsClient?: boolean;
+  /** When set, every item carries `expiresAt` (epoch seconds) = write time + ttlSeconds, for DynamoDB TTL. */
+  ttlSeconds?: number;
+  /** Runs after the client is released: lets whoever started a local server stop it with the store. */
+  onClose?: () => Promise<void>;
+}
+
+/**
+ * State in one DynamoDB table (pk, sk), laid out as in DESIGN.md. Byte payloads larger than an
+ * item are split into chunk items that are written before the head item that points at them, so a
+ * reader that sees a head always finds its chunks; chunks are never deleted, only expired by TTL,
+ * so a reader holding an older head still finds its chunks after a rewrite.
+ */
+export class DynamoDbStore implements StateStore {
+  readonly kind = 'dynamodb';
+  readonly tableName: string;
+  private readonly client: DynamoDBClient;
+  private readonly ownsClient: boolean;
+  private readonly ttlSeconds?: number;
+  private readonly onClose?: () => Promise<void>;
+  private closed = false;
+
+  constructor(options: DynamoDbStoreOptions) {
+    this.client = options.client;
+    this.tableName = options.tableName;
+    this.ownsClient = options.ownsClient ?? false;
+    this.ttlSeconds = options.ttlSeconds;
+    this.onClose = options.onClose;
+  }
+
+  async createJob(job: JobRecord): Promise<void> {
+    const item = this.withTtl(encodeJob(job));
+    recordIo(1, itemBytes(item), 0);
+    try {
+      await this.call('createJob', 'PutItem', true, () =>
+        this.client.send(
+          new PutItemCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }),
+        ),
+      );
+    } catch (err) {
+      if (isConditionFailure(err)) throw new JobExistsError(job.jobId);
+      throw err;
+    }
+  }
+
+  async getJob(jobId: string): Promise<JobRecord | undefined> {
+    const item = await this.getItem('getJob', { pk: s(jobPk(jobId)), sk: s('META') });
+    return item ? decodeJob(item) : undefined;
+  }
+
+  async updateJob(jobId: string, expect: { round: number; status: JobStatus }, patch: JobPatch): Promise<boolean> {
+    const names: Record<string, string> = { '#round': 'round', '#status': 'status', '#updatedAt': 'updatedAt' };
+    const values: Item = { ':expectRound': n(expect.round), ':expectStatus': s(expect.status), ':now': n(Date.now()) };
+    const set = ['#updatedAt = :now'];
+    const remove: string[] = [];
+    // Placeholders are numbered: field names are not guaranteed to be valid expression tokens.
+    let i = 0;
+    for (const [field, value] of Object.entries(patch)) {
+      if (STORE_ATTRIBUTES.has(field) || field === 'updatedAt') continue;
+      const name = `#f${i}`;
+      names[name] = field;
+      // A field present with undefined is cleared, as Object.assign leaves it in MemoryStore.
+      if (value === undefined) remove.push(name);
+      else {
+        values[`:f${i}`] = encodeField(field, value);
+        set.push(`${name} = :f${i}`);
+      }
+      i++;
+    }
+    if (this.ttlSeconds !== undefined) {
+      names['#expiresAt'] = 'expiresAt';
+      values[':expiresAt'] = n(this.expiresAt());
+      set.push('#expiresAt = :expiresAt');
+    }
+
+    const update = `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`;
+    recordIo(1, Object.values(values).reduce((sum, v) => sum + valueBytes(v), update.length), 0);
+    try {
+      await this.call('updateJob', 'UpdateItem', true, () =>
+        this.client.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: { pk: s(jobPk(jobId)), sk: s('META') },
+            UpdateExpression: update,
+            // A missing job fails this condition too, so updateJob never creates a record.
+            ConditionExpression: '#round = :expectRound AND #status = :expectStatus',
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+          }),
+        ),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  async putModel(jobId: string, round: number, bytes: Uint8Array): Promise<void> {
+    // Unconditional head: rewrites carry the same bytes, and the last writer's chunks are complete.
+    await this.putBlob('putModel', jobPk(jobId), `MODEL#${pad(round)}`, bytes, false);
+  }
+
+  async getModel(jobId: string, round: number): Promise<Uint8Array | undefined> {
+    const head = await this.getItem('getModel', { pk: s(jobPk(jobId)), sk: s(`MODEL#${pad(round)}`) });
+    if (!head) return undefined;
+    const [bytes] = await this.assemble('getModel', [head], (i) => `model of round ${round} of job ${jobId} (chunk ${i})`);
+    return bytes;
+  }
+
+  async putPartial(jobId: string, round: number, shard: number, bytes: Uint8Array): Promise<boolean> {
+    return this.putBlob('putPartial', partialPk(jobId, round), `PART#${shard}`, bytes, true);
+  }
+
+  async getPartials(jobId: string, round: number, shards: number): Promise<Uint8Array[]> {
+    const pk = partialPk(jobId, round);
+    const keys: Key[] = [];
+    for (let shard = 0; shard < shards; shard++) keys.push({ pk: s(pk), sk: s(`PART#${shard}`) });
+    const found = await this.batchGet('getPartials', keys);
+    const heads: Item[] = [];
+    for (let shard = 0; shard < shards; shard++) {
+      const head = found.get(keyId(pk, `PART#${shard}`));
+      if (!head) throw new MissingStateError(`job ${jobId}: partial of shard ${shard} for round ${round} is missing`);
+      heads.push(head);
+    }
+    return this.assemble('getPartials', heads, (i, head) => `job ${jobId}: partial ${str(head, 'sk')} for round ${round} (chunk ${i})`);
+  }
+
+  async arrive(jobId: string, round: number, shard: number): Promise<{ added: boolean; count: number }> {
+    const key = { pk: s(jobPk(jobId)), sk: s(`BARRIER#${pad(round)}`) };
+    const values: Item = { ':one': n(1), ':shards': { SS: [String(shard)] }, ':shard': s(String(shard)) };
+    let update = 'ADD arrived :one, shards :shards';
+    if (this.ttlSeconds !== undefined) {
+      values[':expiresAt'] = n(this.expiresAt());
+      update = `SET expiresAt = :expiresAt ${update}`;
+    }
+    recordIo(1, 32, 16);
+    try {
+      const out = await this.call('arrive', 'UpdateItem', true, () =>
+        this.client.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: key,
+            UpdateExpression: update,
+            // The set, not the counter, decides: a redelivered shard finds its id and counts nothing.
+            ConditionExpression: 'attribute_not_exists(shards) OR NOT contains(shards, :shard)',
+            ExpressionAttributeValues: values,
+            ReturnValues: 'UPDATED_NEW',
+          }),
+        ),
+      );
+      return { added: true, count: out.Attributes?.shards?.SS?.length ?? 0 };
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+    const barrier = await this.getItem('arrive', key);
+    return { added: false, count: barrier?.shards?.SS?.length ?? 0 };
+  }
+
+  async arrivals(jobId: string, round: number): Promise<number[]> {
+    const barrier = await this.getItem('arrivals', { pk: s(jobPk(jobId)), sk: s(`BARRIER#${pad(round)}`) });
+    return (barrier?.shards?.SS ?? []).map(Number).sort((a, b) => a - b);
+  }
+
+  async putRoundMetrics(jobId: string, metrics: RoundMetrics): Promise<void> {
+    const item = this.withTtl({
+      pk: s(jobPk(jobId)),
+      sk: s(`ROUND#${pad(metrics.round)}`),
+      round: n(metrics.round),
+      metrics: s(toJson(metrics)),
+    });
+    recordIo(1, itemBytes(item), 0);
+    await this.call('putRoundMetrics', 'PutItem', false, () =>
+      this.client.send(new PutItemCommand({ TableName: this.tableName, Item: item })),
+    );
+  }
+
+  async listRoundMetrics(jobId: string): Promise<RoundMetrics[]> {
+    const out: RoundMetrics[] = [];
+    let start: Item | undefined;
+    do {
+      const page = await this.call('listRoundMetrics', 'Query', false, () =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+            ExpressionAttributeValues: { ':pk': s(jobPk(jobId)), ':prefix': s('ROUND#') },
+            ConsistentRead: true,
+            ExclusiveStartKey: start,
+          }),
+        ),
+      );
+      const items = page.Items ?? [];
+      recordIo(1, 0, items.reduce((sum, item) => sum + itemBytes(item), 0));
+      for (const item of items) out.push(fromJson(str(item, 'metrics')) as RoundMetrics);
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return out.sort((a, b) => a.round - b.round);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.ownsClient) this.client.destroy();
+    await this.onClose?.();
+  }
+
+  /**
+   * Writes a payload as a head item, inline when it fits, else after its chunks. Chunk keys carry a
+   * nonce of this write, so concurrent writers never overwrite each other's chunks: with
+   * `once`, the writer whose head lands first wins and the others' chunks are orphans.
+   */
+  private async putBlob(operation: string, pk: string, sk: string, bytes: Uint8Array, once: boolean): Promise<boolean> {
+    const head: Item = { pk: s(pk), sk: s(sk), size: n(bytes.byteLength) };
+    if (bytes.byteLength <= CHUNK_BYTES) {
+      head.chunks = n(0);
+      // Omitted when empty: older DynamoDB API versions and emulators reject empty binaries.
+      if (bytes.byteLength > 0) head.bytes = { B: bytes };
+    } else {
+      const nonce = randomUUID();
+      const count = Math.ceil(bytes.byteLength / CHUNK_BYTES);
+      head.nonce = s(nonce);
+      head.chunks = n(count);
+      await forEachLimit(count, PARALLEL_REQUESTS, async (i) => {
+        const chunk = this.withTtl({
+          pk: s(pk),
+          sk: s(chunkSk(sk, nonce, i)),
+          bytes: { B: bytes.subarray(i * CHUNK_BYTES, Math.min(bytes.byteLength, (i + 1) * CHUNK_BYTES)) },
+        });
+        recordIo(1, itemBytes(chunk), 0);
+        await this.call(operation, 'PutItem', false, () =>
+          this.client.send(new PutItemCommand({ TableName: this.tableName, Item: chunk })),
+        );
+      });
+    }
+    this.withTtl(head);
+    recordIo(1, itemBytes(head), 0);
+    try {
+      await this.call(operation, 'PutItem', once, () =>
+        this.client.send(
+          new PutItemCommand({
+            TableName: this.tableName,
+            Item: head,
+            ConditionExpression: once ? 'attribute_not_exists(pk)' : undefined,
+          }),
+        ),
+      );
+      return true;
+    } catch (err) {
+      if (once && isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  /** The payloads that `heads` describe, in the same order, reading all their chunks in batches. */
+  private async assemble(operation: string, heads: Item[], describe: (chunk: number, head: Item) => string): Promise<Uint8Array[]> {
+    const keys: Key[] = [];
+    for (const head of heads) {
+      const count = num(head, 'chunks');
+      for (let i = 0; i < count; i++) keys.push({ pk: head.pk!, sk: s(chunkSk(str(head, 'sk'), str(head, 'nonce'), i)) });
+    }
+    const chunks = keys.length ? await this.batchGet(operation, keys) : new Map<string, Item>();
+    return heads.map((head) => {
+      const size = num(head, 'size');
+      const count = num(head, 'chunks');
+      if (count === 0) return (head.bytes?.B ?? new Uint8Array(0)).slice();
+      const out = new Uint8Array(size);
+      let offset = 0;
+      for (let i = 0; i < count; i++) {
+        const chunk = chunks.get(keyId(str(head, 'pk'), chunkSk(str(head, 'sk'), str(head, 'nonce'), i)));
+        const part = chunk?.bytes?.B;
+        if (!part || offset + part.byteLength > size) throw new MissingStateError(`${describe(i, head)} is missing or damaged`);
+        out.set(part, offset);
+        offset += part.byteLength;
+      }
+      if (offset !== size) throw new MissingStateError(`${describe(count - 1, head)}: ${offset} of ${size} bytes found`);
+      return out;
+    });
+  }
+
+  /** Consistent BatchGetItem of any number of keys; retries unprocessed keys, backing off when none were served. */
+  private async batchGet(operation: string, keys: Key[]): Promise<Map<string, Item>> {
+    const found = new Map<string, Item>();
+    const groups: Key[][] = [];
+    for (let i = 0; i < keys.length; i += BATCH_GET_KEYS) groups.push(keys.slice(i, i + BATCH_GET_KEYS));
+    await forEachLimit(groups.length, PARALLEL_REQUESTS, async (g) => {
+      let pending: Item[] = groups[g]!;
+      let idle = 0;
+      while (pending.length) {
+        const request = pending;
+        const out = await this.call(operation, 'BatchGetItem', false, () =>
+          this.client.send(
+            new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: request, ConsistentRead: true } } }),
+          ),
+        );
+        const items = out.Responses?.[this.tableName] ?? [];
+        recordIo(1, 0, items.reduce((sum, item) => sum + itemBytes(item), 0));
+        for (const item of items) found.set(keyId(str(item, 'pk'), str(item, 'sk')), item);
+        pending = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+        if (!pending.length) break;
+        if (items.length > 0) idle = 0;
+        else if (++idle > MAX_IDLE_RETRIES) {
+          throw new StoreError(`${operation} BatchGetItem on table ${this.tableName}`, {
+            cause: new Error(`${pending.length} keys still unprocessed after ${MAX_IDLE_RETRIES} retries`),
+          });
+        } else await sleep(Math.min(2000, 25 * 2 ** idle) * (0.5 + Math.random() / 2));
+      }
+    });
+    return found;
+  }
+
+  private async getItem(operation: string, key: Key): Promise<Item | undefined> {
+    const out = await this.call(operation, 'GetItem', false, () =>
+      this.client.send(new GetItemCommand({ TableName: this.tableName, Key: key, ConsistentRead: true })),
+    );
+    recordIo(1, 0, out.Item ? itemBytes(out.Item) : 0);
+    return out.Item;
+  }
+
+  /**
+   * Runs one SDK request. A ConditionalCheckFailedException passes through untouched when the
+   * caller set a condition (it is an answer, not a failure); every other error becomes a StoreError
+   * whose cause is the SDK's error, keeping its $metadata (request id, HTTP status).
+   */
+  private async call<T>(operation: string, request: string, conditional: boolean, send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (err) {
+      if (conditional && isConditionFailure(err)) throw err;
+      throw new StoreError(`${operation} ${request} on table ${this.tableName}`, { cause: err });
+    }
+  }
+
+  private withTtl(item: Item): Item {
+    if (this.ttlSeconds !== undefined) item.expiresAt = n(this.expiresAt());
+    return item;
+  }
+
+  private expiresAt(): number {
+    return Math.floor(Date.now() / 1000) + (this.ttlSeconds ?? 0);
+  }
+}
+
+/**
+ * Creates the state table (on-demand, pk/sk strings) unless it exists, and waits until it is ACTIVE.
+ * TTL on `expiresAt` is left to the deployment template: the emulators have no TTL API.
+ */
+export async function createStateTable(client: DynamoDBClient, tableName: string, options: { timeoutMs?: number } = {}): Promise<void> {
+  const describe = async (): Promise<string | undefined> => {
+    try {
+      const out = await client.send(new DescribeTableCommand({ TableName: tableName }));
+      return out.Table?.TableStatus;
+    } catch (err) {
+      if (errorName(err) === 'ResourceNotFoundException') return undefined;
+      throw new StoreError(`DescribeTable on table ${tableName}`, { cause: err });
+    }
+  };
+
+  let status = await describe();
+  if (status === undefined) {
+    try {
+      await client.send(
+        new CreateTableCommand({
+          TableName: tableName,
+          AttributeDefinitions: [
+            { AttributeName: 'pk', AttributeType: 'S' },
+            { AttributeName: 'sk', AttributeType: 'S' },
+          ],
+          KeySchema: [
+            { AttributeName: 'pk', KeyType: 'HASH' },
+            { AttributeName: 'sk', KeyType: 'RANGE' },
+          ],
+          BillingMode: 'PAY_PER_REQUEST',
+        }),
+      );
+    } catch (err) {
+      // Another process created it first: fine, wait for it like our own.
+      if (errorName(err) !== 'ResourceInUseException') throw new StoreError(`CreateTable ${tableName}`, { cause: err });
+    }
+    status = await describe();
+  }
+
+  const deadline = Date.now() + (options.timeoutMs ?? 300_000);
+  let delay = 50;
+  while (status !== 'ACTIVE') {
+    if (Date.now() > deadline) {
+      throw new StoreError(`waiting for table ${tableName}`, { cause: new Error(`table is still ${status ?? 'absent'}`) });
+    }
+    await sleep(delay);
+    delay = Math.min(2000, delay * 2);
+    status = await describe();
+  }
+}
+
+/** Item attributes that are not JobRecord fields. */
+const STORE_ATTRIBUTES = new Set(['pk', 'sk', 'expiresAt']);
+/**
+ * JobRecord fields held as JSON strings. Every other field is a top-level scalar attribute, so
+ * conditions can test it and an update can set it without reading the record first; new scalar
+ * fields need no change here, a new object field must be listed.
+ */
+const JSON_FIELDS = new Set(['spec', 'data', 'result']);
+
+function encodeJob(job: JobRecord): Item {
+  const item: Item = { pk: s(jobPk(job.jobId)), sk: s('META') };
+  for (const [field, value] of Object.entries(job)) {
+    if (value !== undefined && !STORE_ATTRIBUTES.has(field)) item[field] = encodeField(field, value);
+  }
+  return item;
+}
+
+function encodeField(field: string, value: unknown): AttributeValue {
+  if (JSON_FIELDS.has(field)) return s(toJson(value));
+  if (typeof value === 'string') return s(value);
+  if (typeof value === 'number') {
+    if (Number.isFinite(value)) return n(value);
+    throw new StoreError('encoding a job record', { cause: new Error(`field ${field} is ${value}: DynamoDB numbers must be finite`) });
+  }
+  if (typeof value === 'boolean') return { BOOL: value };
+  throw new StoreError('encoding a job record', {
+    cause: new Error(`field ${field} holds a ${typeof value}: list it in JSON_FIELDS of DynamoDbStore`),
+  });
+}
+
+function decodeJob(item: Item): JobRecord {
+  const job: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(item)) {
+    if (STORE_ATTRIBUTES.has(field)) continue;
+    if (JSON_FIELDS.has(field)) job[field] = fromJson(str(item, field));
+    else if (value.N !== undefined) job[field] = Number(value.N);
+    else if (value.S !== undefined) job[field] = value.S;
+    else if (value.BOOL !== undefined) job[field] = value.BOOL;
+  }
+  return job as unknown as JobRecord;
+}
+
+const jobPk = (jobId: string) => `JOB#${jobId}`;
+/**
+ * Partials get a partition per round so a round's heads are read in one place. Job ids may hold '#',
+ * but the round after the last '#R#' has none, so two jobs' partition keys cannot coincide.
+ */
+const partialPk = (jobId: string, round: number) => `JOB#${jobId}#R#${round}`;
+const chunkSk = (headSk: string, nonce: string, index: number) => `${headSk}#${nonce}#${String(index).padStart(5, '0')}`;
+/** Zero-padded so that sort keys order rounds numerically. */
+const pad = (round: number) => String(round).padStart(10, '0');
+const keyId = (pk: string, sk: string) => `${pk}\u0000${sk}`;
+
+const s = (value: string): AttributeValue => ({ S: value });
+const n = (value: number): AttributeValue => ({ N: String(value) });
+
+function str(item: Item, attr: string): string {
+  const value = item[attr]?.S;
+  if (value === undefined) throw new StoreError('decoding an item', { cause: new Error(`attribute ${attr} is missing or not a string`) });
+  return value;
+}
+
+function num(item: Item, attr: string): number {
+  const value = item[attr]?.N;
+  if (value === undefined) throw new StoreError('decoding an item', { cause: new Error(`attribute ${attr} is missing or not a number`) });
+  return Number(value);
+}
+
+/**
+ * JSON that keeps NaN and ±Infinity (plain JSON turns them into null): a diverging objective must
+ * read back as what it was, as it does from the memory store.
+ */
+function toJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? { $nonFinite: String(v) } : v));
+}
+
+function fromJson(text: string): unknown {
+  return JSON.parse(text, (_key, v: unknown) => {
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      const keys = Object.keys(v);
+      const tag = (v as { $nonFinite?: unknown }).$nonFinite;
+      if (keys.length === 1 && typeof tag === 'string') return Number(tag);
+    }
+    return v;
+  });
+}
+
+/** Approximate stored size, for the I/O meter: names plus values, as DynamoDB bills them. */
+function itemBytes(item: Item): number {
+  let size = 0;
+  for (const [name, value] of Object.entries(item)) size += name.length + valueBytes(value);
+  return size;
+}
+
+function valueBytes(value: AttributeValue): number {
+  if (value.S !== undefined) return Buffer.byteLength(value.S);
+  if (value.N !== undefined) return value.N.length;
+  if (value.B !== undefined) return value.B.byteLength;
+  if (value.SS !== undefined) return value.SS.reduce((sum, v) => sum + Buffer.byteLength(v), 0);
+  if (value.NS !== undefined) return value.NS.reduce((sum, v) => sum + v.length, 0);
+  if (value.BS !== undefined) return value.BS.reduce((sum, v) => sum + v.byteLength, 0);
+  if (value.M !== undefined) return itemBytes(value.M);
+  if (value.L !== undefined) return value.L.reduce((sum, v) => sum + valueBytes(v), 0);
+  return 1;
+}
+
+function errorName(err: unknown): string | undefined {
+  return err instanceof Error ? err.name : undefined;
+}
+
+function isConditionFailure(err: unknown): boolean {
+  return errorName(err) === 'ConditionalCheckFailedException';
+}
+
+async function forEachLimit(count: number, limit: number, fn: (index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, count) }, async () => {
+    while (next < count) await fn(next++);
+  });
+  await Promise.all(lanes);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,101 @@
+import { JobExistsError, MissingStateError } from '../errors.js';
+import type { StateStore } from '../ports/StateStore.js';
+import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../protocol/types.js';
+import { recordIo } from '../util/io-meter.js';
+
+/**
+ * State in this process's memory: the default for local runs. Values are copied in and out, so
+ * callers cannot change stored state by mutating what they passed or got.
+ */
+export class MemoryStore implements StateStore {
+  readonly kind = 'memory';
+  private readonly jobs = new Map<string, JobRecord>();
+  private readonly blobs = new Map<string, Uint8Array>();
+  private readonly barriers = new Map<string, Set<number>>();
+  private readonly metrics = new Map<string, Map<number, RoundMetrics>>();
+
+  async createJob(job: JobRecord): Promise<void> {
+    recordIo(1, jsonSize(job), 0);
+    if (this.jobs.has(job.jobId)) throw new JobExistsError(job.jobId);
+    this.jobs.set(job.jobId, structuredClone(job));
+  }
+
+  async getJob(jobId: string): Promise<JobRecord | undefined> {
+    const job = this.jobs.get(jobId);
+    recordIo(1, 0, job ? jsonSize(job) : 0);
+    return job ? structuredClone(job) : undefined;
+  }
+
+  async updateJob(jobId: string, expect: { round: number; status: JobStatus }, patch: JobPatch): Promise<boolean> {
+    recordIo(1, jsonSize(patch), 0);
+    const job = this.jobs.get(jobId);
+    if (!job || job.round !== expect.round || job.status !== expect.status) return false;
+    Object.assign(job, structuredClone(patch), { updatedAt: Date.now() });
+    return true;
+  }
+
+  async putModel(jobId: string, round: number, bytes: Uint8Array): Promise<void> {
+    recordIo(1, bytes.byteLength, 0);
+    this.blobs.set(`${jobId}/model/${round}`, bytes.slice());
+  }
+
+  async getModel(jobId: string, round: number): Promise<Uint8Array | undefined> {
+    const bytes = this.blobs.get(`${jobId}/model/${round}`);
+    recordIo(1, 0, bytes?.byteLength ?? 0);
+    return bytes?.slice();
+  }
+
+  async putPartial(jobId: string, round: number, shard: number, bytes: Uint8Array): Promise<boolean> {
+    recordIo(1, bytes.byteLength, 0);
+    const key = `${jobId}/partial/${round}/${shard}`;
+    if (this.blobs.has(key)) return false;
+    this.blobs.set(key, bytes.slice());
+    return true;
+  }
+
+  async getPartials(jobId: string, round: number, shards: number): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = [];
+    for (let shard = 0; shard < shards; shard++) {
+      const bytes = this.blobs.get(`${jobId}/partial/${round}/${shard}`);
+      if (!bytes) throw new MissingStateError(`job ${jobId}: partial of shard ${shard} for round ${round} is missing`);
+      recordIo(1, 0, bytes.byteLength);
+      out.push(bytes.slice());
+    }
+    return out;
+  }
+
+  async arrive(jobId: string, round: number, shard: number): Promise<{ added: boolean; count: number }> {
+    recordIo(1, 16, 8);
+    const key = `${jobId}/${round}`;
+    let set = this.barriers.get(key);
+    if (!set) this.barriers.set(key, (set = new Set()));
+    const added = !set.has(shard);
+    set.add(shard);
+    return { added, count: set.size };
+  }
+
+  async arrivals(jobId: string, round: number): Promise<number[]> {
+    const set = this.barriers.get(`${jobId}/${round}`);
+    recordIo(1, 0, (set?.size ?? 0) * 4);
+    return [...(set ?? [])].sort((a, b) => a - b);
+  }
+
+  async putRoundMetrics(jobId: string, metrics: RoundMetrics): Promise<void> {
+    recordIo(1, jsonSize(metrics), 0);
+    let rounds = this.metrics.get(jobId);
+    if (!rounds) this.metrics.set(jobId, (rounds = new Map()));
+    rounds.set(metrics.round, structuredClone(metrics));
+  }
+
+  async listRoundMetrics(jobId: string): Promise<RoundMetrics[]> {
+    const rounds = [...(this.metrics.get(jobId)?.values() ?? [])].sort((a, b) => a.round - b.round);
+    recordIo(1, 0, rounds.reduce((n, m) => n + jsonSize(m), 0));
+    return structuredClone(rounds);
+  }
+
+  async close(): Promise<void> {}
+}
+
+function jsonSize(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value));
+}

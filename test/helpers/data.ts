@@ -1,0 +1,38 @@
+import type { TrainingData } from '../../src/data/types.js';
+import { Rng } from '../../src/util/random.js';
+
+/** Well-separated Gaussian blobs around `centers`, float32, rows interleaved across centres. */
+export function blobs(centers: number[][], rowsPerCenter: number, std: number, seed: number): TrainingData {
+  const rng = new Rng(seed);
+  const dims = centers[0]!.length;
+  const rows = centers.length * rowsPerCenter;
+  const features = new Float32Array(rows * dims);
+  for (let i = 0; i < rows; i++) {
+    const c = centers[i % centers.length]!;
+    for (let j = 0; j < dims; j++) features[i * dims + j] = c[j]! + std * rng.normal();
+  }
+  return { source: 'blobs', rows, dims, features, featureNames: Array.from({ length: dims }, (_, j) => `x${j}`) };
+}
+
+/** Linearly separable points: label 1 iff w·x + b > 0, none closer than `margin` to the plane. */
+export function separable(rows: number, dims: number, seed: number, margin = 0.3): TrainingData & { w: number[]; b: number } {
+  const rng = new Rng(seed);
+  const w = Array.from({ length: dims }, () => rng.normal());
+  const norm = Math.hypot(...w);
+  for (let j = 0; j < dims; j++) w[j]! /= norm;
+  const b = 0.5;
+  const features = new Float32Array(rows * dims);
+  const labels = new Float32Array(rows);
+  for (let i = 0; i < rows; ) {
+    let z = b;
+    for (let j = 0; j < dims; j++) {
+      const v = Math.fround(2 * rng.normal() + 1);
+      features[i * dims + j] = v;
+      z += w[j]! * v;
+    }
+    if (Math.abs(z) < margin) continue;
+    labels[i] = z > 0 ? 1 : 0;
+    i++;
+  }
+  return { source: 'separable', rows, dims, features, labels, featureNames: Array.from({ length: dims }, (_, j) => `x${j}`), labelName: 'label', w, b };
+}

@@ -1,0 +1,351 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { MissingStateError } from '../../src/errors.js';
+import type { StateStore } from '../../src/ports/StateStore.js';
+import type { JobRecord, RoundMetrics } from '../../src/protocol/types.js';
+
+/** DynamoDB's item size limit: payloads above it exercise chunking. */
+const ITEM_LIMIT = 400 * 1024;
+
+export function uniqueJobId(label = 'job'): string {
+  return `${label}-${randomUUID()}`;
+}
+
+export function makeJob(jobId: string, overrides: Partial<JobRecord> = {}): JobRecord {
+  return {
+    jobId,
+    spec: { algorithm: 'kmeans', k: 3, initSample: 1000, data: { uri: 'data/blobs.csv' }, workers: 4, maxRounds: 10, tol: 1e-4, seed: 42 },
+    status: 'RUNNING',
+    round: 0,
+    shards: 4,
+    fanoutRound: -1,
+    recoveries: 0,
+    roundStartedAt: 1_700_000_000_000,
+    createdAt: 1_700_000_000_000,
+    updatedAt: 1_700_000_000_000,
+    ...overrides,
+  };
+}
+
+/** Bytes that differ at every position from a different seed, so a mix-up of chunks shows. */
+export function pattern(size: number, seed: number): Uint8Array {
+  const bytes = new Uint8Array(size);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    bytes[i] = x & 0xff;
+  }
+  return bytes;
+}
+
+/**
+ * Byte equality without toEqual, whose element-by-element diff of a megabyte takes seconds;
+ * a mismatch reports its first differing offset instead.
+ */
+export function expectBytes(actual: Uint8Array | undefined, expected: Uint8Array, label = 'bytes'): void {
+  expect(actual, label).toBeInstanceOf(Uint8Array);
+  expect(actual!.byteLength, `${label}: length`).toBe(expected.byteLength);
+  const diff = Buffer.from(actual!.buffer, actual!.byteOffset, actual!.byteLength).compare(expected) === 0 ? -1 : actual!.findIndex((b, i) => b !== expected[i]);
+  expect(diff, `${label}: first differing offset`).toBe(-1);
+}
+
+export function expectAllBytes(actual: Uint8Array[], expected: Uint8Array[]): void {
+  expect(actual).toHaveLength(expected.length);
+  actual.forEach((bytes, i) => expectBytes(bytes, expected[i]!, `item ${i}`));
+}
+
+export function makeMetrics(round: number, overrides: Partial<RoundMetrics> = {}): RoundMetrics {
+  return {
+    round,
+    objective: 100 / (round + 1),
+    stats: { shift: 1 / (round + 1) },
+    converged: false,
+    computeMs: 10 + round,
+    loadMs: round === 0 ? 50 : 0,
+    cacheHits: round === 0 ? 0 : 4,
+    workers: 4,
+    partialBytes: 1024,
+    modelBytes: 256,
+    publishedAt: 1_700_000_000_000 + round * 1000,
+    aggregatedAt: 1_700_000_000_500 + round * 1000,
+    ...overrides,
+  };
+}
+
+/** Runs `fn` on a store of its own, closed whatever happens. */
+async function withStore(open: () => Promise<StateStore>, fn: (store: StateStore) => Promise<void>): Promise<void> {
+  const store = await open();
+  try {
+    await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** The semantics every StateStore adapter must share, as the protocol relies on them. */
+export function stateStoreContract(name: string, open: () => Promise<StateStore>): void {
+  describe(`StateStore contract: ${name}`, () => {
+    it('round-trips a job record through createJob and getJob', () =>
+      withStore(open, async (store) => {
+        // Prepare
+        const job = makeJob(uniqueJobId(), { data: { rows: 100, dims: 2, featureNames: ['x', 'y'] } });
+
+        // Act
+        await store.createJob(job);
+        const got = await store.getJob(job.jobId);
+        const missing = await store.getJob(uniqueJobId('absent'));
+
+        // Assess
+        expect(got).toEqual(job);
+        expect(missing).toBeUndefined();
+      }));
+
+    it('refuses a second createJob with the same id', () =>
+      withStore(open, async (store) => {
+        // Prepare
+        const job = makeJob(uniqueJobId());
+        await store.createJob(job);
+
+        // Act
+        const second = store.createJob(makeJob(job.jobId, { status: 'STARTING' }));
+
+        // Assess
+        await expect(second).rejects.toMatchObject({ code: 'E_JOB_EXISTS' });
+        expect(await store.getJob(job.jobId)).toEqual(job);
+      }));
+
+    it('applies updateJob only when round and status match', () =>
+      withStore(open, async (store) => {
+        // Prepare
+        const job = makeJob(uniqueJobId(), { round: 3, error: 'transient' });
+        await store.createJob(job);
+        const result = {
+          algorithm: 'kmeans' as const,
+          k: 2,
+          dims: 2,
+          featureNames: ['x', 'y'],
+          centroids: [[0, 1], [2, 3]],
+          counts: [5, 7],
+          inertia: 1.5,
+          rounds: 4,
+          converged: true,
+        };
+        const before = Date.now();
+
+        // Act
+        const wrongRound = await store.updateJob(job.jobId, { round: 2, status: 'RUNNING' }, { round: 4 });
+        const wrongStatus = await store.updateJob(job.jobId, { round: 3, status: 'STARTING' }, { round: 4 });
+        const noSuchJob = await store.updateJob(uniqueJobId('absent'), { round: 3, status: 'RUNNING' }, { round: 4 });
+        const unchanged = await store.getJob(job.jobId);
+        const applied = await store.updateJob(
+          job.jobId,
+          { round: 3, status: 'RUNNING' },
+          { status: 'SUCCEEDED', round: 4, fanoutRound: 3, recoveries: 1, roundStartedAt: 1_700_000_004_000, result, data: { rows: 12, dims: 2, featureNames: ['x', 'y'] }, error: undefined },
+        );
+        const replayed = await store.updateJob(job.jobId, { round: 3, status: 'RUNNING' }, { round: 5 });
+        const after = await store.getJob(job.jobId);
+
+        // Assess
+        expect([wrongRound, wrongStatus, noSuchJob]).toEqual([false, false, false]);
+        expect(unchanged).toEqual(job);
+        expect(applied).toBe(true);
+        expect(replayed).toBe(false);
+        expect(after).toMatchObject({ status: 'SUCCEEDED', round: 4, fanoutRound: 3, recoveries: 1, roundStartedAt: 1_700_000_004_000, result, data: { rows: 12 } });
+        expect(after?.error).toBeUndefined();
+        expect(after?.spec).toEqual(job.spec);
+        expect(after?.createdAt).toBe(job.createdAt);
+        expect(after!.updatedAt).toBeGreaterThanOrEqual(before);
+        expect(await store.getJob(uniqueJobId('absent'))).toBeUndefined();
+      }));
+
+    it('records a failure reason with updateJob', () =>
+      withStore(open, async (store) => {
+        // Prepare
+        const job = makeJob(uniqueJobId(), { round: 1 });
+        await store.createJob(job);
+
+        // Act
+        const applied = await store.updateJob(job.jobId, { round: 1, status: 'RUNNING' }, { status: 'FAILED', error: 'data.csv: row 7, field "x": not a number' });
+
+        // Assess
+        expect(applied).toBe(true);
+        expect(await store.getJob(job.jobId)).toMatchObject({ status: 'FAILED', round: 1, error: 'data.csv: row 7, field "x": not a number' });
+      }));
+
+    it('round-trips models byte for byte, including one above the item size limit', () =>
+      withStore(open, async (store) => {
+        // Prepare
+        const jobId = uniqueJobId();
+        const small = pattern(1000, 1);
+        const large = pattern(1024 * 1024, 2);
+        const empty = new Uint8Array(0);
+
+        // Act
+        await store.putModel(jobId, 0, small);
+        await store.putModel(jobId, 1, large);
+        await store.putModel(jobId, 1, large);
+        await store.putModel(jobId, 2, empty);
+        small.fill(0);
+
+        // Assess
+        expect(large.byteLength).toBeGreaterThan(ITEM_LIMIT);
+        expectBytes(await store.getModel(jobId, 0), pattern(1000, 1), 'small model');
+        expectBytes(await store.getModel(jobId, 1), pattern(1024 * 1024, 2), '1 MB model');
+        expectBytes(await store.getModel(jobId, 2), empty, 'empty model');
+        expect(await store.getModel(jobId, 3)).toBeUndefined();
+      }));
+
+    it('keeps the first partial of a shard and reports duplicates', () =>
+      withStore(open, async (store) => {
+        // Prepare
+        const jobId = uniqueJobId();
+        const first = pattern(2000, 10);
+        const duplicate = pattern(2000, 11);
+
+        // Act
+        const wrote = await store.putPartial(jobId, 0, 0, first);
+        const wroteAgain = await store.putPartial(jobId, 0, 0, duplicate);
+        const [stored] = await store.getPartials(jobId, 0, 1);
+
+        // Assess
+        expect(wrote).toBe(true);
+        expect(wroteAgain).toBe(false);
+        expectBytes(stored, first);
+      }));
+
+    it('round-trips a 900 KB partial intact and refuses its duplicate', () =>
+      withStore(open, async (store) => {
+        // Prepare
+        const jobId = uniqueJobId();
+        const partial = pattern(900 * 1024, 20);
+
+        // Act
+        const wrote = await store.putPartial(jobId, 2, 0, partial);
+        const wroteAgain = await store.putPartial(jobId, 2, 0, pattern(900 * 1024, 21));
+        const [stored] = await store.getPartials(jobId, 2, 1);
+
+        // Assess
+        expect(wrote).toBe(true);
+        expect(wroteAgain).toBe(false);
+        expectBytes(stored, partial);
+      }));
+
+    it('returns partials in shard order and names the first missing shard', () =>
+      withStore(open, async (store) => {
+        // Prepare
+        const jobId = uniqueJobId();
+        const sizes = [10, 500 * 1024, 0, 33];
+        // Written out of order, so an adapter returning write order would fail.
+        for (const shard of [3, 1, 0, 2]) await store.putPartial(jobId, 1, shard, pattern(sizes[shard]!, 100 + shard));
+        await store.putPartial(jobId, 4, 0, pattern(8, 1));
+        await store.putPartial(jobId, 4, 2, pattern(8, 2));
+
+        // Act
+        const partials = await store.getPartials(jobId, 1, 4);
+        const none = await store.getPartials(jobId, 1, 0);
+        const gap = store.getPartials(jobId, 4, 3);
+        const gapError = await gap.catch((err: unknown) => err);
+
+        // Assess
+        expectAllBytes(partials, sizes.map((size, shard) => pattern(size, 100 + shard)));
+        expect(none).toEqual([]);
+        expect(gapError).toBeInstanceOf(MissingStateError);
+        expect(gapError).toMatchObject({ code: 'E_MISSING_STATE' });
+        expect((gapError as Error).message).toMatch(/shard 1\b/);
+        await expect(store.getPartials(jobId, 9, 2)).rejects.toThrow(/shard 0\b/);
+      }));
+
+    it('counts each of 16 concurrent shards once at the barrier, whatever the duplicates', () =>
+      withStore(open, async (store) => {
+        // Prepare
+        const jobId = uniqueJobId();
+        const round = 5;
+        const shards = Array.from({ length: 16 }, (_, i) => i);
+        // Each shard twice, the duplicate interleaved with other shards' first arrivals.
+        const calls = [...shards, ...shards.slice().reverse()];
+
+        // Act
+        const results = await Promise.all(calls.map((shard) => store.arrive(jobId, round, shard).then((r) => ({ shard, ...r }))));
+        const arrived = await store.arrivals(jobId, round);
+        const repeat = await store.arrive(jobId, round, 7);
+
+        // Assess
+        const added = results.filter((r) => r.added);
+        expect(added.map((r) => r.shard).sort((a, b) => a - b)).toEqual(shards);
+        expect(results.filter((r) => r.added && r.count === 16)).toHaveLength(1);
+        expect(new Set(added.map((r) => r.count)).size).toBe(16);
+        expect(results.filter((r) => !r.added)).toHaveLength(16);
+        for (const r of results) expect(r.count).toBeGreaterThanOrEqual(1);
+        expect(arrived).toEqual(shards);
+        expect(repeat).toEqual({ added: false, count: 16 });
+        expect(await store.arrivals(jobId, round + 1)).toEqual([]);
+      }));
+
+    it('keeps two jobs with the same rounds and shards apart', () =>
+      withStore(open, async (store) => {
+        // Prepare
+        const a = uniqueJobId('a');
+        const b = uniqueJobId('b');
+        await store.createJob(makeJob(a));
+        await store.createJob(makeJob(b, { shards: 2 }));
+
+        // Act
+        await store.putPartial(a, 0, 0, pattern(16, 1));
+        await store.putPartial(a, 0, 1, pattern(16, 2));
+        const bWrote = await store.putPartial(b, 0, 0, pattern(16, 3));
+        await store.arrive(a, 0, 0);
+        await store.arrive(a, 0, 1);
+        const bArrival = await store.arrive(b, 0, 1);
+        await store.putModel(a, 0, pattern(64, 4));
+        await store.putRoundMetrics(a, makeMetrics(0));
+        await store.updateJob(a, { round: 0, status: 'RUNNING' }, { round: 1 });
+
+        // Assess
+        expect(bWrote).toBe(true);
+        expect(bArrival).toEqual({ added: true, count: 1 });
+        expectAllBytes(await store.getPartials(a, 0, 2), [pattern(16, 1), pattern(16, 2)]);
+        expectAllBytes(await store.getPartials(b, 0, 1), [pattern(16, 3)]);
+        await expect(store.getPartials(b, 0, 2)).rejects.toMatchObject({ code: 'E_MISSING_STATE' });
+        expect(await store.arrivals(a, 0)).toEqual([0, 1]);
+        expect(await store.arrivals(b, 0)).toEqual([1]);
+        expect(await store.getModel(b, 0)).toBeUndefined();
+        expect(await store.listRoundMetrics(b)).toEqual([]);
+        expect(await store.getJob(b)).toMatchObject({ round: 0, shards: 2 });
+        expect(await store.getJob(a)).toMatchObject({ round: 1, shards: 4 });
+      }));
+
+    it('lists round metrics in round order, the latest write of a round winning', () =>
+      withStore(open, async (store) => {
+        // Prepare
+        const jobId = uniqueJobId();
+        // 10 after 2 and 9: a store sorting rounds as text would put 10 first.
+        const rounds = [2, 0, 10, 1, 9];
+
+        // Act
+        for (const round of rounds) await store.putRoundMetrics(jobId, makeMetrics(round));
+        await store.putRoundMetrics(jobId, makeMetrics(9, { converged: true, stats: { shift: 0 } }));
+        const listed = await store.listRoundMetrics(jobId);
+
+        // Assess
+        expect(listed.map((m) => m.round)).toEqual([0, 1, 2, 9, 10]);
+        expect(listed[0]).toEqual(makeMetrics(0));
+        expect(listed[3]).toEqual(makeMetrics(9, { converged: true, stats: { shift: 0 } }));
+      }));
+
+    it('keeps non-finite numbers in round metrics', () =>
+      withStore(open, async (store) => {
+        // Prepare
+        const jobId = uniqueJobId();
+        const diverged = makeMetrics(0, { objective: Number.NaN, stats: { gradNorm: Number.POSITIVE_INFINITY, shift: Number.NEGATIVE_INFINITY } });
+
+        // Act
+        await store.putRoundMetrics(jobId, diverged);
+        const [listed] = await store.listRoundMetrics(jobId);
+
+        // Assess
+        expect(listed).toEqual(diverged);
+      }));
+  });
+}

@@ -1,0 +1,4 @@
+import { MemoryStore } from '../../src/stores/MemoryStore.js';
+import { stateStoreContract } from './contract.js';
+
+stateStoreContract('memory', async () => new MemoryStore());
