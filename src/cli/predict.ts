@@ -56,7 +56,7 @@ async function readModel(file: string): Promise<ModelResult> {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new SpecError(`${file}: not a bspml model: not valid JSON (${(error as Error).message})`, 'model', { cause: error });
+    throw new SpecError(`${file}: not a bspml model: not valid JSON (${(error as Error).message.replace(/\s+/g, ' ')})`, 'model', { cause: error });
   }
   return parseModel(json, file);
 }

@@ -1,9 +1,8 @@
-import { resolve } from 'node:path';
 import { FileDatasetSource } from '../data/FileDatasetSource.js';
 import type { JobSpecInput } from '../protocol/spec.js';
 import { LocalRuntime } from '../runtime/LocalRuntime.js';
 import { openStore, type Backend } from '../stores/open.js';
-import { writeFileAtomic } from '../util/files.js';
+import { checkWritable, writeFileAtomic } from '../util/files.js';
 import type { CliIo } from './io.js';
 import { RoundProgress } from './progress.js';
 import { formatReport } from './report.js';
@@ -32,7 +31,7 @@ export interface TrainOptions {
 /** `bspml train kmeans|logreg`: runs one job on the local runtime and reports it. */
 export async function train(algorithm: 'kmeans' | 'logreg', options: TrainOptions, io: CliIo): Promise<void> {
   const common = {
-    data: { uri: resolve(options.data), ...(algorithm === 'logreg' ? { labelColumn: options.labelColumn ?? 'last' } : {}) },
+    data: { uri: options.data, ...(algorithm === 'logreg' ? { labelColumn: options.labelColumn ?? 'last' } : {}) },
     workers: options.workers,
     ...(options.threads !== undefined ? { threads: options.threads } : {}),
     ...(options.maxRounds !== undefined ? { maxRounds: options.maxRounds } : {}),
@@ -44,6 +43,7 @@ export async function train(algorithm: 'kmeans' | 'logreg', options: TrainOption
       ? { algorithm, k: options.k!, ...common }
       : { algorithm, ...(options.lr !== undefined ? { lr: options.lr } : {}), ...(options.l2 !== undefined ? { l2: options.l2 } : {}), ...common };
 
+  if (options.out) await checkWritable(options.out);
   const store = await openStore(options.backend, { endpoint: options.endpoint, table: options.table });
   const progress = options.progress ? new RoundProgress(options.maxRounds ?? 100, algorithm === 'kmeans' ? 'inertia' : 'loss', io.stderr) : undefined;
   const runtime = new LocalRuntime({

@@ -15,7 +15,14 @@ export async function readTable(path: string): Promise<Table> {
     throw new DataError(path, `cannot read file: ${why}`, {}, { cause: err });
   }
   if (isBinary(bytes)) return decodeBinary(bytes, path);
-  return parseCsv(bytes.toString('utf8'), path);
+  let text: string;
+  try {
+    text = bytes.toString('utf8');
+  } catch (err) {
+    // V8 strings stop at about 512 MiB; the binary format has no such limit.
+    throw new DataError(path, `too large to parse as CSV (${bytes.length} bytes); convert it to the binary format`, {}, { cause: err });
+  }
+  return parseCsv(text, path);
 }
 
 /**

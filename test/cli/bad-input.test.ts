@@ -1,0 +1,538 @@
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { encodeBinary } from '../../src/data/binary.js';
+import { runBspml, useTempDirs, type CliResult } from '../helpers/cli.js';
+
+/*
+ * Every bad input ends the command with a non-zero exit code and one line on standard error that
+ * names what is wrong: the file, the 1-based line and the field, or the option. Errors of ours
+ * exit 1 with "bspml: error: …"; usage errors are commander's own (exit 1, its message and our
+ * hint line). A training run that fails never touches the --out file nor leaves temp files.
+ */
+
+const tempDir = useTempDirs();
+
+/** What an existing --out file holds before a failing command; it must hold exactly this after. */
+const PREVIOUS_MODEL = Buffer.from('{"previous":"model","keep":"these bytes"}\n\u00e9\r\n', 'utf8');
+
+const KMEANS_MODEL = {
+  algorithm: 'kmeans',
+  k: 2,
+  dims: 3,
+  featureNames: ['x0', 'x1', 'x2'],
+  centroids: [
+    [0, 0, 0],
+    [1, 1, 1],
+  ],
+  counts: [1, 1],
+  inertia: 0,
+  rounds: 1,
+  converged: true,
+};
+
+async function dirWith(files: Record<string, string | Buffer>): Promise<string> {
+  const dir = await tempDir();
+  for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), content);
+  return dir;
+}
+
+/**
+ * Runs a failing train command with `--out <dir>/model.json` over an existing model file, and
+ * checks that neither the file nor the directory's listing changed.
+ */
+async function failingTrain(dir: string, argv: string[]): Promise<CliResult> {
+  const out = join(dir, 'model.json');
+  await writeFile(out, PREVIOUS_MODEL);
+  const before = (await readdir(dir)).sort();
+
+  const result = await runBspml([...argv, '--out', out, '--no-progress']);
+
+  expect(await readFile(out)).toEqual(PREVIOUS_MODEL);
+  expect((await readdir(dir)).sort()).toEqual(before);
+  return result;
+}
+
+function ourError(message: string): string {
+  return `bspml: error: ${message}\n`;
+}
+
+function usageError(message: string): string {
+  return `error: ${message}\n(run with --help for usage)\n`;
+}
+
+describe('bspml train: bad data files', () => {
+  it('a missing data file: exit 1, names the file and why it cannot be read', async () => {
+    // Prepare
+    const dir = await dirWith({});
+    const data = join(dir, 'missing.csv');
+
+    // Act
+    const result = await failingTrain(dir, ['train', 'kmeans', '--data', data, '--k', '2']);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(ourError(`${data}: cannot read file: ENOENT: no such file or directory, open '${data}'`));
+    expect(result.stdout).toBe('');
+  });
+
+  it('a row with too few fields: exit 1, names the line and the missing field', async () => {
+    // Prepare
+    const dir = await dirWith({ 'ragged.csv': 'a,b\n1,2\n3\n5,6\n' });
+    const data = join(dir, 'ragged.csv');
+
+    // Act
+    const result = await failingTrain(dir, ['train', 'kmeans', '--data', data, '--k', '1']);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(ourError(`${data}: row 3, field "b": expected 2 fields, found 1`));
+    expect(result.stdout).toBe('');
+  });
+
+  it('a row with too many fields: exit 1, names the line and the counts', async () => {
+    // Prepare
+    const dir = await dirWith({ 'ragged.csv': '1,2\n3,4\n5,6\n7,8,9\n' });
+    const data = join(dir, 'ragged.csv');
+
+    // Act
+    const result = await failingTrain(dir, ['train', 'kmeans', '--data', data, '--k', '1']);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(ourError(`${data}: row 4: expected 2 fields, found 3`));
+    expect(result.stdout).toBe('');
+  });
+
+  it('a non-numeric field: exit 1, names the line, the field and the text', async () => {
+    // Prepare
+    const dir = await dirWith({ 'words.csv': 'a,b\n1,2\n3,foo\n' });
+    const data = join(dir, 'words.csv');
+
+    // Act
+    const result = await failingTrain(dir, ['train', 'kmeans', '--data', data, '--k', '1']);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(ourError(`${data}: row 3, field "b": "foo" is not a number`));
+    expect(result.stdout).toBe('');
+  });
+
+  it('a NaN field: exit 1, names the line and the field', async () => {
+    // Prepare
+    const dir = await dirWith({ 'nan.csv': 'a,b\n1,2\n3,4\n5,NaN\n' });
+    const data = join(dir, 'nan.csv');
+
+    // Act
+    const result = await failingTrain(dir, ['train', 'kmeans', '--data', data, '--k', '1']);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(ourError(`${data}: row 4, field "b": NaN is not a finite number`));
+    expect(result.stdout).toBe('');
+  });
+
+  it.each([
+    ['Infinity', 'Infinity is not a finite number'],
+    ['-inf', '-inf is not a finite number'],
+    ['1e39', '1e39 is out of the float32 range'],
+  ])('an infinite field (%s): exit 1, names the line and the field', async (text, detail) => {
+    // Prepare
+    const dir = await dirWith({ 'inf.csv': `1,2\n${text},3\n` });
+    const data = join(dir, 'inf.csv');
+
+    // Act
+    const result = await failingTrain(dir, ['train', 'kmeans', '--data', data, '--k', '1']);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(ourError(`${data}: row 2, field "x0": ${detail}`));
+    expect(result.stdout).toBe('');
+  });
+
+  it('an empty file: exit 1, says it has no data rows', async () => {
+    // Prepare
+    const dir = await dirWith({ 'empty.csv': '' });
+    const data = join(dir, 'empty.csv');
+
+    // Act
+    const result = await failingTrain(dir, ['train', 'kmeans', '--data', data, '--k', '1']);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(ourError(`${data}: no data rows`));
+    expect(result.stdout).toBe('');
+  });
+
+  it('a file with only a header: exit 1, says so', async () => {
+    // Prepare
+    const dir = await dirWith({ 'header.csv': 'a,b\n' });
+    const data = join(dir, 'header.csv');
+
+    // Act
+    const result = await failingTrain(dir, ['train', 'kmeans', '--data', data, '--k', '1']);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(ourError(`${data}: no data rows (the file has only a header)`));
+    expect(result.stdout).toBe('');
+  });
+
+  it('a truncated binary file: exit 1, names the file and the expected and actual sizes', async () => {
+    // Prepare
+    const dir = await tempDir();
+    const data = join(dir, 'blobs.bin');
+    const gen = await runBspml(['gen', 'blobs', '--rows', '10', '--dims', '2', '--out', data]);
+    expect(gen.code).toBe(0);
+    const whole = await readFile(data);
+    await writeFile(data, whole.subarray(0, whole.length - 4));
+
+    // Act
+    const result = await failingTrain(dir, ['train', 'kmeans', '--data', data, '--k', '1']);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(ourError(`${data}: expected ${whole.length} bytes for 10 rows × 2 columns, found ${whole.length - 4}`));
+    expect(result.stdout).toBe('');
+  });
+
+  it('a NaN in a binary file: exit 1, names the 1-based row and the field', async () => {
+    // Prepare
+    const values = Float32Array.from([1, 2, 3, 4, 5, NaN]);
+    const table = { columns: ['a', 'b'], rows: 3, cols: 2, values, hasHeader: true, firstLine: 1 };
+    const dir = await dirWith({ 'nan.bin': Buffer.from(encodeBinary(table)) });
+    const data = join(dir, 'nan.bin');
+
+    // Act
+    const result = await failingTrain(dir, ['train', 'kmeans', '--data', data, '--k', '1']);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(ourError(`${data}: row 3, field "b": NaN is not a finite number`));
+    expect(result.stdout).toBe('');
+  });
+
+  it('the same bad file fails the same way on the dynamodb backend', async () => {
+    // Prepare
+    const dir = await dirWith({ 'nan.csv': 'a,b\n1,2\n3,4\n5,NaN\n' });
+    const data = join(dir, 'nan.csv');
+
+    // Act
+    const result = await failingTrain(dir, ['train', 'kmeans', '--data', data, '--k', '1', '--backend', 'dynamodb']);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(ourError(`${data}: row 4, field "b": NaN is not a finite number`));
+    expect(result.stdout).toBe('');
+  });
+});
+
+describe('bspml train: data that does not fit the job', () => {
+  it('k larger than the rows: exit 1, names k and the row count', async () => {
+    // Prepare
+    const dir = await dirWith({ 'two.csv': 'a,b\n1,2\n3,4\n' });
+    const data = join(dir, 'two.csv');
+
+    // Act
+    const result = await failingTrain(dir, ['train', 'kmeans', '--data', data, '--k', '3']);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(ourError(`k = 3 is larger than the 2 rows of ${data}`));
+    expect(result.stdout).toBe('');
+  });
+
+  it('more workers than rows: exit 1, names workers and the row count', async () => {
+    // Prepare
+    const dir = await dirWith({ 'two.csv': 'a,b\n1,2\n3,4\n' });
+    const data = join(dir, 'two.csv');
+
+    // Act
+    const result = await failingTrain(dir, ['train', 'kmeans', '--data', data, '--k', '1', '--workers', '3']);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(ourError(`workers = 3 is more than the 2 rows of ${data}; every worker needs at least one row`));
+    expect(result.stdout).toBe('');
+  });
+
+  it('a logreg label outside {0, 1}: exit 1, names the line, the label column and the value', async () => {
+    // Prepare
+    const dir = await dirWith({ 'labels.csv': 'a,b,label\n1,2,0\n3,4,1\n5,6,2\n' });
+    const data = join(dir, 'labels.csv');
+
+    // Act
+    const result = await failingTrain(dir, ['train', 'logreg', '--data', data]);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(ourError(`${data}: row 4, field "label": label 2 is not 0 or 1`));
+    expect(result.stdout).toBe('');
+  });
+
+  it('a logreg label outside {0, 1} in a chosen column of a headerless file: the line counts from 1', async () => {
+    // Prepare
+    const dir = await dirWith({ 'labels.csv': '0,2,5\n1,0.5,6\n' });
+    const data = join(dir, 'labels.csv');
+
+    // Act
+    const result = await failingTrain(dir, ['train', 'logreg', '--data', data, '--label-column', '1']);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(ourError(`${data}: row 1, field "x1": label 2 is not 0 or 1`));
+    expect(result.stdout).toBe('');
+  });
+
+  it('an unknown logreg --label-column: exit 1, names the column asked for and lists the columns', async () => {
+    // Prepare
+    const dir = await dirWith({ 'labels.csv': 'a,b,label\n1,2,0\n3,4,1\n' });
+    const data = join(dir, 'labels.csv');
+
+    // Act
+    const result = await failingTrain(dir, ['train', 'logreg', '--data', data, '--label-column', 'target']);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(ourError(`${data}: field "target": unknown label column; the columns are a, b, label`));
+    expect(result.stdout).toBe('');
+  });
+
+  it('a logreg --label-column index past the last column: exit 1, as an unknown column', async () => {
+    // Prepare
+    const dir = await dirWith({ 'labels.csv': 'a,b,label\n1,2,0\n3,4,1\n' });
+    const data = join(dir, 'labels.csv');
+
+    // Act
+    const result = await failingTrain(dir, ['train', 'logreg', '--data', data, '--label-column', '3']);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(ourError(`${data}: field "3": unknown label column; the columns are a, b, label`));
+    expect(result.stdout).toBe('');
+  });
+});
+
+describe('bspml train: an --out that cannot be written', () => {
+  // Written as the CLI should behave: today the fs error escapes as an "internal error" (exit 2,
+  // a stack trace over several lines, naming the hidden temp file rather than --out).
+  it('a --out in a missing directory: exit 1, one line naming the --out path, no report', async () => {
+    // Prepare
+    const dir = await dirWith({ 'two.csv': 'a,b\n1,2\n3,4\n' });
+    const out = join(dir, 'no-such-dir', 'model.json');
+    const before = (await readdir(dir)).sort();
+
+    // Act
+    const result = await runBspml(['train', 'kmeans', '--data', join(dir, 'two.csv'), '--k', '1', '--threads', '1', '--out', out, '--no-progress']);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(new RegExp(`^bspml: error: ${escape(out)}: [^\\n]*ENOENT[^\\n]*\\n$`));
+    expect(result.stdout).toBe('');
+    expect((await readdir(dir)).sort()).toEqual(before);
+  });
+});
+
+describe('bspml train: bad options (commander usage errors)', () => {
+  it('an unknown option: exit 1 with commander\'s message', async () => {
+    // Prepare
+    const dir = await dirWith({ 'two.csv': 'a,b\n1,2\n3,4\n' });
+
+    // Act
+    const result = await failingTrain(dir, ['train', 'kmeans', '--data', join(dir, 'two.csv'), '--k', '1', '--bogus']);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(usageError("unknown option '--bogus'"));
+    expect(result.stdout).toBe('');
+  });
+
+  it('--k 0: exit 1, names the option, the value and the rule', async () => {
+    // Prepare
+    const dir = await dirWith({ 'two.csv': 'a,b\n1,2\n3,4\n' });
+
+    // Act
+    const result = await failingTrain(dir, ['train', 'kmeans', '--data', join(dir, 'two.csv'), '--k', '0']);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(usageError("option '--k <n>' argument '0' is invalid. must be a whole number ≥ 1."));
+    expect(result.stdout).toBe('');
+  });
+
+  it('--workers two: exit 1, names the option, the value and the rule', async () => {
+    // Prepare
+    const dir = await dirWith({ 'two.csv': 'a,b\n1,2\n3,4\n' });
+
+    // Act
+    const result = await failingTrain(dir, ['train', 'kmeans', '--data', join(dir, 'two.csv'), '--k', '1', '--workers', 'two']);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(usageError("option '--workers <n>' argument 'two' is invalid. must be a whole number ≥ 1."));
+    expect(result.stdout).toBe('');
+  });
+
+  it('--backend of an unknown store: exit 1, lists the backends', async () => {
+    // Prepare
+    const dir = await dirWith({ 'two.csv': 'a,b\n1,2\n3,4\n' });
+
+    // Act
+    const result = await failingTrain(dir, ['train', 'kmeans', '--data', join(dir, 'two.csv'), '--k', '1', '--backend', 's3']);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(usageError("option '--backend <name>' argument 's3' is invalid. must be one of: memory, dynamodb."));
+    expect(result.stdout).toBe('');
+  });
+
+  it('a missing --k: exit 1, names the required option', async () => {
+    // Prepare
+    const dir = await dirWith({ 'two.csv': 'a,b\n1,2\n3,4\n' });
+
+    // Act
+    const result = await failingTrain(dir, ['train', 'kmeans', '--data', join(dir, 'two.csv')]);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(usageError("required option '--k <n>' not specified"));
+    expect(result.stdout).toBe('');
+  });
+});
+
+describe('bspml predict: bad model files and data', () => {
+  /** Runs a failing predict with `--out <dir>/predictions.csv` over an existing file, checking it is kept. */
+  async function failingPredict(dir: string, argv: string[]): Promise<CliResult> {
+    const out = join(dir, 'predictions.csv');
+    await writeFile(out, PREVIOUS_MODEL);
+    const before = (await readdir(dir)).sort();
+
+    const result = await runBspml([...argv, '--out', out]);
+
+    expect(await readFile(out)).toEqual(PREVIOUS_MODEL);
+    expect((await readdir(dir)).sort()).toEqual(before);
+    return result;
+  }
+
+  it('a model file that is missing: exit 1, names the file', async () => {
+    // Prepare
+    const dir = await dirWith({ 'data.csv': '1,2,3\n' });
+    const model = join(dir, 'missing.json');
+
+    // Act
+    const result = await failingPredict(dir, ['predict', '--model', model, '--data', join(dir, 'data.csv')]);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(ourError(`${model}: cannot read model file: ENOENT: no such file or directory, open '${model}'`));
+    expect(result.stdout).toBe('');
+  });
+
+  // The first case is a text file that ends in a line break: V8 quotes the text in its JSON.parse
+  // message, line break included, so unless the CLI flattens that message the error spans two lines.
+  it.each([
+    ['plain text', 'not json\n'],
+    ['a truncated model', JSON.stringify(KMEANS_MODEL, null, 2).slice(0, 40)],
+  ])('a model file that is not JSON (%s): exit 1, one line naming the file', async (_what, content) => {
+    // Prepare
+    const dir = await dirWith({ 'model.json': content, 'data.csv': '1,2,3\n' });
+    const model = join(dir, 'model.json');
+
+    // Act
+    const result = await failingPredict(dir, ['predict', '--model', model, '--data', join(dir, 'data.csv')]);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(new RegExp(`^bspml: error: ${escape(model)}: not a bspml model: not valid JSON \\([^\\n]+\\)\\n$`));
+    expect(result.stdout).toBe('');
+  });
+
+  it('a model of the wrong shape (a required field missing): exit 1, names the field', async () => {
+    // Prepare
+    const dir = await dirWith({ 'model.json': '{"algorithm":"kmeans","k":2}\n', 'data.csv': '1,2,3\n' });
+    const model = join(dir, 'model.json');
+
+    // Act
+    const result = await failingPredict(dir, ['predict', '--model', model, '--data', join(dir, 'data.csv')]);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(ourError(`${model}: not a bspml model: dims: Invalid input: expected number, received undefined`));
+    expect(result.stdout).toBe('');
+  });
+
+  it('a model of the wrong shape (an unknown algorithm): exit 1, names the field', async () => {
+    // Prepare
+    const dir = await dirWith({ 'model.json': '{"algorithm":"svm","weights":[1]}\n', 'data.csv': '1,2,3\n' });
+    const model = join(dir, 'model.json');
+
+    // Act
+    const result = await failingPredict(dir, ['predict', '--model', model, '--data', join(dir, 'data.csv')]);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(ourError(`${model}: not a bspml model: algorithm: Invalid discriminator value. Expected 'kmeans' | 'logreg'`));
+    expect(result.stdout).toBe('');
+  });
+
+  it('a model of the wrong shape (JSON that is not an object): exit 1', async () => {
+    // Prepare
+    const dir = await dirWith({ 'model.json': '[1,2]\n', 'data.csv': '1,2,3\n' });
+    const model = join(dir, 'model.json');
+
+    // Act
+    const result = await failingPredict(dir, ['predict', '--model', model, '--data', join(dir, 'data.csv')]);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(ourError(`${model}: not a bspml model: model: Invalid input: expected object, received array`));
+    expect(result.stdout).toBe('');
+  });
+
+  it('a model whose centroids do not match its dims: exit 1, says so', async () => {
+    // Prepare
+    const bad = { ...KMEANS_MODEL, centroids: [[0, 0], [1, 1]] };
+    const dir = await dirWith({ 'model.json': JSON.stringify(bad), 'data.csv': '1,2,3\n' });
+    const model = join(dir, 'model.json');
+
+    // Act
+    const result = await failingPredict(dir, ['predict', '--model', model, '--data', join(dir, 'data.csv')]);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(ourError(`${model}: not a bspml model: dims = 3 does not match its weights or centroids`));
+    expect(result.stdout).toBe('');
+  });
+
+  it('data with the wrong number of columns: exit 1, names the file and both counts', async () => {
+    // Prepare
+    const dir = await dirWith({ 'model.json': JSON.stringify(KMEANS_MODEL), 'data.csv': 'a,b\n1,2\n3,4\n' });
+    const data = join(dir, 'data.csv');
+
+    // Act
+    const result = await failingPredict(dir, ['predict', '--model', join(dir, 'model.json'), '--data', data]);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(ourError(`${data}: has 2 columns; the model expects 3 (x0, x1, x2)`));
+    expect(result.stdout).toBe('');
+  });
+
+  it('bad data for a good model: exit 1, the same line-and-field message as train', async () => {
+    // Prepare
+    const dir = await dirWith({ 'model.json': JSON.stringify(KMEANS_MODEL), 'data.csv': '1,2,3\n4,x,6\n' });
+    const data = join(dir, 'data.csv');
+
+    // Act
+    const result = await failingPredict(dir, ['predict', '--model', join(dir, 'model.json'), '--data', data]);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(ourError(`${data}: row 2, field "x1": "x" is not a number`));
+    expect(result.stdout).toBe('');
+  });
+});
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -1,0 +1,163 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FileDatasetSource } from '../../src/data/FileDatasetSource.js';
+import { shardRange } from '../../src/data/types.js';
+import { DataError } from '../../src/errors.js';
+
+let dir: string;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'bspml-source-'));
+});
+
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Row i holds features (i, 10·i) and label i mod 2, so every value tells which row it came from. */
+async function writeRows(rows: number): Promise<string> {
+  const lines = ['i,ten,y'];
+  for (let i = 0; i < rows; i++) lines.push(`${i},${10 * i},${i % 2}`);
+  const path = join(dir, 'rows.csv');
+  await writeFile(path, `${lines.join('\n')}\n`);
+  return path;
+}
+
+describe('FileDatasetSource', () => {
+  it('splits the rows into shards that partition them exactly, labels following their rows', async () => {
+    // Prepare
+    const path = await writeRows(11);
+    const source = new FileDatasetSource();
+    const ref = { uri: path, labelColumn: 'y' };
+
+    // Act
+    const shards = await Promise.all([0, 1, 2, 3].map((s) => source.loadShard(ref, s, 4)));
+
+    // Assess
+    expect(shards.map((s) => s.rows)).toEqual([2, 3, 3, 3]);
+    const seen: number[] = [];
+    for (const shard of shards) {
+      const { start, end } = shardRange(11, shard.shard, 4);
+      expect(shard.shards).toBe(4);
+      expect(shard.first).toBe(start);
+      expect(shard.rows).toBe(end - start);
+      expect(shard.dims).toBe(2);
+      expect(shard.buffer).toBeInstanceOf(SharedArrayBuffer);
+      expect(shard.features.buffer).toBe(shard.buffer);
+      expect(shard.labels!.buffer).toBe(shard.buffer);
+      expect(shard.buffer.byteLength).toBe(shard.rows * 3 * 4);
+      for (let r = 0; r < shard.rows; r++) {
+        const row = shard.features[r * 2];
+        expect(row).toBe(shard.first + r);
+        expect(shard.features[r * 2 + 1]).toBe(10 * row);
+        expect(shard.labels![r]).toBe(row % 2);
+        seen.push(row);
+      }
+    }
+    expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+
+  it('gives each shard its own buffer', async () => {
+    // Prepare
+    const path = await writeRows(4);
+    const source = new FileDatasetSource();
+
+    // Act
+    const a = await source.loadShard({ uri: path }, 0, 2);
+    const b = await source.loadShard({ uri: path }, 0, 2);
+    a.features[0] = 99;
+
+    // Assess
+    expect(a.buffer).not.toBe(b.buffer);
+    expect(b.features[0]).toBe(0);
+    expect(a.labels).toBeUndefined();
+    expect(a.dims).toBe(3);
+  });
+
+  it('parses a file once per label column and shares the result', async () => {
+    // Prepare
+    const path = await writeRows(5);
+    const source = new FileDatasetSource();
+
+    // Act
+    const [a, b] = await Promise.all([source.load({ uri: path, labelColumn: 'y' }), source.load({ uri: path, labelColumn: 'y' })]);
+    await writeFile(path, 'i,ten,y\n7,70,1\n');
+    const c = await source.load({ uri: path, labelColumn: 'y' });
+    const unlabelled = await source.load({ uri: path });
+
+    // Assess: c is the cached parse, so the rewrite is not seen until clear().
+    expect(a).toBe(b);
+    expect(c).toBe(a);
+    expect(a.rows).toBe(5);
+    expect(unlabelled.rows).toBe(1);
+    expect(unlabelled.dims).toBe(3);
+    source.clear();
+    expect((await source.load({ uri: path, labelColumn: 'y' })).rows).toBe(1);
+  });
+
+  it('does not cache a failure', async () => {
+    // Prepare
+    const path = join(dir, 'late.csv');
+    const source = new FileDatasetSource();
+    const first = await source.load({ uri: path }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+
+    // Act
+    await writeFile(path, 'a\n1\n2\n');
+    const data = await source.load({ uri: path });
+
+    // Assess
+    expect(first).toBeInstanceOf(DataError);
+    expect((first as DataError).code).toBe('E_DATA');
+    expect((first as DataError).message).toMatch(/^.*late\.csv: cannot read file: ENOENT: no such file or directory/);
+    expect(Array.from(data.features)).toEqual([1, 2]);
+  });
+
+  it('names the data set by its uri in validation errors', async () => {
+    // Prepare
+    const path = join(dir, 'labels.csv');
+    await writeFile(path, 'a,y\n1,0\n2,3\n');
+    const source = new FileDatasetSource();
+
+    // Act
+    const err = await source.loadShard({ uri: path, labelColumn: 'y' }, 0, 1).then(
+      () => undefined,
+      (e: unknown) => e as DataError,
+    );
+
+    // Assess
+    expect(err).toBeInstanceOf(DataError);
+    expect(err!.code).toBe('E_DATA');
+    expect(err!.message).toBe(`${path}: row 3, field "y": label 3 is not 0 or 1`);
+  });
+
+  it('accepts file: URLs and refuses s3 URIs', async () => {
+    // Prepare
+    const path = await writeRows(3);
+    const source = new FileDatasetSource();
+
+    // Act
+    const data = await source.load({ uri: pathToFileURL(path).href, labelColumn: 'last' });
+    const err = await source.load({ uri: 's3://bucket/rows.csv' }).then(
+      () => undefined,
+      (e: unknown) => e as DataError,
+    );
+
+    // Assess
+    expect(data.rows).toBe(3);
+    expect(Array.from(data.labels!)).toEqual([0, 1, 0]);
+    expect(err).toBeInstanceOf(DataError);
+    expect(err!.code).toBe('E_DATA');
+    expect(err!.message).toBe('s3://bucket/rows.csv: FileDatasetSource reads local files; an s3:// URI needs the S3 dataset source');
+  });
+
+  it('rejects a shard that does not exist', async () => {
+    const source = new FileDatasetSource();
+    await expect(source.loadShard({ uri: join(dir, 'x.csv') }, 2, 2)).rejects.toThrow(new RangeError('shard 2 of 2 does not exist'));
+  });
+});

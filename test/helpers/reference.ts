@@ -1,0 +1,221 @@
+/*
+ * Plain sequential reference implementations, written independently of src/algorithms and
+ * src/kernels, so that tests can compare the distributed system against one process doing the
+ * same rounds over the same float32 rows. Everything is accumulated in float64.
+ */
+
+export interface ReferenceData {
+  rows: number;
+  dims: number;
+  features: Float32Array;
+  labels?: Float32Array;
+}
+
+/** Index of the centroid nearest to row `i` (squared Euclidean distance, ties to the lower index). */
+export function nearestCentroid(data: ReferenceData, i: number, centroids: ArrayLike<number>, k: number): { index: number; dist: number } {
+  const { dims, features } = data;
+  let index = 0;
+  let dist = Infinity;
+  for (let c = 0; c < k; c++) {
+    let d = 0;
+    for (let j = 0; j < dims; j++) {
+      const diff = features[i * dims + j]! - centroids[c * dims + j]!;
+      d += diff * diff;
+    }
+    if (d < dist) {
+      dist = d;
+      index = c;
+    }
+  }
+  return { index, dist };
+}
+
+/** The cluster of every row under `centroids`. */
+export function assignAll(data: ReferenceData, centroids: ArrayLike<number>, k: number): Int32Array {
+  const out = new Int32Array(data.rows);
+  for (let i = 0; i < data.rows; i++) out[i] = nearestCentroid(data, i, centroids, k).index;
+  return out;
+}
+
+export interface ReferenceKmeans {
+  /** k × dims, row-major: the centroids after the last update. */
+  centroids: Float64Array;
+  /** Cluster of each row in the last assignment pass (against the centroids that entered the last round). */
+  assignments: Int32Array;
+  /** Cluster sizes of the last assignment pass. */
+  counts: number[];
+  /** Inertia of the last assignment pass. */
+  inertia: number;
+  rounds: number;
+  converged: boolean;
+}
+
+/**
+ * Lloyd's algorithm from `initial` centroids: each round assigns every row to its nearest
+ * centroid, sums and counts per cluster, moves each non-empty cluster to its mean (an empty
+ * cluster keeps its centroid), and stops once the largest centroid shift is ≤ tol or after
+ * maxRounds rounds.
+ */
+export function referenceKmeans(data: ReferenceData, initial: ArrayLike<number>, k: number, options: { tol: number; maxRounds: number }): ReferenceKmeans {
+  const { rows, dims } = data;
+  let centroids = Float64Array.from(initial);
+  let assignments = new Int32Array(rows);
+  let counts: number[] = [];
+  let inertia = 0;
+  let rounds = 0;
+  let converged = false;
+  while (rounds < options.maxRounds) {
+    const sums = new Float64Array(k * dims);
+    const count = new Array<number>(k).fill(0);
+    inertia = 0;
+    assignments = new Int32Array(rows);
+    for (let i = 0; i < rows; i++) {
+      const { index, dist } = nearestCentroid(data, i, centroids, k);
+      assignments[i] = index;
+      count[index]! += 1;
+      inertia += dist;
+      for (let j = 0; j < dims; j++) sums[index * dims + j] += data.features[i * dims + j]!;
+    }
+    const next = Float64Array.from(centroids);
+    let maxShift = 0;
+    for (let c = 0; c < k; c++) {
+      if (count[c] === 0) continue;
+      let sq = 0;
+      for (let j = 0; j < dims; j++) {
+        const mean = sums[c * dims + j]! / count[c]!;
+        sq += (mean - centroids[c * dims + j]!) ** 2;
+        next[c * dims + j] = mean;
+      }
+      maxShift = Math.max(maxShift, Math.sqrt(sq));
+    }
+    centroids = next;
+    counts = count;
+    rounds++;
+    if (maxShift <= options.tol) {
+      converged = true;
+      break;
+    }
+  }
+  return { centroids, assignments, counts, inertia, rounds, converged };
+}
+
+export interface ReferenceLogreg {
+  /** Weights in the space of the input columns. */
+  weights: Float64Array;
+  bias: number;
+  rounds: number;
+  converged: boolean;
+  /** Gradient norm (in standardised coordinates) of the model that entered the last round. */
+  gradNorm: number;
+  /** Regularised mean log-loss of the model that entered the last round. */
+  loss: number;
+}
+
+/** Column means and population standard deviations; a constant column gets std 1. */
+export function columnStats(data: ReferenceData): { mean: Float64Array; std: Float64Array } {
+  const { rows, dims, features } = data;
+  const mean = new Float64Array(dims);
+  const std = new Float64Array(dims);
+  for (let j = 0; j < dims; j++) {
+    let s = 0;
+    for (let i = 0; i < rows; i++) s += features[i * dims + j]!;
+    mean[j] = s / rows;
+    let ss = 0;
+    for (let i = 0; i < rows; i++) ss += (features[i * dims + j]! - mean[j]!) ** 2;
+    const sd = Math.sqrt(ss / rows);
+    std[j] = sd === 0 ? 1 : sd;
+  }
+  return { mean, std };
+}
+
+function sigmoid(z: number): number {
+  return z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
+}
+
+function logLoss(z: number, y: number): number {
+  // log(1 + e^z) − y·z, stable for large |z|.
+  return Math.max(z, 0) + Math.log1p(Math.exp(-Math.abs(z))) - y * z;
+}
+
+/**
+ * Full-batch gradient descent on mean log-loss + (l2/2)·‖v‖², where v are the weights on the
+ * standardised columns u_j = (x_j − mean_j) / std_j and c the bias there (not penalised). Starts
+ * from zero; each round computes the gradient at (v, c), steps by lr, and stops after the round in
+ * which the gradient norm is ≤ tol, or after maxRounds rounds. Returns the model mapped back to the
+ * input columns: w_j = v_j / std_j, b = c − Σ w_j·mean_j.
+ */
+export function referenceLogreg(data: ReferenceData, options: { lr: number; l2: number; tol: number; maxRounds: number }): ReferenceLogreg {
+  const { rows, dims, features } = data;
+  const labels = data.labels;
+  if (!labels) throw new Error('reference logistic regression needs labels');
+  const { mean, std } = columnStats(data);
+  const v = new Float64Array(dims);
+  let c = 0;
+  let rounds = 0;
+  let converged = false;
+  let gradNorm = NaN;
+  let loss = NaN;
+  while (rounds < options.maxRounds) {
+    const gv = new Float64Array(dims);
+    let gc = 0;
+    let total = 0;
+    for (let i = 0; i < rows; i++) {
+      let z = c;
+      for (let j = 0; j < dims; j++) z += (v[j]! * (features[i * dims + j]! - mean[j]!)) / std[j]!;
+      const y = labels[i]!;
+      total += logLoss(z, y);
+      const err = sigmoid(z) - y;
+      for (let j = 0; j < dims; j++) gv[j] += (err * (features[i * dims + j]! - mean[j]!)) / std[j]!;
+      gc += err;
+    }
+    let penalty = 0;
+    let normSq = (gc / rows) ** 2;
+    for (let j = 0; j < dims; j++) {
+      gv[j] = gv[j]! / rows + options.l2 * v[j]!;
+      normSq += gv[j]! ** 2;
+      penalty += v[j]! ** 2;
+    }
+    loss = total / rows + (options.l2 / 2) * penalty;
+    gradNorm = Math.sqrt(normSq);
+    for (let j = 0; j < dims; j++) v[j] -= options.lr * gv[j]!;
+    c -= (options.lr * gc) / rows;
+    rounds++;
+    if (gradNorm <= options.tol) {
+      converged = true;
+      break;
+    }
+  }
+  const weights = new Float64Array(dims);
+  let bias = c;
+  for (let j = 0; j < dims; j++) {
+    weights[j] = v[j]! / std[j]!;
+    bias -= weights[j]! * mean[j]!;
+  }
+  return { weights, bias, rounds, converged, gradNorm, loss };
+}
+
+/** Share of rows a linear model (input space) classifies right: predicts 1 iff w·x + b ≥ 0. */
+export function accuracy(data: ReferenceData, weights: ArrayLike<number>, bias: number): number {
+  const { rows, dims, features, labels } = data;
+  if (!labels) throw new Error('accuracy needs labels');
+  let right = 0;
+  for (let i = 0; i < rows; i++) {
+    let z = bias;
+    for (let j = 0; j < dims; j++) z += weights[j]! * features[i * dims + j]!;
+    if ((z >= 0 ? 1 : 0) === labels[i]) right++;
+  }
+  return right / rows;
+}
+
+/** Largest |a − b| / max(|b|, floor) over two equal-length vectors. */
+export function maxRelativeError(actual: ArrayLike<number>, expected: ArrayLike<number>, floor = 1e-12): number {
+  if (actual.length !== expected.length) throw new RangeError(`lengths differ: ${actual.length} vs ${expected.length}`);
+  let worst = 0;
+  for (let i = 0; i < actual.length; i++) {
+    const e = expected[i]!;
+    const rel = Math.abs(actual[i]! - e) / Math.max(Math.abs(e), floor);
+    if (Number.isNaN(rel)) return Infinity;
+    worst = Math.max(worst, rel);
+  }
+  return worst;
+}

@@ -1,0 +1,99 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { kmeans } from '../../src/algorithms/kmeans.js';
+import type { Shape } from '../../src/algorithms/types.js';
+import { sliceShard } from '../../src/data/types.js';
+import { ThreadPool } from '../../src/inner/ThreadPool.js';
+import { blobs } from '../helpers/data.js';
+
+const centers = [
+  [0, 0, 0],
+  [8, 8, 8],
+  [-8, 8, 0],
+];
+
+describe('ThreadPool', () => {
+  let pool: ThreadPool | undefined;
+  afterEach(async () => {
+    await pool?.close();
+    pool = undefined;
+  });
+
+  it('computes the same k-means partial as one sequential pass, whatever the thread count', async () => {
+    // Prepare
+    const data = blobs(centers, 400, 1.5, 3);
+    const shard = sliceShard(data, 0, 1);
+    const shape: Shape = { algorithm: 'kmeans', dims: 3, k: 3 };
+    const model = new Float64Array(centers.flat());
+    const expected = new Float64Array(kmeans.partialLength(shape));
+    kmeans.partial(shape, model, { features: data.features, dims: 3, start: 0, end: data.rows }, expected);
+
+    for (const threads of [1, 2, 3]) {
+      pool = new ThreadPool(threads);
+      pool.addShard('s', shard);
+
+      // Act
+      const { partial } = await pool.partial('s', shard.rows, shape, model);
+
+      // Assess: counts exactly, sums to rounding
+      const k = 3;
+      const dims = 3;
+      expect(Array.from(partial.subarray(k * dims, k * dims + k))).toEqual(Array.from(expected.subarray(k * dims, k * dims + k)));
+      for (let i = 0; i < k * dims; i++) expect(partial[i]).toBeCloseTo(expected[i]!, 6);
+      await pool.close();
+      pool = undefined;
+    }
+  });
+
+  it('moves only the model to the threads and partials back: traffic does not grow with rows', async () => {
+    // Prepare
+    const shape: Shape = { algorithm: 'kmeans', dims: 3, k: 3 };
+    const model = new Float64Array(centers.flat());
+    const traffic: { toThreads: number; fromThreads: number }[] = [];
+    for (const rowsPerCenter of [100, 5000]) {
+      pool = new ThreadPool(2);
+      const shard = sliceShard(blobs(centers, rowsPerCenter, 1, 1), 0, 1);
+      pool.addShard('s', shard);
+
+      // Act
+      await pool.partial('s', shard.rows, shape, model);
+      traffic.push({ ...pool.traffic });
+      await pool.close();
+      pool = undefined;
+    }
+
+    // Assess: 2 threads × (9 model values out, 13 partial values back) × 8 bytes, at 300 and 15,000 rows
+    expect(traffic[0]).toEqual({ toThreads: 2 * 9 * 8, fromThreads: 2 * 13 * 8 });
+    expect(traffic[1]).toEqual(traffic[0]);
+  });
+
+  it('rejects with E_THREAD for a shard it was never given', async () => {
+    // Prepare
+    pool = new ThreadPool(1);
+
+    // Act
+    const result = pool.partial('missing', 10, { algorithm: 'kmeans', dims: 1, k: 1 }, new Float64Array(1));
+
+    // Assess
+    await expect(result).rejects.toMatchObject({ code: 'E_THREAD', message: 'shard missing is not loaded in this pool' });
+  });
+
+  it('rejects with E_THREAD when a thread fails, and stays usable', async () => {
+    // Prepare: logistic regression on a shard without labels makes the thread throw
+    pool = new ThreadPool(2);
+    const shard = sliceShard(blobs(centers, 10, 1, 1), 0, 1);
+    pool.addShard('s', shard);
+
+    // Act
+    const failing = pool.partial('s', shard.rows, { algorithm: 'logreg', dims: 3, k: 1 }, new Float64Array(10));
+
+    // Assess
+    await expect(failing).rejects.toMatchObject({ code: 'E_THREAD', message: 'inner worker failed: logistic regression partial needs labels' });
+    const ok = await pool.partial('s', shard.rows, { algorithm: 'kmeans', dims: 3, k: 3 }, new Float64Array(centers.flat()));
+    expect(ok.partial[9]! + ok.partial[10]! + ok.partial[11]!).toBe(30);
+    expect(pool.broken).toBe(false);
+  });
+
+  it('refuses a thread count that is not a positive integer', () => {
+    expect(() => new ThreadPool(0)).toThrow(expect.objectContaining({ code: 'E_THREAD' }));
+  });
+});
