@@ -83,9 +83,16 @@ export const logreg: Algorithm<LogregSpec> = {
     }
     next[dims] = standardBias - (spec.lr * gradBias) / n - shiftBias;
 
-    const objective = merged[dims + 1]! / n + (spec.l2 / 2) * penalty;
-    if (!Number.isFinite(objective) || !Number.isFinite(normSq)) {
-      throw new BspmlError('E_DIVERGED', `gradient descent diverged (loss is ${objective}): lower the learning rate (lr = ${spec.lr})`);
+    // Without a penalty, huge weights must not turn 0 × ∞ into a NaN loss.
+    const objective = merged[dims + 1]! / n + (spec.l2 > 0 ? (spec.l2 / 2) * penalty : 0);
+    // Weights whose squared norm overflows (|v| beyond ~1e154) are numerically meaningless even
+    // where the loss happens to stay finite: that, too, is divergence.
+    const finite = Number.isFinite(objective) && Number.isFinite(normSq) && Number.isFinite(penalty) && next.subarray(0, dims + 1).every(Number.isFinite);
+    if (!finite) {
+      throw new BspmlError(
+        'E_DIVERGED',
+        `gradient descent diverged (loss ${objective}, squared weight norm ${penalty}): lower the learning rate (lr = ${spec.lr})`,
+      );
     }
     const gradNorm = Math.sqrt(normSq);
     return {

@@ -65,6 +65,7 @@ export class LocalRuntime {
   private readonly io = new Map<string, Map<number, IoCounts>>();
   private aggregating: Promise<void> = Promise.resolve();
   private sweeping = false;
+  private sweepAgain = false;
   private readonly onRound?: LocalRuntimeOptions['onRound'];
 
   constructor(options: LocalRuntimeOptions) {
@@ -179,10 +180,16 @@ export class LocalRuntime {
    */
   private async onIdle(): Promise<void> {
     // Idle can be signalled again while a sweep is awaiting the store: run one sweep at a time.
-    if (this.sweeping) return;
+    if (this.sweeping) {
+      this.sweepAgain = true;
+      return;
+    }
     this.sweeping = true;
     try {
-      await this.sweep();
+      do {
+        this.sweepAgain = false;
+        await this.sweep();
+      } while (this.sweepAgain);
     } finally {
       this.sweeping = false;
     }
@@ -201,7 +208,8 @@ export class LocalRuntime {
         if (this.inFlight.size > 0) continue;
         const { io } = await metered(() => recoverJob(this.deps, jobId));
         this.addIo(jobId, job.round, io);
-        if (this.inFlight.size === 0) queueMicrotask(() => void this.onIdle());
+        // Re-published messages may be lost again: then nothing will signal idle, so sweep again.
+        if (this.inFlight.size === 0) this.sweepAgain = true;
       } catch (error) {
         this.waiters.delete(jobId);
         waiter.reject(error);
