@@ -64,6 +64,7 @@ export class LocalRuntime {
   private readonly waiters = new Map<string, Waiter>();
   private readonly io = new Map<string, Map<number, IoCounts>>();
   private aggregating: Promise<void> = Promise.resolve();
+  private readonly threadsByJob = new Map<string, number>();
   private sweeping = false;
   private sweepAgain = false;
   private readonly onRound?: LocalRuntimeOptions['onRound'];
@@ -97,6 +98,7 @@ export class LocalRuntime {
     const rounds = await this.store.listRoundMetrics(job.jobId);
     const ioByRound = this.io.get(job.jobId) ?? new Map<number, IoCounts>();
     this.io.delete(job.jobId);
+    this.threadsByJob.delete(job.jobId);
     if (done.status !== 'SUCCEEDED' || !done.result) throw new JobFailedError(job.jobId, done.error ?? `ended ${done.status}`);
     return {
       job: done,
@@ -123,8 +125,13 @@ export class LocalRuntime {
   }
 
   private async invokeWorker(task: RoundTask): Promise<void> {
-    const job = await this.store.getJob(task.jobId);
-    const threads = job?.spec.threads ?? this.defaultThreads;
+    // The container size is the job's thread count: read the job once, not once per task.
+    let threads = this.threadsByJob.get(task.jobId);
+    if (threads === undefined) {
+      const job = await this.store.getJob(task.jobId);
+      threads = job?.spec.threads ?? this.defaultThreads;
+      this.threadsByJob.set(task.jobId, threads);
+    }
     await this.withRetries(task.jobId, `worker for shard ${task.shard} of round ${task.round}`, async () => {
       const container = await this.containers.acquire(task.jobId, task.shard, threads);
       try {
