@@ -3,6 +3,8 @@ import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { BspmlError } from '../errors.js';
 import { BACKENDS } from '../stores/open.js';
+import { addBenchBackendsCommand } from '../bench/backends-cli.js';
+import { addAwsCommands } from './aws.js';
 import { gen } from './gen.js';
 import type { CliIo } from './io.js';
 import { nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber } from './options.js';
@@ -18,8 +20,11 @@ function addTrainOptions(command: Command): Command {
     .option('--tol <x>', 'convergence tolerance (default 1e-4)', nonNegativeNumber)
     .option('--seed <n>', 'random seed (default 42)', nonNegativeInt)
     .addOption(new Option('--backend <name>', 'state store').argParser(oneOf(BACKENDS)).default('memory'))
-    .option('--endpoint <url>', 'store endpoint (dynamodb: default starts an in-process emulator)')
+    .option('--endpoint <url>', 'store endpoint (dynamodb, s3: default starts an in-process emulator)')
     .option('--table <name>', 'DynamoDB table (default bspml-state)')
+    .option('--redis-url <url>', 'redis: redis://host:port (default starts a throwaway redis-server)')
+    .option('--bucket <name>', 's3: bucket for the state (default bspml-state)')
+    .option('--prefix <prefix>', 's3: key prefix for the state (default none)')
     .option('--concurrency <n>', 'most worker containers at once (default 32)', positiveInt)
     .option('--out <file>', 'write the model as JSON (only when training succeeds)')
     .option('--no-progress', 'no progress bar');
@@ -65,6 +70,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   genOptions(genCommand.command('classification').description('linearly separable points with a 0/1 label column'))
     .option('--margin <x>', 'no point closer than this to the separating plane', nonNegativeNumber)
     .action((options) => gen('classification', options, io));
+
+  // Benchmarks: each registers its subcommand on this one `bench` command.
+  const benchCommand = program.command('bench').description('measure the system on this machine');
+  addBenchBackendsCommand(benchCommand, io);
+
+  // A deployment on AWS: submit a job to it, follow one.
+  addAwsCommands(program, io);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

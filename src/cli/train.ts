@@ -17,6 +17,9 @@ export interface TrainOptions {
   backend: Backend;
   endpoint?: string;
   table?: string;
+  redisUrl?: string;
+  bucket?: string;
+  prefix?: string;
   concurrency?: number;
   out?: string;
   progress: boolean;
@@ -44,7 +47,13 @@ export async function train(algorithm: 'kmeans' | 'logreg', options: TrainOption
       : { algorithm, ...(options.lr !== undefined ? { lr: options.lr } : {}), ...(options.l2 !== undefined ? { l2: options.l2 } : {}), ...common };
 
   if (options.out) await checkWritable(options.out);
-  const store = await openStore(options.backend, { endpoint: options.endpoint, table: options.table });
+  const store = await openStore(options.backend, {
+    endpoint: options.endpoint,
+    table: options.table,
+    redisUrl: options.redisUrl,
+    bucket: options.bucket,
+    prefix: options.prefix,
+  });
   const progress = options.progress ? new RoundProgress(options.maxRounds ?? 100, algorithm === 'kmeans' ? 'inertia' : 'loss', io.stderr) : undefined;
   const runtime = new LocalRuntime({
     store,

@@ -378,11 +378,11 @@ describe('bspml train: bad options (commander usage errors)', () => {
     const dir = await dirWith({ 'two.csv': 'a,b\n1,2\n3,4\n' });
 
     // Act
-    const result = await failingTrain(dir, ['train', 'kmeans', '--data', join(dir, 'two.csv'), '--k', '1', '--backend', 's3']);
+    const result = await failingTrain(dir, ['train', 'kmeans', '--data', join(dir, 'two.csv'), '--k', '1', '--backend', 'cassandra']);
 
     // Assess
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe(usageError("option '--backend <name>' argument 's3' is invalid. must be one of: memory, dynamodb."));
+    expect(result.stderr).toBe(usageError("option '--backend <name>' argument 'cassandra' is invalid. must be one of: memory, dynamodb, redis, s3."));
     expect(result.stdout).toBe('');
   });
 

@@ -1,0 +1,52 @@
+import type { SNSEvent } from 'aws-lambda';
+import { runWorker } from '../src/protocol/runWorker.js';
+import { errorText, log, parseRoundTask } from '../src/aws/messages.js';
+import { wiringFromEnv, type AwsWiring } from '../src/aws/wiring.js';
+
+/**
+ * One round task from the SNS topic: compute the shard's partial, store it, arrive at the barrier.
+ * An error is thrown to Lambda, which retries the asynchronous invocation twice and then hands the
+ * event to the on-failure destination (handlers/workerFailed.ts), which fails the job.
+ */
+export function createWorkerHandler(wiring: () => AwsWiring) {
+  return async (event: SNSEvent): Promise<void> => {
+    const w = wiring();
+    for (const record of event.Records) {
+      let task;
+      try {
+        task = parseRoundTask(record.Sns.Message);
+      } catch (error) {
+        // Not a task of ours: retrying cannot fix it, and no job can be named to fail.
+        log('error', 'malformed-task', { messageId: record.Sns.MessageId, error: errorText(error) });
+        continue;
+      }
+      const container = w.container();
+      const started = performance.now();
+      const outcome = await runWorker(w.deps, container, task);
+      const loads = container.cacheHits + container.cacheMisses;
+      log('info', 'worker-done', {
+        jobId: task.jobId,
+        round: task.round,
+        shard: task.shard,
+        written: outcome.written,
+        arrived: outcome.arrived,
+        count: outcome.count,
+        completionSent: outcome.completionSent,
+        computeMs: round1(outcome.report.computeMs),
+        loadMs: round1(outcome.report.loadMs),
+        threads: outcome.report.threads,
+        cacheHit: outcome.report.cacheHit,
+        cacheHitRate: loads ? container.cacheHits / loads : 0,
+        s3Requests: w.datasets.reads.requests,
+        s3Bytes: w.datasets.reads.bytes,
+        ms: round1(performance.now() - started),
+      });
+    }
+  };
+}
+
+function round1(value: number): number {
+  return Math.round(value * 10) / 10;
+}
+
+export const handler = createWorkerHandler(wiringFromEnv);

@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import type { CompletionMessage, RoundTask } from '../protocol/types.js';
+
+/*
+ * Messages off the wire are checked before the protocol sees them: a malformed one (a manual
+ * publish to the topic, a truncated body) is logged and dropped rather than retried forever.
+ */
+
+const round = z.number().int().min(0);
+
+const roundTaskSchema = z.object({
+  jobId: z.string().min(1),
+  round,
+  shard: z.number().int().min(0),
+  shards: z.number().int().min(1),
+  model: z.string().optional(),
+});
+
+const completionSchema = z.object({ jobId: z.string().min(1), round });
+
+export function parseRoundTask(body: string): RoundTask {
+  return roundTaskSchema.parse(JSON.parse(body));
+}
+
+export function parseCompletion(body: string): CompletionMessage {
+  return completionSchema.parse(JSON.parse(body));
+}
+
+/** One JSON line per event: CloudWatch Logs Insights can filter on its fields. */
+export function log(level: 'info' | 'warn' | 'error', event: string, fields: Record<string, unknown> = {}): void {
+  const line = JSON.stringify({ level, event, ...fields });
+  if (level === 'error') console.error(line);
+  else if (level === 'warn') console.warn(line);
+  else console.log(line);
+}
+
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

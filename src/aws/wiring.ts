@@ -1,0 +1,114 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { WorkerContainer } from '../inner/WorkerContainer.js';
+import type { Completion } from '../ports/Completion.js';
+import type { Fanout } from '../ports/Fanout.js';
+import type { StateStore } from '../ports/StateStore.js';
+import type { ProtocolDeps } from '../protocol/deps.js';
+import { DynamoDbStore } from '../stores/DynamoDbStore.js';
+import { loadConfig, required, type AwsConfig } from './config.js';
+import { createS3Client } from './s3.js';
+import { S3DatasetSource } from './S3DatasetSource.js';
+import { SnsFanout, type SnsLike } from './SnsFanout.js';
+import { SqsCompletion, type SqsLike } from './SqsCompletion.js';
+
+/**
+ * Everything a handler needs, built once per container (module scope outlives an invocation on a
+ * warm Lambda). Clients are created from the configuration; tests pass their own for the SNS
+ * boundary or emulator endpoints through `BSPML_*_ENDPOINT`.
+ */
+export interface AwsWiring {
+  config: AwsConfig;
+  deps: ProtocolDeps;
+  store: StateStore;
+  /** The state table's client, for the recovery sweep's scan (the StateStore port has no listing). */
+  dynamodb: DynamoDBClient;
+  datasets: S3DatasetSource;
+  s3: S3Client;
+  /** The warm container's thread pool and shard cache, created on first use (workers only). */
+  container(): WorkerContainer;
+  close(): Promise<void>;
+}
+
+export interface WiringOverrides {
+  sns?: SnsLike;
+  sqs?: SqsLike;
+  s3?: S3Client;
+  dynamodb?: DynamoDBClient;
+}
+
+export function createWiring(config: AwsConfig, overrides: WiringOverrides = {}): AwsWiring {
+  const region = config.region;
+  const s3 = overrides.s3 ?? createS3Client({ endpoint: config.endpoints.s3, region });
+  const dynamodb = overrides.dynamodb ?? dynamoDbClient(config);
+  const store = new DynamoDbStore({ client: dynamodb, tableName: config.table, ttlSeconds: config.ttlSeconds });
+  const datasets = new S3DatasetSource(s3);
+  // The topic and queue are resolved when first used: not every function is given both.
+  let fanout: SnsFanout | undefined;
+  let completion: SqsCompletion | undefined;
+  const lazyFanout: Fanout = {
+    publish: (tasks) => {
+      fanout ??= new SnsFanout(overrides.sns ?? new SNSClient({ region, endpoint: config.endpoints.sns }), required(config.topicArn, 'BSPML_TOPIC_ARN'));
+      return fanout.publish(tasks);
+    },
+  };
+  const lazyCompletion: Completion = {
+    send: (message) => {
+      completion ??= new SqsCompletion(overrides.sqs ?? sqsClient(config), required(config.queueUrl, 'BSPML_QUEUE_URL'));
+      return completion.send(message);
+    },
+  };
+  let container: WorkerContainer | undefined;
+  return {
+    config,
+    deps: { store, datasets, fanout: lazyFanout, completion: lazyCompletion },
+    store,
+    dynamodb,
+    datasets,
+    s3,
+    container: () => {
+      // A thread that died leaves its pool unusable: the next invocation gets a fresh container.
+      if (container?.pool.broken) {
+        void container.close().catch(() => undefined);
+        container = undefined;
+      }
+      return (container ??= new WorkerContainer(config.threads));
+    },
+    close: async () => {
+      await container?.close();
+      await store.close();
+    },
+  };
+}
+
+/*
+ * Clients are built here rather than with the local helpers in src/stores: those import the
+ * DynamoDB emulator, which must not end up in a Lambda bundle. An emulator endpoint ignores
+ * credentials, so dummy ones stand in when none are configured.
+ */
+function dynamoDbClient(config: AwsConfig): DynamoDBClient {
+  const local = config.endpoints.dynamodb !== undefined;
+  return new DynamoDBClient({
+    region: config.region ?? (local ? 'us-east-1' : undefined),
+    endpoint: config.endpoints.dynamodb,
+    ...(local && !process.env.AWS_ACCESS_KEY_ID ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+  });
+}
+
+function sqsClient(config: AwsConfig): SQSClient {
+  const local = config.endpoints.sqs !== undefined;
+  return new SQSClient({
+    region: config.region ?? (local ? 'us-east-1' : undefined),
+    endpoint: config.endpoints.sqs,
+    ...(local && !process.env.AWS_ACCESS_KEY_ID ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+  });
+}
+
+let fromEnv: AwsWiring | undefined;
+
+/** The wiring of this Lambda container, from its environment; built on the first invocation. */
+export function wiringFromEnv(): AwsWiring {
+  return (fromEnv ??= createWiring(loadConfig(process.env)));
+}

@@ -1,0 +1,212 @@
+import { Option, type Command } from 'commander';
+import { DEFAULT_DEPLOYMENT, estimateCost } from '../aws/cost.js';
+import { BspmlError, JobFailedError, JobNotFoundError, SpecError } from '../errors.js';
+import { PRICES } from '../pricing.js';
+import type { JobRecord, RoundMetrics } from '../protocol/types.js';
+import type { DynamoDbStore } from '../stores/DynamoDbStore.js';
+import { int, ms, num } from './format.js';
+import type { CliIo } from './io.js';
+import { nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber } from './options.js';
+
+/*
+ * The commands that drive a deployment from a laptop: `submit` invokes the start function,
+ * `status` and `watch` read a job and its rounds from the state table.
+ */
+
+export interface SubmitOptions {
+  function: string;
+  data: string;
+  algorithm: 'kmeans' | 'logreg';
+  k?: number;
+  workers?: number;
+  threads?: number;
+  maxRounds?: number;
+  tol?: number;
+  seed?: number;
+  labelColumn?: string;
+  lr?: number;
+  l2?: number;
+  jobId?: string;
+  region?: string;
+  endpoint?: string;
+}
+
+export interface JobQueryOptions {
+  table: string;
+  region?: string;
+  endpoint?: string;
+  workerMemory: number;
+}
+
+export interface WatchOptions extends JobQueryOptions {
+  /** Seconds between polls. */
+  interval: number;
+}
+
+/** `bspml submit`: the start function validates and starts the job; its answer is printed. */
+export async function submit(options: SubmitOptions, io: CliIo): Promise<void> {
+  if (!options.data.startsWith('s3://')) throw new SpecError(`--data must be an s3://bucket/key URI, got ${options.data}`, 'data');
+  if (options.algorithm === 'kmeans' && options.k === undefined) throw new SpecError('--k is required for kmeans', 'k');
+  const optional = (entries: Record<string, unknown>) => Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined));
+  const spec = {
+    algorithm: options.algorithm,
+    data: { uri: options.data, ...optional({ labelColumn: options.labelColumn }) },
+    ...optional({ k: options.k, workers: options.workers, threads: options.threads, maxRounds: options.maxRounds, tol: options.tol, seed: options.seed, lr: options.lr, l2: options.l2 }),
+  };
+  // SDK clients load on use: every other command starts without them.
+  const { InvokeCommand, LambdaClient } = await import('@aws-sdk/client-lambda');
+  // An emulator or test endpoint on this machine ignores credentials: dummy ones stand in if none are set.
+  const local = options.endpoint !== undefined && /^https?:\/\/(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:|\/|$)/.test(options.endpoint);
+  const configured = process.env.AWS_ACCESS_KEY_ID !== undefined || process.env.AWS_PROFILE !== undefined;
+  const lambda = new LambdaClient({
+    region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION,
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    ...(local && !configured ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+  });
+  let out;
+  try {
+    out = await lambda.send(
+      new InvokeCommand({ FunctionName: options.function, InvocationType: 'RequestResponse', Payload: Buffer.from(JSON.stringify({ spec, ...optional({ jobId: options.jobId }) })) }),
+    );
+  } catch (error) {
+    throw new BspmlError('E_AWS', `invoking ${options.function} failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`, { cause: error });
+  } finally {
+    lambda.destroy();
+  }
+  const payload = out.Payload ? Buffer.from(out.Payload).toString('utf8') : '';
+  if (out.FunctionError) {
+    const message = (JSON.parse(payload || '{}') as { errorMessage?: string }).errorMessage ?? payload;
+    throw new BspmlError('E_AWS', `${options.function} failed: ${message}`);
+  }
+  const [result] = JSON.parse(payload) as { jobId: string; status: string; error?: string }[];
+  if (!result) throw new BspmlError('E_AWS', `${options.function} answered without a job: ${payload}`);
+  if (result.status === 'FAILED') throw new JobFailedError(result.jobId, result.error ?? 'refused by the start function');
+  io.stdout.write(`job ${result.jobId}: ${result.status}\nfollow it with: bspml watch ${result.jobId}\n`);
+}
+
+/** `bspml status JOBID`: where the job stands, its rounds so far and their estimated cost. */
+export async function status(jobId: string, options: JobQueryOptions, io: CliIo): Promise<void> {
+  const store = await openStore(options);
+  try {
+    const job = await store.getJob(jobId);
+    if (!job) throw new JobNotFoundError(`${jobId} (table ${options.table})`);
+    const rounds = await store.listRoundMetrics(jobId);
+    io.stdout.write(`${describeJob(job, rounds, options)}\n`);
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * `bspml watch JOBID`: prints each round as it is recorded, until the job ends; exits 1 when it
+ * FAILED. Reads the table every `interval` seconds (two strongly consistent reads per poll).
+ */
+export async function watch(jobId: string, options: WatchOptions, io: CliIo): Promise<void> {
+  const store = await openStore(options);
+  try {
+    let printed = 0;
+    let header = false;
+    for (;;) {
+      const job = await store.getJob(jobId);
+      if (!job) throw new JobNotFoundError(`${jobId} (table ${options.table})`);
+      const rounds = await store.listRoundMetrics(jobId);
+      if (!header) {
+        io.stdout.write(`${titleLines(job).join('\n')}\n${ROUND_HEADER}\n`);
+        header = true;
+      }
+      for (const r of rounds.slice(printed)) io.stdout.write(`${roundLine(r)}\n`);
+      printed = Math.max(printed, rounds.length);
+      if (job.status === 'SUCCEEDED' || job.status === 'FAILED') {
+        io.stdout.write(`${footerLines(job, rounds, options).join('\n')}\n`);
+        if (job.status === 'FAILED') throw new JobFailedError(jobId, job.error ?? 'no reason recorded');
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, options.interval * 1000));
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+async function openStore(options: JobQueryOptions): Promise<DynamoDbStore> {
+  const { DynamoDbStore } = await import('../stores/DynamoDbStore.js');
+  const { createDynamoDbClient } = await import('../stores/dynalite.js');
+  return new DynamoDbStore({ client: createDynamoDbClient({ endpoint: options.endpoint, region: options.region }), tableName: options.table, ownsClient: true });
+}
+
+const ROUND_HEADER = 'round  objective        compute    load       cache  figures';
+
+function roundLine(r: RoundMetrics): string {
+  const figures = Object.entries(r.stats)
+    .map(([name, value]) => `${name} ${num(value)}`)
+    .join(', ');
+  return `${String(r.round).padStart(5)}  ${num(r.objective).padEnd(15)}  ${ms(r.computeMs).padEnd(9)}  ${ms(r.loadMs).padEnd(9)}  ${`${r.cacheHits}/${r.workers}`.padEnd(5)}  ${figures}`;
+}
+
+/** A FAILED job may hold a spec that never parsed (it was refused for it): read it defensively. */
+function titleLines(job: JobRecord): string[] {
+  const spec = (job.spec ?? {}) as Partial<JobRecord['spec']> & { k?: number };
+  const what = spec.algorithm === 'kmeans' ? `k-means, k = ${spec.k}` : spec.algorithm === 'logreg' ? 'logistic regression' : 'unknown algorithm';
+  const progress = job.status === 'RUNNING' ? `round ${job.round} of at most ${spec.maxRounds ?? '?'}` : `${job.status}`;
+  const lines = [`job        ${job.jobId}: ${progress} (${what}, ${job.shards} workers)`];
+  const data = spec.data?.uri;
+  if (data) lines.push(`data       ${data}${job.data ? ` (${int(job.data.rows)} rows × ${job.data.dims} features)` : ''}`);
+  return lines;
+}
+
+function footerLines(job: JobRecord, rounds: RoundMetrics[], options: JobQueryOptions): string[] {
+  const lines: string[] = [];
+  if (job.status === 'SUCCEEDED' && job.result) {
+    const r = job.result;
+    lines.push(`result     ${r.rounds} rounds, ${r.converged ? 'converged' : 'stopped at max rounds'}; ${r.algorithm === 'kmeans' ? `inertia ${num(r.inertia)}` : `loss ${num(r.loss)}, accuracy ${(r.accuracy * 100).toFixed(2)}%`}`);
+  }
+  if (job.status === 'FAILED') lines.push(`error      ${job.error ?? 'no reason recorded'}`);
+  const cost = estimateCost(job, rounds, { ...DEFAULT_DEPLOYMENT, workerMemoryMb: options.workerMemory });
+  const usd = (v: number) => `$${v.toFixed(6)}`;
+  lines.push(
+    `cost       ≈ ${usd(cost.total)} so far: Lambda ${usd(cost.lambda)}, DynamoDB ${usd(cost.dynamodb)}, SNS ${usd(cost.sns)}, SQS ${usd(cost.sqs)}, S3 ${usd(cost.s3)}`,
+    `           (estimated from the round records at ${options.workerMemory} MB workers; prices of ${PRICES.lambdaGbSecond.asOf} in src/pricing.ts)`,
+  );
+  return lines;
+}
+
+export function describeJob(job: JobRecord, rounds: RoundMetrics[], options: JobQueryOptions): string {
+  return [...titleLines(job), ROUND_HEADER, ...rounds.map(roundLine), ...footerLines(job, rounds, options)].join('\n');
+}
+
+/** Registers `submit`, `status` and `watch` on the program. */
+export function addAwsCommands(program: Command, io: CliIo): void {
+  const table = (command: Command) =>
+    command
+      .option('--table <name>', 'the deployment\'s state table', 'bspml-dev-state')
+      .option('--region <region>', 'AWS region (default: AWS_REGION)')
+      .option('--endpoint <url>', 'DynamoDB endpoint (an emulator; default AWS)')
+      .option('--worker-memory <mb>', 'worker memory the deployment uses, for the cost estimate', positiveInt, DEFAULT_DEPLOYMENT.workerMemoryMb);
+
+  program
+    .command('submit')
+    .description('start a job on the deployed functions (invokes the start function)')
+    .requiredOption('--data <uri>', 'training data: s3://bucket/key')
+    .addOption(new Option('--algorithm <name>', 'kmeans or logreg').argParser(oneOf(['kmeans', 'logreg'] as const)).makeOptionMandatory())
+    .option('--function <name>', 'the start function', 'bspml-dev-start')
+    .option('--k <n>', 'k-means: number of clusters', positiveInt)
+    .option('--workers <n>', 'shards, one worker invocation each per round', positiveInt)
+    .option('--threads <n>', 'inner threads per worker (default: the vCPUs of its memory)', positiveInt)
+    .option('--max-rounds <n>', 'stop after this many rounds', positiveInt)
+    .option('--tol <x>', 'convergence tolerance', nonNegativeNumber)
+    .option('--seed <n>', 'random seed', nonNegativeInt)
+    .option('--label-column <name>', 'logreg: label column (0/1): header name, 0-based index or "last"')
+    .option('--lr <x>', 'logreg: learning rate', positiveNumber)
+    .option('--l2 <x>', 'logreg: L2 penalty', nonNegativeNumber)
+    .option('--job-id <id>', 'job id (default: the data set\'s name and a time stamp)')
+    .option('--region <region>', 'AWS region (default: AWS_REGION)')
+    .option('--endpoint <url>', 'Lambda endpoint (default AWS)')
+    .action((options: SubmitOptions) => submit(options, io));
+
+  table(program.command('status').description('a job on AWS: status, rounds so far, estimated cost').argument('<jobId>')).action(
+    (jobId: string, options: JobQueryOptions) => status(jobId, options, io),
+  );
+  table(program.command('watch').description('follow a job on AWS round by round until it ends').argument('<jobId>'))
+    .option('--interval <seconds>', 'seconds between reads', positiveNumber, 2)
+    .action((jobId: string, options: WatchOptions) => watch(jobId, options, io));
+}

@@ -1,0 +1,221 @@
+import type { Redis } from 'ioredis';
+import { JobExistsError, MissingStateError, StoreError } from '../errors.js';
+import type { StateStore } from '../ports/StateStore.js';
+import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../protocol/types.js';
+import { recordIo } from '../util/io-meter.js';
+import { copyBytes, fromJson, toJson } from './json.js';
+
+/** A week: long enough to inspect a finished job, short enough that abandoned jobs clean themselves up. */
+export const DEFAULT_REDIS_TTL_SECONDS = 7 * 24 * 3600;
+
+export interface RedisStoreOptions {
+  client: Redis;
+  /** Seconds every key lives after its last write (default 7 days). */
+  ttlSeconds?: number;
+  /** First part of every key (default "bspml"). */
+  keyPrefix?: string;
+  /** Disconnect the client on close(). */
+  ownsClient?: boolean;
+  /** Runs after the client is released: lets whoever started a local server stop it with the store. */
+  onClose?: () => Promise<void>;
+}
+
+/**
+ * Create-if-absent of the job hash: EXISTS and HSET in one script, so two creators cannot both
+ * succeed. ARGV: ttl, then field/value pairs.
+ */
+const CREATE_JOB = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return 1`;
+
+/**
+ * Compare-and-set on the job hash. Fields hold JSON, so the expected round and status are compared
+ * as the exact strings the client encoded: no cjson decoding (which rounds numbers to 14 digits).
+ * ARGV: ttl, expected round, expected status, n, n fields to delete, then field/value pairs to set.
+ */
+const UPDATE_JOB = `
+local cur = redis.call('HMGET', KEYS[1], 'round', 'status')
+if cur[1] ~= ARGV[2] or cur[2] ~= ARGV[3] then return 0 end
+local n = tonumber(ARGV[4])
+if n > 0 then redis.call('HDEL', KEYS[1], unpack(ARGV, 5, 4 + n)) end
+if #ARGV > 4 + n then redis.call('HSET', KEYS[1], unpack(ARGV, 5 + n)) end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return 1`;
+
+/** The barrier in one round trip: the set decides (a duplicate SADD adds 0), its size is the count. */
+const ARRIVE = `
+local added = redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return {added, redis.call('SCARD', KEYS[1])}`;
+
+interface Scripts {
+  bspmlCreateJob(key: string, ...args: (string | number)[]): Promise<number>;
+  bspmlUpdateJob(key: string, ...args: (string | number)[]): Promise<number>;
+  bspmlArrive(key: string, shard: number, ttl: number): Promise<[number, number]>;
+}
+
+/**
+ * State in Redis. Every key is `{prefix}:{jobId}:...`: the braces are a cluster hash tag, so all of a
+ * job's keys live on one slot (scripts may touch only one slot) and jobs stay apart. Every write
+ * refreshes the key's expiry, so a job's keys disappear `ttlSeconds` after its last activity.
+ * Payloads are stored whole: a Redis string holds up to 512 MB, far beyond any partial.
+ */
+export class RedisStore implements StateStore {
+  readonly kind = 'redis';
+  readonly ttlSeconds: number;
+  private readonly client: Redis & Scripts;
+  private readonly prefix: string;
+  private readonly ownsClient: boolean;
+  private readonly onClose?: () => Promise<void>;
+  private closed = false;
+
+  constructor(options: RedisStoreOptions) {
+    this.ttlSeconds = options.ttlSeconds ?? DEFAULT_REDIS_TTL_SECONDS;
+    if (!Number.isInteger(this.ttlSeconds) || this.ttlSeconds <= 0) throw new RangeError(`ttlSeconds must be a positive integer, not ${this.ttlSeconds}`);
+    this.prefix = options.keyPrefix ?? 'bspml';
+    this.ownsClient = options.ownsClient ?? false;
+    this.onClose = options.onClose;
+    const client = options.client;
+    // defineCommand sends EVALSHA, falling back to EVAL once per connection when the script is not cached.
+    if (!('bspmlArrive' in client)) {
+      client.defineCommand('bspmlCreateJob', { numberOfKeys: 1, lua: CREATE_JOB });
+      client.defineCommand('bspmlUpdateJob', { numberOfKeys: 1, lua: UPDATE_JOB });
+      client.defineCommand('bspmlArrive', { numberOfKeys: 1, lua: ARRIVE });
+    }
+    this.client = client as Redis & Scripts;
+  }
+
+  /** A job's key for `suffix`. Exported shape for tests: `bspml:{job}:part:3:0`. */
+  key(jobId: string, suffix: string): string {
+    return `${this.prefix}:{${jobId}}:${suffix}`;
+  }
+
+  async createJob(job: JobRecord): Promise<void> {
+    const pairs = encodeFields(job);
+    recordIo(1, pairsBytes(pairs), 0);
+    const created = await this.call('createJob', () => this.client.bspmlCreateJob(this.key(job.jobId, 'job'), this.ttlSeconds, ...pairs));
+    if (created !== 1) throw new JobExistsError(job.jobId);
+  }
+
+  async getJob(jobId: string): Promise<JobRecord | undefined> {
+    const hash = await this.call('getJob', () => this.client.hgetall(this.key(jobId, 'job')));
+    const fields = Object.entries(hash);
+    recordIo(1, 0, fields.reduce((n, [k, v]) => n + k.length + Buffer.byteLength(v), 0));
+    if (fields.length === 0) return undefined;
+    const job: Record<string, unknown> = {};
+    for (const [field, value] of fields) job[field] = fromJson(value);
+    return job as unknown as JobRecord;
+  }
+
+  async updateJob(jobId: string, expect: { round: number; status: JobStatus }, patch: JobPatch): Promise<boolean> {
+    const remove: string[] = [];
+    const set: Record<string, unknown> = {};
+    for (const [field, value] of Object.entries(patch)) {
+      // A field present with undefined is cleared, as Object.assign leaves it in MemoryStore.
+      if (value === undefined) remove.push(field);
+      else set[field] = value;
+    }
+    set.updatedAt = Date.now();
+    const pairs = encodeFields(set);
+    const args = [this.ttlSeconds, toJson(expect.round), toJson(expect.status), remove.length, ...remove, ...pairs];
+    recordIo(1, pairsBytes(pairs) + remove.join('').length, 0);
+    const applied = await this.call('updateJob', () => this.client.bspmlUpdateJob(this.key(jobId, 'job'), ...args));
+    return applied === 1;
+  }
+
+  async putModel(jobId: string, round: number, bytes: Uint8Array): Promise<void> {
+    recordIo(1, bytes.byteLength, 0);
+    await this.call('putModel', () => this.client.set(this.key(jobId, `model:${round}`), toBuffer(bytes), 'EX', this.ttlSeconds));
+  }
+
+  async getModel(jobId: string, round: number): Promise<Uint8Array | undefined> {
+    const value = await this.call('getModel', () => this.client.getBuffer(this.key(jobId, `model:${round}`)));
+    recordIo(1, 0, value?.byteLength ?? 0);
+    return value ? copyBytes(value) : undefined;
+  }
+
+  async putPartial(jobId: string, round: number, shard: number, bytes: Uint8Array): Promise<boolean> {
+    recordIo(1, bytes.byteLength, 0);
+    // SET NX decides in one command: the first write wins, a duplicate gets null and changes nothing.
+    const reply = await this.call('putPartial', () =>
+      this.client.set(this.key(jobId, `part:${round}:${shard}`), toBuffer(bytes), 'EX', this.ttlSeconds, 'NX'),
+    );
+    return reply === 'OK';
+  }
+
+  async getPartials(jobId: string, round: number, shards: number): Promise<Uint8Array[]> {
+    if (shards === 0) return [];
+    const keys = Array.from({ length: shards }, (_, shard) => this.key(jobId, `part:${round}:${shard}`));
+    const values = await this.call('getPartials', () => this.client.mgetBuffer(...keys));
+    recordIo(1, 0, values.reduce((n, v) => n + (v?.byteLength ?? 0), 0));
+    return values.map((value, shard) => {
+      if (!value) throw new MissingStateError(`job ${jobId}: partial of shard ${shard} for round ${round} is missing`);
+      return copyBytes(value);
+    });
+  }
+
+  async arrive(jobId: string, round: number, shard: number): Promise<{ added: boolean; count: number }> {
+    recordIo(1, 16, 8);
+    const [added, count] = await this.call('arrive', () => this.client.bspmlArrive(this.key(jobId, `barrier:${round}`), shard, this.ttlSeconds));
+    return { added: added === 1, count };
+  }
+
+  async arrivals(jobId: string, round: number): Promise<number[]> {
+    const members = await this.call('arrivals', () => this.client.smembers(this.key(jobId, `barrier:${round}`)));
+    recordIo(1, 0, members.reduce((n, m) => n + m.length, 0));
+    return members.map(Number).sort((a, b) => a - b);
+  }
+
+  async putRoundMetrics(jobId: string, metrics: RoundMetrics): Promise<void> {
+    const key = this.key(jobId, 'rounds');
+    const json = toJson(metrics);
+    recordIo(1, json.length, 0);
+    // MULTI/EXEC: the write and its expiry travel in one round trip and apply together.
+    const results = await this.call('putRoundMetrics', () => this.client.multi().hset(key, String(metrics.round), json).expire(key, this.ttlSeconds).exec());
+    const failed = results?.find(([err]) => err);
+    if (failed) throw new StoreError('putRoundMetrics', { cause: failed[0] });
+  }
+
+  async listRoundMetrics(jobId: string): Promise<RoundMetrics[]> {
+    const values = await this.call('listRoundMetrics', () => this.client.hvals(this.key(jobId, 'rounds')));
+    recordIo(1, 0, values.reduce((n, v) => n + Buffer.byteLength(v), 0));
+    return values.map((v) => fromJson(v) as RoundMetrics).sort((a, b) => a.round - b.round);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.ownsClient) {
+      // QUIT lets pending replies arrive; a dead connection cannot answer it, so disconnect then.
+      await this.client.quit().catch(() => this.client.disconnect());
+    }
+    await this.onClose?.();
+  }
+
+  /** Runs one Redis request; any client or server error becomes a StoreError keeping it as cause. */
+  private async call<T>(operation: string, send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (err) {
+      throw new StoreError(`${operation} on redis`, { cause: err });
+    }
+  }
+}
+
+/** Each record field as its own JSON value, so scripts can compare round and status without decoding. */
+function encodeFields(record: object): string[] {
+  const pairs: string[] = [];
+  for (const [field, value] of Object.entries(record)) if (value !== undefined) pairs.push(field, toJson(value));
+  return pairs;
+}
+
+function pairsBytes(pairs: string[]): number {
+  return pairs.reduce((n, p) => n + Buffer.byteLength(p), 0);
+}
+
+/** A Buffer view (no copy): ioredis writes Buffers as binary-safe bulk strings. */
+function toBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}

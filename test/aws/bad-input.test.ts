@@ -1,0 +1,159 @@
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAwsEmulators, type AwsEmulators } from '../helpers/aws-emulators.js';
+import { nextS3Event } from '../helpers/aws-events.js';
+import { pipeline, type Pipeline } from '../helpers/aws-pipeline.js';
+import { captureLogs } from '../helpers/logs.js';
+
+/*
+ * Invariant 4 on the deployed path: a malformed upload or spec ends with the job FAILED, its
+ * reason stored and logged, nothing published, and the model already trained on that data set
+ * (models/NAME/latest.json) untouched.
+ */
+
+let emulators: AwsEmulators;
+let p: Pipeline;
+const logs = captureLogs();
+const PREVIOUS = '{"algorithm":"kmeans","previous":true}\n';
+
+beforeAll(async () => {
+  emulators = await startAwsEmulators();
+  p = pipeline(emulators, { BSPML_DEFAULT_SPEC: JSON.stringify({ algorithm: 'kmeans', k: 2, workers: 2 }) });
+});
+
+afterAll(async () => {
+  await p?.close();
+  await emulators?.close();
+});
+
+async function put(key: string, body: string) {
+  await p.wiring.s3.send(new PutObjectCommand({ Bucket: emulators.bucket, Key: key, Body: body }));
+}
+
+async function text(key: string): Promise<string> {
+  const out = await p.wiring.s3.send(new GetObjectCommand({ Bucket: emulators.bucket, Key: key }));
+  return out.Body!.transformToString();
+}
+
+async function modelKeys(name: string): Promise<string[]> {
+  const out = await p.wiring.s3.send(new ListObjectsV2Command({ Bucket: emulators.bucket, Prefix: `models/${name}/` }));
+  return (out.Contents ?? []).map((o) => o.Key!).sort();
+}
+
+/** Uploads `datasets/NAME.csv` over an existing trained model and runs the start handler on the event. */
+async function uploadOverModel(name: string, csv: string, spec?: string) {
+  await put(`models/${name}/latest.json`, PREVIOUS);
+  if (spec !== undefined) await put(`datasets/${name}.job.json`, spec);
+  const event = nextS3Event(emulators.s3.server, `datasets/${name}.csv`);
+  await put(`datasets/${name}.csv`, csv);
+  const publishes = p.sns.calls.length;
+  const [result] = await p.start(await event);
+  return { result: result!, published: p.sns.calls.length - publishes };
+}
+
+describe('a malformed upload', () => {
+  const cases = [
+    {
+      name: 'ragged',
+      what: 'a CSV row with a missing field',
+      csv: 'a,b\n1,2\n3\n4,5\n',
+      reason: 's3://bspml-test-data/datasets/ragged.csv: row 3, field "b": expected 2 fields, found 1',
+    },
+    {
+      name: 'nan',
+      what: 'a CSV field that is not a finite number',
+      csv: 'a,b\n1,2\n3,NaN\n4,5\n',
+      reason: 's3://bspml-test-data/datasets/nan.csv: row 3, field "b": NaN is not a finite number',
+    },
+    {
+      name: 'badspec',
+      what: 'a job spec with k = 0',
+      csv: 'a,b\n1,2\n3,4\n',
+      spec: '{"algorithm":"kmeans","k":0,"workers":1}',
+      reason: 'invalid job spec: k: Too small: expected number to be >=1',
+    },
+    {
+      name: 'notjson',
+      what: 'a job spec that is not JSON',
+      csv: 'a,b\n1,2\n3,4\n',
+      spec: '{"algorithm": "kmeans", k: 2}',
+      reason: /^s3:\/\/bspml-test-data\/datasets\/notjson\.job\.json: not valid JSON: /,
+    },
+    {
+      name: 'toomany',
+      what: 'a job spec asking for more workers than rows',
+      csv: 'a,b\n1,2\n3,4\n',
+      spec: '{"algorithm":"kmeans","k":1,"workers":3}',
+      reason: 'workers = 3 is more than the 2 rows of s3://bspml-test-data/datasets/toomany.csv; every worker needs at least one row',
+    },
+  ];
+
+  for (const c of cases) {
+    it(`(${c.what}) ends FAILED with the reason stored and logged, and leaves latest.json untouched`, async () => {
+      // Act
+      const { result, published } = await uploadOverModel(c.name, c.csv, c.spec);
+
+      // Assess
+      expect(result.status).toBe('FAILED');
+      expect(result.error).toMatch(c.reason);
+      const job = await p.wiring.store.getJob(result.jobId);
+      expect(job?.status).toBe('FAILED');
+      expect(job?.error).toBe(result.error);
+      expect(logs.events('job-failed')).toEqual([{ level: 'error', event: 'job-failed', jobId: result.jobId, reason: result.error }]);
+      expect(published).toBe(0);
+      expect(await text(`models/${c.name}/latest.json`)).toBe(PREVIOUS);
+      expect(await modelKeys(c.name)).toEqual([`models/${c.name}/latest.json`]);
+    });
+  }
+});
+
+describe('the start handler', () => {
+  it('uses the default spec when no NAME.job.json is uploaded', async () => {
+    // Act
+    const { result, published } = await uploadOverModel('defaults', 'a,b\n1,2\n3,4\n5,6\n');
+
+    // Assess
+    expect(result.status).toBe('RUNNING');
+    const job = await p.wiring.store.getJob(result.jobId);
+    expect(job?.spec).toMatchObject({ algorithm: 'kmeans', k: 2, workers: 2, data: { uri: 's3://bspml-test-data/datasets/defaults.csv' } });
+    expect(published).toBe(1);
+    expect(p.sns.take().map((m) => JSON.parse(m.message))).toEqual([
+      expect.objectContaining({ jobId: result.jobId, round: 0, shard: 0, shards: 2 }),
+      expect.objectContaining({ jobId: result.jobId, round: 0, shard: 1, shards: 2 }),
+    ]);
+  });
+
+  it('starts a redelivered upload event once: the retry finds the job the first delivery started', async () => {
+    // Prepare
+    await put('datasets/twice.job.json', '{"algorithm":"kmeans","k":1,"workers":1}');
+    const event = nextS3Event(emulators.s3.server, 'datasets/twice.csv');
+    await put('datasets/twice.csv', 'a\n1\n2\n');
+    const delivered = await event;
+    const [first] = await p.start(delivered);
+    p.sns.take();
+
+    // Act
+    const [second] = await p.start(structuredClone(delivered));
+
+    // Assess
+    expect(second).toEqual({ jobId: first!.jobId, status: 'RUNNING' });
+    expect(p.sns.take()).toEqual([]);
+    expect(logs.events('duplicate-start')).toEqual([expect.objectContaining({ jobId: first!.jobId, status: 'RUNNING' })]);
+  });
+
+  it('takes a direct invocation with a spec, and refuses a bad one with its reason', async () => {
+    // Prepare
+    await put('datasets/direct.csv', 'a,b\n1,2\n3,4\n');
+
+    // Act
+    const [ok] = await p.start({ spec: { algorithm: 'kmeans', k: 1, data: { uri: 's3://bspml-test-data/datasets/direct.csv' } } });
+    const [bad] = await p.start({ jobId: 'direct-bad', spec: { algorithm: 'svm', data: { uri: 's3://bspml-test-data/datasets/direct.csv' } } });
+
+    // Assess
+    expect(ok!.status).toBe('RUNNING');
+    expect(ok!.jobId).toMatch(/^direct-\d{8}T\d{6}Z-[0-9a-f]{6}$/);
+    expect(bad).toEqual({ jobId: 'direct-bad', status: 'FAILED', error: expect.stringMatching(/^invalid job spec: algorithm: /) });
+    expect((await p.wiring.store.getJob('direct-bad'))?.status).toBe('FAILED');
+    p.sns.take();
+  });
+});

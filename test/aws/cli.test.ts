@@ -1,0 +1,216 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { estimateCost } from '../../src/aws/cost.js';
+import type { JobRecord, RoundMetrics } from '../../src/protocol/types.js';
+import { DynamoDbStore, createStateTable } from '../../src/stores/DynamoDbStore.js';
+import { createDynamoDbClient, startDynalite } from '../../src/stores/dynalite.js';
+import { runBspml } from '../helpers/cli.js';
+
+/*
+ * `bspml status` and `watch` read the state table of a deployment (dynalite here); `bspml submit`
+ * invokes the start function through the Lambda API (a local HTTP endpoint speaking Invoke here).
+ */
+
+const TABLE = 'bspml-cli-test';
+let dynamo: Awaited<ReturnType<typeof startDynalite>>;
+let store: DynamoDbStore;
+
+beforeAll(async () => {
+  dynamo = await startDynalite();
+  const client = createDynamoDbClient({ endpoint: dynamo.endpoint });
+  await createStateTable(client, TABLE);
+  store = new DynamoDbStore({ client, tableName: TABLE, ownsClient: true });
+});
+
+afterAll(async () => {
+  await store?.close();
+  await dynamo?.close();
+});
+
+function job(jobId: string, overrides: Partial<JobRecord> = {}): JobRecord {
+  return {
+    jobId,
+    spec: { algorithm: 'kmeans', k: 3, initSample: 1000, data: { uri: 's3://b/datasets/blobs.csv' }, workers: 2, maxRounds: 10, tol: 1e-4, seed: 42 },
+    status: 'RUNNING',
+    round: 0,
+    shards: 2,
+    fanoutRound: 0,
+    recoveries: 0,
+    roundStartedAt: 1_700_000_000_000,
+    createdAt: 1_700_000_000_000,
+    updatedAt: 1_700_000_000_000,
+    data: { rows: 600, dims: 3, featureNames: ['x0', 'x1', 'x2'] },
+    ...overrides,
+  };
+}
+
+function round(r: number, overrides: Partial<RoundMetrics> = {}): RoundMetrics {
+  return {
+    round: r,
+    objective: 1000 / (r + 1),
+    stats: { shift: 2 / (r + 1) },
+    converged: false,
+    computeMs: 100,
+    loadMs: r === 0 ? 1000 : 0,
+    cacheHits: r === 0 ? 0 : 2,
+    workers: 2,
+    partialBytes: 2048,
+    modelBytes: 512,
+    publishedAt: 1_700_000_000_000 + r * 1000,
+    aggregatedAt: 1_700_000_000_500 + r * 1000,
+    ...overrides,
+  };
+}
+
+const RESULT: JobRecord['result'] = { algorithm: 'kmeans', k: 3, dims: 3, featureNames: ['x0', 'x1', 'x2'], centroids: [[0, 0, 0], [1, 1, 1], [2, 2, 2]], counts: [200, 200, 200], inertia: 333.5, rounds: 2, converged: true };
+
+const query = (jobId: string) => [jobId, '--endpoint', dynamo.endpoint, '--table', TABLE, '--region', 'us-east-1'];
+
+describe('bspml status', () => {
+  it('prints the job, each round with its objective, and the cost so far', async () => {
+    // Prepare
+    await store.createJob(job('status-1', { round: 1 }));
+    await store.putRoundMetrics('status-1', round(0));
+
+    // Act
+    const { code, stdout } = await runBspml(['status', ...query('status-1')]);
+
+    // Assess
+    expect(code).toBe(0);
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe('job        status-1: round 1 of at most 10 (k-means, k = 3, 2 workers)');
+    expect(lines[1]).toBe('data       s3://b/datasets/blobs.csv (600 rows × 3 features)');
+    expect(lines[3]).toMatch(/^ {4}0 {2}1,000 +100 ms +1,000 ms +0\/2 +shift 2$/);
+    expect(lines[4]).toMatch(/^cost {7}≈ \$0\.000\d+ so far: Lambda \$0\.000\d+, DynamoDB \$0\.0000\d+, /);
+  });
+
+  it('shows why a job FAILED, even one refused for a spec that never parsed', async () => {
+    // Prepare: what the start handler records for a bad spec.
+    await store.createJob(job('status-2', { status: 'FAILED', shards: 0, spec: { algorithm: 'svm' } as never, data: undefined, error: 'invalid job spec: algorithm: Invalid input' }));
+
+    // Act
+    const { code, stdout } = await runBspml(['status', ...query('status-2')]);
+
+    // Assess
+    expect(code).toBe(0);
+    expect(stdout).toContain('job        status-2: FAILED (unknown algorithm, 0 workers)\n');
+    expect(stdout).toContain('error      invalid job spec: algorithm: Invalid input\n');
+  });
+
+  it('names a job that is not in the table, with exit code 1', async () => {
+    const { code, stderr } = await runBspml(['status', ...query('nope')]);
+    expect(code).toBe(1);
+    expect(stderr).toBe(`bspml: error: job nope (table ${TABLE}) not found\n`);
+  });
+});
+
+describe('bspml watch', () => {
+  it('prints rounds as they are recorded, each once, until the job ends', async () => {
+    // Prepare
+    await store.createJob(job('watch-1'));
+    await store.putRoundMetrics('watch-1', round(0));
+    const later = (async () => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await store.updateJob('watch-1', { round: 0, status: 'RUNNING' }, { round: 1 });
+      await store.putRoundMetrics('watch-1', round(1, { converged: true }));
+      await store.updateJob('watch-1', { round: 1, status: 'RUNNING' }, { status: 'SUCCEEDED', result: RESULT });
+    })();
+
+    // Act
+    const { code, stdout } = await runBspml(['watch', ...query('watch-1'), '--interval', '0.05']);
+    await later;
+
+    // Assess
+    expect(code).toBe(0);
+    const rounds = stdout.split('\n').filter((l) => /^ {4}\d /.test(l));
+    expect(rounds.map((l) => l.slice(0, 5).trim())).toEqual(['0', '1']);
+    expect(stdout).toContain('result     2 rounds, converged; inertia 333.5\n');
+  });
+
+  it('ends with exit code 1 and the reason when the job FAILED', async () => {
+    await store.createJob(job('watch-2', { status: 'FAILED', error: 'worker for shard 1 of round 0 failed after 3 attempts: boom' }));
+    const { code, stdout, stderr } = await runBspml(['watch', ...query('watch-2'), '--interval', '0.05']);
+    expect(code).toBe(1);
+    expect(stdout).toContain('error      worker for shard 1 of round 0 failed after 3 attempts: boom\n');
+    expect(stderr).toBe('bspml: error: job watch-2 failed: worker for shard 1 of round 0 failed after 3 attempts: boom\n');
+  });
+});
+
+describe('the cost estimate', () => {
+  it('prices worker and aggregator time, requests and messages with src/pricing.ts', () => {
+    // 2 workers × (100 ms + 40 ms overhead) + 2 cold loads × 1,000 ms at 10 GB = 22.8 GB-s,
+    // plus a 150 ms aggregation at 2 GB = 0.3 GB-s: 23.1 GB-s; 4 invocations with the start.
+    const cost = estimateCost({ status: 'RUNNING' }, [round(0)]);
+    expect(cost.lambda).toBeCloseTo(23.1 * 0.0000166667 + 4 * 0.2e-6, 12);
+    // Writes: 3 at start + 2 × (1 KB partial + barrier) + metrics + 1 KB model + 2 job updates = 11.
+    // Reads: the job + 2 partials (1 unit each) + the model = 4.
+    expect(cost.dynamodb).toBeCloseTo(11 * 0.625e-6 + 4 * 0.125e-6, 15);
+    expect(cost.sns).toBeCloseTo(2 * 0.5e-6, 15);
+    expect(cost.sqs).toBeCloseTo(3 * 0.5e-6, 15);
+    expect(cost.total).toBeCloseTo(cost.lambda + cost.dynamodb + cost.sns + cost.sqs + cost.s3, 15);
+  });
+});
+
+describe('bspml submit', () => {
+  let server: Server;
+  let endpoint: string;
+  const requests: { path: string; body: unknown }[] = [];
+  let answer: { status: number; body: unknown; headers?: Record<string, string> } = { status: 200, body: [] };
+
+  beforeAll(async () => {
+    // Lambda's Invoke API: POST /2015-03-31/functions/NAME/invocations, the payload as the body.
+    server = createServer(async (req: IncomingMessage, res) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      requests.push({ path: req.url ?? '', body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+      res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
+      res.end(JSON.stringify(answer.body));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const base = ['submit', '--function', 'bspml-prod-start', '--region', 'us-east-1'];
+
+  it('invokes the start function with the job spec and prints the job id', async () => {
+    // Prepare
+    requests.length = 0;
+    answer = { status: 200, body: [{ jobId: 'blobs-20261122T210000Z-abcdef', status: 'RUNNING' }] };
+
+    // Act
+    const { code, stdout } = await runBspml([...base, '--endpoint', endpoint, '--data', 's3://b/datasets/blobs.csv', '--algorithm', 'kmeans', '--k', '5', '--workers', '8', '--seed', '3']);
+
+    // Assess
+    expect(code).toBe(0);
+    expect(requests).toEqual([
+      {
+        path: '/2015-03-31/functions/bspml-prod-start/invocations',
+        body: { spec: { algorithm: 'kmeans', data: { uri: 's3://b/datasets/blobs.csv' }, k: 5, workers: 8, seed: 3 } },
+      },
+    ]);
+    expect(stdout).toBe('job blobs-20261122T210000Z-abcdef: RUNNING\nfollow it with: bspml watch blobs-20261122T210000Z-abcdef\n');
+  });
+
+  it('reports a spec the start function refused, and a function error, with exit code 1', async () => {
+    answer = { status: 200, body: [{ jobId: 'j1', status: 'FAILED', error: 'invalid job spec: lr: Too small' }] };
+    const refused = await runBspml([...base, '--endpoint', endpoint, '--data', 's3://b/d.csv', '--algorithm', 'logreg', '--lr', '0.1']);
+    answer = { status: 200, body: { errorType: 'Error', errorMessage: 'Task timed out after 300.00 seconds' }, headers: { 'x-amz-function-error': 'Unhandled' } };
+    const crashed = await runBspml([...base, '--endpoint', endpoint, '--data', 's3://b/d.csv', '--algorithm', 'logreg']);
+
+    expect(refused).toMatchObject({ code: 1, stderr: 'bspml: error: job j1 failed: invalid job spec: lr: Too small\n' });
+    expect(crashed).toMatchObject({ code: 1, stderr: 'bspml: error: bspml-prod-start failed: Task timed out after 300.00 seconds\n' });
+  });
+
+  it('checks its options before calling AWS', async () => {
+    const local = await runBspml([...base, '--data', 'data/blobs.csv', '--algorithm', 'kmeans', '--k', '2']);
+    const noK = await runBspml([...base, '--data', 's3://b/d.csv', '--algorithm', 'kmeans']);
+    expect(local).toMatchObject({ code: 1, stderr: 'bspml: error: --data must be an s3://bucket/key URI, got data/blobs.csv\n' });
+    expect(noK).toMatchObject({ code: 1, stderr: 'bspml: error: --k is required for kmeans\n' });
+  });
+});

@@ -1,0 +1,138 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeBinary } from '../../src/data/binary.js';
+import { formatCsv } from '../../src/data/csv.js';
+import type { Table } from '../../src/data/table.js';
+import type { TrainingData } from '../../src/data/types.js';
+import { FileDatasetSource } from '../../src/data/FileDatasetSource.js';
+import { LocalRuntime } from '../../src/runtime/LocalRuntime.js';
+import { MemoryStore } from '../../src/stores/MemoryStore.js';
+import { startAwsEmulators, type AwsEmulators } from '../helpers/aws-emulators.js';
+import { nextS3Event } from '../helpers/aws-events.js';
+import { deliverAll, pipeline, type Pipeline } from '../helpers/aws-pipeline.js';
+import { useTempDirs } from '../helpers/cli.js';
+import { captureLogs } from '../helpers/logs.js';
+import { blobs, separable } from '../helpers/data.js';
+
+/*
+ * The deployed path end to end on emulators: an upload into s3rver triggers the start handler,
+ * SNS messages (captured at the SNS boundary) invoke the worker handler, which reads its shard from
+ * S3 and writes DynamoDB (dynalite) and the FIFO queue (local-aws-sqs); received batches invoke the
+ * aggregator, which writes the model to S3. The model must be the one the local runtime trains.
+ */
+
+let emulators: AwsEmulators;
+let p: Pipeline;
+const tempDir = useTempDirs('bspml-aws-');
+const logs = captureLogs();
+
+beforeAll(async () => {
+  emulators = await startAwsEmulators();
+  // Two threads per worker, as the local runtime gets below: the same row splits, the same sums.
+  p = pipeline(emulators, { BSPML_THREADS: '2' });
+});
+
+afterAll(async () => {
+  await p?.close();
+  await emulators?.close();
+});
+
+function toTable(data: TrainingData): Table {
+  if (!data.labels) return { columns: data.featureNames, rows: data.rows, cols: data.dims, values: data.features, hasHeader: true, firstLine: 2 };
+  const cols = data.dims + 1;
+  const values = new Float32Array(data.rows * cols);
+  for (let r = 0; r < data.rows; r++) {
+    values.set(data.features.subarray(r * data.dims, (r + 1) * data.dims), r * cols);
+    values[r * cols + data.dims] = data.labels[r]!;
+  }
+  return { columns: [...data.featureNames, 'label'], rows: data.rows, cols, values, hasHeader: true, firstLine: 2 };
+}
+
+async function upload(s3: S3Client, key: string, body: Uint8Array | string) {
+  const event = nextS3Event(emulators.s3.server, key);
+  await s3.send(new PutObjectCommand({ Bucket: emulators.bucket, Key: key, Body: body }));
+  return event;
+}
+
+async function readJson(key: string): Promise<Record<string, unknown>> {
+  const out = await p.wiring.s3.send(new GetObjectCommand({ Bucket: emulators.bucket, Key: key }));
+  return JSON.parse(await out.Body!.transformToString()) as Record<string, unknown>;
+}
+
+async function trainLocally(file: string, spec: Record<string, unknown>) {
+  const runtime = new LocalRuntime({ store: new MemoryStore(), datasets: new FileDatasetSource(), defaultThreads: 2 });
+  try {
+    return await runtime.train({ ...spec, data: { ...(spec.data as object), uri: file } });
+  } finally {
+    await runtime.close();
+  }
+}
+
+const CASES = [
+  {
+    name: 'k-means on a CSV upload',
+    dataset: 'blobs',
+    extension: 'csv',
+    data: blobs([[0, 0, 0], [6, 6, 1], [-6, 6, -1]], 200, 1.5, 3),
+    spec: { algorithm: 'kmeans', k: 3, workers: 3, seed: 9, maxRounds: 20, tol: 0 },
+  },
+  {
+    name: 'logistic regression on a binary upload (shards read by ranged GETs)',
+    dataset: 'churn',
+    extension: 'bin',
+    data: separable(500, 4, 21),
+    spec: { algorithm: 'logreg', workers: 4, lr: 0.5, maxRounds: 6, data: { labelColumn: 'label' } },
+  },
+] as const;
+
+describe('the AWS handlers on emulators', () => {
+  for (const c of CASES) {
+    it(`train ${c.name} into s3://BUCKET/models/NAME/, equal to the local runtime's model`, async () => {
+      // Prepare
+      const table = toTable(c.data);
+      const bytes = c.extension === 'csv' ? formatCsv(table) : encodeBinary(table);
+      const file = join(await tempDir(), `${c.dataset}.${c.extension}`);
+      await writeFile(file, bytes);
+      const local = await trainLocally(file, c.spec);
+      await p.wiring.s3.send(new PutObjectCommand({ Bucket: emulators.bucket, Key: `datasets/${c.dataset}.job.json`, Body: JSON.stringify(c.spec) }));
+      const callsBefore = p.sns.calls.length;
+
+      // Act
+      const event = await upload(p.wiring.s3, `datasets/${c.dataset}.${c.extension}`, bytes);
+      const [started] = await p.start(event);
+      const delivered = await deliverAll(p, emulators.queueUrl);
+
+      // Assess
+      expect(started!.status).toBe('RUNNING');
+      expect(started!.jobId).toMatch(new RegExp(`^${c.dataset}-\\d{8}T\\d{6}Z-[0-9a-f]{6}$`));
+      const job = await p.wiring.store.getJob(started!.jobId);
+      expect(job?.status).toBe('SUCCEEDED');
+      // Job items carry the expiry the table's TTL acts on: 7 days (BSPML_TTL_DAYS) after their last write.
+      const meta = await p.wiring.dynamodb.send(new GetItemCommand({ TableName: emulators.table, Key: { pk: { S: `JOB#${started!.jobId}` }, sk: { S: 'META' } } }));
+      expect(Number(meta.Item?.expiresAt?.N) - Date.now() / 1000).toBeGreaterThan(7 * 86_400 - 600);
+      expect(Number(meta.Item?.expiresAt?.N) - Date.now() / 1000).toBeLessThanOrEqual(7 * 86_400);
+      const model = await readJson(`models/${c.dataset}/${started!.jobId}.json`);
+      const latest = await readJson(`models/${c.dataset}/latest.json`);
+      expect(latest).toEqual(model);
+      const { jobId, data, ...result } = model;
+      expect(jobId).toBe(started!.jobId);
+      expect(data).toBe(`s3://${emulators.bucket}/datasets/${c.dataset}.${c.extension}`);
+      expect(result).toEqual(local.result);
+      expect(local.result.rounds).toBeGreaterThan(1);
+      // One PublishBatch per round (W ≤ 10), one worker invocation per shard per round.
+      expect(p.sns.calls.length - callsBefore).toBe(local.result.rounds);
+      expect(delivered.workerInvocations).toBe(local.result.rounds * c.spec.workers);
+      expect(delivered.responses.every((r) => r.batchItemFailures.length === 0)).toBe(true);
+      const rounds = await p.wiring.store.listRoundMetrics(started!.jobId);
+      expect(rounds.map((r) => r.objective)).toEqual(local.rounds.map((r) => r.objective));
+      // One warm container served every shard: each shard loaded once, then hit every later round.
+      expect(rounds.slice(1).every((r) => r.cacheHits === c.spec.workers)).toBe(true);
+      expect(logs.events('model-written')).toEqual([
+        expect.objectContaining({ jobId: started!.jobId, latest: `s3://${emulators.bucket}/models/${c.dataset}/latest.json`, rounds: local.result.rounds }),
+      ]);
+    });
+  }
+});

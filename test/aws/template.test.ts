@@ -1,0 +1,237 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kmeansPlusPlus } from '../../src/algorithms/index.js';
+import { threadsForMemory } from '../../src/aws/config.js';
+import { sliceShard } from '../../src/data/types.js';
+import { ThreadPool } from '../../src/inner/ThreadPool.js';
+import { blobs } from '../helpers/data.js';
+
+/*
+ * `serverless package` runs offline (osls + serverless-esbuild, no credentials, no network) once
+ * for this file; the tests read the CloudFormation template it generates and the worker's zip.
+ */
+
+type Template = { Resources: Record<string, { Type: string; Properties: Record<string, any>; DependsOn?: string[] }> };
+
+const ROOT = resolve(import.meta.dirname, '../..');
+let out: string;
+let workFolder: string;
+let template: Template;
+let workerZip: Buffer;
+
+beforeAll(async () => {
+  out = await mkdtemp(join(tmpdir(), 'bspml-sls-'));
+  workFolder = `.esbuild-test-${randomBytes(4).toString('hex')}`;
+  await promisify(execFile)(join(ROOT, 'node_modules/.bin/serverless'), ['package', '--package', out], {
+    cwd: ROOT,
+    env: { ...process.env, BSPML_ESBUILD_WORK: workFolder, BSPML_BUCKET_NAME: 'bspml-template-test', SLS_TELEMETRY_DISABLED: '1' },
+    timeout: 120_000,
+  });
+  template = JSON.parse(await readFile(join(out, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
+  workerZip = await readFile(join(out, 'worker.zip'));
+}, 150_000);
+
+afterAll(async () => {
+  await rm(out, { recursive: true, force: true });
+  await rm(join(ROOT, workFolder), { recursive: true, force: true });
+});
+
+function ofType(type: string) {
+  return Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+}
+
+function only(type: string, match: (properties: Record<string, any>) => boolean = () => true) {
+  const found = ofType(type).filter(([, r]) => match(r.Properties));
+  expect(found, `exactly one ${type}`).toHaveLength(1);
+  return found[0]![1].Properties;
+}
+
+const getAtt = (resource: string) => ({ 'Fn::GetAtt': [resource, 'Arn'] });
+
+describe('the packaged CloudFormation template', () => {
+  it('has the state table on demand, with TTL on expiresAt', () => {
+    const table = template.Resources.StateTable!.Properties;
+    expect(template.Resources.StateTable!.Type).toBe('AWS::DynamoDB::Table');
+    expect(table.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(table.KeySchema).toEqual([
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ]);
+    expect(table.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+  });
+
+  it('subscribes the worker to the round topic, and lets SNS invoke it', () => {
+    expect(template.Resources.RoundTopic!.Type).toBe('AWS::SNS::Topic');
+    only('AWS::SNS::Subscription', (p) => p.Protocol === 'lambda');
+    expect(only('AWS::SNS::Subscription')).toEqual({ TopicArn: { Ref: 'RoundTopic' }, Protocol: 'lambda', Endpoint: getAtt('WorkerLambdaFunction') });
+    expect(only('AWS::Lambda::Permission', (p) => p.Principal === 'sns.amazonaws.com')).toMatchObject({
+      FunctionName: getAtt('WorkerLambdaFunction'),
+      Action: 'lambda:InvokeFunction',
+      SourceArn: { Ref: 'RoundTopic' },
+    });
+  });
+
+  it('sends failed asynchronous worker invocations, after two retries, to the on-failure function', () => {
+    expect(only('AWS::Lambda::EventInvokeConfig')).toMatchObject({
+      FunctionName: { Ref: 'WorkerLambdaFunction' },
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: getAtt('WorkerFailedLambdaFunction') } },
+    });
+  });
+
+  it('feeds the aggregator from a FIFO queue with a dead-letter queue, reporting partial batch failures', () => {
+    const queue = template.Resources.CompletionQueue!.Properties;
+    expect(queue).toMatchObject({ FifoQueue: true, ContentBasedDeduplication: false });
+    expect(queue.QueueName).toMatch(/\.fifo$/);
+    expect(queue.RedrivePolicy).toEqual({ deadLetterTargetArn: getAtt('CompletionDlq'), maxReceiveCount: 3 });
+    expect(template.Resources.CompletionDlq!.Properties).toMatchObject({ FifoQueue: true });
+    // The aggregator fails the job on the receive the redrive policy makes the last.
+    expect(template.Resources.AggregatorLambdaFunction!.Properties.Environment.Variables.BSPML_MAX_RECEIVES).toBe('3');
+    expect(only('AWS::Lambda::EventSourceMapping')).toMatchObject({
+      EventSourceArn: getAtt('CompletionQueue'),
+      FunctionName: getAtt('AggregatorLambdaFunction'),
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+
+  it('starts a job on uploads of .csv and .bin under datasets/, with S3 allowed to invoke the start function', () => {
+    const bucket = only('AWS::S3::Bucket', (p) => p.BucketName === 'bspml-template-test');
+    expect(bucket.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    const rules = bucket.NotificationConfiguration.LambdaConfigurations.map((c: any) => ({
+      event: c.Event,
+      function: c.Function,
+      rules: c.Filter.S3Key.Rules,
+    }));
+    expect(rules).toEqual(
+      ['.csv', '.bin'].map((suffix) => ({
+        event: 's3:ObjectCreated:*',
+        function: getAtt('StartLambdaFunction'),
+        rules: [
+          { Name: 'prefix', Value: 'datasets/' },
+          { Name: 'suffix', Value: suffix },
+        ],
+      })),
+    );
+    const permission = only('AWS::Lambda::Permission', (p) => p.Principal === 's3.amazonaws.com');
+    expect(permission.FunctionName).toEqual(getAtt('StartLambdaFunction'));
+    expect(JSON.stringify(permission.SourceArn)).toContain(':s3:::bspml-template-test');
+  });
+
+  it('runs the recovery sweep every 5 minutes', () => {
+    const rule = only('AWS::Events::Rule');
+    expect(rule.ScheduleExpression).toBe('rate(5 minutes)');
+    expect(rule.Targets).toEqual([expect.objectContaining({ Arn: getAtt('RecoverLambdaFunction') })]);
+    expect(only('AWS::Lambda::Permission', (p) => p.Principal === 'events.amazonaws.com').FunctionName).toEqual(getAtt('RecoverLambdaFunction'));
+  });
+
+  it('gives the worker 10,240 MB (6 threads) and ships its thread bundle where BSPML_THREAD_ENTRY points', () => {
+    const worker = template.Resources.WorkerLambdaFunction!.Properties;
+    expect(worker.MemorySize).toBe(10240);
+    expect(worker.Environment.Variables.BSPML_THREADS).toBe('6');
+    expect(worker.Runtime).toBe('nodejs20.x');
+    expect(worker.Environment.Variables.BSPML_THREAD_ENTRY).toBe('/var/task/.bspml-lambda/thread.mjs');
+    // Zip entries keep their names uncompressed in the archive's headers.
+    expect(workerZip.includes('.bspml-lambda/thread.mjs')).toBe(true);
+    expect(workerZip.includes('handlers/worker.mjs')).toBe(true);
+    // The kernels' WebAssembly ships when it has been built (else the threads use TypeScript loops).
+    expect(worker.Environment.Variables.BSPML_WASM_FILE).toBe('/var/task/src/kernels/wasm/kernels.wasm');
+    expect(workerZip.includes('src/kernels/wasm/kernels.wasm')).toBe(existsSync(join(ROOT, 'src/kernels/wasm/kernels.wasm')));
+  });
+
+  it('gives every function its own role, and no data-plane statement a wildcard resource', () => {
+    const functions = ofType('AWS::Lambda::Function');
+    expect(functions.map(([name, f]) => [name, f.Properties.Role])).toEqual(
+      ['Start', 'Worker', 'WorkerFailed', 'Aggregator', 'Recover'].map((name) => [`${name}LambdaFunction`, getAtt(`${name}Role`)]),
+    );
+    const statements = ofType('AWS::IAM::Role').flatMap(([role, r]) =>
+      (r.Properties.Policies ?? []).flatMap((p: any) => p.PolicyDocument.Statement.map((s: any) => ({ role, ...s }))),
+    );
+    expect(statements.length).toBeGreaterThan(10);
+    for (const s of statements) {
+      const resources = [s.Resource].flat();
+      expect(resources, `${s.role}: ${[s.Action].flat().join(', ')}`).not.toContain('*');
+      // Nor a wildcard standing for a whole service, region, account or bucket list.
+      for (const r of resources) expect(JSON.stringify(r)).not.toMatch(/:::\*|:\*:|"\*"/);
+    }
+    const actions = (role: string) => statements.filter((s) => s.role === role).flatMap((s) => [s.Action].flat()).sort();
+    expect(actions('WorkerRole')).toEqual(
+      ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'lambda:InvokeFunction', 'logs:CreateLogStream', 'logs:PutLogEvents', 's3:GetObject', 's3:GetObjectVersion', 'sqs:SendMessage'],
+    );
+    expect(actions('WorkerFailedRole')).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'logs:CreateLogStream', 'logs:PutLogEvents']);
+    const modelWrite = statements.find((s) => s.role === 'AggregatorRole' && s.Action === 's3:PutObject');
+    expect(modelWrite.Resource).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:s3:::bspml-template-test/models/*' });
+  });
+
+  it('needed no account id or other value only AWS can tell at packaging time', () => {
+    const text = JSON.stringify(template);
+    expect(text).not.toMatch(/(?<!\d)\d{12}(?!\d)/);
+    expect(text).not.toContain('undefined');
+  });
+});
+
+describe('worker memory', () => {
+  it('is configurable at deploy time, and the thread count follows it', async () => {
+    // Act: `print` resolves the configuration as `package` does, without bundling.
+    const { stdout } = await promisify(execFile)(join(ROOT, 'node_modules/.bin/serverless'), ['print', '--format', 'json'], {
+      cwd: ROOT,
+      env: { ...process.env, BSPML_WORKER_MEMORY: '3008', SLS_TELEMETRY_DISABLED: '1' },
+      timeout: 60_000,
+    });
+
+    // Assess
+    const worker = (JSON.parse(stdout.slice(stdout.indexOf('{'))) as { functions: Record<string, any> }).functions.worker;
+    expect(worker.memorySize).toBe(3008);
+    expect(worker.environment.BSPML_THREADS).toBe('2');
+  });
+
+  it('buys threads in serverless.yml as the handlers count them', () => {
+    const vars = createRequire(import.meta.url)('../../src/aws/serverless-vars.cjs') as { threadsForMemory: (mb: number) => number };
+    for (const mb of [128, 1769, 1770, 3008, 5307, 5308, 10240]) expect(vars.threadsForMemory(mb)).toBe(threadsForMemory(mb));
+  });
+});
+
+describe('the bundled thread entry', () => {
+  it('computes the same partial as the thread code run from sources', async () => {
+    // Prepare
+    const entry = join(ROOT, '.bspml-lambda/thread.mjs');
+    expect(existsSync(entry)).toBe(true);
+    const data = blobs([[0, 0], [5, 5]], 50, 1, 4);
+    const shard = sliceShard(data, 0, 1);
+    const model = kmeansPlusPlus(data, 2, 1, 100);
+    const shape = { algorithm: 'kmeans' as const, k: 2, dims: 2 };
+    // As on Lambda: the bundle finds its thread code, and the kernels' WebAssembly, through the environment.
+    const env = { BSPML_THREAD_ENTRY: entry, BSPML_WASM_FILE: join(ROOT, 'src/kernels/wasm/kernels.wasm') };
+    const previous = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, env);
+    const bundled = new ThreadPool(2);
+    for (const [k, v] of Object.entries(previous)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    const sources = new ThreadPool(2);
+
+    try {
+      // Act
+      const results = [];
+      for (const pool of [bundled, sources]) {
+        await pool.ready;
+        pool.addShard('s', shard);
+        results.push((await pool.partial('s', shard.rows, shape, model)).partial);
+      }
+
+      // Assess
+      expect(Array.from(results[0]!)).toEqual(Array.from(results[1]!));
+      expect(results[0]![results[0]!.length - 1]).toBeGreaterThan(0);
+    } finally {
+      await bundled.close();
+      await sources.close();
+    }
+  });
+});

@@ -1,0 +1,80 @@
+import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse } from 'aws-lambda';
+import { createAggregatorHandler } from '../../handlers/aggregator.js';
+import { createStartHandler } from '../../handlers/start.js';
+import { createWorkerHandler } from '../../handlers/worker.js';
+import { createWorkerFailedHandler } from '../../handlers/workerFailed.js';
+import { loadConfig } from '../../src/aws/config.js';
+import { createWiring, type AwsWiring } from '../../src/aws/wiring.js';
+import { CapturingSns, localSqsClient, type AwsEmulators } from './aws-emulators.js';
+import { snsEvent, sqsEvent } from './aws-events.js';
+
+/**
+ * The deployed functions, wired from an environment as on Lambda (endpoints point at the
+ * emulators; SNS is the capturing stub), and a driver that plays the part of the AWS services
+ * between them: SNS invoking the worker once per message, the SQS event source mapping receiving
+ * batches for the aggregator and deleting what it did not report as failed.
+ */
+export interface Pipeline {
+  wiring: AwsWiring;
+  sns: CapturingSns;
+  sqs: SQSClient;
+  start: ReturnType<typeof createStartHandler>;
+  worker: ReturnType<typeof createWorkerHandler>;
+  aggregator: ReturnType<typeof createAggregatorHandler>;
+  workerFailed: ReturnType<typeof createWorkerFailedHandler>;
+  close(): Promise<void>;
+}
+
+export function pipeline(emulators: AwsEmulators, env: Record<string, string> = {}): Pipeline {
+  const sns = new CapturingSns();
+  const wiring = createWiring(loadConfig({ ...emulators.env, ...env }), { sns });
+  const sqs = localSqsClient(emulators.sqsEndpoint);
+  return {
+    wiring,
+    sns,
+    sqs,
+    start: createStartHandler(() => wiring),
+    worker: createWorkerHandler(() => wiring),
+    aggregator: createAggregatorHandler(() => wiring),
+    workerFailed: createWorkerFailedHandler(() => wiring),
+    close: async () => {
+      sqs.destroy();
+      await wiring.close();
+    },
+  };
+}
+
+export interface DeliveryLog {
+  workerInvocations: number;
+  aggregatorBatches: number;
+  responses: SQSBatchResponse[];
+}
+
+/** Delivers published tasks and queued completions until neither is left. */
+export async function deliverAll(p: Pipeline, queueUrl: string, maxSteps = 500): Promise<DeliveryLog> {
+  const log: DeliveryLog = { workerInvocations: 0, aggregatorBatches: 0, responses: [] };
+  for (let step = 0; step < maxSteps; step++) {
+    const tasks = p.sns.take();
+    for (const task of tasks) {
+      await p.worker(snsEvent(task));
+      log.workerInvocations++;
+    }
+    const received = await p.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, AttributeNames: ['All'], MessageSystemAttributeNames: ['All'] }),
+    );
+    const messages = received.Messages ?? [];
+    if (tasks.length === 0 && messages.length === 0) return log;
+    if (messages.length === 0) continue;
+    const response = await p.aggregator(sqsEvent(messages));
+    log.aggregatorBatches++;
+    log.responses.push(response);
+    const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
+    for (const m of messages) {
+      // Failed records come back at once instead of after the visibility timeout.
+      if (failed.has(m.MessageId!)) await p.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: 0 }));
+      else await p.sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle! }));
+    }
+  }
+  throw new Error(`deliverAll: still delivering after ${maxSteps} steps`);
+}
