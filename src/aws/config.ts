@@ -24,6 +24,14 @@ const envSchema = z.object({
   BSPML_MAX_RECEIVES: positiveInt.default(3),
   /** A RUNNING or STARTING job whose record has not changed for this long gets a recovery sweep. */
   BSPML_STALE_MINUTES: z.coerce.number().positive().default(15),
+  /** Key prefix of S3-backed jobs' data plane in BSPML_BUCKET (IAM grants the functions exactly this prefix). */
+  BSPML_STATE_PREFIX: z.string().min(1).default('state/'),
+  /** redis:// or rediss:// endpoint for Redis-backed jobs; empty or absent: this stack refuses them. */
+  BSPML_REDIS_URL: z
+    .string()
+    .transform((v) => v.trim() || undefined)
+    .pipe(z.string().regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL').optional())
+    .optional(),
   AWS_REGION: z.string().min(1).optional(),
   AWS_LAMBDA_FUNCTION_MEMORY_SIZE: positiveInt.optional(),
   // Emulator endpoints, for tests and local runs; absent on AWS.
@@ -45,6 +53,8 @@ export interface AwsConfig {
   defaultSpec?: unknown;
   maxReceives: number;
   staleMs: number;
+  statePrefix: string;
+  redisUrl?: string;
   region?: string;
   endpoints: { dynamodb?: string; s3?: string; sqs?: string; sns?: string };
 }
@@ -83,6 +93,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AwsConfig {
     defaultSpec,
     maxReceives: e.BSPML_MAX_RECEIVES,
     staleMs: e.BSPML_STALE_MINUTES * 60_000,
+    statePrefix: e.BSPML_STATE_PREFIX,
+    redisUrl: e.BSPML_REDIS_URL,
     region: e.AWS_REGION,
     endpoints: { dynamodb: e.BSPML_DYNAMODB_ENDPOINT, s3: e.BSPML_S3_ENDPOINT, sqs: e.BSPML_SQS_ENDPOINT, sns: e.BSPML_SNS_ENDPOINT },
   };

@@ -7,7 +7,10 @@ import type { Completion } from '../ports/Completion.js';
 import type { Fanout } from '../ports/Fanout.js';
 import type { StateStore } from '../ports/StateStore.js';
 import type { ProtocolDeps } from '../protocol/deps.js';
+import type { StackBackend } from '../protocol/spec.js';
 import { DynamoDbStore } from '../stores/DynamoDbStore.js';
+import { RoutedStore, type DataPlane } from '../stores/RoutedStore.js';
+import { S3Store } from '../stores/S3Store.js';
 import { loadConfig, required, type AwsConfig } from './config.js';
 import { createS3Client } from './s3.js';
 import { S3DatasetSource } from './S3DatasetSource.js';
@@ -22,7 +25,8 @@ import { SqsCompletion, type SqsLike } from './SqsCompletion.js';
 export interface AwsWiring {
   config: AwsConfig;
   deps: ProtocolDeps;
-  store: StateStore;
+  /** Job records and round metrics in the state table; each job's data plane where its spec's `backend` says. */
+  store: RoutedStore;
   /** The state table's client, for the recovery sweep's scan (the StateStore port has no listing). */
   dynamodb: DynamoDBClient;
   datasets: S3DatasetSource;
@@ -43,7 +47,8 @@ export function createWiring(config: AwsConfig, overrides: WiringOverrides = {})
   const region = config.region;
   const s3 = overrides.s3 ?? createS3Client({ endpoint: config.endpoints.s3, region });
   const dynamodb = overrides.dynamodb ?? dynamoDbClient(config);
-  const store = new DynamoDbStore({ client: dynamodb, tableName: config.table, ttlSeconds: config.ttlSeconds });
+  const table = new DynamoDbStore({ client: dynamodb, tableName: config.table, ttlSeconds: config.ttlSeconds });
+  const store = new RoutedStore({ control: table, planes: dataPlanes(config, table, s3) });
   const datasets = new S3DatasetSource(s3);
   // The topic and queue are resolved when first used: not every function is given both.
   let fanout: SnsFanout | undefined;
@@ -81,6 +86,36 @@ export function createWiring(config: AwsConfig, overrides: WiringOverrides = {})
       await store.close();
     },
   };
+}
+
+/**
+ * The backends a job's spec may name, as this stack was configured. The Redis client is created
+ * (and connects) only when a Redis-backed job first needs it: other jobs never wait on the VPC.
+ */
+function dataPlanes(config: AwsConfig, table: DynamoDbStore, s3: S3Client): Record<StackBackend, DataPlane> {
+  const bucket = config.bucket;
+  const redisUrl = config.redisUrl;
+  return {
+    dynamodb: { open: () => table },
+    s3: bucket
+      ? { open: () => new S3Store({ client: s3, bucket, prefix: config.statePrefix }) }
+      : { unavailable: 'this stack has no bucket (BSPML_BUCKET is not set)' },
+    redis: redisUrl
+      ? { open: () => openRedis(redisUrl, config.ttlSeconds) }
+      : { unavailable: 'this stack has no Redis endpoint; deploy it with BSPML_REDIS_URL set (see "Deploy to AWS" in README.md)' },
+  };
+}
+
+async function openRedis(url: string, ttlSeconds: number): Promise<StateStore> {
+  const [{ Redis }, { RedisStore }] = await Promise.all([import('ioredis'), import('../stores/RedisStore.js')]);
+  const client = new Redis(url, {
+    // Fail a request after a few reconnect attempts rather than hold a Lambda until its timeout.
+    maxRetriesPerRequest: 3,
+    connectTimeout: 5000,
+  });
+  // Errors reach callers through their rejected requests; this only keeps ioredis from logging each one.
+  client.on('error', () => {});
+  return new RedisStore({ client, ttlSeconds, ownsClient: true });
 }
 
 /*

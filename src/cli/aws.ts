@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { DEFAULT_DEPLOYMENT, estimateCost } from '../aws/cost.js';
 import { BspmlError, JobFailedError, JobNotFoundError, SpecError } from '../errors.js';
 import { PRICES } from '../pricing.js';
+import { STACK_BACKENDS, type StackBackend } from '../protocol/spec.js';
 import type { JobRecord, RoundMetrics } from '../protocol/types.js';
 import type { DynamoDbStore } from '../stores/DynamoDbStore.js';
 import { int, ms, num } from './format.js';
@@ -27,6 +28,8 @@ export interface SubmitOptions {
   lr?: number;
   l2?: number;
   jobId?: string;
+  /** Where the stack keeps the job's data plane; absent: the spec leaves it out and the stack uses DynamoDB. */
+  backend?: StackBackend;
   region?: string;
   endpoint?: string;
 }
@@ -51,7 +54,7 @@ export async function submit(options: SubmitOptions, io: CliIo): Promise<void> {
   const spec = {
     algorithm: options.algorithm,
     data: { uri: options.data, ...optional({ labelColumn: options.labelColumn }) },
-    ...optional({ k: options.k, workers: options.workers, threads: options.threads, maxRounds: options.maxRounds, tol: options.tol, seed: options.seed, lr: options.lr, l2: options.l2 }),
+    ...optional({ backend: options.backend, k: options.k, workers: options.workers, threads: options.threads, maxRounds: options.maxRounds, tol: options.tol, seed: options.seed, lr: options.lr, l2: options.l2 }),
   };
   // SDK clients load on use: every other command starts without them.
   const { InvokeCommand, LambdaClient } = await import('@aws-sdk/client-lambda');
@@ -151,6 +154,8 @@ function titleLines(job: JobRecord): string[] {
   const lines = [`job        ${job.jobId}: ${progress} (${what}, ${job.shards} workers)`];
   const data = spec.data?.uri;
   if (data) lines.push(`data       ${data}${job.data ? ` (${int(job.data.rows)} rows × ${job.data.dims} features)` : ''}`);
+  // Named only when the spec chose one: a job without it ran where every job did before, in the table.
+  if (typeof (spec as { backend?: unknown }).backend === 'string') lines.push(`backend    ${(spec as { backend: string }).backend} (models, partials, barrier)`);
   return lines;
 }
 
@@ -198,6 +203,7 @@ export function addAwsCommands(program: Command, io: CliIo): void {
     .option('--label-column <name>', 'logreg: label column (0/1): header name, 0-based index or "last"')
     .option('--lr <x>', 'logreg: learning rate', positiveNumber)
     .option('--l2 <x>', 'logreg: L2 penalty', nonNegativeNumber)
+    .addOption(new Option('--backend <name>', 'where the stack keeps the job\'s models, partials and barrier: dynamodb (default), s3 (the data bucket) or redis (needs a stack deployed with a Redis endpoint)').argParser(oneOf(STACK_BACKENDS)))
     .option('--job-id <id>', 'job id (default: the data set\'s name and a time stamp)')
     .option('--region <region>', 'AWS region (default: AWS_REGION)')
     .option('--endpoint <url>', 'Lambda endpoint (default AWS)')

@@ -8,8 +8,20 @@ const dataRef = z
   })
   .strict();
 
+/**
+ * Where a deployed stack keeps a job's data plane (models, partials, barrier): DynamoDB (the state
+ * table), S3 (the data bucket) or Redis (the stack's endpoint). The job record and round metrics stay
+ * in DynamoDB whatever it says. Absent means DynamoDB: left unfilled rather than defaulted so that a
+ * record never claims a store its run did not use (a local run keeps the store it was given), and so
+ * that records written before the field existed read the same way.
+ */
+export const STACK_BACKENDS = ['dynamodb', 's3', 'redis'] as const;
+export type StackBackend = (typeof STACK_BACKENDS)[number];
+export const DEFAULT_STACK_BACKEND: StackBackend = 'dynamodb';
+
 const common = {
   data: dataRef,
+  backend: z.enum(STACK_BACKENDS).optional(),
   /** Shards, one worker invocation each per round. */
   workers: z.number().int().min(1).max(1000).default(1),
   /** Inner threads per worker; absent: the container's available parallelism. */
@@ -46,6 +58,15 @@ export type KmeansSpec = z.infer<typeof kmeansSpecSchema>;
 export type LogregSpec = z.infer<typeof logregSpecSchema>;
 export type JobSpec = z.infer<typeof jobSpecSchema>;
 export type JobSpecInput = z.input<typeof jobSpecSchema>;
+
+/**
+ * The data-plane backend a deployed stack runs `spec` on. Takes the spec of any stored record, even
+ * one refused because it did not parse: undefined when its `backend` is not one of STACK_BACKENDS.
+ */
+export function stackBackendOf(spec: unknown): StackBackend | undefined {
+  const backend = (spec as { backend?: unknown } | null | undefined)?.backend ?? DEFAULT_STACK_BACKEND;
+  return (STACK_BACKENDS as readonly unknown[]).includes(backend) ? (backend as StackBackend) : undefined;
+}
 
 /** Validates a job spec, filling defaults; throws SpecError naming the first bad field. */
 export function parseJobSpec(input: unknown): JobSpec {

@@ -201,6 +201,15 @@ describe('configuration', () => {
     expect(() => loadConfig({ BSPML_TABLE: 't', BSPML_DEFAULT_SPEC: '{k:1}' })).toThrow(/^environment variable BSPML_DEFAULT_SPEC: not JSON/);
   });
 
+  it('takes a Redis endpoint only as a redis:// or rediss:// URL, an empty one meaning none', () => {
+    expect(loadConfig({ BSPML_TABLE: 't' })).toMatchObject({ redisUrl: undefined, statePrefix: 'state/' });
+    expect(loadConfig({ BSPML_TABLE: 't', BSPML_REDIS_URL: '' }).redisUrl).toBeUndefined();
+    expect(loadConfig({ BSPML_TABLE: 't', BSPML_REDIS_URL: 'rediss://cache.example:6379' }).redisUrl).toBe('rediss://cache.example:6379');
+    expect(() => loadConfig({ BSPML_TABLE: 't', BSPML_REDIS_URL: 'cache.example:6379' })).toThrow(
+      'environment variable BSPML_REDIS_URL: must be a redis:// or rediss:// URL',
+    );
+  });
+
   it('parses s3:// URIs, with a pinned version', () => {
     expect(parseS3Uri('s3://b/datasets/x.csv')).toEqual({ bucket: 'b', key: 'datasets/x.csv' });
     expect(parseS3Uri('s3://b/k.bin?versionId=a%2Bb')).toEqual({ bucket: 'b', key: 'k.bin', versionId: 'a+b' });

@@ -156,4 +156,14 @@ describe('the start handler', () => {
     expect((await p.wiring.store.getJob('direct-bad'))?.status).toBe('FAILED');
     p.sns.take();
   });
+
+  it('refuses a spec naming a backend a stack does not offer, with the choices', async () => {
+    // Act
+    const [refused] = await p.start({ jobId: 'direct-memory', spec: { algorithm: 'kmeans', k: 1, backend: 'memory', data: { uri: 's3://bspml-test-data/datasets/direct.csv' } } });
+
+    // Assess
+    expect(refused).toEqual({ jobId: 'direct-memory', status: 'FAILED', error: 'invalid job spec: backend: Invalid option: expected one of "dynamodb"|"s3"|"redis"' });
+    expect((await p.wiring.store.getJob('direct-memory'))?.status).toBe('FAILED');
+    expect(p.sns.take()).toEqual([]);
+  });
 });

@@ -98,6 +98,23 @@ describe('bspml status', () => {
     expect(stdout).toContain('error      invalid job spec: algorithm: Invalid input\n');
   });
 
+  it('names the backend of a job whose spec chose one', async () => {
+    // Prepare
+    const spec = { ...job('status-3').spec, backend: 's3' as const };
+    await store.createJob(job('status-3', { spec }));
+
+    // Act
+    const { code, stdout } = await runBspml(['status', ...query('status-3')]);
+
+    // Assess
+    expect(code).toBe(0);
+    expect(stdout.split('\n').slice(0, 3)).toEqual([
+      'job        status-3: round 0 of at most 10 (k-means, k = 3, 2 workers)',
+      'data       s3://b/datasets/blobs.csv (600 rows × 3 features)',
+      'backend    s3 (models, partials, barrier)',
+    ]);
+  });
+
   it('names a job that is not in the table, with exit code 1', async () => {
     const { code, stderr } = await runBspml(['status', ...query('nope')]);
     expect(code).toBe(1);
@@ -195,6 +212,22 @@ describe('bspml submit', () => {
       },
     ]);
     expect(stdout).toBe('job blobs-20261122T210000Z-abcdef: RUNNING\nfollow it with: bspml watch blobs-20261122T210000Z-abcdef\n');
+  });
+
+  it('passes --backend through in the spec, and refuses a backend a stack cannot run', async () => {
+    // Prepare
+    requests.length = 0;
+    answer = { status: 200, body: [{ jobId: 'blobs-20261122T210000Z-abcdef', status: 'RUNNING' }] };
+
+    // Act
+    const s3 = await runBspml([...base, '--endpoint', endpoint, '--data', 's3://b/datasets/blobs.csv', '--algorithm', 'kmeans', '--k', '5', '--backend', 's3']);
+    const memory = await runBspml([...base, '--endpoint', endpoint, '--data', 's3://b/datasets/blobs.csv', '--algorithm', 'kmeans', '--k', '5', '--backend', 'memory']);
+
+    // Assess
+    expect(s3.code).toBe(0);
+    expect(requests.map((r) => r.body)).toEqual([{ spec: { algorithm: 'kmeans', data: { uri: 's3://b/datasets/blobs.csv' }, backend: 's3', k: 5 } }]);
+    expect(memory.code).not.toBe(0);
+    expect(memory.stderr).toContain("option '--backend <name>' argument 'memory' is invalid. must be one of: dynamodb, s3, redis.");
   });
 
   it('reports a spec the start function refused, and a function error, with exit code 1', async () => {

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, ListObjectsCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeBinary } from '../../src/data/binary.js';
 import { formatCsv } from '../../src/data/csv.js';
@@ -10,6 +10,8 @@ import type { TrainingData } from '../../src/data/types.js';
 import { FileDatasetSource } from '../../src/data/FileDatasetSource.js';
 import { LocalRuntime } from '../../src/runtime/LocalRuntime.js';
 import { MemoryStore } from '../../src/stores/MemoryStore.js';
+import { findRedisServer, startRedisServer } from '../../src/stores/redis-server.js';
+import { enforceConditionalWrites } from '../../src/stores/s3-local.js';
 import { startAwsEmulators, type AwsEmulators } from '../helpers/aws-emulators.js';
 import { nextS3Event } from '../helpers/aws-events.js';
 import { deliverAll, pipeline, type Pipeline } from '../helpers/aws-pipeline.js';
@@ -21,8 +23,12 @@ import { blobs, separable } from '../helpers/data.js';
  * The deployed path end to end on emulators: an upload into s3rver triggers the start handler,
  * SNS messages (captured at the SNS boundary) invoke the worker handler, which reads its shard from
  * S3 and writes DynamoDB (dynalite) and the FIFO queue (local-aws-sqs); received batches invoke the
- * aggregator, which writes the model to S3. The model must be the one the local runtime trains.
+ * aggregator, which writes the model to S3. The model must be the one the local runtime trains,
+ * whichever backend the spec puts the job's data plane on (s3rver; redis-server where installed).
  */
+
+const hasRedis = findRedisServer() !== undefined;
+if (!hasRedis) console.warn('SKIPPED: the Redis-backed pipeline run needs redis-server on PATH (apt-get install -y redis-server)');
 
 let emulators: AwsEmulators;
 let p: Pipeline;
@@ -31,6 +37,8 @@ const logs = captureLogs();
 
 beforeAll(async () => {
   emulators = await startAwsEmulators();
+  // As S3 does, and as S3-backed jobs' barriers need: conditional PUTs honoured, objects never torn.
+  enforceConditionalWrites(emulators.s3.server);
   // Two threads per worker, as the local runtime gets below: the same row splits, the same sums.
   p = pipeline(emulators, { BSPML_THREADS: '2' });
 });
@@ -86,7 +94,29 @@ const CASES = [
     data: separable(500, 4, 21),
     spec: { algorithm: 'logreg', workers: 4, lr: 0.5, maxRounds: 6, data: { labelColumn: 'label' } },
   },
+  {
+    name: 'k-means on a CSV upload, its models, partials and barrier in the data bucket ("backend": "s3")',
+    dataset: 'blobs-s3',
+    extension: 'csv',
+    data: blobs([[0, 0, 0], [6, 6, 1], [-6, 6, -1]], 200, 1.5, 3),
+    spec: { algorithm: 'kmeans', k: 3, workers: 3, seed: 9, maxRounds: 20, tol: 0, backend: 's3' },
+  },
 ] as const;
+
+/** Sort keys of a job's items in the state table (its own partition and its round-0 partials'). */
+async function tableKeys(jobId: string): Promise<string[]> {
+  const keys: string[] = [];
+  for (const pk of [`JOB#${jobId}`, `JOB#${jobId}#R#0`]) {
+    const page = await p.wiring.dynamodb.send(new QueryCommand({ TableName: emulators.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: pk } } }));
+    keys.push(...(page.Items ?? []).map((item) => item.sk!.S!.replace(/#\d+$/, '#n')));
+  }
+  return [...new Set(keys)].sort();
+}
+
+async function bucketKeys(prefix: string): Promise<string[]> {
+  const page = await p.wiring.s3.send(new ListObjectsCommand({ Bucket: emulators.bucket, Prefix: prefix }));
+  return (page.Contents ?? []).map((o) => o.Key!);
+}
 
 describe('the AWS handlers on emulators', () => {
   for (const c of CASES) {
@@ -133,6 +163,65 @@ describe('the AWS handlers on emulators', () => {
       expect(logs.events('model-written')).toEqual([
         expect.objectContaining({ jobId: started!.jobId, latest: `s3://${emulators.bucket}/models/${c.dataset}/latest.json`, rounds: local.result.rounds }),
       ]);
+      // The job's record and rounds are in the table whatever its backend; its data plane only where the spec says.
+      const state = await bucketKeys(`state/jobs/${started!.jobId}/`);
+      if ('backend' in c.spec) {
+        expect(await tableKeys(started!.jobId)).toEqual(['META', 'ROUND#n']);
+        expect(state.filter((k) => k.includes('/models/'))).toHaveLength(local.result.rounds + 1);
+        expect(state.filter((k) => k.includes('/partials/'))).toHaveLength(local.result.rounds * c.spec.workers);
+      } else {
+        expect(await tableKeys(started!.jobId)).toEqual(['BARRIER#n', 'META', 'MODEL#n', 'PART#n', 'ROUND#n']);
+        expect(state).toEqual([]);
+      }
     });
   }
+
+  it('fails a job whose spec asks for Redis on a stack deployed without it, with the reason, publishing nothing', async () => {
+    // Prepare
+    const spec = { algorithm: 'kmeans', k: 2, workers: 2, backend: 'redis', data: { uri: `s3://${emulators.bucket}/datasets/blobs.csv` } };
+    const callsBefore = p.sns.calls.length;
+    const reason = 'backend redis: this stack has no Redis endpoint; deploy it with BSPML_REDIS_URL set (see "Deploy to AWS" in README.md)';
+
+    // Act
+    const results = await p.start({ spec, jobId: 'wants-redis-1' });
+
+    // Assess
+    expect(results).toEqual([{ jobId: 'wants-redis-1', status: 'FAILED', error: reason }]);
+    expect(await p.wiring.store.getJob('wants-redis-1')).toMatchObject({ status: 'FAILED', error: reason, spec });
+    expect(p.sns.calls.length).toBe(callsBefore);
+    expect(logs.events('job-failed')).toEqual([expect.objectContaining({ jobId: 'wants-redis-1', reason })]);
+  });
+
+  it.skipIf(!hasRedis)('trains a job with "backend": "redis" on a stack given a Redis endpoint, equal to the local model', async () => {
+    // Prepare
+    const redis = await startRedisServer();
+    const withRedis = pipeline(emulators, { BSPML_THREADS: '2', BSPML_REDIS_URL: redis.url });
+    try {
+      const data = blobs([[0, 0], [5, 5], [-5, 5]], 150, 1.2, 8);
+      const bytes = formatCsv(toTable(data));
+      const file = join(await tempDir(), 'blobs-redis.csv');
+      await writeFile(file, bytes);
+      const spec = { algorithm: 'kmeans', k: 3, workers: 3, seed: 4, maxRounds: 15, tol: 0, backend: 'redis' };
+      const local = await trainLocally(file, spec);
+      await withRedis.wiring.s3.send(new PutObjectCommand({ Bucket: emulators.bucket, Key: 'datasets/blobs-redis.csv', Body: bytes }));
+
+      // Act
+      const [started] = await withRedis.start({ spec: { ...spec, data: { uri: `s3://${emulators.bucket}/datasets/blobs-redis.csv` } }, jobId: 'blobs-redis-1' });
+      const delivered = await deliverAll(withRedis, emulators.queueUrl);
+
+      // Assess
+      expect(started).toEqual({ jobId: 'blobs-redis-1', status: 'RUNNING' });
+      expect(await withRedis.wiring.store.getJob('blobs-redis-1')).toMatchObject({ status: 'SUCCEEDED' });
+      const { jobId, data: uri, ...result } = await readJson('models/blobs-redis/blobs-redis-1.json');
+      expect(jobId).toBe('blobs-redis-1');
+      expect(uri).toBe(`s3://${emulators.bucket}/datasets/blobs-redis.csv`);
+      expect(result).toEqual(local.result);
+      expect(delivered.workerInvocations).toBe(local.result.rounds * 3);
+      expect(await tableKeys('blobs-redis-1')).toEqual(['META', 'ROUND#n']);
+      expect(await bucketKeys('state/jobs/blobs-redis-1/')).toEqual([]);
+    } finally {
+      await withRedis.close();
+      await redis.close();
+    }
+  });
 });

@@ -162,17 +162,74 @@ describe('the packaged CloudFormation template', () => {
     }
     const actions = (role: string) => statements.filter((s) => s.role === role).flatMap((s) => [s.Action].flat()).sort();
     expect(actions('WorkerRole')).toEqual(
-      ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'lambda:InvokeFunction', 'logs:CreateLogStream', 'logs:PutLogEvents', 's3:GetObject', 's3:GetObjectVersion', 'sqs:SendMessage'],
+      ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'lambda:InvokeFunction', 'logs:CreateLogStream', 'logs:PutLogEvents', 's3:GetObject', 's3:GetObject', 's3:GetObjectVersion', 's3:ListBucket', 's3:PutObject', 'sqs:SendMessage'],
     );
     expect(actions('WorkerFailedRole')).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'logs:CreateLogStream', 'logs:PutLogEvents']);
     const modelWrite = statements.find((s) => s.role === 'AggregatorRole' && s.Action === 's3:PutObject');
     expect(modelWrite.Resource).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:s3:::bspml-template-test/models/*' });
   });
 
+  it('lets exactly the functions that touch S3-backed jobs\' data plane read, write and list state/ in the data bucket, and no more', () => {
+    const statements = ofType('AWS::IAM::Role').flatMap(([role, r]) =>
+      (r.Properties.Policies ?? []).flatMap((p: any) => p.PolicyDocument.Statement.map((s: any) => ({ role, actions: [s.Action].flat().sort(), resource: s.Resource, condition: s.Condition }))),
+    );
+    const objects = { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::bspml-template-test/state/*' };
+    const onState = statements.filter((s) => JSON.stringify(s.resource) === JSON.stringify(objects)).map((s) => [s.role, s.actions]);
+    expect(onState).toEqual([
+      ['StartRole', ['s3:PutObject']],
+      ['WorkerRole', ['s3:GetObject', 's3:PutObject']],
+      ['AggregatorRole', ['s3:GetObject', 's3:PutObject']],
+      ['RecoverRole', ['s3:GetObject']],
+    ]);
+    // LIST (the barrier's markers and tickets) only below state/: other prefixes stay unlistable.
+    const listing = statements.filter((s) => s.actions.includes('s3:ListBucket') && JSON.stringify(s.condition).includes('state/'));
+    expect(listing.map((s) => [s.role, s.resource, s.condition])).toEqual(
+      ['WorkerRole', 'AggregatorRole', 'RecoverRole'].map((role) => [role, { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::bspml-template-test' }, { StringLike: { 's3:prefix': 'state/*' } }]),
+    );
+    // The bucket expires job state as the table's TTL expires job items.
+    const bucket = only('AWS::S3::Bucket', (p) => p.BucketName === 'bspml-template-test');
+    expect(bucket.LifecycleConfiguration.Rules).toContainEqual({ Id: 'expire-job-state', Status: 'Enabled', Prefix: 'state/', ExpirationInDays: 7 });
+  });
+
+  it('gives the functions the state prefix and an empty Redis endpoint, and no VPC, unless deployed with them', () => {
+    const functions = ofType('AWS::Lambda::Function');
+    for (const [name, f] of functions) {
+      expect(f.Properties.Environment.Variables, name).toMatchObject({ BSPML_STATE_PREFIX: 'state/', BSPML_REDIS_URL: '' });
+    }
+    // Both lists empty: the condition is false, and VpcConfig and the VPC access policy resolve to AWS::NoValue.
+    const conditions = (template as unknown as { Conditions: Record<string, unknown> }).Conditions;
+    expect(conditions.HasVpc).toEqual({ 'Fn::And': [{ 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] }, { 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] }] });
+    const inVpc = functions.filter(([, f]) => f.Properties.VpcConfig !== undefined).map(([name, f]) => [name, f.Properties.VpcConfig['Fn::If'][0]]);
+    expect(inVpc).toEqual(['Start', 'Worker', 'Aggregator', 'Recover'].map((name) => [`${name}LambdaFunction`, 'HasVpc']));
+    expect(template.Resources.WorkerRole!.Properties.ManagedPolicyArns).toEqual({
+      'Fn::If': ['HasVpc', [{ 'Fn::Sub': 'arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole' }], { Ref: 'AWS::NoValue' }],
+    });
+  });
+
   it('needed no account id or other value only AWS can tell at packaging time', () => {
     const text = JSON.stringify(template);
     expect(text).not.toMatch(/(?<!\d)\d{12}(?!\d)/);
     expect(text).not.toContain('undefined');
+  });
+});
+
+describe('Redis and VPC settings', () => {
+  it('are taken at deploy time from --param or the environment', async () => {
+    // Act
+    const { stdout } = await promisify(execFile)(
+      join(ROOT, 'node_modules/.bin/serverless'),
+      ['print', '--format', 'json', '--param', 'redisUrl=rediss://cache.example.internal:6379'],
+      { cwd: ROOT, env: { ...process.env, BSPML_VPC_SUBNET_IDS: 'subnet-a,subnet-b', BSPML_VPC_SECURITY_GROUP_IDS: 'sg-1', SLS_TELEMETRY_DISABLED: '1' }, timeout: 60_000 },
+    );
+
+    // Assess
+    const config = JSON.parse(stdout.slice(stdout.indexOf('{'))) as { provider: any; resources: any };
+    expect(config.provider.environment.BSPML_REDIS_URL).toBe('rediss://cache.example.internal:6379');
+    expect(config.resources.Conditions.HasVpc['Fn::And'].map((c: any) => c['Fn::Not'][0]['Fn::Equals'][0])).toEqual(['subnet-a,subnet-b', 'sg-1']);
+    expect(config.resources.extensions.WorkerLambdaFunction.Properties.VpcConfig['Fn::If'][1]).toEqual({
+      SubnetIds: { 'Fn::Split': [',', 'subnet-a,subnet-b'] },
+      SecurityGroupIds: { 'Fn::Split': [',', 'sg-1'] },
+    });
   });
 });
 

@@ -280,6 +280,26 @@ describe('recovery sweep', () => {
   });
 });
 
+describe("a spec's backend", () => {
+  it('is kept in the record, and a run keeps the store it was given: only a deployed stack routes by it', async () => {
+    // Prepare
+    const store = new MemoryStore();
+    const h = fresh(store);
+
+    // Act
+    await startJob(h.deps, { jobId: 'on-s3-spec', spec: { ...SPEC, backend: 's3' } });
+    await drive(h, container);
+
+    // Assess
+    const job = await store.getJob('on-s3-spec');
+    expect(job?.spec.backend).toBe('s3');
+    expect(job?.result).toEqual(await cleanResult(SPEC));
+    // The memory store holds the job's models: nothing went anywhere else.
+    expect(await store.getModel('on-s3-spec', 0)).toBeInstanceOf(Uint8Array);
+    expect(parseJobSpec(SPEC).backend).toBeUndefined();
+  });
+});
+
 describe('job isolation', () => {
   it('two jobs with the same shard count, interleaved message by message, each get their own model', async () => {
     // Prepare
