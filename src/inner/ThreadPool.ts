@@ -1,11 +1,13 @@
 import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { algorithmByName } from '../algorithms/index.js';
 import type { Shape } from '../algorithms/types.js';
 import { BspmlError } from '../errors.js';
 import type { ShardData } from '../data/types.js';
+import { compiledModule, SharedArena, type KernelKind } from '../kernels/backend.js';
 import type { ComputeMessage, FromThread, ShardMessage } from './messages.js';
 
 /** Bytes that crossed between the worker and its threads (structured clones, not shared memory). */
@@ -36,6 +38,10 @@ function resolveTsxApi(): string {
 }
 
 function threadEntry(): URL {
+  // A bundled Lambda has no thread.js beside its handler bundle: the deployment ships a separately
+  // bundled thread entry and names it here (a path, relative to the working directory, or a URL).
+  const override = process.env.BSPML_THREAD_ENTRY;
+  if (override) return /^(file|data):/.test(override) ? new URL(override) : pathToFileURL(resolve(override));
   if (!fromSource) return new URL('./thread.js', import.meta.url);
   const tsx = resolveTsxApi();
   const source = new URL('./thread.ts', import.meta.url).href;
@@ -44,7 +50,7 @@ function threadEntry(): URL {
 }
 
 interface Pending {
-  resolve: (value: { partial: Float64Array; ms: number }) => void;
+  resolve: (value: { partial: Float64Array; ms: number; kernels: KernelKind }) => void;
   reject: (error: Error) => void;
 }
 
@@ -64,10 +70,19 @@ export class ThreadPool {
   private failure: Error | undefined;
   private closed = false;
   readonly traffic: ThreadTraffic = { toThreads: 0, fromThreads: 0 };
+  /**
+   * Bytes of shard rows copied into the shared WebAssembly memory: once per shard load, never per
+   * round (rounds move only models and partials, counted in `traffic`).
+   */
+  placedBytes = 0;
+  /** Where the threads' WebAssembly instances read shards; undefined when the kernels are TypeScript. */
+  private readonly arena: SharedArena | undefined;
+  private readonly regions = new Map<string, { offset: number; bytes: number }>();
 
   constructor(size: number = availableParallelism()) {
     if (!Number.isInteger(size) || size < 1) throw new ThreadError(`thread count must be a positive integer, got ${size}`);
     this.size = size;
+    this.arena = SharedArena.create();
     const ready: Promise<void>[] = [];
     this.threads = Array.from({ length: size }, () => {
       ready.push(new Promise<void>((resolve, reject) => this.readyWaiters.push({ resolve, reject })));
@@ -79,7 +94,7 @@ export class ThreadPool {
   }
 
   private spawn(index: number): Worker {
-    const worker = new Worker(threadEntry());
+    const worker = new Worker(threadEntry(), { workerData: { memory: this.arena?.memory, module: this.arena ? compiledModule() : undefined } });
     worker.on('message', (message: FromThread) => {
       if (message.type === 'ready') {
         this.readyWaiters[index]!.resolve();
@@ -88,7 +103,7 @@ export class ThreadPool {
       const waiter = this.pending.get(message.id);
       if (!waiter) return;
       this.pending.delete(message.id);
-      if (message.type === 'result') waiter.resolve({ partial: message.partial, ms: message.ms });
+      if (message.type === 'result') waiter.resolve({ partial: message.partial, ms: message.ms, kernels: message.kernels });
       else waiter.reject(new ThreadError(`inner worker failed: ${message.message}`));
     });
     const fail = (error: Error) => {
@@ -112,35 +127,69 @@ export class ThreadPool {
     return this.loaded.has(key);
   }
 
-  /** Hands the shard's shared buffer to every thread; costs no copy of the rows. */
-  addShard(key: string, shard: ShardData): void {
+  /**
+   * Hands the shard to every thread, which then read its rows in place, never copying them per round.
+   * With the WebAssembly kernels the rows are first copied, once, into the pool's shared WebAssembly
+   * memory (a WebAssembly instance can only read its own memory); the returned shard views them
+   * there, so a caller that keeps it instead of `shard` holds the rows only once.
+   */
+  addShard(key: string, shard: ShardData): ShardData {
+    if (this.loaded.has(key)) this.dropShard(key);
+    const placed = this.place(key, shard);
     const message: ShardMessage = {
       type: 'shard',
       key,
-      buffer: shard.buffer,
+      buffer: placed.buffer,
+      byteOffset: placed.features.byteOffset,
+      inArena: placed !== shard,
       rows: shard.rows,
       dims: shard.dims,
       hasLabels: shard.labels !== undefined,
     };
     for (const thread of this.threads) thread.postMessage(message);
     this.loaded.add(key);
+    return placed;
+  }
+
+  private place(key: string, shard: ShardData): ShardData {
+    // A shard the memory cannot hold (wasm32 stops at 4 GiB) stays where it is, on the TypeScript loops.
+    const placed = this.arena?.place(shard.features, shard.labels);
+    if (!placed) return shard;
+    this.regions.set(key, placed.region);
+    this.placedBytes += placed.features.byteLength + (placed.labels?.byteLength ?? 0);
+    return { ...shard, buffer: placed.features.buffer as SharedArrayBuffer, features: placed.features, labels: placed.labels };
   }
 
   dropShard(key: string): void {
     for (const thread of this.threads) thread.postMessage({ type: 'drop', key });
     this.loaded.delete(key);
+    const region = this.regions.get(key);
+    if (region) {
+      this.regions.delete(key);
+      this.arena!.release(region);
+    }
+  }
+
+  /** Which kernels this pool's threads run. */
+  get kernels(): KernelKind {
+    return this.arena ? 'wasm' : 'js';
   }
 
   /**
    * The partial of the whole shard: rows split into `size` contiguous ranges, one per thread,
    * merged in thread order so the result does not depend on which thread finishes first.
    */
-  async partial(key: string, rows: number, shape: Shape, model: Float64Array): Promise<{ partial: Float64Array; computeMs: number }> {
+  async partial(
+    key: string,
+    rows: number,
+    shape: Shape,
+    model: Float64Array,
+  ): Promise<{ partial: Float64Array; computeMs: number; kernels: KernelKind }> {
     if (this.failure) throw this.failure;
     if (!this.loaded.has(key)) throw new ThreadError(`shard ${key} is not loaded in this pool`);
     const algorithm = algorithmByName(shape.algorithm);
     const started = performance.now();
-    const jobs: Promise<{ partial: Float64Array; ms: number }>[] = [];
+    const jobs: Promise<{ partial: Float64Array; ms: number; kernels: KernelKind }>[] = [];
     for (let t = 0; t < this.size; t++) {
       const start = Math.floor((t * rows) / this.size);
       const end = Math.floor(((t + 1) * rows) / this.size);
@@ -152,10 +201,12 @@ export class ThreadPool {
       this.traffic.fromThreads += partial.byteLength;
       algorithm.merge(merged, partial);
     }
-    return { partial: merged, computeMs: performance.now() - started };
+    // 'wasm' only when every thread ran the WebAssembly kernels.
+    const kernels = results.every((r) => r.kernels === 'wasm') ? 'wasm' : 'js';
+    return { partial: merged, computeMs: performance.now() - started, kernels };
   }
 
-  private send(thread: Worker, message: ComputeMessage): Promise<{ partial: Float64Array; ms: number }> {
+  private send(thread: Worker, message: ComputeMessage): Promise<{ partial: Float64Array; ms: number; kernels: KernelKind }> {
     return new Promise((resolve, reject) => {
       this.pending.set(message.id, { resolve, reject });
       this.traffic.toThreads += message.model.byteLength;

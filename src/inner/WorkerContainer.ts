@@ -50,7 +50,7 @@ export class WorkerContainer {
     this.cacheMisses++;
     const started = performance.now();
     // A cold container's threads boot while the shard loads; both are the cost of a cold start.
-    const [data] = await Promise.all([load(), this.pool.ready]);
+    const [loaded] = await Promise.all([load(), this.pool.ready]);
     // A container serves one job at a time in practice; shards of other jobs only hold memory.
     for (const other of [...this.shards.keys()]) {
       if (!other.startsWith(`${jobId}/`)) {
@@ -59,8 +59,9 @@ export class WorkerContainer {
       }
     }
     for (const other of [...this.jobs.keys()]) if (other !== jobId) this.jobs.delete(other);
+    // Keep the pool's placement of the rows, so that the loaded copy can be collected.
+    const data = this.pool.addShard(key, loaded);
     this.shards.set(key, data);
-    this.pool.addShard(key, data);
     return { key, data, loadMs: performance.now() - started, cacheHit: false };
   }
 

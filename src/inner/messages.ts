@@ -1,10 +1,15 @@
 import type { Shape } from '../algorithms/types.js';
+import type { KernelKind } from '../kernels/backend.js';
 
 /** Sent once per shard per thread: the buffer is shared, not copied. */
 export interface ShardMessage {
   type: 'shard';
   key: string;
   buffer: SharedArrayBuffer;
+  /** Where the features start in `buffer`; labels follow them. */
+  byteOffset: number;
+  /** The buffer is the pool's shared WebAssembly memory (the thread received it at start). */
+  inArena: boolean;
   rows: number;
   dims: number;
   hasLabels: boolean;
@@ -30,5 +35,5 @@ export type ToThread = ShardMessage | DropMessage | ComputeMessage;
 
 export type FromThread =
   | { type: 'ready' }
-  | { type: 'result'; id: number; partial: Float64Array; ms: number }
+  | { type: 'result'; id: number; partial: Float64Array; ms: number; kernels: KernelKind }
   | { type: 'error'; id: number; message: string; stack?: string };

@@ -1,6 +1,6 @@
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { algorithmByName } from '../algorithms/index.js';
-import { shardViews } from '../data/types.js';
+import { adoptModule, registerBuffer, wasmContextOf, type SharedMemory } from '../kernels/backend.js';
 import type { FromThread, ToThread } from './messages.js';
 
 /*
@@ -11,13 +11,28 @@ import type { FromThread, ToThread } from './messages.js';
 const port = parentPort;
 if (!port) throw new Error('thread.ts must run in a worker thread');
 
+/** The pool's shared WebAssembly memory and compiled kernels, when its kernels are WebAssembly ones. */
+const { memory, module } = (workerData ?? {}) as { memory?: SharedMemory; module?: object };
+if (module) adoptModule(module);
+
 const shards = new Map<string, { features: Float32Array; labels?: Float32Array; dims: number }>();
 
 port.on('message', (message: ToThread) => {
   switch (message.type) {
     case 'shard': {
-      const views = shardViews(message.buffer, message.rows, message.dims, message.hasLabels);
-      shards.set(message.key, { ...views, dims: message.dims });
+      const { buffer, byteOffset, rows, dims } = message;
+      const features = new Float32Array(buffer, byteOffset, rows * dims);
+      const labels = message.hasLabels ? new Float32Array(buffer, byteOffset + rows * dims * 4, rows) : undefined;
+      // Views over this buffer now take the WebAssembly kernels, reading the rows where they are.
+      // Should this thread fail to instantiate the module, it computes with the TypeScript loops instead.
+      if (message.inArena && memory) {
+        try {
+          registerBuffer(buffer, memory);
+        } catch {
+          // Reported per round: the pool's partial() says 'js'.
+        }
+      }
+      shards.set(message.key, { features, labels, dims });
       return;
     }
     case 'drop':
@@ -31,7 +46,8 @@ port.on('message', (message: ToThread) => {
         const started = performance.now();
         const partial = new Float64Array(algorithm.partialLength(message.shape));
         algorithm.partial(message.shape, message.model, { ...shard, start: message.start, end: message.end }, partial);
-        const reply: FromThread = { type: 'result', id: message.id, partial, ms: performance.now() - started };
+        const kernels = wasmContextOf(shard.features.buffer) ? 'wasm' : 'js';
+        const reply: FromThread = { type: 'result', id: message.id, partial, ms: performance.now() - started, kernels };
         port.postMessage(reply, [partial.buffer]);
       } catch (error) {
         const err = error instanceof Error ? error : new Error(String(error));

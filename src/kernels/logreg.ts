@@ -1,9 +1,29 @@
+import { scratch, wasmContextOf, type WasmContext } from './backend.js';
+
 /**
  * The logistic-regression gradient pass over rows [start, end): with p = σ(w·x + b) it adds
  * (p − y)·x to grad[0..dims) and (p − y) to grad[dims], and returns the summed log-loss and the
  * number of rows classified correctly (p ≥ 0.5 ⇔ label 1). `w` holds dims weights then the bias.
+ *
+ * Rows in a shared WebAssembly memory (see backend.ts) go to the SIMD kernel (float64 products and
+ * sums throughout, so results match this loop to rounding); other arrays take this loop.
  */
 export function logregAccumulate(
+  x: Float32Array,
+  y: Float32Array,
+  dims: number,
+  start: number,
+  end: number,
+  w: Float64Array,
+  grad: Float64Array,
+): { loss: number; correct: number } {
+  const context = wasmContextOf(x.buffer);
+  if (context && y.buffer === x.buffer && end > start) return logregAccumulateWasm(context, x, y, dims, start, end, w, grad);
+  return logregAccumulateJs(x, y, dims, start, end, w, grad);
+}
+
+/** The plain loop: the fallback, and the definition the WebAssembly kernel must reproduce. */
+export function logregAccumulateJs(
   x: Float32Array,
   y: Float32Array,
   dims: number,
@@ -30,4 +50,30 @@ export function logregAccumulate(
     grad[dims] += err;
   }
   return { loss, correct };
+}
+
+/** Runs the WebAssembly kernel on rows in the context's memory; weights and gradient go through scratch. */
+function logregAccumulateWasm(
+  context: WasmContext,
+  x: Float32Array,
+  y: Float32Array,
+  dims: number,
+  start: number,
+  end: number,
+  w: Float64Array,
+  grad: Float64Array,
+): { loss: number; correct: number } {
+  const n = dims + 1;
+  const bytes = Math.ceil((n * 8) / 16) * 16;
+  const wPtr = scratch(context, 2 * bytes + 16);
+  const gradPtr = wPtr + bytes;
+  const outPtr = gradPtr + bytes;
+  const buffer = context.memory.buffer;
+  new Float64Array(buffer, wPtr, n).set(w.subarray(0, n));
+  const gradView = new Float64Array(buffer, gradPtr, n);
+  gradView.set(grad.subarray(0, n));
+  context.exports.logregAccumulate(x.byteOffset, y.byteOffset, dims, start, end, wPtr, gradPtr, outPtr);
+  grad.set(gradView);
+  const out = new Float64Array(buffer, outPtr, 2);
+  return { loss: out[0]!, correct: out[1]! };
 }

@@ -1,0 +1,217 @@
+import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+/*
+ * Which kernels run, and the WebAssembly side of them: the compiled module (built from
+ * wasm/kernels.ts by `npm run build:wasm`), shared memories the inner threads read shards from in
+ * place, and per-thread scratch inside those memories for centroids, weights and accumulators.
+ *
+ * A typed array whose buffer was registered here (a view of a shared WebAssembly.Memory) goes to
+ * the WebAssembly kernels; any other goes to the plain TypeScript loops, which give the same results
+ * to rounding. BSPML_KERNELS=js forces the TypeScript loops everywhere.
+ */
+
+/** The slice of the WebAssembly API used here (the project's lib settings do not declare it). */
+export interface SharedMemory {
+  readonly buffer: SharedArrayBuffer;
+  grow(pages: number): number;
+}
+
+interface WasmApi {
+  Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => SharedMemory;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+  validate(bytes: Uint8Array): boolean;
+}
+
+export interface WasmExports {
+  heapBase(): number;
+  kmeansAccumulate(
+    x: number, dims: number, start: number, end: number,
+    ct: number, cn: number, c64: number, k: number, kp: number, cmax2: number,
+    sums: number, counts: number,
+  ): number;
+  logregAccumulate(x: number, y: number, dims: number, start: number, end: number, w: number, grad: number, out: number): void;
+}
+
+export const PAGE = 65_536;
+/** Pages a wasm32 memory may reach (4 GiB): shared memories must declare a maximum. */
+const MAX_PAGES = 65_536;
+/** Below this the module keeps its own constant tables; shards and scratch live above it. */
+const RESERVED_PAGES = 1;
+
+const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+
+/**
+ * Built beside this module (src/ or dist/). A bundle that moves the code elsewhere ships the file and
+ * names it in BSPML_WASM_FILE; without it the kernels are the TypeScript ones.
+ */
+export const WASM_FILE = process.env.BSPML_WASM_FILE ? pathToFileURL(resolve(process.env.BSPML_WASM_FILE)) : new URL('./wasm/kernels.wasm', import.meta.url);
+
+let compiled: { module: object } | { error: string } | undefined;
+
+function compile(): { module: object } | { error: string } {
+  if (compiled) return compiled;
+  if (!wasm) return (compiled = { error: 'this runtime has no WebAssembly' });
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(WASM_FILE);
+  } catch {
+    return (compiled = { error: `${WASM_FILE.pathname} is missing: run npm run build:wasm` });
+  }
+  // validate() is false where SIMD or threads are not supported: then the TypeScript loops run.
+  if (!wasm.validate(bytes)) return (compiled = { error: 'this runtime lacks WebAssembly SIMD or threads' });
+  // V8 would first run the kernels as baseline (Liftoff) code and tier them up only for a later call:
+  // a round's single long call over a shard would run at half speed. Compile optimised code at once;
+  // the module is small, and the flag is restored so nothing else in the process is affected.
+  setFlagsFromString('--no-liftoff');
+  try {
+    return (compiled = { module: new wasm.Module(bytes) });
+  } finally {
+    setFlagsFromString('--liftoff');
+  }
+}
+
+/** The compiled module, to hand to worker threads (posting it shares the compiled code). */
+export function compiledModule(): object | undefined {
+  const result = kernelInfo().kind === 'wasm' ? compile() : undefined;
+  return result && 'module' in result ? result.module : undefined;
+}
+
+/** Uses a module compiled elsewhere (the pool's main thread) instead of compiling the file again. */
+export function adoptModule(module: object): void {
+  compiled ??= { module };
+}
+
+export type KernelKind = 'wasm' | 'js';
+
+/** What the kernels will be for shards placed from now on, and why not WebAssembly when not. */
+export function kernelInfo(): { kind: KernelKind; reason?: string } {
+  if (process.env.BSPML_KERNELS === 'js') return { kind: 'js', reason: 'BSPML_KERNELS=js' };
+  const result = compile();
+  return 'error' in result ? { kind: 'js', reason: result.error } : { kind: 'wasm' };
+}
+
+/** A WebAssembly instance over one shared memory, as seen from one thread. */
+export interface WasmContext {
+  memory: SharedMemory;
+  exports: WasmExports;
+  scratchPtr: number;
+  scratchBytes: number;
+}
+
+const instances = new WeakMap<SharedMemory, WasmContext>();
+const byBuffer = new WeakMap<ArrayBufferLike, WasmContext>();
+
+/** This thread's instance over `memory`, created on first use. */
+function contextFor(memory: SharedMemory): WasmContext {
+  let context = instances.get(memory);
+  if (context) return context;
+  const result = compile();
+  if ('error' in result) throw new Error(`WebAssembly kernels unavailable: ${result.error}`);
+  const instance = new wasm!.Instance(result.module, { env: { memory, abort: () => undefined } });
+  const exports = instance.exports as unknown as WasmExports;
+  if (exports.heapBase() > RESERVED_PAGES * PAGE) throw new Error('the kernels module needs more reserved memory than is set aside');
+  context = { memory, exports, scratchPtr: 0, scratchBytes: 0 };
+  instances.set(memory, context);
+  return context;
+}
+
+/**
+ * Lets typed arrays over `buffer` (a view of `memory`'s buffer, as returned before or after any
+ * growth) run on the WebAssembly kernels in this thread. No-op when the kernels are the TypeScript ones.
+ */
+export function registerBuffer(buffer: SharedArrayBuffer, memory: SharedMemory): void {
+  if (kernelInfo().kind !== 'wasm') return;
+  byBuffer.set(buffer, contextFor(memory));
+}
+
+/** The WebAssembly context for arrays over `buffer`, if the kernels may run there. */
+export function wasmContextOf(buffer: ArrayBufferLike): WasmContext | undefined {
+  return byBuffer.get(buffer);
+}
+
+/**
+ * `bytes` of scratch owned by this thread in the context's memory, 16-byte aligned. Each thread
+ * grows the memory for its own scratch: grow() is atomic, so regions of different threads (and of the
+ * arena's shards) never overlap. Scratch only grows; a larger model gets a fresh region.
+ */
+export function scratch(context: WasmContext, bytes: number): number {
+  if (bytes > context.scratchBytes) {
+    const pages = Math.ceil(bytes / PAGE);
+    context.scratchPtr = context.memory.grow(pages) * PAGE;
+    context.scratchBytes = pages * PAGE;
+  }
+  return context.scratchPtr;
+}
+
+/**
+ * A shared WebAssembly memory for the shards of one thread pool: the worker copies a shard in once
+ * when it loads it, and every thread's instance reads it there, in place, every round.
+ */
+export class SharedArena {
+  readonly memory: SharedMemory;
+  private readonly free: { offset: number; bytes: number }[] = [];
+
+  private constructor(memory: SharedMemory) {
+    this.memory = memory;
+  }
+
+  /** An arena, or undefined when the WebAssembly kernels are off or unavailable. */
+  static create(): SharedArena | undefined {
+    if (kernelInfo().kind !== 'wasm') return undefined;
+    try {
+      return new SharedArena(new wasm!.Memory({ initial: RESERVED_PAGES, maximum: MAX_PAGES, shared: true }));
+    } catch {
+      // Address space for one more 4 GiB reservation can run out: the TypeScript loops still work.
+      return undefined;
+    }
+  }
+
+  /** A 16-byte-aligned region of at least `bytes`, or undefined when the memory cannot hold it. */
+  allocate(bytes: number): { offset: number; bytes: number } | undefined {
+    // 16 bytes of slack: SIMD loads of a row's last values may read up to 12 bytes past it.
+    const size = Math.ceil((bytes + 16) / 16) * 16;
+    const index = this.free.findIndex((region) => region.bytes >= size);
+    if (index >= 0) {
+      const region = this.free[index]!;
+      if (region.bytes === size) this.free.splice(index, 1);
+      else this.free[index] = { offset: region.offset + size, bytes: region.bytes - size };
+      return { offset: region.offset, bytes: size };
+    }
+    const pages = Math.ceil(size / PAGE);
+    try {
+      const offset = this.memory.grow(pages) * PAGE;
+      if (pages * PAGE > size) this.free.push({ offset: offset + size, bytes: pages * PAGE - size });
+      return { offset, bytes: size };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Copies rows (and their labels) into the arena, once, and returns views of them there; in this
+   * thread those views run on the WebAssembly kernels. Undefined when the memory cannot hold them.
+   */
+  place(features: Float32Array, labels?: Float32Array): { features: Float32Array; labels?: Float32Array; region: { offset: number; bytes: number } } | undefined {
+    const featureBytes = features.length * 4;
+    const region = this.allocate(featureBytes + (labels ? labels.length * 4 : 0));
+    if (!region) return undefined;
+    const buffer = this.memory.buffer;
+    const placed = new Float32Array(buffer, region.offset, features.length);
+    placed.set(features);
+    let placedLabels: Float32Array | undefined;
+    if (labels) {
+      placedLabels = new Float32Array(buffer, region.offset + featureBytes, labels.length);
+      placedLabels.set(labels);
+    }
+    registerBuffer(buffer, this.memory);
+    return { features: placed, labels: placedLabels, region };
+  }
+
+  release(region: { offset: number; bytes: number }): void {
+    this.free.push(region);
+  }
+}
