@@ -42,12 +42,7 @@ export function kmeansAccumulateJs(
     let best = 0;
     let bestDist = Infinity;
     for (let c = 0; c < k; c++) {
-      const base = c * dims;
-      let dist = 0;
-      for (let j = 0; j < dims; j++) {
-        const diff = x[row + j]! - centroids[base + j]!;
-        dist += diff * diff;
-      }
+      const dist = squaredDistance(x, row, centroids, c * dims, dims);
       if (dist < bestDist) {
         bestDist = dist;
         best = c;
@@ -64,17 +59,24 @@ export function kmeansAccumulateJs(
 /** Squared distance from row `i` to the nearest of the first `k` centroids. */
 export function nearestSquaredDistance(x: Float32Array, dims: number, i: number, centroids: Float64Array, k: number): number {
   let best = Infinity;
-  const row = i * dims;
   for (let c = 0; c < k; c++) {
-    const base = c * dims;
-    let dist = 0;
-    for (let j = 0; j < dims; j++) {
-      const diff = x[row + j]! - centroids[base + j]!;
-      dist += diff * diff;
-    }
+    const dist = squaredDistance(x, i * dims, centroids, c * dims, dims);
     if (dist < best) best = dist;
   }
   return best;
+}
+
+/**
+ * Σ (x[row + j] − c[base + j])² in j order: the one definition of distance the plain loop, k-means++
+ * and the WebAssembly kernel's exact re-scoring all agree on.
+ */
+function squaredDistance(x: Float32Array, row: number, c: Float64Array, base: number, dims: number): number {
+  let dist = 0;
+  for (let j = 0; j < dims; j++) {
+    const diff = x[row + j]! - c[base + j]!;
+    dist += diff * diff;
+  }
+  return dist;
 }
 
 /**

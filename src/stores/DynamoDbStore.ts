@@ -14,6 +14,8 @@ import { JobExistsError, MissingStateError, StoreError } from '../errors.js';
 import type { StateStore } from '../ports/StateStore.js';
 import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../protocol/types.js';
 import { recordIo } from '../util/io-meter.js';
+import { forEachLimit, sleep } from '../util/async.js';
+import { fromJson, toJson } from './json.js';
 
 type Item = Record<string, AttributeValue>;
 type Key = { pk: AttributeValue; sk: AttributeValue };
@@ -496,25 +498,6 @@ function num(item: Item, attr: string): number {
   return Number(value);
 }
 
-/**
- * JSON that keeps NaN and ±Infinity (plain JSON turns them into null): a diverging objective must
- * read back as what it was, as it does from the memory store.
- */
-function toJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? { $nonFinite: String(v) } : v));
-}
-
-function fromJson(text: string): unknown {
-  return JSON.parse(text, (_key, v: unknown) => {
-    if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
-      const keys = Object.keys(v);
-      const tag = (v as { $nonFinite?: unknown }).$nonFinite;
-      if (keys.length === 1 && typeof tag === 'string') return Number(tag);
-    }
-    return v;
-  });
-}
-
 /** Approximate stored size, for the I/O meter: names plus values, as DynamoDB bills them. */
 function itemBytes(item: Item): number {
   let size = 0;
@@ -542,14 +525,3 @@ function isConditionFailure(err: unknown): boolean {
   return errorName(err) === 'ConditionalCheckFailedException';
 }
 
-async function forEachLimit(count: number, limit: number, fn: (index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, count) }, async () => {
-    while (next < count) await fn(next++);
-  });
-  await Promise.all(lanes);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

@@ -12,6 +12,7 @@ import type { StateStore } from '../ports/StateStore.js';
 import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../protocol/types.js';
 import { recordIo } from '../util/io-meter.js';
 import { copyBytes, fromJson, toJson } from './json.js';
+import { forEachLimit, sleep } from '../util/async.js';
 
 export interface S3StoreOptions {
   client: S3Client;
@@ -321,14 +322,3 @@ function isNotFound(err: unknown): boolean {
   return errorName(err) === 'NoSuchKey' || (status(err) === 404 && errorName(err) !== 'NoSuchBucket');
 }
 
-async function forEachLimit(count: number, limit: number, fn: (index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, count) }, async () => {
-    while (next < count) await fn(next++);
-  });
-  await Promise.all(lanes);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

@@ -1,6 +1,6 @@
 /**
  * JSON that keeps NaN and ±Infinity (plain JSON turns them into null): a diverging objective must
- * read back as what it was, as it does from the memory store. Same tagging as DynamoDbStore uses.
+ * read back as what it was, as it does from the memory store.
  */
 export function toJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? { $nonFinite: String(v) } : v));
