@@ -80,7 +80,9 @@ export class LocalRuntime {
     this.aggregatorChannel = new InProcessChannel('aggregator', (message) => this.invokeAggregator(message), this.inFlight, options.delivery);
     const fanout: Fanout = { publish: async (tasks) => tasks.forEach((task) => this.workerChannel.send(task)) };
     const completion: Completion = { send: async (message) => this.aggregatorChannel.send(message) };
-    this.deps = { store: this.store, datasets: this.datasets, fanout, completion };
+    // Sub-millisecond epoch time: local rounds are short enough that Date.now() would blur them.
+    const now = () => performance.timeOrigin + performance.now();
+    this.deps = { store: this.store, datasets: this.datasets, fanout, completion, now };
   }
 
   /** Starts a job and resolves when it has SUCCEEDED; rejects with the validation or failure reason. */
