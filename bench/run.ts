@@ -405,7 +405,7 @@ async function main(): Promise<void> {
   lines.push('');
   lines.push('worker ↔ threads per round (2 threads, k-means): ' + traffic.map((t) => `${label(t.rows)}×${t.dims} k=${t.k}: ${t.bytesPerRound.toLocaleString('en-US')} B`).join('; '));
   lines.push(
-    `local round overhead excluding compute (memory store, W = ${overhead.workers}, ${overhead.rounds} rounds): median ${fmt(overhead.overhead.medianMs)} ms, min ${fmt(overhead.overhead.minMs)} ms (round ${fmt(overhead.round.medianMs)} ms, from 1 ms timestamps; compute ${fmt(overhead.compute.medianMs)} ms)`,
+    `local round overhead excluding compute (memory store, W = ${overhead.workers}, ${overhead.rounds} rounds): median ${fmt(overhead.overhead.medianMs)} ms, min ${fmt(overhead.overhead.minMs)} ms (round ${fmt(overhead.round.medianMs)} ms; compute ${fmt(overhead.compute.medianMs)} ms)`,
   );
   if (Math.max(loadBefore, loadavg()[0]!) > 0.5) {
     lines.push(
