@@ -41,7 +41,7 @@ export function formatReport(outcome: TrainOutcome, context: { data: string; bac
   if (result.algorithm === 'kmeans') {
     const shift = last?.stats.shift ?? NaN;
     lines.push(`rounds     ${result.rounds}, ${result.converged ? `converged (largest centroid shift ${num(shift)} ≤ tol ${spec.tol})` : `stopped at max rounds (shift ${num(shift)} > tol ${spec.tol})`}`);
-    lines.push(`inertia    ${num(result.inertia)}   cluster sizes ${result.counts.map(int).join(', ')}`);
+    lines.push(`inertia    ${num(result.inertia)}   cluster sizes ${clusterSizes(result.counts)}`);
   } else {
     lines.push(`rounds     ${result.rounds}, ${result.converged ? `converged (gradient norm ${num(result.gradNorm)} ≤ tol ${spec.tol})` : `stopped at max rounds (gradient norm ${num(result.gradNorm)} > tol ${spec.tol})`}`);
     lines.push(`loss       ${num(result.loss)}   accuracy ${(result.accuracy * 100).toFixed(2)}% (training data)`);
@@ -52,4 +52,10 @@ export function formatReport(outcome: TrainOutcome, context: { data: string; bac
   lines.push(`shards     cache hits ${hits}/${workers} (${workers ? Math.round((100 * hits) / workers) : 0}%); to threads ${bytes(outcome.threadTraffic.toThreads / n)}/round, back ${bytes(outcome.threadTraffic.fromThreads / n)}/round`);
   if (context.out) lines.push(`model      written to ${context.out}`);
   return lines.join('\n');
+}
+
+/** All sizes for a handful of clusters; for many, the first few and the range. */
+function clusterSizes(counts: number[]): string {
+  if (counts.length <= 12) return counts.map(int).join(', ');
+  return `${counts.slice(0, 8).map(int).join(', ')}, … (${counts.length} clusters, ${int(Math.min(...counts))} to ${int(Math.max(...counts))} rows)`;
 }

@@ -68,6 +68,7 @@ export class DynamoDbStore implements StateStore {
 
   async createJob(job: JobRecord): Promise<void> {
     const item = this.withTtl(encodeJob(job));
+    await this.spillLargeFields(job.jobId, item);
     recordIo(1, itemBytes(item), 0);
     try {
       await this.call('createJob', 'PutItem', true, () =>
@@ -83,7 +84,9 @@ export class DynamoDbStore implements StateStore {
 
   async getJob(jobId: string): Promise<JobRecord | undefined> {
     const item = await this.getItem('getJob', { pk: s(jobPk(jobId)), sk: s('META') });
-    return item ? decodeJob(item) : undefined;
+    if (!item) return undefined;
+    await this.loadSpilledFields(jobId, item);
+    return decodeJob(item);
   }
 
   async updateJob(jobId: string, expect: { round: number; status: JobStatus }, patch: JobPatch): Promise<boolean> {
@@ -105,6 +108,7 @@ export class DynamoDbStore implements StateStore {
       }
       i++;
     }
+    await this.spillLargeFields(jobId, values);
     if (this.ttlSeconds !== undefined) {
       names['#expiresAt'] = 'expiresAt';
       values[':expiresAt'] = n(this.expiresAt());
@@ -241,6 +245,34 @@ export class DynamoDbStore implements StateStore {
     this.closed = true;
     if (this.ownsClient) this.client.destroy();
     await this.onClose?.();
+  }
+
+  /**
+   * Moves JSON fields too large for the job item (a final model with many centroids or weights)
+   * into chunked items of their own, leaving a reference in their place: the record stays under
+   * the 400 KB item limit whatever the model's size. Works on encoded attributes, whether of a
+   * whole item or of an update's values. The blob key is per write, so the conditional write of
+   * the record decides which one counts; a losing writer's blob is an orphan until its TTL.
+   */
+  private async spillLargeFields(jobId: string, attributes: Item): Promise<void> {
+    for (const [key, value] of Object.entries(attributes)) {
+      if (value.S === undefined || Buffer.byteLength(value.S) <= INLINE_JSON_BYTES) continue;
+      const sk = `FIELD#${randomUUID()}`;
+      await this.putBlob('storing a large job field', jobPk(jobId), sk, Buffer.from(value.S), false);
+      attributes[key] = s(`${SPILLED}${sk}`);
+    }
+  }
+
+  /** Reads back the fields `spillLargeFields` moved out of the job item, in place. */
+  private async loadSpilledFields(jobId: string, item: Item): Promise<void> {
+    for (const [field, value] of Object.entries(item)) {
+      if (!value.S?.startsWith(SPILLED)) continue;
+      const sk = value.S.slice(SPILLED.length);
+      const head = await this.getItem('getJob', { pk: s(jobPk(jobId)), sk: s(sk) });
+      if (!head) throw new MissingStateError(`job ${jobId}: field ${field} was stored as ${sk}, which is missing`);
+      const [bytes] = await this.assemble('getJob', [head], (i) => `field ${field} of job ${jobId} (chunk ${i})`);
+      item[field] = s(Buffer.from(bytes!).toString('utf8'));
+    }
   }
 
   /**
@@ -438,6 +470,10 @@ const STORE_ATTRIBUTES = new Set(['pk', 'sk', 'expiresAt']);
  * fields need no change here, a new object field must be listed.
  */
 const JSON_FIELDS = new Set(['spec', 'data', 'result']);
+/** JSON fields above this many bytes are stored beside the job item (see spillLargeFields). */
+const INLINE_JSON_BYTES = 64 * 1024;
+/** Prefix of a field that holds a reference to its spilled value; JSON never starts with it. */
+const SPILLED = '@spilled:';
 
 function encodeJob(job: JobRecord): Item {
   const item: Item = { pk: s(jobPk(job.jobId)), sk: s('META') };

@@ -174,6 +174,37 @@ export function stateStoreContract(name: string, open: () => Promise<StateStore>
         expect(await store.getJob(job.jobId)).toMatchObject({ status: 'FAILED', round: 1, error: 'data.csv: row 7, field "x": not a number' });
       }));
 
+    it('keeps a final model larger than the item size limit in the job record', () =>
+      withStore(open, async (store) => {
+        // Prepare: 1,500 centroids × 40 dims is about 1 MB of JSON, well past 400 KB
+        const job = makeJob(uniqueJobId(), { round: 4 });
+        await store.createJob(job);
+        const k = 1500;
+        const dims = 40;
+        const centroids = Array.from({ length: k }, (_, c) => Array.from({ length: dims }, (_, j) => c * 1000 + j + 1 / 3));
+        const result = {
+          algorithm: 'kmeans' as const,
+          k,
+          dims,
+          featureNames: Array.from({ length: dims }, (_, j) => `x${j}`),
+          centroids,
+          counts: Array.from({ length: k }, (_, c) => c),
+          inertia: 12.5,
+          rounds: 5,
+          converged: true,
+        };
+        expect(JSON.stringify(result).length).toBeGreaterThan(2 * ITEM_LIMIT);
+
+        // Act
+        const applied = await store.updateJob(job.jobId, { round: 4, status: 'RUNNING' }, { status: 'SUCCEEDED', result });
+        const stored = await store.getJob(job.jobId);
+
+        // Assess
+        expect(applied).toBe(true);
+        expect(stored).toMatchObject({ status: 'SUCCEEDED', round: 4 });
+        expect(stored!.result).toEqual(result);
+      }));
+
     it('round-trips models byte for byte, including one above the item size limit', () =>
       withStore(open, async (store) => {
         // Prepare
