@@ -81,7 +81,7 @@ function squaredDistance(x: Float32Array, row: number, c: Float64Array, base: nu
 
 /**
  * Runs the WebAssembly kernel on rows that already live in the context's memory. Only the model goes
- * into scratch (as float32 centroids block-transposed for the SIMD scoring, their squared norms, and
+ * into scratch (as float32 centroids × −2 block-transposed for the SIMD scoring, their squared norms, and
  * the float64 centroids for exact distances); the caller's sums and counts are copied in and out so
  * that rows are added to them in the same order as the plain loop would.
  */
@@ -128,7 +128,7 @@ function kmeansAccumulateWasm(
     for (let j = 0; j < dims; j++) {
       const v = centroids[c * dims + j]!;
       const v32 = Math.fround(v);
-      ctView[lane + j * stride] = v32;
+      ctView[lane + j * stride] = -2 * v32; // exact: the kernel adds x·(−2c) to ‖c‖²
       norm32 += v32 * v32;
       norm += v * v;
     }

@@ -6,7 +6,8 @@ import { scratch, wasmContextOf, type WasmContext } from './backend.js';
  * number of rows classified correctly (p ≥ 0.5 ⇔ label 1). `w` holds dims weights then the bias.
  *
  * Rows in a shared WebAssembly memory (see backend.ts) go to the SIMD kernel (float64 products and
- * sums throughout, so results match this loop to rounding); other arrays take this loop.
+ * sums throughout, four rows per pass, exp and log1p as float64 polynomials accurate to a few units in
+ * the last place, so results match this loop to rounding); other arrays take this loop.
  */
 export function logregAccumulate(
   x: Float32Array,

@@ -168,6 +168,40 @@ describe.skipIf(forcedJs)('WebAssembly kernels', () => {
       expect(reference.counts.filter((n) => n > 0).length).toBeGreaterThan(1);
       expect(wasm).toEqual(runKmeans(kmeansAccumulateJs, x, dims, 0, 301, centroids, k));
     });
+
+    it('re-scores thin margins among many centroids exactly: near-duplicate centroids in groups and leftover blocks', () => {
+      // Prepare: k = 37 (2 groups of 16 and 2 leftover blocks of 4 after padding to 40); centroids in
+      // near-identical pairs or triples (1e-4 apart) far from the others, rows near each of them: most
+      // rows have a margin float32 cannot trust, with only a few candidates among 37 centroids.
+      const rng = new Rng(4242);
+      const dims = 9;
+      const k = 37;
+      const centroids = new Float64Array(k * dims);
+      for (let c = 0; c < k; c++) {
+        const twin = c % 3 === 0 ? -1 : c - 1; // c ≡ 1, 2 (mod 3) sit next to c − 1
+        for (let j = 0; j < dims; j++) {
+          centroids[c * dims + j] = twin < 0 ? 40 * rng.normal() : centroids[twin * dims + j]! + 1e-4 * rng.normal();
+        }
+      }
+      const rows = 403;
+      const x = new Float32Array(rows * dims);
+      for (let i = 0; i < rows; i++) {
+        const c = rng.int(k);
+        for (let j = 0; j < dims; j++) x[i * dims + j] = centroids[c * dims + j]! + (i % 5 === 0 ? 1e-5 : 0.3) * rng.normal();
+      }
+      const placed = inWasm(x);
+
+      // Act
+      const wasm = runKmeans(kmeansAccumulate, placed.features, dims, 0, rows, centroids, k);
+      const partly = runKmeans(kmeansAccumulate, placed.features, dims, 5, rows - 2, centroids, k);
+
+      // Assess: bit for bit the plain loop, on the whole range and on one that starts mid-quad
+      expect(wasm).toEqual(runKmeans(kmeansAccumulateJs, x, dims, 0, rows, centroids, k));
+      expect(partly).toEqual(runKmeans(kmeansAccumulateJs, x, dims, 5, rows - 2, centroids, k));
+      const reference = referenceKmeansPartial(x, dims, 0, rows, centroids, k);
+      expect(wasm.counts).toEqual(reference.counts);
+      expect(wasm.inertia).toBe(reference.inertia);
+    });
   });
 
   describe('logistic-regression gradient', () => {
@@ -217,6 +251,33 @@ describe.skipIf(forcedJs)('WebAssembly kernels', () => {
       // Act
       const wasm = logregAccumulate(placed.features, placed.labels!, dims, 11, 40, w, wasmGrad);
       const js = logregAccumulateJs(x, y, dims, 11, 40, w, jsGrad);
+
+      // Assess
+      expect(wasm.correct).toBe(js.correct);
+      expect(Math.abs(wasm.loss - js.loss)).toBeLessThanOrEqual(1e-12 * js.loss);
+      expect(maxRelative(wasmGrad, jsGrad)).toBeLessThanOrEqual(1e-12);
+    });
+
+    it('matches the plain loop from tiny to huge |z|, where exp(−|z|) underflows', () => {
+      // Prepare: margins from 0 to about ±2000 (exp(−|z|) down to 0 in float64), both labels
+      const rng = new Rng(11);
+      const dims = 3;
+      const rows = 203;
+      const x = new Float32Array(rows * dims);
+      const y = new Float32Array(rows);
+      for (let i = 0; i < rows; i++) {
+        const scale = i % 4 === 0 ? 1e-6 : 10 ** (4 * rng.next() - 1);
+        for (let j = 0; j < dims; j++) x[i * dims + j] = scale * rng.normal();
+        y[i] = rng.next() < 0.5 ? 1 : 0;
+      }
+      const w = new Float64Array([200, -150, 90, 0.01]);
+      const placed = inWasm(x, y);
+      const wasmGrad = new Float64Array(dims + 1);
+      const jsGrad = new Float64Array(dims + 1);
+
+      // Act
+      const wasm = logregAccumulate(placed.features, placed.labels!, dims, 0, rows, w, wasmGrad);
+      const js = logregAccumulateJs(x, y, dims, 0, rows, w, jsGrad);
 
       // Assess
       expect(wasm.correct).toBe(js.correct);

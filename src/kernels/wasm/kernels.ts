@@ -17,17 +17,22 @@ export function heapBase(): usize {
  * Centroids are scored in float32 with the expanded form ‖c‖² − 2x·c (‖x‖² is the same for every
  * centroid, so it is left out), 16 centroids and 2 rows per pass: each x value is broadcast once and
  * multiplied against 4 vectors that hold one coordinate of 4 centroids each, so no horizontal sums are
- * needed. Per row, each lane keeps its smallest score, runner-up and winner in vectors, branch-free.
+ * needed. The centroids are stored pre-multiplied by −2 (exact) and each accumulator starts from ‖c‖²,
+ * so the accumulated value is the score itself. Per row, each lane keeps its smallest score,
+ * runner-up and winner in vectors, branch-free.
  *
  * Float32 scores could pick a different centroid than the float64 plain loop where two centroids are
  * nearly equidistant. So the kernel also tracks the runner-up score, and when the gap between best and
- * runner-up is within a bound on the float32 rounding error it re-scores that row with the exact
- * float64 plain loop (same operations, same order): assignments are then those of the plain loop on
- * every row, ties included. The winner's distance is recomputed in float64 in the plain loop's order,
- * and each row is added to its cluster's sums in row order, so sums, counts and inertia are the plain
- * loop's bit for bit: partials do not depend on which kernels computed them.
+ * runner-up is within a bound on the float32 rounding error it re-scores that row exactly: the
+ * centroids whose float32 score is within that bound of the best (the only ones that can be nearest)
+ * get the plain loop's float64 distance, in index order with its strict comparison (rows with NaN or
+ * enormous values take the whole plain loop): assignments are then those of the plain loop on every
+ * row, ties included. The winner's distance is recomputed in float64 in the plain loop's order
+ * (four rows at a time, as two independent chains of two lanes), and each row is added to its
+ * cluster's sums in row order, so sums, counts and inertia are the plain loop's bit for bit: partials
+ * do not depend on which kernels computed them.
  *
- *   ct    f32 centroids, transposed in blocks of 4 (kp = k rounded up to a multiple of 4, padding
+ *   ct    f32 centroids × −2, transposed in blocks of 4 (kp = k rounded up to a multiple of 4, padding
  *         zeros): first groups of 4 blocks, dims × (4 blocks × 4 lanes) each, in the order the
  *         16-centroid pass reads them; then each remaining block as dims × 4 lanes.
  *   cn    f32 × kp: ‖c‖² (padding: +Infinity, so a padding centroid never wins)
@@ -42,119 +47,134 @@ export function kmeansAccumulate(
   sums: usize, counts: usize,
 ): f64 {
   const rowBytes = <usize>dims << 2;
-  const blockBytes = <usize>dims << 4;
   const blocks = kp >> 2;
   const groups = blocks >> 2;
-  // Per-candidate |float32 score − exact score| ≤ (dims + 4)·2⁻²⁴·(2‖c‖² + ‖x‖²) and
-  // ‖x‖² ≤ 2·d(x, c_best) + 2‖c_best‖²; a gap under twice that, with a factor 8 to spare, is re-scored.
+  // Per-candidate |float32 score − exact score| ≤ (dims + 4)·2⁻²⁴·(2‖c‖² + ‖x‖²) (dims + 1 rounded
+  // terms from ‖c‖², the rounding of ‖c‖² and of c to float32) and ‖x‖² ≤ 2·d(x, c_best) + 2‖c_best‖²;
+  // a gap under twice that, with a factor 8 to spare, is re-scored.
   const rel = <f64>(dims + 8) * 0.00000095367431640625; // 2⁻²⁰
-  const inf = f32x4.splat(Infinity);
-  const four = i32x4.splat(4);
-  const lanes = i32x4(0, 1, 2, 3);
+  modelCt = ct;
+  modelCn = cn;
+  modelKp = kp;
   let inertia: f64 = 0;
   let i = start;
-  let lt: v128;
-  for (; i + 1 < end; i += 2) {
-    const ra = x + <usize>i * rowBytes;
-    const rb = ra + rowBytes;
-    // Per lane: the smallest score, the runner-up, the centroid of the smallest (lane l sees centroids ≡ l mod 4).
-    let ma = inf, sa = inf, ia = i32x4.splat(0);
-    let mb = inf, sb = inf, ib = i32x4.splat(0);
-    let ci = lanes;
-    let blk = 0;
-    let p = ct;
-    for (let g = 0; g < groups; g++, blk += 4) {
-      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-      let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
-      let pa = ra, pb = rb;
-      const stop = ra + rowBytes;
-      while (pa < stop) {
-        const xa = v128.load32_splat(pa);
-        const xb = v128.load32_splat(pb);
-        const c0 = v128.load(p), c1 = v128.load(p, 16), c2 = v128.load(p, 32), c3 = v128.load(p, 48);
-        a0 = f32x4.add(a0, f32x4.mul(xa, c0));
-        a1 = f32x4.add(a1, f32x4.mul(xa, c1));
-        a2 = f32x4.add(a2, f32x4.mul(xa, c2));
-        a3 = f32x4.add(a3, f32x4.mul(xa, c3));
-        b0 = f32x4.add(b0, f32x4.mul(xb, c0));
-        b1 = f32x4.add(b1, f32x4.mul(xb, c1));
-        b2 = f32x4.add(b2, f32x4.mul(xb, c2));
-        b3 = f32x4.add(b3, f32x4.mul(xb, c3));
-        pa += 4; pb += 4; p += 64;
-      }
-      const nb = cn + (<usize>blk << 4);
-      const n0 = v128.load(nb), n1 = v128.load(nb, 16), n2 = v128.load(nb, 32), n3 = v128.load(nb, 48);
-      // score = ‖c‖² − 2x·c
-      const ci1 = i32x4.add(ci, four), ci2 = i32x4.add(ci1, four), ci3 = i32x4.add(ci2, four);
-      let v = f32x4.sub(n0, f32x4.add(a0, a0));
-      lt = f32x4.lt(v, ma); sa = f32x4.pmin(sa, f32x4.pmax(v, ma)); ma = f32x4.pmin(ma, v); ia = v128.bitselect(ci, ia, lt);
-      v = f32x4.sub(n1, f32x4.add(a1, a1));
-      lt = f32x4.lt(v, ma); sa = f32x4.pmin(sa, f32x4.pmax(v, ma)); ma = f32x4.pmin(ma, v); ia = v128.bitselect(ci1, ia, lt);
-      v = f32x4.sub(n2, f32x4.add(a2, a2));
-      lt = f32x4.lt(v, ma); sa = f32x4.pmin(sa, f32x4.pmax(v, ma)); ma = f32x4.pmin(ma, v); ia = v128.bitselect(ci2, ia, lt);
-      v = f32x4.sub(n3, f32x4.add(a3, a3));
-      lt = f32x4.lt(v, ma); sa = f32x4.pmin(sa, f32x4.pmax(v, ma)); ma = f32x4.pmin(ma, v); ia = v128.bitselect(ci3, ia, lt);
-      v = f32x4.sub(n0, f32x4.add(b0, b0));
-      lt = f32x4.lt(v, mb); sb = f32x4.pmin(sb, f32x4.pmax(v, mb)); mb = f32x4.pmin(mb, v); ib = v128.bitselect(ci, ib, lt);
-      v = f32x4.sub(n1, f32x4.add(b1, b1));
-      lt = f32x4.lt(v, mb); sb = f32x4.pmin(sb, f32x4.pmax(v, mb)); mb = f32x4.pmin(mb, v); ib = v128.bitselect(ci1, ib, lt);
-      v = f32x4.sub(n2, f32x4.add(b2, b2));
-      lt = f32x4.lt(v, mb); sb = f32x4.pmin(sb, f32x4.pmax(v, mb)); mb = f32x4.pmin(mb, v); ib = v128.bitselect(ci2, ib, lt);
-      v = f32x4.sub(n3, f32x4.add(b3, b3));
-      lt = f32x4.lt(v, mb); sb = f32x4.pmin(sb, f32x4.pmax(v, mb)); mb = f32x4.pmin(mb, v); ib = v128.bitselect(ci3, ib, lt);
-      ci = i32x4.add(ci3, four);
+  for (; i + 3 < end; i += 4) {
+    const r0 = x + <usize>i * rowBytes;
+    const r1 = r0 + rowBytes;
+    const r2 = r1 + rowBytes;
+    const r3 = r2 + rowBytes;
+    scorePair(r0, r1, rowBytes, ct, cn, blocks, groups);
+    const w0 = pairWinnerA, w1 = pairWinnerB;
+    const g0 = pairGapA, g1 = pairGapB;
+    const l0 = pairLowA, l1 = pairLowB;
+    scorePair(r2, r3, rowBytes, ct, cn, blocks, groups);
+    const w2 = pairWinnerA, w3 = pairWinnerB;
+    const g2 = pairGapA, g3 = pairGapB;
+    const l2 = pairLowA, l3 = pairLowB;
+    // The four winners' distances: lanes (row 0, row 1) and (row 2, row 3), two chains side by side.
+    const c0 = c64 + ((<usize>w0 * <usize>dims) << 3);
+    const c1 = c64 + ((<usize>w1 * <usize>dims) << 3);
+    const c2 = c64 + ((<usize>w2 * <usize>dims) << 3);
+    const c3 = c64 + ((<usize>w3 * <usize>dims) << 3);
+    let d01 = f64x2.splat(0), d23 = f64x2.splat(0);
+    for (let j = 0; j < dims; j++) {
+      const o4 = <usize>j << 2, o8 = <usize>j << 3;
+      const x01 = f64x2.promote_low_f32x4(v128.load32_lane(r1 + o4, v128.load32_zero(r0 + o4), 1));
+      const x23 = f64x2.promote_low_f32x4(v128.load32_lane(r3 + o4, v128.load32_zero(r2 + o4), 1));
+      const e01 = f64x2.sub(x01, v128.load64_lane(c1 + o8, v128.load64_zero(c0 + o8), 1));
+      const e23 = f64x2.sub(x23, v128.load64_lane(c3 + o8, v128.load64_zero(c2 + o8), 1));
+      d01 = f64x2.add(d01, f64x2.mul(e01, e01));
+      d23 = f64x2.add(d23, f64x2.mul(e23, e23));
     }
-    // Blocks left over after the groups of 4: one block (4 centroids) per pass.
-    for (; blk < blocks; blk++) {
-      let a0 = f32x4.splat(0), b0 = f32x4.splat(0);
-      let pa = ra, pb = rb;
-      const stop = ra + rowBytes;
-      while (pa < stop) {
-        const c0 = v128.load(p);
-        a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(pa), c0));
-        b0 = f32x4.add(b0, f32x4.mul(v128.load32_splat(pb), c0));
-        pa += 4; pb += 4; p += 16;
-      }
-      const n0 = v128.load(cn + (<usize>blk << 4));
-      let v = f32x4.sub(n0, f32x4.add(a0, a0));
-      lt = f32x4.lt(v, ma); sa = f32x4.pmin(sa, f32x4.pmax(v, ma)); ma = f32x4.pmin(ma, v); ia = v128.bitselect(ci, ia, lt);
-      v = f32x4.sub(n0, f32x4.add(b0, b0));
-      lt = f32x4.lt(v, mb); sb = f32x4.pmin(sb, f32x4.pmax(v, mb)); mb = f32x4.pmin(mb, v); ib = v128.bitselect(ci, ib, lt);
-      ci = i32x4.add(ci, four);
-    }
-    const wa = winner(ma, ia);
-    const wb = winner(mb, ib);
-    const d = pairDistance(ra, rb, c64 + ((<usize>wa * <usize>dims) << 3), c64 + ((<usize>wb * <usize>dims) << 3), dims);
-    inertia += settle(ra, dims, c64, k, cmax2, rel, wa, gap(ma, sa), f64x2.extract_lane(d, 0), sums, counts);
-    inertia += settle(rb, dims, c64, k, cmax2, rel, wb, gap(mb, sb), f64x2.extract_lane(d, 1), sums, counts);
+    inertia += settle(r0, dims, c64, k, cmax2, rel, w0, g0, l0, f64x2.extract_lane(d01, 0), sums, counts);
+    inertia += settle(r1, dims, c64, k, cmax2, rel, w1, g1, l1, f64x2.extract_lane(d01, 1), sums, counts);
+    inertia += settle(r2, dims, c64, k, cmax2, rel, w2, g2, l2, f64x2.extract_lane(d23, 0), sums, counts);
+    inertia += settle(r3, dims, c64, k, cmax2, rel, w3, g3, l3, f64x2.extract_lane(d23, 1), sums, counts);
   }
-  if (i < end) {
-    // An odd last row: score it alone, one block of 4 centroids at a time.
+  // Up to 3 rows left: in pairs, the last one (if odd) paired with itself.
+  for (; i < end; i += 2) {
     const ra = x + <usize>i * rowBytes;
-    let ma = inf, sa = inf, ia = i32x4.splat(0);
-    let ci = lanes;
-    for (let blk = 0; blk < blocks; blk++) {
-      // Within a group of 4 blocks one centroid block is every 4th vector; after the groups, contiguous.
-      const grouped = blk < groups << 2;
-      const step: usize = grouped ? 64 : 16;
-      let p0 = grouped
-        ? ct + <usize>(blk >> 2) * (blockBytes << 2) + (<usize>(blk & 3) << 4)
-        : ct + <usize>groups * (blockBytes << 2) + <usize>(blk - (groups << 2)) * blockBytes;
-      let a0 = f32x4.splat(0);
-      let pa = ra;
-      for (let j = 0; j < dims; j++) {
-        a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(pa), v128.load(p0)));
-        pa += 4; p0 += step;
-      }
-      const v = f32x4.sub(v128.load(cn + (<usize>blk << 4)), f32x4.add(a0, a0));
-      lt = f32x4.lt(v, ma); sa = f32x4.pmin(sa, f32x4.pmax(v, ma)); ma = f32x4.pmin(ma, v); ia = v128.bitselect(ci, ia, lt);
-      ci = i32x4.add(ci, four);
-    }
-    const wa = winner(ma, ia);
-    const d = pairDistance(ra, ra, c64 + ((<usize>wa * <usize>dims) << 3), c64 + ((<usize>wa * <usize>dims) << 3), dims);
-    inertia += settle(ra, dims, c64, k, cmax2, rel, wa, gap(ma, sa), f64x2.extract_lane(d, 0), sums, counts);
+    const rb = i + 1 < end ? ra + rowBytes : ra;
+    scorePair(ra, rb, rowBytes, ct, cn, blocks, groups);
+    const wa = pairWinnerA, wb = pairWinnerB;
+    const d = pairDistance(ra, rb, c64 + ((<usize>wa * <usize>dims) << 3), c64 + ((<usize>wb * <usize>dims) << 3), dims);
+    inertia += settle(ra, dims, c64, k, cmax2, rel, wa, pairGapA, pairLowA, f64x2.extract_lane(d, 0), sums, counts);
+    if (i + 1 < end) inertia += settle(rb, dims, c64, k, cmax2, rel, wb, pairGapB, pairLowB, f64x2.extract_lane(d, 1), sums, counts);
   }
   return inertia;
+}
+
+/* What scorePair found (globals are per instance, so per thread). */
+let pairWinnerA: i32 = 0;
+let pairWinnerB: i32 = 0;
+let pairGapA: f64 = 0;
+let pairGapB: f64 = 0;
+let pairLowA: f64 = 0;
+let pairLowB: f64 = 0;
+
+/**
+ * Float32 scores of rows ra and rb (which may be the same row) against every centroid: sets each
+ * row's float32 winner and the gap to its runner-up.
+ */
+function scorePair(ra: usize, rb: usize, rowBytes: usize, ct: usize, cn: usize, blocks: i32, groups: i32): void {
+  const inf = f32x4.splat(Infinity);
+  const four = i32x4.splat(4);
+  // Per lane: the smallest score, the runner-up, the centroid of the smallest (lane l sees centroids ≡ l mod 4).
+  let ma = inf, sa = inf, ia = i32x4.splat(0);
+  let mb = inf, sb = inf, ib = i32x4.splat(0);
+  let ci = i32x4(0, 1, 2, 3);
+  let lt: v128;
+  let blk = 0;
+  let p = ct;
+  const stop = ra + rowBytes;
+  for (let g = 0; g < groups; g++, blk += 4) {
+    // Each accumulator starts at ‖c‖² and adds x·(−2c): it ends as the score.
+    const nb = cn + (<usize>blk << 4);
+    let a0 = v128.load(nb), a1 = v128.load(nb, 16), a2 = v128.load(nb, 32), a3 = v128.load(nb, 48);
+    let b0 = a0, b1 = a1, b2 = a2, b3 = a3;
+    let pa = ra, pb = rb;
+    while (pa < stop) {
+      const xa = v128.load32_splat(pa);
+      const xb = v128.load32_splat(pb);
+      const c0 = v128.load(p), c1 = v128.load(p, 16), c2 = v128.load(p, 32), c3 = v128.load(p, 48);
+      a0 = f32x4.add(a0, f32x4.mul(xa, c0)); a1 = f32x4.add(a1, f32x4.mul(xa, c1));
+      a2 = f32x4.add(a2, f32x4.mul(xa, c2)); a3 = f32x4.add(a3, f32x4.mul(xa, c3));
+      b0 = f32x4.add(b0, f32x4.mul(xb, c0)); b1 = f32x4.add(b1, f32x4.mul(xb, c1));
+      b2 = f32x4.add(b2, f32x4.mul(xb, c2)); b3 = f32x4.add(b3, f32x4.mul(xb, c3));
+      pa += 4; pb += 4; p += 64;
+    }
+    const ci1 = i32x4.add(ci, four), ci2 = i32x4.add(ci1, four), ci3 = i32x4.add(ci2, four);
+    lt = f32x4.lt(a0, ma); sa = f32x4.pmin(sa, f32x4.pmax(a0, ma)); ma = f32x4.pmin(ma, a0); ia = v128.bitselect(ci, ia, lt);
+    lt = f32x4.lt(a1, ma); sa = f32x4.pmin(sa, f32x4.pmax(a1, ma)); ma = f32x4.pmin(ma, a1); ia = v128.bitselect(ci1, ia, lt);
+    lt = f32x4.lt(a2, ma); sa = f32x4.pmin(sa, f32x4.pmax(a2, ma)); ma = f32x4.pmin(ma, a2); ia = v128.bitselect(ci2, ia, lt);
+    lt = f32x4.lt(a3, ma); sa = f32x4.pmin(sa, f32x4.pmax(a3, ma)); ma = f32x4.pmin(ma, a3); ia = v128.bitselect(ci3, ia, lt);
+    lt = f32x4.lt(b0, mb); sb = f32x4.pmin(sb, f32x4.pmax(b0, mb)); mb = f32x4.pmin(mb, b0); ib = v128.bitselect(ci, ib, lt);
+    lt = f32x4.lt(b1, mb); sb = f32x4.pmin(sb, f32x4.pmax(b1, mb)); mb = f32x4.pmin(mb, b1); ib = v128.bitselect(ci1, ib, lt);
+    lt = f32x4.lt(b2, mb); sb = f32x4.pmin(sb, f32x4.pmax(b2, mb)); mb = f32x4.pmin(mb, b2); ib = v128.bitselect(ci2, ib, lt);
+    lt = f32x4.lt(b3, mb); sb = f32x4.pmin(sb, f32x4.pmax(b3, mb)); mb = f32x4.pmin(mb, b3); ib = v128.bitselect(ci3, ib, lt);
+    ci = i32x4.add(ci3, four);
+  }
+  // Blocks left over after the groups of 4: one block (4 centroids) per pass.
+  for (; blk < blocks; blk++) {
+    let a0 = v128.load(cn + (<usize>blk << 4));
+    let b0 = a0;
+    let pa = ra, pb = rb;
+    while (pa < stop) {
+      const c0 = v128.load(p);
+      a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(pa), c0));
+      b0 = f32x4.add(b0, f32x4.mul(v128.load32_splat(pb), c0));
+      pa += 4; pb += 4; p += 16;
+    }
+    lt = f32x4.lt(a0, ma); sa = f32x4.pmin(sa, f32x4.pmax(a0, ma)); ma = f32x4.pmin(ma, a0); ia = v128.bitselect(ci, ia, lt);
+    lt = f32x4.lt(b0, mb); sb = f32x4.pmin(sb, f32x4.pmax(b0, mb)); mb = f32x4.pmin(mb, b0); ib = v128.bitselect(ci, ib, lt);
+    ci = i32x4.add(ci, four);
+  }
+  pairWinnerA = winner(ma, ia);
+  pairWinnerB = winner(mb, ib);
+  pairGapA = gap(ma, sa);
+  pairGapB = gap(mb, sb);
+  pairLowA = <f64>hmin(ma);
+  pairLowB = <f64>hmin(mb);
 }
 
 /** The smallest lane of a float32 vector. */
@@ -200,45 +220,107 @@ function pairDistance(ra: usize, rb: usize, ca: usize, cb: usize, dims: i32): v1
   return d;
 }
 
+/* The model's float32 side, set by kmeansAccumulate for rescore() (globals are per instance, so per thread). */
+let modelCt: usize = 0;
+let modelCn: usize = 0;
+let modelKp: i32 = 0;
+let rescoredDist: f64 = 0;
+
 /**
  * Finishes one row: confirms the float32 winner `best` at float64 distance `dist` (or re-scores the
  * row exactly when the margin `gap` is too thin to trust it), adds the row to its cluster and returns
- * its squared distance.
+ * its squared distance. `low` is the winner's float32 score.
  */
-function settle(row: usize, dims: i32, c64: usize, k: i32, cmax2: f64, rel: f64, best: i32, gap: f64, dist: f64, sums: usize, counts: usize): f64 {
+function settle(row: usize, dims: i32, c64: usize, k: i32, cmax2: f64, rel: f64, best: i32, gap: f64, low: f64, dist: f64, sums: usize, counts: usize): f64 {
+  const window = rel * (2 * dist + 4 * cmax2);
   // A NaN gap fails the test too; and rows so far out (‖x‖ beyond ~1e15) that float32 products could
   // overflow go the exact way whatever the scores say.
-  if (!(gap > rel * (2 * dist + 4 * cmax2) + 1e-30) || dist > 1e30) {
-    // The plain loop, operation for operation: its assignment is the reference's by construction.
-    dist = Infinity;
-    best = 0;
-    for (let c = 0; c < k; c++) {
-      const base = c64 + ((<usize>c * <usize>dims) << 3);
-      let d: f64 = 0;
-      for (let j = 0; j < dims; j++) {
-        const diff = <f64>load<f32>(row + (<usize>j << 2)) - load<f64>(base + (<usize>j << 3));
-        d += diff * diff;
-      }
-      if (d < dist) {
-        dist = d;
-        best = c;
+  if (!(gap > window + 1e-30) || dist > 1e30) {
+    if (dist <= 1e30 && low - low == 0) {
+      // Only centroids whose float32 score is within the window of the best can be the exact nearest.
+      best = rescore(row, dims, c64, k, <f32>(low + window + 1e-30));
+      dist = rescoredDist;
+    } else {
+      // The plain loop, operation for operation: its assignment is the reference's by construction.
+      dist = Infinity;
+      best = 0;
+      for (let c = 0; c < k; c++) {
+        const d = exactDistance(row, c64 + ((<usize>c * <usize>dims) << 3), dims);
+        if (d < dist) {
+          dist = d;
+          best = c;
+        }
       }
     }
   }
   // Each sum gets the same additions in the same order as in the plain loop: bit for bit the same.
   const out = sums + ((<usize>best * <usize>dims) << 3);
   let j = 0;
-  for (; j + 2 <= dims; j += 2) {
+  for (; j + 4 <= dims; j += 4) {
     const p = out + (<usize>j << 3);
-    v128.store(p, f64x2.add(v128.load(p), f64x2.promote_low_f32x4(v128.load64_zero(row + (<usize>j << 2)))));
+    const r = row + (<usize>j << 2);
+    v128.store(p, f64x2.add(v128.load(p), f64x2.promote_low_f32x4(v128.load64_zero(r))));
+    v128.store(p, f64x2.add(v128.load(p, 16), f64x2.promote_low_f32x4(v128.load64_zero(r, 8))), 16);
   }
-  if (j < dims) {
+  for (; j < dims; j++) {
     const p = out + (<usize>j << 3);
     store<f64>(p, load<f64>(p) + <f64>load<f32>(row + (<usize>j << 2)));
   }
   const cp = counts + (<usize>best << 3);
   store<f64>(cp, load<f64>(cp) + 1);
   return dist;
+}
+
+/** Σ (x[j] − c[j])² in j order, in float64: the plain loop's distance, operation for operation. */
+function exactDistance(row: usize, base: usize, dims: i32): f64 {
+  let d: f64 = 0;
+  for (let j = 0; j < dims; j++) {
+    const diff = <f64>load<f32>(row + (<usize>j << 2)) - load<f64>(base + (<usize>j << 3));
+    d += diff * diff;
+  }
+  return d;
+}
+
+/**
+ * The plain loop's assignment of a row whose float32 margin was thin. Every float32 score is within
+ * E of the exact one and the window is at least 2E (see kmeansAccumulate), so a centroid scoring above
+ * `limit` (best float32 score + window) is strictly farther than the float32 winner: the exact nearest,
+ * lowest index first on ties, is among those at or below it. Those get the exact distance, in index
+ * order with the plain loop's strict comparison; the distance is left in rescoredDist.
+ */
+function rescore(row: usize, dims: i32, c64: usize, k: i32, limit: f32): i32 {
+  const blocks = modelKp >> 2;
+  const groups = blocks >> 2;
+  const blockBytes = <usize>dims << 4;
+  const lim = f32x4.splat(limit);
+  let dist = Infinity;
+  let best = 0;
+  for (let blk = 0; blk < blocks; blk++) {
+    // Within a group of 4 blocks one centroid block is every 4th vector; after the groups, contiguous.
+    const grouped = blk < groups << 2;
+    const step: usize = grouped ? 64 : 16;
+    let p = grouped
+      ? modelCt + <usize>(blk >> 2) * (blockBytes << 2) + (<usize>(blk & 3) << 4)
+      : modelCt + <usize>groups * (blockBytes << 2) + <usize>(blk - (groups << 2)) * blockBytes;
+    let score = v128.load(modelCn + (<usize>blk << 4));
+    for (let j = 0; j < dims; j++) {
+      score = f32x4.add(score, f32x4.mul(v128.load32_splat(row + (<usize>j << 2)), v128.load(p)));
+      p += step;
+    }
+    let mask = i32x4.bitmask(f32x4.le(score, lim));
+    while (mask != 0) {
+      const c = (blk << 2) + ctz<i32>(mask);
+      mask &= mask - 1;
+      if (c >= k) break;
+      const d = exactDistance(row, c64 + ((<usize>c * <usize>dims) << 3), dims);
+      if (d < dist) {
+        dist = d;
+        best = c;
+      }
+    }
+  }
+  rescoredDist = dist;
+  return best;
 }
 
 /** out[j] += scale · x[j] for a float32 row into float64 sums (scale 1 adds exactly as x[j] would). */
@@ -270,10 +352,71 @@ function dot(row: usize, w: usize, dims: i32): f64 {
 }
 
 /**
+ * exp(x) per lane for x ≤ 0 (or NaN), to within a few units in the last place: x = k·ln 2 + r with
+ * |r| ≤ ln 2 / 2, exp(r) by its Taylor series to r¹³ (the next term is below 2⁻⁵⁵ relative), times 2ᵏ
+ * put into the exponent. Below −708 the result is that of −708 (about 3e−308, where the true value is
+ * smaller still): what it feeds, log1p(e) and e/(1 + e), differs from the exact by less than 1e−307.
+ */
+@inline function expNonPositive(x: v128): v128 {
+  x = f64x2.max(x, f64x2.splat(-708));
+  const k = f64x2.nearest(f64x2.mul(x, f64x2.splat(1.4426950408889634)));
+  // ln 2 in two parts (fdlibm's): k·hi is exact for |k| < 2¹¹.
+  const r = f64x2.sub(f64x2.sub(x, f64x2.mul(k, f64x2.splat(6.93147180369123816490e-01))), f64x2.mul(k, f64x2.splat(1.90821492927058770002e-10)));
+  // Σ rⁿ/n!, n ≤ 13, evaluated in Estrin's scheme (short dependency chains).
+  const r2 = f64x2.mul(r, r), r4 = f64x2.mul(r2, r2), r8 = f64x2.mul(r4, r4);
+  const q0 = f64x2.add(f64x2.splat(1.0), r);
+  const q1 = f64x2.add(f64x2.splat(1.0 / 2.0), f64x2.mul(r, f64x2.splat(1.0 / 6.0)));
+  const q2 = f64x2.add(f64x2.splat(1.0 / 24.0), f64x2.mul(r, f64x2.splat(1.0 / 120.0)));
+  const q3 = f64x2.add(f64x2.splat(1.0 / 720.0), f64x2.mul(r, f64x2.splat(1.0 / 5040.0)));
+  const q4 = f64x2.add(f64x2.splat(1.0 / 40320.0), f64x2.mul(r, f64x2.splat(1.0 / 362880.0)));
+  const q5 = f64x2.add(f64x2.splat(1.0 / 3628800.0), f64x2.mul(r, f64x2.splat(1.0 / 39916800.0)));
+  const q6 = f64x2.add(f64x2.splat(1.0 / 479001600.0), f64x2.mul(r, f64x2.splat(1.0 / 6227020800.0)));
+  const s0 = f64x2.add(q0, f64x2.mul(q1, r2));
+  const s1 = f64x2.add(q2, f64x2.mul(q3, r2));
+  const s2 = f64x2.add(q4, f64x2.mul(q5, r2));
+  const u0 = f64x2.add(s0, f64x2.mul(s1, r4));
+  const u1 = f64x2.add(s2, f64x2.mul(q6, r4));
+  const p = f64x2.add(u0, f64x2.mul(u1, r8));
+  // k ∈ [−1022, 0]: add it to the exponent field of p ∈ [0.7, 1.5) (the result stays normal).
+  const kk = i64x2.extend_low_i32x4_s(i32x4.trunc_sat_f64x2_s_zero(k));
+  return i64x2.add(p, i64x2.shl(kk, 52));
+}
+
+/**
+ * log1p(e) per lane for e ∈ [0, 1] (or NaN), to within a few units in the last place:
+ * log(1 + e) = 2·atanh(s) with s = e / (2 + e) ≤ 1/3, the odd series to s³³ (next term below 2⁻⁵⁶ relative).
+ */
+@inline function log1pUnit(e: v128): v128 {
+  const s = f64x2.div(e, f64x2.add(f64x2.splat(2), e));
+  const t = f64x2.mul(s, s);
+  // Σ tⁿ/(2n + 3), n ≤ 15, in Estrin's scheme.
+  const t2 = f64x2.mul(t, t), t4 = f64x2.mul(t2, t2), t8 = f64x2.mul(t4, t4);
+  const h0 = f64x2.add(f64x2.splat(1.0 / 3.0), f64x2.mul(t, f64x2.splat(1.0 / 5.0)));
+  const h1 = f64x2.add(f64x2.splat(1.0 / 7.0), f64x2.mul(t, f64x2.splat(1.0 / 9.0)));
+  const h2 = f64x2.add(f64x2.splat(1.0 / 11.0), f64x2.mul(t, f64x2.splat(1.0 / 13.0)));
+  const h3 = f64x2.add(f64x2.splat(1.0 / 15.0), f64x2.mul(t, f64x2.splat(1.0 / 17.0)));
+  const h4 = f64x2.add(f64x2.splat(1.0 / 19.0), f64x2.mul(t, f64x2.splat(1.0 / 21.0)));
+  const h5 = f64x2.add(f64x2.splat(1.0 / 23.0), f64x2.mul(t, f64x2.splat(1.0 / 25.0)));
+  const h6 = f64x2.add(f64x2.splat(1.0 / 27.0), f64x2.mul(t, f64x2.splat(1.0 / 29.0)));
+  const h7 = f64x2.add(f64x2.splat(1.0 / 31.0), f64x2.mul(t, f64x2.splat(1.0 / 33.0)));
+  const j0 = f64x2.add(h0, f64x2.mul(h1, t2));
+  const j1 = f64x2.add(h2, f64x2.mul(h3, t2));
+  const j2 = f64x2.add(h4, f64x2.mul(h5, t2));
+  const j3 = f64x2.add(h6, f64x2.mul(h7, t2));
+  const m0 = f64x2.add(j0, f64x2.mul(j1, t4));
+  const m1 = f64x2.add(j2, f64x2.mul(j3, t4));
+  const p = f64x2.add(m0, f64x2.mul(m1, t8));
+  // 2s + 2s·t·p: the leading term exact, the series' rounding only in the small rest.
+  const s2 = f64x2.add(s, s);
+  return f64x2.add(s2, f64x2.mul(f64x2.mul(s2, t), p));
+}
+
+/**
  * Logistic-regression gradient over rows [start, end): with p = σ(w·x + b), grad[0..dims) += (p − y)·x
- * and grad[dims] += p − y (w holds dims weights then the bias). Two rows share each pass over grad,
- * halving its loads and stores. Writes the summed log-loss to out[0] and the rows classified right
- * to out[1].
+ * and grad[dims] += p − y (w holds dims weights then the bias). Four rows share each pass over grad
+ * (and each load of w for their dot products), their exp and log1p two rows to a vector; the
+ * leftover rows go two, then one, at a time. Writes the summed log-loss to out[0] and the rows
+ * classified right to out[1].
  */
 export function logregAccumulate(x: usize, y: usize, dims: i32, start: i32, end: i32, w: usize, grad: usize, out: usize): void {
   const rowBytes = <usize>dims << 2;
@@ -282,6 +425,82 @@ export function logregAccumulate(x: usize, y: usize, dims: i32, start: i32, end:
   let correct: f64 = 0;
   let errBias: f64 = 0;
   let i = start;
+  const even = dims & ~1;
+  for (; i + 3 < end; i += 4) {
+    // Four rows per pass: their dot products as four independent chains sharing each load of w.
+    const r0 = x + <usize>i * rowBytes;
+    const r1 = r0 + rowBytes;
+    const r2 = r1 + rowBytes;
+    const r3 = r2 + rowBytes;
+    let d0 = f64x2.splat(0), d1 = f64x2.splat(0), d2 = f64x2.splat(0), d3 = f64x2.splat(0);
+    for (let j = 0; j < even; j += 2) {
+      const o4 = <usize>j << 2;
+      const wv = v128.load(w + (<usize>j << 3));
+      d0 = f64x2.add(d0, f64x2.mul(f64x2.promote_low_f32x4(v128.load64_zero(r0 + o4)), wv));
+      d1 = f64x2.add(d1, f64x2.mul(f64x2.promote_low_f32x4(v128.load64_zero(r1 + o4)), wv));
+      d2 = f64x2.add(d2, f64x2.mul(f64x2.promote_low_f32x4(v128.load64_zero(r2 + o4)), wv));
+      d3 = f64x2.add(d3, f64x2.mul(f64x2.promote_low_f32x4(v128.load64_zero(r3 + o4)), wv));
+    }
+    let z0 = f64x2.extract_lane(d0, 0) + f64x2.extract_lane(d0, 1);
+    let z1 = f64x2.extract_lane(d1, 0) + f64x2.extract_lane(d1, 1);
+    let z2 = f64x2.extract_lane(d2, 0) + f64x2.extract_lane(d2, 1);
+    let z3 = f64x2.extract_lane(d3, 0) + f64x2.extract_lane(d3, 1);
+    if (even < dims) {
+      const wl = load<f64>(w + (<usize>even << 3));
+      const o4 = <usize>even << 2;
+      z0 += wl * <f64>load<f32>(r0 + o4);
+      z1 += wl * <f64>load<f32>(r1 + o4);
+      z2 += wl * <f64>load<f32>(r2 + o4);
+      z3 += wl * <f64>load<f32>(r3 + o4);
+    }
+    z0 += bias; z1 += bias; z2 += bias; z3 += bias;
+    const y0 = <f64>load<f32>(y + (<usize>i << 2));
+    const y1 = <f64>load<f32>(y + (<usize>(i + 1) << 2));
+    const y2 = <f64>load<f32>(y + (<usize>(i + 2) << 2));
+    const y3 = <f64>load<f32>(y + (<usize>(i + 3) << 2));
+    const z01 = f64x2.replace_lane(f64x2.splat(z0), 1, z1);
+    const z23 = f64x2.replace_lane(f64x2.splat(z2), 1, z3);
+    const e01 = expNonPositive(f64x2.neg(f64x2.abs(z01)));
+    const e23 = expNonPositive(f64x2.neg(f64x2.abs(z23)));
+    const l01 = log1pUnit(e01);
+    const l23 = log1pUnit(e23);
+    const one = f64x2.splat(1), zero = f64x2.splat(0);
+    const q01 = f64x2.div(one, f64x2.add(one, e01));
+    const q23 = f64x2.div(one, f64x2.add(one, e23));
+    const p01 = v128.bitselect(q01, f64x2.mul(e01, q01), f64x2.ge(z01, zero));
+    const p23 = v128.bitselect(q23, f64x2.mul(e23, q23), f64x2.ge(z23, zero));
+    loss += (z0 > 0 ? z0 + f64x2.extract_lane(l01, 0) : f64x2.extract_lane(l01, 0)) - y0 * z0;
+    loss += (z1 > 0 ? z1 + f64x2.extract_lane(l01, 1) : f64x2.extract_lane(l01, 1)) - y1 * z1;
+    loss += (z2 > 0 ? z2 + f64x2.extract_lane(l23, 0) : f64x2.extract_lane(l23, 0)) - y2 * z2;
+    loss += (z3 > 0 ? z3 + f64x2.extract_lane(l23, 1) : f64x2.extract_lane(l23, 1)) - y3 * z3;
+    if ((z0 >= 0 ? 1.0 : 0.0) == y0) correct += 1;
+    if ((z1 >= 0 ? 1.0 : 0.0) == y1) correct += 1;
+    if ((z2 >= 0 ? 1.0 : 0.0) == y2) correct += 1;
+    if ((z3 >= 0 ? 1.0 : 0.0) == y3) correct += 1;
+    const g0 = f64x2.extract_lane(p01, 0) - y0;
+    const g1 = f64x2.extract_lane(p01, 1) - y1;
+    const g2 = f64x2.extract_lane(p23, 0) - y2;
+    const g3 = f64x2.extract_lane(p23, 1) - y3;
+    errBias += g0;
+    errBias += g1;
+    errBias += g2;
+    errBias += g3;
+    // One pass over grad for the four rows.
+    const v0 = f64x2.splat(g0), v1 = f64x2.splat(g1), v2 = f64x2.splat(g2), v3 = f64x2.splat(g3);
+    for (let j = 0; j < even; j += 2) {
+      const p = grad + (<usize>j << 3);
+      const o4 = <usize>j << 2;
+      let acc = f64x2.add(v128.load(p), f64x2.mul(v0, f64x2.promote_low_f32x4(v128.load64_zero(r0 + o4))));
+      acc = f64x2.add(acc, f64x2.mul(v1, f64x2.promote_low_f32x4(v128.load64_zero(r1 + o4))));
+      acc = f64x2.add(acc, f64x2.mul(v2, f64x2.promote_low_f32x4(v128.load64_zero(r2 + o4))));
+      v128.store(p, f64x2.add(acc, f64x2.mul(v3, f64x2.promote_low_f32x4(v128.load64_zero(r3 + o4)))));
+    }
+    if (even < dims) {
+      const p = grad + (<usize>even << 3);
+      const o4 = <usize>even << 2;
+      store<f64>(p, load<f64>(p) + g0 * <f64>load<f32>(r0 + o4) + g1 * <f64>load<f32>(r1 + o4) + g2 * <f64>load<f32>(r2 + o4) + g3 * <f64>load<f32>(r3 + o4));
+    }
+  }
   for (; i + 1 < end; i += 2) {
     const ra = x + <usize>i * rowBytes;
     const rb = ra + rowBytes;
@@ -289,17 +508,18 @@ export function logregAccumulate(x: usize, y: usize, dims: i32, start: i32, end:
     const zb = bias + dot(rb, w, dims);
     const ya = <f64>load<f32>(y + (<usize>i << 2));
     const yb = <f64>load<f32>(y + (<usize>(i + 1) << 2));
-    // softplus(z) − y·z with e = exp(−|z|): neither exp can overflow, one exp and one log1p per row.
-    const ea = Math.exp(-Math.abs(za));
-    const eb = Math.exp(-Math.abs(zb));
-    loss += (za > 0 ? za + Math.log1p(ea) : Math.log1p(ea)) - ya * za;
-    loss += (zb > 0 ? zb + Math.log1p(eb) : Math.log1p(eb)) - yb * zb;
-    const pa = za >= 0 ? 1 / (1 + ea) : ea / (1 + ea);
-    const pb = zb >= 0 ? 1 / (1 + eb) : eb / (1 + eb);
+    // Both rows' exp and log1p at once, lane by lane: softplus(z) − y·z with e = exp(−|z|).
+    const zv = f64x2.replace_lane(f64x2.splat(za), 1, zb);
+    const ev = expNonPositive(f64x2.neg(f64x2.abs(zv)));
+    const lv = log1pUnit(ev);
+    const qv = f64x2.div(f64x2.splat(1), f64x2.add(f64x2.splat(1), ev)); // 1 / (1 + e)
+    const pv = v128.bitselect(qv, f64x2.mul(ev, qv), f64x2.ge(zv, f64x2.splat(0)));
+    loss += (za > 0 ? za + f64x2.extract_lane(lv, 0) : f64x2.extract_lane(lv, 0)) - ya * za;
+    loss += (zb > 0 ? zb + f64x2.extract_lane(lv, 1) : f64x2.extract_lane(lv, 1)) - yb * zb;
     if ((za >= 0 ? 1.0 : 0.0) == ya) correct += 1;
     if ((zb >= 0 ? 1.0 : 0.0) == yb) correct += 1;
-    const ga = pa - ya;
-    const gb = pb - yb;
+    const ga = f64x2.extract_lane(pv, 0) - ya;
+    const gb = f64x2.extract_lane(pv, 1) - yb;
     errBias += ga;
     errBias += gb;
     const va = f64x2.splat(ga), vb = f64x2.splat(gb);
