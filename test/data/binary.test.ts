@@ -11,17 +11,8 @@ import {
 } from '../../src/data/binary.js';
 import type { Table } from '../../src/data/table.js';
 import { DataError } from '../../src/errors.js';
+import { dataError } from '../helpers/errors.js';
 
-function dataError(fn: () => unknown): DataError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(DataError);
-    expect((err as DataError).code).toBe('E_DATA');
-    return err as DataError;
-  }
-  throw new Error('expected a DataError, nothing was thrown');
-}
 
 function sample(): Table {
   return {

@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { formatCsv, parseCsv, type Table } from '../../src/data/csv.js';
 import { DataError } from '../../src/errors.js';
+import { dataError } from '../helpers/errors.js';
 
-/** Runs `fn`, which must throw a DataError, and returns it for the message checks. */
-function dataError(fn: () => unknown): DataError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(DataError);
-    expect((err as DataError).code).toBe('E_DATA');
-    return err as DataError;
-  }
-  throw new Error('expected a DataError, nothing was thrown');
-}
 
 describe('parseCsv', () => {
   it('reads a header and row-major float32 values', () => {

@@ -7,6 +7,7 @@ import { parseCsv } from '../../src/data/csv.js';
 import { readTable, toTrainingData } from '../../src/data/load.js';
 import type { Table } from '../../src/data/table.js';
 import { DataError } from '../../src/errors.js';
+import { dataError } from '../helpers/errors.js';
 
 let dir: string;
 
@@ -28,16 +29,6 @@ async function rejection(promise: Promise<unknown>): Promise<DataError> {
   return err as DataError;
 }
 
-function dataError(fn: () => unknown): DataError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(DataError);
-    expect((err as DataError).code).toBe('E_DATA');
-    return err as DataError;
-  }
-  throw new Error('expected a DataError, nothing was thrown');
-}
 
 describe('readTable', () => {
   it('reads a CSV file', async () => {
