@@ -1,6 +1,6 @@
 import type { SNSEvent } from 'aws-lambda';
 import { runWorker } from '../src/protocol/runWorker.js';
-import { errorText, log, parseRoundTask } from '../src/aws/messages.js';
+import { log, roundTasksOf } from '../src/aws/messages.js';
 import { wiringFromEnv, type AwsWiring } from '../src/aws/wiring.js';
 
 /**
@@ -11,15 +11,7 @@ import { wiringFromEnv, type AwsWiring } from '../src/aws/wiring.js';
 export function createWorkerHandler(wiring: () => AwsWiring) {
   return async (event: SNSEvent): Promise<void> => {
     const w = wiring();
-    for (const record of event.Records) {
-      let task;
-      try {
-        task = parseRoundTask(record.Sns.Message);
-      } catch (error) {
-        // Not a task of ours: retrying cannot fix it, and no job can be named to fail.
-        log('error', 'malformed-task', { messageId: record.Sns.MessageId, error: errorText(error) });
-        continue;
-      }
+    for (const task of roundTasksOf(event.Records)) {
       const container = w.container();
       const started = performance.now();
       const outcome = await runWorker(w.deps, container, task);

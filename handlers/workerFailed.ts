@@ -1,6 +1,6 @@
 import type { SNSEvent } from 'aws-lambda';
 import { failJob } from '../src/protocol/failJob.js';
-import { errorText, log, parseRoundTask } from '../src/aws/messages.js';
+import { log, roundTasksOf } from '../src/aws/messages.js';
 import { wiringFromEnv, type AwsWiring } from '../src/aws/wiring.js';
 
 /** What Lambda sends an on-failure destination once an asynchronous invocation has used its retries. */
@@ -23,14 +23,7 @@ export function createWorkerFailedHandler(wiring: () => AwsWiring) {
       event.requestContext.condition === 'EventAgeExceeded'
         ? 'the message expired before a worker could take it'
         : (event.responsePayload?.errorMessage ?? event.requestContext.condition);
-    for (const record of event.requestPayload?.Records ?? []) {
-      let task;
-      try {
-        task = parseRoundTask(record.Sns.Message);
-      } catch (error) {
-        log('error', 'malformed-task', { messageId: record.Sns.MessageId, error: errorText(error) });
-        continue;
-      }
+    for (const task of roundTasksOf(event.requestPayload?.Records ?? [])) {
       const reason = `worker for shard ${task.shard} of round ${task.round} failed after ${attempts} attempts: ${why}`;
       const failed = await failJob(w.store, task.jobId, reason);
       log('error', 'job-failed', { jobId: task.jobId, reason, changed: failed });

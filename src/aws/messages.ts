@@ -22,6 +22,20 @@ export function parseRoundTask(body: string): RoundTask {
   return roundTaskSchema.parse(JSON.parse(body));
 }
 
+/**
+ * The round tasks in SNS records, in order. A record that is not a task of ours is logged and
+ * skipped: retrying cannot fix it, and no job can be named to fail.
+ */
+export function* roundTasksOf(records: { Sns: { Message: string; MessageId: string } }[]): Generator<RoundTask> {
+  for (const record of records) {
+    try {
+      yield parseRoundTask(record.Sns.Message);
+    } catch (error) {
+      log('error', 'malformed-task', { messageId: record.Sns.MessageId, error: errorText(error) });
+    }
+  }
+}
+
 export function parseCompletion(body: string): CompletionMessage {
   return completionSchema.parse(JSON.parse(body));
 }
