@@ -264,7 +264,7 @@ async function main(): Promise<void> {
   // Other processes on the machine take cores from the 2-thread runs first: record how busy it was.
   const loadBefore = loadavg()[0]!;
   const kernels = kernelInfo();
-  log(`kernels: ${kernels.kind}${kernels.reason ? ` (${kernels.reason})` : ''}; rows ${ROWS.toLocaleString('en-US')}; ${REPEATS} repeats`);
+  log(`kernels: ${kernels.kind === 'wasm' ? `wasm (${kernels.build} build)` : `js (${kernels.reason})`}; rows ${ROWS.toLocaleString('en-US')}; ${REPEATS} repeats`);
 
   log('generating data…');
   const kmeansCases = [kmeansCase(ROWS, 16, 16, 1), kmeansCase(ROWS, 64, 64, 2)];

@@ -94,7 +94,7 @@ export class ThreadPool {
   }
 
   private spawn(index: number): Worker {
-    const worker = new Worker(threadEntry(), { workerData: { memory: this.arena?.memory, module: this.arena ? compiledModule() : undefined } });
+    const worker = new Worker(threadEntry(), { workerData: { memory: this.arena?.memory, kernels: this.arena ? compiledModule() : undefined } });
     worker.on('message', (message: FromThread) => {
       if (message.type === 'ready') {
         this.readyWaiters[index]!.resolve();

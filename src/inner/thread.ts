@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { algorithmByName } from '../algorithms/index.js';
-import { adoptModule, registerBuffer, wasmContextOf, type SharedMemory } from '../kernels/backend.js';
+import { adoptModule, registerBuffer, wasmContextOf, type SharedMemory, type WasmBuild } from '../kernels/backend.js';
 import type { FromThread, ToThread } from './messages.js';
 
 /*
@@ -12,8 +12,8 @@ const port = parentPort;
 if (!port) throw new Error('thread.ts must run in a worker thread');
 
 /** The pool's shared WebAssembly memory and compiled kernels, when its kernels are WebAssembly ones. */
-const { memory, module } = (workerData ?? {}) as { memory?: SharedMemory; module?: object };
-if (module) adoptModule(module);
+const { memory, kernels } = (workerData ?? {}) as { memory?: SharedMemory; kernels?: { module: object; build: WasmBuild } };
+if (kernels) adoptModule(kernels);
 
 const shards = new Map<string, { features: Float32Array; labels?: Float32Array; dims: number }>();
 

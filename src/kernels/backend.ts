@@ -45,53 +45,83 @@ const RESERVED_PAGES = 1;
 const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 
 /**
- * Built beside this module (src/ or dist/). A bundle that moves the code elsewhere ships the file and
- * names it in BSPML_WASM_FILE; without it the kernels are the TypeScript ones.
+ * The two builds of wasm/kernels.ts, made by `npm run build:wasm`: `relaxed` (kernels.wasm) uses
+ * relaxed SIMD's fused multiply-add where the plain loops need not be matched bit for bit, and
+ * `simd128` (kernels-simd128.wasm) is for runtimes without relaxed SIMD. Both give the plain loops'
+ * k-means partials bit for bit and logistic-regression partials to rounding.
+ */
+export type WasmBuild = 'relaxed' | 'simd128';
+
+/**
+ * The relaxed build, beside this module (src/ or dist/); the simd128 build is beside it. A bundle
+ * that moves the code elsewhere ships both files and names the first in BSPML_WASM_FILE; without
+ * them the kernels are the TypeScript ones.
  */
 export const WASM_FILE = process.env.BSPML_WASM_FILE ? pathToFileURL(resolve(process.env.BSPML_WASM_FILE)) : new URL('./wasm/kernels.wasm', import.meta.url);
 
-let compiled: { module: object } | { error: string } | undefined;
+function fileOf(build: WasmBuild): URL {
+  return build === 'relaxed' ? WASM_FILE : new URL(WASM_FILE.href.replace(/\.wasm$/, '-simd128.wasm'));
+}
 
-function compile(): { module: object } | { error: string } {
+let compiled: { module: object; build: WasmBuild } | { error: string } | undefined;
+
+function compile(): { module: object; build: WasmBuild } | { error: string } {
   if (compiled) return compiled;
   if (!wasm) return (compiled = { error: 'this runtime has no WebAssembly' });
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(WASM_FILE);
-  } catch {
-    return (compiled = { error: `${WASM_FILE.pathname} is missing: run npm run build:wasm` });
+  // BSPML_KERNELS=simd128 skips the relaxed build (to compare the two, or to rule it out).
+  const builds: WasmBuild[] = process.env.BSPML_KERNELS === 'simd128' ? ['simd128'] : ['relaxed', 'simd128'];
+  let error = '';
+  for (const build of builds) {
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(fileOf(build));
+    } catch {
+      error ||= `${fileOf(build).pathname} is missing: run npm run build:wasm`;
+      continue;
+    }
+    // Node 20's V8 has relaxed SIMD behind a flag (on by default from Node 22): a feature flag,
+    // read when a module is validated or compiled, so turning it on here affects nothing else.
+    if (build === 'relaxed' && !wasm.validate(bytes)) setFlagsFromString('--experimental-wasm-relaxed-simd');
+    // validate() is false where SIMD, relaxed SIMD or threads are not supported: the next build, or
+    // the TypeScript loops, run instead.
+    if (!wasm.validate(bytes)) {
+      error = 'this runtime lacks WebAssembly SIMD or threads';
+      continue;
+    }
+    // V8 would compile each function on its first call, as baseline (Liftoff) code tiered up only for
+    // a later call: a cold container's first round, one long call per thread, would run at a fraction
+    // of the speed. Compile optimised code for every function now; the module is small, and the flags
+    // are restored so nothing else in the process is affected.
+    setFlagsFromString('--no-liftoff');
+    setFlagsFromString('--no-wasm-lazy-compilation');
+    try {
+      return (compiled = { module: new wasm.Module(bytes), build });
+    } finally {
+      setFlagsFromString('--liftoff');
+      setFlagsFromString('--wasm-lazy-compilation');
+    }
   }
-  // validate() is false where SIMD or threads are not supported: then the TypeScript loops run.
-  if (!wasm.validate(bytes)) return (compiled = { error: 'this runtime lacks WebAssembly SIMD or threads' });
-  // V8 would first run the kernels as baseline (Liftoff) code and tier them up only for a later call:
-  // a round's single long call over a shard would run at half speed. Compile optimised code at once;
-  // the module is small, and the flag is restored so nothing else in the process is affected.
-  setFlagsFromString('--no-liftoff');
-  try {
-    return (compiled = { module: new wasm.Module(bytes) });
-  } finally {
-    setFlagsFromString('--liftoff');
-  }
+  return (compiled = { error });
 }
 
 /** The compiled module, to hand to worker threads (posting it shares the compiled code). */
-export function compiledModule(): object | undefined {
+export function compiledModule(): { module: object; build: WasmBuild } | undefined {
   const result = kernelInfo().kind === 'wasm' ? compile() : undefined;
-  return result && 'module' in result ? result.module : undefined;
+  return result && 'module' in result ? result : undefined;
 }
 
 /** Uses a module compiled elsewhere (the pool's main thread) instead of compiling the file again. */
-export function adoptModule(module: object): void {
-  compiled ??= { module };
+export function adoptModule(compiledElsewhere: { module: object; build: WasmBuild }): void {
+  compiled ??= compiledElsewhere;
 }
 
 export type KernelKind = 'wasm' | 'js';
 
-/** What the kernels will be for shards placed from now on, and why not WebAssembly when not. */
-export function kernelInfo(): { kind: KernelKind; reason?: string } {
+/** What the kernels will be for shards placed from now on: which WebAssembly build, or why not WebAssembly. */
+export function kernelInfo(): { kind: 'wasm'; build: WasmBuild } | { kind: 'js'; reason: string } {
   if (process.env.BSPML_KERNELS === 'js') return { kind: 'js', reason: 'BSPML_KERNELS=js' };
   const result = compile();
-  return 'error' in result ? { kind: 'js', reason: result.error } : { kind: 'wasm' };
+  return 'error' in result ? { kind: 'js', reason: result.error } : { kind: 'wasm', build: result.build };
 }
 
 /** A WebAssembly instance over one shared memory, as seen from one thread. */

@@ -2,8 +2,9 @@ import { scratch, wasmContextOf, type WasmContext } from './backend.js';
 
 /**
  * The k-means assignment-and-accumulate pass over rows [start, end) of a row-major float32 matrix:
- * each row goes to its nearest centroid (ties to the lower index), its values are added to that
- * cluster's sums and its count incremented; returns the sum of squared distances (inertia).
+ * each row goes to its nearest centroid (ties to the lower index, distances summed in dimension
+ * order), its values are added to that cluster's sums and its count incremented; returns the sum of
+ * squared distances (inertia, each distance summed in four chains: see chainedDistance).
  * Float64 accumulation keeps sums of many float32 rows accurate enough that any split of the rows
  * gives the same result to rounding.
  *
@@ -51,7 +52,7 @@ export function kmeansAccumulateJs(
     const base = best * dims;
     for (let j = 0; j < dims; j++) sums[base + j] += x[row + j]!;
     counts[best] += 1;
-    inertia += bestDist;
+    inertia += chainedDistance(x, row, centroids, base, dims);
   }
   return inertia;
 }
@@ -67,8 +68,8 @@ export function nearestSquaredDistance(x: Float32Array, dims: number, i: number,
 }
 
 /**
- * Σ (x[row + j] − c[base + j])² in j order: the one definition of distance the plain loop, k-means++
- * and the WebAssembly kernel's exact re-scoring all agree on.
+ * Σ (x[row + j] − c[base + j])² in j order: the distance that picks the nearest centroid, the one
+ * the plain loop, k-means++ and the WebAssembly kernel's exact re-scoring all agree on.
  */
 function squaredDistance(x: Float32Array, row: number, c: Float64Array, base: number, dims: number): number {
   let dist = 0;
@@ -77,6 +78,43 @@ function squaredDistance(x: Float32Array, row: number, c: Float64Array, base: nu
     dist += diff * diff;
   }
   return dist;
+}
+
+/**
+ * The same squared distance summed in four chains, dims ≡ 0, 1, 2, 3 (mod 4) each in order, then
+ * (chain 0 + chain 1) + (chain 2 + chain 3): what a partial's inertia adds up. The order lets the
+ * WebAssembly kernel compute it in the same pass that adds the row to its cluster's sums, two lanes
+ * at a time, and get these bits.
+ */
+function chainedDistance(x: Float32Array, row: number, c: Float64Array, base: number, dims: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let j = 0;
+  for (; j + 4 <= dims; j += 4) {
+    const d0 = x[row + j]! - c[base + j]!;
+    const d1 = x[row + j + 1]! - c[base + j + 1]!;
+    const d2 = x[row + j + 2]! - c[base + j + 2]!;
+    const d3 = x[row + j + 3]! - c[base + j + 3]!;
+    s0 += d0 * d0;
+    s1 += d1 * d1;
+    s2 += d2 * d2;
+    s3 += d3 * d3;
+  }
+  if (j < dims) {
+    const d = x[row + j]! - c[base + j]!;
+    s0 += d * d;
+  }
+  if (j + 1 < dims) {
+    const d = x[row + j + 1]! - c[base + j + 1]!;
+    s1 += d * d;
+  }
+  if (j + 2 < dims) {
+    const d = x[row + j + 2]! - c[base + j + 2]!;
+    s2 += d * d;
+  }
+  return s0 + s1 + (s2 + s3);
 }
 
 /**

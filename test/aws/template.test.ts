@@ -143,6 +143,7 @@ describe('the packaged CloudFormation template', () => {
     // The kernels' WebAssembly ships when it has been built (else the threads use TypeScript loops).
     expect(worker.Environment.Variables.BSPML_WASM_FILE).toBe('/var/task/src/kernels/wasm/kernels.wasm');
     expect(workerZip.includes('src/kernels/wasm/kernels.wasm')).toBe(existsSync(join(ROOT, 'src/kernels/wasm/kernels.wasm')));
+    expect(workerZip.includes('src/kernels/wasm/kernels-simd128.wasm')).toBe(existsSync(join(ROOT, 'src/kernels/wasm/kernels-simd128.wasm')));
   });
 
   it('gives every function its own role, and no data-plane statement a wildcard resource', () => {

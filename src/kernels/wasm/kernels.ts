@@ -11,6 +11,29 @@ export function heapBase(): usize {
   return __heap_base;
 }
 
+/** Whether this build fuses multiplies and adds (relaxed SIMD): the host reports it. */
+export function fusedMultiplyAdd(): bool {
+  return ASC_FEATURE_RELAXED_SIMD;
+}
+
+/*
+ * a·b + c per lane. The module is built twice from this file: kernels.wasm with relaxed SIMD, where
+ * this is one fused multiply-add (or, on hardware without one, a multiply then an add), and
+ * kernels-simd128.wasm for runtimes without relaxed SIMD, where it is always a multiply then an add.
+ * So its rounding is not fixed: it is used only where the plain loops need not be matched bit for bit
+ * (float32 screening scores, covered by their error bound; the gradient and the exp/log1p polynomials,
+ * matched to rounding).
+ */
+@inline function madd32(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+@inline function madd64(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f64x2.relaxed_madd(a, b, c);
+  return f64x2.add(f64x2.mul(a, b), c);
+}
+
 /*
  * k-means assignment and accumulation over rows [start, end).
  *
@@ -27,10 +50,10 @@ export function heapBase(): usize {
  * centroids whose float32 score is within that bound of the best (the only ones that can be nearest)
  * get the plain loop's float64 distance, in index order with its strict comparison (rows with NaN or
  * enormous values take the whole plain loop): assignments are then those of the plain loop on every
- * row, ties included. The winner's distance is recomputed in float64 in the plain loop's order
- * (four rows at a time, as two independent chains of two lanes), and each row is added to its
- * cluster's sums in row order, so sums, counts and inertia are the plain loop's bit for bit: partials
- * do not depend on which kernels computed them.
+ * row, ties included. One pass over the row then adds it to its cluster's sums, in row order, and
+ * computes its float64 distance to the winner in the plain loop's four chains (see accumulateRow), so
+ * sums, counts and inertia are the plain loop's bit for bit: partials do not depend on which kernels
+ * computed them.
  *
  *   ct    f32 centroids × −2, transposed in blocks of 4 (kp = k rounded up to a multiple of 4, padding
  *         zeros): first groups of 4 blocks, dims × (4 blocks × 4 lanes) each, in the order the
@@ -50,56 +73,24 @@ export function kmeansAccumulate(
   const blocks = kp >> 2;
   const groups = blocks >> 2;
   // Per-candidate |float32 score − exact score| ≤ (dims + 4)·2⁻²⁴·(2‖c‖² + ‖x‖²) (dims + 1 rounded
-  // terms from ‖c‖², the rounding of ‖c‖² and of c to float32) and ‖x‖² ≤ 2·d(x, c_best) + 2‖c_best‖²;
-  // a gap under twice that, with a factor 8 to spare, is re-scored.
+  // terms from ‖c‖², the rounding of ‖c‖² and of c to float32). A gap under twice that, with a
+  // factor 8 to spare, is re-scored: the window is rel·(2·n + 2·cmax2), where n, ‖x‖² summed in
+  // float32, is at least ‖x‖² / 2.
   const rel = <f64>(dims + 8) * 0.00000095367431640625; // 2⁻²⁰
   modelCt = ct;
   modelCn = cn;
   modelKp = kp;
   let inertia: f64 = 0;
-  let i = start;
-  for (; i + 3 < end; i += 4) {
-    const r0 = x + <usize>i * rowBytes;
-    const r1 = r0 + rowBytes;
-    const r2 = r1 + rowBytes;
-    const r3 = r2 + rowBytes;
-    scorePair(r0, r1, rowBytes, ct, cn, blocks, groups);
-    const w0 = pairWinnerA, w1 = pairWinnerB;
-    const g0 = pairGapA, g1 = pairGapB;
-    const l0 = pairLowA, l1 = pairLowB;
-    scorePair(r2, r3, rowBytes, ct, cn, blocks, groups);
-    const w2 = pairWinnerA, w3 = pairWinnerB;
-    const g2 = pairGapA, g3 = pairGapB;
-    const l2 = pairLowA, l3 = pairLowB;
-    // The four winners' distances: lanes (row 0, row 1) and (row 2, row 3), two chains side by side.
-    const c0 = c64 + ((<usize>w0 * <usize>dims) << 3);
-    const c1 = c64 + ((<usize>w1 * <usize>dims) << 3);
-    const c2 = c64 + ((<usize>w2 * <usize>dims) << 3);
-    const c3 = c64 + ((<usize>w3 * <usize>dims) << 3);
-    let d01 = f64x2.splat(0), d23 = f64x2.splat(0);
-    for (let j = 0; j < dims; j++) {
-      const o4 = <usize>j << 2, o8 = <usize>j << 3;
-      const x01 = f64x2.promote_low_f32x4(v128.load32_lane(r1 + o4, v128.load32_zero(r0 + o4), 1));
-      const x23 = f64x2.promote_low_f32x4(v128.load32_lane(r3 + o4, v128.load32_zero(r2 + o4), 1));
-      const e01 = f64x2.sub(x01, v128.load64_lane(c1 + o8, v128.load64_zero(c0 + o8), 1));
-      const e23 = f64x2.sub(x23, v128.load64_lane(c3 + o8, v128.load64_zero(c2 + o8), 1));
-      d01 = f64x2.add(d01, f64x2.mul(e01, e01));
-      d23 = f64x2.add(d23, f64x2.mul(e23, e23));
-    }
-    inertia += settle(r0, dims, c64, k, cmax2, rel, w0, g0, l0, f64x2.extract_lane(d01, 0), sums, counts);
-    inertia += settle(r1, dims, c64, k, cmax2, rel, w1, g1, l1, f64x2.extract_lane(d01, 1), sums, counts);
-    inertia += settle(r2, dims, c64, k, cmax2, rel, w2, g2, l2, f64x2.extract_lane(d23, 0), sums, counts);
-    inertia += settle(r3, dims, c64, k, cmax2, rel, w3, g3, l3, f64x2.extract_lane(d23, 1), sums, counts);
-  }
-  // Up to 3 rows left: in pairs, the last one (if odd) paired with itself.
-  for (; i < end; i += 2) {
+  for (let i = start; i < end; i += 2) {
+    // Rows in pairs, the last one (if the count is odd) paired with itself.
     const ra = x + <usize>i * rowBytes;
     const rb = i + 1 < end ? ra + rowBytes : ra;
     scorePair(ra, rb, rowBytes, ct, cn, blocks, groups);
-    const wa = pairWinnerA, wb = pairWinnerB;
-    const d = pairDistance(ra, rb, c64 + ((<usize>wa * <usize>dims) << 3), c64 + ((<usize>wb * <usize>dims) << 3), dims);
-    inertia += settle(ra, dims, c64, k, cmax2, rel, wa, pairGapA, pairLowA, f64x2.extract_lane(d, 0), sums, counts);
-    if (i + 1 < end) inertia += settle(rb, dims, c64, k, cmax2, rel, wb, pairGapB, pairLowB, f64x2.extract_lane(d, 1), sums, counts);
+    normsSquared(ra, rb, dims);
+    const wb = pairWinnerB, gb = pairGapB, lb = pairLowB, nb = normB;
+    const a = assign(ra, dims, c64, k, cmax2, rel, pairWinnerA, pairGapA, pairLowA, normA);
+    inertia += addToCluster(ra, dims, a, c64, sums, counts);
+    if (i + 1 < end) inertia += addToCluster(rb, dims, assign(rb, dims, c64, k, cmax2, rel, wb, gb, lb, nb), c64, sums, counts);
   }
   return inertia;
 }
@@ -137,10 +128,10 @@ function scorePair(ra: usize, rb: usize, rowBytes: usize, ct: usize, cn: usize, 
       const xa = v128.load32_splat(pa);
       const xb = v128.load32_splat(pb);
       const c0 = v128.load(p), c1 = v128.load(p, 16), c2 = v128.load(p, 32), c3 = v128.load(p, 48);
-      a0 = f32x4.add(a0, f32x4.mul(xa, c0)); a1 = f32x4.add(a1, f32x4.mul(xa, c1));
-      a2 = f32x4.add(a2, f32x4.mul(xa, c2)); a3 = f32x4.add(a3, f32x4.mul(xa, c3));
-      b0 = f32x4.add(b0, f32x4.mul(xb, c0)); b1 = f32x4.add(b1, f32x4.mul(xb, c1));
-      b2 = f32x4.add(b2, f32x4.mul(xb, c2)); b3 = f32x4.add(b3, f32x4.mul(xb, c3));
+      a0 = madd32(xa, c0, a0); a1 = madd32(xa, c1, a1);
+      a2 = madd32(xa, c2, a2); a3 = madd32(xa, c3, a3);
+      b0 = madd32(xb, c0, b0); b1 = madd32(xb, c1, b1);
+      b2 = madd32(xb, c2, b2); b3 = madd32(xb, c3, b3);
       pa += 4; pb += 4; p += 64;
     }
     const ci1 = i32x4.add(ci, four), ci2 = i32x4.add(ci1, four), ci3 = i32x4.add(ci2, four);
@@ -161,8 +152,8 @@ function scorePair(ra: usize, rb: usize, rowBytes: usize, ct: usize, cn: usize, 
     let pa = ra, pb = rb;
     while (pa < stop) {
       const c0 = v128.load(p);
-      a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(pa), c0));
-      b0 = f32x4.add(b0, f32x4.mul(v128.load32_splat(pb), c0));
+      a0 = madd32(v128.load32_splat(pa), c0, a0);
+      b0 = madd32(v128.load32_splat(pb), c0, b0);
       pa += 4; pb += 4; p += 16;
     }
     lt = f32x4.lt(a0, ma); sa = f32x4.pmin(sa, f32x4.pmax(a0, ma)); ma = f32x4.pmin(ma, a0); ia = v128.bitselect(ci, ia, lt);
@@ -185,7 +176,7 @@ function hmin(v: v128): f32 {
 
 /**
  * The row's float32 winner from its per-lane minima `m` and winners `idx` (lane l sees centroids
- * ≡ l mod 4). With a tie any of the tied centroids is returned: gap() is then 0, and settle() redoes
+ * ≡ l mod 4). With a tie any of the tied centroids is returned: gap() is then 0, and assign() redoes
  * the row exactly.
  */
 function winner(m: v128, idx: v128): i32 {
@@ -204,71 +195,120 @@ function gap(m: v128, sec: v128): f64 {
   return <f64>(second < others ? second : others) - <f64>low;
 }
 
-/**
- * Squared distances of row a to float64 centroid ca and of row b to cb, one per lane, each summed
- * in the plain loop's order (lane by lane it is the same arithmetic), so that the inertia is the plain
- * loop's to the last bit; the two rows share one chain of additions.
- */
-function pairDistance(ra: usize, rb: usize, ca: usize, cb: usize, dims: i32): v128 {
-  let d = f64x2.splat(0);
-  for (let j = 0; j < dims; j++) {
-    const x = f64x2.promote_low_f32x4(v128.load32_lane(rb + (<usize>j << 2), v128.load32_zero(ra + (<usize>j << 2)), 1));
-    const c = v128.load64_lane(cb + (<usize>j << 3), v128.load64_zero(ca + (<usize>j << 3)), 1);
-    const diff = f64x2.sub(x, c);
-    d = f64x2.add(d, f64x2.mul(diff, diff));
-  }
-  return d;
-}
-
 /* The model's float32 side, set by kmeansAccumulate for rescore() (globals are per instance, so per thread). */
 let modelCt: usize = 0;
 let modelCn: usize = 0;
 let modelKp: i32 = 0;
-let rescoredDist: f64 = 0;
 
 /**
- * Finishes one row: confirms the float32 winner `best` at float64 distance `dist` (or re-scores the
- * row exactly when the margin `gap` is too thin to trust it), adds the row to its cluster and returns
- * its squared distance. `low` is the winner's float32 score.
+ * The plain loop's centroid for one row: the float32 winner `best`, or when the margin `gap` to the
+ * runner-up is too thin to trust, the row re-scored exactly. `low` is the winner's float32 score and
+ * `n` the row's ‖x‖² in float32.
  */
-function settle(row: usize, dims: i32, c64: usize, k: i32, cmax2: f64, rel: f64, best: i32, gap: f64, low: f64, dist: f64, sums: usize, counts: usize): f64 {
-  const window = rel * (2 * dist + 4 * cmax2);
-  // A NaN gap fails the test too; and rows so far out (‖x‖ beyond ~1e15) that float32 products could
-  // overflow go the exact way whatever the scores say.
-  if (!(gap > window + 1e-30) || dist > 1e30) {
-    if (dist <= 1e30 && low - low == 0) {
-      // Only centroids whose float32 score is within the window of the best can be the exact nearest.
-      best = rescore(row, dims, c64, k, <f32>(low + window + 1e-30));
-      dist = rescoredDist;
-    } else {
-      // The plain loop, operation for operation: its assignment is the reference's by construction.
-      dist = Infinity;
-      best = 0;
-      for (let c = 0; c < k; c++) {
-        const d = exactDistance(row, c64 + ((<usize>c * <usize>dims) << 3), dims);
-        if (d < dist) {
-          dist = d;
-          best = c;
-        }
-      }
+function assign(row: usize, dims: i32, c64: usize, k: i32, cmax2: f64, rel: f64, best: i32, gap: f64, low: f64, n: f64): i32 {
+  const window = rel * (2 * n + 2 * cmax2);
+  // A NaN gap or norm fails the test too; and rows so far out (‖x‖² beyond 1e30) that float32
+  // products could overflow go the exact way whatever the scores say.
+  if (gap > window + 1e-30 && n <= 1e30) return best;
+  // Only centroids whose float32 score is within the window of the best can be the exact nearest.
+  if (n <= 1e30 && low - low == 0) return rescore(row, dims, c64, k, <f32>(low + window + 1e-30));
+  // The plain loop, operation for operation: its assignment is the reference's by construction.
+  let dist = Infinity;
+  best = 0;
+  for (let c = 0; c < k; c++) {
+    const d = exactDistance(row, c64 + ((<usize>c * <usize>dims) << 3), dims);
+    if (d < dist) {
+      dist = d;
+      best = c;
     }
   }
-  // Each sum gets the same additions in the same order as in the plain loop: bit for bit the same.
-  const out = sums + ((<usize>best * <usize>dims) << 3);
+  return best;
+}
+
+/**
+ * ‖x‖² of float32 rows a and b (which may be the same row), summed in float32, for the error window
+ * only (each is at least half the exact value); both rows' chains interleaved, so that their
+ * latencies overlap. Left in normA and normB.
+ */
+function normsSquared(ra: usize, rb: usize, dims: i32): void {
+  let a0 = f32x4.splat(0), a1 = a0, b0 = a0, b1 = a0;
   let j = 0;
-  for (; j + 4 <= dims; j += 4) {
-    const p = out + (<usize>j << 3);
-    const r = row + (<usize>j << 2);
-    v128.store(p, f64x2.add(v128.load(p), f64x2.promote_low_f32x4(v128.load64_zero(r))));
-    v128.store(p, f64x2.add(v128.load(p, 16), f64x2.promote_low_f32x4(v128.load64_zero(r, 8))), 16);
+  for (; j + 8 <= dims; j += 8) {
+    const o = <usize>j << 2;
+    const u = v128.load(ra + o), v = v128.load(ra + o, 16);
+    const p = v128.load(rb + o), q = v128.load(rb + o, 16);
+    a0 = madd32(u, u, a0);
+    a1 = madd32(v, v, a1);
+    b0 = madd32(p, p, b0);
+    b1 = madd32(q, q, b1);
   }
+  if (j + 4 <= dims) {
+    const u = v128.load(ra + (<usize>j << 2));
+    const p = v128.load(rb + (<usize>j << 2));
+    a0 = madd32(u, u, a0);
+    b0 = madd32(p, p, b0);
+    j += 4;
+  }
+  a0 = f32x4.add(a0, a1);
+  b0 = f32x4.add(b0, b1);
+  let na = f32x4.extract_lane(a0, 0) + f32x4.extract_lane(a0, 1) + f32x4.extract_lane(a0, 2) + f32x4.extract_lane(a0, 3);
+  let nb = f32x4.extract_lane(b0, 0) + f32x4.extract_lane(b0, 1) + f32x4.extract_lane(b0, 2) + f32x4.extract_lane(b0, 3);
   for (; j < dims; j++) {
-    const p = out + (<usize>j << 3);
-    store<f64>(p, load<f64>(p) + <f64>load<f32>(row + (<usize>j << 2)));
+    const u = load<f32>(ra + (<usize>j << 2));
+    const p = load<f32>(rb + (<usize>j << 2));
+    na += u * u;
+    nb += p * p;
   }
+  normA = <f64>na;
+  normB = <f64>nb;
+}
+
+let normA: f64 = 0;
+let normB: f64 = 0;
+
+/** Adds row to cluster `best` (its count, then its sums) and returns its squared distance to the centroid. */
+@inline function addToCluster(row: usize, dims: i32, best: i32, c64: usize, sums: usize, counts: usize): f64 {
   const cp = counts + (<usize>best << 3);
   store<f64>(cp, load<f64>(cp) + 1);
-  return dist;
+  const offset = (<usize>best * <usize>dims) << 3;
+  return accumulateRow(row, dims, c64 + offset, sums + offset);
+}
+
+/**
+ * Adds a float32 row to float64 sums `out` (each value in turn, as the plain loop does) and returns
+ * its squared distance to float64 centroid `c` in the plain loop's four chains: dims ≡ 0, 1, 2, 3
+ * (mod 4) each summed in order, then (chain 0 + chain 1) + (chain 2 + chain 3). Plain multiplies and
+ * adds, never fused: the plain loop must get the same bits.
+ */
+function accumulateRow(row: usize, dims: i32, c: usize, out: usize): f64 {
+  let d01 = f64x2.splat(0), d23 = d01;
+  let j = 0;
+  for (; j + 4 <= dims; j += 4) {
+    const v = v128.load(row + (<usize>j << 2));
+    const x01 = f64x2.promote_low_f32x4(v);
+    const x23 = f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3));
+    const p = out + (<usize>j << 3);
+    v128.store(p, f64x2.add(v128.load(p), x01));
+    v128.store(p, f64x2.add(v128.load(p, 16), x23), 16);
+    const e01 = f64x2.sub(x01, v128.load(c + (<usize>j << 3)));
+    const e23 = f64x2.sub(x23, v128.load(c + (<usize>j << 3), 16));
+    d01 = f64x2.add(d01, f64x2.mul(e01, e01));
+    d23 = f64x2.add(d23, f64x2.mul(e23, e23));
+  }
+  let s0 = f64x2.extract_lane(d01, 0), s1 = f64x2.extract_lane(d01, 1);
+  let s2 = f64x2.extract_lane(d23, 0);
+  const s3 = f64x2.extract_lane(d23, 1);
+  // At most 3 dims left: they continue chains 0, 1, 2.
+  for (let r = 0; j < dims; j++, r++) {
+    const v = <f64>load<f32>(row + (<usize>j << 2));
+    const p = out + (<usize>j << 3);
+    store<f64>(p, load<f64>(p) + v);
+    const e = v - load<f64>(c + (<usize>j << 3));
+    if (r == 0) s0 += e * e;
+    else if (r == 1) s1 += e * e;
+    else s2 += e * e;
+  }
+  return (s0 + s1) + (s2 + s3);
 }
 
 /** Σ (x[j] − c[j])² in j order, in float64: the plain loop's distance, operation for operation. */
@@ -286,7 +326,7 @@ function exactDistance(row: usize, base: usize, dims: i32): f64 {
  * E of the exact one and the window is at least 2E (see kmeansAccumulate), so a centroid scoring above
  * `limit` (best float32 score + window) is strictly farther than the float32 winner: the exact nearest,
  * lowest index first on ties, is among those at or below it. Those get the exact distance, in index
- * order with the plain loop's strict comparison; the distance is left in rescoredDist.
+ * order with the plain loop's strict comparison.
  */
 function rescore(row: usize, dims: i32, c64: usize, k: i32, limit: f32): i32 {
   const blocks = modelKp >> 2;
@@ -304,7 +344,7 @@ function rescore(row: usize, dims: i32, c64: usize, k: i32, limit: f32): i32 {
       : modelCt + <usize>groups * (blockBytes << 2) + <usize>(blk - (groups << 2)) * blockBytes;
     let score = v128.load(modelCn + (<usize>blk << 4));
     for (let j = 0; j < dims; j++) {
-      score = f32x4.add(score, f32x4.mul(v128.load32_splat(row + (<usize>j << 2)), v128.load(p)));
+      score = madd32(v128.load32_splat(row + (<usize>j << 2)), v128.load(p), score);
       p += step;
     }
     let mask = i32x4.bitmask(f32x4.le(score, lim));
@@ -319,7 +359,6 @@ function rescore(row: usize, dims: i32, c64: usize, k: i32, limit: f32): i32 {
       }
     }
   }
-  rescoredDist = dist;
   return best;
 }
 
@@ -365,18 +404,18 @@ function dot(row: usize, w: usize, dims: i32): f64 {
   // Σ rⁿ/n!, n ≤ 13, evaluated in Estrin's scheme (short dependency chains).
   const r2 = f64x2.mul(r, r), r4 = f64x2.mul(r2, r2), r8 = f64x2.mul(r4, r4);
   const q0 = f64x2.add(f64x2.splat(1.0), r);
-  const q1 = f64x2.add(f64x2.splat(1.0 / 2.0), f64x2.mul(r, f64x2.splat(1.0 / 6.0)));
-  const q2 = f64x2.add(f64x2.splat(1.0 / 24.0), f64x2.mul(r, f64x2.splat(1.0 / 120.0)));
-  const q3 = f64x2.add(f64x2.splat(1.0 / 720.0), f64x2.mul(r, f64x2.splat(1.0 / 5040.0)));
-  const q4 = f64x2.add(f64x2.splat(1.0 / 40320.0), f64x2.mul(r, f64x2.splat(1.0 / 362880.0)));
-  const q5 = f64x2.add(f64x2.splat(1.0 / 3628800.0), f64x2.mul(r, f64x2.splat(1.0 / 39916800.0)));
-  const q6 = f64x2.add(f64x2.splat(1.0 / 479001600.0), f64x2.mul(r, f64x2.splat(1.0 / 6227020800.0)));
-  const s0 = f64x2.add(q0, f64x2.mul(q1, r2));
-  const s1 = f64x2.add(q2, f64x2.mul(q3, r2));
-  const s2 = f64x2.add(q4, f64x2.mul(q5, r2));
-  const u0 = f64x2.add(s0, f64x2.mul(s1, r4));
-  const u1 = f64x2.add(s2, f64x2.mul(q6, r4));
-  const p = f64x2.add(u0, f64x2.mul(u1, r8));
+  const q1 = madd64(r, f64x2.splat(1.0 / 6.0), f64x2.splat(1.0 / 2.0));
+  const q2 = madd64(r, f64x2.splat(1.0 / 120.0), f64x2.splat(1.0 / 24.0));
+  const q3 = madd64(r, f64x2.splat(1.0 / 5040.0), f64x2.splat(1.0 / 720.0));
+  const q4 = madd64(r, f64x2.splat(1.0 / 362880.0), f64x2.splat(1.0 / 40320.0));
+  const q5 = madd64(r, f64x2.splat(1.0 / 39916800.0), f64x2.splat(1.0 / 3628800.0));
+  const q6 = madd64(r, f64x2.splat(1.0 / 6227020800.0), f64x2.splat(1.0 / 479001600.0));
+  const s0 = madd64(q1, r2, q0);
+  const s1 = madd64(q3, r2, q2);
+  const s2 = madd64(q5, r2, q4);
+  const u0 = madd64(s1, r4, s0);
+  const u1 = madd64(q6, r4, s2);
+  const p = madd64(u1, r8, u0);
   // k ∈ [−1022, 0]: add it to the exponent field of p ∈ [0.7, 1.5) (the result stays normal).
   const kk = i64x2.extend_low_i32x4_s(i32x4.trunc_sat_f64x2_s_zero(k));
   return i64x2.add(p, i64x2.shl(kk, 52));
@@ -391,116 +430,106 @@ function dot(row: usize, w: usize, dims: i32): f64 {
   const t = f64x2.mul(s, s);
   // Σ tⁿ/(2n + 3), n ≤ 15, in Estrin's scheme.
   const t2 = f64x2.mul(t, t), t4 = f64x2.mul(t2, t2), t8 = f64x2.mul(t4, t4);
-  const h0 = f64x2.add(f64x2.splat(1.0 / 3.0), f64x2.mul(t, f64x2.splat(1.0 / 5.0)));
-  const h1 = f64x2.add(f64x2.splat(1.0 / 7.0), f64x2.mul(t, f64x2.splat(1.0 / 9.0)));
-  const h2 = f64x2.add(f64x2.splat(1.0 / 11.0), f64x2.mul(t, f64x2.splat(1.0 / 13.0)));
-  const h3 = f64x2.add(f64x2.splat(1.0 / 15.0), f64x2.mul(t, f64x2.splat(1.0 / 17.0)));
-  const h4 = f64x2.add(f64x2.splat(1.0 / 19.0), f64x2.mul(t, f64x2.splat(1.0 / 21.0)));
-  const h5 = f64x2.add(f64x2.splat(1.0 / 23.0), f64x2.mul(t, f64x2.splat(1.0 / 25.0)));
-  const h6 = f64x2.add(f64x2.splat(1.0 / 27.0), f64x2.mul(t, f64x2.splat(1.0 / 29.0)));
-  const h7 = f64x2.add(f64x2.splat(1.0 / 31.0), f64x2.mul(t, f64x2.splat(1.0 / 33.0)));
-  const j0 = f64x2.add(h0, f64x2.mul(h1, t2));
-  const j1 = f64x2.add(h2, f64x2.mul(h3, t2));
-  const j2 = f64x2.add(h4, f64x2.mul(h5, t2));
-  const j3 = f64x2.add(h6, f64x2.mul(h7, t2));
-  const m0 = f64x2.add(j0, f64x2.mul(j1, t4));
-  const m1 = f64x2.add(j2, f64x2.mul(j3, t4));
-  const p = f64x2.add(m0, f64x2.mul(m1, t8));
+  const h0 = madd64(t, f64x2.splat(1.0 / 5.0), f64x2.splat(1.0 / 3.0));
+  const h1 = madd64(t, f64x2.splat(1.0 / 9.0), f64x2.splat(1.0 / 7.0));
+  const h2 = madd64(t, f64x2.splat(1.0 / 13.0), f64x2.splat(1.0 / 11.0));
+  const h3 = madd64(t, f64x2.splat(1.0 / 17.0), f64x2.splat(1.0 / 15.0));
+  const h4 = madd64(t, f64x2.splat(1.0 / 21.0), f64x2.splat(1.0 / 19.0));
+  const h5 = madd64(t, f64x2.splat(1.0 / 25.0), f64x2.splat(1.0 / 23.0));
+  const h6 = madd64(t, f64x2.splat(1.0 / 29.0), f64x2.splat(1.0 / 27.0));
+  const h7 = madd64(t, f64x2.splat(1.0 / 33.0), f64x2.splat(1.0 / 31.0));
+  const j0 = madd64(h1, t2, h0);
+  const j1 = madd64(h3, t2, h2);
+  const j2 = madd64(h5, t2, h4);
+  const j3 = madd64(h7, t2, h6);
+  const m0 = madd64(j1, t4, j0);
+  const m1 = madd64(j3, t4, j2);
+  const p = madd64(m1, t8, m0);
   // 2s + 2s·t·p: the leading term exact, the series' rounding only in the small rest.
   const s2 = f64x2.add(s, s);
-  return f64x2.add(s2, f64x2.mul(f64x2.mul(s2, t), p));
+  return madd64(f64x2.mul(s2, t), p, s2);
 }
 
 /**
  * Logistic-regression gradient over rows [start, end): with p = σ(w·x + b), grad[0..dims) += (p − y)·x
  * and grad[dims] += p − y (w holds dims weights then the bias). Four rows share each pass over grad
- * (and each load of w for their dot products), their exp and log1p two rows to a vector; the
- * leftover rows go two, then one, at a time. Writes the summed log-loss to out[0] and the rows
- * classified right to out[1].
+ * (and each load of w for their dot products); their exp, log1p, loss, accuracy and error are
+ * computed two rows to a vector, without branches; the leftover rows go two, then one, at a time.
+ * Writes the summed log-loss to out[0] and the rows classified right to out[1].
  */
 export function logregAccumulate(x: usize, y: usize, dims: i32, start: i32, end: i32, w: usize, grad: usize, out: usize): void {
   const rowBytes = <usize>dims << 2;
   const bias = load<f64>(w + (<usize>dims << 3));
-  let loss: f64 = 0;
-  let correct: f64 = 0;
-  let errBias: f64 = 0;
-  let i = start;
   const even = dims & ~1;
+  const zero = f64x2.splat(0), one = f64x2.splat(1), biasV = f64x2.splat(bias);
+  // Per lane (rows alternate between the lanes) and per row pair: loss, rows right, summed error.
+  let loss01 = zero, loss23 = zero, right = zero, err = zero;
+  let i = start;
   for (; i + 3 < end; i += 4) {
     // Four rows per pass: their dot products as four independent chains sharing each load of w.
     const r0 = x + <usize>i * rowBytes;
     const r1 = r0 + rowBytes;
     const r2 = r1 + rowBytes;
     const r3 = r2 + rowBytes;
-    let d0 = f64x2.splat(0), d1 = f64x2.splat(0), d2 = f64x2.splat(0), d3 = f64x2.splat(0);
+    let d0 = zero, d1 = zero, d2 = zero, d3 = zero;
     for (let j = 0; j < even; j += 2) {
       const o4 = <usize>j << 2;
       const wv = v128.load(w + (<usize>j << 3));
-      d0 = f64x2.add(d0, f64x2.mul(f64x2.promote_low_f32x4(v128.load64_zero(r0 + o4)), wv));
-      d1 = f64x2.add(d1, f64x2.mul(f64x2.promote_low_f32x4(v128.load64_zero(r1 + o4)), wv));
-      d2 = f64x2.add(d2, f64x2.mul(f64x2.promote_low_f32x4(v128.load64_zero(r2 + o4)), wv));
-      d3 = f64x2.add(d3, f64x2.mul(f64x2.promote_low_f32x4(v128.load64_zero(r3 + o4)), wv));
+      d0 = madd64(f64x2.promote_low_f32x4(v128.load64_zero(r0 + o4)), wv, d0);
+      d1 = madd64(f64x2.promote_low_f32x4(v128.load64_zero(r1 + o4)), wv, d1);
+      d2 = madd64(f64x2.promote_low_f32x4(v128.load64_zero(r2 + o4)), wv, d2);
+      d3 = madd64(f64x2.promote_low_f32x4(v128.load64_zero(r3 + o4)), wv, d3);
     }
-    let z0 = f64x2.extract_lane(d0, 0) + f64x2.extract_lane(d0, 1);
-    let z1 = f64x2.extract_lane(d1, 0) + f64x2.extract_lane(d1, 1);
-    let z2 = f64x2.extract_lane(d2, 0) + f64x2.extract_lane(d2, 1);
-    let z3 = f64x2.extract_lane(d3, 0) + f64x2.extract_lane(d3, 1);
+    // z for rows (0, 1) and (2, 3): each lane the sum of its row's two chains.
+    let z01 = f64x2.add(v128.shuffle<f64>(d0, d1, 0, 2), v128.shuffle<f64>(d0, d1, 1, 3));
+    let z23 = f64x2.add(v128.shuffle<f64>(d2, d3, 0, 2), v128.shuffle<f64>(d2, d3, 1, 3));
     if (even < dims) {
-      const wl = load<f64>(w + (<usize>even << 3));
+      const wl = f64x2.splat(load<f64>(w + (<usize>even << 3)));
       const o4 = <usize>even << 2;
-      z0 += wl * <f64>load<f32>(r0 + o4);
-      z1 += wl * <f64>load<f32>(r1 + o4);
-      z2 += wl * <f64>load<f32>(r2 + o4);
-      z3 += wl * <f64>load<f32>(r3 + o4);
+      z01 = madd64(wl, f64x2.promote_low_f32x4(v128.load32_lane(r1 + o4, v128.load32_zero(r0 + o4), 1)), z01);
+      z23 = madd64(wl, f64x2.promote_low_f32x4(v128.load32_lane(r3 + o4, v128.load32_zero(r2 + o4), 1)), z23);
     }
-    z0 += bias; z1 += bias; z2 += bias; z3 += bias;
-    const y0 = <f64>load<f32>(y + (<usize>i << 2));
-    const y1 = <f64>load<f32>(y + (<usize>(i + 1) << 2));
-    const y2 = <f64>load<f32>(y + (<usize>(i + 2) << 2));
-    const y3 = <f64>load<f32>(y + (<usize>(i + 3) << 2));
-    const z01 = f64x2.replace_lane(f64x2.splat(z0), 1, z1);
-    const z23 = f64x2.replace_lane(f64x2.splat(z2), 1, z3);
+    z01 = f64x2.add(z01, biasV);
+    z23 = f64x2.add(z23, biasV);
+    const y01 = f64x2.promote_low_f32x4(v128.load64_zero(y + (<usize>i << 2)));
+    const y23 = f64x2.promote_low_f32x4(v128.load64_zero(y + (<usize>i << 2), 8));
     const e01 = expNonPositive(f64x2.neg(f64x2.abs(z01)));
     const e23 = expNonPositive(f64x2.neg(f64x2.abs(z23)));
-    const l01 = log1pUnit(e01);
-    const l23 = log1pUnit(e23);
-    const one = f64x2.splat(1), zero = f64x2.splat(0);
+    // softplus(z) − y·z with softplus(z) = max(z, 0) + log1p(e): the plain loop's value, row by row.
+    loss01 = f64x2.add(loss01, f64x2.sub(f64x2.add(f64x2.pmax(zero, z01), log1pUnit(e01)), f64x2.mul(y01, z01)));
+    loss23 = f64x2.add(loss23, f64x2.sub(f64x2.add(f64x2.pmax(zero, z23), log1pUnit(e23)), f64x2.mul(y23, z23)));
+    // Predicted label (z ≥ 0) as 1.0 or 0.0, compared with y.
+    const pos01 = f64x2.ge(z01, zero), pos23 = f64x2.ge(z23, zero);
+    right = f64x2.add(right, f64x2.add(v128.and(f64x2.eq(v128.and(pos01, one), y01), one), v128.and(f64x2.eq(v128.and(pos23, one), y23), one)));
+    // p − y, with p = 1/(1 + e) for z ≥ 0 and e/(1 + e) below.
     const q01 = f64x2.div(one, f64x2.add(one, e01));
     const q23 = f64x2.div(one, f64x2.add(one, e23));
-    const p01 = v128.bitselect(q01, f64x2.mul(e01, q01), f64x2.ge(z01, zero));
-    const p23 = v128.bitselect(q23, f64x2.mul(e23, q23), f64x2.ge(z23, zero));
-    loss += (z0 > 0 ? z0 + f64x2.extract_lane(l01, 0) : f64x2.extract_lane(l01, 0)) - y0 * z0;
-    loss += (z1 > 0 ? z1 + f64x2.extract_lane(l01, 1) : f64x2.extract_lane(l01, 1)) - y1 * z1;
-    loss += (z2 > 0 ? z2 + f64x2.extract_lane(l23, 0) : f64x2.extract_lane(l23, 0)) - y2 * z2;
-    loss += (z3 > 0 ? z3 + f64x2.extract_lane(l23, 1) : f64x2.extract_lane(l23, 1)) - y3 * z3;
-    if ((z0 >= 0 ? 1.0 : 0.0) == y0) correct += 1;
-    if ((z1 >= 0 ? 1.0 : 0.0) == y1) correct += 1;
-    if ((z2 >= 0 ? 1.0 : 0.0) == y2) correct += 1;
-    if ((z3 >= 0 ? 1.0 : 0.0) == y3) correct += 1;
-    const g0 = f64x2.extract_lane(p01, 0) - y0;
-    const g1 = f64x2.extract_lane(p01, 1) - y1;
-    const g2 = f64x2.extract_lane(p23, 0) - y2;
-    const g3 = f64x2.extract_lane(p23, 1) - y3;
-    errBias += g0;
-    errBias += g1;
-    errBias += g2;
-    errBias += g3;
+    const g01 = f64x2.sub(v128.bitselect(q01, f64x2.mul(e01, q01), pos01), y01);
+    const g23 = f64x2.sub(v128.bitselect(q23, f64x2.mul(e23, q23), pos23), y23);
+    err = f64x2.add(err, f64x2.add(g01, g23));
     // One pass over grad for the four rows.
-    const v0 = f64x2.splat(g0), v1 = f64x2.splat(g1), v2 = f64x2.splat(g2), v3 = f64x2.splat(g3);
+    const v0 = v128.shuffle<f64>(g01, g01, 0, 0), v1 = v128.shuffle<f64>(g01, g01, 1, 1);
+    const v2 = v128.shuffle<f64>(g23, g23, 0, 0), v3 = v128.shuffle<f64>(g23, g23, 1, 1);
     for (let j = 0; j < even; j += 2) {
       const p = grad + (<usize>j << 3);
       const o4 = <usize>j << 2;
-      let acc = f64x2.add(v128.load(p), f64x2.mul(v0, f64x2.promote_low_f32x4(v128.load64_zero(r0 + o4))));
-      acc = f64x2.add(acc, f64x2.mul(v1, f64x2.promote_low_f32x4(v128.load64_zero(r1 + o4))));
-      acc = f64x2.add(acc, f64x2.mul(v2, f64x2.promote_low_f32x4(v128.load64_zero(r2 + o4))));
-      v128.store(p, f64x2.add(acc, f64x2.mul(v3, f64x2.promote_low_f32x4(v128.load64_zero(r3 + o4)))));
+      let acc = madd64(v0, f64x2.promote_low_f32x4(v128.load64_zero(r0 + o4)), v128.load(p));
+      acc = madd64(v1, f64x2.promote_low_f32x4(v128.load64_zero(r1 + o4)), acc);
+      acc = madd64(v2, f64x2.promote_low_f32x4(v128.load64_zero(r2 + o4)), acc);
+      v128.store(p, madd64(v3, f64x2.promote_low_f32x4(v128.load64_zero(r3 + o4)), acc));
     }
     if (even < dims) {
       const p = grad + (<usize>even << 3);
       const o4 = <usize>even << 2;
+      const g0 = f64x2.extract_lane(g01, 0), g1 = f64x2.extract_lane(g01, 1);
+      const g2 = f64x2.extract_lane(g23, 0), g3 = f64x2.extract_lane(g23, 1);
       store<f64>(p, load<f64>(p) + g0 * <f64>load<f32>(r0 + o4) + g1 * <f64>load<f32>(r1 + o4) + g2 * <f64>load<f32>(r2 + o4) + g3 * <f64>load<f32>(r3 + o4));
     }
   }
+  loss01 = f64x2.add(loss01, loss23);
+  let loss = f64x2.extract_lane(loss01, 0) + f64x2.extract_lane(loss01, 1);
+  let correct = f64x2.extract_lane(right, 0) + f64x2.extract_lane(right, 1);
+  let errBias = f64x2.extract_lane(err, 0) + f64x2.extract_lane(err, 1);
   for (; i + 1 < end; i += 2) {
     const ra = x + <usize>i * rowBytes;
     const rb = ra + rowBytes;

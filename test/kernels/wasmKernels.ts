@@ -1,0 +1,322 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { kernelInfo, SharedArena, type WasmBuild } from '../../src/kernels/backend.js';
+import { kmeansAccumulate, kmeansAccumulateJs } from '../../src/kernels/kmeans.js';
+import { logregAccumulate, logregAccumulateJs } from '../../src/kernels/logreg.js';
+import { Rng } from '../../src/util/random.js';
+import { nearestCentroid } from '../helpers/reference.js';
+
+/*
+ * The WebAssembly SIMD kernels against the plain TypeScript loops and an independent reference, on
+ * shapes chosen to hit every edge of the SIMD code: dims not a multiple of 4, k not a multiple of 4
+ * or 16 (padding lanes, leftover blocks), k = 1, one row, odd row counts (the 2-row blocking's tail),
+ * sub-ranges that start inside the data. Run once per build of the module (kernels.test.ts,
+ * kernels-simd128.test.ts): each test file gets its own module state, so its own build.
+ */
+
+let arena: SharedArena | undefined;
+
+/** The rows copied into shared WebAssembly memory, where the kernels take the WebAssembly path. */
+function inWasm(features: Float32Array, labels?: Float32Array) {
+  const placed = arena!.place(features, labels);
+  if (!placed) throw new Error('test data does not fit the arena');
+  return placed;
+}
+
+export function randomRows(rng: Rng, rows: number, dims: number, scale: number, offset = 0): Float32Array {
+  const x = new Float32Array(rows * dims);
+  for (let i = 0; i < x.length; i++) x[i] = offset + scale * rng.normal();
+  return x;
+}
+
+/** Sums, counts and inertia of rows [start, end) by the independent reference (test/helpers). */
+function referenceKmeansPartial(x: Float32Array, dims: number, start: number, end: number, centroids: Float64Array, k: number) {
+  const data = { rows: x.length / dims, dims, features: x };
+  const sums = new Float64Array(k * dims);
+  const counts = new Array<number>(k).fill(0);
+  let inertia = 0;
+  for (let i = start; i < end; i++) {
+    const { index, dist } = nearestCentroid(data, i, centroids, k);
+    counts[index]! += 1;
+    inertia += dist;
+    for (let j = 0; j < dims; j++) sums[index * dims + j] += x[i * dims + j]!;
+  }
+  return { sums, counts, inertia };
+}
+
+function maxRelative(actual: ArrayLike<number>, expected: ArrayLike<number>, floor = 1e-6): number {
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) {
+    worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!) / Math.max(Math.abs(expected[i]!), floor));
+  }
+  return worst;
+}
+
+export function runKmeans(kernel: typeof kmeansAccumulate, x: Float32Array, dims: number, start: number, end: number, centroids: Float64Array, k: number) {
+  const sums = new Float64Array(k * dims);
+  const counts = new Float64Array(k);
+  const inertia = kernel(x, dims, start, end, centroids, k, sums, counts);
+  return { sums, counts: Array.from(counts), inertia };
+}
+
+const KMEANS_SHAPES = [
+  { rows: 1, dims: 1, k: 1 },
+  { rows: 1, dims: 7, k: 3 },
+  { rows: 2, dims: 4, k: 1 },
+  { rows: 7, dims: 5, k: 1 },
+  { rows: 33, dims: 3, k: 5 },
+  { rows: 101, dims: 17, k: 16 },
+  { rows: 257, dims: 13, k: 21 },
+  { rows: 500, dims: 16, k: 16 },
+  { rows: 301, dims: 2, k: 35 },
+  { rows: 128, dims: 64, k: 64 },
+  { rows: 999, dims: 6, k: 7 },
+];
+
+/** The WebAssembly kernels' tests, on the given build of the module. */
+export function describeWasmKernels(build: WasmBuild): void {
+describe(`WebAssembly kernels (${build} build)`, () => {
+  beforeAll(() => {
+    arena = SharedArena.create();
+  });
+
+  it('are the ones in use: npm test builds the module first', () => {
+    // Prepare / Act
+    const info = kernelInfo();
+
+    // Assess
+    expect(info).toEqual({ kind: 'wasm', build });
+    expect(arena).toBeDefined();
+  });
+
+  describe('k-means assignment and accumulation', () => {
+    it.each(KMEANS_SHAPES)('matches the plain loop and the reference on $rows rows × $dims dims, k = $k', ({ rows, dims, k }) => {
+      // Prepare: centroids drawn from the rows, so clusters are near the data as in Lloyd rounds
+      const rng = new Rng(rows * 1000 + dims * 10 + k);
+      const x = randomRows(rng, rows, dims, 3);
+      const centroids = new Float64Array(k * dims);
+      for (let c = 0; c < k; c++) for (let j = 0; j < dims; j++) centroids[c * dims + j] = x[(c % rows) * dims + j]! + 0.5 * rng.normal();
+      const placed = inWasm(x);
+
+      // Act
+      const wasm = runKmeans(kmeansAccumulate, placed.features, dims, 0, rows, centroids, k);
+      const js = runKmeans(kmeansAccumulateJs, x, dims, 0, rows, centroids, k);
+      const reference = referenceKmeansPartial(x, dims, 0, rows, centroids, k);
+
+      // Assess: the same rows in the same clusters, added in the same order: bit for bit the plain loop
+      expect(wasm).toEqual(js);
+      expect(wasm.counts).toEqual(reference.counts);
+      expect(Math.abs(wasm.inertia - reference.inertia)).toBeLessThanOrEqual(1e-12 * reference.inertia);
+      expect(maxRelative(wasm.sums, reference.sums)).toBeLessThanOrEqual(1e-12);
+    });
+
+    it('covers only rows [start, end), and adds to the sums and counts it is given', () => {
+      // Prepare
+      const rng = new Rng(7);
+      const dims = 5;
+      const k = 6;
+      const x = randomRows(rng, 40, dims, 2);
+      const centroids = Float64Array.from(x.subarray(0, k * dims));
+      const placed = inWasm(x);
+      const sums = new Float64Array(k * dims).fill(1);
+      const counts = new Float64Array(k).fill(2);
+
+      // Act: an odd start and an odd length
+      const inertia = kmeansAccumulate(placed.features, dims, 3, 30, centroids, k, sums, counts);
+
+      // Assess
+      const reference = referenceKmeansPartial(x, dims, 3, 30, centroids, k);
+      expect(Array.from(counts)).toEqual(reference.counts.map((n) => n + 2));
+      expect(maxRelative(sums, reference.sums.map((v) => v + 1))).toBeLessThanOrEqual(1e-12);
+      expect(Math.abs(inertia - reference.inertia)).toBeLessThanOrEqual(1e-12 * reference.inertia);
+      expect(inertia).toBe(kmeansAccumulateJs(x, dims, 3, 30, centroids, k, new Float64Array(k * dims), new Float64Array(k)));
+    });
+
+    it('assigns ties as the plain loop does: to the lowest index, duplicate centroids included', () => {
+      // Prepare: centroid 2 duplicates centroid 0; 9 rows lie on the plane x = 0, equidistant from
+      // all three; 5 rows near (−2, 0, 0) tie between 0 and 2; 4 rows near (2, 0, 0) go to 1.
+      const dims = 3;
+      const k = 3;
+      const centroids = new Float64Array([-2, 0, 0, 2, 0, 0, -2, 0, 0]);
+      const rows: number[] = [];
+      for (let i = 0; i < 9; i++) rows.push(0, i - 4, 0.5 * i);
+      for (let i = 0; i < 5; i++) rows.push(-2 + 0.1 * i, 0.25, -0.5);
+      for (let i = 0; i < 4; i++) rows.push(2 - 0.1 * i, 0, 1);
+      const x = Float32Array.from(rows);
+      const placed = inWasm(x);
+
+      // Act
+      const wasm = runKmeans(kmeansAccumulate, placed.features, dims, 0, 18, centroids, k);
+
+      // Assess
+      expect(wasm.counts).toEqual([14, 4, 0]);
+      const reference = referenceKmeansPartial(x, dims, 0, 18, centroids, k);
+      expect(wasm.counts).toEqual(reference.counts);
+      expect(maxRelative(wasm.sums, reference.sums)).toBeLessThanOrEqual(1e-12);
+    });
+
+    it('keeps float64 assignments where float32 scores cannot tell centroids apart', () => {
+      // Prepare: data far from the origin (‖x‖² ≈ 4e8) and centroids 1e-3 apart: float32 scores
+      // (7 digits) cannot separate them, so the kernel must re-score these rows in float64.
+      const rng = new Rng(99);
+      const dims = 4;
+      const k = 8;
+      const x = randomRows(rng, 301, dims, 0.01, 1e4);
+      const centroids = new Float64Array(k * dims);
+      for (let c = 0; c < k; c++) for (let j = 0; j < dims; j++) centroids[c * dims + j] = 1e4 + 0.001 * rng.normal();
+      const placed = inWasm(x);
+
+      // Act
+      const wasm = runKmeans(kmeansAccumulate, placed.features, dims, 0, 301, centroids, k);
+
+      // Assess
+      const reference = referenceKmeansPartial(x, dims, 0, 301, centroids, k);
+      expect(wasm.counts).toEqual(reference.counts);
+      expect(reference.counts.filter((n) => n > 0).length).toBeGreaterThan(1);
+      expect(wasm).toEqual(runKmeans(kmeansAccumulateJs, x, dims, 0, 301, centroids, k));
+    });
+
+    it('takes the plain loop for rows whose float32 scores would overflow, and for NaN rows', () => {
+      // Prepare: ordinary rows with one row of values near 1e20 (‖x‖² overflows float32) and one
+      // NaN row in between, at odd and even positions of the row pairs
+      const rng = new Rng(17);
+      const dims = 6;
+      const k = 5;
+      const x = randomRows(rng, 23, dims, 2);
+      for (let j = 0; j < dims; j++) x[7 * dims + j] = 1e20 * (j + 1);
+      x[10 * dims + 2] = NaN;
+      const centroids = Float64Array.from(x.subarray(0, k * dims));
+      const placed = inWasm(x);
+
+      // Act
+      const wasm = runKmeans(kmeansAccumulate, placed.features, dims, 0, 23, centroids, k);
+
+      // Assess: the plain loop's result, NaN inertia included; the far row went to the nearest centroid
+      const js = runKmeans(kmeansAccumulateJs, x, dims, 0, 23, centroids, k);
+      expect(wasm).toEqual(js);
+      expect(Number.isNaN(wasm.inertia)).toBe(true);
+      expect(wasm.counts.reduce((a, b) => a + b, 0)).toBe(23);
+      const withoutNaN = Float32Array.from(x);
+      withoutNaN[10 * dims + 2] = 0;
+      const finite = runKmeans(kmeansAccumulate, inWasm(withoutNaN).features, dims, 0, 23, centroids, k);
+      expect(finite).toEqual(runKmeans(kmeansAccumulateJs, withoutNaN, dims, 0, 23, centroids, k));
+      expect(finite.inertia).toBeGreaterThan(1e40);
+    });
+
+    it('re-scores thin margins among many centroids exactly: near-duplicate centroids in groups and leftover blocks', () => {
+      // Prepare: k = 37 (2 groups of 16 and 2 leftover blocks of 4 after padding to 40); centroids in
+      // near-identical pairs or triples (1e-4 apart) far from the others, rows near each of them: most
+      // rows have a margin float32 cannot trust, with only a few candidates among 37 centroids.
+      const rng = new Rng(4242);
+      const dims = 9;
+      const k = 37;
+      const centroids = new Float64Array(k * dims);
+      for (let c = 0; c < k; c++) {
+        const twin = c % 3 === 0 ? -1 : c - 1; // c ≡ 1, 2 (mod 3) sit next to c − 1
+        for (let j = 0; j < dims; j++) {
+          centroids[c * dims + j] = twin < 0 ? 40 * rng.normal() : centroids[twin * dims + j]! + 1e-4 * rng.normal();
+        }
+      }
+      const rows = 403;
+      const x = new Float32Array(rows * dims);
+      for (let i = 0; i < rows; i++) {
+        const c = rng.int(k);
+        for (let j = 0; j < dims; j++) x[i * dims + j] = centroids[c * dims + j]! + (i % 5 === 0 ? 1e-5 : 0.3) * rng.normal();
+      }
+      const placed = inWasm(x);
+
+      // Act
+      const wasm = runKmeans(kmeansAccumulate, placed.features, dims, 0, rows, centroids, k);
+      const partly = runKmeans(kmeansAccumulate, placed.features, dims, 5, rows - 2, centroids, k);
+
+      // Assess: bit for bit the plain loop, on the whole range and on one that starts mid-quad
+      expect(wasm).toEqual(runKmeans(kmeansAccumulateJs, x, dims, 0, rows, centroids, k));
+      expect(partly).toEqual(runKmeans(kmeansAccumulateJs, x, dims, 5, rows - 2, centroids, k));
+      const reference = referenceKmeansPartial(x, dims, 0, rows, centroids, k);
+      expect(wasm.counts).toEqual(reference.counts);
+      expect(Math.abs(wasm.inertia - reference.inertia)).toBeLessThanOrEqual(1e-12 * reference.inertia);
+    });
+  });
+
+  describe('logistic-regression gradient', () => {
+    const LOGREG_SHAPES = [
+      { rows: 1, dims: 1 },
+      { rows: 2, dims: 3 },
+      { rows: 3, dims: 4 },
+      { rows: 101, dims: 5 },
+      { rows: 256, dims: 32 },
+      { rows: 77, dims: 33 },
+    ];
+
+    it.each(LOGREG_SHAPES)('matches the plain loop on $rows rows × $dims dims', ({ rows, dims }) => {
+      // Prepare: weights large enough that some |z| are big (both branches of the stable log-loss)
+      const rng = new Rng(rows * 100 + dims);
+      const x = randomRows(rng, rows, dims, 2, 0.5);
+      const y = new Float32Array(rows);
+      for (let i = 0; i < rows; i++) y[i] = rng.next() < 0.5 ? 1 : 0;
+      const w = new Float64Array(dims + 1);
+      for (let j = 0; j <= dims; j++) w[j] = 3 * rng.normal();
+      const placed = inWasm(x, y);
+      const wasmGrad = new Float64Array(dims + 4).fill(0.25);
+      const jsGrad = new Float64Array(dims + 4).fill(0.25);
+
+      // Act
+      const wasm = logregAccumulate(placed.features, placed.labels!, dims, 0, rows, w, wasmGrad);
+      const js = logregAccumulateJs(x, y, dims, 0, rows, w, jsGrad);
+
+      // Assess: the gradient is added to what was there; nothing past grad[dims] is touched
+      expect(wasm.correct).toBe(js.correct);
+      expect(Math.abs(wasm.loss - js.loss)).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(js.loss)));
+      expect(maxRelative(wasmGrad, jsGrad)).toBeLessThanOrEqual(1e-12);
+      expect(Array.from(wasmGrad.subarray(dims + 1))).toEqual([0.25, 0.25, 0.25]);
+    });
+
+    it('covers only rows [start, end)', () => {
+      // Prepare
+      const rng = new Rng(3);
+      const dims = 6;
+      const x = randomRows(rng, 50, dims, 1);
+      const y = new Float32Array(50).map((_, i) => i % 2);
+      const w = Float64Array.from({ length: dims + 1 }, () => rng.normal());
+      const placed = inWasm(x, y);
+      const wasmGrad = new Float64Array(dims + 1);
+      const jsGrad = new Float64Array(dims + 1);
+
+      // Act
+      const wasm = logregAccumulate(placed.features, placed.labels!, dims, 11, 40, w, wasmGrad);
+      const js = logregAccumulateJs(x, y, dims, 11, 40, w, jsGrad);
+
+      // Assess
+      expect(wasm.correct).toBe(js.correct);
+      expect(Math.abs(wasm.loss - js.loss)).toBeLessThanOrEqual(1e-12 * js.loss);
+      expect(maxRelative(wasmGrad, jsGrad)).toBeLessThanOrEqual(1e-12);
+    });
+
+    it('matches the plain loop from tiny to huge |z|, where exp(−|z|) underflows', () => {
+      // Prepare: margins from 0 to about ±2000 (exp(−|z|) down to 0 in float64), both labels
+      const rng = new Rng(11);
+      const dims = 3;
+      const rows = 203;
+      const x = new Float32Array(rows * dims);
+      const y = new Float32Array(rows);
+      for (let i = 0; i < rows; i++) {
+        const scale = i % 4 === 0 ? 1e-6 : 10 ** (4 * rng.next() - 1);
+        for (let j = 0; j < dims; j++) x[i * dims + j] = scale * rng.normal();
+        y[i] = rng.next() < 0.5 ? 1 : 0;
+      }
+      const w = new Float64Array([200, -150, 90, 0.01]);
+      const placed = inWasm(x, y);
+      const wasmGrad = new Float64Array(dims + 1);
+      const jsGrad = new Float64Array(dims + 1);
+
+      // Act
+      const wasm = logregAccumulate(placed.features, placed.labels!, dims, 0, rows, w, wasmGrad);
+      const js = logregAccumulateJs(x, y, dims, 0, rows, w, jsGrad);
+
+      // Assess
+      expect(wasm.correct).toBe(js.correct);
+      expect(Math.abs(wasm.loss - js.loss)).toBeLessThanOrEqual(1e-12 * js.loss);
+      expect(maxRelative(wasmGrad, jsGrad)).toBeLessThanOrEqual(1e-12);
+    });
+  });
+});
+}
