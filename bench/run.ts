@@ -111,6 +111,8 @@ interface RoundTiming {
   kernels: string;
   /** Worker↔thread bytes per round, both directions. */
   bytesPerRound: number;
+  /** The pool's first round (instances created in the threads, glue code not yet optimised). */
+  firstRoundMs: number;
 }
 
 /**
@@ -130,6 +132,7 @@ async function timeRounds(data: TrainingData, shape: Shape, model: Float64Array,
     const computes = pools.map(() => [] as number[]);
     const kernels = pools.map(() => '');
     const bytes = pools.map(() => 0);
+    const first = pools.map(() => 0);
     for (let r = 0; r <= repeats; r++) {
       for (const [i, pool] of pools.entries()) {
         const before = pool.traffic.toThreads + pool.traffic.fromThreads;
@@ -139,12 +142,15 @@ async function timeRounds(data: TrainingData, shape: Shape, model: Float64Array,
         const ms = performance.now() - started;
         bytes[i] = pool.traffic.toThreads + pool.traffic.fromThreads - before;
         kernels[i] = result.kernels;
-        if (r === 0) continue; // warm-up: instantiation in the threads, JIT of the glue
+        if (r === 0) {
+          first[i] = ms; // warm-up: instantiation in the threads, JIT of the glue
+          continue;
+        }
         rounds[i]!.push(ms);
         computes[i]!.push(result.computeMs);
       }
     }
-    return pools.map((_, i) => ({ round: summarise(rounds[i]!), compute: summarise(computes[i]!), kernels: kernels[i]!, bytesPerRound: bytes[i]! }));
+    return pools.map((_, i) => ({ round: summarise(rounds[i]!), compute: summarise(computes[i]!), kernels: kernels[i]!, bytesPerRound: bytes[i]!, firstRoundMs: first[i]! }));
   } finally {
     await Promise.all(pools.map((pool) => pool.close()));
   }
@@ -356,6 +362,7 @@ async function main(): Promise<void> {
       compute1ThreadMs: o.threads1.compute.minMs,
       compute2ThreadsMs: o.threads2.compute.minMs,
       speedup2Threads: o.threads1.compute.minMs / o.threads2.compute.minMs,
+      firstRound1ThreadMs: o.threads1.firstRoundMs,
     };
   });
 
@@ -384,7 +391,7 @@ async function main(): Promise<void> {
 
   const lines: string[] = [];
   lines.push('');
-  lines.push(`kernels ${kernels.kind}; ${out.machine.cpu}, ${out.machine.cores} cores, Node ${process.version}; fastest of ${REPEATS} runs after a warm-up (medians in the JSON)`);
+  lines.push(`kernels ${kernels.kind === 'wasm' ? `wasm, ${kernels.build} build` : 'js'}; ${out.machine.cpu}, ${out.machine.cores} cores, Node ${process.version}; fastest of ${REPEATS} runs after a warm-up (medians in the JSON)`);
   if (reference) {
     const blas = reference.threadpools.find((t) => t.internal_api === 'openblas' || t.internal_api === 'mkl');
     lines.push(`reference: scikit-learn ${reference.sklearn}, numpy ${reference.numpy}, ${blas ? `${blas.internal_api} ${blas.version} (${blas.architecture})` : 'BLAS unknown'}, one thread`);
@@ -403,6 +410,7 @@ async function main(): Promise<void> {
     lines.push(`| ${jsScaling.case}, TypeScript kernels | | | | ${fmt(jsScaling.threads1.minMs)} → ${fmt(jsScaling.threads2.minMs)} | ${jsScaling.speedup.toFixed(2)}× |`);
   }
   lines.push('');
+  lines.push('first round of a new pool, 1 thread (ms): ' + rows.map((r) => `${r.case}: ${fmt(r.firstRound1ThreadMs)}`).join('; '));
   lines.push('worker ↔ threads per round (2 threads, k-means): ' + traffic.map((t) => `${label(t.rows)}×${t.dims} k=${t.k}: ${t.bytesPerRound.toLocaleString('en-US')} B`).join('; '));
   lines.push(
     `local round overhead excluding compute (memory store, W = ${overhead.workers}, ${overhead.rounds} rounds): median ${fmt(overhead.overhead.medianMs)} ms, min ${fmt(overhead.overhead.minMs)} ms (round ${fmt(overhead.round.medianMs)} ms; compute ${fmt(overhead.compute.medianMs)} ms)`,
