@@ -11,11 +11,6 @@ export function heapBase(): usize {
   return __heap_base;
 }
 
-/** Whether this build fuses multiplies and adds (relaxed SIMD): the host reports it. */
-export function fusedMultiplyAdd(): bool {
-  return ASC_FEATURE_RELAXED_SIMD;
-}
-
 /*
  * a·b + c per lane. The module is built twice from this file: kernels.wasm with relaxed SIMD, where
  * this is one fused multiply-add (or, on hardware without one, a multiply then an add), and
