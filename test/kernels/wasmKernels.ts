@@ -202,6 +202,24 @@ describe(`WebAssembly kernels (${build} build)`, () => {
       expect(finite.inertia).toBeGreaterThan(1e40);
     });
 
+    it('re-scores rows so small that their float32 scores underflow', () => {
+      // Prepare: values around 1e-22 (squares near 1e-44, below float32's normal range)
+      const rng = new Rng(23);
+      const dims = 5;
+      const k = 4;
+      const x = randomRows(rng, 41, dims, 1e-22);
+      const centroids = new Float64Array(k * dims);
+      for (let i = 0; i < centroids.length; i++) centroids[i] = 1e-22 * rng.normal();
+      const placed = inWasm(x);
+
+      // Act
+      const wasm = runKmeans(kmeansAccumulate, placed.features, dims, 0, 41, centroids, k);
+
+      // Assess: the plain loop's clusters, and more than one of them used
+      expect(wasm).toEqual(runKmeans(kmeansAccumulateJs, x, dims, 0, 41, centroids, k));
+      expect(wasm.counts.filter((n) => n > 0).length).toBeGreaterThan(1);
+    });
+
     it('re-scores thin margins among many centroids exactly: near-duplicate centroids in groups and leftover blocks', () => {
       // Prepare: k = 37 (2 groups of 16 and 2 leftover blocks of 4 after padding to 40); centroids in
       // near-identical pairs or triples (1e-4 apart) far from the others, rows near each of them: most

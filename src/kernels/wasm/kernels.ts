@@ -70,7 +70,8 @@ export function kmeansAccumulate(
   // Per-candidate |float32 score − exact score| ≤ (dims + 4)·2⁻²⁴·(2‖c‖² + ‖x‖²) (dims + 1 rounded
   // terms from ‖c‖², the rounding of ‖c‖² and of c to float32). A gap under twice that, with a
   // factor 8 to spare, is re-scored: the window is rel·(2·n + 2·cmax2), where n, ‖x‖² summed in
-  // float32, is at least ‖x‖² / 2.
+  // float32, is at least ‖x‖² / 2. Where float32 underflows (values below ~1e-19) these relative
+  // bounds fail, but such gaps are below the 1e-30 that assign() always re-scores.
   const rel = <f64>(dims + 8) * 0.00000095367431640625; // 2⁻²⁰
   modelCt = ct;
   modelCn = cn;
