@@ -33,7 +33,7 @@ export interface WasmExports {
     ct: number, cn: number, c64: number, k: number, kp: number, cmax2: number,
     sums: number, counts: number,
   ): number;
-  logregAccumulate(x: number, y: number, dims: number, start: number, end: number, w: number, grad: number, out: number): void;
+  logregAccumulate(x: number, y: number, dims: number, start: number, end: number, w: number, grad: number, out: number, tmp: number): void;
 }
 
 export const PAGE = 65_536;

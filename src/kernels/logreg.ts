@@ -1,5 +1,8 @@
 import { scratch, wasmContextOf, type WasmContext } from './backend.js';
 
+/** Rows per batch of the WebAssembly kernel (LOGREG_BATCH in wasm/kernels.ts): 16 bytes of scratch each. */
+const LOGREG_BATCH = 32;
+
 /**
  * The logistic-regression gradient pass over rows [start, end): with p = σ(w·x + b) it adds
  * (p − y)·x to grad[0..dims) and (p − y) to grad[dims], and returns the summed log-loss and the
@@ -66,14 +69,15 @@ function logregAccumulateWasm(
 ): { loss: number; correct: number } {
   const n = dims + 1;
   const bytes = Math.ceil((n * 8) / 16) * 16;
-  const wPtr = scratch(context, 2 * bytes + 16);
+  const wPtr = scratch(context, 2 * bytes + 16 + LOGREG_BATCH * 16);
   const gradPtr = wPtr + bytes;
   const outPtr = gradPtr + bytes;
+  const tmpPtr = outPtr + 16;
   const buffer = context.memory.buffer;
   new Float64Array(buffer, wPtr, n).set(w.subarray(0, n));
   const gradView = new Float64Array(buffer, gradPtr, n);
   gradView.set(grad.subarray(0, n));
-  context.exports.logregAccumulate(x.byteOffset, y.byteOffset, dims, start, end, wPtr, gradPtr, outPtr);
+  context.exports.logregAccumulate(x.byteOffset, y.byteOffset, dims, start, end, wPtr, gradPtr, outPtr, tmpPtr);
   grad.set(gradView);
   const out = new Float64Array(buffer, outPtr, 2);
   return { loss: out[0]!, correct: out[1]! };

@@ -256,6 +256,8 @@ describe(`WebAssembly kernels (${build} build)`, () => {
   });
 
   describe('logistic-regression gradient', () => {
+    // Rows in batches of up to 32 (fewer for wide rows: 4 at 701 dims), then 2- and 1-row tails;
+    // odd dims take the last dimension apart.
     const LOGREG_SHAPES = [
       { rows: 1, dims: 1 },
       { rows: 2, dims: 3 },
@@ -263,6 +265,8 @@ describe(`WebAssembly kernels (${build} build)`, () => {
       { rows: 101, dims: 5 },
       { rows: 256, dims: 32 },
       { rows: 77, dims: 33 },
+      { rows: 150, dims: 5 },
+      { rows: 13, dims: 701 },
     ];
 
     it.each(LOGREG_SHAPES)('matches the plain loop on $rows rows × $dims dims', ({ rows, dims }) => {
