@@ -466,10 +466,10 @@ export const LOGREG_BATCH: i32 = 32;
  *
  * Rows go in batches of up to LOGREG_BATCH, in three passes that stay in cache: the dot products (four
  * rows share each load of w), then exp, log1p, loss, accuracy and error two rows to a vector and
- * without branches, then one pass over grad per four rows. The middle pass is a chain of about fifty
- * dependent operations per row pair; run per batch, the pairs are independent and the core overlaps
- * them, where interleaved with the other passes it waited on each chain in turn. The last rows (up
- * to three) go two, then one, at a time.
+ * without branches, then one pass over grad per four rows. The middle pass is a long chain of
+ * dependent operations per row pair; run over a batch, its pairs are independent of each other
+ * (1M × 32: 17.7 ms, against 18.4–19.2 ms with the three interleaved per four rows). The last rows
+ * (up to three) go two, then one, at a time.
  */
 export function logregAccumulate(x: usize, y: usize, dims: i32, start: i32, end: i32, w: usize, grad: usize, out: usize, tmp: usize): void {
   const rowBytes = <usize>dims << 2;
