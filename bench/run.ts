@@ -299,6 +299,8 @@ async function main(): Promise<void> {
 
   const available = referenceAvailable();
   const referenceDir = mkdtempSync(join(tmpdir(), 'bspml-bench-'));
+  // The data files there run to hundreds of MB: gone however the bench ends.
+  process.on('exit', () => rmSync(referenceDir, { recursive: true, force: true }));
   let referenceJob: string | undefined;
   let referenceBefore: PythonResult | undefined;
   if (available.ok) {
