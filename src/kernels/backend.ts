@@ -34,6 +34,8 @@ export interface WasmExports {
     sums: number, counts: number,
   ): number;
   logregAccumulate(x: number, y: number, dims: number, start: number, end: number, w: number, grad: number, out: number, tmp: number): void;
+  /** Most rows per batch of logregAccumulate, which needs 16 bytes of `tmp` per row. */
+  LOGREG_BATCH: { value: number };
 }
 
 export const PAGE = 65_536;

@@ -1,15 +1,12 @@
 import { scratch, wasmContextOf, type WasmContext } from './backend.js';
 
-/** Rows per batch of the WebAssembly kernel (LOGREG_BATCH in wasm/kernels.ts): 16 bytes of scratch each. */
-const LOGREG_BATCH = 32;
-
 /**
  * The logistic-regression gradient pass over rows [start, end): with p = σ(w·x + b) it adds
  * (p − y)·x to grad[0..dims) and (p − y) to grad[dims], and returns the summed log-loss and the
  * number of rows classified correctly (p ≥ 0.5 ⇔ label 1). `w` holds dims weights then the bias.
  *
  * Rows in a shared WebAssembly memory (see backend.ts) go to the SIMD kernel (float64 products and
- * sums throughout, four rows per pass, exp and log1p as float64 polynomials accurate to a few units in
+ * sums throughout, in batches of rows, exp and log1p as float64 polynomials accurate to a few units in
  * the last place, so results match this loop to rounding); other arrays take this loop.
  */
 export function logregAccumulate(
@@ -69,7 +66,8 @@ function logregAccumulateWasm(
 ): { loss: number; correct: number } {
   const n = dims + 1;
   const bytes = Math.ceil((n * 8) / 16) * 16;
-  const wPtr = scratch(context, 2 * bytes + 16 + LOGREG_BATCH * 16);
+  // The kernel's batch scratch: 16 bytes per row of its largest batch.
+  const wPtr = scratch(context, 2 * bytes + 16 + context.exports.LOGREG_BATCH.value * 16);
   const gradPtr = wPtr + bytes;
   const outPtr = gradPtr + bytes;
   const tmpPtr = outPtr + 16;
