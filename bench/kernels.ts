@@ -17,8 +17,7 @@
 import { kernelInfo, SharedArena } from '../src/kernels/backend.js';
 import { kmeansAccumulate, kmeansAccumulateJs } from '../src/kernels/kmeans.js';
 import { logregAccumulate, logregAccumulateJs } from '../src/kernels/logreg.js';
-import { generateBlobs } from '../src/data/generate.js';
-import { Rng } from '../src/util/random.js';
+import { kmeansCase, logregCase } from './cases.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 9);
@@ -42,11 +41,9 @@ if (info.kind !== 'wasm' || !arena) throw new Error(`the WebAssembly kernels are
 console.log(`kernels: wasm, ${info.build} build; ${ROWS.toLocaleString('en-US')} rows; first call, then fastest of ${REPEATS}`);
 
 for (const dims of [16, 64]) {
-  const k = dims;
-  const { table } = generateBlobs({ rows: ROWS, dims, centers: k, seed: dims, std: 2 });
-  const placed = arena.place(table.values)!;
-  const centroids = new Float64Array(k * dims);
-  for (let c = 0; c < k; c++) centroids.set(table.values.subarray(Math.floor((c * ROWS) / k) * dims, Math.floor((c * ROWS) / k) * dims + dims), c * dims);
+  // The cases `npm run bench` times: blobs, centroids drawn from the rows.
+  const { data, k, centroids } = kmeansCase(ROWS, dims, dims, dims === 16 ? 1 : 2);
+  const placed = arena.place(data.features)!;
   const sums = new Float64Array(k * dims);
   const counts = new Float64Array(k);
   let inertia = 0;
@@ -56,7 +53,7 @@ for (const dims of [16, 64]) {
     inertia = kmeansAccumulate(placed.features, dims, 0, ROWS, centroids, k, sums, counts);
   });
   const plainCounts = new Float64Array(k);
-  const plain = kmeansAccumulateJs(table.values, dims, 0, ROWS, centroids, k, new Float64Array(k * dims), plainCounts);
+  const plain = kmeansAccumulateJs(data.features, dims, 0, ROWS, centroids, k, new Float64Array(k * dims), plainCounts);
   const same = inertia === plain && counts.every((n, c) => n === plainCounts[c]);
   console.log(`k-means ${ROWS}×${dims}, k = ${k}: first ${t.firstMs.toFixed(1)} ms, fastest ${t.minMs.toFixed(1)} ms; plain loop's counts and inertia: ${same ? 'identical' : 'DIFFERENT'}`);
   arena.release(placed.region);
@@ -64,26 +61,15 @@ for (const dims of [16, 64]) {
 
 {
   const dims = 32;
-  const rng = new Rng(3);
-  const x = new Float32Array(ROWS * dims);
-  const y = new Float32Array(ROWS);
-  for (let i = 0; i < ROWS; i++) {
-    let z = 0;
-    for (let j = 0; j < dims; j++) {
-      x[i * dims + j] = rng.normal();
-      z += (j % 3) * x[i * dims + j]!;
-    }
-    y[i] = z + rng.normal() > 0 ? 1 : 0;
-  }
-  const w = Float64Array.from({ length: dims + 1 }, () => Number(process.env.BENCH_WSCALE ?? 0.1) * rng.normal());
-  const placed = arena.place(x, y)!;
+  const { data, w } = logregCase(ROWS, dims, 3, Number(process.env.BENCH_WSCALE ?? 0.1));
+  const placed = arena.place(data.features, data.labels)!;
   const grad = new Float64Array(dims + 1);
   const t = time(() => {
     grad.fill(0);
     logregAccumulate(placed.features, placed.labels!, dims, 0, ROWS, w, grad);
   });
   const plain = new Float64Array(dims + 1);
-  logregAccumulateJs(x, y, dims, 0, ROWS, w, plain);
+  logregAccumulateJs(data.features, data.labels!, dims, 0, ROWS, w, plain);
   const worst = Math.max(...Array.from(grad, (g, j) => Math.abs(g - plain[j]!) / Math.max(Math.abs(plain[j]!), 1e-300)));
   console.log(`logistic-regression gradient ${ROWS}×${dims}: first ${t.firstMs.toFixed(1)} ms, fastest ${t.minMs.toFixed(1)} ms; largest relative difference from the plain loop ${worst.toExponential(1)}`);
 }

@@ -15,9 +15,9 @@ import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kmeans } from '../src/algorithms/kmeans.js';
+import { kmeansCase, label, logregCase, type KmeansCase, type LogregCase } from './cases.js';
 import { logreg } from '../src/algorithms/logreg.js';
 import type { Shape } from '../src/algorithms/types.js';
-import { generateBlobs } from '../src/data/generate.js';
 import { MemoryDatasetSource } from '../src/data/MemoryDatasetSource.js';
 import { sliceShard, type TrainingData } from '../src/data/types.js';
 import { ThreadPool } from '../src/inner/ThreadPool.js';
@@ -25,7 +25,6 @@ import { kernelInfo } from '../src/kernels/backend.js';
 import type { KmeansSpec, LogregSpec } from '../src/protocol/spec.js';
 import { LocalRuntime } from '../src/runtime/LocalRuntime.js';
 import { MemoryStore } from '../src/stores/MemoryStore.js';
-import { Rng } from '../src/util/random.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 11);
@@ -47,59 +46,6 @@ function summarise(samples: number[]): Timing {
 
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Data: generated once, used by both sides (Python reads the same float32 bytes from files).
-
-interface KmeansCase {
-  name: string;
-  data: TrainingData;
-  k: number;
-  /** The centroids both sides start from: k rows of the data (rows are shuffled by the generator). */
-  centroids: Float64Array;
-}
-
-function kmeansCase(rows: number, dims: number, k: number, seed: number): KmeansCase {
-  const { table } = generateBlobs({ rows, dims, centers: k, seed, std: 2 });
-  const data: TrainingData = { source: `blobs ${rows}×${dims}`, rows, dims, features: table.values, featureNames: table.columns };
-  const centroids = new Float64Array(k * dims);
-  for (let c = 0; c < k; c++) {
-    const row = Math.floor((c * rows) / k);
-    for (let j = 0; j < dims; j++) centroids[c * dims + j] = table.values[row * dims + j]!;
-  }
-  return { name: `kmeans ${label(rows)}×${dims}, k=${k}`, data, k, centroids };
-}
-
-interface LogregCase {
-  name: string;
-  data: TrainingData;
-  /** Weights then bias, as float32 values (numpy multiplies in float32). */
-  w: Float64Array;
-}
-
-function logregCase(rows: number, dims: number, seed: number): LogregCase {
-  const rng = new Rng(seed);
-  const truth = Array.from({ length: dims }, () => rng.normal());
-  const features = new Float32Array(rows * dims);
-  const labels = new Float32Array(rows);
-  for (let i = 0; i < rows; i++) {
-    let z = 0;
-    for (let j = 0; j < dims; j++) {
-      const v = rng.normal();
-      features[i * dims + j] = v;
-      z += truth[j]! * v;
-    }
-    labels[i] = z + 0.5 * rng.normal() > 0 ? 1 : 0;
-  }
-  const w = new Float64Array(dims + 1);
-  for (let j = 0; j < dims; j++) w[j] = Math.fround(0.1 * rng.normal());
-  const featureNames = Array.from({ length: dims }, (_, j) => `x${j}`);
-  return { name: `logreg gradient ${label(rows)}×${dims}`, data: { source: 'classification', rows, dims, features, labels, featureNames, labelName: 'y' }, w };
-}
-
-function label(rows: number): string {
-  return rows % 1_000_000 === 0 ? `${rows / 1_000_000}M` : rows % 1000 === 0 ? `${rows / 1000}k` : String(rows);
 }
 
 // ---------------------------------------------------------------------------------------------
