@@ -1,13 +1,15 @@
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
+import { DEFAULT_DEPLOYMENT } from '../aws/cost.js';
 import { BspmlError } from '../errors.js';
+import { VERSION } from '../version.js';
 import { BACKENDS } from '../stores/open.js';
 import { addBenchBackendsCommand } from '../bench/backends-cli.js';
 import { addAwsCommands } from './aws.js';
 import { gen } from './gen.js';
 import type { CliIo } from './io.js';
-import { nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber } from './options.js';
+import { addReportOptions, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber } from './options.js';
 import { predict } from './predict.js';
 import { train, type TrainOptions } from './train.js';
 
@@ -27,22 +29,24 @@ function addTrainOptions(command: Command): Command {
     .option('--prefix <prefix>', 's3: key prefix for the state (default none)')
     .option('--concurrency <n>', 'most worker containers at once (default 32)', positiveInt)
     .option('--out <file>', 'write the model as JSON (only when training succeeds)')
-    .option('--no-progress', 'no progress bar');
+    .option('--no-progress', 'no progress bar')
+    .option('--worker-memory <mb>', `worker memory (MB) of the stack the projected AWS cost assumes (default ${DEFAULT_DEPLOYMENT.workerMemoryMb})`, positiveInt);
 }
 
 /** Parses `argv` (without node and script) and runs the command; resolves to the exit code. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const program = new Command('bspml')
     .description('Train k-means and logistic regression as bulk-synchronous rounds, locally or on AWS Lambda')
+    .version(VERSION, '--version', 'print the version')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .showHelpAfterError('(run with --help for usage)');
 
   const trainCommand = program.command('train').description('train a model on the local runtime');
-  addTrainOptions(trainCommand.command('kmeans').description('k-means (k-means++ init, exact Lloyd rounds)'))
+  addTrainOptions(addReportOptions(trainCommand.command('kmeans').description('k-means (k-means++ init, exact Lloyd rounds)')))
     .requiredOption('--k <n>', 'number of clusters', positiveInt)
     .action((options: TrainOptions) => train('kmeans', options, io));
-  addTrainOptions(trainCommand.command('logreg').description('logistic regression (full-batch gradient descent)'))
+  addTrainOptions(addReportOptions(trainCommand.command('logreg').description('logistic regression (full-batch gradient descent)')))
     .option('--label-column <name>', 'label column (0/1): header name, 0-based index or "last"', 'last')
     .option('--lr <x>', 'learning rate (default 0.5)', positiveNumber)
     .option('--l2 <x>', 'L2 penalty (default 0)', nonNegativeNumber)

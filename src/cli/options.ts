@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 
 /** Option parsers with messages in plain words; commander adds the option's name. */
 
@@ -31,4 +31,12 @@ export function oneOf<T extends string>(choices: readonly T[]) {
     if (!(choices as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of: ${choices.join(', ')}.`);
     return value as T;
   };
+}
+
+/** --report, --json and --quiet: on train, and on status/watch for a stack job. */
+export function addReportOptions(command: Command): Command {
+  return command
+    .option('--report <file>', 'write the run report: FILE.json (docs/report.md) or FILE.html (charts)')
+    .option('--json', 'print the run report as JSON on standard output, and nothing else there')
+    .option('--quiet', 'print nothing but errors');
 }

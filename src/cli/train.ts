@@ -6,6 +6,8 @@ import { checkWritable, writeFileAtomic } from '../util/files.js';
 import type { CliIo } from './io.js';
 import { RoundProgress } from './progress.js';
 import { formatReport } from './report.js';
+import { buildReport } from '../report/build.js';
+import { checkReportPath, reportJson, writeReport } from '../report/write.js';
 
 export interface TrainOptions {
   data: string;
@@ -23,6 +25,14 @@ export interface TrainOptions {
   concurrency?: number;
   out?: string;
   progress: boolean;
+  /** Write the run report to this file (.json or .html). */
+  report?: string;
+  /** Print the run report as JSON on standard output, and nothing else there. */
+  json?: boolean;
+  /** No progress bar, no text report: errors only. */
+  quiet?: boolean;
+  /** Worker memory (MB) of the stack the projected AWS cost assumes. */
+  workerMemory?: number;
   // k-means
   k?: number;
   // logistic regression
@@ -47,6 +57,10 @@ export async function train(algorithm: 'kmeans' | 'logreg', options: TrainOption
       : { algorithm, ...(options.lr !== undefined ? { lr: options.lr } : {}), ...(options.l2 !== undefined ? { l2: options.l2 } : {}), ...common };
 
   if (options.out) await checkWritable(options.out);
+  if (options.report) {
+    checkReportPath(options.report);
+    await checkWritable(options.report);
+  }
   const store = await openStore(options.backend, {
     endpoint: options.endpoint,
     table: options.table,
@@ -54,7 +68,7 @@ export async function train(algorithm: 'kmeans' | 'logreg', options: TrainOption
     bucket: options.bucket,
     prefix: options.prefix,
   });
-  const progress = options.progress ? new RoundProgress(options.maxRounds ?? 100, algorithm === 'kmeans' ? 'inertia' : 'loss', io.stderr) : undefined;
+  const progress = options.progress && !options.quiet && !options.json ? new RoundProgress(options.maxRounds ?? 100, algorithm === 'kmeans' ? 'inertia' : 'loss', io.stderr) : undefined;
   const runtime = new LocalRuntime({
     store,
     datasets: new FileDatasetSource(),
@@ -66,7 +80,18 @@ export async function train(algorithm: 'kmeans' | 'logreg', options: TrainOption
     if (options.out) {
       await writeFileAtomic(options.out, `${JSON.stringify({ ...outcome.result, jobId: outcome.job.jobId, data: options.data }, null, 2)}\n`);
     }
-    io.stdout.write(`${formatReport(outcome, { data: options.data, backend: store.kind, out: options.out })}\n`);
+    const report = buildReport({
+      source: 'local',
+      job: outcome.job,
+      rounds: outcome.rounds,
+      backend: store.kind,
+      io: outcome.io.rounds,
+      wallMs: outcome.wallMs,
+      workerMemoryMb: options.workerMemory,
+    });
+    if (options.report) await writeReport(options.report, report);
+    if (options.json) io.stdout.write(reportJson(report));
+    else if (!options.quiet) io.stdout.write(`${formatReport(outcome, report, { data: options.data, out: options.out })}\n`);
   } finally {
     await runtime.close();
     await store.close();
