@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { DEFAULT_DEPLOYMENT } from '../aws/cost.js';
 import { BspmlError } from '../errors.js';
+import { installSignalHandlers } from '../util/interrupt.js';
 import { VERSION } from '../version.js';
 import { BACKENDS } from '../stores/open.js';
 import { addBenchBackendsCommand } from '../bench/backends-cli.js';
@@ -15,7 +16,8 @@ import { train, type TrainOptions } from './train.js';
 
 function addTrainOptions(command: Command): Command {
   return command
-    .requiredOption('--data <file>', 'training data: CSV (header optional) or bspml binary float32')
+    .option('--spec <file>', 'a job spec (NAME.job.json, as a stack reads it): options given here override its fields')
+    .option('--data <file>', 'training data: CSV (header optional) or bspml binary float32 (default with --spec: its data.uri, or NAME.csv beside it)')
     .option('--workers <n>', 'shards, one worker invocation each per round', positiveInt, 1)
     .option('--threads <n>', `inner threads per worker (default: available parallelism, ${availableParallelism()} here)`, positiveInt)
     .option('--max-rounds <n>', 'stop after this many rounds (default 100)', positiveInt)
@@ -33,6 +35,23 @@ function addTrainOptions(command: Command): Command {
     .option('--worker-memory <mb>', `worker memory (MB) of the stack the projected AWS cost assumes (default ${DEFAULT_DEPLOYMENT.workerMemoryMb})`, positiveInt);
 }
 
+function addLogregOptions(command: Command): Command {
+  return command
+    .option('--label-column <name>', 'label column (0/1): header name, 0-based index or "last" (default last)')
+    .option('--lr <x>', 'learning rate (default 0.5)', positiveNumber)
+    .option('--l2 <x>', 'L2 penalty (default 0)', nonNegativeNumber);
+}
+
+/** `train --spec`: every algorithm's options, for overriding the spec's fields. */
+function addAlgorithmOptions(command: Command): Command {
+  return addLogregOptions(command.option('--k <n>', 'k-means: number of clusters', positiveInt));
+}
+
+/** The options typed on the command line (not defaults): those override a spec file. */
+function givenOptions(command: Command): Set<string> {
+  return new Set(command.options.map((o) => o.attributeName()).filter((name) => command.getOptionValueSource(name) === 'cli'));
+}
+
 /** Parses `argv` (without node and script) and runs the command; resolves to the exit code. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const program = new Command('bspml')
@@ -42,15 +61,18 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .showHelpAfterError('(run with --help for usage)');
 
-  const trainCommand = program.command('train').description('train a model on the local runtime');
+  // `train --spec FILE` takes its algorithm from the spec; `train kmeans|logreg` names it. Options
+  // are positional (the parent's before the subcommand) so that both can share their names.
+  program.enablePositionalOptions();
+  const trainCommand = addAlgorithmOptions(addTrainOptions(addReportOptions(program.command('train'))))
+    .description('train a model on the local runtime: bspml train --spec NAME.job.json, or bspml train kmeans|logreg')
+    .enablePositionalOptions()
+    .action((options: TrainOptions, command: Command) => train(undefined, options, io, givenOptions(command)));
   addTrainOptions(addReportOptions(trainCommand.command('kmeans').description('k-means (k-means++ init, exact Lloyd rounds)')))
-    .requiredOption('--k <n>', 'number of clusters', positiveInt)
-    .action((options: TrainOptions) => train('kmeans', options, io));
-  addTrainOptions(addReportOptions(trainCommand.command('logreg').description('logistic regression (full-batch gradient descent)')))
-    .option('--label-column <name>', 'label column (0/1): header name, 0-based index or "last"', 'last')
-    .option('--lr <x>', 'learning rate (default 0.5)', positiveNumber)
-    .option('--l2 <x>', 'L2 penalty (default 0)', nonNegativeNumber)
-    .action((options: TrainOptions) => train('logreg', options, io));
+    .option('--k <n>', 'number of clusters (required unless the spec has k)', positiveInt)
+    .action((options: TrainOptions, command: Command) => train('kmeans', options, io, givenOptions(command)));
+  addLogregOptions(addTrainOptions(addReportOptions(trainCommand.command('logreg').description('logistic regression (full-batch gradient descent)'))))
+    .action((options: TrainOptions, command: Command) => train('logreg', options, io, givenOptions(command)));
 
   program
     .command('predict')
@@ -96,6 +118,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+/** The program as a process: bin/bspml.js, or this file run as a script. */
+export async function main(): Promise<void> {
+  installSignalHandlers((line) => process.stderr.write(line));
   process.exitCode = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr });
 }
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

@@ -1,16 +1,19 @@
 import { FileDatasetSource } from '../data/FileDatasetSource.js';
-import type { JobSpecInput } from '../protocol/spec.js';
 import { LocalRuntime } from '../runtime/LocalRuntime.js';
 import { openStore, type Backend } from '../stores/open.js';
 import { checkWritable, writeFileAtomic } from '../util/files.js';
+import { onInterrupt } from '../util/interrupt.js';
 import type { CliIo } from './io.js';
 import { RoundProgress } from './progress.js';
+import { trainJob } from './spec-file.js';
 import { formatReport } from './report.js';
 import { buildReport } from '../report/build.js';
 import { checkReportPath, reportJson, writeReport } from '../report/write.js';
 
 export interface TrainOptions {
-  data: string;
+  /** A job spec file (NAME.job.json, as a stack reads it); options given override it. */
+  spec?: string;
+  data?: string;
   workers: number;
   threads?: number;
   maxRounds?: number;
@@ -41,44 +44,42 @@ export interface TrainOptions {
   l2?: number;
 }
 
-/** `bspml train kmeans|logreg`: runs one job on the local runtime and reports it. */
-export async function train(algorithm: 'kmeans' | 'logreg', options: TrainOptions, io: CliIo): Promise<void> {
-  const common = {
-    data: { uri: options.data, ...(algorithm === 'logreg' ? { labelColumn: options.labelColumn ?? 'last' } : {}) },
-    workers: options.workers,
-    ...(options.threads !== undefined ? { threads: options.threads } : {}),
-    ...(options.maxRounds !== undefined ? { maxRounds: options.maxRounds } : {}),
-    ...(options.tol !== undefined ? { tol: options.tol } : {}),
-    ...(options.seed !== undefined ? { seed: options.seed } : {}),
-  };
-  const spec: JobSpecInput =
-    algorithm === 'kmeans'
-      ? { algorithm, k: options.k!, ...common }
-      : { algorithm, ...(options.lr !== undefined ? { lr: options.lr } : {}), ...(options.l2 !== undefined ? { l2: options.l2 } : {}), ...common };
-
+/**
+ * `bspml train [kmeans|logreg] [--spec NAME.job.json]`: runs one job on the local runtime and
+ * reports it. `given` names the options typed on the command line: those override the spec file.
+ */
+export async function train(algorithm: 'kmeans' | 'logreg' | undefined, options: TrainOptions, io: CliIo, given: ReadonlySet<string> = new Set()): Promise<void> {
+  const { spec, backend, data } = await trainJob(algorithm, options, given);
   if (options.out) await checkWritable(options.out);
   if (options.report) {
     checkReportPath(options.report);
     await checkWritable(options.report);
   }
-  const store = await openStore(options.backend, {
+  const store = await openStore(backend, {
     endpoint: options.endpoint,
     table: options.table,
     redisUrl: options.redisUrl,
     bucket: options.bucket,
     prefix: options.prefix,
   });
-  const progress = options.progress && !options.quiet && !options.json ? new RoundProgress(options.maxRounds ?? 100, algorithm === 'kmeans' ? 'inertia' : 'loss', io.stderr) : undefined;
+  const progress = options.progress && !options.quiet && !options.json ? new RoundProgress(spec.maxRounds, spec.algorithm === 'kmeans' ? 'inertia' : 'loss', io.stderr) : undefined;
   const runtime = new LocalRuntime({
     store,
     datasets: new FileDatasetSource(),
     concurrency: options.concurrency,
     onRound: (metrics) => progress?.round(metrics),
   });
+  // On Ctrl-C or kill: the bar's line ended, threads stopped, and the store closed, which stops a
+  // server it started (redis-server, dynalite, s3rver and its directory).
+  const forget = onInterrupt(startedBy(backend, options), async () => {
+    progress?.stop();
+    await runtime.close();
+    await store.close();
+  });
   try {
     const outcome = await runtime.train(spec).finally(() => progress?.stop());
     if (options.out) {
-      await writeFileAtomic(options.out, `${JSON.stringify({ ...outcome.result, jobId: outcome.job.jobId, data: options.data }, null, 2)}\n`);
+      await writeFileAtomic(options.out, `${JSON.stringify({ ...outcome.result, jobId: outcome.job.jobId, data }, null, 2)}\n`);
     }
     const report = buildReport({
       source: 'local',
@@ -91,9 +92,23 @@ export async function train(algorithm: 'kmeans' | 'logreg', options: TrainOption
     });
     if (options.report) await writeReport(options.report, report);
     if (options.json) io.stdout.write(reportJson(report));
-    else if (!options.quiet) io.stdout.write(`${formatReport(outcome, report, { data: options.data, out: options.out })}\n`);
+    else if (!options.quiet) io.stdout.write(`${formatReport(outcome, report, { data, out: options.out })}\n`);
   } finally {
+    forget();
     await runtime.close();
     await store.close();
   }
+}
+
+/** What closing the run stops, for the line an interrupt prints. */
+function startedBy(backend: string, options: TrainOptions): string {
+  const server =
+    backend === 'redis' && !options.redisUrl
+      ? 'redis-server'
+      : backend === 'dynamodb' && !options.endpoint
+        ? 'dynalite'
+        : backend === 's3' && !options.endpoint
+          ? 's3rver (and its temporary directory)'
+          : undefined;
+  return server ? `worker threads, ${server}` : 'worker threads';
 }
