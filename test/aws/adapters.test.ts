@@ -7,7 +7,7 @@ import { S3DatasetSource } from '../../src/aws/S3DatasetSource.js';
 import { parseS3Uri } from '../../src/aws/s3uri.js';
 import { SnsFanout } from '../../src/aws/SnsFanout.js';
 import { SqsCompletion } from '../../src/aws/SqsCompletion.js';
-import { encodeBinary } from '../../src/data/binary.js';
+import { encodeBinary } from '../../src/data/formats/binary.js';
 import { formatCsv } from '../../src/data/csv.js';
 import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
 import type { RoundTask } from '../../src/protocol/types.js';

@@ -1,7 +1,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { encodeBinary } from '../../src/data/binary.js';
+import { encodeBinary } from '../../src/data/formats/binary.js';
 import { runBspml, useTempDirs, type CliResult } from '../helpers/cli.js';
 
 /*
