@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip, gunzipSync, constants as zlib } from 'node:zlib';
 import type { AsyncBuffer } from 'hyparquet';
 import { DataError } from '../errors.js';
-import { BinaryPieceParser, describeBinary, isBinary } from './formats/binary.js';
+import { BinaryPieceParser, binaryHeaderLength, describeBinary, isBinary } from './formats/binary.js';
 import { CsvPieceParser, describeCsv } from './formats/csv.js';
 import { describeParquet, readParquetGroups } from './formats/parquet.js';
 import type { DatasetLayout, DatasetPart, LoadedShard, PartFormat, PieceReport, ShardPiece } from './layout.js';
@@ -13,6 +13,8 @@ import type { DatasetRef } from './types.js';
 
 /** The most bytes `describe` reads of a part (its head, or a Parquet part's footer). */
 export const DESCRIBE_BYTES = 64 * 1024;
+/** What it reads first: a header line or a binary header is almost always shorter. */
+const PROBE_BYTES = 8 * 1024;
 /** Parts described at once. */
 const DESCRIBE_PARALLEL = 16;
 /** First read past a CSV piece's end to finish its last line; doubled while the line goes on. */
@@ -91,8 +93,11 @@ async function describePart(entry: PartEntry, source: ByteSource): Promise<Datas
     const head = await describeParquet(asyncBuffer(entry, source), entry.name);
     return { ...base, format, rows: head.rows, rowGroups: head.rowGroups, rowGroupBytes: head.rowGroupBytes, dataOffset: 0, firstLine: 1, columns: head.columns, named: true };
   }
-  const head = await source.read(entry, 0, DESCRIBE_BYTES);
+  let head = await source.read(entry, 0, PROBE_BYTES);
   format = formatOf(entry, head);
+  const needed = format === 'binary' ? binaryHeaderLength(head, entry.name) : format === 'csv' && head.indexOf(10) === -1 ? DESCRIBE_BYTES : 0;
+  if (needed > head.length && head.length < entry.bytes) head = await source.read(entry, 0, Math.min(needed, DESCRIBE_BYTES));
+
   if (format === 'parquet') {
     const footer = await describeParquet(asyncBuffer(entry, source), entry.name);
     return { ...base, format, rows: footer.rows, rowGroups: footer.rowGroups, rowGroupBytes: footer.rowGroupBytes, dataOffset: 0, firstLine: 1, columns: footer.columns, named: true };
@@ -103,15 +108,24 @@ async function describePart(entry: PartEntry, source: ByteSource): Promise<Datas
   }
   let text = head;
   if (format === 'csv.gz') {
-    try {
-      // A flush that returns what the truncated stream decodes to, instead of failing at its end.
-      text = gunzipSync(head, { finishFlush: zlib.Z_SYNC_FLUSH });
-    } catch (error) {
-      throw new DataError(entry.name, `not valid gzip: ${error instanceof Error ? error.message : String(error)}`, {}, { cause: error });
+    text = gunzipHead(head, entry.name);
+    // Compressed, the first line may need more than the probe: up to DESCRIBE_BYTES.
+    if (text.indexOf(10) === -1 && head.length < entry.bytes) {
+      head = await source.read(entry, 0, DESCRIBE_BYTES);
+      text = gunzipHead(head, entry.name);
     }
   }
   const csv = describeCsv(text, head.length >= entry.bytes, entry.name);
   return { ...base, format, dataOffset: csv.dataOffset, firstLine: csv.firstLine, hasHeader: csv.hasHeader, columns: csv.columns, named: csv.hasHeader };
+}
+
+/** What the first bytes of a gzip stream decode to (the stream is cut short: no error for its end). */
+function gunzipHead(head: Uint8Array, name: string): Uint8Array {
+  try {
+    return gunzipSync(head, { finishFlush: zlib.Z_SYNC_FLUSH });
+  } catch (error) {
+    throw new DataError(name, `not valid gzip: ${error instanceof Error ? error.message : String(error)}`, {}, { cause: error });
+  }
 }
 
 /** A part as hyparquet reads it: ranged reads through the byte source. */

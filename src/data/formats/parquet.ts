@@ -11,8 +11,8 @@ import { checkColumnNames } from './csv.js';
  * lz4). Columns must be flat and numeric: INT32, INT64, FLOAT, DOUBLE or BOOLEAN.
  */
 
-/** Footer bytes the first read fetches: enough for the metadata of most files in one request. */
-export const PARQUET_FOOTER_PROBE = 64 * 1024;
+/** Footer bytes the first read fetches: enough for the metadata of most numeric files in one request. */
+export const PARQUET_FOOTER_PROBE = 8 * 1024;
 
 const NUMERIC = new Set(['INT32', 'INT64', 'FLOAT', 'DOUBLE', 'BOOLEAN']);
 
