@@ -45,6 +45,10 @@ export const logreg: Algorithm<LogregSpec> = {
     return model;
   },
 
+  modelLength(shape) {
+    return 3 * shape.dims + 1;
+  },
+
   partialLength(shape) {
     return shape.dims + 4;
   },
