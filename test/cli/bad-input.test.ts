@@ -72,7 +72,7 @@ describe('bspml train: bad data files', () => {
 
     // Assess
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe(ourError(`${data}: cannot read file: ENOENT: no such file or directory, open '${data}'`));
+    expect(result.stderr).toBe(ourError(`${data}: cannot read file: ENOENT: no such file or directory, stat '${data}'`));
     expect(result.stdout).toBe('');
   });
 
