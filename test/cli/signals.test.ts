@@ -88,7 +88,7 @@ describe('bspml train interrupted by a signal', () => {
         await until(() => /round \d+\//.test(stderr) || child.exitCode !== null, 'the first progress line');
         expect(child.exitCode, stderr).toBeNull();
         const started = childrenOf(child.pid!);
-        if (server) expect(started.map((c) => c.command)).toContain(server);
+        if (server) expect(started.map((c) => c.command), stderr).toContain(server);
         if (backend === 's3') expect((await leftIn(temp)).some((name) => name.startsWith('bspml-s3rver-'))).toBe(true);
 
         // Act
@@ -98,9 +98,9 @@ describe('bspml train interrupted by a signal', () => {
         // Assess
         expect(code, stderr).toBe(expected);
         const lines = stderr.trimEnd().split('\n');
-        expect(lines.at(-1)).toMatch(new RegExp(`^bspml: interrupted by ${signal}: stopped worker threads`));
-        if (server) expect(lines.at(-1)).toContain(server);
-        await until(() => started.every((c) => !alive(c.pid)), `the children ${started.map((c) => `${c.command} (${c.pid})`).join(', ')} to end`, 5000);
+        expect(lines.at(-1), stderr).toMatch(new RegExp(`^bspml: interrupted by ${signal}: stopped worker threads`));
+        if (server) expect(lines.at(-1), stderr).toContain(server);
+        await until(() => started.every((c) => !alive(c.pid)), `the children ${started.map((c) => `${c.command} (${c.pid})`).join(', ')} to end`, 15_000);
         expect(await leftIn(temp)).toEqual([]);
       } finally {
         await rm(temp, { recursive: true, force: true });
