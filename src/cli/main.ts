@@ -11,7 +11,7 @@ import { addAwsCommands } from './aws.js';
 import { gen } from './gen.js';
 import type { CliIo } from './io.js';
 import { addReportOptions, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber } from './options.js';
-import { predict } from './predict.js';
+import { predict, type PredictOptions } from './predict.js';
 import { train, type TrainOptions } from './train.js';
 
 function addTrainOptions(command: Command): Command {
@@ -81,7 +81,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .requiredOption('--model <file>', 'model JSON written by train --out')
     .requiredOption('--data <file>', 'CSV or binary data with the model\'s feature columns')
     .option('--out <file>', 'write predictions as CSV (default: standard output)')
-    .action((options: { model: string; data: string; out?: string }) => predict(options, io));
+    .option('--id-column <name>', 'copy this column to each output row, first (a name, or a 0-based index in a file without header)')
+    .option('--keep <columns>', 'copy these columns (comma-separated) to each output row, after the id', (v: string) => v.split(',').filter(Boolean))
+    .option('--allow-extra-columns', 'ignore data columns the model does not use (default: an error naming them)')
+    .action((options: PredictOptions) => predict(options, io));
 
   const genCommand = program.command('gen').description('write synthetic data with a seed');
   const genOptions = (command: Command) =>
@@ -122,6 +125,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 /** The program as a process: bin/bspml.js, or this file run as a script. */
 export async function main(): Promise<void> {
   installSignalHandlers((line) => process.stderr.write(line));
+  // A reader that stops early (bspml predict … | head) closes the pipe: that ends the output, quietly.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
   process.exitCode = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr });
 }
 
