@@ -44,6 +44,10 @@ export const logreg: Algorithm<LogregSpec> = {
     }
   },
 
+  modelLength(shape) {
+    return 3 * shape.dims + 1;
+  },
+
   partialLength(shape) {
     return shape.solver === 'gd' ? shape.dims + PARTIAL_HEAD : secondOrderPartialLength(shape, shape.solver === 'newton');
   },
