@@ -3,12 +3,12 @@ import { logregAccumulate } from '../../kernels/logreg.js';
 import type { LogregSolver, LogregSpec } from '../../protocol/spec.js';
 import type { LogregResult } from '../../protocol/types.js';
 import { addInto, type Algorithm, type Shape } from '../types.js';
-import { gdInit, gradientStep } from './gd.js';
+import { gdInit, gdTailLength, gradientStep } from './gd.js';
 import { standardisation } from './init.js';
-import { PARTIAL_HEAD } from './layout.js';
+import { headLength, PARTIAL_HEAD } from './layout.js';
 import { lbfgsStateLength, lbfgsStep } from './lbfgs.js';
 import { NEWTON_MAX_DIMS, newtonStep } from './newton.js';
-import { acceptedWeights, secondOrderInit, secondOrderPartial, secondOrderPartialLength } from './secondOrder.js';
+import { acceptedWeights, secondOrderInit, secondOrderTailLength, secondOrderPartial, secondOrderPartialLength } from './secondOrder.js';
 
 /*
  * Logistic regression: mean log-loss + (λ/2)·‖v‖² on standardised weights (bias not penalised),
@@ -45,7 +45,15 @@ export const logreg: Algorithm<LogregSpec> = {
   },
 
   modelLength(shape) {
-    return 3 * shape.dims + 1;
+    const { dims } = shape;
+    switch (shape.solver) {
+      case 'newton':
+        return headLength(dims) + secondOrderTailLength(dims);
+      case 'lbfgs':
+        return headLength(dims) + secondOrderTailLength(dims) + lbfgsStateLength(dims);
+      default:
+        return headLength(dims) + gdTailLength(dims);
+    }
   },
 
   partialLength(shape) {
