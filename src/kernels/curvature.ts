@@ -41,16 +41,9 @@ export function logregMarginsJs(x: Float32Array, dims: number, start: number, en
  * h += Σᵢ s[i − start] · x̃ᵢ x̃ᵢᵀ for rows [start, end), x̃ᵢ = ((xᵢ − mean) · invStd, 1); `h` is the
  * upper triangle of the (dims + 1)² matrix packed row by row (see packedLength).
  */
-export function hessianAccumulate(
-  x: Float32Array,
-  dims: number,
-  start: number,
-  end: number,
-  s: Float64Array,
-  mean: Float64Array,
-  invStd: Float64Array,
-  h: Float64Array,
-): void {
+export type HessianKernel = (x: Float32Array, dims: number, start: number, end: number, s: Float64Array, mean: Float64Array, invStd: Float64Array, h: Float64Array) => void;
+
+export const hessianAccumulate: HessianKernel = (x, dims, start, end, s, mean, invStd, h) => {
   const context = wasmContextOf(x.buffer);
   if (!context || end <= start) {
     hessianAccumulateJs(x, dims, start, end, s, mean, invStd, h);
@@ -76,18 +69,10 @@ export function hessianAccumulate(
   hView.set(h.subarray(0, hLength));
   context.exports.hessianAccumulate(x.byteOffset, dims, start, end, sPtr, meanPtr, invPtr, hPtr, tmpPtr);
   h.set(hView);
-}
+};
 
-export function hessianAccumulateJs(
-  x: Float32Array,
-  dims: number,
-  start: number,
-  end: number,
-  s: Float64Array,
-  mean: Float64Array,
-  invStd: Float64Array,
-  h: Float64Array,
-): void {
+/** The plain loop: the fallback, and the definition the WebAssembly kernel must reproduce. */
+export const hessianAccumulateJs: HessianKernel = (x, dims, start, end, s, mean, invStd, h) => {
   const n = dims + 1;
   const row = new Float64Array(n);
   row[dims] = 1;
@@ -100,7 +85,7 @@ export function hessianAccumulateJs(
       for (let k = j; k < n; k++) h[p++] += u * row[k]!;
     }
   }
-}
+};
 
 function align16(bytes: number): number {
   return Math.ceil(bytes / 16) * 16;
