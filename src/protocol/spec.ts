@@ -32,6 +32,8 @@ const common = {
   maxRounds: z.number().int().min(1).max(100_000).default(100),
   tol: z.number().min(0).default(1e-4),
   seed: z.number().int().min(0).max(2 ** 32 - 1).default(42),
+  /** Stop the job (FAILED, with the reason) before its estimated AWS cost would pass this, in USD. */
+  maxCostUsd: z.number().positive().optional(),
 };
 
 export const kmeansSpecSchema = z
