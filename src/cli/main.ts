@@ -2,7 +2,9 @@ import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { DEFAULT_DEPLOYMENT } from '../aws/cost.js';
+import { NEWTON_MAX_DIMS } from '../algorithms/index.js';
 import { BspmlError } from '../errors.js';
+import { LOGREG_SOLVERS } from '../protocol/spec.js';
 import { installSignalHandlers } from '../util/interrupt.js';
 import { VERSION } from '../version.js';
 import { BACKENDS } from '../stores/open.js';
@@ -40,8 +42,10 @@ function addTrainOptions(command: Command): Command {
 function addLogregOptions(command: Command): Command {
   return command
     .option('--label-column <name>', 'label column (0/1): header name, 0-based index or "last" (default last)')
-    .option('--lr <x>', 'learning rate (default 0.5)', positiveNumber)
-    .option('--l2 <x>', 'L2 penalty (default 0)', nonNegativeNumber);
+    .addOption(new Option('--solver <name>', `${LOGREG_SOLVERS.join(', ')} (default: newton up to ${NEWTON_MAX_DIMS} features, else lbfgs)`).argParser(oneOf(LOGREG_SOLVERS)))
+    .option('--lr <x>', 'gd: learning rate (default 0.5)', positiveNumber)
+    .option('--l2 <x>', 'L2 penalty on standardised weights (default 0)', nonNegativeNumber)
+    .option('--C <x>', "scikit-learn's C, instead of --l2: l2 = 1 / (C × rows)", positiveNumber);
 }
 
 /** `train --spec`: every algorithm's options, for overriding the spec's fields. */
@@ -73,7 +77,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   addTrainOptions(addReportOptions(trainCommand.command('kmeans').description('k-means (k-means++ init, exact Lloyd rounds)')))
     .option('--k <n>', 'number of clusters (required unless the spec has k)', positiveInt)
     .action((options: TrainOptions, command: Command) => train('kmeans', options, io, givenOptions(command)));
-  addLogregOptions(addTrainOptions(addReportOptions(trainCommand.command('logreg').description('logistic regression (full-batch gradient descent)'))))
+  addLogregOptions(addTrainOptions(addReportOptions(trainCommand.command('logreg').description('logistic regression (Newton, L-BFGS or gradient descent; docs/algorithms.md)'))))
     .action((options: TrainOptions, command: Command) => train('logreg', options, io, givenOptions(command)));
 
   program

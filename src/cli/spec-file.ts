@@ -76,7 +76,7 @@ export async function trainJob(algorithm: 'kmeans' | 'logreg' | undefined, optio
   const input: Record<string, unknown> = {
     ...fromFile,
     algorithm: chosen,
-    ...pick(['workers', 'threads', 'maxRounds', 'tol', 'seed', 'k', 'lr', 'l2']),
+    ...pick(['workers', 'threads', 'maxRounds', 'tol', 'seed', 'k', 'solver', 'lr', 'l2', 'C']),
     data: { ...fileData, ...labelColumn, uri: data },
   };
   // The store: --backend, else the spec's (a stack backend is also a local one), else memory.

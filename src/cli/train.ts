@@ -1,4 +1,5 @@
 import { datasetSource } from './datasets.js';
+import type { LogregSolver } from '../protocol/spec.js';
 import { LocalRuntime } from '../runtime/LocalRuntime.js';
 import { openStore, type Backend } from '../stores/open.js';
 import { checkWritable, writeFileAtomic } from '../util/files.js';
@@ -42,8 +43,10 @@ export interface TrainOptions {
   k?: number;
   // logistic regression
   labelColumn?: string;
+  solver?: LogregSolver;
   lr?: number;
   l2?: number;
+  C?: number;
 }
 
 /**
