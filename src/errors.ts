@@ -11,12 +11,29 @@ export class BspmlError extends Error {
   }
 }
 
+/**
+ * Where in a data set of parts a bad value sits, as the worker that read it knows it: the part, the
+ * piece of that part its shard owns (by the piece's `start`, see ShardPiece), and the 1-based line
+ * (or row, for formats without lines) inside that piece. The preparation round's aggregator turns
+ * it into the line of the part, since only it knows how many lines the part's earlier pieces hold.
+ */
+export interface DataLocation {
+  part: number;
+  pieceStart: number;
+  lineInPiece: number;
+  field?: string;
+}
+
 /** The data set is unreadable or malformed. `row` is 1-based as a person counts lines in the file. */
 export class DataError extends BspmlError {
   readonly file: string;
   readonly row?: number;
   readonly field?: string;
-  constructor(file: string, detail: string, where: { row?: number; field?: string } = {}, options?: { cause?: unknown }) {
+  /** What is wrong, without the file and place (the message has both). */
+  readonly detail: string;
+  /** Set by a shard's reader, whose `row` would only count lines inside its piece. */
+  readonly location?: DataLocation;
+  constructor(file: string, detail: string, where: { row?: number; field?: string; location?: DataLocation } = {}, options?: { cause?: unknown }) {
     const at = [where.row !== undefined ? `row ${where.row}` : '', where.field !== undefined ? `field "${where.field}"` : '']
       .filter(Boolean)
       .join(', ');
@@ -24,6 +41,8 @@ export class DataError extends BspmlError {
     this.file = file;
     this.row = where.row;
     this.field = where.field;
+    this.detail = detail;
+    this.location = where.location;
   }
 }
 

@@ -25,23 +25,22 @@ export const logreg: Algorithm<LogregSpec> = {
 
   validate(_spec, data) {
     if (!data.labels) throw new SpecError(`logistic regression needs a label column in ${data.source}`, 'data.labelColumn');
+    const other = Object.keys(data.labels).filter((v) => v !== '0' && v !== '1');
+    if (other.length > 0) {
+      const rows = other.reduce((n, v) => n + data.labels![v]!, 0);
+      throw new SpecError(`${data.source}: field "${data.labelName ?? 'label'}": labels must be 0 or 1; ${rows} row(s) hold ${other.join(', ')}`, 'data.labelColumn');
+    }
   },
 
   init(_spec, data) {
-    const { dims, rows, features } = data;
+    const { dims } = data;
     const model = new Float64Array(3 * dims + 1);
-    const mean = model.subarray(dims + 1, 2 * dims + 1);
-    const std = model.subarray(2 * dims + 1);
-    for (let i = 0; i < rows; i++) for (let j = 0; j < dims; j++) mean[j] += features[i * dims + j]!;
-    for (let j = 0; j < dims; j++) mean[j] /= rows;
-    for (let i = 0; i < rows; i++) {
-      for (let j = 0; j < dims; j++) {
-        const d = features[i * dims + j]! - mean[j]!;
-        std[j] += d * d;
-      }
+    for (let j = 0; j < dims; j++) {
+      const { count, mean, m2 } = data.columns[j]!;
+      model[dims + 1 + j] = mean;
+      // A constant column has no scale to learn: leave it unscaled rather than divide by zero.
+      model[2 * dims + 1 + j] = Math.sqrt(m2 / count) || 1;
     }
-    // A constant column has no scale to learn: leave it unscaled rather than divide by zero.
-    for (let j = 0; j < dims; j++) std[j] = Math.sqrt(std[j]! / rows) || 1;
     return model;
   },
 

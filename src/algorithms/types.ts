@@ -1,6 +1,7 @@
 import type { JobSpec } from '../protocol/spec.js';
 import type { ModelResult } from '../protocol/types.js';
-import type { DataSummary, TrainingData } from '../data/types.js';
+import type { PreparedData } from '../data/summary.js';
+import type { DataSummary } from '../data/types.js';
 
 export type AlgorithmName = JobSpec['algorithm'];
 
@@ -38,9 +39,10 @@ export interface UpdateResult {
 export interface Algorithm<S extends JobSpec = JobSpec> {
   readonly name: S['algorithm'];
   shape(spec: S, data: DataSummary): Shape;
-  /** Rejects a spec that cannot run on this data, naming the field. */
-  validate(spec: S, data: TrainingData): void;
-  init(spec: S, data: TrainingData): Float64Array;
+  /** Rejects a spec that cannot run on this data, naming the field (from the preparation round's summary). */
+  validate(spec: S, data: PreparedData): void;
+  /** The model of round 1, from the preparation round's summary (never from the rows themselves). */
+  init(spec: S, data: PreparedData): Float64Array;
   partialLength(shape: Shape): number;
   /** Adds the contribution of `block`'s rows to `out` (which starts zeroed). */
   partial(shape: Shape, model: Float64Array, block: RowBlock, out: Float64Array): void;

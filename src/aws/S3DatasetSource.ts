@@ -5,6 +5,8 @@ import { parseCsv } from '../data/csv.js';
 import { toTrainingData } from '../data/load.js';
 import type { Table } from '../data/table.js';
 import { shardRange, sliceShard, type DatasetRef, type ShardData, type TrainingData } from '../data/types.js';
+import type { DatasetLayout } from '../data/layout.js';
+import { refOfLayout, wholeLayout } from '../data/wholeLayout.js';
 import type { DatasetSource } from '../ports/DatasetSource.js';
 import { parseS3Uri, type S3Location } from './s3uri.js';
 
@@ -53,7 +55,13 @@ export class S3DatasetSource implements DatasetSource {
     return toTrainingData(decodeTable(bytes, ref.uri), ref.uri, ref.labelColumn);
   }
 
-  async loadShard(ref: DatasetRef, shard: number, shards: number): Promise<ShardData> {
+  /** Reads and validates the whole object (this source has no metadata-only read yet). */
+  async describe(ref: DatasetRef): Promise<DatasetLayout> {
+    return wholeLayout(ref, await this.load(ref));
+  }
+
+  async loadShard(dataset: DatasetLayout, shard: number, shards: number): Promise<ShardData> {
+    const ref = refOfLayout(dataset);
     if (!Number.isInteger(shards) || shards < 1 || !Number.isInteger(shard) || shard < 0 || shard >= shards) {
       throw new RangeError(`shard ${shard} of ${shards} does not exist`);
     }

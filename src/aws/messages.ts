@@ -11,6 +11,7 @@ const round = z.number().int().min(0);
 const roundTaskSchema = z.object({
   jobId: z.string().min(1),
   round,
+  phase: z.literal('prepare').optional(),
   shard: z.number().int().min(0),
   shards: z.number().int().min(1),
   model: z.string().optional(),

@@ -1,6 +1,8 @@
 import { DataError } from '../errors.js';
 import type { DatasetSource } from '../ports/DatasetSource.js';
+import type { DatasetLayout } from './layout.js';
 import { sliceShard, type DatasetRef, type ShardData, type TrainingData } from './types.js';
+import { refOfLayout, wholeLayout } from './wholeLayout.js';
 
 /** Data sets already in memory, by uri: for embedding the library and for tests. */
 export class MemoryDatasetSource implements DatasetSource {
@@ -17,7 +19,11 @@ export class MemoryDatasetSource implements DatasetSource {
     return data;
   }
 
-  async loadShard(ref: DatasetRef, shard: number, shards: number): Promise<ShardData> {
-    return sliceShard(await this.load(ref), shard, shards);
+  async describe(ref: DatasetRef): Promise<DatasetLayout> {
+    return wholeLayout(ref, await this.load(ref));
+  }
+
+  async loadShard(layout: DatasetLayout, shard: number, shards: number): Promise<ShardData> {
+    return sliceShard(await this.load(refOfLayout(layout)), shard, shards);
   }
 }

@@ -3,11 +3,14 @@ import { BspmlError, MissingStateError } from '../errors.js';
 import { decodeModel, decodePartial, encodeModel } from './codec.js';
 import { clock, type ProtocolDeps } from './deps.js';
 import { failJob } from './failJob.js';
+import { PREPARE_ROUND } from './constants.js';
+import { prepareModel, type PreparedRound } from './prepare.js';
 import { publishRound } from './publish.js';
-import type { CompletionMessage, RoundMetrics } from './types.js';
+import type { CompletionMessage, JobPatch, JobRecord, RoundMetrics } from './types.js';
 
 export type AggregateOutcome =
-  | { status: 'advanced' | 'finished'; metrics: RoundMetrics }
+  /** `prepared`: the preparation round ended and round 1 was published. */
+  | { status: 'prepared' | 'advanced' | 'finished'; metrics: RoundMetrics }
   | { status: 'failed'; reason: string }
   /** A duplicate or late completion: nothing changed (or a lost fan-out was re-published). */
   | { status: 'ignored' | 'republished'; reason: string };
@@ -33,6 +36,7 @@ export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'n
     }
     return { status: 'ignored', reason: `completion for round ${message.round}, job is at round ${job.round}` };
   }
+  if (job.round === PREPARE_ROUND) return aggregatePrepare(deps, job);
   if (!job.data) throw new MissingStateError(`job ${job.jobId} is RUNNING without its data summary`);
 
   const algorithm = algorithmFor(job.spec);
@@ -84,20 +88,70 @@ export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'n
   await store.putRoundMetrics(job.jobId, metrics);
   await store.putModel(job.jobId, job.round + 1, nextBytes);
 
-  const rounds = job.round + 1;
+  // Training rounds are numbered from 1, so the round just aggregated is the count of training rounds.
+  const rounds = job.round;
   if (update.converged || rounds >= job.spec.maxRounds) {
     const result = algorithm.result(job.spec, job.data, update.model, update, merged, rounds);
     const done = await store.updateJob(job.jobId, { round: job.round, status: 'RUNNING' }, { status: 'SUCCEEDED', result });
     return done ? { status: 'finished', metrics } : { status: 'ignored', reason: 'another aggregation finished the job first' };
   }
 
-  const advanced = await store.updateJob(
-    job.jobId,
-    { round: job.round, status: 'RUNNING' },
-    { round: rounds, recoveries: 0, roundStartedAt: clock(deps) },
-  );
-  if (!advanced) return { status: 'ignored', reason: `another aggregation advanced round ${job.round} first` };
-  await publishRound(deps.fanout, store, job, rounds, update.model);
-  await store.updateJob(job.jobId, { round: rounds, status: 'RUNNING' }, { fanoutRound: rounds });
+  if (!(await advance(deps, job, update.model))) return { status: 'ignored', reason: `another aggregation advanced round ${job.round} first` };
   return { status: 'advanced', metrics };
+}
+
+/**
+ * Moves the job from its round to the next (conditionally: once, however often the completion
+ * comes) and publishes the next round with `model`, which the caller has stored.
+ */
+async function advance(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now'>, job: JobRecord, model: Float64Array, patch: JobPatch = {}): Promise<boolean> {
+  const next = job.round + 1;
+  const advanced = await deps.store.updateJob(job.jobId, { round: job.round, status: 'RUNNING' }, { ...patch, round: next, recoveries: 0, roundStartedAt: clock(deps) });
+  if (!advanced) return false;
+  await publishRound(deps.fanout, deps.store, job, next, model);
+  await deps.store.updateJob(job.jobId, { round: next, status: 'RUNNING' }, { fanoutRound: next });
+  return true;
+}
+
+/**
+ * The preparation round's aggregation: merge the shards' summaries, check the data set, initialise
+ * the model and publish round 1; or end the job FAILED with the reason, publishing nothing.
+ */
+async function aggregatePrepare(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now'>, job: JobRecord): Promise<AggregateOutcome> {
+  const { store } = deps;
+  if (!job.layout) throw new MissingStateError(`job ${job.jobId} is RUNNING without its data layout`);
+  const stored = await store.getPartials(job.jobId, job.round, job.shards);
+  const partials = stored.map((bytes) => decodePartial(bytes));
+  let prepared: PreparedRound;
+  try {
+    prepared = prepareModel({ ...job, layout: job.layout }, partials);
+  } catch (error) {
+    if (!(error instanceof BspmlError)) throw error;
+    await failJob(store, job.jobId, error.message, error.code);
+    return { status: 'failed', reason: error.message };
+  }
+
+  const modelBytes = encodeModel(prepared.model);
+  const metrics: RoundMetrics = {
+    round: job.round,
+    phase: 'prepare',
+    // No model entered this round: there is no objective yet.
+    objective: 0,
+    stats: prepared.stats,
+    converged: false,
+    computeMs: 0,
+    loadMs: Math.max(...partials.map((p) => p.report.loadMs)),
+    cacheHits: partials.filter((p) => p.report.cacheHit).length,
+    workers: job.shards,
+    partialBytes: stored.reduce((n, b) => n + b.byteLength, 0),
+    modelBytes: modelBytes.byteLength,
+    publishedAt: job.roundStartedAt,
+    aggregatedAt: clock(deps),
+  };
+  await store.putRoundMetrics(job.jobId, metrics);
+  await store.putModel(job.jobId, job.round + 1, modelBytes);
+  if (!(await advance(deps, job, prepared.model, { data: prepared.data }))) {
+    return { status: 'ignored', reason: `another aggregation advanced round ${job.round} first` };
+  }
+  return { status: 'prepared', metrics };
 }

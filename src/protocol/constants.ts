@@ -6,3 +6,6 @@ export const MAX_INLINE_MODEL_CHARS = 200_000;
 
 /** Recovery sweeps a round may take before the job is FAILED as stalled. */
 export const MAX_RECOVERIES = 3;
+
+/** The preparation round: workers load and summarise their shards; training rounds follow from 1. */
+export const PREPARE_ROUND = 0;

@@ -3,7 +3,9 @@ import { JobNotFoundError, MissingStateError } from '../errors.js';
 import type { WorkerContainer } from '../inner/WorkerContainer.js';
 import { decodeModel, encodePartial, modelFromBase64 } from './codec.js';
 import type { ProtocolDeps } from './deps.js';
-import type { RoundTask, WorkerReport } from './types.js';
+import { PREPARE_ROUND } from './constants.js';
+import { prepareShard } from './prepare.js';
+import type { JobRecord, RoundTask, WorkerReport } from './types.js';
 
 export interface WorkerOutcome {
   /** False when this shard's partial was already stored (a duplicate or retried message). */
@@ -17,39 +19,28 @@ export interface WorkerOutcome {
 }
 
 /**
- * One worker invocation: compute the partial of one shard for one round, store it, arrive at the
- * round's barrier and, if this arrival filled it, tell the aggregator. Never waits for other workers.
- * Safe to repeat: a duplicate finds its partial and its arrival already recorded and changes nothing.
+ * One worker invocation: compute the partial of one shard for one round (in the preparation round:
+ * load the shard and summarise it), store it, arrive at the round's barrier and, if this arrival
+ * filled it, tell the aggregator. Never waits for other workers. Safe to repeat: a duplicate finds
+ * its partial and its arrival already recorded and changes nothing.
  */
 export async function runWorker(deps: Pick<ProtocolDeps, 'store' | 'datasets' | 'completion'>, container: WorkerContainer, task: RoundTask): Promise<WorkerOutcome> {
   const { store } = deps;
-  const job = await container.job(task.jobId, () => store.getJob(task.jobId));
-  if (!job || !job.data) throw new JobNotFoundError(task.jobId);
+  const read = () => store.getJob(task.jobId);
+  let job = await container.job(task.jobId, read);
+  if (!job || !job.layout) throw new JobNotFoundError(task.jobId);
+  const prepare = task.phase === 'prepare';
+  if (prepare !== (task.round === PREPARE_ROUND)) {
+    throw new RangeError(`task for round ${task.round} says phase ${task.phase ?? 'train'}; round ${PREPARE_ROUND} and only it prepares`);
+  }
   if (!Number.isInteger(task.shard) || task.shard < 0 || task.shard >= job.shards || task.shards !== job.shards) {
     throw new RangeError(`task for shard ${task.shard} of ${task.shards} does not fit job ${job.jobId} with ${job.shards} shards`);
   }
-  const algorithm = algorithmFor(job.spec);
-  const shape = algorithm.shape(job.spec, job.data);
+  // A container that served the preparation round holds the record from before its rows were counted.
+  if (!prepare && !job.data) job = await container.job(task.jobId, read, { refresh: true });
+  if (!job?.layout) throw new JobNotFoundError(task.jobId);
 
-  let model: Float64Array;
-  if (task.model !== undefined) {
-    model = modelFromBase64(task.model);
-  } else {
-    const bytes = await store.getModel(job.jobId, task.round);
-    if (!bytes) throw new MissingStateError(`job ${job.jobId}: model of round ${task.round} is missing`);
-    model = decodeModel(bytes);
-  }
-
-  const shard = await container.shard(job.jobId, task.shard, () => deps.datasets.loadShard(job.spec.data, task.shard, job.shards));
-  const { partial, computeMs } = await container.pool.partial(shard.key, shard.data.rows, shape, model);
-  const report: WorkerReport = {
-    shard: task.shard,
-    rows: shard.data.rows,
-    computeMs,
-    loadMs: shard.loadMs,
-    cacheHit: shard.cacheHit,
-    threads: container.threads,
-  };
+  const { partial, report } = prepare ? await prepareShard(deps, container, { ...job, layout: job.layout }, task) : await trainShard(deps, container, job, task);
 
   const written = await store.putPartial(job.jobId, task.round, task.shard, encodePartial(partial, report));
   const { added, count } = await store.arrive(job.jobId, task.round, task.shard);
@@ -69,4 +60,41 @@ export async function runWorker(deps: Pick<ProtocolDeps, 'store' | 'datasets' | 
     }
   }
   return { written, arrived: added, count, completionSent, report };
+}
+
+/** A training round's partial: the inner threads over the cached shard, with the round's model. */
+async function trainShard(
+  deps: Pick<ProtocolDeps, 'store' | 'datasets'>,
+  container: WorkerContainer,
+  job: JobRecord,
+  task: RoundTask,
+): Promise<{ partial: Float64Array; report: WorkerReport }> {
+  if (!job.data || !job.layout) throw new MissingStateError(`job ${job.jobId} is training without its data summary`);
+  const algorithm = algorithmFor(job.spec);
+  const shape = algorithm.shape(job.spec, job.data);
+
+  let model: Float64Array;
+  if (task.model !== undefined) {
+    model = modelFromBase64(task.model);
+  } else {
+    const bytes = await deps.store.getModel(job.jobId, task.round);
+    if (!bytes) throw new MissingStateError(`job ${job.jobId}: model of round ${task.round} is missing`);
+    model = decodeModel(bytes);
+  }
+
+  const layout = job.layout;
+  const shard = await container.shard(job.jobId, task.shard, () => deps.datasets.loadShard(layout, task.shard, job.shards));
+  // Row identities serve only the preparation round's sample, and every shard's summary is stored
+  // by now (this round started after all of them): free their memory.
+  shard.data.positions = undefined;
+  const { partial, computeMs } = await container.pool.partial(shard.key, shard.data.rows, shape, model);
+  const report: WorkerReport = {
+    shard: task.shard,
+    rows: shard.data.rows,
+    computeMs,
+    loadMs: shard.loadMs,
+    cacheHit: shard.cacheHit,
+    threads: container.threads,
+  };
+  return { partial, report };
 }

@@ -12,7 +12,7 @@ import { formatCsv } from '../../src/data/csv.js';
 import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
 import type { RoundTask } from '../../src/protocol/types.js';
 import { startAwsEmulators, CapturingSns, localSqsClient, type AwsEmulators } from '../helpers/aws-emulators.js';
-import { separable } from '../helpers/data.js';
+import { separable, wholeFileLayout } from '../helpers/data.js';
 
 let emulators: AwsEmulators;
 
@@ -137,11 +137,11 @@ describe('S3DatasetSource on s3rver', () => {
     const before = source.reads.requests;
 
     // Act
-    const shards = await Promise.all([0, 1, 2, 3].map((shard) => source.loadShard(ref, shard, 4)));
+    const shards = await Promise.all([0, 1, 2, 3].map((shard) => source.loadShard(wholeFileLayout(ref), shard, 4)));
 
     // Assess
     for (const [i, shard] of shards.entries()) {
-      const expected = await reference.loadShard(ref, i, 4);
+      const expected = await reference.loadShard(wholeFileLayout(ref), i, 4);
       expect({ ...shard, buffer: undefined }).toEqual({ ...expected, buffer: undefined });
       expect(shard.buffer).toBeInstanceOf(SharedArrayBuffer);
     }
@@ -160,7 +160,7 @@ describe('S3DatasetSource on s3rver', () => {
     const ref = { uri, labelColumn: 'label' };
 
     // Act
-    const shard = await source.loadShard(ref, 2, 4);
+    const shard = await source.loadShard(wholeFileLayout(ref), 2, 4);
 
     // Assess
     expect({ first: shard.first, rows: shard.rows, dims: shard.dims }).toEqual({ first: 51, rows: 26, dims: 3 });
@@ -178,7 +178,7 @@ describe('S3DatasetSource on s3rver', () => {
     const source = new S3DatasetSource(s3, { partBytes: 64 });
 
     // Act
-    const shard = await source.loadShard({ uri, labelColumn: 'label' }, 3, 4).catch((error: Error) => error);
+    const shard = await source.loadShard(wholeFileLayout({ uri, labelColumn: 'label' }), 3, 4).catch((error: Error) => error);
     const missing = await source.load({ uri: `s3://${emulators.bucket}/datasets/none.csv` }).catch((error: Error) => error);
 
     // Assess

@@ -27,8 +27,8 @@ afterAll(async () => {
   await emulators?.close();
 });
 
-async function startJob(jobId: string, workers: number) {
-  const [result] = await p.start({ jobId, spec: { algorithm: 'kmeans', k: 2, workers, maxRounds: 5, data: { uri: `s3://${emulators.bucket}/datasets/points.csv` } } });
+async function startJob(jobId: string, workers: number, maxRounds = 5) {
+  const [result] = await p.start({ jobId, spec: { algorithm: 'kmeans', k: 2, workers, maxRounds, data: { uri: `s3://${emulators.bucket}/datasets/points.csv` } } });
   expect(result!.status).toBe('RUNNING');
   return p.sns.take().filter((m) => JSON.parse(m.message).jobId === jobId);
 }
@@ -54,11 +54,14 @@ describe('the aggregator', () => {
     // Prepare: job "stuck" lacks shard 1's partial, so aggregating it throws; job "fine" is complete.
     const [stuck0] = await startJob('stuck', 2);
     await p.worker(snsEvent(stuck0!));
-    for (const task of await startJob('fine', 1)) await p.worker(snsEvent(task));
+    // "fine" has passed its preparation round (round 0) and its workers have done round 1.
+    for (const task of await startJob('fine', 1, 1)) await p.worker(snsEvent(task));
+    expect((await p.aggregator(sqsEventOf([{ body: { jobId: 'fine', round: 0 }, groupId: 'fine' }]))).batchItemFailures).toEqual([]);
+    for (const task of p.sns.take()) await p.worker(snsEvent(task));
     const event = sqsEventOf([
       { body: { jobId: 'stuck', round: 0 }, groupId: 'stuck' },
       { body: { jobId: 'stuck', round: 1 }, groupId: 'stuck' },
-      { body: { jobId: 'fine', round: 0 }, groupId: 'fine' },
+      { body: { jobId: 'fine', round: 1 }, groupId: 'fine' },
     ]);
 
     // Act
@@ -67,8 +70,8 @@ describe('the aggregator', () => {
     // Assess
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: event.Records[0]!.messageId }, { itemIdentifier: event.Records[1]!.messageId }]);
     expect((await p.wiring.store.getJob('stuck'))?.status).toBe('RUNNING');
-    // Four points, two clusters: k-means++ picks two of them and the first round has converged.
-    expect(await p.wiring.store.getJob('fine')).toMatchObject({ status: 'SUCCEEDED', round: 0 });
+    // One training round at most: its aggregation finishes the job.
+    expect(await p.wiring.store.getJob('fine')).toMatchObject({ status: 'SUCCEEDED', round: 1 });
     expect(logs.events('model-written')).toEqual([expect.objectContaining({ jobId: 'fine', model: `s3://${emulators.bucket}/models/points/fine.json` })]);
     expect(logs.events('aggregate-failed')).toEqual([
       expect.objectContaining({ jobId: 'stuck', round: 0, receives: 1, error: 'job stuck: partial of shard 1 for round 0 is missing' }),
