@@ -12,10 +12,9 @@ export class BspmlError extends Error {
 }
 
 /**
- * Where in a data set of parts a bad value sits, as the worker that read it knows it: the part, the
- * piece of that part its shard owns (by the piece's `start`, see ShardPiece), and the 1-based line
- * (or row, for formats without lines) inside that piece. The preparation round's aggregator turns
- * it into the line of the part, since only it knows how many lines the part's earlier pieces hold.
+ * Where in a data set a bad field sits, for code that turns it into a line of the part: `lineInPiece`
+ * counts lines (blank ones included) from the first line that the piece starting at byte
+ * `pieceStart` of part `part` owns (0-based); binary and Parquet pieces count rows.
  */
 export interface DataLocation {
   part: number;
@@ -24,22 +23,35 @@ export interface DataLocation {
   field?: string;
 }
 
-/** The data set is unreadable or malformed. `row` is 1-based as a person counts lines in the file. */
+/**
+ * The data set is unreadable or malformed. `row` is 1-based as a person counts lines in the file;
+ * `byte` (instead of `row`) is where the line starts in the file, when a worker reading the middle
+ * of a part cannot know its line number.
+ */
 export class DataError extends BspmlError {
   readonly file: string;
   readonly row?: number;
+  readonly byte?: number;
   readonly field?: string;
   /** What is wrong, without the file and place (the message has both). */
   readonly detail: string;
-  /** Set by a shard's reader, whose `row` would only count lines inside its piece. */
   readonly location?: DataLocation;
-  constructor(file: string, detail: string, where: { row?: number; field?: string; location?: DataLocation } = {}, options?: { cause?: unknown }) {
-    const at = [where.row !== undefined ? `row ${where.row}` : '', where.field !== undefined ? `field "${where.field}"` : '']
+  constructor(
+    file: string,
+    detail: string,
+    where: { row?: number; byte?: number; field?: string; location?: DataLocation } = {},
+    options?: { cause?: unknown },
+  ) {
+    const at = [
+      where.row !== undefined ? `row ${where.row}` : where.byte !== undefined ? `line at byte ${where.byte}` : '',
+      where.field !== undefined ? `field "${where.field}"` : '',
+    ]
       .filter(Boolean)
       .join(', ');
     super('E_DATA', `${file}${at ? `: ${at}` : ''}: ${detail}`, options);
     this.file = file;
     this.row = where.row;
+    this.byte = where.byte;
     this.field = where.field;
     this.detail = detail;
     this.location = where.location;
@@ -71,6 +83,19 @@ export class JobNotFoundError extends BspmlError {
 export class MissingStateError extends BspmlError {
   constructor(message: string) {
     super('E_MISSING_STATE', message);
+  }
+}
+
+/** A shard's partial is not stored for a round (never written, or discarded as computed from another model). */
+export class PartialMissingError extends MissingStateError {
+  readonly jobId: string;
+  readonly round: number;
+  readonly shard: number;
+  constructor(jobId: string, round: number, shard: number) {
+    super(`job ${jobId}: partial of shard ${shard} for round ${round} is missing`);
+    this.jobId = jobId;
+    this.round = round;
+    this.shard = shard;
   }
 }
 

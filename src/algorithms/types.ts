@@ -43,6 +43,8 @@ export interface Algorithm<S extends JobSpec = JobSpec> {
   validate(spec: S, data: PreparedData): void;
   /** The model of round 1, from the preparation round's summary (never from the rows themselves). */
   init(spec: S, data: PreparedData): Float64Array;
+  /** Length of the model array for this shape: a task's model of any other length is refused. */
+  modelLength(shape: Shape): number;
   partialLength(shape: Shape): number;
   /** Adds the contribution of `block`'s rows to `out` (which starts zeroed). */
   partial(shape: Shape, model: Float64Array, block: RowBlock, out: Float64Array): void;

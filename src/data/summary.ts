@@ -38,6 +38,8 @@ export interface SummaryError {
   /** The reader's message (file, place and detail), used when there is no location. */
   message: string;
   detail: string;
+  /** The line (or row) in the part, when the reader knew it. */
+  row?: number;
   location?: DataLocation;
 }
 
@@ -128,7 +130,8 @@ export function summarizeShard(shard: ShardData, options: { shard: number; seed:
     labelCounts = Object.fromEntries([...counts].sort((a, b) => a[0] - b[0]).map(([v, n]) => [String(v), n]));
   }
 
-  const pieces = shard.pieces ?? [{ piece: { part: 0, start: shard.first, end: shard.first + rows }, rows, lines: rows }];
+  const first = shard.first ?? 0;
+  const pieces = shard.pieces ?? [{ piece: { part: 0, start: first, end: first + rows }, rows, lines: rows }];
   return {
     rows,
     dims,
@@ -150,7 +153,7 @@ export function errorSummary(shard: number, dims: number, error: DataError): Sum
     shardRows: [0],
     pieces: [],
     sample: emptySample(dims),
-    errors: [{ shard, message: error.message, detail: error.detail, ...(error.location ? { location: error.location } : {}) }],
+    errors: [{ shard, message: error.message, detail: error.detail, ...(error.row !== undefined ? { row: error.row } : {}), ...(error.location ? { location: error.location } : {}) }],
   };
 }
 
@@ -190,7 +193,7 @@ function bottomK(shard: ShardData, pieces: PieceReport[], seed: number, size: nu
   for (let i = 0; i < rows; i++) {
     while (i >= pieceEnd && pieceIndex < pieces.length - 1) pieceEnd += pieces[++pieceIndex]!.rows;
     const part = pieces[pieceIndex]?.piece.part ?? 0;
-    const position = shard.positions ? shard.positions[i]! : shard.first + i;
+    const position = shard.positions ? shard.positions[i]! : (shard.first ?? 0) + i;
     const key = sampleKey(seed, part, position);
     if (heap.length < size) {
       keys.push(key);

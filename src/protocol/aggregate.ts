@@ -1,12 +1,12 @@
 import { algorithmFor } from '../algorithms/index.js';
-import { BspmlError, MissingStateError } from '../errors.js';
-import { decodeModel, decodePartial, encodeModel } from './codec.js';
+import { BspmlError, MissingStateError, PartialMissingError } from '../errors.js';
+import { decodeModel, decodePartial, encodeModel, modelDigest } from './codec.js';
 import { clock, type ProtocolDeps } from './deps.js';
 import { failJob } from './failJob.js';
-import { PREPARE_ROUND } from './constants.js';
+import { PREPARE_DIGEST, PREPARE_ROUND } from './constants.js';
 import { prepareModel, type PreparedRound } from './prepare.js';
 import { publishRound } from './publish.js';
-import type { CompletionMessage, JobPatch, JobRecord, RoundMetrics } from './types.js';
+import type { CompletionMessage, JobPatch, JobRecord, RoundMetrics, WorkerReport } from './types.js';
 
 export type AggregateOutcome =
   /** `prepared`: the preparation round ended and round 1 was published. */
@@ -19,7 +19,8 @@ export type AggregateOutcome =
  * The aggregator: merges a round's partials in shard order, updates the model, records the round,
  * then either finishes the job or advances it and publishes the next round. The advance is a
  * conditional write on the job's round, so however often a completion is delivered, a round is
- * aggregated into the job once.
+ * aggregated into the job once. The preparation round (round 0) merges summaries instead and
+ * initialises the model (see prepare.ts).
  */
 export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now'>, message: CompletionMessage): Promise<AggregateOutcome> {
   const { store } = deps;
@@ -36,23 +37,66 @@ export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'n
     }
     return { status: 'ignored', reason: `completion for round ${message.round}, job is at round ${job.round}` };
   }
-  if (job.round === PREPARE_ROUND) return aggregatePrepare(deps, job);
-  if (!job.data) throw new MissingStateError(`job ${job.jobId} is RUNNING without its data summary`);
+  const prepare = job.round === PREPARE_ROUND;
+  if (!prepare && !job.data) throw new MissingStateError(`job ${job.jobId} is RUNNING without its data summary`);
 
   const algorithm = algorithmFor(job.spec);
-  const shape = algorithm.shape(job.spec, job.data);
-  const stored = await store.getPartials(job.jobId, job.round, job.shards);
-  const modelBytes = await store.getModel(job.jobId, job.round);
-  if (!modelBytes) throw new MissingStateError(`job ${job.jobId}: model of round ${job.round} is missing`);
-  const model = decodeModel(modelBytes);
+  // The preparation round has no model: its partials are summaries, tagged with PREPARE_DIGEST.
+  let model: Float64Array | undefined;
+  let digest = PREPARE_DIGEST;
+  if (!prepare) {
+    const modelBytes = await store.getModel(job.jobId, job.round);
+    if (!modelBytes) throw new MissingStateError(`job ${job.jobId}: model of round ${job.round} is missing`);
+    model = decodeModel(modelBytes);
+    digest = modelDigest(modelBytes);
+  }
 
-  const merged = new Float64Array(algorithm.partialLength(shape));
+  let stored: Uint8Array[];
+  try {
+    stored = await store.getPartials(job.jobId, job.round, job.shards);
+  } catch (error) {
+    if (!(error instanceof PartialMissingError) || error.jobId !== job.jobId || error.round !== job.round) throw error;
+    // A shard that has not arrived: this completion came before the barrier filled (it was not
+    // sent by the filling arrival), and that arrival will send one.
+    if (!(await store.arrivals(job.jobId, job.round)).includes(error.shard)) {
+      return { status: 'ignored', reason: `completion for round ${job.round} before shard ${error.shard} arrived` };
+    }
+    // An arrived shard without a partial: one discarded as a stray whose re-run has not written
+    // yet, or whose re-run task was lost. Run the shard again.
+    await publishRound(deps.fanout, store, job, job.round, model, [error.shard]);
+    return { status: 'republished', reason: `round ${job.round}: partial of shard ${error.shard} missing, shard re-published` };
+  }
+
+  // Merge only partials computed from this round's model: one from a forged, stale or damaged
+  // task is discarded and its shard computed again from the stored model.
+  const shape = prepare ? undefined : algorithm.shape(job.spec, job.data!);
+  const partialLength = shape ? algorithm.partialLength(shape) : undefined;
+  const decoded: { partial: Float64Array; report: WorkerReport }[] = [];
+  const strays: number[] = [];
+  stored.forEach((bytes, shard) => {
+    const one = decodeOrUndefined(bytes);
+    const fits = prepare ? one?.report.summary !== undefined : one?.partial.length === partialLength;
+    if (!one || one.report.modelDigest !== digest || !fits) strays.push(shard);
+    else decoded.push(one);
+  });
+  if (strays.length > 0) {
+    for (const shard of strays) await store.discardPartial(job.jobId, job.round, shard);
+    await publishRound(deps.fanout, store, job, job.round, model, strays);
+    return {
+      status: 'republished',
+      reason: `round ${job.round}: partial(s) of shard(s) ${strays.join(', ')} not computed from the round's model; discarded and re-published`,
+    };
+  }
+
+  if (prepare) return aggregatePrepare(deps, job, decoded, stored);
+
+  const merged = new Float64Array(partialLength!);
   let computeMs = 0;
   let loadMs = 0;
   let cacheHits = 0;
   let partialBytes = 0;
-  for (const bytes of stored) {
-    const { partial, report } = decodePartial(bytes);
+  for (const [i, { partial, report }] of decoded.entries()) {
+    const bytes = stored[i]!;
     algorithm.merge(merged, partial);
     computeMs = Math.max(computeMs, report.computeMs);
     loadMs = Math.max(loadMs, report.loadMs);
@@ -62,7 +106,7 @@ export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'n
 
   let update;
   try {
-    update = algorithm.update(job.spec, shape, model, merged);
+    update = algorithm.update(job.spec, shape!, model!, merged);
   } catch (error) {
     if (!(error instanceof BspmlError)) throw error;
     const reason = `round ${job.round}: ${error.message}`;
@@ -91,37 +135,52 @@ export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'n
   // Training rounds are numbered from 1, so the round just aggregated is the count of training rounds.
   const rounds = job.round;
   if (update.converged || rounds >= job.spec.maxRounds) {
-    const result = algorithm.result(job.spec, job.data, update.model, update, merged, rounds);
-    const done = await store.updateJob(job.jobId, { round: job.round, status: 'RUNNING' }, { status: 'SUCCEEDED', result });
-    return done ? { status: 'finished', metrics } : { status: 'ignored', reason: 'another aggregation finished the job first' };
+    const result = algorithm.result(job.spec, job.data!, update.model, update, merged, rounds);
+    if (await store.updateJob(job.jobId, { round: job.round, status: 'RUNNING' }, { status: 'SUCCEEDED', result })) return { status: 'finished', metrics };
+    // The condition failed: maybe our own write landed and only its reply was lost (the SDK then
+    // retried it against the changed record). The job as stored says what happened.
+    const now = await store.getJob(job.jobId);
+    if (now?.status === 'SUCCEEDED' && now.round === job.round) return { status: 'finished', metrics };
+    return { status: 'ignored', reason: `the job changed while round ${job.round} was aggregated (${describe(now)})` };
   }
 
-  if (!(await advance(deps, job, update.model))) return { status: 'ignored', reason: `another aggregation advanced round ${job.round} first` };
-  return { status: 'advanced', metrics };
+  const ignored = await advance(deps, job, update.model);
+  return ignored ? { status: 'ignored', reason: ignored } : { status: 'advanced', metrics };
 }
 
 /**
  * Moves the job from its round to the next (conditionally: once, however often the completion
- * comes) and publishes the next round with `model`, which the caller has stored.
+ * comes) and publishes the next round with `model`, which the caller has stored. Returns why
+ * nothing was done, or undefined when the next round is published.
  */
-async function advance(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now'>, job: JobRecord, model: Float64Array, patch: JobPatch = {}): Promise<boolean> {
+async function advance(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now'>, job: JobRecord, model: Float64Array, patch: JobPatch = {}): Promise<string | undefined> {
+  const { store } = deps;
   const next = job.round + 1;
-  const advanced = await deps.store.updateJob(job.jobId, { round: job.round, status: 'RUNNING' }, { ...patch, round: next, recoveries: 0, roundStartedAt: clock(deps) });
-  if (!advanced) return false;
-  await publishRound(deps.fanout, deps.store, job, next, model);
-  await deps.store.updateJob(job.jobId, { round: next, status: 'RUNNING' }, { fanoutRound: next });
-  return true;
+  const advanced = await store.updateJob(job.jobId, { round: job.round, status: 'RUNNING' }, { ...patch, round: next, recoveries: 0, roundStartedAt: clock(deps) });
+  if (!advanced) {
+    // Our advance may have landed with its reply lost, or another aggregation of the same round
+    // (same partials, same model) advanced it: either way, the next round's fan-out may be missing.
+    const now = await store.getJob(job.jobId);
+    if (now?.status !== 'RUNNING' || now.round !== next) return `the job changed while round ${job.round} was aggregated (${describe(now)})`;
+    if (now.fanoutRound >= next) return `another aggregation advanced round ${job.round} first`;
+  }
+  await publishRound(deps.fanout, store, job, next, model);
+  await store.updateJob(job.jobId, { round: next, status: 'RUNNING' }, { fanoutRound: next });
+  return undefined;
 }
 
 /**
  * The preparation round's aggregation: merge the shards' summaries, check the data set, initialise
  * the model and publish round 1; or end the job FAILED with the reason, publishing nothing.
  */
-async function aggregatePrepare(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now'>, job: JobRecord): Promise<AggregateOutcome> {
+async function aggregatePrepare(
+  deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now'>,
+  job: JobRecord,
+  partials: { partial: Float64Array; report: WorkerReport }[],
+  stored: Uint8Array[],
+): Promise<AggregateOutcome> {
   const { store } = deps;
   if (!job.layout) throw new MissingStateError(`job ${job.jobId} is RUNNING without its data layout`);
-  const stored = await store.getPartials(job.jobId, job.round, job.shards);
-  const partials = stored.map((bytes) => decodePartial(bytes));
   let prepared: PreparedRound;
   try {
     prepared = prepareModel({ ...job, layout: job.layout }, partials);
@@ -150,8 +209,19 @@ async function aggregatePrepare(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'n
   };
   await store.putRoundMetrics(job.jobId, metrics);
   await store.putModel(job.jobId, job.round + 1, modelBytes);
-  if (!(await advance(deps, job, prepared.model, { data: prepared.data }))) {
-    return { status: 'ignored', reason: `another aggregation advanced round ${job.round} first` };
+  const ignored = await advance(deps, job, prepared.model, { data: prepared.data });
+  return ignored ? { status: 'ignored', reason: ignored } : { status: 'prepared', metrics };
+}
+
+function decodeOrUndefined(bytes: Uint8Array): ReturnType<typeof decodePartial> | undefined {
+  try {
+    return decodePartial(bytes);
+  } catch (error) {
+    if (error instanceof BspmlError || error instanceof SyntaxError) return undefined;
+    throw error;
   }
-  return { status: 'prepared', metrics };
+}
+
+function describe(job: JobRecord | undefined): string {
+  return job ? `now ${job.status} at round ${job.round}` : 'it no longer exists';
 }

@@ -4,6 +4,7 @@ import { decodeSummary, encodeSummary, errorSummary, mergeSummaries, summarizeSh
 import type { DataSummary } from '../data/types.js';
 import { BspmlError, DataError, SpecError } from '../errors.js';
 import type { WorkerContainer } from '../inner/WorkerContainer.js';
+import { PREPARE_DIGEST } from './constants.js';
 import type { ProtocolDeps } from './deps.js';
 import type { JobSpec } from './spec.js';
 import type { JobRecord, RoundTask, WorkerReport } from './types.js';
@@ -49,6 +50,7 @@ export async function prepareShard(
     loadMs: performance.now() - started,
     cacheHit,
     threads: container.threads,
+    modelDigest: PREPARE_DIGEST,
     summary: meta,
   };
   return { partial: body, report };
@@ -114,24 +116,21 @@ function firstError(errors: SummaryError[]): SummaryError | undefined {
 }
 
 /**
- * One line naming the part's file, the line (or row) in that part and the column. The worker knew
- * only the line in its piece; the lines of the part's earlier pieces, read by other workers, are in
- * their summaries. When one of them is missing (its shard failed too), the line is given within the
- * byte range instead.
+ * One line naming the part's file, the line (or row) in that part and the column. A worker that
+ * read its part from the start knew the line, and said so; one that started mid-part knew only the
+ * line in its piece (and the byte where it starts): the lines of the part's earlier pieces, read by
+ * other workers, are in their summaries. When one of them is missing (its shard failed too), the
+ * reader's own message, which names the byte, is kept.
  */
 export function reasonOf(error: SummaryError, pieces: PieceReport[], layout: DatasetLayout): string {
   const location = error.location;
   const part = location ? layout.parts[location.part] : undefined;
-  if (!location || !part) return error.message;
-  const unit = part.format === 'binary' || part.format === 'parquet' ? 'row' : 'line';
+  if (!location || !part || error.row !== undefined) return error.message;
   const earlier = pieces.filter((p) => p.piece.part === location.part && p.piece.start < location.pieceStart).sort((a, b) => a.piece.start - b.piece.start);
-  const first = earlier[0]?.piece.start ?? location.pieceStart;
-  let chained = first === 0 || first === part.dataOffset;
-  for (let i = 1; i < earlier.length; i++) if (earlier[i]!.piece.start !== earlier[i - 1]!.piece.end) chained = false;
-  if (earlier.length > 0 && earlier[earlier.length - 1]!.piece.end !== location.pieceStart) chained = false;
-  const where = chained
-    ? `${unit} ${part.firstLine + earlier.reduce((n, p) => n + p.lines, 0) + location.lineInPiece - 1}`
-    : `${unit} ${location.lineInPiece} of the range starting at ${part.format === 'csv' ? 'byte' : unit} ${location.pieceStart}`;
-  const field = location.field ?? undefined;
-  return `${part.name}: ${where}${field !== undefined ? `, field "${field}"` : ''}: ${error.detail}`;
+  if (earlier.length === 0 || (earlier[0]!.piece.start !== part.dataOffset && earlier[0]!.piece.start !== 0)) return error.message;
+  for (let i = 1; i < earlier.length; i++) if (earlier[i]!.piece.start !== earlier[i - 1]!.piece.end) return error.message;
+  if (earlier[earlier.length - 1]!.piece.end !== location.pieceStart) return error.message;
+  // `lineInPiece` is 0-based: the piece's first line is the line after the earlier pieces' lines.
+  const line = part.firstLine + earlier.reduce((n, p) => n + p.lines, 0) + location.lineInPiece;
+  return new DataError(part.name, error.detail, { row: line, ...(location.field !== undefined ? { field: location.field } : {}) }).message;
 }

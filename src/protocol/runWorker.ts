@@ -1,13 +1,16 @@
 import { algorithmFor } from '../algorithms/index.js';
-import { JobNotFoundError, MissingStateError } from '../errors.js';
+import { BspmlError, MissingStateError } from '../errors.js';
 import type { WorkerContainer } from '../inner/WorkerContainer.js';
-import { decodeModel, encodePartial, modelFromBase64 } from './codec.js';
-import type { ProtocolDeps } from './deps.js';
+import { decodeModel, encodePartial, modelDigest } from './codec.js';
 import { PREPARE_ROUND } from './constants.js';
+import type { ProtocolDeps } from './deps.js';
 import { prepareShard } from './prepare.js';
 import type { JobRecord, RoundTask, WorkerReport } from './types.js';
 
-export interface WorkerOutcome {
+export type WorkerOutcome = WorkerDone | WorkerRejected;
+
+export interface WorkerDone {
+  status: 'done';
   /** False when this shard's partial was already stored (a duplicate or retried message). */
   written: boolean;
   /** False when this shard had already arrived at the barrier. */
@@ -16,6 +19,16 @@ export interface WorkerOutcome {
   count: number;
   completionSent: boolean;
   report: WorkerReport;
+}
+
+/**
+ * A task that can never be computed (no such job, a shard outside the job, a model that is not
+ * the job's shape): the caller logs and drops it. Retrying cannot fix it, and it must not fail the job
+ * it names, which may be healthy (anyone able to publish to the topic can send one).
+ */
+export interface WorkerRejected {
+  status: 'rejected';
+  reason: string;
 }
 
 /**
@@ -28,19 +41,24 @@ export async function runWorker(deps: Pick<ProtocolDeps, 'store' | 'datasets' | 
   const { store } = deps;
   const read = () => store.getJob(task.jobId);
   let job = await container.job(task.jobId, read);
-  if (!job || !job.layout) throw new JobNotFoundError(task.jobId);
+  if (!job) return { status: 'rejected', reason: `task for job ${task.jobId}, which does not exist` };
+  if (!job.layout) throw new MissingStateError(`job ${job.jobId} is ${job.status} without its data layout`);
+  const misfit = taskMisfit(task, job);
+  if (misfit) return { status: 'rejected', reason: misfit };
   const prepare = task.phase === 'prepare';
   if (prepare !== (task.round === PREPARE_ROUND)) {
-    throw new RangeError(`task for round ${task.round} says phase ${task.phase ?? 'train'}; round ${PREPARE_ROUND} and only it prepares`);
-  }
-  if (!Number.isInteger(task.shard) || task.shard < 0 || task.shard >= job.shards || task.shards !== job.shards) {
-    throw new RangeError(`task for shard ${task.shard} of ${task.shards} does not fit job ${job.jobId} with ${job.shards} shards`);
+    return { status: 'rejected', reason: `task for round ${task.round} of job ${job.jobId} says phase ${task.phase ?? 'train'}: round ${PREPARE_ROUND}, and only it, prepares` };
   }
   // A container that served the preparation round holds the record from before its rows were counted.
-  if (!prepare && !job.data) job = await container.job(task.jobId, read, { refresh: true });
-  if (!job?.layout) throw new JobNotFoundError(task.jobId);
+  if (!prepare && !job.data) job = (await container.job(task.jobId, read, { refresh: true })) ?? job;
+  if (!job.layout) throw new MissingStateError(`job ${job.jobId} is ${job.status} without its data layout`);
 
-  const { partial, report } = prepare ? await prepareShard(deps, container, { ...job, layout: job.layout }, task) : await trainShard(deps, container, job, task);
+  let computed: { partial: Float64Array; report: WorkerReport } | WorkerRejected;
+  const layout = job.layout;
+  if (prepare) computed = await prepareShard(deps, container, { ...job, layout }, task);
+  else computed = await trainShard(deps, container, job, task);
+  if ('status' in computed) return computed;
+  const { partial, report } = computed;
 
   const written = await store.putPartial(job.jobId, task.round, task.shard, encodePartial(partial, report));
   const { added, count } = await store.arrive(job.jobId, task.round, task.shard);
@@ -59,7 +77,7 @@ export async function runWorker(deps: Pick<ProtocolDeps, 'store' | 'datasets' | 
       completionSent = true;
     }
   }
-  return { written, arrived: added, count, completionSent, report };
+  return { status: 'done', written, arrived: added, count, completionSent, report };
 }
 
 /** A training round's partial: the inner threads over the cached shard, with the round's model. */
@@ -68,19 +86,34 @@ async function trainShard(
   container: WorkerContainer,
   job: JobRecord,
   task: RoundTask,
-): Promise<{ partial: Float64Array; report: WorkerReport }> {
-  if (!job.data || !job.layout) throw new MissingStateError(`job ${job.jobId} is training without its data summary`);
+): Promise<{ partial: Float64Array; report: WorkerReport } | WorkerRejected> {
+  const { store } = deps;
+  if (!job.data || !job.layout) throw new MissingStateError(`job ${job.jobId} is ${job.status} without its data summary`);
   const algorithm = algorithmFor(job.spec);
   const shape = algorithm.shape(job.spec, job.data);
+  const expectedBytes = algorithm.modelLength(shape) * 8;
 
-  let model: Float64Array;
+  let encoded: Uint8Array;
   if (task.model !== undefined) {
-    model = modelFromBase64(task.model);
+    encoded = new Uint8Array(Buffer.from(task.model, 'base64'));
+    if (Buffer.from(encoded).toString('base64') !== task.model) {
+      return { status: 'rejected', reason: `task for shard ${task.shard} of round ${task.round} of job ${job.jobId}: its model is not base64` };
+    }
+    if (encoded.byteLength !== expectedBytes) {
+      return {
+        status: 'rejected',
+        reason: `task for shard ${task.shard} of round ${task.round} of job ${job.jobId}: its model has ${encoded.byteLength} bytes, the job's has ${expectedBytes}`,
+      };
+    }
   } else {
-    const bytes = await deps.store.getModel(job.jobId, task.round);
+    const bytes = await store.getModel(job.jobId, task.round);
     if (!bytes) throw new MissingStateError(`job ${job.jobId}: model of round ${task.round} is missing`);
-    model = decodeModel(bytes);
+    if (bytes.byteLength !== expectedBytes) {
+      throw new BspmlError('E_CODEC', `job ${job.jobId}: stored model of round ${task.round} has ${bytes.byteLength} bytes, expected ${expectedBytes}`);
+    }
+    encoded = bytes;
   }
+  const model = decodeModel(encoded);
 
   const layout = job.layout;
   const shard = await container.shard(job.jobId, task.shard, () => deps.datasets.loadShard(layout, task.shard, job.shards));
@@ -95,6 +128,18 @@ async function trainShard(
     loadMs: shard.loadMs,
     cacheHit: shard.cacheHit,
     threads: container.threads,
+    modelDigest: modelDigest(encoded),
   };
   return { partial, report };
+}
+
+/** Why `task` cannot belong to `job`, or undefined when it fits. */
+export function taskMisfit(task: RoundTask, job: Pick<JobRecord, 'jobId' | 'shards'>): string | undefined {
+  const { shard, shards, round } = task;
+  if (!Number.isInteger(round) || round < 0) return `task for round ${round} of job ${job.jobId}: rounds are whole numbers from 0`;
+  if (shards !== job.shards) return `task for shard ${shard} of ${shards} does not fit job ${job.jobId}, which has ${job.shards} shards`;
+  if (!Number.isInteger(shard) || shard < 0 || shard >= job.shards) {
+    return `task for shard ${shard} does not fit job ${job.jobId}, whose shards are 0 to ${job.shards - 1}`;
+  }
+  return undefined;
 }

@@ -4,6 +4,7 @@ import { PREPARE_ROUND } from './constants.js';
 import { clock, type ProtocolDeps } from './deps.js';
 import { failJob } from './failJob.js';
 import { publishRound } from './publish.js';
+import { checkJobId } from './jobId.js';
 import { parseJobSpec } from './spec.js';
 import type { JobRecord } from './types.js';
 
@@ -21,8 +22,10 @@ export interface StartRequest {
  * recording it.
  */
 export async function startJob(deps: ProtocolDeps, request: StartRequest): Promise<JobRecord> {
-  const spec = parseJobSpec(request.spec);
   const jobId = request.jobId ?? newJobId();
+  // Checked before anything is stored: an id no store or queue can take names no job to fail.
+  checkJobId(jobId);
+  const spec = parseJobSpec(request.spec);
   const now = clock(deps);
   const job: JobRecord = {
     jobId,

@@ -69,6 +69,8 @@ export interface WorkerReport {
   loadMs: number;
   cacheHit: boolean;
   threads: number;
+  /** `modelDigest` of the model the partial was computed from. */
+  modelDigest: string;
   /** Preparation round: the shard's summary, less its sample (which is the partial's body). */
   summary?: SummaryMeta;
 }
