@@ -43,6 +43,8 @@ export interface Algorithm<S extends JobSpec = JobSpec> {
   validate(spec: S, data: PreparedData): void;
   /** The model of round 1, from the preparation round's summary (never from the rows themselves). */
   init(spec: S, data: PreparedData): Float64Array;
+  /** Why a label cannot be trained on (e.g. not 0 or 1), checked row by row as shards load; absent: any label. */
+  labelRule?: (label: number) => string | undefined;
   /** Length of the model array for this shape: a task's model of any other length is refused. */
   modelLength(shape: Shape): number;
   partialLength(shape: Shape): number;

@@ -1,3 +1,4 @@
+import type { LoadOptions } from '../data/dataset.js';
 import type { DatasetLayout } from '../data/layout.js';
 import type { DatasetRef, ShardData } from '../data/types.js';
 
@@ -10,7 +11,8 @@ export interface DatasetSource {
   describe(ref: DatasetRef): Promise<DatasetLayout>;
   /**
    * Shard `shard` of `shards` of the data set `layout` describes, in memory a worker's threads can
-   * share. A bad value is thrown as a DataError with its `location` in the shard's pieces.
+   * share. A bad value (or a label `options.labelRule` refuses) is thrown as a DataError with its
+   * `location` in the shard's pieces.
    */
-  loadShard(layout: DatasetLayout, shard: number, shards: number): Promise<ShardData>;
+  loadShard(layout: DatasetLayout, shard: number, shards: number, options?: LoadOptions): Promise<ShardData>;
 }

@@ -1,4 +1,5 @@
 import { algorithmFor } from '../algorithms/index.js';
+import type { LoadOptions } from '../data/dataset.js';
 import type { DatasetLayout, PieceReport } from '../data/layout.js';
 import { decodeSummary, encodeSummary, errorSummary, mergeSummaries, summarizeShard, type PreparedData, type Summary, type SummaryError } from '../data/summary.js';
 import type { DataSummary } from '../data/types.js';
@@ -22,6 +23,12 @@ export function sampleSizeOf(spec: JobSpec): number {
   return 'initSample' in spec ? spec.initSample : 0;
 }
 
+/** What a shard's reader checks for the job's algorithm (its labels). */
+export function loadOptions(spec: JobSpec): LoadOptions {
+  const { labelRule } = algorithmFor(spec);
+  return labelRule ? { labelRule } : {};
+}
+
 /** A worker's part of the preparation round: the summary of its shard (or of its shard's error). */
 export async function prepareShard(
   deps: Pick<ProtocolDeps, 'datasets'>,
@@ -33,7 +40,7 @@ export async function prepareShard(
   let summary: Summary;
   let cacheHit = false;
   try {
-    const shard = await container.shard(job.jobId, task.shard, () => deps.datasets.loadShard(job.layout, task.shard, job.shards));
+    const shard = await container.shard(job.jobId, task.shard, () => deps.datasets.loadShard(job.layout, task.shard, job.shards, loadOptions(job.spec)));
     cacheHit = shard.cacheHit;
     summary = summarizeShard(shard.data, { shard: task.shard, seed: job.spec.seed, sampleSize: sampleSizeOf(job.spec) });
   } catch (error) {
@@ -82,7 +89,10 @@ export function prepareModel(job: JobRecord & { layout: DatasetLayout }, partial
 
   const error = firstError(merged.errors);
   if (error) throw new BspmlError('E_DATA', reasonOf(error, merged.pieces, layout));
-  if (merged.rows === 0) throw new DataError(layout.uri, 'no data rows');
+  if (merged.rows === 0) {
+    const onlyHeader = layout.parts.length === 1 && layout.parts[0]!.hasHeader === true;
+    throw new DataError(layout.uri, `no data rows${onlyHeader ? ' (the file has only a header)' : ''}`);
+  }
   if (job.shards > merged.rows) {
     throw new SpecError(`workers = ${job.shards} is more than the ${merged.rows} rows of ${layout.uri}; every worker needs at least one row`, 'workers');
   }

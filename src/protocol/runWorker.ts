@@ -4,7 +4,7 @@ import type { WorkerContainer } from '../inner/WorkerContainer.js';
 import { decodeModel, encodePartial, modelDigest } from './codec.js';
 import { PREPARE_ROUND } from './constants.js';
 import type { ProtocolDeps } from './deps.js';
-import { prepareShard } from './prepare.js';
+import { loadOptions, prepareShard } from './prepare.js';
 import type { JobRecord, RoundTask, WorkerReport } from './types.js';
 
 export type WorkerOutcome = WorkerDone | WorkerRejected;
@@ -116,7 +116,7 @@ async function trainShard(
   const model = decodeModel(encoded);
 
   const layout = job.layout;
-  const shard = await container.shard(job.jobId, task.shard, () => deps.datasets.loadShard(layout, task.shard, job.shards));
+  const shard = await container.shard(job.jobId, task.shard, () => deps.datasets.loadShard(layout, task.shard, job.shards, loadOptions(job.spec)));
   // Row identities serve only the preparation round's sample, and every shard's summary is stored
   // by now (this round started after all of them): free their memory.
   shard.data.positions = undefined;

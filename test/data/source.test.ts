@@ -5,7 +5,6 @@ import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileDatasetSource } from '../../src/data/FileDatasetSource.js';
 import { DataError } from '../../src/errors.js';
-import { wholeFileLayout } from '../helpers/data.js';
 
 let dir: string;
 
@@ -34,7 +33,7 @@ describe('FileDatasetSource', () => {
     const ref = { uri: path, labelColumn: 'y' };
 
     // Act
-    const shards = await Promise.all([0, 1, 2, 3].map((s) => source.loadShard(wholeFileLayout(ref), s, 4)));
+    const shards = await Promise.all([0, 1, 2, 3].map((s) => source.loadShard(ref, s, 4)));
 
     // Assess
     const seen: number[] = [];
@@ -63,8 +62,8 @@ describe('FileDatasetSource', () => {
     const source = new FileDatasetSource();
 
     // Act
-    const a = await source.loadShard(wholeFileLayout({ uri: path }), 0, 2);
-    const b = await source.loadShard(wholeFileLayout({ uri: path }), 0, 2);
+    const a = await source.loadShard({ uri: path }, 0, 2);
+    const b = await source.loadShard({ uri: path }, 0, 2);
     a.features[0] = 99;
 
     // Assess
@@ -119,7 +118,7 @@ describe('FileDatasetSource', () => {
     const source = new FileDatasetSource();
 
     // Act
-    const err = await source.loadShard(wholeFileLayout({ uri: path, labelColumn: 'y' }), 0, 1).then(
+    const err = await source.loadShard({ uri: path, labelColumn: 'y' }, 0, 1).then(
       () => undefined,
       (e: unknown) => e as DataError,
     );
@@ -152,6 +151,6 @@ describe('FileDatasetSource', () => {
 
   it('rejects a shard that does not exist', async () => {
     const source = new FileDatasetSource();
-    await expect(source.loadShard(wholeFileLayout({ uri: join(dir, 'x.csv') }), 2, 2)).rejects.toThrow(new RangeError('shard 2 of 2 does not exist'));
+    await expect(source.loadShard({ uri: join(dir, 'x.csv') }, 2, 2)).rejects.toThrow(new RangeError('shard 2 of 2 does not exist'));
   });
 });

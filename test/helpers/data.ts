@@ -1,5 +1,4 @@
-import type { DatasetLayout } from '../../src/data/layout.js';
-import type { DatasetRef, TrainingData } from '../../src/data/types.js';
+import type { TrainingData } from '../../src/data/types.js';
 import { Rng } from '../../src/util/random.js';
 
 /** Well-separated Gaussian blobs around `centers`, float32, rows interleaved across centres. */
@@ -36,12 +35,4 @@ export function separable(rows: number, dims: number, seed: number, margin = 0.3
     i++;
   }
   return { source: 'separable', rows, dims, features, labels, featureNames: Array.from({ length: dims }, (_, j) => `x${j}`), labelName: 'label', w, b };
-}
-
-/**
- * A layout that names only the data set and its label, for sources that read a data set whole
- * (they find the rest themselves): lets a test call `loadShard` without `describe`.
- */
-export function wholeFileLayout(ref: DatasetRef): DatasetLayout {
-  return { uri: ref.uri, parts: [], columns: [], featureNames: [], ...(ref.labelColumn !== undefined ? { labelName: ref.labelColumn } : {}), bytes: 0 };
 }

@@ -64,8 +64,12 @@ export class MemoryPartsSource implements DatasetSource {
       if (from >= to) continue;
       const piece = { part: p, start: from, end: to };
       if (part.bad && part.bad.row >= from && part.bad.row < to) {
+        // As the CSV reader does: the line itself when the piece starts the part, else only the
+        // 0-based line in the piece (a reader starting mid-part cannot count the lines before it).
         throw new DataError(part.name, part.bad.detail, {
-          location: { part: p, pieceStart: from, lineInPiece: part.bad.row - from + 1, field: part.bad.field },
+          ...(from === 0 ? { row: 2 + part.bad.row } : {}),
+          field: part.bad.field,
+          location: { part: p, pieceStart: from, lineInPiece: part.bad.row - from, field: part.bad.field },
         });
       }
       features.set(part.data.features.subarray(from * dims, to * dims), out * dims);

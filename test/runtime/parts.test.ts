@@ -53,7 +53,8 @@ describe('a data set of several parts', () => {
     store = new MemoryStore();
     source = new MemoryPartsSource().add('kmeans-parts', splitIntoParts(KMEANS_DATA, SIZES)).add('logreg-parts', splitIntoParts(LOGREG_DATA, SIZES));
     const bad = splitIntoParts(KMEANS_DATA, SIZES);
-    bad[3]!.bad = { row: 40, field: 'x1', detail: '"abc" is not a number' };
+    // Row 500 of part 3: read from the part's start with 1 worker, from mid-part with 3 or 8.
+    bad[3]!.bad = { row: 500, field: 'x1', detail: '"abc" is not a number' };
     // A second bad value, later in the same part, read by another shard when W > 1: the first is reported.
     bad[4]!.bad = { row: 2, field: 'x0', detail: '"" is not a number' };
     source.add('bad-parts', bad);
@@ -150,8 +151,8 @@ describe('a data set of several parts', () => {
     );
     await spy.close();
 
-    // Assess: row 40 of part 3 is line 42 of part-00003.csv (a header, then 1-based lines).
-    const reason = 'part-00003.csv: line 42, field "x1": "abc" is not a number';
+    // Assess: row 500 of part 3 is line 502 of part-00003.csv (a header, then 1-based lines).
+    const reason = 'part-00003.csv: row 502, field "x1": "abc" is not a number';
     expect(error).toBeInstanceOf(BspmlError);
     expect(error).toMatchObject({ code: 'E_DATA', message: reason });
     expect(await store.getJob(jobId)).toMatchObject({ status: 'FAILED', error: reason, round: 0 });

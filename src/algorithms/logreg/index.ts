@@ -1,3 +1,4 @@
+import { formatFloat32 } from '../../data/table.js';
 import { SpecError } from '../../errors.js';
 import { logregAccumulate } from '../../kernels/logreg.js';
 import type { LogregSpec } from '../../protocol/spec.js';
@@ -24,6 +25,9 @@ export const logreg: Algorithm<LogregSpec> = {
   shape(_spec, data): Shape {
     return { algorithm: 'logreg', dims: data.dims, k: 1 };
   },
+
+  // Checked as the shards load, so that a bad label is named by its file, line and column.
+  labelRule: (y) => (y === 0 || y === 1 ? undefined : `label ${formatFloat32(y)} is not 0 or 1`),
 
   validate(_spec, data) {
     if (!data.labels) throw new SpecError(`logistic regression needs a label column in ${data.source}`, 'data.labelColumn');
