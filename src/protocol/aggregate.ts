@@ -156,7 +156,7 @@ export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'n
 async function advance(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now'>, job: JobRecord, model: Float64Array, patch: JobPatch = {}): Promise<string | undefined> {
   const { store } = deps;
   const next = job.round + 1;
-  const advanced = await store.updateJob(job.jobId, { round: job.round, status: 'RUNNING' }, { ...patch, round: next, recoveries: 0, roundStartedAt: clock(deps) });
+  const advanced = await store.updateJob(job.jobId, { round: job.round, status: 'RUNNING' }, { ...patch, round: next, recoveries: 0, sweepArrivals: 0, roundStartedAt: clock(deps) });
   if (!advanced) {
     // Our advance may have landed with its reply lost, or another aggregation of the same round
     // (same partials, same model) advanced it: either way, the next round's fan-out may be missing.

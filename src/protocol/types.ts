@@ -19,8 +19,10 @@ export interface JobRecord {
   shards: number;
   /** The highest round whose fan-out is known to have been published; -1 before round 0. */
   fanoutRound: number;
-  /** Recovery sweeps spent on the current round. */
+  /** Recovery sweeps of the current round in a row that found no progress (no new arrival since the sweep before). */
   recoveries: number;
+  /** Shards that had arrived at the current round's barrier at the last recovery sweep (absent: none yet). */
+  sweepArrivals?: number;
   /** When the current round's fan-out was published (epoch ms). */
   roundStartedAt: number;
   /** The data set's parts and columns, as the start step described them (no rows). */
@@ -37,7 +39,9 @@ export interface JobRecord {
   result?: ModelResult;
 }
 
-export type JobPatch = Partial<Pick<JobRecord, 'status' | 'round' | 'fanoutRound' | 'recoveries' | 'roundStartedAt' | 'layout' | 'data' | 'error' | 'errorCode' | 'result'>>;
+export type JobPatch = Partial<
+  Pick<JobRecord, 'status' | 'round' | 'fanoutRound' | 'recoveries' | 'sweepArrivals' | 'roundStartedAt' | 'layout' | 'data' | 'error' | 'errorCode' | 'result'>
+>;
 
 /**
  * One message of a round's fan-out: compute the partial of `shard` with the model of `round`, or,
