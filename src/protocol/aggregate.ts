@@ -2,6 +2,7 @@ import { algorithmFor } from '../algorithms/index.js';
 import { BspmlError, MissingStateError, PartialMissingError } from '../errors.js';
 import { decodeModel, decodePartial, encodeModel, modelDigest } from './codec.js';
 import { clock, type ProtocolDeps } from './deps.js';
+import { afterRound, limitsOf } from './costGuard.js';
 import { failJob } from './failJob.js';
 import { PREPARE_DIGEST, PREPARE_ROUND } from './constants.js';
 import { prepareModel, type PreparedRound } from './prepare.js';
@@ -22,7 +23,7 @@ export type AggregateOutcome =
  * aggregated into the job once. The preparation round (round 0) merges summaries instead and
  * initialises the model (see prepare.ts).
  */
-export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now'>, message: CompletionMessage): Promise<AggregateOutcome> {
+export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now' | 'limits'>, message: CompletionMessage): Promise<AggregateOutcome> {
   const { store } = deps;
   const job = await store.getJob(message.jobId);
   if (!job) return { status: 'ignored', reason: `job ${message.jobId} does not exist` };
@@ -134,9 +135,10 @@ export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'n
 
   // Training rounds are numbered from 1, so the round just aggregated is the count of training rounds.
   const rounds = job.round;
+  const guard = afterRound(job, metrics, limitsOf(deps.limits));
   if (update.converged || rounds >= job.spec.maxRounds) {
     const result = algorithm.result(job.spec, job.data!, update.model, update, merged, rounds);
-    if (await store.updateJob(job.jobId, { round: job.round, status: 'RUNNING' }, { status: 'SUCCEEDED', result })) return { status: 'finished', metrics };
+    if (await store.updateJob(job.jobId, { round: job.round, status: 'RUNNING' }, { status: 'SUCCEEDED', result, costUsd: guard.costUsd })) return { status: 'finished', metrics };
     // The condition failed: maybe our own write landed and only its reply was lost (the SDK then
     // retried it against the changed record). The job as stored says what happened.
     const now = await store.getJob(job.jobId);
@@ -144,8 +146,17 @@ export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'n
     return { status: 'ignored', reason: `the job changed while round ${job.round} was aggregated (${describe(now)})` };
   }
 
-  const ignored = await advance(deps, job, update.model);
+  if (guard.stop) return stopForCost(store, job, guard);
+  const ignored = await advance(deps, job, update.model, { costUsd: guard.costUsd });
   return ignored ? { status: 'ignored', reason: ignored } : { status: 'advanced', metrics };
+}
+
+/** The cost guard: the next round would pass a limit. The round's metrics and model stay stored. */
+async function stopForCost(store: ProtocolDeps['store'], job: JobRecord, guard: { costUsd: number; stop?: string }): Promise<AggregateOutcome> {
+  if (await store.updateJob(job.jobId, { round: job.round, status: 'RUNNING' }, { status: 'FAILED', error: guard.stop!, costUsd: guard.costUsd })) {
+    return { status: 'failed', reason: guard.stop! };
+  }
+  return { status: 'ignored', reason: `the job changed while round ${job.round} was aggregated` };
 }
 
 /**
@@ -174,7 +185,7 @@ async function advance(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now'>, job
  * the model and publish round 1; or end the job FAILED with the reason, publishing nothing.
  */
 async function aggregatePrepare(
-  deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now'>,
+  deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now' | 'limits'>,
   job: JobRecord,
   partials: { partial: Float64Array; report: WorkerReport }[],
   stored: Uint8Array[],
@@ -209,7 +220,9 @@ async function aggregatePrepare(
   };
   await store.putRoundMetrics(job.jobId, metrics);
   await store.putModel(job.jobId, job.round + 1, modelBytes);
-  const ignored = await advance(deps, job, prepared.model, { data: prepared.data });
+  const guard = afterRound(job, metrics, limitsOf(deps.limits));
+  if (guard.stop) return stopForCost(store, job, guard);
+  const ignored = await advance(deps, job, prepared.model, { data: prepared.data, costUsd: guard.costUsd });
   return ignored ? { status: 'ignored', reason: ignored } : { status: 'prepared', metrics };
 }
 

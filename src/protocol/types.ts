@@ -1,4 +1,4 @@
-import type { JobSpec } from './spec.js';
+import type { JobSpec, LogregSolver } from './spec.js';
 import type { DatasetLayout } from '../data/layout.js';
 import type { SummaryMeta } from '../data/summary.js';
 import type { DataSummary } from '../data/types.js';
@@ -29,6 +29,8 @@ export interface JobRecord {
   layout?: DatasetLayout;
   /** Rows and columns, once the preparation round has counted them. */
   data?: DataSummary;
+  /** Estimated AWS cost so far (USD, src/aws/cost.ts), updated as each round is aggregated. */
+  costUsd?: number;
   createdAt: number;
   updatedAt: number;
   /** Why the job FAILED, for a person. */
@@ -40,7 +42,7 @@ export interface JobRecord {
 }
 
 export type JobPatch = Partial<
-  Pick<JobRecord, 'status' | 'round' | 'fanoutRound' | 'recoveries' | 'sweepArrivals' | 'roundStartedAt' | 'layout' | 'data' | 'error' | 'errorCode' | 'result'>
+  Pick<JobRecord, 'status' | 'round' | 'fanoutRound' | 'recoveries' | 'sweepArrivals' | 'costUsd' | 'roundStartedAt' | 'layout' | 'data' | 'error' | 'errorCode' | 'result'>
 >;
 
 /**
@@ -120,6 +122,8 @@ export interface KmeansResult {
 
 export interface LogregResult {
   algorithm: 'logreg';
+  /** How it was trained (absent in models written before solvers existed: gradient descent). */
+  solver?: LogregSolver;
   dims: number;
   featureNames: string[];
   labelName: string;
