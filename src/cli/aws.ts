@@ -174,7 +174,9 @@ function roundLine(r: RoundMetrics): string {
     .map(([name, value]) => `${name} ${num(value)}`)
     .join(', ');
   const t = roundTimes(r);
-  return `${String(r.round).padStart(5)}  ${num(r.objective).padEnd(15)}  ${ms(t.wallMs).padEnd(9)}  ${ms(t.computeMs).padEnd(9)}  ${ms(t.loadMs).padEnd(9)}  ${ms(t.syncMs).padEnd(9)}  ${`${r.cacheHits}/${r.workers}`.padEnd(5)}  ${figures}`;
+  // Round 0 prepares the data: no model entered it, so it has no objective.
+  const objective = r.phase === 'prepare' ? 'prepare' : num(r.objective);
+  return `${String(r.round).padStart(5)}  ${objective.padEnd(15)}  ${ms(t.wallMs).padEnd(9)}  ${ms(t.computeMs).padEnd(9)}  ${ms(t.loadMs).padEnd(9)}  ${ms(t.syncMs).padEnd(9)}  ${`${r.cacheHits}/${r.workers}`.padEnd(5)}  ${figures}`;
 }
 
 /** A FAILED job may hold a spec that never parsed (it was refused for it): read it defensively. */

@@ -24,14 +24,17 @@ export function formatReport(outcome: TrainOutcome, report: RunReport, context: 
     lines.push(`rounds     ${result.rounds}, ${result.converged ? `converged (gradient norm ${num(result.gradNorm)} ≤ tol ${spec.tol})` : `stopped at max rounds (gradient norm ${num(result.gradNorm)} > tol ${spec.tol})`}`);
     lines.push(`loss       ${num(result.loss)}   accuracy ${(result.accuracy * 100).toFixed(2)}% (training data)`);
   }
-  lines.push(`wall       ${ms(t.wallMs)} = compute ${ms(t.computeMs)} + synchronisation ${ms(t.syncMs)} + other ${ms(t.otherMs + t.loadMs)}`);
-  lines.push(`           other: reading and checking the data, initialising the model, starting threads, loading shards (${ms(t.loadMs)})`);
+  lines.push(`wall       ${ms(t.wallMs)} = compute ${ms(t.computeMs)} + synchronisation ${ms(t.syncMs)} + other ${ms(t.otherMs + t.loadMs + t.prepareMs)}`);
+  lines.push(`           other: the preparation round (loading, checking and summarising the shards, initialising the model: ${ms(t.prepareMs)}), starting the job and threads`);
   lines.push(
     `per round  compute ${ms(t.computeMs / n)}, synchronisation ${ms(t.syncMs / n)}; store ${((t.requests ?? 0) / n).toFixed(1)} requests, ${bytes((t.bytesWritten ?? 0) / n)} written, ${bytes((t.bytesRead ?? 0) / n)} read`,
   );
+  const prep = report.prepare;
+  const empty = prep?.stats.emptyShards ? `, ${prep.stats.emptyShards} of them empty` : '';
   lines.push(
-    `shards     cache hits ${t.cacheHits}/${t.workerInvocations} (${t.workerInvocations ? Math.round((100 * t.cacheHits) / t.workerInvocations) : 0}%); to threads ${bytes(outcome.threadTraffic.toThreads / n)}/round, back ${bytes(outcome.threadTraffic.fromThreads / n)}/round`,
+    `shards     loaded in the preparation round (slowest ${ms(prep?.loadMs ?? 0)}${empty}); cache hits in training rounds ${t.cacheHits}/${t.workerInvocations} (${t.workerInvocations ? Math.round((100 * t.cacheHits) / t.workerInvocations) : 0}%)`,
   );
+  lines.push(`threads    to threads ${bytes(outcome.threadTraffic.toThreads / n)}/round, back ${bytes(outcome.threadTraffic.fromThreads / n)}/round`);
   lines.push(costLine(report));
   if (context.out) lines.push(`model      written to ${context.out}`);
   return lines.join('\n');

@@ -90,9 +90,9 @@ export async function train(algorithm: 'kmeans' | 'logreg' | undefined, options:
     const report = buildReport({
       source: 'local',
       job: outcome.job,
-      rounds: outcome.rounds,
+      rounds: outcome.prepare ? [outcome.prepare, ...outcome.rounds] : outcome.rounds,
       backend: store.kind,
-      io: outcome.io.rounds,
+      io: outcome.io,
       wallMs: outcome.wallMs,
       workerMemoryMb: options.workerMemory,
     });

@@ -9,11 +9,12 @@ import { REPORT_SCHEMA_ID, type RunReport } from './schema.js';
 export interface ReportInput {
   source: 'local' | 'stack';
   job: JobRecord;
+  /** Every round record of the job: the preparation round (phase 'prepare') and the training rounds. */
   rounds: RoundMetrics[];
   /** The store the run used (local: memory, redis, dynamodb, s3; stack: its data plane). */
   backend: string;
-  /** Store I/O per round, in the order of `rounds` (local runs measure it; a stack job does not). */
-  io?: IoCounts[];
+  /** Store I/O of the preparation round and of each training round in order (local runs measure it; a stack job does not). */
+  io?: { prepare?: IoCounts; rounds: IoCounts[] };
   /** Start to end as the client saw it; default: the job record's createdAt to updatedAt. */
   wallMs?: number;
   /** Worker memory to price the job at (default: the deployment's, serverless.yml). */
@@ -35,12 +36,15 @@ export function pricedBackend(backend: string): StackBackend {
 
 /** The run report (src/report/schema.ts, docs/report.md) of a job and its round records. */
 export function buildReport(input: ReportInput): RunReport {
-  const { job, rounds } = input;
+  const { job } = input;
+  const prep = input.rounds.find((r) => r.phase === 'prepare');
+  const rounds = input.rounds.filter((r) => r.phase !== 'prepare');
   const times = rounds.map(roundTimes);
   const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
   const column = <T>(f: (r: RoundMetrics, i: number) => T) => rounds.map(f);
   const statNames = [...new Set(rounds.flatMap((r) => Object.keys(r.stats)))];
-  const io = input.io && input.io.length === rounds.length ? input.io : undefined;
+  const io = input.io && input.io.rounds.length === rounds.length ? input.io.rounds : undefined;
+  const prepareMs = prep ? roundTimes(prep).wallMs : 0;
   const wallMs = input.wallMs ?? Math.max(0, job.updatedAt - job.createdAt);
   const computeMs = sum(times.map((t) => t.computeMs));
   const loadMs = sum(times.map((t) => t.loadMs));
@@ -48,7 +52,8 @@ export function buildReport(input: ReportInput): RunReport {
 
   const backend = pricedBackend(input.backend);
   const shape: DeploymentShape = { ...DEFAULT_DEPLOYMENT, ...(input.workerMemoryMb !== undefined ? { workerMemoryMb: input.workerMemoryMb } : {}) };
-  const { total, ...services } = estimateCost(job, rounds, shape, backend);
+  // Every round is billed, the preparation round too.
+  const { total, ...services } = estimateCost(job, input.rounds, shape, backend);
   const spec = (job.spec ?? {}) as unknown as Record<string, unknown>;
   const dataUri = (spec.data as { uri?: string } | undefined)?.uri;
 
@@ -68,6 +73,17 @@ export function buildReport(input: ReportInput): RunReport {
     spec,
     data: job.data ? { ...(dataUri !== undefined ? { uri: dataUri } : {}), ...job.data } : null,
     result: (job.result as unknown as Record<string, unknown> | undefined) ?? null,
+    prepare: prep
+      ? {
+          wallMs: prepareMs,
+          loadMs: prep.loadMs,
+          workers: prep.workers,
+          stats: prep.stats,
+          requests: input.io?.prepare?.requests ?? null,
+          bytesWritten: input.io?.prepare?.bytesWritten ?? null,
+          bytesRead: input.io?.prepare?.bytesRead ?? null,
+        }
+      : null,
     rounds: {
       round: column((r) => r.round),
       objective: column((r) => r.objective),
@@ -91,7 +107,8 @@ export function buildReport(input: ReportInput): RunReport {
       computeMs,
       loadMs,
       syncMs,
-      otherMs: Math.max(0, wallMs - computeMs - syncMs - loadMs),
+      prepareMs,
+      otherMs: Math.max(0, wallMs - computeMs - syncMs - loadMs - prepareMs),
       workerInvocations: sum(rounds.map((r) => r.workers)),
       cacheHits: sum(rounds.map((r) => r.cacheHits)),
       requests: io ? sum(io.map((c) => c.requests)) : null,

@@ -33,8 +33,9 @@ function summaryRows(report: RunReport): [string, string][] {
     ['data', report.data ? `${report.data.uri ?? ''} (${int(report.data.rows)} rows × ${report.data.dims} features)` : 'not read'],
     ['workers', `${spec.workers ?? '?'} × ${spec.threads ?? 'auto'} threads`],
     ['outcome', outcome(report)],
-    ['wall', `${ms(t.wallMs)} = compute ${ms(t.computeMs)} + load ${ms(t.loadMs)} + synchronisation ${ms(t.syncMs)} + other ${ms(t.otherMs)}`],
-    ['shards', `cache hits ${t.cacheHits}/${t.workerInvocations}`],
+    ['wall', `${ms(t.wallMs)} = preparation ${ms(t.prepareMs)} + compute ${ms(t.computeMs)} + load ${ms(t.loadMs)} + synchronisation ${ms(t.syncMs)} + other ${ms(t.otherMs)}`],
+    ['preparation', report.prepare ? `round 0: ${report.prepare.workers} workers loaded and summarised their shards (slowest load ${ms(report.prepare.loadMs)})` : 'no record'],
+    ['shards', `cache hits in training rounds ${t.cacheHits}/${t.workerInvocations}`],
   ];
   if (t.requests !== null) rows.push(['store', `${int(t.requests)} requests, ${bytes(t.bytesWritten ?? 0)} written, ${bytes(t.bytesRead ?? 0)} read`]);
   rows.push(['AWS cost', `≈ $${report.cost.usd.total.toFixed(6)} (${report.cost.backend} data plane, ${report.cost.workerMemoryMb} MB workers; prices of ${report.cost.pricesAsOf})`]);

@@ -51,6 +51,24 @@ export const runReportSchema = z.object({
     .nullable(),
   /** The trained model (as `--out` writes it), once SUCCEEDED. */
   result: z.record(z.string(), z.unknown()).nullable(),
+  /**
+   * The preparation round (round 0): workers load and summarise their shards, the model is
+   * initialised from the merged summary. Not a training round: absent from `rounds`. null when
+   * the job has no record of it.
+   */
+  prepare: z
+    .object({
+      wallMs: z.number(),
+      /** Slowest worker's shard load. */
+      loadMs: z.number(),
+      workers: z.number(),
+      stats: z.record(z.string(), z.number()),
+      requests: z.number().nullable(),
+      bytesWritten: z.number().nullable(),
+      bytesRead: z.number().nullable(),
+    })
+    .nullable(),
+  /** The training rounds (1, 2, …). */
   rounds: z.object({
     round: perRound,
     objective: perRound,
@@ -75,13 +93,16 @@ export const runReportSchema = z.object({
     bytesRead: perRoundOrNull,
   }),
   totals: z.object({
+    /** Training rounds recorded. */
     rounds: z.number(),
     /** Start to end as the client saw it (local), or the job record's createdAt to updatedAt (stack). */
     wallMs: z.number(),
     computeMs: z.number(),
     loadMs: z.number(),
     syncMs: z.number(),
-    /** Wall time outside the rounds: reading the data, initialising the model, starting threads. */
+    /** The preparation round's wall time (loading, checking and summarising the shards, initialising the model). */
+    prepareMs: z.number(),
+    /** Wall time outside every round: starting the job, the threads, the containers. */
     otherMs: z.number(),
     workerInvocations: z.number(),
     cacheHits: z.number(),
