@@ -47,6 +47,10 @@ describe('bspml train --report', () => {
     expect(report.data).toMatchObject({ uri: data, rows: 1500, dims: 3 });
     expect(report.result).toMatchObject({ algorithm: 'kmeans', rounds: report.totals.rounds });
     expect(Object.keys(report.rounds.stats)).toContain('shift');
+    // The preparation round (round 0) is reported apart; the training rounds count from 1.
+    expect(report.prepare).toMatchObject({ workers: 3 });
+    expect(report.totals.prepareMs).toBe(report.prepare!.wallMs);
+    expect(report.rounds.round[0]).toBe(1);
     // Local runs measure store I/O per round; totals are the sums of the rounds.
     expect(report.rounds.requests.every((v) => typeof v === 'number' && v > 0)).toBe(true);
     expect(report.totals.requests).toBe(report.rounds.requests.reduce((a, b) => a! + b!, 0));
