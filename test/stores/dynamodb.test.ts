@@ -86,7 +86,7 @@ describe('DynamoDbStore on dynalite', () => {
       const first = await store.putPartial(jobId, 0, 1, pattern(size, 3));
       const late = await other.putPartial(jobId, 0, 1, pattern(size, 4));
       const partials = await other.getPartials(jobId, 0, 2);
-      const items = await partition(inspect, `JOB#${jobId}#R#0`);
+      const items = [...(await partition(inspect, `JOB#${jobId}#R#0#S#0`)), ...(await partition(inspect, `JOB#${jobId}#R#0#S#1`))];
 
       // Assess
       expect(raced.filter(Boolean)).toHaveLength(1);
@@ -160,11 +160,12 @@ describe('DynamoDbStore on dynalite', () => {
       await store.putModel(jobId, 0, pattern(CHUNK_BYTES + 10, 1));
       await store.putPartial(jobId, 0, 0, pattern(CHUNK_BYTES + 10, 2));
       await store.putPartial(jobId, 0, 1, pattern(10, 3));
-      await store.arrive(jobId, 0, 0);
+      await store.arrive(jobId, 0, 0, 1);
       await store.putRoundMetrics(jobId, makeMetrics(0));
-      const items = [...(await partition(inspect, `JOB#${jobId}`)), ...(await partition(inspect, `JOB#${jobId}#R#0`))];
+      const items = [];
+      for (const pk of [`JOB#${jobId}`, `JOB#${jobId}#R#0#S#0`, `JOB#${jobId}#R#0#S#1`, `JOB#${jobId}#B#0#G#0`]) items.push(...(await partition(inspect, pk)));
 
-      // Assess: META, model head + 2 chunks, barrier, metrics; 2 partial heads + 2 chunks.
+      // Assess: META, model head + 2 chunks, metrics; 2 partial heads + 2 chunks; the barrier's one group (W = 1: no root).
       expect(items).toHaveLength(10);
       for (const item of items) {
         const expiresAt = Number(item.expiresAt?.N);
