@@ -9,7 +9,7 @@ import { gen } from './gen.js';
 import type { CliIo } from './io.js';
 import { nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber } from './options.js';
 import { predict } from './predict.js';
-import { train, type TrainOptions } from './train.js';
+import { SYNC_DESIGNS, train, type TrainOptions } from './train.js';
 
 function addTrainOptions(command: Command): Command {
   return command
@@ -26,6 +26,11 @@ function addTrainOptions(command: Command): Command {
     .option('--bucket <name>', 's3: bucket for the state (default bspml-state)')
     .option('--prefix <prefix>', 's3: key prefix for the state (default none)')
     .option('--concurrency <n>', 'most worker containers at once (default 32)', positiveInt)
+    .addOption(
+      new Option('--sync <design>', 'event: no function waits (default); barrier-wait: workers stay alive and poll the barrier (WoSC\'23 design)')
+        .argParser(oneOf(SYNC_DESIGNS))
+        .default('event'),
+    )
     .option('--out <file>', 'write the model as JSON (only when training succeeds)')
     .option('--no-progress', 'no progress bar');
 }

@@ -66,8 +66,8 @@ describe('DynamoDbStore at many workers', () => {
     const datasets = new MemoryDatasetSource().add('blobs', blobs([[0, 0], [5, 5], [-5, 5]], 160, 1, 4));
     const spec = { algorithm: 'kmeans', k: 3, seed: 2, workers: 16, threads: 1, maxRounds: 2, tol: 0, data: { uri: 'blobs' } };
     const store = openStore();
-    const onDynamo = new LocalRuntime({ store, datasets, defaultThreads: 1, concurrency: 16 });
-    const onMemory = new LocalRuntime({ store: new MemoryStore(), datasets, defaultThreads: 1, concurrency: 16 });
+    const onDynamo = new LocalRuntime({ store, datasets, defaultThreads: 1, concurrency: 4 });
+    const onMemory = new LocalRuntime({ store: new MemoryStore(), datasets, defaultThreads: 1, concurrency: 4 });
     try {
       // Act
       const out = await onDynamo.train(spec);
