@@ -22,7 +22,25 @@ export interface BarrierWaitOptions {
   /** First and longest pause between two polls of the job record (ms). Default 1 and 20. */
   pollMs?: { first: number; max: number };
   onRound?: (metrics: RoundMetrics, job: JobRecord) => void;
+  /** Time and waiting (the simulator passes its virtual clock). Default: the real ones. */
+  clock?: Clock;
+  /** Where workers run (the simulator passes simulated Lambda environments). Default: a ContainerPool of W. */
+  containers?: (workers: number) => Containers;
 }
+
+export interface Clock {
+  /** Epoch-like milliseconds. */
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+export interface Containers {
+  acquire(jobId: string, shard: number, threads: number): Promise<WorkerContainer>;
+  release(container: WorkerContainer): Promise<void>;
+  close(): Promise<void>;
+}
+
+const REAL_CLOCK: Clock = { now: () => performance.timeOrigin + performance.now(), sleep };
 
 /** What the barrier-wait design adds to a run's outcome: the time its workers were billed for waiting. */
 export interface BarrierWaitOutcome extends TrainOutcome {
@@ -49,8 +67,10 @@ export class BarrierWaitRuntime {
   private readonly defaultThreads: number;
   private readonly pollMs: { first: number; max: number };
   private readonly onRound?: BarrierWaitOptions['onRound'];
-  private containers?: ContainerPool;
-  private readonly now = () => performance.timeOrigin + performance.now();
+  private containers?: Containers;
+  private readonly clock: Clock;
+  private readonly makeContainers: (workers: number) => Containers;
+  private readonly now: () => number;
 
   constructor(options: BarrierWaitOptions) {
     this.store = options.store;
@@ -58,18 +78,21 @@ export class BarrierWaitRuntime {
     this.defaultThreads = options.defaultThreads ?? availableParallelism();
     this.pollMs = options.pollMs ?? { first: 1, max: 20 };
     this.onRound = options.onRound;
+    this.clock = options.clock ?? REAL_CLOCK;
+    this.now = () => this.clock.now();
+    this.makeContainers = options.containers ?? ((workers) => new ContainerPool(Math.max(1, workers)));
   }
 
   async train(spec: unknown, options: { jobId?: string } = {}): Promise<BarrierWaitOutcome> {
-    const started = performance.now();
+    const started = this.now();
     const first: RoundTask[] = [];
     const startDeps = this.deps(async (tasks) => void first.push(...tasks), async () => undefined);
     const { value: job, io: startIo } = await metered(() => startJob(startDeps, { jobId: options.jobId, spec }));
-    const startMs = performance.now() - started;
+    const startMs = this.now() - started;
 
     // All W workers must be alive at once (they wait for each other): one container each.
     const threads = job.spec.threads ?? this.defaultThreads;
-    const pool = (this.containers ??= new ContainerPool(Math.max(1, first.length)));
+    const pool = (this.containers ??= this.makeContainers(first.length));
     const ioByRound = new Map<number, IoCounts>();
     const totals = { workerMs: 0, waitMs: 0, polls: 0 };
     const containers = await Promise.all(first.map((task) => pool.acquire(task.jobId, task.shard, threads)));
@@ -80,7 +103,7 @@ export class BarrierWaitRuntime {
     }
 
     const done = await this.store.getJob(job.jobId);
-    const wallMs = performance.now() - started;
+    const wallMs = this.now() - started;
     if (!done || done.status !== 'SUCCEEDED' || !done.result) throw new JobFailedError(job.jobId, done?.error ?? `ended ${done?.status ?? 'missing'}`);
     const rounds = await this.store.listRoundMetrics(job.jobId);
     const traffic = containers.reduce((t, c) => ({ toThreads: t.toThreads + c.pool.traffic.toThreads, fromThreads: t.fromThreads + c.pool.traffic.fromThreads }), { toThreads: 0, fromThreads: 0 });
@@ -143,7 +166,7 @@ export class BarrierWaitRuntime {
       totals.polls++;
       const job = await this.store.getJob(task.jobId);
       if (!job || job.status !== 'RUNNING' || job.round > task.round) return job;
-      await sleep(pause);
+      await this.clock.sleep(pause);
       pause = Math.min(this.pollMs.max, pause * 1.5);
     }
   }

@@ -1,11 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
 import type { StateStore } from '../../src/ports/StateStore.js';
 import { BarrierWaitRuntime } from '../../src/runtime/BarrierWaitRuntime.js';
 import { LocalRuntime } from '../../src/runtime/LocalRuntime.js';
-import { DynamoDbStore, createStateTable } from '../../src/stores/DynamoDbStore.js';
 import { MemoryStore } from '../../src/stores/MemoryStore.js';
-import { createDynamoDbClient, startDynalite } from '../../src/stores/dynalite.js';
+import { useDynaliteTable } from '../helpers/dynalite-table.js';
 import { blobs, separable } from '../helpers/data.js';
 
 /*
@@ -22,26 +21,11 @@ const SPECS = {
   logreg: { algorithm: 'logreg', lr: 0.5, l2: 0.001, workers: 3, threads: 1, maxRounds: 4, tol: 0, data: { uri: 'separable' } },
 } as const;
 
-const TABLE = 'bspml-barrier-wait';
-let dynamo: Awaited<ReturnType<typeof startDynalite>>;
-
-beforeAll(async () => {
-  dynamo = await startDynalite();
-  const client = createDynamoDbClient({ endpoint: dynamo.endpoint });
-  try {
-    await createStateTable(client, TABLE);
-  } finally {
-    client.destroy();
-  }
-});
-
-afterAll(async () => {
-  await dynamo?.close();
-});
+const dynamo = useDynaliteTable('bspml-barrier-wait');
 
 const STORES: Record<string, () => StateStore> = {
   memory: () => new MemoryStore(),
-  dynamodb: () => new DynamoDbStore({ client: createDynamoDbClient({ endpoint: dynamo.endpoint }), tableName: TABLE, ownsClient: true }),
+  dynamodb: () => dynamo.open(),
 };
 
 describe('--sync barrier-wait', () => {

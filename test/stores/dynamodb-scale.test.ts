@@ -1,11 +1,12 @@
 import { ScanCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
 import { recoverJob } from '../../src/protocol/recover.js';
 import { LocalRuntime } from '../../src/runtime/LocalRuntime.js';
-import { barrierGroups, DynamoDbStore, createStateTable } from '../../src/stores/DynamoDbStore.js';
+import { barrierGroups } from '../../src/stores/DynamoDbStore.js';
 import { MemoryStore } from '../../src/stores/MemoryStore.js';
-import { createDynamoDbClient, startDynalite } from '../../src/stores/dynalite.js';
+import { createDynamoDbClient } from '../../src/stores/dynalite.js';
+import { useDynaliteTable } from '../helpers/dynalite-table.js';
 import { blobs } from '../helpers/data.js';
 import { makeJob, uniqueJobId } from './contract.js';
 
@@ -17,28 +18,11 @@ import { makeJob, uniqueJobId } from './contract.js';
  */
 
 const TABLE = 'bspml-scale-test';
-let dynamo: Awaited<ReturnType<typeof startDynalite>>;
-
-beforeAll(async () => {
-  dynamo = await startDynalite();
-  const client = createDynamoDbClient({ endpoint: dynamo.endpoint });
-  try {
-    await createStateTable(client, TABLE);
-  } finally {
-    client.destroy();
-  }
-});
-
-afterAll(async () => {
-  await dynamo?.close();
-});
-
-function openStore(): DynamoDbStore {
-  return new DynamoDbStore({ client: createDynamoDbClient({ endpoint: dynamo.endpoint }), tableName: TABLE, ownsClient: true });
-}
+const dynamo = useDynaliteTable(TABLE);
+const openStore = () => dynamo.open();
 
 async function itemsUnder(prefix: string): Promise<Record<string, AttributeValue>[]> {
-  const client = createDynamoDbClient({ endpoint: dynamo.endpoint });
+  const client = createDynamoDbClient({ endpoint: dynamo.endpoint() });
   const items: Record<string, AttributeValue>[] = [];
   try {
     let start: Record<string, AttributeValue> | undefined;
@@ -115,7 +99,7 @@ describe('DynamoDbStore at many workers', () => {
     // Prepare: 4 shards in groups {0, 2} and {1, 3}; shard 3's group write lands, then it dies.
     const jobId = uniqueJobId();
     const store = openStore();
-    const client = createDynamoDbClient({ endpoint: dynamo.endpoint });
+    const client = createDynamoDbClient({ endpoint: dynamo.endpoint() });
     const sent: number[] = [];
     try {
       await store.createJob(makeJob(jobId, { shards: 4, status: 'RUNNING', round: 0 }));

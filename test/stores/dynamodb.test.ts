@@ -1,37 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { StoreError } from '../../src/errors.js';
 import { CHUNK_BYTES, DynamoDbStore, createStateTable } from '../../src/stores/DynamoDbStore.js';
 import { createDynamoDbClient, openDynamoDbStore, startDynalite } from '../../src/stores/dynalite.js';
 import { metered } from '../../src/util/io-meter.js';
+import { useDynaliteTable } from '../helpers/dynalite-table.js';
 import { expectAllBytes, expectBytes, makeJob, makeMetrics, pattern, stateStoreContract, uniqueJobId } from './contract.js';
 
 const TABLE = 'bspml-test';
-let dynamo: Awaited<ReturnType<typeof startDynalite>>;
-
-beforeAll(async () => {
-  dynamo = await startDynalite();
-  const client = createDynamoDbClient({ endpoint: dynamo.endpoint });
-  try {
-    await createStateTable(client, TABLE);
-  } finally {
-    client.destroy();
-  }
-});
-
-afterAll(async () => {
-  await dynamo?.close();
-});
-
-function openStore(options: { tableName?: string; ttlSeconds?: number } = {}): DynamoDbStore {
-  return new DynamoDbStore({
-    client: createDynamoDbClient({ endpoint: dynamo.endpoint }),
-    tableName: options.tableName ?? TABLE,
-    ownsClient: true,
-    ttlSeconds: options.ttlSeconds,
-  });
-}
+const dynamo = useDynaliteTable(TABLE);
+const openStore = dynamo.open;
 
 /** Every item of a partition, read around the store, to see what it left behind. */
 async function partition(client: DynamoDBClient, pk: string): Promise<Record<string, AttributeValue>[]> {
@@ -79,7 +58,7 @@ describe('DynamoDbStore on dynalite', () => {
     const size = 900 * 1024;
     const store = openStore();
     const other = openStore();
-    const inspect = createDynamoDbClient({ endpoint: dynamo.endpoint });
+    const inspect = createDynamoDbClient({ endpoint: dynamo.endpoint() });
     try {
       // Act: two writers race on shard 0; on shard 1 the loser's chunks land after the winner's head.
       const raced = await Promise.all([store.putPartial(jobId, 0, 0, pattern(size, 1)), other.putPartial(jobId, 0, 0, pattern(size, 2))]);
@@ -151,7 +130,7 @@ describe('DynamoDbStore on dynalite', () => {
     // Prepare
     const jobId = uniqueJobId();
     const store = openStore({ ttlSeconds: 3600 });
-    const inspect = createDynamoDbClient({ endpoint: dynamo.endpoint });
+    const inspect = createDynamoDbClient({ endpoint: dynamo.endpoint() });
     const now = Math.floor(Date.now() / 1000);
     try {
       // Act
@@ -211,8 +190,8 @@ describe('DynamoDbStore on dynalite', () => {
     } finally {
       await own.close();
     }
-    const first = await openDynamoDbStore({ endpoint: dynamo.endpoint, tableName });
-    const second = await openDynamoDbStore({ endpoint: dynamo.endpoint, tableName });
+    const first = await openDynamoDbStore({ endpoint: dynamo.endpoint(), tableName });
+    const second = await openDynamoDbStore({ endpoint: dynamo.endpoint(), tableName });
     try {
       await first.createJob(job);
 
