@@ -27,6 +27,10 @@ export const kmeans: Algorithm<KmeansSpec> = {
     return kmeansPlusPlus(data, spec.k, spec.seed, spec.initSample);
   },
 
+  modelLength(shape) {
+    return shape.k * shape.dims;
+  },
+
   partialLength(shape) {
     return shape.k * shape.dims + shape.k + 1;
   },

@@ -33,6 +33,10 @@ export const logreg: Algorithm<LogregSpec> = {
     return standardisation(data);
   },
 
+  modelLength(shape) {
+    return 3 * shape.dims + 1;
+  },
+
   partialLength(shape) {
     return shape.dims + 4;
   },
