@@ -9,6 +9,7 @@ import { gen } from './gen.js';
 import type { CliIo } from './io.js';
 import { nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber } from './options.js';
 import { predict } from './predict.js';
+import { addSimulateCommand } from './simulate.js';
 import { SYNC_DESIGNS, train, type TrainOptions } from './train.js';
 
 function addTrainOptions(command: Command): Command {
@@ -79,6 +80,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   // Benchmarks: each registers its subcommand on this one `bench` command.
   const benchCommand = program.command('bench').description('measure the system on this machine');
   addBenchBackendsCommand(benchCommand, io);
+
+  // What a deployed job would take and cost, without deploying it.
+  addSimulateCommand(program, io);
 
   // A deployment on AWS: submit a job to it, follow one.
   addAwsCommands(program, io);

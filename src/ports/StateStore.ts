@@ -38,11 +38,11 @@ export interface StateStore {
    * had arrived before. `count` is the number of distinct shards that have arrived after this call,
    * or a lower bound of it (≥ 1) where the store spreads its barrier (DynamoDB's two levels): it
    * equals `shards` for exactly one first arrival (the filling one), and for repeats after that.
-   * `shards` (the round's shard count) is required by stores that spread their barrier by it.
+   * `shards` is the round's shard count: stores that spread their barrier (DynamoDB) lay it out by it.
    */
-  arrive(jobId: string, round: number, shard: number, shards?: number): Promise<{ added: boolean; count: number }>;
+  arrive(jobId: string, round: number, shard: number, shards: number): Promise<{ added: boolean; count: number }>;
   /** The shards that have arrived at the barrier of `round`, sorted (`shards` as for `arrive`). */
-  arrivals(jobId: string, round: number, shards?: number): Promise<number[]>;
+  arrivals(jobId: string, round: number, shards: number): Promise<number[]>;
 
   putRoundMetrics(jobId: string, metrics: RoundMetrics): Promise<void>;
   /** Round metrics of a job, in round order. */

@@ -191,7 +191,7 @@ export class DynamoDbStore implements StateStore {
    * full), always below W. A filling arrival that dies between its two writes leaves the root short:
    * the shards have all arrived (`arrivals` reads the groups), so recovery re-sends the completion.
    */
-  async arrive(jobId: string, round: number, shard: number, shards?: number): Promise<{ added: boolean; count: number }> {
+  async arrive(jobId: string, round: number, shard: number, shards: number): Promise<{ added: boolean; count: number }> {
     const total = requireShards('arrive', shards);
     const groups = barrierGroups(total);
     const group = shard % groups;
@@ -214,7 +214,7 @@ export class DynamoDbStore implements StateStore {
     return { added: true, count: full.length === groups ? total : full.reduce((sum, g) => sum + groupSize(total, groups, Number(g)), 0) };
   }
 
-  async arrivals(jobId: string, round: number, shards?: number): Promise<number[]> {
+  async arrivals(jobId: string, round: number, shards: number): Promise<number[]> {
     const groups = barrierGroups(requireShards('arrivals', shards));
     const keys: Key[] = [];
     for (let g = 0; g < groups; g++) keys.push({ pk: s(barrierGroupPk(jobId, round, g)), sk: s(BARRIER_SK) });

@@ -252,7 +252,7 @@ export function stateStoreContract(name: string, open: () => Promise<StateStore>
         const jobId = uniqueJobId();
         await store.putPartial(jobId, 3, 0, pattern(64, 30));
         await store.putPartial(jobId, 3, 1, pattern(500 * 1024, 31));
-        await store.arrive(jobId, 3, 1);
+        await store.arrive(jobId, 3, 1, 2);
 
         // Act
         await store.discardPartial(jobId, 3, 1);
@@ -265,7 +265,7 @@ export function stateStoreContract(name: string, open: () => Promise<StateStore>
         expect(missing).toMatchObject({ jobId, round: 3, shard: 1 });
         expect(rewrote).toBe(true);
         expectAllBytes(await store.getPartials(jobId, 3, 2), [pattern(64, 30), pattern(48, 32)]);
-        expect(await store.arrivals(jobId, 3)).toEqual([1]);
+        expect(await store.arrivals(jobId, 3, 2)).toEqual([1]);
       }));
 
     it('round-trips a 900 KB partial intact and refuses its duplicate', () =>
