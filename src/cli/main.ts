@@ -5,9 +5,10 @@ import { BspmlError } from '../errors.js';
 import { BACKENDS } from '../stores/open.js';
 import { addBenchBackendsCommand } from '../bench/backends-cli.js';
 import { addAwsCommands } from './aws.js';
+import { convert } from './convert.js';
 import { gen } from './gen.js';
 import type { CliIo } from './io.js';
-import { nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber } from './options.js';
+import { httpUrl, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber, redisUrl } from './options.js';
 import { predict } from './predict.js';
 import { addSimulateCommand } from './simulate.js';
 import { SYNC_DESIGNS, train, type TrainOptions } from './train.js';
@@ -22,9 +23,9 @@ function addTrainOptions(command: Command): Command {
     .option('--tol <x>', 'convergence tolerance (default 1e-4)', nonNegativeNumber)
     .option('--seed <n>', 'random seed (default 42)', nonNegativeInt)
     .addOption(new Option('--backend <name>', 'state store').argParser(oneOf(BACKENDS)).default('memory'))
-    .option('--endpoint <url>', 'store endpoint (dynamodb, s3: default starts an in-process emulator)')
+    .option('--endpoint <url>', 'store endpoint (dynamodb, s3: default starts an in-process emulator)', httpUrl)
     .option('--table <name>', 'DynamoDB table (default bspml-state)')
-    .option('--redis-url <url>', 'redis: redis://host:port (default starts a throwaway redis-server)')
+    .option('--redis-url <url>', 'redis: redis://host:port (default starts a throwaway redis-server)', redisUrl)
     .option('--bucket <name>', 's3: bucket for the state (default bspml-state)')
     .option('--prefix <prefix>', 's3: key prefix for the state (default none)')
     .option('--concurrency <n>', 'most worker containers at once (default 32)', positiveInt)
@@ -69,7 +70,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       .requiredOption('--rows <n>', 'rows', positiveInt)
       .requiredOption('--dims <n>', 'feature columns', positiveInt)
       .option('--seed <n>', 'random seed', nonNegativeInt, 42)
-      .requiredOption('--out <file>', 'output file: .csv, or .bin / .f32 for binary float32');
+      .requiredOption('--out <file>', 'output file: .csv, .csv.gz, .parquet, or .bin / .f32 for binary float32');
   genOptions(genCommand.command('blobs').description('Gaussian blobs for k-means'))
     .option('--centers <n>', 'number of blobs', positiveInt, 4)
     .option('--std <x>', 'standard deviation of each blob', positiveNumber)
@@ -77,6 +78,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   genOptions(genCommand.command('classification').description('linearly separable points with a 0/1 label column'))
     .option('--margin <x>', 'no point closer than this to the separating plane', nonNegativeNumber)
     .action((options) => gen('classification', options, io));
+
+  program
+    .command('convert')
+    .description('convert a data set (file or directory of parts, local or s3://) into one CSV, .csv.gz, Parquet or binary file, streaming')
+    .argument('<in>', 'data set: CSV, .csv.gz, .parquet or bspml binary; a file, a directory of parts, or s3://bucket/key or s3://bucket/prefix/')
+    .argument('<out>', 'output file: .csv, .csv.gz, .parquet, or .bin / .f32 for binary float32')
+    .option('--s3-endpoint <url>', 'S3 endpoint for s3:// input (default AWS_ENDPOINT_URL_S3, else AWS)')
+    .action((input: string, output: string, options: { s3Endpoint?: string }) => convert({ input, output, ...options }, io));
 
   // Benchmarks: each registers its subcommand on this one `bench` command.
   const benchCommand = program.command('bench').description('measure the system on this machine');
