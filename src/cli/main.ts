@@ -10,7 +10,7 @@ import { gen } from './gen.js';
 import type { CliIo } from './io.js';
 import { httpUrl, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber, redisUrl } from './options.js';
 import { predict } from './predict.js';
-import { addSimulateCommand } from './simulate.js';
+import { addSimulateCommand, addTuneCommand } from './simulate.js';
 import { SYNC_DESIGNS, train, type TrainOptions } from './train.js';
 
 function addTrainOptions(command: Command): Command {
@@ -93,6 +93,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
   // What a deployed job would take and cost, without deploying it.
   addSimulateCommand(program, io);
+  addTuneCommand(program, io);
 
   // A deployment on AWS: submit a job to it, follow one.
   addAwsCommands(program, io);

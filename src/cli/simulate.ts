@@ -6,9 +6,12 @@ import { calibrate } from '../sim/calibrate.js';
 import { loadProfile, vcpusFor } from '../sim/profile.js';
 import { simulate, type SimResult } from '../sim/simulate.js';
 import { table1, type LayoutCheck, type Table1Row } from '../sim/table1.js';
+import { tuneChartHtml } from '../sim/chart.js';
+import { STRATEGIES, tune, type Strategy, type TuneResult } from '../sim/tune.js';
+import { FileDatasetSource } from '../data/FileDatasetSource.js';
 import { int } from './format.js';
 import type { CliIo } from './io.js';
-import { oneOf, positiveInt } from './options.js';
+import { oneOf, positiveInt, positiveNumber } from './options.js';
 
 interface SimulateOptions {
   rows?: number;
@@ -126,3 +129,86 @@ export function formatTable1(rows: Table1Row[], layout: LayoutCheck[]): string {
   return out.join('\n');
 }
 
+
+interface TuneOptions {
+  data?: string;
+  rows?: number;
+  dims?: number;
+  k?: number;
+  rounds: number;
+  backend: 'dynamodb' | 's3' | 'redis' | 'memory';
+  strategy: Strategy;
+  budget?: number;
+  deadline?: number;
+  maxMemory?: number;
+  maxWorkers: number;
+  profile: string;
+  out: string;
+  json?: string;
+}
+
+export function addTuneCommand(program: Command, io: CliIo): void {
+  program
+    .command('tune')
+    .description('simulate memory × workers × threads for a job and recommend a configuration')
+    .argument('<algorithm>', 'kmeans or logreg')
+    .option('--data <file>', 'a data set to take the shape from (rows, columns)')
+    .option('--rows <n>', 'rows (without --data)', positiveInt)
+    .option('--dims <n>', 'feature columns (without --data)', positiveInt)
+    .option('--k <n>', 'clusters (k-means; default 8)', positiveInt)
+    .option('--rounds <n>', 'rounds', positiveInt, 10)
+    .addOption(new Option('--backend <name>', 'state store').argParser(oneOf(['dynamodb', 's3', 'redis'] as const)).default('dynamodb'))
+    .addOption(new Option('--strategy <s>', 'cost, speed or balanced (AWS Lambda Power Tuning\'s)').argParser(oneOf(STRATEGIES)).default('balanced'))
+    .option('--budget <usd>', 'most a job may cost', positiveNumber)
+    .option('--deadline <s>', 'most a job may take', positiveNumber)
+    .option('--max-memory <mb>', 'an account limit on function memory, e.g. 3008', positiveInt)
+    .option('--max-workers <n>', 'most workers to try (powers of two up to it)', positiveInt, 256)
+    .option('--profile <name>', 'aws or a JSON file of overrides', 'aws')
+    .option('--out <file>', 'the chart (HTML with an SVG)', 'tune.html')
+    .option('--json <file>', 'write every configuration as JSON')
+    .action(async (algorithm: string, options: TuneOptions) => {
+      if (algorithm !== 'kmeans' && algorithm !== 'logreg') throw new BspmlError('E_ARGUMENT', `tune: the algorithm must be kmeans or logreg, got ${algorithm}`);
+      let rows = options.rows;
+      let dims = options.dims;
+      if (options.data) {
+        // The shape only: rows and feature columns, read once through the same source as train.
+        const data = await new FileDatasetSource().load({ uri: options.data, ...(algorithm === 'logreg' ? { labelColumn: 'last' } : {}) });
+        ({ rows, dims } = data);
+      }
+      if (rows === undefined || dims === undefined) throw new BspmlError('E_ARGUMENT', 'tune: give --data FILE, or --rows and --dims');
+      const profile = await loadProfile(options.profile);
+      const k = algorithm === 'kmeans' ? (options.k ?? 8) : 1;
+      const msPerRow = await measured({ algorithm, dims, k }, io);
+      const workers: number[] = [];
+      for (let w = 1; w <= Math.min(options.maxWorkers, rows); w *= 2) workers.push(w);
+      const result = await tune({ algorithm, rows, dims, k, rounds: options.rounds, backend: options.backend }, profile, () => msPerRow, {
+        budgetUsd: options.budget,
+        deadlineSeconds: options.deadline,
+        maxMemoryMb: options.maxMemory,
+        workers,
+      });
+      io.stdout.write(`${formatTune(result, options.strategy)}\n`);
+      await writeFile(options.out, tuneChartHtml(result, options.strategy));
+      io.stdout.write(`chart written to ${options.out}\n`);
+      if (options.json) await writeFile(options.json, `${JSON.stringify(result, null, 2)}\n`);
+    });
+}
+
+export function formatTune(result: TuneResult, strategy: Strategy): string {
+  const j = result.job;
+  const out = [`${j.algorithm} on ${int(j.rows)} rows × ${j.dims}${j.algorithm === 'kmeans' ? `, k = ${j.k}` : ''}, ${j.rounds} rounds, backend ${j.backend} (simulated, profile aws)`, '', '| memory | W × I | wall s | $ per job | GB-s | throttled | |', '|--:|---|--:|--:|--:|--:|---|'];
+  for (const c of result.candidates) {
+    const marks = STRATEGIES.filter((s) => result.recommended[s] === c);
+    out.push(
+      c.unfit
+        ? `| ${int(c.memoryMb)} | ${c.workers} × ${c.threads} | – | – | – | – | cannot run: ${c.unfit} |`
+        : `| ${int(c.memoryMb)} | ${c.workers} × ${c.threads} | ${s(c.wallSeconds!)} | ${usd(c.costUsd!)} | ${s(c.billedGbSeconds!)} | ${int(c.throttled!)} | ${marks.length ? `← ${marks.join(', ')}` : ''} |`,
+    );
+  }
+  out.push('');
+  for (const st of STRATEGIES) {
+    const c = result.recommended[st];
+    out.push(`${st === strategy ? '*' : ' '} ${st.padEnd(8)} ${c ? `${c.workers} workers × ${c.threads} threads, ${int(c.memoryMb)} MB: ${s(c.wallSeconds!)} s, ${usd(c.costUsd!)}` : `none: ${result.none[st]}`}`);
+  }
+  return out.join('\n');
+}

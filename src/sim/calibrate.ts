@@ -9,6 +9,8 @@ export interface Calibration {
   rows: number;
   /** Thread-milliseconds per row, median of the timed rounds (one thread). */
   msPerRow: number;
+  /** The same from the fastest round: the least disturbed figure on a shared machine. */
+  fastestMsPerRow: number;
   /** Each timed round (ms), for the spread. */
   roundsMs: number[];
 }
@@ -21,13 +23,13 @@ const cache = new Map<string, Calibration>();
  * a warm-up; the median per row is what the simulator scales by rows, vCPUs and threads. About
  * 0.2–1 s per shape; results are kept for the process.
  */
-export async function calibrate(shape: Shape, options: { rows?: number; rounds?: number } = {}): Promise<Calibration> {
+export async function calibrate(shape: Shape, options: { rows?: number; rounds?: number; fresh?: boolean } = {}): Promise<Calibration> {
   const id = `${shape.algorithm}/${shape.dims}/${shape.k}`;
   const hit = cache.get(id);
-  if (hit) return hit;
+  if (hit && !options.fresh) return hit;
   // Enough rows that a round takes tens of ms whatever the shape, within ~64 MB of rows.
   const perRowWork = shape.dims * (shape.algorithm === 'kmeans' ? shape.k : 4);
-  const rows = options.rows ?? Math.max(2_000, Math.min(Math.floor(16_000_000 / shape.dims), Math.floor(40_000_000 / perRowWork)));
+  const rows = options.rows ?? Math.max(2_000, Math.min(200_000, Math.floor(16_000_000 / shape.dims), Math.floor(40_000_000 / perRowWork)));
   const data = sample(shape, rows);
   const rng = new Rng(7);
   const model = new Float64Array(shape.algorithm === 'kmeans' ? shape.k * shape.dims : shape.dims + 1);
@@ -40,7 +42,7 @@ export async function calibrate(shape: Shape, options: { rows?: number; rounds?:
     const roundsMs: number[] = [];
     for (let i = 0; i < (options.rounds ?? 5); i++) roundsMs.push((await pool.partial('calibration', rows, shape, model)).computeMs);
     const sorted = [...roundsMs].sort((a, b) => a - b);
-    const result: Calibration = { shape, rows, msPerRow: sorted[Math.floor(sorted.length / 2)]! / rows, roundsMs };
+    const result: Calibration = { shape, rows, msPerRow: sorted[Math.floor(sorted.length / 2)]! / rows, fastestMsPerRow: sorted[0]! / rows, roundsMs };
     cache.set(id, result);
     return result;
   } finally {
