@@ -9,8 +9,14 @@ export interface Calibration {
   rows: number;
   /** Thread-milliseconds per row, median of the timed rounds (one thread). */
   msPerRow: number;
-  /** The same from the fastest round: the least disturbed figure on a shared machine. */
+  /** The same from the fastest round: the least disturbed wall time on a shared machine. */
   fastestMsPerRow: number;
+  /**
+   * Process CPU time per row (median): what the kernels take when they have a core to themselves,
+   * whatever else this machine runs. The main thread only waits meanwhile, so the process's CPU
+   * time is the computing thread's, plus a little of the runtime's own.
+   */
+  cpuMsPerRow: number;
   /** Each timed round (ms), for the spread. */
   roundsMs: number[];
 }
@@ -40,9 +46,23 @@ export async function calibrate(shape: Shape, options: { rows?: number; rounds?:
     pool.addShard('calibration', sliceShard(data, 0, 1));
     await pool.partial('calibration', rows, shape, model); // warm-up
     const roundsMs: number[] = [];
-    for (let i = 0; i < (options.rounds ?? 5); i++) roundsMs.push((await pool.partial('calibration', rows, shape, model)).computeMs);
+    const cpuMs: number[] = [];
+    for (let i = 0; i < (options.rounds ?? 5); i++) {
+      const cpu = process.cpuUsage();
+      roundsMs.push((await pool.partial('calibration', rows, shape, model)).computeMs);
+      const used = process.cpuUsage(cpu);
+      cpuMs.push((used.user + used.system) / 1000);
+    }
     const sorted = [...roundsMs].sort((a, b) => a - b);
-    const result: Calibration = { shape, rows, msPerRow: sorted[Math.floor(sorted.length / 2)]! / rows, fastestMsPerRow: sorted[0]! / rows, roundsMs };
+    const cpuSorted = [...cpuMs].sort((a, b) => a - b);
+    const result: Calibration = {
+      shape,
+      rows,
+      msPerRow: sorted[Math.floor(sorted.length / 2)]! / rows,
+      fastestMsPerRow: sorted[0]! / rows,
+      cpuMsPerRow: cpuSorted[Math.floor(cpuSorted.length / 2)]! / rows,
+      roundsMs,
+    };
     cache.set(id, result);
     return result;
   } finally {
