@@ -1,5 +1,5 @@
 import { algorithmByName, type Shape } from '../algorithms/index.js';
-import type { ShardData } from '../data/types.js';
+import type { ShardData, TrainingData } from '../data/types.js';
 import type { WorkerContainer } from '../inner/WorkerContainer.js';
 import type { JobRecord } from '../protocol/types.js';
 import type { VirtualClock } from './clock.js';
@@ -29,6 +29,9 @@ export class SimContainer {
     private readonly clock: VirtualClock,
     private readonly host: Host,
     private readonly msPerRow: ComputeModel,
+    /** The sample partials are computed on, and the full data set's rows of a shard. */
+    private readonly sample: TrainingData,
+    private readonly rowsOf: (shard: ShardData) => number,
     /** Per-thread overhead of a round trip to the threads (ms), and the one-off start of the threads. */
     private readonly threadRoundTripMs: number,
     threadStartMs: number,
@@ -38,7 +41,7 @@ export class SimContainer {
     this.pool = {
       traffic: { toThreads: 0, fromThreads: 0 },
       broken: false,
-      async partial(key: string, rows: number, shape: Shape, model: Float64Array) {
+      async partial(key: string, _sampleRows: number, shape: Shape, model: Float64Array) {
         const began = self.clock.now();
         if (!started) {
           started = true;
@@ -49,7 +52,7 @@ export class SimContainer {
         const partial = self.samplePartial(shard, shape, model);
         self.pool.traffic.toThreads += model.byteLength * self.threads;
         self.pool.traffic.fromThreads += partial.byteLength * self.threads;
-        await self.host.run(rows * self.msPerRow(shape), self.threads);
+        await self.host.run(self.rowsOf(shard) * self.msPerRow(shape), self.threads);
         await self.clock.sleep(self.threadRoundTripMs * self.threads);
         return { partial, computeMs: self.clock.now() - began, kernels: 'wasm' as const };
       },
@@ -61,11 +64,11 @@ export class SimContainer {
     return this as unknown as WorkerContainer;
   }
 
-  async job(jobId: string, read: () => Promise<JobRecord | undefined>): Promise<JobRecord | undefined> {
-    const cached = this.jobs.get(jobId);
+  async job(jobId: string, read: () => Promise<JobRecord | undefined>, options: { refresh?: boolean } = {}): Promise<JobRecord | undefined> {
+    const cached = options.refresh ? undefined : this.jobs.get(jobId);
     if (cached) return cached;
     const job = await read();
-    if (job?.data) this.jobs.set(jobId, job);
+    if (job) this.jobs.set(jobId, job);
     return job;
   }
 
@@ -92,10 +95,10 @@ export class SimContainer {
   private samplePartial(shard: ShardData, shape: Shape, model: Float64Array): Float64Array {
     const algorithm = algorithmByName(shape.algorithm);
     const out = new Float64Array(algorithm.partialLength(shape));
-    const sampleRows = shard.features.length / shape.dims;
+    const sampleRows = this.sample.rows;
     const block = Math.min(SAMPLE_BLOCK, sampleRows);
     const start = ((shard.shard * 7919 + this.calls++ * 104_729) * block) % Math.max(1, sampleRows - block + 1);
-    algorithm.partial(shape, model, { features: shard.features, labels: shard.labels, dims: shape.dims, start, end: start + block }, out);
+    algorithm.partial(shape, model, { features: this.sample.features, labels: this.sample.labels, dims: shape.dims, start, end: start + block }, out);
     return out;
   }
 }

@@ -1,4 +1,6 @@
 import { generateBlobs, generateClassification } from '../data/generate.js';
+import { MemoryDatasetSource } from '../data/MemoryDatasetSource.js';
+import type { DatasetLayout } from '../data/layout.js';
 import { shardRange, type DatasetRef, type ShardData, type TrainingData } from '../data/types.js';
 import type { DatasetSource } from '../ports/DatasetSource.js';
 import type { Clock } from '../runtime/BarrierWaitRuntime.js';
@@ -27,6 +29,7 @@ export function sampleRows(data: SimData, workers: number): number {
  */
 export class SimDatasetSource implements DatasetSource {
   readonly sample: TrainingData;
+  private readonly memory = new MemoryDatasetSource();
 
   constructor(
     readonly data: SimData,
@@ -50,12 +53,13 @@ export class SimDatasetSource implements DatasetSource {
       }
       this.sample = { source: 'simulated', rows, dims: data.dims, features, labels, featureNames: table.columns.slice(0, data.dims), labelName: 'label' };
     }
+    this.memory.add('simulated', this.sample);
   }
 
-  /** What the start function reads (its metadata: modelled as one small read). */
-  async load(_ref: DatasetRef): Promise<TrainingData> {
+  /** What the start function reads: the data set's metadata (one small read). */
+  async describe(ref: DatasetRef): Promise<DatasetLayout> {
     await this.clock.sleep(this.readMs(64 * 1024));
-    return this.sample;
+    return this.memory.describe(ref);
   }
 
   /** Rows of shard `shard` of the full data set. */
@@ -64,10 +68,12 @@ export class SimDatasetSource implements DatasetSource {
     return end - start;
   }
 
-  async loadShard(_ref: DatasetRef, shard: number, shards: number): Promise<ShardData> {
-    const rows = this.virtualRows(shard, shards);
-    await this.clock.sleep(this.readMs(rows * this.data.rowBytes));
-    const s = this.sample;
-    return { shard, shards, first: shardRange(this.data.rows, shard, shards).start, rows, dims: s.dims, buffer: new SharedArrayBuffer(0), features: s.features, labels: s.labels };
+  /**
+   * Takes the time of reading the full data set's shard, and returns the sample's shard (real rows
+   * that the preparation round checks and summarises; the compute time is the full shard's).
+   */
+  async loadShard(layout: DatasetLayout, shard: number, shards: number): Promise<ShardData> {
+    await this.clock.sleep(this.readMs(this.virtualRows(shard, shards) * this.data.rowBytes));
+    return this.memory.loadShard(layout, shard, shards);
   }
 }

@@ -83,7 +83,7 @@ export async function simulate(config: SimConfig, profile: Profile, msPerRow: Ms
   const sharedHost = profile.lambda.sharedHost.value ? new Host(clock, profile.lambda.hostCores.value) : undefined;
   const account = { active: 0, limit: profile.lambda.accountConcurrency.value, waiting: [] as (() => void)[] };
   const makeContainer = (host: Host) =>
-    new SimContainer(config.threads, clock, host, msPerRow, profile.threadRoundTripMs.value, profile.lambda.threadStartMs.value);
+    new SimContainer(config.threads, clock, host, msPerRow, datasets.sample, (s) => datasets.virtualRows(s.shard, s.shards), profile.threadRoundTripMs.value, profile.lambda.threadStartMs.value);
   const workerFn = new LambdaFunction(services, 'worker', config.memoryMb, makeContainer, account, sharedHost);
   const smallMb = profile.lambda.aggregatorMemoryMb.value;
   const aggregatorFn = new LambdaFunction(services, 'aggregator', smallMb, () => undefined, account, sharedHost);
@@ -178,7 +178,8 @@ export async function simulate(config: SimConfig, profile: Profile, msPerRow: Ms
   }
 
   const final = job ? await store.peekJob(job.jobId) : undefined;
-  const rounds: RoundMetrics[] = job ? await store.peekRounds(job.jobId) : [];
+  // Training rounds only: the preparation round (round 0) loads and summarises the shards.
+  const rounds: RoundMetrics[] = job ? (await store.peekRounds(job.jobId)).filter((r) => r.phase !== 'prepare') : [];
   await store.close();
   return summarise(config, profile, services.counters, rounds, endedAt || clock.now(), clock.events, workerFn.vcpus, final?.status ?? 'FAILED', failure ?? final?.error);
 }

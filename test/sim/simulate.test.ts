@@ -46,9 +46,10 @@ describe('bspml simulate (the simulator)', () => {
     // Assess
     expect(a.status).toBe('SUCCEEDED');
     expect(a.rounds).toBe(4);
-    expect(a.invocations.worker).toBe(8 * 4);
+    // The preparation round (round 0) and 4 training rounds, 8 workers each.
+    expect(a.invocations.worker).toBe(8 * 5);
     expect(a.coldStarts.worker).toBe(8);
-    expect(a.requests.byOperation.putPartial).toBe(32);
+    expect(a.requests.byOperation.putPartial).toBe(40);
     // Compute alone: 250,000 rows × 50 ns on 2 threads (2 vCPUs) = 6.25 ms per round at least.
     expect(a.roundSeconds.p50).toBeGreaterThan(0.00625);
     expect(a.roundSeconds.p99).toBeGreaterThanOrEqual(a.roundSeconds.p50);
