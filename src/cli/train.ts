@@ -1,6 +1,8 @@
 import { datasetSource } from './datasets.js';
 import type { LogregSolver } from '../protocol/spec.js';
-import { LocalRuntime } from '../runtime/LocalRuntime.js';
+import type { RoundMetrics } from '../protocol/types.js';
+import { BarrierWaitRuntime, type BarrierWaitOutcome } from '../runtime/BarrierWaitRuntime.js';
+import { LocalRuntime, type TrainOutcome } from '../runtime/LocalRuntime.js';
 import { openStore, type Backend } from '../stores/open.js';
 import { checkWritable, writeFileAtomic } from '../util/files.js';
 import { onInterrupt } from '../util/interrupt.js';
@@ -10,6 +12,10 @@ import { trainJob } from './spec-file.js';
 import { formatReport } from './report.js';
 import { buildReport } from '../report/build.js';
 import { checkReportPath, reportJson, writeReport } from '../report/write.js';
+import { ms } from './format.js';
+
+export const SYNC_DESIGNS = ['event', 'barrier-wait'] as const;
+export type SyncDesign = (typeof SYNC_DESIGNS)[number];
 
 export interface TrainOptions {
   /** A job spec file (NAME.job.json, as a stack reads it); options given override it. */
@@ -29,6 +35,8 @@ export interface TrainOptions {
   bucket?: string;
   prefix?: string;
   concurrency?: number;
+  /** event: the default, event-driven rounds; barrier-wait: the WoSC'23 paper's design (src/runtime/BarrierWaitRuntime.ts). */
+  sync?: SyncDesign;
   out?: string;
   progress: boolean;
   /** Write the run report to this file (.json or .html). */
@@ -69,12 +77,11 @@ export async function train(algorithm: 'kmeans' | 'logreg' | undefined, options:
   });
   const progress = options.progress && !options.quiet && !options.json ? new RoundProgress(spec.maxRounds, spec.algorithm === 'kmeans' ? 'inertia' : 'loss', io.stderr) : undefined;
   const source = datasetSource(data, options.s3Endpoint);
-  const runtime = new LocalRuntime({
-    store,
-    datasets: source.datasets,
-    concurrency: options.concurrency,
-    onRound: (metrics) => progress?.round(metrics),
-  });
+  const onRound = (metrics: RoundMetrics) => progress?.round(metrics);
+  const runtime =
+    options.sync === 'barrier-wait'
+      ? new BarrierWaitRuntime({ store, datasets: source.datasets, onRound })
+      : new LocalRuntime({ store, datasets: source.datasets, concurrency: options.concurrency, onRound });
   // On Ctrl-C or kill: the bar's line ended, threads stopped, and the store closed, which stops a
   // server it started (redis-server, dynalite, s3rver and its directory).
   const forget = onInterrupt(startedBy(backend, options), async () => {
@@ -83,7 +90,7 @@ export async function train(algorithm: 'kmeans' | 'logreg' | undefined, options:
     await store.close();
   });
   try {
-    const outcome = await runtime.train(spec).finally(() => progress?.stop());
+    const outcome: TrainOutcome | BarrierWaitOutcome = await runtime.train(spec).finally(() => progress?.stop());
     if (options.out) {
       await writeFileAtomic(options.out, `${JSON.stringify({ ...outcome.result, jobId: outcome.job.jobId, data }, null, 2)}\n`);
     }
@@ -99,6 +106,13 @@ export async function train(algorithm: 'kmeans' | 'logreg' | undefined, options:
     if (options.report) await writeReport(options.report, report);
     if (options.json) io.stdout.write(reportJson(report));
     else if (!options.quiet) io.stdout.write(`${formatReport(outcome, report, { data, out: options.out })}\n`);
+    if (isBarrierWait(outcome) && !options.json && !options.quiet) {
+      // Every worker is alive, and billed, from the first round to the last: say how much of it was waiting.
+      const share = outcome.workerMs > 0 ? Math.round((100 * outcome.waitMs) / outcome.workerMs) : 0;
+      io.stdout.write(
+        `sync       barrier-wait: workers billed ${ms(outcome.workerMs)} in all, ${ms(outcome.waitMs)} of it waiting at the barrier (${share}%, ${outcome.polls} polls)\n`,
+      );
+    }
   } finally {
     forget();
     await runtime.close();
@@ -118,4 +132,8 @@ function startedBy(backend: string, options: TrainOptions): string {
           ? 's3rver (and its temporary directory)'
           : undefined;
   return server ? `worker threads, ${server}` : 'worker threads';
+}
+
+function isBarrierWait(outcome: TrainOutcome | BarrierWaitOutcome): outcome is BarrierWaitOutcome {
+  return 'sync' in outcome && outcome.sync === 'barrier-wait';
 }
