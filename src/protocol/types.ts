@@ -85,7 +85,7 @@ export interface RoundMetrics {
 }
 
 /** The trained model as written to `--out` and stored with a finished job. */
-export type ModelResult = KmeansResult | LogregResult;
+export type ModelResult = KmeansResult | LogregResult | SvmResult;
 
 export interface KmeansResult {
   algorithm: 'kmeans';
@@ -109,6 +109,22 @@ export interface LogregResult {
   labelName: string;
   weights: number[];
   bias: number;
+  loss: number;
+  accuracy: number;
+  gradNorm: number;
+  rounds: number;
+  converged: boolean;
+}
+
+export interface SvmResult {
+  algorithm: 'svm';
+  dims: number;
+  featureNames: string[];
+  labelName: string;
+  /** Decision value w·x + b on raw rows; label 1 where it is ≥ 0. */
+  weights: number[];
+  bias: number;
+  /** Mean squared hinge + (λ/2)‖v‖² (the objective). */
   loss: number;
   accuracy: number;
   gradNorm: number;

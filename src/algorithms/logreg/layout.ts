@@ -1,4 +1,3 @@
-import type { LogregSpec } from '../../protocol/spec.js';
 
 /*
  * Layouts shared by every logistic-regression solver.
@@ -55,11 +54,18 @@ export function fromStandard(theta: Float64Array, model: Float64Array, dims: num
   out[dims] = b;
 }
 
+/** What the second-order solvers read from a spec (logistic regression's and the SVM's). */
+export interface PenaltySpec {
+  l2: number;
+  C?: number;
+  tol: number;
+}
+
 /**
  * The L2 weight of the objective mean log-loss + (λ/2)‖v‖²: `l2`, or from scikit-learn's C, which
  * weighs ½‖v‖² + C·Σ log-loss: dividing that by C·n gives ours with λ = 1/(C·n).
  */
-export function penaltyOf(spec: LogregSpec, rows: number): number {
+export function penaltyOf(spec: PenaltySpec, rows: number): number {
   return spec.C !== undefined ? 1 / (spec.C * rows) : spec.l2;
 }
 
