@@ -57,11 +57,12 @@ export const logreg: Algorithm<LogregSpec> = {
   },
 
   partialLength(shape) {
-    return shape.solver === 'gd' ? shape.dims + PARTIAL_HEAD : secondOrderPartialLength(shape, shape.solver === 'newton');
+    // A shape without a solver (one made by hand, as the benches do) is gradient descent's.
+    return shape.solver === 'newton' || shape.solver === 'lbfgs' ? secondOrderPartialLength(shape, shape.solver === 'newton') : shape.dims + PARTIAL_HEAD;
   },
 
   partial(shape, model, block, out) {
-    if (shape.solver !== 'gd') {
+    if (shape.solver === 'newton' || shape.solver === 'lbfgs') {
       secondOrderPartial(shape, model, block, out, shape.solver === 'newton');
       return;
     }

@@ -58,7 +58,7 @@ export function secondOrderPartialLength(shape: Shape, withHessian: boolean): nu
 export function secondOrderPartial(shape: Shape, model: Float64Array, block: RowBlock, out: Float64Array, withHessian: boolean, loss: RowLoss = logistic): void {
   const { dims } = shape;
   const { features, labels, start, end } = block;
-  if (!labels) throw new Error(`${shape.algorithm} partial needs labels`);
+  if (!labels) throw new Error(`${shape.algorithm === 'svm' ? 'linear SVM' : 'logistic regression'} partial needs labels`);
   const rows = end - start;
   const z = new Float64Array(rows);
   if (loss === logistic) {
