@@ -136,18 +136,5 @@ export interface LogregResult {
   converged: boolean;
 }
 
-export interface SvmResult {
-  algorithm: 'svm';
-  dims: number;
-  featureNames: string[];
-  labelName: string;
-  /** Decision value w·x + b on raw rows; label 1 where it is ≥ 0. */
-  weights: number[];
-  bias: number;
-  /** Mean squared hinge + (λ/2)‖v‖² (the objective). */
-  loss: number;
-  accuracy: number;
-  gradNorm: number;
-  rounds: number;
-  converged: boolean;
-}
+/** A linear SVM's file: logistic regression's fields, `loss` being the squared-hinge objective; the decision value is w·x + b (label 1 where ≥ 0). */
+export type SvmResult = Omit<LogregResult, 'algorithm' | 'solver'> & { algorithm: 'svm' };

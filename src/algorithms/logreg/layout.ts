@@ -1,3 +1,5 @@
+import type { DataSummary } from '../../data/types.js';
+import type { UpdateResult } from '../types.js';
 
 /*
  * Layouts shared by every logistic-regression solver.
@@ -11,6 +13,23 @@
  * the parameters of the same model on centred, unit-variance columns. One step size then works
  * whatever the units of the columns, and the L2 penalty is on v, as scikit-learn's is on standardised data.
  */
+
+/** The fields a linear model's file shares (logistic regression, SVM): weights and bias in input space and the last round's figures. */
+export function linearFields(data: DataSummary, weights: Float64Array, last: UpdateResult, rounds: number) {
+  const dims = data.dims;
+  return {
+    dims,
+    featureNames: data.featureNames,
+    labelName: data.labelName ?? 'label',
+    weights: Array.from(weights.subarray(0, dims)),
+    bias: weights[dims]!,
+    loss: last.objective,
+    accuracy: last.stats.accuracy!,
+    gradNorm: last.stats.gradNorm!,
+    rounds,
+    converged: last.converged,
+  };
+}
 
 export function headLength(dims: number): number {
   return 3 * dims + 1;

@@ -2,7 +2,7 @@ import { SpecError } from '../../errors.js';
 import type { SvmSpec } from '../../protocol/spec.js';
 import type { SvmResult } from '../../protocol/types.js';
 import { standardisation } from '../logreg/init.js';
-import { headLength } from '../logreg/layout.js';
+import { headLength, linearFields } from '../logreg/layout.js';
 import { newtonStep } from '../logreg/newton.js';
 import { acceptedWeights, secondOrderInit, secondOrderPartial, secondOrderPartialLength, secondOrderTailLength } from '../logreg/secondOrder.js';
 import { addInto, type Algorithm, type Shape } from '../types.js';
@@ -47,20 +47,6 @@ export const svm: Algorithm<SvmSpec> = {
   update: newtonStep,
 
   result(_spec, data, model, last, _merged, rounds): SvmResult {
-    const dims = data.dims;
-    const weights = acceptedWeights(model, dims);
-    return {
-      algorithm: 'svm',
-      dims,
-      featureNames: data.featureNames,
-      labelName: data.labelName ?? 'label',
-      weights: Array.from(weights.subarray(0, dims)),
-      bias: weights[dims]!,
-      loss: last.objective,
-      accuracy: last.stats.accuracy!,
-      gradNorm: last.stats.gradNorm!,
-      rounds,
-      converged: last.converged,
-    };
+    return { algorithm: 'svm', ...linearFields(data, acceptedWeights(model, data.dims), last, rounds) };
   },
 };
