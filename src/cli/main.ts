@@ -85,6 +85,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .action((options: TrainOptions, command: Command) => train('kmeans', options, io, givenOptions(command)));
   addLogregOptions(addTrainOptions(addReportOptions(trainCommand.command('logreg').description('logistic regression (Newton, L-BFGS or gradient descent; docs/algorithms.md)'))))
     .action((options: TrainOptions, command: Command) => train('logreg', options, io, givenOptions(command)));
+  addTrainOptions(addReportOptions(trainCommand.command('svm').description('linear SVM: L2-regularised squared hinge, Newton (docs/algorithms.md)')))
+    .option('--label-column <name>', 'label column (0/1): header name, 0-based index or "last" (default last)')
+    .option('--l2 <x>', 'L2 penalty on standardised weights (default 0)', nonNegativeNumber)
+    .option('--C <x>', "LIBLINEAR's C, instead of --l2: l2 = 1 / (C × rows)", positiveNumber)
+    .action((options: TrainOptions, command: Command) => train('svm', options, io, givenOptions(command)));
 
   program
     .command('predict')

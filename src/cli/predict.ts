@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { predictKmeans, predictLogreg } from '../algorithms/index.js';
+import { predictKmeans, predictLogreg, predictSvm } from '../algorithms/index.js';
 import { DataError, SpecError } from '../errors.js';
 import { readTable } from '../data/load.js';
 import { formatFloat32, type Table } from '../data/table.js';
@@ -28,11 +28,13 @@ export async function predict(options: PredictOptions, io: CliIo): Promise<void>
     for (const c of cluster) sizes[c]!++;
     summary = `predicted ${table.rows} rows; cluster sizes ${sizes.join(', ')}`;
   } else {
-    const p = predictLogreg(model, features, table.rows);
-    const lines = [`${head}probability,label`];
+    // Logistic regression: P(label = 1); SVM: the decision value w·x + b (label 1 where ≥ 0).
+    const svm = model.algorithm === 'svm';
+    const p = svm ? predictSvm(model, features, table.rows) : predictLogreg(model, features, table.rows);
+    const lines = [`${head}${svm ? 'decision,label' : 'probability,label'}`];
     let correct = 0;
     for (let i = 0; i < table.rows; i++) {
-      const label = p[i]! >= 0.5 ? 1 : 0;
+      const label = p[i]! >= (svm ? 0 : 0.5) ? 1 : 0;
       lines.push(`${lead(i)}${p[i]},${label}`);
       if (labels && labels[i] === label) correct++;
     }
@@ -93,7 +95,7 @@ const isDefaultName = (name: string, j: number) => name === `x${j}`;
  */
 function selectColumns(model: ModelResult, table: Table, file: string, options: PredictOptions): { features: Float32Array; labels?: Float32Array; pass: PassThrough[] } {
   const names = model.featureNames;
-  const labelName = model.algorithm === 'logreg' ? model.labelName : undefined;
+  const labelName = model.algorithm !== 'kmeans' ? model.labelName : undefined;
   const byName = table.hasHeader && !names.every(isDefaultName);
   const wanted = [...(options.idColumn !== undefined ? [options.idColumn] : []), ...(options.keep ?? [])];
   const columnIndex = (name: string): number => {
@@ -132,7 +134,7 @@ function selectColumns(model: ModelResult, table: Table, file: string, options: 
   } else {
     const carried = new Set(pass.map((p) => p.index));
     const rest = [...Array(table.cols).keys()].filter((j) => !carried.has(j));
-    const withLabel = model.algorithm === 'logreg' && rest.length === model.dims + 1;
+    const withLabel = model.algorithm !== 'kmeans' && rest.length === model.dims + 1;
     if (rest.length !== model.dims && !withLabel && !(options.allowExtraColumns && rest.length > model.dims)) {
       throw new DataError(file, `has ${table.cols} columns; the model expects ${model.dims} (${names.join(', ')})`);
     }

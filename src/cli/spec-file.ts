@@ -57,7 +57,7 @@ async function dataFor(file: string, spec: Record<string, unknown>): Promise<str
  * The spec of `bspml train [kmeans|logreg]` from its options, and from a spec file when --spec is
  * given (then only options in `given`, those typed on the command line, override its fields).
  */
-export async function trainJob(algorithm: 'kmeans' | 'logreg' | undefined, options: TrainOptions, given: ReadonlySet<string>): Promise<TrainJob> {
+export async function trainJob(algorithm: 'kmeans' | 'logreg' | 'svm' | undefined, options: TrainOptions, given: ReadonlySet<string>): Promise<TrainJob> {
   const file = options.spec;
   const fromFile = file ? await readSpecFile(file) : {};
   const use = (key: keyof TrainOptions) => options[key] !== undefined && (!file || given.has(key));

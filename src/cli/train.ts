@@ -61,7 +61,7 @@ export interface TrainOptions {
  * `bspml train [kmeans|logreg] [--spec NAME.job.json]`: runs one job on the local runtime and
  * reports it. `given` names the options typed on the command line: those override the spec file.
  */
-export async function train(algorithm: 'kmeans' | 'logreg' | undefined, options: TrainOptions, io: CliIo, given: ReadonlySet<string> = new Set()): Promise<void> {
+export async function train(algorithm: 'kmeans' | 'logreg' | 'svm' | undefined, options: TrainOptions, io: CliIo, given: ReadonlySet<string> = new Set()): Promise<void> {
   const { spec, backend, data } = await trainJob(algorithm, options, given);
   if (options.out) await checkWritable(options.out);
   if (options.report) {

@@ -30,7 +30,9 @@ const logregModel = z.object({
   converged: z.boolean(),
 });
 
-const modelSchema = z.discriminatedUnion('algorithm', [kmeansModel, logregModel]);
+const svmModel = logregModel.omit({ algorithm: true }).extend({ algorithm: z.literal('svm') });
+
+const modelSchema = z.discriminatedUnion('algorithm', [kmeansModel, logregModel, svmModel]);
 
 /** Validates a model file's JSON (as `--out` writes it); throws SpecError naming the bad field. */
 export function parseModel(value: unknown, file: string): ModelResult {
@@ -50,7 +52,7 @@ export function parseModel(value: unknown, file: string): ModelResult {
     if (seen.has(name)) throw new SpecError(`${file}: not a bspml model: feature "${name}" is named twice in featureNames`, 'featureNames');
     seen.add(name);
   }
-  if (model.algorithm === 'logreg' && seen.has(model.labelName)) {
+  if (model.algorithm !== 'kmeans' && seen.has(model.labelName)) {
     throw new SpecError(`${file}: not a bspml model: the label "${model.labelName}" is also a feature`, 'labelName');
   }
   if (model.algorithm === 'kmeans' && model.centroids.length !== model.k) {
