@@ -1,4 +1,4 @@
-import type { JobSpec } from './spec.js';
+import type { JobSpec, LogregSolver } from './spec.js';
 import type { DataSummary } from '../data/types.js';
 
 export type JobStatus = 'STARTING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED';
@@ -102,6 +102,8 @@ export interface KmeansResult {
 
 export interface LogregResult {
   algorithm: 'logreg';
+  /** How it was trained (absent in models written before solvers existed: gradient descent). */
+  solver?: LogregSolver;
   dims: number;
   featureNames: string[];
   labelName: string;
