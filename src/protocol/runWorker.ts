@@ -59,7 +59,16 @@ export async function runWorker(deps: Pick<ProtocolDeps, 'store' | 'datasets' | 
     }
   } else {
     const bytes = await store.getModel(job.jobId, task.round);
-    if (!bytes) throw new MissingStateError(`job ${job.jobId}: model of round ${task.round} is missing`);
+    if (!bytes) {
+      // No model for the task's round: a task for a round the job has not reached or has left
+      // (whose state may be gone) cannot be computed and must not fail the job. Only a task of the
+      // job's current round finds a real loss.
+      const now = await store.getJob(job.jobId);
+      if (now?.status !== 'RUNNING' || now.round !== task.round) {
+        return { status: 'rejected', reason: `task for round ${task.round} of job ${job.jobId}, which is ${now?.status ?? 'gone'} at round ${now?.round ?? '?'}, and no model for it is stored` };
+      }
+      throw new MissingStateError(`job ${job.jobId}: model of round ${task.round} is missing`);
+    }
     if (bytes.byteLength !== expectedBytes) {
       throw new BspmlError('E_CODEC', `job ${job.jobId}: stored model of round ${task.round} has ${bytes.byteLength} bytes, expected ${expectedBytes}`);
     }
