@@ -32,6 +32,7 @@ export function createAggregatorHandler(wiring: () => AwsWiring) {
       try {
         const outcome = await aggregate(w.deps, message);
         log(outcome.status === 'failed' ? 'error' : 'info', 'aggregated', { jobId: message.jobId, round: message.round, ...outcome });
+        if (outcome.status === 'failed') log('error', 'job-failed', { jobId: message.jobId, reason: outcome.reason });
         // 'ignored' covers a redelivery after a finish whose model write failed: finish() checks.
         if (outcome.status === 'finished' || outcome.status === 'ignored') await finish(w, message.jobId, message.round);
       } catch (error) {
