@@ -51,6 +51,11 @@ export async function runWorker(deps: Pick<ProtocolDeps, 'store' | 'datasets' | 
   }
   // A container that served the preparation round holds the record from before its rows were counted.
   if (!prepare && !job.data) job = (await container.job(task.jobId, read, { refresh: true })) ?? job;
+  // Still no data summary: the job has not finished its preparation round, so no training round
+  // can have been published yet. A task that says otherwise is forged or corrupt, and must not fail the job.
+  if (!prepare && !job.data) {
+    return { status: 'rejected', reason: `task for training round ${task.round} of job ${job.jobId}, which has not finished its preparation round` };
+  }
   if (!job.layout) throw new MissingStateError(`job ${job.jobId} is ${job.status} without its data layout`);
 
   let computed: { partial: Float64Array; report: WorkerReport } | WorkerRejected;
