@@ -82,11 +82,11 @@ export class FaultyStore implements StateStore {
   getPartials(jobId: string, round: number, shards: number) {
     return this.call('getPartials', () => this.inner.getPartials(jobId, round, shards));
   }
-  arrive(jobId: string, round: number, shard: number) {
-    return this.call('arrive', () => this.inner.arrive(jobId, round, shard));
+  arrive(jobId: string, round: number, shard: number, shards: number) {
+    return this.call('arrive', () => this.inner.arrive(jobId, round, shard, shards));
   }
-  arrivals(jobId: string, round: number) {
-    return this.call('arrivals', () => this.inner.arrivals(jobId, round));
+  arrivals(jobId: string, round: number, shards: number) {
+    return this.call('arrivals', () => this.inner.arrivals(jobId, round, shards));
   }
   putRoundMetrics(jobId: string, metrics: RoundMetrics) {
     return this.call('putRoundMetrics', () => this.inner.putRoundMetrics(jobId, metrics));
