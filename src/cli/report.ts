@@ -69,6 +69,6 @@ function logregTitle(spec: LogregSpec, solver: string | undefined, rows: number)
   return `logistic regression (${solver ?? 'gd'}${solver === 'gd' || solver === undefined ? `, lr = ${spec.lr}` : ''}), ${penaltyTitle(spec, rows)}`;
 }
 
-function penaltyTitle(spec: { l2: number; C?: number }, rows: number): string {
-  return spec.C !== undefined ? `C = ${spec.C} (l2 = ${num(1 / (spec.C * rows))})` : `l2 = ${spec.l2}`;
+function penaltyTitle(spec: { l2?: number; C?: number }, rows: number): string {
+  return spec.C !== undefined ? `C = ${spec.C} (l2 = ${num(1 / (spec.C * rows))})` : `l2 = ${spec.l2 ?? 0}`;
 }

@@ -59,8 +59,12 @@ export const logregSpecSchema = z
     solver: z.enum(LOGREG_SOLVERS).optional(),
     /** Step size of gradient descent on standardised features. */
     lr: z.number().positive().default(0.5),
-    /** L2 penalty (on standardised weights, not the bias). */
-    l2: z.number().min(0).default(0),
+    /**
+     * L2 penalty (on standardised weights, not the bias); absent means 0, or the C given. Left
+     * unfilled rather than defaulted so that a parsed spec parses again unchanged (the CLI validates
+     * a spec, then startJob parses it): a filled-in 0 would read as an explicit l2 beside C.
+     */
+    l2: z.number().min(0).optional(),
     /** scikit-learn's C, as an alias: l2 = 1 / (C · rows). Not with an explicit l2. */
     C: z.number().positive().optional(),
     ...common,
@@ -70,8 +74,8 @@ export const logregSpecSchema = z
 export const svmSpecSchema = z
   .object({
     algorithm: z.literal('svm'),
-    /** L2 penalty on standardised weights, as for logistic regression. */
-    l2: z.number().min(0).default(0),
+    /** L2 penalty on standardised weights, as for logistic regression (absent: 0, or the C given). */
+    l2: z.number().min(0).optional(),
     /** LIBLINEAR's C, as an alias: l2 = 1 / (C · rows). Not with an explicit l2. */
     C: z.number().positive().optional(),
     ...common,
@@ -102,8 +106,7 @@ export function parseJobSpec(input: unknown): JobSpec {
     const spec = result.data;
     if (spec.algorithm === 'logreg' || spec.algorithm === 'svm') {
       if (spec.data.labelColumn === undefined) spec.data.labelColumn = 'last';
-      const given = input as { l2?: unknown };
-      if (spec.C !== undefined && given.l2 !== undefined) throw new SpecError('invalid job spec: C: give l2 or C (= 1 / (l2 · rows)), not both', 'C');
+      if (spec.C !== undefined && spec.l2 !== undefined) throw new SpecError('invalid job spec: C: give l2 or C (= 1 / (l2 · rows)), not both', 'C');
     }
     return spec;
   }

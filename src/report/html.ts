@@ -13,8 +13,8 @@ const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCode
 function title(report: RunReport): string {
   const spec = report.spec as { algorithm?: string; k?: number; lr?: number; l2?: number };
   if (spec.algorithm === 'kmeans') return `k-means, k = ${spec.k}`;
-  if (spec.algorithm === 'logreg') return `logistic regression, lr = ${spec.lr}, l2 = ${spec.l2}`;
-  if (spec.algorithm === 'svm') return `linear SVM, l2 = ${spec.l2}`;
+  if (spec.algorithm === 'logreg') return `logistic regression, lr = ${spec.lr}, l2 = ${spec.l2 ?? 0}`;
+  if (spec.algorithm === 'svm') return `linear SVM, l2 = ${spec.l2 ?? 0}`;
   return 'unknown algorithm';
 }
 

@@ -75,7 +75,7 @@ export function fromStandard(theta: Float64Array, model: Float64Array, dims: num
 
 /** What the second-order solvers read from a spec (logistic regression's and the SVM's). */
 export interface PenaltySpec {
-  l2: number;
+  l2?: number;
   C?: number;
   tol: number;
 }
@@ -85,7 +85,7 @@ export interface PenaltySpec {
  * weighs ½‖v‖² + C·Σ log-loss: dividing that by C·n gives ours with λ = 1/(C·n).
  */
 export function penaltyOf(spec: PenaltySpec, rows: number): number {
-  return spec.C !== undefined ? 1 / (spec.C * rows) : spec.l2;
+  return spec.C !== undefined ? 1 / (spec.C * rows) : (spec.l2 ?? 0);
 }
 
 /** (λ/2)‖v‖² for θ (the bias is not penalised); 0 without a penalty, so huge weights never make 0 × ∞. */
