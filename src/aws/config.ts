@@ -24,6 +24,8 @@ const envSchema = z.object({
   BSPML_MAX_RECEIVES: positiveInt.default(3),
   /** A RUNNING or STARTING job whose record has not changed for this long gets a recovery sweep. */
   BSPML_STALE_MINUTES: z.coerce.number().positive().default(15),
+  /** The start function's timeout: a job STARTING for longer had its start die (a duplicate event may then fail it). */
+  BSPML_START_TIMEOUT_SECONDS: z.coerce.number().positive().default(300),
   /** Key prefix of S3-backed jobs' data plane in BSPML_BUCKET (IAM grants the functions exactly this prefix). */
   BSPML_STATE_PREFIX: z.string().min(1).default('state/'),
   /** redis:// or rediss:// endpoint for Redis-backed jobs; empty or absent: this stack refuses them. */
@@ -53,6 +55,7 @@ export interface AwsConfig {
   defaultSpec?: unknown;
   maxReceives: number;
   staleMs: number;
+  startTimeoutMs: number;
   statePrefix: string;
   redisUrl?: string;
   region?: string;
@@ -93,6 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AwsConfig {
     defaultSpec,
     maxReceives: e.BSPML_MAX_RECEIVES,
     staleMs: e.BSPML_STALE_MINUTES * 60_000,
+    startTimeoutMs: e.BSPML_START_TIMEOUT_SECONDS * 1000,
     statePrefix: e.BSPML_STATE_PREFIX,
     redisUrl: e.BSPML_REDIS_URL,
     region: e.AWS_REGION,
