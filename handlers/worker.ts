@@ -22,6 +22,10 @@ export function createWorkerHandler(wiring: () => AwsWiring) {
       const container = w.container();
       const started = performance.now();
       const outcome = await runWorker(w.deps, container, task);
+      if (outcome.status === 'rejected') {
+        log('error', 'task-rejected', { jobId: task.jobId, round: task.round, shard: task.shard, reason: outcome.reason });
+        continue;
+      }
       const loads = container.cacheHits + container.cacheMisses;
       log('info', 'worker-done', {
         jobId: task.jobId,

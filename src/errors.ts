@@ -55,6 +55,19 @@ export class MissingStateError extends BspmlError {
   }
 }
 
+/** A shard's partial is not stored for a round (never written, or discarded as computed from another model). */
+export class PartialMissingError extends MissingStateError {
+  readonly jobId: string;
+  readonly round: number;
+  readonly shard: number;
+  constructor(jobId: string, round: number, shard: number) {
+    super(`job ${jobId}: partial of shard ${shard} for round ${round} is missing`);
+    this.jobId = jobId;
+    this.round = round;
+    this.shard = shard;
+  }
+}
+
 /** The job ended FAILED; `reason` is what was stored with it. */
 export class JobFailedError extends BspmlError {
   readonly jobId: string;

@@ -1,11 +1,14 @@
 import type { JobSpec } from '../protocol/spec.js';
-import { kmeans } from './kmeans.js';
-import { logreg } from './logreg.js';
+import { kmeans } from './kmeans/index.js';
+import { logreg } from './logreg/index.js';
 import type { Algorithm, AlgorithmName } from './types.js';
 
 export type { Algorithm, AlgorithmName, RowBlock, Shape, UpdateResult } from './types.js';
-export { kmeans, kmeansPlusPlus } from './kmeans.js';
-export { logreg } from './logreg.js';
+export { kmeans } from './kmeans/index.js';
+export { kmeansPlusPlus } from './kmeans/init.js';
+export { predictKmeans } from './kmeans/predict.js';
+export { logreg } from './logreg/index.js';
+export { predictLogreg } from './logreg/predict.js';
 
 const algorithms: Record<AlgorithmName, Algorithm<any>> = { kmeans, logreg };
 

@@ -41,6 +41,8 @@ export interface Algorithm<S extends JobSpec = JobSpec> {
   /** Rejects a spec that cannot run on this data, naming the field. */
   validate(spec: S, data: TrainingData): void;
   init(spec: S, data: TrainingData): Float64Array;
+  /** Length of the model array for this shape: a task's model of any other length is refused. */
+  modelLength(shape: Shape): number;
   partialLength(shape: Shape): number;
   /** Adds the contribution of `block`'s rows to `out` (which starts zeroed). */
   partial(shape: Shape, model: Float64Array, block: RowBlock, out: Float64Array): void;

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { jobIdSchema } from '../protocol/jobId.js';
+import { MAX_WORKERS } from '../protocol/spec.js';
 import type { CompletionMessage, RoundTask } from '../protocol/types.js';
 import { issueText, snsRecordSchema } from './events.js';
 import { log } from './telemetry.js';
@@ -8,17 +10,24 @@ import { log } from './telemetry.js';
  * publish to the topic, a truncated body) is logged and dropped rather than retried forever.
  */
 
-const round = z.number().int().min(0);
+const round = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+/** Standard base64 with padding, as `modelToBase64` writes it, of whole float64 values. */
+const base64Model = z
+  .string()
+  .regex(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/, 'model is not base64')
+  .refine((text) => Buffer.byteLength(text, 'base64') % 8 === 0, 'model is not a whole number of float64 values');
 
-const roundTaskSchema = z.object({
-  jobId: z.string().min(1),
-  round,
-  shard: z.number().int().min(0),
-  shards: z.number().int().min(1),
-  model: z.string().optional(),
-});
+const roundTaskSchema = z
+  .object({
+    jobId: jobIdSchema,
+    round,
+    shard: z.number().int().min(0),
+    shards: z.number().int().min(1).max(MAX_WORKERS),
+    model: base64Model.optional(),
+  })
+  .refine((task) => task.shard < task.shards, { message: 'shard must be below shards', path: ['shard'] });
 
-const completionSchema = z.object({ jobId: z.string().min(1), round });
+const completionSchema = z.object({ jobId: jobIdSchema, round });
 
 export function parseRoundTask(body: string): RoundTask {
   return roundTaskSchema.parse(JSON.parse(body));

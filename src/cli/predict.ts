@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { predictKmeans, predictLogreg } from '../algorithms/predict.js';
+import { predictKmeans, predictLogreg } from '../algorithms/index.js';
 import { DataError, SpecError } from '../errors.js';
 import { readTable } from '../data/load.js';
 import type { Table } from '../data/table.js';

@@ -25,7 +25,12 @@ export interface StateStore {
 
   /** Writes a shard's partial once; returns false when one was already stored (a duplicate). */
   putPartial(jobId: string, round: number, shard: number, bytes: Uint8Array): Promise<boolean>;
-  /** All partials of a round, in shard order; throws MissingStateError naming the first missing shard. */
+  /**
+   * Removes a shard's partial so that its re-run can write one: the aggregator's answer to a partial
+   * computed from a model other than the round's (a forged or corrupted task). The barrier is left as it is.
+   */
+  discardPartial(jobId: string, round: number, shard: number): Promise<void>;
+  /** All partials of a round, in shard order; throws PartialMissingError naming the first missing shard. */
   getPartials(jobId: string, round: number, shards: number): Promise<Uint8Array[]>;
 
   /**

@@ -1,10 +1,10 @@
 import { algorithmFor } from '../algorithms/index.js';
-import { BspmlError, MissingStateError } from '../errors.js';
-import { decodeModel, decodePartial, encodeModel } from './codec.js';
+import { BspmlError, MissingStateError, PartialMissingError } from '../errors.js';
+import { decodeModel, decodePartial, encodeModel, modelDigest } from './codec.js';
 import { clock, type ProtocolDeps } from './deps.js';
 import { failJob } from './failJob.js';
 import { publishRound } from './publish.js';
-import type { CompletionMessage, RoundMetrics } from './types.js';
+import type { CompletionMessage, JobRecord, RoundMetrics, WorkerReport } from './types.js';
 
 export type AggregateOutcome =
   | { status: 'advanced' | 'finished'; metrics: RoundMetrics }
@@ -37,18 +37,53 @@ export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'n
 
   const algorithm = algorithmFor(job.spec);
   const shape = algorithm.shape(job.spec, job.data);
-  const stored = await store.getPartials(job.jobId, job.round, job.shards);
   const modelBytes = await store.getModel(job.jobId, job.round);
   if (!modelBytes) throw new MissingStateError(`job ${job.jobId}: model of round ${job.round} is missing`);
   const model = decodeModel(modelBytes);
 
-  const merged = new Float64Array(algorithm.partialLength(shape));
+  let stored: Uint8Array[];
+  try {
+    stored = await store.getPartials(job.jobId, job.round, job.shards);
+  } catch (error) {
+    if (!(error instanceof PartialMissingError) || error.jobId !== job.jobId || error.round !== job.round) throw error;
+    // A shard that has not arrived: this completion came before the barrier filled (it was not
+    // sent by the filling arrival), and that arrival will send one.
+    if (!(await store.arrivals(job.jobId, job.round)).includes(error.shard)) {
+      return { status: 'ignored', reason: `completion for round ${job.round} before shard ${error.shard} arrived` };
+    }
+    // An arrived shard without a partial: one discarded as a stray whose re-run has not written
+    // yet, or whose re-run task was lost. Run the shard again.
+    await publishRound(deps.fanout, store, job, job.round, model, [error.shard]);
+    return { status: 'republished', reason: `round ${job.round}: partial of shard ${error.shard} missing, shard re-published` };
+  }
+
+  // Merge only partials computed from this round's model: one from a forged, stale or damaged
+  // task is discarded and its shard computed again from the stored model.
+  const digest = modelDigest(modelBytes);
+  const partialLength = algorithm.partialLength(shape);
+  const decoded: { partial: Float64Array; report: WorkerReport }[] = [];
+  const strays: number[] = [];
+  stored.forEach((bytes, shard) => {
+    const one = decodeOrUndefined(bytes);
+    if (!one || one.report.modelDigest !== digest || one.partial.length !== partialLength) strays.push(shard);
+    else decoded.push(one);
+  });
+  if (strays.length > 0) {
+    for (const shard of strays) await store.discardPartial(job.jobId, job.round, shard);
+    await publishRound(deps.fanout, store, job, job.round, model, strays);
+    return {
+      status: 'republished',
+      reason: `round ${job.round}: partial(s) of shard(s) ${strays.join(', ')} not computed from the round's model; discarded and re-published`,
+    };
+  }
+
+  const merged = new Float64Array(partialLength);
   let computeMs = 0;
   let loadMs = 0;
   let cacheHits = 0;
   let partialBytes = 0;
-  for (const bytes of stored) {
-    const { partial, report } = decodePartial(bytes);
+  for (const [i, { partial, report }] of decoded.entries()) {
+    const bytes = stored[i]!;
     algorithm.merge(merged, partial);
     computeMs = Math.max(computeMs, report.computeMs);
     loadMs = Math.max(loadMs, report.loadMs);
@@ -87,8 +122,12 @@ export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'n
   const rounds = job.round + 1;
   if (update.converged || rounds >= job.spec.maxRounds) {
     const result = algorithm.result(job.spec, job.data, update.model, update, merged, rounds);
-    const done = await store.updateJob(job.jobId, { round: job.round, status: 'RUNNING' }, { status: 'SUCCEEDED', result });
-    return done ? { status: 'finished', metrics } : { status: 'ignored', reason: 'another aggregation finished the job first' };
+    if (await store.updateJob(job.jobId, { round: job.round, status: 'RUNNING' }, { status: 'SUCCEEDED', result })) return { status: 'finished', metrics };
+    // The condition failed: maybe our own write landed and only its reply was lost (the SDK then
+    // retried it against the changed record). The job as stored says what happened.
+    const now = await store.getJob(job.jobId);
+    if (now?.status === 'SUCCEEDED' && now.round === job.round) return { status: 'finished', metrics };
+    return { status: 'ignored', reason: `the job changed while round ${job.round} was aggregated (${describe(now)})` };
   }
 
   const advanced = await store.updateJob(
@@ -96,8 +135,29 @@ export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'n
     { round: job.round, status: 'RUNNING' },
     { round: rounds, recoveries: 0, roundStartedAt: clock(deps) },
   );
-  if (!advanced) return { status: 'ignored', reason: `another aggregation advanced round ${job.round} first` };
+  if (!advanced) {
+    // Our advance may have landed with its reply lost, or another aggregation of the same round
+    // (same partials, same model) advanced it: either way, the next round's fan-out may be missing.
+    const now = await store.getJob(job.jobId);
+    if (now?.status !== 'RUNNING' || now.round !== rounds) {
+      return { status: 'ignored', reason: `the job changed while round ${job.round} was aggregated (${describe(now)})` };
+    }
+    if (now.fanoutRound >= rounds) return { status: 'ignored', reason: `another aggregation advanced round ${job.round} first` };
+  }
   await publishRound(deps.fanout, store, job, rounds, update.model);
   await store.updateJob(job.jobId, { round: rounds, status: 'RUNNING' }, { fanoutRound: rounds });
   return { status: 'advanced', metrics };
+}
+
+function decodeOrUndefined(bytes: Uint8Array): ReturnType<typeof decodePartial> | undefined {
+  try {
+    return decodePartial(bytes);
+  } catch (error) {
+    if (error instanceof BspmlError || error instanceof SyntaxError) return undefined;
+    throw error;
+  }
+}
+
+function describe(job: JobRecord | undefined): string {
+  return job ? `now ${job.status} at round ${job.round}` : 'it no longer exists';
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { BspmlError } from '../errors.js';
 import type { WorkerReport } from './types.js';
 
@@ -41,6 +42,15 @@ export function decodePartial(bytes: Uint8Array): { partial: Float64Array; repor
   if ((bytes.byteLength - offset) % 8 !== 0) throw new BspmlError('E_CODEC', 'stored partial is truncated');
   const partial = new Float64Array(bytes.slice(offset).buffer);
   return { partial, report };
+}
+
+/**
+ * The digest a partial records of the model it was computed from (SHA-256 of the encoded model,
+ * hex, first 128 bits): the aggregator merges only partials whose digest is that of the round's
+ * stored model, so a partial computed from a forged, stale or corrupted task is never merged.
+ */
+export function modelDigest(encoded: Uint8Array): string {
+  return createHash('sha256').update(encoded).digest('hex').slice(0, 32);
 }
 
 export function modelToBase64(model: Float64Array): string {

@@ -1,11 +1,14 @@
 import { algorithmFor } from '../algorithms/index.js';
-import { JobNotFoundError, MissingStateError } from '../errors.js';
+import { BspmlError, MissingStateError } from '../errors.js';
 import type { WorkerContainer } from '../inner/WorkerContainer.js';
-import { decodeModel, encodePartial, modelFromBase64 } from './codec.js';
+import { decodeModel, encodePartial, modelDigest } from './codec.js';
 import type { ProtocolDeps } from './deps.js';
-import type { RoundTask, WorkerReport } from './types.js';
+import type { JobRecord, RoundTask, WorkerReport } from './types.js';
 
-export interface WorkerOutcome {
+export type WorkerOutcome = WorkerDone | WorkerRejected;
+
+export interface WorkerDone {
+  status: 'done';
   /** False when this shard's partial was already stored (a duplicate or retried message). */
   written: boolean;
   /** False when this shard had already arrived at the barrier. */
@@ -17,6 +20,16 @@ export interface WorkerOutcome {
 }
 
 /**
+ * A task that can never be computed (no such job, a shard outside the job, a model that is not
+ * the job's shape): the caller logs and drops it. Retrying cannot fix it, and it must not fail the job
+ * it names, which may be healthy (anyone able to publish to the topic can send one).
+ */
+export interface WorkerRejected {
+  status: 'rejected';
+  reason: string;
+}
+
+/**
  * One worker invocation: compute the partial of one shard for one round, store it, arrive at the
  * round's barrier and, if this arrival filled it, tell the aggregator. Never waits for other workers.
  * Safe to repeat: a duplicate finds its partial and its arrival already recorded and changes nothing.
@@ -24,21 +37,35 @@ export interface WorkerOutcome {
 export async function runWorker(deps: Pick<ProtocolDeps, 'store' | 'datasets' | 'completion'>, container: WorkerContainer, task: RoundTask): Promise<WorkerOutcome> {
   const { store } = deps;
   const job = await container.job(task.jobId, () => store.getJob(task.jobId));
-  if (!job || !job.data) throw new JobNotFoundError(task.jobId);
-  if (!Number.isInteger(task.shard) || task.shard < 0 || task.shard >= job.shards || task.shards !== job.shards) {
-    throw new RangeError(`task for shard ${task.shard} of ${task.shards} does not fit job ${job.jobId} with ${job.shards} shards`);
-  }
+  if (!job) return { status: 'rejected', reason: `task for job ${task.jobId}, which does not exist` };
+  if (!job.data) throw new MissingStateError(`job ${job.jobId} is ${job.status} without its data summary`);
+  const misfit = taskMisfit(task, job);
+  if (misfit) return { status: 'rejected', reason: misfit };
   const algorithm = algorithmFor(job.spec);
   const shape = algorithm.shape(job.spec, job.data);
+  const expectedBytes = algorithm.modelLength(shape) * 8;
 
-  let model: Float64Array;
+  let encoded: Uint8Array;
   if (task.model !== undefined) {
-    model = modelFromBase64(task.model);
+    encoded = new Uint8Array(Buffer.from(task.model, 'base64'));
+    if (Buffer.from(encoded).toString('base64') !== task.model) {
+      return { status: 'rejected', reason: `task for shard ${task.shard} of round ${task.round} of job ${job.jobId}: its model is not base64` };
+    }
+    if (encoded.byteLength !== expectedBytes) {
+      return {
+        status: 'rejected',
+        reason: `task for shard ${task.shard} of round ${task.round} of job ${job.jobId}: its model has ${encoded.byteLength} bytes, the job's has ${expectedBytes}`,
+      };
+    }
   } else {
     const bytes = await store.getModel(job.jobId, task.round);
     if (!bytes) throw new MissingStateError(`job ${job.jobId}: model of round ${task.round} is missing`);
-    model = decodeModel(bytes);
+    if (bytes.byteLength !== expectedBytes) {
+      throw new BspmlError('E_CODEC', `job ${job.jobId}: stored model of round ${task.round} has ${bytes.byteLength} bytes, expected ${expectedBytes}`);
+    }
+    encoded = bytes;
   }
+  const model = decodeModel(encoded);
 
   const shard = await container.shard(job.jobId, task.shard, () => deps.datasets.loadShard(job.spec.data, task.shard, job.shards));
   const { partial, computeMs } = await container.pool.partial(shard.key, shard.data.rows, shape, model);
@@ -49,6 +76,7 @@ export async function runWorker(deps: Pick<ProtocolDeps, 'store' | 'datasets' | 
     loadMs: shard.loadMs,
     cacheHit: shard.cacheHit,
     threads: container.threads,
+    modelDigest: modelDigest(encoded),
   };
 
   const written = await store.putPartial(job.jobId, task.round, task.shard, encodePartial(partial, report));
@@ -68,5 +96,16 @@ export async function runWorker(deps: Pick<ProtocolDeps, 'store' | 'datasets' | 
       completionSent = true;
     }
   }
-  return { written, arrived: added, count, completionSent, report };
+  return { status: 'done', written, arrived: added, count, completionSent, report };
+}
+
+/** Why `task` cannot belong to `job`, or undefined when it fits. */
+export function taskMisfit(task: RoundTask, job: Pick<JobRecord, 'jobId' | 'shards'>): string | undefined {
+  const { shard, shards, round } = task;
+  if (!Number.isInteger(round) || round < 0) return `task for round ${round} of job ${job.jobId}: rounds are whole numbers from 0`;
+  if (shards !== job.shards) return `task for shard ${shard} of ${shards} does not fit job ${job.jobId}, which has ${job.shards} shards`;
+  if (!Number.isInteger(shard) || shard < 0 || shard >= job.shards) {
+    return `task for shard ${shard} does not fit job ${job.jobId}, whose shards are 0 to ${job.shards - 1}`;
+  }
+  return undefined;
 }

@@ -19,11 +19,14 @@ export const STACK_BACKENDS = ['dynamodb', 's3', 'redis'] as const;
 export type StackBackend = (typeof STACK_BACKENDS)[number];
 export const DEFAULT_STACK_BACKEND: StackBackend = 'dynamodb';
 
+/** Most shards (worker invocations per round) a spec may ask for. */
+export const MAX_WORKERS = 1000;
+
 const common = {
   data: dataRef,
   backend: z.enum(STACK_BACKENDS).optional(),
   /** Shards, one worker invocation each per round. */
-  workers: z.number().int().min(1).max(1000).default(1),
+  workers: z.number().int().min(1).max(MAX_WORKERS).default(1),
   /** Inner threads per worker; absent: the container's available parallelism. */
   threads: z.number().int().min(1).max(64).optional(),
   maxRounds: z.number().int().min(1).max(100_000).default(100),

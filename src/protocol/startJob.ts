@@ -5,6 +5,7 @@ import { encodeModel } from './codec.js';
 import { clock, type ProtocolDeps } from './deps.js';
 import { failJob } from './failJob.js';
 import { publishRound } from './publish.js';
+import { checkJobId } from './jobId.js';
 import { parseJobSpec } from './spec.js';
 import type { JobRecord } from './types.js';
 
@@ -20,8 +21,10 @@ export interface StartRequest {
  * FAILED with its reason rather than missing. Throws the validation error after recording it.
  */
 export async function startJob(deps: ProtocolDeps, request: StartRequest): Promise<JobRecord> {
-  const spec = parseJobSpec(request.spec);
   const jobId = request.jobId ?? newJobId();
+  // Checked before anything is stored: an id no store or queue can take names no job to fail.
+  checkJobId(jobId);
+  const spec = parseJobSpec(request.spec);
   const now = clock(deps);
   const job: JobRecord = {
     jobId,

@@ -55,6 +55,8 @@ export interface WorkerReport {
   loadMs: number;
   cacheHit: boolean;
   threads: number;
+  /** `modelDigest` of the model the partial was computed from. */
+  modelDigest: string;
 }
 
 /** Per-round record (ROUND#r). */

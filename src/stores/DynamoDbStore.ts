@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   BatchGetItemCommand,
   CreateTableCommand,
+  DeleteItemCommand,
   DescribeTableCommand,
   GetItemCommand,
   PutItemCommand,
@@ -10,7 +11,7 @@ import {
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { JobExistsError, MissingStateError, StoreError } from '../errors.js';
+import { JobExistsError, MissingStateError, PartialMissingError, StoreError } from '../errors.js';
 import type { StateStore } from '../ports/StateStore.js';
 import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../protocol/types.js';
 import { recordIo } from '../util/io-meter.js';
@@ -154,6 +155,13 @@ export class DynamoDbStore implements StateStore {
     return this.putBlob('putPartial', partialPk(jobId, round), `PART#${shard}`, bytes, true);
   }
 
+  async discardPartial(jobId: string, round: number, shard: number): Promise<void> {
+    // The head only: its chunks (if any) are orphans that expire with the job, as after any rewrite.
+    const key = { pk: s(partialPk(jobId, round)), sk: s(`PART#${shard}`) };
+    recordIo(1, 0, 0);
+    await this.call('discardPartial', 'DeleteItem', false, () => this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: key })));
+  }
+
   async getPartials(jobId: string, round: number, shards: number): Promise<Uint8Array[]> {
     const pk = partialPk(jobId, round);
     const keys: Key[] = [];
@@ -162,7 +170,7 @@ export class DynamoDbStore implements StateStore {
     const heads: Item[] = [];
     for (let shard = 0; shard < shards; shard++) {
       const head = found.get(keyId(pk, `PART#${shard}`));
-      if (!head) throw new MissingStateError(`job ${jobId}: partial of shard ${shard} for round ${round} is missing`);
+      if (!head) throw new PartialMissingError(jobId, round, shard);
       heads.push(head);
     }
     return this.assemble('getPartials', heads, (i, head) => `job ${jobId}: partial ${str(head, 'sk')} for round ${round} (chunk ${i})`);

@@ -1,4 +1,4 @@
-import { JobExistsError, MissingStateError } from '../errors.js';
+import { JobExistsError, MissingStateError, PartialMissingError } from '../errors.js';
 import type { StateStore } from '../ports/StateStore.js';
 import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../protocol/types.js';
 import { recordIo } from '../util/io-meter.js';
@@ -53,11 +53,16 @@ export class MemoryStore implements StateStore {
     return true;
   }
 
+  async discardPartial(jobId: string, round: number, shard: number): Promise<void> {
+    recordIo(1, 0, 0);
+    this.blobs.delete(`${jobId}/partial/${round}/${shard}`);
+  }
+
   async getPartials(jobId: string, round: number, shards: number): Promise<Uint8Array[]> {
     const out: Uint8Array[] = [];
     for (let shard = 0; shard < shards; shard++) {
       const bytes = this.blobs.get(`${jobId}/partial/${round}/${shard}`);
-      if (!bytes) throw new MissingStateError(`job ${jobId}: partial of shard ${shard} for round ${round} is missing`);
+      if (!bytes) throw new PartialMissingError(jobId, round, shard);
       recordIo(1, 0, bytes.byteLength);
       out.push(bytes.slice());
     }

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { JobExistsError, MissingStateError, StoreError } from '../errors.js';
+import { JobExistsError, MissingStateError, PartialMissingError, StoreError } from '../errors.js';
 import type { StateStore } from '../ports/StateStore.js';
 import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../protocol/types.js';
 import { recordIo } from '../util/io-meter.js';
@@ -145,13 +145,18 @@ export class RedisStore implements StateStore {
     return reply === 'OK';
   }
 
+  async discardPartial(jobId: string, round: number, shard: number): Promise<void> {
+    recordIo(1, 0, 0);
+    await this.call('discardPartial', () => this.client.del(this.key(jobId, `part:${round}:${shard}`)));
+  }
+
   async getPartials(jobId: string, round: number, shards: number): Promise<Uint8Array[]> {
     if (shards === 0) return [];
     const keys = Array.from({ length: shards }, (_, shard) => this.key(jobId, `part:${round}:${shard}`));
     const values = await this.call('getPartials', () => this.client.mgetBuffer(...keys));
     recordIo(1, 0, values.reduce((n, v) => n + (v?.byteLength ?? 0), 0));
     return values.map((value, shard) => {
-      if (!value) throw new MissingStateError(`job ${jobId}: partial of shard ${shard} for round ${round} is missing`);
+      if (!value) throw new PartialMissingError(jobId, round, shard);
       return copyBytes(value);
     });
   }

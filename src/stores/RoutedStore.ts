@@ -75,6 +75,10 @@ export class RoutedStore implements StateStore {
     return (await this.dataPlaneOf(jobId)).putPartial(jobId, round, shard, bytes);
   }
 
+  async discardPartial(jobId: string, round: number, shard: number): Promise<void> {
+    return (await this.dataPlaneOf(jobId)).discardPartial(jobId, round, shard);
+  }
+
   async getPartials(jobId: string, round: number, shards: number): Promise<Uint8Array[]> {
     return (await this.dataPlaneOf(jobId)).getPartials(jobId, round, shards);
   }

@@ -7,7 +7,7 @@ import {
   type PutObjectCommandInput,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { JobExistsError, MissingStateError, StoreError } from '../errors.js';
+import { JobExistsError, MissingStateError, PartialMissingError, StoreError } from '../errors.js';
 import type { StateStore } from '../ports/StateStore.js';
 import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../protocol/types.js';
 import { recordIo } from '../util/io-meter.js';
@@ -124,13 +124,19 @@ export class S3Store implements StateStore {
     return this.createOnce('putPartial', this.key(jobId, `partials/${pad(round)}/${shard}`), bytes);
   }
 
+  async discardPartial(jobId: string, round: number, shard: number): Promise<void> {
+    const key = this.key(jobId, `partials/${pad(round)}/${shard}`);
+    recordIo(1, key.length, 0);
+    await this.call('discardPartial', `DeleteObject ${key}`, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })));
+  }
+
   async getPartials(jobId: string, round: number, shards: number): Promise<Uint8Array[]> {
     const out = new Array<Uint8Array | undefined>(shards);
     await forEachLimit(shards, PARALLEL_REQUESTS, async (shard) => {
       out[shard] = (await this.get('getPartials', this.key(jobId, `partials/${pad(round)}/${shard}`)))?.bytes;
     });
     const missing = out.findIndex((bytes) => bytes === undefined);
-    if (missing >= 0) throw new MissingStateError(`job ${jobId}: partial of shard ${missing} for round ${round} is missing`);
+    if (missing >= 0) throw new PartialMissingError(jobId, round, missing);
     return out as Uint8Array[];
   }
 

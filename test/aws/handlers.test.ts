@@ -51,9 +51,20 @@ describe('the worker on-failure destination', () => {
 
 describe('the aggregator', () => {
   it('reports a failed record and the later records of its job, and goes on with other jobs', async () => {
-    // Prepare: job "stuck" lacks shard 1's partial, so aggregating it throws; job "fine" is complete.
-    const [stuck0] = await startJob('stuck', 2);
-    await p.worker(snsEvent(stuck0!));
+    // Prepare: job "stuck" is RUNNING without its data summary, so aggregating it throws; job "fine" is complete.
+    const now = Date.now();
+    await p.wiring.store.createJob({
+      jobId: 'stuck',
+      spec: { algorithm: 'kmeans', k: 2, initSample: 100, workers: 2, maxRounds: 5, tol: 0, seed: 1, data: { uri: 's3://b/datasets/x.csv' } },
+      status: 'RUNNING',
+      round: 0,
+      shards: 2,
+      fanoutRound: 0,
+      recoveries: 0,
+      roundStartedAt: now,
+      createdAt: now,
+      updatedAt: now,
+    });
     for (const task of await startJob('fine', 1)) await p.worker(snsEvent(task));
     const event = sqsEventOf([
       { body: { jobId: 'stuck', round: 0 }, groupId: 'stuck' },
@@ -71,7 +82,7 @@ describe('the aggregator', () => {
     expect(await p.wiring.store.getJob('fine')).toMatchObject({ status: 'SUCCEEDED', round: 0 });
     expect(logs.events('model-written')).toEqual([expect.objectContaining({ jobId: 'fine', model: `s3://${emulators.bucket}/models/points/fine.json` })]);
     expect(logs.events('aggregate-failed')).toEqual([
-      expect.objectContaining({ jobId: 'stuck', round: 0, receives: 1, error: 'job stuck: partial of shard 1 for round 0 is missing' }),
+      expect.objectContaining({ jobId: 'stuck', round: 0, receives: 1, error: 'job stuck is RUNNING without its data summary' }),
     ]);
   });
 
@@ -83,7 +94,7 @@ describe('the aggregator', () => {
     expect(response.batchItemFailures).toHaveLength(1);
     const job = await p.wiring.store.getJob('stuck');
     expect(job?.status).toBe('FAILED');
-    expect(job?.error).toBe('aggregator for round 0 failed after 3 attempts: job stuck: partial of shard 1 for round 0 is missing');
+    expect(job?.error).toBe('aggregator for round 0 failed after 3 attempts: job stuck is RUNNING without its data summary');
   });
 });
 

@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { kmeans } from '../../src/algorithms/kmeans.js';
-import { logreg } from '../../src/algorithms/logreg.js';
+import { kmeans, logreg } from '../../src/algorithms/index.js';
 import type { Shape } from '../../src/algorithms/types.js';
 import { sliceShard, type TrainingData } from '../../src/data/types.js';
 import { ThreadPool } from '../../src/inner/ThreadPool.js';

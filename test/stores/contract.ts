@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { MissingStateError } from '../../src/errors.js';
+import { MissingStateError, PartialMissingError } from '../../src/errors.js';
 import type { StateStore } from '../../src/ports/StateStore.js';
 import type { JobRecord, RoundMetrics } from '../../src/protocol/types.js';
 
@@ -244,6 +244,28 @@ export function stateStoreContract(name: string, open: () => Promise<StateStore>
         expect(wrote).toBe(true);
         expect(wroteAgain).toBe(false);
         expectBytes(stored, first);
+      }));
+
+    it('discards a partial so that the next write of that shard wins, leaving other shards and the barrier alone', () =>
+      withStore(open, async (store) => {
+        // Prepare: a stray partial (500 KB, so chunked on DynamoDB) for shard 1; shard 0 is fine.
+        const jobId = uniqueJobId();
+        await store.putPartial(jobId, 3, 0, pattern(64, 30));
+        await store.putPartial(jobId, 3, 1, pattern(500 * 1024, 31));
+        await store.arrive(jobId, 3, 1);
+
+        // Act
+        await store.discardPartial(jobId, 3, 1);
+        const missing = await store.getPartials(jobId, 3, 2).catch((err: unknown) => err);
+        const rewrote = await store.putPartial(jobId, 3, 1, pattern(48, 32));
+        await store.discardPartial(jobId, 3, 7); // nothing stored there: no error
+
+        // Assess
+        expect(missing).toBeInstanceOf(PartialMissingError);
+        expect(missing).toMatchObject({ jobId, round: 3, shard: 1 });
+        expect(rewrote).toBe(true);
+        expectAllBytes(await store.getPartials(jobId, 3, 2), [pattern(64, 30), pattern(48, 32)]);
+        expect(await store.arrivals(jobId, 3)).toEqual([1]);
       }));
 
     it('round-trips a 900 KB partial intact and refuses its duplicate', () =>
