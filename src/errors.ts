@@ -11,19 +11,47 @@ export class BspmlError extends Error {
   }
 }
 
-/** The data set is unreadable or malformed. `row` is 1-based as a person counts lines in the file. */
+/**
+ * Where in a data set a bad field sits, for code that turns it into a line of the part: `lineInPiece`
+ * counts lines (blank ones included) from the first line that the piece starting at byte
+ * `pieceStart` of part `part` owns (0-based); binary and Parquet pieces count rows.
+ */
+export interface DataLocation {
+  part: number;
+  pieceStart: number;
+  lineInPiece: number;
+  field?: string;
+}
+
+/**
+ * The data set is unreadable or malformed. `row` is 1-based as a person counts lines in the file;
+ * `byte` (instead of `row`) is where the line starts in the file, when a worker reading the middle
+ * of a part cannot know its line number.
+ */
 export class DataError extends BspmlError {
   readonly file: string;
   readonly row?: number;
+  readonly byte?: number;
   readonly field?: string;
-  constructor(file: string, detail: string, where: { row?: number; field?: string } = {}, options?: { cause?: unknown }) {
-    const at = [where.row !== undefined ? `row ${where.row}` : '', where.field !== undefined ? `field "${where.field}"` : '']
+  readonly location?: DataLocation;
+  constructor(
+    file: string,
+    detail: string,
+    where: { row?: number; byte?: number; field?: string; location?: DataLocation } = {},
+    options?: { cause?: unknown },
+  ) {
+    const at = [
+      where.row !== undefined ? `row ${where.row}` : where.byte !== undefined ? `line at byte ${where.byte}` : '',
+      where.field !== undefined ? `field "${where.field}"` : '',
+    ]
       .filter(Boolean)
       .join(', ');
     super('E_DATA', `${file}${at ? `: ${at}` : ''}: ${detail}`, options);
     this.file = file;
     this.row = where.row;
+    this.byte = where.byte;
     this.field = where.field;
+    this.location = where.location;
   }
 }
 

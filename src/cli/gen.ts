@@ -1,4 +1,4 @@
-import { encodeBinary } from '../data/binary.js';
+import { encodeBinary } from '../data/formats/binary.js';
 import { formatCsv } from '../data/csv.js';
 import { generateBlobs, generateClassification } from '../data/generate.js';
 import type { Table } from '../data/table.js';

@@ -13,7 +13,8 @@ import { train, type TrainOptions } from './train.js';
 
 function addTrainOptions(command: Command): Command {
   return command
-    .requiredOption('--data <file>', 'training data: CSV (header optional) or bspml binary float32')
+    .requiredOption('--data <uri>', 'training data: a file or directory of parts (CSV with or without header, .csv.gz, .parquet, bspml binary), or s3://bucket/key or s3://bucket/prefix/')
+    .option('--s3-endpoint <url>', 'S3 endpoint for s3:// data (an emulator, MinIO; default AWS_ENDPOINT_URL_S3, else AWS)')
     .option('--workers <n>', 'shards, one worker invocation each per round', positiveInt, 1)
     .option('--threads <n>', `inner threads per worker (default: available parallelism, ${availableParallelism()} here)`, positiveInt)
     .option('--max-rounds <n>', 'stop after this many rounds (default 100)', positiveInt)

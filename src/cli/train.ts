@@ -1,4 +1,7 @@
+import { createS3Client } from '../aws/s3.js';
+import { S3DatasetSource } from '../aws/S3DatasetSource.js';
 import { FileDatasetSource } from '../data/FileDatasetSource.js';
+import type { DatasetSource } from '../ports/DatasetSource.js';
 import type { JobSpecInput } from '../protocol/spec.js';
 import { LocalRuntime } from '../runtime/LocalRuntime.js';
 import { openStore, type Backend } from '../stores/open.js';
@@ -16,6 +19,8 @@ export interface TrainOptions {
   seed?: number;
   backend: Backend;
   endpoint?: string;
+  /** S3 endpoint for an s3:// data set (an emulator, MinIO); else AWS_ENDPOINT_URL_S3, else AWS. */
+  s3Endpoint?: string;
   table?: string;
   redisUrl?: string;
   bucket?: string;
@@ -55,9 +60,10 @@ export async function train(algorithm: 'kmeans' | 'logreg', options: TrainOption
     prefix: options.prefix,
   });
   const progress = options.progress ? new RoundProgress(options.maxRounds ?? 100, algorithm === 'kmeans' ? 'inertia' : 'loss', io.stderr) : undefined;
+  const data = datasetSource(options.data, options.s3Endpoint);
   const runtime = new LocalRuntime({
     store,
-    datasets: new FileDatasetSource(),
+    datasets: data.datasets,
     concurrency: options.concurrency,
     onRound: (metrics) => progress?.round(metrics),
   });
@@ -70,5 +76,20 @@ export async function train(algorithm: 'kmeans' | 'logreg', options: TrainOption
   } finally {
     await runtime.close();
     await store.close();
+    data.close();
   }
+}
+
+/**
+ * Local files, or S3 for an s3:// URI: through `--s3-endpoint` or the SDK's own
+ * AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL when set (path-style addressing, as emulators and IP
+ * endpoints need; the emulator's credentials unless AWS_ACCESS_KEY_ID is set).
+ */
+function datasetSource(uri: string, s3Endpoint?: string): { datasets: DatasetSource; close(): void } {
+  if (!uri.startsWith('s3://')) return { datasets: new FileDatasetSource(), close: () => {} };
+  const endpoint = s3Endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
+  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey } = process.env;
+  const credentials = accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey } } : {};
+  const client = createS3Client(endpoint ? { endpoint, ...credentials } : {});
+  return { datasets: new S3DatasetSource(client), close: () => client.destroy() };
 }

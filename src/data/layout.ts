@@ -6,6 +6,8 @@
  * aggregator (see summary.ts).
  */
 
+import type { ShardData } from './types.js';
+
 export type PartFormat = 'csv' | 'csv.gz' | 'binary' | 'parquet';
 
 /** One file or object of a data set. */
@@ -22,6 +24,10 @@ export interface DatasetPart {
   rows?: number;
   /** Rows per row group, in order (Parquet). */
   rowGroups?: number[];
+  /** Compressed bytes per row group, in order (Parquet): what a worker reads for it. */
+  rowGroupBytes?: number[];
+  /** Whether the part's first line names the columns (CSV). */
+  hasHeader?: boolean;
   /** Byte offset of the first data line (CSV: after the header line, if any; binary: after its header). */
   dataOffset: number;
   /** 1-based line number of the part's first data line (2 after a header, else 1). */
@@ -43,6 +49,9 @@ export interface DatasetLayout {
   bytes: number;
 }
 
+/** Where a data set is read from; `describe` lists it, `loadShard` reads pieces of its parts. */
+export type { DatasetRef } from './types.js';
+
 /**
  * A contiguous piece of one part that a shard owns: bytes [start, end) of a CSV part (it owns every
  * line that starts inside the range), rows [start, end) of a binary part, row groups [start, end)
@@ -61,4 +70,14 @@ export interface PieceReport {
   rows: number;
   /** Lines the piece spans (blank lines included), so that a local line becomes a line of the part. */
   lines: number;
+}
+
+/**
+ * A shard as `loadShard(layout, …)` returns it: the rows of its pieces in order, with a
+ * W-independent identity per row (`positions`: a CSV row's line start as a byte offset in its
+ * part, a binary or Parquet row's index in its part; the part is its piece's).
+ */
+export interface LoadedShard extends ShardData {
+  pieces: PieceReport[];
+  positions: Float64Array;
 }

@@ -1,28 +1,23 @@
-import { readFile } from 'node:fs/promises';
 import { DataError } from '../errors.js';
-import { decodeBinary, isBinary } from './binary.js';
-import { parseCsv } from './csv.js';
+import { describe, loadShard, resolveColumn } from './dataset.js';
+import { LocalFiles } from './sources/local.js';
 import { formatFloat32, type Table } from './table.js';
 import type { TrainingData } from './types.js';
 
-/** Reads a CSV or binary (BSPMLF32) file; the format is told by the magic bytes, not the name. */
+/**
+ * Reads a data set (a CSV, csv.gz, binary or Parquet file, or a directory of parts) as one table
+ * with every column; the format is told by the name or the magic bytes.
+ */
 export async function readTable(path: string): Promise<Table> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
-    throw new DataError(path, `cannot read file: ${why}`, {}, { cause: err });
+  const source = new LocalFiles();
+  const layout = await describe({ uri: path }, source);
+  const shard = await loadShard(layout, 0, 1, source);
+  const first = layout.parts[0]!;
+  if (shard.rows === 0) {
+    throw new DataError(path, `no data rows${layout.parts.length === 1 && first.hasHeader ? ' (the file has only a header)' : ''}`);
   }
-  if (isBinary(bytes)) return decodeBinary(bytes, path);
-  let text: string;
-  try {
-    text = bytes.toString('utf8');
-  } catch (err) {
-    // V8 strings stop at about 512 MiB; the binary format has no such limit.
-    throw new DataError(path, `too large to parse as CSV (${bytes.length} bytes); convert it to the binary format`, {}, { cause: err });
-  }
-  return parseCsv(text, path);
+  const hasHeader = first.format !== 'csv' && first.format !== 'csv.gz' ? true : first.hasHeader === true;
+  return { columns: layout.columns, rows: shard.rows, cols: layout.columns.length, values: shard.features, hasHeader, firstLine: first.firstLine };
 }
 
 /**
@@ -69,15 +64,4 @@ export function toTrainingData(table: Table, file: string, labelColumn?: string)
     featureNames: columns.filter((_, i) => i !== label),
     labelName,
   };
-}
-
-function resolveColumn(columns: string[], spec: string): number {
-  const byName = columns.indexOf(spec);
-  if (byName !== -1) return byName;
-  if (spec === 'last') return columns.length - 1;
-  if (/^\d+$/.test(spec)) {
-    const index = Number(spec);
-    if (index < columns.length) return index;
-  }
-  return -1;
 }

@@ -35,8 +35,11 @@ export interface DataSummary {
 export interface ShardData {
   shard: number;
   shards: number;
-  /** Global index of the shard's first row. */
-  first: number;
+  /**
+   * Global index of the shard's first row, when shards are row ranges of one table (sliceShard);
+   * absent for shards planned over bytes (planShards), whose global row numbers nobody knows yet.
+   */
+  first?: number;
   rows: number;
   dims: number;
   buffer: SharedArrayBuffer;

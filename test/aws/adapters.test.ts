@@ -1,18 +1,11 @@
-import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, threadsForMemory } from '../../src/aws/config.js';
-import { createS3Client } from '../../src/aws/s3.js';
-import { S3DatasetSource } from '../../src/aws/S3DatasetSource.js';
 import { parseS3Uri } from '../../src/aws/s3uri.js';
 import { SnsFanout } from '../../src/aws/SnsFanout.js';
 import { SqsCompletion } from '../../src/aws/SqsCompletion.js';
-import { encodeBinary } from '../../src/data/binary.js';
-import { formatCsv } from '../../src/data/csv.js';
-import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
 import type { RoundTask } from '../../src/protocol/types.js';
 import { startAwsEmulators, CapturingSns, localSqsClient, type AwsEmulators } from '../helpers/aws-emulators.js';
-import { separable } from '../helpers/data.js';
 
 let emulators: AwsEmulators;
 
@@ -104,87 +97,6 @@ describe('SqsCompletion on local-aws-sqs (FIFO)', () => {
     ]);
     for (const m of messages) await sqs.send(new DeleteMessageCommand({ QueueUrl: emulators.queueUrl, ReceiptHandle: m.ReceiptHandle! }));
     sqs.destroy();
-  });
-});
-
-describe('S3DatasetSource on s3rver', () => {
-  const data = separable(103, 3, 5);
-  const table = (() => {
-    const cols = data.dims + 1;
-    const values = new Float32Array(data.rows * cols);
-    for (let r = 0; r < data.rows; r++) {
-      values.set(data.features.subarray(r * data.dims, (r + 1) * data.dims), r * cols);
-      values[r * cols + data.dims] = data.labels![r]!;
-    }
-    return { columns: ['x0', 'x1', 'x2', 'label'], rows: data.rows, cols, values, hasHeader: true, firstLine: 2 };
-  })();
-
-  async function put(key: string, body: Uint8Array | string): Promise<string> {
-    const s3 = createS3Client({ endpoint: emulators.s3.endpoint });
-    await s3.send(new PutObjectCommand({ Bucket: emulators.bucket, Key: key, Body: body }));
-    s3.destroy();
-    return `s3://${emulators.bucket}/${key}`;
-  }
-
-  it('reads a binary shard with ranged GETs of whole rows, equal to slicing the whole set', async () => {
-    // Prepare: 16-byte rows, 5 rows per part, so 103 rows in 4 shards take 6 parts each.
-    const uri = await put('datasets/shards.bin', encodeBinary(table));
-    const s3 = createS3Client({ endpoint: emulators.s3.endpoint });
-    const source = new S3DatasetSource(s3, { partBytes: 5 * 16 + 7, parallel: 3 });
-    const ref = { uri, labelColumn: 'label' };
-    const whole = await source.load(ref);
-    const reference = new MemoryDatasetSource().add(uri, whole);
-    const before = source.reads.requests;
-
-    // Act
-    const shards = await Promise.all([0, 1, 2, 3].map((shard) => source.loadShard(ref, shard, 4)));
-
-    // Assess
-    for (const [i, shard] of shards.entries()) {
-      const expected = await reference.loadShard(ref, i, 4);
-      expect({ ...shard, buffer: undefined }).toEqual({ ...expected, buffer: undefined });
-      expect(shard.buffer).toBeInstanceOf(SharedArrayBuffer);
-    }
-    expect(whole.labels).toEqual(data.labels);
-    // A probe per shard, then ceil(rows / 5) parts for shards of 25, 26, 26 and 26 rows.
-    expect(source.reads.requests - before).toBe(4 + 5 + 6 + 6 + 6);
-    expect(source.reads.bytes).toBeLessThan(2 * encodeBinary(table).byteLength + 4 * 4096);
-    s3.destroy();
-  });
-
-  it('slices a CSV shard from the whole object', async () => {
-    // Prepare
-    const uri = await put('datasets/shards.csv', formatCsv(table));
-    const s3 = createS3Client({ endpoint: emulators.s3.endpoint });
-    const source = new S3DatasetSource(s3);
-    const ref = { uri, labelColumn: 'label' };
-
-    // Act
-    const shard = await source.loadShard(ref, 2, 4);
-
-    // Assess
-    expect({ first: shard.first, rows: shard.rows, dims: shard.dims }).toEqual({ first: 51, rows: 26, dims: 3 });
-    expect(Array.from(shard.features.subarray(0, 3))).toEqual(Array.from(data.features.subarray(51 * 3, 52 * 3)));
-    expect(Array.from(shard.labels!)).toEqual(Array.from(data.labels!.subarray(51, 77)));
-    s3.destroy();
-  });
-
-  it('names the object, the row and the field of bad data, counting rows in the whole file', async () => {
-    // Prepare: a label of 2 in row 90, which falls in shard 3 of 4.
-    const bad = { ...table, values: table.values.slice() };
-    bad.values[89 * 4 + 3] = 2;
-    const uri = await put('datasets/badlabel.bin', encodeBinary(bad));
-    const s3 = createS3Client({ endpoint: emulators.s3.endpoint });
-    const source = new S3DatasetSource(s3, { partBytes: 64 });
-
-    // Act
-    const shard = await source.loadShard({ uri, labelColumn: 'label' }, 3, 4).catch((error: Error) => error);
-    const missing = await source.load({ uri: `s3://${emulators.bucket}/datasets/none.csv` }).catch((error: Error) => error);
-
-    // Assess
-    expect(shard).toHaveProperty('message', `${uri}: row 90, field "label": label 2 is not 0 or 1`);
-    expect(missing).toHaveProperty('message', `s3://${emulators.bucket}/datasets/none.csv: no such object`);
-    s3.destroy();
   });
 });
 

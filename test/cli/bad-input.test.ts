@@ -1,7 +1,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { encodeBinary } from '../../src/data/binary.js';
+import { encodeBinary } from '../../src/data/formats/binary.js';
 import { runBspml, useTempDirs, type CliResult } from '../helpers/cli.js';
 
 /*
@@ -72,7 +72,7 @@ describe('bspml train: bad data files', () => {
 
     // Assess
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe(ourError(`${data}: cannot read file: ENOENT: no such file or directory, open '${data}'`));
+    expect(result.stderr).toBe(ourError(`${data}: cannot read file: ENOENT: no such file or directory, stat '${data}'`));
     expect(result.stdout).toBe('');
   });
 

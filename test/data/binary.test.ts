@@ -8,7 +8,7 @@ import {
   decodeBinaryRows,
   encodeBinary,
   isBinary,
-} from '../../src/data/binary.js';
+} from '../../src/data/formats/binary.js';
 import type { Table } from '../../src/data/table.js';
 import { DataError } from '../../src/errors.js';
 import { dataError } from '../helpers/errors.js';

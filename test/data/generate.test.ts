@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeBinary } from '../../src/data/binary.js';
+import { encodeBinary } from '../../src/data/formats/binary.js';
 import { generateBlobs, generateClassification } from '../../src/data/generate.js';
 import { SpecError } from '../../src/errors.js';
 

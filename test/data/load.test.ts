@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { encodeBinary } from '../../src/data/binary.js';
+import { encodeBinary } from '../../src/data/formats/binary.js';
 import { parseCsv } from '../../src/data/csv.js';
 import { readTable, toTrainingData } from '../../src/data/load.js';
 import type { Table } from '../../src/data/table.js';
@@ -66,7 +66,7 @@ describe('readTable', () => {
     const err = await rejection(readTable(path));
 
     // Assess
-    expect(err.message).toBe(`${path}: cannot read file: ENOENT: no such file or directory, open '${path}'`);
+    expect(err.message).toBe(`${path}: cannot read file: ENOENT: no such file or directory, stat '${path}'`);
     expect((err.cause as NodeJS.ErrnoException).code).toBe('ENOENT');
   });
 

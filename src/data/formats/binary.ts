@@ -1,6 +1,7 @@
-import { DataError } from '../errors.js';
+import { DataError } from '../../errors.js';
 import { checkColumnNames } from './csv.js';
-import type { Table } from './table.js';
+import { RowProblem } from '../rows.js';
+import type { Table } from '../table.js';
 
 /*
  * Layout (all integers u32 little-endian):
@@ -182,4 +183,87 @@ function readPreamble(bytes: Uint8Array, file: string): DataView {
 function padTo4(n: number): number {
   // Not `(n + 3) & ~3`: a corrupt length can exceed 2^31, where bitwise operators wrap.
   return Math.ceil(n / 4) * 4;
+}
+
+/** What `describe` learns of a binary part from its first bytes. */
+export function describeBinary(head: Uint8Array, partBytes: number, name: string): BinaryHeader {
+  const length = binaryHeaderLength(head, name);
+  if (length > head.length) throw new DataError(name, `the header (${length} bytes) is longer than the ${head.length} bytes read for it`);
+  const header = binaryHeader(head, name);
+  const expected = binaryLayout(header).totalBytes;
+  if (partBytes !== expected) {
+    throw new DataError(name, `expected ${expected} bytes for ${header.rows} rows × ${header.cols} columns, found ${partBytes}`);
+  }
+  return header;
+}
+
+/** Parses whole rows [startRow, …) of a binary part from chunks of its bytes, fed in order. */
+export class BinaryPieceParser {
+  rows = 0;
+  private carry: Uint8Array | undefined;
+  private readonly rowBytes: number;
+
+  constructor(
+    private readonly o: {
+      name: string;
+      part: number;
+      columns: string[];
+      sink: { push(values: Float32Array, position: number): void };
+      startRow: number;
+    },
+  ) {
+    this.rowBytes = o.columns.length * 4;
+  }
+
+  push(chunk: Uint8Array): void {
+    let bytes = chunk;
+    if (this.carry) {
+      const joined = new Uint8Array(this.carry.length + chunk.length);
+      joined.set(this.carry, 0);
+      joined.set(chunk, this.carry.length);
+      bytes = joined;
+      this.carry = undefined;
+    }
+    const whole = bytes.length - (bytes.length % this.rowBytes);
+    if (whole < bytes.length) this.carry = bytes.slice(whole);
+    if (whole === 0) return;
+    const values = decodeFloats(bytes.subarray(0, whole));
+    const cols = this.o.columns.length;
+    for (let r = 0; r < whole / this.rowBytes; r++) {
+      const row = values.subarray(r * cols, (r + 1) * cols);
+      try {
+        for (let c = 0; c < cols; c++) {
+          const v = row[c]!;
+          if (v !== v || v === Infinity || v === -Infinity) throw new RowProblem(`${v} is not a finite number`, c);
+        }
+        this.o.sink.push(row, this.o.startRow + this.rows);
+      } catch (error) {
+        if (!(error instanceof RowProblem)) throw error;
+        const field = this.o.columns[error.column]!;
+        throw new DataError(this.o.name, error.message, {
+          row: this.o.startRow + this.rows + 1,
+          field,
+          location: { part: this.o.part, pieceStart: this.o.startRow, lineInPiece: this.rows, field },
+        });
+      }
+      this.rows++;
+    }
+  }
+
+  finish(expectedRows: number): void {
+    if (this.carry || this.rows !== expectedRows) {
+      throw new DataError(this.o.name, `rows ${this.o.startRow + 1}..${this.o.startRow + expectedRows}: read ${this.rows} whole rows${this.carry ? ` and ${this.carry.length} stray bytes` : ''}`);
+    }
+  }
+}
+
+function decodeFloats(data: Uint8Array): Float32Array {
+  const values = new Float32Array(data.length / 4);
+  // A copy, not a view: the data may sit at an offset that is not a multiple of 4.
+  if (LITTLE_ENDIAN_HOST) new Uint8Array(values.buffer).set(data);
+  else {
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    for (let i = 0; i < values.length; i++) values[i] = view.getFloat32(i * 4, true);
+  }
+  return values;
 }

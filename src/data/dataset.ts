@@ -1,0 +1,289 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip, gunzipSync, constants as zlib } from 'node:zlib';
+import type { AsyncBuffer } from 'hyparquet';
+import { DataError } from '../errors.js';
+import { BinaryPieceParser, binaryHeaderLength, describeBinary, isBinary } from './formats/binary.js';
+import { CsvPieceParser, describeCsv } from './formats/csv.js';
+import { describeParquet, readParquetGroups } from './formats/parquet.js';
+import type { DatasetLayout, DatasetPart, LoadedShard, PartFormat, PieceReport, ShardPiece } from './layout.js';
+import { RowSink } from './rows.js';
+import type { ByteSource, PartEntry } from './sources/bytes.js';
+import type { DatasetRef } from './types.js';
+
+/** The most bytes `describe` reads of a part (its head, or a Parquet part's footer). */
+export const DESCRIBE_BYTES = 64 * 1024;
+/** What it reads first: a header line or a binary header is almost always shorter. */
+const PROBE_BYTES = 8 * 1024;
+/** Parts described at once. */
+const DESCRIBE_PARALLEL = 16;
+/** First read past a CSV piece's end to finish its last line; doubled while the line goes on. */
+const TAIL_BYTES = 1024;
+
+/**
+ * Lists a data set's parts and reads only their heads (CSV, binary) or footers (Parquet), at most
+ * DESCRIBE_BYTES each: formats, columns (the same in every part), header lines, row counts where
+ * the metadata states them, and the label column.
+ */
+export async function describe(ref: DatasetRef, source: ByteSource): Promise<DatasetLayout> {
+  const entries = await source.list(ref.uri);
+  if (entries.length === 0) throw new DataError(ref.uri, 'no data files (only empty files, or names starting with _ or .)');
+  const parts: (DatasetPart & { columns: string[]; named: boolean })[] = new Array(entries.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(DESCRIBE_PARALLEL, entries.length) }, async () => {
+      while (next < entries.length) {
+        const i = next++;
+        parts[i] = await describePart(entries[i]!, source);
+      }
+    }),
+  );
+  const reference = parts.find((p) => p.named) ?? parts[0]!;
+  const columns = reference.columns;
+  for (const p of parts) {
+    if (p.columns.length !== columns.length) {
+      throw new DataError(p.name, `has ${p.columns.length} columns where ${reference.name} has ${columns.length}`);
+    }
+    if (p.named && p.columns.some((c, i) => c !== columns[i])) {
+      throw new DataError(p.name, `columns ${p.columns.join(',')} differ from ${reference.name}'s ${columns.join(',')}`);
+    }
+  }
+  const layout: DatasetLayout = {
+    uri: ref.uri,
+    parts: parts.map(({ columns: _c, named: _n, ...part }) => part),
+    columns,
+    featureNames: [...columns],
+    bytes: parts.reduce((sum, p) => sum + p.bytes, 0),
+  };
+  if (ref.labelColumn === undefined) return layout;
+  const label = resolveColumn(columns, ref.labelColumn);
+  if (label === -1) throw new DataError(ref.uri, `unknown label column; the columns are ${columns.join(', ')}`, { field: ref.labelColumn });
+  if (columns.length === 1) throw new DataError(ref.uri, 'no feature columns: the only column is the label', { field: columns[label] });
+  return { ...layout, featureNames: columns.filter((_, i) => i !== label), labelName: columns[label], labelIndex: label };
+}
+
+/** A column by name, 0-based index or "last"; a name wins over an index, since a header may name a column "0". */
+export function resolveColumn(columns: string[], spec: string): number {
+  const byName = columns.indexOf(spec);
+  if (byName !== -1) return byName;
+  if (spec === 'last') return columns.length - 1;
+  if (/^\d+$/.test(spec)) {
+    const index = Number(spec);
+    if (index < columns.length) return index;
+  }
+  return -1;
+}
+
+function formatOf(entry: PartEntry, head: Uint8Array | undefined): PartFormat {
+  const name = entry.uri.toLowerCase();
+  if (/\.(parquet|pq)$/.test(name)) return 'parquet';
+  if (name.endsWith('.gz')) return 'csv.gz';
+  if (head && isBinary(head)) return 'binary';
+  if (head && head.length >= 4 && String.fromCharCode(...head.subarray(0, 4)) === 'PAR1') return 'parquet';
+  if (head && head[0] === 0x1f && head[1] === 0x8b) return 'csv.gz';
+  return 'csv';
+}
+
+async function describePart(entry: PartEntry, source: ByteSource): Promise<DatasetPart & { columns: string[]; named: boolean }> {
+  const base = { name: entry.name, uri: entry.uri, bytes: entry.bytes, ...(entry.versionId ? { versionId: entry.versionId } : {}) };
+  // Only a data set given as one file can have an empty part: listings skip empty files.
+  if (entry.bytes === 0) throw new DataError(entry.name, 'no data rows');
+  let format = formatOf(entry, undefined);
+  if (format === 'parquet') {
+    const head = await describeParquet(asyncBuffer(entry, source), entry.name);
+    return { ...base, format, rows: head.rows, rowGroups: head.rowGroups, rowGroupBytes: head.rowGroupBytes, dataOffset: 0, firstLine: 1, columns: head.columns, named: true };
+  }
+  let head = await source.read(entry, 0, PROBE_BYTES);
+  format = formatOf(entry, head);
+  const needed = format === 'binary' ? binaryHeaderLength(head, entry.name) : format === 'csv' && head.indexOf(10) === -1 ? DESCRIBE_BYTES : 0;
+  if (needed > head.length && head.length < entry.bytes) head = await source.read(entry, 0, Math.min(needed, DESCRIBE_BYTES));
+
+  if (format === 'parquet') {
+    const footer = await describeParquet(asyncBuffer(entry, source), entry.name);
+    return { ...base, format, rows: footer.rows, rowGroups: footer.rowGroups, rowGroupBytes: footer.rowGroupBytes, dataOffset: 0, firstLine: 1, columns: footer.columns, named: true };
+  }
+  if (format === 'binary') {
+    const header = describeBinary(head, entry.bytes, entry.name);
+    return { ...base, format, rows: header.rows, dataOffset: header.dataOffset, firstLine: 1, columns: header.columns, named: true };
+  }
+  let text = head;
+  if (format === 'csv.gz') {
+    text = gunzipHead(head, entry.name);
+    // Compressed, the first line may need more than the probe: up to DESCRIBE_BYTES.
+    if (text.indexOf(10) === -1 && head.length < entry.bytes) {
+      head = await source.read(entry, 0, DESCRIBE_BYTES);
+      text = gunzipHead(head, entry.name);
+    }
+  }
+  const csv = describeCsv(text, head.length >= entry.bytes, entry.name);
+  return { ...base, format, dataOffset: csv.dataOffset, firstLine: csv.firstLine, hasHeader: csv.hasHeader, columns: csv.columns, named: csv.hasHeader };
+}
+
+/** What the first bytes of a gzip stream decode to (the stream is cut short: no error for its end). */
+function gunzipHead(head: Uint8Array, name: string): Uint8Array {
+  try {
+    return gunzipSync(head, { finishFlush: zlib.Z_SYNC_FLUSH });
+  } catch (error) {
+    throw new DataError(name, `not valid gzip: ${error instanceof Error ? error.message : String(error)}`, {}, { cause: error });
+  }
+}
+
+/** A part as hyparquet reads it: ranged reads through the byte source. */
+function asyncBuffer(entry: PartEntry, source: ByteSource): AsyncBuffer {
+  return {
+    byteLength: entry.bytes,
+    slice: async (start: number, end?: number) => {
+      const bytes = await source.read(entry, start, end ?? entry.bytes);
+      return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? (bytes.buffer as ArrayBuffer) : (bytes.slice().buffer as ArrayBuffer);
+    },
+  };
+}
+
+/**
+ * Splits a data set into `shards` lists of pieces, balanced over the parts' concatenated bytes:
+ * boundary s sits at s/shards of the total. CSV parts split at any byte (each piece owns the lines
+ * that start inside it); binary rows, Parquet row groups and gzip parts are indivisible units, each
+ * going to the shard its middle byte falls in. Pure: every worker computes the same plan.
+ */
+export function planShards(layout: DatasetLayout, shards: number): ShardPiece[][] {
+  if (!Number.isInteger(shards) || shards < 1) throw new RangeError(`cannot plan ${shards} shards`);
+  const cols = layout.columns.length;
+  const weightOf = (p: DatasetPart): number =>
+    p.format === 'csv' ? p.bytes - p.dataOffset : p.format === 'binary' ? (p.rows ?? 0) * cols * 4 : p.format === 'parquet' ? sum(p.rowGroupBytes ?? []) : p.bytes;
+  const total = layout.parts.reduce((s, p) => s + weightOf(p), 0);
+  const bound = (s: number): number => Number((BigInt(s) * BigInt(total)) / BigInt(shards));
+  const shardAt = (x: number): number => {
+    // The s with bound(s) ≤ x < bound(s + 1).
+    let s = Math.min(shards - 1, Math.floor((x * shards) / Math.max(total, 1)));
+    while (s > 0 && bound(s) > x) s--;
+    while (s < shards - 1 && bound(s + 1) <= x) s++;
+    return s;
+  };
+  const plan: ShardPiece[][] = Array.from({ length: shards }, () => []);
+  const add = (s: number, piece: ShardPiece) => {
+    const list = plan[s]!;
+    const last = list[list.length - 1];
+    if (last && last.part === piece.part && last.end === piece.start) last.end = piece.end;
+    else list.push(piece);
+  };
+  let offset = 0;
+  layout.parts.forEach((p, part) => {
+    const w = weightOf(p);
+    if (p.format === 'csv') {
+      for (let s = shardAt(offset); s < shards && bound(s) < offset + w; s++) {
+        const lo = Math.max(bound(s), offset);
+        const hi = Math.min(s + 1 === shards ? offset + w : bound(s + 1), offset + w);
+        if (hi > lo) add(s, { part, start: p.dataOffset + lo - offset, end: p.dataOffset + hi - offset });
+      }
+    } else if (p.format === 'binary') {
+      const rowBytes = cols * 4;
+      const rows = p.rows ?? 0;
+      const firstRow = (s: number): number => (s >= shards ? rows : Math.min(rows, Math.max(0, Math.ceil((bound(s) - offset) / rowBytes - 0.5))));
+      for (let s = shardAt(offset); s < shards && firstRow(s) < rows; s++) {
+        const start = firstRow(s);
+        const end = firstRow(s + 1);
+        if (end > start) add(s, { part, start, end });
+      }
+    } else if (p.format === 'parquet') {
+      let at = offset;
+      (p.rowGroupBytes ?? []).forEach((bytes, g) => {
+        add(shardAt(at + bytes / 2), { part, start: g, end: g + 1 });
+        at += bytes;
+      });
+    } else {
+      add(shardAt(offset + w / 2), { part, start: 0, end: p.bytes });
+    }
+    offset += w;
+  });
+  return plan;
+}
+
+function sum(values: number[]): number {
+  return values.reduce((s, v) => s + v, 0);
+}
+
+export interface LoadOptions {
+  /** Refuses labels the caller cannot train on (the preparation round checks classes instead). */
+  labelRule?: (label: number) => string | undefined;
+}
+
+/**
+ * Reads shard `shard` of `shards`: only its pieces (plus at most the rest of a CSV piece's last
+ * line, and a Parquet part's footer), parsed as the bytes stream in, into one SharedArrayBuffer.
+ */
+export async function loadShard(layout: DatasetLayout, shard: number, shards: number, source: ByteSource, options: LoadOptions = {}): Promise<LoadedShard> {
+  if (!Number.isInteger(shards) || shards < 1 || !Number.isInteger(shard) || shard < 0 || shard >= shards) {
+    throw new RangeError(`shard ${shard} of ${shards} does not exist`);
+  }
+  const pieces = planShards(layout, shards)[shard]!;
+  const sink = new RowSink(layout.columns.length, layout.labelIndex, options.labelRule);
+  const reports: PieceReport[] = [];
+  for (const piece of pieces) {
+    const before = sink.rows;
+    const lines = await readPiece(layout, piece, sink, source);
+    reports.push({ piece, rows: sink.rows - before, lines });
+  }
+  return sink.finish(shard, shards, reports);
+}
+
+/** Parses one piece into the sink; returns the lines (CSV) or rows it spans. */
+async function readPiece(layout: DatasetLayout, piece: ShardPiece, sink: RowSink, source: ByteSource): Promise<number> {
+  const part = layout.parts[piece.part]!;
+  const entry: PartEntry = { name: part.name, uri: part.uri, bytes: part.bytes, ...(part.versionId ? { versionId: part.versionId } : {}) };
+  const common = { name: part.name, part: piece.part, columns: layout.columns, sink };
+  switch (part.format) {
+    case 'csv': {
+      const skipFirst = piece.start > part.dataOffset;
+      const parser = new CsvPieceParser({ ...common, start: piece.start, end: piece.end, skipFirst, ...(skipFirst ? {} : { firstLine: part.firstLine }) });
+      for await (const chunk of source.stream(entry, skipFirst ? piece.start - 1 : piece.start, piece.end)) {
+        if (!parser.push(chunk)) break;
+      }
+      // The piece's last line may run on past its end: read on, in small steps, until it ends.
+      let at = piece.end;
+      let step = TAIL_BYTES;
+      while (parser.needsMore && at < part.bytes) {
+        const more = await source.read(entry, at, at + step);
+        at += more.length;
+        parser.push(more);
+        step *= 2;
+      }
+      parser.finish();
+      return parser.lines;
+    }
+    case 'csv.gz': {
+      const parser = new CsvPieceParser({ ...common, start: part.dataOffset, end: Infinity, skipFirst: false, firstLine: part.firstLine });
+      let skip = part.dataOffset;
+      try {
+        await pipeline(Readable.from(source.stream(entry, 0, part.bytes)), createGunzip(), async (chunks: AsyncIterable<Buffer>) => {
+          for await (const chunk of chunks) {
+            if (skip >= chunk.length) {
+              skip -= chunk.length;
+              continue;
+            }
+            parser.push(skip > 0 ? chunk.subarray(skip) : chunk);
+            skip = 0;
+          }
+        });
+      } catch (error) {
+        if (error instanceof DataError) throw error;
+        const code = (error as { code?: string }).code ?? '';
+        if (code.startsWith('Z_')) throw new DataError(part.name, `not valid gzip: ${(error as Error).message}`, {}, { cause: error });
+        throw error;
+      }
+      parser.finish();
+      return parser.lines;
+    }
+    case 'binary': {
+      const rowBytes = layout.columns.length * 4;
+      const parser = new BinaryPieceParser({ ...common, startRow: piece.start });
+      for await (const chunk of source.stream(entry, part.dataOffset + piece.start * rowBytes, part.dataOffset + piece.end * rowBytes)) parser.push(chunk);
+      parser.finish(piece.end - piece.start);
+      return piece.end - piece.start;
+    }
+    case 'parquet': {
+      const file = asyncBuffer(entry, source);
+      const head = await describeParquet(file, part.name);
+      return readParquetGroups(file, head, piece.start, piece.end, common);
+    }
+  }
+}
