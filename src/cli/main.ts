@@ -5,6 +5,7 @@ import { BspmlError } from '../errors.js';
 import { BACKENDS } from '../stores/open.js';
 import { addBenchBackendsCommand } from '../bench/backends-cli.js';
 import { addAwsCommands } from './aws.js';
+import { convert } from './convert.js';
 import { gen } from './gen.js';
 import type { CliIo } from './io.js';
 import { nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber } from './options.js';
@@ -63,7 +64,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       .requiredOption('--rows <n>', 'rows', positiveInt)
       .requiredOption('--dims <n>', 'feature columns', positiveInt)
       .option('--seed <n>', 'random seed', nonNegativeInt, 42)
-      .requiredOption('--out <file>', 'output file: .csv, or .bin / .f32 for binary float32');
+      .requiredOption('--out <file>', 'output file: .csv, .csv.gz, .parquet, or .bin / .f32 for binary float32');
   genOptions(genCommand.command('blobs').description('Gaussian blobs for k-means'))
     .option('--centers <n>', 'number of blobs', positiveInt, 4)
     .option('--std <x>', 'standard deviation of each blob', positiveNumber)
@@ -71,6 +72,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   genOptions(genCommand.command('classification').description('linearly separable points with a 0/1 label column'))
     .option('--margin <x>', 'no point closer than this to the separating plane', nonNegativeNumber)
     .action((options) => gen('classification', options, io));
+
+  program
+    .command('convert')
+    .description('convert a data set (file or directory of parts, local or s3://) into one CSV, .csv.gz, Parquet or binary file, streaming')
+    .argument('<in>', 'data set: CSV, .csv.gz, .parquet or bspml binary; a file, a directory of parts, or s3://bucket/key or s3://bucket/prefix/')
+    .argument('<out>', 'output file: .csv, .csv.gz, .parquet, or .bin / .f32 for binary float32')
+    .option('--s3-endpoint <url>', 'S3 endpoint for s3:// input (default AWS_ENDPOINT_URL_S3, else AWS)')
+    .action((input: string, output: string, options: { s3Endpoint?: string }) => convert({ input, output, ...options }, io));
 
   // Benchmarks: each registers its subcommand on this one `bench` command.
   const benchCommand = program.command('bench').description('measure the system on this machine');

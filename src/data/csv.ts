@@ -38,7 +38,7 @@ export function parseCsv(text: string, file: string): Table {
 export function formatCsv(table: Table): string {
   const { rows, cols, values } = table;
   const lines: string[] = [];
-  if (table.hasHeader) lines.push(table.columns.map(formatName).join(','));
+  if (table.hasHeader) lines.push(formatCsvHeader(table.columns));
   const fields = new Array<string>(cols);
   for (let r = 0; r < rows; r++) {
     const base = r * cols;
@@ -46,6 +46,25 @@ export function formatCsv(table: Table): string {
     lines.push(fields.join(','));
   }
   lines.push('');
+  return lines.join('\n');
+}
+
+/** A header line (without its newline) that parseCsv reads back as these names. */
+export function formatCsvHeader(columns: string[]): string {
+  return columns.map(formatName).join(',');
+}
+
+/** Rows [0, rows) of row-major `values` as CSV lines, each ending with a newline. */
+export function formatCsvRows(values: Float32Array, cols: number): string {
+  const rows = values.length / cols;
+  const lines = new Array<string>(rows + 1);
+  const fields = new Array<string>(cols);
+  for (let r = 0; r < rows; r++) {
+    const base = r * cols;
+    for (let c = 0; c < cols; c++) fields[c] = formatFloat32(values[base + c]);
+    lines[r] = fields.join(',');
+  }
+  lines[rows] = '';
   return lines.join('\n');
 }
 

@@ -7,7 +7,7 @@ import { BinaryPieceParser, binaryHeaderLength, describeBinary, isBinary } from 
 import { CsvPieceParser, describeCsv } from './formats/csv.js';
 import { describeParquet, readParquetGroups } from './formats/parquet.js';
 import type { DatasetLayout, DatasetPart, LoadedShard, PartFormat, PieceReport, ShardPiece } from './layout.js';
-import { RowSink } from './rows.js';
+import { RowSink, type RowTarget } from './rows.js';
 import type { ByteSource, PartEntry } from './sources/bytes.js';
 import type { DatasetRef } from './types.js';
 
@@ -226,8 +226,16 @@ export async function loadShard(layout: DatasetLayout, shard: number, shards: nu
   return sink.finish(shard, shards, reports);
 }
 
+/**
+ * Every row of the data set, in order, into `target` (convert): the same pieces a single shard
+ * would read, but nothing kept; `target.drain` is awaited between chunks.
+ */
+export async function readAllRows(layout: DatasetLayout, source: ByteSource, target: RowTarget): Promise<void> {
+  for (const piece of planShards(layout, 1)[0]!) await readPiece(layout, piece, target, source);
+}
+
 /** Parses one piece into the sink; returns the lines (CSV) or rows it spans. */
-async function readPiece(layout: DatasetLayout, piece: ShardPiece, sink: RowSink, source: ByteSource): Promise<number> {
+async function readPiece(layout: DatasetLayout, piece: ShardPiece, sink: RowTarget, source: ByteSource): Promise<number> {
   const part = layout.parts[piece.part]!;
   const entry: PartEntry = { name: part.name, uri: part.uri, bytes: part.bytes, ...(part.versionId ? { versionId: part.versionId } : {}) };
   const common = { name: part.name, part: piece.part, columns: layout.columns, sink };
@@ -237,6 +245,7 @@ async function readPiece(layout: DatasetLayout, piece: ShardPiece, sink: RowSink
       const parser = new CsvPieceParser({ ...common, start: piece.start, end: piece.end, skipFirst, ...(skipFirst ? {} : { firstLine: part.firstLine }) });
       for await (const chunk of source.stream(entry, skipFirst ? piece.start - 1 : piece.start, piece.end)) {
         if (!parser.push(chunk)) break;
+        await sink.drain?.();
       }
       // The piece's last line may run on past its end: read on, in small steps, until it ends.
       let at = piece.end;
@@ -262,6 +271,7 @@ async function readPiece(layout: DatasetLayout, piece: ShardPiece, sink: RowSink
             }
             parser.push(skip > 0 ? chunk.subarray(skip) : chunk);
             skip = 0;
+            await sink.drain?.();
           }
         });
       } catch (error) {
@@ -276,7 +286,10 @@ async function readPiece(layout: DatasetLayout, piece: ShardPiece, sink: RowSink
     case 'binary': {
       const rowBytes = layout.columns.length * 4;
       const parser = new BinaryPieceParser({ ...common, startRow: piece.start });
-      for await (const chunk of source.stream(entry, part.dataOffset + piece.start * rowBytes, part.dataOffset + piece.end * rowBytes)) parser.push(chunk);
+      for await (const chunk of source.stream(entry, part.dataOffset + piece.start * rowBytes, part.dataOffset + piece.end * rowBytes)) {
+        parser.push(chunk);
+        await sink.drain?.();
+      }
       parser.finish(piece.end - piece.start);
       return piece.end - piece.start;
     }

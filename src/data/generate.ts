@@ -20,11 +20,30 @@ export interface Blobs {
   assignments: Uint32Array;
 }
 
+/** Rows produced in batches, so that a writer never needs the whole table: `next` returns undefined at the end. */
+export interface RowStream {
+  columns: string[];
+  rows: number;
+  /** The next up to `maxRows` rows, row-major float32. */
+  next(maxRows: number): Float32Array | undefined;
+}
+
 /**
  * Isotropic Gaussian blobs for k-means. Rows are dealt to centres as evenly as possible and then
  * shuffled, so that no contiguous shard holds a single blob.
  */
 export function generateBlobs(options: BlobsOptions): Blobs {
+  const stream = streamBlobs(options);
+  const values = stream.next(options.rows)!;
+  return {
+    table: { columns: stream.columns, rows: options.rows, cols: options.dims, values, hasHeader: true, firstLine: 2 },
+    centers: stream.centers,
+    assignments: stream.assignments,
+  };
+}
+
+/** The rows of generateBlobs, the same values, in batches (4 bytes per row held for the shuffle). */
+export function streamBlobs(options: BlobsOptions): RowStream & { centers: number[][]; assignments: Uint32Array } {
   const { rows, dims, centers: k, seed } = options;
   const std = options.std ?? 1;
   const spread = options.spread ?? 10;
@@ -51,15 +70,23 @@ export function generateBlobs(options: BlobsOptions): Blobs {
     assignments[j] = t;
   }
 
-  const values = new Float32Array(rows * dims);
-  for (let r = 0; r < rows; r++) {
-    const center = centers[assignments[r]];
-    for (let d = 0; d < dims; d++) values[r * dims + d] = center[d] + std * rng.normal();
-  }
+  let done = 0;
   return {
-    table: { columns: defaultColumnNames(dims), rows, cols: dims, values, hasHeader: true, firstLine: 2 },
+    columns: defaultColumnNames(dims),
+    rows,
     centers,
     assignments,
+    next(maxRows) {
+      const n = Math.min(maxRows, rows - done);
+      if (n <= 0) return undefined;
+      const values = new Float32Array(n * dims);
+      for (let i = 0; i < n; i++) {
+        const center = centers[assignments[done + i]];
+        for (let d = 0; d < dims; d++) values[i * dims + d] = center[d] + std * rng.normal();
+      }
+      done += n;
+      return values;
+    },
   };
 }
 
@@ -90,6 +117,17 @@ const MAX_ATTEMPTS_PER_ROW = 1000;
  * are stored, so that recomputing it from the table gives the same labels and the same margin.
  */
 export function generateClassification(options: ClassificationOptions): Classification {
+  const stream = streamClassification(options);
+  const values = stream.next(options.rows)!;
+  return {
+    table: { columns: stream.columns, rows: options.rows, cols: options.dims + 1, values, hasHeader: true, firstLine: 2 },
+    weights: stream.weights,
+    bias: stream.bias,
+  };
+}
+
+/** The rows of generateClassification, the same values, in batches. */
+export function streamClassification(options: ClassificationOptions): RowStream & { weights: number[]; bias: number } {
   const { rows, dims, seed } = options;
   const margin = options.margin ?? 0.5;
   positiveInteger(rows, 'rows');
@@ -114,28 +152,36 @@ export function generateClassification(options: ClassificationOptions): Classifi
   const bias = (rng.next() * 2 - 1) * POINT_STD * 0.5;
 
   const cols = dims + 1;
-  const values = new Float32Array(rows * cols);
   const x = new Float32Array(dims);
   let attempts = 0;
-  for (let r = 0; r < rows; r++) {
-    let score: number;
-    do {
-      if (++attempts > MAX_ATTEMPTS_PER_ROW * rows) {
-        throw new SpecError(`margin ${margin} rejects almost every point; use a smaller margin`, 'margin');
-      }
-      score = bias;
-      for (let d = 0; d < dims; d++) {
-        x[d] = POINT_STD * rng.normal();
-        score += weights[d] * x[d];
-      }
-    } while (Math.abs(score) < margin);
-    values.set(x, r * cols);
-    values[r * cols + dims] = score > 0 ? 1 : 0;
-  }
+  let done = 0;
   return {
-    table: { columns: [...defaultColumnNames(dims), 'label'], rows, cols, values, hasHeader: true, firstLine: 2 },
+    columns: [...defaultColumnNames(dims), 'label'],
+    rows,
     weights,
     bias,
+    next(maxRows) {
+      const n = Math.min(maxRows, rows - done);
+      if (n <= 0) return undefined;
+      const values = new Float32Array(n * cols);
+      for (let r = 0; r < n; r++) {
+        let score: number;
+        do {
+          if (++attempts > MAX_ATTEMPTS_PER_ROW * rows) {
+            throw new SpecError(`margin ${margin} rejects almost every point; use a smaller margin`, 'margin');
+          }
+          score = bias;
+          for (let d = 0; d < dims; d++) {
+            x[d] = POINT_STD * rng.normal();
+            score += weights[d] * x[d];
+          }
+        } while (Math.abs(score) < margin);
+        values.set(x, r * cols);
+        values[r * cols + dims] = score > 0 ? 1 : 0;
+      }
+      done += n;
+      return values;
+    },
   };
 }
 

@@ -19,7 +19,14 @@ export class RowProblem extends Error {
   }
 }
 
-export class RowSink {
+/** Where parsers put validated rows: a shard's buffer (RowSink), or a writer (convert). */
+export interface RowTarget {
+  push(values: Float64Array | Float32Array, position: number): void;
+  /** Awaited between chunks of input: a writer lets its output drain. */
+  drain?(): Promise<void>;
+}
+
+export class RowSink implements RowTarget {
   rows = 0;
   private readonly features = new ChunkedFloats(Float32Array);
   private readonly labels = new ChunkedFloats(Float32Array);

@@ -1,6 +1,6 @@
 import { DataError } from '../../errors.js';
 import { checkColumnNames } from './csv.js';
-import { RowProblem } from '../rows.js';
+import { RowProblem, type RowTarget } from '../rows.js';
 import type { Table } from '../table.js';
 
 /*
@@ -109,22 +109,38 @@ export function encodeBinary(table: Table): Uint8Array {
   const { rows, cols, columns, values } = table;
   if (columns.length !== cols) throw new RangeError(`table has ${columns.length} column names for ${cols} columns`);
   if (values.length !== rows * cols) throw new RangeError(`table has ${values.length} values for ${rows} × ${cols}`);
-  if (rows > 0xffffffff || cols > 0xffffffff) throw new RangeError('table is too large for the binary format');
+  const header = encodeBinaryHeader(columns, rows);
+  const bytes = new Uint8Array(header.length + values.length * 4);
+  bytes.set(header, 0);
+  bytes.set(encodeFloats(values), header.length);
+  return bytes;
+}
+
+/** The header of a binary file of `rows` rows (a streaming writer patches `rows` at BINARY_ROWS_OFFSET). */
+export function encodeBinaryHeader(columns: string[], rows: number): Uint8Array {
+  if (rows > 0xffffffff || columns.length > 0xffffffff) throw new RangeError('table is too large for the binary format');
   const names = new TextEncoder().encode(JSON.stringify(columns));
   const dataOffset = BINARY_PREAMBLE_BYTES + padTo4(names.length);
-  const bytes = new Uint8Array(dataOffset + values.length * 4);
+  const bytes = new Uint8Array(dataOffset);
   const view = new DataView(bytes.buffer);
   bytes.set(MAGIC_BYTES, 0);
   view.setUint32(8, BINARY_VERSION, true);
-  view.setUint32(12, rows, true);
-  view.setUint32(16, cols, true);
+  view.setUint32(BINARY_ROWS_OFFSET, rows, true);
+  view.setUint32(16, columns.length, true);
   view.setUint32(20, names.length, true);
   bytes.set(names, BINARY_PREAMBLE_BYTES);
-  if (LITTLE_ENDIAN_HOST) {
-    bytes.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), dataOffset);
-  } else {
-    for (let i = 0; i < values.length; i++) view.setFloat32(dataOffset + i * 4, values[i], true);
-  }
+  return bytes;
+}
+
+/** Where the row count sits in the header. */
+export const BINARY_ROWS_OFFSET = 12;
+
+/** float32 values as little-endian bytes. */
+export function encodeFloats(values: Float32Array): Uint8Array {
+  if (LITTLE_ENDIAN_HOST) return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  const bytes = new Uint8Array(values.length * 4);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i], true);
   return bytes;
 }
 
@@ -149,14 +165,7 @@ export function decodeBinaryRows(header: Pick<BinaryHeader, 'cols' | 'columns'>,
   if (data.length % (cols * 4) !== 0) {
     throw new DataError(file, `${data.length} bytes is not a whole number of ${cols}-column rows`);
   }
-  const values = new Float32Array(data.length / 4);
-  // A copy, not a view: the data may sit at an offset that is not a multiple of 4.
-  if (LITTLE_ENDIAN_HOST) {
-    new Uint8Array(values.buffer).set(data);
-  } else {
-    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-    for (let i = 0; i < values.length; i++) values[i] = view.getFloat32(i * 4, true);
-  }
+  const values = decodeFloats(data);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (v !== v || v === Infinity || v === -Infinity) {
@@ -208,7 +217,7 @@ export class BinaryPieceParser {
       name: string;
       part: number;
       columns: string[];
-      sink: { push(values: Float32Array, position: number): void };
+      sink: RowTarget;
       startRow: number;
     },
   ) {

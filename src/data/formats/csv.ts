@@ -1,5 +1,5 @@
 import { DataError } from '../../errors.js';
-import { RowProblem, type RowSink } from '../rows.js';
+import { RowProblem, type RowTarget } from '../rows.js';
 import { defaultColumnNames } from '../table.js';
 
 /*
@@ -73,7 +73,7 @@ export interface CsvPieceOptions {
   name: string;
   part: number;
   columns: string[];
-  sink: RowSink;
+  sink: RowTarget;
   /** The piece's bytes [start, end) in the part; `end` may be Infinity (a gzip part). */
   start: number;
   end: number;

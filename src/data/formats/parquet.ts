@@ -1,7 +1,7 @@
 import { parquetMetadataAsync, parquetRead, parquetSchema, type AsyncBuffer, type FileMetaData } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { DataError } from '../../errors.js';
-import { RowProblem } from '../rows.js';
+import { RowProblem, type RowTarget } from '../rows.js';
 import { checkColumnNames } from './csv.js';
 
 /*
@@ -59,7 +59,7 @@ export async function readParquetGroups(
   head: Pick<ParquetHead, 'columns' | 'rowGroups' | 'metadata'>,
   firstGroup: number,
   endGroup: number,
-  o: { name: string; part: number; sink: { push(values: Float64Array, position: number): void } },
+  o: { name: string; part: number; sink: RowTarget },
 ): Promise<number> {
   const cols = head.columns.length;
   const row = new Float64Array(cols);
@@ -110,6 +110,7 @@ export async function readParquetGroups(
       }
       rows++;
     }
+    await o.sink.drain?.();
     groupStart = rowEnd;
   }
   return rows;

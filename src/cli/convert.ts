@@ -1,0 +1,74 @@
+import { readAllRows } from '../data/dataset.js';
+import type { RowTarget } from '../data/rows.js';
+import { openTableWriter, type TableWriter } from '../data/write.js';
+import { datasetSource } from './datasets.js';
+import { describeFormat } from './gen.js';
+import type { CliIo } from './io.js';
+
+/** Rows handed to the writer at a time. */
+const BATCH_ROWS = 65536;
+
+/**
+ * `bspml convert IN OUT`: any data set we read (a file or directory of parts, CSV, csv.gz, binary,
+ * Parquet, local or s3://) into one file whose format its name gives, streaming: rows are parsed,
+ * validated and written in batches, never all held at once.
+ */
+export async function convert(options: { input: string; output: string; s3Endpoint?: string }, io: CliIo): Promise<void> {
+  const data = datasetSource(options.input, options.s3Endpoint);
+  try {
+    const layout = await data.datasets.describe({ uri: options.input });
+    const header = layout.parts.some((p) => p.hasHeader !== false);
+    const writer = await openTableWriter(options.output, layout.columns, { header });
+    try {
+      const target = new BatchingTarget(writer, layout.columns.length);
+      await readAllRows(layout, data.datasets.bytes, target);
+      await target.end();
+      await writer.close();
+    } catch (error) {
+      await writer.abort();
+      throw error;
+    }
+    io.stderr.write(
+      `wrote ${options.output}: ${writer.rows} rows × ${layout.columns.length} columns (${describeFormat(writer.format)}) from ${layout.parts.length} part${layout.parts.length === 1 ? '' : 's'}\n`,
+    );
+  } finally {
+    data.close();
+  }
+}
+
+/** Collects rows into batches and writes them one after another; `drain` waits for the writes. */
+class BatchingTarget implements RowTarget {
+  private batch: Float32Array;
+  private n = 0;
+  private pending: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly writer: TableWriter,
+    private readonly cols: number,
+  ) {
+    this.batch = new Float32Array(BATCH_ROWS * cols);
+  }
+
+  push(values: Float64Array | Float32Array): void {
+    this.batch.set(values.length === this.cols ? values : values.subarray(0, this.cols), this.n * this.cols);
+    if (++this.n === BATCH_ROWS) this.flush();
+  }
+
+  drain(): Promise<void> {
+    return this.pending;
+  }
+
+  /** The last, partial batch; then every write done. */
+  async end(): Promise<void> {
+    this.flush();
+    await this.pending;
+  }
+
+  private flush(): void {
+    if (this.n === 0) return;
+    const full = this.batch.subarray(0, this.n * this.cols);
+    this.pending = this.pending.then(() => this.writer.write(full));
+    this.batch = new Float32Array(BATCH_ROWS * this.cols);
+    this.n = 0;
+  }
+}
