@@ -105,6 +105,14 @@ export class JobFailedError extends BspmlError {
   }
 }
 
+/** A message service (SNS, SQS) call failed; names the service, the destination and the endpoint. */
+export class MessagingError extends BspmlError {
+  constructor(what: string, options: { cause: unknown }) {
+    const why = options.cause instanceof Error ? `${options.cause.name}: ${options.cause.message}` : String(options.cause);
+    super('E_MESSAGING', `${what} failed: ${why}`, options);
+  }
+}
+
 /** A storage backend call failed; keeps the SDK's error as `cause` (with its metadata). */
 export class StoreError extends BspmlError {
   constructor(operation: string, options: { cause: unknown }) {

@@ -1,5 +1,7 @@
 import { PublishBatchCommand, type PublishBatchCommandOutput, type PublishBatchRequestEntry } from '@aws-sdk/client-sns';
 import type { Fanout } from '../ports/Fanout.js';
+import { MessagingError } from '../errors.js';
+import { endpointOf } from '../util/clients.js';
 import type { RoundTask } from '../protocol/types.js';
 
 /** SNS PublishBatch limits: 10 entries and 256 KiB of messages (all entries together) per call. */
@@ -36,7 +38,12 @@ export class SnsFanout implements Fanout {
     let pending = entries;
     for (let attempt = 1; pending.length > 0; attempt++) {
       this.calls++;
-      const out = await this.sns.send(new PublishBatchCommand({ TopicArn: this.topicArn, PublishBatchRequestEntries: pending }));
+      let out;
+      try {
+        out = await this.sns.send(new PublishBatchCommand({ TopicArn: this.topicArn, PublishBatchRequestEntries: pending }));
+      } catch (err) {
+        throw new MessagingError(`SNS PublishBatch to ${this.topicArn} at ${await endpointOf(this.sns)}`, { cause: err });
+      }
       const failed = new Map((out.Failed ?? []).map((f) => [f.Id, f]));
       this.published += pending.length - failed.size;
       // Sender faults (a malformed entry) will not pass on a retry; only SNS-side faults are retried.

@@ -1,5 +1,7 @@
 import { SendMessageCommand, type SendMessageCommandOutput } from '@aws-sdk/client-sqs';
+import { MessagingError } from '../errors.js';
 import type { Completion } from '../ports/Completion.js';
+import { endpointOf } from '../util/clients.js';
 import type { CompletionMessage } from '../protocol/types.js';
 
 export interface SqsLike {
@@ -21,14 +23,18 @@ export class SqsCompletion implements Completion {
   ) {}
 
   async send(message: CompletionMessage): Promise<void> {
-    await this.sqs.send(
-      new SendMessageCommand({
-        QueueUrl: this.queueUrl,
-        MessageBody: JSON.stringify(message),
-        MessageGroupId: message.jobId,
-        MessageDeduplicationId: deduplicationId(message),
-      }),
-    );
+    try {
+      await this.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: this.queueUrl,
+          MessageBody: JSON.stringify(message),
+          MessageGroupId: message.jobId,
+          MessageDeduplicationId: deduplicationId(message),
+        }),
+      );
+    } catch (err) {
+      throw new MessagingError(`SQS SendMessage to ${this.queueUrl} at ${await endpointOf(this.sqs)}`, { cause: err });
+    }
     this.sent++;
   }
 }

@@ -1,4 +1,5 @@
 import { S3Client } from '@aws-sdk/client-s3';
+import { awsClientTimeouts } from '../util/clients.js';
 
 /**
  * An S3 client for AWS, or for an emulator at `endpoint` (s3rver): path-style addressing, and
@@ -8,6 +9,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 export function createS3Client(options: { endpoint?: string; region?: string; credentials?: { accessKeyId: string; secretAccessKey: string } } = {}): S3Client {
   const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? (options.endpoint ? 'us-east-1' : undefined);
   return new S3Client({
+    ...awsClientTimeouts(),
     region,
     ...(options.endpoint
       ? {

@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import S3rver from 's3rver';
@@ -23,6 +24,7 @@ export async function startS3rver(buckets: string[] = []): Promise<LocalS3> {
     directory,
     configureBuckets: buckets.map((name) => ({ name, configs: [] })),
   });
+  confineKeys(server);
   const address = await server.run();
   return {
     endpoint: `http://127.0.0.1:${address.port}`,
@@ -32,4 +34,36 @@ export async function startS3rver(buckets: string[] = []): Promise<LocalS3> {
       await rm(directory, { recursive: true, force: true });
     },
   };
+}
+
+type S3ErrorClass = new (code: string, message: string, detail?: Record<string, string>) => Error;
+interface KoaContext {
+  path: string;
+  query: Record<string, string | string[] | undefined>;
+}
+
+/**
+ * s3rver 3.7.1 keeps each object in a file named after its key, joined to its directory with
+ * path.join: a key such as `../../x` (valid on S3, where keys are opaque) would be written outside
+ * the directory, and `a/./b` would alias `a/b`. Such keys (and list prefixes) are refused with
+ * 400 InvalidArgument, as no test or local run needs them.
+ */
+function confineKeys(server: S3rver): void {
+  const S3Error = createRequire(import.meta.url)('s3rver/lib/models/error.js') as S3ErrorClass;
+  const app = server as unknown as { middleware: ((ctx: KoaContext, next: () => Promise<void>) => Promise<void>)[] };
+  app.middleware.unshift(async (ctx, next) => {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(ctx.path);
+    } catch {
+      throw new S3Error('InvalidURI', 'Couldn\'t parse the specified URI.', { URI: ctx.path });
+    }
+    const prefix = typeof ctx.query.prefix === 'string' ? ctx.query.prefix : '';
+    for (const name of [decoded.split('/').slice(2).join('/'), prefix]) {
+      if (name.split('/').some((segment) => segment === '..' || segment === '.')) {
+        throw new S3Error('InvalidArgument', `the in-process s3rver refuses keys with "." or ".." segments: ${name}`, { ArgumentName: 'key', ArgumentValue: name });
+      }
+    }
+    await next();
+  });
 }

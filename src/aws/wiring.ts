@@ -15,6 +15,7 @@ import { loadConfig, required, type AwsConfig } from './config.js';
 import { createS3Client } from './s3.js';
 import { S3DatasetSource } from './S3DatasetSource.js';
 import { SnsFanout, type SnsLike } from './SnsFanout.js';
+import { awsClientTimeouts, redisTimeouts } from '../util/clients.js';
 import { SqsCompletion, type SqsLike } from './SqsCompletion.js';
 
 /**
@@ -55,7 +56,7 @@ export function createWiring(config: AwsConfig, overrides: WiringOverrides = {})
   let completion: SqsCompletion | undefined;
   const lazyFanout: Fanout = {
     publish: (tasks) => {
-      fanout ??= new SnsFanout(overrides.sns ?? new SNSClient({ region, endpoint: config.endpoints.sns }), required(config.topicArn, 'BSPML_TOPIC_ARN'));
+      fanout ??= new SnsFanout(overrides.sns ?? new SNSClient({ ...awsClientTimeouts(), region, endpoint: config.endpoints.sns }), required(config.topicArn, 'BSPML_TOPIC_ARN'));
       return fanout.publish(tasks);
     },
   };
@@ -108,11 +109,7 @@ function dataPlanes(config: AwsConfig, table: DynamoDbStore, s3: S3Client): Reco
 
 async function openRedis(url: string, ttlSeconds: number): Promise<StateStore> {
   const [{ Redis }, { RedisStore }] = await Promise.all([import('ioredis'), import('../stores/RedisStore.js')]);
-  const client = new Redis(url, {
-    // Fail a request after a few reconnect attempts rather than hold a Lambda until its timeout.
-    maxRetriesPerRequest: 3,
-    connectTimeout: 5000,
-  });
+  const client = new Redis(url, redisTimeouts());
   // Errors reach callers through their rejected requests; this only keeps ioredis from logging each one.
   client.on('error', () => {});
   return new RedisStore({ client, ttlSeconds, ownsClient: true });
@@ -126,6 +123,7 @@ async function openRedis(url: string, ttlSeconds: number): Promise<StateStore> {
 function dynamoDbClient(config: AwsConfig): DynamoDBClient {
   const local = config.endpoints.dynamodb !== undefined;
   return new DynamoDBClient({
+    ...awsClientTimeouts(),
     region: config.region ?? (local ? 'us-east-1' : undefined),
     endpoint: config.endpoints.dynamodb,
     ...(local && !process.env.AWS_ACCESS_KEY_ID ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
@@ -135,6 +133,7 @@ function dynamoDbClient(config: AwsConfig): DynamoDBClient {
 function sqsClient(config: AwsConfig): SQSClient {
   const local = config.endpoints.sqs !== undefined;
   return new SQSClient({
+    ...awsClientTimeouts(),
     region: config.region ?? (local ? 'us-east-1' : undefined),
     endpoint: config.endpoints.sqs,
     ...(local && !process.env.AWS_ACCESS_KEY_ID ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),

@@ -7,7 +7,7 @@ import type { JobRecord, RoundMetrics } from '../protocol/types.js';
 import type { DynamoDbStore } from '../stores/DynamoDbStore.js';
 import { int, ms, num } from './format.js';
 import type { CliIo } from './io.js';
-import { nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber } from './options.js';
+import { httpUrl, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber } from './options.js';
 
 /*
  * The commands that drive a deployment from a laptop: `submit` invokes the start function,
@@ -61,7 +61,10 @@ export async function submit(options: SubmitOptions, io: CliIo): Promise<void> {
   // An emulator or test endpoint on this machine ignores credentials: dummy ones stand in if none are set.
   const local = options.endpoint !== undefined && /^https?:\/\/(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:|\/|$)/.test(options.endpoint);
   const configured = process.env.AWS_ACCESS_KEY_ID !== undefined || process.env.AWS_PROFILE !== undefined;
+  const { awsClientTimeouts } = await import('../util/clients.js');
   const lambda = new LambdaClient({
+    // The start function may validate a large data set for minutes before it answers.
+    ...awsClientTimeouts(15 * 60_000),
     region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION,
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(local && !configured ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
@@ -185,7 +188,7 @@ export function addAwsCommands(program: Command, io: CliIo): void {
     command
       .option('--table <name>', 'the deployment\'s state table', 'bspml-dev-state')
       .option('--region <region>', 'AWS region (default: AWS_REGION)')
-      .option('--endpoint <url>', 'DynamoDB endpoint (an emulator; default AWS)')
+      .option('--endpoint <url>', 'DynamoDB endpoint (an emulator; default AWS)', httpUrl)
       .option('--worker-memory <mb>', 'worker memory the deployment uses, for the cost estimate', positiveInt, DEFAULT_DEPLOYMENT.workerMemoryMb);
 
   program
@@ -206,7 +209,7 @@ export function addAwsCommands(program: Command, io: CliIo): void {
     .addOption(new Option('--backend <name>', 'where the stack keeps the job\'s models, partials and barrier: dynamodb (default), s3 (the data bucket) or redis (needs a stack deployed with a Redis endpoint)').argParser(oneOf(STACK_BACKENDS)))
     .option('--job-id <id>', 'job id (default: the data set\'s name and a time stamp)')
     .option('--region <region>', 'AWS region (default: AWS_REGION)')
-    .option('--endpoint <url>', 'Lambda endpoint (default AWS)')
+    .option('--endpoint <url>', 'Lambda endpoint (default AWS)', httpUrl)
     .action((options: SubmitOptions) => submit(options, io));
 
   table(program.command('status').description('a job on AWS: status, rounds so far, estimated cost').argument('<jobId>')).action(

@@ -8,7 +8,7 @@ import { addAwsCommands } from './aws.js';
 import { convert } from './convert.js';
 import { gen } from './gen.js';
 import type { CliIo } from './io.js';
-import { nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber } from './options.js';
+import { httpUrl, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber, redisUrl } from './options.js';
 import { predict } from './predict.js';
 import { train, type TrainOptions } from './train.js';
 
@@ -22,9 +22,9 @@ function addTrainOptions(command: Command): Command {
     .option('--tol <x>', 'convergence tolerance (default 1e-4)', nonNegativeNumber)
     .option('--seed <n>', 'random seed (default 42)', nonNegativeInt)
     .addOption(new Option('--backend <name>', 'state store').argParser(oneOf(BACKENDS)).default('memory'))
-    .option('--endpoint <url>', 'store endpoint (dynamodb, s3: default starts an in-process emulator)')
+    .option('--endpoint <url>', 'store endpoint (dynamodb, s3: default starts an in-process emulator)', httpUrl)
     .option('--table <name>', 'DynamoDB table (default bspml-state)')
-    .option('--redis-url <url>', 'redis: redis://host:port (default starts a throwaway redis-server)')
+    .option('--redis-url <url>', 'redis: redis://host:port (default starts a throwaway redis-server)', redisUrl)
     .option('--bucket <name>', 's3: bucket for the state (default bspml-state)')
     .option('--prefix <prefix>', 's3: key prefix for the state (default none)')
     .option('--concurrency <n>', 'most worker containers at once (default 32)', positiveInt)

@@ -32,3 +32,22 @@ export function oneOf<T extends string>(choices: readonly T[]) {
     return value as T;
   };
 }
+
+/** A URL with one of `schemes` (e.g. `['http:', 'https:']`) and a host. */
+export function urlWith(schemes: readonly string[]) {
+  const expected = schemes.map((s) => `${s}//`).join(' or ');
+  return (value: string): string => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      throw new InvalidArgumentError(`must be a URL starting ${expected}host.`);
+    }
+    if (!schemes.includes(url.protocol)) throw new InvalidArgumentError(`must be a URL starting ${expected}host, not ${url.protocol}//.`);
+    if (!url.hostname) throw new InvalidArgumentError(`must name a host (${expected}host:port).`);
+    return value;
+  };
+}
+
+export const httpUrl = urlWith(['http:', 'https:']);
+export const redisUrl = urlWith(['redis:', 'rediss:']);

@@ -133,7 +133,7 @@ export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'n
   const advanced = await store.updateJob(
     job.jobId,
     { round: job.round, status: 'RUNNING' },
-    { round: rounds, recoveries: 0, roundStartedAt: clock(deps) },
+    { round: rounds, recoveries: 0, sweepArrivals: 0, roundStartedAt: clock(deps) },
   );
   if (!advanced) {
     // Our advance may have landed with its reply lost, or another aggregation of the same round

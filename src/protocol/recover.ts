@@ -13,7 +13,8 @@ export type RecoveryOutcome =
  * Repairs a job whose current round has stopped moving (a lost message, a worker or aggregator that
  * died): re-publishes the shards that have not arrived, or re-sends the completion when all have.
  * Partials are deterministic and writes idempotent, so repeating work is safe. After
- * `maxRecoveries` sweeps of the same round the job is FAILED with the shards that never arrived.
+ * `maxRecoveries` sweeps in a row that found no new arrival at the round's barrier, the job is
+ * FAILED with the shards that never arrived.
  * The caller decides when a round is stale (the local runtime: nothing in flight; AWS: a schedule).
  */
 export async function recoverJob(
@@ -28,15 +29,19 @@ export async function recoverJob(
 
   const arrived = new Set(await store.arrivals(jobId, job.round));
   const missing = Array.from({ length: job.shards }, (_, i) => i).filter((shard) => !arrived.has(shard));
-  if (job.recoveries >= maxRecoveries) {
+  // Progress, not the number of sweeps, decides: a slow round whose shards keep arriving is never
+  // failed; the count restarts whenever a sweep finds more arrivals than the sweep before it.
+  const progressed = arrived.size > (job.sweepArrivals ?? 0);
+  const stalledSweeps = progressed ? 0 : job.recoveries;
+  if (stalledSweeps >= maxRecoveries) {
     const reason =
       missing.length > 0
-        ? `round ${job.round} stalled: shard(s) ${missing.join(', ')} never arrived after ${maxRecoveries} recovery attempts`
+        ? `round ${job.round} stalled: shard(s) ${missing.join(', ')} never arrived after ${maxRecoveries} recovery attempts without progress`
         : `round ${job.round} stalled: aggregation did not complete after ${maxRecoveries} recovery attempts`;
     await failJob(store, jobId, reason);
     return { action: 'failed', reason };
   }
-  if (!(await store.updateJob(jobId, { round: job.round, status: 'RUNNING' }, { recoveries: job.recoveries + 1 }))) {
+  if (!(await store.updateJob(jobId, { round: job.round, status: 'RUNNING' }, { recoveries: stalledSweeps + 1, sweepArrivals: arrived.size }))) {
     return { action: 'none', reason: 'the job moved while recovering' };
   }
   if (missing.length === 0) {

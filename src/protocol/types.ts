@@ -14,8 +14,10 @@ export interface JobRecord {
   shards: number;
   /** The highest round whose fan-out is known to have been published; -1 before round 0. */
   fanoutRound: number;
-  /** Recovery sweeps spent on the current round. */
+  /** Recovery sweeps of the current round in a row that found no progress (no new arrival since the sweep before). */
   recoveries: number;
+  /** Shards that had arrived at the current round's barrier at the last recovery sweep (absent: none yet). */
+  sweepArrivals?: number;
   /** When the current round's fan-out was published (epoch ms). */
   roundStartedAt: number;
   data?: DataSummary;
@@ -27,7 +29,7 @@ export interface JobRecord {
   result?: ModelResult;
 }
 
-export type JobPatch = Partial<Pick<JobRecord, 'status' | 'round' | 'fanoutRound' | 'recoveries' | 'roundStartedAt' | 'data' | 'error' | 'result'>>;
+export type JobPatch = Partial<Pick<JobRecord, 'status' | 'round' | 'fanoutRound' | 'recoveries' | 'sweepArrivals' | 'roundStartedAt' | 'data' | 'error' | 'result'>>;
 
 /** One message of a round's fan-out: compute the partial of `shard` with the model of `round`. */
 export interface RoundTask {

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { InFlight, InProcessChannel, type DeliveryPolicy } from '../events/InProcessChannel.js';
-import { JobFailedError } from '../errors.js';
+import { JobFailedError, MissingStateError } from '../errors.js';
 import type { Completion } from '../ports/Completion.js';
 import type { DatasetSource } from '../ports/DatasetSource.js';
 import type { Fanout } from '../ports/Fanout.js';
@@ -211,7 +211,11 @@ export class LocalRuntime {
         if (!job || job.status === 'SUCCEEDED' || job.status === 'FAILED') {
           this.waiters.delete(jobId);
           if (job) waiter.resolve(job);
-          else waiter.reject(new Error(`job ${jobId} vanished`));
+          else {
+            // Not a bug of ours: the store lost the job (a Redis restarted without persistence, a
+            // flushed database, a deleted table). Said in one line, as any bad environment is.
+            waiter.reject(new MissingStateError(`job ${jobId} is no longer in the ${this.store.kind} state store: was it restarted, flushed or cleared while the job ran?`));
+          }
           continue;
         }
         if (this.inFlight.size > 0) continue;

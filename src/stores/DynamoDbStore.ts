@@ -14,6 +14,7 @@ import {
 import { JobExistsError, MissingStateError, PartialMissingError, StoreError } from '../errors.js';
 import type { StateStore } from '../ports/StateStore.js';
 import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../protocol/types.js';
+import { endpointOf } from '../util/clients.js';
 import { recordIo } from '../util/io-meter.js';
 import { forEachLimit, sleep } from '../util/async.js';
 import { fromJson, toJson } from './json.js';
@@ -378,7 +379,7 @@ export class DynamoDbStore implements StateStore {
         if (!pending.length) break;
         if (items.length > 0) idle = 0;
         else if (++idle > MAX_IDLE_RETRIES) {
-          throw new StoreError(`${operation} BatchGetItem on table ${this.tableName}`, {
+          throw new StoreError(`${operation} BatchGetItem on table ${this.tableName} at ${await endpointOf(this.client)}`, {
             cause: new Error(`${pending.length} keys still unprocessed after ${MAX_IDLE_RETRIES} retries`),
           });
         } else await sleep(Math.min(2000, 25 * 2 ** idle) * (0.5 + Math.random() / 2));
@@ -405,7 +406,7 @@ export class DynamoDbStore implements StateStore {
       return await send();
     } catch (err) {
       if (conditional && isConditionFailure(err)) throw err;
-      throw new StoreError(`${operation} ${request} on table ${this.tableName}`, { cause: err });
+      throw new StoreError(`${operation} ${request} on table ${this.tableName} at ${await endpointOf(this.client)}`, { cause: err });
     }
   }
 
@@ -430,7 +431,7 @@ export async function createStateTable(client: DynamoDBClient, tableName: string
       return out.Table?.TableStatus;
     } catch (err) {
       if (errorName(err) === 'ResourceNotFoundException') return undefined;
-      throw new StoreError(`DescribeTable on table ${tableName}`, { cause: err });
+      throw new StoreError(`DescribeTable on table ${tableName} at ${await endpointOf(client)}`, { cause: err });
     }
   };
 
@@ -453,7 +454,7 @@ export async function createStateTable(client: DynamoDBClient, tableName: string
       );
     } catch (err) {
       // Another process created it first: fine, wait for it like our own.
-      if (errorName(err) !== 'ResourceInUseException') throw new StoreError(`CreateTable ${tableName}`, { cause: err });
+      if (errorName(err) !== 'ResourceInUseException') throw new StoreError(`CreateTable ${tableName} at ${await endpointOf(client)}`, { cause: err });
     }
     status = await describe();
   }

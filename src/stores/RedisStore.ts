@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { JobExistsError, MissingStateError, PartialMissingError, StoreError } from '../errors.js';
 import type { StateStore } from '../ports/StateStore.js';
 import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../protocol/types.js';
+import { redisEndpointOf } from '../util/clients.js';
 import { recordIo } from '../util/io-meter.js';
 import { copyBytes, fromJson, toJson } from './json.js';
 
@@ -204,7 +205,7 @@ export class RedisStore implements StateStore {
     try {
       return await send();
     } catch (err) {
-      throw new StoreError(`${operation} on redis`, { cause: err });
+      throw new StoreError(`${operation} on ${redisEndpointOf(this.client)}`, { cause: err });
     }
   }
 }

@@ -10,6 +10,7 @@ import {
 import { JobExistsError, MissingStateError, PartialMissingError, StoreError } from '../errors.js';
 import type { StateStore } from '../ports/StateStore.js';
 import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../protocol/types.js';
+import { endpointOf } from '../util/clients.js';
 import { recordIo } from '../util/io-meter.js';
 import { copyBytes, fromJson, toJson } from './json.js';
 import { forEachLimit, sleep } from '../util/async.js';
@@ -256,7 +257,7 @@ export class S3Store implements StateStore {
           continue;
         }
         if (conditional && (isPreconditionFailed(err) || (input.IfMatch !== undefined && isNotFound(err)))) throw err;
-        throw new StoreError(`${operation} PutObject on s3://${this.bucket}/${input.Key}`, { cause: err });
+        throw new StoreError(`${operation} PutObject on s3://${this.bucket}/${input.Key} at ${await endpointOf(this.client)}`, { cause: err });
       }
     }
   }
@@ -271,7 +272,7 @@ export class S3Store implements StateStore {
     } catch (err) {
       recordIo(1, key.length, 0);
       if (isNotFound(err)) return undefined;
-      throw new StoreError(`${operation} GetObject on s3://${this.bucket}/${key}`, { cause: err });
+      throw new StoreError(`${operation} GetObject on s3://${this.bucket}/${key} at ${await endpointOf(this.client)}`, { cause: err });
     }
   }
 
@@ -299,7 +300,7 @@ export class S3Store implements StateStore {
     try {
       return await send();
     } catch (err) {
-      throw new StoreError(`${operation} ${request} on s3://${this.bucket}`, { cause: err });
+      throw new StoreError(`${operation} ${request} on s3://${this.bucket} at ${await endpointOf(this.client)}`, { cause: err });
     }
   }
 }

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
+import { awsClientTimeouts } from '../util/clients.js';
 import { DynamoDbStore, createStateTable } from './DynamoDbStore.js';
 
 export const DEFAULT_TABLE_NAME = 'bspml-state';
@@ -40,6 +41,7 @@ export function createDynamoDbClient(opts: { endpoint?: string; region?: string 
   const configured = process.env.AWS_ACCESS_KEY_ID !== undefined || process.env.AWS_PROFILE !== undefined;
   const region = opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? (local ? 'us-east-1' : undefined);
   return new DynamoDBClient({
+    ...awsClientTimeouts(),
     endpoint: opts.endpoint,
     region,
     credentials: local && !configured ? { accessKeyId: 'local', secretAccessKey: 'local' } : undefined,

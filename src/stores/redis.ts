@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { StoreError } from '../errors.js';
+import { redisTimeouts } from '../util/clients.js';
 import { RedisStore } from './RedisStore.js';
 import { startRedisServer } from './redis-server.js';
 
@@ -11,11 +12,7 @@ import { startRedisServer } from './redis-server.js';
 export async function openRedisStore(opts: { url?: string; ttlSeconds?: number } = {}): Promise<RedisStore> {
   // A missing or failing redis-server is a setup problem the CLI reports in one line, not a crash.
   const server = opts.url === undefined ? await startRedisServer().catch((err: unknown) => Promise.reject(new StoreError('starting a local redis-server', { cause: err }))) : undefined;
-  const client = new Redis(server?.url ?? opts.url!, {
-    // Fail a request after a few reconnect attempts instead of queueing it forever behind a dead server.
-    maxRetriesPerRequest: 3,
-    connectTimeout: 5000,
-  });
+  const client = new Redis(server?.url ?? opts.url!, redisTimeouts());
   // Errors reach callers through their rejected requests; this only keeps ioredis from logging each one.
   client.on('error', () => {});
   return new RedisStore({ client, ttlSeconds: opts.ttlSeconds, ownsClient: true, onClose: server?.close });

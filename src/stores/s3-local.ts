@@ -6,6 +6,7 @@ import type S3rver from 's3rver';
 import { S3Client } from '@aws-sdk/client-s3';
 import { createS3Client } from '../aws/s3.js';
 import { startS3rver } from '../aws/s3rver.js';
+import { awsClientTimeouts } from '../util/clients.js';
 import { S3Store } from './S3Store.js';
 
 export const DEFAULT_BUCKET = 'bspml-state';
@@ -107,7 +108,7 @@ export async function openS3Store(opts: { endpoint?: string; bucket?: string; pr
   const endpoint = local?.endpoint ?? opts.endpoint!;
   // A loopback endpoint is an emulator (path-style, dummy credentials, no streaming checksums);
   // any other, such as https://s3.eu-west-1.amazonaws.com, is S3 with the usual credential chain.
-  const client = isLoopback(endpoint) ? createS3Client({ endpoint, region: opts.region }) : new S3Client({ endpoint, region: opts.region ?? process.env.AWS_REGION ?? 'us-east-1' });
+  const client = isLoopback(endpoint) ? createS3Client({ endpoint, region: opts.region }) : new S3Client({ ...awsClientTimeouts(), endpoint, region: opts.region ?? process.env.AWS_REGION ?? 'us-east-1' });
   const store = new S3Store({ client, bucket, prefix: opts.prefix, ownsClient: true, onClose: local?.close });
   try {
     await store.verifyConditionalWrites();

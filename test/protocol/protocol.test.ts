@@ -271,7 +271,7 @@ describe('recovery sweep', () => {
 
     // Assess
     expect(outcomes.slice(0, MAX_RECOVERIES)).toEqual(Array.from({ length: MAX_RECOVERIES }, () => ({ action: 'republished', shards: [2] })));
-    const reason = `round 1 stalled: shard(s) 2 never arrived after ${MAX_RECOVERIES} recovery attempts`;
+    const reason = `round 1 stalled: shard(s) 2 never arrived after ${MAX_RECOVERIES} recovery attempts without progress`;
     expect(outcomes[MAX_RECOVERIES]).toEqual({ action: 'failed', reason });
     const doomed = await h.store.getJob('doomed');
     expect({ status: doomed?.status, error: doomed?.error }).toEqual({ status: 'FAILED', error: reason });

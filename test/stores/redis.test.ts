@@ -142,7 +142,7 @@ describe.skipIf(!hasRedis)('RedisStore on a real redis-server', () => {
       // Assess
       expect(error).toBeInstanceOf(StoreError);
       expect(error).toMatchObject({ code: 'E_STORE' });
-      expect((error as StoreError).message).toMatch(/^state store getJob on redis failed: /);
+      expect((error as StoreError).message).toMatch(/^state store getJob on redis:\/\/127\.0\.0\.1:\d+ failed: /);
       expect((error as StoreError).cause).toBeInstanceOf(Error);
     } finally {
       await store.close();
