@@ -8,6 +8,7 @@ export { kmeans } from './kmeans/index.js';
 export { kmeansPlusPlus } from './kmeans/init.js';
 export { predictKmeans } from './kmeans/predict.js';
 export { logreg } from './logreg/index.js';
+export { NEWTON_MAX_DIMS } from './logreg/newton.js';
 export { predictLogreg } from './logreg/predict.js';
 
 const algorithms: Record<AlgorithmName, Algorithm<any>> = { kmeans, logreg };

@@ -1,4 +1,4 @@
-import type { JobSpec } from '../protocol/spec.js';
+import type { JobSpec, LogregSolver } from '../protocol/spec.js';
 import type { ModelResult } from '../protocol/types.js';
 import type { DataSummary, TrainingData } from '../data/types.js';
 
@@ -10,6 +10,8 @@ export interface Shape {
   dims: number;
   /** Clusters for k-means; 1 otherwise. */
   k: number;
+  /** Logistic regression: the solver, which decides the model's and the partial's layout. */
+  solver?: LogregSolver;
 }
 
 /** Rows [start, end) of a shard's views. */

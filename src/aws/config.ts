@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_MAX_WORKER_ROUNDS } from '../protocol/costGuard.js';
 import { BspmlError } from '../errors.js';
 
 /** Memory that buys one vCPU on Lambda; 10,240 MB gets 6. */
@@ -22,6 +23,8 @@ const envSchema = z.object({
   BSPML_DEFAULT_SPEC: z.string().optional(),
   /** The SQS redrive policy's maxReceiveCount: the aggregator fails the job on the last receive. */
   BSPML_MAX_RECEIVES: positiveInt.default(3),
+  /** The cost guard's stack-wide cap on one job's worker invocations (workers × rounds). */
+  BSPML_MAX_WORKER_ROUNDS: positiveInt.default(DEFAULT_MAX_WORKER_ROUNDS),
   /** A RUNNING or STARTING job whose record has not changed for this long gets a recovery sweep. */
   BSPML_STALE_MINUTES: z.coerce.number().positive().default(15),
   /** The start function's timeout: a job STARTING for longer had its start die (a duplicate event may then fail it). */
@@ -54,6 +57,7 @@ export interface AwsConfig {
   ttlSeconds: number;
   defaultSpec?: unknown;
   maxReceives: number;
+  maxWorkerRounds: number;
   staleMs: number;
   startTimeoutMs: number;
   statePrefix: string;
@@ -95,6 +99,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AwsConfig {
     ttlSeconds: Math.round(e.BSPML_TTL_DAYS * 86_400),
     defaultSpec,
     maxReceives: e.BSPML_MAX_RECEIVES,
+    maxWorkerRounds: e.BSPML_MAX_WORKER_ROUNDS,
     staleMs: e.BSPML_STALE_MINUTES * 60_000,
     startTimeoutMs: e.BSPML_START_TIMEOUT_SECONDS * 1000,
     statePrefix: e.BSPML_STATE_PREFIX,

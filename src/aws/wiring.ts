@@ -69,7 +69,7 @@ export function createWiring(config: AwsConfig, overrides: WiringOverrides = {})
   let container: WorkerContainer | undefined;
   return {
     config,
-    deps: { store, datasets, fanout: lazyFanout, completion: lazyCompletion },
+    deps: { store, datasets, fanout: lazyFanout, completion: lazyCompletion, limits: { maxWorkerRounds: config.maxWorkerRounds } },
     store,
     dynamodb,
     datasets,

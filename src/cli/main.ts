@@ -1,7 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
+import { NEWTON_MAX_DIMS } from '../algorithms/index.js';
 import { BspmlError } from '../errors.js';
+import { LOGREG_SOLVERS } from '../protocol/spec.js';
 import { BACKENDS } from '../stores/open.js';
 import { addBenchBackendsCommand } from '../bench/backends-cli.js';
 import { addAwsCommands } from './aws.js';
@@ -44,10 +46,12 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   addTrainOptions(trainCommand.command('kmeans').description('k-means (k-means++ init, exact Lloyd rounds)'))
     .requiredOption('--k <n>', 'number of clusters', positiveInt)
     .action((options: TrainOptions) => train('kmeans', options, io));
-  addTrainOptions(trainCommand.command('logreg').description('logistic regression (full-batch gradient descent)'))
+  addTrainOptions(trainCommand.command('logreg').description('logistic regression (Newton, L-BFGS or gradient descent; docs/algorithms.md)'))
     .option('--label-column <name>', 'label column (0/1): header name, 0-based index or "last"', 'last')
-    .option('--lr <x>', 'learning rate (default 0.5)', positiveNumber)
-    .option('--l2 <x>', 'L2 penalty (default 0)', nonNegativeNumber)
+    .addOption(new Option('--solver <name>', `${LOGREG_SOLVERS.join(', ')} (default: newton up to ${NEWTON_MAX_DIMS} features, else lbfgs)`).argParser(oneOf(LOGREG_SOLVERS)))
+    .option('--lr <x>', 'gd: learning rate (default 0.5)', positiveNumber)
+    .option('--l2 <x>', 'L2 penalty on standardised weights (default 0)', nonNegativeNumber)
+    .option('--C <x>', "scikit-learn's C, instead of --l2: l2 = 1 / (C × rows)", positiveNumber)
     .action((options: TrainOptions) => train('logreg', options, io));
 
   program

@@ -1,3 +1,4 @@
+import type { LogregSpec } from '../protocol/spec.js';
 import type { RoundMetrics } from '../protocol/types.js';
 import type { TrainOutcome } from '../runtime/LocalRuntime.js';
 import { bytes, int, ms, num } from './format.js';
@@ -35,7 +36,7 @@ export function formatReport(outcome: TrainOutcome, context: { data: string; bac
   const threads = spec.threads ?? 'auto';
 
   const lines: string[] = [];
-  const title = spec.algorithm === 'kmeans' ? `k-means, k = ${spec.k}` : `logistic regression, lr = ${spec.lr}, l2 = ${spec.l2}`;
+  const title = spec.algorithm === 'kmeans' ? `k-means, k = ${spec.k}` : logregTitle(spec, result.algorithm === 'logreg' ? result.solver : undefined, data.rows);
   lines.push(`${title}, on ${context.data} (${int(data.rows)} rows × ${data.dims} features)`);
   lines.push(`job        ${job.jobId}: ${spec.workers} workers × ${threads} threads, backend ${context.backend}`);
   if (result.algorithm === 'kmeans') {
@@ -58,4 +59,10 @@ export function formatReport(outcome: TrainOutcome, context: { data: string; bac
 function clusterSizes(counts: number[]): string {
   if (counts.length <= 12) return counts.map(int).join(', ');
   return `${counts.slice(0, 8).map(int).join(', ')}, … (${counts.length} clusters, ${int(Math.min(...counts))} to ${int(Math.max(...counts))} rows)`;
+}
+
+/** The solver and its settings as a user gave them: lr only for gradient descent, C when given as C. */
+function logregTitle(spec: LogregSpec, solver: string | undefined, rows: number): string {
+  const penalty = spec.C !== undefined ? `C = ${spec.C} (l2 = ${num(1 / (spec.C * rows))})` : `l2 = ${spec.l2}`;
+  return `logistic regression (${solver ?? 'gd'}${solver === 'gd' || solver === undefined ? `, lr = ${spec.lr}` : ''}), ${penalty}`;
 }

@@ -1,5 +1,5 @@
 import { datasetSource } from './datasets.js';
-import type { JobSpecInput } from '../protocol/spec.js';
+import type { JobSpecInput, LogregSolver } from '../protocol/spec.js';
 import { LocalRuntime } from '../runtime/LocalRuntime.js';
 import { openStore, type Backend } from '../stores/open.js';
 import { checkWritable, writeFileAtomic } from '../util/files.js';
@@ -29,8 +29,10 @@ export interface TrainOptions {
   k?: number;
   // logistic regression
   labelColumn?: string;
+  solver?: LogregSolver;
   lr?: number;
   l2?: number;
+  C?: number;
 }
 
 /** `bspml train kmeans|logreg`: runs one job on the local runtime and reports it. */
@@ -46,7 +48,14 @@ export async function train(algorithm: 'kmeans' | 'logreg', options: TrainOption
   const spec: JobSpecInput =
     algorithm === 'kmeans'
       ? { algorithm, k: options.k!, ...common }
-      : { algorithm, ...(options.lr !== undefined ? { lr: options.lr } : {}), ...(options.l2 !== undefined ? { l2: options.l2 } : {}), ...common };
+      : {
+          algorithm,
+          ...(options.solver !== undefined ? { solver: options.solver } : {}),
+          ...(options.lr !== undefined ? { lr: options.lr } : {}),
+          ...(options.l2 !== undefined ? { l2: options.l2 } : {}),
+          ...(options.C !== undefined ? { C: options.C } : {}),
+          ...common,
+        };
 
   if (options.out) await checkWritable(options.out);
   const store = await openStore(options.backend, {

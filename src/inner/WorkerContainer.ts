@@ -3,18 +3,47 @@ import type { JobRecord } from '../protocol/types.js';
 import { ThreadPool } from './ThreadPool.js';
 
 /**
+ * A container's memory when none is given: Lambda's (AWS_LAMBDA_FUNCTION_MEMORY_SIZE, in MB), else
+ * the stack's default worker memory.
+ */
+export function containerMemoryMb(env: NodeJS.ProcessEnv = process.env): number {
+  const mb = Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
+  return Number.isFinite(mb) && mb > 0 ? mb : 10_240;
+}
+
+/**
+ * Share of a container's memory its shard cache may hold: the rest is the runtime, the threads, a
+ * loading shard's transient copy, models and partials.
+ */
+export const SHARD_CACHE_SHARE = 0.5;
+
+/**
  * What survives between invocations of a warm worker container: its thread pool, the shards it has
  * loaded (already handed to the threads) and the specs of jobs it has served (specs never change).
+ * The shards are kept within a memory budget, least recently used evicted first: when workers
+ * outnumber containers, each container would otherwise keep every shard it ever loaded.
  */
 export class WorkerContainer {
   readonly pool: ThreadPool;
+  /** In use order, least recently used first (a Map keeps insertion order; a hit re-inserts). */
   private readonly shards = new Map<string, ShardData>();
   private readonly jobs = new Map<string, JobRecord>();
+  /** Bytes of rows the shard cache may hold. */
+  readonly cacheBudgetBytes: number;
   cacheHits = 0;
   cacheMisses = 0;
+  evictions = 0;
 
-  constructor(threads?: number) {
+  constructor(threads?: number, options: { memoryMb?: number } = {}) {
     this.pool = new ThreadPool(threads);
+    this.cacheBudgetBytes = Math.floor((options.memoryMb ?? containerMemoryMb()) * 1024 * 1024 * SHARD_CACHE_SHARE);
+  }
+
+  /** Bytes of rows the cached shards hold. */
+  get cachedBytes(): number {
+    let total = 0;
+    for (const shard of this.shards.values()) total += shardBytes(shard);
+    return total;
   }
 
   get threads(): number {
@@ -45,6 +74,8 @@ export class WorkerContainer {
     const cached = this.shards.get(key);
     if (cached) {
       this.cacheHits++;
+      this.shards.delete(key);
+      this.shards.set(key, cached);
       return { key, data: cached, loadMs: 0, cacheHit: true };
     }
     this.cacheMisses++;
@@ -59,6 +90,16 @@ export class WorkerContainer {
       }
     }
     for (const other of [...this.jobs.keys()]) if (other !== jobId) this.jobs.delete(other);
+    // Room first, least recently used out, so the threads never hold more than the budget plus
+    // this shard (which is kept even when it alone is larger than the budget).
+    let held = this.cachedBytes;
+    for (const [other, data] of this.shards) {
+      if (held + shardBytes(loaded) <= this.cacheBudgetBytes) break;
+      this.shards.delete(other);
+      this.pool.dropShard(other);
+      held -= shardBytes(data);
+      this.evictions++;
+    }
     // Keep the pool's placement of the rows, so that the loaded copy can be collected.
     const data = this.pool.addShard(key, loaded);
     this.shards.set(key, data);
@@ -74,4 +115,8 @@ export class WorkerContainer {
 
 function shardKey(jobId: string, shard: number): string {
   return `${jobId}/${shard}`;
+}
+
+function shardBytes(shard: ShardData): number {
+  return shard.features.byteLength + (shard.labels?.byteLength ?? 0);
 }

@@ -36,6 +36,10 @@ export interface WasmExports {
   logregAccumulate(x: number, y: number, dims: number, start: number, end: number, w: number, grad: number, out: number, tmp: number): void;
   /** Most rows per batch of logregAccumulate, which needs 16 bytes of `tmp` per row. */
   LOGREG_BATCH: { value: number };
+  logregMargins(x: number, dims: number, start: number, end: number, w: number, out: number): void;
+  hessianAccumulate(x: number, dims: number, start: number, end: number, s: number, mean: number, invStd: number, h: number, tmp: number): void;
+  /** Rows per block of hessianAccumulate, whose `tmp` holds HESSIAN_BLOCK·(dims + 2) float64. */
+  HESSIAN_BLOCK: { value: number };
 }
 
 export const PAGE = 65_536;

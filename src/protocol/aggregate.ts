@@ -2,6 +2,7 @@ import { algorithmFor } from '../algorithms/index.js';
 import { BspmlError, MissingStateError, PartialMissingError } from '../errors.js';
 import { decodeModel, decodePartial, encodeModel, modelDigest } from './codec.js';
 import { clock, type ProtocolDeps } from './deps.js';
+import { afterRound, limitsOf } from './costGuard.js';
 import { failJob } from './failJob.js';
 import { publishRound } from './publish.js';
 import type { CompletionMessage, JobRecord, RoundMetrics, WorkerReport } from './types.js';
@@ -18,7 +19,7 @@ export type AggregateOutcome =
  * conditional write on the job's round, so however often a completion is delivered, a round is
  * aggregated into the job once.
  */
-export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now'>, message: CompletionMessage): Promise<AggregateOutcome> {
+export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now' | 'limits'>, message: CompletionMessage): Promise<AggregateOutcome> {
   const { store } = deps;
   const job = await store.getJob(message.jobId);
   if (!job) return { status: 'ignored', reason: `job ${message.jobId} does not exist` };
@@ -120,9 +121,10 @@ export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'n
   await store.putModel(job.jobId, job.round + 1, nextBytes);
 
   const rounds = job.round + 1;
+  const guard = afterRound(job, metrics, limitsOf(deps.limits));
   if (update.converged || rounds >= job.spec.maxRounds) {
     const result = algorithm.result(job.spec, job.data, update.model, update, merged, rounds);
-    if (await store.updateJob(job.jobId, { round: job.round, status: 'RUNNING' }, { status: 'SUCCEEDED', result })) return { status: 'finished', metrics };
+    if (await store.updateJob(job.jobId, { round: job.round, status: 'RUNNING' }, { status: 'SUCCEEDED', result, costUsd: guard.costUsd })) return { status: 'finished', metrics };
     // The condition failed: maybe our own write landed and only its reply was lost (the SDK then
     // retried it against the changed record). The job as stored says what happened.
     const now = await store.getJob(job.jobId);
@@ -130,10 +132,18 @@ export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'n
     return { status: 'ignored', reason: `the job changed while round ${job.round} was aggregated (${describe(now)})` };
   }
 
+  if (guard.stop) {
+    // The cost guard: the next round would pass a limit. The round's metrics and model stay stored.
+    if (await store.updateJob(job.jobId, { round: job.round, status: 'RUNNING' }, { status: 'FAILED', error: guard.stop, costUsd: guard.costUsd })) {
+      return { status: 'failed', reason: guard.stop };
+    }
+    return { status: 'ignored', reason: `the job changed while round ${job.round} was aggregated` };
+  }
+
   const advanced = await store.updateJob(
     job.jobId,
     { round: job.round, status: 'RUNNING' },
-    { round: rounds, recoveries: 0, sweepArrivals: 0, roundStartedAt: clock(deps) },
+    { round: rounds, recoveries: 0, sweepArrivals: 0, roundStartedAt: clock(deps), costUsd: guard.costUsd },
   );
   if (!advanced) {
     // Our advance may have landed with its reply lost, or another aggregation of the same round

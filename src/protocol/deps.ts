@@ -2,6 +2,7 @@ import type { Completion } from '../ports/Completion.js';
 import type { DatasetSource } from '../ports/DatasetSource.js';
 import type { Fanout } from '../ports/Fanout.js';
 import type { StateStore } from '../ports/StateStore.js';
+import type { Limits } from './costGuard.js';
 
 /** The ports the protocol runs over; Lambda handlers and the local runtime wire them differently. */
 export interface ProtocolDeps {
@@ -9,6 +10,8 @@ export interface ProtocolDeps {
   fanout: Fanout;
   completion: Completion;
   datasets: DatasetSource;
+  /** The cost guard's limits (src/protocol/costGuard.ts); absent: the defaults. */
+  limits?: Partial<Limits>;
   /** Epoch milliseconds; tests may pin it. */
   now?: () => number;
 }

@@ -32,6 +32,8 @@ const common = {
   maxRounds: z.number().int().min(1).max(100_000).default(100),
   tol: z.number().min(0).default(1e-4),
   seed: z.number().int().min(0).max(2 ** 32 - 1).default(42),
+  /** Stop the job (FAILED, with the reason) before its estimated AWS cost would pass this, in USD. */
+  maxCostUsd: z.number().positive().optional(),
 };
 
 export const kmeansSpecSchema = z
@@ -44,13 +46,23 @@ export const kmeansSpecSchema = z
   })
   .strict();
 
+/**
+ * How logistic regression is solved (docs/algorithms.md): absent means `newton` while the model has
+ * at most NEWTON_MAX_PARAMS parameters, else `lbfgs`.
+ */
+export const LOGREG_SOLVERS = ['newton', 'lbfgs', 'gd'] as const;
+export type LogregSolver = (typeof LOGREG_SOLVERS)[number];
+
 export const logregSpecSchema = z
   .object({
     algorithm: z.literal('logreg'),
+    solver: z.enum(LOGREG_SOLVERS).optional(),
     /** Step size of gradient descent on standardised features. */
     lr: z.number().positive().default(0.5),
     /** L2 penalty (on standardised weights, not the bias). */
     l2: z.number().min(0).default(0),
+    /** scikit-learn's C, as an alias: l2 = 1 / (C · rows). Not with an explicit l2. */
+    C: z.number().positive().optional(),
     ...common,
   })
   .strict();
@@ -76,7 +88,11 @@ export function parseJobSpec(input: unknown): JobSpec {
   const result = jobSpecSchema.safeParse(input);
   if (result.success) {
     const spec = result.data;
-    if (spec.algorithm === 'logreg' && spec.data.labelColumn === undefined) spec.data.labelColumn = 'last';
+    if (spec.algorithm === 'logreg') {
+      if (spec.data.labelColumn === undefined) spec.data.labelColumn = 'last';
+      const given = input as { l2?: unknown };
+      if (spec.C !== undefined && given.l2 !== undefined) throw new SpecError('invalid job spec: C: give l2 or C (= 1 / (l2 · rows)), not both', 'C');
+    }
     return spec;
   }
   const issue = result.error.issues[0]!;

@@ -5,6 +5,7 @@ import { encodeModel } from './codec.js';
 import { clock, type ProtocolDeps } from './deps.js';
 import { failJob } from './failJob.js';
 import { publishRound } from './publish.js';
+import { checkWorkerRounds, limitsOf } from './costGuard.js';
 import { checkJobId } from './jobId.js';
 import { parseJobSpec } from './spec.js';
 import type { JobRecord } from './types.js';
@@ -42,6 +43,7 @@ export async function startJob(deps: ProtocolDeps, request: StartRequest): Promi
 
   let model: Float64Array;
   try {
+    checkWorkerRounds(spec, limitsOf(deps.limits));
     const data = await deps.datasets.load(spec.data);
     const algorithm = algorithmFor(spec);
     algorithm.validate(spec, data);

@@ -1,4 +1,4 @@
-import type { JobSpec } from './spec.js';
+import type { JobSpec, LogregSolver } from './spec.js';
 import type { DataSummary } from '../data/types.js';
 
 export type JobStatus = 'STARTING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED';
@@ -21,6 +21,8 @@ export interface JobRecord {
   /** When the current round's fan-out was published (epoch ms). */
   roundStartedAt: number;
   data?: DataSummary;
+  /** Estimated AWS cost so far (USD, src/aws/cost.ts), updated as each round is aggregated. */
+  costUsd?: number;
   createdAt: number;
   updatedAt: number;
   /** Why the job FAILED, for a person. */
@@ -29,7 +31,7 @@ export interface JobRecord {
   result?: ModelResult;
 }
 
-export type JobPatch = Partial<Pick<JobRecord, 'status' | 'round' | 'fanoutRound' | 'recoveries' | 'sweepArrivals' | 'roundStartedAt' | 'data' | 'error' | 'result'>>;
+export type JobPatch = Partial<Pick<JobRecord, 'status' | 'round' | 'fanoutRound' | 'recoveries' | 'sweepArrivals' | 'costUsd' | 'roundStartedAt' | 'data' | 'error' | 'result'>>;
 
 /** One message of a round's fan-out: compute the partial of `shard` with the model of `round`. */
 export interface RoundTask {
@@ -100,6 +102,8 @@ export interface KmeansResult {
 
 export interface LogregResult {
   algorithm: 'logreg';
+  /** How it was trained (absent in models written before solvers existed: gradient descent). */
+  solver?: LogregSolver;
   dims: number;
   featureNames: string[];
   labelName: string;

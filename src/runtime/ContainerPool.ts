@@ -10,7 +10,11 @@ export class ContainerPool {
   private readonly all = new Set<WorkerContainer>();
   private readonly waiters: (() => void)[] = [];
 
-  constructor(readonly limit: number) {
+  /** `memoryMb`: each container's memory, which bounds its shard cache (default: WorkerContainer's). */
+  constructor(
+    readonly limit: number,
+    private readonly memoryMb?: number,
+  ) {
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`concurrency must be a positive integer, got ${limit}`);
   }
 
@@ -62,7 +66,7 @@ export class ContainerPool {
   }
 
   private create(threads: number): WorkerContainer {
-    const container = new WorkerContainer(threads);
+    const container = new WorkerContainer(threads, { memoryMb: this.memoryMb });
     this.all.add(container);
     return container;
   }

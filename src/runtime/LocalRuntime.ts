@@ -20,6 +20,8 @@ export interface LocalRuntimeOptions {
   datasets: DatasetSource;
   /** Most worker containers alive at once (Lambda's reserved concurrency). Default 32. */
   concurrency?: number;
+  /** Memory of each worker container in MB (Lambda's memory setting), which bounds its shard cache. Default 10,240. */
+  containerMemoryMb?: number;
   /** Inner threads of a container when the spec names none. Default: available parallelism. */
   defaultThreads?: number;
   /** Tries per message before the job is FAILED (Lambda's async invoke: 1 + 2 retries). Default 3. */
@@ -72,7 +74,7 @@ export class LocalRuntime {
   constructor(options: LocalRuntimeOptions) {
     this.store = options.store;
     this.datasets = options.datasets;
-    this.containers = new ContainerPool(options.concurrency ?? 32);
+    this.containers = new ContainerPool(options.concurrency ?? 32, options.containerMemoryMb);
     this.defaultThreads = options.defaultThreads ?? availableParallelism();
     this.maxAttempts = options.maxAttempts ?? 3;
     this.onRound = options.onRound;

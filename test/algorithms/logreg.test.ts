@@ -10,7 +10,7 @@ import { separable } from '../helpers/data.js';
 import { accuracy, columnStats } from '../helpers/reference.js';
 
 function spec(overrides: Record<string, unknown> = {}): LogregSpec {
-  return parseJobSpec({ algorithm: 'logreg', data: { uri: 'inline' }, ...overrides }) as LogregSpec;
+  return parseJobSpec({ algorithm: 'logreg', solver: 'gd', data: { uri: 'inline' }, ...overrides }) as LogregSpec;
 }
 
 /** The merged partial of all rows (one block). */
@@ -212,7 +212,7 @@ describe('logistic regression through the local runtime', () => {
     runtime = new LocalRuntime({ store: new MemoryStore(), datasets: new MemoryDatasetSource().add('n', noisyData()), defaultThreads: 1 });
 
     // Act
-    const training = runtime.train({ algorithm: 'logreg', lr: 1e306, workers: 2, threads: 1, maxRounds: 20, data: { uri: 'n' } });
+    const training = runtime.train({ algorithm: 'logreg', solver: 'gd', lr: 1e306, workers: 2, threads: 1, maxRounds: 20, data: { uri: 'n' } });
 
     // Assess
     await expect(training).rejects.toMatchObject({ code: 'E_JOB_FAILED', message: expect.stringMatching(/round \d+: gradient descent diverged/) });

@@ -196,6 +196,7 @@ describe('bspml train logreg', () => {
     const model = await readJson<LogregModelFile>(out);
     expect(model).toMatchObject({
       algorithm: 'logreg',
+      solver: 'newton',
       dims: 4,
       featureNames: ['x0', 'x1', 'x2', 'x3'],
       labelName: 'label',
@@ -220,7 +221,7 @@ describe('bspml train logreg', () => {
     }
     expect(correct / rows.length).toBe(model.accuracy);
 
-    expect(result.stdout).toMatch(/^logistic regression, lr = 0\.5, l2 = 0, on .+ \(2,000 rows × 4 features\)$/m);
+    expect(result.stdout).toMatch(/^logistic regression \(newton\), l2 = 0, on .+ \(2,000 rows × 4 features\)$/m);
     expect(result.stdout).toMatch(new RegExp(`^rounds\\s+${model.rounds}, (?:converged|stopped at max rounds) \\(gradient norm \\S+ [≤>] tol 0\\.0001\\)$`, 'm'));
     expect(result.stdout).toMatch(new RegExp(`^loss\\s+\\S+\\s+accuracy ${escape((model.accuracy * 100).toFixed(2))}% \\(training data\\)$`, 'm'));
     expect(result.stdout).toMatch(new RegExp(`^wall\\s+${MS} = compute ${MS} \\+ synchronisation ${MS} \\+ other ${MS}$`, 'm'));

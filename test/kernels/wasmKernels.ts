@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { kernelInfo, SharedArena, type WasmBuild } from '../../src/kernels/backend.js';
 import { kmeansAccumulate, kmeansAccumulateJs } from '../../src/kernels/kmeans.js';
+import { hessianAccumulate, hessianAccumulateJs, logregMargins, logregMarginsJs, packedLength } from '../../src/kernels/curvature.js';
 import { logregAccumulate, logregAccumulateJs } from '../../src/kernels/logreg.js';
 import { Rng } from '../../src/util/random.js';
 import { nearestCentroid } from '../helpers/reference.js';
@@ -338,6 +339,59 @@ describe(`WebAssembly kernels (${build} build)`, () => {
       expect(wasm.correct).toBe(js.correct);
       expect(Math.abs(wasm.loss - js.loss)).toBeLessThanOrEqual(1e-12 * js.loss);
       expect(maxRelative(wasmGrad, jsGrad)).toBeLessThanOrEqual(1e-12);
+    });
+  });
+
+  describe('Newton curvature: margins and the blocked Hessian', () => {
+    // Blocks of 8 rows (a padded last block when rows are not a multiple of 8), two columns to a
+    // vector with an odd last column when dims + 1 is odd.
+    const SHAPES = [
+      { rows: 1, dims: 1 },
+      { rows: 7, dims: 2 },
+      { rows: 8, dims: 3 },
+      { rows: 9, dims: 4 },
+      { rows: 61, dims: 5 },
+      { rows: 200, dims: 30 },
+      { rows: 33, dims: 64 },
+    ];
+
+    it.each(SHAPES)('match the plain loops, and the Hessian is Σ s·x̃x̃ᵀ, on $rows rows × $dims dims', ({ rows, dims }) => {
+      // Prepare: offset, scaled columns; rows [2, rows) when there are enough, to cover start > 0.
+      const rng = new Rng(rows * 7 + dims);
+      const x = randomRows(rng, rows, dims, 3, 1.5);
+      const placed = inWasm(x);
+      const start = rows > 4 ? 2 : 0;
+      const w = Float64Array.from({ length: dims + 1 }, () => rng.normal());
+      const s = Float64Array.from({ length: rows - start }, () => rng.next() / 4);
+      const mean = Float64Array.from({ length: dims }, () => 1.5 + rng.normal() / 10);
+      const invStd = Float64Array.from({ length: dims }, () => 1 / (2 + rng.next()));
+      const n = dims + 1;
+      const wasmMargins = new Float64Array(rows - start);
+      const jsMargins = new Float64Array(rows - start);
+      const wasmH = new Float64Array(packedLength(n)).fill(0.5);
+      const jsH = new Float64Array(packedLength(n)).fill(0.5);
+
+      // Act
+      logregMargins(placed.features, dims, start, rows, w, wasmMargins);
+      logregMarginsJs(x, dims, start, rows, w, jsMargins);
+      hessianAccumulate(placed.features, dims, start, rows, s, mean, invStd, wasmH);
+      hessianAccumulateJs(x, dims, start, rows, s, mean, invStd, jsH);
+
+      // Assess: against the plain loops, and the plain loop against the definition (added to 0.5).
+      expect(maxRelative(wasmMargins, jsMargins)).toBeLessThanOrEqual(1e-12);
+      expect(maxRelative(wasmH, jsH)).toBeLessThanOrEqual(1e-12);
+      let p = 0;
+      for (let j = 0; j < n; j++) {
+        for (let k = j; k < n; k++) {
+          let sum = 0.5;
+          for (let i = start; i < rows; i++) {
+            const xj = j === dims ? 1 : (x[i * dims + j]! - mean[j]!) * invStd[j]!;
+            const xk = k === dims ? 1 : (x[i * dims + k]! - mean[k]!) * invStd[k]!;
+            sum += s[i - start]! * xj * xk;
+          }
+          expect(Math.abs(jsH[p++]! - sum)).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(sum)));
+        }
+      }
     });
   });
 });

@@ -6,7 +6,7 @@ import type { KmeansResult, LogregResult } from '../../src/protocol/types.js';
 import { LocalRuntime } from '../../src/runtime/LocalRuntime.js';
 import { MemoryStore } from '../../src/stores/MemoryStore.js';
 import { blobs, separable } from '../helpers/data.js';
-import { assignAll, maxRelativeError, referenceKmeans, referenceLogreg } from '../helpers/reference.js';
+import { assignAll, maxRelativeError, referenceKmeans, referenceLogreg, referenceLogregOptimum } from '../helpers/reference.js';
 
 /*
  * Invariant 1: W workers × I inner threads give the model one process gets doing the same rounds:
@@ -50,7 +50,7 @@ function logregData(): TrainingData {
   return { ...base, features, labels };
 }
 const LOGREG_DATA = logregData();
-const LOGREG = { lr: 0.5, l2: 0.01, maxRounds: 15, tol: 0 };
+const LOGREG = { solver: 'gd' as const, lr: 0.5, l2: 0.01, maxRounds: 15, tol: 0 };
 
 describe('partition invariance (LocalRuntime vs. sequential reference)', () => {
   let runtime: LocalRuntime;
@@ -118,5 +118,35 @@ describe('partition invariance (LocalRuntime vs. sequential reference)', () => {
     expect(maxRelativeError(result.weights, reference.weights, FLOOR)).toBeLessThanOrEqual(REL);
     expect(maxRelativeError([result.bias], [reference.bias], FLOOR)).toBeLessThanOrEqual(REL);
     expect(maxRelativeError([result.gradNorm, result.loss], [reference.gradNorm, reference.loss])).toBeLessThanOrEqual(REL);
+  }, 15_000);
+
+  const optimum = (() => {
+    let cached: ReturnType<typeof referenceLogregOptimum> | undefined;
+    return () => (cached ??= referenceLogregOptimum(LOGREG_DATA, LOGREG.l2));
+  })();
+  const SECOND_ORDER = [
+    ...LAYOUTS.map((layout) => ({ solver: 'newton' as const, ...layout })),
+    ...LAYOUTS.map((layout) => ({ solver: 'lbfgs' as const, ...layout })),
+  ];
+  /** Rounds and model of each solver's first layout (1 × 1), which the others must repeat. */
+  const firstLayout = new Map<string, LogregResult>();
+
+  it.each(SECOND_ORDER)('$solver with $workers worker(s) × $threads thread(s): the same rounds and model as 1 × 1, at the reference optimum', async ({ solver, workers, threads }) => {
+    // Prepare
+    const reference = optimum();
+
+    // Act
+    const out = await runtime.train({ algorithm: 'logreg', solver, l2: LOGREG.l2, tol: 1e-9, maxRounds: 60, workers, threads, data: { uri: 'logreg' } });
+
+    // Assess: converged to the sequential Newton's optimum; every layout takes the same path.
+    const result = out.result as LogregResult;
+    expect(result.solver).toBe(solver);
+    expect(result.converged).toBe(true);
+    expect(maxRelativeError(result.weights, reference.weights, FLOOR)).toBeLessThanOrEqual(1e-6);
+    expect(maxRelativeError([result.bias], [reference.bias], FLOOR)).toBeLessThanOrEqual(1e-6);
+    expect(Math.abs(result.loss - reference.objective) / reference.objective).toBeLessThanOrEqual(1e-9);
+    const first = firstLayout.get(solver) ?? (firstLayout.set(solver, result), result);
+    expect(result.rounds).toBe(first.rounds);
+    expect(maxRelativeError(result.weights, first.weights, FLOOR)).toBeLessThanOrEqual(REL);
   }, 15_000);
 });

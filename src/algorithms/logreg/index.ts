@@ -1,47 +1,70 @@
 import { SpecError } from '../../errors.js';
 import { logregAccumulate } from '../../kernels/logreg.js';
-import type { LogregSpec } from '../../protocol/spec.js';
+import type { LogregSolver, LogregSpec } from '../../protocol/spec.js';
 import type { LogregResult } from '../../protocol/types.js';
 import { addInto, type Algorithm, type Shape } from '../types.js';
-import { gradientStep } from './gd.js';
+import { gdInit, gdTailLength, gradientStep } from './gd.js';
 import { standardisation } from './init.js';
+import { headLength, PARTIAL_HEAD } from './layout.js';
+import { lbfgsStateLength, lbfgsStep } from './lbfgs.js';
+import { NEWTON_MAX_DIMS, newtonStep } from './newton.js';
+import { acceptedWeights, secondOrderInit, secondOrderTailLength, secondOrderPartial, secondOrderPartialLength } from './secondOrder.js';
 
 /*
- * Full-batch gradient descent on the mean log-loss (+ L2 on the weights, not the bias).
- *
- * The step is taken in standardised coordinates (each feature centred and scaled to unit variance),
- * which makes one learning rate work whatever the units of the columns; the model itself is kept in
- * the space of the input columns, so workers compute on raw rows and the weights need no conversion
- * when the model is used. Standardisation stats ride along in the model.
- *
- * Model: weights (dims), bias (1), column means (dims), column std devs (dims).
- * Partial: Σ(p−y)·x (dims), Σ(p−y) (1), Σ log-loss (1), rows classified right (1), rows (1).
+ * Logistic regression: mean log-loss + (λ/2)·‖v‖² on standardised weights (bias not penalised),
+ * solved by one of newton.ts, lbfgs.ts, gd.ts (docs/algorithms.md). Workers compute on raw rows with
+ * the weights in input space; the solvers step in standardised coordinates (layout.ts).
  */
+
+/** The solver a spec runs: its own, or Newton while the Hessian is small, else L-BFGS. */
+export function solverOf(spec: LogregSpec, dims: number): LogregSolver {
+  return spec.solver ?? (dims <= NEWTON_MAX_DIMS ? 'newton' : 'lbfgs');
+}
 
 export const logreg: Algorithm<LogregSpec> = {
   name: 'logreg',
 
-  shape(_spec, data): Shape {
-    return { algorithm: 'logreg', dims: data.dims, k: 1 };
+  shape(spec, data): Shape {
+    return { algorithm: 'logreg', dims: data.dims, k: 1, solver: solverOf(spec, data.dims) };
   },
 
   validate(_spec, data) {
     if (!data.labels) throw new SpecError(`logistic regression needs a label column in ${data.source}`, 'data.labelColumn');
   },
 
-  init(_spec, data) {
-    return standardisation(data);
+  init(spec, data) {
+    const head = standardisation(data);
+    switch (solverOf(spec, data.dims)) {
+      case 'gd':
+        return gdInit(head, data.dims);
+      case 'newton':
+        return secondOrderInit(head, data.dims, 0);
+      case 'lbfgs':
+        return secondOrderInit(head, data.dims, lbfgsStateLength(data.dims));
+    }
   },
 
   modelLength(shape) {
-    return 3 * shape.dims + 1;
+    const { dims } = shape;
+    switch (shape.solver) {
+      case 'newton':
+        return headLength(dims) + secondOrderTailLength(dims);
+      case 'lbfgs':
+        return headLength(dims) + secondOrderTailLength(dims) + lbfgsStateLength(dims);
+      default:
+        return headLength(dims) + gdTailLength(dims);
+    }
   },
 
   partialLength(shape) {
-    return shape.dims + 4;
+    return shape.solver === 'gd' ? shape.dims + PARTIAL_HEAD : secondOrderPartialLength(shape, shape.solver === 'newton');
   },
 
   partial(shape, model, block, out) {
+    if (shape.solver !== 'gd') {
+      secondOrderPartial(shape, model, block, out, shape.solver === 'newton');
+      return;
+    }
     const { dims } = shape;
     if (!block.labels) throw new Error('logistic regression partial needs labels');
     const { loss, correct } = logregAccumulate(block.features, block.labels, dims, block.start, block.end, model, out);
@@ -52,17 +75,31 @@ export const logreg: Algorithm<LogregSpec> = {
 
   merge: addInto,
 
-  update: gradientStep,
+  update(spec, shape, model, merged) {
+    switch (shape.solver) {
+      case 'newton':
+        return newtonStep(spec, shape, model, merged);
+      case 'lbfgs':
+        return lbfgsStep(spec, shape, model, merged);
+      default:
+        return gradientStep(spec, shape, model, merged);
+    }
+  },
 
-  result(_spec, data, model, last, _merged, rounds): LogregResult {
+  result(spec, data, model, last, _merged, rounds): LogregResult {
     const dims = data.dims;
+    const solver = solverOf(spec, dims);
+    // Gradient descent reports the model after its last step, as it always has; the line-searched
+    // solvers their last accepted point, whose figures the last round measured.
+    const weights = solver === 'gd' ? model : acceptedWeights(model, dims);
     return {
       algorithm: 'logreg',
+      solver,
       dims,
       featureNames: data.featureNames,
       labelName: data.labelName ?? 'label',
-      weights: Array.from(model.subarray(0, dims)),
-      bias: model[dims]!,
+      weights: Array.from(weights.subarray(0, dims)),
+      bias: weights[dims]!,
       loss: last.objective,
       accuracy: last.stats.accuracy!,
       gradNorm: last.stats.gradNorm!,

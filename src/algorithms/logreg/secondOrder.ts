@@ -1,0 +1,195 @@
+import { BspmlError } from '../../errors.js';
+import { hessianAccumulate, logregMargins, packedLength } from '../../kernels/curvature.js';
+import { logregAccumulate } from '../../kernels/logreg.js';
+import type { LogregSpec } from '../../protocol/spec.js';
+import type { RowBlock, Shape, UpdateResult } from '../types.js';
+import { dotProduct, fromStandard, headLength, meanOf, norm, PARTIAL_HEAD, penaltyOf, penaltyTerm, standardGradient, stdOf } from './layout.js';
+
+/*
+ * What Newton and L-BFGS share: a line search that costs no round of its own.
+ *
+ * A round evaluates the point θ = base + p (base: the last accepted point, p: the direction chosen
+ * there). In the same pass over the rows, workers add the loss at base + α·p for each α of TRIALS
+ * (one more margin per row: z − (1 − α)·(p·x)). The aggregator accepts θ when it lowers the
+ * objective enough (Armijo: f(θ) ≤ f(base) + c₁·∇f(base)ᵀp), and then has θ's gradient (and, for
+ * Newton, Hessian) to choose the next direction: one round per iteration, as a full Newton step
+ * would cost. Otherwise the largest trial step that satisfies Armijo becomes the next point to
+ * evaluate, accepted without another test (its objective is known): one extra round, only then.
+ * When even the shortest trial fails, the direction is shortened by it and tried again.
+ *
+ * Model tail: base θ (n = dims + 1), direction in θ (n), the same direction in input space (n, what
+ * workers read), then f(base), ∇f(base)ᵀp, force (1: accept the point without a test), and the
+ * accuracy and gradient norm of base; then the solver's own state (lbfgs.ts).
+ */
+
+export const TRIALS = [0.5, 0.2, 0.05, 0.01] as const;
+const ARMIJO = 1e-4;
+const SCALARS = 5;
+
+export function secondOrderTailLength(dims: number): number {
+  return 3 * (dims + 1) + SCALARS;
+}
+
+/** Where the parts of the tail start. */
+export function tailOffsets(dims: number) {
+  const n = dims + 1;
+  const base = headLength(dims);
+  return { n, base, dir: base + n, rawDir: base + 2 * n, scalars: base + 3 * n, extra: base + 3 * n + SCALARS };
+}
+
+export function secondOrderInit(head: Float64Array, dims: number, extra: number): Float64Array {
+  const model = new Float64Array(headLength(dims) + secondOrderTailLength(dims) + extra);
+  model.set(head);
+  const o = tailOffsets(dims);
+  // Round 0 evaluates the starting point (θ = 0, no direction) and accepts it.
+  model[o.scalars] = Infinity;
+  model[o.scalars + 2] = 1;
+  return model;
+}
+
+export function secondOrderPartialLength(shape: Shape, withHessian: boolean): number {
+  return shape.dims + PARTIAL_HEAD + TRIALS.length + (withHessian ? packedLength(shape.dims + 1) : 0);
+}
+
+/**
+ * The gradient sums, loss, accuracy and rows at the model's point (the gradient-descent partial),
+ * the losses at the trial steps, and with `withHessian` the Hessian of the summed loss in θ.
+ */
+export function secondOrderPartial(shape: Shape, model: Float64Array, block: RowBlock, out: Float64Array, withHessian: boolean): void {
+  const { dims } = shape;
+  const { features, labels, start, end } = block;
+  if (!labels) throw new Error('logistic regression partial needs labels');
+  const rows = end - start;
+  const { loss, correct } = logregAccumulate(features, labels, dims, start, end, model, out);
+  out[dims + 1] += loss;
+  out[dims + 2] += correct;
+  out[dims + 3] += rows;
+  if (rows === 0) return;
+
+  const o = tailOffsets(dims);
+  const z = new Float64Array(rows);
+  logregMargins(features, dims, start, end, model, z);
+  const rawDir = model.subarray(o.rawDir, o.rawDir + o.n);
+  if (rawDir.some((v) => v !== 0)) {
+    const zp = new Float64Array(rows);
+    logregMargins(features, dims, start, end, rawDir, zp);
+    const trials = out.subarray(dims + PARTIAL_HEAD, dims + PARTIAL_HEAD + TRIALS.length);
+    for (let t = 0; t < TRIALS.length; t++) {
+      const back = 1 - TRIALS[t]!;
+      let sum = 0;
+      for (let i = 0; i < rows; i++) {
+        const zt = z[i]! - back * zp[i]!;
+        sum += softplus(zt) - labels[start + i]! * zt;
+      }
+      trials[t] += sum;
+    }
+  }
+  if (withHessian) {
+    // σ(z)(1 − σ(z)) = e/(1 + e)² with e = exp(−|z|): no overflow either side.
+    const s = z;
+    for (let i = 0; i < rows; i++) {
+      const e = Math.exp(-Math.abs(z[i]!));
+      s[i] = e / ((1 + e) * (1 + e));
+    }
+    const std = stdOf(model, dims);
+    const invStd = new Float64Array(dims);
+    for (let j = 0; j < dims; j++) invStd[j] = 1 / std[j]!;
+    hessianAccumulate(features, dims, start, end, s, meanOf(model, dims), invStd, out.subarray(dims + PARTIAL_HEAD + TRIALS.length));
+  }
+}
+
+function softplus(z: number): number {
+  return z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
+}
+
+/** The accepted point of a round: its θ, objective, gradient in θ. */
+export interface Accepted {
+  theta: Float64Array;
+  objective: number;
+  grad: Float64Array;
+  gradNorm: number;
+  accuracy: number;
+  lambda: number;
+  rows: number;
+}
+
+/**
+ * Chooses the next direction at an accepted point (in θ), given the point and the model that was
+ * evaluated (with its merged partial and its solver state); may write solver state into `next`.
+ */
+export type DirectionRule = (accepted: Accepted, model: Float64Array, merged: Float64Array, next: Float64Array) => Float64Array;
+
+/** One round of a line-searched second-order method (see the comment at the top). */
+export function secondOrderStep(spec: LogregSpec, shape: Shape, model: Float64Array, merged: Float64Array, direction: DirectionRule, method: string): UpdateResult {
+  const { dims } = shape;
+  const o = tailOffsets(dims);
+  const n = merged[dims + 3]!;
+  const lambda = penaltyOf(spec, n);
+  const base = model.subarray(o.base, o.base + o.n);
+  const dir = model.subarray(o.dir, o.dir + o.n);
+  const [f0, slope, force, baseAccuracy, baseGradNorm] = model.subarray(o.scalars, o.scalars + SCALARS) as unknown as number[];
+  const next = new Float64Array(model);
+
+  const theta = new Float64Array(o.n);
+  for (let j = 0; j < o.n; j++) theta[j] = base[j]! + dir[j]!;
+  const objective = merged[dims + 1]! / n + penaltyTerm(lambda, theta, dims);
+
+  if (force === 1 || (Number.isFinite(objective) && objective <= f0! + ARMIJO * slope!)) {
+    const grad = standardGradient(merged, model, theta, dims, lambda);
+    const gradNorm = norm(grad);
+    const accuracy = merged[dims + 2]! / n;
+    if (!Number.isFinite(objective) || !Number.isFinite(gradNorm)) {
+      throw new BspmlError('E_DIVERGED', `${method} diverged (loss ${objective}, gradient norm ${gradNorm})`);
+    }
+    const stats = { gradNorm, accuracy, step: force === 1 ? 0 : 1 };
+    next.set(theta, o.base);
+    next.set([objective, 0, 0, accuracy, gradNorm], o.scalars);
+    if (gradNorm <= spec.tol) {
+      setDirection(next, dims, new Float64Array(o.n));
+      return { model: next, objective, converged: true, stats };
+    }
+    const p = direction({ theta, objective, grad, gradNorm, accuracy, lambda, rows: n }, model, merged, next);
+    if (!p.every(Number.isFinite)) throw new BspmlError('E_DIVERGED', `${method} diverged: its direction is not finite`);
+    next[o.scalars + 1] = dotProduct(grad, p);
+    setDirection(next, dims, p);
+    return { model: next, objective, converged: false, stats };
+  }
+
+  // Rejected: the longest trial step that satisfies Armijo is evaluated next, or the shortest is tried again.
+  const trials = merged.subarray(dims + PARTIAL_HEAD, dims + PARTIAL_HEAD + TRIALS.length);
+  const point = new Float64Array(o.n);
+  let chosen = -1;
+  for (let t = 0; t < TRIALS.length && chosen < 0; t++) {
+    const alpha = TRIALS[t]!;
+    for (let j = 0; j < o.n; j++) point[j] = base[j]! + alpha * dir[j]!;
+    const f = trials[t]! / n + penaltyTerm(lambda, point, dims);
+    if (Number.isFinite(f) && f <= f0! + ARMIJO * alpha * slope!) chosen = t;
+  }
+  const alpha = chosen >= 0 ? TRIALS[chosen]! : TRIALS[TRIALS.length - 1]!;
+  const shorter = dir.map((v) => alpha * v);
+  next[o.scalars + 1] = alpha * slope!;
+  next[o.scalars + 2] = chosen >= 0 ? 1 : 0;
+  if (!(Math.abs(alpha * slope!) > 0)) throw new BspmlError('E_DIVERGED', `${method} stalled: no step along its direction lowers the objective (${f0})`);
+  setDirection(next, dims, shorter);
+  return { model: next, objective: f0!, converged: false, stats: { gradNorm: baseGradNorm!, accuracy: baseAccuracy!, step: alpha } };
+}
+
+/** Writes direction p (in θ) into the model's tail and the point base + p into its head. */
+function setDirection(next: Float64Array, dims: number, p: Float64Array): void {
+  const o = tailOffsets(dims);
+  next.set(p, o.dir);
+  const raw = new Float64Array(o.n);
+  fromStandard(p, next, dims, raw);
+  next.set(raw, o.rawDir);
+  const point = new Float64Array(o.n);
+  for (let j = 0; j < o.n; j++) point[j] = next[o.base + j]! + p[j]!;
+  fromStandard(point, next, dims, next);
+}
+
+/** The last accepted point's weights and bias in input space (the model a finished job reports). */
+export function acceptedWeights(model: Float64Array, dims: number): Float64Array {
+  const o = tailOffsets(dims);
+  const out = new Float64Array(o.n);
+  fromStandard(model.subarray(o.base, o.base + o.n), model, dims, out);
+  return out;
+}

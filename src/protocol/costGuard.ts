@@ -1,0 +1,77 @@
+import { estimateCost } from '../aws/cost.js';
+import { SpecError } from '../errors.js';
+import type { JobSpec } from './spec.js';
+import type { JobRecord, RoundMetrics } from './types.js';
+
+/*
+ * The cost guard: a bad upload must not be able to run up a bill. Two limits, both enforced while
+ * the job runs, each ending it FAILED with the reason:
+ *
+ * - a stack-wide cap on worker invocations (workers × rounds), checked when the job starts (its
+ *   workers × maxRounds) and again as each round is aggregated (so a cap lowered mid-job holds);
+ * - the spec's optional `maxCostUsd`, against the running cost estimate of src/aws/cost.ts (the
+ *   prices of src/pricing.ts): a round is not started when the cost so far plus one more round
+ *   like the last would pass it.
+ */
+
+/** Worker invocations a job may make when the deployment sets no cap (e.g. 100 workers × 1,000 rounds). */
+export const DEFAULT_MAX_WORKER_ROUNDS = 100_000;
+
+export interface Limits {
+  /** Most worker invocations (workers × rounds) one job may make. */
+  maxWorkerRounds: number;
+}
+
+export function limitsOf(partial: Partial<Limits> | undefined): Limits {
+  return { maxWorkerRounds: partial?.maxWorkerRounds ?? DEFAULT_MAX_WORKER_ROUNDS };
+}
+
+/** Throws SpecError (field maxRounds) when the spec could make more worker invocations than the cap allows. */
+export function checkWorkerRounds(spec: Pick<JobSpec, 'workers' | 'maxRounds'>, limits: Limits): void {
+  const invocations = spec.workers * spec.maxRounds;
+  if (invocations > limits.maxWorkerRounds) {
+    throw new SpecError(
+      `workers × maxRounds = ${spec.workers} × ${spec.maxRounds} = ${invocations.toLocaleString('en-US')} worker invocations, ` +
+        `above this deployment's cap of ${limits.maxWorkerRounds.toLocaleString('en-US')} (BSPML_MAX_WORKER_ROUNDS)`,
+      'maxRounds',
+    );
+  }
+}
+
+/** Estimated cost of the job's start (before any round), in USD. */
+export function startCostUsd(): number {
+  return estimateCost({ status: 'RUNNING' }, []).total;
+}
+
+/** Estimated cost of one aggregated round, in USD. */
+export function roundCostUsd(metrics: RoundMetrics): number {
+  return estimateCost({ status: 'RUNNING' }, [metrics]).total - startCostUsd();
+}
+
+/**
+ * After round `metrics.round` of `job`: the cost so far, and why the job must stop here if it must
+ * (the next round would pass a limit).
+ */
+export function afterRound(job: Pick<JobRecord, 'spec' | 'shards' | 'costUsd'>, metrics: RoundMetrics, limits: Limits): { costUsd: number; stop?: string } {
+  const round = roundCostUsd(metrics);
+  const costUsd = (job.costUsd ?? startCostUsd()) + round;
+  const invocations = (metrics.round + 1) * job.shards;
+  if (invocations + job.shards > limits.maxWorkerRounds) {
+    return {
+      costUsd,
+      stop: `stopped after round ${metrics.round}: ${invocations.toLocaleString('en-US')} worker invocations so far, and another round would pass this deployment's cap of ${limits.maxWorkerRounds.toLocaleString('en-US')} (BSPML_MAX_WORKER_ROUNDS)`,
+    };
+  }
+  const max = job.spec.maxCostUsd;
+  if (max !== undefined && costUsd + round > max) {
+    return {
+      costUsd,
+      stop: `stopped after round ${metrics.round}: estimated cost so far $${usd(costUsd)}, about $${usd(round)} a round; another round would pass maxCostUsd $${usd(max)}`,
+    };
+  }
+  return { costUsd };
+}
+
+function usd(value: number): string {
+  return value.toPrecision(3);
+}
