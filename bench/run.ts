@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kmeans, logreg } from '../src/algorithms/index.js';
 import { kmeansCase, label, logregCase, type KmeansCase, type LogregCase } from './cases.js';
+import { formatLoading, runLoadingBench } from './loading.js';
 import { logregModel, summarise, timeRounds, type RoundTiming, type Timing } from './pools.js';
 import type { Shape } from '../src/algorithms/types.js';
 import { MemoryDatasetSource } from '../src/data/MemoryDatasetSource.js';
@@ -321,6 +322,8 @@ async function main(): Promise<void> {
     );
   }
   lines.push(`written docs/bench/bench.json in ${out.totalSeconds} s`);
+  // The loading case (bench/loading.ts) runs last, in processes of its own; BENCH_LOADING=0 skips it.
+  if (process.env.BENCH_LOADING !== '0') lines.push(...formatLoading(runLoadingBench(log)));
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 

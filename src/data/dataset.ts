@@ -216,7 +216,7 @@ export async function loadShard(layout: DatasetLayout, shard: number, shards: nu
     throw new RangeError(`shard ${shard} of ${shards} does not exist`);
   }
   const pieces = planShards(layout, shards)[shard]!;
-  const sink = new RowSink(layout.columns.length, layout.labelIndex, options.labelRule);
+  const sink = new RowSink(layout.columns.length, layout.labelIndex, options.labelRule, maxRows(layout, pieces));
   const reports: PieceReport[] = [];
   for (const piece of pieces) {
     const before = sink.rows;
@@ -232,6 +232,24 @@ export async function loadShard(layout: DatasetLayout, shard: number, shards: nu
  */
 export async function readAllRows(layout: DatasetLayout, source: ByteSource, target: RowTarget): Promise<void> {
   for (const piece of planShards(layout, 1)[0]!) await readPiece(layout, piece, target, source);
+}
+
+/**
+ * The most rows the pieces can hold: exact for binary and Parquet; for CSV a row takes at least
+ * two bytes per column (a digit and a comma or the newline), and a piece may finish one line past
+ * its end; unknown (Infinity) for gzip.
+ */
+function maxRows(layout: DatasetLayout, pieces: ShardPiece[]): number {
+  const cols = layout.columns.length;
+  let rows = 0;
+  for (const piece of pieces) {
+    const part = layout.parts[piece.part]!;
+    if (part.format === 'csv') rows += Math.floor((piece.end - piece.start + 1) / (2 * cols)) + 1;
+    else if (part.format === 'binary') rows += piece.end - piece.start;
+    else if (part.format === 'parquet') rows += sum((part.rowGroups ?? []).slice(piece.start, piece.end));
+    else return Infinity;
+  }
+  return rows;
 }
 
 /** Parses one piece into the sink; returns the lines (CSV) or rows it spans. */

@@ -26,11 +26,31 @@ export interface RowTarget {
   drain?(): Promise<void>;
 }
 
+/** ES2024's growable SharedArrayBuffer (Node ≥ 20), typed here: the project's lib is ES2022. */
+interface GrowableSharedArrayBuffer extends SharedArrayBuffer {
+  readonly maxByteLength: number;
+  grow(byteLength: number): void;
+}
+const GrowableSharedArrayBuffer = SharedArrayBuffer as unknown as new (byteLength: number, options: { maxByteLength: number }) => GrowableSharedArrayBuffer;
+
+/** How much a growable shard buffer grows at a time: pages only count once rows are written. */
+const GROW_BYTES = 16 << 20;
+
+/**
+ * Where a shard's parsers put its rows as they parse them. With `maxRows` (an upper bound from
+ * the pieces' sizes) the features go straight into a growable SharedArrayBuffer reserved for that
+ * bound (address space, not memory: pages are committed as rows are written), so the shard is
+ * never held twice; without it, into float32 chunks moved into an exact buffer at the end. Labels
+ * and positions go into chunks, copied at the end (a few bytes per row).
+ */
 export class RowSink implements RowTarget {
   rows = 0;
-  private readonly features = new ChunkedFloats(Float32Array);
+  private readonly chunks = new ChunkedFloats(Float32Array);
   private readonly labels = new ChunkedFloats(Float32Array);
   private readonly positions = new ChunkedFloats(Float64Array);
+  private readonly growable: GrowableSharedArrayBuffer | undefined;
+  private view: Float32Array | undefined;
+  private k = 0;
   readonly dims: number;
 
   /** `labelIndex`: the column that goes to labels, if any; `cols`: columns per row in the file. */
@@ -39,8 +59,14 @@ export class RowSink implements RowTarget {
     readonly labelIndex: number | undefined,
     /** Says what is wrong with a label, if anything (every value is already a finite float32). */
     private readonly labelRule?: (label: number) => string | undefined,
+    maxRows?: number,
   ) {
     this.dims = labelIndex === undefined ? cols : cols - 1;
+    if (maxRows !== undefined && Number.isFinite(maxRows)) {
+      const maxByteLength = Math.max(4, Math.ceil(maxRows) * (this.dims + (labelIndex === undefined ? 0 : 1)) * 4);
+      this.growable = new GrowableSharedArrayBuffer(0, { maxByteLength });
+      this.view = new Float32Array(this.growable);
+    }
   }
 
   /** Row `values[0..cols)`, already validated. */
@@ -50,22 +76,45 @@ export class RowSink implements RowTarget {
       const problem = this.labelRule(values[label]!);
       if (problem !== undefined) throw new RowProblem(problem, label);
     }
-    const features = this.features;
-    for (let c = 0; c < this.cols; c++) {
-      if (c === label) this.labels.push(values[c]!);
-      else features.push(values[c]!);
+    const view = this.view;
+    if (view) {
+      if (this.k + this.dims > view.length) this.grow((this.k + this.dims) * 4);
+      for (let c = 0; c < this.cols; c++) {
+        if (c === label) this.labels.push(values[c]!);
+        else view[this.k++] = values[c]!;
+      }
+    } else {
+      const features = this.chunks;
+      for (let c = 0; c < this.cols; c++) {
+        if (c === label) this.labels.push(values[c]!);
+        else features.push(values[c]!);
+      }
     }
     this.positions.push(position);
     this.rows++;
+  }
+
+  private grow(bytes: number): void {
+    const buffer = this.growable!;
+    if (bytes > buffer.maxByteLength) throw new RangeError(`shard buffer: ${bytes} bytes exceed the ${buffer.maxByteLength} reserved`);
+    buffer.grow(Math.min(buffer.maxByteLength, Math.max(bytes, buffer.byteLength + GROW_BYTES)));
   }
 
   finish(shard: number, shards: number, pieces: PieceReport[]): LoadedShard {
     const { rows, dims } = this;
     const hasLabels = this.labelIndex !== undefined;
     const featureBytes = rows * dims * 4;
-    const buffer = new SharedArrayBuffer(featureBytes + (hasLabels ? rows * 4 : 0));
+    const bytes = featureBytes + (hasLabels ? rows * 4 : 0);
+    let buffer: SharedArrayBuffer;
+    if (this.growable) {
+      buffer = this.growable;
+      if (buffer.byteLength < bytes) this.growable.grow(bytes);
+      this.view = undefined;
+    } else {
+      buffer = new SharedArrayBuffer(bytes);
+      this.chunks.drainInto(new Float32Array(buffer, 0, rows * dims));
+    }
     const features = new Float32Array(buffer, 0, rows * dims);
-    this.features.drainInto(features);
     let labels: Float32Array | undefined;
     if (hasLabels) {
       labels = new Float32Array(buffer, featureBytes, rows);
