@@ -124,11 +124,17 @@ export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'n
   const guard = afterRound(job, metrics, limitsOf(deps.limits));
   if (update.converged || rounds >= job.spec.maxRounds) {
     const result = algorithm.result(job.spec, job.data, update.model, update, merged, rounds);
-    if (await store.updateJob(job.jobId, { round: job.round, status: 'RUNNING' }, { status: 'SUCCEEDED', result, costUsd: guard.costUsd })) return { status: 'finished', metrics };
+    if (await store.updateJob(job.jobId, { round: job.round, status: 'RUNNING' }, { status: 'SUCCEEDED', result, costUsd: guard.costUsd })) {
+      await store.clearRound(job.jobId, job.round, job.shards);
+      return { status: 'finished', metrics };
+    }
     // The condition failed: maybe our own write landed and only its reply was lost (the SDK then
     // retried it against the changed record). The job as stored says what happened.
     const now = await store.getJob(job.jobId);
-    if (now?.status === 'SUCCEEDED' && now.round === job.round) return { status: 'finished', metrics };
+    if (now?.status === 'SUCCEEDED' && now.round === job.round) {
+      await store.clearRound(job.jobId, job.round, job.shards);
+      return { status: 'finished', metrics };
+    }
     return { status: 'ignored', reason: `the job changed while round ${job.round} was aggregated (${describe(now)})` };
   }
 
@@ -156,6 +162,9 @@ export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'n
   }
   await publishRound(deps.fanout, store, job, rounds, update.model);
   await store.updateJob(job.jobId, { round: rounds, status: 'RUNNING' }, { fanoutRound: rounds });
+  // The round is behind the job for good: its partials and barrier would only cost storage (and,
+  // on DynamoDB, reads of anything that walks the table) until they expire.
+  await store.clearRound(job.jobId, job.round, job.shards);
   return { status: 'advanced', metrics };
 }
 

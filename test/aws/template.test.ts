@@ -304,8 +304,11 @@ describe('Redis and VPC settings', () => {
       SubnetIds: { 'Fn::Split': [',', 'subnet-a,subnet-b'] },
       SecurityGroupIds: { 'Fn::Split': [',', 'sg-1'] },
     });
-  });
+  }, PRINT_TIMEOUT);
 });
+
+/** `serverless print` takes seconds, more on a loaded machine. */
+const PRINT_TIMEOUT = 120_000;
 
 /** `serverless print`: the configuration resolved as `package` resolves it, without bundling. */
 async function print(args: string[], env: Record<string, string> = {}): Promise<{ provider: any; functions: Record<string, any>; custom: any; resources: any }> {
@@ -329,16 +332,17 @@ describe('deploy-time parameters', () => {
     expect(config.functions.aggregator.reservedConcurrency).toBe(10);
     expect(config.provider.tracing).toEqual({ lambda: true });
     expect(config.resources.Conditions.HasTracing).toEqual({ 'Fn::Equals': ['true', 'true'] });
-  });
+  }, PRINT_TIMEOUT);
 
   it('derive a data bucket name unique to the stage, account and region when none is given', async () => {
     // Act
-    const [dev, prod] = await Promise.all([print([], { BSPML_BUCKET_NAME: '' }), print(['--stage', 'prod'], { BSPML_BUCKET_NAME: '' })]);
+    const dev = await print([], { BSPML_BUCKET_NAME: '' });
+    const prod = await print(['--stage', 'prod'], { BSPML_BUCKET_NAME: '' });
 
     // Assess
     expect(dev.resources.extensions.S3BucketData.Properties.BucketName).toEqual({ 'Fn::Sub': 'bspml-dev-${AWS::AccountId}-${AWS::Region}' });
     expect(prod.resources.extensions.S3BucketData.Properties.BucketName).toEqual({ 'Fn::Sub': 'bspml-prod-${AWS::AccountId}-${AWS::Region}' });
-  });
+  }, PRINT_TIMEOUT);
 
   it('refuse a bucket name S3 would refuse, with a line saying which setting to fix', async () => {
     // Act
@@ -348,7 +352,7 @@ describe('deploy-time parameters', () => {
     const text = `${error.stdout}${error.stderr}`;
     expect(text).toMatch(/bucket name "My_Bucket" \(--param bucket or BSPML_BUCKET_NAME\) is not a valid S3 bucket name/);
     expect(text).not.toMatch(/\n\s+at /);
-  });
+  }, PRINT_TIMEOUT);
 });
 
 describe('worker memory', () => {
