@@ -51,7 +51,10 @@ async function completion(w: AwsWiring, raw: unknown): Promise<void> {
     const outcome = await aggregate(w.deps, message);
     log(outcome.status === 'failed' ? 'error' : 'info', 'aggregated', { jobId: message.jobId, round: message.round, ...outcome });
     if (outcome.status === 'advanced' || outcome.status === 'finished') recordRound(outcome.metrics);
-    if (outcome.status === 'failed') countFailedJob();
+    if (outcome.status === 'failed') {
+      log('error', 'job-failed', { jobId: message.jobId, reason: outcome.reason });
+      countFailedJob();
+    }
     // 'ignored' covers a redelivery after a finish whose model write failed: finish() checks.
     if (outcome.status === 'finished' || outcome.status === 'ignored') await finish(w, message.jobId, message.round);
   } catch (error) {

@@ -100,7 +100,7 @@ async function start(w: AwsWiring, jobId: string, spec: unknown, specSource: str
   }
   try {
     const job = await startJob(w.deps, { jobId, spec });
-    log('info', 'job-started', { jobId, specSource, shards: job.shards, rows: job.data?.rows, algorithm: job.spec.algorithm });
+    log('info', 'job-started', { jobId, specSource, shards: job.shards, parts: job.layout?.parts.length, algorithm: job.spec.algorithm });
     return { jobId, status: job.status };
   } catch (error) {
     if (error instanceof JobExistsError) return duplicate(w, jobId);

@@ -33,6 +33,8 @@ export class DataError extends BspmlError {
   readonly row?: number;
   readonly byte?: number;
   readonly field?: string;
+  /** What is wrong, without the file and place (the message has both). */
+  readonly detail: string;
   readonly location?: DataLocation;
   constructor(
     file: string,
@@ -51,6 +53,7 @@ export class DataError extends BspmlError {
     this.row = where.row;
     this.byte = where.byte;
     this.field = where.field;
+    this.detail = detail;
     this.location = where.location;
   }
 }

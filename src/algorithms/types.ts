@@ -1,6 +1,7 @@
 import type { JobSpec, LogregSolver } from '../protocol/spec.js';
 import type { ModelResult } from '../protocol/types.js';
-import type { DataSummary, TrainingData } from '../data/types.js';
+import type { PreparedData } from '../data/summary.js';
+import type { DataSummary } from '../data/types.js';
 
 export type AlgorithmName = JobSpec['algorithm'];
 
@@ -40,9 +41,12 @@ export interface UpdateResult {
 export interface Algorithm<S extends JobSpec = JobSpec> {
   readonly name: S['algorithm'];
   shape(spec: S, data: DataSummary): Shape;
-  /** Rejects a spec that cannot run on this data, naming the field. */
-  validate(spec: S, data: TrainingData): void;
-  init(spec: S, data: TrainingData): Float64Array;
+  /** Rejects a spec that cannot run on this data, naming the field (from the preparation round's summary). */
+  validate(spec: S, data: PreparedData): void;
+  /** The model of round 1, from the preparation round's summary (never from the rows themselves). */
+  init(spec: S, data: PreparedData): Float64Array;
+  /** Why a label cannot be trained on (e.g. not 0 or 1), checked row by row as shards load; absent: any label. */
+  labelRule?: (label: number) => string | undefined;
   /** Length of the model array for this shape: a task's model of any other length is refused. */
   modelLength(shape: Shape): number;
   partialLength(shape: Shape): number;

@@ -200,7 +200,9 @@ function roundLine(r: RoundMetrics): string {
   const figures = Object.entries(r.stats)
     .map(([name, value]) => `${name} ${num(value)}`)
     .join(', ');
-  return `${String(r.round).padStart(5)}  ${num(r.objective).padEnd(15)}  ${ms(r.computeMs).padEnd(9)}  ${ms(r.loadMs).padEnd(9)}  ${`${r.cacheHits}/${r.workers}`.padEnd(5)}  ${figures}`;
+  // Round 0 prepares the data: no model entered it, so it has no objective.
+  const objective = r.phase === 'prepare' ? 'prepare' : num(r.objective);
+  return `${String(r.round).padStart(5)}  ${objective.padEnd(15)}  ${ms(r.computeMs).padEnd(9)}  ${ms(r.loadMs).padEnd(9)}  ${`${r.cacheHits}/${r.workers}`.padEnd(5)}  ${figures}`;
 }
 
 /** A FAILED job may hold a spec that never parsed (it was refused for it): read it defensively. */

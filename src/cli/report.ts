@@ -3,8 +3,12 @@ import type { RoundMetrics } from '../protocol/types.js';
 import type { TrainOutcome } from '../runtime/LocalRuntime.js';
 import { bytes, int, ms, num } from './format.js';
 
-/** How a run's wall time divides. Round times come from the job's own per-round records. */
-export function timeSplit(outcome: Pick<TrainOutcome, 'rounds' | 'wallMs'>) {
+/**
+ * How a run's wall time divides. Round times come from the job's own per-round records; the
+ * preparation round (loading, checking and summarising the data, initialising the model) is not a
+ * training round and counts in `other`, with its length as `prepare`.
+ */
+export function timeSplit(outcome: Pick<TrainOutcome, 'rounds' | 'wallMs' | 'prepare'>) {
   let compute = 0;
   let load = 0;
   let sync = 0;
@@ -16,7 +20,9 @@ export function timeSplit(outcome: Pick<TrainOutcome, 'rounds' | 'wallMs'>) {
     // barrier and aggregation — the price of synchronising.
     sync += Math.max(0, wall - r.computeMs - r.loadMs);
   }
-  return { compute, load, sync, other: Math.max(0, outcome.wallMs - compute - sync) };
+  const prep = outcome.prepare;
+  const prepare = prep ? Math.max(0, prep.aggregatedAt - prep.publishedAt) : 0;
+  return { compute, load, sync, prepare, other: Math.max(0, outcome.wallMs - compute - sync) };
 }
 
 export function formatReport(outcome: TrainOutcome, context: { data: string; backend: string; out?: string }): string {
@@ -48,9 +54,12 @@ export function formatReport(outcome: TrainOutcome, context: { data: string; bac
     lines.push(`loss       ${num(result.loss)}   accuracy ${(result.accuracy * 100).toFixed(2)}% (training data)`);
   }
   lines.push(`wall       ${ms(outcome.wallMs)} = compute ${ms(split.compute)} + synchronisation ${ms(split.sync)} + other ${ms(split.other)}`);
-  lines.push(`           other: reading and checking the data, initialising the model, starting threads, loading shards (${ms(split.load)})`);
+  lines.push(`           other: the preparation round (loading, checking and summarising the shards, initialising the model: ${ms(split.prepare)}), starting the job and threads`);
   lines.push(`per round  compute ${ms(split.compute / n)}, synchronisation ${ms(split.sync / n)}; store ${(io.requests / n).toFixed(1)} requests, ${bytes(io.bytesWritten / n)} written, ${bytes(io.bytesRead / n)} read`);
-  lines.push(`shards     cache hits ${hits}/${workers} (${workers ? Math.round((100 * hits) / workers) : 0}%); to threads ${bytes(outcome.threadTraffic.toThreads / n)}/round, back ${bytes(outcome.threadTraffic.fromThreads / n)}/round`);
+  const prep = outcome.prepare;
+  const empty = prep?.stats.emptyShards ? `, ${prep.stats.emptyShards} of them empty` : '';
+  lines.push(`shards     loaded in the preparation round (slowest ${ms(prep?.loadMs ?? 0)}${empty}); cache hits in training rounds ${hits}/${workers} (${workers ? Math.round((100 * hits) / workers) : 0}%)`);
+  lines.push(`threads    to threads ${bytes(outcome.threadTraffic.toThreads / n)}/round, back ${bytes(outcome.threadTraffic.fromThreads / n)}/round`);
   if (context.out) lines.push(`model      written to ${context.out}`);
   return lines.join('\n');
 }

@@ -1,6 +1,6 @@
 import { DataError } from '../errors.js';
 import type { DatasetSource } from '../ports/DatasetSource.js';
-import { describe, loadShard } from './dataset.js';
+import { describe, loadShard, type LoadOptions } from './dataset.js';
 import type { DatasetLayout, LoadedShard } from './layout.js';
 import type { ByteSource } from './sources/bytes.js';
 import { formatFloat32 } from './table.js';
@@ -24,13 +24,13 @@ export class PartsDatasetSource implements DatasetSource {
     return describe(ref, this.bytes);
   }
 
-  loadShard(layout: DatasetLayout, shard: number, shards: number): Promise<LoadedShard>;
+  loadShard(layout: DatasetLayout, shard: number, shards: number, options?: LoadOptions): Promise<LoadedShard>;
   loadShard(ref: DatasetRef, shard: number, shards: number): Promise<LoadedShard>;
-  async loadShard(of: DatasetLayout | DatasetRef, shard: number, shards: number): Promise<LoadedShard> {
+  async loadShard(of: DatasetLayout | DatasetRef, shard: number, shards: number, options: LoadOptions = {}): Promise<LoadedShard> {
     if (!Number.isInteger(shards) || shards < 1 || !Number.isInteger(shard) || shard < 0 || shard >= shards) {
       throw new RangeError(`shard ${shard} of ${shards} does not exist`);
     }
-    if ('parts' in of) return loadShard(of, shard, shards, this.bytes);
+    if ('parts' in of) return loadShard(of, shard, shards, this.bytes, options);
     return loadShard(await this.layoutOf(of), shard, shards, this.bytes, { labelRule: binaryLabel });
   }
 

@@ -1,3 +1,5 @@
+import type { PieceReport } from './layout.js';
+
 /** Where a data set is and how to read it. */
 export interface DatasetRef {
   /** A file path locally; `s3://bucket/key` on AWS. */
@@ -45,6 +47,15 @@ export interface ShardData {
   buffer: SharedArrayBuffer;
   features: Float32Array;
   labels?: Float32Array;
+  /**
+   * Each row's identity in its part, independent of how the data set is sharded (its row index in
+   * the part, or any number the source keeps stable for the row, such as its byte offset). The
+   * preparation round keys its initialisation sample on (seed, part, position), so the sample is
+   * the same whatever the number of workers. Absent: one part, and row i is at `first + i`.
+   */
+  positions?: Float64Array;
+  /** The pieces of parts the rows come from, in row order (piece i's rows follow piece i−1's). */
+  pieces?: PieceReport[];
 }
 
 /** Rows [start, end) of `rows` rows that shard `shard` of `shards` owns: contiguous, sizes differ by at most one. */

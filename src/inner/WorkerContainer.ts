@@ -60,8 +60,9 @@ export class WorkerContainer {
     return false;
   }
 
-  async job(jobId: string, read: () => Promise<JobRecord | undefined>): Promise<JobRecord | undefined> {
-    const cached = this.jobs.get(jobId);
+  /** The job's record, read once (or again with `refresh`: it gains its data summary after round 0). */
+  async job(jobId: string, read: () => Promise<JobRecord | undefined>, options: { refresh?: boolean } = {}): Promise<JobRecord | undefined> {
+    const cached = options.refresh ? undefined : this.jobs.get(jobId);
     if (cached) return cached;
     const job = await read();
     if (job && job.status === 'RUNNING') this.jobs.set(jobId, job);

@@ -1,9 +1,18 @@
-import type { DatasetRef, TrainingData, ShardData } from '../data/types.js';
+import type { LoadOptions } from '../data/dataset.js';
+import type { DatasetLayout } from '../data/layout.js';
+import type { DatasetRef, ShardData } from '../data/types.js';
 
-/** Reads training data: the whole set when a job starts, one shard per worker. */
+/**
+ * Reads training data. The start step asks for the layout (metadata only: parts, columns, label);
+ * each worker of the preparation round loads its shard, once per warm container.
+ */
 export interface DatasetSource {
-  /** Parses and validates the whole data set; throws DataError naming the file, row and field. */
-  load(ref: DatasetRef): Promise<TrainingData>;
-  /** Rows [first, end) of shard `shard` of `shards`, in memory a worker's threads can share. */
-  loadShard(ref: DatasetRef, shard: number, shards: number): Promise<ShardData>;
+  /** The data set's parts and columns; throws DataError naming the file when it cannot be read. */
+  describe(ref: DatasetRef): Promise<DatasetLayout>;
+  /**
+   * Shard `shard` of `shards` of the data set `layout` describes, in memory a worker's threads can
+   * share. A bad value (or a label `options.labelRule` refuses) is thrown as a DataError with its
+   * `location` in the shard's pieces.
+   */
+  loadShard(layout: DatasetLayout, shard: number, shards: number, options?: LoadOptions): Promise<ShardData>;
 }

@@ -1,12 +1,13 @@
 import type { Fanout } from '../ports/Fanout.js';
 import type { StateStore } from '../ports/StateStore.js';
 import { modelToBase64 } from './codec.js';
-import { MAX_INLINE_MODEL_CHARS } from './constants.js';
+import { MAX_INLINE_MODEL_CHARS, PREPARE_ROUND } from './constants.js';
 import type { RoundTask } from './types.js';
 
 /**
  * Publishes round `round` of a job to `shards` (all by default). The model rides in the message
- * when small enough, saving every worker a store read; it is always in the store too.
+ * when small enough, saving every worker a store read; it is always in the store too. The
+ * preparation round has no model: its tasks say `phase: 'prepare'`.
  */
 export async function publishRound(
   fanout: Fanout,
@@ -16,6 +17,10 @@ export async function publishRound(
   model?: Float64Array,
   shards: number[] = Array.from({ length: job.shards }, (_, i) => i),
 ): Promise<void> {
+  if (round === PREPARE_ROUND) {
+    await fanout.publish(shards.map((shard) => ({ jobId: job.jobId, round, phase: 'prepare', shard, shards: job.shards })));
+    return;
+  }
   let inline: string | undefined;
   if (model) {
     const text = modelToBase64(model);

@@ -2,7 +2,9 @@ import { algorithmFor } from '../algorithms/index.js';
 import { BspmlError, MissingStateError } from '../errors.js';
 import type { WorkerContainer } from '../inner/WorkerContainer.js';
 import { decodeModel, encodePartial, modelDigest } from './codec.js';
+import { PREPARE_ROUND } from './constants.js';
 import type { ProtocolDeps } from './deps.js';
+import { loadOptions, prepareShard } from './prepare.js';
 import type { JobRecord, RoundTask, WorkerReport } from './types.js';
 
 export type WorkerOutcome = WorkerDone | WorkerRejected;
@@ -30,17 +32,63 @@ export interface WorkerRejected {
 }
 
 /**
- * One worker invocation: compute the partial of one shard for one round, store it, arrive at the
- * round's barrier and, if this arrival filled it, tell the aggregator. Never waits for other workers.
- * Safe to repeat: a duplicate finds its partial and its arrival already recorded and changes nothing.
+ * One worker invocation: compute the partial of one shard for one round (in the preparation round:
+ * load the shard and summarise it), store it, arrive at the round's barrier and, if this arrival
+ * filled it, tell the aggregator. Never waits for other workers. Safe to repeat: a duplicate finds
+ * its partial and its arrival already recorded and changes nothing.
  */
 export async function runWorker(deps: Pick<ProtocolDeps, 'store' | 'datasets' | 'completion'>, container: WorkerContainer, task: RoundTask): Promise<WorkerOutcome> {
   const { store } = deps;
-  const job = await container.job(task.jobId, () => store.getJob(task.jobId));
+  const read = () => store.getJob(task.jobId);
+  let job = await container.job(task.jobId, read);
   if (!job) return { status: 'rejected', reason: `task for job ${task.jobId}, which does not exist` };
-  if (!job.data) throw new MissingStateError(`job ${job.jobId} is ${job.status} without its data summary`);
+  if (!job.layout) throw new MissingStateError(`job ${job.jobId} is ${job.status} without its data layout`);
   const misfit = taskMisfit(task, job);
   if (misfit) return { status: 'rejected', reason: misfit };
+  const prepare = task.phase === 'prepare';
+  if (prepare !== (task.round === PREPARE_ROUND)) {
+    return { status: 'rejected', reason: `task for round ${task.round} of job ${job.jobId} says phase ${task.phase ?? 'train'}: round ${PREPARE_ROUND}, and only it, prepares` };
+  }
+  // A container that served the preparation round holds the record from before its rows were counted.
+  if (!prepare && !job.data) job = (await container.job(task.jobId, read, { refresh: true })) ?? job;
+  if (!job.layout) throw new MissingStateError(`job ${job.jobId} is ${job.status} without its data layout`);
+
+  let computed: { partial: Float64Array; report: WorkerReport } | WorkerRejected;
+  const layout = job.layout;
+  if (prepare) computed = await prepareShard(deps, container, { ...job, layout }, task);
+  else computed = await trainShard(deps, container, job, task);
+  if ('status' in computed) return computed;
+  const { partial, report } = computed;
+
+  const written = await store.putPartial(job.jobId, task.round, task.shard, encodePartial(partial, report));
+  const { added, count } = await store.arrive(job.jobId, task.round, task.shard);
+
+  let completionSent = false;
+  if (count === job.shards) {
+    // The filling arrival sends the completion. A repeat of it (its first run may have died before
+    // sending) re-sends only while the job still waits on this round; the aggregator drops extras.
+    let send = added;
+    if (!send) {
+      const now = await store.getJob(job.jobId);
+      send = now?.status === 'RUNNING' && now.round === task.round;
+    }
+    if (send) {
+      await deps.completion.send({ jobId: job.jobId, round: task.round });
+      completionSent = true;
+    }
+  }
+  return { status: 'done', written, arrived: added, count, completionSent, report };
+}
+
+/** A training round's partial: the inner threads over the cached shard, with the round's model. */
+async function trainShard(
+  deps: Pick<ProtocolDeps, 'store' | 'datasets'>,
+  container: WorkerContainer,
+  job: JobRecord,
+  task: RoundTask,
+): Promise<{ partial: Float64Array; report: WorkerReport } | WorkerRejected> {
+  const { store } = deps;
+  if (!job.data || !job.layout) throw new MissingStateError(`job ${job.jobId} is ${job.status} without its data summary`);
   const algorithm = algorithmFor(job.spec);
   const shape = algorithm.shape(job.spec, job.data);
   const expectedBytes = algorithm.modelLength(shape) * 8;
@@ -67,7 +115,11 @@ export async function runWorker(deps: Pick<ProtocolDeps, 'store' | 'datasets' | 
   }
   const model = decodeModel(encoded);
 
-  const shard = await container.shard(job.jobId, task.shard, () => deps.datasets.loadShard(job.spec.data, task.shard, job.shards));
+  const layout = job.layout;
+  const shard = await container.shard(job.jobId, task.shard, () => deps.datasets.loadShard(layout, task.shard, job.shards, loadOptions(job.spec)));
+  // Row identities serve only the preparation round's sample, and every shard's summary is stored
+  // by now (this round started after all of them): free their memory.
+  shard.data.positions = undefined;
   const { partial, computeMs } = await container.pool.partial(shard.key, shard.data.rows, shape, model);
   const report: WorkerReport = {
     shard: task.shard,
@@ -78,25 +130,7 @@ export async function runWorker(deps: Pick<ProtocolDeps, 'store' | 'datasets' | 
     threads: container.threads,
     modelDigest: modelDigest(encoded),
   };
-
-  const written = await store.putPartial(job.jobId, task.round, task.shard, encodePartial(partial, report));
-  const { added, count } = await store.arrive(job.jobId, task.round, task.shard);
-
-  let completionSent = false;
-  if (count === job.shards) {
-    // The filling arrival sends the completion. A repeat of it (its first run may have died before
-    // sending) re-sends only while the job still waits on this round; the aggregator drops extras.
-    let send = added;
-    if (!send) {
-      const now = await store.getJob(job.jobId);
-      send = now?.status === 'RUNNING' && now.round === task.round;
-    }
-    if (send) {
-      await deps.completion.send({ jobId: job.jobId, round: task.round });
-      completionSent = true;
-    }
-  }
-  return { status: 'done', written, arrived: added, count, completionSent, report };
+  return { partial, report };
 }
 
 /** Why `task` cannot belong to `job`, or undefined when it fits. */

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { algorithmFor } from '../algorithms/index.js';
-import { BspmlError, SpecError } from '../errors.js';
-import { encodeModel } from './codec.js';
+import { BspmlError } from '../errors.js';
+import { PREPARE_ROUND } from './constants.js';
 import { clock, type ProtocolDeps } from './deps.js';
 import { failJob } from './failJob.js';
 import { publishRound } from './publish.js';
@@ -17,9 +16,11 @@ export interface StartRequest {
 }
 
 /**
- * Starts a job: validates the spec and the data, initialises the model, stores it as round 0 and
- * publishes round 0. The job record exists from the first step, so a job that cannot start is left
- * FAILED with its reason rather than missing. Throws the validation error after recording it.
+ * Starts a job: validates the spec, describes the data set (its parts and columns: metadata, no
+ * rows) and publishes the preparation round, whose workers load, check and summarise their shards
+ * and whose aggregator initialises the model. The job record exists from the first step, so a job
+ * that cannot start is left FAILED with its reason rather than missing. Throws the error after
+ * recording it.
  */
 export async function startJob(deps: ProtocolDeps, request: StartRequest): Promise<JobRecord> {
   const jobId = request.jobId ?? newJobId();
@@ -31,7 +32,7 @@ export async function startJob(deps: ProtocolDeps, request: StartRequest): Promi
     jobId,
     spec,
     status: 'STARTING',
-    round: 0,
+    round: PREPARE_ROUND,
     shards: spec.workers,
     fanoutRound: -1,
     recoveries: 0,
@@ -41,30 +42,21 @@ export async function startJob(deps: ProtocolDeps, request: StartRequest): Promi
   };
   await deps.store.createJob(job);
 
-  let model: Float64Array;
   try {
     checkWorkerRounds(spec, limitsOf(deps.limits));
-    const data = await deps.datasets.load(spec.data);
-    const algorithm = algorithmFor(spec);
-    algorithm.validate(spec, data);
-    if (spec.workers > data.rows) {
-      throw new SpecError(`workers = ${spec.workers} is more than the ${data.rows} rows of ${data.source}; every worker needs at least one row`, 'workers');
-    }
-    model = algorithm.init(spec, data);
-    job.data = { rows: data.rows, dims: data.dims, featureNames: data.featureNames, ...(data.labelName ? { labelName: data.labelName } : {}) };
+    job.layout = await deps.datasets.describe(spec.data);
   } catch (error) {
-    if (error instanceof BspmlError) await failJob(deps.store, jobId, error.message);
+    if (error instanceof BspmlError) await failJob(deps.store, jobId, error.message, error.code);
     throw error;
   }
 
-  await deps.store.putModel(jobId, 0, encodeModel(model));
   const startedAt = clock(deps);
-  if (!(await deps.store.updateJob(jobId, { round: 0, status: 'STARTING' }, { status: 'RUNNING', data: job.data, roundStartedAt: startedAt }))) {
+  if (!(await deps.store.updateJob(jobId, { round: PREPARE_ROUND, status: 'STARTING' }, { status: 'RUNNING', layout: job.layout, roundStartedAt: startedAt }))) {
     throw new BspmlError('E_CONFLICT', `job ${jobId} changed while it was starting`);
   }
-  await publishRound(deps.fanout, deps.store, job, 0, model);
-  await deps.store.updateJob(jobId, { round: 0, status: 'RUNNING' }, { fanoutRound: 0 });
-  return { ...job, status: 'RUNNING', fanoutRound: 0, roundStartedAt: startedAt };
+  await publishRound(deps.fanout, deps.store, job, PREPARE_ROUND);
+  await deps.store.updateJob(jobId, { round: PREPARE_ROUND, status: 'RUNNING' }, { fanoutRound: PREPARE_ROUND });
+  return { ...job, status: 'RUNNING', fanoutRound: PREPARE_ROUND, roundStartedAt: startedAt };
 }
 
 /** Sortable by start time, unique enough to never collide: 20261122T210713Z-a1b2c3. */

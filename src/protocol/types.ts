@@ -1,4 +1,6 @@
 import type { JobSpec, LogregSolver } from './spec.js';
+import type { DatasetLayout } from '../data/layout.js';
+import type { SummaryMeta } from '../data/summary.js';
 import type { DataSummary } from '../data/types.js';
 
 export type JobStatus = 'STARTING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED';
@@ -8,7 +10,10 @@ export interface JobRecord {
   jobId: string;
   spec: JobSpec;
   status: JobStatus;
-  /** The round whose partials are being gathered now (the last one, once finished). */
+  /**
+   * The round whose partials are being gathered now (the last one, once finished). Round 0 is the
+   * preparation round (workers load their shards and summarise them); training rounds are 1, 2, …
+   */
   round: number;
   /** Number of shards = worker invocations per round. */
   shards: number;
@@ -20,6 +25,9 @@ export interface JobRecord {
   sweepArrivals?: number;
   /** When the current round's fan-out was published (epoch ms). */
   roundStartedAt: number;
+  /** The data set's parts and columns, as the start step described them (no rows). */
+  layout?: DatasetLayout;
+  /** Rows and columns, once the preparation round has counted them. */
   data?: DataSummary;
   /** Estimated AWS cost so far (USD, src/aws/cost.ts), updated as each round is aggregated. */
   costUsd?: number;
@@ -27,16 +35,24 @@ export interface JobRecord {
   updatedAt: number;
   /** Why the job FAILED, for a person. */
   error?: string;
+  /** The BspmlError code of bad input the job FAILED on (E_DATA, E_SPEC); absent for other failures. */
+  errorCode?: string;
   /** The final model, as the user sees it (SUCCEEDED only). */
   result?: ModelResult;
 }
 
-export type JobPatch = Partial<Pick<JobRecord, 'status' | 'round' | 'fanoutRound' | 'recoveries' | 'sweepArrivals' | 'costUsd' | 'roundStartedAt' | 'data' | 'error' | 'result'>>;
+export type JobPatch = Partial<
+  Pick<JobRecord, 'status' | 'round' | 'fanoutRound' | 'recoveries' | 'sweepArrivals' | 'costUsd' | 'roundStartedAt' | 'layout' | 'data' | 'error' | 'errorCode' | 'result'>
+>;
 
-/** One message of a round's fan-out: compute the partial of `shard` with the model of `round`. */
+/**
+ * One message of a round's fan-out: compute the partial of `shard` with the model of `round`, or,
+ * in the preparation round (round 0, `phase: 'prepare'`), load the shard and summarise it.
+ */
 export interface RoundTask {
   jobId: string;
   round: number;
+  phase?: 'prepare';
   shard: number;
   shards: number;
   /** The encoded model (base64) when it fits in a message; else the worker reads MODEL#round. */
@@ -61,19 +77,23 @@ export interface WorkerReport {
   threads: number;
   /** `modelDigest` of the model the partial was computed from. */
   modelDigest: string;
+  /** Preparation round: the shard's summary, less its sample (which is the partial's body). */
+  summary?: SummaryMeta;
 }
 
 /** Per-round record (ROUND#r). */
 export interface RoundMetrics {
   round: number;
+  /** Set on the preparation round's record (round 0), whose time is loading, not compute. */
+  phase?: 'prepare';
   /** k-means: inertia; logistic regression: regularised mean log-loss; of the model that entered the round. */
   objective: number;
   /** Algorithm figures: shift, gradNorm, accuracy, ... */
   stats: Record<string, number>;
   converged: boolean;
-  /** Slowest worker's compute time (the round's critical path). */
+  /** Slowest worker's compute time (the round's critical path); 0 in the preparation round. */
   computeMs: number;
-  /** Slowest worker's shard load time. */
+  /** Slowest worker's shard load time (the preparation round: load and summary). */
   loadMs: number;
   cacheHits: number;
   workers: number;

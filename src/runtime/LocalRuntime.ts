@@ -1,11 +1,12 @@
 import { availableParallelism } from 'node:os';
 import { InFlight, InProcessChannel, type DeliveryPolicy } from '../events/InProcessChannel.js';
-import { JobFailedError, MissingStateError } from '../errors.js';
+import { BspmlError, JobFailedError, MissingStateError } from '../errors.js';
 import type { Completion } from '../ports/Completion.js';
 import type { DatasetSource } from '../ports/DatasetSource.js';
 import type { Fanout } from '../ports/Fanout.js';
 import type { StateStore } from '../ports/StateStore.js';
 import { aggregate } from '../protocol/aggregate.js';
+import { PREPARE_ROUND } from '../protocol/constants.js';
 import type { ProtocolDeps } from '../protocol/deps.js';
 import { failJob } from '../protocol/failJob.js';
 import { recoverJob } from '../protocol/recover.js';
@@ -27,16 +28,19 @@ export interface LocalRuntimeOptions {
   /** Tries per message before the job is FAILED (Lambda's async invoke: 1 + 2 retries). Default 3. */
   maxAttempts?: number;
   delivery?: DeliveryPolicy;
-  /** Called after each aggregated round. */
+  /** Called after each aggregated training round (not the preparation round). */
   onRound?: (metrics: RoundMetrics, job: JobRecord) => void;
 }
 
 export interface TrainOutcome {
   job: JobRecord;
   result: ModelResult;
+  /** The preparation round (round 0): loading, checking and summarising the shards, initialising the model. */
+  prepare?: RoundMetrics;
+  /** The training rounds (1, 2, …), in order. */
   rounds: RoundMetrics[];
-  /** Store I/O of each round (workers and aggregator), in round order; `start` is job start. */
-  io: { start: IoCounts; rounds: IoCounts[] };
+  /** Store I/O of each training round (workers and aggregator), in round order; `start` is job start, `prepare` round 0. */
+  io: { start: IoCounts; prepare: IoCounts; rounds: IoCounts[] };
   wallMs: number;
   startMs: number;
   /** Bytes between workers and their threads during this job (models out, partials back). */
@@ -99,16 +103,22 @@ export class LocalRuntime {
     });
     const wallMs = performance.now() - started;
     const traffic1 = this.threadTraffic();
-    const rounds = await this.store.listRoundMetrics(job.jobId);
+    const all = await this.store.listRoundMetrics(job.jobId);
+    const prepare = all.find((r) => r.phase === 'prepare');
+    const rounds = all.filter((r) => r.phase !== 'prepare');
     const ioByRound = this.io.get(job.jobId) ?? new Map<number, IoCounts>();
     this.io.delete(job.jobId);
     this.threadsByJob.delete(job.jobId);
+    // Bad input found by the preparation round reads as it would had the start step found it.
+    if (done.status === 'FAILED' && (done.errorCode === 'E_DATA' || done.errorCode === 'E_SPEC') && done.error) throw new BspmlError(done.errorCode, done.error);
     if (done.status !== 'SUCCEEDED' || !done.result) throw new JobFailedError(job.jobId, done.error ?? `ended ${done.status}`);
+    const ioOf = (round: number) => ioByRound.get(round) ?? { requests: 0, bytesWritten: 0, bytesRead: 0 };
     return {
       job: done,
       result: done.result,
+      ...(prepare ? { prepare } : {}),
       rounds,
-      io: { start: startIo, rounds: rounds.map((r) => ioByRound.get(r.round) ?? { requests: 0, bytesWritten: 0, bytesRead: 0 }) },
+      io: { start: startIo, prepare: ioOf(PREPARE_ROUND), rounds: rounds.map((r) => ioOf(r.round)) },
       wallMs,
       startMs,
       threadTraffic: { toThreads: traffic1.toThreads - traffic0.toThreads, fromThreads: traffic1.fromThreads - traffic0.fromThreads },

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { kmeans, kmeansPlusPlus } from '../../src/algorithms/index.js';
+import { kmeans } from '../../src/algorithms/index.js';
+import { summarizeData } from '../../src/data/summary.js';
 import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
 import type { TrainingData } from '../../src/data/types.js';
 import { parseJobSpec, type KmeansSpec } from '../../src/protocol/spec.js';
@@ -37,6 +38,11 @@ function partialOf(data: TrainingData, k: number, model: Float64Array, start = 0
   const out = new Float64Array(kmeans.partialLength(shape));
   kmeans.partial(shape, model, { features: data.features, dims: data.dims, start, end }, out);
   return out;
+}
+
+/** k-means++ as a job starts it: on the bottom-k sample of the data's summary. */
+function kmeansPlusPlus(data: TrainingData, k: number, seed: number, initSample: number): Float64Array {
+  return kmeans.init(spec(k, { seed, initSample }), summarizeData(data, { seed, sampleSize: initSample }));
 }
 
 const sortRows = (rows: number[][]) => [...rows].sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!);

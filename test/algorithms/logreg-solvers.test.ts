@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logreg } from '../../src/algorithms/index.js';
 import { tailOffsets } from '../../src/algorithms/logreg/secondOrder.js';
 import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
+import { summarizeData } from '../../src/data/summary.js';
 import type { TrainingData } from '../../src/data/types.js';
 import { parseJobSpec, type LogregSpec } from '../../src/protocol/spec.js';
 import type { LogregResult } from '../../src/protocol/types.js';
@@ -94,7 +95,7 @@ describe('logistic-regression solvers', () => {
   it('a step that raises the objective is refused; the best trial step measured in the same round is taken next, without a test', () => {
     // Prepare: round 0, then the direction it chose made 30 times too long.
     const s = spec({ solver: 'newton', l2: L2, tol: 1e-9 });
-    const first = round(s, logreg.init(s, DATA));
+    const first = round(s, logreg.init(s, summarizeData(DATA, { seed: 0, sampleSize: 0 })));
     const o = tailOffsets(DATA.dims);
     const stretched = Float64Array.from(first.model);
     for (let j = 0; j < o.n; j++) {

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { logreg } from '../../src/algorithms/index.js';
+import { summarizeData } from '../../src/data/summary.js';
 import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
 import type { TrainingData } from '../../src/data/types.js';
 import { parseJobSpec, type LogregSpec } from '../../src/protocol/spec.js';
@@ -46,7 +47,7 @@ describe('logistic regression init', () => {
     const { mean, std } = columnStats(data);
 
     // Act
-    const model = logreg.init(spec(), data);
+    const model = logreg.init(spec(), summarizeData(data, { seed: 0, sampleSize: 0 }));
 
     // Assess: weights and bias start at zero.
     const dims = data.dims;
@@ -80,7 +81,7 @@ describe('logistic regression gradient', () => {
     const data = noisyData();
     const dims = data.dims;
     const s = spec({ lr: 1, l2: 0.3 });
-    const model = logreg.init(s, data);
+    const model = logreg.init(s, summarizeData(data, { seed: 0, sampleSize: 0 }));
     const v = [0.7, -0.4, 1.1];
     const c = -0.2;
     const std = model.subarray(2 * dims + 1);
@@ -129,7 +130,7 @@ describe('logistic regression edge cases', () => {
     for (let i = 0; i < base.rows; i++) features[i * 3 + 1] = 3.5;
     const data: TrainingData = { ...base, features };
     const s = spec({ lr: 0.5, l2: 0.01 });
-    let model = logreg.init(s, data);
+    let model = logreg.init(s, summarizeData(data, { seed: 0, sampleSize: 0 }));
 
     // Act
     const updates = [];
@@ -152,7 +153,7 @@ describe('logistic regression edge cases', () => {
     // Prepare
     const data = noisyData();
     const s = spec();
-    const model = logreg.init(s, data);
+    const model = logreg.init(s, summarizeData(data, { seed: 0, sampleSize: 0 }));
     const merged = partialOf(data, model);
     merged[data.dims + 1] = Infinity;
 
@@ -164,7 +165,7 @@ describe('logistic regression edge cases', () => {
     // Prepare
     const data = noisyData();
     const s = spec({ lr: 1e306 });
-    let model = logreg.init(s, data);
+    let model = logreg.init(s, summarizeData(data, { seed: 0, sampleSize: 0 }));
     let error: unknown;
 
     // Act

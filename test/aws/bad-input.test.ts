@@ -2,7 +2,7 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-s
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAwsEmulators, type AwsEmulators } from '../helpers/aws-emulators.js';
 import { nextS3Event } from '../helpers/aws-events.js';
-import { pipeline, type Pipeline } from '../helpers/aws-pipeline.js';
+import { deliverAll, pipeline, type Pipeline } from '../helpers/aws-pipeline.js';
 import { captureLogs } from '../helpers/logs.js';
 
 /*
@@ -51,6 +51,23 @@ async function uploadOverModel(name: string, csv: string, spec?: string) {
   return { result: result!, published: p.sns.calls.length - publishes };
 }
 
+/**
+ * As `uploadOverModel`, then delivers every message until none is left: bad input is found by the
+ * start step (a spec, an unreadable file) or by the preparation round (the rows). Returns the
+ * round of every task published for the job.
+ */
+async function uploadAndRun(name: string, csv: string, spec?: string) {
+  const before = p.sns.calls.length;
+  const { result: started } = await uploadOverModel(name, csv, spec);
+  if (started.status === 'RUNNING') await deliverAll(p, emulators.queueUrl);
+  const job = await p.wiring.store.getJob(started.jobId);
+  const tasks = p.sns.calls
+    .slice(before)
+    .flatMap((call) => (call.PublishBatchRequestEntries ?? []).map((e) => JSON.parse(e.Message!) as { jobId: string; round: number }))
+    .filter((t) => t.jobId === started.jobId);
+  return { result: { jobId: started.jobId, status: job?.status, error: job?.error }, rounds: tasks.map((t) => t.round) };
+}
+
 describe('a malformed upload', () => {
   const cases = [
     {
@@ -91,7 +108,7 @@ describe('a malformed upload', () => {
   for (const c of cases) {
     it(`(${c.what}) ends FAILED with the reason stored and logged, and leaves latest.json untouched`, async () => {
       // Act
-      const { result, published } = await uploadOverModel(c.name, c.csv, c.spec);
+      const { result, rounds } = await uploadAndRun(c.name, c.csv, c.spec);
 
       // Assess
       expect(result.status).toBe('FAILED');
@@ -100,7 +117,8 @@ describe('a malformed upload', () => {
       expect(job?.status).toBe('FAILED');
       expect(job?.error).toBe(result.error);
       expect(logs.events('job-failed')).toEqual([{ level: 'error', event: 'job-failed', jobId: result.jobId, reason: result.error }]);
-      expect(published).toBe(0);
+      // At most the preparation round's tasks went out: no training round was published.
+      expect(rounds.every((r) => r === 0)).toBe(true);
       expect(await text(`models/${c.name}/latest.json`)).toBe(PREVIOUS);
       expect(await modelKeys(c.name)).toEqual([`models/${c.name}/latest.json`]);
     });
@@ -117,9 +135,10 @@ describe('the start handler', () => {
     const job = await p.wiring.store.getJob(result.jobId);
     expect(job?.spec).toMatchObject({ algorithm: 'kmeans', k: 2, workers: 2, data: { uri: 's3://bspml-test-data/datasets/defaults.csv' } });
     expect(published).toBe(1);
+    // The preparation round: each worker loads and summarises its shard.
     expect(p.sns.take().map((m) => JSON.parse(m.message))).toEqual([
-      expect.objectContaining({ jobId: result.jobId, round: 0, shard: 0, shards: 2 }),
-      expect.objectContaining({ jobId: result.jobId, round: 0, shard: 1, shards: 2 }),
+      { jobId: result.jobId, round: 0, phase: 'prepare', shard: 0, shards: 2 },
+      { jobId: result.jobId, round: 0, phase: 'prepare', shard: 1, shards: 2 },
     ]);
   });
 

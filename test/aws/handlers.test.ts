@@ -27,8 +27,8 @@ afterAll(async () => {
   await emulators?.close();
 });
 
-async function startJob(jobId: string, workers: number) {
-  const [result] = await p.start({ jobId, spec: { algorithm: 'kmeans', k: 2, workers, maxRounds: 5, data: { uri: `s3://${emulators.bucket}/datasets/points.csv` } } });
+async function startJob(jobId: string, workers: number, maxRounds = 5) {
+  const [result] = await p.start({ jobId, spec: { algorithm: 'kmeans', k: 2, workers, maxRounds, data: { uri: `s3://${emulators.bucket}/datasets/points.csv` } } });
   expect(result!.status).toBe('RUNNING');
   return p.sns.take().filter((m) => JSON.parse(m.message).jobId === jobId);
 }
@@ -51,25 +51,28 @@ describe('the worker on-failure destination', () => {
 
 describe('the aggregator', () => {
   it('reports a failed record and the later records of its job, and goes on with other jobs', async () => {
-    // Prepare: job "stuck" is RUNNING without its data summary, so aggregating it throws; job "fine" is complete.
+    // Prepare: job "stuck" is at training round 1 without its data summary, so aggregating it throws;
+    // job "fine" has passed its preparation round (round 0) and its worker has done round 1.
     const now = Date.now();
     await p.wiring.store.createJob({
       jobId: 'stuck',
       spec: { algorithm: 'kmeans', k: 2, initSample: 100, workers: 2, maxRounds: 5, tol: 0, seed: 1, data: { uri: 's3://b/datasets/x.csv' } },
       status: 'RUNNING',
-      round: 0,
+      round: 1,
       shards: 2,
-      fanoutRound: 0,
+      fanoutRound: 1,
       recoveries: 0,
       roundStartedAt: now,
       createdAt: now,
       updatedAt: now,
     });
-    for (const task of await startJob('fine', 1)) await p.worker(snsEvent(task));
+    for (const task of await startJob('fine', 1, 1)) await p.worker(snsEvent(task));
+    expect((await p.aggregator(sqsEventOf([{ body: { jobId: 'fine', round: 0 }, groupId: 'fine' }]))).batchItemFailures).toEqual([]);
+    for (const task of p.sns.take()) await p.worker(snsEvent(task));
     const event = sqsEventOf([
-      { body: { jobId: 'stuck', round: 0 }, groupId: 'stuck' },
       { body: { jobId: 'stuck', round: 1 }, groupId: 'stuck' },
-      { body: { jobId: 'fine', round: 0 }, groupId: 'fine' },
+      { body: { jobId: 'stuck', round: 2 }, groupId: 'stuck' },
+      { body: { jobId: 'fine', round: 1 }, groupId: 'fine' },
     ]);
 
     // Act
@@ -78,23 +81,23 @@ describe('the aggregator', () => {
     // Assess
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: event.Records[0]!.messageId }, { itemIdentifier: event.Records[1]!.messageId }]);
     expect((await p.wiring.store.getJob('stuck'))?.status).toBe('RUNNING');
-    // Four points, two clusters: k-means++ picks two of them and the first round has converged.
-    expect(await p.wiring.store.getJob('fine')).toMatchObject({ status: 'SUCCEEDED', round: 0 });
+    // One training round at most: its aggregation finishes the job.
+    expect(await p.wiring.store.getJob('fine')).toMatchObject({ status: 'SUCCEEDED', round: 1 });
     expect(logs.events('model-written')).toEqual([expect.objectContaining({ jobId: 'fine', model: `s3://${emulators.bucket}/models/points/fine.json` })]);
     expect(logs.events('aggregate-failed')).toEqual([
-      expect.objectContaining({ jobId: 'stuck', round: 0, receives: 1, error: 'job stuck is RUNNING without its data summary' }),
+      expect.objectContaining({ jobId: 'stuck', round: 1, receives: 1, error: 'job stuck is RUNNING without its data summary' }),
     ]);
   });
 
   it('fails the job on the last receive before the dead-letter queue', async () => {
     // Act: the same completion, received for the third time (maxReceiveCount = 3).
-    const response = await p.aggregator(sqsEventOf([{ body: { jobId: 'stuck', round: 0 }, groupId: 'stuck', receiveCount: 3 }]));
+    const response = await p.aggregator(sqsEventOf([{ body: { jobId: 'stuck', round: 1 }, groupId: 'stuck', receiveCount: 3 }]));
 
     // Assess
     expect(response.batchItemFailures).toHaveLength(1);
     const job = await p.wiring.store.getJob('stuck');
     expect(job?.status).toBe('FAILED');
-    expect(job?.error).toBe('aggregator for round 0 failed after 3 attempts: job stuck is RUNNING without its data summary');
+    expect(job?.error).toBe('aggregator for round 1 failed after 3 attempts: job stuck is RUNNING without its data summary');
   });
 });
 

@@ -152,14 +152,17 @@ describe('the AWS handlers on emulators', () => {
       expect(data).toBe(`s3://${emulators.bucket}/datasets/${c.dataset}.${c.extension}`);
       expect(result).toEqual(local.result);
       expect(local.result.rounds).toBeGreaterThan(1);
-      // One PublishBatch per round (W ≤ 10), one worker invocation per shard per round.
-      expect(p.sns.calls.length - callsBefore).toBe(local.result.rounds);
-      expect(delivered.workerInvocations).toBe(local.result.rounds * c.spec.workers);
+      // One PublishBatch per round (W ≤ 10), one worker invocation per shard per round, the
+      // preparation round (round 0) included.
+      expect(p.sns.calls.length - callsBefore).toBe(local.result.rounds + 1);
+      expect(delivered.workerInvocations).toBe((local.result.rounds + 1) * c.spec.workers);
       expect(delivered.responses.every((r) => r.batchItemFailures.length === 0)).toBe(true);
-      const rounds = await p.wiring.store.listRoundMetrics(started!.jobId);
+      const [prepare, ...rounds] = await p.wiring.store.listRoundMetrics(started!.jobId);
+      expect(prepare).toMatchObject({ round: 0, phase: 'prepare', cacheHits: 0, computeMs: 0 });
       expect(rounds.map((r) => r.objective)).toEqual(local.rounds.map((r) => r.objective));
-      // One warm container served every shard: each shard loaded once, then hit every later round.
-      expect(rounds.slice(1).every((r) => r.cacheHits === c.spec.workers)).toBe(true);
+      // One warm container served every shard: each shard loaded once, by the preparation round,
+      // then hit in every training round.
+      expect(rounds.every((r) => r.cacheHits === c.spec.workers)).toBe(true);
       expect(logs.events('model-written')).toEqual([
         expect.objectContaining({ jobId: started!.jobId, latest: `s3://${emulators.bucket}/models/${c.dataset}/latest.json`, rounds: local.result.rounds }),
       ]);
@@ -222,7 +225,7 @@ describe('the AWS handlers on emulators', () => {
       expect(jobId).toBe('blobs-redis-1');
       expect(uri).toBe(`s3://${emulators.bucket}/datasets/blobs-redis.csv`);
       expect(result).toEqual(local.result);
-      expect(delivered.workerInvocations).toBe(local.result.rounds * 3);
+      expect(delivered.workerInvocations).toBe((local.result.rounds + 1) * 3);
       expect(await tableKeys('blobs-redis-1')).toEqual(['META', 'ROUND#n']);
       expect(await bucketKeys('state/jobs/blobs-redis-1/')).toEqual([]);
     } finally {

@@ -40,6 +40,13 @@ function fresh(store = new MemoryStore()): Harness {
   return harness(store, datasets);
 }
 
+/** Starts a job and runs its preparation round: round 1's tasks are pending. */
+async function prepared(h: Harness, jobId: string, spec: unknown): Promise<void> {
+  await startJob(h.deps, { jobId, spec });
+  await runRound(h, container, jobId, 0);
+  expect((await aggregate(h.deps, h.completion.pending.shift()!)).status).toBe('prepared');
+}
+
 /** The job trained with no interference, on its own store: what every disturbed run must equal. */
 let cleanRuns = 0;
 async function cleanResult(spec: unknown): Promise<KmeansResult> {
@@ -84,7 +91,7 @@ describe('worker tasks delivered more than once', () => {
     // Assess: one completion for round 0, sent by the filling arrival only.
     expect(second).toMatchObject({ arrived: true, count: 2, completionSent: false });
     expect(filling).toMatchObject({ arrived: true, count: 3, completionSent: true });
-    expect(advanced.status).toBe('advanced');
+    expect(advanced.status).toBe('prepared');
     expect(late).toMatchObject({ written: false, arrived: false, count: 3, completionSent: false });
     expect(h.completion.sent).toEqual([{ jobId: 'dup-worker', round: 0 }]);
     expect(await h.store.arrivals('dup-worker', 0)).toEqual([0, 1, 2]);
@@ -110,7 +117,7 @@ describe('worker tasks delivered more than once', () => {
     expect(h2.completion.sent).toEqual([{ jobId: 'crash-send', round: 0 }]);
     const job = await h2.store.getJob('crash-send');
     expect({ round: job?.round, status: job?.status }).toEqual({ round: 0, status: 'RUNNING' });
-    expect((await aggregate(h2.deps, h2.completion.sent[0]!)).status).toBe('advanced');
+    expect((await aggregate(h2.deps, h2.completion.sent[0]!)).status).toBe('prepared');
   });
 });
 
@@ -132,7 +139,7 @@ describe('completions delivered more than once', () => {
     const outcomes = [await aggregate(h.deps, h.completion.sent[0]!), await aggregate(h.deps, h.completion.sent[1]!)];
 
     // Assess
-    expect(outcomes.map((o) => o.status)).toEqual(['advanced', 'ignored']);
+    expect(outcomes.map((o) => o.status)).toEqual(['prepared', 'ignored']);
     expect((await h.store.getJob('dup-filling'))?.round).toBe(1);
     expect(h.fanout.of('dup-filling', 1)).toHaveLength(3);
     expect(await h.store.listRoundMetrics('dup-filling')).toHaveLength(1);
@@ -144,7 +151,7 @@ describe('completions delivered more than once', () => {
     await startJob(h.deps, { jobId: 'dup-completion', spec: SPEC });
     await runRound(h, container, 'dup-completion', 0);
     const message = h.completion.sent[0]!;
-    expect((await aggregate(h.deps, message)).status).toBe('advanced');
+    expect((await aggregate(h.deps, message)).status).toBe('prepared');
     const jobBefore = await h.store.getJob('dup-completion');
     const model1 = await h.store.getModel('dup-completion', 1);
     const metricsBefore = await h.store.listRoundMetrics('dup-completion');
@@ -259,7 +266,6 @@ describe('recovery sweep', () => {
     await runRound(h, container, 'doomed', 0);
     await aggregate(h.deps, h.completion.pending.shift()!);
     const bystanderBefore = await h.store.getJob('bystander');
-    const bystanderModel = await h.store.getModel('bystander', 0);
     const outcomes = [];
 
     // Act
@@ -276,7 +282,8 @@ describe('recovery sweep', () => {
     const doomed = await h.store.getJob('doomed');
     expect({ status: doomed?.status, error: doomed?.error }).toEqual({ status: 'FAILED', error: reason });
     expect(await h.store.getJob('bystander')).toEqual(bystanderBefore);
-    expect(Buffer.from((await h.store.getModel('bystander', 0))!).equals(Buffer.from(bystanderModel!))).toBe(true);
+    expect(bystanderBefore?.round).toBe(0);
+    expect(await h.store.getModel('bystander', 1)).toBeUndefined();
   });
 });
 
@@ -295,7 +302,7 @@ describe("a spec's backend", () => {
     expect(job?.spec.backend).toBe('s3');
     expect(job?.result).toEqual(await cleanResult(SPEC));
     // The memory store holds the job's models: nothing went anywhere else.
-    expect(await store.getModel('on-s3-spec', 0)).toBeInstanceOf(Uint8Array);
+    expect(await store.getModel('on-s3-spec', 1)).toBeInstanceOf(Uint8Array);
     expect(parseJobSpec(SPEC).backend).toBeUndefined();
   });
 });
@@ -322,8 +329,9 @@ describe('job isolation', () => {
     expect(a?.result).toEqual(aloneA);
     expect(b?.result).toEqual(aloneB);
     expect(aloneA).not.toEqual(aloneB);
-    expect((await h.store.listRoundMetrics('iso-a')).map((m) => m.round)).toEqual(Array.from({ length: aloneA.rounds }, (_, r) => r));
-    expect((await h.store.listRoundMetrics('iso-b')).map((m) => m.round)).toEqual(Array.from({ length: aloneB.rounds }, (_, r) => r));
+    // Round 0 prepares; training rounds are 1..rounds.
+    expect((await h.store.listRoundMetrics('iso-a')).map((m) => m.round)).toEqual(Array.from({ length: aloneA.rounds + 1 }, (_, r) => r));
+    expect((await h.store.listRoundMetrics('iso-b')).map((m) => m.round)).toEqual(Array.from({ length: aloneB.rounds + 1 }, (_, r) => r));
     // The random order really interleaved the two jobs.
     const order = h.fanout.published.map((t) => t.jobId);
     expect(order.indexOf('iso-b')).toBeLessThan(order.lastIndexOf('iso-a'));
@@ -350,51 +358,51 @@ describe('models too large for a message', () => {
     // Prepare: 20 × 1000 float64 = 160,000 bytes, 213,336 base64 characters.
     const store = new CountingStore();
     const h = harness(store, datasets);
-    await startJob(h.deps, { jobId: 'wide', spec: wideSpec(20) });
-    const model0 = decodeModel((await store.getModel('wide', 0))!);
-    expect(modelToBase64(model0).length).toBeGreaterThan(MAX_INLINE_MODEL_CHARS);
+    await prepared(h, 'wide', wideSpec(20));
+    const model1 = decodeModel((await store.getModel('wide', 1))!);
+    expect(modelToBase64(model1).length).toBeGreaterThan(MAX_INLINE_MODEL_CHARS);
     store.modelReads.length = 0;
 
     // Act
-    const tasks = h.fanout.of('wide', 0);
+    const tasks = h.fanout.of('wide', 1);
     await runWorker(h.deps, container, tasks[0]!);
 
     // Assess
     expect(tasks).toHaveLength(2);
     for (const task of tasks) expect(task).not.toHaveProperty('model');
-    expect(store.modelReads).toEqual([{ jobId: 'wide', round: 0 }]);
-    const [stored] = await store.getPartials('wide', 0, 1);
+    expect(store.modelReads).toEqual([{ jobId: 'wide', round: 1 }]);
+    const [stored] = await store.getPartials('wide', 1, 1);
     const shard = sliceShard(WIDE, 0, 2);
     const spec = parseJobSpec(wideSpec(20)) as KmeansSpec;
     const shape = kmeans.shape(spec, WIDE);
     const expected = new Float64Array(kmeans.partialLength(shape));
-    kmeans.partial(shape, model0, { features: shard.features, dims: DIMS, start: 0, end: shard.rows }, expected);
+    kmeans.partial(shape, model1, { features: shard.features, dims: DIMS, start: 0, end: shard.rows }, expected);
     expect(Array.from(decodePartial(stored!).partial)).toEqual(Array.from(expected));
 
-    // Act: the rest of the job, whose round-1 model is read from the store as well.
+    // Act: the rest of the job, whose round-2 model is read from the store as well.
     await drive(h, container);
 
     // Assess
     const job = await store.getJob('wide');
     expect(job?.status).toBe('SUCCEEDED');
-    for (const task of h.fanout.of('wide', 1)) expect(task).not.toHaveProperty('model');
-    expect(store.modelReads.filter((r) => r.jobId === 'wide' && r.round === 1).length).toBeGreaterThanOrEqual(2);
+    for (const task of h.fanout.of('wide', 2)) expect(task).not.toHaveProperty('model');
+    expect(store.modelReads.filter((r) => r.jobId === 'wide' && r.round === 2).length).toBeGreaterThanOrEqual(2);
   });
 
   it('a model just under the limit rides inside the task and the worker does not read it', async () => {
     // Prepare: 18 × 1000 float64 = 144,000 bytes, 192,000 base64 characters.
     const store = new CountingStore();
     const h = harness(store, datasets);
-    await startJob(h.deps, { jobId: 'wide-inline', spec: wideSpec(18) });
-    const model0 = (await store.getModel('wide-inline', 0))!;
+    await prepared(h, 'wide-inline', wideSpec(18));
+    const model1 = (await store.getModel('wide-inline', 1))!;
     store.modelReads.length = 0;
 
     // Act
-    const tasks = h.fanout.of('wide-inline', 0);
+    const tasks = h.fanout.of('wide-inline', 1);
     await runWorker(h.deps, container, tasks[0]!);
 
     // Assess
-    expect(tasks[0]!.model).toBe(Buffer.from(model0).toString('base64'));
+    expect(tasks[0]!.model).toBe(Buffer.from(model1).toString('base64'));
     expect(tasks[0]!.model!.length).toBeLessThanOrEqual(MAX_INLINE_MODEL_CHARS);
     expect(store.modelReads).toEqual([]);
   });

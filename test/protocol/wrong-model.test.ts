@@ -49,6 +49,13 @@ async function expectClean(h: Harness, jobId: string): Promise<void> {
   expect(Buffer.from((await h.store.getModel(jobId, job!.round + 1))!).equals(Buffer.from(reference.model))).toBe(true);
 }
 
+/** Starts a job and runs its preparation round (round 0): round 1's tasks, with a model, are pending. */
+async function startTraining(h: Harness, jobId: string): Promise<void> {
+  await startJob(h.deps, { jobId, spec: SPEC });
+  await runRound(h, container, jobId, 0);
+  expect((await aggregate(h.deps, h.completion.pending.shift()!)).status).toBe('prepared');
+}
+
 /** The same model with every coordinate moved by `delta`: the right length, the wrong values. */
 function shifted(task: RoundTask, delta: number): string {
   const model = decodeModel(new Uint8Array(Buffer.from(task.model!, 'base64')));
@@ -64,8 +71,8 @@ describe('defect 1: a task whose inline model is not the job’s shape', () => {
     // Prepare
     const h = harness(new MemoryStore(), datasets);
     const jobId = nextId('short-model');
-    await startJob(h.deps, { jobId, spec: SPEC });
-    const [t0] = h.fanout.of(jobId, 0);
+    await startTraining(h, jobId);
+    const [t0] = h.fanout.of(jobId, 1);
     const forged: RoundTask = { ...t0!, model: model || Buffer.from(t0!.model!, 'base64').subarray(8).toString('base64') };
 
     // Act
@@ -74,7 +81,7 @@ describe('defect 1: a task whose inline model is not the job’s shape', () => {
 
     // Assess
     expect(outcome).toMatchObject({ status: 'rejected' });
-    expect(outcome.status === 'rejected' && outcome.reason).toMatch(new RegExp(`shard 0 of round 0 of job ${jobId}: its model (has \\d+ bytes, the job's has 64|is not base64)`));
+    expect(outcome.status === 'rejected' && outcome.reason).toMatch(new RegExp(`shard 0 of round 1 of job ${jobId}: its model (has \\d+ bytes, the job's has 64|is not base64)`));
     await expectClean(h, jobId);
   });
 });
@@ -84,19 +91,19 @@ describe('defect 2: a task carrying a model other than its round’s', () => {
     // Prepare
     const h = harness(new MemoryStore(), datasets);
     const jobId = nextId('forged-now');
-    await startJob(h.deps, { jobId, spec: SPEC });
-    const [t0] = h.fanout.of(jobId, 0);
+    await startTraining(h, jobId);
+    const [t0] = h.fanout.of(jobId, 1);
 
     // Act: the forged task writes shard 0's partial first; the real tasks then fill the barrier.
     const forged = await runWorker(h.deps, container, { ...t0!, model: shifted(t0!, 0.25) });
-    await runRound(h, container, jobId, 0);
+    await runRound(h, container, jobId, 1);
     const first = await aggregate(h.deps, h.completion.pending.shift()!);
     await drive(h, container);
 
     // Assess
     expect(forged).toMatchObject({ status: 'done', written: true });
-    expect(first).toEqual({ status: 'republished', reason: expect.stringMatching(/round 0: partial\(s\) of shard\(s\) 0 not computed from the round's model/) });
-    expect(h.fanout.of(jobId, 0).map((t) => t.shard)).toEqual([0, 1, 2, 0]);
+    expect(first).toEqual({ status: 'republished', reason: expect.stringMatching(/round 1: partial\(s\) of shard\(s\) 0 not computed from the round's model/) });
+    expect(h.fanout.of(jobId, 1).map((t) => t.shard)).toEqual([0, 1, 2, 0]);
     await expectClean(h, jobId);
   });
 
@@ -104,21 +111,21 @@ describe('defect 2: a task carrying a model other than its round’s', () => {
     // Prepare
     const h = harness(new MemoryStore(), datasets);
     const jobId = nextId('forged-future');
-    await startJob(h.deps, { jobId, spec: SPEC });
-    const [, t1] = h.fanout.of(jobId, 0);
+    await startTraining(h, jobId);
+    const [, t1] = h.fanout.of(jobId, 1);
 
     // Act
-    const forged = await runWorker(h.deps, container, { ...t1!, round: 1, model: shifted(t1!, -1) });
+    const forged = await runWorker(h.deps, container, { ...t1!, round: 2, model: shifted(t1!, -1) });
     await drive(h, container);
 
     // Assess
     expect(forged).toMatchObject({ status: 'done', written: true });
-    expect(h.fanout.of(jobId, 1).map((t) => t.shard)).toEqual([0, 1, 2, 1]);
+    expect(h.fanout.of(jobId, 2).map((t) => t.shard)).toEqual([0, 1, 2, 1]);
     await expectClean(h, jobId);
   });
 
   it('a missing partial at aggregation (a discarded stray whose re-run was lost) re-runs that shard', async () => {
-    // Prepare: round 0's barrier is full; shard 2's partial is gone.
+    // Prepare: the preparation round's barrier is full; shard 2's summary is gone.
     const h = harness(new MemoryStore(), datasets);
     const jobId = nextId('missing-partial');
     await startJob(h.deps, { jobId, spec: SPEC });
@@ -158,12 +165,12 @@ describe('defect 6: a round advance whose reply is lost', () => {
     await startJob(h.deps, { jobId, spec: SPEC });
     await runRound(h, container, jobId, 0);
 
-    // Act
+    // Act: the advance out of the preparation round (the first advance) loses its reply.
     const outcome = await aggregate(h.deps, h.completion.pending.shift()!);
 
     // Assess
     expect(store.lost).toBe(1);
-    expect(outcome.status).toBe('advanced');
+    expect(outcome.status).toBe('prepared');
     expect(h.fanout.of(jobId, 1).map((t) => t.shard)).toEqual([0, 1, 2]);
     expect((await store.getJob(jobId))?.fanoutRound).toBe(1);
     await drive(h, container);

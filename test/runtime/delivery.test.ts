@@ -61,15 +61,19 @@ function modelOf(out: TrainOutcome): { arrays: number[][]; rounds: number } {
   return { arrays: [result.weights, [result.bias]], rounds: result.rounds };
 }
 
-/** One record per round, numbered 0..rounds-1, and a job record left at the last round. */
+/**
+ * One record per round: the preparation round 0, then training rounds numbered 1..rounds, and a
+ * job record left at the last round.
+ */
 async function expectOneRecordPerRound(store: MemoryStore, out: TrainOutcome): Promise<void> {
   const rounds = out.result.rounds;
   const job = await store.getJob(out.job.jobId);
   expect(job?.status).toBe('SUCCEEDED');
-  expect(job?.round).toBe(rounds - 1);
+  expect(job?.round).toBe(rounds);
   const metrics = await store.listRoundMetrics(out.job.jobId);
-  expect(metrics.map((m) => m.round)).toEqual(Array.from({ length: rounds }, (_, r) => r));
-  expect(out.rounds.map((m) => m.round)).toEqual(Array.from({ length: rounds }, (_, r) => r));
+  expect(metrics.map((m) => [m.round, m.phase ?? 'train'])).toEqual([[0, 'prepare'], ...Array.from({ length: rounds }, (_, r) => [r + 1, 'train'])]);
+  expect(out.prepare?.round).toBe(0);
+  expect(out.rounds.map((m) => m.round)).toEqual(Array.from({ length: rounds }, (_, r) => r + 1));
 }
 
 describe('at-least-once delivery through the local runtime', () => {
@@ -89,8 +93,9 @@ describe('at-least-once delivery through the local runtime', () => {
     // Assess: bit-identical model and the same number of rounds.
     expect(expected.result.rounds).toBeGreaterThan(3);
     expect(modelOf(actual)).toEqual(modelOf(expected));
-    // Duplicates really happened: both copies of every worker task and of every completion.
-    for (let round = 0; round < actual.result.rounds; round++) {
+    // Duplicates really happened: both copies of every worker task and of every completion, the
+    // preparation round's included.
+    for (let round = 0; round <= actual.result.rounds; round++) {
       for (let shard = 0; shard < WORKERS; shard++) {
         const copies = noisy.deliveries.filter((d) => d.channel === 'worker' && d.round === round && d.shard === shard).map((d) => d.copy);
         expect(copies, `round ${round} shard ${shard}`).toEqual(expect.arrayContaining([0, 1]));
@@ -103,12 +108,15 @@ describe('at-least-once delivery through the local runtime', () => {
     expect(actual.rounds.map((m) => m.objective)).toEqual(expected.rounds.map((m) => m.objective));
   }, 15_000);
 
-  it('a lost worker message (shard 1 of round 2) is re-published by the recovery sweep; the model is unchanged', async () => {
+  it.each([
+    [2, 'a training round'],
+    [0, 'the preparation round'],
+  ])('a lost worker message (shard 1 of round %i, %s) is re-published by the recovery sweep; the model is unchanged', async (lostRound) => {
     // Prepare
     const plain = makeRuntime();
     let lost = 0;
     const lossy = recordingPolicy({}, (d) => {
-      if (lost > 0 || d.channel !== 'worker' || d.round !== 2 || d.shard !== 1 || d.copy !== 0) return false;
+      if (lost > 0 || d.channel !== 'worker' || d.round !== lostRound || d.shard !== 1 || d.copy !== 0) return false;
       lost++;
       return true;
     });
@@ -120,10 +128,10 @@ describe('at-least-once delivery through the local runtime', () => {
 
     // Assess
     expect(lost).toBe(1);
-    // The recovery sweep re-published exactly the missing shard of round 2, and nothing else.
-    const round2 = lossy.deliveries.filter((d) => d.channel === 'worker' && d.round === 2);
-    expect(round2.map((d) => d.shard).sort()).toEqual([0, 1, 2]);
-    expect(lossy.deliveries.filter((d) => d.channel === 'worker')).toHaveLength(WORKERS * actual.result.rounds);
+    // The recovery sweep re-published exactly the missing shard of the round, and nothing else.
+    const ofRound = lossy.deliveries.filter((d) => d.channel === 'worker' && d.round === lostRound);
+    expect(ofRound.map((d) => d.shard).sort()).toEqual([0, 1, 2]);
+    expect(lossy.deliveries.filter((d) => d.channel === 'worker')).toHaveLength(WORKERS * (actual.result.rounds + 1));
     expect(modelOf(actual)).toEqual(modelOf(expected));
     await expectOneRecordPerRound(flaky.store, actual);
   }, 15_000);
@@ -146,7 +154,7 @@ describe('at-least-once delivery through the local runtime', () => {
     // Assess: the completion of round 1 was delivered once more (by the sweep), no worker re-ran.
     expect(lost).toBe(1);
     expect(lossy.deliveries.filter((d) => d.channel === 'aggregator' && d.round === 1)).toHaveLength(1);
-    expect(lossy.deliveries.filter((d) => d.channel === 'worker')).toHaveLength(WORKERS * actual.result.rounds);
+    expect(lossy.deliveries.filter((d) => d.channel === 'worker')).toHaveLength(WORKERS * (actual.result.rounds + 1));
     expect(modelOf(actual)).toEqual(modelOf(expected));
     await expectOneRecordPerRound(flaky.store, actual);
   }, 15_000);

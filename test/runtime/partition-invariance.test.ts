@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kmeansPlusPlus } from '../../src/algorithms/index.js';
+import { kmeans } from '../../src/algorithms/index.js';
+import { summarizeData } from '../../src/data/summary.js';
+import { parseJobSpec, type KmeansSpec } from '../../src/protocol/spec.js';
 import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
 import type { TrainingData } from '../../src/data/types.js';
 import type { KmeansResult, LogregResult } from '../../src/protocol/types.js';
@@ -18,6 +20,7 @@ const LAYOUTS = [
   { workers: 1, threads: 1 },
   { workers: 3, threads: 2 },
   { workers: 4, threads: 1 },
+  { workers: 8, threads: 1 },
 ];
 const REL = 1e-9;
 /** Coordinates below this magnitude are compared absolutely (relative error of ~0 is meaningless). */
@@ -52,6 +55,12 @@ function logregData(): TrainingData {
 const LOGREG_DATA = logregData();
 const LOGREG = { solver: 'gd' as const, lr: 0.5, l2: 0.01, maxRounds: 15, tol: 0 };
 
+/** The system's k-means++ on the summary of the whole data as one process would make it (one shard). */
+function kmeansInit(): Float64Array {
+  const spec = parseJobSpec({ algorithm: 'kmeans', ...KMEANS, data: { uri: 'kmeans' } }) as KmeansSpec;
+  return kmeans.init(spec, summarizeData(KMEANS_DATA, { seed: KMEANS.seed, sampleSize: KMEANS.initSample }));
+}
+
 describe('partition invariance (LocalRuntime vs. sequential reference)', () => {
   let runtime: LocalRuntime;
 
@@ -66,7 +75,7 @@ describe('partition invariance (LocalRuntime vs. sequential reference)', () => {
 
   const kmeansReference = (() => {
     let cached: ReturnType<typeof referenceKmeans> | undefined;
-    return () => (cached ??= referenceKmeans(KMEANS_DATA, kmeansPlusPlus(KMEANS_DATA, KMEANS.k, KMEANS.seed, KMEANS.initSample), KMEANS.k, KMEANS));
+    return () => (cached ??= referenceKmeans(KMEANS_DATA, kmeansInit(), KMEANS.k, KMEANS));
   })();
 
   it('the k-means reference itself takes more than 3 rounds on this data', () => {

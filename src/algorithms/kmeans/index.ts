@@ -24,7 +24,8 @@ export const kmeans: Algorithm<KmeansSpec> = {
   },
 
   init(spec, data) {
-    return kmeansPlusPlus(data, spec.k, spec.seed, spec.initSample);
+    // The bottom-k sample of the summary: the same rows, in the same order, whatever W and I.
+    return kmeansPlusPlus(data.sample.features, data.sample.keys.length, data.dims, spec.k, spec.seed);
   },
 
   modelLength(shape) {

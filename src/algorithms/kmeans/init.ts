@@ -1,20 +1,13 @@
 import { nearestSquaredDistance } from '../../kernels/kmeans.js';
-import type { TrainingData } from '../../data/types.js';
 import { Rng } from '../../util/random.js';
 
 /**
  * Greedy k-means++ (as scikit-learn does it: 2 + ⌊ln k⌋ candidates per step, keep the one that
- * lowers the potential most) on at most `sampleSize` rows drawn with the seed, so that starting a
- * job on millions of rows stays cheap.
+ * lowers the potential most) on the `m` rows of `x`: the preparation round's initialisation
+ * sample (at most `initSample` rows), so that starting a job on millions of rows stays cheap.
  */
-export function kmeansPlusPlus(data: TrainingData, k: number, seed: number, sampleSize: number): Float64Array {
+export function kmeansPlusPlus(x: Float32Array, m: number, dims: number, k: number, seed: number): Float64Array {
   const rng = new Rng(seed);
-  const { dims } = data;
-  const rows = sampleRows(data.rows, Math.min(sampleSize, data.rows), rng);
-  const m = rows.length;
-  const x = new Float32Array(m * dims);
-  for (let i = 0; i < m; i++) x.set(data.features.subarray(rows[i]! * dims, rows[i]! * dims + dims), i * dims);
-
   const centroids = new Float64Array(k * dims);
   const pick = (c: number, i: number) => {
     for (let j = 0; j < dims; j++) centroids[c * dims + j] = x[i * dims + j]!;
@@ -62,15 +55,4 @@ function upperBound(cumulative: Float64Array, target: number): number {
     else lo = mid + 1;
   }
   return lo;
-}
-
-/** `m` distinct row indices of `n`, sorted (Floyd's algorithm: O(m) memory even for huge n). */
-function sampleRows(n: number, m: number, rng: Rng): number[] {
-  if (m === n) return Array.from({ length: n }, (_, i) => i);
-  const chosen = new Set<number>();
-  for (let j = n - m; j < n; j++) {
-    const t = rng.int(j + 1);
-    chosen.add(chosen.has(t) ? j : t);
-  }
-  return [...chosen].sort((a, b) => a - b);
 }

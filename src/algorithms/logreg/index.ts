@@ -1,3 +1,4 @@
+import { formatFloat32 } from '../../data/table.js';
 import { SpecError } from '../../errors.js';
 import { logregAccumulate } from '../../kernels/logreg.js';
 import type { LogregSolver, LogregSpec } from '../../protocol/spec.js';
@@ -28,8 +29,16 @@ export const logreg: Algorithm<LogregSpec> = {
     return { algorithm: 'logreg', dims: data.dims, k: 1, solver: solverOf(spec, data.dims) };
   },
 
+  // Checked as the shards load, so that a bad label is named by its file, line and column.
+  labelRule: (y) => (y === 0 || y === 1 ? undefined : `label ${formatFloat32(y)} is not 0 or 1`),
+
   validate(_spec, data) {
     if (!data.labels) throw new SpecError(`logistic regression needs a label column in ${data.source}`, 'data.labelColumn');
+    const other = Object.keys(data.labels).filter((v) => v !== '0' && v !== '1');
+    if (other.length > 0) {
+      const rows = other.reduce((n, v) => n + data.labels![v]!, 0);
+      throw new SpecError(`${data.source}: field "${data.labelName ?? 'label'}": labels must be 0 or 1; ${rows} row(s) hold ${other.join(', ')}`, 'data.labelColumn');
+    }
   },
 
   init(spec, data) {

@@ -1,0 +1,146 @@
+import { algorithmFor } from '../algorithms/index.js';
+import type { LoadOptions } from '../data/dataset.js';
+import type { DatasetLayout, PieceReport } from '../data/layout.js';
+import { decodeSummary, encodeSummary, errorSummary, mergeSummaries, summarizeShard, type PreparedData, type Summary, type SummaryError } from '../data/summary.js';
+import type { DataSummary } from '../data/types.js';
+import { BspmlError, DataError, SpecError } from '../errors.js';
+import type { WorkerContainer } from '../inner/WorkerContainer.js';
+import { PREPARE_DIGEST } from './constants.js';
+import type { ProtocolDeps } from './deps.js';
+import type { JobSpec } from './spec.js';
+import type { JobRecord, RoundTask, WorkerReport } from './types.js';
+
+/*
+ * The preparation round (round 0). Each worker loads its shard (kept in its container for the
+ * training rounds), summarises it and writes the summary as its partial; a shard with a bad value
+ * writes the error instead of throwing, so a data error is reported once, by the aggregator, and
+ * never retried. The aggregator merges the summaries in shard order, checks the whole data set and
+ * computes the model of round 1 from the summary.
+ */
+
+/** Rows of the initialisation sample the spec asks for (k-means++); 0 when the model needs none. */
+export function sampleSizeOf(spec: JobSpec): number {
+  return 'initSample' in spec ? spec.initSample : 0;
+}
+
+/** What a shard's reader checks for the job's algorithm (its labels). */
+export function loadOptions(spec: JobSpec): LoadOptions {
+  const { labelRule } = algorithmFor(spec);
+  return labelRule ? { labelRule } : {};
+}
+
+/** A worker's part of the preparation round: the summary of its shard (or of its shard's error). */
+export async function prepareShard(
+  deps: Pick<ProtocolDeps, 'datasets'>,
+  container: WorkerContainer,
+  job: JobRecord & { layout: DatasetLayout },
+  task: RoundTask,
+): Promise<{ partial: Float64Array; report: WorkerReport }> {
+  const started = performance.now();
+  let summary: Summary;
+  let cacheHit = false;
+  try {
+    const shard = await container.shard(job.jobId, task.shard, () => deps.datasets.loadShard(job.layout, task.shard, job.shards, loadOptions(job.spec)));
+    cacheHit = shard.cacheHit;
+    summary = summarizeShard(shard.data, { shard: task.shard, seed: job.spec.seed, sampleSize: sampleSizeOf(job.spec) });
+  } catch (error) {
+    // Anything but bad data (a network error, a throttled read) is thrown, for the invocation to be retried.
+    if (!(error instanceof DataError)) throw error;
+    summary = errorSummary(task.shard, job.layout.featureNames.length, error);
+  }
+  const { meta, body } = encodeSummary(summary);
+  const report: WorkerReport = {
+    shard: task.shard,
+    rows: summary.rows,
+    computeMs: 0,
+    // Loading and summarising: the whole of a preparation worker's time is data preparation.
+    loadMs: performance.now() - started,
+    cacheHit,
+    threads: container.threads,
+    modelDigest: PREPARE_DIGEST,
+    summary: meta,
+  };
+  return { partial: body, report };
+}
+
+export interface PreparedRound {
+  model: Float64Array;
+  data: DataSummary;
+  stats: Record<string, number>;
+}
+
+/**
+ * Merges the preparation round's partials (in shard order), checks the data set as a whole and
+ * initialises the model. Throws a BspmlError whose message is the job's reason when it cannot train.
+ */
+export function prepareModel(job: JobRecord & { layout: DatasetLayout }, partials: { partial: Float64Array; report: WorkerReport }[]): PreparedRound {
+  const { spec, layout } = job;
+  const dims = layout.featureNames.length;
+  let merged: Summary | undefined;
+  for (const { partial, report } of partials) {
+    if (!report.summary) throw new BspmlError('E_CODEC', `the preparation partial of shard ${report.shard} carries no summary`);
+    const summary = decodeSummary(report.summary, partial);
+    if (summary.dims !== dims) {
+      throw new DataError(layout.uri, `shard ${report.shard} read ${summary.dims} feature columns, the data set has ${dims} (${layout.featureNames.join(', ')})`);
+    }
+    merged = merged ? mergeSummaries(merged, summary, sampleSizeOf(spec)) : summary;
+  }
+  if (!merged) throw new BspmlError('E_CODEC', 'the preparation round has no partials');
+
+  const error = firstError(merged.errors);
+  if (error) throw new BspmlError('E_DATA', reasonOf(error, merged.pieces, layout));
+  if (merged.rows === 0) {
+    const onlyHeader = layout.parts.length === 1 && layout.parts[0]!.hasHeader === true;
+    throw new DataError(layout.uri, `no data rows${onlyHeader ? ' (the file has only a header)' : ''}`);
+  }
+  if (job.shards > merged.rows) {
+    throw new SpecError(`workers = ${job.shards} is more than the ${merged.rows} rows of ${layout.uri}; every worker needs at least one row`, 'workers');
+  }
+  const prepared: PreparedData = {
+    ...merged,
+    source: layout.uri,
+    featureNames: layout.featureNames,
+    ...(layout.labelName !== undefined ? { labelName: layout.labelName } : {}),
+  };
+  const algorithm = algorithmFor(spec);
+  algorithm.validate(spec, prepared);
+  const model = algorithm.init(spec, prepared);
+  return {
+    model,
+    data: { rows: merged.rows, dims, featureNames: layout.featureNames, ...(layout.labelName !== undefined ? { labelName: layout.labelName } : {}) },
+    // A shard can hold no rows when its byte range holds no line start, or when the parts cannot
+    // be split (a gzip part) into as many ranges as workers; its partials are then zero.
+    stats: { rows: merged.rows, emptyShards: merged.shardRows.filter((n) => n === 0).length, sampleRows: merged.sample.keys.length },
+  };
+}
+
+/** The first located error in (part, line) order; without locations, the first in shard order. */
+function firstError(errors: SummaryError[]): SummaryError | undefined {
+  const located = errors.filter((e) => e.location);
+  if (located.length === 0) return errors[0];
+  return located.sort((a, b) => {
+    const x = a.location!;
+    const y = b.location!;
+    return x.part - y.part || x.pieceStart - y.pieceStart || x.lineInPiece - y.lineInPiece;
+  })[0];
+}
+
+/**
+ * One line naming the part's file, the line (or row) in that part and the column. A worker that
+ * read its part from the start knew the line, and said so; one that started mid-part knew only the
+ * line in its piece (and the byte where it starts): the lines of the part's earlier pieces, read by
+ * other workers, are in their summaries. When one of them is missing (its shard failed too), the
+ * reader's own message, which names the byte, is kept.
+ */
+export function reasonOf(error: SummaryError, pieces: PieceReport[], layout: DatasetLayout): string {
+  const location = error.location;
+  const part = location ? layout.parts[location.part] : undefined;
+  if (!location || !part || error.row !== undefined) return error.message;
+  const earlier = pieces.filter((p) => p.piece.part === location.part && p.piece.start < location.pieceStart).sort((a, b) => a.piece.start - b.piece.start);
+  if (earlier.length === 0 || (earlier[0]!.piece.start !== part.dataOffset && earlier[0]!.piece.start !== 0)) return error.message;
+  for (let i = 1; i < earlier.length; i++) if (earlier[i]!.piece.start !== earlier[i - 1]!.piece.end) return error.message;
+  if (earlier[earlier.length - 1]!.piece.end !== location.pieceStart) return error.message;
+  // `lineInPiece` is 0-based: the piece's first line is the line after the earlier pieces' lines.
+  const line = part.firstLine + earlier.reduce((n, p) => n + p.lines, 0) + location.lineInPiece;
+  return new DataError(part.name, error.detail, { row: line, ...(location.field !== undefined ? { field: location.field } : {}) }).message;
+}
