@@ -228,7 +228,8 @@ describe('one SQS batch holding two jobs\' completions (issue 12 defect 10)', ()
 
     // Assess
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: event.Records[0]!.messageId }]);
-    expect(await p.wiring.store.getJob('healthy')).toMatchObject({ status: 'SUCCEEDED' });
+    // Its round 0 (the preparation round) was aggregated: the job moved on to round 1.
+    expect(await p.wiring.store.getJob('healthy')).toMatchObject({ status: 'RUNNING', round: 1 });
     expect(logs.events('aggregate-failed')).toEqual([expect.objectContaining({ jobId: 'broken', receives: 3 })]);
   });
 });

@@ -139,7 +139,8 @@ describe('a finished job on the deployed path', () => {
     );
     const keys = (items.Items ?? []).map((i) => `${i.pk!.S}|${i.sk!.S}`).sort();
     expect(keys.filter((k) => !/^JOB#kept\|(META|MODEL#\d+|ROUND#\d+|FIELD#.*)$/.test(k))).toEqual([]);
-    expect(keys.filter((k) => k.includes('|ROUND#'))).toHaveLength(job!.result!.rounds);
+    // One per training round, and the preparation round's.
+    expect(keys.filter((k) => k.includes('|ROUND#'))).toHaveLength(job!.result!.rounds + 1);
     expect(keys).toContain(`JOB#kept|META`);
   });
 });
