@@ -183,10 +183,9 @@ export class CsvPieceParser {
       try {
         for (;;) {
           if (c === cols) throw new FieldProblem(`expected ${cols} fields, found ${countFields(buf, i, stop)}`);
-          let q = p;
-          while (q < stop && buf[q] !== COMMA) q++;
-          row[c] = parseField(buf, p, q);
+          row[c] = parseField(buf, p, stop);
           c++;
+          const q = fieldEnd;
           if (q >= stop) break;
           p = q + 1;
         }
@@ -227,16 +226,20 @@ function countFields(buf: Uint8Array, i: number, stop: number): number {
 const POW10: number[] = [];
 for (let i = 0; i <= 22; i++) POW10.push(10 ** i);
 
+/** Where the field parseField just read ends (its comma, or the line's end). */
+let fieldEnd = 0;
+
 /**
- * The value of bytes [a, b) as float32 (returned as the double it rounds to). Plain decimals
- * with at most 15 significant digits and a power of ten within 1e±22 take the exact fast path
- * (Clinger: the integer mantissa and the power are exact doubles, so one operation rounds once,
- * exactly as Number() does); anything else goes through Number(), so values match it exactly.
+ * The value of the field starting at byte `a` of a line ending at `stop`, as float32 (returned as
+ * the double it rounds to); sets `fieldEnd`. One pass: the number is scanned up to its comma.
+ * Plain decimals with at most 15 significant digits and a power of ten within 1e±22 take the exact
+ * fast path (Clinger: the integer mantissa and the power are exact doubles, so one operation
+ * rounds once, exactly as Number() does); anything else goes through Number(), so values match it.
  */
-export function parseField(buf: Uint8Array, a: number, b: number): number {
-  while (a < b && (buf[a] === SPACE || buf[a] === TAB)) a++;
-  while (b > a && (buf[b - 1] === SPACE || buf[b - 1] === TAB)) b--;
+export function parseField(buf: Uint8Array, a: number, stop: number): number {
   let i = a;
+  while (i < stop && (buf[i] === SPACE || buf[i] === TAB)) i++;
+  const first = i;
   let negative = false;
   if (buf[i] === 45 /* - */) {
     negative = true;
@@ -247,15 +250,16 @@ export function parseField(buf: Uint8Array, a: number, b: number): number {
   let significant = 0;
   let scale = 0;
   let d: number;
-  while (i < b && (d = buf[i]! - 48) >= 0 && d <= 9) {
+  let ok = true;
+  while (i < stop && (d = buf[i]! - 48) >= 0 && d <= 9) {
     mantissa = mantissa * 10 + d;
     if (mantissa !== 0) significant++;
     digits++;
     i++;
   }
-  if (i < b && buf[i] === 46 /* . */) {
+  if (i < stop && buf[i] === 46 /* . */) {
     i++;
-    while (i < b && (d = buf[i]! - 48) >= 0 && d <= 9) {
+    while (i < stop && (d = buf[i]! - 48) >= 0 && d <= 9) {
       mantissa = mantissa * 10 + d;
       if (mantissa !== 0) significant++;
       digits++;
@@ -263,7 +267,7 @@ export function parseField(buf: Uint8Array, a: number, b: number): number {
       i++;
     }
   }
-  if (i < b && (buf[i] === 101 || buf[i] === 69) /* e E */) {
+  if (i < stop && (buf[i] === 101 || buf[i] === 69) /* e E */) {
     i++;
     let expNegative = false;
     if (buf[i] === 45) {
@@ -272,23 +276,36 @@ export function parseField(buf: Uint8Array, a: number, b: number): number {
     } else if (buf[i] === 43) i++;
     let e = 0;
     let expDigits = 0;
-    while (i < b && (d = buf[i]! - 48) >= 0 && d <= 9) {
+    while (i < stop && (d = buf[i]! - 48) >= 0 && d <= 9) {
       if (e < 100000) e = e * 10 + d;
       expDigits++;
       i++;
     }
-    if (expDigits === 0) return slowField(buf, a, b);
+    if (expDigits === 0) ok = false;
     scale += expNegative ? -e : e;
   }
-  if (i !== b || digits === 0 || significant > 15) return slowField(buf, a, b);
+  const numberEnd = i;
+  while (i < stop && (buf[i] === SPACE || buf[i] === TAB)) i++;
+  if (i < stop && buf[i] !== COMMA) {
+    // Not a plain number: find the field's end for the slow path (and its message).
+    ok = false;
+    while (i < stop && buf[i] !== COMMA) i++;
+  }
+  fieldEnd = i;
+  if (!ok || digits === 0 || significant > 15) return slowField(buf, first, numberEnd === i ? i : trimEnd(buf, first, i));
   let v: number;
   if (mantissa === 0) v = 0;
   else if (scale >= 0 && scale <= 22) v = mantissa * POW10[scale]!;
   else if (scale < 0 && scale >= -22) v = mantissa / POW10[-scale]!;
-  else return slowField(buf, a, b);
+  else return slowField(buf, first, numberEnd);
   const f = Math.fround(negative ? -v : v);
-  if (f === Infinity || f === -Infinity) throw new FieldProblem(`${latin1(buf, a, b)} is out of the float32 range`);
+  if (f === Infinity || f === -Infinity) throw new FieldProblem(`${latin1(buf, first, numberEnd)} is out of the float32 range`);
   return f;
+}
+
+function trimEnd(buf: Uint8Array, a: number, b: number): number {
+  while (b > a && (buf[b - 1] === SPACE || buf[b - 1] === TAB)) b--;
+  return b;
 }
 
 const NON_FINITE = /^[+-]?(nan|inf|infinity)$/i;

@@ -1,0 +1,71 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe as describeData, loadShard, planShards } from '../../src/data/dataset.js';
+import { LocalFiles } from '../../src/data/sources/local.js';
+import { formatFloat32 } from '../../src/data/table.js';
+
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'bspml-split-'));
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A CSV of 1..3 columns: numbers of varied width, LF or CRLF per line, blank lines, maybe no final newline. */
+const csvCase = fc
+  .record({
+    cols: fc.integer({ min: 1, max: 3 }),
+    header: fc.boolean(),
+    trailing: fc.boolean(),
+    lines: fc.array(
+      fc.record({
+        values: fc.array(fc.oneof(fc.integer({ min: -99999, max: 99999 }), fc.double({ min: -1e6, max: 1e6, noNaN: true })), { minLength: 3, maxLength: 3 }),
+        crlf: fc.boolean(),
+        blankAfter: fc.boolean(),
+      }),
+      { minLength: 1, maxLength: 30 },
+    ),
+  })
+  .map(({ cols, header, trailing, lines }) => {
+    let text = header ? `${Array.from({ length: cols }, (_, c) => `c${c}`).join(',')}\n` : '';
+    const rows: number[][] = [];
+    lines.forEach((line, i) => {
+      const values = line.values.slice(0, cols).map((v) => Math.fround(v));
+      rows.push(values);
+      const eol = line.crlf ? '\r\n' : '\n';
+      const last = i === lines.length - 1;
+      text += values.map(formatFloat32).join(',') + (last && !trailing ? '' : eol) + (line.blankAfter && !last ? eol : '');
+    });
+    return { text, rows };
+  });
+
+describe('the split rule (property)', () => {
+  it('shards of any count, cut at any byte, hold every row once, in order', async () => {
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(csvCase, fc.integer({ min: 1, max: 12 }), async ({ text, rows }, shards) => {
+        const path = join(dir, `case-${n++}.csv`);
+        await writeFile(path, text);
+        const source = new LocalFiles();
+        const layout = await describeData({ uri: path }, source);
+        const got: number[][] = [];
+        for (let s = 0; s < shards; s++) {
+          const shard = await loadShard(layout, s, shards, source);
+          for (let r = 0; r < shard.rows; r++) got.push(Array.from(shard.features.subarray(r * shard.dims, (r + 1) * shard.dims)));
+        }
+        expect(got).toEqual(rows);
+        // The plan covers the data bytes exactly, without overlap.
+        const pieces = planShards(layout, shards).flat();
+        expect(pieces.reduce((sum, p) => sum + (p.end - p.start), 0)).toBe(layout.parts[0]!.bytes - layout.parts[0]!.dataOffset);
+        await rm(path);
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
