@@ -126,6 +126,8 @@ function dynamoDbClient(config: AwsConfig): DynamoDBClient {
     ...awsClientTimeouts(),
     region: config.region ?? (local ? 'us-east-1' : undefined),
     endpoint: config.endpoints.dynamodb,
+    // Adaptive retries rate-limit this client after throttling (a hot partition at large W).
+    retryMode: 'adaptive',
     ...(local && !process.env.AWS_ACCESS_KEY_ID ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
   });
 }

@@ -176,7 +176,7 @@ async function syncRound(store: StateStore, jobId: string, round: number, partia
     partials.map((bytes, shard) =>
       metered(async () => {
         await store.putPartial(jobId, round, shard, bytes);
-        return store.arrive(jobId, round, shard);
+        return store.arrive(jobId, round, shard, W);
       }),
     ),
   );

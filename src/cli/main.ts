@@ -12,7 +12,8 @@ import { gen } from './gen.js';
 import type { CliIo } from './io.js';
 import { httpUrl, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber, redisUrl } from './options.js';
 import { predict } from './predict.js';
-import { train, type TrainOptions } from './train.js';
+import { addSimulateCommand, addTuneCommand } from './simulate.js';
+import { SYNC_DESIGNS, train, type TrainOptions } from './train.js';
 
 function addTrainOptions(command: Command): Command {
   return command
@@ -30,6 +31,11 @@ function addTrainOptions(command: Command): Command {
     .option('--bucket <name>', 's3: bucket for the state (default bspml-state)')
     .option('--prefix <prefix>', 's3: key prefix for the state (default none)')
     .option('--concurrency <n>', 'most worker containers at once (default 32)', positiveInt)
+    .addOption(
+      new Option('--sync <design>', 'event: no function waits (default); barrier-wait: workers stay alive and poll the barrier (WoSC\'23 design)')
+        .argParser(oneOf(SYNC_DESIGNS))
+        .default('event'),
+    )
     .option('--out <file>', 'write the model as JSON (only when training succeeds)')
     .option('--no-progress', 'no progress bar');
 }
@@ -88,6 +94,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   // Benchmarks: each registers its subcommand on this one `bench` command.
   const benchCommand = program.command('bench').description('measure the system on this machine');
   addBenchBackendsCommand(benchCommand, io);
+
+  // What a deployed job would take and cost, without deploying it.
+  addSimulateCommand(program, io);
+  addTuneCommand(program, io);
 
   // A deployment on AWS: submit a job to it, follow one.
   addAwsCommands(program, io);

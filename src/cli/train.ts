@@ -1,11 +1,17 @@
 import { datasetSource } from './datasets.js';
 import type { JobSpecInput, LogregSolver } from '../protocol/spec.js';
-import { LocalRuntime } from '../runtime/LocalRuntime.js';
+import type { RoundMetrics } from '../protocol/types.js';
+import { BarrierWaitRuntime, type BarrierWaitOutcome } from '../runtime/BarrierWaitRuntime.js';
+import { LocalRuntime, type TrainOutcome } from '../runtime/LocalRuntime.js';
 import { openStore, type Backend } from '../stores/open.js';
 import { checkWritable, writeFileAtomic } from '../util/files.js';
 import type { CliIo } from './io.js';
 import { RoundProgress } from './progress.js';
 import { formatReport } from './report.js';
+import { ms } from './format.js';
+
+export const SYNC_DESIGNS = ['event', 'barrier-wait'] as const;
+export type SyncDesign = (typeof SYNC_DESIGNS)[number];
 
 export interface TrainOptions {
   data: string;
@@ -23,6 +29,8 @@ export interface TrainOptions {
   bucket?: string;
   prefix?: string;
   concurrency?: number;
+  /** event: the default, event-driven rounds; barrier-wait: the WoSC'23 paper's design (src/runtime/BarrierWaitRuntime.ts). */
+  sync?: SyncDesign;
   out?: string;
   progress: boolean;
   // k-means
@@ -67,18 +75,24 @@ export async function train(algorithm: 'kmeans' | 'logreg', options: TrainOption
   });
   const progress = options.progress ? new RoundProgress(options.maxRounds ?? 100, algorithm === 'kmeans' ? 'inertia' : 'loss', io.stderr) : undefined;
   const data = datasetSource(options.data, options.s3Endpoint);
-  const runtime = new LocalRuntime({
-    store,
-    datasets: data.datasets,
-    concurrency: options.concurrency,
-    onRound: (metrics) => progress?.round(metrics),
-  });
+  const onRound = (metrics: RoundMetrics) => progress?.round(metrics);
+  const runtime =
+    options.sync === 'barrier-wait'
+      ? new BarrierWaitRuntime({ store, datasets: data.datasets, onRound })
+      : new LocalRuntime({ store, datasets: data.datasets, concurrency: options.concurrency, onRound });
   try {
-    const outcome = await runtime.train(spec).finally(() => progress?.stop());
+    const outcome: TrainOutcome | BarrierWaitOutcome = await runtime.train(spec).finally(() => progress?.stop());
     if (options.out) {
       await writeFileAtomic(options.out, `${JSON.stringify({ ...outcome.result, jobId: outcome.job.jobId, data: options.data }, null, 2)}\n`);
     }
     io.stdout.write(`${formatReport(outcome, { data: options.data, backend: store.kind, out: options.out })}\n`);
+    if (isBarrierWait(outcome)) {
+      // Every worker is alive, and billed, from the first round to the last: say how much of it was waiting.
+      const share = outcome.workerMs > 0 ? Math.round((100 * outcome.waitMs) / outcome.workerMs) : 0;
+      io.stdout.write(
+        `sync       barrier-wait: workers billed ${ms(outcome.workerMs)} in all, ${ms(outcome.waitMs)} of it waiting at the barrier (${share}%, ${outcome.polls} polls)\n`,
+      );
+    }
   } finally {
     await runtime.close();
     await store.close();
@@ -86,3 +100,6 @@ export async function train(algorithm: 'kmeans' | 'logreg', options: TrainOption
   }
 }
 
+function isBarrierWait(outcome: TrainOutcome | BarrierWaitOutcome): outcome is BarrierWaitOutcome {
+  return 'sync' in outcome && outcome.sync === 'barrier-wait';
+}

@@ -42,12 +42,14 @@ export interface StateStore {
 
   /**
    * Records that `shard` arrived at the barrier of `round`, atomically: `added` is false when it
-   * had arrived before, and then the count does not move. `count` is the number of distinct shards
-   * that have arrived, after this call.
+   * had arrived before. `count` is the number of distinct shards that have arrived after this call,
+   * or a lower bound of it (≥ 1) where the store spreads its barrier (DynamoDB's two levels): it
+   * equals `shards` for exactly one first arrival (the filling one), and for repeats after that.
+   * `shards` is the round's shard count: stores that spread their barrier (DynamoDB) lay it out by it.
    */
-  arrive(jobId: string, round: number, shard: number): Promise<{ added: boolean; count: number }>;
-  /** The shards that have arrived at the barrier of `round`, sorted. */
-  arrivals(jobId: string, round: number): Promise<number[]>;
+  arrive(jobId: string, round: number, shard: number, shards: number): Promise<{ added: boolean; count: number }>;
+  /** The shards that have arrived at the barrier of `round`, sorted (`shards` as for `arrive`). */
+  arrivals(jobId: string, round: number, shards: number): Promise<number[]>;
 
   putRoundMetrics(jobId: string, metrics: RoundMetrics): Promise<void>;
   /** Round metrics of a job, in round order. */

@@ -59,7 +59,7 @@ export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'n
     if (!(error instanceof PartialMissingError) || error.jobId !== job.jobId || error.round !== job.round) throw error;
     // A shard that has not arrived: this completion came before the barrier filled (it was not
     // sent by the filling arrival), and that arrival will send one.
-    if (!(await store.arrivals(job.jobId, job.round)).includes(error.shard)) {
+    if (!(await store.arrivals(job.jobId, job.round, job.shards)).includes(error.shard)) {
       return { status: 'ignored', reason: `completion for round ${job.round} before shard ${error.shard} arrived` };
     }
     // An arrived shard without a partial: one discarded as a stray whose re-run has not written

@@ -27,7 +27,7 @@ export async function recoverJob(
   if (!job) return { action: 'none', reason: `job ${jobId} does not exist` };
   if (job.status !== 'RUNNING') return { action: 'none', reason: `job is ${job.status}` };
 
-  const arrived = new Set(await store.arrivals(jobId, job.round));
+  const arrived = new Set(await store.arrivals(jobId, job.round, job.shards));
   const missing = Array.from({ length: job.shards }, (_, i) => i).filter((shard) => !arrived.has(shard));
   // Progress, not the number of sweeps, decides: a slow round whose shards keep arriving is never
   // failed; the count restarts whenever a sweep finds more arrivals than the sweep before it.

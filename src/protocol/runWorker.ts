@@ -61,7 +61,7 @@ export async function runWorker(deps: Pick<ProtocolDeps, 'store' | 'datasets' | 
   const { partial, report } = computed;
 
   const written = await store.putPartial(job.jobId, task.round, task.shard, encodePartial(partial, report));
-  const { added, count } = await store.arrive(job.jobId, task.round, task.shard);
+  const { added, count } = await store.arrive(job.jobId, task.round, task.shard, job.shards);
 
   let completionSent = false;
   if (count === job.shards) {

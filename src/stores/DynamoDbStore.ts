@@ -32,8 +32,14 @@ export const CHUNK_BYTES = 350_000;
 const BATCH_WRITE_KEYS = 25;
 /** BatchGetItem's per-request key limit. */
 const BATCH_GET_KEYS = 100;
-/** Concurrent requests one store call makes (chunk writes, batch reads). */
+/** Concurrent requests one store call makes for chunk writes. */
 const PARALLEL_REQUESTS = 4;
+/**
+ * Concurrent BatchGetItem requests when reading a round's partials back: at W = 1,000 the heads
+ * alone are 10 requests, and each partial head sits in a partition of its own, so they can all go
+ * at once without meeting one partition's 3,000 read units/s.
+ */
+const PARALLEL_BATCH_GETS = 16;
 /** Unprocessed-key retries without progress before giving up (DynamoDB asks callers to back off). */
 const MAX_IDLE_RETRIES = 8;
 
@@ -164,23 +170,24 @@ export class DynamoDbStore implements StateStore {
   }
 
   async putPartial(jobId: string, round: number, shard: number, bytes: Uint8Array): Promise<boolean> {
-    return this.putBlob('putPartial', partialPk(jobId, round), `PART#${shard}`, bytes, true);
+    return this.putBlob('putPartial', partialPk(jobId, round, shard), PARTIAL_SK, bytes, true);
   }
 
   async discardPartial(jobId: string, round: number, shard: number): Promise<void> {
     // The head only: its chunks (if any) are orphans that expire with the job, as after any rewrite.
-    const key = { pk: s(partialPk(jobId, round)), sk: s(`PART#${shard}`) };
+    const key = { pk: s(partialPk(jobId, round, shard)), sk: s(PARTIAL_SK) };
     recordIo(1, 0, 0);
     await this.call('discardPartial', 'DeleteItem', false, () => this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: key })));
   }
 
   async clearRound(jobId: string, round: number, shards: number): Promise<void> {
-    // The heads name their chunks (count and nonce): read just those attributes, then delete all.
-    const pk = partialPk(jobId, round);
+    // The heads name their chunks (count and nonce): read just those attributes, then delete all,
+    // with the barrier's groups and root.
     const heads: Key[] = [];
-    for (let shard = 0; shard < shards; shard++) heads.push({ pk: s(pk), sk: s(`PART#${shard}`) });
-    const found = await this.batchGet('clearRound', heads, { projection: 'pk, sk, chunks, nonce', consistent: false });
+    for (let shard = 0; shard < shards; shard++) heads.push({ pk: s(partialPk(jobId, round, shard)), sk: s(PARTIAL_SK) });
+    const found = shards > 0 ? await this.batchGet('clearRound', heads, { projection: 'pk, sk, chunks, nonce', consistent: false }) : new Map<string, Item>();
     const doomed: Key[] = [{ pk: s(jobPk(jobId)), sk: s(`BARRIER#${pad(round)}`) }];
+    for (let g = 0; g < barrierGroups(Math.max(1, shards)); g++) doomed.push({ pk: s(barrierGroupPk(jobId, round, g)), sk: s(BARRIER_SK) });
     for (const head of found.values()) {
       doomed.push({ pk: head.pk!, sk: head.sk! });
       const count = Number(head.chunks?.N ?? 0);
@@ -189,54 +196,94 @@ export class DynamoDbStore implements StateStore {
     await this.batchDelete('clearRound', doomed);
   }
 
+
   async getPartials(jobId: string, round: number, shards: number): Promise<Uint8Array[]> {
-    const pk = partialPk(jobId, round);
     const keys: Key[] = [];
-    for (let shard = 0; shard < shards; shard++) keys.push({ pk: s(pk), sk: s(`PART#${shard}`) });
+    for (let shard = 0; shard < shards; shard++) keys.push({ pk: s(partialPk(jobId, round, shard)), sk: s(PARTIAL_SK) });
     const found = await this.batchGet('getPartials', keys);
     const heads: Item[] = [];
     for (let shard = 0; shard < shards; shard++) {
-      const head = found.get(keyId(pk, `PART#${shard}`));
+      const head = found.get(keyId(partialPk(jobId, round, shard), PARTIAL_SK));
       if (!head) throw new PartialMissingError(jobId, round, shard);
       heads.push(head);
     }
-    return this.assemble('getPartials', heads, (i, head) => `job ${jobId}: partial ${str(head, 'sk')} for round ${round} (chunk ${i})`);
+    return this.assemble('getPartials', heads, (i, head) => `job ${jobId}: partial ${str(head, 'pk')} for round ${round} (chunk ${i})`);
   }
 
-  async arrive(jobId: string, round: number, shard: number): Promise<{ added: boolean; count: number }> {
-    const key = { pk: s(jobPk(jobId)), sk: s(`BARRIER#${pad(round)}`) };
-    const values: Item = { ':one': n(1), ':shards': { SS: [String(shard)] }, ':shard': s(String(shard)) };
-    let update = 'ADD arrived :one, shards :shards';
+  /**
+   * A two-level barrier, so that no single item takes W writes in one burst (one item lives in one
+   * partition, which takes about 1,000 write units/s): the W shards are dealt into G = ⌈√W⌉ groups
+   * (shard mod G), each a set in a partition of its own; the arrival that fills its group (exactly
+   * one per group: the set's conditional ADD is atomic) then adds the group to the round's root set,
+   * and the arrival that fills the root (exactly one) is the round's filling arrival, with count W.
+   * Other arrivals report a lower bound (their group's count, or the shards of the groups known
+   * full), always below W. A filling arrival that dies between its two writes leaves the root short:
+   * the shards have all arrived (`arrivals` reads the groups), so recovery re-sends the completion.
+   */
+  async arrive(jobId: string, round: number, shard: number, shards: number): Promise<{ added: boolean; count: number }> {
+    const total = requireShards('arrive', shards);
+    const groups = barrierGroups(total);
+    const group = shard % groups;
+    const groupKey = { pk: s(barrierGroupPk(jobId, round, group)), sk: s(BARRIER_SK) };
+    const rootKey = { pk: s(jobPk(jobId)), sk: s(`BARRIER#${pad(round)}`) };
+    const first = await this.addToSet('arrive', groupKey, 'shards', shard);
+    if (!first) {
+      // A repeat: W only if the whole round is known full, else a lower bound.
+      const [groupItem, rootItem] = await Promise.all([this.getItem('arrive', groupKey), this.getItem('arrive', rootKey)]);
+      const full = rootItem?.groups?.SS?.length ?? 0;
+      if (groups === 1) return { added: false, count: groupItem?.shards?.SS?.length ?? 0 };
+      if (full === groups) return { added: false, count: total };
+      return { added: false, count: Math.max(groupItem?.shards?.SS?.length ?? 1, fullGroupShards(rootItem, total, groups)) };
+    }
+    if (groups === 1 || first.length < groupSize(total, groups, group)) return { added: true, count: first.length };
+    const root = await this.addToSet('arrive', rootKey, 'groups', group);
+    // Only this group's filling arrival adds the group, so the root ADD cannot be a repeat unless
+    // this very call is a retried request; then the count is what the root holds now.
+    const full = root ?? (await this.getItem('arrive', rootKey))?.groups?.SS ?? [];
+    return { added: true, count: full.length === groups ? total : full.reduce((sum, g) => sum + groupSize(total, groups, Number(g)), 0) };
+  }
+
+  async arrivals(jobId: string, round: number, shards: number): Promise<number[]> {
+    const groups = barrierGroups(requireShards('arrivals', shards));
+    const keys: Key[] = [];
+    for (let g = 0; g < groups; g++) keys.push({ pk: s(barrierGroupPk(jobId, round, g)), sk: s(BARRIER_SK) });
+    const found = await this.batchGet('arrivals', keys);
+    const out: number[] = [];
+    for (const item of found.values()) for (const id of item.shards?.SS ?? []) out.push(Number(id));
+    return out.sort((a, b) => a - b);
+  }
+
+  /**
+   * Adds `member` to the string set `attribute` of an item, unless present. Returns the set after
+   * the add, or undefined when the member was there already (nothing changed).
+   */
+  private async addToSet(operation: string, key: Key, attribute: string, member: number): Promise<string[] | undefined> {
+    const values: Item = { ':one': n(1), ':set': { SS: [String(member)] }, ':member': s(String(member)) };
+    let update = `ADD arrived :one, ${attribute} :set`;
     if (this.ttlSeconds !== undefined) {
       values[':expiresAt'] = n(this.expiresAt());
       update = `SET expiresAt = :expiresAt ${update}`;
     }
     recordIo(1, 32, 16);
     try {
-      const out = await this.call('arrive', 'UpdateItem', true, () =>
+      const out = await this.call(operation, 'UpdateItem', true, () =>
         this.client.send(
           new UpdateItemCommand({
             TableName: this.tableName,
             Key: key,
             UpdateExpression: update,
             // The set, not the counter, decides: a redelivered shard finds its id and counts nothing.
-            ConditionExpression: 'attribute_not_exists(shards) OR NOT contains(shards, :shard)',
+            ConditionExpression: `attribute_not_exists(${attribute}) OR NOT contains(${attribute}, :member)`,
             ExpressionAttributeValues: values,
             ReturnValues: 'UPDATED_NEW',
           }),
         ),
       );
-      return { added: true, count: out.Attributes?.shards?.SS?.length ?? 0 };
+      return out.Attributes?.[attribute]?.SS ?? [];
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
+      return undefined;
     }
-    const barrier = await this.getItem('arrive', key);
-    return { added: false, count: barrier?.shards?.SS?.length ?? 0 };
-  }
-
-  async arrivals(jobId: string, round: number): Promise<number[]> {
-    const barrier = await this.getItem('arrivals', { pk: s(jobPk(jobId)), sk: s(`BARRIER#${pad(round)}`) });
-    return (barrier?.shards?.SS ?? []).map(Number).sort((a, b) => a - b);
   }
 
   async putRoundMetrics(jobId: string, metrics: RoundMetrics): Promise<void> {
@@ -414,7 +461,7 @@ export class DynamoDbStore implements StateStore {
     const found = new Map<string, Item>();
     const groups: Key[][] = [];
     for (let i = 0; i < keys.length; i += BATCH_GET_KEYS) groups.push(keys.slice(i, i + BATCH_GET_KEYS));
-    await forEachLimit(groups.length, PARALLEL_REQUESTS, async (g) => {
+    await forEachLimit(groups.length, PARALLEL_BATCH_GETS, async (g) => {
       let pending: Item[] = groups[g]!;
       let idle = 0;
       while (pending.length) {
@@ -609,10 +656,38 @@ function decodeJob(item: Item): JobRecord {
 
 const jobPk = (jobId: string) => `JOB#${jobId}`;
 /**
- * Partials get a partition per round so a round's heads are read in one place. Job ids may hold '#',
- * but the round after the last '#R#' has none, so two jobs' partition keys cannot coincide.
+ * Each shard's partial (head and chunks) gets a partition key of its own: a round's W partials
+ * written in the same instant would otherwise all land on one partition, which takes about 1,000
+ * write units/s (300 workers × 32 KB partials = 9,600 units, seconds of throttling). They are read
+ * back with parallel BatchGetItem requests. Job ids may hold '#', but what follows the last '#R#'
+ * has only digits and '#S#', so two jobs' partition keys cannot coincide.
  */
-const partialPk = (jobId: string, round: number) => `JOB#${jobId}#R#${round}`;
+export const partialPk = (jobId: string, round: number, shard: number) => `JOB#${jobId}#R#${round}#S#${shard}`;
+const PARTIAL_SK = 'PART';
+/** One partition key per barrier group (see `arrive`), beside the root item under the job's key. */
+export const barrierGroupPk = (jobId: string, round: number, group: number) => `JOB#${jobId}#B#${round}#G#${group}`;
+const BARRIER_SK = 'BARRIER';
+
+/** Groups of the two-level barrier: ⌈√W⌉, so groups and the root each take about √W arrivals. */
+export function barrierGroups(shards: number): number {
+  return Math.max(1, Math.ceil(Math.sqrt(shards)));
+}
+
+/** Shards dealt to `group` (shard mod groups = group). */
+function groupSize(shards: number, groups: number, group: number): number {
+  return Math.floor((shards - 1 - group) / groups) + 1;
+}
+
+function fullGroupShards(root: Item | undefined, shards: number, groups: number): number {
+  return (root?.groups?.SS ?? []).reduce((sum, g) => sum + groupSize(shards, groups, Number(g)), 0);
+}
+
+function requireShards(operation: string, shards: number | undefined): number {
+  if (shards === undefined || !Number.isInteger(shards) || shards < 1) {
+    throw new StoreError(`${operation} on DynamoDB`, { cause: new Error(`the barrier needs the round's shard count, got ${shards}`) });
+  }
+  return shards;
+}
 const chunkSk = (headSk: string, nonce: string, index: number) => `${headSk}#${nonce}#${String(index).padStart(5, '0')}`;
 /** Zero-padded so that sort keys order rounds numerically. */
 const pad = (round: number) => String(round).padStart(10, '0');

@@ -75,7 +75,7 @@ export class MemoryStore implements StateStore {
     return out;
   }
 
-  async arrive(jobId: string, round: number, shard: number): Promise<{ added: boolean; count: number }> {
+  async arrive(jobId: string, round: number, shard: number, _shards?: number): Promise<{ added: boolean; count: number }> {
     recordIo(1, 16, 8);
     const key = `${jobId}/${round}`;
     let set = this.barriers.get(key);
@@ -85,7 +85,7 @@ export class MemoryStore implements StateStore {
     return { added, count: set.size };
   }
 
-  async arrivals(jobId: string, round: number): Promise<number[]> {
+  async arrivals(jobId: string, round: number, _shards?: number): Promise<number[]> {
     const set = this.barriers.get(`${jobId}/${round}`);
     recordIo(1, 0, (set?.size ?? 0) * 4);
     return [...(set ?? [])].sort((a, b) => a - b);

@@ -170,13 +170,13 @@ export class RedisStore implements StateStore {
     });
   }
 
-  async arrive(jobId: string, round: number, shard: number): Promise<{ added: boolean; count: number }> {
+  async arrive(jobId: string, round: number, shard: number, _shards?: number): Promise<{ added: boolean; count: number }> {
     recordIo(1, 16, 8);
     const [added, count] = await this.call('arrive', () => this.client.bspmlArrive(this.key(jobId, `barrier:${round}`), shard, this.ttlSeconds));
     return { added: added === 1, count };
   }
 
-  async arrivals(jobId: string, round: number): Promise<number[]> {
+  async arrivals(jobId: string, round: number, _shards?: number): Promise<number[]> {
     const members = await this.call('arrivals', () => this.client.smembers(this.key(jobId, `barrier:${round}`)));
     recordIo(1, 0, members.reduce((n, m) => n + m.length, 0));
     return members.map(Number).sort((a, b) => a - b);

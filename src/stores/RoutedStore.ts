@@ -87,12 +87,12 @@ export class RoutedStore implements StateStore {
     return (await this.dataPlaneOf(jobId)).getPartials(jobId, round, shards);
   }
 
-  async arrive(jobId: string, round: number, shard: number): Promise<{ added: boolean; count: number }> {
-    return (await this.dataPlaneOf(jobId)).arrive(jobId, round, shard);
+  async arrive(jobId: string, round: number, shard: number, shards: number): Promise<{ added: boolean; count: number }> {
+    return (await this.dataPlaneOf(jobId)).arrive(jobId, round, shard, shards);
   }
 
-  async arrivals(jobId: string, round: number): Promise<number[]> {
-    return (await this.dataPlaneOf(jobId)).arrivals(jobId, round);
+  async arrivals(jobId: string, round: number, shards: number): Promise<number[]> {
+    return (await this.dataPlaneOf(jobId)).arrivals(jobId, round, shards);
   }
 
   putRoundMetrics(jobId: string, metrics: RoundMetrics): Promise<void> {

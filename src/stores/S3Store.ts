@@ -154,7 +154,7 @@ export class S3Store implements StateStore {
     return out as Uint8Array[];
   }
 
-  async arrive(jobId: string, round: number, shard: number): Promise<{ added: boolean; count: number }> {
+  async arrive(jobId: string, round: number, shard: number, _shards?: number): Promise<{ added: boolean; count: number }> {
     const barrier = this.key(jobId, `barrier/${pad(round)}/`);
     // A non-empty body: the SDK cannot tell an empty string's length and warns on every PUT.
     const added = await this.createOnce('arrive', `${barrier}arrived/${shard}`, String(shard));
@@ -179,7 +179,7 @@ export class S3Store implements StateStore {
     }
   }
 
-  async arrivals(jobId: string, round: number): Promise<number[]> {
+  async arrivals(jobId: string, round: number, _shards?: number): Promise<number[]> {
     const markers = this.key(jobId, `barrier/${pad(round)}/arrived/`);
     const keys = await this.list('arrivals', markers);
     return keys.map((key) => Number(key.slice(markers.length))).sort((a, b) => a - b);

@@ -44,6 +44,9 @@ export function createDynamoDbClient(opts: { endpoint?: string; region?: string 
     ...awsClientTimeouts(),
     endpoint: opts.endpoint,
     region,
+    // Adaptive: the SDK's client-side rate limiter slows this client down after throttling responses
+    // (ProvisionedThroughputExceeded, ThrottlingException) instead of retrying at full speed.
+    retryMode: 'adaptive',
     credentials: local && !configured ? { accessKeyId: 'local', secretAccessKey: 'local' } : undefined,
   });
 }

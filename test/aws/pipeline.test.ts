@@ -106,7 +106,7 @@ const CASES = [
 /** Sort keys of a job's items in the state table (its own partition and its round-0 partials'). */
 async function tableKeys(jobId: string): Promise<string[]> {
   const keys: string[] = [];
-  for (const pk of [`JOB#${jobId}`, `JOB#${jobId}#R#0`]) {
+  for (const pk of [`JOB#${jobId}`, `JOB#${jobId}#R#0#S#0`]) {
     const page = await p.wiring.dynamodb.send(new QueryCommand({ TableName: emulators.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: pk } } }));
     keys.push(...(page.Items ?? []).map((item) => item.sk!.S!.replace(/#\d+$/, '#n')));
   }

@@ -77,7 +77,7 @@ describe('defect 8: a task that passes the schema but does not fit its job', () 
 
     // Act
     const outcome = await runWorker(h.deps, container, { ...t0!, ...change });
-    const arrivals = await h.store.arrivals(jobId, 0);
+    const arrivals = await h.store.arrivals(jobId, 0, 3);
     await drive(h, container);
 
     // Assess

@@ -76,7 +76,7 @@ describe('worker tasks delivered more than once', () => {
     expect(first).toMatchObject({ written: true, arrived: true, count: 1, completionSent: false });
     expect(duplicate).toMatchObject({ written: false, arrived: false, count: 1, completionSent: false });
     expect(duplicate.status === 'done' && duplicate.report.cacheHit).toBe(true);
-    expect(await h.store.arrivals('dup-worker', 0)).toEqual([0]);
+    expect(await h.store.arrivals('dup-worker', 0, 3)).toEqual([0]);
     const [storedAfter] = await h.store.getPartials('dup-worker', 0, 1);
     expect(Buffer.from(storedAfter!).equals(Buffer.from(storedFirst!))).toBe(true);
     expect(decodePartial(storedAfter!).report.cacheHit).toBe(false); // still the first run's report
@@ -94,7 +94,7 @@ describe('worker tasks delivered more than once', () => {
     expect(advanced.status).toBe('prepared');
     expect(late).toMatchObject({ written: false, arrived: false, count: 3, completionSent: false });
     expect(h.completion.sent).toEqual([{ jobId: 'dup-worker', round: 0 }]);
-    expect(await h.store.arrivals('dup-worker', 0)).toEqual([0, 1, 2]);
+    expect(await h.store.arrivals('dup-worker', 0, 3)).toEqual([0, 1, 2]);
   });
 
   it('a worker re-run after the barrier filled, whose first run died before sending, sends the completion', async () => {
@@ -106,7 +106,7 @@ describe('worker tasks delivered more than once', () => {
     await runWorker(h2.deps, container, t1!);
     h2.completion.failures = 1;
     await expect(runWorker(h2.deps, container, t2!)).rejects.toThrow(/completion queue unavailable/);
-    expect(await h2.store.arrivals('crash-send', 0)).toEqual([0, 1, 2]);
+    expect(await h2.store.arrivals('crash-send', 0, 3)).toEqual([0, 1, 2]);
     expect(h2.completion.sent).toEqual([]);
 
     // Act: the task is redelivered (Lambda retry) before any aggregator ran.

@@ -1,37 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { StoreError } from '../../src/errors.js';
 import { CHUNK_BYTES, DynamoDbStore, createStateTable } from '../../src/stores/DynamoDbStore.js';
 import { createDynamoDbClient, openDynamoDbStore, startDynalite } from '../../src/stores/dynalite.js';
 import { metered } from '../../src/util/io-meter.js';
+import { useDynaliteTable } from '../helpers/dynalite-table.js';
 import { expectAllBytes, expectBytes, makeJob, makeMetrics, pattern, stateStoreContract, uniqueJobId } from './contract.js';
 
 const TABLE = 'bspml-test';
-let dynamo: Awaited<ReturnType<typeof startDynalite>>;
-
-beforeAll(async () => {
-  dynamo = await startDynalite();
-  const client = createDynamoDbClient({ endpoint: dynamo.endpoint });
-  try {
-    await createStateTable(client, TABLE);
-  } finally {
-    client.destroy();
-  }
-});
-
-afterAll(async () => {
-  await dynamo?.close();
-});
-
-function openStore(options: { tableName?: string; ttlSeconds?: number } = {}): DynamoDbStore {
-  return new DynamoDbStore({
-    client: createDynamoDbClient({ endpoint: dynamo.endpoint }),
-    tableName: options.tableName ?? TABLE,
-    ownsClient: true,
-    ttlSeconds: options.ttlSeconds,
-  });
-}
+const dynamo = useDynaliteTable(TABLE);
+const openStore = dynamo.open;
 
 /** Every item of a partition, read around the store, to see what it left behind. */
 async function partition(client: DynamoDBClient, pk: string): Promise<Record<string, AttributeValue>[]> {
@@ -79,14 +58,14 @@ describe('DynamoDbStore on dynalite', () => {
     const size = 900 * 1024;
     const store = openStore();
     const other = openStore();
-    const inspect = createDynamoDbClient({ endpoint: dynamo.endpoint });
+    const inspect = createDynamoDbClient({ endpoint: dynamo.endpoint() });
     try {
       // Act: two writers race on shard 0; on shard 1 the loser's chunks land after the winner's head.
       const raced = await Promise.all([store.putPartial(jobId, 0, 0, pattern(size, 1)), other.putPartial(jobId, 0, 0, pattern(size, 2))]);
       const first = await store.putPartial(jobId, 0, 1, pattern(size, 3));
       const late = await other.putPartial(jobId, 0, 1, pattern(size, 4));
       const partials = await other.getPartials(jobId, 0, 2);
-      const items = await partition(inspect, `JOB#${jobId}#R#0`);
+      const items = [...(await partition(inspect, `JOB#${jobId}#R#0#S#0`)), ...(await partition(inspect, `JOB#${jobId}#R#0#S#1`))];
 
       // Assess
       expect(raced.filter(Boolean)).toHaveLength(1);
@@ -151,7 +130,7 @@ describe('DynamoDbStore on dynalite', () => {
     // Prepare
     const jobId = uniqueJobId();
     const store = openStore({ ttlSeconds: 3600 });
-    const inspect = createDynamoDbClient({ endpoint: dynamo.endpoint });
+    const inspect = createDynamoDbClient({ endpoint: dynamo.endpoint() });
     const now = Math.floor(Date.now() / 1000);
     try {
       // Act
@@ -160,11 +139,12 @@ describe('DynamoDbStore on dynalite', () => {
       await store.putModel(jobId, 0, pattern(CHUNK_BYTES + 10, 1));
       await store.putPartial(jobId, 0, 0, pattern(CHUNK_BYTES + 10, 2));
       await store.putPartial(jobId, 0, 1, pattern(10, 3));
-      await store.arrive(jobId, 0, 0);
+      await store.arrive(jobId, 0, 0, 1);
       await store.putRoundMetrics(jobId, makeMetrics(0));
-      const items = [...(await partition(inspect, `JOB#${jobId}`)), ...(await partition(inspect, `JOB#${jobId}#R#0`))];
+      const items = [];
+      for (const pk of [`JOB#${jobId}`, `JOB#${jobId}#R#0#S#0`, `JOB#${jobId}#R#0#S#1`, `JOB#${jobId}#B#0#G#0`]) items.push(...(await partition(inspect, pk)));
 
-      // Assess: META, model head + 2 chunks, barrier, metrics; 2 partial heads + 2 chunks.
+      // Assess: META, model head + 2 chunks, metrics; 2 partial heads + 2 chunks; the barrier's one group (W = 1: no root).
       expect(items).toHaveLength(10);
       for (const item of items) {
         const expiresAt = Number(item.expiresAt?.N);
@@ -210,8 +190,8 @@ describe('DynamoDbStore on dynalite', () => {
     } finally {
       await own.close();
     }
-    const first = await openDynamoDbStore({ endpoint: dynamo.endpoint, tableName });
-    const second = await openDynamoDbStore({ endpoint: dynamo.endpoint, tableName });
+    const first = await openDynamoDbStore({ endpoint: dynamo.endpoint(), tableName });
+    const second = await openDynamoDbStore({ endpoint: dynamo.endpoint(), tableName });
     try {
       await first.createJob(job);
 

@@ -48,7 +48,7 @@ describe.skipIf(!hasRedis)('RedisStore on a real redis-server', () => {
       await store.updateJob(jobId, { round: 0, status: 'RUNNING' }, { fanoutRound: 0 });
       await store.putModel(jobId, 0, pattern(100, 1));
       await store.putPartial(jobId, 0, 0, pattern(600 * 1024, 2));
-      await store.arrive(jobId, 0, 0);
+      await store.arrive(jobId, 0, 0, 1);
       await store.putRoundMetrics(jobId, makeMetrics(0));
       const keys = (await inspect.keys(`bspml:{${jobId}}:*`)).sort();
       const ttls = await Promise.all(keys.map((k) => inspect.ttl(k)));
@@ -70,11 +70,11 @@ describe.skipIf(!hasRedis)('RedisStore on a real redis-server', () => {
     const store = openStore();
     const inspect = client();
     try {
-      await store.arrive(jobId, 0, 0); // loads the script into the server's cache
+      await store.arrive(jobId, 0, 0, 3); // loads the script into the server's cache
       await inspect.config('RESETSTAT');
 
       // Act
-      const { value, io } = await metered(() => Promise.all([store.arrive(jobId, 0, 1), store.arrive(jobId, 0, 1), store.arrive(jobId, 0, 2)]));
+      const { value, io } = await metered(() => Promise.all([store.arrive(jobId, 0, 1, 3), store.arrive(jobId, 0, 1, 3), store.arrive(jobId, 0, 2, 3)]));
       const stats = await inspect.info('commandstats');
 
       // Assess

@@ -73,7 +73,7 @@ function jobOn(backend: JobSpec['backend'], jobId = uniqueJobId(backend ?? 'defa
 
 async function tableKeys(jobId: string): Promise<string[]> {
   const keys: string[] = [];
-  for (const pk of [`JOB#${jobId}`, `JOB#${jobId}#R#0`]) {
+  for (const pk of [`JOB#${jobId}`, `JOB#${jobId}#R#0#S#0`, `JOB#${jobId}#R#0#S#1`, `JOB#${jobId}#B#0#G#0`, `JOB#${jobId}#B#0#G#1`]) {
     const page = await dynamoClient.send(new QueryCommand({ TableName: TABLE, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: pk } } }));
     keys.push(...(page.Items ?? []).map((item) => `${item.pk!.S}|${item.sk!.S}`));
   }
@@ -97,7 +97,7 @@ describe('RoutedStore', () => {
     await store.createJob(job);
     await store.putModel(job.jobId, 0, model);
     const written = await store.putPartial(job.jobId, 0, 0, partial);
-    const arrival = await store.arrive(job.jobId, 0, 0);
+    const arrival = await store.arrive(job.jobId, 0, 0, 1);
     await store.putRoundMetrics(job.jobId, makeMetrics(0));
     await store.updateJob(job.jobId, { round: 0, status: 'RUNNING' }, { fanoutRound: 0 });
     // A cold router finds the backend in the record.
@@ -110,7 +110,7 @@ describe('RoutedStore', () => {
     expect(arrival).toEqual({ added: true, count: 1 });
     expectBytes(readModel, model, 'model');
     expectAllBytes(readPartials, [partial]);
-    expect(await cold.arrivals(job.jobId, 0)).toEqual([0]);
+    expect(await cold.arrivals(job.jobId, 0, 1)).toEqual([0]);
     expect((await cold.getJob(job.jobId))?.fanoutRound).toBe(0);
     expect((await cold.listRoundMetrics(job.jobId)).map((m) => m.round)).toEqual([0]);
     expect(await tableKeys(job.jobId)).toEqual([`JOB#${job.jobId}|META`, `JOB#${job.jobId}|ROUND#0000000000`]);
@@ -131,19 +131,21 @@ describe('RoutedStore', () => {
       await store.putPartial(onTable.jobId, 0, shard, pattern(100, 10 + shard));
       await store.putPartial(onBucket.jobId, 0, shard, pattern(100, 20 + shard));
     }
-    const tableArrivals = [await store.arrive(onTable.jobId, 0, 1), await store.arrive(onTable.jobId, 0, 0)];
-    const bucketArrival = await store.arrive(onBucket.jobId, 0, 1);
+    const tableArrivals = [await store.arrive(onTable.jobId, 0, 1, 2), await store.arrive(onTable.jobId, 0, 0, 2)];
+    const bucketArrival = await store.arrive(onBucket.jobId, 0, 1, 2);
 
     // Assess
     expect(tableArrivals.map((a) => a.count)).toEqual([1, 2]);
     expect(bucketArrival).toEqual({ added: true, count: 1 });
-    expect(await store.arrivals(onTable.jobId, 0)).toEqual([0, 1]);
-    expect(await store.arrivals(onBucket.jobId, 0)).toEqual([1]);
+    expect(await store.arrivals(onTable.jobId, 0, 2)).toEqual([0, 1]);
+    expect(await store.arrivals(onBucket.jobId, 0, 2)).toEqual([1]);
     expectAllBytes(await store.getPartials(onTable.jobId, 0, 2), [pattern(100, 10), pattern(100, 11)]);
     expectAllBytes(await store.getPartials(onBucket.jobId, 0, 2), [pattern(100, 20), pattern(100, 21)]);
     expect(await tableKeys(onTable.jobId)).toEqual([
-      `JOB#${onTable.jobId}#R#0|PART#0`,
-      `JOB#${onTable.jobId}#R#0|PART#1`,
+      `JOB#${onTable.jobId}#B#0#G#0|BARRIER`,
+      `JOB#${onTable.jobId}#B#0#G#1|BARRIER`,
+      `JOB#${onTable.jobId}#R#0#S#0|PART`,
+      `JOB#${onTable.jobId}#R#0#S#1|PART`,
       `JOB#${onTable.jobId}|BARRIER#0000000000`,
       `JOB#${onTable.jobId}|META`,
     ]);
@@ -212,7 +214,7 @@ describe('RoutedStore', () => {
       await store.createJob(job);
       await store.putModel(job.jobId, 0, pattern(100, 1));
       await store.putPartial(job.jobId, 0, 3, pattern(100, 2));
-      const arrival = await store.arrive(job.jobId, 0, 3);
+      const arrival = await store.arrive(job.jobId, 0, 3, 4);
       await store.putRoundMetrics(job.jobId, makeMetrics(0));
       const keys = (await inspect.keys(`bspml:{${job.jobId}}:*`)).sort();
 

@@ -44,7 +44,7 @@ describe('S3Store on s3rver', () => {
       await store.createJob(makeJob(jobId));
       await store.putModel(jobId, 0, pattern(10, 1));
       await store.putPartial(jobId, 0, 1, pattern(10, 2));
-      await store.arrive(jobId, 0, 1);
+      await store.arrive(jobId, 0, 1, 8);
       await store.putRoundMetrics(jobId, makeMetrics(0));
       const keys = await keysUnder(`layout/jobs/${encodeURIComponent(jobId)}/`);
 
@@ -71,9 +71,9 @@ describe('S3Store on s3rver', () => {
     const store = openStore();
     try {
       // Act
-      const first = await metered(() => store.arrive(jobId, 0, 4));
-      const second = await metered(() => store.arrive(jobId, 0, 5));
-      const duplicate = await metered(() => store.arrive(jobId, 0, 4));
+      const first = await metered(() => store.arrive(jobId, 0, 4, 8));
+      const second = await metered(() => store.arrive(jobId, 0, 5, 8));
+      const duplicate = await metered(() => store.arrive(jobId, 0, 4, 8));
 
       // Assess
       expect([first.value, second.value, duplicate.value]).toEqual([
@@ -93,12 +93,12 @@ describe('S3Store on s3rver', () => {
     const jobId = uniqueJobId();
     const store = openStore();
     try {
-      await store.arrive(jobId, 2, 0);
+      await store.arrive(jobId, 2, 0, 2);
       await inspect.send(new PutObjectCommand({ Bucket: BUCKET, Key: store.key(jobId, 'barrier/0000000002/arrived/1'), Body: '' }));
 
       // Act: the redelivered message for shard 1.
-      const redelivered = await store.arrive(jobId, 2, 1);
-      const arrived = await store.arrivals(jobId, 2);
+      const redelivered = await store.arrive(jobId, 2, 1, 2);
+      const arrived = await store.arrivals(jobId, 2, 2);
 
       // Assess: a duplicate that sees the round full, which runWorker answers by re-sending the
       // completion while the job is still at this round; the recovery sweep sees no shard missing.
@@ -116,13 +116,13 @@ describe('S3Store on s3rver', () => {
     const shards = Array.from({ length: 64 }, (_, i) => i);
     try {
       // Act
-      const { value: results, io } = await metered(() => Promise.all([...shards, ...shards.slice(0, 16)].map((shard) => store.arrive(jobId, 0, shard))));
+      const { value: results, io } = await metered(() => Promise.all([...shards, ...shards.slice(0, 16)].map((shard) => store.arrive(jobId, 0, shard, shards.length))));
 
       // Assess
       const added = results.filter((r) => r.added);
       expect(added.map((r) => r.count).sort((a, b) => a - b)).toEqual(shards.map((s) => s + 1));
       expect(results.filter((r) => !r.added)).toHaveLength(16);
-      expect(await store.arrivals(jobId, 0)).toEqual(shards);
+      expect(await store.arrivals(jobId, 0, shards.length)).toEqual(shards);
       // A counter claimed one slot at a time would need about 64²/2 = 2,048 writes here.
       expect(io.requests).toBeLessThan(64 * 12);
     } finally {
@@ -136,12 +136,12 @@ describe('S3Store on s3rver', () => {
     const store = openStore({ listPageSize: 2 });
     try {
       for (const round of [4, 0, 3, 1, 2]) await store.putRoundMetrics(jobId, makeMetrics(round));
-      for (const shard of [0, 1, 2, 3, 4]) await store.arrive(jobId, 0, shard);
+      for (const shard of [0, 1, 2, 3, 4]) await store.arrive(jobId, 0, shard, 5);
 
       // Act
       const { value: listed, io } = await metered(() => store.listRoundMetrics(jobId));
-      const arrived = await store.arrivals(jobId, 0);
-      const duplicate = await store.arrive(jobId, 0, 2);
+      const arrived = await store.arrivals(jobId, 0, 5);
+      const duplicate = await store.arrive(jobId, 0, 2, 5);
 
       // Assess: 3 LIST pages and 5 GETs.
       expect(listed.map((m) => m.round)).toEqual([0, 1, 2, 3, 4]);

@@ -1,0 +1,82 @@
+import type { Shape } from '../algorithms/index.js';
+import { sliceShard, type TrainingData } from '../data/types.js';
+import { generateBlobs } from '../data/generate.js';
+import { ThreadPool } from '../inner/ThreadPool.js';
+import { Rng } from '../util/random.js';
+
+export interface Calibration {
+  shape: Shape;
+  rows: number;
+  /** Thread-milliseconds per row, median of the timed rounds (one thread). */
+  msPerRow: number;
+  /** The same from the fastest round: the least disturbed wall time on a shared machine. */
+  fastestMsPerRow: number;
+  /**
+   * Process CPU time per row (median): what the kernels take when they have a core to themselves,
+   * whatever else this machine runs. The main thread only waits meanwhile, so the process's CPU
+   * time is the computing thread's, plus a little of the runtime's own.
+   */
+  cpuMsPerRow: number;
+  /** Each timed round (ms), for the spread. */
+  roundsMs: number[];
+}
+
+const cache = new Map<string, Calibration>();
+
+/**
+ * Times the real kernels on this machine: a one-thread ThreadPool (the WebAssembly kernels, as a
+ * worker runs them) computing the partial of generated rows of the given shape, a few rounds after
+ * a warm-up; the median per row is what the simulator scales by rows, vCPUs and threads. About
+ * 0.2–1 s per shape; results are kept for the process.
+ */
+export async function calibrate(shape: Shape, options: { rows?: number; rounds?: number; fresh?: boolean } = {}): Promise<Calibration> {
+  const id = `${shape.algorithm}/${shape.dims}/${shape.k}`;
+  const hit = cache.get(id);
+  if (hit && !options.fresh) return hit;
+  // Enough rows that a round takes tens of ms whatever the shape, within ~64 MB of rows.
+  const perRowWork = shape.dims * (shape.algorithm === 'kmeans' ? shape.k : 4);
+  const rows = options.rows ?? Math.max(2_000, Math.min(200_000, Math.floor(16_000_000 / shape.dims), Math.floor(40_000_000 / perRowWork)));
+  const data = sample(shape, rows);
+  const rng = new Rng(7);
+  const model = new Float64Array(shape.algorithm === 'kmeans' ? shape.k * shape.dims : shape.dims + 1);
+  for (let i = 0; i < model.length; i++) model[i] = shape.algorithm === 'kmeans' ? data.features[(i * 7919) % data.features.length]! : 0.01 * rng.normal();
+  const pool = new ThreadPool(1);
+  try {
+    await pool.ready;
+    pool.addShard('calibration', sliceShard(data, 0, 1));
+    await pool.partial('calibration', rows, shape, model); // warm-up
+    const roundsMs: number[] = [];
+    const cpuMs: number[] = [];
+    for (let i = 0; i < (options.rounds ?? 5); i++) {
+      const cpu = process.cpuUsage();
+      roundsMs.push((await pool.partial('calibration', rows, shape, model)).computeMs);
+      const used = process.cpuUsage(cpu);
+      cpuMs.push((used.user + used.system) / 1000);
+    }
+    const sorted = [...roundsMs].sort((a, b) => a - b);
+    const cpuSorted = [...cpuMs].sort((a, b) => a - b);
+    const result: Calibration = {
+      shape,
+      rows,
+      msPerRow: sorted[Math.floor(sorted.length / 2)]! / rows,
+      fastestMsPerRow: sorted[0]! / rows,
+      cpuMsPerRow: cpuSorted[Math.floor(cpuSorted.length / 2)]! / rows,
+      roundsMs,
+    };
+    cache.set(id, result);
+    return result;
+  } finally {
+    await pool.close();
+  }
+}
+
+function sample(shape: Shape, rows: number): TrainingData {
+  const { table } = generateBlobs({ rows, dims: shape.dims, centers: Math.max(2, shape.k), seed: 11, std: 2 });
+  const data: TrainingData = { source: 'calibration', rows, dims: shape.dims, features: table.values, featureNames: table.columns };
+  if (shape.algorithm === 'logreg') {
+    const labels = new Float32Array(rows);
+    for (let r = 0; r < rows; r++) labels[r] = table.values[r * shape.dims]! > 0 ? 1 : 0;
+    data.labels = labels;
+  }
+  return data;
+}

@@ -1,0 +1,104 @@
+import { algorithmByName, type Shape } from '../algorithms/index.js';
+import type { ShardData, TrainingData } from '../data/types.js';
+import type { WorkerContainer } from '../inner/WorkerContainer.js';
+import type { JobRecord } from '../protocol/types.js';
+import type { VirtualClock } from './clock.js';
+import type { Host } from './cpu.js';
+
+/** Thread-milliseconds of compute per row of a shard, for a shape (from the calibration). */
+export type ComputeModel = (shape: Shape) => number;
+
+/** Rows of the sample each simulated partial is computed on: real arithmetic, real sizes, little time. */
+const SAMPLE_BLOCK = 64;
+
+/**
+ * A simulated Lambda environment as the protocol sees it (what `WorkerContainer` offers runWorker):
+ * caches the job and its shard between invocations as a warm container does; its partial is the
+ * algorithm's real partial over a small block of the sample (a different block each call, so a job
+ * keeps moving for the rounds asked for), and takes the virtual time of the shard's real rows on
+ * its host's cores: calibrated thread-ms per row × rows, shared among at most `threads` cores.
+ */
+export class SimContainer {
+  private readonly shards = new Map<string, ShardData>();
+  private readonly jobs = new Map<string, JobRecord>();
+  private calls = 0;
+  readonly pool;
+
+  constructor(
+    readonly threads: number,
+    private readonly clock: VirtualClock,
+    private readonly host: Host,
+    private readonly msPerRow: ComputeModel,
+    /** The sample partials are computed on, and the full data set's rows of a shard. */
+    private readonly sample: TrainingData,
+    private readonly rowsOf: (shard: ShardData) => number,
+    /** Per-thread overhead of a round trip to the threads (ms), and the one-off start of the threads. */
+    private readonly threadRoundTripMs: number,
+    threadStartMs: number,
+  ) {
+    const self = this;
+    let started = false;
+    this.pool = {
+      traffic: { toThreads: 0, fromThreads: 0 },
+      broken: false,
+      async partial(key: string, _sampleRows: number, shape: Shape, model: Float64Array) {
+        const began = self.clock.now();
+        if (!started) {
+          started = true;
+          await self.clock.sleep(threadStartMs * self.threads);
+        }
+        const shard = self.shards.get(key);
+        if (!shard) throw new Error(`shard ${key} is not loaded in this container`);
+        const partial = self.samplePartial(shard, shape, model);
+        self.pool.traffic.toThreads += model.byteLength * self.threads;
+        self.pool.traffic.fromThreads += partial.byteLength * self.threads;
+        await self.host.run(self.rowsOf(shard) * self.msPerRow(shape), self.threads);
+        await self.clock.sleep(self.threadRoundTripMs * self.threads);
+        return { partial, computeMs: self.clock.now() - began, kernels: 'wasm' as const };
+      },
+    };
+  }
+
+  /** This object stands where runWorker expects a WorkerContainer (the same four members it uses). */
+  asWorkerContainer(): WorkerContainer {
+    return this as unknown as WorkerContainer;
+  }
+
+  async job(jobId: string, read: () => Promise<JobRecord | undefined>, options: { refresh?: boolean } = {}): Promise<JobRecord | undefined> {
+    const cached = options.refresh ? undefined : this.jobs.get(jobId);
+    if (cached) return cached;
+    const job = await read();
+    if (job) this.jobs.set(jobId, job);
+    return job;
+  }
+
+  async shard(jobId: string, shard: number, load: () => Promise<ShardData>): Promise<{ key: string; data: ShardData; loadMs: number; cacheHit: boolean }> {
+    const key = `${jobId}/${shard}`;
+    const cached = this.shards.get(key);
+    if (cached) return { key, data: cached, loadMs: 0, cacheHit: true };
+    const began = this.clock.now();
+    const data = await load();
+    this.shards.clear();
+    this.shards.set(key, data);
+    return { key, data, loadMs: this.clock.now() - began, cacheHit: false };
+  }
+
+  hasShard(jobId: string, shard: number): boolean {
+    return this.shards.has(`${jobId}/${shard}`);
+  }
+
+  async close(): Promise<void> {
+    this.shards.clear();
+    this.jobs.clear();
+  }
+
+  private samplePartial(shard: ShardData, shape: Shape, model: Float64Array): Float64Array {
+    const algorithm = algorithmByName(shape.algorithm);
+    const out = new Float64Array(algorithm.partialLength(shape));
+    const sampleRows = this.sample.rows;
+    const block = Math.min(SAMPLE_BLOCK, sampleRows);
+    const start = ((shard.shard * 7919 + this.calls++ * 104_729) * block) % Math.max(1, sampleRows - block + 1);
+    algorithm.partial(shape, model, { features: this.sample.features, labels: this.sample.labels, dims: shape.dims, start, end: start + block }, out);
+    return out;
+  }
+}

@@ -1,0 +1,256 @@
+import type { Shape } from '../algorithms/index.js';
+import { PRICES } from '../pricing.js';
+import { aggregate } from '../protocol/aggregate.js';
+import type { ProtocolDeps } from '../protocol/deps.js';
+import { failJob } from '../protocol/failJob.js';
+import { recoverJob } from '../protocol/recover.js';
+import { runWorker } from '../protocol/runWorker.js';
+import { startJob } from '../protocol/startJob.js';
+import type { CompletionMessage, JobRecord, RoundMetrics, RoundTask } from '../protocol/types.js';
+import { BarrierWaitRuntime, type Containers } from '../runtime/BarrierWaitRuntime.js';
+import type { WorkerContainer } from '../inner/WorkerContainer.js';
+import { VirtualClock } from './clock.js';
+import { SimContainer } from './container.js';
+import { Host } from './cpu.js';
+import { SimDatasetSource, type SimData } from './data.js';
+import { LambdaFunction } from './lambda.js';
+import type { Profile } from './profile.js';
+import { Services, type Counters } from './services.js';
+import { SimStore, type DynamoLayout, type SimBackend } from './store.js';
+
+export type SyncDesign = 'event' | 'barrier-wait';
+
+export interface SimConfig {
+  algorithm: 'kmeans' | 'logreg';
+  rows: number;
+  dims: number;
+  k?: number;
+  workers: number;
+  threads: number;
+  /** Worker function memory (MB). */
+  memoryMb: number;
+  rounds: number;
+  backend: SimBackend;
+  sync: SyncDesign;
+  layout?: DynamoLayout;
+  seed?: number;
+}
+
+export interface SimResult {
+  config: SimConfig & { vcpus: number; profile: string };
+  wallSeconds: number;
+  rounds: number;
+  roundSeconds: { p50: number; p99: number; mean: number };
+  /** Round times in order (s), from the rounds' own records (publish to aggregation). */
+  roundTimes: number[];
+  billedGbSeconds: { total: number; byFunction: Record<string, number>; waiting: number };
+  invocations: Record<string, number>;
+  coldStarts: Record<string, number>;
+  requests: { total: number; byOperation: Record<string, number> };
+  throttled: { total: number; byOperation: Record<string, number> };
+  costUsd: { total: number; lambda: number; dynamodb: number; s3: number; sns: number; sqs: number; elasticache: number };
+  events: number;
+  status: string;
+  error?: string;
+}
+
+/** Thread-ms per row for a shape: the calibration's figure (see calibrate.ts). */
+export type MsPerRow = (shape: Shape) => number;
+
+const RECOVERY_SWEEP_MS = 5 * 60_000;
+
+/**
+ * Runs one job under the virtual clock through the real protocol: `startJob` in a start function,
+ * `runWorker` in worker functions fed by a simulated SNS, `aggregate` in an aggregator fed by a
+ * simulated SQS FIFO queue (one at a time), `recoverJob` when everything has gone quiet; or, for
+ * `barrier-wait`, the real BarrierWaitRuntime with its workers held in worker functions for the
+ * whole job. The state lives in a memory store behind SimStore, which makes the named backend's
+ * requests first; compute takes the calibrated time of the shard's rows.
+ */
+export async function simulate(config: SimConfig, profile: Profile, msPerRow: MsPerRow): Promise<SimResult> {
+  const clock = new VirtualClock();
+  const services = new Services(clock, profile, config.seed ?? 1);
+  const store = new SimStore(services, config.backend, config.layout ?? 'spread');
+  const k = config.k ?? 8;
+  const data: SimData = { algorithm: config.algorithm, rows: config.rows, dims: config.dims, k, rowBytes: 4 * (config.dims + (config.algorithm === 'logreg' ? 1 : 0)) };
+  const readMs = (bytes: number): number => {
+    if (profile.lambda.sharedHost.value) return services.transferMs(bytes);
+    services.counters.s3Gets += Math.max(1, Math.ceil(bytes / (64 * 1024 * 1024)));
+    // Ranged GETs, one connection per inner thread (assumption: each thread reads its rows).
+    return services.sample(profile.s3.firstByteMs) + services.transferMs(bytes) / config.threads;
+  };
+  const datasets = new SimDatasetSource(data, config.workers, clock, readMs, config.seed ?? 1);
+  const sharedHost = profile.lambda.sharedHost.value ? new Host(clock, profile.lambda.hostCores.value) : undefined;
+  const account = { active: 0, limit: profile.lambda.accountConcurrency.value, waiting: [] as (() => void)[] };
+  const makeContainer = (host: Host) =>
+    new SimContainer(config.threads, clock, host, msPerRow, datasets.sample, (s) => datasets.virtualRows(s.shard, s.shards), profile.threadRoundTripMs.value, profile.lambda.threadStartMs.value);
+  const workerFn = new LambdaFunction(services, 'worker', config.memoryMb, makeContainer, account, sharedHost);
+  const smallMb = profile.lambda.aggregatorMemoryMb.value;
+  const aggregatorFn = new LambdaFunction(services, 'aggregator', smallMb, () => undefined, account, sharedHost);
+  const startFn = new LambdaFunction(services, 'start', smallMb, () => undefined, account, sharedHost);
+
+  const spec = {
+    algorithm: config.algorithm,
+    ...(config.algorithm === 'kmeans' ? { k } : { lr: 0.05 }),
+    workers: config.workers,
+    threads: config.threads,
+    maxRounds: config.rounds,
+    // tol 0: run the rounds asked for (the simulated partials keep the model moving).
+    tol: 0,
+    seed: config.seed ?? 1,
+    data: { uri: 'simulated', ...(config.algorithm === 'logreg' ? { labelColumn: 'last' } : {}) },
+  };
+
+  let job: JobRecord | undefined;
+  let failure: string | undefined;
+  let endedAt = 0;
+  if (config.sync === 'event') {
+    let aggregating: Promise<unknown> = Promise.resolve();
+    const deps: ProtocolDeps = {
+      store,
+      datasets,
+      now: () => clock.now(),
+      fanout: {
+        publish: async (tasks: RoundTask[]) => {
+          services.counters.snsPublishes += tasks.length;
+          for (const task of tasks) clock.at(clock.now() + services.sample(profile.events.snsToLambdaMs), () => void invokeWorker(task, 1));
+        },
+      },
+      completion: {
+        send: async (message: CompletionMessage) => {
+          services.counters.sqsRequests += 3; // send, receive, delete
+          clock.at(clock.now() + services.sample(profile.events.sqsFifoToLambdaMs), () => {
+            // One aggregation at a time per job: an SQS FIFO message group.
+            aggregating = aggregating.then(() => aggregatorFn.invoke(() => aggregate(deps, message)).catch((e: unknown) => fail(e)));
+          });
+        },
+      },
+    };
+    const fail = async (error: unknown) => {
+      failure = error instanceof Error ? error.message : String(error);
+      if (job) await failJob(store, job.jobId, failure).catch(() => undefined);
+    };
+    const invokeWorker = async (task: RoundTask, attempt: number): Promise<void> => {
+      try {
+        await workerFn.invoke(
+          (env) => runWorker(deps, env.context.asWorkerContainer(), task),
+          (env) => env.context.hasShard(task.jobId, task.shard),
+        );
+      } catch (error) {
+        // Lambda retries an asynchronous invocation twice (after about a minute, then two).
+        if (attempt < 3) clock.at(clock.now() + 60_000 * attempt, () => void invokeWorker(task, attempt + 1));
+        else await fail(error);
+      }
+    };
+    const started = startFn.invoke(() => startJob(deps, { spec })).then((j) => (job = j));
+    await clock.run({
+      onIdle: async () => {
+        const now = job ? await store.peekJob(job.jobId) : undefined;
+        if (now?.status !== 'RUNNING') {
+          endedAt = endedAt || clock.now();
+          return;
+        }
+        // Nothing in flight but the job is not done: the scheduled sweep finds it.
+        clock.at(clock.now() + RECOVERY_SWEEP_MS, () => void recoverJob(deps, now.jobId));
+      },
+    });
+    await started.catch((e: unknown) => (failure ??= e instanceof Error ? e.message : String(e)));
+  } else {
+    const containers: Containers = longLivedWorkers(workerFn);
+    const runtime = new BarrierWaitRuntime({
+      store,
+      datasets,
+      clock: { now: () => clock.now(), sleep: (ms) => clock.sleep(ms) },
+      containers: () => containers,
+      // Coarser than the local default (1–20 ms) to keep the event count down; the paper's code polls Redis in a loop too.
+      pollMs: { first: 5, max: 50 },
+    });
+    const outcome = runtime
+      .train(spec)
+      .then((o) => {
+        job = o.job;
+        endedAt = clock.now();
+        services.counters.waitGbSeconds += (config.memoryMb / 1024) * (o.waitMs / 1000);
+      })
+      .catch((e: unknown) => (failure = e instanceof Error ? e.message : String(e)));
+    await clock.run();
+    await outcome;
+  }
+
+  const final = job ? await store.peekJob(job.jobId) : undefined;
+  // Training rounds only: the preparation round (round 0) loads and summarises the shards.
+  const rounds: RoundMetrics[] = job ? (await store.peekRounds(job.jobId)).filter((r) => r.phase !== 'prepare') : [];
+  await store.close();
+  return summarise(config, profile, services.counters, rounds, endedAt || clock.now(), clock.events, workerFn.vcpus, final?.status ?? 'FAILED', failure ?? final?.error);
+}
+
+/** Barrier-wait workers: each holds one worker-function invocation open from acquire to release. */
+function longLivedWorkers(fn: LambdaFunction<SimContainer>): Containers {
+  const open = new Map<WorkerContainer, () => void>();
+  return {
+    acquire: (_jobId, _shard, _threads) =>
+      new Promise<WorkerContainer>((resolve, reject) => {
+        fn.invoke(
+          (env) =>
+            new Promise<void>((done) => {
+              const container = env.context.asWorkerContainer();
+              open.set(container, done);
+              resolve(container);
+            }),
+        ).catch(reject);
+      }),
+    release: async (container) => {
+      open.get(container)?.();
+      open.delete(container);
+    },
+    close: async () => undefined,
+  };
+}
+
+function percentile(sorted: number[], q: number): number {
+  if (!sorted.length) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+function summarise(
+  config: SimConfig,
+  profile: Profile,
+  c: Counters,
+  rounds: RoundMetrics[],
+  endMs: number,
+  events: number,
+  vcpus: number,
+  status: string,
+  error: string | undefined,
+): SimResult {
+  const times = rounds.map((r) => (r.aggregatedAt - r.publishedAt) / 1000);
+  const sorted = [...times].sort((a, b) => a - b);
+  const gb = Object.values(c.billedGbSeconds).reduce((a, b) => a + b, 0);
+  const invocations = Object.values(c.lambdaInvocations).reduce((a, b) => a + b, 0);
+  const local = profile.lambda.sharedHost.value === 1;
+  const lambda = local ? 0 : gb * PRICES.lambdaGbSecond.usd + invocations * PRICES.lambdaRequest.usd;
+  const dynamodb = local || config.backend !== 'dynamodb' ? 0 : c.writeUnits * PRICES.dynamoWriteUnit.usd + c.readUnits * PRICES.dynamoReadUnit.usd;
+  const s3 = local ? 0 : c.s3Puts * PRICES.s3Put.usd + c.s3Gets * PRICES.s3Get.usd;
+  const sns = local ? 0 : c.snsPublishes * PRICES.snsPublish.usd;
+  const sqs = local ? 0 : c.sqsRequests * PRICES.sqsFifoRequest.usd;
+  // A node for the job's duration (a node kept between jobs costs its hours whatever the jobs).
+  const elasticache = local || config.backend !== 'redis' ? 0 : (endMs / 3_600_000) * PRICES.elasticacheT4gSmallHour.usd;
+  const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+  return {
+    config: { ...config, k: config.algorithm === 'kmeans' ? (config.k ?? 8) : undefined, vcpus, profile: profile.name },
+    wallSeconds: endMs / 1000,
+    rounds: rounds.length,
+    roundSeconds: { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), mean: times.reduce((a, b) => a + b, 0) / Math.max(1, times.length) },
+    roundTimes: times,
+    billedGbSeconds: { total: gb, byFunction: { ...c.billedGbSeconds }, waiting: c.waitGbSeconds },
+    invocations: { ...c.lambdaInvocations },
+    coldStarts: { ...c.coldStarts },
+    requests: { total: sum(c.requests), byOperation: { ...c.requests } },
+    throttled: { total: sum(c.throttled), byOperation: { ...c.throttled } },
+    costUsd: { total: lambda + dynamodb + s3 + sns + sqs + elasticache, lambda, dynamodb, s3, sns, sqs, elasticache },
+    events,
+    status,
+    ...(error ? { error } : {}),
+  };
+}
+

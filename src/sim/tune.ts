@@ -1,0 +1,100 @@
+import type { Shape } from '../algorithms/index.js';
+import type { Profile } from './profile.js';
+import { simulate, type SimConfig } from './simulate.js';
+
+/** AWS Lambda Power Tuning's strategies: cheapest, fastest, or the best of both (equal weights). */
+export type Strategy = 'cost' | 'speed' | 'balanced';
+export const STRATEGIES: Strategy[] = ['cost', 'speed', 'balanced'];
+
+export interface TuneJob {
+  algorithm: 'kmeans' | 'logreg';
+  rows: number;
+  dims: number;
+  k: number;
+  rounds: number;
+  backend: SimConfig['backend'];
+}
+
+export interface Candidate {
+  memoryMb: number;
+  workers: number;
+  threads: number;
+  /** Why it cannot run, or undefined when it can. */
+  unfit?: string;
+  wallSeconds?: number;
+  costUsd?: number;
+  billedGbSeconds?: number;
+  throttled?: number;
+}
+
+export interface TuneResult {
+  job: TuneJob;
+  candidates: Candidate[];
+  recommended: Record<Strategy, Candidate | undefined>;
+  /** Why a strategy has no recommendation (nothing within the budget or deadline). */
+  none: Partial<Record<Strategy, string>>;
+}
+
+/** WebAssembly's 32-bit memory: a worker's shard and its threads' scratch live in one 4 GiB memory. */
+const WASM_BYTES = 4 * 1024 ** 3;
+/** Of a function's memory, what a shard may take (the rest: Node, the SDK, the threads, the pool's copy). */
+const SHARD_SHARE = 0.45;
+
+export const MEMORY_STEPS = [1769, 3538, 5307, 7076, 8845, 10_240];
+
+/** Workers to try: powers of two up to 1,024 and no more than the rows. */
+export function workerSteps(rows: number, most = 1024): number[] {
+  const out: number[] = [];
+  for (let w = 1; w <= Math.min(most, rows); w *= 2) out.push(w);
+  return out;
+}
+
+/**
+ * Sweeps memory (one to six vCPUs; threads = the whole vCPUs it buys) × workers through the
+ * simulator and recommends one configuration per strategy under an optional budget or deadline.
+ * A configuration whose shard would not fit its memory (about 45 % of it: the rows are held twice
+ * while loading) or WebAssembly's 4 GiB, or whose memory is above `maxMemoryMb` (an account's
+ * limit, e.g. 3,008 MB), is listed with the reason, not simulated.
+ */
+export async function tune(
+  job: TuneJob,
+  profile: Profile,
+  msPerRow: (shape: Shape) => number,
+  options: { budgetUsd?: number; deadlineSeconds?: number; maxMemoryMb?: number; workers?: number[]; memories?: number[]; log?: (line: string) => void } = {},
+): Promise<TuneResult> {
+  const rowBytes = 4 * (job.dims + (job.algorithm === 'logreg' ? 1 : 0));
+  const candidates: Candidate[] = [];
+  for (const memoryMb of options.memories ?? MEMORY_STEPS) {
+    const threads = Math.max(1, Math.floor(memoryMb / profile.lambda.mbPerVcpu.value + 1e-9));
+    for (const workers of options.workers ?? workerSteps(job.rows)) {
+      const shardBytes = Math.ceil(job.rows / workers) * rowBytes;
+      const c: Candidate = { memoryMb, workers, threads };
+      if (options.maxMemoryMb !== undefined && memoryMb > options.maxMemoryMb) c.unfit = `memory above --max-memory ${options.maxMemoryMb} MB`;
+      else if (shardBytes > WASM_BYTES) c.unfit = `shard of ${(shardBytes / 1024 ** 3).toFixed(1)} GiB is over WebAssembly's 4 GiB`;
+      else if (shardBytes > SHARD_SHARE * memoryMb * 1024 ** 2) c.unfit = `shard of ${Math.round(shardBytes / 1024 ** 2)} MB does not fit ${memoryMb} MB`;
+      if (!c.unfit) {
+        const r = await simulate({ ...job, workers, threads, memoryMb, sync: 'event', seed: 1 }, profile, msPerRow);
+        if (r.status !== 'SUCCEEDED') c.unfit = `the simulated job ended ${r.status}: ${r.error ?? ''}`;
+        else Object.assign(c, { wallSeconds: r.wallSeconds, costUsd: r.costUsd.total, billedGbSeconds: r.billedGbSeconds.total, throttled: r.throttled.total });
+        options.log?.(`${memoryMb} MB × ${workers} workers: ${c.unfit ?? `${r.wallSeconds.toFixed(2)} s, $${r.costUsd.total.toPrecision(3)}`}`);
+      }
+      candidates.push(c);
+    }
+  }
+  const runnable = candidates.filter((c) => !c.unfit);
+  const allowed = runnable.filter((c) => (options.budgetUsd === undefined || c.costUsd! <= options.budgetUsd) && (options.deadlineSeconds === undefined || c.wallSeconds! <= options.deadlineSeconds));
+  const recommended = {} as Record<Strategy, Candidate | undefined>;
+  const none: Partial<Record<Strategy, string>> = {};
+  const minCost = Math.min(...allowed.map((c) => c.costUsd!));
+  const minTime = Math.min(...allowed.map((c) => c.wallSeconds!));
+  const score: Record<Strategy, (c: Candidate) => number> = {
+    cost: (c) => c.costUsd! + 1e-12 * c.wallSeconds!,
+    speed: (c) => c.wallSeconds! + 1e-12 * c.costUsd!,
+    balanced: (c) => 0.5 * (c.costUsd! / minCost) + 0.5 * (c.wallSeconds! / minTime),
+  };
+  for (const s of STRATEGIES) {
+    recommended[s] = allowed.length ? allowed.reduce((best, c) => (score[s](c) < score[s](best) ? c : best)) : undefined;
+    if (!allowed.length) none[s] = runnable.length ? 'no configuration is within the budget and deadline' : 'no configuration fits';
+  }
+  return { job, candidates, recommended, none };
+}

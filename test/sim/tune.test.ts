@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { tuneChartHtml } from '../../src/sim/chart.js';
+import { AWS_PROFILE } from '../../src/sim/profile.js';
+import { tune, type TuneJob } from '../../src/sim/tune.js';
+
+const MS_PER_ROW = () => 50e-6;
+const SWEEP = { workers: [1, 2, 4, 8, 16, 32, 64], memories: [1769, 3538] };
+
+describe('bspml tune', () => {
+  it('recommends more workers for a compute-heavy job than for a sync-heavy one, whatever the strategy', async () => {
+    // Prepare: the same model shape; 400M rows (seconds of compute per round) against 20k rows (microseconds).
+    const heavy: TuneJob = { algorithm: 'kmeans', rows: 400_000_000, dims: 16, k: 16, rounds: 4, backend: 'dynamodb' };
+    const light: TuneJob = { ...heavy, rows: 20_000 };
+
+    // Act
+    const h = await tune(heavy, AWS_PROFILE, MS_PER_ROW, SWEEP);
+    const l = await tune(light, AWS_PROFILE, MS_PER_ROW, SWEEP);
+
+    // Assess
+    for (const s of ['speed', 'balanced'] as const) {
+      expect(h.recommended[s]!.workers, s).toBeGreaterThan(l.recommended[s]!.workers);
+    }
+    expect(h.recommended.cost!.workers).toBeGreaterThanOrEqual(l.recommended.cost!.workers);
+  }, 120_000);
+
+  it('lists the configurations that cannot run with the reason, and keeps to a budget or says there is none', async () => {
+    // Prepare: 2 GB of rows: one worker's shard cannot fit 1,769 MB; --max-memory 3008 rules out 3,538 MB.
+    const job: TuneJob = { algorithm: 'kmeans', rows: 32_000_000, dims: 16, k: 8, rounds: 3, backend: 'dynamodb' };
+
+    // Act
+    const limited = await tune(job, AWS_PROFILE, MS_PER_ROW, { ...SWEEP, workers: [1, 8, 64], maxMemoryMb: 3008 });
+    const broke = await tune(job, AWS_PROFILE, MS_PER_ROW, { ...SWEEP, workers: [8, 64], budgetUsd: 1e-9 });
+    const html = tuneChartHtml(limited, 'balanced');
+
+    // Assess
+    const one = limited.candidates.find((c) => c.memoryMb === 1769 && c.workers === 1)!;
+    expect(one.unfit).toMatch(/shard of 1953 MB does not fit 1769 MB/);
+    expect(limited.candidates.filter((c) => c.memoryMb === 3538).every((c) => /max-memory 3008/.test(c.unfit ?? ''))).toBe(true);
+    expect(limited.recommended.balanced?.memoryMb).toBe(1769);
+    expect(broke.recommended.cost).toBeUndefined();
+    expect(broke.none.cost).toMatch(/budget/);
+    expect(html).toContain('<svg');
+    expect(html).toContain('Cannot run');
+    expect(html).toMatch(/balanced[^<]*: \d+ × 1, 1769 MB/);
+  }, 120_000);
+});
