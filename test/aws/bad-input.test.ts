@@ -125,6 +125,32 @@ describe('a malformed upload', () => {
   }
 });
 
+describe('a data set of parts under a prefix', () => {
+  it.each([1, 3])('with a bad field in part 3 (%i worker(s)) ends FAILED naming the part, its line and column, after the preparation round only; latest.json untouched', async (workers) => {
+    // Prepare: four parts of 40 rows; line 32 of part-00003.csv (row 30 after its header) has "abc" in column b.
+    const name = `badparts${workers}`;
+    const part = (p: number) => ['a,b', ...Array.from({ length: 40 }, (_, i) => (p === 3 && i === 30 ? `${i},abc` : `${i},${p * 100 + i}`))].join('\n') + '\n';
+    for (let p = 0; p < 4; p++) await put(`datasets/${name}/part-0000${p}.csv`, part(p));
+    await put(`models/${name}/latest.json`, PREVIOUS);
+    const before = p.sns.calls.length;
+
+    // Act
+    const [started] = await p.start({ jobId: `${name}-1`, spec: { algorithm: 'kmeans', k: 2, workers, data: { uri: `s3://${emulators.bucket}/datasets/${name}/` } } });
+    await deliverAll(p, emulators.queueUrl);
+
+    // Assess
+    expect(started?.status).toBe('RUNNING');
+    const job = await p.wiring.store.getJob(`${name}-1`);
+    expect(job?.status).toBe('FAILED');
+    expect(job?.error).toMatch(/^(.*\/)?part-00003\.csv: row 32, field "b": .*abc/);
+    expect(logs.events('job-failed')).toEqual([expect.objectContaining({ jobId: `${name}-1`, reason: job?.error })]);
+    const rounds = p.sns.calls.slice(before).flatMap((call) => (call.PublishBatchRequestEntries ?? []).map((e) => (JSON.parse(e.Message!) as { round: number }).round));
+    expect(rounds).toEqual(Array.from({ length: workers }, () => 0));
+    expect(await text(`models/${name}/latest.json`)).toBe(PREVIOUS);
+    expect(await modelKeys(name)).toEqual([`models/${name}/latest.json`]);
+  });
+});
+
 describe('the start handler', () => {
   it('uses the default spec when no NAME.job.json is uploaded', async () => {
     // Act
