@@ -15,6 +15,7 @@ import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kmeans, logreg } from '../src/algorithms/index.js';
+import { solversBench } from './solvers.js';
 import { kmeansCase, label, logregCase, type KmeansCase, type LogregCase } from './cases.js';
 import { formatLoading, runLoadingBench } from './loading.js';
 import { logregModel, summarise, timeRounds, type RoundTiming, type Timing } from './pools.js';
@@ -328,3 +329,5 @@ async function main(): Promise<void> {
 }
 
 await main();
+// Time to accuracy of the logistic-regression solvers (bench/solvers.ts).
+if (process.env.BENCH_SOLVERS !== '0') await solversBench();

@@ -59,6 +59,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .option('--l2 <x>', 'L2 penalty on standardised weights (default 0)', nonNegativeNumber)
     .option('--C <x>', "scikit-learn's C, instead of --l2: l2 = 1 / (C × rows)", positiveNumber)
     .action((options: TrainOptions) => train('logreg', options, io));
+  addTrainOptions(trainCommand.command('svm').description('linear SVM: L2-regularised squared hinge, Newton (docs/algorithms.md)'))
+    .option('--label-column <name>', 'label column (0/1): header name, 0-based index or "last"', 'last')
+    .option('--l2 <x>', 'L2 penalty on standardised weights (default 0)', nonNegativeNumber)
+    .option('--C <x>', "LIBLINEAR's C, instead of --l2: l2 = 1 / (C × rows)", positiveNumber)
+    .action((options: TrainOptions) => train('svm', options, io));
 
   program
     .command('predict')

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { predictKmeans, predictLogreg } from '../algorithms/index.js';
+import { predictKmeans, predictLogreg, predictSvm } from '../algorithms/index.js';
 import { DataError, SpecError } from '../errors.js';
 import { readTable } from '../data/load.js';
 import type { Table } from '../data/table.js';
@@ -25,11 +25,13 @@ export async function predict(options: { model: string; data: string; out?: stri
     for (const c of cluster) sizes[c]!++;
     summary = `predicted ${table.rows} rows; cluster sizes ${sizes.join(', ')}`;
   } else {
-    const p = predictLogreg(model, features, table.rows);
-    const lines = ['probability,label'];
+    // Logistic regression: P(label = 1); SVM: the decision value w·x + b (label 1 where ≥ 0).
+    const svm = model.algorithm === 'svm';
+    const p = svm ? predictSvm(model, features, table.rows) : predictLogreg(model, features, table.rows);
+    const lines = [svm ? 'decision,label' : 'probability,label'];
     let correct = 0;
     for (let i = 0; i < table.rows; i++) {
-      const label = p[i]! >= 0.5 ? 1 : 0;
+      const label = p[i]! >= (svm ? 0 : 0.5) ? 1 : 0;
       lines.push(`${p[i]},${label}`);
       if (labels && labels[i] === label) correct++;
     }
@@ -70,12 +72,12 @@ function selectColumns(model: ModelResult, table: Table, file: string): { featur
   let index: number[];
   if (table.hasHeader && names.every((n) => table.columns.includes(n))) {
     index = names.map((n) => table.columns.indexOf(n));
-  } else if (table.cols === model.dims || (model.algorithm === 'logreg' && table.cols === model.dims + 1)) {
+  } else if (table.cols === model.dims || (model.algorithm !== 'kmeans' && table.cols === model.dims + 1)) {
     index = names.map((_, j) => j);
   } else {
     throw new DataError(file, `has ${table.cols} columns; the model expects ${model.dims} (${names.join(', ')})`);
   }
-  const labelIndex = model.algorithm === 'logreg' ? (table.hasHeader ? table.columns.indexOf(model.labelName) : table.cols === model.dims + 1 ? model.dims : -1) : -1;
+  const labelIndex = model.algorithm !== 'kmeans' ? (table.hasHeader ? table.columns.indexOf(model.labelName) : table.cols === model.dims + 1 ? model.dims : -1) : -1;
   const features = new Float32Array(table.rows * model.dims);
   const labels = labelIndex >= 0 ? new Float32Array(table.rows) : undefined;
   for (let i = 0; i < table.rows; i++) {

@@ -42,7 +42,12 @@ export function formatReport(outcome: TrainOutcome, context: { data: string; bac
   const threads = spec.threads ?? 'auto';
 
   const lines: string[] = [];
-  const title = spec.algorithm === 'kmeans' ? `k-means, k = ${spec.k}` : logregTitle(spec, result.algorithm === 'logreg' ? result.solver : undefined, data.rows);
+  const title =
+    spec.algorithm === 'kmeans'
+      ? `k-means, k = ${spec.k}`
+      : spec.algorithm === 'svm'
+        ? `linear SVM (squared hinge, newton), ${penaltyTitle(spec, data.rows)}`
+        : logregTitle(spec, result.algorithm === 'logreg' ? result.solver : undefined, data.rows);
   lines.push(`${title}, on ${context.data} (${int(data.rows)} rows × ${data.dims} features)`);
   lines.push(`job        ${job.jobId}: ${spec.workers} workers × ${threads} threads, backend ${context.backend}`);
   if (result.algorithm === 'kmeans') {
@@ -72,6 +77,9 @@ function clusterSizes(counts: number[]): string {
 
 /** The solver and its settings as a user gave them: lr only for gradient descent, C when given as C. */
 function logregTitle(spec: LogregSpec, solver: string | undefined, rows: number): string {
-  const penalty = spec.C !== undefined ? `C = ${spec.C} (l2 = ${num(1 / (spec.C * rows))})` : `l2 = ${spec.l2}`;
-  return `logistic regression (${solver ?? 'gd'}${solver === 'gd' || solver === undefined ? `, lr = ${spec.lr}` : ''}), ${penalty}`;
+  return `logistic regression (${solver ?? 'gd'}${solver === 'gd' || solver === undefined ? `, lr = ${spec.lr}` : ''}), ${penaltyTitle(spec, rows)}`;
+}
+
+function penaltyTitle(spec: { l2: number; C?: number }, rows: number): string {
+  return spec.C !== undefined ? `C = ${spec.C} (l2 = ${num(1 / (spec.C * rows))})` : `l2 = ${spec.l2}`;
 }

@@ -44,24 +44,26 @@ export interface TrainOptions {
 }
 
 /** `bspml train kmeans|logreg`: runs one job on the local runtime and reports it. */
-export async function train(algorithm: 'kmeans' | 'logreg', options: TrainOptions, io: CliIo): Promise<void> {
+export async function train(algorithm: 'kmeans' | 'logreg' | 'svm', options: TrainOptions, io: CliIo): Promise<void> {
   const common = {
-    data: { uri: options.data, ...(algorithm === 'logreg' ? { labelColumn: options.labelColumn ?? 'last' } : {}) },
+    data: { uri: options.data, ...(algorithm !== 'kmeans' ? { labelColumn: options.labelColumn ?? 'last' } : {}) },
     workers: options.workers,
     ...(options.threads !== undefined ? { threads: options.threads } : {}),
     ...(options.maxRounds !== undefined ? { maxRounds: options.maxRounds } : {}),
     ...(options.tol !== undefined ? { tol: options.tol } : {}),
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
   };
+  const penalty = { ...(options.l2 !== undefined ? { l2: options.l2 } : {}), ...(options.C !== undefined ? { C: options.C } : {}) };
   const spec: JobSpecInput =
     algorithm === 'kmeans'
       ? { algorithm, k: options.k!, ...common }
-      : {
+      : algorithm === 'svm'
+        ? { algorithm, ...penalty, ...common }
+        : {
           algorithm,
           ...(options.solver !== undefined ? { solver: options.solver } : {}),
           ...(options.lr !== undefined ? { lr: options.lr } : {}),
-          ...(options.l2 !== undefined ? { l2: options.l2 } : {}),
-          ...(options.C !== undefined ? { C: options.C } : {}),
+          ...penalty,
           ...common,
         };
 

@@ -30,7 +30,9 @@ const logregModel = z.object({
   converged: z.boolean(),
 });
 
-const modelSchema = z.discriminatedUnion('algorithm', [kmeansModel, logregModel]);
+const svmModel = logregModel.omit({ algorithm: true }).extend({ algorithm: z.literal('svm') });
+
+const modelSchema = z.discriminatedUnion('algorithm', [kmeansModel, logregModel, svmModel]);
 
 /** Validates a model file's JSON (as `--out` writes it); throws SpecError naming the bad field. */
 export function parseModel(value: unknown, file: string): ModelResult {

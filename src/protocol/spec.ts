@@ -67,10 +67,22 @@ export const logregSpecSchema = z
   })
   .strict();
 
-export const jobSpecSchema = z.discriminatedUnion('algorithm', [kmeansSpecSchema, logregSpecSchema]);
+export const svmSpecSchema = z
+  .object({
+    algorithm: z.literal('svm'),
+    /** L2 penalty on standardised weights, as for logistic regression. */
+    l2: z.number().min(0).default(0),
+    /** LIBLINEAR's C, as an alias: l2 = 1 / (C · rows). Not with an explicit l2. */
+    C: z.number().positive().optional(),
+    ...common,
+  })
+  .strict();
+
+export const jobSpecSchema = z.discriminatedUnion('algorithm', [kmeansSpecSchema, logregSpecSchema, svmSpecSchema]);
 
 export type KmeansSpec = z.infer<typeof kmeansSpecSchema>;
 export type LogregSpec = z.infer<typeof logregSpecSchema>;
+export type SvmSpec = z.infer<typeof svmSpecSchema>;
 export type JobSpec = z.infer<typeof jobSpecSchema>;
 export type JobSpecInput = z.input<typeof jobSpecSchema>;
 
@@ -88,7 +100,7 @@ export function parseJobSpec(input: unknown): JobSpec {
   const result = jobSpecSchema.safeParse(input);
   if (result.success) {
     const spec = result.data;
-    if (spec.algorithm === 'logreg') {
+    if (spec.algorithm === 'logreg' || spec.algorithm === 'svm') {
       if (spec.data.labelColumn === undefined) spec.data.labelColumn = 'last';
       const given = input as { l2?: unknown };
       if (spec.C !== undefined && given.l2 !== undefined) throw new SpecError('invalid job spec: C: give l2 or C (= 1 / (l2 · rows)), not both', 'C');

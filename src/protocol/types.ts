@@ -105,7 +105,7 @@ export interface RoundMetrics {
 }
 
 /** The trained model as written to `--out` and stored with a finished job. */
-export type ModelResult = KmeansResult | LogregResult;
+export type ModelResult = KmeansResult | LogregResult | SvmResult;
 
 export interface KmeansResult {
   algorithm: 'kmeans';
@@ -135,3 +135,6 @@ export interface LogregResult {
   rounds: number;
   converged: boolean;
 }
+
+/** A linear SVM's file: logistic regression's fields, `loss` being the squared-hinge objective; the decision value is w·x + b (label 1 where ≥ 0). */
+export type SvmResult = Omit<LogregResult, 'algorithm' | 'solver'> & { algorithm: 'svm' };

@@ -192,7 +192,7 @@ describe('the start handler', () => {
 
     // Act
     const [ok] = await p.start({ spec: { algorithm: 'kmeans', k: 1, data: { uri: 's3://bspml-test-data/datasets/direct.csv' } } });
-    const [bad] = await p.start({ jobId: 'direct-bad', spec: { algorithm: 'svm', data: { uri: 's3://bspml-test-data/datasets/direct.csv' } } });
+    const [bad] = await p.start({ jobId: 'direct-bad', spec: { algorithm: 'forest', data: { uri: 's3://bspml-test-data/datasets/direct.csv' } } });
 
     // Assess
     expect(ok!.status).toBe('RUNNING');

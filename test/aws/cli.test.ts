@@ -87,7 +87,7 @@ describe('bspml status', () => {
 
   it('shows why a job FAILED, even one refused for a spec that never parsed', async () => {
     // Prepare: what the start handler records for a bad spec.
-    await store.createJob(job('status-2', { status: 'FAILED', shards: 0, spec: { algorithm: 'svm' } as never, data: undefined, error: 'invalid job spec: algorithm: Invalid input' }));
+    await store.createJob(job('status-2', { status: 'FAILED', shards: 0, spec: { algorithm: 'forest' } as never, data: undefined, error: 'invalid job spec: algorithm: Invalid input' }));
 
     // Act
     const { code, stdout } = await runBspml(['status', ...query('status-2')]);

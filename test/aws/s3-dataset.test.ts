@@ -1,10 +1,11 @@
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Client } from '../../src/aws/s3.js';
 import { S3DatasetSource } from '../../src/aws/S3DatasetSource.js';
 import { startS3rver, type LocalS3 } from '../../src/aws/s3rver.js';
-import { planShards } from '../../src/data/dataset.js';
-import { DESCRIBE_BYTES } from '../../src/data/dataset.js';
+import { DESCRIBE_BYTES, planShards } from '../../src/data/dataset.js';
 import { encodeBinary } from '../../src/data/formats/binary.js';
 import { formatFloat32 } from '../../src/data/table.js';
 import { DataError } from '../../src/errors.js';
@@ -133,5 +134,46 @@ describe('S3 data sets (s3rver, the real SDK client)', () => {
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/500 rows/);
+  });
+});
+
+describe('bspml train from S3, bytes counted on the wire', () => {
+  it('reads ≤ 1.1 × the data set for the whole job: metadata at start, each shard once by its worker', async () => {
+    // Prepare: three ~200 KB parts, behind a proxy that counts every response body's bytes.
+    const parts = [csvPart(2500, 11), csvPart(2000, 12), csvPart(2700, 13)];
+    for (const [i, body] of parts.entries()) await put(`sets/wire/part-0000${i}.csv`, body);
+    await put('sets/wire/_SUCCESS', '');
+    const total = parts.reduce((s, p) => s + Buffer.byteLength(p), 0);
+    const target = new URL(s3.endpoint);
+    let gets = 0;
+    let bytes = 0;
+    const proxy = createServer((req, res) => {
+      const upstream = request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.on('data', (chunk: Buffer) => {
+          if (req.method === 'GET' && req.url?.includes('part-')) bytes += chunk.length;
+        });
+        up.pipe(res);
+      });
+      if (req.method === 'GET' && req.url?.includes('part-')) gets++;
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const endpoint = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+
+    try {
+      // Act
+      const result = await runBspml(['train', 'kmeans', '--k', '3', '--data', `s3://${BUCKET}/sets/wire/`, '--s3-endpoint', endpoint, '--workers', '3', '--threads', '1', '--max-rounds', '3', '--no-progress']);
+
+      // Assess
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/7,200 rows/);
+      expect(gets).toBeGreaterThan(3);
+      expect(bytes).toBeGreaterThanOrEqual(total);
+      expect(bytes).toBeLessThanOrEqual(1.1 * total);
+    } finally {
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    }
   });
 });

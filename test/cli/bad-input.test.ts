@@ -463,7 +463,7 @@ describe('bspml predict: bad model files and data', () => {
 
   it('a model of the wrong shape (an unknown algorithm): exit 1, names the field', async () => {
     // Prepare
-    const dir = await dirWith({ 'model.json': '{"algorithm":"svm","weights":[1]}\n', 'data.csv': '1,2,3\n' });
+    const dir = await dirWith({ 'model.json': '{"algorithm":"forest","weights":[1]}\n', 'data.csv': '1,2,3\n' });
     const model = join(dir, 'model.json');
 
     // Act
@@ -471,7 +471,7 @@ describe('bspml predict: bad model files and data', () => {
 
     // Assess
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe(ourError(`${model}: not a bspml model: algorithm: Invalid discriminator value. Expected 'kmeans' | 'logreg'`));
+    expect(result.stderr).toBe(ourError(`${model}: not a bspml model: algorithm: Invalid discriminator value. Expected 'kmeans' | 'logreg' | 'svm'`));
     expect(result.stdout).toBe('');
   });
 

@@ -227,6 +227,32 @@ export function maxRelativeError(actual: ArrayLike<number>, expected: ArrayLike<
  * 1e-12 (l2 > 0 keeps the Hessian definite). Returns the model in input space and its objective.
  */
 export function referenceLogregOptimum(data: ReferenceData, l2: number): { weights: Float64Array; bias: number; objective: number; iterations: number } {
+  return referenceLinearOptimum(data, l2, {
+    value: logLoss,
+    slope: (z, y) => sigmoid(z) - y,
+    curvature: (z) => sigmoid(z) * (1 - sigmoid(z)),
+  });
+}
+
+/**
+ * The same for the squared hinge max(0, 1 − y±·z)² (y± = 2y − 1) of a linear SVM, with its
+ * generalised Hessian (2 inside the margin, 0 outside).
+ */
+export function referenceSvmOptimum(data: ReferenceData, l2: number): { weights: Float64Array; bias: number; objective: number; iterations: number } {
+  return referenceLinearOptimum(data, l2, {
+    value: (z, y) => Math.max(0, 1 - (2 * y - 1) * z) ** 2,
+    slope: (z, y) => -2 * (2 * y - 1) * Math.max(0, 1 - (2 * y - 1) * z),
+    curvature: (z, y) => (1 - (2 * y - 1) * z > 0 ? 2 : 0),
+  });
+}
+
+interface ReferenceLoss {
+  value(z: number, y: number): number;
+  slope(z: number, y: number): number;
+  curvature(z: number, y: number): number;
+}
+
+function referenceLinearOptimum(data: ReferenceData, l2: number, loss: ReferenceLoss): { weights: Float64Array; bias: number; objective: number; iterations: number } {
   const { rows, dims, features } = data;
   const labels = data.labels!;
   const { mean, std } = columnStats(data);
@@ -241,7 +267,7 @@ export function referenceLogregOptimum(data: ReferenceData, l2: number): { weigh
     for (let i = 0; i < rows; i++) {
       let z = 0;
       for (let j = 0; j < n; j++) z += theta[j]! * u[i * n + j]!;
-      total += logLoss(z, labels[i]!);
+      total += loss.value(z, labels[i]!);
     }
     let penalty = 0;
     for (let j = 0; j < dims; j++) penalty += theta[j]! ** 2;
@@ -255,10 +281,11 @@ export function referenceLogregOptimum(data: ReferenceData, l2: number): { weigh
     for (let i = 0; i < rows; i++) {
       let z = 0;
       for (let j = 0; j < n; j++) z += theta[j]! * u[i * n + j]!;
-      const p = sigmoid(z);
+      const slope = loss.slope(z, labels[i]!);
+      const curvature = loss.curvature(z, labels[i]!);
       for (let j = 0; j < n; j++) {
-        g[j] += ((p - labels[i]!) * u[i * n + j]!) / rows;
-        for (let k = 0; k < n; k++) h[j * n + k] += (p * (1 - p) * u[i * n + j]! * u[i * n + k]!) / rows;
+        g[j] += (slope * u[i * n + j]!) / rows;
+        for (let k = 0; k < n; k++) h[j * n + k] += (curvature * u[i * n + j]! * u[i * n + k]!) / rows;
       }
     }
     for (let j = 0; j < dims; j++) {

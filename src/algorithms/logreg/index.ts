@@ -6,7 +6,7 @@ import type { LogregResult } from '../../protocol/types.js';
 import { addInto, type Algorithm, type Shape } from '../types.js';
 import { gdInit, gdTailLength, gradientStep } from './gd.js';
 import { standardisation } from './init.js';
-import { headLength, PARTIAL_HEAD } from './layout.js';
+import { headLength, linearFields, PARTIAL_HEAD } from './layout.js';
 import { lbfgsStateLength, lbfgsStep } from './lbfgs.js';
 import { NEWTON_MAX_DIMS, newtonStep } from './newton.js';
 import { acceptedWeights, secondOrderInit, secondOrderTailLength, secondOrderPartial, secondOrderPartialLength } from './secondOrder.js';
@@ -66,11 +66,12 @@ export const logreg: Algorithm<LogregSpec> = {
   },
 
   partialLength(shape) {
-    return shape.solver === 'gd' ? shape.dims + PARTIAL_HEAD : secondOrderPartialLength(shape, shape.solver === 'newton');
+    // A shape without a solver (one made by hand, as the benches do) is gradient descent's.
+    return shape.solver === 'newton' || shape.solver === 'lbfgs' ? secondOrderPartialLength(shape, shape.solver === 'newton') : shape.dims + PARTIAL_HEAD;
   },
 
   partial(shape, model, block, out) {
-    if (shape.solver !== 'gd') {
+    if (shape.solver === 'newton' || shape.solver === 'lbfgs') {
       secondOrderPartial(shape, model, block, out, shape.solver === 'newton');
       return;
     }
@@ -101,19 +102,6 @@ export const logreg: Algorithm<LogregSpec> = {
     // Gradient descent reports the model after its last step, as it always has; the line-searched
     // solvers their last accepted point, whose figures the last round measured.
     const weights = solver === 'gd' ? model : acceptedWeights(model, dims);
-    return {
-      algorithm: 'logreg',
-      solver,
-      dims,
-      featureNames: data.featureNames,
-      labelName: data.labelName ?? 'label',
-      weights: Array.from(weights.subarray(0, dims)),
-      bias: weights[dims]!,
-      loss: last.objective,
-      accuracy: last.stats.accuracy!,
-      gradNorm: last.stats.gradNorm!,
-      rounds,
-      converged: last.converged,
-    };
+    return { algorithm: 'logreg', solver, ...linearFields(data, weights, last, rounds) };
   },
 };

@@ -1,4 +1,5 @@
-import type { LogregSpec } from '../../protocol/spec.js';
+import type { DataSummary } from '../../data/types.js';
+import type { UpdateResult } from '../types.js';
 
 /*
  * Layouts shared by every logistic-regression solver.
@@ -12,6 +13,23 @@ import type { LogregSpec } from '../../protocol/spec.js';
  * the parameters of the same model on centred, unit-variance columns. One step size then works
  * whatever the units of the columns, and the L2 penalty is on v, as scikit-learn's is on standardised data.
  */
+
+/** The fields a linear model's file shares (logistic regression, SVM): weights and bias in input space and the last round's figures. */
+export function linearFields(data: DataSummary, weights: Float64Array, last: UpdateResult, rounds: number) {
+  const dims = data.dims;
+  return {
+    dims,
+    featureNames: data.featureNames,
+    labelName: data.labelName ?? 'label',
+    weights: Array.from(weights.subarray(0, dims)),
+    bias: weights[dims]!,
+    loss: last.objective,
+    accuracy: last.stats.accuracy!,
+    gradNorm: last.stats.gradNorm!,
+    rounds,
+    converged: last.converged,
+  };
+}
 
 export function headLength(dims: number): number {
   return 3 * dims + 1;
@@ -55,11 +73,18 @@ export function fromStandard(theta: Float64Array, model: Float64Array, dims: num
   out[dims] = b;
 }
 
+/** What the second-order solvers read from a spec (logistic regression's and the SVM's). */
+export interface PenaltySpec {
+  l2: number;
+  C?: number;
+  tol: number;
+}
+
 /**
  * The L2 weight of the objective mean log-loss + (λ/2)‖v‖²: `l2`, or from scikit-learn's C, which
  * weighs ½‖v‖² + C·Σ log-loss: dividing that by C·n gives ours with λ = 1/(C·n).
  */
-export function penaltyOf(spec: LogregSpec, rows: number): number {
+export function penaltyOf(spec: PenaltySpec, rows: number): number {
   return spec.C !== undefined ? 1 / (spec.C * rows) : spec.l2;
 }
 

@@ -1,7 +1,6 @@
 import { BspmlError } from '../../errors.js';
-import type { LogregSpec } from '../../protocol/spec.js';
 import type { Shape, UpdateResult } from '../types.js';
-import { PARTIAL_HEAD } from './layout.js';
+import { PARTIAL_HEAD, type PenaltySpec } from './layout.js';
 import { secondOrderStep, TRIALS, type Accepted } from './secondOrder.js';
 
 /*
@@ -16,7 +15,7 @@ import { secondOrderStep, TRIALS, type Accepted } from './secondOrder.js';
 /** The default solver while the model has at most this many parameters (the Hessian has its square). */
 export const NEWTON_MAX_DIMS = 1000;
 
-export function newtonStep(spec: LogregSpec, shape: Shape, model: Float64Array, merged: Float64Array): UpdateResult {
+export function newtonStep(spec: PenaltySpec, shape: Shape, model: Float64Array, merged: Float64Array): UpdateResult {
   const { dims } = shape;
   const packed = merged.subarray(dims + PARTIAL_HEAD + TRIALS.length);
   return secondOrderStep(spec, shape, model, merged, (accepted) => newtonDirection(packed, accepted, dims), 'Newton');

@@ -1,9 +1,9 @@
 import { BspmlError } from '../../errors.js';
 import { hessianAccumulate, logregMargins, packedLength } from '../../kernels/curvature.js';
 import { logregAccumulate } from '../../kernels/logreg.js';
-import type { LogregSpec } from '../../protocol/spec.js';
+
 import type { RowBlock, Shape, UpdateResult } from '../types.js';
-import { dotProduct, fromStandard, headLength, meanOf, norm, PARTIAL_HEAD, penaltyOf, penaltyTerm, standardGradient, stdOf } from './layout.js';
+import { dotProduct, fromStandard, headLength, meanOf, norm, PARTIAL_HEAD, penaltyOf, type PenaltySpec, penaltyTerm, standardGradient, stdOf } from './layout.js';
 
 /*
  * What Newton and L-BFGS share: a line search that costs no round of its own.
@@ -55,20 +55,39 @@ export function secondOrderPartialLength(shape: Shape, withHessian: boolean): nu
  * The gradient sums, loss, accuracy and rows at the model's point (the gradient-descent partial),
  * the losses at the trial steps, and with `withHessian` the Hessian of the summed loss in θ.
  */
-export function secondOrderPartial(shape: Shape, model: Float64Array, block: RowBlock, out: Float64Array, withHessian: boolean): void {
+export function secondOrderPartial(shape: Shape, model: Float64Array, block: RowBlock, out: Float64Array, withHessian: boolean, loss: RowLoss = logistic): void {
   const { dims } = shape;
   const { features, labels, start, end } = block;
-  if (!labels) throw new Error('logistic regression partial needs labels');
+  if (!labels) throw new Error(`${shape.algorithm === 'svm' ? 'linear SVM' : 'logistic regression'} partial needs labels`);
   const rows = end - start;
-  const { loss, correct } = logregAccumulate(features, labels, dims, start, end, model, out);
-  out[dims + 1] += loss;
-  out[dims + 2] += correct;
+  const z = new Float64Array(rows);
+  if (loss === logistic) {
+    const { loss: total, correct } = logregAccumulate(features, labels, dims, start, end, model, out);
+    out[dims + 1] += total;
+    out[dims + 2] += correct;
+    if (rows > 0) logregMargins(features, dims, start, end, model, z);
+  } else if (rows > 0) {
+    logregMargins(features, dims, start, end, model, z);
+    let total = 0;
+    let correct = 0;
+    for (let i = 0; i < rows; i++) {
+      const y = labels[start + i]!;
+      const zi = z[i]!;
+      total += loss.value(zi, y);
+      if ((zi >= 0 ? 1 : 0) === y) correct++;
+      const g = loss.slope(zi, y);
+      if (g === 0) continue;
+      const row = (start + i) * dims;
+      for (let j = 0; j < dims; j++) out[j] += g * features[row + j]!;
+      out[dims] += g;
+    }
+    out[dims + 1] += total;
+    out[dims + 2] += correct;
+  }
   out[dims + 3] += rows;
   if (rows === 0) return;
 
   const o = tailOffsets(dims);
-  const z = new Float64Array(rows);
-  logregMargins(features, dims, start, end, model, z);
   const rawDir = model.subarray(o.rawDir, o.rawDir + o.n);
   if (rawDir.some((v) => v !== 0)) {
     const zp = new Float64Array(rows);
@@ -79,18 +98,14 @@ export function secondOrderPartial(shape: Shape, model: Float64Array, block: Row
       let sum = 0;
       for (let i = 0; i < rows; i++) {
         const zt = z[i]! - back * zp[i]!;
-        sum += softplus(zt) - labels[start + i]! * zt;
+        sum += loss.value(zt, labels[start + i]!);
       }
       trials[t] += sum;
     }
   }
   if (withHessian) {
-    // σ(z)(1 − σ(z)) = e/(1 + e)² with e = exp(−|z|): no overflow either side.
     const s = z;
-    for (let i = 0; i < rows; i++) {
-      const e = Math.exp(-Math.abs(z[i]!));
-      s[i] = e / ((1 + e) * (1 + e));
-    }
+    for (let i = 0; i < rows; i++) s[i] = loss.curvature(z[i]!, labels[start + i]!);
     const std = stdOf(model, dims);
     const invStd = new Float64Array(dims);
     for (let j = 0; j < dims; j++) invStd[j] = 1 / std[j]!;
@@ -98,9 +113,23 @@ export function secondOrderPartial(shape: Shape, model: Float64Array, block: Row
   }
 }
 
-function softplus(z: number): number {
-  return z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
+/** A loss of one row as a function of its margin z = w·x + b and its 0/1 label, with its derivatives in z. */
+export interface RowLoss {
+  value(z: number, y: number): number;
+  slope(z: number, y: number): number;
+  curvature(z: number, y: number): number;
 }
+
+/** The log-loss softplus(z) − y·z (its value and slope also come from the gradient kernel). */
+export const logistic: RowLoss = {
+  value: (z, y) => (z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z))) - y * z,
+  slope: (z, y) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z))) - y,
+  // σ(z)(1 − σ(z)) = e/(1 + e)² with e = exp(−|z|): no overflow either side.
+  curvature: (z) => {
+    const e = Math.exp(-Math.abs(z));
+    return e / ((1 + e) * (1 + e));
+  },
+};
 
 /** The accepted point of a round: its θ, objective, gradient in θ. */
 export interface Accepted {
@@ -120,7 +149,7 @@ export interface Accepted {
 export type DirectionRule = (accepted: Accepted, model: Float64Array, merged: Float64Array, next: Float64Array) => Float64Array;
 
 /** One round of a line-searched second-order method (see the comment at the top). */
-export function secondOrderStep(spec: LogregSpec, shape: Shape, model: Float64Array, merged: Float64Array, direction: DirectionRule, method: string): UpdateResult {
+export function secondOrderStep(spec: PenaltySpec, shape: Shape, model: Float64Array, merged: Float64Array, direction: DirectionRule, method: string): UpdateResult {
   const { dims } = shape;
   const o = tailOffsets(dims);
   const n = merged[dims + 3]!;
