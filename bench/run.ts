@@ -1,7 +1,9 @@
 /*
  * `npm run bench`: our kernels and inner threads against scikit-learn / numpy on the same data,
  * plus inner-thread scaling, worker↔thread traffic per round and the local runtime's per-round
- * overhead. Prints a table of ratios (ours / reference) and writes docs/bench/bench.json.
+ * overhead. Prints a table of ratios (ours / reference) and writes bench.json to
+ * `npm run bench -- --out DIR` (default <OS temp dir>/bspml-bench/bench); `-- --update-docs`
+ * refreshes the committed docs/bench/bench.json, on purpose.
  *
  * Environment: BENCH_ROWS (default 1,000,000) scales every data set down for a quick look;
  * BENCH_REPEATS (default 11) timed repetitions after one warm-up; BSPML_KERNELS=js benchmarks the
@@ -14,6 +16,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { kmeans, logreg } from '../src/algorithms/index.js';
 import { solversBench } from './solvers.js';
 import { kmeansCase, label, logregCase, type KmeansCase, type LogregCase } from './cases.js';
@@ -27,7 +30,11 @@ import { kernelInfo } from '../src/kernels/backend.js';
 import type { KmeansSpec, LogregSpec } from '../src/protocol/spec.js';
 import { LocalRuntime } from '../src/runtime/LocalRuntime.js';
 import { MemoryStore } from '../src/stores/MemoryStore.js';
+import { benchOutputDir } from '../src/bench/output.js';
 
+const { values: args } = parseArgs({ options: { out: { type: 'string' }, 'update-docs': { type: 'boolean' } } });
+/** Checked before the run: a bad --out or --update-docs fails now, not after minutes of timing. */
+const outDir = benchOutputDir('bench', { out: args.out, updateDocs: args['update-docs'] });
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 11);
 const PYTHON = '/usr/bin/python3';
@@ -287,9 +294,8 @@ async function main(): Promise<void> {
     totalSeconds: 0,
   };
   out.totalSeconds = Math.round((performance.now() - started) / 100) / 10;
-  const docs = join(root, 'docs', 'bench');
-  mkdirSync(docs, { recursive: true });
-  writeFileSync(join(docs, 'bench.json'), `${JSON.stringify(out, null, 2)}\n`);
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'bench.json'), `${JSON.stringify(out, null, 2)}\n`);
 
   const lines: string[] = [];
   lines.push('');
@@ -322,7 +328,7 @@ async function main(): Promise<void> {
       `note: 1-minute load average ${loadBefore.toFixed(1)} before the run, ${loadavg()[0]!.toFixed(1)} after (this run counts too): other processes take a core from the 2-thread runs first`,
     );
   }
-  lines.push(`written docs/bench/bench.json in ${out.totalSeconds} s`);
+  lines.push(`written ${join(outDir, 'bench.json')} in ${out.totalSeconds} s`);
   // The loading case (bench/loading.ts) runs last, in processes of its own; BENCH_LOADING=0 skips it.
   if (process.env.BENCH_LOADING !== '0') lines.push(...formatLoading(runLoadingBench(log)));
   process.stdout.write(`${lines.join('\n')}\n`);

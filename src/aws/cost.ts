@@ -1,4 +1,5 @@
-import { PRICES } from '../pricing.js';
+import { ASSUMED_ROUNDS_PER_NODE_HOUR, PRICES } from '../pricing.js';
+import type { StackBackend } from '../protocol/spec.js';
 import type { JobRecord, RoundMetrics } from '../protocol/types.js';
 
 /** What the cost estimate assumes about a deployment (serverless.yml's defaults). */
@@ -25,44 +26,74 @@ export interface CostEstimate {
   sns: number;
   sqs: number;
   s3: number;
+  /** A Redis data plane's node-hours, amortised per round (ASSUMED_ROUNDS_PER_NODE_HOUR). */
+  elasticache: number;
   total: number;
 }
+
+/** The services of a CostEstimate, in the order reports list them. */
+export const COST_SERVICES = ['lambda', 'dynamodb', 'sns', 'sqs', 's3', 'elasticache'] as const;
 
 /**
  * An estimate of what a job has cost so far, from its round records and the prices in
  * src/pricing.ts. Worker time is bounded by each round's slowest worker (the records keep the
  * maximum, not the sum), so the Lambda part is an upper bound for uneven shards.
+ *
+ * `backend` is where the job's data plane (models, partials, barrier) lives: DynamoDB (the stack's
+ * default), S3 or Redis. The job record and round metrics are in DynamoDB whatever it is. Request
+ * counts per round follow each store's layout (src/stores/*Store.ts); `bspml bench backends`
+ * measures them on emulators.
  */
-export function estimateCost(job: Pick<JobRecord, 'status'>, rounds: RoundMetrics[], shape: DeploymentShape = DEFAULT_DEPLOYMENT): CostEstimate {
+export function estimateCost(
+  job: Pick<JobRecord, 'status'>,
+  rounds: RoundMetrics[],
+  shape: DeploymentShape = DEFAULT_DEPLOYMENT,
+  backend: StackBackend = 'dynamodb',
+): CostEstimate {
   let gbSeconds = 0;
   let invocations = 1; // the start function
-  let writeUnits = 3; // the job record, model 0, the RUNNING update
+  let writeUnits = 2; // the job record and the RUNNING update
   let readUnits = 0;
   let publishes = 0;
   let s3Gets = 2; // the spec and the whole data set, at start
+  let s3Puts = 0;
   const workerGb = shape.workerMemoryMb / 1024;
   const aggregatorGb = shape.aggregatorMemoryMb / 1024;
+  // Model 0, written by start.
+  if (backend === 'dynamodb') writeUnits += 1;
+  else if (backend === 's3') s3Puts += 1;
   for (const r of rounds) {
     const misses = r.workers - r.cacheHits;
     gbSeconds += (r.workers * (r.computeMs + WORKER_OVERHEAD_MS) + misses * r.loadMs) / 1000 * workerGb + (AGGREGATOR_MS / 1000) * aggregatorGb;
     invocations += r.workers + 1;
     const partialKb = r.partialBytes / Math.max(1, r.workers) / 1024;
-    // Workers: the partial and the barrier; aggregator: metrics, next model, two job updates.
-    writeUnits += r.workers * (Math.ceil(partialKb) + 1) + 1 + Math.ceil(r.modelBytes / 1024) + 2;
-    // Aggregator: the job, every partial and the model (strongly consistent: 1 unit per 4 KB).
-    readUnits += 1 + r.workers * Math.ceil(partialKb / 4) + Math.ceil(r.modelBytes / 4096);
+    // Control plane, in DynamoDB: the aggregator's read of the job, its metrics and two job updates.
+    writeUnits += 1 + 2;
+    readUnits += 1;
+    if (backend === 'dynamodb') {
+      // Workers: the partial and the barrier; aggregator: the next model.
+      writeUnits += r.workers * (Math.ceil(partialKb) + 1) + Math.ceil(r.modelBytes / 1024);
+      // Aggregator: every partial and the model (strongly consistent: 1 unit per 4 KB).
+      readUnits += r.workers * Math.ceil(partialKb / 4) + Math.ceil(r.modelBytes / 4096);
+    } else if (backend === 's3') {
+      // Workers: the partial, an arrival marker, a ticket, and a LIST of the markers (billed as a
+      // PUT); aggregator: the next model. Then it GETs every partial and the model.
+      s3Puts += r.workers * 4 + 1;
+      s3Gets += r.workers + 1;
+    }
     const messageBytes = Math.ceil((r.modelBytes * 4) / 3) + 200;
     publishes += r.workers * Math.ceil(messageBytes / SNS_BILLING_BYTES);
     s3Gets += misses * 2; // a probe and the shard's rows
   }
   // The model and latest.json, once the job has finished.
-  const s3Puts = job.status === 'SUCCEEDED' ? 2 : 0;
+  if (job.status === 'SUCCEEDED') s3Puts += 2;
   const cost = {
     lambda: gbSeconds * PRICES.lambdaGbSecond.usd + invocations * PRICES.lambdaRequest.usd,
     dynamodb: writeUnits * PRICES.dynamoWriteUnit.usd + readUnits * PRICES.dynamoReadUnit.usd,
     sns: publishes * PRICES.snsPublish.usd,
     sqs: rounds.length * SQS_REQUESTS_PER_ROUND * PRICES.sqsFifoRequest.usd,
     s3: s3Gets * PRICES.s3Get.usd + s3Puts * PRICES.s3Put.usd,
+    elasticache: backend === 'redis' ? (rounds.length / ASSUMED_ROUNDS_PER_NODE_HOUR) * PRICES.elasticacheT4gSmallHour.usd : 0,
   };
-  return { ...cost, total: cost.lambda + cost.dynamodb + cost.sns + cost.sqs + cost.s3 };
+  return { ...cost, total: cost.lambda + cost.dynamodb + cost.sns + cost.sqs + cost.s3 + cost.elasticache };
 }

@@ -2,15 +2,17 @@ import { Option, type Command } from 'commander';
 import { DEFAULT_DEPLOYMENT, estimateCost } from '../aws/cost.js';
 import { BspmlError, JobFailedError, JobNotFoundError, SpecError } from '../errors.js';
 import { PRICES } from '../pricing.js';
-import { STACK_BACKENDS, type StackBackend } from '../protocol/spec.js';
+import { DEFAULT_STACK_BACKEND, STACK_BACKENDS, stackBackendOf, type StackBackend } from '../protocol/spec.js';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { listJobs } from '../aws/jobs.js';
+import { buildReport, roundTimes } from '../report/build.js';
+import { checkReportPath, reportJson, writeReport } from '../report/write.js';
 import type { JobRecord, JobStatus, RoundMetrics } from '../protocol/types.js';
 import type { DynamoDbStore } from '../stores/DynamoDbStore.js';
 import { int, ms, num } from './format.js';
 import type { CliIo } from './io.js';
 import { stackNames } from './stack.js';
-import { httpUrl, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber } from './options.js';
+import { addReportOptions, httpUrl, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber } from './options.js';
 
 /*
  * The commands that drive a deployment from a laptop: `submit` invokes the start function,
@@ -45,6 +47,12 @@ export interface JobQueryOptions {
   region?: string;
   endpoint?: string;
   workerMemory: number;
+  /** Write the run report to this file (.json or .html). */
+  report?: string;
+  /** Print the run report as JSON on standard output, and nothing else there. */
+  json?: boolean;
+  /** Print nothing but errors. */
+  quiet?: boolean;
 }
 
 export interface WatchOptions extends JobQueryOptions {
@@ -113,13 +121,15 @@ export async function submit(options: SubmitOptions, io: CliIo): Promise<void> {
 
 /** `bspml status JOBID`: where the job stands, its rounds so far and their estimated cost. */
 export async function status(jobId: string, options: JobQueryOptions, io: CliIo): Promise<void> {
+  if (options.report) checkReportPath(options.report);
   const table = await tableOf(options);
   const { store } = await openStore(options, table);
   try {
     const job = await store.getJob(jobId);
     if (!job) throw new JobNotFoundError(`${jobId} (table ${table})`);
     const rounds = await store.listRoundMetrics(jobId);
-    io.stdout.write(`${describeJob(job, rounds, options)}\n`);
+    await emitReport(job, rounds, options, io);
+    if (!options.json && !options.quiet) io.stdout.write(`${describeJob(job, rounds, options)}\n`);
   } finally {
     await store.close();
   }
@@ -131,8 +141,11 @@ export async function status(jobId: string, options: JobQueryOptions, io: CliIo)
  */
 export async function watch(given: string | undefined, options: WatchOptions, io: CliIo): Promise<void> {
   if ((given === undefined) === (options.latest === undefined)) throw new SpecError('watch needs a job id or --latest NAME (one of them)', 'latest');
+  if (options.report) checkReportPath(options.report);
   const table = await tableOf(options);
   const { store, client } = await openStore(options, table);
+  // --json and --quiet keep standard output for the report (or nothing) and follow the job silently.
+  const out = options.json || options.quiet ? { write: () => true } : io.stdout;
   try {
     let jobId = given ?? '';
     if (options.latest !== undefined) {
@@ -147,13 +160,14 @@ export async function watch(given: string | undefined, options: WatchOptions, io
       if (!job) throw new JobNotFoundError(`${jobId} (table ${table})`);
       const rounds = await store.listRoundMetrics(jobId);
       if (!header) {
-        io.stdout.write(`${titleLines(job).join('\n')}\n${ROUND_HEADER}\n`);
+        out.write(`${titleLines(job).join('\n')}\n${ROUND_HEADER}\n`);
         header = true;
       }
-      for (const r of rounds.slice(printed)) io.stdout.write(`${roundLine(r)}\n`);
+      for (const r of rounds.slice(printed)) out.write(`${roundLine(r)}\n`);
       printed = Math.max(printed, rounds.length);
       if (job.status === 'SUCCEEDED' || job.status === 'FAILED') {
-        io.stdout.write(`${footerLines(job, rounds, options).join('\n')}\n`);
+        await emitReport(job, rounds, options, io);
+        out.write(`${footerLines(job, rounds, options).join('\n')}\n`);
         if (job.status === 'FAILED') throw new JobFailedError(jobId, job.error ?? 'no reason recorded');
         return;
       }
@@ -186,6 +200,19 @@ export async function jobs(options: JobsOptions, io: CliIo): Promise<void> {
   }
 }
 
+/** The stack data plane a job's spec names (DynamoDB when it names none, or one this version does not know). */
+function backendOf(job: JobRecord): StackBackend {
+  return stackBackendOf(job.spec) ?? DEFAULT_STACK_BACKEND;
+}
+
+/** --report FILE and --json for a stack job: the run report of what the records hold now. */
+async function emitReport(job: JobRecord, rounds: RoundMetrics[], options: JobQueryOptions, io: CliIo): Promise<void> {
+  if (!options.report && !options.json) return;
+  const report = buildReport({ source: 'stack', job, rounds, backend: backendOf(job), workerMemoryMb: options.workerMemory });
+  if (options.report) await writeReport(options.report, report);
+  if (options.json) io.stdout.write(reportJson(report));
+}
+
 /** The state table as a store, and its client for the index queries the StateStore port has none of. */
 async function openStore(options: JobQueryOptions, table: string): Promise<{ store: DynamoDbStore; client: DynamoDBClient }> {
   const { DynamoDbStore } = await import('../stores/DynamoDbStore.js');
@@ -194,15 +221,16 @@ async function openStore(options: JobQueryOptions, table: string): Promise<{ sto
   return { store: new DynamoDbStore({ client, tableName: table, ownsClient: true }), client };
 }
 
-const ROUND_HEADER = 'round  objective        compute    load       cache  figures';
+const ROUND_HEADER = 'round  objective        wall       compute    load       sync       cache  figures';
 
 function roundLine(r: RoundMetrics): string {
   const figures = Object.entries(r.stats)
     .map(([name, value]) => `${name} ${num(value)}`)
     .join(', ');
+  const t = roundTimes(r);
   // Round 0 prepares the data: no model entered it, so it has no objective.
   const objective = r.phase === 'prepare' ? 'prepare' : num(r.objective);
-  return `${String(r.round).padStart(5)}  ${objective.padEnd(15)}  ${ms(r.computeMs).padEnd(9)}  ${ms(r.loadMs).padEnd(9)}  ${`${r.cacheHits}/${r.workers}`.padEnd(5)}  ${figures}`;
+  return `${String(r.round).padStart(5)}  ${objective.padEnd(15)}  ${ms(t.wallMs).padEnd(9)}  ${ms(t.computeMs).padEnd(9)}  ${ms(t.loadMs).padEnd(9)}  ${ms(t.syncMs).padEnd(9)}  ${`${r.cacheHits}/${r.workers}`.padEnd(5)}  ${figures}`;
 }
 
 /** A FAILED job may hold a spec that never parsed (it was refused for it): read it defensively. */
@@ -225,11 +253,12 @@ function footerLines(job: JobRecord, rounds: RoundMetrics[], options: JobQueryOp
     lines.push(`result     ${r.rounds} rounds, ${r.converged ? 'converged' : 'stopped at max rounds'}; ${r.algorithm === 'kmeans' ? `inertia ${num(r.inertia)}` : `loss ${num(r.loss)}, accuracy ${(r.accuracy * 100).toFixed(2)}%`}`);
   }
   if (job.status === 'FAILED') lines.push(`error      ${job.error ?? 'no reason recorded'}`);
-  const cost = estimateCost(job, rounds, { ...DEFAULT_DEPLOYMENT, workerMemoryMb: options.workerMemory });
+  const backend = backendOf(job);
+  const cost = estimateCost(job, rounds, { ...DEFAULT_DEPLOYMENT, workerMemoryMb: options.workerMemory }, backend);
   const usd = (v: number) => `$${v.toFixed(6)}`;
   lines.push(
-    `cost       ≈ ${usd(cost.total)} so far: Lambda ${usd(cost.lambda)}, DynamoDB ${usd(cost.dynamodb)}, SNS ${usd(cost.sns)}, SQS ${usd(cost.sqs)}, S3 ${usd(cost.s3)}`,
-    `           (estimated from the round records at ${options.workerMemory} MB workers; prices of ${PRICES.lambdaGbSecond.asOf} in src/pricing.ts)`,
+    `cost       ≈ ${usd(cost.total)} so far: Lambda ${usd(cost.lambda)}, DynamoDB ${usd(cost.dynamodb)}, SNS ${usd(cost.sns)}, SQS ${usd(cost.sqs)}, S3 ${usd(cost.s3)}${backend === 'redis' ? `, ElastiCache ${usd(cost.elasticache)}` : ''}`,
+    `           (estimated from the round records with the ${backend} data plane at ${options.workerMemory} MB workers; prices of ${PRICES.lambdaGbSecond.asOf} in src/pricing.ts)`,
   );
   return lines;
 }
@@ -270,10 +299,10 @@ export function addAwsCommands(program: Command, io: CliIo): void {
     .option('--endpoint <url>', 'Lambda endpoint (default AWS)', httpUrl)
     .action((options: SubmitOptions) => submit(options, io));
 
-  table(program.command('status').description('a job on AWS: status, rounds so far, estimated cost').argument('<jobId>')).action(
+  table(addReportOptions(program.command('status').description('a job on AWS: status, rounds so far, estimated cost').argument('<jobId>'))).action(
     (jobId: string, options: JobQueryOptions) => status(jobId, options, io),
   );
-  table(program.command('watch').description('follow a job on AWS round by round until it ends').argument('[jobId]'))
+  table(addReportOptions(program.command('watch').description('follow a job on AWS round by round until it ends').argument('[jobId]')))
     .option('--latest <name>', 'follow the newest job of data set NAME (datasets/NAME.csv, datasets/NAME/…)')
     .option('--interval <seconds>', 'seconds between reads', positiveNumber, 2)
     .action((jobId: string | undefined, options: WatchOptions) => watch(jobId, options, io));

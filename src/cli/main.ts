@@ -1,23 +1,27 @@
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
+import { DEFAULT_DEPLOYMENT } from '../aws/cost.js';
 import { NEWTON_MAX_DIMS } from '../algorithms/index.js';
 import { BspmlError } from '../errors.js';
 import { LOGREG_SOLVERS } from '../protocol/spec.js';
+import { installSignalHandlers } from '../util/interrupt.js';
+import { VERSION } from '../version.js';
 import { BACKENDS } from '../stores/open.js';
 import { addBenchBackendsCommand } from '../bench/backends-cli.js';
 import { addAwsCommands } from './aws.js';
 import { convert } from './convert.js';
 import { gen } from './gen.js';
 import type { CliIo } from './io.js';
-import { httpUrl, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber, redisUrl } from './options.js';
-import { predict } from './predict.js';
+import { addReportOptions, httpUrl, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber, redisUrl } from './options.js';
+import { predict, type PredictOptions } from './predict.js';
 import { addSimulateCommand, addTuneCommand } from './simulate.js';
 import { SYNC_DESIGNS, train, type TrainOptions } from './train.js';
 
 function addTrainOptions(command: Command): Command {
   return command
-    .requiredOption('--data <uri>', 'training data: a file or directory of parts (CSV with or without header, .csv.gz, .parquet, bspml binary), or s3://bucket/key or s3://bucket/prefix/')
+    .option('--spec <file>', 'a job spec (NAME.job.json, as a stack reads it): options given here override its fields')
+    .option('--data <uri>', 'training data: a file or directory of parts (CSV with or without header, .csv.gz, .parquet, bspml binary), or s3://bucket/key or s3://bucket/prefix/ (default with --spec: its data.uri, or NAME.csv beside it)')
     .option('--s3-endpoint <url>', 'S3 endpoint for s3:// data (an emulator, MinIO; default AWS_ENDPOINT_URL_S3, else AWS)')
     .option('--workers <n>', 'shards, one worker invocation each per round', positiveInt, 1)
     .option('--threads <n>', `inner threads per worker (default: available parallelism, ${availableParallelism()} here)`, positiveInt)
@@ -37,33 +41,55 @@ function addTrainOptions(command: Command): Command {
         .default('event'),
     )
     .option('--out <file>', 'write the model as JSON (only when training succeeds)')
-    .option('--no-progress', 'no progress bar');
+    .option('--no-progress', 'no progress bar')
+    .option('--worker-memory <mb>', `worker memory (MB) of the stack the projected AWS cost assumes (default ${DEFAULT_DEPLOYMENT.workerMemoryMb})`, positiveInt);
+}
+
+function addLogregOptions(command: Command): Command {
+  return command
+    .option('--label-column <name>', 'label column (0/1): header name, 0-based index or "last" (default last)')
+    .addOption(new Option('--solver <name>', `${LOGREG_SOLVERS.join(', ')} (default: newton up to ${NEWTON_MAX_DIMS} features, else lbfgs)`).argParser(oneOf(LOGREG_SOLVERS)))
+    .option('--lr <x>', 'gd: learning rate (default 0.5)', positiveNumber)
+    .option('--l2 <x>', 'L2 penalty on standardised weights (default 0)', nonNegativeNumber)
+    .option('--C <x>', "scikit-learn's C, instead of --l2: l2 = 1 / (C × rows)", positiveNumber);
+}
+
+/** `train --spec`: every algorithm's options, for overriding the spec's fields. */
+function addAlgorithmOptions(command: Command): Command {
+  return addLogregOptions(command.option('--k <n>', 'k-means: number of clusters', positiveInt));
+}
+
+/** The options typed on the command line (not defaults): those override a spec file. */
+function givenOptions(command: Command): Set<string> {
+  return new Set(command.options.map((o) => o.attributeName()).filter((name) => command.getOptionValueSource(name) === 'cli'));
 }
 
 /** Parses `argv` (without node and script) and runs the command; resolves to the exit code. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const program = new Command('bspml')
     .description('Train k-means and logistic regression as bulk-synchronous rounds, locally or on AWS Lambda')
+    .version(VERSION, '--version', 'print the version')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .showHelpAfterError('(run with --help for usage)');
 
-  const trainCommand = program.command('train').description('train a model on the local runtime');
-  addTrainOptions(trainCommand.command('kmeans').description('k-means (k-means++ init, exact Lloyd rounds)'))
-    .requiredOption('--k <n>', 'number of clusters', positiveInt)
-    .action((options: TrainOptions) => train('kmeans', options, io));
-  addTrainOptions(trainCommand.command('logreg').description('logistic regression (Newton, L-BFGS or gradient descent; docs/algorithms.md)'))
-    .option('--label-column <name>', 'label column (0/1): header name, 0-based index or "last"', 'last')
-    .addOption(new Option('--solver <name>', `${LOGREG_SOLVERS.join(', ')} (default: newton up to ${NEWTON_MAX_DIMS} features, else lbfgs)`).argParser(oneOf(LOGREG_SOLVERS)))
-    .option('--lr <x>', 'gd: learning rate (default 0.5)', positiveNumber)
-    .option('--l2 <x>', 'L2 penalty on standardised weights (default 0)', nonNegativeNumber)
-    .option('--C <x>', "scikit-learn's C, instead of --l2: l2 = 1 / (C × rows)", positiveNumber)
-    .action((options: TrainOptions) => train('logreg', options, io));
-  addTrainOptions(trainCommand.command('svm').description('linear SVM: L2-regularised squared hinge, Newton (docs/algorithms.md)'))
-    .option('--label-column <name>', 'label column (0/1): header name, 0-based index or "last"', 'last')
+  // `train --spec FILE` takes its algorithm from the spec; `train kmeans|logreg` names it. Options
+  // are positional (the parent's before the subcommand) so that both can share their names.
+  program.enablePositionalOptions();
+  const trainCommand = addAlgorithmOptions(addTrainOptions(addReportOptions(program.command('train'))))
+    .description('train a model on the local runtime: bspml train --spec NAME.job.json, or bspml train kmeans|logreg')
+    .enablePositionalOptions()
+    .action((options: TrainOptions, command: Command) => train(undefined, options, io, givenOptions(command)));
+  addTrainOptions(addReportOptions(trainCommand.command('kmeans').description('k-means (k-means++ init, exact Lloyd rounds)')))
+    .option('--k <n>', 'number of clusters (required unless the spec has k)', positiveInt)
+    .action((options: TrainOptions, command: Command) => train('kmeans', options, io, givenOptions(command)));
+  addLogregOptions(addTrainOptions(addReportOptions(trainCommand.command('logreg').description('logistic regression (Newton, L-BFGS or gradient descent; docs/algorithms.md)'))))
+    .action((options: TrainOptions, command: Command) => train('logreg', options, io, givenOptions(command)));
+  addTrainOptions(addReportOptions(trainCommand.command('svm').description('linear SVM: L2-regularised squared hinge, Newton (docs/algorithms.md)')))
+    .option('--label-column <name>', 'label column (0/1): header name, 0-based index or "last" (default last)')
     .option('--l2 <x>', 'L2 penalty on standardised weights (default 0)', nonNegativeNumber)
     .option('--C <x>', "LIBLINEAR's C, instead of --l2: l2 = 1 / (C × rows)", positiveNumber)
-    .action((options: TrainOptions) => train('svm', options, io));
+    .action((options: TrainOptions, command: Command) => train('svm', options, io, givenOptions(command)));
 
   program
     .command('predict')
@@ -71,7 +97,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .requiredOption('--model <file>', 'model JSON written by train --out')
     .requiredOption('--data <file>', 'CSV or binary data with the model\'s feature columns')
     .option('--out <file>', 'write predictions as CSV (default: standard output)')
-    .action((options: { model: string; data: string; out?: string }) => predict(options, io));
+    .option('--id-column <name>', 'copy this column to each output row, first (a name, or a 0-based index in a file without header)')
+    .option('--keep <columns>', 'copy these columns (comma-separated) to each output row, after the id', (v: string) => v.split(',').filter(Boolean))
+    .option('--allow-extra-columns', 'ignore data columns the model does not use (default: an error naming them)')
+    .action((options: PredictOptions) => predict(options, io));
 
   const genCommand = program.command('gen').description('write synthetic data with a seed');
   const genOptions = (command: Command) =>
@@ -121,6 +150,15 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+/** The program as a process: bin/bspml.js, or this file run as a script. */
+export async function main(): Promise<void> {
+  installSignalHandlers((line) => process.stderr.write(line));
+  // A reader that stops early (bspml predict … | head) closes the pipe: that ends the output, quietly.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
   process.exitCode = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr });
 }
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 
 /** Option parsers with messages in plain words; commander adds the option's name. */
 
@@ -51,3 +51,11 @@ export function urlWith(schemes: readonly string[]) {
 
 export const httpUrl = urlWith(['http:', 'https:']);
 export const redisUrl = urlWith(['redis:', 'rediss:']);
+
+/** --report, --json and --quiet: on train, and on status/watch for a stack job. */
+export function addReportOptions(command: Command): Command {
+  return command
+    .option('--report <file>', 'write the run report: FILE.json (docs/report.md) or FILE.html (charts)')
+    .option('--json', 'print the run report as JSON on standard output, and nothing else there')
+    .option('--quiet', 'print nothing but errors');
+}

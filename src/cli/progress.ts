@@ -34,7 +34,8 @@ export class RoundProgress {
       this.bar.start(this.total, 0, payload);
       this.started = true;
     }
-    this.done = metrics.round + 1;
+    // Round 0 prepares the data; training rounds count from 1, as the report counts them.
+    this.done = metrics.phase === 'prepare' ? 0 : metrics.round;
     this.bar.update(this.done, payload);
   }
 

@@ -1,20 +1,26 @@
 import { datasetSource } from './datasets.js';
-import type { JobSpecInput, LogregSolver } from '../protocol/spec.js';
+import type { LogregSolver } from '../protocol/spec.js';
 import type { RoundMetrics } from '../protocol/types.js';
 import { BarrierWaitRuntime, type BarrierWaitOutcome } from '../runtime/BarrierWaitRuntime.js';
 import { LocalRuntime, type TrainOutcome } from '../runtime/LocalRuntime.js';
 import { openStore, type Backend } from '../stores/open.js';
 import { checkWritable, writeFileAtomic } from '../util/files.js';
+import { onInterrupt } from '../util/interrupt.js';
 import type { CliIo } from './io.js';
 import { RoundProgress } from './progress.js';
+import { trainJob } from './spec-file.js';
 import { formatReport } from './report.js';
+import { buildReport } from '../report/build.js';
+import { checkReportPath, reportJson, writeReport } from '../report/write.js';
 import { ms } from './format.js';
 
 export const SYNC_DESIGNS = ['event', 'barrier-wait'] as const;
 export type SyncDesign = (typeof SYNC_DESIGNS)[number];
 
 export interface TrainOptions {
-  data: string;
+  /** A job spec file (NAME.job.json, as a stack reads it); options given override it. */
+  spec?: string;
+  data?: string;
   workers: number;
   threads?: number;
   maxRounds?: number;
@@ -33,6 +39,14 @@ export interface TrainOptions {
   sync?: SyncDesign;
   out?: string;
   progress: boolean;
+  /** Write the run report to this file (.json or .html). */
+  report?: string;
+  /** Print the run report as JSON on standard output, and nothing else there. */
+  json?: boolean;
+  /** No progress bar, no text report: errors only. */
+  quiet?: boolean;
+  /** Worker memory (MB) of the stack the projected AWS cost assumes. */
+  workerMemory?: number;
   // k-means
   k?: number;
   // logistic regression
@@ -43,52 +57,56 @@ export interface TrainOptions {
   C?: number;
 }
 
-/** `bspml train kmeans|logreg`: runs one job on the local runtime and reports it. */
-export async function train(algorithm: 'kmeans' | 'logreg' | 'svm', options: TrainOptions, io: CliIo): Promise<void> {
-  const common = {
-    data: { uri: options.data, ...(algorithm !== 'kmeans' ? { labelColumn: options.labelColumn ?? 'last' } : {}) },
-    workers: options.workers,
-    ...(options.threads !== undefined ? { threads: options.threads } : {}),
-    ...(options.maxRounds !== undefined ? { maxRounds: options.maxRounds } : {}),
-    ...(options.tol !== undefined ? { tol: options.tol } : {}),
-    ...(options.seed !== undefined ? { seed: options.seed } : {}),
-  };
-  const penalty = { ...(options.l2 !== undefined ? { l2: options.l2 } : {}), ...(options.C !== undefined ? { C: options.C } : {}) };
-  const spec: JobSpecInput =
-    algorithm === 'kmeans'
-      ? { algorithm, k: options.k!, ...common }
-      : algorithm === 'svm'
-        ? { algorithm, ...penalty, ...common }
-        : {
-          algorithm,
-          ...(options.solver !== undefined ? { solver: options.solver } : {}),
-          ...(options.lr !== undefined ? { lr: options.lr } : {}),
-          ...penalty,
-          ...common,
-        };
-
+/**
+ * `bspml train [kmeans|logreg] [--spec NAME.job.json]`: runs one job on the local runtime and
+ * reports it. `given` names the options typed on the command line: those override the spec file.
+ */
+export async function train(algorithm: 'kmeans' | 'logreg' | 'svm' | undefined, options: TrainOptions, io: CliIo, given: ReadonlySet<string> = new Set()): Promise<void> {
+  const { spec, backend, data } = await trainJob(algorithm, options, given);
   if (options.out) await checkWritable(options.out);
-  const store = await openStore(options.backend, {
+  if (options.report) {
+    checkReportPath(options.report);
+    await checkWritable(options.report);
+  }
+  const store = await openStore(backend, {
     endpoint: options.endpoint,
     table: options.table,
     redisUrl: options.redisUrl,
     bucket: options.bucket,
     prefix: options.prefix,
   });
-  const progress = options.progress ? new RoundProgress(options.maxRounds ?? 100, algorithm === 'kmeans' ? 'inertia' : 'loss', io.stderr) : undefined;
-  const data = datasetSource(options.data, options.s3Endpoint);
+  const progress = options.progress && !options.quiet && !options.json ? new RoundProgress(spec.maxRounds, spec.algorithm === 'kmeans' ? 'inertia' : 'loss', io.stderr) : undefined;
+  const source = datasetSource(data, options.s3Endpoint);
   const onRound = (metrics: RoundMetrics) => progress?.round(metrics);
   const runtime =
     options.sync === 'barrier-wait'
-      ? new BarrierWaitRuntime({ store, datasets: data.datasets, onRound })
-      : new LocalRuntime({ store, datasets: data.datasets, concurrency: options.concurrency, onRound });
+      ? new BarrierWaitRuntime({ store, datasets: source.datasets, onRound })
+      : new LocalRuntime({ store, datasets: source.datasets, concurrency: options.concurrency, onRound });
+  // On Ctrl-C or kill: the bar's line ended, threads stopped, and the store closed, which stops a
+  // server it started (redis-server, dynalite, s3rver and its directory).
+  const forget = onInterrupt(startedBy(backend, options), async () => {
+    progress?.stop();
+    await runtime.close();
+    await store.close();
+  });
   try {
     const outcome: TrainOutcome | BarrierWaitOutcome = await runtime.train(spec).finally(() => progress?.stop());
     if (options.out) {
-      await writeFileAtomic(options.out, `${JSON.stringify({ ...outcome.result, jobId: outcome.job.jobId, data: options.data }, null, 2)}\n`);
+      await writeFileAtomic(options.out, `${JSON.stringify({ ...outcome.result, jobId: outcome.job.jobId, data }, null, 2)}\n`);
     }
-    io.stdout.write(`${formatReport(outcome, { data: options.data, backend: store.kind, out: options.out })}\n`);
-    if (isBarrierWait(outcome)) {
+    const report = buildReport({
+      source: 'local',
+      job: outcome.job,
+      rounds: outcome.prepare ? [outcome.prepare, ...outcome.rounds] : outcome.rounds,
+      backend: store.kind,
+      io: outcome.io,
+      wallMs: outcome.wallMs,
+      workerMemoryMb: options.workerMemory,
+    });
+    if (options.report) await writeReport(options.report, report);
+    if (options.json) io.stdout.write(reportJson(report));
+    else if (!options.quiet) io.stdout.write(`${formatReport(outcome, report, { data, out: options.out })}\n`);
+    if (isBarrierWait(outcome) && !options.json && !options.quiet) {
       // Every worker is alive, and billed, from the first round to the last: say how much of it was waiting.
       const share = outcome.workerMs > 0 ? Math.round((100 * outcome.waitMs) / outcome.workerMs) : 0;
       io.stdout.write(
@@ -96,10 +114,24 @@ export async function train(algorithm: 'kmeans' | 'logreg' | 'svm', options: Tra
       );
     }
   } finally {
+    forget();
     await runtime.close();
     await store.close();
-    data.close();
+    source.close();
   }
+}
+
+/** What closing the run stops, for the line an interrupt prints. */
+function startedBy(backend: string, options: TrainOptions): string {
+  const server =
+    backend === 'redis' && !options.redisUrl
+      ? 'redis-server'
+      : backend === 'dynamodb' && !options.endpoint
+        ? 'dynalite'
+        : backend === 's3' && !options.endpoint
+          ? 's3rver (and its temporary directory)'
+          : undefined;
+  return server ? `worker threads, ${server}` : 'worker threads';
 }
 
 function isBarrierWait(outcome: TrainOutcome | BarrierWaitOutcome): outcome is BarrierWaitOutcome {

@@ -47,6 +47,14 @@ export function parseModel(value: unknown, file: string): ModelResult {
   if (widths.some((w) => w !== model.dims) || model.featureNames.length !== model.dims) {
     throw new SpecError(`${file}: not a bspml model: dims = ${model.dims} does not match its weights or centroids`, 'dims');
   }
+  const seen = new Set<string>();
+  for (const name of model.featureNames) {
+    if (seen.has(name)) throw new SpecError(`${file}: not a bspml model: feature "${name}" is named twice in featureNames`, 'featureNames');
+    seen.add(name);
+  }
+  if (model.algorithm !== 'kmeans' && seen.has(model.labelName)) {
+    throw new SpecError(`${file}: not a bspml model: the label "${model.labelName}" is also a feature`, 'labelName');
+  }
   if (model.algorithm === 'kmeans' && model.centroids.length !== model.k) {
     throw new SpecError(`${file}: not a bspml model: k = ${model.k} but ${model.centroids.length} centroids`, 'k');
   }

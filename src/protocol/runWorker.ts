@@ -51,6 +51,11 @@ export async function runWorker(deps: Pick<ProtocolDeps, 'store' | 'datasets' | 
   }
   // A container that served the preparation round holds the record from before its rows were counted.
   if (!prepare && !job.data) job = (await container.job(task.jobId, read, { refresh: true })) ?? job;
+  // Still no data summary: the job has not finished its preparation round, so no training round
+  // can have been published yet. A task that says otherwise is forged or corrupt, and must not fail the job.
+  if (!prepare && !job.data) {
+    return { status: 'rejected', reason: `task for training round ${task.round} of job ${job.jobId}, which has not finished its preparation round` };
+  }
   if (!job.layout) throw new MissingStateError(`job ${job.jobId} is ${job.status} without its data layout`);
 
   let computed: { partial: Float64Array; report: WorkerReport } | WorkerRejected;
@@ -107,7 +112,16 @@ async function trainShard(
     }
   } else {
     const bytes = await store.getModel(job.jobId, task.round);
-    if (!bytes) throw new MissingStateError(`job ${job.jobId}: model of round ${task.round} is missing`);
+    if (!bytes) {
+      // No model for the task's round: a task for a round the job has not reached or has left
+      // (whose state may be gone) cannot be computed and must not fail the job. Only a task of the
+      // job's current round finds a real loss.
+      const now = await store.getJob(job.jobId);
+      if (now?.status !== 'RUNNING' || now.round !== task.round) {
+        return { status: 'rejected', reason: `task for round ${task.round} of job ${job.jobId}, which is ${now?.status ?? 'gone'} at round ${now?.round ?? '?'}, and no model for it is stored` };
+      }
+      throw new MissingStateError(`job ${job.jobId}: model of round ${task.round} is missing`);
+    }
     if (bytes.byteLength !== expectedBytes) {
       throw new BspmlError('E_CODEC', `job ${job.jobId}: stored model of round ${task.round} has ${bytes.byteLength} bytes, expected ${expectedBytes}`);
     }

@@ -21,7 +21,7 @@ export function findRedisServer(): string | undefined {
  */
 export async function startRedisServer(options: { timeoutMs?: number } = {}): Promise<LocalRedis> {
   const binary = findRedisServer();
-  if (!binary) throw new Error('redis-server is not installed (apt-get install -y redis-server, or set REDIS_SERVER)');
+  if (!binary) throw new Error('redis-server is not installed: install it for --backend redis (Debian: apt-get install -y redis-server), set REDIS_SERVER to its path, or give --redis-url');
   const timeoutMs = options.timeoutMs ?? 10_000;
   const deadline = Date.now() + timeoutMs;
   // A port freed by the OS can be taken by someone else before redis binds it: retry a few ports.

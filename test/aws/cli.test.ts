@@ -1,8 +1,12 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { estimateCost } from '../../src/aws/cost.js';
 import type { JobRecord, RoundMetrics } from '../../src/protocol/types.js';
+import { runReportSchema } from '../../src/report/schema.js';
 import { DynamoDbStore, createStateTable } from '../../src/stores/DynamoDbStore.js';
 import { createDynamoDbClient, startDynalite } from '../../src/stores/dynalite.js';
 import { runBspml } from '../helpers/cli.js';
@@ -81,8 +85,57 @@ describe('bspml status', () => {
     const lines = stdout.trimEnd().split('\n');
     expect(lines[0]).toBe('job        status-1: round 1 of at most 10 (k-means, k = 3, 2 workers)');
     expect(lines[1]).toBe('data       s3://b/datasets/blobs.csv (600 rows × 3 features)');
-    expect(lines[3]).toMatch(/^ {4}0 {2}1,000 +100 ms +1,000 ms +0\/2 +shift 2$/);
+    // round, objective, wall (published to aggregated), compute, load, sync (wall − compute − load), cache.
+    expect(lines[2]).toMatch(/^round +objective +wall +compute +load +sync +cache +figures$/);
+    expect(lines[3]).toMatch(/^ {4}0 {2}1,000 +500 ms +100 ms +1,000 ms +0\.0 ms +0\/2 +shift 2$/);
     expect(lines[4]).toMatch(/^cost {7}≈ \$0\.000\d+ so far: Lambda \$0\.000\d+, DynamoDB \$0\.0000\d+, /);
+    expect(lines[5]).toContain('with the dynamodb data plane at 10240 MB workers');
+  });
+
+  it('prices a job by the data plane its spec names', async () => {
+    // Prepare: the same rounds on a DynamoDB and a Redis job.
+    await store.createJob(job('status-4', { round: 2, spec: { ...job('x').spec, backend: 'redis' } }));
+    await store.createJob(job('status-5', { round: 2 }));
+    for (const id of ['status-4', 'status-5']) for (const r of [0, 1]) await store.putRoundMetrics(id, round(r));
+
+    // Act
+    const redis = await runBspml(['status', ...query('status-4'), '--json']);
+    const dynamo = await runBspml(['status', ...query('status-5'), '--json']);
+
+    // Assess: the report is all of standard output, and the Redis job pays for its node, not DynamoDB's data plane.
+    expect(redis.code, redis.stderr).toBe(0);
+    const r = runReportSchema.parse(JSON.parse(redis.stdout));
+    const d = runReportSchema.parse(JSON.parse(dynamo.stdout));
+    expect(r.source).toBe('stack');
+    expect(r.cost.backend).toBe('redis');
+    expect(d.cost.backend).toBe('dynamodb');
+    expect(r.cost.usd.elasticache).toBeGreaterThan(0);
+    expect(d.cost.usd.elasticache).toBe(0);
+    expect(r.cost.usd.dynamodb).toBeLessThan(d.cost.usd.dynamodb);
+    expect(r.rounds.round).toEqual([0, 1]);
+    expect(r.rounds.syncMs).toEqual([0, 400]);
+    expect(r.totals.requests).toBeNull();
+  });
+
+  it('writes an HTML report of a stack job with --report, and prints nothing with --quiet', async () => {
+    // Prepare
+    await store.createJob(job('status-6', { round: 1, status: 'SUCCEEDED', result: RESULT }));
+    for (const r of [0, 1]) await store.putRoundMetrics('status-6', round(r));
+    const file = join(await mkdtemp(join(tmpdir(), 'bspml-status-')), 'job.html');
+
+    // Act
+    const { code, stdout, stderr } = await runBspml(['status', ...query('status-6'), '--report', file, '--quiet']);
+
+    // Assess
+    try {
+      expect(code, stderr).toBe(0);
+      expect(stdout).toBe('');
+      const html = await readFile(file, 'utf8');
+      expect(html.match(/<svg/g)).toHaveLength(3);
+      expect(html).toContain('status-6 (stack job, backend dynamodb)');
+    } finally {
+      await rm(dirname(file), { recursive: true, force: true });
+    }
   });
 
   it('shows why a job FAILED, even one refused for a spec that never parsed', async () => {
@@ -227,6 +280,29 @@ describe('the cost estimate', () => {
     expect(cost.sns).toBeCloseTo(2 * 0.5e-6, 15);
     expect(cost.sqs).toBeCloseTo(3 * 0.5e-6, 15);
     expect(cost.total).toBeCloseTo(cost.lambda + cost.dynamodb + cost.sns + cost.sqs + cost.s3, 15);
+    expect(cost.elasticache).toBe(0);
+  });
+
+  it('moves the data plane\'s requests to the backend the job runs on', () => {
+    // Prepare
+    const rounds = [round(0), round(1)];
+
+    // Act
+    const dynamo = estimateCost({ status: 'RUNNING' }, rounds, undefined, 'dynamodb');
+    const s3 = estimateCost({ status: 'RUNNING' }, rounds, undefined, 's3');
+    const redis = estimateCost({ status: 'RUNNING' }, rounds, undefined, 'redis');
+
+    // Assess: the same Lambda time everywhere; partials and barrier leave DynamoDB for S3 or the node.
+    expect(s3.lambda).toBe(dynamo.lambda);
+    expect(redis.lambda).toBe(dynamo.lambda);
+    // Control plane only: 2 at start + 3 per round; the job read per round.
+    expect(s3.dynamodb).toBeCloseTo(8 * 0.625e-6 + 2 * 0.125e-6, 15);
+    expect(redis.dynamodb).toBeCloseTo(s3.dynamodb, 15);
+    // S3: model 0, then per round 4 PUT-priced requests per worker + the model; GETs: 2 at start,
+    // 2 cold loads × 2, and per round the partials and the model.
+    expect(s3.s3).toBeCloseTo((1 + 2 * 9) * 0.005e-3 + (2 + 4 + 2 * 3) * 0.0004e-3, 15);
+    expect(redis.elasticache).toBeCloseTo((2 / 1800) * 0.032, 12);
+    expect(redis.total).toBeCloseTo(redis.lambda + redis.dynamodb + redis.sns + redis.sqs + redis.s3 + redis.elasticache, 15);
   });
 });
 

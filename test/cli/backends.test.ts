@@ -91,7 +91,7 @@ describe('train --backend', () => {
 
       // Assess
       expect(result.code).toBe(1);
-      expect(result.stderr).toBe('bspml: error: state store starting a local redis-server failed: Error: redis-server is not installed (apt-get install -y redis-server, or set REDIS_SERVER)\n');
+      expect(result.stderr).toBe('bspml: error: state store starting a local redis-server failed: Error: redis-server is not installed: install it for --backend redis (Debian: apt-get install -y redis-server), set REDIS_SERVER to its path, or give --redis-url\n');
     } finally {
       if (saved === undefined) delete process.env.REDIS_SERVER;
       else process.env.REDIS_SERVER = saved;

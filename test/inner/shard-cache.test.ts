@@ -67,10 +67,10 @@ describe('defect 12: the shard cache has a memory budget', () => {
       expect(outcome.result).toEqual(reference.result);
       const all = containers.containers();
       expect(all.length).toBeLessThanOrEqual(2);
-      for (const c of all) {
-        expect(c.cachedBytes).toBeLessThanOrEqual(c.cacheBudgetBytes);
-        expect(c.evictions).toBeGreaterThan(0);
-      }
+      for (const c of all) expect(c.cachedBytes).toBeLessThanOrEqual(c.cacheBudgetBytes);
+      // 8 shards on at most 2 containers of 2 shards each: some were evicted (which container
+      // served which shard depends on scheduling).
+      expect(all.reduce((n, c) => n + c.evictions, 0)).toBeGreaterThan(0);
       expect(Math.max(...peaks)).toBeLessThanOrEqual(14_000);
     } finally {
       await unbounded.close();

@@ -64,6 +64,7 @@ describe('defect 8: a task that passes the schema but does not fit its job', () 
     ['shard beyond the job', { shards: 3, shard: 5 }, /shard 5 does not fit job poison-\d+, whose shards are 0 to 2/],
     ['round −1', { round: -1 }, /round -1 of job poison-\d+/],
     ['no such job', { jobId: 'nobody' }, /job nobody, which does not exist/],
+    ['a far future round, model not inline', { round: 999, model: undefined, phase: undefined }, /task for training round 999 of job poison-\d+, which has not finished its preparation round/],
   ])('is rejected without a store write and the job still ends with the undisturbed model (%s)', async (_label, change, reason) => {
     // Prepare
     const clean = harness(new MemoryStore(), datasets);

@@ -171,7 +171,8 @@ describe('at-least-once delivery through the local runtime', () => {
         () => ({ kind: 'resolved' as const }),
         (error: unknown) => ({ kind: 'rejected' as const, error }),
       ),
-      new Promise<{ kind: 'stalled' }>((resolve) => setTimeout(() => resolve({ kind: 'stalled' }), 3_000)),
+      // Generous: on a loaded 2-core machine four idle sweeps have taken close to 3 s.
+      new Promise<{ kind: 'stalled' }>((resolve) => setTimeout(() => resolve({ kind: 'stalled' }), 10_000)),
     ]);
 
     // Assess

@@ -1,0 +1,204 @@
+import type { WorkerContainer } from '../../src/inner/WorkerContainer.js';
+import type { StateStore } from '../../src/ports/StateStore.js';
+import { aggregate } from '../../src/protocol/aggregate.js';
+import { decodeModel, modelToBase64 } from '../../src/protocol/codec.js';
+import { recoverJob } from '../../src/protocol/recover.js';
+import { runWorker } from '../../src/protocol/runWorker.js';
+import type { CompletionMessage, JobPatch, JobRecord, JobStatus, RoundMetrics, RoundTask } from '../../src/protocol/types.js';
+import { Rng } from '../../src/util/random.js';
+import type { Harness } from './protocol.js';
+
+/*
+ * Fault injection for the protocol: a store wrapper that crashes before or after one chosen call,
+ * or loses its reply (the client then retries it, as the AWS SDK and ioredis do), and a driver that
+ * delivers a job's messages in a chosen disorder (duplicated, dropped, replayed late, forged) with
+ * Lambda's and SQS's redelivery of a crashed invocation, and the recovery sweep when nothing is in
+ * flight. Its "clock" is the number of steps and sweeps: a run that has not ended within the bound
+ * is a hang.
+ */
+
+/** A process dying at a chosen point: the driver redelivers the message, as Lambda or SQS would. */
+export class Crash extends Error {}
+
+export const FAULT_KINDS = ['crash-before', 'crash-after', 'lost-reply'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+export interface Fault {
+  /** 1-based index of the store call, counted from when the store is armed. */
+  at: number;
+  kind: FaultKind;
+}
+
+/** Wraps a real store; counts its calls once armed and injects `fault` at the chosen one. */
+export class FaultyStore implements StateStore {
+  readonly kind: string;
+  armed = false;
+  calls = 0;
+  fault?: Fault;
+  /** What the fault hit, once it fired (for failure messages). */
+  fired?: string;
+  /** Method names of the armed calls, in order. */
+  readonly trace: string[] = [];
+
+  constructor(readonly inner: StateStore) {
+    this.kind = inner.kind;
+  }
+
+  private async call<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    if (!this.armed) return fn();
+    const n = ++this.calls;
+    this.trace.push(name);
+    if (!this.fault || this.fired || n !== this.fault.at) return fn();
+    this.fired = `${this.fault.kind} ${name} (call ${n})`;
+    if (this.fault.kind === 'crash-before') throw new Crash(this.fired);
+    const first = await fn();
+    if (this.fault.kind === 'crash-after') throw new Crash(this.fired);
+    // The reply is lost: the client sends the same request again and returns that answer.
+    void first;
+    return fn();
+  }
+
+  createJob(job: JobRecord) {
+    return this.call('createJob', () => this.inner.createJob(job));
+  }
+  getJob(jobId: string) {
+    return this.call('getJob', () => this.inner.getJob(jobId));
+  }
+  updateJob(jobId: string, expect: { round: number; status: JobStatus }, patch: JobPatch) {
+    return this.call('updateJob', () => this.inner.updateJob(jobId, expect, patch));
+  }
+  putModel(jobId: string, round: number, bytes: Uint8Array) {
+    return this.call('putModel', () => this.inner.putModel(jobId, round, bytes));
+  }
+  getModel(jobId: string, round: number) {
+    return this.call('getModel', () => this.inner.getModel(jobId, round));
+  }
+  putPartial(jobId: string, round: number, shard: number, bytes: Uint8Array) {
+    return this.call('putPartial', () => this.inner.putPartial(jobId, round, shard, bytes));
+  }
+  discardPartial(jobId: string, round: number, shard: number) {
+    return this.call('discardPartial', () => this.inner.discardPartial(jobId, round, shard));
+  }
+  clearRound(jobId: string, round: number, shards: number) {
+    return this.call('clearRound', () => this.inner.clearRound(jobId, round, shards));
+  }
+  getPartials(jobId: string, round: number, shards: number) {
+    return this.call('getPartials', () => this.inner.getPartials(jobId, round, shards));
+  }
+  arrive(jobId: string, round: number, shard: number, shards: number) {
+    return this.call('arrive', () => this.inner.arrive(jobId, round, shard, shards));
+  }
+  arrivals(jobId: string, round: number, shards: number) {
+    return this.call('arrivals', () => this.inner.arrivals(jobId, round, shards));
+  }
+  putRoundMetrics(jobId: string, metrics: RoundMetrics) {
+    return this.call('putRoundMetrics', () => this.inner.putRoundMetrics(jobId, metrics));
+  }
+  listRoundMetrics(jobId: string) {
+    return this.call('listRoundMetrics', () => this.inner.listRoundMetrics(jobId));
+  }
+  /** The suite owns the real store and closes it itself. */
+  async close(): Promise<void> {}
+}
+
+export const FORGERIES = ['short-model', 'other-model', 'future-model', 'bad-shard', 'bad-shard-count'] as const;
+export type Forgery = (typeof FORGERIES)[number];
+
+/** How a run's messages are disturbed; step indices count deliveries. */
+export interface Disorder {
+  /** Seed of the delivery order (any pending message may go next); 0: in order, tasks first (as `drive`). */
+  orderSeed: number;
+  /** Steps whose message is delivered and also put back (a duplicate). */
+  duplicate: number[];
+  /** Steps whose message is lost. */
+  drop: number[];
+  /** Steps at which an earlier message is delivered again, late (index into the history, modulo). */
+  replay: { step: number; pick: number }[];
+  /** A forged task published at a step. */
+  forge?: { step: number; kind: Forgery };
+}
+
+export const NO_DISORDER: Disorder = { orderSeed: 0, duplicate: [], drop: [], replay: [] };
+
+export interface RunLog {
+  steps: number;
+  sweeps: number;
+  crashes: number;
+}
+
+type Message = { task: RoundTask } | { completion: CompletionMessage };
+
+/**
+ * Delivers `jobId`'s messages until the job ends, under `disorder`. A Crash redelivers the message;
+ * any other error is a defect and is thrown. Throws "hang" past `bounds`.
+ */
+export async function runDisturbed(
+  h: Harness,
+  container: WorkerContainer,
+  jobId: string,
+  disorder: Disorder,
+  bounds: { steps: number; sweeps: number } = { steps: 400, sweeps: 12 },
+): Promise<RunLog> {
+  const rng = disorder.orderSeed === 0 ? undefined : new Rng(disorder.orderSeed);
+  const history: Message[] = [];
+  const log: RunLog = { steps: 0, sweeps: 0, crashes: 0 };
+  const queue = (m: Message) => ('task' in m ? h.fanout.pending.push(m.task) : h.completion.pending.push(m.completion));
+  for (let step = 0; ; step++) {
+    if (step > bounds.steps) throw new Error(`hang: job ${jobId} had not ended after ${bounds.steps} deliveries`);
+    if (disorder.forge?.step === step) forge(h, jobId, disorder.forge.kind);
+    const replay = disorder.replay.find((r) => r.step === step);
+    if (replay && history.length > 0) queue(copy(history[replay.pick % history.length]!));
+
+    const total = h.fanout.pending.length + h.completion.pending.length;
+    if (total === 0) {
+      // The driver's own look at the job (is it over?) is not a protocol call: no fault there.
+      const job = await (h.store instanceof FaultyStore ? h.store.inner : h.store).getJob(jobId);
+      if (job && (job.status === 'SUCCEEDED' || job.status === 'FAILED')) return log;
+      if (++log.sweeps > bounds.sweeps) throw new Error(`hang: job ${jobId} still ${job?.status} at round ${job?.round} after ${bounds.sweeps} sweeps`);
+      await recoverJob(h.deps, jobId).catch(crashOr(undefined));
+      continue;
+    }
+    log.steps++;
+    const pick = rng ? rng.int(total) : 0;
+    const message: Message =
+      pick < h.fanout.pending.length ? { task: h.fanout.pending.splice(pick, 1)[0]! } : { completion: h.completion.pending.splice(pick - h.fanout.pending.length, 1)[0]! };
+    history.push(copy(message));
+    if (disorder.drop.includes(step)) continue;
+    if (disorder.duplicate.includes(step)) queue(copy(message));
+    try {
+      if ('task' in message) await runWorker(h.deps, container, message.task);
+      else await aggregate(h.deps, message.completion);
+    } catch (error) {
+      if (!(error instanceof Crash)) throw error;
+      log.crashes++;
+      queue(message);
+    }
+  }
+}
+
+function crashOr<T>(value: T): (error: unknown) => T {
+  return (error) => {
+    if (error instanceof Crash) return value;
+    throw error;
+  };
+}
+
+function copy(message: Message): Message {
+  return JSON.parse(JSON.stringify(message)) as Message;
+}
+
+/** Publishes a forged task modelled on the job's latest real one. */
+function forge(h: Harness, jobId: string, kind: Forgery): void {
+  const real = h.fanout.published.filter((t) => t.jobId === jobId).at(-1);
+  if (!real) return;
+  const shifted = (task: RoundTask) =>
+    task.model === undefined ? undefined : modelToBase64(decodeModel(new Uint8Array(Buffer.from(task.model, 'base64'))).map((v) => v + 0.5));
+  const forged: Record<Forgery, RoundTask> = {
+    'short-model': { ...real, model: Buffer.alloc(8).toString('base64') },
+    'other-model': { ...real, model: shifted(real) },
+    'future-model': { ...real, round: real.round + 1, model: shifted(real) },
+    'bad-shard': { ...real, shard: real.shards },
+    'bad-shard-count': { ...real, shards: real.shards + 1, shard: real.shards },
+  };
+  h.fanout.pending.push(forged[kind]);
+}
