@@ -6,6 +6,7 @@ export default defineConfig({
     // Tests start thread pools and in-process emulators: give them room on a 2-core machine.
     testTimeout: 30_000,
     hookTimeout: 30_000,
-    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    // Powertools' Logger and Metrics write through the global console in dev mode (captured by test/helpers/logs.ts).
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', POWERTOOLS_DEV: 'true' },
   },
 });

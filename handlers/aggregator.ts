@@ -1,54 +1,73 @@
-import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { aggregate } from '../src/protocol/aggregate.js';
 import { failJob } from '../src/protocol/failJob.js';
+import { issueText, recordsEventSchema, sqsRecordSchema } from '../src/aws/events.js';
 import { errorText, log, parseCompletion } from '../src/aws/messages.js';
 import { publishModel } from '../src/aws/models.js';
 import { required } from '../src/aws/config.js';
+import { countFailedJob, instrument, recordRound } from '../src/aws/telemetry.js';
 import { wiringFromEnv, type AwsWiring } from '../src/aws/wiring.js';
 
 /**
- * Completions from the SQS FIFO queue: aggregate the round, publish the next or finish. A failed
- * record is reported back (partial batch response) with every later record of its job, which FIFO
- * order must keep behind it; records of other jobs in the batch are unaffected.
+ * Completions from the SQS FIFO queue: aggregate the round, publish the next or finish. Powertools'
+ * SqsFifoPartialProcessor reports a failed record back (partial batch response) with every later
+ * record of its message group (its job), which FIFO order must keep behind it; records of other
+ * jobs in the batch are processed whatever happens to this one. A record that is not a completion
+ * is logged and dropped.
  */
 export function createAggregatorHandler(wiring: () => AwsWiring) {
-  return async (event: SQSEvent): Promise<SQSBatchResponse> => {
+  return async (event: unknown): Promise<SQSBatchResponse> => {
     const w = wiring();
-    const batchItemFailures: SQSBatchItemFailure[] = [];
-    const blocked = new Set<string>();
-    for (const record of event.Records) {
-      const group = record.attributes.MessageGroupId ?? '';
-      if (blocked.has(group)) {
-        batchItemFailures.push({ itemIdentifier: record.messageId });
-        continue;
-      }
-      let message;
-      try {
-        message = parseCompletion(record.body);
-      } catch (error) {
-        log('error', 'malformed-completion', { messageId: record.messageId, error: errorText(error) });
-        continue;
-      }
-      try {
-        const outcome = await aggregate(w.deps, message);
-        log(outcome.status === 'failed' ? 'error' : 'info', 'aggregated', { jobId: message.jobId, round: message.round, ...outcome });
-        if (outcome.status === 'failed') log('error', 'job-failed', { jobId: message.jobId, reason: outcome.reason });
-        // 'ignored' covers a redelivery after a finish whose model write failed: finish() checks.
-        if (outcome.status === 'finished' || outcome.status === 'ignored') await finish(w, message.jobId, message.round);
-      } catch (error) {
-        const receives = Number(record.attributes.ApproximateReceiveCount);
-        // The last receive before the dead-letter queue: end the job with the reason, as the
-        // local runtime does after its retries, rather than leave it RUNNING with no message.
-        if (receives >= w.config.maxReceives) {
-          await failJob(w.store, message.jobId, `aggregator for round ${message.round} failed after ${receives} attempts: ${errorText(error)}`);
-        }
-        log('error', 'aggregate-failed', { jobId: message.jobId, round: message.round, receives, error: errorText(error) });
-        blocked.add(group);
-        batchItemFailures.push({ itemIdentifier: record.messageId });
-      }
+    const batch = recordsEventSchema.safeParse(event);
+    if (!batch.success) {
+      log('error', 'malformed-event', { source: 'sqs', error: issueText(batch.error) });
+      return { batchItemFailures: [] };
     }
-    return { batchItemFailures };
+    const processor = new SqsFifoPartialProcessorAsync();
+    return processPartialResponse(batch.data as unknown as SQSEvent, (record: SQSRecord) => completion(w, record), processor, {
+      skipGroupOnError: true,
+      // All records failing is an answer too: each is retried, none is lost.
+      throwOnFullBatchFailure: false,
+    });
   };
+}
+
+async function completion(w: AwsWiring, raw: unknown): Promise<void> {
+  const parsed = sqsRecordSchema.safeParse(raw);
+  if (!parsed.success) {
+    log('error', 'malformed-event', { source: 'sqs', error: issueText(parsed.error) });
+    return;
+  }
+  const record = parsed.data;
+  let message;
+  try {
+    message = parseCompletion(record.body);
+  } catch (error) {
+    log('error', 'malformed-completion', { messageId: record.messageId, error: errorText(error) });
+    return;
+  }
+  try {
+    const outcome = await aggregate(w.deps, message);
+    log(outcome.status === 'failed' ? 'error' : 'info', 'aggregated', { jobId: message.jobId, round: message.round, ...outcome });
+    if (outcome.status === 'advanced' || outcome.status === 'finished') recordRound(outcome.metrics);
+    if (outcome.status === 'failed') {
+      log('error', 'job-failed', { jobId: message.jobId, reason: outcome.reason });
+      countFailedJob();
+    }
+    // 'ignored' covers a redelivery after a finish whose model write failed: finish() checks.
+    if (outcome.status === 'finished' || outcome.status === 'ignored') await finish(w, message.jobId, message.round);
+  } catch (error) {
+    const receives = record.attributes.ApproximateReceiveCount;
+    log('error', 'aggregate-failed', { jobId: message.jobId, round: message.round, receives, error: errorText(error) });
+    // The last receive before the dead-letter queue: end the job with the reason, as the
+    // local runtime does after its retries, rather than leave it RUNNING with no message.
+    if (receives >= w.config.maxReceives) {
+      const reason = `aggregator for round ${message.round} failed after ${receives} attempts: ${errorText(error)}`;
+      if (await failJob(w.store, message.jobId, reason)) countFailedJob();
+    }
+    throw error;
+  }
 }
 
 /**
@@ -64,4 +83,4 @@ async function finish(w: AwsWiring, jobId: string, round: number): Promise<void>
   log('info', 'model-written', { jobId, model: `s3://${bucket}/${key}`, latest: `s3://${bucket}/${latest}`, rounds: job.result?.rounds });
 }
 
-export const handler = createAggregatorHandler(wiringFromEnv);
+export const handler = instrument(createAggregatorHandler(wiringFromEnv));

@@ -2,6 +2,7 @@ import { failJob } from '../src/protocol/failJob.js';
 import { recoverJob } from '../src/protocol/recover.js';
 import { errorText, log } from '../src/aws/messages.js';
 import { findStaleJobs } from '../src/aws/staleJobs.js';
+import { countFailedJob, instrument } from '../src/aws/telemetry.js';
 import { wiringFromEnv, type AwsWiring } from '../src/aws/wiring.js';
 
 export interface SweepResult {
@@ -12,7 +13,8 @@ export interface SweepResult {
 
 /**
  * The scheduled recovery sweep (what the local runtime does when nothing is in flight): every job
- * whose record has not moved for BSPML_STALE_MINUTES gets recoverJob, which re-publishes the shards
+ * whose record has not moved for BSPML_STALE_MINUTES (found through the state table's live-jobs index,
+ * never a scan) gets recoverJob, which re-publishes the shards
  * missing from its round or re-sends its completion, and after three sweeps of one round fails it
  * naming the shards that never arrived. A job stuck STARTING had its start function die; it is failed.
  */
@@ -25,11 +27,12 @@ export function createRecoverHandler(wiring: () => AwsWiring, now: () => number 
       try {
         if (job.status === 'STARTING') {
           const reason = `the start did not finish within ${Math.round(w.config.staleMs / 60_000)} minutes; upload the data set again`;
-          await failJob(w.store, job.jobId, reason);
+          if (await failJob(w.store, job.jobId, reason)) countFailedJob();
           results.push({ jobId: job.jobId, action: 'failed', detail: reason });
           continue;
         }
         const outcome = await recoverJob(w.deps, job.jobId);
+        if (outcome.action === 'failed') countFailedJob();
         results.push({
           jobId: job.jobId,
           action: outcome.action,
@@ -45,4 +48,4 @@ export function createRecoverHandler(wiring: () => AwsWiring, now: () => number 
   };
 }
 
-export const handler = createRecoverHandler(wiringFromEnv);
+export const handler = instrument(createRecoverHandler(wiringFromEnv));

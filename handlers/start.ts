@@ -1,11 +1,12 @@
-import type { S3Event } from 'aws-lambda';
 import { BspmlError, JobExistsError } from '../src/errors.js';
 import { failJob } from '../src/protocol/failJob.js';
 import { startJob } from '../src/protocol/startJob.js';
 import type { JobStatus } from '../src/protocol/types.js';
 import { errorText, log } from '../src/aws/messages.js';
-import { decodeS3Key, datasetName, jobIdFor, recordRejectedJob, uploadStart } from '../src/aws/uploads.js';
+import { issueText, nestingDepth, recordsEventSchema, s3RecordSchema, startInvocationSchema } from '../src/aws/events.js';
+import { classifyUpload, decodeS3Key, datasetName, jobIdFor, recordRejectedJob, uploadStart } from '../src/aws/uploads.js';
 import { parseS3Uri, formatS3Uri, type S3Location } from '../src/aws/s3uri.js';
+import { countFailedJob, instrument } from '../src/aws/telemetry.js';
 import { wiringFromEnv, type AwsWiring } from '../src/aws/wiring.js';
 
 /** A direct invocation (`bspml submit`): a job spec, and optionally the job id to use. */
@@ -20,36 +21,61 @@ export interface StartResult {
   error?: string;
 }
 
+/** No job spec nests deeper than this; a deeper one is refused before anything walks it recursively. */
+export const MAX_SPEC_DEPTH = 32;
+
 /**
- * Starts training on an upload under the data prefix (an S3 ObjectCreated event) or on a direct
- * invocation. Bad input ends the job FAILED with its reason and returns normally, so Lambda does
- * not retry what cannot succeed; only infrastructure errors are thrown, to be retried.
+ * Starts training on an upload under the data prefix (an S3 ObjectCreated event; see
+ * classifyUpload for which uploads start a job) or on a direct invocation. Bad input ends the job
+ * FAILED with its reason and returns normally, so Lambda does not retry what cannot succeed; a
+ * malformed event is logged and dropped; only infrastructure errors are thrown, to be retried.
  */
 export function createStartHandler(wiring: () => AwsWiring) {
-  return async (event: S3Event | StartInvocation): Promise<StartResult[]> => {
+  return async (event: unknown): Promise<StartResult[]> => {
     const w = wiring();
-    if (!('Records' in event)) {
-      const jobId = event.jobId ?? jobIdFor(nameOf(event.spec, w.config.dataPrefix));
-      return [await start(w, jobId, event.spec, 'the invocation')];
-    }
+    const records = recordsEventSchema.safeParse(event);
+    if (!records.success) return invocation(w, event);
     const results: StartResult[] = [];
-    for (const record of event.Records) {
+    for (const raw of records.data.Records) {
+      const parsed = s3RecordSchema.safeParse(raw);
+      if (!parsed.success) {
+        log('error', 'malformed-event', { source: 's3', error: issueText(parsed.error) });
+        continue;
+      }
+      const record = parsed.data;
       if (!record.eventName.startsWith('ObjectCreated')) continue;
+      let key: string;
+      try {
+        key = decodeS3Key(record.s3.object.key);
+      } catch (error) {
+        log('error', 'malformed-event', { source: 's3', key: record.s3.object.key, error: `s3.object.key: ${errorText(error)}` });
+        continue;
+      }
+      const upload = classifyUpload(key, w.config.dataPrefix);
+      if (upload.kind === 'ignored') {
+        log('info', 'upload-ignored', { key, reason: upload.reason });
+        continue;
+      }
       const location: S3Location = {
         bucket: record.s3.bucket.name,
-        key: decodeS3Key(record.s3.object.key),
-        ...(record.s3.object.versionId ? { versionId: record.s3.object.versionId } : {}),
+        key,
+        // A data file is pinned to the uploaded version; a data set in parts is read as a folder.
+        ...(upload.kind === 'file' && record.s3.object.versionId ? { versionId: record.s3.object.versionId } : {}),
       };
       // The id derives from the event, so Lambda's retry of this event finds the job it started.
-      const seed = `${location.bucket}/${location.key}/${location.versionId ?? ''}/${record.s3.object.sequencer ?? ''}`;
+      const seed = `${location.bucket}/${location.key}/${record.s3.object.versionId ?? ''}/${record.s3.object.sequencer ?? ''}`;
       const date = new Date(record.eventTime);
       let request;
       try {
-        request = await uploadStart(w.s3, location, { dataPrefix: w.config.dataPrefix, defaults: w.config.defaultSpec, date, seed });
+        request = await uploadStart(w.s3, location, upload, { dataPrefix: w.config.dataPrefix, defaults: w.config.defaultSpec, date, seed });
       } catch (error) {
         if (!(error instanceof BspmlError)) throw error;
-        const jobId = jobIdFor(datasetName(location.key, w.config.dataPrefix), date, seed);
+        const jobId = jobIdFor(upload.name, date, seed);
         results.push(await rejected(w, jobId, { data: { uri: formatS3Uri(location) } }, error.message));
+        continue;
+      }
+      if (!request) {
+        log('info', 'upload-ignored', { key, reason: `no data set in parts under ${w.config.dataPrefix}${upload.name}/ yet: it starts when its _SUCCESS is uploaded` });
         continue;
       }
       results.push(await start(w, request.jobId, request.spec, request.specSource));
@@ -58,7 +84,20 @@ export function createStartHandler(wiring: () => AwsWiring) {
   };
 }
 
+async function invocation(w: AwsWiring, event: unknown): Promise<StartResult[]> {
+  const parsed = startInvocationSchema.safeParse(event);
+  if (!parsed.success) {
+    log('error', 'malformed-event', { source: 'invocation', error: issueText(parsed.error) });
+    return [];
+  }
+  const { spec, jobId } = parsed.data;
+  return [await start(w, jobId ?? jobIdFor(nameOf(spec, w.config.dataPrefix)), spec, 'the invocation')];
+}
+
 async function start(w: AwsWiring, jobId: string, spec: unknown, specSource: string): Promise<StartResult> {
+  if (nestingDepth(spec, MAX_SPEC_DEPTH) > MAX_SPEC_DEPTH) {
+    return rejected(w, jobId, { data: { uri: uriOf(spec) } }, `invalid job spec: nested more than ${MAX_SPEC_DEPTH} levels deep (${specSource})`);
+  }
   try {
     const job = await startJob(w.deps, { jobId, spec });
     log('info', 'job-started', { jobId, specSource, shards: job.shards, parts: job.layout?.parts.length, algorithm: job.spec.algorithm });
@@ -74,28 +113,38 @@ async function start(w: AwsWiring, jobId: string, spec: unknown, specSource: str
 async function rejected(w: AwsWiring, jobId: string, spec: unknown, reason: string): Promise<StartResult> {
   await recordRejectedJob(w.store, jobId, spec, reason);
   const job = await w.store.getJob(jobId);
+  countFailedJob();
   log('error', 'job-failed', { jobId, reason: job?.error ?? reason });
   return { jobId, status: 'FAILED', error: job?.error ?? reason };
 }
 
 /**
- * The event was delivered before. A job still STARTING is one whose first attempt died mid-start;
- * it is failed with a reason rather than left waiting for rounds that will never be published.
+ * The event was delivered before. A job still STARTING may be the first delivery's start, still
+ * running (S3 can deliver an event twice at once): it is left alone. Only one STARTING for longer
+ * than the start function may run is one whose first attempt died mid-start; it is failed with a
+ * reason rather than left waiting for rounds that will never be published.
  */
 async function duplicate(w: AwsWiring, jobId: string): Promise<StartResult> {
   let job = await w.store.getJob(jobId);
-  if (job?.status === 'STARTING') {
-    await failJob(w.store, jobId, 'the start was interrupted before round 0 was published; upload the data set again');
+  if (job?.status === 'STARTING' && Date.now() - job.updatedAt > w.config.startTimeoutMs) {
+    if (await failJob(w.store, jobId, 'the start was interrupted before round 0 was published; upload the data set again')) countFailedJob();
     job = await w.store.getJob(jobId);
   }
   log('warn', 'duplicate-start', { jobId, status: job?.status });
   return { jobId, status: job?.status ?? 'FAILED', ...(job?.error ? { error: job.error } : {}) };
 }
 
+/** The spec's data URI, when it has a string one (read without walking the rest of the spec). */
+function uriOf(spec: unknown): string | undefined {
+  const data = spec !== null && typeof spec === 'object' ? (spec as { data?: unknown }).data : undefined;
+  const uri = data !== null && typeof data === 'object' ? (data as { uri?: unknown }).uri : undefined;
+  return typeof uri === 'string' ? uri : undefined;
+}
+
 /** The data set's name for the job id; a spec without a usable URI still gets an id, to record its failure under. */
 function nameOf(spec: unknown, dataPrefix: string): string {
-  const uri = (spec as { data?: { uri?: unknown } } | null)?.data?.uri;
-  if (typeof uri !== 'string') return 'job';
+  const uri = uriOf(spec);
+  if (uri === undefined) return 'job';
   try {
     return datasetName(parseS3Uri(uri).key, dataPrefix);
   } catch {
@@ -103,4 +152,4 @@ function nameOf(spec: unknown, dataPrefix: string): string {
   }
 }
 
-export const handler = createStartHandler(wiringFromEnv);
+export const handler = instrument(createStartHandler(wiringFromEnv));

@@ -1,17 +1,24 @@
-import type { SNSEvent } from 'aws-lambda';
 import { runWorker } from '../src/protocol/runWorker.js';
+import { issueText, recordsEventSchema } from '../src/aws/events.js';
 import { log, roundTasksOf } from '../src/aws/messages.js';
+import { instrument } from '../src/aws/telemetry.js';
 import { wiringFromEnv, type AwsWiring } from '../src/aws/wiring.js';
 
 /**
  * One round task from the SNS topic: compute the shard's partial, store it, arrive at the barrier.
  * An error is thrown to Lambda, which retries the asynchronous invocation twice and then hands the
- * event to the on-failure destination (handlers/workerFailed.ts), which fails the job.
+ * event to the on-failure destination (handlers/workerFailed.ts), which fails the job. A malformed
+ * event is logged and dropped.
  */
 export function createWorkerHandler(wiring: () => AwsWiring) {
-  return async (event: SNSEvent): Promise<void> => {
+  return async (event: unknown): Promise<void> => {
     const w = wiring();
-    for (const task of roundTasksOf(event.Records)) {
+    const batch = recordsEventSchema.safeParse(event);
+    if (!batch.success) {
+      log('error', 'malformed-event', { source: 'sns', error: issueText(batch.error) });
+      return;
+    }
+    for (const task of roundTasksOf(batch.data.Records)) {
       const container = w.container();
       const started = performance.now();
       const outcome = await runWorker(w.deps, container, task);
@@ -45,4 +52,4 @@ function round1(value: number): number {
   return Math.round(value * 10) / 10;
 }
 
-export const handler = createWorkerHandler(wiringFromEnv);
+export const handler = instrument(createWorkerHandler(wiringFromEnv));

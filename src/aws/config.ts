@@ -27,6 +27,8 @@ const envSchema = z.object({
   BSPML_MAX_WORKER_ROUNDS: positiveInt.default(DEFAULT_MAX_WORKER_ROUNDS),
   /** A RUNNING or STARTING job whose record has not changed for this long gets a recovery sweep. */
   BSPML_STALE_MINUTES: z.coerce.number().positive().default(15),
+  /** The start function's timeout: a job STARTING for longer had its start die (a duplicate event may then fail it). */
+  BSPML_START_TIMEOUT_SECONDS: z.coerce.number().positive().default(300),
   /** Key prefix of S3-backed jobs' data plane in BSPML_BUCKET (IAM grants the functions exactly this prefix). */
   BSPML_STATE_PREFIX: z.string().min(1).default('state/'),
   /** redis:// or rediss:// endpoint for Redis-backed jobs; empty or absent: this stack refuses them. */
@@ -57,6 +59,7 @@ export interface AwsConfig {
   maxReceives: number;
   maxWorkerRounds: number;
   staleMs: number;
+  startTimeoutMs: number;
   statePrefix: string;
   redisUrl?: string;
   region?: string;
@@ -98,6 +101,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AwsConfig {
     maxReceives: e.BSPML_MAX_RECEIVES,
     maxWorkerRounds: e.BSPML_MAX_WORKER_ROUNDS,
     staleMs: e.BSPML_STALE_MINUTES * 60_000,
+    startTimeoutMs: e.BSPML_START_TIMEOUT_SECONDS * 1000,
     statePrefix: e.BSPML_STATE_PREFIX,
     redisUrl: e.BSPML_REDIS_URL,
     region: e.AWS_REGION,

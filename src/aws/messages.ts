@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { jobIdSchema } from '../protocol/jobId.js';
 import { MAX_WORKERS } from '../protocol/spec.js';
 import type { CompletionMessage, RoundTask } from '../protocol/types.js';
+import { issueText, snsRecordSchema } from './events.js';
+import { log } from './telemetry.js';
 
 /*
  * Messages off the wire are checked before the protocol sees them: a malformed one (a manual
@@ -36,8 +38,14 @@ export function parseRoundTask(body: string): RoundTask {
  * The round tasks in SNS records, in order. A record that is not a task of ours is logged and
  * skipped: retrying cannot fix it, and no job can be named to fail.
  */
-export function* roundTasksOf(records: { Sns: { Message: string; MessageId: string } }[]): Generator<RoundTask> {
-  for (const record of records) {
+export function* roundTasksOf(records: readonly unknown[]): Generator<RoundTask> {
+  for (const raw of records) {
+    const parsed = snsRecordSchema.safeParse(raw);
+    if (!parsed.success) {
+      log('error', 'malformed-event', { source: 'sns', error: issueText(parsed.error) });
+      continue;
+    }
+    const record = parsed.data;
     try {
       yield parseRoundTask(record.Sns.Message);
     } catch (error) {
@@ -50,13 +58,8 @@ export function parseCompletion(body: string): CompletionMessage {
   return completionSchema.parse(JSON.parse(body));
 }
 
-/** One JSON line per event: CloudWatch Logs Insights can filter on its fields. */
-export function log(level: 'info' | 'warn' | 'error', event: string, fields: Record<string, unknown> = {}): void {
-  const line = JSON.stringify({ level, event, ...fields });
-  if (level === 'error') console.error(line);
-  else if (level === 'warn') console.warn(line);
-  else console.log(line);
-}
+/** Log lines go through Powertools' Logger (src/aws/telemetry.ts); re-exported for the handlers. */
+export { log };
 
 export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

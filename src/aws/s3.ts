@@ -7,7 +7,6 @@ import { awsClientTimeouts } from '../util/clients.js';
  * the object's bytes.
  */
 export function createS3Client(options: { endpoint?: string; region?: string; credentials?: { accessKeyId: string; secretAccessKey: string } } = {}): S3Client {
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? (options.endpoint ? 'us-east-1' : undefined);
   return new S3Client({
     ...awsClientTimeouts(),

@@ -1,5 +1,6 @@
-import { ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { JobStatus } from '../protocol/types.js';
+import { JOB_INDEXES } from '../stores/DynamoDbStore.js';
 
 export interface StaleJob {
   jobId: string;
@@ -9,20 +10,20 @@ export interface StaleJob {
 
 /**
  * Jobs still STARTING or RUNNING whose record has not changed since `before` (epoch ms): the
- * candidates for a recovery sweep. A Scan of the state table: its cost grows with the table, which
- * TTL keeps to about a week of jobs; a table holding many more would want an index on status.
+ * candidates for a recovery sweep. A Query of the state table's sparse `live` index, which holds
+ * only live jobs' records keyed by their last change: it reads the stale live jobs and nothing
+ * else, so its cost does not grow with the finished jobs the table keeps.
  */
 export async function findStaleJobs(client: Pick<DynamoDBClient, 'send'>, tableName: string, before: number): Promise<StaleJob[]> {
   const jobs: StaleJob[] = [];
   let start: Record<string, unknown> | undefined;
   do {
     const page = await client.send(
-      new ScanCommand({
+      new QueryCommand({
         TableName: tableName,
-        FilterExpression: 'sk = :meta AND #status IN (:running, :starting) AND updatedAt < :before',
-        ProjectionExpression: 'pk, #status, updatedAt',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':meta': { S: 'META' }, ':running': { S: 'RUNNING' }, ':starting': { S: 'STARTING' }, ':before': { N: String(before) } },
+        IndexName: JOB_INDEXES.live,
+        KeyConditionExpression: 'live = :live AND updatedAt < :before',
+        ExpressionAttributeValues: { ':live': { S: 'LIVE' }, ':before': { N: String(before) } },
         ExclusiveStartKey: start as never,
       }),
     );

@@ -20,7 +20,8 @@ module.exports = [
             bundle: true,
             platform: 'node',
             format: 'esm',
-            target: 'node20',
+            target: 'node24',
+            minify: true,
             logLevel: 'warning',
           })
           .then(() => undefined);

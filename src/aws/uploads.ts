@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { JobExistsError, SpecError } from '../errors.js';
 import type { StateStore } from '../ports/StateStore.js';
 import { newJobId } from '../protocol/startJob.js';
 import type { JobSpec } from '../protocol/spec.js';
 import type { JobRecord } from '../protocol/types.js';
-import type { S3Like } from './S3DatasetSource.js';
 import { formatS3Uri, type S3Location } from './s3uri.js';
 
 /** SQS limits message group and deduplication ids to 128 characters; the rest of a job id is 23. */
@@ -20,38 +19,102 @@ export interface UploadStart {
   specSource: string;
 }
 
-/** An S3 event key is URL-encoded with '+' for spaces. */
+/** An S3 event key is URL-encoded with '+' for spaces; a key that does not decode throws URIError. */
 export function decodeS3Key(key: string): string {
   return decodeURIComponent(key.replace(/\+/g, ' '));
 }
 
-/** The data set's name: its key below the data prefix, without the extension. */
+/** The data formats the CLI reads, by file name ending (matched in any case); longest first. */
+export const DATA_EXTENSIONS = ['.csv.gz', '.parquet', '.csv', '.bin', '.f32'] as const;
+/** The spec beside a data set: `datasets/NAME.job.json`. */
+export const SPEC_SUFFIX = '.job.json';
+/** Marks a data set in parts under `datasets/NAME/` as complete (as Spark and Hadoop write it). */
+export const SUCCESS_MARKER = '_SUCCESS';
+
+/**
+ * What an upload under the data prefix is:
+ * - `file`: a data file directly under the prefix (`datasets/NAME.csv`, any accepted format and case);
+ * - `prefix`: the `_SUCCESS` marker of a data set in parts (`datasets/NAME/_SUCCESS`);
+ * - `spec`: a `NAME.job.json`, which starts the data set in parts under `datasets/NAME/` if there is one;
+ * - `ignored`: anything else (a part of a data set in parts, another file), with the reason.
+ */
+export type Upload =
+  | { kind: 'file' | 'prefix' | 'spec'; name: string }
+  | { kind: 'ignored'; reason: string };
+
+export function classifyUpload(key: string, dataPrefix: string): Upload {
+  if (!key.startsWith(dataPrefix)) return { kind: 'ignored', reason: `not under ${dataPrefix}` };
+  const relative = key.slice(dataPrefix.length);
+  const lower = relative.toLowerCase();
+  if (relative.endsWith(`/${SUCCESS_MARKER}`)) {
+    const name = relative.slice(0, -SUCCESS_MARKER.length - 1);
+    return name ? { kind: 'prefix', name } : { kind: 'ignored', reason: 'a _SUCCESS marker without a data set folder' };
+  }
+  if (lower.endsWith(SPEC_SUFFIX)) {
+    const name = relative.slice(0, -SPEC_SUFFIX.length);
+    return name ? { kind: 'spec', name } : { kind: 'ignored', reason: 'a spec without a data set name' };
+  }
+  if (relative.includes('/')) {
+    const folder = relative.slice(0, relative.lastIndexOf('/'));
+    return { kind: 'ignored', reason: `part of the data set ${dataPrefix}${folder}/, which starts when ${dataPrefix}${folder}/${SUCCESS_MARKER} or ${dataPrefix}${folder}${SPEC_SUFFIX} is uploaded` };
+  }
+  const extension = DATA_EXTENSIONS.find((e) => lower.endsWith(e));
+  if (!extension || relative.length === extension.length) {
+    return { kind: 'ignored', reason: `not a data file (${DATA_EXTENSIONS.join(', ')}, in any case) nor a ${SPEC_SUFFIX}` };
+  }
+  return { kind: 'file', name: relative.slice(0, -extension.length) };
+}
+
+/** The data set's name: its key below the data prefix, without the format's extension or `/_SUCCESS`. */
 export function datasetName(key: string, dataPrefix: string): string {
+  const upload = classifyUpload(key, dataPrefix);
+  if (upload.kind !== 'ignored') return upload.name;
   const relative = key.startsWith(dataPrefix) ? key.slice(dataPrefix.length) : key;
-  return relative.replace(/\.[^./]*$/, '');
+  return relative.replace(/\/+$/, '').replace(/\.[^./]*$/, '');
+}
+
+/** A data set name as it appears in job ids: safe for every place the id goes (DynamoDB keys, SQS group ids, S3 keys). */
+export function safeName(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, MAX_NAME_CHARS) || 'job';
 }
 
 /**
- * A job id for a data set: its name made safe for every place the id goes (DynamoDB keys, SQS
- * group ids, S3 keys), then a sortable time stamp and random suffix. `NAME-20261122T210713Z-a1b2c3`.
+ * A job id for a data set: its safe name, then a sortable time stamp and random suffix.
+ * `NAME-20261122T210713Z-a1b2c3`.
  */
 export function jobIdFor(name: string, date = new Date(), seed?: string): string {
-  const safe = name.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, MAX_NAME_CHARS) || 'job';
+  const safe = safeName(name);
   const id = newJobId(date);
   // With a seed (an event's identity) the suffix is derived, not drawn: a redelivery gets the same id.
   return seed === undefined ? `${safe}-${id}` : `${safe}-${id.replace(/[0-9a-f]+$/, createHash('sha256').update(seed).digest('hex').slice(0, 6))}`;
 }
 
+/** Whether `jobId` is one that jobIdFor made for the data set `name` (what `bspml jobs --data NAME` lists). */
+export function isJobOf(jobId: string, name: string): boolean {
+  const rest = jobId.startsWith(`${safeName(name)}-`) ? jobId.slice(safeName(name).length + 1) : undefined;
+  return rest !== undefined && /^\d{8}T\d{6}Z-[0-9a-f]{6}$/.test(rest);
+}
+
 /**
- * The job an upload of `location` starts. The spec is `NAME.job.json` beside the data when it
- * exists, else `defaults`; either way its data URI is the uploaded object (pinned to its version
- * when the bucket is versioned). A spec file that is not JSON throws SpecError naming the file.
+ * The job an upload starts, or undefined when it starts none (a spec uploaded before its data set
+ * in parts exists). A data file is its own data (pinned to the uploaded version when the bucket is
+ * versioned); a data set in parts is its folder, `s3://BUCKET/datasets/NAME/`. The spec is
+ * `datasets/NAME.job.json` when it exists, else `defaults`. A spec file that is not JSON throws
+ * SpecError naming the file.
  */
-export async function uploadStart(s3: S3Like, location: S3Location, options: { dataPrefix: string; defaults?: unknown; date?: Date; seed?: string }): Promise<UploadStart> {
-  const name = datasetName(location.key, options.dataPrefix);
+export async function uploadStart(
+  s3: Pick<S3Client, 'send'>,
+  location: S3Location,
+  upload: { kind: 'file' | 'prefix' | 'spec'; name: string },
+  options: { dataPrefix: string; defaults?: unknown; date?: Date; seed?: string },
+): Promise<UploadStart | undefined> {
+  const { name } = upload;
+  const folder = `${options.dataPrefix}${name}/`;
+  if (upload.kind === 'spec' && !(await hasParts(s3, location.bucket, folder))) return undefined;
   const jobId = jobIdFor(name, options.date, options.seed);
-  const specKey = `${location.key.replace(/\.[^./]*$/, '')}.job.json`;
+  const specKey = `${options.dataPrefix}${name}${SPEC_SUFFIX}`;
   const specSource = `s3://${location.bucket}/${specKey}`;
+  const dataUri = upload.kind === 'file' ? formatS3Uri(location) : formatS3Uri({ bucket: location.bucket, key: folder });
   let text: string | undefined;
   try {
     const out = await s3.send(new GetObjectCommand({ Bucket: location.bucket, Key: specKey }));
@@ -59,7 +122,6 @@ export async function uploadStart(s3: S3Like, location: S3Location, options: { d
   } catch (error) {
     if (!(error instanceof Error) || (error.name !== 'NoSuchKey' && error.name !== 'NotFound')) throw error;
   }
-  const dataUri = formatS3Uri(location);
   if (text === undefined) {
     if (options.defaults === undefined) throw new SpecError(`no ${specSource} and no default spec configured (BSPML_DEFAULT_SPEC)`, 'spec');
     return { jobId, name, spec: withData(options.defaults, dataUri), specSource: 'the default spec (BSPML_DEFAULT_SPEC)' };
@@ -71,6 +133,12 @@ export async function uploadStart(s3: S3Like, location: S3Location, options: { d
     throw new SpecError(`${specSource}: not valid JSON: ${(error as Error).message}`, 'spec', { cause: error });
   }
   return { jobId, name, spec: withData(spec, dataUri), specSource };
+}
+
+/** Whether a data set in parts has any object under `folder` besides its _SUCCESS marker. */
+async function hasParts(s3: Pick<S3Client, 'send'>, bucket: string, folder: string): Promise<boolean> {
+  const out = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: folder, MaxKeys: 2 }));
+  return (out.Contents ?? []).some((o) => o.Key !== `${folder}${SUCCESS_MARKER}`);
 }
 
 /** The spec with its data URI set to the upload; anything that is not an object is left for zod to name. */

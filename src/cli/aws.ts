@@ -3,21 +3,26 @@ import { DEFAULT_DEPLOYMENT, estimateCost } from '../aws/cost.js';
 import { BspmlError, JobFailedError, JobNotFoundError, SpecError } from '../errors.js';
 import { PRICES } from '../pricing.js';
 import { DEFAULT_STACK_BACKEND, STACK_BACKENDS, stackBackendOf, type StackBackend } from '../protocol/spec.js';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { listJobs } from '../aws/jobs.js';
 import { buildReport, roundTimes } from '../report/build.js';
 import { checkReportPath, reportJson, writeReport } from '../report/write.js';
-import type { JobRecord, RoundMetrics } from '../protocol/types.js';
+import type { JobRecord, JobStatus, RoundMetrics } from '../protocol/types.js';
 import type { DynamoDbStore } from '../stores/DynamoDbStore.js';
 import { int, ms, num } from './format.js';
 import type { CliIo } from './io.js';
+import { stackNames } from './stack.js';
 import { addReportOptions, httpUrl, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber } from './options.js';
 
 /*
  * The commands that drive a deployment from a laptop: `submit` invokes the start function,
- * `status` and `watch` read a job and its rounds from the state table.
+ * `status` and `watch` read a job and its rounds from the state table, `jobs` lists jobs. Each
+ * takes `--stage` and `--region` and reads the stack's names from its outputs (src/cli/stack.ts).
  */
 
 export interface SubmitOptions {
-  function: string;
+  stage: string;
+  function?: string;
   data: string;
   algorithm: 'kmeans' | 'logreg';
   k?: number;
@@ -37,7 +42,8 @@ export interface SubmitOptions {
 }
 
 export interface JobQueryOptions {
-  table: string;
+  stage: string;
+  table?: string;
   region?: string;
   endpoint?: string;
   workerMemory: number;
@@ -52,6 +58,19 @@ export interface JobQueryOptions {
 export interface WatchOptions extends JobQueryOptions {
   /** Seconds between polls. */
   interval: number;
+  /** Follow the newest job of this data set instead of a named one. */
+  latest?: string;
+}
+
+export interface JobsOptions extends JobQueryOptions {
+  status?: JobStatus;
+  data?: string;
+  limit: number;
+}
+
+/** The state table: the one given, else the stack's. */
+async function tableOf(options: JobQueryOptions): Promise<string> {
+  return options.table ?? (await stackNames(options)).table;
 }
 
 /** `bspml submit`: the start function validates and starts the job; its answer is printed. */
@@ -70,6 +89,7 @@ export async function submit(options: SubmitOptions, io: CliIo): Promise<void> {
   const local = options.endpoint !== undefined && /^https?:\/\/(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:|\/|$)/.test(options.endpoint);
   const configured = process.env.AWS_ACCESS_KEY_ID !== undefined || process.env.AWS_PROFILE !== undefined;
   const { awsClientTimeouts } = await import('../util/clients.js');
+  const functionName = options.function ?? (await stackNames(options)).startFunction;
   const lambda = new LambdaClient({
     // The start function may validate a large data set for minutes before it answers.
     ...awsClientTimeouts(15 * 60_000),
@@ -80,31 +100,33 @@ export async function submit(options: SubmitOptions, io: CliIo): Promise<void> {
   let out;
   try {
     out = await lambda.send(
-      new InvokeCommand({ FunctionName: options.function, InvocationType: 'RequestResponse', Payload: Buffer.from(JSON.stringify({ spec, ...optional({ jobId: options.jobId }) })) }),
+      new InvokeCommand({ FunctionName: functionName, InvocationType: 'RequestResponse', Payload: Buffer.from(JSON.stringify({ spec, ...optional({ jobId: options.jobId }) })) }),
     );
   } catch (error) {
-    throw new BspmlError('E_AWS', `invoking ${options.function} failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`, { cause: error });
+    throw new BspmlError('E_AWS', `invoking ${functionName} failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`, { cause: error });
   } finally {
     lambda.destroy();
   }
   const payload = out.Payload ? Buffer.from(out.Payload).toString('utf8') : '';
   if (out.FunctionError) {
     const message = (JSON.parse(payload || '{}') as { errorMessage?: string }).errorMessage ?? payload;
-    throw new BspmlError('E_AWS', `${options.function} failed: ${message}`);
+    throw new BspmlError('E_AWS', `${functionName} failed: ${message}`);
   }
   const [result] = JSON.parse(payload) as { jobId: string; status: string; error?: string }[];
-  if (!result) throw new BspmlError('E_AWS', `${options.function} answered without a job: ${payload}`);
+  if (!result) throw new BspmlError('E_AWS', `${functionName} answered without a job: ${payload}`);
   if (result.status === 'FAILED') throw new JobFailedError(result.jobId, result.error ?? 'refused by the start function');
-  io.stdout.write(`job ${result.jobId}: ${result.status}\nfollow it with: bspml watch ${result.jobId}\n`);
+  const stage = options.stage === 'dev' ? '' : ` --stage ${options.stage}`;
+  io.stdout.write(`job ${result.jobId}: ${result.status}\nfollow it with: bspml watch ${result.jobId}${stage}\n`);
 }
 
 /** `bspml status JOBID`: where the job stands, its rounds so far and their estimated cost. */
 export async function status(jobId: string, options: JobQueryOptions, io: CliIo): Promise<void> {
   if (options.report) checkReportPath(options.report);
-  const store = await openStore(options);
+  const table = await tableOf(options);
+  const { store } = await openStore(options, table);
   try {
     const job = await store.getJob(jobId);
-    if (!job) throw new JobNotFoundError(`${jobId} (table ${options.table})`);
+    if (!job) throw new JobNotFoundError(`${jobId} (table ${table})`);
     const rounds = await store.listRoundMetrics(jobId);
     await emitReport(job, rounds, options, io);
     if (!options.json && !options.quiet) io.stdout.write(`${describeJob(job, rounds, options)}\n`);
@@ -117,17 +139,25 @@ export async function status(jobId: string, options: JobQueryOptions, io: CliIo)
  * `bspml watch JOBID`: prints each round as it is recorded, until the job ends; exits 1 when it
  * FAILED. Reads the table every `interval` seconds (two strongly consistent reads per poll).
  */
-export async function watch(jobId: string, options: WatchOptions, io: CliIo): Promise<void> {
+export async function watch(given: string | undefined, options: WatchOptions, io: CliIo): Promise<void> {
+  if ((given === undefined) === (options.latest === undefined)) throw new SpecError('watch needs a job id or --latest NAME (one of them)', 'latest');
   if (options.report) checkReportPath(options.report);
-  const store = await openStore(options);
+  const table = await tableOf(options);
+  const { store, client } = await openStore(options, table);
   // --json and --quiet keep standard output for the report (or nothing) and follow the job silently.
   const out = options.json || options.quiet ? { write: () => true } : io.stdout;
   try {
+    let jobId = given ?? '';
+    if (options.latest !== undefined) {
+      const [newest] = await listJobs(client, table, { data: options.latest, limit: 1 });
+      if (!newest) throw new JobNotFoundError(`any job of data set ${options.latest} (table ${table}; its jobs start when datasets/${options.latest}.… or datasets/${options.latest}/_SUCCESS is uploaded)`);
+      jobId = newest.jobId;
+    }
     let printed = 0;
     let header = false;
     for (;;) {
       const job = await store.getJob(jobId);
-      if (!job) throw new JobNotFoundError(`${jobId} (table ${options.table})`);
+      if (!job) throw new JobNotFoundError(`${jobId} (table ${table})`);
       const rounds = await store.listRoundMetrics(jobId);
       if (!header) {
         out.write(`${titleLines(job).join('\n')}\n${ROUND_HEADER}\n`);
@@ -148,6 +178,28 @@ export async function watch(jobId: string, options: WatchOptions, io: CliIo): Pr
   }
 }
 
+/**
+ * `bspml jobs`: the stage's jobs newest first (from the state table's jobs index), optionally only
+ * one status or one data set's.
+ */
+export async function jobs(options: JobsOptions, io: CliIo): Promise<void> {
+  const table = await tableOf(options);
+  const { store, client } = await openStore(options, table);
+  try {
+    const found = await listJobs(client, table, { limit: options.limit, ...(options.status ? { status: options.status } : {}), ...(options.data !== undefined ? { data: options.data } : {}) });
+    const width = Math.max(6, ...found.map((j) => j.jobId.length));
+    io.stdout.write(`${'job'.padEnd(width)}  ${'status'.padEnd(9)}  round  created               error\n`);
+    for (const j of found) {
+      const created = new Date(j.createdAt).toISOString().replace(/\.\d+Z$/, 'Z');
+      const error = j.error ? (j.error.length > 80 ? `${j.error.slice(0, 79)}…` : j.error) : '';
+      io.stdout.write(`${j.jobId.padEnd(width)}  ${j.status.padEnd(9)}  ${String(j.round).padStart(5)}  ${created}  ${error}`.trimEnd() + '\n');
+    }
+    if (found.length === 0) io.stdout.write('(no jobs)\n');
+  } finally {
+    await store.close();
+  }
+}
+
 /** The stack data plane a job's spec names (DynamoDB when it names none, or one this version does not know). */
 function backendOf(job: JobRecord): StackBackend {
   return stackBackendOf(job.spec) ?? DEFAULT_STACK_BACKEND;
@@ -161,10 +213,12 @@ async function emitReport(job: JobRecord, rounds: RoundMetrics[], options: JobQu
   if (options.json) io.stdout.write(reportJson(report));
 }
 
-async function openStore(options: JobQueryOptions): Promise<DynamoDbStore> {
+/** The state table as a store, and its client for the index queries the StateStore port has none of. */
+async function openStore(options: JobQueryOptions, table: string): Promise<{ store: DynamoDbStore; client: DynamoDBClient }> {
   const { DynamoDbStore } = await import('../stores/DynamoDbStore.js');
   const { createDynamoDbClient } = await import('../stores/dynalite.js');
-  return new DynamoDbStore({ client: createDynamoDbClient({ endpoint: options.endpoint, region: options.region }), tableName: options.table, ownsClient: true });
+  const client = createDynamoDbClient({ endpoint: options.endpoint, region: options.region });
+  return { store: new DynamoDbStore({ client, tableName: table, ownsClient: true }), client };
 }
 
 const ROUND_HEADER = 'round  objective        wall       compute    load       sync       cache  figures';
@@ -217,8 +271,9 @@ export function describeJob(job: JobRecord, rounds: RoundMetrics[], options: Job
 export function addAwsCommands(program: Command, io: CliIo): void {
   const table = (command: Command) =>
     command
-      .option('--table <name>', 'the deployment\'s state table', 'bspml-dev-state')
+      .option('--stage <name>', 'the deployed stage (serverless deploy --stage)', 'dev')
       .option('--region <region>', 'AWS region (default: AWS_REGION)')
+      .option('--table <name>', 'the state table (default: the stack\'s output)')
       .option('--endpoint <url>', 'DynamoDB endpoint (an emulator; default AWS)', httpUrl)
       .option('--worker-memory <mb>', 'worker memory the deployment uses, for the cost estimate', positiveInt, DEFAULT_DEPLOYMENT.workerMemoryMb);
 
@@ -227,7 +282,8 @@ export function addAwsCommands(program: Command, io: CliIo): void {
     .description('start a job on the deployed functions (invokes the start function)')
     .requiredOption('--data <uri>', 'training data: s3://bucket/key')
     .addOption(new Option('--algorithm <name>', 'kmeans or logreg').argParser(oneOf(['kmeans', 'logreg'] as const)).makeOptionMandatory())
-    .option('--function <name>', 'the start function', 'bspml-dev-start')
+    .option('--stage <name>', 'the deployed stage (serverless deploy --stage)', 'dev')
+    .option('--function <name>', 'the start function (default: the stack\'s output)')
     .option('--k <n>', 'k-means: number of clusters', positiveInt)
     .option('--workers <n>', 'shards, one worker invocation each per round', positiveInt)
     .option('--threads <n>', 'inner threads per worker (default: the vCPUs of its memory)', positiveInt)
@@ -246,7 +302,13 @@ export function addAwsCommands(program: Command, io: CliIo): void {
   table(addReportOptions(program.command('status').description('a job on AWS: status, rounds so far, estimated cost').argument('<jobId>'))).action(
     (jobId: string, options: JobQueryOptions) => status(jobId, options, io),
   );
-  table(addReportOptions(program.command('watch').description('follow a job on AWS round by round until it ends').argument('<jobId>')))
+  table(addReportOptions(program.command('watch').description('follow a job on AWS round by round until it ends').argument('[jobId]')))
+    .option('--latest <name>', 'follow the newest job of data set NAME (datasets/NAME.csv, datasets/NAME/…)')
     .option('--interval <seconds>', 'seconds between reads', positiveNumber, 2)
-    .action((jobId: string, options: WatchOptions) => watch(jobId, options, io));
+    .action((jobId: string | undefined, options: WatchOptions) => watch(jobId, options, io));
+  table(program.command('jobs').description('list a stage\'s jobs, newest first'))
+    .addOption(new Option('--status <status>', 'only jobs in this state').argParser(oneOf(['STARTING', 'RUNNING', 'SUCCEEDED', 'FAILED'] as const)))
+    .option('--data <name>', 'only jobs of data set NAME')
+    .option('--limit <n>', 'at most this many', positiveInt, 20)
+    .action((options: JobsOptions) => jobs(options, io));
 }

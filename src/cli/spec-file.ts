@@ -15,7 +15,10 @@ const DATA_BESIDE = ['.csv', '.csv.gz', '.bin', '.f32', '.parquet'];
 
 /** The job a local `train` runs: its spec (validated), the store to run it on, and the data file. */
 export interface TrainJob {
+  /** The spec as validated (defaults filled in), for what the CLI shows. */
   spec: JobSpec;
+  /** The spec as given, for the runtime to validate itself: parsing fills fields (l2 from C) that a second parse would refuse together. */
+  input: Record<string, unknown>;
   backend: Backend;
   data: string;
 }
@@ -85,7 +88,7 @@ export async function trainJob(algorithm: 'kmeans' | 'logreg' | 'svm' | undefine
   // A record never claims a store its run did not use.
   if (input.backend !== backend) delete input.backend;
   try {
-    return { spec: parseJobSpec(input), backend, data };
+    return { spec: parseJobSpec(input), input, backend, data };
   } catch (error) {
     if (file && error instanceof SpecError) throw new SpecError(`${file}: ${error.message}`, error.field, { cause: error });
     if (error instanceof SpecError && error.field === 'k') throw new SpecError('--k is required for kmeans', 'k', { cause: error });

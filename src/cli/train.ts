@@ -62,7 +62,7 @@ export interface TrainOptions {
  * reports it. `given` names the options typed on the command line: those override the spec file.
  */
 export async function train(algorithm: 'kmeans' | 'logreg' | 'svm' | undefined, options: TrainOptions, io: CliIo, given: ReadonlySet<string> = new Set()): Promise<void> {
-  const { spec, backend, data } = await trainJob(algorithm, options, given);
+  const { spec, input, backend, data } = await trainJob(algorithm, options, given);
   if (options.out) await checkWritable(options.out);
   if (options.report) {
     checkReportPath(options.report);
@@ -90,7 +90,7 @@ export async function train(algorithm: 'kmeans' | 'logreg' | 'svm' | undefined, 
     await store.close();
   });
   try {
-    const outcome: TrainOutcome | BarrierWaitOutcome = await runtime.train(spec).finally(() => progress?.stop());
+    const outcome: TrainOutcome | BarrierWaitOutcome = await runtime.train(input).finally(() => progress?.stop());
     if (options.out) {
       await writeFileAtomic(options.out, `${JSON.stringify({ ...outcome.result, jobId: outcome.job.jobId, data }, null, 2)}\n`);
     }

@@ -30,6 +30,13 @@ export interface StateStore {
    * computed from a model other than the round's (a forged or corrupted task). The barrier is left as it is.
    */
   discardPartial(jobId: string, round: number, shard: number): Promise<void>;
+  /**
+   * Deletes what a round left once it is aggregated and the job has moved past it: the partials of
+   * shards 0..shards-1 (with any chunks) and the barrier. The models and round metrics stay. Safe to
+   * repeat, and harmless for a round that left nothing. A finished job thus keeps only its record,
+   * metrics and models, not W partials per round.
+   */
+  clearRound(jobId: string, round: number, shards: number): Promise<void>;
   /** All partials of a round, in shard order; throws PartialMissingError naming the first missing shard. */
   getPartials(jobId: string, round: number, shards: number): Promise<Uint8Array[]>;
 

@@ -138,11 +138,17 @@ export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'n
   const guard = afterRound(job, metrics, limitsOf(deps.limits));
   if (update.converged || rounds >= job.spec.maxRounds) {
     const result = algorithm.result(job.spec, job.data!, update.model, update, merged, rounds);
-    if (await store.updateJob(job.jobId, { round: job.round, status: 'RUNNING' }, { status: 'SUCCEEDED', result, costUsd: guard.costUsd })) return { status: 'finished', metrics };
+    if (await store.updateJob(job.jobId, { round: job.round, status: 'RUNNING' }, { status: 'SUCCEEDED', result, costUsd: guard.costUsd })) {
+      await clearFinished(store, job);
+      return { status: 'finished', metrics };
+    }
     // The condition failed: maybe our own write landed and only its reply was lost (the SDK then
     // retried it against the changed record). The job as stored says what happened.
     const now = await store.getJob(job.jobId);
-    if (now?.status === 'SUCCEEDED' && now.round === job.round) return { status: 'finished', metrics };
+    if (now?.status === 'SUCCEEDED' && now.round === job.round) {
+      await clearFinished(store, job);
+      return { status: 'finished', metrics };
+    }
     return { status: 'ignored', reason: `the job changed while round ${job.round} was aggregated (${describe(now)})` };
   }
 
@@ -177,7 +183,18 @@ async function advance(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now'>, job
   }
   await publishRound(deps.fanout, store, job, next, model);
   await store.updateJob(job.jobId, { round: next, status: 'RUNNING' }, { fanoutRound: next });
+  // The round before the one just aggregated is behind the job for good: its partials and barrier
+  // would only cost storage (and, on DynamoDB, reads of anything that walks the table) until they
+  // expire. The round just aggregated is kept one round longer, so that a late duplicate of one of
+  // its tasks still finds its partial and arrival and changes nothing.
+  if (job.round > 0) await store.clearRound(job.jobId, job.round - 1, job.shards);
   return undefined;
+}
+
+/** A finished job keeps its record, metrics and models: its last two rounds' partials and barriers go. */
+async function clearFinished(store: ProtocolDeps['store'], job: JobRecord): Promise<void> {
+  await store.clearRound(job.jobId, job.round, job.shards);
+  if (job.round > 0) await store.clearRound(job.jobId, job.round - 1, job.shards);
 }
 
 /**

@@ -87,6 +87,14 @@ export class SimStore implements StateStore {
     return found;
   }
 
+  /**
+   * Not timed nor priced here: the aggregator clears a round after publishing the next, off the
+   * critical path (its delete requests are left out of the simulated bill).
+   */
+  async clearRound(jobId: string, round: number, shards: number): Promise<void> {
+    return this.state.clearRound(jobId, round, shards);
+  }
+
   async arrive(jobId: string, round: number, shard: number, shards: number): Promise<{ added: boolean; count: number }> {
     const W = shards ?? 1;
     if (this.backend === 'dynamodb') {

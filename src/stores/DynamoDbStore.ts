@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   BatchGetItemCommand,
+  BatchWriteItemCommand,
   CreateTableCommand,
   DeleteItemCommand,
   DescribeTableCommand,
@@ -27,6 +28,8 @@ type Key = { pk: AttributeValue; sk: AttributeValue };
  * 350,000 leaves room for the key (job ids, nonce) and bookkeeping attributes.
  */
 export const CHUNK_BYTES = 350_000;
+/** BatchWriteItem's per-request item limit. */
+const BATCH_WRITE_KEYS = 25;
 /** BatchGetItem's per-request key limit. */
 const BATCH_GET_KEYS = 100;
 /** Concurrent requests one store call makes for chunk writes. */
@@ -116,6 +119,14 @@ export class DynamoDbStore implements StateStore {
       }
       i++;
     }
+    if (patch.status !== undefined) {
+      // The live index follows the status: a job leaves it when it ends.
+      names['#live'] = LIVE_ATTRIBUTE;
+      if (LIVE_STATUSES.has(patch.status)) {
+        values[':live'] = s(LIVE);
+        set.push('#live = :live');
+      } else remove.push('#live');
+    }
     await this.spillLargeFields(jobId, values);
     if (this.ttlSeconds !== undefined) {
       names['#expiresAt'] = 'expiresAt';
@@ -168,6 +179,23 @@ export class DynamoDbStore implements StateStore {
     recordIo(1, 0, 0);
     await this.call('discardPartial', 'DeleteItem', false, () => this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: key })));
   }
+
+  async clearRound(jobId: string, round: number, shards: number): Promise<void> {
+    // The heads name their chunks (count and nonce): read just those attributes, then delete all,
+    // with the barrier's groups and root.
+    const heads: Key[] = [];
+    for (let shard = 0; shard < shards; shard++) heads.push({ pk: s(partialPk(jobId, round, shard)), sk: s(PARTIAL_SK) });
+    const found = shards > 0 ? await this.batchGet('clearRound', heads, { projection: 'pk, sk, chunks, nonce', consistent: false }) : new Map<string, Item>();
+    const doomed: Key[] = [{ pk: s(jobPk(jobId)), sk: s(`BARRIER#${pad(round)}`) }];
+    for (let g = 0; g < barrierGroups(Math.max(1, shards)); g++) doomed.push({ pk: s(barrierGroupPk(jobId, round, g)), sk: s(BARRIER_SK) });
+    for (const head of found.values()) {
+      doomed.push({ pk: head.pk!, sk: head.sk! });
+      const count = Number(head.chunks?.N ?? 0);
+      for (let i = 0; i < count; i++) doomed.push({ pk: head.pk!, sk: s(chunkSk(str(head, 'sk'), str(head, 'nonce'), i)) });
+    }
+    await this.batchDelete('clearRound', doomed);
+  }
+
 
   async getPartials(jobId: string, round: number, shards: number): Promise<Uint8Array[]> {
     const keys: Key[] = [];
@@ -402,8 +430,34 @@ export class DynamoDbStore implements StateStore {
     });
   }
 
-  /** Consistent BatchGetItem of any number of keys; retries unprocessed keys, backing off when none were served. */
-  private async batchGet(operation: string, keys: Key[]): Promise<Map<string, Item>> {
+  /** BatchWriteItem deletes of any number of keys, 25 a request; retries unprocessed ones, backing off when none were served. */
+  private async batchDelete(operation: string, keys: Key[]): Promise<void> {
+    const groups: Key[][] = [];
+    for (let i = 0; i < keys.length; i += BATCH_WRITE_KEYS) groups.push(keys.slice(i, i + BATCH_WRITE_KEYS));
+    await forEachLimit(groups.length, PARALLEL_REQUESTS, async (g) => {
+      let pending: { DeleteRequest: { Key: Item } }[] = groups[g]!.map((Key) => ({ DeleteRequest: { Key } }));
+      let idle = 0;
+      while (pending.length) {
+        const request = pending;
+        recordIo(1, 0, 0);
+        const out = await this.call(operation, 'BatchWriteItem', false, () =>
+          this.client.send(new BatchWriteItemCommand({ RequestItems: { [this.tableName]: request } })),
+        );
+        const left = (out.UnprocessedItems?.[this.tableName] ?? []).filter((r) => r.DeleteRequest?.Key);
+        pending = left.map((r) => ({ DeleteRequest: { Key: r.DeleteRequest!.Key! } }));
+        if (!pending.length) break;
+        if (pending.length < request.length) idle = 0;
+        else if (++idle > MAX_IDLE_RETRIES) {
+          throw new StoreError(`${operation} BatchWriteItem on table ${this.tableName}`, {
+            cause: new Error(`${pending.length} deletes still unprocessed after ${MAX_IDLE_RETRIES} retries`),
+          });
+        } else await sleep(Math.min(2000, 25 * 2 ** idle) * (0.5 + Math.random() / 2));
+      }
+    });
+  }
+
+  /** BatchGetItem of any number of keys (consistent unless told); retries unprocessed keys, backing off when none were served. */
+  private async batchGet(operation: string, keys: Key[], options: { projection?: string; consistent?: boolean } = {}): Promise<Map<string, Item>> {
     const found = new Map<string, Item>();
     const groups: Key[][] = [];
     for (let i = 0; i < keys.length; i += BATCH_GET_KEYS) groups.push(keys.slice(i, i + BATCH_GET_KEYS));
@@ -414,7 +468,9 @@ export class DynamoDbStore implements StateStore {
         const request = pending;
         const out = await this.call(operation, 'BatchGetItem', false, () =>
           this.client.send(
-            new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: request, ConsistentRead: true } } }),
+            new BatchGetItemCommand({
+              RequestItems: { [this.tableName]: { Keys: request, ConsistentRead: options.consistent ?? true, ProjectionExpression: options.projection } },
+            }),
           ),
         );
         const items = out.Responses?.[this.tableName] ?? [];
@@ -489,10 +545,33 @@ export async function createStateTable(client: DynamoDBClient, tableName: string
           AttributeDefinitions: [
             { AttributeName: 'pk', AttributeType: 'S' },
             { AttributeName: 'sk', AttributeType: 'S' },
+            { AttributeName: 'live', AttributeType: 'S' },
+            { AttributeName: 'updatedAt', AttributeType: 'N' },
+            { AttributeName: 'listed', AttributeType: 'S' },
+            { AttributeName: 'createdAt', AttributeType: 'N' },
           ],
           KeySchema: [
             { AttributeName: 'pk', KeyType: 'HASH' },
             { AttributeName: 'sk', KeyType: 'RANGE' },
+          ],
+          // As in serverless.yml (JOB_INDEXES).
+          GlobalSecondaryIndexes: [
+            {
+              IndexName: JOB_INDEXES.live,
+              KeySchema: [
+                { AttributeName: 'live', KeyType: 'HASH' },
+                { AttributeName: 'updatedAt', KeyType: 'RANGE' },
+              ],
+              Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['status'] },
+            },
+            {
+              IndexName: JOB_INDEXES.jobs,
+              KeySchema: [
+                { AttributeName: 'listed', KeyType: 'HASH' },
+                { AttributeName: 'createdAt', KeyType: 'RANGE' },
+              ],
+              Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['status', 'round', 'shards', 'updatedAt', 'error'] },
+            },
           ],
           BillingMode: 'PAY_PER_REQUEST',
         }),
@@ -517,7 +596,19 @@ export async function createStateTable(client: DynamoDBClient, tableName: string
 }
 
 /** Item attributes that are not JobRecord fields. */
-const STORE_ATTRIBUTES = new Set(['pk', 'sk', 'expiresAt']);
+const STORE_ATTRIBUTES = new Set(['pk', 'sk', 'expiresAt', 'live', 'listed']);
+
+/**
+ * The state table's sparse global secondary indexes (created by createStateTable and by
+ * serverless.yml alike). `live` holds only the records of jobs that are STARTING or RUNNING, keyed by
+ * `updatedAt`: the recovery sweep reads those and never the finished jobs, however many the table
+ * keeps. `jobs` holds every job record, keyed by `createdAt`: `bspml jobs` lists newest first.
+ */
+export const JOB_INDEXES = { live: 'live', jobs: 'jobs' } as const;
+const LIVE_ATTRIBUTE = 'live';
+const LIVE = 'LIVE';
+const LISTED = 'JOB';
+const LIVE_STATUSES = new Set<JobStatus>(['STARTING', 'RUNNING']);
 /**
  * JobRecord fields held as JSON strings. Every other field is a top-level scalar attribute, so
  * conditions can test it and an update can set it without reading the record first; new scalar
@@ -530,7 +621,8 @@ const INLINE_JSON_BYTES = 64 * 1024;
 const SPILLED = '@spilled:';
 
 function encodeJob(job: JobRecord): Item {
-  const item: Item = { pk: s(jobPk(job.jobId)), sk: s('META') };
+  const item: Item = { pk: s(jobPk(job.jobId)), sk: s('META'), listed: s(LISTED) };
+  if (LIVE_STATUSES.has(job.status)) item.live = s(LIVE);
   for (const [field, value] of Object.entries(job)) {
     if (value !== undefined && !STORE_ATTRIBUTES.has(field)) item[field] = encodeField(field, value);
   }

@@ -58,6 +58,12 @@ export class MemoryStore implements StateStore {
     this.blobs.delete(`${jobId}/partial/${round}/${shard}`);
   }
 
+  async clearRound(jobId: string, round: number, shards: number): Promise<void> {
+    recordIo(1, 0, 0);
+    for (let shard = 0; shard < shards; shard++) this.blobs.delete(`${jobId}/partial/${round}/${shard}`);
+    this.barriers.delete(`${jobId}/${round}`);
+  }
+
   async getPartials(jobId: string, round: number, shards: number): Promise<Uint8Array[]> {
     const out: Uint8Array[] = [];
     for (let shard = 0; shard < shards; shard++) {

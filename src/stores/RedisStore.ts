@@ -151,6 +151,14 @@ export class RedisStore implements StateStore {
     await this.call('discardPartial', () => this.client.del(this.key(jobId, `part:${round}:${shard}`)));
   }
 
+  async clearRound(jobId: string, round: number, shards: number): Promise<void> {
+    const keys = Array.from({ length: shards }, (_, shard) => this.key(jobId, `part:${round}:${shard}`));
+    keys.push(this.key(jobId, `barrier:${round}`));
+    recordIo(1, 0, 0);
+    // One DEL of all of a round's keys: they share the job's hash slot.
+    await this.call('clearRound', () => this.client.del(...keys));
+  }
+
   async getPartials(jobId: string, round: number, shards: number): Promise<Uint8Array[]> {
     if (shards === 0) return [];
     const keys = Array.from({ length: shards }, (_, shard) => this.key(jobId, `part:${round}:${shard}`));

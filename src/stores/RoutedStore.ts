@@ -79,6 +79,10 @@ export class RoutedStore implements StateStore {
     return (await this.dataPlaneOf(jobId)).discardPartial(jobId, round, shard);
   }
 
+  async clearRound(jobId: string, round: number, shards: number): Promise<void> {
+    return (await this.dataPlaneOf(jobId)).clearRound(jobId, round, shards);
+  }
+
   async getPartials(jobId: string, round: number, shards: number): Promise<Uint8Array[]> {
     return (await this.dataPlaneOf(jobId)).getPartials(jobId, round, shards);
   }

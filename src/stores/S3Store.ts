@@ -131,6 +131,19 @@ export class S3Store implements StateStore {
     await this.call('discardPartial', `DeleteObject ${key}`, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })));
   }
 
+  async clearRound(jobId: string, round: number, _shards: number): Promise<void> {
+    // Listed rather than named: the barrier's tickets and any stray partial go too.
+    const keys = [
+      ...(await this.list('clearRound', this.key(jobId, `partials/${pad(round)}/`))),
+      ...(await this.list('clearRound', this.key(jobId, `barrier/${pad(round)}/`))),
+    ];
+    await forEachLimit(keys.length, PARALLEL_REQUESTS, async (i) => {
+      const key = keys[i]!;
+      recordIo(1, key.length, 0);
+      await this.call('clearRound', `DeleteObject ${key}`, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })));
+    });
+  }
+
   async getPartials(jobId: string, round: number, shards: number): Promise<Uint8Array[]> {
     const out = new Array<Uint8Array | undefined>(shards);
     await forEachLimit(shards, PARALLEL_REQUESTS, async (shard) => {

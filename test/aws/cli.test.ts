@@ -207,6 +207,67 @@ describe('bspml watch', () => {
   });
 });
 
+describe('bspml jobs', () => {
+  const at = (minute: number) => Date.UTC(2026, 10, 30, 1, minute, 0);
+  const flags: string[] = [];
+
+  beforeAll(async () => {
+    flags.push('--endpoint', dynamo.endpoint, '--table', TABLE, '--region', 'us-east-1');
+    await store.createJob(job('blobs-20261130T010000Z-aaaaaa', { createdAt: at(0), updatedAt: at(1), status: 'SUCCEEDED', round: 7 }));
+    await store.createJob(job('blobs-20261130T010500Z-bbbbbb', { createdAt: at(5), updatedAt: at(5), status: 'FAILED', error: 'round 2: diverged' }));
+    await store.createJob(job('blobs_2-20261130T010600Z-cccccc', { createdAt: at(6), updatedAt: at(6) }));
+  });
+
+  it('lists jobs newest first, by status and by data set', async () => {
+    // Act
+    const all = await runBspml(['jobs', ...flags, '--limit', '100']);
+    const failed = await runBspml(['jobs', ...flags, '--status', 'FAILED']);
+    const blobs = await runBspml(['jobs', ...flags, '--data', 'blobs']);
+
+    // Assess
+    expect(all.code).toBe(0);
+    const ids = (out: string) => out.split('\n').slice(1).filter(Boolean).map((l) => l.split(/\s+/)[0]);
+    expect(ids(all.stdout).filter((id) => id!.includes('20261130T01'))).toEqual(['blobs_2-20261130T010600Z-cccccc', 'blobs-20261130T010500Z-bbbbbb', 'blobs-20261130T010000Z-aaaaaa']);
+    expect(ids(failed.stdout)).toContain('blobs-20261130T010500Z-bbbbbb');
+    expect(failed.stdout).not.toContain('aaaaaa');
+    expect(failed.stdout).toMatch(/blobs-20261130T010500Z-bbbbbb +FAILED +0 +2026-11-30T01:05:00Z +round 2: diverged\n/);
+    expect(ids(blobs.stdout)).toEqual(['blobs-20261130T010500Z-bbbbbb', 'blobs-20261130T010000Z-aaaaaa']);
+  });
+
+  it('follows the newest job of a data set with watch --latest', async () => {
+    // Prepare: blobs_2's only job is RUNNING; it finishes while watched.
+    const later = (async () => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await store.putRoundMetrics('blobs_2-20261130T010600Z-cccccc', round(0, { converged: true }));
+      await store.updateJob('blobs_2-20261130T010600Z-cccccc', { round: 0, status: 'RUNNING' }, { status: 'SUCCEEDED', result: RESULT });
+    })();
+
+    // Act
+    const { code, stdout } = await runBspml(['watch', '--latest', 'blobs_2', ...flags, '--interval', '0.05']);
+    await later;
+
+    // Assess
+    expect(code).toBe(0);
+    expect(stdout).toContain('blobs_2-20261130T010600Z-cccccc');
+    expect(stdout).toContain('result     2 rounds, converged; inertia 333.5\n');
+  });
+
+  it('names the stage\'s table when a job is not found, and refuses watch with neither a job id nor --latest', async () => {
+    // Act
+    const missing = await runBspml(['status', 'nope', '--stage', 'prod', '--endpoint', dynamo.endpoint, '--region', 'us-east-1']);
+    const neither = await runBspml(['watch', '--endpoint', dynamo.endpoint]);
+    const none = await runBspml(['watch', '--latest', 'never-uploaded', ...flags]);
+
+    // Assess
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('bspml-prod-state');
+    expect(neither.code).toBe(1);
+    expect(neither.stderr).toContain('watch needs a job id or --latest NAME');
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain('any job of data set never-uploaded');
+  });
+});
+
 describe('the cost estimate', () => {
   it('prices worker and aggregator time, requests and messages with src/pricing.ts', () => {
     // 2 workers × (100 ms + 40 ms overhead) + 2 cold loads × 1,000 ms at 10 GB = 22.8 GB-s,

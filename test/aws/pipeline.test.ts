@@ -15,7 +15,7 @@ import { enforceConditionalWrites } from '../../src/stores/s3-local.js';
 import { startAwsEmulators, type AwsEmulators } from '../helpers/aws-emulators.js';
 import { nextS3Event } from '../helpers/aws-events.js';
 import { deliverAll, pipeline, type Pipeline } from '../helpers/aws-pipeline.js';
-import { useTempDirs } from '../helpers/cli.js';
+import { runBspml, useTempDirs } from '../helpers/cli.js';
 import { captureLogs } from '../helpers/logs.js';
 import { blobs, separable } from '../helpers/data.js';
 
@@ -168,14 +168,20 @@ describe('the AWS handlers on emulators', () => {
       ]);
       // The job's record and rounds are in the table whatever its backend; its data plane only where the spec says.
       const state = await bucketKeys(`state/jobs/${started!.jobId}/`);
+      // Every round's partials and barrier were deleted once it was aggregated; models and metrics stay.
       if ('backend' in c.spec) {
         expect(await tableKeys(started!.jobId)).toEqual(['META', 'ROUND#n']);
         expect(state.filter((k) => k.includes('/models/'))).toHaveLength(local.result.rounds + 1);
-        expect(state.filter((k) => k.includes('/partials/'))).toHaveLength((local.result.rounds + 1) * c.spec.workers);
+        expect(state.filter((k) => !k.includes('/models/'))).toEqual([]);
       } else {
-        expect(await tableKeys(started!.jobId)).toEqual(['BARRIER#n', 'META', 'MODEL#n', 'PART', 'ROUND#n']);
+        expect(await tableKeys(started!.jobId)).toEqual(['META', 'MODEL#n', 'ROUND#n']);
         expect(state).toEqual([]);
       }
+      // A person who uploaded the data set finds the job by its name and sees it finished.
+      const watched = await runBspml(['watch', '--latest', c.dataset, '--endpoint', emulators.env.BSPML_DYNAMODB_ENDPOINT!, '--table', emulators.table, '--region', 'us-east-1']);
+      expect(watched.code).toBe(0);
+      expect(watched.stdout).toContain(`job        ${started!.jobId}: SUCCEEDED`);
+      expect(watched.stdout).toContain(`result     ${local.result.rounds} rounds`);
     });
   }
 

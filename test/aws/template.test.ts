@@ -20,10 +20,17 @@ import { blobs } from '../helpers/data.js';
 type Template = { Resources: Record<string, { Type: string; Properties: Record<string, any>; DependsOn?: string[] }> };
 
 const ROOT = resolve(import.meta.dirname, '../..');
+/**
+ * Zipped bundle limits. The worker carries, besides its handler, the thread bundle, both
+ * WebAssembly builds and the data formats' readers (Parquet with its decompressors): ~610 KB.
+ */
+const BUNDLE_LIMITS: Record<string, number> = { start: 600_000, worker: 800_000, workerFailed: 600_000, aggregator: 600_000, recover: 600_000 };
 let out: string;
 let workFolder: string;
 let template: Template;
 let workerZip: Buffer;
+/** Each function's zip, by function name. */
+const zips: Record<string, Buffer> = {};
 
 beforeAll(async () => {
   out = await mkdtemp(join(tmpdir(), 'bspml-sls-'));
@@ -35,6 +42,7 @@ beforeAll(async () => {
   });
   template = JSON.parse(await readFile(join(out, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
   workerZip = await readFile(join(out, 'worker.zip'));
+  for (const name of FUNCTIONS) zips[name] = await readFile(join(out, `${name}.zip`));
 }, 150_000);
 
 afterAll(async () => {
@@ -53,6 +61,8 @@ function only(type: string, match: (properties: Record<string, any>) => boolean 
 }
 
 const getAtt = (resource: string) => ({ 'Fn::GetAtt': [resource, 'Arn'] });
+const FUNCTIONS = ['start', 'worker', 'workerFailed', 'aggregator', 'recover'];
+const isDataBucket = (p: Record<string, any>) => p.BucketName?.['Fn::Sub'] === 'bspml-template-test';
 
 describe('the packaged CloudFormation template', () => {
   it('has the state table on demand, with TTL on expiresAt', () => {
@@ -68,8 +78,7 @@ describe('the packaged CloudFormation template', () => {
 
   it('subscribes the worker to the round topic, and lets SNS invoke it', () => {
     expect(template.Resources.RoundTopic!.Type).toBe('AWS::SNS::Topic');
-    only('AWS::SNS::Subscription', (p) => p.Protocol === 'lambda');
-    expect(only('AWS::SNS::Subscription')).toEqual({ TopicArn: { Ref: 'RoundTopic' }, Protocol: 'lambda', Endpoint: getAtt('WorkerLambdaFunction') });
+    expect(only('AWS::SNS::Subscription', (p) => p.Protocol === 'lambda')).toEqual({ TopicArn: { Ref: 'RoundTopic' }, Protocol: 'lambda', Endpoint: getAtt('WorkerLambdaFunction') });
     expect(only('AWS::Lambda::Permission', (p) => p.Principal === 'sns.amazonaws.com')).toMatchObject({
       FunctionName: getAtt('WorkerLambdaFunction'),
       Action: 'lambda:InvokeFunction',
@@ -100,27 +109,19 @@ describe('the packaged CloudFormation template', () => {
     });
   });
 
-  it('starts a job on uploads of .csv and .bin under datasets/, with S3 allowed to invoke the start function', () => {
-    const bucket = only('AWS::S3::Bucket', (p) => p.BucketName === 'bspml-template-test');
+  it('sends every upload under datasets/ to the start function (it picks formats in any case), with S3 allowed to invoke it', () => {
+    const bucket = only('AWS::S3::Bucket', isDataBucket);
     expect(bucket.VersioningConfiguration).toEqual({ Status: 'Enabled' });
     const rules = bucket.NotificationConfiguration.LambdaConfigurations.map((c: any) => ({
       event: c.Event,
       function: c.Function,
       rules: c.Filter.S3Key.Rules,
     }));
-    expect(rules).toEqual(
-      ['.csv', '.bin'].map((suffix) => ({
-        event: 's3:ObjectCreated:*',
-        function: getAtt('StartLambdaFunction'),
-        rules: [
-          { Name: 'prefix', Value: 'datasets/' },
-          { Name: 'suffix', Value: suffix },
-        ],
-      })),
-    );
+    // S3 suffix filters are case-sensitive and may not overlap: one prefix rule, and src/aws/uploads.ts decides.
+    expect(rules).toEqual([{ event: 's3:ObjectCreated:*', function: getAtt('StartLambdaFunction'), rules: [{ Name: 'prefix', Value: 'datasets/' }] }]);
     const permission = only('AWS::Lambda::Permission', (p) => p.Principal === 's3.amazonaws.com');
     expect(permission.FunctionName).toEqual(getAtt('StartLambdaFunction'));
-    expect(JSON.stringify(permission.SourceArn)).toContain(':s3:::bspml-template-test');
+    expect(permission.SourceArn).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:s3:::bspml-template-test' });
   });
 
   it('runs the recovery sweep every 5 minutes', () => {
@@ -130,11 +131,81 @@ describe('the packaged CloudFormation template', () => {
     expect(only('AWS::Lambda::Permission', (p) => p.Principal === 'events.amazonaws.com').FunctionName).toEqual(getAtt('RecoverLambdaFunction'));
   });
 
-  it('gives the worker 10,240 MB (6 threads) and ships its thread bundle where BSPML_THREAD_ENTRY points', () => {
+  it('runs every function on nodejs24.x, arm64, with JSON logs, at most 3,008 MB and no reserved concurrency', () => {
+    const functions = ofType('AWS::Lambda::Function');
+    expect(functions).toHaveLength(FUNCTIONS.length);
+    for (const [name, f] of functions) {
+      const p = f.Properties;
+      expect([name, p.Runtime, p.Architectures]).toEqual([name, 'nodejs24.x', ['arm64']]);
+      expect(p.MemorySize, name).toBeLessThanOrEqual(3008);
+      expect(p.ReservedConcurrentExecutions, name).toBeUndefined();
+      expect(p.LoggingConfig, name).toEqual({ LogFormat: 'JSON', ApplicationLogLevel: 'INFO', SystemLogLevel: 'WARN' });
+      expect(p.TracingConfig, name).toBeUndefined();
+      // No silenced runtime warnings, no source maps to enable.
+      expect(JSON.stringify(p.Environment), name).not.toMatch(/WARNING_DISABLED|enable-source-maps/);
+      expect(p.Environment.Variables, name).toMatchObject({ POWERTOOLS_SERVICE_NAME: 'bspml-dev', POWERTOOLS_METRICS_NAMESPACE: 'bspml' });
+    }
+  });
+
+  it('ships one minified bundle per function, each well under 1 MB zipped, with no source map', () => {
+    const sizes = Object.fromEntries(FUNCTIONS.map((name) => [name, zips[name]!.byteLength]));
+    for (const [name, bytes] of Object.entries(sizes)) {
+      expect(bytes, `${name}.zip`).toBeLessThan(BUNDLE_LIMITS[name]!);
+      expect(zips[name]!.includes('.map'), `${name}.zip has a source map`).toBe(false);
+    }
+  });
+
+  it('has a sparse index of live jobs for the sweep and an index of all jobs for listing', () => {
+    const table = template.Resources.StateTable!.Properties;
+    expect(table.GlobalSecondaryIndexes).toEqual([
+      {
+        IndexName: 'live',
+        KeySchema: [{ AttributeName: 'live', KeyType: 'HASH' }, { AttributeName: 'updatedAt', KeyType: 'RANGE' }],
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['status'] },
+      },
+      {
+        IndexName: 'jobs',
+        KeySchema: [{ AttributeName: 'listed', KeyType: 'HASH' }, { AttributeName: 'createdAt', KeyType: 'RANGE' }],
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['status', 'round', 'shards', 'updatedAt', 'error'] },
+      },
+    ]);
+    // The sweep may query the live index and nothing scans the table.
+    const statements = ofType('AWS::IAM::Role').flatMap(([, r]) => (r.Properties.Policies ?? []).flatMap((p: any) => p.PolicyDocument.Statement));
+    expect(statements.flatMap((s: any) => [s.Action].flat())).not.toContain('dynamodb:Scan');
+    expect(statements.find((s: any) => s.Action === 'dynamodb:Query').Resource).toEqual({ 'Fn::Sub': '${StateTable.Arn}/index/live' });
+  });
+
+  it('alarms on dead-lettered completions and on FAILED jobs, to an alarm topic', () => {
+    const alarms = Object.fromEntries(ofType('AWS::CloudWatch::Alarm').map(([name, a]) => [name, a.Properties]));
+    expect(alarms.CompletionDlqAlarm).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['CompletionDlq', 'QueueName'] } }],
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      AlarmActions: [{ Ref: 'AlarmTopic' }],
+    });
+    expect(alarms.FailedJobsAlarm).toMatchObject({
+      Namespace: 'bspml',
+      MetricName: 'JobsFailed',
+      Dimensions: [{ Name: 'service', Value: 'bspml-dev' }],
+      Statistic: 'Sum',
+      AlarmActions: [{ Ref: 'AlarmTopic' }],
+    });
+    expect(template.Resources.AlarmEmailSubscription!).toMatchObject({ Condition: 'HasAlarmEmail' });
+  });
+
+  it('outputs what the CLI reads: the bucket, the table and the start function', () => {
+    const outputs = (template as unknown as { Outputs: Record<string, { Value: unknown }> }).Outputs;
+    expect(outputs.DataBucket!.Value).toEqual({ 'Fn::Sub': 'bspml-template-test' });
+    expect(outputs.StateTableName!.Value).toEqual({ Ref: 'StateTable' });
+    expect(outputs.StartFunction!.Value).toBe('bspml-dev-start');
+  });
+
+  it('gives the worker 3,008 MB (2 threads) and ships its thread bundle where BSPML_THREAD_ENTRY points', () => {
     const worker = template.Resources.WorkerLambdaFunction!.Properties;
-    expect(worker.MemorySize).toBe(10240);
-    expect(worker.Environment.Variables.BSPML_THREADS).toBe('6');
-    expect(worker.Runtime).toBe('nodejs20.x');
+    expect(worker.MemorySize).toBe(3008);
+    expect(worker.Environment.Variables.BSPML_THREADS).toBe('2');
     expect(worker.Environment.Variables.BSPML_THREAD_ENTRY).toBe('/var/task/.bspml-lambda/thread.mjs');
     // Zip entries keep their names uncompressed in the archive's headers.
     expect(workerZip.includes('.bspml-lambda/thread.mjs')).toBe(true);
@@ -164,6 +235,7 @@ describe('the packaged CloudFormation template', () => {
     expect(actions('WorkerRole')).toEqual(
       ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'lambda:InvokeFunction', 'logs:CreateLogStream', 'logs:PutLogEvents', 's3:GetObject', 's3:GetObject', 's3:GetObjectVersion', 's3:ListBucket', 's3:PutObject', 'sqs:SendMessage'],
     );
+    expect(actions('RecoverRole')).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'logs:CreateLogStream', 'logs:PutLogEvents', 's3:GetObject', 's3:ListBucket', 'sns:Publish', 'sqs:SendMessage']);
     expect(actions('WorkerFailedRole')).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'logs:CreateLogStream', 'logs:PutLogEvents']);
     const modelWrite = statements.find((s) => s.role === 'AggregatorRole' && s.Action === 's3:PutObject');
     expect(modelWrite.Resource).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:s3:::bspml-template-test/models/*' });
@@ -178,7 +250,7 @@ describe('the packaged CloudFormation template', () => {
     expect(onState).toEqual([
       ['StartRole', ['s3:PutObject']],
       ['WorkerRole', ['s3:GetObject', 's3:PutObject']],
-      ['AggregatorRole', ['s3:GetObject', 's3:PutObject']],
+      ['AggregatorRole', ['s3:DeleteObject', 's3:GetObject', 's3:PutObject']],
       ['RecoverRole', ['s3:GetObject']],
     ]);
     // LIST (the barrier's markers and tickets) only below state/: other prefixes stay unlistable.
@@ -187,7 +259,7 @@ describe('the packaged CloudFormation template', () => {
       ['WorkerRole', 'AggregatorRole', 'RecoverRole'].map((role) => [role, { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::bspml-template-test' }, { StringLike: { 's3:prefix': 'state/*' } }]),
     );
     // The bucket expires job state as the table's TTL expires job items.
-    const bucket = only('AWS::S3::Bucket', (p) => p.BucketName === 'bspml-template-test');
+    const bucket = only('AWS::S3::Bucket', isDataBucket);
     expect(bucket.LifecycleConfiguration.Rules).toContainEqual({ Id: 'expire-job-state', Status: 'Enabled', Prefix: 'state/', ExpirationInDays: 7 });
   });
 
@@ -201,9 +273,10 @@ describe('the packaged CloudFormation template', () => {
     expect(conditions.HasVpc).toEqual({ 'Fn::And': [{ 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] }, { 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] }] });
     const inVpc = functions.filter(([, f]) => f.Properties.VpcConfig !== undefined).map(([name, f]) => [name, f.Properties.VpcConfig['Fn::If'][0]]);
     expect(inVpc).toEqual(['Start', 'Worker', 'Aggregator', 'Recover'].map((name) => [`${name}LambdaFunction`, 'HasVpc']));
-    expect(template.Resources.WorkerRole!.Properties.ManagedPolicyArns).toEqual({
-      'Fn::If': ['HasVpc', [{ 'Fn::Sub': 'arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole' }], { Ref: 'AWS::NoValue' }],
-    });
+    expect(template.Resources.WorkerRole!.Properties.ManagedPolicyArns).toEqual([
+      { 'Fn::If': ['HasVpc', { 'Fn::Sub': 'arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole' }, { Ref: 'AWS::NoValue' }] },
+      { 'Fn::If': ['HasTracing', { 'Fn::Sub': 'arn:${AWS::Partition}:iam::aws:policy/AWSXRayDaemonWriteAccess' }, { Ref: 'AWS::NoValue' }] },
+    ]);
   });
 
   it('needed no account id or other value only AWS can tell at packaging time', () => {
@@ -230,24 +303,58 @@ describe('Redis and VPC settings', () => {
       SubnetIds: { 'Fn::Split': [',', 'subnet-a,subnet-b'] },
       SecurityGroupIds: { 'Fn::Split': [',', 'sg-1'] },
     });
+  }, PRINT_TIMEOUT);
+});
+
+/** `serverless print` takes seconds, more on a loaded machine. */
+const PRINT_TIMEOUT = 120_000;
+
+/** `serverless print`: the configuration resolved as `package` resolves it, without bundling. */
+async function print(args: string[], env: Record<string, string> = {}): Promise<{ provider: any; functions: Record<string, any>; custom: any; resources: any }> {
+  const { stdout } = await promisify(execFile)(join(ROOT, 'node_modules/.bin/serverless'), ['print', '--format', 'json', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', ...env },
+    timeout: 60_000,
   });
+  return JSON.parse(stdout.slice(stdout.indexOf('{')));
+}
+
+describe('deploy-time parameters', () => {
+  it('take 10,240 MB for the worker (threads follow), x86_64, a reserved aggregator concurrency and X-Ray', async () => {
+    // Act
+    const config = await print(['--param', 'workerMemory=10240', '--param', 'architecture=x86_64', '--param', 'aggregatorConcurrency=10', '--param', 'tracing=true']);
+
+    // Assess
+    expect(config.functions.worker.memorySize).toBe(10240);
+    expect(config.functions.worker.environment.BSPML_THREADS).toBe('6');
+    expect(config.provider.architecture).toBe('x86_64');
+    expect(config.functions.aggregator.reservedConcurrency).toBe(10);
+    expect(config.provider.tracing).toEqual({ lambda: true });
+    expect(config.resources.Conditions.HasTracing).toEqual({ 'Fn::Equals': ['true', 'true'] });
+  }, PRINT_TIMEOUT);
+
+  it('derive a data bucket name unique to the stage, account and region when none is given', async () => {
+    // Act
+    const dev = await print([], { BSPML_BUCKET_NAME: '' });
+    const prod = await print(['--stage', 'prod'], { BSPML_BUCKET_NAME: '' });
+
+    // Assess
+    expect(dev.resources.extensions.S3BucketData.Properties.BucketName).toEqual({ 'Fn::Sub': 'bspml-dev-${AWS::AccountId}-${AWS::Region}' });
+    expect(prod.resources.extensions.S3BucketData.Properties.BucketName).toEqual({ 'Fn::Sub': 'bspml-prod-${AWS::AccountId}-${AWS::Region}' });
+  }, PRINT_TIMEOUT);
+
+  it('refuse a bucket name S3 would refuse, with a line saying which setting to fix', async () => {
+    // Act
+    const error = (await print(['--param', 'bucket=My_Bucket']).catch((e: unknown) => e)) as { stdout?: string; stderr?: string };
+
+    // Assess
+    const text = `${error.stdout}${error.stderr}`;
+    expect(text).toMatch(/bucket name "My_Bucket" \(--param bucket or BSPML_BUCKET_NAME\) is not a valid S3 bucket name/);
+    expect(text).not.toMatch(/\n\s+at /);
+  }, PRINT_TIMEOUT);
 });
 
 describe('worker memory', () => {
-  it('is configurable at deploy time, and the thread count follows it', async () => {
-    // Act: `print` resolves the configuration as `package` does, without bundling.
-    const { stdout } = await promisify(execFile)(join(ROOT, 'node_modules/.bin/serverless'), ['print', '--format', 'json'], {
-      cwd: ROOT,
-      env: { ...process.env, BSPML_WORKER_MEMORY: '3008', SLS_TELEMETRY_DISABLED: '1' },
-      timeout: 60_000,
-    });
-
-    // Assess
-    const worker = (JSON.parse(stdout.slice(stdout.indexOf('{'))) as { functions: Record<string, any> }).functions.worker;
-    expect(worker.memorySize).toBe(3008);
-    expect(worker.environment.BSPML_THREADS).toBe('2');
-  });
-
   it('buys threads in serverless.yml as the handlers count them', () => {
     const vars = createRequire(import.meta.url)('../../src/aws/serverless-vars.cjs') as { threadsForMemory: (mb: number) => number };
     for (const mb of [128, 1769, 1770, 3008, 5307, 5308, 10240]) expect(vars.threadsForMemory(mb)).toBe(threadsForMemory(mb));

@@ -79,6 +79,9 @@ export class FaultyStore implements StateStore {
   discardPartial(jobId: string, round: number, shard: number) {
     return this.call('discardPartial', () => this.inner.discardPartial(jobId, round, shard));
   }
+  clearRound(jobId: string, round: number, shards: number) {
+    return this.call('clearRound', () => this.inner.clearRound(jobId, round, shards));
+  }
   getPartials(jobId: string, round: number, shards: number) {
     return this.call('getPartials', () => this.inner.getPartials(jobId, round, shards));
   }

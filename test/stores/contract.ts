@@ -268,6 +268,36 @@ export function stateStoreContract(name: string, open: () => Promise<StateStore>
         expect(await store.arrivals(jobId, 3, 2)).toEqual([1]);
       }));
 
+    it('clears an aggregated round: its partials (chunked too) and barrier go, the model, metrics and other rounds stay', () =>
+      withStore(open, async (store) => {
+        // Prepare: round 4 has a small and a 500 KB partial (chunked on DynamoDB) and both arrivals; round 5 one partial.
+        const jobId = uniqueJobId();
+        await store.putModel(jobId, 4, pattern(32, 40));
+        await store.putPartial(jobId, 4, 0, pattern(64, 41));
+        await store.putPartial(jobId, 4, 1, pattern(500 * 1024, 42));
+        await store.arrive(jobId, 4, 0, 2);
+        await store.arrive(jobId, 4, 1, 2);
+        await store.putPartial(jobId, 5, 0, pattern(64, 43));
+        await store.arrive(jobId, 5, 0, 1);
+        await store.putRoundMetrics(jobId, makeMetrics(4));
+
+        // Act
+        await store.clearRound(jobId, 4, 2);
+        await store.clearRound(jobId, 4, 2); // again: nothing left, no error
+
+        // Assess
+        await expect(store.getPartials(jobId, 4, 1)).rejects.toBeInstanceOf(PartialMissingError);
+        await expect(store.getPartials(jobId, 4, 2)).rejects.toMatchObject({ shard: 0 });
+        expect(await store.arrivals(jobId, 4, 2)).toEqual([]);
+        // Nothing of round 4 is left to make a write look like a duplicate.
+        expect(await store.putPartial(jobId, 4, 1, pattern(16, 44))).toBe(true);
+        expect(await store.arrive(jobId, 4, 1, 2)).toEqual({ added: true, count: 1 });
+        expectBytes(await store.getModel(jobId, 4), pattern(32, 40), 'model of round 4');
+        expectAllBytes(await store.getPartials(jobId, 5, 1), [pattern(64, 43)]);
+        expect(await store.arrivals(jobId, 5, 1)).toEqual([0]);
+        expect((await store.listRoundMetrics(jobId)).map((m) => m.round)).toEqual([4]);
+      }));
+
     it('round-trips a 900 KB partial intact and refuses its duplicate', () =>
       withStore(open, async (store) => {
         // Prepare
