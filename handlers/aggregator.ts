@@ -24,8 +24,16 @@ export function createAggregatorHandler(wiring: () => AwsWiring) {
       log('error', 'malformed-event', { source: 'sqs', error: issueText(batch.error) });
       return { batchItemFailures: [] };
     }
+    // The batch processor reads every record's attributes (its message group) before our code sees
+    // it: a record that is not an SQS record at all is logged and dropped here, not thrown on there.
+    const records = batch.data.Records.filter((raw) => {
+      const parsed = sqsRecordSchema.safeParse(raw);
+      if (!parsed.success) log('error', 'malformed-event', { source: 'sqs', error: issueText(parsed.error) });
+      return parsed.success;
+    });
+    if (records.length === 0) return { batchItemFailures: [] };
     const processor = new SqsFifoPartialProcessorAsync();
-    return processPartialResponse(batch.data as unknown as SQSEvent, (record: SQSRecord) => completion(w, record), processor, {
+    return processPartialResponse({ Records: records } as unknown as SQSEvent, (record: SQSRecord) => completion(w, record), processor, {
       skipGroupOnError: true,
       // All records failing is an answer too: each is retried, none is lost.
       throwOnFullBatchFailure: false,
