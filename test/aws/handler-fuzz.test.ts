@@ -1,9 +1,8 @@
-import { PutObjectCommand } from '@aws-sdk/client-s3';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createRecoverHandler } from '../../handlers/recover.js';
-import { startAwsEmulators, type AwsEmulators } from '../helpers/aws-emulators.js';
-import { deliverAll, pipeline, type Pipeline } from '../helpers/aws-pipeline.js';
+import { deliverAll } from '../helpers/aws-pipeline.js';
+import { HEALTHY, stackWithHealthyJob } from '../helpers/healthy-stack.js';
 import { captureLogs } from '../helpers/logs.js';
 
 /*
@@ -14,24 +13,9 @@ import { captureLogs } from '../helpers/logs.js';
  */
 
 const RUNS = process.env.BSPML_FAULTS === 'long' ? 2000 : 60;
-const HEALTHY = 'fuzz-healthy';
 
-let emulators: AwsEmulators;
-let p: Pipeline;
 captureLogs();
-
-beforeAll(async () => {
-  emulators = await startAwsEmulators();
-  p = pipeline(emulators, { BSPML_THREADS: '1', BSPML_MAX_RECEIVES: '3' });
-  await p.wiring.s3.send(new PutObjectCommand({ Bucket: emulators.bucket, Key: 'datasets/fuzz.csv', Body: 'a,b\n1,2\n3,4\n5,6\n7,8\n9,9\n0,1\n' }));
-  const [result] = await p.start({ jobId: HEALTHY, spec: { algorithm: 'kmeans', k: 2, workers: 2, maxRounds: 3, data: { uri: `s3://${emulators.bucket}/datasets/fuzz.csv` } } });
-  expect(result!.status).toBe('RUNNING');
-});
-
-afterAll(async () => {
-  await p?.close();
-  await emulators?.close();
-});
+const stack = stackWithHealthyJob();
 
 // Lambda hands a handler JSON-decoded events: what JSON can hold, nested, is what can arrive.
 const anything = fc.jsonValue({ maxDepth: 4 });
@@ -92,13 +76,13 @@ async function resolves(name: string, event: unknown, fn: () => Promise<unknown>
 
 describe('handler fuzz: malformed events', () => {
   it(`worker: ${RUNS} malformed SNS events, each logged and dropped`, async () => {
-    await fc.assert(fc.asyncProperty(recordsOf(snsRecord), async (event) => void (await resolves('worker', event, () => p.worker(event as never)))), { numRuns: RUNS, seed: 1212 });
+    await fc.assert(fc.asyncProperty(recordsOf(snsRecord), async (event) => void (await resolves('worker', event, () => stack.p.worker(event as never)))), { numRuns: RUNS, seed: 1212 });
   });
 
   it(`aggregator: ${RUNS} malformed SQS events, answered with a batch response`, async () => {
     await fc.assert(
       fc.asyncProperty(recordsOf(sqsRecord), async (event) => {
-        const response = await resolves('aggregator', event, () => p.aggregator(event as never));
+        const response = await resolves('aggregator', event, () => stack.p.aggregator(event as never));
         expect(response).toMatchObject({ batchItemFailures: expect.any(Array) });
       }),
       { numRuns: RUNS, seed: 1213 },
@@ -109,7 +93,7 @@ describe('handler fuzz: malformed events', () => {
     const invocation = fc.oneof(recordsOf(s3Record), fc.record({ spec: anything, jobId: fc.option(text, { nil: undefined }) }), fc.constant(null), fc.constant(undefined));
     await fc.assert(
       fc.asyncProperty(invocation, async (event) => {
-        const results = await resolves('start', event, () => p.start(event as never));
+        const results = await resolves('start', event, () => stack.p.start(event as never));
         expect(Array.isArray(results)).toBe(true);
       }),
       { numRuns: RUNS, seed: 1214 },
@@ -117,19 +101,19 @@ describe('handler fuzz: malformed events', () => {
   });
 
   it(`workerFailed: ${RUNS} malformed on-failure records`, async () => {
-    await fc.assert(fc.asyncProperty(failure, async (event) => void (await resolves('workerFailed', event, () => p.workerFailed(event as never)))), { numRuns: RUNS, seed: 1215 });
+    await fc.assert(fc.asyncProperty(failure, async (event) => void (await resolves('workerFailed', event, () => stack.p.workerFailed(event as never)))), { numRuns: RUNS, seed: 1215 });
   });
 
   it('recover: any event (a schedule sends what it likes)', async () => {
-    const sweep = createRecoverHandler(() => p.wiring);
+    const sweep = createRecoverHandler(() => stack.p.wiring);
     await fc.assert(fc.asyncProperty(anything, async (event) => void (await resolves('recover', event, () => (sweep as (event: unknown) => Promise<unknown>)(event)))), { numRuns: Math.min(RUNS, 20), seed: 1216 });
   });
 
   it('the healthy job was not failed by any of it, and finishes with its model', async () => {
-    const before = await p.wiring.store.getJob(HEALTHY);
+    const before = await stack.p.wiring.store.getJob(HEALTHY);
     expect(before?.status).toBe('RUNNING');
-    await deliverAll(p, emulators.queueUrl);
-    const job = await p.wiring.store.getJob(HEALTHY);
+    await deliverAll(stack.p, stack.emulators.queueUrl);
+    const job = await stack.p.wiring.store.getJob(HEALTHY);
     expect(job?.status, job?.error).toBe('SUCCEEDED');
     expect(job?.result).toMatchObject({ algorithm: 'kmeans', k: 2 });
   });

@@ -1,9 +1,8 @@
-import { PutObjectCommand } from '@aws-sdk/client-s3';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAwsEmulators, type AwsEmulators } from '../helpers/aws-emulators.js';
+import { describe, expect, it } from 'vitest';
 import { snsEvent, sqsEventOf } from '../helpers/aws-events.js';
-import { deliverAll, pipeline, type Pipeline } from '../helpers/aws-pipeline.js';
+import { deliverAll } from '../helpers/aws-pipeline.js';
+import { HEALTHY, stackWithHealthyJob } from '../helpers/healthy-stack.js';
 import { captureLogs } from '../helpers/logs.js';
 
 /*
@@ -14,25 +13,10 @@ import { captureLogs } from '../helpers/logs.js';
  */
 
 const RUNS = process.env.BSPML_FAULTS === 'long' ? 2000 : 80;
-const HEALTHY = 'fuzz-healthy';
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:rounds';
 
-let emulators: AwsEmulators;
-let p: Pipeline;
 captureLogs();
-
-beforeAll(async () => {
-  emulators = await startAwsEmulators();
-  p = pipeline(emulators, { BSPML_THREADS: '1', BSPML_MAX_RECEIVES: '3' });
-  await p.wiring.s3.send(new PutObjectCommand({ Bucket: emulators.bucket, Key: 'datasets/fuzz.csv', Body: 'a,b\n1,2\n3,4\n5,6\n7,8\n9,9\n0,1\n' }));
-  const [result] = await p.start({ jobId: HEALTHY, spec: { algorithm: 'kmeans', k: 2, workers: 2, maxRounds: 3, data: { uri: `s3://${emulators.bucket}/datasets/fuzz.csv` } } });
-  expect(result!.status).toBe('RUNNING');
-});
-
-afterAll(async () => {
-  await p?.close();
-  await emulators?.close();
-});
+const stack = stackWithHealthyJob();
 
 const anything = fc.anything({ maxDepth: 3 });
 /** A task for the healthy job with fields made wrong: the near misses the schema must catch. */
@@ -54,7 +38,7 @@ describe('message fuzz: malformed tasks and completions', () => {
   it(`worker: ${RUNS} malformed tasks, each logged and dropped`, async () => {
     await fc.assert(
       fc.asyncProperty(message, async (body) => {
-        await p.worker(snsEvent({ topicArn: TOPIC, id: 'fuzz', message: body }));
+        await stack.p.worker(snsEvent({ topicArn: TOPIC, id: 'fuzz', message: body }));
       }),
       { numRuns: RUNS, seed: 1212 },
     );
@@ -63,7 +47,7 @@ describe('message fuzz: malformed tasks and completions', () => {
   it(`aggregator: ${RUNS} malformed completions, dropped without a batch failure`, async () => {
     await fc.assert(
       fc.asyncProperty(completion, async (body) => {
-        const response = await p.aggregator(sqsEventOf([{ body, groupId: 'fuzz' }]));
+        const response = await stack.p.aggregator(sqsEventOf([{ body, groupId: 'fuzz' }]));
         expect(response.batchItemFailures).toEqual([]);
       }),
       { numRuns: RUNS, seed: 1213 },
@@ -71,9 +55,9 @@ describe('message fuzz: malformed tasks and completions', () => {
   });
 
   it('the healthy job was not failed by any of it, and finishes with its model', async () => {
-    expect((await p.wiring.store.getJob(HEALTHY))?.status).toBe('RUNNING');
-    await deliverAll(p, emulators.queueUrl);
-    const job = await p.wiring.store.getJob(HEALTHY);
+    expect((await stack.p.wiring.store.getJob(HEALTHY))?.status).toBe('RUNNING');
+    await deliverAll(stack.p, stack.emulators.queueUrl);
+    const job = await stack.p.wiring.store.getJob(HEALTHY);
     expect(job?.status, job?.error).toBe('SUCCEEDED');
     expect(job?.result).toMatchObject({ algorithm: 'kmeans', k: 2 });
   });
