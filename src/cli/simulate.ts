@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import type { Shape } from '../algorithms/index.js';
-import { BspmlError } from '../errors.js';
+import { BspmlError, DataError } from '../errors.js';
 import { calibrate } from '../sim/calibrate.js';
 import { loadProfile, vcpusFor } from '../sim/profile.js';
 import { simulate, type SimResult } from '../sim/simulate.js';
@@ -179,8 +179,10 @@ export function addTuneCommand(program: Command, io: CliIo): void {
       let dims = options.dims;
       if (options.data) {
         // The shape only: rows and feature columns, read once through the same source as train.
-        const data = await new FileDatasetSource().load({ uri: options.data, ...(algorithm === 'logreg' ? { labelColumn: 'last' } : {}) });
-        ({ rows, dims } = data);
+        const source = new FileDatasetSource();
+        const layout = await source.describe({ uri: options.data, ...(algorithm === 'logreg' ? { labelColumn: 'last' } : {}) });
+        ({ rows, dims } = await source.loadShard(layout, 0, 1));
+        if (rows === 0) throw new DataError(options.data, 'no data rows');
       }
       if (rows === undefined || dims === undefined) throw new BspmlError('E_ARGUMENT', 'tune: give --data FILE, or --rows and --dims');
       const profile = await loadProfile(options.profile);

@@ -109,7 +109,8 @@ describe('S3 data sets (s3rver, the real SDK client)', () => {
     // Act
     const layout = await source.describe({ uri });
     const first = await source.loadShard(layout, 0, 3);
-    const bad = await source.loadShard({ uri, labelColumn: 'y' }, 2, 3).catch((e: unknown) => e);
+    const labelled = await source.describe({ uri, labelColumn: 'y' });
+    const bad = await source.loadShard(labelled, 2, 3, { labelRule: (y) => (y === 0 || y === 1 ? undefined : `label ${y} is not 0 or 1`) }).catch((e: unknown) => e);
     const missing = await source.describe({ uri: `s3://${BUCKET}/sets/none.csv` }).catch((e: unknown) => e);
 
     // Assess

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileDatasetSource } from '../../src/data/FileDatasetSource.js';
+import type { DatasetRef } from '../../src/data/types.js';
 import { DataError } from '../../src/errors.js';
 
 let dir: string;
@@ -15,6 +16,14 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
+
+/** Labels 0 or 1, as logistic regression's rule allows. */
+const binaryLabel = (y: number): string | undefined => (y === 0 || y === 1 ? undefined : `label ${y} is not 0 or 1`);
+
+/** The data set as one shard: describe, then load, as the preparation round does with W = 1. */
+async function loadWhole(source: FileDatasetSource, ref: DatasetRef) {
+  return source.loadShard(await source.describe(ref), 0, 1, { labelRule: binaryLabel });
+}
 
 /** Row i holds features (i, 10·i) and label i mod 2, so every value tells which row it came from. */
 async function writeRows(rows: number): Promise<string> {
@@ -30,10 +39,10 @@ describe('FileDatasetSource', () => {
     // Prepare
     const path = await writeRows(11);
     const source = new FileDatasetSource();
-    const ref = { uri: path, labelColumn: 'y' };
+    const layout = await source.describe({ uri: path, labelColumn: 'y' });
 
     // Act
-    const shards = await Promise.all([0, 1, 2, 3].map((s) => source.loadShard(ref, s, 4)));
+    const shards = await Promise.all([0, 1, 2, 3].map((s) => source.loadShard(layout, s, 4)));
 
     // Assess
     const seen: number[] = [];
@@ -62,10 +71,11 @@ describe('FileDatasetSource', () => {
     // Prepare
     const path = await writeRows(4);
     const source = new FileDatasetSource();
+    const layout = await source.describe({ uri: path });
 
     // Act
-    const a = await source.loadShard({ uri: path }, 0, 2);
-    const b = await source.loadShard({ uri: path }, 0, 2);
+    const a = await source.loadShard(layout, 0, 2);
+    const b = await source.loadShard(layout, 0, 2);
     a.features[0] = 99;
 
     // Assess
@@ -75,36 +85,18 @@ describe('FileDatasetSource', () => {
     expect(a.dims).toBe(3);
   });
 
-  it('describes a data set once per label column, until cleared', async () => {
-    // Prepare
-    const path = await writeRows(5);
-    const source = new FileDatasetSource();
-
-    // Act
-    const [a, b] = await Promise.all([source.load({ uri: path, labelColumn: 'y' }), source.load({ uri: path, labelColumn: 'y' })]);
-    await writeFile(path, 'i,ten\n7,70\n');
-    source.clear();
-    const unlabelled = await source.load({ uri: path });
-
-    // Assess
-    expect(a.rows).toBe(5);
-    expect(Array.from(b.features)).toEqual(Array.from(a.features));
-    expect(unlabelled.rows).toBe(1);
-    expect(unlabelled.dims).toBe(2);
-  });
-
-  it('does not cache a failure', async () => {
+  it('describes a file afresh each time: a missing file that appears later loads', async () => {
     // Prepare
     const path = join(dir, 'late.csv');
     const source = new FileDatasetSource();
-    const first = await source.load({ uri: path }).then(
+    const first = await loadWhole(source, { uri: path }).then(
       () => undefined,
       (e: unknown) => e,
     );
 
     // Act
     await writeFile(path, 'a\n1\n2\n');
-    const data = await source.load({ uri: path });
+    const data = await loadWhole(source, { uri: path });
 
     // Assess
     expect(first).toBeInstanceOf(DataError);
@@ -120,7 +112,7 @@ describe('FileDatasetSource', () => {
     const source = new FileDatasetSource();
 
     // Act
-    const err = await source.loadShard({ uri: path, labelColumn: 'y' }, 0, 1).then(
+    const err = await loadWhole(source, { uri: path, labelColumn: 'y' }).then(
       () => undefined,
       (e: unknown) => e as DataError,
     );
@@ -137,8 +129,8 @@ describe('FileDatasetSource', () => {
     const source = new FileDatasetSource();
 
     // Act
-    const data = await source.load({ uri: pathToFileURL(path).href, labelColumn: 'last' });
-    const err = await source.load({ uri: 's3://bucket/rows.csv' }).then(
+    const data = await loadWhole(source, { uri: pathToFileURL(path).href, labelColumn: 'last' });
+    const err = await loadWhole(source, { uri: 's3://bucket/rows.csv' }).then(
       () => undefined,
       (e: unknown) => e as DataError,
     );
@@ -153,6 +145,8 @@ describe('FileDatasetSource', () => {
 
   it('rejects a shard that does not exist', async () => {
     const source = new FileDatasetSource();
-    await expect(source.loadShard({ uri: join(dir, 'x.csv') }, 2, 2)).rejects.toThrow(new RangeError('shard 2 of 2 does not exist'));
+    await writeFile(join(dir, 'x.csv'), 'a\n1\n');
+    const layout = await source.describe({ uri: join(dir, 'x.csv') });
+    await expect(source.loadShard(layout, 2, 2)).rejects.toThrow(new RangeError('shard 2 of 2 does not exist'));
   });
 });
