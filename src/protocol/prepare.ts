@@ -18,9 +18,35 @@ import type { JobRecord, RoundTask, WorkerReport } from './types.js';
  * computes the model of round 1 from the summary.
  */
 
-/** Rows of the initialisation sample the spec asks for (k-means++); 0 when the model needs none. */
-export function sampleSizeOf(spec: JobSpec): number {
-  return 'initSample' in spec ? spec.initSample : 0;
+/**
+ * Bytes of a shard's initialisation sample in its round-0 partial that the sample's size is held
+ * to (unless k needs more, below): with the summary's JSON, a partial then fits one DynamoDB item
+ * (350 KB chunks) however large the shard or W. Each shard sends its bottom-m rows, so the merged
+ * sample is the data set's bottom-m exactly, the same rows for every W and I.
+ */
+export const SAMPLE_BUDGET_BYTES = 256 * 1024;
+
+/**
+ * Sample rows per centroid that k-means++ is always given, budget or not: k-means|| (Bahmani et
+ * al., "Scalable K-Means++", VLDB 2012) reclusters about 10·k oversampled candidates; twice that.
+ */
+export const SAMPLE_ROWS_PER_CENTROID = 20;
+
+/** Bytes a sample row takes in a partial: its key, part and position (float64) and its features (float32). */
+export function sampleRowBytes(dims: number): number {
+  return 24 + 4 * dims;
+}
+
+/**
+ * Rows of the initialisation sample (k-means++); 0 when the model needs none: the spec's
+ * `initSample`, at most what SAMPLE_BUDGET_BYTES holds of rows of `dims` features, but never fewer
+ * than SAMPLE_ROWS_PER_CENTROID·k. A function of the spec and the columns only, so every worker and
+ * the aggregator agree on it whatever the partitioning.
+ */
+export function sampleSizeOf(spec: JobSpec, dims: number): number {
+  if (!('initSample' in spec)) return 0;
+  const budgetRows = Math.floor(SAMPLE_BUDGET_BYTES / sampleRowBytes(dims));
+  return Math.min(spec.initSample, Math.max(budgetRows, SAMPLE_ROWS_PER_CENTROID * spec.k));
 }
 
 /** What a shard's reader checks for the job's algorithm (its labels). */
@@ -42,7 +68,7 @@ export async function prepareShard(
   try {
     const shard = await container.shard(job.jobId, task.shard, () => deps.datasets.loadShard(job.layout, task.shard, job.shards, loadOptions(job.spec)));
     cacheHit = shard.cacheHit;
-    summary = summarizeShard(shard.data, { shard: task.shard, seed: job.spec.seed, sampleSize: sampleSizeOf(job.spec) });
+    summary = summarizeShard(shard.data, { shard: task.shard, seed: job.spec.seed, sampleSize: sampleSizeOf(job.spec, job.layout.featureNames.length) });
   } catch (error) {
     // Anything but bad data (a network error, a throttled read) is thrown, for the invocation to be retried.
     if (!(error instanceof DataError)) throw error;
@@ -83,7 +109,7 @@ export function prepareModel(job: JobRecord & { layout: DatasetLayout }, partial
     if (summary.dims !== dims) {
       throw new DataError(layout.uri, `shard ${report.shard} read ${summary.dims} feature columns, the data set has ${dims} (${layout.featureNames.join(', ')})`);
     }
-    merged = merged ? mergeSummaries(merged, summary, sampleSizeOf(spec)) : summary;
+    merged = merged ? mergeSummaries(merged, summary, sampleSizeOf(spec, dims)) : summary;
   }
   if (!merged) throw new BspmlError('E_CODEC', 'the preparation round has no partials');
 

@@ -40,7 +40,10 @@ export const kmeansSpecSchema = z
   .object({
     algorithm: z.literal('kmeans'),
     k: z.number().int().min(1).max(100_000),
-    /** k-means++ runs on at most this many rows, drawn with the seed. */
+    /**
+     * k-means++ runs on at most this many rows, drawn with the seed (fewer when they would not fit
+     * a round-0 partial's budget: sampleSizeOf in src/protocol/prepare.ts).
+     */
     initSample: z.number().int().min(1).default(100_000),
     ...common,
   })
