@@ -5,9 +5,10 @@ import type { AsyncBuffer } from 'hyparquet';
 import { DataError } from '../errors.js';
 import { BinaryPieceParser, binaryHeaderLength, describeBinary, isBinary } from './formats/binary.js';
 import { CsvPieceParser, describeCsv } from './formats/csv.js';
+import { CsvBlockFramer, type CsvBlockParser } from './formats/csv-blocks.js';
 import { describeParquet, readParquetGroups } from './formats/parquet.js';
 import type { DatasetLayout, DatasetPart, LoadedShard, PartFormat, PieceReport, ShardPiece } from './layout.js';
-import { RowSink, type RowTarget } from './rows.js';
+import { RowSink, type RowTarget, type ShardReserver } from './rows.js';
 import type { ByteSource, PartEntry } from './sources/bytes.js';
 import type { DatasetRef } from './types.js';
 
@@ -205,6 +206,10 @@ function sum(values: number[]): number {
 export interface LoadOptions {
   /** Refuses labels the caller cannot train on (the preparation round checks classes instead). */
   labelRule?: (label: number) => string | undefined;
+  /** Parses CSV blocks in parallel (a worker's inner threads); without it, CSV is parsed here. */
+  parser?: CsvBlockParser;
+  /** Room for the rows where the threads read them (their WebAssembly memory), so they are written there once. */
+  reserve?: ShardReserver;
 }
 
 /**
@@ -216,14 +221,19 @@ export async function loadShard(layout: DatasetLayout, shard: number, shards: nu
     throw new RangeError(`shard ${shard} of ${shards} does not exist`);
   }
   const pieces = planShards(layout, shards)[shard]!;
-  const sink = new RowSink(layout.columns.length, layout.labelIndex, options.labelRule, maxRows(layout, pieces));
+  const sink = new RowSink(layout.columns.length, layout.labelIndex, options.labelRule, maxRows(layout, pieces), options.reserve);
   const reports: PieceReport[] = [];
-  for (const piece of pieces) {
-    const before = sink.rows;
-    const lines = await readPiece(layout, piece, sink, source);
-    reports.push({ piece, rows: sink.rows - before, lines });
+  try {
+    for (const piece of pieces) {
+      const before = sink.rows;
+      const lines = await readPiece(layout, piece, sink, source, options.parser);
+      reports.push({ piece, rows: sink.rows - before, lines });
+    }
+    return sink.finish(shard, shards, reports);
+  } catch (error) {
+    sink.abandon();
+    throw error;
   }
-  return sink.finish(shard, shards, reports);
 }
 
 /**
@@ -252,33 +262,44 @@ function maxRows(layout: DatasetLayout, pieces: ShardPiece[]): number {
   return rows;
 }
 
-/** Parses one piece into the sink; returns the lines (CSV) or rows it spans. */
-async function readPiece(layout: DatasetLayout, piece: ShardPiece, sink: RowTarget, source: ByteSource): Promise<number> {
+/**
+ * Parses one piece into the sink; returns the lines (CSV) or rows it spans. With a block parser
+ * (and a shard's sink), CSV is framed here and parsed there, in parallel.
+ */
+async function readPiece(layout: DatasetLayout, piece: ShardPiece, sink: RowTarget, source: ByteSource, blocks?: CsvBlockParser): Promise<number> {
   const part = layout.parts[piece.part]!;
   const entry: PartEntry = { name: part.name, uri: part.uri, bytes: part.bytes, ...(part.versionId ? { versionId: part.versionId } : {}) };
   const common = { name: part.name, part: piece.part, columns: layout.columns, sink };
+  const csvParser = (o: { start: number; end: number; skipFirst: boolean; firstLine?: number }) =>
+    blocks && sink instanceof RowSink
+      ? new CsvBlockFramer({ ...common, sink, parser: blocks, ...(layout.labelIndex !== undefined ? { labelIndex: layout.labelIndex } : {}), ...o })
+      : new CsvPieceParser({ ...common, ...o });
   switch (part.format) {
     case 'csv': {
       const skipFirst = piece.start > part.dataOffset;
-      const parser = new CsvPieceParser({ ...common, start: piece.start, end: piece.end, skipFirst, ...(skipFirst ? {} : { firstLine: part.firstLine }) });
-      for await (const chunk of source.stream(entry, skipFirst ? piece.start - 1 : piece.start, piece.end)) {
-        if (!parser.push(chunk)) break;
-        await sink.drain?.();
+      const parser = csvParser({ start: piece.start, end: piece.end, skipFirst, ...(skipFirst ? {} : { firstLine: part.firstLine }) });
+      try {
+        for await (const chunk of source.stream(entry, skipFirst ? piece.start - 1 : piece.start, piece.end)) {
+          if (!parser.push(chunk)) break;
+          await settle(parser, sink);
+        }
+        // The piece's last line may run on past its end: read on, in small steps, until it ends.
+        let at = piece.end;
+        let step = TAIL_BYTES;
+        while (parser.needsMore && at < part.bytes) {
+          const more = await source.read(entry, at, at + step);
+          at += more.length;
+          parser.push(more);
+          step *= 2;
+        }
+        return await finish(parser);
+      } catch (error) {
+        if (parser instanceof CsvBlockFramer) await parser.abandon();
+        throw error;
       }
-      // The piece's last line may run on past its end: read on, in small steps, until it ends.
-      let at = piece.end;
-      let step = TAIL_BYTES;
-      while (parser.needsMore && at < part.bytes) {
-        const more = await source.read(entry, at, at + step);
-        at += more.length;
-        parser.push(more);
-        step *= 2;
-      }
-      parser.finish();
-      return parser.lines;
     }
     case 'csv.gz': {
-      const parser = new CsvPieceParser({ ...common, start: part.dataOffset, end: Infinity, skipFirst: false, firstLine: part.firstLine });
+      const parser = csvParser({ start: part.dataOffset, end: Infinity, skipFirst: false, firstLine: part.firstLine });
       let skip = part.dataOffset;
       try {
         await pipeline(Readable.from(source.stream(entry, 0, part.bytes)), createGunzip(), async (chunks: AsyncIterable<Buffer>) => {
@@ -289,17 +310,17 @@ async function readPiece(layout: DatasetLayout, piece: ShardPiece, sink: RowTarg
             }
             parser.push(skip > 0 ? chunk.subarray(skip) : chunk);
             skip = 0;
-            await sink.drain?.();
+            await settle(parser, sink);
           }
         });
+        return await finish(parser);
       } catch (error) {
+        if (parser instanceof CsvBlockFramer) await parser.abandon();
         if (error instanceof DataError) throw error;
         const code = (error as { code?: string }).code ?? '';
         if (code.startsWith('Z_')) throw new DataError(part.name, `not valid gzip: ${(error as Error).message}`, {}, { cause: error });
         throw error;
       }
-      parser.finish();
-      return parser.lines;
     }
     case 'binary': {
       const rowBytes = layout.columns.length * 4;
@@ -317,4 +338,17 @@ async function readPiece(layout: DatasetLayout, piece: ShardPiece, sink: RowTarg
       return readParquetGroups(file, head, piece.start, piece.end, common);
     }
   }
+}
+
+/** Between chunks: the framer waits for its parser, a writer for its output to drain. */
+async function settle(parser: CsvPieceParser | CsvBlockFramer, sink: RowTarget): Promise<void> {
+  if (parser instanceof CsvBlockFramer) await parser.settle();
+  await sink.drain?.();
+}
+
+/** The end of a piece's bytes; its lines. */
+async function finish(parser: CsvPieceParser | CsvBlockFramer): Promise<number> {
+  if (parser instanceof CsvBlockFramer) return parser.close();
+  parser.finish();
+  return parser.lines;
 }

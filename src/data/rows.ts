@@ -26,6 +26,21 @@ export interface RowTarget {
   drain?(): Promise<void>;
 }
 
+/**
+ * Room for a shard's rows reserved where its threads will read them (the thread pool's WebAssembly
+ * memory), so that loading writes them there once instead of copying them in afterwards. Only the
+ * pages rows are written to are committed.
+ */
+export interface ShardReservation {
+  features: Float32Array;
+  labels?: Float32Array;
+  /** Gives the room back (the load failed). */
+  release(): void;
+}
+
+/** Reserves room for `featureValues` feature values and `labelValues` labels, or says no (undefined). */
+export type ShardReserver = (featureValues: number, labelValues: number) => ShardReservation | undefined;
+
 /** ES2024's growable SharedArrayBuffer (Node ≥ 20), typed here: the project's lib is ES2022. */
 interface GrowableSharedArrayBuffer extends SharedArrayBuffer {
   readonly maxByteLength: number;
@@ -49,7 +64,10 @@ export class RowSink implements RowTarget {
   private readonly labels = new ChunkedFloats(Float32Array);
   private readonly positions = new ChunkedFloats(Float64Array);
   private readonly growable: GrowableSharedArrayBuffer | undefined;
+  private readonly reservation: ShardReservation | undefined;
   private view: Float32Array | undefined;
+  /** Labels straight into the reservation, when there is one. */
+  private labelView: Float32Array | undefined;
   private k = 0;
   readonly dims: number;
 
@@ -60,9 +78,16 @@ export class RowSink implements RowTarget {
     /** Says what is wrong with a label, if anything (every value is already a finite float32). */
     private readonly labelRule?: (label: number) => string | undefined,
     maxRows?: number,
+    /** Where the rows go when it can hold `maxRows` (the thread pool's WebAssembly memory), instead of a buffer of the sink's own. */
+    reserve?: ShardReserver,
   ) {
     this.dims = labelIndex === undefined ? cols : cols - 1;
-    if (maxRows !== undefined && Number.isFinite(maxRows)) {
+    const bounded = maxRows !== undefined && Number.isFinite(maxRows);
+    this.reservation = bounded && reserve ? reserve(Math.ceil(maxRows) * this.dims, labelIndex === undefined ? 0 : Math.ceil(maxRows)) : undefined;
+    if (this.reservation) {
+      this.view = this.reservation.features;
+      this.labelView = this.reservation.labels;
+    } else if (bounded) {
       const maxByteLength = Math.max(4, Math.ceil(maxRows) * (this.dims + (labelIndex === undefined ? 0 : 1)) * 4);
       this.growable = new GrowableSharedArrayBuffer(0, { maxByteLength });
       this.view = new Float32Array(this.growable);
@@ -80,8 +105,9 @@ export class RowSink implements RowTarget {
     if (view) {
       if (this.k + this.dims > view.length) this.grow((this.k + this.dims) * 4);
       for (let c = 0; c < this.cols; c++) {
-        if (c === label) this.labels.push(values[c]!);
-        else view[this.k++] = values[c]!;
+        if (c !== label) view[this.k++] = values[c]!;
+        else if (this.labelView) this.labelView[this.rows] = values[c]!;
+        else this.labels.push(values[c]!);
       }
     } else {
       const features = this.chunks;
@@ -94,8 +120,49 @@ export class RowSink implements RowTarget {
     this.rows++;
   }
 
+  /**
+   * `rows` rows parsed elsewhere (features without the label column, labels, positions), after
+   * the label rule: the first row it refuses and why, with the rows before it placed.
+   */
+  pushRows(block: { features: Float32Array; labels?: Float32Array; positions: Float64Array }, rows: number): { row: number; problem: string } | undefined {
+    let take = rows;
+    let refused: { row: number; problem: string } | undefined;
+    if (block.labels && this.labelRule) {
+      for (let r = 0; r < rows; r++) {
+        const problem = this.labelRule(block.labels[r]!);
+        if (problem !== undefined) {
+          refused = { row: r, problem };
+          take = r;
+          break;
+        }
+      }
+    }
+    const values = take * this.dims;
+    const features = block.features.subarray(0, values);
+    if (this.view) {
+      if (this.k + values > this.view.length) this.grow((this.k + values) * 4);
+      this.view.set(features, this.k);
+      this.k += values;
+    } else {
+      for (let i = 0; i < values; i++) this.chunks.push(features[i]!);
+    }
+    if (block.labels) {
+      if (this.labelView) this.labelView.set(block.labels.subarray(0, take), this.rows);
+      else for (let r = 0; r < take; r++) this.labels.push(block.labels[r]!);
+    }
+    for (let r = 0; r < take; r++) this.positions.push(block.positions[r]!);
+    this.rows += take;
+    return refused;
+  }
+
+  /** Gives back what the sink reserved, when the load fails. */
+  abandon(): void {
+    this.reservation?.release();
+  }
+
   private grow(bytes: number): void {
-    const buffer = this.growable!;
+    if (!this.growable) throw new RangeError(`shard buffer: ${bytes} bytes exceed the ${this.view!.length * 4} reserved`);
+    const buffer = this.growable;
     if (bytes > buffer.maxByteLength) throw new RangeError(`shard buffer: ${bytes} bytes exceed the ${buffer.maxByteLength} reserved`);
     buffer.grow(Math.min(buffer.maxByteLength, Math.max(bytes, buffer.byteLength + GROW_BYTES)));
   }
@@ -106,7 +173,15 @@ export class RowSink implements RowTarget {
     const featureBytes = rows * dims * 4;
     const bytes = featureBytes + (hasLabels ? rows * 4 : 0);
     let buffer: SharedArrayBuffer;
-    if (this.growable) {
+    if (this.reservation) {
+      const features = this.reservation.features.subarray(0, rows * dims);
+      const labels = this.reservation.labels?.subarray(0, rows);
+      this.view = undefined;
+      this.labelView = undefined;
+      const positions = new Float64Array(rows);
+      this.positions.drainInto(positions);
+      return { shard, shards, rows, dims, buffer: features.buffer as SharedArrayBuffer, features, ...(labels ? { labels } : {}), pieces, positions };
+    } else if (this.growable) {
       buffer = this.growable;
       if (buffer.byteLength < bytes) this.growable.grow(bytes);
       this.view = undefined;

@@ -6,9 +6,11 @@ import { Worker } from 'node:worker_threads';
 import { algorithmByName } from '../algorithms/index.js';
 import type { Shape } from '../algorithms/types.js';
 import { BspmlError } from '../errors.js';
+import type { CsvBlockParser, CsvBlockRequest, CsvBlockResult } from '../data/formats/csv-blocks.js';
+import type { ShardReservation } from '../data/rows.js';
 import type { ShardData } from '../data/types.js';
-import { compiledModule, SharedArena, type KernelKind } from '../kernels/backend.js';
-import type { ComputeMessage, FromThread, ShardMessage } from './messages.js';
+import { compiledModule, registerBuffer, SharedArena, type KernelKind } from '../kernels/backend.js';
+import type { ComputeMessage, FromThread, ParseMessage, ShardMessage } from './messages.js';
 
 /** Bytes that crossed between the worker and its threads (structured clones, not shared memory). */
 export interface ThreadTraffic {
@@ -58,7 +60,7 @@ interface Pending {
  * The inner workers of one worker container: `size` threads that share each shard's buffer and
  * split its rows. It lives as long as the container, so threads and shards survive across rounds.
  */
-export class ThreadPool {
+export class ThreadPool implements CsvBlockParser {
   readonly size: number;
   private readonly threads: Worker[];
   /** Resolves when every thread has loaded its code; rejects if one dies first. */
@@ -77,11 +79,17 @@ export class ThreadPool {
   placedBytes = 0;
   /** Where the threads' WebAssembly instances read shards; undefined when the kernels are TypeScript. */
   private readonly arena: SharedArena | undefined;
-  private readonly regions = new Map<string, { offset: number; bytes: number }>();
+  private readonly regions = new Map<string, { offset: number; bytes: number }[]>();
+  /** Rooms reserved in the arena for shards being loaded, by where their features start. */
+  private readonly reservations = new Map<number, { buffer: ArrayBufferLike; region: { offset: number; bytes: number }; labelOffset: number }>();
+  private readonly parsing = new Map<number, { resolve: (result: CsvBlockResult) => void; reject: (error: Error) => void; thread: number }>();
+  /** Blocks in flight per thread, to send the next to the least busy. */
+  private readonly busy: number[];
 
   constructor(size: number = availableParallelism()) {
     if (!Number.isInteger(size) || size < 1) throw new ThreadError(`thread count must be a positive integer, got ${size}`);
     this.size = size;
+    this.busy = new Array<number>(size).fill(0);
     this.arena = SharedArena.create();
     const ready: Promise<void>[] = [];
     this.threads = Array.from({ length: size }, () => {
@@ -100,11 +108,19 @@ export class ThreadPool {
         this.readyWaiters[index]!.resolve();
         return;
       }
+      const parse = this.parsing.get(message.id);
+      if (parse) {
+        this.parsing.delete(message.id);
+        this.busy[parse.thread]!--;
+        if (message.type === 'parsed') parse.resolve(message.result);
+        else if (message.type === 'error') parse.reject(new ThreadError(`inner worker failed to parse: ${message.message}`));
+        return;
+      }
       const waiter = this.pending.get(message.id);
       if (!waiter) return;
       this.pending.delete(message.id);
       if (message.type === 'result') waiter.resolve({ partial: message.partial, ms: message.ms, kernels: message.kernels });
-      else waiter.reject(new ThreadError(`inner worker failed: ${message.message}`));
+      else if (message.type === 'error') waiter.reject(new ThreadError(`inner worker failed: ${message.message}`));
     });
     const fail = (error: Error) => {
       if (this.closed) return;
@@ -112,6 +128,8 @@ export class ThreadPool {
       this.readyWaiters[index]!.reject(this.failure);
       for (const waiter of this.pending.values()) waiter.reject(this.failure);
       this.pending.clear();
+      for (const waiter of this.parsing.values()) waiter.reject(this.failure);
+      this.parsing.clear();
     };
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`exited with code ${code}`)));
@@ -135,13 +153,14 @@ export class ThreadPool {
    */
   addShard(key: string, shard: ShardData): ShardData {
     if (this.loaded.has(key)) this.dropShard(key);
-    const placed = this.place(key, shard);
+    const placed = this.adopt(key, shard) ?? this.place(key, shard);
     const message: ShardMessage = {
       type: 'shard',
       key,
       buffer: placed.buffer,
       byteOffset: placed.features.byteOffset,
-      inArena: placed !== shard,
+      labelOffset: placed.labels?.byteOffset ?? 0,
+      inArena: placed !== shard || this.regions.has(key),
       rows: shard.rows,
       dims: shard.dims,
       hasLabels: shard.labels !== undefined,
@@ -151,11 +170,87 @@ export class ThreadPool {
     return placed;
   }
 
+  /**
+   * Room in the arena for a shard about to be loaded (`featureValues` and `labelValues` at most),
+   * or undefined (TypeScript kernels, or more than the memory can hold). Only the pages the rows
+   * are written to are committed; `addShard` gives back the rest.
+   */
+  reserveShard(featureValues: number, labelValues: number): ShardReservation | undefined {
+    const arena = this.arena;
+    if (!arena) return undefined;
+    const featureBytes = Math.ceil(featureValues / 4) * 16;
+    const region = arena.allocate(featureBytes + labelValues * 4);
+    if (!region) return undefined;
+    const buffer = arena.memory.buffer;
+    const labelOffset = region.offset + featureBytes;
+    this.reservations.set(region.offset, { buffer, region, labelOffset });
+    return {
+      features: new Float32Array(buffer, region.offset, featureValues),
+      ...(labelValues > 0 ? { labels: new Float32Array(buffer, labelOffset, labelValues) } : {}),
+      release: () => {
+        if (this.reservations.get(region.offset)?.region !== region) return;
+        this.reservations.delete(region.offset);
+        arena.release(region);
+      },
+    };
+  }
+
+  /**
+   * A shard loaded into a reservation: already in the arena. Its regions shrink to its rows (with
+   * the 16 bytes of slack SIMD loads need); the rest, never written, goes back to the arena.
+   */
+  private adopt(key: string, shard: ShardData): ShardData | undefined {
+    const reserved = this.reservations.get(shard.features.byteOffset);
+    if (!reserved || reserved.buffer !== shard.features.buffer) return undefined;
+    this.reservations.delete(shard.features.byteOffset);
+    const { region, labelOffset } = reserved;
+    const kept = (offset: number, bytes: number) => ({ offset, bytes: Math.min(Math.ceil((bytes + 16) / 16) * 16, region.offset + region.bytes - offset) });
+    const features = kept(region.offset, shard.features.byteLength);
+    const regions = [features];
+    if (shard.labels) regions.push(kept(labelOffset, shard.labels.byteLength));
+    const end = region.offset + region.bytes;
+    // The gaps: after the features up to the labels' room, and after the labels (or features) to the end.
+    const gaps: { offset: number; bytes: number }[] = [];
+    const labelsRoom = shard.labels ? regions[1]! : undefined;
+    const featureEnd = features.offset + features.bytes;
+    if (labelsRoom) {
+      if (labelsRoom.offset > featureEnd) gaps.push({ offset: featureEnd, bytes: labelsRoom.offset - featureEnd });
+      const labelEnd = labelsRoom.offset + labelsRoom.bytes;
+      if (end > labelEnd) gaps.push({ offset: labelEnd, bytes: end - labelEnd });
+    } else if (end > featureEnd) gaps.push({ offset: featureEnd, bytes: end - featureEnd });
+    for (const gap of gaps) this.arena!.release(gap);
+    this.regions.set(key, regions);
+    registerBuffer(shard.features.buffer as SharedArrayBuffer, this.arena!.memory);
+    return shard;
+  }
+
+  /** Sends a block of CSV lines to the least busy thread (CsvBlockParser). */
+  get concurrency(): number {
+    return 2 * this.size;
+  }
+
+  parseCsvBlock(request: CsvBlockRequest): Promise<CsvBlockResult> {
+    if (this.failure) return Promise.reject(this.failure);
+    let thread = 0;
+    for (let t = 1; t < this.size; t++) if (this.busy[t]! < this.busy[thread]!) thread = t;
+    const id = this.nextId++;
+    const transfer: ArrayBuffer[] = [request.bytes.buffer as ArrayBuffer];
+    if (request.out) {
+      transfer.push(request.out.features.buffer as ArrayBuffer, request.out.positions.buffer as ArrayBuffer);
+      if (request.out.labels) transfer.push(request.out.labels.buffer as ArrayBuffer);
+    }
+    return new Promise((resolve, reject) => {
+      this.parsing.set(id, { resolve, reject, thread });
+      this.busy[thread]!++;
+      this.threads[thread]!.postMessage({ type: 'parse', id, request } satisfies ParseMessage, transfer);
+    });
+  }
+
   private place(key: string, shard: ShardData): ShardData {
     // A shard the memory cannot hold (wasm32 stops at 4 GiB) stays where it is, on the TypeScript loops.
     const placed = this.arena?.place(shard.features, shard.labels);
     if (!placed) return shard;
-    this.regions.set(key, placed.region);
+    this.regions.set(key, [placed.region]);
     this.placedBytes += placed.features.byteLength + (placed.labels?.byteLength ?? 0);
     return { ...shard, buffer: placed.features.buffer as SharedArrayBuffer, features: placed.features, labels: placed.labels };
   }
@@ -163,10 +258,10 @@ export class ThreadPool {
   dropShard(key: string): void {
     for (const thread of this.threads) thread.postMessage({ type: 'drop', key });
     this.loaded.delete(key);
-    const region = this.regions.get(key);
-    if (region) {
+    const regions = this.regions.get(key);
+    if (regions) {
       this.regions.delete(key);
-      this.arena!.release(region);
+      for (const region of regions) this.arena!.release(region);
     }
   }
 
@@ -220,5 +315,7 @@ export class ThreadPool {
     const error = new ThreadError('thread pool closed');
     for (const waiter of this.pending.values()) waiter.reject(error);
     this.pending.clear();
+    for (const waiter of this.parsing.values()) waiter.reject(error);
+    this.parsing.clear();
   }
 }

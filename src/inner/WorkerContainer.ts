@@ -1,3 +1,5 @@
+import type { CsvBlockParser } from '../data/formats/csv-blocks.js';
+import type { ShardReserver } from '../data/rows.js';
 import type { ShardData } from '../data/types.js';
 import type { JobRecord } from '../protocol/types.js';
 import { ThreadPool } from './ThreadPool.js';
@@ -9,6 +11,12 @@ import { ThreadPool } from './ThreadPool.js';
 export function containerMemoryMb(env: NodeJS.ProcessEnv = process.env): number {
   const mb = Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
   return Number.isFinite(mb) && mb > 0 ? mb : 10_240;
+}
+
+/** What a container lends the loading of a shard (LoadOptions' `parser` and `reserve`). */
+export interface ShardLoading {
+  parser: CsvBlockParser;
+  reserve: ShardReserver;
 }
 
 /**
@@ -69,8 +77,11 @@ export class WorkerContainer {
     return job;
   }
 
-  /** The shard, loaded and given to the threads on first use. */
-  async shard(jobId: string, shard: number, load: () => Promise<ShardData>): Promise<{ key: string; data: ShardData; loadMs: number; cacheHit: boolean }> {
+  /**
+   * The shard, loaded and given to the threads on first use. `load` is handed the pool's help: its
+   * threads parse CSV blocks, and the rows can be written straight where the threads read them.
+   */
+  async shard(jobId: string, shard: number, load: (via: ShardLoading) => Promise<ShardData>): Promise<{ key: string; data: ShardData; loadMs: number; cacheHit: boolean }> {
     const key = shardKey(jobId, shard);
     const cached = this.shards.get(key);
     if (cached) {
@@ -82,7 +93,9 @@ export class WorkerContainer {
     this.cacheMisses++;
     const started = performance.now();
     // A cold container's threads boot while the shard loads; both are the cost of a cold start.
-    const [loaded] = await Promise.all([load(), this.pool.ready]);
+    const pool = this.pool;
+    const via: ShardLoading = { parser: pool, reserve: (features, labels) => pool.reserveShard(features, labels) };
+    const [loaded] = await Promise.all([load(via), pool.ready]);
     // A container serves one job at a time in practice; shards of other jobs only hold memory.
     for (const other of [...this.shards.keys()]) {
       if (!other.startsWith(`${jobId}/`)) {

@@ -1,4 +1,5 @@
 import type { Shape } from '../algorithms/types.js';
+import type { CsvBlockRequest, CsvBlockResult } from '../data/formats/csv-blocks.js';
 import type { KernelKind } from '../kernels/backend.js';
 
 /** Sent once per shard per thread: the buffer is shared, not copied. */
@@ -6,8 +7,10 @@ export interface ShardMessage {
   type: 'shard';
   key: string;
   buffer: SharedArrayBuffer;
-  /** Where the features start in `buffer`; labels follow them. */
+  /** Where the features start in `buffer`. */
   byteOffset: number;
+  /** Where the labels start in `buffer` (when `hasLabels`). */
+  labelOffset: number;
   /** The buffer is the pool's shared WebAssembly memory (the thread received it at start). */
   inArena: boolean;
   rows: number;
@@ -31,9 +34,17 @@ export interface ComputeMessage {
   end: number;
 }
 
-export type ToThread = ShardMessage | DropMessage | ComputeMessage;
+/** A block of CSV lines to parse (its bytes and row buffers are transferred, then transferred back). */
+export interface ParseMessage {
+  type: 'parse';
+  id: number;
+  request: CsvBlockRequest;
+}
+
+export type ToThread = ShardMessage | DropMessage | ComputeMessage | ParseMessage;
 
 export type FromThread =
   | { type: 'ready' }
   | { type: 'result'; id: number; partial: Float64Array; ms: number; kernels: KernelKind }
+  | { type: 'parsed'; id: number; result: CsvBlockResult }
   | { type: 'error'; id: number; message: string; stack?: string };

@@ -1,11 +1,13 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { algorithmByName } from '../algorithms/index.js';
+import { parseCsvBlock } from '../data/formats/csv-blocks.js';
 import { adoptModule, registerBuffer, wasmContextOf, type SharedMemory, type WasmBuild } from '../kernels/backend.js';
 import type { FromThread, ToThread } from './messages.js';
 
 /*
- * An inner worker: holds typed views onto shard buffers it shares with its siblings and computes
- * partials over the row ranges it is given. It knows algorithms, never I/O.
+ * An inner worker: parses the blocks of CSV its worker reads (loading a shard), holds typed views
+ * onto shard buffers it shares with its siblings and computes partials over the row ranges it is
+ * given. It knows formats and algorithms, never I/O.
  */
 
 const port = parentPort;
@@ -22,7 +24,7 @@ port.on('message', (message: ToThread) => {
     case 'shard': {
       const { buffer, byteOffset, rows, dims } = message;
       const features = new Float32Array(buffer, byteOffset, rows * dims);
-      const labels = message.hasLabels ? new Float32Array(buffer, byteOffset + rows * dims * 4, rows) : undefined;
+      const labels = message.hasLabels ? new Float32Array(buffer, message.labelOffset, rows) : undefined;
       // Views over this buffer now take the WebAssembly kernels, reading the rows where they are.
       // Should this thread fail to instantiate the module, it computes with the TypeScript loops instead.
       if (message.inArena && memory) {
@@ -38,6 +40,19 @@ port.on('message', (message: ToThread) => {
     case 'drop':
       shards.delete(message.key);
       return;
+    case 'parse': {
+      try {
+        const result = parseCsvBlock(message.request);
+        const { out } = result;
+        const transfer: ArrayBuffer[] = [result.bytes.buffer as ArrayBuffer, out.features.buffer as ArrayBuffer, out.positions.buffer as ArrayBuffer];
+        if (out.labels) transfer.push(out.labels.buffer as ArrayBuffer);
+        port.postMessage({ type: 'parsed', id: message.id, result } satisfies FromThread, transfer);
+      } catch (error) {
+        const err = error instanceof Error ? error : new Error(String(error));
+        port.postMessage({ type: 'error', id: message.id, message: err.message, stack: err.stack } satisfies FromThread);
+      }
+      return;
+    }
     case 'compute': {
       try {
         const shard = shards.get(message.key);

@@ -66,7 +66,7 @@ export async function prepareShard(
   let summary: Summary;
   let cacheHit = false;
   try {
-    const shard = await container.shard(job.jobId, task.shard, () => deps.datasets.loadShard(job.layout, task.shard, job.shards, loadOptions(job.spec)));
+    const shard = await container.shard(job.jobId, task.shard, (via) => deps.datasets.loadShard(job.layout, task.shard, job.shards, { ...loadOptions(job.spec), ...via }));
     cacheHit = shard.cacheHit;
     summary = summarizeShard(shard.data, { shard: task.shard, seed: job.spec.seed, sampleSize: sampleSizeOf(job.spec, job.layout.featureNames.length) });
   } catch (error) {

@@ -130,7 +130,7 @@ async function trainShard(
   const model = decodeModel(encoded);
 
   const layout = job.layout;
-  const shard = await container.shard(job.jobId, task.shard, () => deps.datasets.loadShard(layout, task.shard, job.shards, loadOptions(job.spec)));
+  const shard = await container.shard(job.jobId, task.shard, (via) => deps.datasets.loadShard(layout, task.shard, job.shards, { ...loadOptions(job.spec), ...via }));
   // Row identities serve only the preparation round's sample, and every shard's summary is stored
   // by now (this round started after all of them): free their memory.
   shard.data.positions = undefined;
