@@ -256,9 +256,9 @@ describe('bspml train: data that does not fit the job', () => {
     expect(result.stdout).toBe('');
   });
 
-  it('a logreg label outside {0, 1}: exit 1, names the line, the label column and the value', async () => {
+  it('a logreg label that is not a class (0, 1, 2, …): exit 1, names the line, the label column and the value', async () => {
     // Prepare
-    const dir = await dirWith({ 'labels.csv': 'a,b,label\n1,2,0\n3,4,1\n5,6,2\n' });
+    const dir = await dirWith({ 'labels.csv': 'a,b,label\n1,2,0\n3,4,1\n5,6,2.5\n' });
     const data = join(dir, 'labels.csv');
 
     // Act
@@ -266,13 +266,13 @@ describe('bspml train: data that does not fit the job', () => {
 
     // Assess
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe(ourError(`${data}: row 4, field "label": label 2 is not 0 or 1`));
+    expect(result.stderr).toBe(ourError(`${data}: row 4, field "label": label 2.5 is not a class: labels must be integers 0 to 999`));
     expect(result.stdout).toBe('');
   });
 
-  it('a logreg label outside {0, 1} in a chosen column of a headerless file: the line counts from 1', async () => {
+  it('a logreg label that is not a class in a chosen column of a headerless file: the line counts from 1', async () => {
     // Prepare
-    const dir = await dirWith({ 'labels.csv': '0,2,5\n1,0.5,6\n' });
+    const dir = await dirWith({ 'labels.csv': '0,-2,5\n1,0.5,6\n' });
     const data = join(dir, 'labels.csv');
 
     // Act
@@ -280,7 +280,7 @@ describe('bspml train: data that does not fit the job', () => {
 
     // Assess
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe(ourError(`${data}: row 1, field "x1": label 2 is not 0 or 1`));
+    expect(result.stderr).toBe(ourError(`${data}: row 1, field "x1": label -2 is not a class: labels must be integers 0 to 999`));
     expect(result.stdout).toBe('');
   });
 
