@@ -113,3 +113,46 @@ describe('multinomial logistic regression (softmax, L-BFGS)', () => {
     expect(result.accuracy).toBe(reference.accuracy);
   }, 120_000);
 });
+
+describe('bspml train logreg on classes 0..C−1, bspml predict', () => {
+  const tempDir = useTempDirs();
+
+  it('writes {"algorithm":"logreg","classes","weights":[per class],"bias":[per class],…}; predict writes the class and each class\'s probability', async () => {
+    // Prepare
+    const dir = await tempDir();
+    const data = join(dir, 'd.csv');
+    const model = join(dir, 'model.json');
+    const lines = ['a,b,c,label'];
+    for (let i = 0; i < DATA.rows; i++) lines.push(`${Array.from(DATA.features.subarray(i * 3, i * 3 + 3)).join(',')},${DATA.labels![i]}`);
+    await writeFile(data, `${lines.join('\n')}\n`);
+
+    // Act
+    const trained = await runBspml(['train', 'logreg', '--data', data, '--l2', String(L2), '--workers', '2', '--threads', '1', '--out', model, '--no-progress']);
+    const predicted = await runBspml(['predict', '--model', model, '--data', data]);
+
+    // Assess
+    expect(trained.code, trained.stderr).toBe(0);
+    expect(trained.stdout).toMatch(/^logistic regression \(lbfgs\), l2 = 0\.01, on /m);
+    const file = JSON.parse(await readFile(model, 'utf8')) as MultinomialResult;
+    expect(file).toMatchObject({ algorithm: 'logreg', solver: 'lbfgs', classes: [0, 1, 2, 3], dims: 3, featureNames: ['a', 'b', 'c'], labelName: 'label', converged: true });
+    expect(file.weights.map((w) => w.length)).toEqual([3, 3, 3, 3]);
+    expect(file.bias).toHaveLength(4);
+    expect(predicted.code, predicted.stderr).toBe(0);
+    const rows = predicted.stdout.trimEnd().split('\n');
+    expect(rows[0]).toBe('label,p0,p1,p2,p3');
+    expect(rows).toHaveLength(DATA.rows + 1);
+    let right = 0;
+    for (let i = 0; i < DATA.rows; i++) {
+      const [label, ...p] = rows[i + 1]!.split(',').map(Number) as [number, ...number[]];
+      // softmax(W·x + b), computed here from the file.
+      const z = file.weights.map((w, k) => file.bias[k]! + w.reduce((s, v, j) => s + v * DATA.features[i * 3 + j]!, 0));
+      const e = z.map((v) => Math.exp(v - Math.max(...z)));
+      const sum = e.reduce((s, v) => s + v, 0);
+      for (let k = 0; k < 4; k++) expect(Math.abs(p[k]! - e[k]! / sum)).toBeLessThanOrEqual(1e-12);
+      expect(label).toBe(z.indexOf(Math.max(...z)));
+      if (label === DATA.labels![i]) right++;
+    }
+    expect(right / DATA.rows).toBe(file.accuracy);
+    expect(predicted.stderr).toBe(`predicted ${DATA.rows} rows; accuracy ${((100 * right) / DATA.rows).toFixed(2)}% against column "label"\n`);
+  }, 30_000);
+});
