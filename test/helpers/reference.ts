@@ -293,15 +293,7 @@ function referenceLinearOptimum(data: ReferenceData, l2: number, loss: Reference
       h[j * n + j] += l2;
     }
     if (Math.hypot(...g) <= 1e-12) break;
-    const step = gaussianSolve(h, n, g.map((v) => -v));
-    const before = objectiveAt(theta);
-    let t = 1;
-    let next = theta.map((v, j) => v + step[j]!);
-    while (objectiveAt(next) > before && t > 1e-8) {
-      t /= 2;
-      next = theta.map((v, j) => v + t * step[j]!);
-    }
-    theta = next;
+    theta = newtonStep(theta, h, g, objectiveAt);
   }
   const weights = new Float64Array(dims);
   let bias = theta[dims]!;
@@ -310,6 +302,19 @@ function referenceLinearOptimum(data: ReferenceData, l2: number, loss: Reference
     bias -= weights[j]! * mean[j]!;
   }
   return { weights, bias, objective: objectiveAt(theta), iterations };
+}
+
+/** θ + t·p for the Newton step p = −H⁻¹g, with t halved from 1 while the objective rises. */
+function newtonStep(theta: Float64Array<ArrayBuffer>, h: Float64Array, g: Float64Array, objectiveAt: (theta: Float64Array) => number): Float64Array<ArrayBuffer> {
+  const step = gaussianSolve(h, theta.length, g.map((v) => -v));
+  const before = objectiveAt(theta);
+  let t = 1;
+  let next = theta.map((v, j) => v + step[j]!);
+  while (objectiveAt(next) > before && t > 1e-8) {
+    t /= 2;
+    next = theta.map((v, j) => v + t * step[j]!);
+  }
+  return next;
 }
 
 /** Solves A x = b (A row-major n × n, copied) by Gaussian elimination with partial pivoting. */
@@ -405,15 +410,7 @@ export function referenceSoftmaxOptimum(
     }
     if (Math.hypot(...g) <= 1e-12) break;
     for (let a = 0; a < size; a++) h[a * size + a] += 1e-12;
-    const step = gaussianSolve(h, size, g.map((v) => -v));
-    const before = objectiveAt(theta);
-    let t = 1;
-    let next = theta.map((v, j) => v + step[j]!);
-    while (objectiveAt(next) > before && t > 1e-8) {
-      t /= 2;
-      next = theta.map((v, j) => v + t * step[j]!);
-    }
-    theta = next;
+    theta = newtonStep(theta, h, g, objectiveAt);
   }
   const standardised = new Float64Array(classes * dims);
   const intercepts = new Float64Array(classes);
