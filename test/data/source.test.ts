@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileDatasetSource } from '../../src/data/FileDatasetSource.js';
+import { classLabelProblem } from '../../src/data/labels.js';
 import type { DatasetRef } from '../../src/data/types.js';
 import { DataError } from '../../src/errors.js';
 
@@ -17,12 +18,9 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Labels 0 or 1, as logistic regression's rule allows. */
-const binaryLabel = (y: number): string | undefined => (y === 0 || y === 1 ? undefined : `label ${y} is not 0 or 1`);
-
 /** The data set as one shard: describe, then load, as the preparation round does with W = 1. */
 async function loadWhole(source: FileDatasetSource, ref: DatasetRef) {
-  return source.loadShard(await source.describe(ref), 0, 1, { labelRule: binaryLabel });
+  return source.loadShard(await source.describe(ref), 0, 1, { labelRule: classLabelProblem });
 }
 
 /** Row i holds features (i, 10·i) and label i mod 2, so every value tells which row it came from. */
@@ -108,7 +106,7 @@ describe('FileDatasetSource', () => {
   it('names the data set by its uri in validation errors', async () => {
     // Prepare
     const path = join(dir, 'labels.csv');
-    await writeFile(path, 'a,y\n1,0\n2,3\n');
+    await writeFile(path, 'a,y\n1,0\n2,3.5\n');
     const source = new FileDatasetSource();
 
     // Act
@@ -120,7 +118,7 @@ describe('FileDatasetSource', () => {
     // Assess
     expect(err).toBeInstanceOf(DataError);
     expect(err!.code).toBe('E_DATA');
-    expect(err!.message).toBe(`${path}: row 3, field "y": label 3 is not 0 or 1`);
+    expect(err!.message).toBe(`${path}: row 3, field "y": label 3.5 is not a class: labels must be integers 0 to 999`);
   });
 
   it('accepts file: URLs and refuses s3 URIs', async () => {
