@@ -178,7 +178,8 @@ export class RowSink implements RowTarget {
       const labels = this.reservation.labels?.subarray(0, rows);
       this.view = undefined;
       this.labelView = undefined;
-      const positions = new Float64Array(rows);
+      // Shared, so that the threads summarising the shard read them in place.
+      const positions = new Float64Array(new SharedArrayBuffer(rows * 8));
       this.positions.drainInto(positions);
       return { shard, shards, rows, dims, buffer: features.buffer as SharedArrayBuffer, features, ...(labels ? { labels } : {}), pieces, positions };
     } else if (this.growable) {
@@ -195,7 +196,8 @@ export class RowSink implements RowTarget {
       labels = new Float32Array(buffer, featureBytes, rows);
       this.labels.drainInto(labels);
     }
-    const positions = new Float64Array(rows);
+    // Shared, so that the threads summarising the shard read them in place.
+    const positions = new Float64Array(new SharedArrayBuffer(rows * 8));
     this.positions.drainInto(positions);
     return { shard, shards, rows, dims, buffer, features, ...(labels ? { labels } : {}), pieces, positions };
   }

@@ -91,55 +91,126 @@ function emptyColumns(dims: number): ColumnStats[] {
 }
 
 /**
- * Summarises one loaded shard: per feature column count, mean, M2 (two passes: the shard's mean
- * first, then squared deviations from it, which loses less than a running update), min and max;
- * label counts; the shard's bottom-`sampleSize` rows by key.
+ * Rows per block of the column statistics: each block's count, mean and M2 are computed in two
+ * passes (its mean first, then squared deviations from it, which loses less than a running
+ * update), and the blocks are merged in order with Chan et al.'s formula (mergeSummaries). Fixed
+ * blocks make the statistics the same however many threads summarise the shard.
  */
-export function summarizeShard(shard: ShardData, options: { shard: number; seed: number; sampleSize: number }): Summary {
-  const { rows, dims, features, labels } = shard;
-  const columns = emptyColumns(dims);
-  if (rows > 0) {
-    const sum = new Float64Array(dims);
-    const min = new Float64Array(dims).fill(Infinity);
-    const max = new Float64Array(dims).fill(-Infinity);
-    for (let i = 0; i < rows; i++) {
-      const base = i * dims;
-      for (let j = 0; j < dims; j++) {
-        const v = features[base + j]!;
-        sum[j] += v;
-        if (v < min[j]!) min[j] = v;
-        if (v > max[j]!) max[j] = v;
-      }
-    }
-    const mean = sum.map((s) => s / rows);
-    const m2 = new Float64Array(dims);
-    for (let i = 0; i < rows; i++) {
-      const base = i * dims;
-      for (let j = 0; j < dims; j++) {
-        const d = features[base + j]! - mean[j]!;
-        m2[j] += d * d;
-      }
-    }
-    for (let j = 0; j < dims; j++) columns[j] = { count: rows, mean: mean[j]!, m2: m2[j]!, min: min[j]!, max: max[j]! };
-  }
+export const STATS_BLOCK_ROWS = 1 << 16;
 
-  let labelCounts: Record<string, number> | undefined;
+/** The part of a shard's rows a thread summarises: rows [start, end), with what keys them. */
+export interface RowRange {
+  features: Float32Array;
+  labels?: Float32Array;
+  dims: number;
+  /** Each row's position in its part; absent: row i is at `first + i`. */
+  positions?: Float64Array;
+  first?: number;
+  /** Rows per piece of the shard, in order, with the piece's part. */
+  pieces: { part: number; rows: number }[];
+  start: number;
+  end: number;
+}
+
+/** What a thread learns of its rows: the column statistics of each block, label counts, the bottom-k. */
+export interface RangeSummary {
+  blocks: ColumnStats[][];
+  labels?: [number, number][];
+  sample: InitSample;
+}
+
+/** Summarises rows [start, end) of a shard (start a multiple of STATS_BLOCK_ROWS): a thread's share. */
+export function summarizeRange(range: RowRange, seed: number, sampleSize: number): RangeSummary {
+  const { features, labels, dims, start, end } = range;
+  const blocks: ColumnStats[][] = [];
+  for (let a = start; a < end; a += STATS_BLOCK_ROWS) blocks.push(blockStats(features, dims, a, Math.min(end, a + STATS_BLOCK_ROWS)));
+  let labelCounts: [number, number][] | undefined;
   if (labels) {
     const counts = new Map<number, number>();
-    for (let i = 0; i < rows; i++) counts.set(labels[i]!, (counts.get(labels[i]!) ?? 0) + 1);
+    for (let i = start; i < end; i++) counts.set(labels[i]!, (counts.get(labels[i]!) ?? 0) + 1);
+    labelCounts = [...counts];
+  }
+  return { blocks, ...(labelCounts ? { labels: labelCounts } : {}), sample: bottomK(range, seed, sampleSize) };
+}
+
+/** Count, mean, M2, min and max of each column over rows [a, b), in two passes. */
+function blockStats(features: Float32Array, dims: number, a: number, b: number): ColumnStats[] {
+  const rows = b - a;
+  const sum = new Float64Array(dims);
+  const min = new Float64Array(dims).fill(Infinity);
+  const max = new Float64Array(dims).fill(-Infinity);
+  for (let i = a; i < b; i++) {
+    const base = i * dims;
+    for (let j = 0; j < dims; j++) {
+      const v = features[base + j]!;
+      sum[j] += v;
+      if (v < min[j]!) min[j] = v;
+      if (v > max[j]!) max[j] = v;
+    }
+  }
+  const mean = sum.map((x) => x / rows);
+  const m2 = new Float64Array(dims);
+  for (let i = a; i < b; i++) {
+    const base = i * dims;
+    for (let j = 0; j < dims; j++) {
+      const d = features[base + j]! - mean[j]!;
+      m2[j] += d * d;
+    }
+  }
+  return Array.from({ length: dims }, (_, j) => ({ count: rows, mean: mean[j]!, m2: m2[j]!, min: min[j]!, max: max[j]! }));
+}
+
+/** The shard's rows as ranges summarised: `ranges` of whole stats blocks, in row order. */
+export function rangesOf(rows: number, ranges: number): { start: number; end: number }[] {
+  const blocks = Math.ceil(rows / STATS_BLOCK_ROWS);
+  const out: { start: number; end: number }[] = [];
+  for (let t = 0; t < ranges; t++) {
+    const start = Math.min(rows, Math.floor((t * blocks) / ranges) * STATS_BLOCK_ROWS);
+    const end = Math.min(rows, Math.floor(((t + 1) * blocks) / ranges) * STATS_BLOCK_ROWS);
+    if (end > start) out.push({ start, end });
+  }
+  return out;
+}
+
+/** The shard's pieces as summarizeRange takes them. */
+export function piecesOf(shard: ShardData): { part: number; rows: number }[] {
+  return piecesReported(shard).map((p) => ({ part: p.piece.part, rows: p.rows }));
+}
+
+function piecesReported(shard: ShardData): PieceReport[] {
+  const first = shard.first ?? 0;
+  return shard.pieces ?? [{ piece: { part: 0, start: first, end: first + shard.rows }, rows: shard.rows, lines: shard.rows }];
+}
+
+/**
+ * Summarises one loaded shard: per feature column count, mean, M2 (per block of STATS_BLOCK_ROWS
+ * rows, merged in order), min and max; label counts; the shard's bottom-`sampleSize` rows by key.
+ * `summaries` are the shard's ranges already summarised (by its threads, over `rangesOf`), merged
+ * here in order; without them the whole shard is summarised here, to the same result.
+ */
+export function summarizeShard(shard: ShardData, options: { shard: number; seed: number; sampleSize: number }, summaries?: RangeSummary[]): Summary {
+  const { rows, dims } = shard;
+  const parts =
+    summaries ??
+    [summarizeRange({ features: shard.features, ...(shard.labels ? { labels: shard.labels } : {}), dims, ...(shard.positions ? { positions: shard.positions } : {}), first: shard.first ?? 0, pieces: piecesOf(shard), start: 0, end: rows }, options.seed, options.sampleSize)];
+  let columns = emptyColumns(dims);
+  for (const part of parts) for (const block of part.blocks) columns = columns.map((c, j) => mergeColumn(c, block[j]!));
+  let labelCounts: Record<string, number> | undefined;
+  if (shard.labels) {
+    const counts = new Map<number, number>();
+    for (const part of parts) for (const [v, n] of part.labels ?? []) counts.set(v, (counts.get(v) ?? 0) + n);
     labelCounts = Object.fromEntries([...counts].sort((a, b) => a[0] - b[0]).map(([v, n]) => [String(v), n]));
   }
-
-  const first = shard.first ?? 0;
-  const pieces = shard.pieces ?? [{ piece: { part: 0, start: first, end: first + rows }, rows, lines: rows }];
+  let sample = emptySample(dims);
+  for (const part of parts) sample = mergeSamples(sample, part.sample, options.sampleSize);
   return {
     rows,
     dims,
     columns,
     ...(labelCounts ? { labels: labelCounts } : {}),
     shardRows: [rows],
-    pieces,
-    sample: bottomK(shard, pieces, options.seed, options.sampleSize),
+    pieces: piecesReported(shard),
+    sample,
     errors: [],
   };
 }
@@ -157,10 +228,10 @@ export function errorSummary(shard: number, dims: number, error: DataError): Sum
   };
 }
 
-/** The shard's rows with the smallest keys: a max-heap of at most `size` rows, so O(rows) when most miss. */
-function bottomK(shard: ShardData, pieces: PieceReport[], seed: number, size: number): InitSample {
-  const { rows, dims } = shard;
-  if (size <= 0 || rows === 0) return emptySample(dims);
+/** The range's rows with the smallest keys: a max-heap of at most `size` rows, so O(rows) when most miss. */
+function bottomK(range: RowRange, seed: number, size: number): InitSample {
+  const { dims, start, end } = range;
+  if (size <= 0 || end <= start) return emptySample(dims);
   const keys: number[] = [];
   const parts: number[] = [];
   const positions: number[] = [];
@@ -188,12 +259,16 @@ function bottomK(shard: ShardData, pieces: PieceReport[], seed: number, size: nu
     }
   };
 
+  // The piece holding row `start`, and where it ends.
+  const pieces = range.pieces;
   let pieceIndex = 0;
-  let pieceEnd = pieces[0]?.rows ?? rows;
-  for (let i = 0; i < rows; i++) {
+  let pieceEnd = pieces[0]?.rows ?? end;
+  while (start >= pieceEnd && pieceIndex < pieces.length - 1) pieceEnd += pieces[++pieceIndex]!.rows;
+  const first = range.first ?? 0;
+  for (let i = start; i < end; i++) {
     while (i >= pieceEnd && pieceIndex < pieces.length - 1) pieceEnd += pieces[++pieceIndex]!.rows;
-    const part = pieces[pieceIndex]?.piece.part ?? 0;
-    const position = shard.positions ? shard.positions[i]! : (shard.first ?? 0) + i;
+    const part = pieces[pieceIndex]?.part ?? 0;
+    const position = range.positions ? range.positions[i]! : first + i;
     const key = sampleKey(seed, part, position);
     if (heap.length < size) {
       keys.push(key);
@@ -227,7 +302,7 @@ function bottomK(shard: ShardData, pieces: PieceReport[], seed: number, size: nu
     out.parts[i] = parts[slot]!;
     out.positions[i] = positions[slot]!;
     const row = rowOf[slot]!;
-    out.features.set(shard.features.subarray(row * dims, row * dims + dims), i * dims);
+    out.features.set(range.features.subarray(row * dims, row * dims + dims), i * dims);
   });
   return out;
 }

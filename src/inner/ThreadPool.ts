@@ -8,9 +8,10 @@ import type { Shape } from '../algorithms/types.js';
 import { BspmlError } from '../errors.js';
 import type { CsvBlockParser, CsvBlockRequest, CsvBlockResult } from '../data/formats/csv-blocks.js';
 import type { ShardReservation } from '../data/rows.js';
+import { piecesOf, rangesOf, summarizeShard, type RangeSummary, type Summary } from '../data/summary.js';
 import type { ShardData } from '../data/types.js';
 import { compiledModule, registerBuffer, SharedArena, type KernelKind } from '../kernels/backend.js';
-import type { ComputeMessage, FromThread, ParseMessage, ShardMessage } from './messages.js';
+import type { ComputeMessage, FromThread, ParseMessage, ShardMessage, SummarizeMessage } from './messages.js';
 
 /** Bytes that crossed between the worker and its threads (structured clones, not shared memory). */
 export interface ThreadTraffic {
@@ -83,6 +84,7 @@ export class ThreadPool implements CsvBlockParser {
   /** Rooms reserved in the arena for shards being loaded, by where their features start. */
   private readonly reservations = new Map<number, { buffer: ArrayBufferLike; region: { offset: number; bytes: number }; labelOffset: number }>();
   private readonly parsing = new Map<number, { resolve: (result: CsvBlockResult) => void; reject: (error: Error) => void; thread: number }>();
+  private readonly summarizing = new Map<number, { resolve: (summary: RangeSummary) => void; reject: (error: Error) => void }>();
   /** Blocks in flight per thread, to send the next to the least busy. */
   private readonly busy: number[];
 
@@ -116,6 +118,13 @@ export class ThreadPool implements CsvBlockParser {
         else if (message.type === 'error') parse.reject(new ThreadError(`inner worker failed to parse: ${message.message}`));
         return;
       }
+      const summarizing = this.summarizing.get(message.id);
+      if (summarizing) {
+        this.summarizing.delete(message.id);
+        if (message.type === 'summary') summarizing.resolve(message.summary);
+        else if (message.type === 'error') summarizing.reject(new ThreadError(`inner worker failed to summarise: ${message.message}`));
+        return;
+      }
       const waiter = this.pending.get(message.id);
       if (!waiter) return;
       this.pending.delete(message.id);
@@ -130,6 +139,8 @@ export class ThreadPool implements CsvBlockParser {
       this.pending.clear();
       for (const waiter of this.parsing.values()) waiter.reject(this.failure);
       this.parsing.clear();
+      for (const waiter of this.summarizing.values()) waiter.reject(this.failure);
+      this.summarizing.clear();
     };
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`exited with code ${code}`)));
@@ -246,6 +257,30 @@ export class ThreadPool implements CsvBlockParser {
     });
   }
 
+  /**
+   * The preparation round's summary of a loaded shard, its rows split into ranges of whole
+   * statistics blocks, one per thread, merged in row order: the same summary as summarizeShard's
+   * on one thread. Row positions travel as shared memory when they are (loadShard's are).
+   */
+  async summarize(key: string, shard: ShardData, options: { shard: number; seed: number; sampleSize: number }): Promise<Summary> {
+    if (this.failure) throw this.failure;
+    if (!this.loaded.has(key)) throw new ThreadError(`shard ${key} is not loaded in this pool`);
+    const pieces = piecesOf(shard);
+    const ranges = rangesOf(shard.rows, this.size);
+    const summaries = await Promise.all(
+      ranges.map(
+        ({ start, end }, t) =>
+          new Promise<RangeSummary>((resolve, reject) => {
+            const id = this.nextId++;
+            this.summarizing.set(id, { resolve, reject });
+            const message: SummarizeMessage = { type: 'summarize', id, key, start, end, seed: options.seed, sampleSize: options.sampleSize, first: shard.first ?? 0, pieces, ...(shard.positions ? { positions: shard.positions } : {}) };
+            this.threads[t]!.postMessage(message);
+          }),
+      ),
+    );
+    return summarizeShard(shard, options, summaries);
+  }
+
   private place(key: string, shard: ShardData): ShardData {
     // A shard the memory cannot hold (wasm32 stops at 4 GiB) stays where it is, on the TypeScript loops.
     const placed = this.arena?.place(shard.features, shard.labels);
@@ -317,5 +352,7 @@ export class ThreadPool implements CsvBlockParser {
     this.pending.clear();
     for (const waiter of this.parsing.values()) waiter.reject(error);
     this.parsing.clear();
+    for (const waiter of this.summarizing.values()) waiter.reject(error);
+    this.summarizing.clear();
   }
 }

@@ -1,5 +1,6 @@
 import type { Shape } from '../algorithms/types.js';
 import type { CsvBlockRequest, CsvBlockResult } from '../data/formats/csv-blocks.js';
+import type { RangeSummary } from '../data/summary.js';
 import type { KernelKind } from '../kernels/backend.js';
 
 /** Sent once per shard per thread: the buffer is shared, not copied. */
@@ -41,10 +42,26 @@ export interface ParseMessage {
   request: CsvBlockRequest;
 }
 
-export type ToThread = ShardMessage | DropMessage | ComputeMessage | ParseMessage;
+/** Summarise rows [start, end) of a shard the thread holds (the preparation round's summary). */
+export interface SummarizeMessage {
+  type: 'summarize';
+  id: number;
+  key: string;
+  start: number;
+  end: number;
+  seed: number;
+  sampleSize: number;
+  /** Shared memory, not copied; absent: row i is at `first + i`. */
+  positions?: Float64Array;
+  first: number;
+  pieces: { part: number; rows: number }[];
+}
+
+export type ToThread = ShardMessage | DropMessage | ComputeMessage | ParseMessage | SummarizeMessage;
 
 export type FromThread =
   | { type: 'ready' }
   | { type: 'result'; id: number; partial: Float64Array; ms: number; kernels: KernelKind }
   | { type: 'parsed'; id: number; result: CsvBlockResult }
+  | { type: 'summary'; id: number; summary: RangeSummary }
   | { type: 'error'; id: number; message: string; stack?: string };

@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { algorithmByName } from '../algorithms/index.js';
 import { parseCsvBlock } from '../data/formats/csv-blocks.js';
+import { summarizeRange } from '../data/summary.js';
 import { adoptModule, registerBuffer, wasmContextOf, type SharedMemory, type WasmBuild } from '../kernels/backend.js';
 import type { FromThread, ToThread } from './messages.js';
 
@@ -40,6 +41,19 @@ port.on('message', (message: ToThread) => {
     case 'drop':
       shards.delete(message.key);
       return;
+    case 'summarize': {
+      try {
+        const shard = shards.get(message.key);
+        if (!shard) throw new Error(`shard ${message.key} was not sent to this thread`);
+        const { start, end, positions, first, pieces } = message;
+        const summary = summarizeRange({ ...shard, ...(positions ? { positions } : {}), first, pieces, start, end }, message.seed, message.sampleSize);
+        port.postMessage({ type: 'summary', id: message.id, summary } satisfies FromThread);
+      } catch (error) {
+        const err = error instanceof Error ? error : new Error(String(error));
+        port.postMessage({ type: 'error', id: message.id, message: err.message, stack: err.stack } satisfies FromThread);
+      }
+      return;
+    }
     case 'parse': {
       try {
         const result = parseCsvBlock(message.request);

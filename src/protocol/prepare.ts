@@ -1,7 +1,7 @@
 import { algorithmFor } from '../algorithms/index.js';
 import type { LoadOptions } from '../data/dataset.js';
 import type { DatasetLayout, PieceReport } from '../data/layout.js';
-import { decodeSummary, encodeSummary, errorSummary, mergeSummaries, summarizeShard, type PreparedData, type Summary, type SummaryError } from '../data/summary.js';
+import { decodeSummary, encodeSummary, errorSummary, mergeSummaries, type PreparedData, type Summary, type SummaryError } from '../data/summary.js';
 import type { DataSummary } from '../data/types.js';
 import { BspmlError, DataError, SpecError } from '../errors.js';
 import type { WorkerContainer } from '../inner/WorkerContainer.js';
@@ -68,7 +68,8 @@ export async function prepareShard(
   try {
     const shard = await container.shard(job.jobId, task.shard, (via) => deps.datasets.loadShard(job.layout, task.shard, job.shards, { ...loadOptions(job.spec), ...via }));
     cacheHit = shard.cacheHit;
-    summary = summarizeShard(shard.data, { shard: task.shard, seed: job.spec.seed, sampleSize: sampleSizeOf(job.spec, job.layout.featureNames.length) });
+    // Summarised by the container's threads, each over its range of the rows.
+    summary = await container.pool.summarize(shard.key, shard.data, { shard: task.shard, seed: job.spec.seed, sampleSize: sampleSizeOf(job.spec, job.layout.featureNames.length) });
   } catch (error) {
     // Anything but bad data (a network error, a throttled read) is thrown, for the invocation to be retried.
     if (!(error instanceof DataError)) throw error;
