@@ -1,6 +1,6 @@
 import type { GetObjectCommand, GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import { PartsDatasetSource } from '../data/PartsDatasetSource.js';
-import { S3Objects, type S3Read, type S3Sender } from '../data/sources/s3.js';
+import { S3Objects, type S3Read, type S3ReadOptions, type S3Sender } from '../data/sources/s3.js';
 
 /** What code that only GETs objects (uploads.ts) needs of an S3 client. */
 export interface S3Like {
@@ -20,8 +20,8 @@ export interface S3ReadCounts {
 export class S3DatasetSource extends PartsDatasetSource {
   private readonly objects: S3Objects;
 
-  constructor(s3: S3Sender) {
-    const objects = new S3Objects(s3);
+  constructor(s3: S3Sender, options: S3ReadOptions = {}) {
+    const objects = new S3Objects(s3, options);
     super(objects);
     this.objects = objects;
   }

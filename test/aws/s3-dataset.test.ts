@@ -98,6 +98,34 @@ describe('S3 data sets (s3rver, the real SDK client)', () => {
     for (const c of [start, ...workers]) c.client.destroy();
   });
 
+  it('fetches a long range as consecutive ranged GETs, several in flight: the same rows, no byte read twice', async () => {
+    // Prepare: one ≈ 300 KB CSV part; requests of 16 KB, 3 at a time.
+    const body = csvPart(4000, 4);
+    await put('sets/one/part-00000.csv', body);
+    const describer = countingClient();
+    const layout = await new S3DatasetSource(describer.client).describe({ uri: `s3://${BUCKET}/sets/one/`, labelColumn: 'y' });
+    const W = 2;
+    const plan = planShards(layout, W);
+
+    // Act
+    const single = countingClient();
+    const whole = await Promise.all([0, 1].map((s) => new S3DatasetSource(single.client).loadShard(layout, s, W)));
+    const workers = Array.from({ length: W }, () => countingClient());
+    const shards = await Promise.all(workers.map((w, s) => new S3DatasetSource(w.client, { requestBytes: 16 * 1024, parallel: 3 }).loadShard(layout, s, W)));
+
+    // Assess
+    for (const [s, shard] of shards.entries()) {
+      expect(Array.from(shard.features)).toEqual(Array.from(whole[s]!.features));
+      expect(Array.from(shard.positions)).toEqual(Array.from(whole[s]!.positions));
+      const ranges = plan[s]!.reduce((sum, p) => sum + (p.end - p.start), 0);
+      const gets = workers[s]!.gets;
+      expect(gets.length).toBeGreaterThanOrEqual(Math.floor(ranges / (16 * 1024)));
+      expect(gets.reduce((sum, g) => sum + g.bytes, 0)).toBeLessThanOrEqual(ranges + plan[s]!.length * (1 + 1024));
+    }
+    expect(shards.reduce((n, s) => n + s.rows, 0)).toBe(4000);
+    for (const c of [describer, single, ...workers]) c.client.destroy();
+  });
+
   it('reads a binary object by whole rows, and names the object and the row of a bad value', async () => {
     // Prepare
     const values = Float32Array.from({ length: 300 * 3 }, (_, i) => (i % 3 === 2 ? Math.floor(i / 3) % 2 : i));
