@@ -144,7 +144,7 @@ export async function solversBench(options: { rows?: number; out?: string } = {}
           const nearAccuracy = firstRound(out.rounds, (r) => r.stats.accuracy! >= ref.accuracy - 0.005);
           const objective = firstRound(out.rounds, (r) => gapOf(r) <= 1e-6);
           const finalGap = gapOf(out.rounds.at(-1)!);
-          log(`| ${spec.name} | ${spec.l2.toPrecision(3)} | ${solver} | ${cell(accuracy)} | ${cell(nearAccuracy)} | ${cell(objective)} | ${finalGap.toExponential(1)} |`);
+          log(`| ${spec.name} | ${spec.l2.toPrecision(3)} | ${solver} | ${cell(accuracy)} | ${cell(nearAccuracy)}${nearAccuracy.round === undefined ? '' : `, ${(100 * out.rounds[nearAccuracy.round - 1]!.stats.accuracy!).toFixed(2)} %`} | ${cell(objective)} | ${finalGap.toExponential(1)} |`);
           figures.push({ data: spec.name, solver, accuracy, nearAccuracy, objective, finalGap, rounds: out.rounds.length });
         }
       } finally {

@@ -2,7 +2,7 @@
  * The hot loops of local SGD (src/algorithms/logreg/localSgd.ts), as plain TypeScript: the step
  * loop visits rows in a shuffled order, so it reads them scattered, and a batch's step changes the
  * weights the next batch reads; there is no WebAssembly version yet (the evaluation of the entering
- * model, logistic regression's, does run in the WebAssembly gradient kernel).
+ * model does run in the WebAssembly kernels: the gradient kernel for the log-loss, the margins for the hinge).
  */
 
 /** The loss of one row as a function of its margin z = w·x + b and its 0/1 label. */
@@ -83,37 +83,4 @@ function inputSpace(theta: Float64Array, mean: Float64Array, invStd: Float64Arra
     b -= w[j]! * mean[j]!;
   }
   return b;
-}
-
-/**
- * The hinge counterpart of logregAccumulate: over rows [start, end) with z = w·x + b it adds the
- * subgradient −y±·x (y± = 2·label − 1) of each row inside the margin (y±·z < 1) to grad[0..dims)
- * and −y± to grad[dims]; returns Σ max(0, 1 − y±·z) and the rows classified right (z ≥ 0 ⇔ label 1).
- */
-export function hingeAccumulate(
-  x: Float32Array,
-  y: Float32Array,
-  dims: number,
-  start: number,
-  end: number,
-  w: Float64Array,
-  grad: Float64Array,
-): { loss: number; correct: number } {
-  let loss = 0;
-  let correct = 0;
-  const bias = w[dims]!;
-  for (let i = start; i < end; i++) {
-    const row = i * dims;
-    let z = bias;
-    for (let j = 0; j < dims; j++) z += w[j]! * x[row + j]!;
-    const label = y[i]!;
-    if ((z >= 0 ? 1 : 0) === label) correct++;
-    const sign = 2 * label - 1;
-    const margin = 1 - sign * z;
-    if (margin <= 0) continue;
-    loss += margin;
-    for (let j = 0; j < dims; j++) grad[j] -= sign * x[row + j]!;
-    grad[dims] -= sign;
-  }
-  return { loss, correct };
 }

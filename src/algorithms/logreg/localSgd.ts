@@ -1,8 +1,11 @@
 import { BspmlError } from '../../errors.js';
 import { logregAccumulate } from '../../kernels/logreg.js';
-import { hingeAccumulate, localSgdSteps, type SgdLoss } from '../../kernels/localSgd.js';
-import { Rng } from '../../util/random.js';
+import { logregMargins } from '../../kernels/curvature.js';
+import { localSgdSteps, type SgdLoss } from '../../kernels/localSgd.js';
+import { mix32, Rng } from '../../util/random.js';
 import type { RowBlock, Shape, UpdateResult } from '../types.js';
+import { hinge } from '../svm/loss.js';
+import { rowLossAccumulate } from './secondOrder.js';
 import { fromStandard, headLength, meanOf, norm, PARTIAL_HEAD, penaltyOf, type PenaltySpec, penaltyTerm, standardGradient, stdOf, toStandard } from './layout.js';
 
 /*
@@ -79,19 +82,9 @@ export function localSgdInit(head: Float64Array, dims: number): Float64Array {
   return model;
 }
 
-/** The generator of a thread's mini-batch order: one stream per (seed, round, shard, thread). */
+/** The generator of a thread's mini-batch order: one stream per (seed, round, shard, thread); the finaliser gives nearby keys unrelated seeds. */
 export function sgdRng(seed: number, round: number, shard: number, thread: number): Rng {
-  return new Rng(mix(mix(mix(mix(seed) ^ round) ^ shard) ^ thread));
-}
-
-/** MurmurHash3's 32-bit finaliser: nearby keys give unrelated seeds. */
-function mix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return new Rng(mix32(mix32(mix32(mix32(seed) ^ round) ^ shard) ^ thread));
 }
 
 /** Fisher–Yates, in place, from the last index down. */
@@ -111,10 +104,15 @@ export function localSgdPartial(shape: Shape, model: Float64Array, block: RowBlo
   const { features, labels, start, end } = block;
   if (!labels) throw new Error(`${shape.algorithm === 'svm' ? 'linear SVM' : 'logistic regression'} partial needs labels`);
   const rows = end - start;
-  const evaluate = settings.loss === 'hinge' ? hingeAccumulate : logregAccumulate;
-  const { loss, correct } = evaluate(features, labels, dims, start, end, model, out);
-  out[dims + 1] += loss;
-  out[dims + 2] += correct;
+  if (settings.loss === 'logistic') {
+    const { loss, correct } = logregAccumulate(features, labels, dims, start, end, model, out);
+    out[dims + 1] += loss;
+    out[dims + 2] += correct;
+  } else if (rows > 0) {
+    const z = new Float64Array(rows);
+    logregMargins(features, dims, start, end, model, z);
+    rowLossAccumulate(features, labels, dims, start, z, hinge, out);
+  }
   out[dims + 3] += rows;
   if (rows === 0) return;
 
