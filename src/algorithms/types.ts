@@ -13,6 +13,8 @@ export interface Shape {
   k: number;
   /** Logistic regression: the solver, which decides the model's and the partial's layout. */
   solver?: LogregSolver;
+  /** Multinomial logistic regression: its C > 2 classes (labels 0..C−1); absent for two classes. */
+  classes?: number;
 }
 
 /** Rows [start, end) of a shard's views. */
@@ -43,6 +45,11 @@ export interface Algorithm<S extends JobSpec = JobSpec> {
   shape(spec: S, data: DataSummary): Shape;
   /** Rejects a spec that cannot run on this data, naming the field (from the preparation round's summary). */
   validate(spec: S, data: PreparedData): void;
+  /**
+   * The label classes the model learns one row of weights for, when it does (multinomial logistic
+   * regression): recorded with the job's data summary for shape(), after validate() accepted the data.
+   */
+  classes?(spec: S, data: PreparedData): number | undefined;
   /** The model of round 1, from the preparation round's summary (never from the rows themselves). */
   init(spec: S, data: PreparedData): Float64Array;
   /** Why a label cannot be trained on (e.g. not 0 or 1), checked row by row as shards load; absent: any label. */

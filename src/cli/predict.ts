@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { predictKmeans, predictLogreg, predictSvm } from '../algorithms/index.js';
+import { predictKmeans, predictLogreg, predictMultinomial, predictSvm } from '../algorithms/index.js';
 import { DataError, SpecError } from '../errors.js';
 import { readTable } from '../data/load.js';
 import { formatFloat32, type Table } from '../data/table.js';
@@ -27,6 +27,18 @@ export async function predict(options: PredictOptions, io: CliIo): Promise<void>
     const sizes = new Array<number>(model.k).fill(0);
     for (const c of cluster) sizes[c]!++;
     summary = `predicted ${table.rows} rows; cluster sizes ${sizes.join(', ')}`;
+  } else if ('classes' in model) {
+    // Multinomial logistic regression: the class, then P(class k) for each class k.
+    const { label, probabilities } = predictMultinomial(model, features, table.rows);
+    const classes = model.classes.length;
+    const lines = [`${head}label,${model.classes.map((k) => `p${k}`).join(',')}`];
+    let correct = 0;
+    for (let i = 0; i < table.rows; i++) {
+      lines.push(`${lead(i)}${label[i]},${Array.from(probabilities.subarray(i * classes, (i + 1) * classes)).join(',')}`);
+      if (labels && labels[i] === label[i]) correct++;
+    }
+    csv = lines.join('\n');
+    summary = `predicted ${table.rows} rows` + (labels ? `; accuracy ${((100 * correct) / table.rows).toFixed(2)}% against column "${model.labelName}"` : '');
   } else {
     // Logistic regression: P(label = 1); SVM: the decision value w·x + b (label 1 where ≥ 0).
     const svm = model.algorithm === 'svm';

@@ -3,11 +3,8 @@ import type { DatasetSource } from '../ports/DatasetSource.js';
 import { describe, loadShard, type LoadOptions } from './dataset.js';
 import type { DatasetLayout, LoadedShard } from './layout.js';
 import type { ByteSource } from './sources/bytes.js';
-import { formatFloat32 } from './table.js';
+import { classLabelProblem } from './labels.js';
 import type { DatasetRef, TrainingData } from './types.js';
-
-/** Labels the algorithms of the whole-data-set port train on: 0 or 1. */
-const binaryLabel = (y: number): string | undefined => (y === 0 || y === 1 ? undefined : `label ${formatFloat32(y)} is not 0 or 1`);
 
 /**
  * A data set of one or many parts (CSV, csv.gz, binary, Parquet) read through a ByteSource.
@@ -31,12 +28,12 @@ export class PartsDatasetSource implements DatasetSource {
       throw new RangeError(`shard ${shard} of ${shards} does not exist`);
     }
     if ('parts' in of) return loadShard(of, shard, shards, this.bytes, options);
-    return loadShard(await this.layoutOf(of), shard, shards, this.bytes, { labelRule: binaryLabel });
+    return loadShard(await this.layoutOf(of), shard, shards, this.bytes, { labelRule: classLabelProblem });
   }
 
   async load(ref: DatasetRef): Promise<TrainingData> {
     const layout = await this.layoutOf(ref);
-    const shard = await loadShard(layout, 0, 1, this.bytes, { labelRule: binaryLabel });
+    const shard = await loadShard(layout, 0, 1, this.bytes, { labelRule: classLabelProblem });
     if (shard.rows === 0) {
       const onlyHeader = layout.parts.length === 1 && layout.parts[0]!.hasHeader;
       throw new DataError(ref.uri, `no data rows${onlyHeader ? ' (the file has only a header)' : ''}`);

@@ -1,7 +1,8 @@
 import { DataError } from '../errors.js';
 import { describe, loadShard, resolveColumn } from './dataset.js';
 import { LocalFiles } from './sources/local.js';
-import { formatFloat32, type Table } from './table.js';
+import { classLabelProblem } from './labels.js';
+import type { Table } from './table.js';
 import type { TrainingData } from './types.js';
 
 /**
@@ -21,7 +22,7 @@ export async function readTable(path: string): Promise<Table> {
 }
 
 /**
- * Splits a table into features and optional 0/1 labels. `labelColumn` is a column name, a 0-based
+ * Splits a table into features and optional class labels (0, 1, 2, …; data/labels.ts). `labelColumn` is a column name, a 0-based
  * index, or "last"; a name wins over an index, since a header may name a column "0".
  */
 export function toTrainingData(table: Table, file: string, labelColumn?: string): TrainingData {
@@ -45,10 +46,9 @@ export function toTrainingData(table: Table, file: string, labelColumn?: string)
   const labels = new Float32Array(rows);
   for (let r = 0; r < rows; r++) {
     const base = r * cols;
-    const y = values[base + label];
-    if (y !== 0 && y !== 1) {
-      throw new DataError(file, `label ${formatFloat32(y)} is not 0 or 1`, { row: table.firstLine + r, field: labelName });
-    }
+    const y = values[base + label]!;
+    const problem = classLabelProblem(y);
+    if (problem !== undefined) throw new DataError(file, problem, { row: table.firstLine + r, field: labelName });
     labels[r] = y;
     // Two block copies per row instead of a per-value loop with a branch on the label index.
     const out = r * dims;

@@ -5,7 +5,7 @@ export interface DatasetRef {
   /** A file path locally; `s3://bucket/key` on AWS. */
   uri: string;
   /**
-   * The column holding 0/1 labels, by header name or 0-based index; "last" means the last column.
+   * The column holding class labels (0, 1, 2, …), by header name or 0-based index; "last" means the last column.
    * Absent for algorithms without labels: then every column is a feature.
    */
   labelColumn?: string;
@@ -28,6 +28,8 @@ export interface DataSummary {
   dims: number;
   featureNames: string[];
   labelName?: string;
+  /** Label classes 0..C−1 when the model has a row of weights per class (multinomial logistic regression). */
+  classes?: number;
 }
 
 /**

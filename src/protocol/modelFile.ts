@@ -32,18 +32,34 @@ const logregModel = z.object({
 
 const svmModel = logregModel.omit({ algorithm: true }).extend({ algorithm: z.literal('svm') });
 
+/** Logistic regression on classes 0..C−1, C > 2: a row of weights and a bias per class. */
+const multinomialModel = logregModel.extend({
+  classes: z.array(z.number().int().min(0)).min(3),
+  weights: z.array(z.array(finite)),
+  bias: z.array(finite),
+});
+
 const modelSchema = z.discriminatedUnion('algorithm', [kmeansModel, logregModel, svmModel]);
+
+/** A logistic-regression file with `classes` is multinomial (binary files have none). */
+function schemaOf(value: unknown) {
+  const record = value as { algorithm?: unknown } | null;
+  return typeof record === 'object' && record !== null && record.algorithm === 'logreg' && 'classes' in record ? multinomialModel : modelSchema;
+}
 
 /** Validates a model file's JSON (as `--out` writes it); throws SpecError naming the bad field. */
 export function parseModel(value: unknown, file: string): ModelResult {
-  const parsed = modelSchema.safeParse(value);
+  const parsed = schemaOf(value).safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const field = issue.path.join('.') || 'model';
     throw new SpecError(`${file}: not a bspml model: ${field}: ${issue.message}`, field, { cause: parsed.error });
   }
   const model = parsed.data;
-  const widths = model.algorithm === 'kmeans' ? model.centroids.map((c) => c.length) : [model.weights.length];
+  if ('classes' in model && (model.weights.length !== model.classes.length || model.bias.length !== model.classes.length)) {
+    throw new SpecError(`${file}: not a bspml model: ${model.classes.length} classes but ${model.weights.length} rows of weights and ${model.bias.length} biases`, 'classes');
+  }
+  const widths = model.algorithm === 'kmeans' ? model.centroids.map((c) => c.length) : 'classes' in model ? model.weights.map((w) => w.length) : [model.weights.length];
   if (widths.some((w) => w !== model.dims) || model.featureNames.length !== model.dims) {
     throw new SpecError(`${file}: not a bspml model: dims = ${model.dims} does not match its weights or centroids`, 'dims');
   }

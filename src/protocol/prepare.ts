@@ -104,10 +104,17 @@ export function prepareModel(job: JobRecord & { layout: DatasetLayout }, partial
   };
   const algorithm = algorithmFor(spec);
   algorithm.validate(spec, prepared);
+  const classes = algorithm.classes?.(spec, prepared);
   const model = algorithm.init(spec, prepared);
   return {
     model,
-    data: { rows: merged.rows, dims, featureNames: layout.featureNames, ...(layout.labelName !== undefined ? { labelName: layout.labelName } : {}) },
+    data: {
+      rows: merged.rows,
+      dims,
+      featureNames: layout.featureNames,
+      ...(layout.labelName !== undefined ? { labelName: layout.labelName } : {}),
+      ...(classes !== undefined ? { classes } : {}),
+    },
     // A shard can hold no rows when its byte range holds no line start, or when the parts cannot
     // be split (a gzip part) into as many ranges as workers; its partials are then zero.
     stats: { rows: merged.rows, emptyShards: merged.shardRows.filter((n) => n === 0).length, sampleRows: merged.sample.keys.length },

@@ -105,7 +105,7 @@ export interface RoundMetrics {
 }
 
 /** The trained model as written to `--out` and stored with a finished job. */
-export type ModelResult = KmeansResult | LogregResult | SvmResult;
+export type ModelResult = KmeansResult | LogregResult | MultinomialResult | SvmResult;
 
 export interface KmeansResult {
   algorithm: 'kmeans';
@@ -134,6 +134,16 @@ export interface LogregResult {
   gradNorm: number;
   rounds: number;
   converged: boolean;
+}
+
+/**
+ * Multinomial logistic regression (labels 0..C−1, C > 2): a row of weights and a bias per class;
+ * P(class k) = softmax(W·x + b)_k. Two classes keep LogregResult's format.
+ */
+export interface MultinomialResult extends Omit<LogregResult, 'weights' | 'bias'> {
+  classes: number[];
+  weights: number[][];
+  bias: number[];
 }
 
 /** A linear SVM's file: logistic regression's fields, `loss` being the squared-hinge objective; the decision value is w·x + b (label 1 where ≥ 0). */

@@ -103,6 +103,20 @@ describe('a malformed upload', () => {
       spec: '{"algorithm":"kmeans","k":1,"workers":3}',
       reason: 'workers = 3 is more than the 2 rows of s3://bspml-test-data/datasets/toomany.csv; every worker needs at least one row',
     },
+    {
+      name: 'classgap',
+      what: 'logistic-regression labels with a gap (0, 2, 3: no row of class 1)',
+      csv: 'a,label\n1,0\n2,2\n3,3\n4,0\n',
+      spec: '{"algorithm":"logreg","workers":2}',
+      reason: 's3://bspml-test-data/datasets/classgap.csv: field "label": labels must be the classes 0 to 3, each with a row; no row has class 1 (the labels hold 0, 2, 3)',
+    },
+    {
+      name: 'classfraction',
+      what: 'a logistic-regression label that is not a class',
+      csv: 'a,label\n1,0\n2,1\n3,1.5\n4,0\n',
+      spec: '{"algorithm":"logreg","workers":2}',
+      reason: 's3://bspml-test-data/datasets/classfraction.csv: row 4, field "label": label 1.5 is not a class: labels must be integers 0 to 999',
+    },
   ];
 
   for (const c of cases) {

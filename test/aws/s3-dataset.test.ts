@@ -100,7 +100,7 @@ describe('S3 data sets (s3rver, the real SDK client)', () => {
   it('reads a binary object by whole rows, and names the object and the row of a bad value', async () => {
     // Prepare
     const values = Float32Array.from({ length: 300 * 3 }, (_, i) => (i % 3 === 2 ? Math.floor(i / 3) % 2 : i));
-    values[3 * 250 + 2] = 2;
+    values[3 * 250 + 2] = -2;
     await put('sets/rows.bin', encodeBinary({ columns: ['a', 'b', 'y'], rows: 300, cols: 3, values, hasHeader: true, firstLine: 1 }));
     const { client, gets } = countingClient();
     const source = new S3DatasetSource(client);
@@ -117,7 +117,7 @@ describe('S3 data sets (s3rver, the real SDK client)', () => {
     expect(Array.from(first.positions.subarray(0, 3))).toEqual([0, 1, 2]);
     expect(gets[1]!.range).toBe(`bytes=${layout.parts[0]!.dataOffset}-${layout.parts[0]!.dataOffset + 100 * 12 - 1}`);
     expect(bad).toBeInstanceOf(DataError);
-    expect((bad as DataError).message).toBe(`${uri}: row 251, field "y": label 2 is not 0 or 1`);
+    expect((bad as DataError).message).toBe(`${uri}: row 251, field "y": label -2 is not a class: labels must be integers 0 to 999`);
     expect((missing as DataError).message).toBe(`s3://${BUCKET}/sets/none.csv: no such object`);
     client.destroy();
   });

@@ -256,9 +256,9 @@ describe('bspml train: data that does not fit the job', () => {
     expect(result.stdout).toBe('');
   });
 
-  it('a logreg label outside {0, 1}: exit 1, names the line, the label column and the value', async () => {
+  it('a logreg label that is not a class (0, 1, 2, …): exit 1, names the line, the label column and the value', async () => {
     // Prepare
-    const dir = await dirWith({ 'labels.csv': 'a,b,label\n1,2,0\n3,4,1\n5,6,2\n' });
+    const dir = await dirWith({ 'labels.csv': 'a,b,label\n1,2,0\n3,4,1\n5,6,2.5\n' });
     const data = join(dir, 'labels.csv');
 
     // Act
@@ -266,13 +266,13 @@ describe('bspml train: data that does not fit the job', () => {
 
     // Assess
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe(ourError(`${data}: row 4, field "label": label 2 is not 0 or 1`));
+    expect(result.stderr).toBe(ourError(`${data}: row 4, field "label": label 2.5 is not a class: labels must be integers 0 to 999`));
     expect(result.stdout).toBe('');
   });
 
-  it('a logreg label outside {0, 1} in a chosen column of a headerless file: the line counts from 1', async () => {
+  it('a logreg label that is not a class in a chosen column of a headerless file: the line counts from 1', async () => {
     // Prepare
-    const dir = await dirWith({ 'labels.csv': '0,2,5\n1,0.5,6\n' });
+    const dir = await dirWith({ 'labels.csv': '0,-2,5\n1,0.5,6\n' });
     const data = join(dir, 'labels.csv');
 
     // Act
@@ -280,8 +280,41 @@ describe('bspml train: data that does not fit the job', () => {
 
     // Assess
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe(ourError(`${data}: row 1, field "x1": label 2 is not 0 or 1`));
+    expect(result.stderr).toBe(ourError(`${data}: row 1, field "x1": label -2 is not a class: labels must be integers 0 to 999`));
     expect(result.stdout).toBe('');
+  });
+
+  it.each([
+    { what: 'a gap (0, 2)', csv: 'a,label\n1,0\n2,2\n3,0\n', missing: '1', hold: '0, 2', top: 2 },
+    { what: 'a class with no rows (0, 1, 3)', csv: 'a,label\n1,0\n2,1\n3,3\n', missing: '2', hold: '0, 1, 3', top: 3 },
+  ])('logreg labels with $what: exit 1, names the label column and the missing class', async ({ csv, missing, hold, top }) => {
+    // Prepare
+    const dir = await dirWith({ 'labels.csv': csv });
+    const data = join(dir, 'labels.csv');
+
+    // Act
+    const result = await failingTrain(dir, ['train', 'logreg', '--data', data, '--workers', '2']);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(ourError(`${data}: field "label": labels must be the classes 0 to ${top}, each with a row; no row has class ${missing} (the labels hold ${hold})`));
+    expect(result.stdout).toBe('');
+  });
+
+  it('--solver newton (or gd) with more than two classes: exit 1, names the option', async () => {
+    // Prepare
+    const dir = await dirWith({ 'labels.csv': 'a,label\n1,0\n2,1\n3,2\n' });
+    const data = join(dir, 'labels.csv');
+
+    // Act
+    const newton = await failingTrain(dir, ['train', 'logreg', '--data', data, '--solver', 'newton']);
+    const gd = await failingTrain(dir, ['train', 'logreg', '--data', data, '--solver', 'gd']);
+
+    // Assess
+    expect(newton.code).toBe(1);
+    expect(newton.stderr).toBe(ourError(`invalid job spec: solver: newton is for two classes; ${data} has 3 (field "label"), which lbfgs solves`));
+    expect(gd.code).toBe(1);
+    expect(gd.stderr).toBe(ourError(`invalid job spec: solver: gd is for two classes; ${data} has 3 (field "label"), which lbfgs solves`));
   });
 
   it('an unknown logreg --label-column: exit 1, names the column asked for and lists the columns', async () => {

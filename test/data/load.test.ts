@@ -160,22 +160,25 @@ describe('toTrainingData', () => {
     expect(err.field).toBe('3');
   });
 
-  it('rejects labels other than 0 and 1, naming the line of a CSV with a header', () => {
-    // Prepare: the third data row is line 4.
-    const table = parseCsv('a,y\n1,0\n2,1\n3,2\n', 'f.csv');
+  it('takes class labels 0, 1, 2, … and rejects others, naming the line of a CSV with a header', () => {
+    // Prepare: the fourth data row is line 5.
+    const table = parseCsv('a,y\n1,0\n2,1\n3,2\n4,1000\n', 'f.csv');
+    const classes = parseCsv('a,y\n1,0\n2,1\n3,2\n4,999\n', 'g.csv');
 
     // Act
     const err = dataError(() => toTrainingData(table, 'f.csv', 'y'));
+    const data = toTrainingData(classes, 'g.csv', 'y');
 
     // Assess
-    expect(err.message).toBe('f.csv: row 4, field "y": label 2 is not 0 or 1');
-    expect(err.row).toBe(4);
+    expect(err.message).toBe('f.csv: row 5, field "y": label 1000 is not a class: labels must be integers 0 to 999');
+    expect(err.row).toBe(5);
+    expect(Array.from(data.labels!)).toEqual([0, 1, 2, 999]);
   });
 
   it('names the line of a CSV without a header, and prints fractions as written', () => {
     const table = parseCsv('1,0\n2,0.1\n', 'f.csv');
     expect(dataError(() => toTrainingData(table, 'f.csv', 'last')).message).toBe(
-      'f.csv: row 2, field "x1": label 0.1 is not 0 or 1',
+      'f.csv: row 2, field "x1": label 0.1 is not a class: labels must be integers 0 to 999',
     );
   });
 
@@ -187,7 +190,7 @@ describe('toTrainingData', () => {
     const err = dataError(() => toTrainingData(original, 'f.bin', 'y'));
 
     // Assess
-    expect(err.message).toBe('f.bin: row 3, field "y": label -1 is not 0 or 1');
+    expect(err.message).toBe('f.bin: row 3, field "y": label -1 is not a class: labels must be integers 0 to 999');
   });
 
   it('requires a feature column besides the label', () => {

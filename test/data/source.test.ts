@@ -116,7 +116,7 @@ describe('FileDatasetSource', () => {
   it('names the data set by its uri in validation errors', async () => {
     // Prepare
     const path = join(dir, 'labels.csv');
-    await writeFile(path, 'a,y\n1,0\n2,3\n');
+    await writeFile(path, 'a,y\n1,0\n2,3.5\n');
     const source = new FileDatasetSource();
 
     // Act
@@ -128,7 +128,7 @@ describe('FileDatasetSource', () => {
     // Assess
     expect(err).toBeInstanceOf(DataError);
     expect(err!.code).toBe('E_DATA');
-    expect(err!.message).toBe(`${path}: row 3, field "y": label 3 is not 0 or 1`);
+    expect(err!.message).toBe(`${path}: row 3, field "y": label 3.5 is not a class: labels must be integers 0 to 999`);
   });
 
   it('accepts file: URLs and refuses s3 URIs', async () => {

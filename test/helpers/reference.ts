@@ -293,15 +293,7 @@ function referenceLinearOptimum(data: ReferenceData, l2: number, loss: Reference
       h[j * n + j] += l2;
     }
     if (Math.hypot(...g) <= 1e-12) break;
-    const step = gaussianSolve(h, n, g.map((v) => -v));
-    const before = objectiveAt(theta);
-    let t = 1;
-    let next = theta.map((v, j) => v + step[j]!);
-    while (objectiveAt(next) > before && t > 1e-8) {
-      t /= 2;
-      next = theta.map((v, j) => v + t * step[j]!);
-    }
-    theta = next;
+    theta = newtonStep(theta, h, g, objectiveAt);
   }
   const weights = new Float64Array(dims);
   let bias = theta[dims]!;
@@ -310,6 +302,19 @@ function referenceLinearOptimum(data: ReferenceData, l2: number, loss: Reference
     bias -= weights[j]! * mean[j]!;
   }
   return { weights, bias, objective: objectiveAt(theta), iterations };
+}
+
+/** θ + t·p for the Newton step p = −H⁻¹g, with t halved from 1 while the objective rises. */
+function newtonStep(theta: Float64Array<ArrayBuffer>, h: Float64Array, g: Float64Array, objectiveAt: (theta: Float64Array) => number): Float64Array<ArrayBuffer> {
+  const step = gaussianSolve(h, theta.length, g.map((v) => -v));
+  const before = objectiveAt(theta);
+  let t = 1;
+  let next = theta.map((v, j) => v + step[j]!);
+  while (objectiveAt(next) > before && t > 1e-8) {
+    t /= 2;
+    next = theta.map((v, j) => v + t * step[j]!);
+  }
+  return next;
 }
 
 /** Solves A x = b (A row-major n × n, copied) by Gaussian elimination with partial pivoting. */
@@ -336,4 +341,109 @@ export function gaussianSolve(matrix: Float64Array, n: number, rhs: Float64Array
     x[r] = s / a[r * n + r]!;
   }
   return x;
+}
+
+/**
+ * The L2-regularised multinomial optimum (softmax over `classes` outputs, labels 0..classes−1) by a
+ * dense Newton's method on standardised columns: mean of logsumexp(z) − z_y + (l2/2)·‖V‖², biases
+ * not penalised. The objective does not change when a constant is added to every intercept, so the
+ * Hessian is singular along that direction; the gradient has no part along it, and a tiny ridge in
+ * the solve keeps the steps off it (the intercepts start at 0 and keep summing to 0). Returns the
+ * standardised weights (classes × dims), the intercepts centred, and the weights and biases in input space.
+ */
+export function referenceSoftmaxOptimum(
+  data: ReferenceData,
+  classes: number,
+  l2: number,
+): { standardised: Float64Array; intercepts: Float64Array; weights: Float64Array; bias: Float64Array; objective: number; iterations: number } {
+  const { rows, dims, features } = data;
+  const labels = data.labels!;
+  const { mean, std } = columnStats(data);
+  const u = new Float64Array(rows * dims);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < dims; j++) u[i * dims + j] = (features[i * dims + j]! - mean[j]!) / std[j]!;
+  // θ: class k's weights at k·(dims + 1), its intercept at k·(dims + 1) + dims.
+  const n = dims + 1;
+  const size = classes * n;
+  const probabilities = (theta: Float64Array, i: number) => {
+    const z = new Float64Array(classes);
+    for (let k = 0; k < classes; k++) {
+      z[k] = theta[k * n + dims]!;
+      for (let j = 0; j < dims; j++) z[k] += theta[k * n + j]! * u[i * dims + j]!;
+    }
+    const top = Math.max(...z);
+    let sum = 0;
+    for (let k = 0; k < classes; k++) sum += Math.exp(z[k]! - top);
+    const lse = top + Math.log(sum);
+    return { p: z.map((v) => Math.exp(v - lse)), loss: lse - z[labels[i]!]! };
+  };
+  const objectiveAt = (theta: Float64Array) => {
+    let total = 0;
+    for (let i = 0; i < rows; i++) total += probabilities(theta, i).loss;
+    let penalty = 0;
+    for (let k = 0; k < classes; k++) for (let j = 0; j < dims; j++) penalty += theta[k * n + j]! ** 2;
+    return total / rows + (l2 / 2) * penalty;
+  };
+  let theta = new Float64Array(size);
+  let iterations = 0;
+  const x = new Float64Array(n);
+  x[dims] = 1;
+  for (; iterations < 100; iterations++) {
+    const g = new Float64Array(size);
+    const h = new Float64Array(size * size);
+    for (let i = 0; i < rows; i++) {
+      for (let j = 0; j < dims; j++) x[j] = u[i * dims + j]!;
+      const { p } = probabilities(theta, i);
+      for (let k = 0; k < classes; k++) {
+        const err = p[k]! - (labels[i] === k ? 1 : 0);
+        for (let a = 0; a < n; a++) g[k * n + a] += (err * x[a]!) / rows;
+        for (let l = 0; l < classes; l++) {
+          const c = p[k]! * ((k === l ? 1 : 0) - p[l]!);
+          for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) h[(k * n + a) * size + l * n + b] += (c * x[a]! * x[b]!) / rows;
+        }
+      }
+    }
+    for (let k = 0; k < classes; k++) {
+      for (let j = 0; j < dims; j++) {
+        g[k * n + j] += l2 * theta[k * n + j]!;
+        h[(k * n + j) * size + k * n + j] += l2;
+      }
+    }
+    if (Math.hypot(...g) <= 1e-12) break;
+    for (let a = 0; a < size; a++) h[a * size + a] += 1e-12;
+    theta = newtonStep(theta, h, g, objectiveAt);
+  }
+  const standardised = new Float64Array(classes * dims);
+  const intercepts = new Float64Array(classes);
+  const weights = new Float64Array(classes * dims);
+  const bias = new Float64Array(classes);
+  for (let k = 0; k < classes; k++) intercepts[k] = theta[k * n + dims]!;
+  const centre = intercepts.reduce((s, v) => s + v, 0) / classes;
+  for (let k = 0; k < classes; k++) {
+    intercepts[k] -= centre;
+    bias[k] = intercepts[k]!;
+    for (let j = 0; j < dims; j++) {
+      standardised[k * dims + j] = theta[k * n + j]!;
+      weights[k * dims + j] = theta[k * n + j]! / std[j]!;
+      bias[k] -= weights[k * dims + j]! * mean[j]!;
+    }
+  }
+  return { standardised, intercepts, weights, bias, objective: objectiveAt(theta), iterations };
+}
+
+/** A multinomial model's weights in standardised coordinates and its intercepts centred (comparable with referenceSoftmaxOptimum's). */
+export function standardisedSoftmax(data: ReferenceData, weights: number[][], bias: number[]): { standardised: Float64Array; intercepts: Float64Array } {
+  const { mean, std } = columnStats(data);
+  const classes = weights.length;
+  const { dims } = data;
+  const standardised = new Float64Array(classes * dims);
+  const intercepts = new Float64Array(classes);
+  for (let k = 0; k < classes; k++) {
+    intercepts[k] = bias[k]!;
+    for (let j = 0; j < dims; j++) {
+      standardised[k * dims + j] = weights[k]![j]! * std[j]!;
+      intercepts[k] += weights[k]![j]! * mean[j]!;
+    }
+  }
+  const centre = intercepts.reduce((s, v) => s + v, 0) / classes;
+  return { standardised, intercepts: intercepts.map((v) => v - centre) };
 }

@@ -1,20 +1,22 @@
-import { formatFloat32 } from '../../data/table.js';
+import { classLabelProblem } from '../../data/labels.js';
 import { SpecError } from '../../errors.js';
 import { logregAccumulate } from '../../kernels/logreg.js';
 import type { LogregSolver, LogregSpec } from '../../protocol/spec.js';
-import type { LogregResult } from '../../protocol/types.js';
+import type { LogregResult, MultinomialResult } from '../../protocol/types.js';
 import { addInto, type Algorithm, type Shape } from '../types.js';
 import { gdInit, gdTailLength, gradientStep } from './gd.js';
 import { standardisation } from './init.js';
 import { headLength, linearFields, PARTIAL_HEAD } from './layout.js';
 import { lbfgsStateLength, lbfgsStep } from './lbfgs.js';
+import { classesOf, multinomialInit, multinomialModelLength, multinomialPartial, multinomialPartialLength, multinomialResult, validateClasses } from './multinomial.js';
 import { NEWTON_MAX_DIMS, newtonStep } from './newton.js';
 import { acceptedWeights, secondOrderInit, secondOrderTailLength, secondOrderPartial, secondOrderPartialLength } from './secondOrder.js';
 
 /*
  * Logistic regression: mean log-loss + (λ/2)·‖v‖² on standardised weights (bias not penalised),
  * solved by one of newton.ts, lbfgs.ts, gd.ts (docs/algorithms.md). Workers compute on raw rows with
- * the weights in input space; the solvers step in standardised coordinates (layout.ts).
+ * the weights in input space; the solvers step in standardised coordinates (layout.ts). Labels
+ * 0..C−1 with C > 2 make it multinomial (multinomial.ts): shapes with `classes`, solved by L-BFGS.
  */
 
 /** The solver a spec runs: its own, or Newton while the Hessian is small, else L-BFGS. */
@@ -26,22 +28,29 @@ export const logreg: Algorithm<LogregSpec> = {
   name: 'logreg',
 
   shape(spec, data): Shape {
+    if (data.classes !== undefined) return { algorithm: 'logreg', dims: data.dims, k: 1, solver: 'lbfgs', classes: data.classes };
     return { algorithm: 'logreg', dims: data.dims, k: 1, solver: solverOf(spec, data.dims) };
   },
 
-  // Checked as the shards load, so that a bad label is named by its file, line and column.
-  labelRule: (y) => (y === 0 || y === 1 ? undefined : `label ${formatFloat32(y)} is not 0 or 1`),
+  // Checked as the shards load, so that a bad label is named by its file, line and column; the
+  // classes as a whole (no gap) once the summaries are merged, in validate.
+  labelRule: classLabelProblem,
 
-  validate(_spec, data) {
+  validate(spec, data) {
     if (!data.labels) throw new SpecError(`logistic regression needs a label column in ${data.source}`, 'data.labelColumn');
-    const other = Object.keys(data.labels).filter((v) => v !== '0' && v !== '1');
+    const other = Object.keys(data.labels).filter((v) => classLabelProblem(Number(v)) !== undefined);
     if (other.length > 0) {
       const rows = other.reduce((n, v) => n + data.labels![v]!, 0);
-      throw new SpecError(`${data.source}: field "${data.labelName ?? 'label'}": labels must be 0 or 1; ${rows} row(s) hold ${other.join(', ')}`, 'data.labelColumn');
+      throw new SpecError(`${data.source}: field "${data.labelName ?? 'label'}": labels must be classes 0, 1, 2, …; ${rows} row(s) hold ${other.join(', ')}`, 'data.labelColumn');
     }
+    validateClasses(spec, data);
   },
 
+  classes: (_spec, data) => classesOf(data),
+
   init(spec, data) {
+    const classes = classesOf(data);
+    if (classes !== undefined) return multinomialInit(data, classes);
     const head = standardisation(data);
     switch (solverOf(spec, data.dims)) {
       case 'gd':
@@ -55,6 +64,7 @@ export const logreg: Algorithm<LogregSpec> = {
 
   modelLength(shape) {
     const { dims } = shape;
+    if (shape.classes !== undefined) return multinomialModelLength(dims, shape.classes);
     switch (shape.solver) {
       case 'newton':
         return headLength(dims) + secondOrderTailLength(dims);
@@ -66,11 +76,16 @@ export const logreg: Algorithm<LogregSpec> = {
   },
 
   partialLength(shape) {
+    if (shape.classes !== undefined) return multinomialPartialLength(shape.dims, shape.classes);
     // A shape without a solver (one made by hand, as the benches do) is gradient descent's.
     return shape.solver === 'newton' || shape.solver === 'lbfgs' ? secondOrderPartialLength(shape, shape.solver === 'newton') : shape.dims + PARTIAL_HEAD;
   },
 
   partial(shape, model, block, out) {
+    if (shape.classes !== undefined) {
+      multinomialPartial(shape, model, block, out);
+      return;
+    }
     if (shape.solver === 'newton' || shape.solver === 'lbfgs') {
       secondOrderPartial(shape, model, block, out, shape.solver === 'newton');
       return;
@@ -96,7 +111,8 @@ export const logreg: Algorithm<LogregSpec> = {
     }
   },
 
-  result(spec, data, model, last, _merged, rounds): LogregResult {
+  result(spec, data, model, last, _merged, rounds): LogregResult | MultinomialResult {
+    if (data.classes !== undefined) return multinomialResult(data, model, last, rounds);
     const dims = data.dims;
     const solver = solverOf(spec, dims);
     // Gradient descent reports the model after its last step, as it always has; the line-searched

@@ -1,17 +1,20 @@
 import type { PreparedData } from '../../data/summary.js';
+import { headLength, meanOf, stdOf } from './layout.js';
 
 /**
- * The gradient-descent model at its start: zero weights and bias, then each column's mean and
- * population standard deviation, from the preparation round's merged column statistics.
+ * The model head at its start: zero weights and biases (`outputs` rows of them, layout.ts), then each
+ * column's mean and population standard deviation, from the preparation round's merged column statistics.
  */
-export function standardisation(data: PreparedData): Float64Array {
+export function standardisation(data: PreparedData, outputs = 1): Float64Array {
   const { dims } = data;
-  const model = new Float64Array(3 * dims + 1);
+  const model = new Float64Array(headLength(dims, outputs));
+  const means = meanOf(model, dims, outputs);
+  const stds = stdOf(model, dims, outputs);
   for (let j = 0; j < dims; j++) {
     const { count, mean, m2 } = data.columns[j]!;
-    model[dims + 1 + j] = mean;
+    means[j] = mean;
     // A constant column has no scale to learn: leave it unscaled rather than divide by zero.
-    model[2 * dims + 1 + j] = Math.sqrt(m2 / count) || 1;
+    stds[j] = Math.sqrt(m2 / count) || 1;
   }
   return model;
 }

@@ -15,16 +15,18 @@ import { secondOrderStep, tailOffsets, type Accepted } from './secondOrder.js';
 
 export const HISTORY = 10;
 
-export function lbfgsStateLength(dims: number): number {
-  return dims + 1 + 2 + HISTORY * 2 * (dims + 1);
+/** State for `outputs` rows of weights (1 unless multinomial, see layout.ts). */
+export function lbfgsStateLength(dims: number, outputs = 1): number {
+  const n = outputs * (dims + 1);
+  return n + 2 + HISTORY * 2 * n;
 }
 
 export function lbfgsStep(spec: LogregSpec, shape: Shape, model: Float64Array, merged: Float64Array): UpdateResult {
-  return secondOrderStep(spec, shape, model, merged, (accepted, before, _merged, next) => lbfgsDirection(accepted, before, next, shape.dims), 'L-BFGS');
+  return secondOrderStep(spec, shape, model, merged, (accepted, before, _merged, next) => lbfgsDirection(accepted, before, next, shape.dims, shape.classes ?? 1), 'L-BFGS');
 }
 
-function lbfgsDirection(accepted: Accepted, before: Float64Array, next: Float64Array, dims: number): Float64Array {
-  const o = tailOffsets(dims);
+function lbfgsDirection(accepted: Accepted, before: Float64Array, next: Float64Array, dims: number, outputs: number): Float64Array {
+  const o = tailOffsets(dims, outputs);
   const n = o.n;
   const gradAt = o.extra;
   const countAt = gradAt + n;

@@ -3,7 +3,7 @@ import { hessianAccumulate, logregMargins, packedLength } from '../../kernels/cu
 import { logregAccumulate } from '../../kernels/logreg.js';
 
 import type { RowBlock, Shape, UpdateResult } from '../types.js';
-import { dotProduct, fromStandard, headLength, meanOf, norm, PARTIAL_HEAD, penaltyOf, type PenaltySpec, penaltyTerm, standardGradient, stdOf } from './layout.js';
+import { dotProduct, fromStandard, headLength, meanOf, norm, PARTIAL_HEAD, partialHeadLength, penaltyOf, type PenaltySpec, penaltyTerm, standardGradient, stdOf } from './layout.js';
 
 /*
  * What Newton and L-BFGS share: a line search that costs no round of its own.
@@ -19,28 +19,29 @@ import { dotProduct, fromStandard, headLength, meanOf, norm, PARTIAL_HEAD, penal
  *
  * Model tail: base θ (n = dims + 1), direction in θ (n), the same direction in input space (n, what
  * workers read), then f(base), ∇f(base)ᵀp, force (1: accept the point without a test), and the
- * accuracy and gradient norm of base; then the solver's own state (lbfgs.ts).
+ * accuracy and gradient norm of base; then the solver's own state (lbfgs.ts). A multinomial model
+ * (K outputs, layout.ts) has the same tail with n = K·(dims + 1) and its own partial (multinomial.ts).
  */
 
 export const TRIALS = [0.5, 0.2, 0.05, 0.01] as const;
 const ARMIJO = 1e-4;
 const SCALARS = 5;
 
-export function secondOrderTailLength(dims: number): number {
-  return 3 * (dims + 1) + SCALARS;
+export function secondOrderTailLength(dims: number, outputs = 1): number {
+  return 3 * outputs * (dims + 1) + SCALARS;
 }
 
 /** Where the parts of the tail start. */
-export function tailOffsets(dims: number) {
-  const n = dims + 1;
-  const base = headLength(dims);
+export function tailOffsets(dims: number, outputs = 1) {
+  const n = outputs * (dims + 1);
+  const base = headLength(dims, outputs);
   return { n, base, dir: base + n, rawDir: base + 2 * n, scalars: base + 3 * n, extra: base + 3 * n + SCALARS };
 }
 
-export function secondOrderInit(head: Float64Array, dims: number, extra: number): Float64Array {
-  const model = new Float64Array(headLength(dims) + secondOrderTailLength(dims) + extra);
+export function secondOrderInit(head: Float64Array, dims: number, extra: number, outputs = 1): Float64Array {
+  const model = new Float64Array(headLength(dims, outputs) + secondOrderTailLength(dims, outputs) + extra);
   model.set(head);
-  const o = tailOffsets(dims);
+  const o = tailOffsets(dims, outputs);
   // Round 0 evaluates the starting point (θ = 0, no direction) and accepts it.
   model[o.scalars] = Infinity;
   model[o.scalars + 2] = 1;
@@ -151,8 +152,12 @@ export type DirectionRule = (accepted: Accepted, model: Float64Array, merged: Fl
 /** One round of a line-searched second-order method (see the comment at the top). */
 export function secondOrderStep(spec: PenaltySpec, shape: Shape, model: Float64Array, merged: Float64Array, direction: DirectionRule, method: string): UpdateResult {
   const { dims } = shape;
-  const o = tailOffsets(dims);
-  const n = merged[dims + 3]!;
+  const outputs = shape.classes ?? 1;
+  const o = tailOffsets(dims, outputs);
+  // The partial head: gradient sums (o.n), then the summed loss, rows classified right, rows, trial losses.
+  const lossAt = o.n;
+  const trialsAt = partialHeadLength(dims, outputs);
+  const n = merged[lossAt + 2]!;
   const lambda = penaltyOf(spec, n);
   const base = model.subarray(o.base, o.base + o.n);
   const dir = model.subarray(o.dir, o.dir + o.n);
@@ -161,12 +166,12 @@ export function secondOrderStep(spec: PenaltySpec, shape: Shape, model: Float64A
 
   const theta = new Float64Array(o.n);
   for (let j = 0; j < o.n; j++) theta[j] = base[j]! + dir[j]!;
-  const objective = merged[dims + 1]! / n + penaltyTerm(lambda, theta, dims);
+  const objective = merged[lossAt]! / n + penaltyTerm(lambda, theta, dims, outputs);
 
   if (force === 1 || (Number.isFinite(objective) && objective <= f0! + ARMIJO * slope!)) {
-    const grad = standardGradient(merged, model, theta, dims, lambda);
+    const grad = standardGradient(merged, model, theta, dims, lambda, new Float64Array(o.n), outputs);
     const gradNorm = norm(grad);
-    const accuracy = merged[dims + 2]! / n;
+    const accuracy = merged[lossAt + 1]! / n;
     if (!Number.isFinite(objective) || !Number.isFinite(gradNorm)) {
       throw new BspmlError('E_DIVERGED', `${method} diverged (loss ${objective}, gradient norm ${gradNorm})`);
     }
@@ -174,24 +179,24 @@ export function secondOrderStep(spec: PenaltySpec, shape: Shape, model: Float64A
     next.set(theta, o.base);
     next.set([objective, 0, 0, accuracy, gradNorm], o.scalars);
     if (gradNorm <= spec.tol) {
-      setDirection(next, dims, new Float64Array(o.n));
+      setDirection(next, dims, new Float64Array(o.n), outputs);
       return { model: next, objective, converged: true, stats };
     }
     const p = direction({ theta, objective, grad, gradNorm, accuracy, lambda, rows: n }, model, merged, next);
     if (!p.every(Number.isFinite)) throw new BspmlError('E_DIVERGED', `${method} diverged: its direction is not finite`);
     next[o.scalars + 1] = dotProduct(grad, p);
-    setDirection(next, dims, p);
+    setDirection(next, dims, p, outputs);
     return { model: next, objective, converged: false, stats };
   }
 
   // Rejected: the longest trial step that satisfies Armijo is evaluated next, or the shortest is tried again.
-  const trials = merged.subarray(dims + PARTIAL_HEAD, dims + PARTIAL_HEAD + TRIALS.length);
+  const trials = merged.subarray(trialsAt, trialsAt + TRIALS.length);
   const point = new Float64Array(o.n);
   let chosen = -1;
   for (let t = 0; t < TRIALS.length && chosen < 0; t++) {
     const alpha = TRIALS[t]!;
     for (let j = 0; j < o.n; j++) point[j] = base[j]! + alpha * dir[j]!;
-    const f = trials[t]! / n + penaltyTerm(lambda, point, dims);
+    const f = trials[t]! / n + penaltyTerm(lambda, point, dims, outputs);
     if (Number.isFinite(f) && f <= f0! + ARMIJO * alpha * slope!) chosen = t;
   }
   const alpha = chosen >= 0 ? TRIALS[chosen]! : TRIALS[TRIALS.length - 1]!;
@@ -199,26 +204,26 @@ export function secondOrderStep(spec: PenaltySpec, shape: Shape, model: Float64A
   next[o.scalars + 1] = alpha * slope!;
   next[o.scalars + 2] = chosen >= 0 ? 1 : 0;
   if (!(Math.abs(alpha * slope!) > 0)) throw new BspmlError('E_DIVERGED', `${method} stalled: no step along its direction lowers the objective (${f0})`);
-  setDirection(next, dims, shorter);
+  setDirection(next, dims, shorter, outputs);
   return { model: next, objective: f0!, converged: false, stats: { gradNorm: baseGradNorm!, accuracy: baseAccuracy!, step: alpha } };
 }
 
 /** Writes direction p (in θ) into the model's tail and the point base + p into its head. */
-function setDirection(next: Float64Array, dims: number, p: Float64Array): void {
-  const o = tailOffsets(dims);
+function setDirection(next: Float64Array, dims: number, p: Float64Array, outputs: number): void {
+  const o = tailOffsets(dims, outputs);
   next.set(p, o.dir);
   const raw = new Float64Array(o.n);
-  fromStandard(p, next, dims, raw);
+  fromStandard(p, next, dims, raw, outputs);
   next.set(raw, o.rawDir);
   const point = new Float64Array(o.n);
   for (let j = 0; j < o.n; j++) point[j] = next[o.base + j]! + p[j]!;
-  fromStandard(point, next, dims, next);
+  fromStandard(point, next, dims, next, outputs);
 }
 
-/** The last accepted point's weights and bias in input space (the model a finished job reports). */
-export function acceptedWeights(model: Float64Array, dims: number): Float64Array {
-  const o = tailOffsets(dims);
+/** The last accepted point's weights and biases in input space (the model a finished job reports). */
+export function acceptedWeights(model: Float64Array, dims: number, outputs = 1): Float64Array {
+  const o = tailOffsets(dims, outputs);
   const out = new Float64Array(o.n);
-  fromStandard(model.subarray(o.base, o.base + o.n), model, dims, out);
+  fromStandard(model.subarray(o.base, o.base + o.n), model, dims, out, outputs);
   return out;
 }
