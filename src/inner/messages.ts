@@ -33,6 +33,9 @@ export interface ComputeMessage {
   model: Float64Array;
   start: number;
   end: number;
+  /** The shard's index in its job and this thread's in its pool (they key local SGD's row order). */
+  shard: number;
+  thread: number;
 }
 
 /** A block of CSV lines to parse (its bytes and row buffers are transferred, then transferred back). */

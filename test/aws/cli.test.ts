@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { estimateCost } from '../../src/aws/cost.js';
 import type { JobRecord, RoundMetrics } from '../../src/protocol/types.js';
+import { LOGREG_SOLVERS } from '../../src/protocol/spec.js';
 import { runReportSchema } from '../../src/report/schema.js';
 import { DynamoDbStore, createStateTable } from '../../src/stores/DynamoDbStore.js';
 import { createDynamoDbClient, startDynalite } from '../../src/stores/dynalite.js';
@@ -89,7 +90,7 @@ describe('bspml status', () => {
     expect(lines[2]).toMatch(/^round +objective +wall +compute +load +sync +cache +figures$/);
     expect(lines[3]).toMatch(/^ {4}0 {2}1,000 +500 ms +100 ms +1,000 ms +0\.0 ms +0\/2 +shift 2$/);
     expect(lines[4]).toMatch(/^cost {7}≈ \$0\.000\d+ so far: Lambda \$0\.000\d+, DynamoDB \$0\.0000\d+, /);
-    expect(lines[5]).toContain('with the dynamodb data plane at 10240 MB workers');
+    expect(lines[5]).toContain('with the dynamodb data plane at 3008 MB workers');
   });
 
   it('prices a job by the data plane its spec names', async () => {
@@ -270,10 +271,11 @@ describe('bspml jobs', () => {
 
 describe('the cost estimate', () => {
   it('prices worker and aggregator time, requests and messages with src/pricing.ts', () => {
-    // 2 workers × (100 ms + 40 ms overhead) + 2 cold loads × 1,000 ms at 10 GB = 22.8 GB-s,
-    // plus a 150 ms aggregation at 2 GB = 0.3 GB-s: 23.1 GB-s; 4 invocations with the start.
+    // 2 workers × (100 ms + 40 ms overhead) + 2 cold loads × 1,000 ms at the stack's default
+    // 3,008 MB = 2.28 s × 2.9375 GB = 6.6975 GB-s, plus a 150 ms aggregation at 2 GB = 0.3 GB-s:
+    // 6.9975 GB-s; 4 invocations with the start.
     const cost = estimateCost({ status: 'RUNNING' }, [round(0)]);
-    expect(cost.lambda).toBeCloseTo(23.1 * 0.0000166667 + 4 * 0.2e-6, 12);
+    expect(cost.lambda).toBeCloseTo(6.9975 * 0.0000166667 + 4 * 0.2e-6, 12);
     // Writes: 3 at start + 2 × (1 KB partial + barrier) + metrics + 1 KB model + 2 job updates = 11.
     // Reads: the job + 2 partials (1 unit each) + the model = 4.
     expect(cost.dynamodb).toBeCloseTo(11 * 0.625e-6 + 4 * 0.125e-6, 15);
@@ -365,6 +367,35 @@ describe('bspml submit', () => {
     expect(requests.map((r) => r.body)).toEqual([{ spec: { algorithm: 'kmeans', data: { uri: 's3://b/datasets/blobs.csv' }, backend: 's3', k: 5 } }]);
     expect(memory.code).not.toBe(0);
     expect(memory.stderr).toContain("option '--backend <name>' argument 'memory' is invalid. must be one of: dynamodb, s3, redis.");
+  });
+
+  it('passes svm, --solver and --C through in the spec, and refuses them where they do not apply, before calling AWS', async () => {
+    // Prepare
+    requests.length = 0;
+    answer = { status: 200, body: [{ jobId: 'digits-20261122T210000Z-abcdef', status: 'RUNNING' }] };
+    const data = ['--endpoint', endpoint, '--data', 's3://b/datasets/digits.csv'];
+
+    // Act
+    const logreg = await runBspml([...base, ...data, '--algorithm', 'logreg', '--solver', 'lbfgs', '--C', '0.5']);
+    const svm = await runBspml([...base, ...data, '--algorithm', 'svm', '--C', '2', '--label-column', 'y']);
+    const unknown = await runBspml([...base, ...data, '--algorithm', 'logreg', '--solver', 'sgd']);
+    const svmSolver = await runBspml([...base, ...data, '--algorithm', 'svm', '--solver', 'newton']);
+    const both = await runBspml([...base, ...data, '--algorithm', 'svm', '--C', '1', '--l2', '0.1']);
+    const kmeansC = await runBspml([...base, ...data, '--algorithm', 'kmeans', '--k', '2', '--C', '1']);
+
+    // Assess
+    expect(logreg.code, logreg.stderr).toBe(0);
+    expect(svm.code, svm.stderr).toBe(0);
+    expect(requests.map((r) => r.body)).toEqual([
+      { spec: { algorithm: 'logreg', data: { uri: 's3://b/datasets/digits.csv' }, solver: 'lbfgs', C: 0.5 } },
+      { spec: { algorithm: 'svm', data: { uri: 's3://b/datasets/digits.csv', labelColumn: 'y' }, C: 2 } },
+    ]);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toContain(`option '--solver <name>' argument 'sgd' is invalid. must be one of: ${LOGREG_SOLVERS.join(', ')}.`);
+    expect(svmSolver).toMatchObject({ code: 1, stderr: 'bspml: error: --solver is for logreg, not svm\n' });
+    expect(both).toMatchObject({ code: 1, stderr: 'bspml: error: --C: give --l2 or --C (= 1 / (l2 × rows)), not both\n' });
+    expect(kmeansC).toMatchObject({ code: 1, stderr: 'bspml: error: --C is for logreg and svm, not kmeans\n' });
+    expect(requests).toHaveLength(2);
   });
 
   it('reports a spec the start function refused, and a function error, with exit code 1', async () => {
