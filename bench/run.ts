@@ -22,6 +22,7 @@ import { multinomialBench } from './multinomial.js';
 import { solversBench } from './solvers.js';
 import { kmeansCase, label, logregCase, type KmeansCase, type LogregCase } from './cases.js';
 import { formatLoading, runLoadingBench } from './loading.js';
+import { formatParse, runParseBench } from './parse-threads.js';
 import { logregModel, summarise, timeRounds, type RoundTiming, type Timing } from './pools.js';
 import type { Shape } from '../src/algorithms/types.js';
 import { MemoryDatasetSource } from '../src/data/MemoryDatasetSource.js';
@@ -332,6 +333,8 @@ async function main(): Promise<void> {
   lines.push(`written ${join(outDir, 'bench.json')} in ${out.totalSeconds} s`);
   // The loading case (bench/loading.ts) runs last, in processes of its own; BENCH_LOADING=0 skips it.
   if (process.env.BENCH_LOADING !== '0') lines.push(...formatLoading(runLoadingBench(log)));
+  // Parsing in the inner threads (bench/parse-threads.ts), likewise in processes of its own; BENCH_PARSE=0 skips it.
+  if (process.env.BENCH_PARSE !== '0') lines.push(...formatParse(runParseBench(log)));
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
