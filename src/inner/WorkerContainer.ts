@@ -1,5 +1,6 @@
 import type { CsvBlockParser } from '../data/formats/csv-blocks.js';
 import type { ShardReserver } from '../data/rows.js';
+import type { Summary } from '../data/summary.js';
 import type { ShardData } from '../data/types.js';
 import type { JobRecord } from '../protocol/types.js';
 import { ThreadPool } from './ThreadPool.js';
@@ -118,6 +119,11 @@ export class WorkerContainer {
     const data = this.pool.addShard(key, loaded);
     this.shards.set(key, data);
     return { key, data, loadMs: performance.now() - started, cacheHit: false };
+  }
+
+  /** The preparation round's summary of a shard this container holds, computed by its threads. */
+  summarize(key: string, data: ShardData, options: { shard: number; seed: number; sampleSize: number }): Promise<Summary> {
+    return this.pool.summarize(key, data, options);
   }
 
   async close(): Promise<void> {

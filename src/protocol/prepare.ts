@@ -69,7 +69,7 @@ export async function prepareShard(
     const shard = await container.shard(job.jobId, task.shard, (via) => deps.datasets.loadShard(job.layout, task.shard, job.shards, { ...loadOptions(job.spec), ...via }));
     cacheHit = shard.cacheHit;
     // Summarised by the container's threads, each over its range of the rows.
-    summary = await container.pool.summarize(shard.key, shard.data, { shard: task.shard, seed: job.spec.seed, sampleSize: sampleSizeOf(job.spec, job.layout.featureNames.length) });
+    summary = await container.summarize(shard.key, shard.data, { shard: task.shard, seed: job.spec.seed, sampleSize: sampleSizeOf(job.spec, job.layout.featureNames.length) });
   } catch (error) {
     // Anything but bad data (a network error, a throttled read) is thrown, for the invocation to be retried.
     if (!(error instanceof DataError)) throw error;

@@ -1,4 +1,5 @@
 import { algorithmByName, type Shape } from '../algorithms/index.js';
+import { summarizeShard, type Summary } from '../data/summary.js';
 import type { ShardData, TrainingData } from '../data/types.js';
 import type { WorkerContainer } from '../inner/WorkerContainer.js';
 import type { JobRecord } from '../protocol/types.js';
@@ -58,7 +59,7 @@ export class SimContainer {
     };
   }
 
-  /** This object stands where runWorker expects a WorkerContainer (the same four members it uses). */
+  /** This object stands where runWorker and prepareShard expect a WorkerContainer (the members they use). */
   asWorkerContainer(): WorkerContainer {
     return this as unknown as WorkerContainer;
   }
@@ -80,6 +81,11 @@ export class SimContainer {
     this.shards.clear();
     this.shards.set(key, data);
     return { key, data, loadMs: this.clock.now() - began, cacheHit: false };
+  }
+
+  /** The preparation round's summary, computed here (the threads' share of it is not simulated). */
+  async summarize(_key: string, data: ShardData, options: { shard: number; seed: number; sampleSize: number }): Promise<Summary> {
+    return summarizeShard(data, options);
   }
 
   hasShard(jobId: string, shard: number): boolean {
