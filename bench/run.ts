@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { kmeans, logreg } from '../src/algorithms/index.js';
+import { multinomialBench } from './multinomial.js';
 import { solversBench } from './solvers.js';
 import { kmeansCase, label, logregCase, type KmeansCase, type LogregCase } from './cases.js';
 import { formatLoading, runLoadingBench } from './loading.js';
@@ -336,4 +337,8 @@ async function main(): Promise<void> {
 
 await main();
 // Time to accuracy of the logistic-regression solvers (bench/solvers.ts).
-if (process.env.BENCH_SOLVERS !== '0') await solversBench();
+if (process.env.BENCH_SOLVERS !== '0') {
+  await solversBench();
+  // The same for multinomial logistic regression on the digits (bench/multinomial.ts).
+  await multinomialBench();
+}

@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { DEFAULT_DEPLOYMENT, estimateCost } from '../aws/cost.js';
 import { BspmlError, JobFailedError, JobNotFoundError, SpecError } from '../errors.js';
 import { PRICES } from '../pricing.js';
-import { DEFAULT_STACK_BACKEND, STACK_BACKENDS, stackBackendOf, type StackBackend } from '../protocol/spec.js';
+import { DEFAULT_STACK_BACKEND, LOGREG_SOLVERS, STACK_BACKENDS, stackBackendOf, type LogregSolver, type StackBackend } from '../protocol/spec.js';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { listJobs } from '../aws/jobs.js';
 import { buildReport, roundTimes } from '../report/build.js';
@@ -24,7 +24,7 @@ export interface SubmitOptions {
   stage: string;
   function?: string;
   data: string;
-  algorithm: 'kmeans' | 'logreg';
+  algorithm: 'kmeans' | 'logreg' | 'svm';
   k?: number;
   workers?: number;
   threads?: number;
@@ -34,6 +34,10 @@ export interface SubmitOptions {
   labelColumn?: string;
   lr?: number;
   l2?: number;
+  /** Logistic regression's solver (absent: the start function's default for the data). */
+  solver?: LogregSolver;
+  /** scikit-learn's (LIBLINEAR's) C for logreg and svm, instead of l2. */
+  C?: number;
   jobId?: string;
   /** Where the stack keeps the job's data plane; absent: the spec leaves it out and the stack uses DynamoDB. */
   backend?: StackBackend;
@@ -77,11 +81,15 @@ async function tableOf(options: JobQueryOptions): Promise<string> {
 export async function submit(options: SubmitOptions, io: CliIo): Promise<void> {
   if (!options.data.startsWith('s3://')) throw new SpecError(`--data must be an s3://bucket/key URI, got ${options.data}`, 'data');
   if (options.algorithm === 'kmeans' && options.k === undefined) throw new SpecError('--k is required for kmeans', 'k');
+  if (options.solver !== undefined && options.algorithm !== 'logreg') throw new SpecError(`--solver is for logreg, not ${options.algorithm}`, 'solver');
+  if (options.lr !== undefined && options.algorithm !== 'logreg') throw new SpecError(`--lr is for logreg, not ${options.algorithm}`, 'lr');
+  if (options.C !== undefined && options.algorithm === 'kmeans') throw new SpecError('--C is for logreg and svm, not kmeans', 'C');
+  if (options.C !== undefined && options.l2 !== undefined) throw new SpecError('--C: give --l2 or --C (= 1 / (l2 × rows)), not both', 'C');
   const optional = (entries: Record<string, unknown>) => Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined));
   const spec = {
     algorithm: options.algorithm,
     data: { uri: options.data, ...optional({ labelColumn: options.labelColumn }) },
-    ...optional({ backend: options.backend, k: options.k, workers: options.workers, threads: options.threads, maxRounds: options.maxRounds, tol: options.tol, seed: options.seed, lr: options.lr, l2: options.l2 }),
+    ...optional({ backend: options.backend, k: options.k, workers: options.workers, threads: options.threads, maxRounds: options.maxRounds, tol: options.tol, seed: options.seed, solver: options.solver, lr: options.lr, l2: options.l2, C: options.C }),
   };
   // SDK clients load on use: every other command starts without them.
   const { InvokeCommand, LambdaClient } = await import('@aws-sdk/client-lambda');
@@ -236,7 +244,15 @@ function roundLine(r: RoundMetrics): string {
 /** A FAILED job may hold a spec that never parsed (it was refused for it): read it defensively. */
 function titleLines(job: JobRecord): string[] {
   const spec = (job.spec ?? {}) as Partial<JobRecord['spec']> & { k?: number };
-  const what = spec.algorithm === 'kmeans' ? `k-means, k = ${spec.k}` : spec.algorithm === 'logreg' ? 'logistic regression' : 'unknown algorithm';
+  const solver = (spec as { solver?: unknown }).solver;
+  const what =
+    spec.algorithm === 'kmeans'
+      ? `k-means, k = ${spec.k}`
+      : spec.algorithm === 'logreg'
+        ? `logistic regression${typeof solver === 'string' ? ` (${solver})` : ''}`
+        : spec.algorithm === 'svm'
+          ? 'linear SVM'
+          : 'unknown algorithm';
   const progress = job.status === 'RUNNING' ? `round ${job.round} of at most ${spec.maxRounds ?? '?'}` : `${job.status}`;
   const lines = [`job        ${job.jobId}: ${progress} (${what}, ${job.shards} workers)`];
   const data = spec.data?.uri;
@@ -281,7 +297,7 @@ export function addAwsCommands(program: Command, io: CliIo): void {
     .command('submit')
     .description('start a job on the deployed functions (invokes the start function)')
     .requiredOption('--data <uri>', 'training data: s3://bucket/key')
-    .addOption(new Option('--algorithm <name>', 'kmeans or logreg').argParser(oneOf(['kmeans', 'logreg'] as const)).makeOptionMandatory())
+    .addOption(new Option('--algorithm <name>', 'kmeans, logreg or svm').argParser(oneOf(['kmeans', 'logreg', 'svm'] as const)).makeOptionMandatory())
     .option('--stage <name>', 'the deployed stage (serverless deploy --stage)', 'dev')
     .option('--function <name>', 'the start function (default: the stack\'s output)')
     .option('--k <n>', 'k-means: number of clusters', positiveInt)
@@ -290,9 +306,11 @@ export function addAwsCommands(program: Command, io: CliIo): void {
     .option('--max-rounds <n>', 'stop after this many rounds', positiveInt)
     .option('--tol <x>', 'convergence tolerance', nonNegativeNumber)
     .option('--seed <n>', 'random seed', nonNegativeInt)
-    .option('--label-column <name>', 'logreg: label column (0/1): header name, 0-based index or "last"')
-    .option('--lr <x>', 'logreg: learning rate', positiveNumber)
-    .option('--l2 <x>', 'logreg: L2 penalty', nonNegativeNumber)
+    .option('--label-column <name>', 'logreg, svm: label column (classes 0, 1, …): header name, 0-based index or "last"')
+    .addOption(new Option('--solver <name>', `logreg: ${LOGREG_SOLVERS.join(', ')} (default: newton for two classes up to 1,000 features, else lbfgs)`).argParser(oneOf(LOGREG_SOLVERS)))
+    .option('--lr <x>', 'logreg: learning rate (gd)', positiveNumber)
+    .option('--l2 <x>', 'logreg, svm: L2 penalty on standardised weights', nonNegativeNumber)
+    .option('--C <x>', "logreg, svm: scikit-learn's C, instead of --l2: l2 = 1 / (C × rows)", positiveNumber)
     .addOption(new Option('--backend <name>', 'where the stack keeps the job\'s models, partials and barrier: dynamodb (default), s3 (the data bucket) or redis (needs a stack deployed with a Redis endpoint)').argParser(oneOf(STACK_BACKENDS)))
     .option('--job-id <id>', 'job id (default: the data set\'s name and a time stamp)')
     .option('--region <region>', 'AWS region (default: AWS_REGION)')

@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { estimateCost } from '../../src/aws/cost.js';
 import type { JobRecord, RoundMetrics } from '../../src/protocol/types.js';
+import { LOGREG_SOLVERS } from '../../src/protocol/spec.js';
 import { runReportSchema } from '../../src/report/schema.js';
 import { DynamoDbStore, createStateTable } from '../../src/stores/DynamoDbStore.js';
 import { createDynamoDbClient, startDynalite } from '../../src/stores/dynalite.js';
@@ -366,6 +367,35 @@ describe('bspml submit', () => {
     expect(requests.map((r) => r.body)).toEqual([{ spec: { algorithm: 'kmeans', data: { uri: 's3://b/datasets/blobs.csv' }, backend: 's3', k: 5 } }]);
     expect(memory.code).not.toBe(0);
     expect(memory.stderr).toContain("option '--backend <name>' argument 'memory' is invalid. must be one of: dynamodb, s3, redis.");
+  });
+
+  it('passes svm, --solver and --C through in the spec, and refuses them where they do not apply, before calling AWS', async () => {
+    // Prepare
+    requests.length = 0;
+    answer = { status: 200, body: [{ jobId: 'digits-20261122T210000Z-abcdef', status: 'RUNNING' }] };
+    const data = ['--endpoint', endpoint, '--data', 's3://b/datasets/digits.csv'];
+
+    // Act
+    const logreg = await runBspml([...base, ...data, '--algorithm', 'logreg', '--solver', 'lbfgs', '--C', '0.5']);
+    const svm = await runBspml([...base, ...data, '--algorithm', 'svm', '--C', '2', '--label-column', 'y']);
+    const unknown = await runBspml([...base, ...data, '--algorithm', 'logreg', '--solver', 'sgd']);
+    const svmSolver = await runBspml([...base, ...data, '--algorithm', 'svm', '--solver', 'newton']);
+    const both = await runBspml([...base, ...data, '--algorithm', 'svm', '--C', '1', '--l2', '0.1']);
+    const kmeansC = await runBspml([...base, ...data, '--algorithm', 'kmeans', '--k', '2', '--C', '1']);
+
+    // Assess
+    expect(logreg.code, logreg.stderr).toBe(0);
+    expect(svm.code, svm.stderr).toBe(0);
+    expect(requests.map((r) => r.body)).toEqual([
+      { spec: { algorithm: 'logreg', data: { uri: 's3://b/datasets/digits.csv' }, solver: 'lbfgs', C: 0.5 } },
+      { spec: { algorithm: 'svm', data: { uri: 's3://b/datasets/digits.csv', labelColumn: 'y' }, C: 2 } },
+    ]);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toContain(`option '--solver <name>' argument 'sgd' is invalid. must be one of: ${LOGREG_SOLVERS.join(', ')}.`);
+    expect(svmSolver).toMatchObject({ code: 1, stderr: 'bspml: error: --solver is for logreg, not svm\n' });
+    expect(both).toMatchObject({ code: 1, stderr: 'bspml: error: --C: give --l2 or --C (= 1 / (l2 × rows)), not both\n' });
+    expect(kmeansC).toMatchObject({ code: 1, stderr: 'bspml: error: --C is for logreg and svm, not kmeans\n' });
+    expect(requests).toHaveLength(2);
   });
 
   it('reports a spec the start function refused, and a function error, with exit code 1', async () => {
