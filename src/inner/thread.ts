@@ -18,6 +18,12 @@ if (!port) throw new Error('thread.ts must run in a worker thread');
 const { memory, kernels } = (workerData ?? {}) as { memory?: SharedMemory; kernels?: { module: object; build: WasmBuild } };
 if (kernels) adoptModule(kernels);
 
+/** A request this thread could not serve: the pool rejects its promise with the message. */
+function replyError(id: number, error: unknown): void {
+  const err = error instanceof Error ? error : new Error(String(error));
+  port!.postMessage({ type: 'error', id, message: err.message, stack: err.stack } satisfies FromThread);
+}
+
 const shards = new Map<string, { features: Float32Array; labels?: Float32Array; dims: number }>();
 
 port.on('message', (message: ToThread) => {
@@ -49,8 +55,7 @@ port.on('message', (message: ToThread) => {
         const summary = summarizeRange({ ...shard, ...(positions ? { positions } : {}), first, pieces, start, end }, message.seed, message.sampleSize);
         port.postMessage({ type: 'summary', id: message.id, summary } satisfies FromThread);
       } catch (error) {
-        const err = error instanceof Error ? error : new Error(String(error));
-        port.postMessage({ type: 'error', id: message.id, message: err.message, stack: err.stack } satisfies FromThread);
+        replyError(message.id, error);
       }
       return;
     }
@@ -62,8 +67,7 @@ port.on('message', (message: ToThread) => {
         if (out.labels) transfer.push(out.labels.buffer as ArrayBuffer);
         port.postMessage({ type: 'parsed', id: message.id, result } satisfies FromThread, transfer);
       } catch (error) {
-        const err = error instanceof Error ? error : new Error(String(error));
-        port.postMessage({ type: 'error', id: message.id, message: err.message, stack: err.stack } satisfies FromThread);
+        replyError(message.id, error);
       }
       return;
     }
@@ -79,9 +83,7 @@ port.on('message', (message: ToThread) => {
         const reply: FromThread = { type: 'result', id: message.id, partial, ms: performance.now() - started, kernels };
         port.postMessage(reply, [partial.buffer]);
       } catch (error) {
-        const err = error instanceof Error ? error : new Error(String(error));
-        const reply: FromThread = { type: 'error', id: message.id, message: err.message, stack: err.stack };
-        port.postMessage(reply);
+        replyError(message.id, error);
       }
       return;
     }

@@ -5,6 +5,7 @@ import { parseCsvBlock, type CsvBlockParser, type CsvBlockRequest, type CsvBlock
 import type { LoadedShard } from '../../src/data/layout.js';
 import type { ByteSource, PartEntry } from '../../src/data/sources/bytes.js';
 import { formatFloat32 } from '../../src/data/table.js';
+import { csvLine, csvShape } from '../helpers/csv-cases.js';
 import { DataError } from '../../src/errors.js';
 
 /*
@@ -60,15 +61,11 @@ const binaryLabel = (y: number): string | undefined => (y === 0 || y === 1 ? und
 /** Rows of 1..3 features and a 0/1 label; LF or CRLF, blank lines, maybe no final newline, maybe a bad field or label. */
 const csvCase = fc
   .record({
-    cols: fc.integer({ min: 1, max: 3 }),
-    header: fc.boolean(),
-    trailing: fc.boolean(),
+    ...csvShape,
     lines: fc.array(
       fc.record({
-        values: fc.array(fc.oneof(fc.integer({ min: -99999, max: 99999 }), fc.double({ min: -1e6, max: 1e6, noNaN: true })), { minLength: 3, maxLength: 3 }),
+        ...csvLine,
         label: fc.integer({ min: 0, max: 1 }),
-        crlf: fc.boolean(),
-        blankAfter: fc.boolean(),
       }),
       { minLength: 1, maxLength: 40 },
     ),

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describe as describeData, loadShard, planShards } from '../../src/data/dataset.js';
 import { LocalFiles } from '../../src/data/sources/local.js';
 import { formatFloat32 } from '../../src/data/table.js';
+import { csvLine, csvShape } from '../helpers/csv-cases.js';
 
 let dir: string;
 
@@ -20,14 +21,10 @@ afterAll(async () => {
 /** A CSV of 1..3 columns: numbers of varied width, LF or CRLF per line, blank lines, maybe no final newline. */
 const csvCase = fc
   .record({
-    cols: fc.integer({ min: 1, max: 3 }),
-    header: fc.boolean(),
-    trailing: fc.boolean(),
+    ...csvShape,
     lines: fc.array(
       fc.record({
-        values: fc.array(fc.oneof(fc.integer({ min: -99999, max: 99999 }), fc.double({ min: -1e6, max: 1e6, noNaN: true })), { minLength: 3, maxLength: 3 }),
-        crlf: fc.boolean(),
-        blankAfter: fc.boolean(),
+        ...csvLine,
       }),
       { minLength: 1, maxLength: 30 },
     ),
