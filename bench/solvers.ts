@@ -1,6 +1,7 @@
 /*
  * Time to accuracy (KubeML's metric) of the logistic-regression solvers: rounds and wall time each
- * needs to reach the optimum's training accuracy and its objective within 1e-6 (relative), beside
+ * needs to reach the optimum's training accuracy (and within half a point of it, local SGD's target)
+ * and its objective within 1e-6 (relative), beside
  * scikit-learn's L-BFGS on the same problem (bench/solvers.py: C = 1/(l2·n) on standardised columns).
  * Run by `npm run bench` (after its own cases) and alone by `npm run bench:solvers`.
  *
@@ -31,6 +32,8 @@ const SOLVERS: { solver: LogregSolver; maxRounds: number }[] = [
   { solver: 'newton', maxRounds: 30 },
   { solver: 'lbfgs', maxRounds: 150 },
   { solver: 'gd', maxRounds: 400 },
+  // Defaults: lr 0.5 (round r: 0.5/√r), batch 64, one pass per thread per round.
+  { solver: 'local-sgd', maxRounds: 30 },
 ];
 
 interface SklearnCase {
@@ -122,8 +125,8 @@ export async function solversBench(options: { rows?: number; out?: string } = {}
     log(`Ours: local runtime, memory store, W = ${WORKERS} × 1 thread, tol 0; "rounds (ms)" to the first round at the optimum's accuracy, and within 1e-6 (relative) of its objective.`);
     log("scikit-learn: LogisticRegression(solver='lbfgs', C = 1/(l2·n)) on StandardScaler'd columns, one thread.");
     log('');
-    log('| data | l2 | solver | rounds to optimum accuracy | rounds to objective within 1e-6 | final relative gap |');
-    log('|---|---:|---|---:|---:|---:|');
+    log('| data | l2 | solver | rounds to optimum accuracy | to within 0.5 point of it | rounds to objective within 1e-6 | final relative gap |');
+    log('|---|---:|---|---:|---:|---:|---:|');
     const figures: unknown[] = [];
     for (let c = 0; c < cases.length; c++) {
       const spec = cases[c]!;
@@ -137,16 +140,18 @@ export async function solversBench(options: { rows?: number; out?: string } = {}
           const out = await runtime.train({ algorithm: 'logreg', solver, l2: spec.l2, tol: 0, maxRounds, workers: WORKERS, threads: 1, data: { uri: 'd' } });
           const gapOf = (r: RoundMetrics) => (r.objective - ref.objective) / ref.objective;
           const accuracy = firstRound(out.rounds, (r) => r.stats.accuracy! >= ref.accuracy);
+          // Local SGD's target (issue 11): the optimum's accuracy within half a percentage point.
+          const nearAccuracy = firstRound(out.rounds, (r) => r.stats.accuracy! >= ref.accuracy - 0.005);
           const objective = firstRound(out.rounds, (r) => gapOf(r) <= 1e-6);
           const finalGap = gapOf(out.rounds.at(-1)!);
-          log(`| ${spec.name} | ${spec.l2.toPrecision(3)} | ${solver} | ${cell(accuracy)} | ${cell(objective)} | ${finalGap.toExponential(1)} |`);
-          figures.push({ data: spec.name, solver, accuracy, objective, finalGap, rounds: out.rounds.length });
+          log(`| ${spec.name} | ${spec.l2.toPrecision(3)} | ${solver} | ${cell(accuracy)} | ${cell(nearAccuracy)}${nearAccuracy.round === undefined ? '' : `, ${(100 * out.rounds[nearAccuracy.round - 1]!.stats.accuracy!).toFixed(2)} %`} | ${cell(objective)} | ${finalGap.toExponential(1)} |`);
+          figures.push({ data: spec.name, solver, accuracy, nearAccuracy, objective, finalGap, rounds: out.rounds.length });
         }
       } finally {
         await runtime.close();
       }
       const within = ref.within1e6 ? `${ref.within1e6.iterations} (${ref.within1e6.ms.toFixed(0)} ms)` : 'not reached';
-      log(`| ${spec.name} | ${spec.l2.toPrecision(3)} | scikit-learn lbfgs | — | ${within} iterations | defaults: ${ref.default.iterations} iterations, ${ref.default.ms.toFixed(0)} ms, gap ${ref.default.gap.toExponential(1)} |`);
+      log(`| ${spec.name} | ${spec.l2.toPrecision(3)} | scikit-learn lbfgs | — | — | ${within} iterations | defaults: ${ref.default.iterations} iterations, ${ref.default.ms.toFixed(0)} ms, gap ${ref.default.gap.toExponential(1)} |`);
       figures.push({ data: spec.name, sklearn: ref });
     }
     log('');

@@ -2,6 +2,7 @@ import type { JobSpec, LogregSolver } from '../protocol/spec.js';
 import type { ModelResult } from '../protocol/types.js';
 import type { PreparedData } from '../data/summary.js';
 import type { DataSummary } from '../data/types.js';
+import type { LocalSgdSettings } from './logreg/localSgd.js';
 
 export type AlgorithmName = JobSpec['algorithm'];
 
@@ -13,6 +14,8 @@ export interface Shape {
   k: number;
   /** Logistic regression: the solver, which decides the model's and the partial's layout. */
   solver?: LogregSolver;
+  /** Local SGD (logreg/localSgd.ts): its loss, step size, batch, steps and seed. */
+  sgd?: LocalSgdSettings;
   /** Multinomial logistic regression: its C > 2 classes (labels 0..C−1); absent for two classes. */
   classes?: number;
 }
@@ -24,6 +27,9 @@ export interface RowBlock {
   dims: number;
   start: number;
   end: number;
+  /** Which worker's shard and which of its threads these rows are: keys local SGD's seeded row order (absent: 0). */
+  shard?: number;
+  thread?: number;
 }
 
 export interface UpdateResult {

@@ -8,7 +8,7 @@ export interface DeploymentShape {
   aggregatorMemoryMb: number;
 }
 
-export const DEFAULT_DEPLOYMENT: DeploymentShape = { workerMemoryMb: 10240, aggregatorMemoryMb: 2048 };
+export const DEFAULT_DEPLOYMENT: DeploymentShape = { workerMemoryMb: 3008, aggregatorMemoryMb: 2048 };
 
 /**
  * Per-invocation time the round records do not hold (assumptions, not measurements): a worker's

@@ -4,7 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { DEFAULT_DEPLOYMENT } from '../aws/cost.js';
 import { NEWTON_MAX_DIMS } from '../algorithms/index.js';
 import { BspmlError } from '../errors.js';
-import { LOGREG_SOLVERS } from '../protocol/spec.js';
+import { LOGREG_SOLVERS, SVM_SOLVERS } from '../protocol/spec.js';
 import { installSignalHandlers } from '../util/interrupt.js';
 import { VERSION } from '../version.js';
 import { BACKENDS } from '../stores/open.js';
@@ -49,9 +49,11 @@ function addLogregOptions(command: Command): Command {
   return command
     .option('--label-column <name>', 'label column (0/1): header name, 0-based index or "last" (default last)')
     .addOption(new Option('--solver <name>', `${LOGREG_SOLVERS.join(', ')} (default: newton up to ${NEWTON_MAX_DIMS} features, else lbfgs)`).argParser(oneOf(LOGREG_SOLVERS)))
-    .option('--lr <x>', 'gd: learning rate (default 0.5)', positiveNumber)
+    .option('--lr <x>', 'gd, local-sgd: learning rate (default 0.5; local-sgd: of round 1, round r uses lr/√r)', positiveNumber)
     .option('--l2 <x>', 'L2 penalty on standardised weights (default 0)', nonNegativeNumber)
-    .option('--C <x>', "scikit-learn's C, instead of --l2: l2 = 1 / (C × rows)", positiveNumber);
+    .option('--C <x>', "scikit-learn's C, instead of --l2: l2 = 1 / (C × rows)", positiveNumber)
+    .option('--local-steps <n>', 'local-sgd: mini-batch steps per thread per round (default: one pass over its rows)', positiveInt)
+    .option('--batch-size <n>', 'local-sgd: rows per mini-batch (default 64)', positiveInt);
 }
 
 /** `train --spec`: every algorithm's options, for overriding the spec's fields. */
@@ -85,10 +87,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .action((options: TrainOptions, command: Command) => train('kmeans', options, io, givenOptions(command)));
   addLogregOptions(addTrainOptions(addReportOptions(trainCommand.command('logreg').description('logistic regression (Newton, L-BFGS or gradient descent; docs/algorithms.md)'))))
     .action((options: TrainOptions, command: Command) => train('logreg', options, io, givenOptions(command)));
-  addTrainOptions(addReportOptions(trainCommand.command('svm').description('linear SVM: L2-regularised squared hinge, Newton (docs/algorithms.md)')))
+  addTrainOptions(addReportOptions(trainCommand.command('svm').description('linear SVM: L2-regularised squared hinge by Newton, or hinge by local SGD (docs/algorithms.md)')))
     .option('--label-column <name>', 'label column (0/1): header name, 0-based index or "last" (default last)')
+    .addOption(new Option('--solver <name>', `${SVM_SOLVERS.join(', ')} (default newton: squared hinge; local-sgd: hinge)`).argParser(oneOf(SVM_SOLVERS)))
     .option('--l2 <x>', 'L2 penalty on standardised weights (default 0)', nonNegativeNumber)
     .option('--C <x>', "LIBLINEAR's C, instead of --l2: l2 = 1 / (C × rows)", positiveNumber)
+    .option('--lr <x>', 'local-sgd: learning rate of round 1 (default 0.5; round r uses lr/√r)', positiveNumber)
+    .option('--local-steps <n>', 'local-sgd: mini-batch steps per thread per round (default: one pass over its rows)', positiveInt)
+    .option('--batch-size <n>', 'local-sgd: rows per mini-batch (default 64)', positiveInt)
     .action((options: TrainOptions, command: Command) => train('svm', options, io, givenOptions(command)));
 
   program

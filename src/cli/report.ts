@@ -1,3 +1,4 @@
+import { DEFAULT_BATCH, DEFAULT_SGD_LR } from '../algorithms/logreg/localSgd.js';
 import type { LogregSpec } from '../protocol/spec.js';
 import type { RunReport } from '../report/schema.js';
 import type { TrainOutcome } from '../runtime/LocalRuntime.js';
@@ -18,7 +19,7 @@ export function formatReport(outcome: TrainOutcome, report: RunReport, context: 
     spec.algorithm === 'kmeans'
       ? `k-means, k = ${spec.k}`
       : spec.algorithm === 'svm'
-        ? `linear SVM (squared hinge, newton), ${penaltyTitle(spec, data.rows)}`
+        ? `linear SVM (${spec.solver === 'local-sgd' ? `hinge, ${localSgdTitle(spec)}` : 'squared hinge, newton'}), ${penaltyTitle(spec, data.rows)}`
         : logregTitle(spec, result.algorithm === 'logreg' ? result.solver : undefined, data.rows);
   lines.push(`${title}, on ${context.data} (${int(data.rows)} rows × ${data.dims} features)`);
   lines.push(`job        ${job.jobId}: ${spec.workers} workers × ${threads} threads, backend ${report.job.backend}`);
@@ -26,7 +27,9 @@ export function formatReport(outcome: TrainOutcome, report: RunReport, context: 
     lines.push(`rounds     ${result.rounds}, ${result.converged ? `converged (largest centroid shift ${num(lastShift)} ≤ tol ${spec.tol})` : `stopped at max rounds (shift ${num(lastShift)} > tol ${spec.tol})`}`);
     lines.push(`inertia    ${num(result.inertia)}   cluster sizes ${clusterSizes(result.counts)}`);
   } else {
-    lines.push(`rounds     ${result.rounds}, ${result.converged ? `converged (gradient norm ${num(result.gradNorm)} ≤ tol ${spec.tol})` : `stopped at max rounds (gradient norm ${num(result.gradNorm)} > tol ${spec.tol})`}`);
+    const change = report.rounds.stats.change?.at(-1) ?? undefined;
+    const measure = 'solver' in spec && spec.solver === 'local-sgd' ? `objective change ${change === undefined ? 'not measured' : num(change)}` : `gradient norm ${num(result.gradNorm)}`;
+    lines.push(`rounds     ${result.rounds}, ${result.converged ? `converged (${measure} ≤ tol ${spec.tol})` : `stopped at max rounds (${measure} > tol ${spec.tol})`}`);
     lines.push(`loss       ${num(result.loss)}   accuracy ${(result.accuracy * 100).toFixed(2)}% (training data)`);
   }
   lines.push(`wall       ${ms(t.wallMs)} = compute ${ms(t.computeMs)} + synchronisation ${ms(t.syncMs)} + other ${ms(t.otherMs + t.loadMs + t.prepareMs)}`);
@@ -66,7 +69,14 @@ function clusterSizes(counts: number[]): string {
 
 /** The solver and its settings as a user gave them: lr only for gradient descent, C when given as C. */
 function logregTitle(spec: LogregSpec, solver: string | undefined, rows: number): string {
+  if (solver === 'local-sgd') return `logistic regression (${localSgdTitle(spec)}), ${penaltyTitle(spec, rows)}`;
   return `logistic regression (${solver ?? 'gd'}${solver === 'gd' || solver === undefined ? `, lr = ${spec.lr}` : ''}), ${penaltyTitle(spec, rows)}`;
+}
+
+/** Local SGD's settings, defaults included (algorithms/logreg/localSgd.ts). */
+function localSgdTitle(spec: { lr?: number; batchSize?: number; localSteps?: number }): string {
+  const steps = spec.localSteps === undefined ? 'one pass' : `${spec.localSteps} steps`;
+  return `local-sgd, lr = ${spec.lr ?? DEFAULT_SGD_LR}/√round, batch ${spec.batchSize ?? DEFAULT_BATCH}, ${steps} per thread per round`;
 }
 
 function penaltyTitle(spec: { l2?: number; C?: number }, rows: number): string {

@@ -2,10 +2,11 @@ import { writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import type { Shape } from '../algorithms/index.js';
 import { BspmlError } from '../errors.js';
-import { calibrate } from '../sim/calibrate.js';
+import { calibrate, shapeKey } from '../sim/calibrate.js';
 import { loadProfile, vcpusFor } from '../sim/profile.js';
-import { simulate, type SimResult } from '../sim/simulate.js';
-import { table1, type LayoutCheck, type Table1Row } from '../sim/table1.js';
+import { simShape, simulate, type SimResult } from '../sim/simulate.js';
+import { LOGREG_SOLVERS, type LogregSolver } from '../protocol/spec.js';
+import { TABLE1_JOBS, table1, type LayoutCheck, type Table1Row } from '../sim/table1.js';
 import { tuneChartHtml } from '../sim/chart.js';
 import { STRATEGIES, tune, type Strategy, type TuneResult } from '../sim/tune.js';
 import { FileDatasetSource } from '../data/FileDatasetSource.js';
@@ -17,6 +18,7 @@ interface SimulateOptions {
   rows?: number;
   dims?: number;
   k?: number;
+  solver?: LogregSolver;
   workers?: number;
   threads: number;
   memory?: number;
@@ -39,7 +41,7 @@ async function measured(shape: Shape, io: CliIo, local = false): Promise<number>
   const c = await calibrate(shape);
   const used = local ? c.fastestMsPerRow : c.cpuMsPerRow;
   io.stderr.write(
-    `calibrated ${shape.algorithm} d = ${shape.dims}${shape.algorithm === 'kmeans' ? `, k = ${shape.k}` : ''}: ${(used * 1e6).toFixed(1)} ns per row on one thread (${local ? 'fastest wall time' : 'CPU time'}; wall median ${(c.msPerRow * 1e6).toFixed(1)} ns; ${c.rows} rows, rounds ${c.roundsMs.map((m) => m.toFixed(1)).join(', ')} ms)\n`,
+    `calibrated ${shape.algorithm} d = ${shape.dims}${shape.algorithm === 'kmeans' ? `, k = ${shape.k}` : `, ${shape.solver}`}: ${(used * 1e6).toFixed(1)} ns per row on one thread (${local ? 'fastest wall time' : 'CPU time'}; wall median ${(c.msPerRow * 1e6).toFixed(1)} ns; ${c.rows} rows, rounds ${c.roundsMs.map((m) => m.toFixed(1)).join(', ')} ms)\n`,
   );
   return used;
 }
@@ -52,6 +54,7 @@ export function addSimulateCommand(program: Command, io: CliIo): void {
     .option('--rows <n>', 'rows of the data set', positiveInt)
     .option('--dims <n>', 'feature columns', positiveInt)
     .option('--k <n>', 'clusters (k-means; default 8)', positiveInt)
+    .addOption(new Option('--solver <name>', 'logistic regression: newton (default up to 1,000 columns), lbfgs or gd').argParser(oneOf(LOGREG_SOLVERS)))
     .option('--workers <n>', 'workers (shards)', positiveInt)
     .option('--threads <n>', 'inner threads per worker', positiveInt, 1)
     .option('--memory <mb>', 'worker memory in MB (default: 1,769 per thread, at most 10,240)', positiveInt)
@@ -66,13 +69,16 @@ export function addSimulateCommand(program: Command, io: CliIo): void {
     .action(async (algorithm: string | undefined, options: SimulateOptions) => {
       const profile = await loadProfile(options.profile);
       const cache = new Map<string, number>();
-      const msPerRow = (shape: Shape) => cache.get(`${shape.algorithm}/${shape.dims}/${shape.k}`)!;
-      const prepare = async (shape: Shape) => cache.set(`${shape.algorithm}/${shape.dims}/${shape.k}`, await measured(shape, io, profile.lambda.sharedHost.value === 1));
+      const msPerRow = (shape: Shape) => {
+        const known = cache.get(shapeKey(shape));
+        if (known === undefined) throw new Error(`no calibration for ${shapeKey(shape)}`);
+        return known;
+      };
+      const prepare = async (shape: Shape) => cache.set(shapeKey(shape), await measured(shape, io, profile.lambda.sharedHost.value === 1));
 
       if (options.experiment === 'table1') {
         if (algorithm) throw new BspmlError('E_ARGUMENT', '--experiment table1 takes no algorithm');
-        await prepare({ algorithm: 'kmeans', dims: 32, k: 16 });
-        await prepare({ algorithm: 'logreg', dims: 300, k: 1 });
+        for (const job of Object.values(TABLE1_JOBS)) await prepare(simShape(job));
         const result = await table1(profile, msPerRow, (line) => io.stderr.write(`${line}\n`));
         io.stdout.write(`${formatTable1(result.rows, result.layout)}\n`);
         if (options.json) await writeFile(options.json, `${JSON.stringify({ profile: profile.name, ...result }, null, 2)}\n`);
@@ -84,11 +90,12 @@ export function addSimulateCommand(program: Command, io: CliIo): void {
         if (options[name] === undefined) throw new BspmlError('E_ARGUMENT', `simulate: --${name} is required`);
       }
       const k = algorithm === 'kmeans' ? (options.k ?? 8) : 1;
-      await prepare({ algorithm, dims: options.dims!, k });
+      if (options.solver && algorithm !== 'logreg') throw new BspmlError('E_ARGUMENT', '--solver: only logistic regression has solvers');
+      await prepare(simShape({ algorithm, dims: options.dims!, k, solver: options.solver }));
       const memoryMb = options.memory ?? Math.min(10_240, Math.ceil(options.threads * profile.lambda.mbPerVcpu.value));
       if (memoryMb < 128 || memoryMb > 10_240) throw new BspmlError('E_ARGUMENT', `--memory ${memoryMb}: Lambda allows 128 to 10,240 MB`);
       const result = await simulate(
-        { algorithm, rows: options.rows!, dims: options.dims!, k, workers: options.workers!, threads: options.threads, memoryMb, rounds: options.rounds, backend: options.backend, sync: options.sync, layout: options.layout, seed: options.seed },
+        { algorithm, rows: options.rows!, dims: options.dims!, k, solver: options.solver, workers: options.workers!, threads: options.threads, memoryMb, rounds: options.rounds, backend: options.backend, sync: options.sync, layout: options.layout, seed: options.seed },
         profile,
         msPerRow,
       );
@@ -185,7 +192,7 @@ export function addTuneCommand(program: Command, io: CliIo): void {
       if (rows === undefined || dims === undefined) throw new BspmlError('E_ARGUMENT', 'tune: give --data FILE, or --rows and --dims');
       const profile = await loadProfile(options.profile);
       const k = algorithm === 'kmeans' ? (options.k ?? 8) : 1;
-      const msPerRow = await measured({ algorithm, dims, k }, io);
+      const msPerRow = await measured(simShape({ algorithm, dims, k }), io);
       const workers: number[] = [];
       for (let w = 1; w <= Math.min(options.maxWorkers, rows); w *= 2) workers.push(w);
       const result = await tune({ algorithm, rows, dims, k, rounds: options.rounds, backend: options.backend }, profile, () => msPerRow, {

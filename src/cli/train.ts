@@ -55,6 +55,9 @@ export interface TrainOptions {
   lr?: number;
   l2?: number;
   C?: number;
+  // local SGD (logreg, svm)
+  localSteps?: number;
+  batchSize?: number;
 }
 
 /**

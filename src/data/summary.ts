@@ -1,6 +1,7 @@
 import type { DataError, DataLocation } from '../errors.js';
 import type { PieceReport } from './layout.js';
 import { sliceShard, type ShardData, type TrainingData } from './types.js';
+import { mix32 } from '../util/random.js';
 
 /*
  * What the preparation round learns about the data: each worker summarises its shard, the round's
@@ -70,16 +71,6 @@ export function sampleKey(seed: number, part: number, position: number): number 
   b = mix32(b ^ part);
   b = mix32(b ^ lo);
   return (a * 2097152 + (b >>> 11)) / 9007199254740992;
-}
-
-/** MurmurHash3's 32-bit finaliser: a bijection that mixes every input bit into every output bit. */
-function mix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }
 
 export function emptySample(dims: number): InitSample {

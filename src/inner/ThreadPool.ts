@@ -177,13 +177,15 @@ export class ThreadPool {
 
   /**
    * The partial of the whole shard: rows split into `size` contiguous ranges, one per thread,
-   * merged in thread order so the result does not depend on which thread finishes first.
+   * merged in thread order so the result does not depend on which thread finishes first. `shard`
+   * (the shard's index in its job) and each thread's index reach the algorithm with the rows.
    */
   async partial(
     key: string,
     rows: number,
     shape: Shape,
     model: Float64Array,
+    shard = 0,
   ): Promise<{ partial: Float64Array; computeMs: number; kernels: KernelKind }> {
     if (this.failure) throw this.failure;
     if (!this.loaded.has(key)) throw new ThreadError(`shard ${key} is not loaded in this pool`);
@@ -193,7 +195,7 @@ export class ThreadPool {
     for (let t = 0; t < this.size; t++) {
       const start = Math.floor((t * rows) / this.size);
       const end = Math.floor(((t + 1) * rows) / this.size);
-      if (end > start) jobs.push(this.send(this.threads[t]!, { type: 'compute', id: this.nextId++, key, shape, model, start, end }));
+      if (end > start) jobs.push(this.send(this.threads[t]!, { type: 'compute', id: this.nextId++, key, shape, model, start, end, shard, thread: t }));
     }
     const results = await Promise.all(jobs);
     const merged = new Float64Array(algorithm.partialLength(shape));

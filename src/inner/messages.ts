@@ -29,6 +29,9 @@ export interface ComputeMessage {
   model: Float64Array;
   start: number;
   end: number;
+  /** The shard's index in its job and this thread's in its pool (they key local SGD's row order). */
+  shard: number;
+  thread: number;
 }
 
 export type ToThread = ShardMessage | DropMessage | ComputeMessage;

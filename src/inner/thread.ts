@@ -45,7 +45,7 @@ port.on('message', (message: ToThread) => {
         const algorithm = algorithmByName(message.shape.algorithm);
         const started = performance.now();
         const partial = new Float64Array(algorithm.partialLength(message.shape));
-        algorithm.partial(message.shape, message.model, { ...shard, start: message.start, end: message.end }, partial);
+        algorithm.partial(message.shape, message.model, { ...shard, start: message.start, end: message.end, shard: message.shard, thread: message.thread }, partial);
         const kernels = wasmContextOf(shard.features.buffer) ? 'wasm' : 'js';
         const reply: FromThread = { type: 'result', id: message.id, partial, ms: performance.now() - started, kernels };
         port.postMessage(reply, [partial.buffer]);

@@ -134,7 +134,7 @@ async function trainShard(
   // Row identities serve only the preparation round's sample, and every shard's summary is stored
   // by now (this round started after all of them): free their memory.
   shard.data.positions = undefined;
-  const { partial, computeMs } = await container.pool.partial(shard.key, shard.data.rows, shape, model);
+  const { partial, computeMs } = await container.pool.partial(shard.key, shard.data.rows, shape, model, task.shard);
   const report: WorkerReport = {
     shard: task.shard,
     rows: shard.data.rows,

@@ -50,8 +50,21 @@ export const kmeansSpecSchema = z
  * How logistic regression is solved (docs/algorithms.md): absent means `newton` while the model has
  * at most NEWTON_MAX_PARAMS parameters, else `lbfgs`.
  */
-export const LOGREG_SOLVERS = ['newton', 'lbfgs', 'gd'] as const;
+export const LOGREG_SOLVERS = ['newton', 'lbfgs', 'gd', 'local-sgd'] as const;
 export type LogregSolver = (typeof LOGREG_SOLVERS)[number];
+/** How the linear SVM is solved: Newton on the squared hinge (the default), or local SGD on the hinge. */
+export const SVM_SOLVERS = ['newton', 'local-sgd'] as const;
+export type SvmSolver = (typeof SVM_SOLVERS)[number];
+
+/** Local SGD's own settings (algorithms/logreg/localSgd.ts): only with solver local-sgd. */
+const localSgd = {
+  /** Mini-batch steps per thread per round; absent: one pass over the thread's rows. */
+  localSteps: z.number().int().min(1).optional(),
+  /** Rows per mini-batch (absent: 64). */
+  batchSize: z.number().int().min(1).optional(),
+};
+/** The fields that belong to local SGD alone, with the option that sets each. */
+const LOCAL_SGD_FIELDS = { localSteps: '--local-steps', batchSize: '--batch-size' } as const;
 
 export const logregSpecSchema = z
   .object({
@@ -67,6 +80,7 @@ export const logregSpecSchema = z
     l2: z.number().min(0).optional(),
     /** scikit-learn's C, as an alias: l2 = 1 / (C · rows). Not with an explicit l2. */
     C: z.number().positive().optional(),
+    ...localSgd,
     ...common,
   })
   .strict();
@@ -74,6 +88,10 @@ export const logregSpecSchema = z
 export const svmSpecSchema = z
   .object({
     algorithm: z.literal('svm'),
+    solver: z.enum(SVM_SOLVERS).optional(),
+    /** Local SGD's step size of its first round (absent: 0.5). */
+    lr: z.number().positive().optional(),
+    ...localSgd,
     /** L2 penalty on standardised weights, as for logistic regression (absent: 0, or the C given). */
     l2: z.number().min(0).optional(),
     /** LIBLINEAR's C, as an alias: l2 = 1 / (C · rows). Not with an explicit l2. */
@@ -101,12 +119,23 @@ export function stackBackendOf(spec: unknown): StackBackend | undefined {
 
 /** Validates a job spec, filling defaults; throws SpecError naming the first bad field. */
 export function parseJobSpec(input: unknown): JobSpec {
+  const raw = input as Record<string, unknown> | null;
+  if (raw?.algorithm === 'kmeans' && raw.solver !== undefined) {
+    throw new SpecError(`invalid job spec: solver: k-means has no solver (${String(raw.solver)} is for logreg and svm)`, 'solver');
+  }
   const result = jobSpecSchema.safeParse(input);
   if (result.success) {
     const spec = result.data;
     if (spec.algorithm === 'logreg' || spec.algorithm === 'svm') {
       if (spec.data.labelColumn === undefined) spec.data.labelColumn = 'last';
       if (spec.C !== undefined && spec.l2 !== undefined) throw new SpecError('invalid job spec: C: give l2 or C (= 1 / (l2 · rows)), not both', 'C');
+      if (spec.solver !== 'local-sgd') {
+        const solver = spec.solver ?? 'the default';
+        for (const [field, option] of Object.entries(LOCAL_SGD_FIELDS)) {
+          if (spec[field as keyof typeof LOCAL_SGD_FIELDS] !== undefined) throw new SpecError(`invalid job spec: ${field} (${option}): only with solver local-sgd, not ${solver}`, field);
+        }
+        if (spec.algorithm === 'svm' && spec.lr !== undefined) throw new SpecError(`invalid job spec: lr (--lr): the SVM takes a learning rate only with solver local-sgd, not ${solver}`, 'lr');
+      }
     }
     return spec;
   }

@@ -1,4 +1,4 @@
-import type { JobSpec, LogregSolver } from './spec.js';
+import type { JobSpec, LogregSolver, SvmSolver } from './spec.js';
 import type { DatasetLayout } from '../data/layout.js';
 import type { SummaryMeta } from '../data/summary.js';
 import type { DataSummary } from '../data/types.js';
@@ -146,5 +146,14 @@ export interface MultinomialResult extends Omit<LogregResult, 'weights' | 'bias'
   bias: number[];
 }
 
-/** A linear SVM's file: logistic regression's fields, `loss` being the squared-hinge objective; the decision value is w·x + b (label 1 where ≥ 0). */
-export type SvmResult = Omit<LogregResult, 'algorithm' | 'solver'> & { algorithm: 'svm' };
+/**
+ * A linear SVM's file: logistic regression's fields, `loss` being the objective of `lossFunction`
+ * (squared hinge with Newton, hinge with local SGD; absent in files from before local SGD: squared
+ * hinge); the decision value is w·x + b (label 1 where ≥ 0).
+ */
+export type SvmResult = Omit<LogregResult, 'algorithm' | 'solver'> & {
+  algorithm: 'svm';
+  solver?: SvmSolver;
+  /** scikit-learn's names (LinearSVC's `loss`). */
+  lossFunction?: 'squared_hinge' | 'hinge';
+};

@@ -1,6 +1,4 @@
 import { availableParallelism } from 'node:os';
-import { BspmlError, JobFailedError } from '../errors.js';
-import { PREPARE_ROUND } from '../protocol/constants.js';
 import type { WorkerContainer } from '../inner/WorkerContainer.js';
 import type { DatasetSource } from '../ports/DatasetSource.js';
 import type { StateStore } from '../ports/StateStore.js';
@@ -13,6 +11,7 @@ import type { JobRecord, RoundMetrics, RoundTask } from '../protocol/types.js';
 import { sleep } from '../util/async.js';
 import { addIo, metered, type IoCounts } from '../util/io-meter.js';
 import { ContainerPool } from './ContainerPool.js';
+import { jobOutcome } from './outcome.js';
 import type { TrainOutcome } from './LocalRuntime.js';
 
 export interface BarrierWaitOptions {
@@ -105,21 +104,10 @@ export class BarrierWaitRuntime {
 
     const done = await this.store.getJob(job.jobId);
     const wallMs = this.now() - started;
-    // Bad input found by the preparation round reads as it would had the start step found it.
-    if (done?.status === 'FAILED' && (done.errorCode === 'E_DATA' || done.errorCode === 'E_SPEC') && done.error) throw new BspmlError(done.errorCode, done.error);
-    if (!done || done.status !== 'SUCCEEDED' || !done.result) throw new JobFailedError(job.jobId, done?.error ?? `ended ${done?.status ?? 'missing'}`);
-    const all = await this.store.listRoundMetrics(job.jobId);
-    const prepare = all.find((r) => r.phase === 'prepare');
-    const rounds = all.filter((r) => r.phase !== 'prepare');
-    const ioOf = (round: number) => ioByRound.get(round) ?? { requests: 0, bytesWritten: 0, bytesRead: 0 };
     const traffic = containers.reduce((t, c) => ({ toThreads: t.toThreads + c.pool.traffic.toThreads, fromThreads: t.fromThreads + c.pool.traffic.fromThreads }), { toThreads: 0, fromThreads: 0 });
     return {
       sync: 'barrier-wait',
-      job: done,
-      result: done.result,
-      ...(prepare ? { prepare } : {}),
-      rounds,
-      io: { start: startIo, prepare: ioOf(PREPARE_ROUND), rounds: rounds.map((r) => ioOf(r.round)) },
+      ...(await jobOutcome(this.store, job.jobId, done, startIo, ioByRound)),
       wallMs,
       startMs,
       threadTraffic: traffic,

@@ -1,20 +1,20 @@
 import { availableParallelism } from 'node:os';
 import { InFlight, InProcessChannel, type DeliveryPolicy } from '../events/InProcessChannel.js';
-import { BspmlError, JobFailedError, MissingStateError } from '../errors.js';
+import { MissingStateError } from '../errors.js';
 import type { Completion } from '../ports/Completion.js';
 import type { DatasetSource } from '../ports/DatasetSource.js';
 import type { Fanout } from '../ports/Fanout.js';
 import type { StateStore } from '../ports/StateStore.js';
 import { aggregate } from '../protocol/aggregate.js';
-import { PREPARE_ROUND } from '../protocol/constants.js';
 import type { ProtocolDeps } from '../protocol/deps.js';
 import { failJob } from '../protocol/failJob.js';
 import { recoverJob } from '../protocol/recover.js';
 import { runWorker } from '../protocol/runWorker.js';
 import { startJob } from '../protocol/startJob.js';
-import type { CompletionMessage, JobRecord, ModelResult, RoundMetrics, RoundTask } from '../protocol/types.js';
+import type { CompletionMessage, JobRecord, RoundMetrics, RoundTask } from '../protocol/types.js';
 import { addIo, metered, type IoCounts } from '../util/io-meter.js';
 import { ContainerPool } from './ContainerPool.js';
+import { jobOutcome, type JobOutcome } from './outcome.js';
 
 export interface LocalRuntimeOptions {
   store: StateStore;
@@ -32,15 +32,7 @@ export interface LocalRuntimeOptions {
   onRound?: (metrics: RoundMetrics, job: JobRecord) => void;
 }
 
-export interface TrainOutcome {
-  job: JobRecord;
-  result: ModelResult;
-  /** The preparation round (round 0): loading, checking and summarising the shards, initialising the model. */
-  prepare?: RoundMetrics;
-  /** The training rounds (1, 2, …), in order. */
-  rounds: RoundMetrics[];
-  /** Store I/O of each training round (workers and aggregator), in round order; `start` is job start, `prepare` round 0. */
-  io: { start: IoCounts; prepare: IoCounts; rounds: IoCounts[] };
+export interface TrainOutcome extends JobOutcome {
   wallMs: number;
   startMs: number;
   /** Bytes between workers and their threads during this job (models out, partials back). */
@@ -103,22 +95,11 @@ export class LocalRuntime {
     });
     const wallMs = performance.now() - started;
     const traffic1 = this.threadTraffic();
-    const all = await this.store.listRoundMetrics(job.jobId);
-    const prepare = all.find((r) => r.phase === 'prepare');
-    const rounds = all.filter((r) => r.phase !== 'prepare');
     const ioByRound = this.io.get(job.jobId) ?? new Map<number, IoCounts>();
     this.io.delete(job.jobId);
     this.threadsByJob.delete(job.jobId);
-    // Bad input found by the preparation round reads as it would had the start step found it.
-    if (done.status === 'FAILED' && (done.errorCode === 'E_DATA' || done.errorCode === 'E_SPEC') && done.error) throw new BspmlError(done.errorCode, done.error);
-    if (done.status !== 'SUCCEEDED' || !done.result) throw new JobFailedError(job.jobId, done.error ?? `ended ${done.status}`);
-    const ioOf = (round: number) => ioByRound.get(round) ?? { requests: 0, bytesWritten: 0, bytesRead: 0 };
     return {
-      job: done,
-      result: done.result,
-      ...(prepare ? { prepare } : {}),
-      rounds,
-      io: { start: startIo, prepare: ioOf(PREPARE_ROUND), rounds: rounds.map((r) => ioOf(r.round)) },
+      ...(await jobOutcome(this.store, job.jobId, done, startIo, ioByRound)),
       wallMs,
       startMs,
       threadTraffic: { toThreads: traffic1.toThreads - traffic0.toThreads, fromThreads: traffic1.fromThreads - traffic0.fromThreads },

@@ -1,4 +1,4 @@
-import type { Shape } from '../algorithms/index.js';
+import { algorithmByName, type Shape } from '../algorithms/index.js';
 import { sliceShard, type TrainingData } from '../data/types.js';
 import { generateBlobs } from '../data/generate.js';
 import { ThreadPool } from '../inner/ThreadPool.js';
@@ -30,7 +30,7 @@ const cache = new Map<string, Calibration>();
  * 0.2–1 s per shape; results are kept for the process.
  */
 export async function calibrate(shape: Shape, options: { rows?: number; rounds?: number; fresh?: boolean } = {}): Promise<Calibration> {
-  const id = `${shape.algorithm}/${shape.dims}/${shape.k}`;
+  const id = shapeKey(shape);
   const hit = cache.get(id);
   if (hit && !options.fresh) return hit;
   // Enough rows that a round takes tens of ms whatever the shape, within ~64 MB of rows.
@@ -38,8 +38,15 @@ export async function calibrate(shape: Shape, options: { rows?: number; rounds?:
   const rows = options.rows ?? Math.max(2_000, Math.min(200_000, Math.floor(16_000_000 / shape.dims), Math.floor(40_000_000 / perRowWork)));
   const data = sample(shape, rows);
   const rng = new Rng(7);
-  const model = new Float64Array(shape.algorithm === 'kmeans' ? shape.k * shape.dims : shape.dims + 1);
-  for (let i = 0; i < model.length; i++) model[i] = shape.algorithm === 'kmeans' ? data.features[(i * 7919) % data.features.length]! : 0.01 * rng.normal();
+  const model = new Float64Array(algorithmByName(shape.algorithm).modelLength(shape));
+  if (shape.algorithm === 'kmeans') {
+    for (let i = 0; i < model.length; i++) model[i] = data.features[(i * 7919) % data.features.length]!;
+  } else {
+    // Logistic regression's model head: weights and bias, column means (0) and std devs (1); the
+    // solver's tail stays zero (its cost per row does not depend on those values).
+    for (let i = 0; i <= shape.dims; i++) model[i] = 0.01 * rng.normal();
+    model.fill(1, 2 * shape.dims + 1, 3 * shape.dims + 1);
+  }
   const pool = new ThreadPool(1);
   try {
     await pool.ready;
@@ -68,6 +75,11 @@ export async function calibrate(shape: Shape, options: { rows?: number; rounds?:
   } finally {
     await pool.close();
   }
+}
+
+/** What a calibration is kept under: the algorithm, its dimensions and, for logistic regression, the solver. */
+export function shapeKey(shape: Shape): string {
+  return `${shape.algorithm}/${shape.dims}/${shape.k}/${shape.solver ?? ''}`;
 }
 
 function sample(shape: Shape, rows: number): TrainingData {

@@ -14,8 +14,7 @@ const SAMPLE_BLOCK = 64;
 /**
  * A simulated Lambda environment as the protocol sees it (what `WorkerContainer` offers runWorker):
  * caches the job and its shard between invocations as a warm container does; its partial is the
- * algorithm's real partial over a small block of the sample (a different block each call, so a job
- * keeps moving for the rounds asked for), and takes the virtual time of the shard's real rows on
+ * algorithm's real partial over a small block of the sample (see samplePartial), and takes the virtual time of the shard's real rows on
  * its host's cores: calibrated thread-ms per row × rows, shared among at most `threads` cores.
  */
 export class SimContainer {
@@ -97,7 +96,12 @@ export class SimContainer {
     const out = new Float64Array(algorithm.partialLength(shape));
     const sampleRows = this.sample.rows;
     const block = Math.min(SAMPLE_BLOCK, sampleRows);
-    const start = ((shard.shard * 7919 + this.calls++ * 104_729) * block) % Math.max(1, sampleRows - block + 1);
+    // k-means moves to a new block each call, so that its centroids keep shifting for the rounds asked
+    // for (with tol 0 a shift of exactly 0 would end the job). Logistic regression keeps one block per
+    // shard: its solvers check that the objective falls from round to round, which only a fixed set
+    // of rows can show.
+    const call = shape.algorithm === 'kmeans' ? this.calls++ : 0;
+    const start = ((shard.shard * 7919 + call * 104_729) * block) % Math.max(1, sampleRows - block + 1);
     algorithm.partial(shape, model, { features: this.sample.features, labels: this.sample.labels, dims: shape.dims, start, end: start + block }, out);
     return out;
   }

@@ -33,7 +33,7 @@ function median(values: number[]): number {
  * Holds the simulator's `local` profile against this machine: trains k-means for real with the
  * local runtime (memory store) and simulates the same job, for each W × I, and compares the median
  * per-round time — publish to end of aggregation, as `bspml train` reports it — over rounds after
- * the first (the first loads the shards). The calibration runs just before, on the same shape.
+ * the first (the first loads the shards). One calibration, on the same shape, runs before the cases.
  */
 export async function holdLocal(options: { rows: number; dims: number; k: number; rounds: number; cases: [number, number][]; seed?: number }): Promise<{ msPerRow: number; cases: HoldCase[] }> {
   const { rows, dims, k, rounds } = options;
@@ -41,10 +41,11 @@ export async function holdLocal(options: { rows: number; dims: number; k: number
   const datasets = new MemoryDatasetSource().add('blobs', { source: 'blobs', rows, dims, features: table.values, featureNames: table.columns });
   const shape = { algorithm: 'kmeans' as const, dims, k };
   const cases: HoldCase[] = [];
-  let msPerRow = 0;
+  // One calibration for every case, so that the predictions differ only by what the model says
+  // about workers and threads.
+  const cal = await calibrate(shape, { fresh: true, rounds: 7 });
+  const msPerRow = cal.fastestMsPerRow;
   for (const [workers, threads] of options.cases) {
-    const cal = await calibrate(shape, { fresh: true, rounds: 7 });
-    msPerRow = cal.fastestMsPerRow;
     const runtime = new LocalRuntime({ store: new MemoryStore(), datasets, defaultThreads: threads });
     let measuredRoundsMs: number[];
     try {

@@ -60,8 +60,8 @@ export class LambdaFunction<C> {
         const init = this.services.sample(profile.lambda.coldStartMs);
         await this.clock.sleep(init);
         if (profile.lambda.initBilled.value) this.bill(gb * (Math.ceil(init) / 1000));
-        env = { id: this.nextId++, host: this.sharedHost ?? new Host(this.clock, this.vcpus * profile.lambda.cpuSpeed.value), context: this.makeContext(this.sharedHost ?? new Host(this.clock, 1)) };
-        env.context = this.makeContext(env.host);
+        const host = this.sharedHost ?? new Host(this.clock, (this.vcpus * profile.lambda.cpuSpeed.value) / this.slowdown());
+        env = { id: this.nextId++, host, context: this.makeContext(host) };
       }
       this.busy++;
       const began = this.clock.now();
@@ -78,6 +78,16 @@ export class LambdaFunction<C> {
       this.account.active--;
       this.account.waiting.shift()?.();
     }
+  }
+
+  /**
+   * This environment's speed for its whole life, relative to the median one: a log-normal draw
+   * whose 99th percentile is the profile's `cpuSlowdownP99` (servers differ, and keep differing).
+   */
+  private slowdown(): number {
+    const p99 = this.services.profile.lambda.cpuSlowdownP99.value;
+    if (p99 <= 1) return 1;
+    return this.services.sample({ median: 1, p99, unit: 'ms', source: '', asOf: '', assumption: true });
   }
 
   private pick(prefer?: (env: Environment<C>) => boolean): Environment<C> | undefined {

@@ -43,6 +43,11 @@ export interface Profile {
     aggregatorMemoryMb: Param;
     /** Speed of one vCPU relative to one core of the machine that ran the calibration. */
     cpuSpeed: Param;
+    /**
+     * How much slower than the median environment the 99th percentile one is (≥ 1): each new
+     * environment draws its speed once from a log-normal and keeps it for its life.
+     */
+    cpuSlowdownP99: Param;
     /** Per-connection bandwidth between a function and a store or S3. */
     networkMBps: Param;
     /** 1: all environments share this machine's cores (the local runtime). */
@@ -74,6 +79,9 @@ const SDK_RETRY = '@aws-sdk v3 as pinned (@smithy/core retries-2026-config.js, D
 const S3_PERF = 'docs.aws.amazon.com/AmazonS3/latest/userguide/optimizing-performance.html: 3,500 PUT/COPY/POST/DELETE and 5,500 GET/HEAD per second per prefix; small-object latency roughly 100–200 ms at the tail';
 const S3_CONN = 'docs.aws.amazon.com/whitepapers/latest/s3-optimizing-performance-best-practices/: about 85–90 MB/s per connection';
 
+const CPU_VARIANCE =
+  'assumption informed by Ginzburg & Freedman, "Serverless Isn\'t Server-Less: Measuring and Exploiting Resource Variability on Cloud FaaS Platforms" (WoSC \'20: AWS Lambda performance varies significantly between the servers functions land on, stably enough that steering work to faster ones saved up to 13 %) and "Minos: Exploiting Cloud Performance Variation with Function-as-a-Service Instance Selection" (arXiv 2505.12928: up to 13 % faster by dropping slow instances)';
+const MESSAGING_LATENCY = 'bitesizedserverless.com/bite/serverless-messaging-latency-compared/ (1,024 messages per service, eu-west-1, one message at a time, not a fan-out of hundreds)';
 const p = (value: number, unit: string, source: string, assumption = false, asOf = TODAY): Param => ({ value, unit, source, asOf, assumption });
 const d = (median: number, p99: number, source: string, assumption = true, asOf = TODAY): Dist => ({ median, p99, unit: 'ms', source, asOf, assumption });
 
@@ -91,13 +99,14 @@ export const AWS_PROFILE: Profile = {
     initBilled: p(1, 'boolean', INIT_BILLING),
     aggregatorMemoryMb: p(1769, 'MB', 'this project: serverless.yml gives the aggregator one vCPU', true),
     cpuSpeed: p(1, '× one core of the calibrating machine', 'assumption: a Lambda vCPU is as fast as one core of the machine that ran the calibration', true),
+    cpuSlowdownP99: p(1.25, '× the median environment', CPU_VARIANCE, true),
     networkMBps: p(85, 'MB/s per connection', S3_CONN, true),
     sharedHost: p(0, 'boolean', 'each Lambda environment has its own vCPUs'),
     hostCores: p(0, 'cores', 'unused on AWS'),
   },
   events: {
-    snsToLambdaMs: d(60, 400, 'assumption: SNS publish to Lambda invocation (asynchronous invoke), tens of ms typical'),
-    sqsFifoToLambdaMs: d(40, 300, 'assumption: SQS FIFO event source mapping with messages waiting (long polling), tens of ms typical'),
+    snsToLambdaMs: d(73, 225, `${MESSAGING_LATENCY}: SNS Standard → Lambda (asynchronous invoke) p50 73 ms, p99 225 ms`, false, '2022-09-05'),
+    sqsFifoToLambdaMs: d(28.1, 645, `${MESSAGING_LATENCY}: SQS FIFO → Lambda (event source mapping) p50 28.1 ms, p99 645 ms`, false, '2022-09-05'),
   },
   dynamodb: {
     requestMs: d(5, 25, 'assumption from docs.aws.amazon.com/amazondynamodb/latest/developerguide/Introduction.html ("single-digit millisecond performance")'),
@@ -138,6 +147,7 @@ export function localProfile(): Profile {
       accountConcurrency: p(32, 'containers', 'LocalRuntime default concurrency'),
       initBilled: p(0, 'boolean', 'nothing is billed locally'),
       cpuSpeed: p(1, '× one core', 'the calibration ran here'),
+      cpuSlowdownP99: p(1, '× the median environment', 'one machine: every container runs on the same cores'),
       networkMBps: p(2000, 'MB/s', 'assumption: memory copies in process', true),
       sharedHost: p(1, 'boolean', local),
       hostCores: p(cores, 'cores', 'os.availableParallelism() on this machine'),

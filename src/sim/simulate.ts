@@ -1,4 +1,6 @@
 import type { Shape } from '../algorithms/index.js';
+import { solverOf } from '../algorithms/logreg/index.js';
+import type { LogregSolver } from '../protocol/spec.js';
 import { PRICES } from '../pricing.js';
 import { aggregate } from '../protocol/aggregate.js';
 import type { ProtocolDeps } from '../protocol/deps.js';
@@ -25,6 +27,8 @@ export interface SimConfig {
   rows: number;
   dims: number;
   k?: number;
+  /** Logistic regression's solver (default: as `bspml train` picks it, Newton up to 1,000 columns). */
+  solver?: LogregSolver;
   workers: number;
   threads: number;
   /** Worker function memory (MB). */
@@ -59,6 +63,12 @@ export type MsPerRow = (shape: Shape) => number;
 
 const RECOVERY_SWEEP_MS = 5 * 60_000;
 
+/** The shape a simulated job computes with: what the calibration must time, solver included. */
+export function simShape(config: Pick<SimConfig, 'algorithm' | 'dims' | 'k' | 'solver'>): Shape {
+  if (config.algorithm === 'kmeans') return { algorithm: 'kmeans', dims: config.dims, k: config.k ?? 8 };
+  return { algorithm: 'logreg', dims: config.dims, k: 1, solver: solverOf({ solver: config.solver } as never, config.dims) };
+}
+
 /**
  * Runs one job under the virtual clock through the real protocol: `startJob` in a start function,
  * `runWorker` in worker functions fed by a simulated SNS, `aggregate` in an aggregator fed by a
@@ -91,7 +101,7 @@ export async function simulate(config: SimConfig, profile: Profile, msPerRow: Ms
 
   const spec = {
     algorithm: config.algorithm,
-    ...(config.algorithm === 'kmeans' ? { k } : { lr: 0.05 }),
+    ...(config.algorithm === 'kmeans' ? { k } : { lr: 0.05, solver: simShape(config).solver }),
     workers: config.workers,
     threads: config.threads,
     maxRounds: config.rounds,
@@ -237,7 +247,7 @@ function summarise(
   const elasticache = local || config.backend !== 'redis' ? 0 : (endMs / 3_600_000) * PRICES.elasticacheT4gSmallHour.usd;
   const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
   return {
-    config: { ...config, k: config.algorithm === 'kmeans' ? (config.k ?? 8) : undefined, vcpus, profile: profile.name },
+    config: { ...config, k: config.algorithm === 'kmeans' ? (config.k ?? 8) : undefined, solver: config.algorithm === 'logreg' ? simShape(config).solver : undefined, vcpus, profile: profile.name },
     wallSeconds: endMs / 1000,
     rounds: rounds.length,
     roundSeconds: { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), mean: times.reduce((a, b) => a + b, 0) / Math.max(1, times.length) },

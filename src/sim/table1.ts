@@ -21,8 +21,9 @@ export const TABLE1_CONFIGS: [number, number][] = [
 export const TABLE1_JOBS = {
   // 500 MB of float32: 3,906,250 rows × 32 columns; k = 16; 20 iterations (assumptions).
   kmeans: { algorithm: 'kmeans', rows: 3_906_250, dims: 32, k: 16, rounds: 20 },
-  // 120 GB of float32 with a label: 99,667,774 rows × 300 columns + label; 90 iterations (the paper's).
-  logreg: { algorithm: 'logreg', rows: 99_667_774, dims: 300, k: 1, rounds: 90 },
+  // 120 GB of float32 with a label: 99,667,774 rows × 300 columns + label; 90 iterations of
+  // gradient descent (the paper's method and count; our default, Newton, would need far fewer rounds).
+  logreg: { algorithm: 'logreg', rows: 99_667_774, dims: 300, k: 1, rounds: 90, solver: 'gd' },
 } as const;
 
 /** The paper's design ran on Redis (Lithops' storage); ours on DynamoDB, our deployed default. */

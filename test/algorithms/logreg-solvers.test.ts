@@ -1,17 +1,14 @@
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logreg } from '../../src/algorithms/index.js';
 import { tailOffsets } from '../../src/algorithms/logreg/secondOrder.js';
 import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
 import { summarizeData } from '../../src/data/summary.js';
-import type { TrainingData } from '../../src/data/types.js';
 import { parseJobSpec, type LogregSpec } from '../../src/protocol/spec.js';
 import type { LogregResult } from '../../src/protocol/types.js';
 import { LocalRuntime } from '../../src/runtime/LocalRuntime.js';
 import { MemoryStore } from '../../src/stores/MemoryStore.js';
-import { runBspml, useTempDirs } from '../helpers/cli.js';
-import { separable } from '../helpers/data.js';
+import { trainOverModel, useTempDirs } from '../helpers/cli.js';
+import { noisy } from '../helpers/data.js';
 import { maxRelativeError, referenceLogregOptimum } from '../helpers/reference.js';
 
 /*
@@ -21,19 +18,7 @@ import { maxRelativeError, referenceLogregOptimum } from '../helpers/reference.j
  */
 
 /** Columns of different units and offsets, one label in six flipped: not separable. */
-function noisy(rows: number, dims: number, seed: number): TrainingData {
-  const base = separable(rows, dims, seed);
-  const features = Float32Array.from(base.features);
-  const labels = Float32Array.from(base.labels!);
-  for (let i = 0; i < rows; i++) {
-    features[i * dims] = Math.fround(features[i * dims]! * 30 - 7);
-    features[i * dims + dims - 1] = Math.fround(features[i * dims + dims - 1]! * 0.05 + 3);
-    if (i % 6 === 0) labels[i] = 1 - labels[i]!;
-  }
-  return { ...base, features, labels };
-}
-
-const DATA = noisy(900, 5, 17);
+const DATA = noisy(900, 5, 17, { first: [30, -7], last: [0.05, 3], flipEvery: 6 });
 const L2 = 0.02;
 const FLOOR = 1e-3;
 
@@ -148,23 +133,17 @@ describe('logistic-regression solvers', () => {
 
 describe('bspml train logreg: solver options', () => {
   const tempDir = useTempDirs();
-  const PREVIOUS = '{"previous":"model"}\n';
 
   async function failing(argv: string[]) {
-    const dir = await tempDir();
-    const data = join(dir, 'd.csv');
-    const out = join(dir, 'model.json');
-    await writeFile(data, 'a,b,label\n1,2,0\n3,4,1\n5,1,0\n2,2,1\n');
-    await writeFile(out, PREVIOUS);
-    const result = await runBspml(['train', 'logreg', '--data', data, ...argv, '--out', out, '--no-progress']);
-    expect(await readFile(out, 'utf8')).toBe(PREVIOUS);
+    const result = await trainOverModel(await tempDir(), ['logreg', ...argv]);
+    expect(result.modelKept).toBe(true);
     return result;
   }
 
   it('an unknown --solver: one line naming the option and the choices, nothing overwritten', async () => {
     const result = await failing(['--solver', 'sag']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe("error: option '--solver <name>' argument 'sag' is invalid. must be one of: newton, lbfgs, gd.\n(run with --help for usage)\n");
+    expect(result.stderr).toBe("error: option '--solver <name>' argument 'sag' is invalid. must be one of: newton, lbfgs, gd, local-sgd.\n(run with --help for usage)\n");
   });
 
   it('--C with --l2: one line naming C, nothing overwritten', async () => {

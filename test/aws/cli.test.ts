@@ -90,7 +90,7 @@ describe('bspml status', () => {
     expect(lines[2]).toMatch(/^round +objective +wall +compute +load +sync +cache +figures$/);
     expect(lines[3]).toMatch(/^ {4}0 {2}1,000 +500 ms +100 ms +1,000 ms +0\.0 ms +0\/2 +shift 2$/);
     expect(lines[4]).toMatch(/^cost {7}≈ \$0\.000\d+ so far: Lambda \$0\.000\d+, DynamoDB \$0\.0000\d+, /);
-    expect(lines[5]).toContain('with the dynamodb data plane at 10240 MB workers');
+    expect(lines[5]).toContain('with the dynamodb data plane at 3008 MB workers');
   });
 
   it('prices a job by the data plane its spec names', async () => {
@@ -271,10 +271,11 @@ describe('bspml jobs', () => {
 
 describe('the cost estimate', () => {
   it('prices worker and aggregator time, requests and messages with src/pricing.ts', () => {
-    // 2 workers × (100 ms + 40 ms overhead) + 2 cold loads × 1,000 ms at 10 GB = 22.8 GB-s,
-    // plus a 150 ms aggregation at 2 GB = 0.3 GB-s: 23.1 GB-s; 4 invocations with the start.
+    // 2 workers × (100 ms + 40 ms overhead) + 2 cold loads × 1,000 ms at the stack's default
+    // 3,008 MB = 2.28 s × 2.9375 GB = 6.6975 GB-s, plus a 150 ms aggregation at 2 GB = 0.3 GB-s:
+    // 6.9975 GB-s; 4 invocations with the start.
     const cost = estimateCost({ status: 'RUNNING' }, [round(0)]);
-    expect(cost.lambda).toBeCloseTo(23.1 * 0.0000166667 + 4 * 0.2e-6, 12);
+    expect(cost.lambda).toBeCloseTo(6.9975 * 0.0000166667 + 4 * 0.2e-6, 12);
     // Writes: 3 at start + 2 × (1 KB partial + barrier) + metrics + 1 KB model + 2 job updates = 11.
     // Reads: the job + 2 partials (1 unit each) + the model = 4.
     expect(cost.dynamodb).toBeCloseTo(11 * 0.625e-6 + 4 * 0.125e-6, 15);

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { threadsForMemory } from '../../src/aws/config.js';
+import { DEFAULT_DEPLOYMENT } from '../../src/aws/cost.js';
 import { sliceShard } from '../../src/data/types.js';
 import { ThreadPool } from '../../src/inner/ThreadPool.js';
 import { blobs } from '../helpers/data.js';
@@ -205,6 +206,9 @@ describe('the packaged CloudFormation template', () => {
   it('gives the worker 3,008 MB (2 threads) and ships its thread bundle where BSPML_THREAD_ENTRY points', () => {
     const worker = template.Resources.WorkerLambdaFunction!.Properties;
     expect(worker.MemorySize).toBe(3008);
+    // The cost estimates (bspml status, run reports) assume the stack's defaults.
+    expect(DEFAULT_DEPLOYMENT.workerMemoryMb).toBe(worker.MemorySize);
+    expect(DEFAULT_DEPLOYMENT.aggregatorMemoryMb).toBe(template.Resources.AggregatorLambdaFunction!.Properties.MemorySize);
     expect(worker.Environment.Variables.BSPML_THREADS).toBe('2');
     expect(worker.Environment.Variables.BSPML_THREAD_ENTRY).toBe('/var/task/.bspml-lambda/thread.mjs');
     // Zip entries keep their names uncompressed in the archive's headers.

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runBspml, useTempDirs } from '../helpers/cli.js';
@@ -28,5 +28,28 @@ describe('bspml train --sync barrier-wait', () => {
     expect(event.stdout).not.toMatch(/barrier-wait/);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/--sync.*must be one of: event, barrier-wait/);
+  });
+
+  it('names the file, line and column of a bad field in either design, exits 1 and leaves --out alone', async () => {
+    // Prepare: a data set whose line 5 holds a word where a number belongs, and a model file already there.
+    const dir = await tempDir();
+    const data = join(dir, 'bad.csv');
+    const out = join(dir, 'model.json');
+    await writeFile(data, 'a,b\n1,2\n3,4\n5,6\n7,x\n9,10\n');
+    await writeFile(out, '{"kept":true}\n');
+    const common = ['train', 'kmeans', '--data', data, '--k', '2', '--workers', '2', '--max-rounds', '3', '--no-progress', '--out', out];
+
+    // Act
+    const event = await runBspml(common);
+    const wait = await runBspml([...common, '--sync', 'barrier-wait']);
+
+    // Assess: the same one line from both designs (the preparation round found it), nothing written.
+    for (const r of [event, wait]) {
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/bad\.csv: row 5, field "b": "x" is not a number/);
+    }
+    expect(wait.stderr).toBe(event.stderr);
+    expect(await readFile(out, 'utf8')).toBe('{"kept":true}\n');
   });
 });

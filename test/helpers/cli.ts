@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -50,4 +50,19 @@ export function useTempDirs(prefix = 'bspml-cli-'): () => Promise<string> {
     dirs.push(dir);
     return dir;
   };
+}
+
+/**
+ * `bspml train <argv> --data D --out M --no-progress` in `dir`, where D is a 4-row labelled CSV and M
+ * an existing model file: the result, and whether M is still the model it was (a refused run must
+ * not touch it).
+ */
+export async function trainOverModel(dir: string, argv: string[]): Promise<CliResult & { modelKept: boolean }> {
+  const previous = '{"previous":"model"}\n';
+  const data = join(dir, 'd.csv');
+  const out = join(dir, 'model.json');
+  await writeFile(data, 'a,b,label\n1,2,0\n3,4,1\n5,1,0\n2,2,1\n');
+  await writeFile(out, previous);
+  const result = await runBspml(['train', ...argv, '--data', data, '--out', out, '--no-progress']);
+  return { ...result, modelKept: (await readFile(out, 'utf8')) === previous };
 }

@@ -36,3 +36,21 @@ export function separable(rows: number, dims: number, seed: number, margin = 0.3
   }
   return { source: 'separable', rows, dims, features, labels, featureNames: Array.from({ length: dims }, (_, j) => `x${j}`), labelName: 'label', w, b };
 }
+
+/**
+ * `separable` made harder: columns 0 and dims − 1 mapped to x·scale + shift (`first`, `last`: columns
+ * in different units) and every `flipEvery`-th label flipped: not separable.
+ */
+export function noisy(rows: number, dims: number, seed: number, options: { first: [number, number]; last: [number, number]; flipEvery: number }): TrainingData {
+  const base = separable(rows, dims, seed);
+  const features = Float32Array.from(base.features);
+  const labels = Float32Array.from(base.labels!);
+  const [firstScale, firstShift] = options.first;
+  const [lastScale, lastShift] = options.last;
+  for (let i = 0; i < rows; i++) {
+    features[i * dims] = Math.fround(features[i * dims]! * firstScale + firstShift);
+    features[i * dims + dims - 1] = Math.fround(features[i * dims + dims - 1]! * lastScale + lastShift);
+    if (i % options.flipEvery === 0) labels[i] = 1 - labels[i]!;
+  }
+  return { ...base, features, labels };
+}

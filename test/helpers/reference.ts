@@ -3,6 +3,7 @@
  * src/kernels, so that tests can compare the distributed system against one process doing the
  * same rounds over the same float32 rows. Everything is accumulated in float64.
  */
+import { Rng } from '../../src/util/random.js';
 
 export interface ReferenceData {
   rows: number;
@@ -341,6 +342,122 @@ export function gaussianSolve(matrix: Float64Array, n: number, rhs: Float64Array
     x[r] = s / a[r * n + r]!;
   }
   return x;
+}
+
+export interface ReferenceLocalSgdOptions {
+  /** Workers (contiguous shards, sizes differing by at most one) and threads per worker (the same split of each shard). */
+  workers: number;
+  threads: number;
+  seed: number;
+  /** Step size of round 1; round r steps with lr/√r. */
+  lr: number;
+  l2: number;
+  batch: number;
+  /** Steps per thread per round; absent: ⌈rows of the thread / batch⌉ (one pass). */
+  steps?: number;
+  loss: 'logistic' | 'hinge';
+  rounds: number;
+}
+
+export interface ReferenceLocalSgd {
+  /** The averaged model after the last round, in input space. */
+  weights: Float64Array;
+  bias: number;
+  /** The objective of the model that entered each round. */
+  objectives: number[];
+}
+
+/** The seed of a thread's row order: MurmurHash3's finaliser chained over seed, round, shard, thread. */
+function orderSeed(seed: number, round: number, shard: number, thread: number): number {
+  const fmix = (h: number) => {
+    h = (h ^ (h >>> 16)) >>> 0;
+    h = Math.imul(h, 0x85ebca6b) >>> 0;
+    h = (h ^ (h >>> 13)) >>> 0;
+    h = Math.imul(h, 0xc2b2ae35) >>> 0;
+    return (h ^ (h >>> 16)) >>> 0;
+  };
+  return fmix((fmix((fmix((fmix(seed) ^ round) >>> 0) ^ shard) >>> 0) ^ thread) >>> 0);
+}
+
+/**
+ * Local SGD with model averaging, one thread of one worker after the other, on explicitly
+ * standardised rows u = (x − mean)/std: every (worker, thread) starts a round from the averaged
+ * (v, c), shuffles its row indices (Fisher–Yates from the last index, sfc32 seeded by orderSeed,
+ * reshuffled from the previous order at each new pass), takes mini-batches as consecutive slices,
+ * and steps v ← v − η·(mean r·u + l2·v), c ← c − η·mean r with η = lr/√round and r the loss's slope
+ * (σ(z) − y, or −y± inside the hinge's margin); the next model is the rows-weighted average of the
+ * threads' results.
+ */
+export function referenceLocalSgd(data: ReferenceData, options: ReferenceLocalSgdOptions): ReferenceLocalSgd {
+  const { rows, dims, features } = data;
+  const labels = data.labels;
+  if (!labels) throw new Error('reference local SGD needs labels');
+  const { mean, std } = columnStats(data);
+  const u = new Float64Array(rows * dims);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < dims; j++) u[i * dims + j] = (features[i * dims + j]! - mean[j]!) / std[j]!;
+  const margin = (theta: Float64Array, i: number) => {
+    let z = theta[dims]!;
+    for (let j = 0; j < dims; j++) z += theta[j]! * u[i * dims + j]!;
+    return z;
+  };
+  const slope = (z: number, y: number) => (options.loss === 'logistic' ? sigmoid(z) - y : (2 * y - 1) * z < 1 ? -(2 * y - 1) : 0);
+  const value = (z: number, y: number) => (options.loss === 'logistic' ? logLoss(z, y) : Math.max(0, 1 - (2 * y - 1) * z));
+
+  let theta = new Float64Array(dims + 1);
+  const objectives: number[] = [];
+  for (let round = 1; round <= options.rounds; round++) {
+    let total = 0;
+    for (let i = 0; i < rows; i++) total += value(margin(theta, i), labels[i]!);
+    let penalty = 0;
+    for (let j = 0; j < dims; j++) penalty += theta[j]! ** 2;
+    objectives.push(total / rows + (options.l2 / 2) * penalty);
+
+    const eta = options.lr / Math.sqrt(round);
+    const sum = new Float64Array(dims + 1);
+    for (let w = 0; w < options.workers; w++) {
+      const shardStart = Math.floor((w * rows) / options.workers);
+      const shardRows = Math.floor(((w + 1) * rows) / options.workers) - shardStart;
+      for (let t = 0; t < options.threads; t++) {
+        const start = shardStart + Math.floor((t * shardRows) / options.threads);
+        const end = shardStart + Math.floor(((t + 1) * shardRows) / options.threads);
+        const n = end - start;
+        if (n === 0) continue;
+        const local = Float64Array.from(theta);
+        const rng = new Rng(orderSeed(options.seed, round, w, t));
+        const order = Array.from({ length: n }, (_, k) => start + k);
+        const perPass = Math.ceil(n / options.batch);
+        const steps = options.steps ?? perPass;
+        for (let s = 0; s < steps; s++) {
+          if (s % perPass === 0) {
+            for (let k = n - 1; k > 0; k--) {
+              const m = Math.floor(rng.next() * (k + 1));
+              [order[k], order[m]] = [order[m]!, order[k]!];
+            }
+          }
+          const from = (s % perPass) * options.batch;
+          const to = Math.min(from + options.batch, n);
+          const grad = new Float64Array(dims + 1);
+          for (let k = from; k < to; k++) {
+            const i = order[k]!;
+            const r = slope(margin(local, i), labels[i]!);
+            for (let j = 0; j < dims; j++) grad[j] += r * u[i * dims + j]!;
+            grad[dims] += r;
+          }
+          for (let j = 0; j < dims; j++) local[j] -= eta * (grad[j]! / (to - from) + options.l2 * local[j]!);
+          local[dims] -= (eta * grad[dims]!) / (to - from);
+        }
+        for (let j = 0; j <= dims; j++) sum[j] += n * local[j]!;
+      }
+    }
+    theta = sum.map((v) => v / rows);
+  }
+  const weights = new Float64Array(dims);
+  let bias = theta[dims]!;
+  for (let j = 0; j < dims; j++) {
+    weights[j] = theta[j]! / std[j]!;
+    bias -= weights[j]! * mean[j]!;
+  }
+  return { weights, bias, objectives };
 }
 
 /**

@@ -56,12 +56,12 @@ describe('bspml train --report', () => {
     expect(report.totals.requests).toBe(report.rounds.requests.reduce((a, b) => a! + b!, 0));
     expect(report.totals.computeMs).toBeCloseTo(report.rounds.computeMs.reduce((a, b) => a + b, 0), 6);
     // A memory run is priced as the stack's default data plane, at the default worker memory.
-    expect(report.cost).toMatchObject({ backend: 'dynamodb', workerMemoryMb: 10240 });
+    expect(report.cost).toMatchObject({ backend: 'dynamodb', workerMemoryMb: 3008 });
     const { total, ...services } = report.cost.usd;
     expect(total).toBeCloseTo(Object.values(services).reduce((a, b) => a + b, 0), 12);
     expect(report.cost.usd.lambda).toBeGreaterThan(0);
     // The text report gains the projected cost line.
-    expect(result.stdout).toMatch(/^AWS cost {3}≈ \$\d+\.\d{6} on a stack \(dynamodb data plane, 10240 MB workers\): Lambda \$/m);
+    expect(result.stdout).toMatch(/^AWS cost {3}≈ \$\d+\.\d{6} on a stack \(dynamodb data plane, 3008 MB workers\): Lambda \$/m);
   });
 
   it('--json prints the report, and nothing else, on standard output; --worker-memory prices it', async () => {

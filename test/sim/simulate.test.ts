@@ -97,6 +97,30 @@ describe('bspml simulate (the simulator)', () => {
     expect(wait.roundSeconds.p50).toBeLessThan(event.roundSeconds.p50);
   });
 
+  it('draws each environment\'s speed once: the barrier-wait design waits longer for the slowest every round; the event design never waits', async () => {
+    // Prepare: compute-bound rounds (long compared with the latencies), with and without servers that differ.
+    const config: SimConfig = { ...KMEANS, rows: 40_000_000, workers: 32, threads: 1, memoryMb: 1769, rounds: 6, backend: 'redis' };
+    const even = structuredClone(AWS_PROFILE);
+    even.lambda.cpuSlowdownP99.value = 1;
+    const uneven = structuredClone(AWS_PROFILE);
+    uneven.lambda.cpuSlowdownP99.value = 1.5;
+
+    // Act
+    const waitEven = await simulate({ ...config, sync: 'barrier-wait' }, even, MS_PER_ROW);
+    const waitUneven = await simulate({ ...config, sync: 'barrier-wait' }, uneven, MS_PER_ROW);
+    const eventEven = await simulate(config, even, MS_PER_ROW);
+    const eventUneven = await simulate(config, uneven, MS_PER_ROW);
+
+    // Assess: 1.25M rows × 50 ns = 62.5 ms of compute per worker and round on a median server. With
+    // uneven servers the slowest of 32 (about 1.5^(2.0/2.33) ≈ 1.4× slower) sets every round of
+    // barrier-wait, so its workers wait longer; the event design bills each worker its own time.
+    expect(waitUneven.rounds).toBe(6);
+    expect(waitUneven.billedGbSeconds.waiting).toBeGreaterThan(1.05 * waitEven.billedGbSeconds.waiting);
+    expect(waitUneven.roundSeconds.mean).toBeGreaterThan(waitEven.roundSeconds.mean);
+    expect(eventUneven.billedGbSeconds.waiting).toBe(0);
+    expect(eventEven.billedGbSeconds.waiting).toBe(0);
+  });
+
   it('gives vCPUs from memory: 1,769 MB per vCPU, 10,240 MB about 5.8; the local profile this machine\'s cores', () => {
     expect(vcpusFor(AWS_PROFILE, 1769)).toBe(1);
     expect(vcpusFor(AWS_PROFILE, 10_240)).toBeCloseTo(5.79, 2);

@@ -8,13 +8,14 @@ import { gdInit, gdTailLength, gradientStep } from './gd.js';
 import { standardisation } from './init.js';
 import { headLength, linearFields, PARTIAL_HEAD } from './layout.js';
 import { lbfgsStateLength, lbfgsStep } from './lbfgs.js';
+import { localSgdInit, localSgdModelLength, localSgdPartial, localSgdPartialLength, localSgdSettings, localSgdStep } from './localSgd.js';
 import { classesOf, multinomialInit, multinomialModelLength, multinomialPartial, multinomialPartialLength, multinomialResult, validateClasses } from './multinomial.js';
 import { NEWTON_MAX_DIMS, newtonStep } from './newton.js';
 import { acceptedWeights, secondOrderInit, secondOrderTailLength, secondOrderPartial, secondOrderPartialLength } from './secondOrder.js';
 
 /*
  * Logistic regression: mean log-loss + (λ/2)·‖v‖² on standardised weights (bias not penalised),
- * solved by one of newton.ts, lbfgs.ts, gd.ts (docs/algorithms.md). Workers compute on raw rows with
+ * solved by one of newton.ts, lbfgs.ts, gd.ts, localSgd.ts (docs/algorithms.md). Workers compute on raw rows with
  * the weights in input space; the solvers step in standardised coordinates (layout.ts). Labels
  * 0..C−1 with C > 2 make it multinomial (multinomial.ts): shapes with `classes`, solved by L-BFGS.
  */
@@ -29,7 +30,10 @@ export const logreg: Algorithm<LogregSpec> = {
 
   shape(spec, data): Shape {
     if (data.classes !== undefined) return { algorithm: 'logreg', dims: data.dims, k: 1, solver: 'lbfgs', classes: data.classes };
-    return { algorithm: 'logreg', dims: data.dims, k: 1, solver: solverOf(spec, data.dims) };
+    const solver = solverOf(spec, data.dims);
+    const shape: Shape = { algorithm: 'logreg', dims: data.dims, k: 1, solver };
+    if (solver === 'local-sgd') shape.sgd = localSgdSettings(spec, data.rows, 'logistic');
+    return shape;
   },
 
   // Checked as the shards load, so that a bad label is named by its file, line and column; the
@@ -59,6 +63,8 @@ export const logreg: Algorithm<LogregSpec> = {
         return secondOrderInit(head, data.dims, 0);
       case 'lbfgs':
         return secondOrderInit(head, data.dims, lbfgsStateLength(data.dims));
+      case 'local-sgd':
+        return localSgdInit(head, data.dims);
     }
   },
 
@@ -70,6 +76,8 @@ export const logreg: Algorithm<LogregSpec> = {
         return headLength(dims) + secondOrderTailLength(dims);
       case 'lbfgs':
         return headLength(dims) + secondOrderTailLength(dims) + lbfgsStateLength(dims);
+      case 'local-sgd':
+        return localSgdModelLength(dims);
       default:
         return headLength(dims) + gdTailLength(dims);
     }
@@ -78,6 +86,7 @@ export const logreg: Algorithm<LogregSpec> = {
   partialLength(shape) {
     if (shape.classes !== undefined) return multinomialPartialLength(shape.dims, shape.classes);
     // A shape without a solver (one made by hand, as the benches do) is gradient descent's.
+    if (shape.solver === 'local-sgd') return localSgdPartialLength(shape.dims);
     return shape.solver === 'newton' || shape.solver === 'lbfgs' ? secondOrderPartialLength(shape, shape.solver === 'newton') : shape.dims + PARTIAL_HEAD;
   },
 
@@ -88,6 +97,10 @@ export const logreg: Algorithm<LogregSpec> = {
     }
     if (shape.solver === 'newton' || shape.solver === 'lbfgs') {
       secondOrderPartial(shape, model, block, out, shape.solver === 'newton');
+      return;
+    }
+    if (shape.solver === 'local-sgd') {
+      localSgdPartial(shape, model, block, out);
       return;
     }
     const { dims } = shape;
@@ -106,6 +119,8 @@ export const logreg: Algorithm<LogregSpec> = {
         return newtonStep(spec, shape, model, merged);
       case 'lbfgs':
         return lbfgsStep(spec, shape, model, merged);
+      case 'local-sgd':
+        return localSgdStep(spec, shape, model, merged, 'local SGD');
       default:
         return gradientStep(spec, shape, model, merged);
     }
@@ -115,9 +130,9 @@ export const logreg: Algorithm<LogregSpec> = {
     if (data.classes !== undefined) return multinomialResult(data, model, last, rounds);
     const dims = data.dims;
     const solver = solverOf(spec, dims);
-    // Gradient descent reports the model after its last step, as it always has; the line-searched
-    // solvers their last accepted point, whose figures the last round measured.
-    const weights = solver === 'gd' ? model : acceptedWeights(model, dims);
+    // Gradient descent and local SGD report the model after their last step, as gradient descent
+    // always has; the line-searched solvers their last accepted point, whose figures the last round measured.
+    const weights = solver === 'gd' || solver === 'local-sgd' ? model : acceptedWeights(model, dims);
     return { algorithm: 'logreg', solver, ...linearFields(data, weights, last, rounds) };
   },
 };

@@ -69,21 +69,7 @@ export function secondOrderPartial(shape: Shape, model: Float64Array, block: Row
     if (rows > 0) logregMargins(features, dims, start, end, model, z);
   } else if (rows > 0) {
     logregMargins(features, dims, start, end, model, z);
-    let total = 0;
-    let correct = 0;
-    for (let i = 0; i < rows; i++) {
-      const y = labels[start + i]!;
-      const zi = z[i]!;
-      total += loss.value(zi, y);
-      if ((zi >= 0 ? 1 : 0) === y) correct++;
-      const g = loss.slope(zi, y);
-      if (g === 0) continue;
-      const row = (start + i) * dims;
-      for (let j = 0; j < dims; j++) out[j] += g * features[row + j]!;
-      out[dims] += g;
-    }
-    out[dims + 1] += total;
-    out[dims + 2] += correct;
+    rowLossAccumulate(features, labels, dims, start, z, loss, out);
   }
   out[dims + 3] += rows;
   if (rows === 0) return;
@@ -112,6 +98,28 @@ export function secondOrderPartial(shape: Shape, model: Float64Array, block: Row
     for (let j = 0; j < dims; j++) invStd[j] = 1 / std[j]!;
     hessianAccumulate(features, dims, start, end, s, meanOf(model, dims), invStd, out.subarray(dims + PARTIAL_HEAD + TRIALS.length));
   }
+}
+
+/**
+ * The gradient-descent partial head of `loss` (layout.ts: slope sums, loss, rows classified right;
+ * not the rows) for rows [start, start + z.length), given their margins z: a loss the gradient kernel does not know.
+ */
+export function rowLossAccumulate(features: Float32Array, labels: Float32Array, dims: number, start: number, z: Float64Array, loss: RowLoss, out: Float64Array): void {
+  let total = 0;
+  let correct = 0;
+  for (let i = 0; i < z.length; i++) {
+    const y = labels[start + i]!;
+    const zi = z[i]!;
+    total += loss.value(zi, y);
+    if ((zi >= 0 ? 1 : 0) === y) correct++;
+    const g = loss.slope(zi, y);
+    if (g === 0) continue;
+    const row = (start + i) * dims;
+    for (let j = 0; j < dims; j++) out[j] += g * features[row + j]!;
+    out[dims] += g;
+  }
+  out[dims + 1] += total;
+  out[dims + 2] += correct;
 }
 
 /** A loss of one row as a function of its margin z = w·x + b and its 0/1 label, with its derivatives in z. */

@@ -3,6 +3,7 @@ import type { SvmSpec } from '../../protocol/spec.js';
 import type { SvmResult } from '../../protocol/types.js';
 import { standardisation } from '../logreg/init.js';
 import { headLength, linearFields } from '../logreg/layout.js';
+import { localSgdInit, localSgdModelLength, localSgdPartial, localSgdPartialLength, localSgdSettings, localSgdStep } from '../logreg/localSgd.js';
 import { newtonStep } from '../logreg/newton.js';
 import { acceptedWeights, secondOrderInit, secondOrderPartial, secondOrderPartialLength, secondOrderTailLength } from '../logreg/secondOrder.js';
 import { addInto, type Algorithm, type Shape } from '../types.js';
@@ -13,12 +14,18 @@ import { squaredHinge } from './loss.js';
  * standardised weights, the smooth primal that LIBLINEAR solves with Newton (its C ↔ λ = 1/(C·n), as
  * for logistic regression). The Hessian is the generalised one, 2·Σ over rows inside the margin of
  * x̃x̃ᵀ; the solver is logistic regression's Newton with its in-round line search (logreg/secondOrder.ts).
+ *
+ * `solver: 'local-sgd'` minimises the hinge max(0, 1 − y±·(w·x + b)) + (λ/2)·‖v‖² instead, by
+ * logistic regression's local SGD (logreg/localSgd.ts): the loss of the classic SVM (Pegasos,
+ * scikit-learn's SGDClassifier), which SGD's subgradient steps handle and Newton cannot, while the
+ * squared hinge already has a solver that needs a handful of rounds.
  */
 
 export const svm: Algorithm<SvmSpec> = {
   name: 'svm',
 
-  shape(_spec, data): Shape {
+  shape(spec, data): Shape {
+    if (spec.solver === 'local-sgd') return { algorithm: 'svm', dims: data.dims, k: 1, solver: 'local-sgd', sgd: localSgdSettings(spec, data.rows, 'hinge') };
     return { algorithm: 'svm', dims: data.dims, k: 1, solver: 'newton' };
   },
 
@@ -26,27 +33,35 @@ export const svm: Algorithm<SvmSpec> = {
     if (!data.labels) throw new SpecError(`a linear SVM needs a label column in ${data.source}`, 'data.labelColumn');
   },
 
-  init(_spec, data) {
+  init(spec, data) {
+    if (spec.solver === 'local-sgd') return localSgdInit(standardisation(data), data.dims);
     return secondOrderInit(standardisation(data), data.dims, 0);
   },
 
   modelLength(shape) {
+    if (shape.solver === 'local-sgd') return localSgdModelLength(shape.dims);
     return headLength(shape.dims) + secondOrderTailLength(shape.dims);
   },
 
   partialLength(shape) {
+    if (shape.solver === 'local-sgd') return localSgdPartialLength(shape.dims);
     return secondOrderPartialLength(shape, true);
   },
 
   partial(shape, model, block, out) {
-    secondOrderPartial(shape, model, block, out, true, squaredHinge);
+    if (shape.solver === 'local-sgd') localSgdPartial(shape, model, block, out);
+    else secondOrderPartial(shape, model, block, out, true, squaredHinge);
   },
 
   merge: addInto,
 
-  update: newtonStep,
+  update(spec, shape, model, merged) {
+    return shape.solver === 'local-sgd' ? localSgdStep(spec, shape, model, merged, 'local SGD') : newtonStep(spec, shape, model, merged);
+  },
 
-  result(_spec, data, model, last, _merged, rounds): SvmResult {
-    return { algorithm: 'svm', ...linearFields(data, acceptedWeights(model, data.dims), last, rounds) };
+  result(spec, data, model, last, _merged, rounds): SvmResult {
+    // Local SGD's model is the average after its last round (as logistic regression's); Newton's its last accepted point.
+    if (spec.solver === 'local-sgd') return { algorithm: 'svm', solver: 'local-sgd', lossFunction: 'hinge', ...linearFields(data, model, last, rounds) };
+    return { algorithm: 'svm', solver: 'newton', lossFunction: 'squared_hinge', ...linearFields(data, acceptedWeights(model, data.dims), last, rounds) };
   },
 };

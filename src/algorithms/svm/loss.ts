@@ -13,3 +13,10 @@ export const squaredHinge: RowLoss = {
   },
   curvature: (z, y) => (1 - (2 * y - 1) * z > 0 ? 2 : 0),
 };
+
+/** max(0, 1 − y±·z): its subgradient (−y± inside the margin, 0 outside) and no curvature (local SGD's SVM loss). */
+export const hinge: RowLoss = {
+  value: (z, y) => Math.max(0, 1 - (2 * y - 1) * z),
+  slope: (z, y) => ((2 * y - 1) * z < 1 ? -(2 * y - 1) : 0),
+  curvature: () => 0,
+};
