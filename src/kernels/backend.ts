@@ -44,6 +44,10 @@ export interface WasmExports {
     x: number, y: number, dims: number, classes: number, start: number, end: number,
     w: number, dir: number, grad: number, z: number, backs: number, trials: number, trialLoss: number, out: number,
   ): void;
+  localSgdSteps(
+    x: number, y: number, dims: number, order: number, count: number, batch: number, steps: number,
+    theta: number, mean: number, invStd: number, w: number, grad: number, hinge: number, lr: number, lambda: number,
+  ): void;
 }
 
 export const PAGE = 65_536;

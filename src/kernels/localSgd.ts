@@ -1,8 +1,10 @@
+import { scratch, wasmContextOf } from './backend.js';
+
 /*
- * The hot loops of local SGD (src/algorithms/logreg/localSgd.ts), as plain TypeScript: the step
- * loop visits rows in a shuffled order, so it reads them scattered, and a batch's step changes the
- * weights the next batch reads; there is no WebAssembly version yet (the evaluation of the entering
- * model does run in the WebAssembly kernels: the gradient kernel for the log-loss, the margins for the hinge).
+ * The step loop of local SGD (src/algorithms/logreg/localSgd.ts). Rows in a shared WebAssembly
+ * memory take the kernel in wasm/kernels.ts (a SIMD dot product and row addition per row); other
+ * arrays take the plain loop below, which defines what the kernel computes (to rounding: the kernel
+ * sums the dot product in another order and has its own exp).
  */
 
 /** The loss of one row as a function of its margin z = w·x + b and its 0/1 label. */
@@ -26,16 +28,34 @@ export interface SgdSteps {
  * where x̃ = (x − mean)·invStd. Margins are computed on raw rows with the input-space weights
  * w = v·invStd, b = c − w·mean, refreshed after each step (d operations per step, not per row).
  */
-export function localSgdSteps(
-  x: Float32Array,
-  y: Float32Array,
-  dims: number,
-  order: Int32Array,
-  theta: Float64Array,
-  mean: Float64Array,
-  invStd: Float64Array,
-  settings: SgdSteps,
-): void {
+export function localSgdSteps(x: Float32Array, y: Float32Array, dims: number, order: Int32Array, theta: Float64Array, mean: Float64Array, invStd: Float64Array, settings: SgdSteps): void {
+  const context = wasmContextOf(x.buffer);
+  if (!context || y.buffer !== x.buffer || order.length === 0) {
+    localSgdStepsJs(x, y, dims, order, theta, mean, invStd, settings);
+    return;
+  }
+  // Scratch: the order, then θ, mean, invStd, w and grad, each 16-byte aligned.
+  const orderBytes = align16(order.length * 4);
+  const vector = align16((dims + 1) * 8);
+  const orderPtr = scratch(context, orderBytes + 5 * vector);
+  const [thetaPtr, meanPtr, invStdPtr, wPtr, gradPtr] = [0, 1, 2, 3, 4].map((k) => orderPtr + orderBytes + k * vector) as [number, number, number, number, number];
+  const buffer = context.memory.buffer;
+  new Int32Array(buffer, orderPtr, order.length).set(order);
+  const thetaView = new Float64Array(buffer, thetaPtr, dims + 1);
+  thetaView.set(theta.subarray(0, dims + 1));
+  new Float64Array(buffer, meanPtr, dims).set(mean.subarray(0, dims));
+  new Float64Array(buffer, invStdPtr, dims).set(invStd.subarray(0, dims));
+  const { lr, lambda, batch, steps } = settings;
+  context.exports.localSgdSteps(x.byteOffset, y.byteOffset, dims, orderPtr, order.length, batch, steps, thetaPtr, meanPtr, invStdPtr, wPtr, gradPtr, settings.loss === 'hinge' ? 1 : 0, lr, lambda);
+  theta.set(thetaView);
+}
+
+function align16(bytes: number): number {
+  return Math.ceil(bytes / 16) * 16;
+}
+
+/** The plain loop: the fallback, and the definition the WebAssembly kernel must reproduce. */
+export function localSgdStepsJs(x: Float32Array, y: Float32Array, dims: number, order: Int32Array, theta: Float64Array, mean: Float64Array, invStd: Float64Array, settings: SgdSteps): void {
   const { lr, lambda, batch, steps } = settings;
   const hinge = settings.loss === 'hinge';
   const w = new Float64Array(dims);

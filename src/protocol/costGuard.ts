@@ -1,6 +1,6 @@
-import { estimateCost } from '../aws/cost.js';
+import { DEFAULT_DEPLOYMENT, estimateCost } from '../aws/cost.js';
 import { SpecError } from '../errors.js';
-import type { JobSpec } from './spec.js';
+import { DEFAULT_STACK_BACKEND, stackBackendOf, type JobSpec, type StackBackend } from './spec.js';
 import type { JobRecord, RoundMetrics } from './types.js';
 
 /*
@@ -8,10 +8,12 @@ import type { JobRecord, RoundMetrics } from './types.js';
  * the job runs, each ending it FAILED with the reason:
  *
  * - a stack-wide cap on worker invocations (workers × rounds), checked when the job starts (its
- *   workers × maxRounds) and again as each round is aggregated (so a cap lowered mid-job holds);
+ *   workers × (maxRounds + the preparation round)) and again as each round is aggregated (so a cap
+ *   lowered mid-job holds);
  * - the spec's optional `maxCostUsd`, against the running cost estimate of src/aws/cost.ts (the
- *   prices of src/pricing.ts): a round is not started when the cost so far plus one more round
- *   like the last would pass it.
+ *   prices of src/pricing.ts, on the job's data plane): refused at start when below the cost of
+ *   starting; afterwards a round is not started when the cost so far plus one more round like the
+ *   last would pass it.
  */
 
 /** Worker invocations a job may make when the deployment sets no cap (e.g. 100 workers × 1,000 rounds). */
@@ -26,26 +28,39 @@ export function limitsOf(partial: Partial<Limits> | undefined): Limits {
   return { maxWorkerRounds: partial?.maxWorkerRounds ?? DEFAULT_MAX_WORKER_ROUNDS };
 }
 
-/** Throws SpecError (field maxRounds) when the spec could make more worker invocations than the cap allows. */
-export function checkWorkerRounds(spec: Pick<JobSpec, 'workers' | 'maxRounds'>, limits: Limits): void {
-  const invocations = spec.workers * spec.maxRounds;
+/**
+ * Throws SpecError when the job cannot run within the limits: more worker invocations than the cap
+ * allows (field maxRounds; the preparation round is W invocations too), or a maxCostUsd below what
+ * starting the job already costs (field maxCostUsd).
+ */
+export function checkStart(spec: Pick<JobSpec, 'workers' | 'maxRounds' | 'maxCostUsd' | 'backend'>, limits: Limits): void {
+  const invocations = spec.workers * (spec.maxRounds + 1);
   if (invocations > limits.maxWorkerRounds) {
     throw new SpecError(
-      `workers × maxRounds = ${spec.workers} × ${spec.maxRounds} = ${invocations.toLocaleString('en-US')} worker invocations, ` +
+      `workers × (maxRounds + 1 preparation round) = ${spec.workers} × ${spec.maxRounds + 1} = ${invocations.toLocaleString('en-US')} worker invocations, ` +
         `above this deployment's cap of ${limits.maxWorkerRounds.toLocaleString('en-US')} (BSPML_MAX_WORKER_ROUNDS)`,
       'maxRounds',
     );
   }
+  const start = startCostUsd(spec);
+  if (spec.maxCostUsd !== undefined && spec.maxCostUsd < start) {
+    throw new SpecError(`maxCostUsd $${usd(spec.maxCostUsd)} is below the estimated cost of starting the job, $${usd(start)}`, 'maxCostUsd');
+  }
+}
+
+/** The data plane a job's requests are priced on: its spec's stack backend (DynamoDB by default). */
+function backendOf(spec: unknown): StackBackend {
+  return stackBackendOf(spec) ?? DEFAULT_STACK_BACKEND;
 }
 
 /** Estimated cost of the job's start (before any round), in USD. */
-export function startCostUsd(): number {
-  return estimateCost({ status: 'RUNNING' }, []).total;
+export function startCostUsd(spec?: unknown): number {
+  return estimateCost({ status: 'RUNNING' }, [], DEFAULT_DEPLOYMENT, backendOf(spec)).total;
 }
 
-/** Estimated cost of one aggregated round, in USD. */
-export function roundCostUsd(metrics: RoundMetrics): number {
-  return estimateCost({ status: 'RUNNING' }, [metrics]).total - startCostUsd();
+/** Estimated cost of one aggregated round, in USD, on the job's data plane. */
+export function roundCostUsd(metrics: RoundMetrics, spec?: unknown): number {
+  return estimateCost({ status: 'RUNNING' }, [metrics], DEFAULT_DEPLOYMENT, backendOf(spec)).total - startCostUsd(spec);
 }
 
 /**
@@ -53,8 +68,8 @@ export function roundCostUsd(metrics: RoundMetrics): number {
  * (the next round would pass a limit).
  */
 export function afterRound(job: Pick<JobRecord, 'spec' | 'shards' | 'costUsd'>, metrics: RoundMetrics, limits: Limits): { costUsd: number; stop?: string } {
-  const round = roundCostUsd(metrics);
-  const costUsd = (job.costUsd ?? startCostUsd()) + round;
+  const round = roundCostUsd(metrics, job.spec);
+  const costUsd = (job.costUsd ?? startCostUsd(job.spec)) + round;
   const invocations = (metrics.round + 1) * job.shards;
   if (invocations + job.shards > limits.maxWorkerRounds) {
     return {

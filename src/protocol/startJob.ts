@@ -4,7 +4,7 @@ import { PREPARE_ROUND } from './constants.js';
 import { clock, type ProtocolDeps } from './deps.js';
 import { failJob } from './failJob.js';
 import { publishRound } from './publish.js';
-import { checkWorkerRounds, limitsOf } from './costGuard.js';
+import { checkStart, limitsOf } from './costGuard.js';
 import { checkJobId } from './jobId.js';
 import { parseJobSpec } from './spec.js';
 import type { JobRecord } from './types.js';
@@ -43,7 +43,7 @@ export async function startJob(deps: ProtocolDeps, request: StartRequest): Promi
   await deps.store.createJob(job);
 
   try {
-    checkWorkerRounds(spec, limitsOf(deps.limits));
+    checkStart(spec, limitsOf(deps.limits));
     job.layout = await deps.datasets.describe(spec.data);
   } catch (error) {
     if (error instanceof BspmlError) await failJob(deps.store, jobId, error.message, error.code);

@@ -145,7 +145,11 @@ describe('the packaged CloudFormation template', () => {
       // No silenced runtime warnings, no source maps to enable.
       expect(JSON.stringify(p.Environment), name).not.toMatch(/WARNING_DISABLED|enable-source-maps/);
       expect(p.Environment.Variables, name).toMatchObject({ POWERTOOLS_SERVICE_NAME: 'bspml-dev', POWERTOOLS_METRICS_NAMESPACE: 'bspml' });
+      // The cost guard's cap and the SDK's request timeout, at their defaults unless deployed with others.
+      expect(p.Environment.Variables, name).toMatchObject({ BSPML_MAX_WORKER_ROUNDS: '100000', BSPML_REQUEST_TIMEOUT_MS: '10000' });
     }
+    // The start function reads metadata only.
+    expect(template.Resources.StartLambdaFunction!.Properties.MemorySize).toBe(512);
   });
 
   it('ships one minified bundle per function, each well under 1 MB zipped, with no source map', () => {
@@ -326,9 +330,10 @@ async function print(args: string[], env: Record<string, string> = {}): Promise<
 describe('deploy-time parameters', () => {
   it('take 10,240 MB for the worker (threads follow), x86_64, a reserved aggregator concurrency and X-Ray', async () => {
     // Act
-    const config = await print(['--param', 'workerMemory=10240', '--param', 'architecture=x86_64', '--param', 'aggregatorConcurrency=10', '--param', 'tracing=true']);
+    const config = await print(['--param', 'workerMemory=10240', '--param', 'architecture=x86_64', '--param', 'aggregatorConcurrency=10', '--param', 'tracing=true', '--param', 'maxWorkerRounds=5000', '--param', 'requestTimeoutMs=30000']);
 
     // Assess
+    expect(config.provider.environment).toMatchObject({ BSPML_MAX_WORKER_ROUNDS: '5000', BSPML_REQUEST_TIMEOUT_MS: '30000' });
     expect(config.functions.worker.memorySize).toBe(10240);
     expect(config.functions.worker.environment.BSPML_THREADS).toBe('6');
     expect(config.provider.architecture).toBe('x86_64');

@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { kernelInfo, SharedArena, type WasmBuild } from '../../src/kernels/backend.js';
 import { kmeansAccumulate, kmeansAccumulateJs } from '../../src/kernels/kmeans.js';
 import { hessianAccumulate, hessianAccumulateJs, logregMargins, logregMarginsJs, packedLength } from '../../src/kernels/curvature.js';
+import { localSgdSteps, localSgdStepsJs } from '../../src/kernels/localSgd.js';
 import { logregAccumulate, logregAccumulateJs } from '../../src/kernels/logreg.js';
 import { softmaxAccumulate, softmaxAccumulateJs } from '../../src/kernels/softmax.js';
 import { Rng } from '../../src/util/random.js';
@@ -469,6 +470,47 @@ describe(`WebAssembly kernels (${build} build)`, () => {
         }
       }
     });
+  });
+
+  describe('local SGD steps', () => {
+    // Dot products four columns at a time with a tail, row additions two at a time with a tail;
+    // batches that do not divide the rows (a short last batch), and fewer steps than batches.
+    const SHAPES = [
+      { rows: 1, dims: 1, batch: 1, steps: 1 },
+      { rows: 37, dims: 3, batch: 5, steps: 8 },
+      { rows: 100, dims: 7, batch: 16, steps: 4 },
+      { rows: 300, dims: 30, batch: 64, steps: 5 },
+    ];
+
+    it.each(SHAPES.flatMap((shape) => [{ ...shape, loss: 'logistic' as const }, { ...shape, loss: 'hinge' as const }]))(
+      'match the plain loop ($loss, $rows rows × $dims dims, batch $batch, $steps steps)',
+      ({ rows, dims, batch, steps, loss }) => {
+        // Prepare: offset, scaled columns; a shuffled order that skips row 0 when there are rows to spare.
+        const rng = new Rng(rows * 13 + dims);
+        const x = randomRows(rng, rows, dims, 3, 1.5);
+        const y = Float32Array.from({ length: rows }, () => (rng.next() < 0.5 ? 1 : 0));
+        const placed = inWasm(x, y);
+        const order = Int32Array.from({ length: rows > 1 ? rows - 1 : 1 }, (_, k) => (rows > 1 ? k + 1 : 0));
+        for (let i = order.length - 1; i > 0; i--) {
+          const j = rng.int(i + 1);
+          [order[i], order[j]] = [order[j]!, order[i]!];
+        }
+        const mean = Float64Array.from({ length: dims }, () => 1.5 + rng.normal() / 10);
+        const invStd = Float64Array.from({ length: dims }, () => 1 / (3 + rng.next()));
+        const start = Float64Array.from({ length: dims + 1 }, () => rng.normal() / 2);
+        const wasmTheta = Float64Array.from(start);
+        const jsTheta = Float64Array.from(start);
+        const settings = { loss, lr: 0.3, lambda: 0.01, batch, steps };
+
+        // Act
+        localSgdSteps(placed.features, placed.labels!, dims, order, wasmTheta, mean, invStd, settings);
+        localSgdStepsJs(x, y, dims, order, jsTheta, mean, invStd, settings);
+
+        // Assess: the same steps to rounding, and steps really taken.
+        expect(maxRelative(wasmTheta, jsTheta)).toBeLessThanOrEqual(1e-12);
+        expect(maxRelative(jsTheta, start)).toBeGreaterThan(1e-6);
+      },
+    );
   });
 });
 }

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
 import { SpecError } from '../../src/errors.js';
 import { WorkerContainer } from '../../src/inner/WorkerContainer.js';
-import { DEFAULT_MAX_WORKER_ROUNDS } from '../../src/protocol/costGuard.js';
+import { DEFAULT_DEPLOYMENT, estimateCost } from '../../src/aws/cost.js';
+import { DEFAULT_MAX_WORKER_ROUNDS, startCostUsd } from '../../src/protocol/costGuard.js';
 import { startJob } from '../../src/protocol/startJob.js';
 import { MemoryStore } from '../../src/stores/MemoryStore.js';
 import { blobs } from '../helpers/data.js';
@@ -35,7 +36,7 @@ describe('defect 11: the cost guard', () => {
     const error = await startJob(h.deps, { jobId, spec: { ...SPEC, workers: 1000, maxRounds: 100_000 } }).catch((e: unknown) => e);
 
     // Assess
-    const reason = `workers × maxRounds = 1000 × 100000 = 100,000,000 worker invocations, above this deployment's cap of 100,000 (BSPML_MAX_WORKER_ROUNDS)`;
+    const reason = `workers × (maxRounds + 1 preparation round) = 1000 × 100001 = 100,001,000 worker invocations, above this deployment's cap of 100,000 (BSPML_MAX_WORKER_ROUNDS)`;
     expect(error).toBeInstanceOf(SpecError);
     expect(error).toMatchObject({ field: 'maxRounds', message: reason });
     expect(await h.store.getJob(jobId)).toMatchObject({ status: 'FAILED', error: reason });
@@ -68,15 +69,16 @@ describe('defect 11: the cost guard', () => {
     const h = harness(new MemoryStore(), datasets);
     const jobId = id('budget');
 
-    // Act
-    await startJob(h.deps, { jobId, spec: { ...SPEC, maxCostUsd: 1e-7 } });
+    // Act: enough to start, not enough for a round after the preparation round.
+    const maxCostUsd = startCostUsd() + 1e-9;
+    await startJob(h.deps, { jobId, spec: { ...SPEC, maxCostUsd } });
     await drive(h, container);
 
     // Assess
     const job = await h.store.getJob(jobId);
     expect(job?.status).toBe('FAILED');
     expect(job?.round).toBe(0);
-    expect(job?.error).toMatch(/^stopped after round 0: estimated cost so far \$0\.0000\d{3}, about \$0\.0000\d{3} a round; another round would pass maxCostUsd \$1\.00e-7$/);
+    expect(job?.error).toMatch(/^stopped after round 0: estimated cost so far \$0\.0000\d{3}, about \$0\.0000\d{3} a round; another round would pass maxCostUsd \$0\.00000\d{3}$/);
     expect(job?.costUsd).toBeGreaterThan(0);
     expect(h.fanout.of(jobId, 1)).toEqual([]);
   });
@@ -99,5 +101,40 @@ describe('defect 11: the cost guard', () => {
     expect(jobB?.result).toEqual(jobA?.result);
     expect(jobB?.costUsd).toBeGreaterThan(0);
     expect(jobB?.costUsd).toBeLessThan(5);
+  });
+
+  it('refuses at start a maxCostUsd below what starting the job costs: FAILED naming the field, nothing published', async () => {
+    // Prepare
+    const h = harness(new MemoryStore(), datasets);
+    const jobId = id('too-small');
+
+    // Act
+    const error = await startJob(h.deps, { jobId, spec: { ...SPEC, maxCostUsd: 1e-9 } }).catch((e: unknown) => e);
+
+    // Assess
+    expect(error).toBeInstanceOf(SpecError);
+    expect(error).toMatchObject({ field: 'maxCostUsd' });
+    expect((error as Error).message).toMatch(/^maxCostUsd \$1\.00e-9 is below the estimated cost of starting the job, \$0\.00000\d{3}$/);
+    expect(await h.store.getJob(jobId)).toMatchObject({ status: 'FAILED' });
+    expect(h.fanout.published).toEqual([]);
+  });
+
+  it('prices the running estimate on the data plane the spec names (Redis here), not always DynamoDB', async () => {
+    // Prepare
+    const h = harness(new MemoryStore(), datasets);
+    const jobId = id('redis');
+
+    // Act
+    await startJob(h.deps, { jobId, spec: { ...SPEC, backend: 'redis', maxCostUsd: 5 } });
+    await drive(h, container);
+
+    // Assess: the stored estimate is the Redis one for the rounds that ran.
+    const job = await h.store.getJob(jobId);
+    const rounds = await h.store.listRoundMetrics(jobId);
+    expect(job?.status).toBe('SUCCEEDED');
+    const redis = estimateCost({ status: 'RUNNING' }, rounds, DEFAULT_DEPLOYMENT, 'redis').total;
+    const dynamodb = estimateCost({ status: 'RUNNING' }, rounds, DEFAULT_DEPLOYMENT, 'dynamodb').total;
+    expect(redis).not.toBeCloseTo(dynamodb, 9);
+    expect(job?.costUsd).toBeCloseTo(redis, 12);
   });
 });

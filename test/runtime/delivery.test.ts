@@ -17,6 +17,8 @@ const datasets = new MemoryDatasetSource()
   .add('separable', separable(600, 3, 9));
 const KMEANS = { algorithm: 'kmeans', k: 4, seed: 7, workers: WORKERS, threads: 1, maxRounds: 12, tol: 0, data: { uri: 'blobs' } } as const;
 const LOGREG = { algorithm: 'logreg', lr: 0.5, l2: 0.001, workers: WORKERS, threads: 1, maxRounds: 8, tol: 0, data: { uri: 'separable' } } as const;
+// Local SGD's partials depend on the shard and its threads, not only on the model: duplicates must still change nothing.
+const LOCAL_SGD = { algorithm: 'svm', solver: 'local-sgd', l2: 0.001, batchSize: 16, workers: WORKERS, threads: 2, maxRounds: 6, tol: 0, data: { uri: 'separable' } } as const;
 
 interface Delivery {
   channel: string;
@@ -80,6 +82,7 @@ describe('at-least-once delivery through the local runtime', () => {
   it.each([
     ['kmeans', KMEANS],
     ['logreg', LOGREG],
+    ['svm, local SGD', LOCAL_SGD],
   ] as const)('%s: every message delivered twice, out of order, trains the identical model', async (_name, spec) => {
     // Prepare
     const plain = makeRuntime();
