@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { DEFAULT_DEPLOYMENT, estimateCost } from '../aws/cost.js';
 import { BspmlError, JobFailedError, JobNotFoundError, SpecError } from '../errors.js';
 import { PRICES } from '../pricing.js';
-import { DEFAULT_STACK_BACKEND, LOGREG_SOLVERS, STACK_BACKENDS, stackBackendOf, type LogregSolver, type StackBackend } from '../protocol/spec.js';
+import { DEFAULT_STACK_BACKEND, LOGREG_SOLVERS, STACK_BACKENDS, SVM_SOLVERS, stackBackendOf, type LogregSolver, type StackBackend } from '../protocol/spec.js';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { listJobs } from '../aws/jobs.js';
 import { buildReport, roundTimes } from '../report/build.js';
@@ -34,8 +34,11 @@ export interface SubmitOptions {
   labelColumn?: string;
   lr?: number;
   l2?: number;
-  /** Logistic regression's solver (absent: the start function's default for the data). */
+  /** Logistic regression's or the SVM's solver (absent: the start function's default for the data). */
   solver?: LogregSolver;
+  /** Local SGD: steps per thread per round, rows per mini-batch. */
+  localSteps?: number;
+  batchSize?: number;
   /** scikit-learn's (LIBLINEAR's) C for logreg and svm, instead of l2. */
   C?: number;
   jobId?: string;
@@ -81,15 +84,21 @@ async function tableOf(options: JobQueryOptions): Promise<string> {
 export async function submit(options: SubmitOptions, io: CliIo): Promise<void> {
   if (!options.data.startsWith('s3://')) throw new SpecError(`--data must be an s3://bucket/key URI, got ${options.data}`, 'data');
   if (options.algorithm === 'kmeans' && options.k === undefined) throw new SpecError('--k is required for kmeans', 'k');
-  if (options.solver !== undefined && options.algorithm !== 'logreg') throw new SpecError(`--solver is for logreg, not ${options.algorithm}`, 'solver');
-  if (options.lr !== undefined && options.algorithm !== 'logreg') throw new SpecError(`--lr is for logreg, not ${options.algorithm}`, 'lr');
+  if (options.solver !== undefined && options.algorithm === 'kmeans') throw new SpecError('--solver is for logreg and svm, not kmeans', 'solver');
+  if (options.algorithm === 'svm' && options.solver !== undefined && !(SVM_SOLVERS as readonly string[]).includes(options.solver)) {
+    throw new SpecError(`--solver for svm is one of ${SVM_SOLVERS.join(', ')}, not ${options.solver}`, 'solver');
+  }
+  if (options.lr !== undefined && options.algorithm === 'kmeans') throw new SpecError('--lr is for logreg and svm, not kmeans', 'lr');
+  for (const [option, value] of [['--local-steps', options.localSteps], ['--batch-size', options.batchSize]] as const) {
+    if (value !== undefined && options.solver !== 'local-sgd') throw new SpecError(`${option} is for --solver local-sgd`, option.slice(2));
+  }
   if (options.C !== undefined && options.algorithm === 'kmeans') throw new SpecError('--C is for logreg and svm, not kmeans', 'C');
   if (options.C !== undefined && options.l2 !== undefined) throw new SpecError('--C: give --l2 or --C (= 1 / (l2 × rows)), not both', 'C');
   const optional = (entries: Record<string, unknown>) => Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined));
   const spec = {
     algorithm: options.algorithm,
     data: { uri: options.data, ...optional({ labelColumn: options.labelColumn }) },
-    ...optional({ backend: options.backend, k: options.k, workers: options.workers, threads: options.threads, maxRounds: options.maxRounds, tol: options.tol, seed: options.seed, solver: options.solver, lr: options.lr, l2: options.l2, C: options.C }),
+    ...optional({ backend: options.backend, k: options.k, workers: options.workers, threads: options.threads, maxRounds: options.maxRounds, tol: options.tol, seed: options.seed, solver: options.solver, lr: options.lr, l2: options.l2, C: options.C, localSteps: options.localSteps, batchSize: options.batchSize }),
   };
   // SDK clients load on use: every other command starts without them.
   const { InvokeCommand, LambdaClient } = await import('@aws-sdk/client-lambda');
@@ -307,8 +316,12 @@ export function addAwsCommands(program: Command, io: CliIo): void {
     .option('--tol <x>', 'convergence tolerance', nonNegativeNumber)
     .option('--seed <n>', 'random seed', nonNegativeInt)
     .option('--label-column <name>', 'logreg, svm: label column (classes 0, 1, …): header name, 0-based index or "last"')
-    .addOption(new Option('--solver <name>', `logreg: ${LOGREG_SOLVERS.join(', ')} (default: newton for two classes up to 1,000 features, else lbfgs)`).argParser(oneOf(LOGREG_SOLVERS)))
-    .option('--lr <x>', 'logreg: learning rate (gd)', positiveNumber)
+    .addOption(
+      new Option('--solver <name>', `logreg: ${LOGREG_SOLVERS.join(', ')} (default: newton for two classes up to 1,000 features, else lbfgs); svm: ${SVM_SOLVERS.join(', ')}`).argParser(oneOf(LOGREG_SOLVERS)),
+    )
+    .option('--lr <x>', 'logreg, svm: learning rate (gd, local-sgd)', positiveNumber)
+    .option('--local-steps <n>', 'local-sgd: mini-batch steps per thread per round (default: one pass)', positiveInt)
+    .option('--batch-size <n>', 'local-sgd: rows per mini-batch (default 64)', positiveInt)
     .option('--l2 <x>', 'logreg, svm: L2 penalty on standardised weights', nonNegativeNumber)
     .option('--C <x>', "logreg, svm: scikit-learn's C, instead of --l2: l2 = 1 / (C × rows)", positiveNumber)
     .addOption(new Option('--backend <name>', 'where the stack keeps the job\'s models, partials and barrier: dynamodb (default), s3 (the data bucket) or redis (needs a stack deployed with a Redis endpoint)').argParser(oneOf(STACK_BACKENDS)))

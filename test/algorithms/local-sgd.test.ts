@@ -99,6 +99,14 @@ describe('local SGD with model averaging', () => {
     expect(maxRelativeError(otherSeed.weights, first.weights, FLOOR)).toBeGreaterThan(1e-9);
   }, 60_000);
 
+  it('a learning rate so large that the weights overflow fails the job, naming lr', async () => {
+    // Act
+    const failed = train('logreg', 1, 1, { lr: 1e300 });
+
+    // Assess
+    await expect(failed).rejects.toThrow(/local SGD diverged \(loss .*\): lower the learning rate \(lr = 1e\+300\)/);
+  }, 60_000);
+
   it('stops when two successive averaged models have objectives within tol (relative)', async () => {
     // Act
     const out = await train('logreg', 2, 1, { tol: 1e-3, maxRounds: 50 });

@@ -379,7 +379,9 @@ describe('bspml submit', () => {
     const logreg = await runBspml([...base, ...data, '--algorithm', 'logreg', '--solver', 'lbfgs', '--C', '0.5']);
     const svm = await runBspml([...base, ...data, '--algorithm', 'svm', '--C', '2', '--label-column', 'y']);
     const unknown = await runBspml([...base, ...data, '--algorithm', 'logreg', '--solver', 'sgd']);
-    const svmSolver = await runBspml([...base, ...data, '--algorithm', 'svm', '--solver', 'newton']);
+    const svmSolver = await runBspml([...base, ...data, '--algorithm', 'svm', '--solver', 'lbfgs']);
+    const localSgd = await runBspml([...base, ...data, '--algorithm', 'svm', '--solver', 'local-sgd', '--lr', '0.2', '--local-steps', '40', '--batch-size', '32']);
+    const stepsAlone = await runBspml([...base, ...data, '--algorithm', 'logreg', '--local-steps', '40']);
     const both = await runBspml([...base, ...data, '--algorithm', 'svm', '--C', '1', '--l2', '0.1']);
     const kmeansC = await runBspml([...base, ...data, '--algorithm', 'kmeans', '--k', '2', '--C', '1']);
 
@@ -389,13 +391,16 @@ describe('bspml submit', () => {
     expect(requests.map((r) => r.body)).toEqual([
       { spec: { algorithm: 'logreg', data: { uri: 's3://b/datasets/digits.csv' }, solver: 'lbfgs', C: 0.5 } },
       { spec: { algorithm: 'svm', data: { uri: 's3://b/datasets/digits.csv', labelColumn: 'y' }, C: 2 } },
+      { spec: { algorithm: 'svm', data: { uri: 's3://b/datasets/digits.csv' }, solver: 'local-sgd', lr: 0.2, localSteps: 40, batchSize: 32 } },
     ]);
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr).toContain(`option '--solver <name>' argument 'sgd' is invalid. must be one of: ${LOGREG_SOLVERS.join(', ')}.`);
-    expect(svmSolver).toMatchObject({ code: 1, stderr: 'bspml: error: --solver is for logreg, not svm\n' });
+    expect(localSgd.code, localSgd.stderr).toBe(0);
+    expect(svmSolver).toMatchObject({ code: 1, stderr: 'bspml: error: --solver for svm is one of newton, local-sgd, not lbfgs\n' });
+    expect(stepsAlone).toMatchObject({ code: 1, stderr: 'bspml: error: --local-steps is for --solver local-sgd\n' });
     expect(both).toMatchObject({ code: 1, stderr: 'bspml: error: --C: give --l2 or --C (= 1 / (l2 × rows)), not both\n' });
     expect(kmeansC).toMatchObject({ code: 1, stderr: 'bspml: error: --C is for logreg and svm, not kmeans\n' });
-    expect(requests).toHaveLength(2);
+    expect(requests).toHaveLength(3);
   });
 
   it('reports a spec the start function refused, and a function error, with exit code 1', async () => {

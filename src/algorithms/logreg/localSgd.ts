@@ -153,8 +153,11 @@ export function localSgdStep(spec: PenaltySpec, shape: Shape, model: Float64Arra
   fromStandard(average, model, dims, next);
   next[t] = round + 1;
   next[t + 1] = objective;
-  if (!Number.isFinite(objective) || !next.subarray(0, dims + 1).every(Number.isFinite)) {
-    throw new BspmlError('E_DIVERGED', `${method} diverged (loss ${objective}): lower the learning rate (lr = ${shape.sgd?.lr})`);
+  // As for gradient descent: weights whose squared norm overflows (beyond ~1e154) are meaningless even where the loss stays finite.
+  let squared = 0;
+  for (let j = 0; j < dims; j++) squared += next[j]! * next[j]!;
+  if (!Number.isFinite(objective) || !Number.isFinite(squared) || !next.subarray(0, dims + 1).every(Number.isFinite)) {
+    throw new BspmlError('E_DIVERGED', `${method} diverged (loss ${objective}, squared weight norm ${squared}): lower the learning rate (lr = ${shape.sgd?.lr})`);
   }
   const stats: Record<string, number> = { gradNorm, accuracy };
   if (Number.isNaN(previous)) return { model: next, objective, converged: false, stats };
