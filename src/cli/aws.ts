@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { DEFAULT_DEPLOYMENT, estimateCost } from '../aws/cost.js';
 import { BspmlError, JobFailedError, JobNotFoundError, SpecError } from '../errors.js';
 import { PRICES } from '../pricing.js';
-import { DEFAULT_STACK_BACKEND, LOGREG_SOLVERS, STACK_BACKENDS, SVM_SOLVERS, stackBackendOf, type LogregSolver, type StackBackend } from '../protocol/spec.js';
+import { DEFAULT_STACK_BACKEND, LOGREG_SOLVERS, parseJobSpec, STACK_BACKENDS, SVM_SOLVERS, stackBackendOf, type LogregSolver, type StackBackend } from '../protocol/spec.js';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { listJobs } from '../aws/jobs.js';
 import { buildReport, roundTimes } from '../report/build.js';
@@ -100,6 +100,8 @@ export async function submit(options: SubmitOptions, io: CliIo): Promise<void> {
     data: { uri: options.data, ...optional({ labelColumn: options.labelColumn }) },
     ...optional({ backend: options.backend, k: options.k, workers: options.workers, threads: options.threads, maxRounds: options.maxRounds, tol: options.tol, seed: options.seed, solver: options.solver, lr: options.lr, l2: options.l2, C: options.C, localSteps: options.localSteps, batchSize: options.batchSize }),
   };
+  // What the start function would refuse (--C with --l2, --local-steps without local-sgd, …), refused here before calling AWS.
+  parseJobSpec(spec);
   // SDK clients load on use: every other command starts without them.
   const { InvokeCommand, LambdaClient } = await import('@aws-sdk/client-lambda');
   // An emulator or test endpoint on this machine ignores credentials: dummy ones stand in if none are set.

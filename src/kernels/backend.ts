@@ -40,6 +40,10 @@ export interface WasmExports {
   hessianAccumulate(x: number, dims: number, start: number, end: number, s: number, mean: number, invStd: number, h: number, tmp: number): void;
   /** Rows per block of hessianAccumulate, whose `tmp` holds HESSIAN_BLOCK·(dims + 2) float64. */
   HESSIAN_BLOCK: { value: number };
+  softmaxAccumulate(
+    x: number, y: number, dims: number, classes: number, start: number, end: number,
+    w: number, dir: number, grad: number, z: number, backs: number, trials: number, trialLoss: number, out: number,
+  ): void;
   localSgdSteps(
     x: number, y: number, dims: number, order: number, count: number, batch: number, steps: number,
     theta: number, mean: number, invStd: number, w: number, grad: number, hinge: number, lr: number, lambda: number,

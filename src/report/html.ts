@@ -11,10 +11,13 @@ import type { RunReport } from './schema.js';
 const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 function title(report: RunReport): string {
-  const spec = report.spec as { algorithm?: string; k?: number; lr?: number; l2?: number };
+  const spec = report.spec as { algorithm?: string; k?: number; lr?: number; l2?: number; C?: number; solver?: string };
   if (spec.algorithm === 'kmeans') return `k-means, k = ${spec.k}`;
-  if (spec.algorithm === 'logreg') return `logistic regression, lr = ${spec.lr}, l2 = ${spec.l2 ?? 0}`;
-  if (spec.algorithm === 'svm') return `linear SVM, l2 = ${spec.l2 ?? 0}`;
+  // The settings a user gave: the solver when named (lr only where it steps), C when given as C.
+  const penalty = spec.C !== undefined ? `C = ${spec.C}` : `l2 = ${spec.l2 ?? 0}`;
+  const lr = spec.solver === 'gd' || spec.solver === 'local-sgd' ? `, lr = ${spec.lr ?? 0.5}` : '';
+  if (spec.algorithm === 'logreg') return `logistic regression${spec.solver ? ` (${spec.solver}${lr})` : ''}, ${penalty}`;
+  if (spec.algorithm === 'svm') return `linear SVM (${spec.solver === 'local-sgd' ? `hinge, local-sgd${lr}` : 'squared hinge, newton'}), ${penalty}`;
   return 'unknown algorithm';
 }
 

@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
@@ -6,7 +6,7 @@ import type { JobSpecInput } from '../../src/protocol/spec.js';
 import type { LogregResult, SvmResult } from '../../src/protocol/types.js';
 import { LocalRuntime } from '../../src/runtime/LocalRuntime.js';
 import { MemoryStore } from '../../src/stores/MemoryStore.js';
-import { trainOverModel, useTempDirs } from '../helpers/cli.js';
+import { runBspml, trainOverModel, useTempDirs } from '../helpers/cli.js';
 import { noisy } from '../helpers/data.js';
 import { maxRelativeError, referenceLocalSgd, type ReferenceLocalSgdOptions } from '../helpers/reference.js';
 
@@ -132,6 +132,24 @@ describe('bspml train: local SGD options', () => {
     expect(result.modelKept).toBe(true);
     return result.stderr;
   }
+
+  it('reports the solver, its settings and the stop rule in the text report and the HTML page', async () => {
+    // Prepare
+    const dir = await tempDir();
+    const data = join(dir, 'c.csv');
+    const page = join(dir, 'run.html');
+    expect((await runBspml(['gen', 'classification', '--rows', '400', '--dims', '3', '--out', data])).code).toBe(0);
+
+    // Act
+    const result = await runBspml(['train', 'svm', '--data', data, '--solver', 'local-sgd', '--C', '1', '--batch-size', '16', '--workers', '2', '--threads', '1', '--max-rounds', '3', '--no-progress', '--report', page]);
+
+    // Assess
+    expect(result.code, result.stderr).toBe(0);
+    const lines = result.stdout.split('\n');
+    expect(lines[0]).toMatch(/^linear SVM \(hinge, local-sgd, lr = 0\.5\/√round, batch 16, one pass per thread per round\), C = 1 \(l2 = /);
+    expect(lines[2]).toMatch(/^rounds {5}3, stopped at max rounds \(objective change [0-9.e-]+ > tol 0\.0001\)$/);
+    expect(await readFile(page, 'utf8')).toContain('<h1>linear SVM (hinge, local-sgd, lr = 0.5), C = 1</h1>');
+  }, 60_000);
 
   it('--local-steps 0 is refused naming the option', async () => {
     expect(await failing(['logreg', '--solver', 'local-sgd', '--local-steps', '0'])).toMatch(/^error: option '--local-steps <n>' argument '0' is invalid\. must be a whole number ≥ 1\.\n/);

@@ -4,6 +4,7 @@ import { kmeansAccumulate, kmeansAccumulateJs } from '../../src/kernels/kmeans.j
 import { hessianAccumulate, hessianAccumulateJs, logregMargins, logregMarginsJs, packedLength } from '../../src/kernels/curvature.js';
 import { localSgdSteps, localSgdStepsJs } from '../../src/kernels/localSgd.js';
 import { logregAccumulate, logregAccumulateJs } from '../../src/kernels/logreg.js';
+import { softmaxAccumulate, softmaxAccumulateJs } from '../../src/kernels/softmax.js';
 import { Rng } from '../../src/util/random.js';
 import { nearestCentroid } from '../helpers/reference.js';
 
@@ -340,6 +341,81 @@ describe(`WebAssembly kernels (${build} build)`, () => {
       expect(wasm.correct).toBe(js.correct);
       expect(Math.abs(wasm.loss - js.loss)).toBeLessThanOrEqual(1e-12 * js.loss);
       expect(maxRelative(wasmGrad, jsGrad)).toBeLessThanOrEqual(1e-12);
+    });
+  });
+
+  describe('multinomial (softmax) pass', () => {
+    const SOFTMAX_SHAPES = [
+      { rows: 1, dims: 1, classes: 3, start: 0 },
+      { rows: 37, dims: 5, classes: 3, start: 4 },
+      { rows: 120, dims: 64, classes: 10, start: 0 },
+      { rows: 51, dims: 33, classes: 7, start: 9 },
+    ];
+
+    it.each(SOFTMAX_SHAPES)('matches the plain loop on rows [$start, $rows) × $dims dims, $classes classes, with and without trial points', ({ rows, dims, classes, start }) => {
+      // Prepare: weights large enough that some logits are far apart (exp underflows for the others)
+      const rng = new Rng(rows * 1000 + dims * 10 + classes);
+      const x = randomRows(rng, rows, dims, 2, 0.5);
+      const y = Float32Array.from({ length: rows }, () => Math.floor(rng.next() * classes));
+      const n = classes * (dims + 1);
+      const w = Float64Array.from({ length: n }, () => 3 * rng.normal());
+      const dir = Float64Array.from({ length: n }, () => rng.normal());
+      const backs = [0.5, 0.8, 0.95, 0.99];
+      const placed = inWasm(x, y);
+      const run = (kernel: typeof softmaxAccumulate, features: Float32Array, labels: Float32Array, trials: boolean) => {
+        const grad = new Float64Array(n + 2).fill(0.25);
+        const trialLoss = new Float64Array(backs.length).fill(1);
+        const figures = kernel({ x: features, y: labels, dims, classes, start, end: rows, w, grad, ...(trials ? { dir, backs, trialLoss } : {}) });
+        return { ...figures, grad, trialLoss };
+      };
+
+      for (const trials of [false, true]) {
+        // Act
+        const wasm = run(softmaxAccumulate, placed.features, placed.labels!, trials);
+        const js = run(softmaxAccumulateJs, x, y, trials);
+
+        // Assess: sums added to what was there; nothing past the gradient touched; trial losses only with a direction
+        expect(wasm.correct).toBe(js.correct);
+        expect(Math.abs(wasm.loss - js.loss)).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(js.loss)));
+        expect(maxRelative(wasm.grad, js.grad)).toBeLessThanOrEqual(1e-12);
+        expect(Array.from(wasm.grad.subarray(n))).toEqual([0.25, 0.25]);
+        expect(maxRelative(wasm.trialLoss, js.trialLoss)).toBeLessThanOrEqual(1e-12);
+        if (!trials) expect(Array.from(wasm.trialLoss)).toEqual([1, 1, 1, 1]);
+        else expect(wasm.trialLoss.every((v) => v > 1)).toBe(true);
+      }
+    });
+
+    it('equals an independent softmax computation', () => {
+      // Prepare: 3 classes, 2 dims, 4 rows
+      const x = Float32Array.from([1, 2, -1, 0.5, 0, 0, 3, -2]);
+      const y = Float32Array.from([0, 2, 1, 2]);
+      const w = Float64Array.from([0.5, -1, 0.25, 0.75, -0.5, 0.1, 0.2, -0.3, 0.4]);
+      const placed = inWasm(x, y);
+      const grad = new Float64Array(9);
+
+      // Act
+      const { loss, correct } = softmaxAccumulate({ x: placed.features, y: placed.labels!, dims: 2, classes: 3, start: 0, end: 4, w, grad });
+
+      // Assess: log-loss and gradient written out row by row here
+      let expectedLoss = 0;
+      let expectedCorrect = 0;
+      const expectedGrad = new Array<number>(9).fill(0);
+      for (let i = 0; i < 4; i++) {
+        const z = [0, 1, 2].map((k) => w[6 + k]! + w[k * 2]! * x[i * 2]! + w[k * 2 + 1]! * x[i * 2 + 1]!);
+        const e = z.map(Math.exp);
+        const sum = e[0]! + e[1]! + e[2]!;
+        expectedLoss += Math.log(sum) - z[y[i]!]!;
+        if (z.indexOf(Math.max(...z)) === y[i]) expectedCorrect++;
+        for (let k = 0; k < 3; k++) {
+          const err = e[k]! / sum - (k === y[i] ? 1 : 0);
+          expectedGrad[k * 2] += err * x[i * 2]!;
+          expectedGrad[k * 2 + 1] += err * x[i * 2 + 1]!;
+          expectedGrad[6 + k] += err;
+        }
+      }
+      expect(correct).toBe(expectedCorrect);
+      expect(Math.abs(loss - expectedLoss)).toBeLessThanOrEqual(1e-12 * expectedLoss);
+      expect(maxRelative(grad, expectedGrad, 1e-9)).toBeLessThanOrEqual(1e-12);
     });
   });
 

@@ -1,7 +1,7 @@
 import { SpecError } from '../../errors.js';
 import type { PreparedData } from '../../data/summary.js';
 import type { DataSummary } from '../../data/types.js';
-import { logSumExp, softmaxAccumulate, softmaxLogits } from '../../kernels/softmax.js';
+import { softmaxAccumulate } from '../../kernels/softmax.js';
 import type { LogregSpec } from '../../protocol/spec.js';
 import type { MultinomialResult } from '../../protocol/types.js';
 import type { RowBlock, Shape, UpdateResult } from '../types.js';
@@ -69,37 +69,23 @@ export function multinomialPartialLength(dims: number, classes: number): number 
   return partialHeadLength(dims, classes) + TRIALS.length;
 }
 
+/** Back-off of each trial step: the model is base + p, a trial point base + α·p. */
+const BACKS = TRIALS.map((alpha) => 1 - alpha);
+
 export function multinomialPartial(shape: Shape, model: Float64Array, block: RowBlock, out: Float64Array): void {
   const { dims } = shape;
   const classes = shape.classes!;
   const { features, labels, start, end } = block;
   if (!labels) throw new Error('logistic regression partial needs labels');
-  const rows = end - start;
   const width = classes * (dims + 1);
-  const logits = new Float64Array(rows * classes);
-  const { loss, correct } = softmaxAccumulate(features, labels, dims, classes, start, end, model, out, logits);
-  out[width] += loss;
-  out[width + 1] += correct;
-  out[width + 2] += rows;
-
   const o = tailOffsets(dims, classes);
   const rawDir = model.subarray(o.rawDir, o.rawDir + o.n);
-  if (rows === 0 || !rawDir.some((v) => v !== 0)) return;
-  // The model is base + p: the logits at base + α·p are z − (1 − α)·(p's logits).
-  const along = new Float64Array(rows * classes);
-  softmaxLogits(features, dims, classes, start, end, rawDir, along);
-  const trial = new Float64Array(classes);
-  const trialsAt = partialHeadLength(dims, classes);
-  for (let t = 0; t < TRIALS.length; t++) {
-    const back = 1 - TRIALS[t]!;
-    let sum = 0;
-    for (let i = 0; i < rows; i++) {
-      const at = i * classes;
-      for (let k = 0; k < classes; k++) trial[k] = logits[at + k]! - back * along[at + k]!;
-      sum += logSumExp(trial, 0, classes) - trial[labels[start + i]!]!;
-    }
-    out[trialsAt + t] += sum;
-  }
+  // No direction yet (the first round, or a converged one): no trial points to evaluate.
+  const trials = rawDir.some((v) => v !== 0) ? { dir: rawDir, backs: BACKS, trialLoss: out.subarray(partialHeadLength(dims, classes)) } : {};
+  const { loss, correct } = softmaxAccumulate({ x: features, y: labels, dims, classes, start, end, w: model, grad: out, ...trials });
+  out[width] += loss;
+  out[width + 1] += correct;
+  out[width + 2] += end - start;
 }
 
 export function multinomialResult(data: DataSummary, model: Float64Array, last: UpdateResult, rounds: number): MultinomialResult {

@@ -707,6 +707,73 @@ export function hessianAccumulate(x: usize, dims: i32, start: i32, end: i32, s: 
   }
 }
 
+/** log Σ exp(z[0..classes)) (float64), shifted by the largest so that no exp overflows. */
+function logSumExp(z: usize, classes: i32): f64 {
+  let top = -Infinity;
+  for (let k = 0; k < classes; k++) top = max(top, load<f64>(z + (<usize>k << 3)));
+  if (!isFinite(top)) return top;
+  let sum = 0.0;
+  for (let k = 0; k < classes; k++) sum += Math.exp(load<f64>(z + (<usize>k << 3)) - top);
+  return top + Math.log(sum);
+}
+
+/** out[k] = W_k·x + b_k for one row: `w` holds classes rows of dims weights, then the biases. */
+function softmaxLogits(row: usize, dims: i32, classes: i32, w: usize, out: usize): void {
+  const rowWeights = <usize>dims << 3;
+  const biases = w + <usize>classes * rowWeights;
+  for (let k = 0; k < classes; k++) {
+    store<f64>(out + (<usize>k << 3), load<f64>(biases + (<usize>k << 3)) + dot(row, w + <usize>k * rowWeights, dims));
+  }
+}
+
+/**
+ * Multinomial logistic regression over rows [start, end) (the plain loop: softmaxAccumulateJs in
+ * src/kernels/softmax.ts): logits z of `classes` outputs, the log-loss logsumexp(z) − z_y summed into
+ * out[0], rows whose largest logit (the first, on ties) is the label's into out[1], and
+ * (softmax(z) − onehot(y))·x added to grad (classes × dims, then classes bias sums); with `trials` > 0,
+ * the log-loss at logits z − backs[t]·z′ (z′: the row's logits under `dir`) added to trialLoss[t].
+ * `z`: scratch for 3 × classes float64 (z, z′, the trial logits).
+ */
+export function softmaxAccumulate(
+  x: usize, y: usize, dims: i32, classes: i32, start: i32, end: i32,
+  w: usize, dir: usize, grad: usize, z: usize, backs: usize, trials: i32, trialLoss: usize, out: usize,
+): void {
+  const rowBytes = <usize>dims << 2;
+  const rowWeights = <usize>dims << 3;
+  const biasGrad = grad + <usize>classes * rowWeights;
+  const along = z + (<usize>classes << 3);
+  const trial = along + (<usize>classes << 3);
+  let loss = 0.0, correct = 0.0;
+  for (let i = start; i < end; i++) {
+    const row = x + <usize>i * rowBytes;
+    const label = <i32>load<f32>(y + (<usize>i << 2));
+    softmaxLogits(row, dims, classes, w, z);
+    const lse = logSumExp(z, classes);
+    loss += lse - load<f64>(z + (<usize>label << 3));
+    let best = 0;
+    for (let k = 1; k < classes; k++) if (load<f64>(z + (<usize>k << 3)) > load<f64>(z + (<usize>best << 3))) best = k;
+    if (best == label) correct += 1;
+    for (let k = 0; k < classes; k++) {
+      const err = Math.exp(load<f64>(z + (<usize>k << 3)) - lse) - (k == label ? 1.0 : 0.0);
+      addRow(row, grad + <usize>k * rowWeights, dims, err);
+      const bp = biasGrad + (<usize>k << 3);
+      store<f64>(bp, load<f64>(bp) + err);
+    }
+    if (trials == 0) continue;
+    softmaxLogits(row, dims, classes, dir, along);
+    for (let t = 0; t < trials; t++) {
+      const back = load<f64>(backs + (<usize>t << 3));
+      for (let k = 0; k < classes; k++) {
+        store<f64>(trial + (<usize>k << 3), load<f64>(z + (<usize>k << 3)) - back * load<f64>(along + (<usize>k << 3)));
+      }
+      const tp = trialLoss + (<usize>t << 3);
+      store<f64>(tp, load<f64>(tp) + logSumExp(trial, classes) - load<f64>(trial + (<usize>label << 3)));
+    }
+  }
+  store<f64>(out, loss);
+  store<f64>(out + 8, correct);
+}
+
 /**
  * Local SGD's mini-batch steps (src/kernels/localSgd.ts holds the plain loop this follows, and the
  * method): step s takes rows order[s·batch, min((s + 1)·batch, count)), adds the loss's slope r at
