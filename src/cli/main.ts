@@ -47,7 +47,7 @@ function addTrainOptions(command: Command): Command {
 
 function addLogregOptions(command: Command): Command {
   return command
-    .option('--label-column <name>', 'label column (0/1): header name, 0-based index or "last" (default last)')
+    .option('--label-column <name>', 'label column (classes 0, 1, …; more than two: multinomial): header name, 0-based index or "last" (default last)')
     .addOption(new Option('--solver <name>', `${LOGREG_SOLVERS.join(', ')} (default: newton up to ${NEWTON_MAX_DIMS} features, else lbfgs)`).argParser(oneOf(LOGREG_SOLVERS)))
     .option('--lr <x>', 'gd, local-sgd: learning rate (default 0.5; local-sgd: of round 1, round r uses lr/√r)', positiveNumber)
     .option('--l2 <x>', 'L2 penalty on standardised weights (default 0)', nonNegativeNumber)

@@ -301,6 +301,19 @@ describe('bspml train: data that does not fit the job', () => {
     expect(result.stdout).toBe('');
   });
 
+  it('an svm label outside {0, 1}: exit 1, names the line, the label column and the value', async () => {
+    // Prepare
+    const dir = await dirWith({ 'labels.csv': 'a,label\n1,0\n2,1\n3,2\n' });
+    const data = join(dir, 'labels.csv');
+
+    // Act
+    const result = await failingTrain(dir, ['train', 'svm', '--data', data]);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(ourError(`${data}: row 4, field "label": label 2 is not 0 or 1 (a linear SVM has two classes)`));
+  });
+
   it('--solver newton (or gd) with more than two classes: exit 1, names the option', async () => {
     // Prepare
     const dir = await dirWith({ 'labels.csv': 'a,label\n1,0\n2,1\n3,2\n' });
@@ -536,6 +549,26 @@ describe('bspml predict: bad model files and data', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(ourError(`${model}: not a bspml model: dims = 3 does not match its weights or centroids`));
     expect(result.stdout).toBe('');
+  });
+
+  it('a multinomial model whose classes, rows of weights and biases differ in number, or whose rows are not dims long: exit 1, says so', async () => {
+    // Prepare
+    const good = { algorithm: 'logreg', dims: 2, featureNames: ['a', 'b'], labelName: 'label', classes: [0, 1, 2], weights: [[1, 2], [3, 4], [5, 6]], bias: [0, 0, 0], loss: 0.1, accuracy: 1, gradNorm: 0, rounds: 3, converged: true };
+    const dir = await dirWith({
+      'rows.json': JSON.stringify({ ...good, weights: [[1, 2], [3, 4]] }),
+      'wide.json': JSON.stringify({ ...good, weights: [[1, 2], [3, 4], [5, 6, 7]] }),
+      'data.csv': 'a,b\n1,2\n',
+    });
+
+    // Act
+    const rows = await failingPredict(dir, ['predict', '--model', join(dir, 'rows.json'), '--data', join(dir, 'data.csv')]);
+    const wide = await failingPredict(dir, ['predict', '--model', join(dir, 'wide.json'), '--data', join(dir, 'data.csv')]);
+
+    // Assess
+    expect(rows.code).toBe(1);
+    expect(rows.stderr).toBe(ourError(`${join(dir, 'rows.json')}: not a bspml model: 3 classes but 2 rows of weights and 3 biases`));
+    expect(wide.code).toBe(1);
+    expect(wide.stderr).toBe(ourError(`${join(dir, 'wide.json')}: not a bspml model: dims = 2 does not match its weights or centroids`));
   });
 
   it('data with the wrong number of columns: exit 1, names the file and both counts', async () => {

@@ -1,3 +1,4 @@
+import { formatFloat32 } from '../../data/table.js';
 import { SpecError } from '../../errors.js';
 import type { SvmSpec } from '../../protocol/spec.js';
 import type { SvmResult } from '../../protocol/types.js';
@@ -28,6 +29,9 @@ export const svm: Algorithm<SvmSpec> = {
     if (spec.solver === 'local-sgd') return { algorithm: 'svm', dims: data.dims, k: 1, solver: 'local-sgd', sgd: localSgdSettings(spec, data.rows, 'hinge') };
     return { algorithm: 'svm', dims: data.dims, k: 1, solver: 'newton' };
   },
+
+  // Two classes: checked as the shards load, naming the file, line and column of a bad label.
+  labelRule: (y) => (y === 0 || y === 1 ? undefined : `label ${formatFloat32(y)} is not 0 or 1 (a linear SVM has two classes)`),
 
   validate(_spec, data) {
     if (!data.labels) throw new SpecError(`a linear SVM needs a label column in ${data.source}`, 'data.labelColumn');
