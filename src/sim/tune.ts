@@ -40,7 +40,8 @@ const WASM_BYTES = 4 * 1024 ** 3;
 /** Of a function's memory, what a shard may take (the rest: Node, the SDK, the threads, the pool's copy). */
 const SHARD_SHARE = 0.45;
 
-export const MEMORY_STEPS = [1769, 3538, 5307, 7076, 8845, 10_240];
+/** One to six vCPUs, and 3,008 MB: the stack's default and the most a limited account allows. */
+export const MEMORY_STEPS = [1769, 3008, 3538, 5307, 7076, 8845, 10_240];
 
 /** Workers to try: powers of two up to 1,024 and no more than the rows. */
 export function workerSteps(rows: number, most = 1024): number[] {
@@ -50,7 +51,7 @@ export function workerSteps(rows: number, most = 1024): number[] {
 }
 
 /**
- * Sweeps memory (one to six vCPUs; threads = the whole vCPUs it buys) × workers through the
+ * Sweeps memory (one to six vCPUs, and 3,008 MB; a thread per vCPU begun) × workers through the
  * simulator and recommends one configuration per strategy under an optional budget or deadline.
  * A configuration whose shard would not fit its memory (about 45 % of it: the rows are held twice
  * while loading) or WebAssembly's 4 GiB, or whose memory is above `maxMemoryMb` (an account's
@@ -65,7 +66,9 @@ export async function tune(
   const rowBytes = 4 * (job.dims + (job.algorithm === 'logreg' ? 1 : 0));
   const candidates: Candidate[] = [];
   for (const memoryMb of options.memories ?? MEMORY_STEPS) {
-    const threads = Math.max(1, Math.floor(memoryMb / profile.lambda.mbPerVcpu.value + 1e-9));
+    // As a deployed worker counts them (src/aws/config.ts): a thread per vCPU begun, so 10,240 MB
+    // (5.79 vCPUs) runs 6 threads, as the stack would.
+    const threads = Math.max(1, Math.min(profile.lambda.maxVcpus.value, Math.ceil(memoryMb / profile.lambda.mbPerVcpu.value - 1e-9)));
     for (const workers of options.workers ?? workerSteps(job.rows)) {
       const shardBytes = Math.ceil(job.rows / workers) * rowBytes;
       const c: Candidate = { memoryMb, workers, threads };

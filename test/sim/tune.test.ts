@@ -43,4 +43,16 @@ describe('bspml tune', () => {
     expect(html).toContain('Cannot run');
     expect(html).toMatch(/balanced[^<]*: \d+ × 1, 1769 MB/);
   }, 120_000);
+
+  it('runs as many threads as a deployed worker would: one per vCPU begun (2 at 3,008 MB, 6 at 10,240 MB)', async () => {
+    // Prepare
+    const job: TuneJob = { algorithm: 'kmeans', rows: 100_000, dims: 8, k: 4, rounds: 2, backend: 'dynamodb' };
+
+    // Act
+    const result = await tune(job, AWS_PROFILE, MS_PER_ROW, { workers: [2] });
+
+    // Assess
+    const threadsAt = (mb: number) => result.candidates.find((c) => c.memoryMb === mb)?.threads;
+    expect([1769, 3008, 3538, 5307, 7076, 8845, 10_240].map(threadsAt)).toEqual([1, 2, 2, 3, 4, 5, 6]);
+  }, 120_000);
 });
