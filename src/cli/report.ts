@@ -20,7 +20,7 @@ export function formatReport(outcome: TrainOutcome, report: RunReport, context: 
       ? `k-means, k = ${spec.k}`
       : spec.algorithm === 'svm'
         ? `linear SVM (${spec.solver === 'local-sgd' ? `hinge, ${localSgdTitle(spec)}` : 'squared hinge, newton'}), ${penaltyTitle(spec, data.rows)}`
-        : logregTitle(spec, result.algorithm === 'logreg' ? result.solver : undefined, data.rows);
+        : logregTitle(spec, result.algorithm === 'logreg' ? result.solver : undefined, data.rows, 'classes' in result ? result.classes.length : undefined);
   lines.push(`${title}, on ${context.data} (${int(data.rows)} rows × ${data.dims} features)`);
   lines.push(`job        ${job.jobId}: ${spec.workers} workers × ${threads} threads, backend ${report.job.backend}`);
   if (result.algorithm === 'kmeans') {
@@ -68,7 +68,8 @@ function clusterSizes(counts: number[]): string {
 }
 
 /** The solver and its settings as a user gave them: lr only for gradient descent, C when given as C. */
-function logregTitle(spec: LogregSpec, solver: string | undefined, rows: number): string {
+function logregTitle(spec: LogregSpec, solver: string | undefined, rows: number, classes?: number): string {
+  if (classes !== undefined) return `multinomial logistic regression (${classes} classes, ${solver}), ${penaltyTitle(spec, rows)}`;
   if (solver === 'local-sgd') return `logistic regression (${localSgdTitle(spec)}), ${penaltyTitle(spec, rows)}`;
   return `logistic regression (${solver ?? 'gd'}${solver === 'gd' || solver === undefined ? `, lr = ${spec.lr}` : ''}), ${penaltyTitle(spec, rows)}`;
 }

@@ -1,3 +1,4 @@
+import { kernelInfo } from '../kernels/backend.js';
 import { datasetSource } from './datasets.js';
 import type { LogregSolver } from '../protocol/spec.js';
 import type { RoundMetrics } from '../protocol/types.js';
@@ -78,6 +79,12 @@ export async function train(algorithm: 'kmeans' | 'logreg' | 'svm' | undefined, 
     bucket: options.bucket,
     prefix: options.prefix,
   });
+  // The TypeScript loops are several times slower than the WebAssembly kernels: say so when that is
+  // not what was asked for (BSPML_KERNELS=js), with the reason (e.g. a stale kernels.wasm).
+  const kernels = kernelInfo();
+  if (kernels.kind === 'js' && process.env.BSPML_KERNELS !== 'js' && !options.quiet) {
+    io.stderr.write(`bspml: warning: WebAssembly kernels unavailable (${kernels.reason}); using the slower TypeScript loops\n`);
+  }
   const progress = options.progress && !options.quiet && !options.json ? new RoundProgress(spec.maxRounds, spec.algorithm === 'kmeans' ? 'inertia' : 'loss', io.stderr) : undefined;
   const source = datasetSource(data, options.s3Endpoint);
   const onRound = (metrics: RoundMetrics) => progress?.round(metrics);

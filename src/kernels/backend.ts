@@ -21,7 +21,7 @@ export interface SharedMemory {
 
 interface WasmApi {
   Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => SharedMemory;
-  Module: new (bytes: Uint8Array) => object;
+  Module: { new (bytes: Uint8Array): object; exports(module: object): { name: string }[] };
   Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
   validate(bytes: Uint8Array): boolean;
 }
@@ -48,6 +48,29 @@ export interface WasmExports {
     x: number, y: number, dims: number, order: number, count: number, batch: number, steps: number,
     theta: number, mean: number, invStd: number, w: number, grad: number, hinge: number, lr: number, lambda: number,
   ): void;
+}
+
+/**
+ * Every export the kernels call, checked when the module is compiled: a kernels.wasm built before a
+ * kernel was added (a checkout whose `npm run build:wasm` has not run since) is refused with the
+ * reason, instead of failing mid-job with "… is not a function". The type makes the list complete.
+ */
+const EXPORTS: Record<keyof WasmExports, true> = {
+  heapBase: true,
+  kmeansAccumulate: true,
+  logregAccumulate: true,
+  LOGREG_BATCH: true,
+  logregMargins: true,
+  hessianAccumulate: true,
+  HESSIAN_BLOCK: true,
+  softmaxAccumulate: true,
+  localSgdSteps: true,
+};
+
+/** The kernels' exports a compiled module lacks (none for a module built from today's kernels.ts). */
+export function missingExports(module: object): string[] {
+  const have = new Set((wasm?.Module.exports(module) ?? []).map((e) => e.name));
+  return Object.keys(EXPORTS).filter((name) => !have.has(name));
 }
 
 export const PAGE = 65_536;
@@ -108,12 +131,19 @@ function compile(): { module: object; build: WasmBuild } | { error: string } {
     // are restored so nothing else in the process is affected.
     setFlagsFromString('--no-liftoff');
     setFlagsFromString('--no-wasm-lazy-compilation');
+    let module: object;
     try {
-      return (compiled = { module: new wasm.Module(bytes), build });
+      module = new wasm.Module(bytes);
     } finally {
       setFlagsFromString('--liftoff');
       setFlagsFromString('--wasm-lazy-compilation');
     }
+    const missing = missingExports(module);
+    if (missing.length) {
+      error = `${fileOf(build).pathname} lacks ${missing.join(', ')}: it is older than src/kernels/wasm/kernels.ts; run npm run build:wasm`;
+      continue;
+    }
+    return (compiled = { module, build });
   }
   return (compiled = { error });
 }

@@ -16,6 +16,9 @@ function title(report: RunReport): string {
   // The settings a user gave: the solver when named (lr only where it steps), C when given as C.
   const penalty = spec.C !== undefined ? `C = ${spec.C}` : `l2 = ${spec.l2 ?? 0}`;
   const lr = spec.solver === 'gd' || spec.solver === 'local-sgd' ? `, lr = ${spec.lr ?? 0.5}` : '';
+  // A multinomial model names its classes (its file has them; a binary one has none).
+  const classes = (report.result as { classes?: unknown[] } | null)?.classes?.length;
+  if (spec.algorithm === 'logreg' && classes !== undefined) return `multinomial logistic regression (${classes} classes, lbfgs), ${penalty}`;
   if (spec.algorithm === 'logreg') return `logistic regression${spec.solver ? ` (${spec.solver}${lr})` : ''}, ${penalty}`;
   if (spec.algorithm === 'svm') return `linear SVM (${spec.solver === 'local-sgd' ? `hinge, local-sgd${lr}` : 'squared hinge, newton'}), ${penalty}`;
   return 'unknown algorithm';

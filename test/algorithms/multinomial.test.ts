@@ -127,12 +127,14 @@ describe('bspml train logreg on classes 0..C−1, bspml predict', () => {
     await writeFile(data, `${lines.join('\n')}\n`);
 
     // Act
-    const trained = await runBspml(['train', 'logreg', '--data', data, '--l2', String(L2), '--workers', '2', '--threads', '1', '--out', model, '--no-progress']);
+    const report = join(dir, 'report.html');
+    const trained = await runBspml(['train', 'logreg', '--data', data, '--l2', String(L2), '--workers', '2', '--threads', '1', '--out', model, '--report', report, '--no-progress']);
     const predicted = await runBspml(['predict', '--model', model, '--data', data]);
 
     // Assess
     expect(trained.code, trained.stderr).toBe(0);
-    expect(trained.stdout).toMatch(/^logistic regression \(lbfgs\), l2 = 0\.01, on /m);
+    expect(trained.stdout).toMatch(/^multinomial logistic regression \(4 classes, lbfgs\), l2 = 0\.01, on /m);
+    expect(await readFile(report, 'utf8')).toContain('<h1>multinomial logistic regression (4 classes, lbfgs), l2 = 0.01</h1>');
     const file = JSON.parse(await readFile(model, 'utf8')) as MultinomialResult;
     expect(file).toMatchObject({ algorithm: 'logreg', solver: 'lbfgs', classes: [0, 1, 2, 3], dims: 3, featureNames: ['a', 'b', 'c'], labelName: 'label', converged: true });
     expect(file.weights.map((w) => w.length)).toEqual([3, 3, 3, 3]);

@@ -14,12 +14,12 @@ import { runBspml, useTempDirs } from '../helpers/cli.js';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const tempDir = useTempDirs();
 
-function bspml(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function bspml(argv: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
       ['--import', 'tsx', 'src/cli/main.ts', ...argv],
-      { cwd: ROOT, encoding: 'utf8', timeout: 30_000, env: { ...process.env, NO_COLOR: '1' } },
+      { cwd: ROOT, encoding: 'utf8', timeout: 30_000, env: { ...process.env, NO_COLOR: '1', ...env } },
       (error, stdout, stderr) => {
         if (error && typeof error.code !== 'number') return reject(error);
         resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
@@ -47,6 +47,23 @@ describe('bspml as a process', () => {
     const model = JSON.parse(await readFile(out, 'utf8')) as { algorithm: string; centroids: number[][] };
     expect(model.algorithm).toBe('kmeans');
     expect(model.centroids).toHaveLength(2);
+  });
+
+  it('says so on stderr, with the reason, when the WebAssembly kernels cannot be used (a stale kernels.wasm), and still trains', async () => {
+    // Prepare: a kernels.wasm with none of the kernels (as one built before they were added would lack some).
+    const dir = await tempDir();
+    const data = join(dir, 'blobs.csv');
+    const stale = join(dir, 'kernels.wasm');
+    await writeFile(stale, new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]));
+    expect((await runBspml(['gen', 'blobs', '--rows', '400', '--dims', '2', '--centers', '2', '--out', data])).code).toBe(0);
+
+    // Act
+    const result = await bspml(['train', 'kmeans', '--data', data, '--k', '2', '--threads', '1', '--no-progress'], { BSPML_WASM_FILE: stale, BSPML_KERNELS: '' });
+
+    // Assess
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/^bspml: warning: WebAssembly kernels unavailable \(.*kernels\.wasm lacks heapBase, kmeansAccumulate, .*run npm run build:wasm\); using the slower TypeScript loops\n$/);
+    expect(result.stdout).toMatch(/^k-means, k = 2/m);
   });
 
   it('fails on bad data: exit 1, one line on stderr naming the file, line and field, nothing on stdout', async () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { kernelInfo, SharedArena } from '../../src/kernels/backend.js';
+import { compiledModule, kernelInfo, missingExports, SharedArena } from '../../src/kernels/backend.js';
 import { kmeansAccumulate, kmeansAccumulateJs } from '../../src/kernels/kmeans.js';
 import { Rng } from '../../src/util/random.js';
 import { describeWasmKernels, randomRows, runKmeans } from './wasmKernels.js';
@@ -25,6 +25,22 @@ describe('kernel selection', () => {
     // Assess
     expect(info).toEqual({ kind: 'js', reason: 'BSPML_KERNELS=js' });
     expect(arenaWhenOff).toBeUndefined();
+  });
+
+  it('refuses a kernels.wasm that lacks a kernel (built before it was added), naming what is missing', () => {
+    // Prepare: the smallest valid module (magic and version, no exports), and today's build.
+    const { WebAssembly: wasm } = globalThis as unknown as { WebAssembly: { Module: new (bytes: Uint8Array) => object } };
+    const empty = new wasm.Module(new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]));
+    const built = compiledModule();
+
+    // Act
+    const missingFromEmpty = missingExports(empty);
+
+    // Assess
+    expect(missingFromEmpty).toContain('kmeansAccumulate');
+    expect(missingFromEmpty).toContain('softmaxAccumulate');
+    expect(missingFromEmpty).toContain('localSgdSteps');
+    if (built) expect(missingExports(built.module)).toEqual([]);
   });
 
   it('arrays outside shared WebAssembly memory take the TypeScript loop, with the same result', () => {
