@@ -2,7 +2,7 @@
  * The parse-scaling case of `npm run bench` (issue 9): how much faster does one worker load its
  * shard with I inner threads parsing CSV blocks than with one? A CSV of BENCH_PARSE_ROWS rows × 16
  * columns is loaded as one shard (describe, then loadShard through a WorkerContainer of I threads,
- * exactly as the preparation round does, then the shard's summary), in a fresh process per run,
+ * exactly as the preparation round does, then the shard's summary by the same threads), in a fresh process per run,
  * thread counts alternating, BENCH_PARSE_REPEATS runs each. Reported: load time, throughput (MB of
  * CSV per second), the summary's time, and throughput relative to 1 thread. Meaningful only with at
  * least max(I) + 1 idle cores (the reader is the worker's main thread): the load is printed.
@@ -39,18 +39,18 @@ export interface ParseResult {
 async function child(data: string, threads: number): Promise<void> {
   const { FileDatasetSource } = await import(pathToFileURL(join(root, 'src/data/FileDatasetSource.ts')).href);
   const { WorkerContainer } = await import(pathToFileURL(join(root, 'src/inner/WorkerContainer.ts')).href);
-  const { summarizeShard } = await import(pathToFileURL(join(root, 'src/data/summary.ts')).href);
   const container = new WorkerContainer(threads);
   await container.pool.ready;
   const source = new FileDatasetSource();
   const layout = await source.describe({ uri: data });
   const before = process.cpuUsage();
   const started = performance.now();
-  const { data: shard } = await container.shard('bench', 0, (via: object) => source.loadShard(layout, 0, 1, via));
+  const { key, data: shard } = await container.shard('bench', 0, (via: object) => source.loadShard(layout, 0, 1, via));
   const loadMs = performance.now() - started;
   const cpu = process.cpuUsage(before);
+  // The preparation round's summary, by the same threads (2,978 sample rows: 16 features' budget).
   const summaryStarted = performance.now();
-  summarizeShard(shard, { shard: 0, seed: 1, sampleSize: 2978 });
+  await container.summarize(key, shard, { shard: 0, seed: 1, sampleSize: 2978 });
   const summaryMs = performance.now() - summaryStarted;
   await container.close();
   // CPU of the whole process, threads included: the reader's and the parsers'.
