@@ -66,7 +66,7 @@ const RECOVERY_SWEEP_MS = 5 * 60_000;
 /** The shape a simulated job computes with: what the calibration must time, solver included. */
 export function simShape(config: Pick<SimConfig, 'algorithm' | 'dims' | 'k' | 'solver'>): Shape {
   if (config.algorithm === 'kmeans') return { algorithm: 'kmeans', dims: config.dims, k: config.k ?? 8 };
-  return { algorithm: 'logreg', dims: config.dims, k: 1, solver: solverOf({ solver: config.solver } as never, config.dims) };
+  return { algorithm: 'logreg', dims: config.dims, k: 1, solver: solverOf(config, config.dims) };
 }
 
 /**

@@ -21,7 +21,7 @@ import { acceptedWeights, secondOrderInit, secondOrderTailLength, secondOrderPar
  */
 
 /** The solver a spec runs: its own, or Newton while the Hessian is small, else L-BFGS. */
-export function solverOf(spec: LogregSpec, dims: number): LogregSolver {
+export function solverOf(spec: Pick<LogregSpec, 'solver'>, dims: number): LogregSolver {
   return spec.solver ?? (dims <= NEWTON_MAX_DIMS ? 'newton' : 'lbfgs');
 }
 
