@@ -59,3 +59,14 @@ export function addReportOptions(command: Command): Command {
     .option('--json', 'print the run report as JSON on standard output, and nothing else there')
     .option('--quiet', 'print nothing but errors');
 }
+
+/** A comma-separated list of column names or indices: none empty, none twice. */
+export function columnList(option: string) {
+  return (value: string): string[] => {
+    const names = value.split(',').map((s) => s.trim());
+    if (names.some((n) => n === '')) throw new InvalidArgumentError(`${option}: an empty column name (give names or 0-based indices, separated by commas).`);
+    const twice = names.find((n, i) => names.indexOf(n) !== i);
+    if (twice !== undefined) throw new InvalidArgumentError(`${option}: column "${twice}" is named twice.`);
+    return names;
+  };
+}

@@ -1,5 +1,6 @@
 import { DEFAULT_BATCH, DEFAULT_SGD_LR } from '../algorithms/logreg/localSgd.js';
 import type { LogregSpec } from '../protocol/spec.js';
+import { isMultinomial } from '../protocol/types.js';
 import type { RunReport } from '../report/schema.js';
 import type { TrainOutcome } from '../runtime/LocalRuntime.js';
 import { bytes, int, ms, num } from './format.js';
@@ -20,7 +21,7 @@ export function formatReport(outcome: TrainOutcome, report: RunReport, context: 
       ? `k-means, k = ${spec.k}`
       : spec.algorithm === 'svm'
         ? `linear SVM (${spec.solver === 'local-sgd' ? `hinge, ${localSgdTitle(spec)}` : 'squared hinge, newton'}), ${penaltyTitle(spec, data.rows)}`
-        : logregTitle(spec, result.algorithm === 'logreg' ? result.solver : undefined, data.rows, 'classes' in result ? result.classes.length : undefined);
+        : logregTitle(spec, result.algorithm === 'logreg' ? result.solver : undefined, data.rows, isMultinomial(result) ? result.classes.length : undefined);
   lines.push(`${title}, on ${context.data} (${int(data.rows)} rows × ${data.dims} features)`);
   lines.push(`job        ${job.jobId}: ${spec.workers} workers × ${threads} threads, backend ${report.job.backend}`);
   if (result.algorithm === 'kmeans') {

@@ -75,7 +75,11 @@ export async function trainJob(algorithm: 'kmeans' | 'logreg' | 'svm' | undefine
   if (data === undefined) throw new SpecError('--data is required (or --spec NAME.job.json)', 'data');
 
   const fileData = (fromFile.data ?? {}) as Record<string, unknown>;
-  const labelColumn = use('labelColumn') ? { labelColumn: options.labelColumn } : {};
+  const labelColumn = {
+    ...(use('labelColumn') ? { labelColumn: options.labelColumn } : {}),
+    ...(use('features') ? { features: options.features } : {}),
+    ...(use('drop') ? { drop: options.drop } : {}),
+  };
   const input: Record<string, unknown> = {
     ...fromFile,
     algorithm: chosen,

@@ -50,6 +50,10 @@ export interface TrainOptions {
   workerMemory?: number;
   // k-means
   k?: number;
+  /** Only these columns are features (names or 0-based indices). */
+  features?: string[];
+  /** Columns left out. */
+  drop?: string[];
   // logistic regression
   labelColumn?: string;
   solver?: LogregSolver;

@@ -5,8 +5,13 @@ const dataRef = z
   .object({
     uri: z.string().min(1, 'must name a data set'),
     labelColumn: z.string().min(1).optional(),
+    /** Only these columns (names or 0-based indices) are features; the rest, label aside, are left out. */
+    features: z.array(z.string().min(1)).min(1).optional(),
+    /** Columns left out (an id, a leak). Not with `features`. */
+    drop: z.array(z.string().min(1)).min(1).optional(),
   })
-  .strict();
+  .strict()
+  .refine((d) => d.features === undefined || d.drop === undefined, { message: 'give features or drop, not both', path: ['features'] });
 
 /**
  * Where a deployed stack keeps a job's data plane (models, partials, barrier): DynamoDB (the state

@@ -1,4 +1,3 @@
-import { formatFloat32 } from '../../data/table.js';
 import { SpecError } from '../../errors.js';
 import type { SvmSpec } from '../../protocol/spec.js';
 import type { SvmResult } from '../../protocol/types.js';
@@ -30,11 +29,13 @@ export const svm: Algorithm<SvmSpec> = {
     return { algorithm: 'svm', dims: data.dims, k: 1, solver: 'newton' };
   },
 
-  // Two classes: checked as the shards load, naming the file, line and column of a bad label.
-  labelRule: (y) => (y === 0 || y === 1 ? undefined : `label ${formatFloat32(y)} is not 0 or 1 (a linear SVM has two classes)`),
-
   validate(_spec, data) {
     if (!data.labels) throw new SpecError(`a linear SVM needs a label column in ${data.source}`, 'data.labelColumn');
+    // The preparation round collected the classes (any labels, indexed 0..C−1 in sorted order).
+    const classes = Object.keys(data.labels).length;
+    if (classes > 2) {
+      throw new SpecError(`${data.source}: field "${data.labelName ?? 'label'}": ${classes} classes; a linear SVM has two (logreg takes more)`, 'data.labelColumn');
+    }
   },
 
   init(spec, data) {
