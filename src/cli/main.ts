@@ -40,8 +40,8 @@ function addTrainOptions(command: Command): Command {
         .argParser(oneOf(SYNC_DESIGNS))
         .default('event'),
     )
-    .option('--features <columns>', 'only these columns (names or 0-based indices, comma-separated) are features', columnList('--features'))
-    .option('--drop <columns>', 'leave these columns out (an id, a leak; comma-separated names or 0-based indices)', columnList('--drop'))
+    .option('--features <columns>', 'only these columns (names or 0-based indices, comma-separated) are features', columnList())
+    .option('--drop <columns>', 'leave these columns out (an id, a leak; comma-separated names or 0-based indices)', columnList())
     .option('--out <file>', 'write the model as JSON (only when training succeeds)')
     .option('--no-progress', 'no progress bar')
     .option('--worker-memory <mb>', `worker memory (MB) of the stack the projected AWS cost assumes (default ${DEFAULT_DEPLOYMENT.workerMemoryMb})`, positiveInt);

@@ -61,12 +61,12 @@ export function addReportOptions(command: Command): Command {
 }
 
 /** A comma-separated list of column names or indices: none empty, none twice. */
-export function columnList(option: string) {
+export function columnList() {
   return (value: string): string[] => {
     const names = value.split(',').map((s) => s.trim());
-    if (names.some((n) => n === '')) throw new InvalidArgumentError(`${option}: an empty column name (give names or 0-based indices, separated by commas).`);
+    if (names.some((n) => n === '')) throw new InvalidArgumentError('an empty column name (give names or 0-based indices, separated by commas).');
     const twice = names.find((n, i) => names.indexOf(n) !== i);
-    if (twice !== undefined) throw new InvalidArgumentError(`${option}: column "${twice}" is named twice.`);
+    if (twice !== undefined) throw new InvalidArgumentError(`column "${twice}" is named twice.`);
     return names;
   };
 }
