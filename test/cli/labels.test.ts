@@ -1,0 +1,103 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runBspml, useTempDirs } from '../helpers/cli.js';
+
+/*
+ * Issue 19, part 2: any labels. Data sets as pandas writes them (string labels with pandas'
+ * unnamed index column, -1/+1, booleans), trained and predicted through the command line, against
+ * scikit-learn's LogisticRegression(C=1) on the same rows (test/fixtures/labels/, made by
+ * scripts/labels.py): the same classes in the same order, the same predicted labels, the
+ * probabilities to 1e-6, whatever the number of workers.
+ */
+
+const tempDir = useTempDirs('bspml-labels-');
+const FIXTURES = new URL('../fixtures/labels/', import.meta.url).pathname;
+
+interface Reference {
+  classes: (string | number | boolean)[];
+  predictions: (string | number | boolean)[];
+  probabilities: number[][];
+  accuracy: number;
+}
+
+/** A predictions file: header, then rows split at commas (no field here holds one). */
+function parse(csv: string): { header: string[]; rows: string[][] } {
+  const [head, ...rest] = csv.trimEnd().split('\n');
+  return { header: head!.split(','), rows: rest.map((r) => r.split(',')) };
+}
+
+describe.each([
+  { name: 'iris', label: 'species', workers: 3 },
+  { name: 'cancer-pm1', label: 'diagnosis', workers: 2 },
+  { name: 'iris-bool', label: 'virginica', workers: 1 },
+])('$name ($label): scikit-learn\'s classes, predictions and probabilities', ({ name, label, workers }) => {
+  it(`train (${workers} workers) and predict give scikit-learn's classes in np.unique order, its predicted labels, and its probabilities to 1e-6`, async () => {
+    // Prepare
+    const dir = await tempDir();
+    const data = join(FIXTURES, `${name}.csv`);
+    const model = join(dir, 'model.json');
+    const out = join(dir, 'predictions.csv');
+    const reference = JSON.parse(await readFile(join(FIXTURES, `${name}-sklearn.json`), 'utf8')) as Reference;
+    // Booleans as pandas writes them (True/False); other classes as JSON has them.
+    const text = (c: string | number | boolean) => (typeof c === 'boolean' ? (c ? 'True' : 'False') : String(c));
+
+    // Act
+    const trained = await runBspml(['train', 'logreg', '--data', data, '--C', '1', '--tol', '1e-10', '--max-rounds', '300', '--workers', String(workers), '--threads', '2', '--out', model, '--quiet']);
+    const predicted = await runBspml(['predict', '--model', model, '--data', data, '--out', out]);
+
+    // Assess
+    expect(trained.code, trained.stderr).toBe(0);
+    expect(predicted.code, predicted.stderr).toBe(0);
+    const file = JSON.parse(await readFile(model, 'utf8')) as { classes: (string | number)[]; labelName: string; featureNames: string[]; accuracy: number };
+    expect(file.labelName).toBe(label);
+    expect(file.featureNames).not.toContain('');
+    expect(file.classes.map(text)).toEqual(reference.classes.map(text));
+    // Numbers stay numbers in the model file; strings (booleans' text too) strings.
+    expect(file.classes.map((c) => typeof c)).toEqual(reference.classes.map((c) => (typeof c === 'number' ? 'number' : 'string')));
+    const { header, rows } = parse(await readFile(out, 'utf8'));
+    const binary = reference.classes.length === 2;
+    expect(header).toEqual(binary ? ['prediction', 'probability'] : ['prediction', ...reference.classes.map((c) => `p_${text(c)}`)]);
+    expect(rows.map((r) => r[0])).toEqual(reference.predictions.map(text));
+    let worst = 0;
+    rows.forEach((r, i) => {
+      const ours = binary ? [1 - Number(r[1]), Number(r[1])] : r.slice(1).map(Number);
+      ours.forEach((p, k) => (worst = Math.max(worst, Math.abs(p - reference.probabilities[i]![k]!))));
+    });
+    expect(worst).toBeLessThanOrEqual(1e-6);
+    expect(file.accuracy).toBeCloseTo(reference.accuracy, 12);
+    expect(predicted.stderr).toBe(`predicted ${rows.length} rows; accuracy ${(100 * reference.accuracy).toFixed(2)}% against column "${label}"; written to ${out}\n`);
+  }, 60_000);
+});
+
+describe('labels: integers in any range, and what is refused', () => {
+  it('labels {0, 1, 5} are three classes, {1, 2} two, {10^9, -7} two: trained, and predicted as written', async () => {
+    // Prepare: two separable groups along a.
+    const dir = await tempDir();
+    const rows = (labels: string[]) => `a,b,y\n${Array.from({ length: 30 }, (_, i) => `${i},${(i * 7) % 5},${labels[Math.floor((i * labels.length) / 30)]}`).join('\n')}\n`;
+    const cases = [
+      { file: 'three.csv', labels: ['0', '1', '5'], classes: [0, 1, 5] },
+      { file: 'onetwo.csv', labels: ['1', '2'], classes: [1, 2] },
+      { file: 'big.csv', labels: ['1000000000', '-7'], classes: [-7, 1000000000] },
+    ];
+    for (const c of cases) await writeFile(join(dir, c.file), rows(c.labels));
+
+    // Act
+    const results = [];
+    for (const c of cases) {
+      const trained = await runBspml(['train', 'logreg', '--data', join(dir, c.file), '--out', join(dir, `${c.file}.json`), '--quiet', '--threads', '1', '--max-rounds', '50']);
+      const predicted = await runBspml(['predict', '--model', join(dir, `${c.file}.json`), '--data', join(dir, c.file)]);
+      results.push({ trained, predicted });
+    }
+
+    // Assess
+    for (const [i, c] of cases.entries()) {
+      const { trained, predicted } = results[i]!;
+      expect(trained.code, trained.stderr).toBe(0);
+      expect(predicted.code, predicted.stderr).toBe(0);
+      expect(JSON.parse(await readFile(join(dir, `${c.file}.json`), 'utf8')).classes).toEqual(c.classes);
+      const written = new Set(parse(predicted.stdout).rows.map((r) => r[0]));
+      for (const label of written) expect(c.labels).toContain(label);
+    }
+  }, 60_000);
+});
