@@ -42,6 +42,7 @@ function addTrainOptions(command: Command): Command {
     )
     .option('--features <columns>', 'only these columns (names or 0-based indices, comma-separated) are features', columnList())
     .option('--drop <columns>', 'leave these columns out (an id, a leak; comma-separated names or 0-based indices)', columnList())
+    .option('--validation <uri>', 'held-out rows to score the written model on (a file, a directory of parts or s3://): accuracy, log-loss, AUC, precision/recall/F1, confusion matrix; k-means: inertia')
     .option('--out <file>', 'write the model as JSON (only when training succeeds)')
     .option('--no-progress', 'no progress bar')
     .option('--worker-memory <mb>', `worker memory (MB) of the stack the projected AWS cost assumes (default ${DEFAULT_DEPLOYMENT.workerMemoryMb})`, positiveInt);

@@ -2,6 +2,7 @@ import { DataError } from '../errors.js';
 import { describe, loadShard, resolveColumn } from './dataset.js';
 import { LocalFiles } from './sources/local.js';
 import { classLabelProblem } from './labels.js';
+import type { ByteSource } from './sources/bytes.js';
 import type { Table } from './table.js';
 import type { TrainingData } from './types.js';
 
@@ -10,7 +11,7 @@ import type { TrainingData } from './types.js';
  * with every column; the format is told by the name or the magic bytes.
  */
 export async function readTable(path: string, options: TableOptions = {}): Promise<Table> {
-  const source = new LocalFiles();
+  const source = options.source ?? new LocalFiles();
   const layout = await describe({ uri: path }, source);
   const first = layout.parts[0]!;
   const hasHeader = first.format !== 'csv' && first.format !== 'csv.gz' ? true : first.hasHeader === true;
@@ -26,6 +27,8 @@ export async function readTable(path: string, options: TableOptions = {}): Promi
 }
 
 export interface TableOptions {
+  /** Where the data set's bytes are (default: local files). */
+  source?: ByteSource;
   /** The columns (0-based, among the table's) to read as text, chosen once the columns are known: ids and columns carried as they are written. */
   textColumns?: (columns: string[], hasHeader: boolean) => number[];
 }

@@ -101,3 +101,69 @@ describe('labels: integers in any range, and what is refused', () => {
     }
   }, 60_000);
 });
+
+describe.each([
+  { name: 'iris', workers: 2 },
+  { name: 'cancer-pm1', workers: 3 },
+])('train --validation on $name: scikit-learn\'s held-out metrics', ({ name, workers }) => {
+  it('the report\'s validation block (--json) and the text report give scikit-learn\'s accuracy, log-loss, AUC, precision/recall/F1 and confusion matrix to 1e-6', async () => {
+    // Prepare
+    const train = join(FIXTURES, `${name}-train.csv`);
+    const valid = join(FIXTURES, `${name}-valid.csv`);
+    const reference = JSON.parse(await readFile(join(FIXTURES, `${name}-valid-sklearn.json`), 'utf8')) as {
+      classes: (string | number)[];
+      rows: number;
+      accuracy: number;
+      logLoss: number;
+      precision: number;
+      recall: number;
+      f1: number;
+      auc?: number;
+      confusion: number[][];
+    };
+    const common = ['train', 'logreg', '--data', train, '--validation', valid, '--C', '1', '--tol', '1e-10', '--max-rounds', '300', '--workers', String(workers), '--threads', '2'];
+
+    // Act
+    const json = await runBspml([...common, '--json']);
+    const text = await runBspml([...common, '--no-progress']);
+
+    // Assess
+    expect(json.code, json.stderr).toBe(0);
+    expect(text.code, text.stderr).toBe(0);
+    const v = (JSON.parse(json.stdout) as { validation: Record<string, unknown> }).validation as typeof reference & { uri: string; average: string };
+    expect(v.uri).toBe(valid);
+    expect(v.classes).toEqual(reference.classes);
+    expect(v.rows).toBe(reference.rows);
+    expect(v.accuracy).toBe(reference.accuracy);
+    expect(v.confusion).toEqual(reference.confusion);
+    for (const key of ['logLoss', 'precision', 'recall', 'f1'] as const) expect(Math.abs(v[key] - reference[key]), key).toBeLessThanOrEqual(1e-6);
+    if (reference.auc === undefined) expect(v.auc).toBeUndefined();
+    else expect(Math.abs(v.auc! - reference.auc)).toBeLessThanOrEqual(1e-6);
+    expect(v.average).toBe(reference.classes.length === 2 ? 'binary' : 'macro');
+    expect(text.stdout).toContain(`validation ${valid}: ${reference.rows} rows; accuracy ${(100 * reference.accuracy).toFixed(2)}%, log-loss ${v.logLoss.toPrecision(6)}`);
+    expect(text.stdout).toContain(`confusion  rows: truth, columns: prediction (${reference.classes.join(', ')}): ${reference.confusion.map((r) => `[${r.join(' ')}]`).join(' ')}`);
+  }, 60_000);
+});
+
+describe('train --validation: bad values', () => {
+  it.each([
+    ['a missing file', (dir: string) => join(dir, 'absent.csv'), (dir: string) => `bspml: error: ${join(dir, 'absent.csv')}: cannot read file: ENOENT: no such file or directory, stat '${join(dir, 'absent.csv')}'\n`],
+    ['a class the model does not know', (dir: string) => join(dir, 'other.csv'), (dir: string) => `bspml: error: ${join(dir, 'other.csv')}: row 3, field "y": label "c" is not one of the model's classes (a, b)\n`],
+    ['no label column', (dir: string) => join(dir, 'nolabel.csv'), (dir: string) => `bspml: error: ${join(dir, 'nolabel.csv')}: field "y": has no label column "y" to score the model against\n`],
+  ])('%s: one line, exit 1, --out untouched', async (_what, validation, message) => {
+    // Prepare
+    const dir = await tempDir();
+    await writeFile(join(dir, 'train.csv'), 'x,y\n1,a\n2,a\n3,b\n4,b\n');
+    await writeFile(join(dir, 'other.csv'), 'x,y\n1,a\n5,c\n');
+    await writeFile(join(dir, 'nolabel.csv'), 'x\n1\n');
+    await writeFile(join(dir, 'model.json'), 'before');
+
+    // Act
+    const result = await runBspml(['train', 'logreg', '--data', join(dir, 'train.csv'), '--validation', validation(dir), '--out', join(dir, 'model.json'), '--quiet', '--threads', '1']);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(message(dir));
+    expect(await readFile(join(dir, 'model.json'), 'utf8')).toBe('before');
+  });
+});
