@@ -123,9 +123,11 @@ describe.each([
     };
     const common = ['train', 'logreg', '--data', train, '--validation', valid, '--C', '1', '--tol', '1e-10', '--max-rounds', '300', '--workers', String(workers), '--threads', '2'];
 
+    const page = join(await tempDir(), 'run.html');
+
     // Act
     const json = await runBspml([...common, '--json']);
-    const text = await runBspml([...common, '--no-progress']);
+    const text = await runBspml([...common, '--no-progress', '--report', page]);
 
     // Assess
     expect(json.code, json.stderr).toBe(0);
@@ -142,6 +144,11 @@ describe.each([
     expect(v.average).toBe(reference.classes.length === 2 ? 'binary' : 'macro');
     expect(text.stdout).toContain(`validation ${valid}: ${reference.rows} rows; accuracy ${(100 * reference.accuracy).toFixed(2)}%, log-loss ${v.logLoss.toPrecision(6)}`);
     expect(text.stdout).toContain(`confusion  rows: truth, columns: prediction (${reference.classes.join(', ')}): ${reference.confusion.map((r) => `[${r.join(' ')}]`).join(' ')}`);
+    // The page: the figures, and the confusion matrix as a table with a row per true class.
+    const html = await readFile(page, 'utf8');
+    expect(html).toContain('<h2>Validation</h2>');
+    expect(html).toContain(`accuracy ${(100 * reference.accuracy).toFixed(2)}%`);
+    expect(html).toContain(`<tr><th>${reference.classes[0]}</th>${reference.confusion[0]!.map((n) => `<td>${n}</td>`).join('')}</tr>`);
   }, 60_000);
 });
 
