@@ -14,6 +14,7 @@ import { formatReport } from './report.js';
 import { buildReport } from '../report/build.js';
 import { checkReportPath, reportJson, writeReport } from '../report/write.js';
 import { ms } from './format.js';
+import { SpecError } from '../errors.js';
 import { formatValidation, scoreValidation } from './validation.js';
 
 export const SYNC_DESIGNS = ['event', 'barrier-wait'] as const;
@@ -53,6 +54,8 @@ export interface TrainOptions {
   k?: number;
   /** Held-out rows (a file, a directory of parts or s3://) the written model is scored on. */
   validation?: string;
+  /** A seeded share of the data's rows left out of training and scored instead. */
+  holdout?: number;
   /** Only these columns are features (names or 0-based indices). */
   features?: string[];
   /** Columns left out. */
@@ -76,6 +79,7 @@ export async function train(algorithm: 'kmeans' | 'logreg' | 'svm' | undefined, 
   const { spec, input, backend, data } = await trainJob(algorithm, options, given);
   if (options.out) await checkWritable(options.out);
   // A validation set that cannot be read fails before training, not after.
+  if (options.validation !== undefined && spec.holdout !== undefined) throw new SpecError('give --validation FILE or --holdout FRACTION, not both', 'holdout');
   if (options.validation !== undefined) await checkValidation(options.validation, options.s3Endpoint);
   if (options.report) {
     checkReportPath(options.report);
@@ -111,7 +115,12 @@ export async function train(algorithm: 'kmeans' | 'logreg' | 'svm' | undefined, 
   try {
     const outcome: TrainOutcome | BarrierWaitOutcome = await runtime.train(input).finally(() => progress?.stop());
     // Scored before the model is written: a validation file that does not fit leaves --out as it was.
-    const validation = options.validation !== undefined ? await scoreValidation(options.validation, outcome.result, options.s3Endpoint) : undefined;
+    const validation =
+      options.validation !== undefined
+        ? await scoreValidation(options.validation, outcome.result, options.s3Endpoint)
+        : spec.holdout !== undefined
+          ? await scoreValidation(data, outcome.result, options.s3Endpoint, { fraction: spec.holdout, seed: spec.seed, keep: 'holdout' })
+          : undefined;
     if (options.out) {
       await writeFileAtomic(options.out, `${JSON.stringify({ ...outcome.result, jobId: outcome.job.jobId, data }, null, 2)}\n`);
     }

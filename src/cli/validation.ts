@@ -1,4 +1,5 @@
 import { predictKmeans, predictLogreg, predictMultinomial, predictSvm } from '../algorithms/index.js';
+import type { Holdout } from '../data/holdout.js';
 import { readTable } from '../data/load.js';
 import { classKey, labelKey } from '../data/textColumns.js';
 import { DataError } from '../errors.js';
@@ -18,17 +19,23 @@ export type ValidationReport =
   | ({ uri: string; algorithm: 'kmeans'; rows: number; inertia: number } & Record<string, unknown>)
   | ({ uri: string; algorithm: 'logreg' | 'svm' } & Omit<ClassificationMetrics, 'logLoss'> & { logLoss?: number });
 
-export async function scoreValidation(uri: string, model: ModelResult, s3Endpoint?: string): Promise<ValidationReport> {
+/**
+ * Scores `model` on the rows of `uri`; with `holdout`, on the rows of the training data set that
+ * training left out (the same seeded choice, data/holdout.ts), named `uri (held out: …)`.
+ */
+export async function scoreValidation(uri: string, model: ModelResult, s3Endpoint?: string, holdout?: Holdout): Promise<ValidationReport> {
   const source = datasetSource(uri, s3Endpoint);
+  const named = holdout ? `${uri} (held out: ${holdout.fraction * 100}% of the rows, seed ${holdout.seed})` : uri;
   try {
     const table = await readTable(uri, {
       source: source.datasets.bytes,
+      ...(holdout ? { holdout } : {}),
       // Everything but the features as text: the label may be any, other columns (an id) are not read as numbers.
       textColumns: (columns) => columns.flatMap((c, i) => (model.featureNames.includes(c) ? [] : [i])),
     });
     const { features, labels } = selectColumns(model, table, uri, { model: '', data: uri, allowExtraColumns: true });
     if (model.algorithm === 'kmeans') {
-      return { uri, algorithm: 'kmeans', rows: table.rows, inertia: heldOutInertia(model.centroids, features, table.rows, model.dims) };
+      return { uri: named, algorithm: 'kmeans', rows: table.rows, inertia: heldOutInertia(model.centroids, features, table.rows, model.dims) };
     }
     if (labels === undefined) throw new DataError(uri, `has no label column "${model.labelName}" to score the model against`, { field: model.labelName });
     const classes = classLabelsOf(model);
@@ -45,7 +52,7 @@ export async function scoreValidation(uri: string, model: ModelResult, s3Endpoin
     }
     if (isMultinomial(model)) {
       const { probabilities } = predictMultinomial(model, features, table.rows);
-      return { uri, algorithm: 'logreg', ...classificationMetrics(truth, probabilities, classes) };
+      return { uri: named, algorithm: 'logreg', ...classificationMetrics(truth, probabilities, classes) };
     }
     if (model.algorithm === 'logreg') {
       const p = predictLogreg(model, features, table.rows);
@@ -54,14 +61,14 @@ export async function scoreValidation(uri: string, model: ModelResult, s3Endpoin
         probabilities[2 * i] = 1 - p[i]!;
         probabilities[2 * i + 1] = p[i]!;
       }
-      return { uri, algorithm: 'logreg', ...classificationMetrics(truth, probabilities, classes) };
+      return { uri: named, algorithm: 'logreg', ...classificationMetrics(truth, probabilities, classes) };
     }
     // The SVM has decision values, no probabilities: no log-loss; AUC ranks by the decision value.
     const decision = predictSvm(model, features, table.rows);
     const hard = new Float64Array(2 * table.rows);
     for (let i = 0; i < table.rows; i++) hard[2 * i + (decision[i]! >= 0 ? 1 : 0)] = 1;
     const { logLoss: _none, ...metrics } = classificationMetrics(truth, hard, classes);
-    return { uri, algorithm: 'svm', ...metrics, auc: binaryAuc(truth, Float64Array.from(decision)) };
+    return { uri: named, algorithm: 'svm', ...metrics, auc: binaryAuc(truth, Float64Array.from(decision)) };
   } finally {
     source.close();
   }

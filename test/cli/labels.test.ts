@@ -174,3 +174,64 @@ describe('train --validation: bad values', () => {
     expect(await readFile(join(dir, 'model.json'), 'utf8')).toBe('before');
   });
 });
+
+describe('train --holdout: a seeded share of the rows, the same whatever W', () => {
+  it('holds out the same rows on 1 and 3 workers, trains on the rest only, and scores the model on exactly those rows', async () => {
+    // Prepare: the rows each side should see, read by the same holdout rule, written as two files.
+    const { readTable } = await import('../../src/data/load.js');
+    const data = join(FIXTURES, 'iris.csv');
+    const dir = await tempDir();
+    const side = async (keep: 'train' | 'holdout') => {
+      const t = await readTable(data, { holdout: { fraction: 0.3, seed: 42, keep }, textColumns: (columns) => [columns.indexOf('species')] });
+      const species = t.columns.indexOf('species');
+      const lines = Array.from({ length: t.rows }, (_, i) => t.columns.map((_c, j) => (j === species ? t.texts![j]![t.values[i * t.cols + j]!] : String(t.values[i * t.cols + j]))).join(','));
+      const file = join(dir, `${keep}.csv`);
+      await writeFile(file, `${t.columns.join(',')}\n${lines.join('\n')}\n`);
+      return { file, rows: t.rows };
+    };
+    const [train, held] = [await side('train'), await side('holdout')];
+    const common = ['--C', '1', '--tol', '1e-10', '--max-rounds', '300', '--threads', '2', '--json'];
+
+    // Act
+    const one = await runBspml(['train', 'logreg', '--data', data, '--holdout', '0.3', '--workers', '1', ...common]);
+    const three = await runBspml(['train', 'logreg', '--data', data, '--holdout', '0.3', '--workers', '3', ...common]);
+    const split = await runBspml(['train', 'logreg', '--data', train.file, '--validation', held.file, '--workers', '2', ...common]);
+
+    // Assess
+    for (const run of [one, three, split]) expect(run.code, run.stderr).toBe(0);
+    type Report = { data: { rows: number }; validation: { rows: number; accuracy: number; logLoss: number; f1: number; confusion: number[][]; uri: string } };
+    const [a, b, c] = [one, three, split].map((r) => JSON.parse(r.stdout) as Report);
+    expect(train.rows + held.rows).toBe(150);
+    expect(held.rows).toBeGreaterThan(30);
+    expect(held.rows).toBeLessThan(60);
+    for (const r of [a, b]) {
+      expect(r.data.rows).toBe(train.rows);
+      expect(r.validation.rows).toBe(held.rows);
+      expect(r.validation.uri).toBe(`${data} (held out: 30% of the rows, seed 42)`);
+      expect(r.validation.confusion).toEqual(c.validation.confusion);
+      expect(r.validation.accuracy).toBe(c.validation.accuracy);
+      expect(Math.abs(r.validation.logLoss - c.validation.logLoss)).toBeLessThanOrEqual(1e-6);
+      expect(Math.abs(r.validation.f1 - c.validation.f1)).toBeLessThanOrEqual(1e-12);
+    }
+    expect(Math.abs(a.validation.logLoss - b.validation.logLoss)).toBeLessThanOrEqual(1e-9);
+  }, 60_000);
+
+  it('--holdout outside (0, 1), or with --validation: one line, exit 1, --out untouched', async () => {
+    // Prepare
+    const dir = await tempDir();
+    await writeFile(join(dir, 'model.json'), 'before');
+    const data = join(FIXTURES, 'iris.csv');
+    const out = ['--out', join(dir, 'model.json'), '--quiet'];
+
+    // Act
+    const big = await runBspml(['train', 'logreg', '--data', data, '--holdout', '1', ...out]);
+    const both = await runBspml(['train', 'logreg', '--data', data, '--holdout', '0.2', '--validation', data, ...out]);
+
+    // Assess
+    expect(big.code).toBe(1);
+    expect(big.stderr).toBe("error: option '--holdout <fraction>' argument '1' is invalid. must be a fraction between 0 and 1 (0.2 holds out a fifth of the rows).\n(run with --help for usage)\n");
+    expect(both.code).toBe(1);
+    expect(both.stderr).toBe('bspml: error: give --validation FILE or --holdout FRACTION, not both\n');
+    expect(await readFile(join(dir, 'model.json'), 'utf8')).toBe('before');
+  });
+});
