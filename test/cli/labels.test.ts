@@ -19,6 +19,7 @@ interface Reference {
   predictions: (string | number | boolean)[];
   probabilities: number[][];
   accuracy: number;
+  logLoss: number;
 }
 
 /** A predictions file: header, then rows split at commas (no field here holds one). */
@@ -49,7 +50,7 @@ describe.each([
     // Assess
     expect(trained.code, trained.stderr).toBe(0);
     expect(predicted.code, predicted.stderr).toBe(0);
-    const file = JSON.parse(await readFile(model, 'utf8')) as { classes: (string | number)[]; labelName: string; featureNames: string[]; accuracy: number };
+    const file = JSON.parse(await readFile(model, 'utf8')) as { classes: (string | number)[]; labelName: string; featureNames: string[]; accuracy: number; loss: number; penalty: number };
     expect(file.labelName).toBe(label);
     expect(file.featureNames).not.toContain('');
     expect(file.classes.map(text)).toEqual(reference.classes.map(text));
@@ -66,6 +67,9 @@ describe.each([
     });
     expect(worst).toBeLessThanOrEqual(1e-6);
     expect(file.accuracy).toBeCloseTo(reference.accuracy, 12);
+    // The written model's objective, data term and penalty apart: the data term is scikit-learn's training log-loss.
+    expect(file.penalty).toBeGreaterThan(0);
+    expect(Math.abs(file.loss - file.penalty - reference.logLoss)).toBeLessThanOrEqual(1e-6);
     expect(predicted.stderr).toBe(`predicted ${rows.length} rows; accuracy ${(100 * reference.accuracy).toFixed(2)}% against column "${label}"; written to ${out}\n`);
   }, 60_000);
 });
