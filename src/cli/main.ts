@@ -11,6 +11,7 @@ import { BACKENDS } from '../stores/open.js';
 import { addBenchBackendsCommand } from '../bench/backends-cli.js';
 import { addAwsCommands } from './aws.js';
 import { convert } from './convert.js';
+import { exportModel, type ExportOptions } from './export.js';
 import { gen } from './gen.js';
 import type { CliIo } from './io.js';
 import { addReportOptions, columnList, fraction, httpUrl, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber, redisUrl } from './options.js';
@@ -112,6 +113,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .option('--allow-extra-columns', 'ignore data columns the model does not use (default: an error naming them)')
     .option('--by-position', "match the model's features to the file's columns by position, not by name")
     .action((options: PredictOptions) => predict(options, io));
+
+  program
+    .command('export')
+    .description('write a trained model in a standard format: ONNX (docs/export.md)')
+    .requiredOption('--model <file>', 'model JSON written by train --out')
+    .option('--format <name>', 'onnx', 'onnx')
+    .requiredOption('--out <file>', 'the exported file, e.g. model.onnx')
+    .action((options: ExportOptions) => exportModel(options, io));
 
   const genCommand = program.command('gen').description('write synthetic data with a seed');
   const genOptions = (command: Command) =>
