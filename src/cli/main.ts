@@ -89,6 +89,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .action((options: TrainOptions, command: Command) => train(undefined, options, io, givenOptions(command)));
   addTrainOptions(addReportOptions(trainCommand.command('kmeans').description('k-means (k-means++ init, exact Lloyd rounds)')))
     .option('--k <n>', 'number of clusters (required unless the spec has k)', positiveInt)
+    .option('--n-init <n>', 'restarts: k-means++ this many times on the initialisation sample, the best by its inertia kept (default 1)', positiveInt)
     .action((options: TrainOptions, command: Command) => train('kmeans', options, io, givenOptions(command)));
   addLogregOptions(addTrainOptions(addReportOptions(trainCommand.command('logreg').description('logistic regression (Newton, L-BFGS or gradient descent; docs/algorithms.md)'))))
     .action((options: TrainOptions, command: Command) => train('logreg', options, io, givenOptions(command)));

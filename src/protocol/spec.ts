@@ -55,6 +55,8 @@ export const kmeansSpecSchema = z
      * a round-0 partial's budget: sampleSizeOf in src/protocol/prepare.ts).
      */
     initSample: z.number().int().min(1).default(100_000),
+    /** Restarts (scikit-learn's n_init): k-means++ this many times on the sample, the best kept (algorithms/kmeans/restarts.ts). */
+    nInit: z.number().int().min(1).max(100).optional(),
     ...common,
   })
   .strict();
