@@ -98,6 +98,11 @@ export interface RoundMetrics {
   cacheHits: number;
   workers: number;
   partialBytes: number;
+  /**
+   * Bytes the aggregator read to merge them: the group partials of the tree merge, plus the
+   * partials of groups it merged itself (flat: equal to partialBytes). Absent in older records.
+   */
+  readBytes?: number;
   modelBytes: number;
   /** When the round's fan-out was published and when its aggregation ended (epoch ms). */
   publishedAt: number;
