@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { algorithmFor } from '../algorithms/index.js';
 import { BspmlError, MissingStateError, PartialMissingError } from '../errors.js';
 import { decodeModel, decodePartial, encodeModel, modelDigest } from './codec.js';
@@ -190,13 +191,17 @@ async function stopForCost(store: ProtocolDeps['store'], job: JobRecord, guard: 
 async function advance(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now'>, job: JobRecord, model: Float64Array, patch: JobPatch = {}): Promise<string | undefined> {
   const { store } = deps;
   const next = job.round + 1;
-  const advanced = await store.updateJob(job.jobId, { round: job.round, status: 'RUNNING' }, { ...patch, round: next, recoveries: 0, sweepArrivals: 0, roundStartedAt: clock(deps) });
+  const token = randomUUID();
+  const advanced = await store.updateJob(job.jobId, { round: job.round, status: 'RUNNING' }, { ...patch, round: next, recoveries: 0, sweepArrivals: 0, roundStartedAt: clock(deps), advancedBy: token });
   if (!advanced) {
-    // Our advance may have landed with its reply lost, or another aggregation of the same round
-    // (same partials, same model) advanced it: either way, the next round's fan-out may be missing.
+    // Our advance may have landed with its reply lost (the client's retry then failed the
+    // condition): the token says so, and the fan-out is ours to publish. Otherwise a concurrent
+    // aggregation of the same round (same partials, same model; the invoke trigger allows it)
+    // advanced it and publishes the fan-out itself; should it die first, a redelivered completion
+    // or the recovery sweep publishes it.
     const now = await store.getJob(job.jobId);
     if (now?.status !== 'RUNNING' || now.round !== next) return `the job changed while round ${job.round} was aggregated (${describe(now)})`;
-    if (now.fanoutRound >= next) return `another aggregation advanced round ${job.round} first`;
+    if (now.fanoutRound >= next || now.advancedBy !== token) return `another aggregation advanced round ${job.round} first`;
   }
   await publishRound(deps.fanout, store, job, next, model);
   await store.updateJob(job.jobId, { round: next, status: 'RUNNING' }, { fanoutRound: next });

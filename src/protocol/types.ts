@@ -25,6 +25,12 @@ export interface JobRecord {
   sweepArrivals?: number;
   /** When the current round's fan-out was published (epoch ms). */
   roundStartedAt: number;
+  /**
+   * A token of the aggregation whose conditional advance moved the job to its round: when its
+   * advance's condition fails, an aggregation tells its own write (a lost reply, retried) from a
+   * concurrent duplicate's, which publishes the fan-out itself.
+   */
+  advancedBy?: string;
   /** The data set's parts and columns, as the start step described them (no rows). */
   layout?: DatasetLayout;
   /** Rows and columns, once the preparation round has counted them. */
@@ -42,7 +48,7 @@ export interface JobRecord {
 }
 
 export type JobPatch = Partial<
-  Pick<JobRecord, 'status' | 'round' | 'fanoutRound' | 'recoveries' | 'sweepArrivals' | 'costUsd' | 'roundStartedAt' | 'layout' | 'data' | 'error' | 'errorCode' | 'result'>
+  Pick<JobRecord, 'status' | 'round' | 'fanoutRound' | 'recoveries' | 'sweepArrivals' | 'costUsd' | 'roundStartedAt' | 'advancedBy' | 'layout' | 'data' | 'error' | 'errorCode' | 'result'>
 >;
 
 /**
