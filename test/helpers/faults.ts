@@ -125,6 +125,8 @@ export interface Disorder {
   replay: { step: number; pick: number }[];
   /** A forged task published at a step. */
   forge?: { step: number; kind: Forgery };
+  /** Steps whose completion is aggregated twice at once, as the invoke trigger allows (no FIFO queue). */
+  concurrent?: number[];
 }
 
 export const NO_DISORDER: Disorder = { orderSeed: 0, duplicate: [], drop: [], replay: [] };
@@ -174,6 +176,17 @@ export async function runDisturbed(
     history.push(copy(message));
     if (disorder.drop.includes(step)) continue;
     if (disorder.duplicate.includes(step)) queue(copy(message));
+    if ('completion' in message && disorder.concurrent?.includes(step)) {
+      // Two aggregations of the same completion at once: each crash redelivers its copy.
+      const settled = await Promise.allSettled([aggregate(h.deps, message.completion), aggregate(h.deps, (copy(message) as { completion: CompletionMessage }).completion)]);
+      for (const s of settled) {
+        if (s.status === 'fulfilled') continue;
+        if (!(s.reason instanceof Crash)) throw s.reason;
+        log.crashes++;
+        queue(copy(message));
+      }
+      continue;
+    }
     try {
       if ('task' in message) await runWorker(h.deps, container, message.task);
       else await aggregate(h.deps, message.completion);
