@@ -19,6 +19,7 @@ import { LambdaFunction } from './lambda.js';
 import type { Profile } from './profile.js';
 import { Services, type Counters } from './services.js';
 import { SimStore, type DynamoLayout, type SimBackend } from './store.js';
+import { checkStragglers, type BackupCheck } from '../protocol/stragglers.js';
 
 export type SyncDesign = 'event' | 'barrier-wait';
 
@@ -42,6 +43,8 @@ export interface SimConfig {
   merge?: 'auto' | 'tree' | 'flat';
   /** How the filling arrival reaches the aggregator: SQS FIFO (default) or a direct asynchronous Invoke. */
   trigger?: 'sqs' | 'invoke';
+  /** Backup tasks for stragglers (src/protocol/stragglers.ts). */
+  backup?: boolean;
 }
 
 export interface SimResult {
@@ -133,6 +136,19 @@ export async function simulate(config: SimConfig, profile: Profile, msPerRow: Ms
           for (const task of tasks) clock.at(clock.now() + services.sample(profile.events.snsToLambdaMs), () => void invokeWorker(task, 1));
         },
       },
+      ...(config.backup
+        ? {
+            delayed: {
+              // A delayed message (an SQS delay queue on AWS) to the aggregator function, which runs the check.
+              send: async (check: BackupCheck, delayMs: number) => {
+                services.counters.sqsRequests += 3;
+                clock.at(clock.now() + delayMs + services.sample(profile.events.sqsFifoToLambdaMs), () => {
+                  void aggregatorFn.invoke(() => checkStragglers(deps, check)).catch((e: unknown) => fail(e));
+                });
+              },
+            },
+          }
+        : {}),
       completion: {
         send: async (message: CompletionMessage) => {
           if (config.trigger === 'invoke') {
