@@ -42,20 +42,24 @@ const INVALID = { ...SPEC, k: 100 }; // more clusters than rows: refused at star
  * The job as shipped (flat merge: k-means' partials are small), and the tree merge (issue 18): 5
  * shards in 3 barrier groups, so some groups are merged by their filling arrival and read as one.
  */
-const VARIANTS = { flat: SPEC, tree: { ...SPEC, workers: 5, merge: 'tree' } } as const;
+const VARIANTS = { flat: SPEC, tree: { ...SPEC, workers: 5, merge: 'tree' }, backup: { ...SPEC, workers: 5, merge: 'tree' } } as const;
+/** Variants whose rounds get delayed backup checks (src/protocol/stragglers.ts), delivered in any order like every message. */
+const WITH_BACKUPS = new Set<string>(['backup']);
 type Variant = keyof typeof VARIANTS;
 
 let container: WorkerContainer;
 const clean = {} as Record<Variant, { result: ModelResult; model: Buffer; calls: number }>;
 let runs = 0;
 let fired = 0;
+let backups = 0;
+const LABELS: Record<string, string> = { flat: 'flat merge', tree: 'tree merge', backup: 'tree merge with backup tasks' };
 
 beforeAll(async () => {
   container = new WorkerContainer(1);
   // The references: each job with no fault, and how many store calls its workers and aggregator make.
   for (const variant of Object.keys(VARIANTS) as Variant[]) {
     const store = new FaultyStore(new MemoryStore());
-    const h = harness(store, datasets);
+    const h = harness(store, datasets, { backups: WITH_BACKUPS.has(variant) });
     // Ids of their own: the shared container caches job records by id.
     const jobId = `reference-${variant}`;
     await startJob(h.deps, { jobId, spec: VARIANTS[variant] });
@@ -69,14 +73,14 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await container?.close();
-  console.log(`fault-injection suite: ${runs} runs, ${fired} with a fault that fired, reference jobs ${clean.flat?.calls} (flat) and ${clean.tree?.calls} (tree) store calls (${LONG ? 'long' : 'fast'} mode)`);
+  console.log(`fault-injection suite: ${runs} runs, ${fired} with a fault that fired, ${backups} backup checks that re-published stragglers, reference jobs ${clean.flat?.calls} (flat), ${clean.tree?.calls} (tree), ${clean.backup?.calls} (tree with backup checks) store calls (${LONG ? 'long' : 'fast'} mode)`);
 });
 
 /** One disturbed run of the job on `inner`; asserts it ends with the clean model. */
 async function disturbedRun(inner: StateStore, fault: Fault | undefined, disorder: Disorder, variant: Variant = 'flat'): Promise<FaultyStore> {
   runs++;
   const store = new FaultyStore(inner);
-  const h = harness(store, datasets);
+  const h = harness(store, datasets, { backups: WITH_BACKUPS.has(variant) });
   const jobId = `faults-${runs}-${Math.floor(Math.random() * 1e9)}`;
   await startJob(h.deps, { jobId, spec: VARIANTS[variant] });
   store.fault = fault;
@@ -84,6 +88,7 @@ async function disturbedRun(inner: StateStore, fault: Fault | undefined, disorde
   const what = `${inner.kind} (${variant}), fault ${JSON.stringify(fault)}, disorder ${JSON.stringify(disorder)}`;
 
   const log = await runDisturbed(h, container, jobId, disorder);
+  backups += log.backups;
   // With no message lost, redelivery alone must finish the job: a sweep would be a stall (15 minutes on AWS).
   if (disorder.drop.length === 0) expect(log.sweeps, `${what}: recovery sweeps needed (${store.fired ?? 'no fault fired'})`).toBe(0);
 
@@ -127,7 +132,7 @@ describe.each(BACKENDS.filter((b) => b !== 'redis' || hasRedis))('fault injectio
 
   const exhaustive = LONG || FAST_INDICES[backend] === 'all';
   for (const variant of Object.keys(VARIANTS) as Variant[]) {
-    it(`${variant} merge: a crash before, a crash after and a lost reply at ${exhaustive ? 'every' : 'a spread of'} store call(s) of workers and aggregator`, { timeout: LONG ? 3_600_000 : 60_000 }, async () => {
+    it(`${LABELS[variant]}: a crash before, a crash after and a lost reply at ${exhaustive ? 'every' : 'a spread of'} store call(s) of workers and aggregator`, { timeout: LONG ? 3_600_000 : 60_000 }, async () => {
       const calls = clean[variant].calls;
       const indices = Array.from({ length: calls }, (_, i) => i + 1);
       const step = Math.ceil(calls / Number(FAST_INDICES[backend]));
@@ -142,9 +147,9 @@ describe.each(BACKENDS.filter((b) => b !== 'redis' || hasRedis))('fault injectio
     });
 
     const [fast, long] = RANDOM_RUNS[backend];
-    // The tree variant gets half the runs in the fast mode (its job makes more calls).
-    const count = LONG ? long : variant === 'tree' ? Math.max(2, Math.round(fast / 2)) : fast;
-    it(`${variant} merge: ${count} random combinations of one fault with duplicated, reordered, dropped, late, forged and concurrently aggregated messages`, { timeout: LONG ? 3_600_000 : 60_000 }, async () => {
+    // The added variants get half the runs in the fast mode (their jobs make more calls).
+    const count = LONG ? long : variant !== 'flat' ? Math.max(2, Math.round(fast / 2)) : fast;
+    it(`${LABELS[variant]}: ${count} random combinations of one fault with duplicated, reordered, dropped, late, forged and concurrently aggregated messages`, { timeout: LONG ? 3_600_000 : 60_000 }, async () => {
       const faultArb = fc.option(fc.record({ at: fc.integer({ min: 1, max: clean[variant].calls + 10 }), kind: fc.constantFrom(...FAULT_KINDS) }), { nil: undefined });
       await fc.assert(
         fc.asyncProperty(faultArb, disorderArb, async (fault, disorder) => {
