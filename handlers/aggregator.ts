@@ -8,7 +8,7 @@ import { publishModel } from '../src/aws/models.js';
 import { required } from '../src/aws/config.js';
 import { countFailedJob, instrument, recordRound } from '../src/aws/telemetry.js';
 import { wiringFromEnv, type AwsWiring } from '../src/aws/wiring.js';
-import { DIRECT_COMPLETION_SOURCE } from '../src/aws/LambdaCompletion.js';
+import { DIRECT_COMPLETION_SOURCE } from '../src/aws/directCompletion.js';
 import type { CompletionMessage } from '../src/protocol/types.js';
 
 /**
