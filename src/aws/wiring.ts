@@ -17,6 +17,7 @@ import { S3DatasetSource } from './S3DatasetSource.js';
 import { SnsFanout, type SnsLike } from './SnsFanout.js';
 import { awsClientTimeouts, redisTimeouts } from '../util/clients.js';
 import { SqsCompletion, type SqsLike } from './SqsCompletion.js';
+import { SqsDelayed } from './SqsDelayed.js';
 
 /**
  * Everything a handler needs, built once per container (module scope outlives an invocation on a
@@ -69,10 +70,16 @@ export function createWiring(config: AwsConfig, overrides: WiringOverrides = {})
       return completion.send(message);
     },
   };
+  // Backup checks, when the stack turned them on: sent by the aggregation that publishes a round.
+  let delayed: SqsDelayed | undefined;
+  const backupQueueUrl = config.backupQueueUrl;
+  const lazyDelayed = backupQueueUrl
+    ? { send: (check: Parameters<SqsDelayed['send']>[0], delayMs: number) => (delayed ??= new SqsDelayed(overrides.sqs ?? sqsClient(config), backupQueueUrl)).send(check, delayMs) }
+    : undefined;
   let container: WorkerContainer | undefined;
   return {
     config,
-    deps: { store, datasets, fanout: lazyFanout, completion: lazyCompletion, limits: { maxWorkerRounds: config.maxWorkerRounds } },
+    deps: { store, datasets, fanout: lazyFanout, completion: lazyCompletion, limits: { maxWorkerRounds: config.maxWorkerRounds }, ...(lazyDelayed ? { delayed: lazyDelayed } : {}) },
     store,
     dynamodb,
     datasets,

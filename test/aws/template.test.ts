@@ -104,11 +104,21 @@ describe('the packaged CloudFormation template', () => {
     expect(template.Resources.CompletionDlq!.Properties).toMatchObject({ FifoQueue: true });
     // The aggregator fails the job on the receive the redrive policy makes the last.
     expect(template.Resources.AggregatorLambdaFunction!.Properties.Environment.Variables.BSPML_MAX_RECEIVES).toBe('3');
-    expect(only('AWS::Lambda::EventSourceMapping')).toMatchObject({
+    expect(only('AWS::Lambda::EventSourceMapping', (p) => JSON.stringify(p.EventSourceArn) === JSON.stringify(getAtt('CompletionQueue')))).toMatchObject({
       EventSourceArn: getAtt('CompletionQueue'),
       FunctionName: getAtt('AggregatorLambdaFunction'),
       FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
+  });
+
+  it('feeds the aggregator its delayed backup checks from a standard queue, used only with backupTasks=on', () => {
+    const queue = template.Resources.BackupCheckQueue!.Properties;
+    expect(queue.FifoQueue).toBeUndefined();
+    expect(ofType('AWS::Lambda::EventSourceMapping')).toHaveLength(2);
+    expect(only('AWS::Lambda::EventSourceMapping', (p) => JSON.stringify(p.EventSourceArn) === JSON.stringify(getAtt('BackupCheckQueue')))).toMatchObject({
+      FunctionName: getAtt('AggregatorLambdaFunction'),
+    });
+    expect(template.Resources.AggregatorLambdaFunction!.Properties.Environment.Variables).toMatchObject({ BSPML_BACKUP_TASKS: 'off', BSPML_BACKUP_QUEUE_URL: { Ref: 'BackupCheckQueue' } });
   });
 
   it('sends every upload under datasets/ to the start function (it picks formats in any case), with S3 allowed to invoke it', () => {
@@ -343,7 +353,7 @@ describe('deploy-time parameters', () => {
     expect(config.resources.Conditions.HasTracing).toEqual({ 'Fn::Equals': ['true', 'true'] });
   }, PRINT_TIMEOUT);
 
-  it('take the aggregator trigger: the queue by default, a direct invoke of the aggregator (and the right to it) with aggregatorTrigger=invoke', async () => {
+  it('take the aggregator trigger (the queue by default, a direct invoke of the aggregator and the right to it with aggregatorTrigger=invoke) and backupTasks', async () => {
     // Act
     const plain = await print([]);
     const invoke = await print(['--param', 'aggregatorTrigger=invoke']);
@@ -352,6 +362,8 @@ describe('deploy-time parameters', () => {
     expect(plain.functions.worker.environment).toMatchObject({ BSPML_AGGREGATOR_TRIGGER: 'sqs', BSPML_AGGREGATOR_FUNCTION: 'bspml-dev-aggregator' });
     expect(plain.resources.Conditions.InvokesAggregator).toEqual({ 'Fn::Equals': ['sqs', 'invoke'] });
     expect(invoke.functions.worker.environment.BSPML_AGGREGATOR_TRIGGER).toBe('invoke');
+    expect(plain.functions.aggregator.environment.BSPML_BACKUP_TASKS).toBe('off');
+    expect((await print(['--param', 'backupTasks=on'])).functions.aggregator.environment.BSPML_BACKUP_TASKS).toBe('on');
     expect(invoke.resources.Conditions.InvokesAggregator).toEqual({ 'Fn::Equals': ['invoke', 'invoke'] });
     const statements = invoke.resources.Resources.WorkerRole.Properties.Policies[0].PolicyDocument.Statement as { Action: string; Resource: unknown }[];
     const invokes = statements.filter((st) => st.Action === 'lambda:InvokeFunction').flatMap((st) => [st.Resource].flat());
