@@ -1,4 +1,4 @@
-import { MethodNotAllowedError, NotFoundError, Router } from '@aws-lambda-powertools/event-handler/http';
+import { NotFoundError, Router } from '@aws-lambda-powertools/event-handler/http';
 import type { ServedModel } from './modelStore.js';
 import { present } from './predictor.js';
 import { MAX_ROWS_PER_REQUEST, parseRows, RequestError } from './request.js';
@@ -36,7 +36,6 @@ export function createPredictApp(models: ModelSource, log: (line: string, error?
 
   app.errorHandler(RequestError, async (error) => json(error.status, { error: error.message }));
   app.errorHandler(NotFoundError, async () => json(404, { error: 'no such route: POST /predict?model=NAME[&version=V], or GET /models/info?model=NAME' }));
-  app.errorHandler(MethodNotAllowedError, async () => json(405, { error: 'method not allowed: POST /predict, GET /models/info' }));
   app.errorHandler(Error, async (error) => {
     log('predict: request failed', error);
     return json(500, { error: `internal error: ${error.message.split('\n')[0]}` });

@@ -35,12 +35,15 @@ export interface Expected {
 /**
  * Reads a body by its content type: `application/json` (`{"rows": [[…], …]}` by position,
  * `{"columns": [names], "rows": [[…]]}` or `{"rows": [{name: value}, …]}` by name) or `text/csv`
- * (a header line of names, or none: by position).
+ * (a header line of names, or none: by position); with no type, or text/plain, a body starting with
+ * `{` is JSON and any other CSV.
  */
 export function parseRows(body: string, contentType: string | null | undefined, expected: Expected, maxRows = MAX_ROWS_PER_REQUEST): RequestRows {
   const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
   if (type === 'text/csv') return parseCsv(body, expected, maxRows);
-  if (type === 'application/json' || type === '') return parseJson(body, expected, maxRows);
+  if (type === 'application/json') return parseJson(body, expected, maxRows);
+  // No type given (a Web Request then says text/plain): a JSON object, else CSV.
+  if (type === '' || type === 'text/plain') return body.trimStart().startsWith('{') ? parseJson(body, expected, maxRows) : parseCsv(body, expected, maxRows);
   throw new RequestError(415, `content type "${type}" is not accepted: send application/json or text/csv`);
 }
 
@@ -95,7 +98,7 @@ function parseCsv(body: string, expected: Expected, maxRows: number): RequestRow
   if (lines.length === 0) return { rows: 0, features: new Float32Array(0) };
   // A first line with any field that is not a number is the header (as the data plane decides).
   const first = lines[0]!.split(',').map((f) => f.trim());
-  const hasHeader = first.some((f) => f === '' || !Number.isFinite(Number(f)));
+  const hasHeader = first.some((f) => f === '' || Number.isNaN(Number(f)));
   const order = hasHeader ? columnOrder(first.map(unquote), expected) : undefined;
   const width = first.length;
   const data = hasHeader ? lines.slice(1) : lines;
