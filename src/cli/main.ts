@@ -9,6 +9,7 @@ import { installSignalHandlers } from '../util/interrupt.js';
 import { VERSION } from '../version.js';
 import { BACKENDS } from '../stores/open.js';
 import { addBenchBackendsCommand } from '../bench/backends-cli.js';
+import { addBenchPredictCommand } from './bench-predict.js';
 import { addAwsCommands } from './aws.js';
 import { convert } from './convert.js';
 import { gen } from './gen.js';
@@ -137,6 +138,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   // Benchmarks: each registers its subcommand on this one `bench` command.
   const benchCommand = program.command('bench').description('measure the system on this machine');
   addBenchBackendsCommand(benchCommand, io);
+  addBenchPredictCommand(benchCommand, io);
 
   // What a deployed job would take and cost, without deploying it.
   addSimulateCommand(program, io);
