@@ -103,7 +103,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   program
     .command('predict')
     .description('apply a trained model to a data file')
-    .requiredOption('--model <file>', 'model JSON written by train --out')
+    .requiredOption('--model <file>', 'model JSON written by train --out, or a published model s3://BUCKET/models/NAME/ (its latest version)')
+    .option('--model-version <v>', 'with an s3:// model: this version (the job id that trained it) instead of the latest')
+    .option('--s3-endpoint <url>', 'S3 endpoint for an s3:// model (an emulator; default AWS_ENDPOINT_URL_S3, else AWS)')
     .requiredOption('--data <file>', 'CSV or binary data with the model\'s feature columns')
     .option('--out <file>', 'write predictions as CSV (default: standard output)')
     .option('--id-column <name>', 'copy this column to each output row, first (a name, or a 0-based index in a file without header)')
