@@ -70,3 +70,10 @@ export function columnList() {
     return names;
   };
 }
+
+/** A number strictly between 0 and 1. */
+export function fraction(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n >= 1) throw new InvalidArgumentError('must be a fraction between 0 and 1 (0.2 holds out a fifth of the rows).');
+  return n;
+}

@@ -32,6 +32,9 @@ export async function predict(options: PredictOptions, io: CliIo): Promise<void>
         // By position, the label is the column after the features, when there is one.
         const rest = [...columns.keys()].filter((c) => !wanted.has(c));
         if (labelName !== undefined && rest.length === model.dims + 1) wanted.add(rest[model.dims]!);
+      } else if (hasHeader || !model.featureNames.every(isDefaultName)) {
+        // Matched by name: every column that is not a feature (the label, an id, one ignored) is text, never parsed as a number.
+        columns.forEach((c, i) => !model.featureNames.includes(c) && wanted.add(i));
       } else if (labelName !== undefined && columns.includes(labelName)) wanted.add(columns.indexOf(labelName));
       return [...wanted];
     },
@@ -120,13 +123,13 @@ function csvField(value: string): string {
 }
 
 /** A column by name, or by 0-based position in a file without names; -1 when there is none. */
-function columnOf(columns: string[], hasHeader: boolean, name: string): number {
+export function columnOf(columns: string[], hasHeader: boolean, name: string): number {
   const at = columns.indexOf(name);
   if (at >= 0) return at;
   return !hasHeader && /^\d+$/.test(name) && Number(name) < columns.length ? Number(name) : -1;
 }
 
-async function readModel(file: string): Promise<ModelResult> {
+export async function readModel(file: string): Promise<ModelResult> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -176,7 +179,7 @@ const isDefaultName = (name: string, j: number) => name === `x${j}`;
  * mismatch is an error naming the first one; nothing is matched by position unless --by-position
  * says so. A classifier's label column, when present, is used to score accuracy.
  */
-function selectColumns(model: ModelResult, table: Table, file: string, options: PredictOptions): { features: Float32Array; labels?: number; pass: PassThrough[] } {
+export function selectColumns(model: ModelResult, table: Table, file: string, options: PredictOptions): { features: Float32Array; labels?: number; pass: PassThrough[] } {
   const names = model.featureNames;
   const labelName = model.algorithm !== 'kmeans' ? model.labelName : undefined;
   const wanted = [...(options.idColumn !== undefined ? [options.idColumn] : []), ...(options.keep ?? [])];

@@ -246,6 +246,8 @@ export interface LoadOptions {
   labelText?: boolean;
   /** Further columns read as text (predict's ids), kept among the features as codes. */
   text?: ColumnOptions['text'];
+  /** Read only the training rows, or only the held-out ones (data/holdout.ts). */
+  holdout?: ColumnOptions['holdout'];
 }
 
 /**
@@ -261,12 +263,14 @@ export async function loadShard(layout: DatasetLayout, shard: number, shards: nu
     ...(layout.skipColumns?.length ? { skip: layout.skipColumns } : {}),
     ...(options.labelText && layout.labelIndex !== undefined ? { labelText: true } : {}),
     ...(options.text?.length ? { text: options.text } : {}),
+    ...(options.holdout ? { holdout: options.holdout } : {}),
   };
   const sink = new RowSink(layout.columns.length, layout.labelIndex, options.labelRule, maxRows(layout, pieces), options.reserve, columns);
   const reports: PieceReport[] = [];
   try {
     for (const piece of pieces) {
       const before = sink.rows;
+      sink.part = piece.part;
       const lines = await readPiece(layout, piece, sink, source, options.parser);
       reports.push({ piece, rows: sink.rows - before, lines });
     }

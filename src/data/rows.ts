@@ -1,4 +1,5 @@
 import type { LoadedShard, PieceReport } from './layout.js';
+import { isHeldOut, type Holdout } from './holdout.js';
 import { TextDictionary, type TextMode } from './textColumns.js';
 
 /** Values per chunk: small next to a shard, large enough that chunk bookkeeping costs nothing. */
@@ -68,6 +69,8 @@ export interface ColumnOptions {
   labelText?: boolean;
   /** Further columns read as text (predict's ids), kept as codes in the features, with their dictionaries. */
   text?: readonly { column: number; mode: TextMode }[];
+  /** Keep only the training rows, or only the held-out ones (data/holdout.ts). */
+  holdout?: Holdout;
 }
 
 /** The 0/1/2 kinds a CSV parser needs (csv.ts COLUMN_*), or undefined when every column is a number. */
@@ -107,6 +110,9 @@ export class RowSink implements RowTarget {
   private readonly textCols: number[];
   /** The label's dictionary, when the label is read as text. */
   readonly labelDict: TextDictionary | undefined;
+  /** The part the rows pushed next come from (the reader sets it per piece): it keys the holdout. */
+  part = 0;
+  private readonly holdout: Holdout | undefined;
 
   /** `labelIndex`: the column that goes to labels, if any; `cols`: columns per row in the file. */
   constructor(
@@ -129,6 +135,7 @@ export class RowSink implements RowTarget {
     }
     for (const t of columns.text ?? []) this.texts[t.column] = new TextDictionary(t.column, t.mode);
     this.textCols = this.texts.flatMap((d, c) => (d ? [c] : []));
+    this.holdout = columns.holdout;
     const bounded = maxRows !== undefined && Number.isFinite(maxRows);
     this.reservation = bounded && reserve ? reserve(Math.ceil(maxRows) * this.dims, labelIndex === undefined ? 0 : Math.ceil(maxRows)) : undefined;
     if (this.reservation) {
@@ -143,6 +150,7 @@ export class RowSink implements RowTarget {
 
   /** Row `values[0..cols)`, already validated. */
   push(values: Float64Array | Float32Array, position: number, coded = false): void {
+    if (this.holdout !== undefined && this.skips(position)) return;
     const label = this.labelIndex;
     if (!coded) for (const c of this.textCols) values[c] = this.texts[c]!.codeOfNumber(values[c]!);
     if (label !== undefined && this.labelRule && !this.labelDict) {
@@ -172,6 +180,7 @@ export class RowSink implements RowTarget {
    * the label rule: the first row it refuses and why, with the rows before it placed.
    */
   pushRows(block: { features: Float32Array; labels?: Float32Array; positions: Float64Array }, rows: number, labelKeys?: readonly string[]): { row: number; problem: string } | undefined {
+    if (this.holdout !== undefined) rows = this.compact(block, rows);
     let take = rows;
     let refused: { row: number; problem: string } | undefined;
     if (block.labels && labelKeys && this.labelDict) {
@@ -214,6 +223,28 @@ export class RowSink implements RowTarget {
     for (let r = 0; r < take; r++) this.positions.push(block.positions[r]!);
     this.rows += take;
     return refused;
+  }
+
+  /** Whether the row at `position` of the current part is on the side this sink leaves out. */
+  private skips(position: number): boolean {
+    const held = isHeldOut(this.holdout!, this.part, position);
+    return this.holdout!.keep === 'train' ? held : !held;
+  }
+
+  /** Moves the block's kept rows to its front, in order; returns how many there are. */
+  private compact(block: { features: Float32Array; labels?: Float32Array; positions: Float64Array }, rows: number): number {
+    const dims = this.dims;
+    let kept = 0;
+    for (let r = 0; r < rows; r++) {
+      if (this.skips(block.positions[r]!)) continue;
+      if (kept !== r) {
+        block.features.copyWithin(kept * dims, r * dims, (r + 1) * dims);
+        if (block.labels) block.labels[kept] = block.labels[r]!;
+        block.positions[kept] = block.positions[r]!;
+      }
+      kept++;
+    }
+    return kept;
   }
 
   /** Gives back what the sink reserved, when the load fails. */

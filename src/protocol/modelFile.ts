@@ -29,6 +29,7 @@ const logregModel = z.object({
   weights: z.array(finite),
   bias: finite,
   loss: z.number(),
+  penalty: z.number().optional(),
   accuracy: z.number(),
   gradNorm: z.number(),
   rounds: z.number().int(),

@@ -55,7 +55,11 @@ export function sampleSizeOf(spec: JobSpec, dims: number): number {
  * booleans, integers in any range), coded per shard, the classes collected by this round.
  */
 export function loadOptions(spec: JobSpec): LoadOptions {
-  return spec.algorithm === 'kmeans' ? {} : { labelText: true };
+  return {
+    ...(spec.algorithm === 'kmeans' ? {} : { labelText: true }),
+    // Held-out rows never reach a shard: every summary and partial is of the training rows only.
+    ...(spec.holdout !== undefined ? { holdout: { fraction: spec.holdout, seed: spec.seed, keep: 'train' as const } } : {}),
+  };
 }
 
 /** A worker's part of the preparation round: the summary of its shard (or of its shard's error). */

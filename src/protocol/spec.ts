@@ -39,6 +39,11 @@ const common = {
   seed: z.number().int().min(0).max(2 ** 32 - 1).default(42),
   /** Stop the job (FAILED, with the reason) before its estimated AWS cost would pass this, in USD. */
   maxCostUsd: z.number().positive().optional(),
+  /**
+   * A share of the rows left out of training, chosen with the seed by each row's identity in its
+   * part (data/holdout.ts): the same rows whatever W; `bspml train` scores the model on them.
+   */
+  holdout: z.number().gt(0, 'must be a fraction between 0 and 1').lt(1, 'must be a fraction between 0 and 1').optional(),
 };
 
 export const kmeansSpecSchema = z

@@ -144,7 +144,10 @@ export interface LogregResult {
   classes?: (string | number)[];
   weights: number[];
   bias: number;
+  /** The objective: the data term (mean log-loss) plus `penalty`. */
   loss: number;
+  /** (λ/2)·‖v‖² of the written weights (standardised); absent in older files. */
+  penalty?: number;
   accuracy: number;
   gradNorm: number;
   rounds: number;

@@ -2,7 +2,7 @@ import { SpecError } from '../../errors.js';
 import type { SvmSpec } from '../../protocol/spec.js';
 import type { SvmResult } from '../../protocol/types.js';
 import { standardisation } from '../logreg/init.js';
-import { headLength, linearFields } from '../logreg/layout.js';
+import { headLength, linearFields, penaltyOf, writtenPenalty } from '../logreg/layout.js';
 import { localSgdInit, localSgdModelLength, localSgdPartial, localSgdPartialLength, localSgdSettings, localSgdStep } from '../logreg/localSgd.js';
 import { newtonStep } from '../logreg/newton.js';
 import { acceptedWeights, secondOrderInit, secondOrderPartial, secondOrderPartialLength, secondOrderTailLength } from '../logreg/secondOrder.js';
@@ -66,7 +66,10 @@ export const svm: Algorithm<SvmSpec> = {
 
   result(spec, data, model, last, _merged, rounds): SvmResult {
     // Local SGD's model is the average after its last round (as logistic regression's); Newton's its last accepted point.
-    if (spec.solver === 'local-sgd') return { algorithm: 'svm', solver: 'local-sgd', lossFunction: 'hinge', ...linearFields(data, model, last, rounds) };
-    return { algorithm: 'svm', solver: 'newton', lossFunction: 'squared_hinge', ...linearFields(data, acceptedWeights(model, data.dims), last, rounds) };
+    const lambda = penaltyOf(spec, data.rows);
+    const fields = linearFields(data, spec.solver === 'local-sgd' ? model : acceptedWeights(model, data.dims), last, rounds);
+    const penalty = writtenPenalty(lambda, [fields.weights], model, data.dims);
+    if (spec.solver === 'local-sgd') return { algorithm: 'svm', solver: 'local-sgd', lossFunction: 'hinge', ...fields, penalty };
+    return { algorithm: 'svm', solver: 'newton', lossFunction: 'squared_hinge', ...fields, penalty };
   },
 };
