@@ -1,16 +1,17 @@
 import type { Context } from 'aws-lambda';
-import { createS3Client } from '../src/aws/s3.js';
 import { createPredictApp } from '../src/serve/app.js';
 import { ModelStore } from '../src/serve/modelStore.js';
+import { createS3Getter } from '../src/serve/s3Get.js';
 
 /*
  * The online predict function, behind a Lambda function URL with IAM auth (serverless.yml). Its
- * bundle holds the S3 client, Powertools' router, the model schema and the predict loops: nothing
- * of training. Models are loaded once per environment and kept by version (src/serve/modelStore.ts).
+ * bundle holds Powertools' router, the model check and the predict loops: nothing of training, and
+ * no AWS SDK (one signed GET: src/serve/s3Get.ts). Models are loaded once per environment and kept
+ * by version (src/serve/modelStore.ts).
  */
 
 const bucket = process.env.BSPML_BUCKET ?? '';
-const store = new ModelStore(createS3Client({ endpoint: process.env.BSPML_S3_ENDPOINT }), bucket, process.env.BSPML_MODEL_PREFIX ?? 'models/');
+const store = new ModelStore(createS3Getter({ endpoint: process.env.BSPML_S3_ENDPOINT }), bucket, process.env.BSPML_MODEL_PREFIX ?? 'models/');
 const app = createPredictApp(store, (line, error) => console.error(JSON.stringify({ level: 'ERROR', message: line, error: error instanceof Error ? error.message : String(error) })));
 
 export async function handler(event: unknown, context: Context): Promise<unknown> {

@@ -1,4 +1,3 @@
-import { GetObjectCommand, type GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import { checkModel } from './modelCheck.js';
 import { compilePredictor, type Predictor } from './predictor.js';
 import { RequestError } from './request.js';
@@ -10,8 +9,9 @@ import { RequestError } from './request.js';
  * loaded version is kept for the life of the environment; `latest` is re-read after a short time.
  */
 
-export interface S3GetLike {
-  send(command: GetObjectCommand): Promise<Pick<GetObjectCommandOutput, 'Body'>>;
+/** Reads an object's text; undefined when there is none (src/serve/s3Get.ts on Lambda). */
+export interface ObjectReader {
+  get(bucket: string, key: string): Promise<string | undefined>;
 }
 
 /** A model ready to serve, and which one it is. */
@@ -53,7 +53,7 @@ export class ModelStore {
   gets = 0;
 
   constructor(
-    private readonly s3: S3GetLike,
+    private readonly s3: ObjectReader,
     private readonly bucket: string,
     private readonly prefix = 'models/',
     private readonly now: () => number = Date.now,
@@ -87,17 +87,10 @@ export class ModelStore {
 
   async #load(name: string, version: string): Promise<ServedModel> {
     const key = `${this.prefix}${name}/${version}.json`;
-    let text: string;
-    try {
-      this.gets++;
-      const object = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      text = await object.Body!.transformToString();
-    } catch (error) {
-      const code = (error as { name?: string }).name;
-      if (code === 'NoSuchKey' || code === 'NotFound') {
-        throw new RequestError(404, version === LATEST ? `model "${name}": no such model (nothing at ${key})` : `model "${name}": no version "${version}" (nothing at ${key})`);
-      }
-      throw error;
+    this.gets++;
+    const text = await this.s3.get(this.bucket, key);
+    if (text === undefined) {
+      throw new RequestError(404, version === LATEST ? `model "${name}": no such model (nothing at ${key})` : `model "${name}": no version "${version}" (nothing at ${key})`);
     }
     let document: unknown;
     try {
