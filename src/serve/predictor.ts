@@ -5,7 +5,7 @@ import { classLabelsOf, isMultinomial, type ModelResult } from '../protocol/type
  * that each request only runs the loops. The sums run in the same order as the training side's
  * predict functions (src/algorithms/*\/predict.ts: bias first, then feature by feature, in float64
  * over the float32 rows), so both give the same numbers bit for bit; what differs is only that four
- * classes (or centroids) share each row value read.
+ * classes (or centroids) share each row value read, and two rows each weight read.
  */
 
 export type ModelKind = 'kmeans' | 'logreg' | 'multinomial' | 'svm';
@@ -101,41 +101,83 @@ function packRows(rows: readonly (readonly number[])[], dims: number): Float64Ar
   return packed;
 }
 
-/** Logits four classes at a time (each its own sum, in feature order), then softmax shifted by the largest. */
+/**
+ * Logits of two rows and four classes at a time (each its own sum, in feature order: every weight
+ * read serves two rows, every row value four classes), then softmax shifted by the largest.
+ */
 function softmax(w: Float64Array, b: Float64Array, classes: number, dims: number, x: Float32Array, rows: number): RawPredictions {
   const index = new Int32Array(rows);
   const scores = new Float64Array(rows * classes);
-  for (let i = 0; i < rows; i++) {
-    const row = i * dims;
-    const out = i * classes;
+  let i = 0;
+  for (; i + 2 <= rows; i += 2) {
+    const ra = i * dims;
+    const rb = ra + dims;
+    const oa = i * classes;
+    const ob = oa + classes;
     let k = 0;
     for (; k + 4 <= classes; k += 4) {
       const w0 = k * dims;
       const w1 = w0 + dims;
       const w2 = w1 + dims;
       const w3 = w2 + dims;
-      let z0 = b[k]!;
-      let z1 = b[k + 1]!;
-      let z2 = b[k + 2]!;
-      let z3 = b[k + 3]!;
+      let a0 = b[k]!;
+      let a1 = b[k + 1]!;
+      let a2 = b[k + 2]!;
+      let a3 = b[k + 3]!;
+      let c0 = a0;
+      let c1 = a1;
+      let c2 = a2;
+      let c3 = a3;
       for (let j = 0; j < dims; j++) {
-        const v = x[row + j]!;
-        z0 += w[w0 + j]! * v;
-        z1 += w[w1 + j]! * v;
-        z2 += w[w2 + j]! * v;
-        z3 += w[w3 + j]! * v;
+        const u = x[ra + j]!;
+        const v = x[rb + j]!;
+        const q0 = w[w0 + j]!;
+        const q1 = w[w1 + j]!;
+        const q2 = w[w2 + j]!;
+        const q3 = w[w3 + j]!;
+        a0 += q0 * u;
+        a1 += q1 * u;
+        a2 += q2 * u;
+        a3 += q3 * u;
+        c0 += q0 * v;
+        c1 += q1 * v;
+        c2 += q2 * v;
+        c3 += q3 * v;
       }
-      scores[out + k] = z0;
-      scores[out + k + 1] = z1;
-      scores[out + k + 2] = z2;
-      scores[out + k + 3] = z3;
+      scores[oa + k] = a0;
+      scores[oa + k + 1] = a1;
+      scores[oa + k + 2] = a2;
+      scores[oa + k + 3] = a3;
+      scores[ob + k] = c0;
+      scores[ob + k + 1] = c1;
+      scores[ob + k + 2] = c2;
+      scores[ob + k + 3] = c3;
     }
     for (; k < classes; k++) {
       const wk = k * dims;
+      let a = b[k]!;
+      let c = a;
+      for (let j = 0; j < dims; j++) {
+        const q = w[wk + j]!;
+        a += q * x[ra + j]!;
+        c += q * x[rb + j]!;
+      }
+      scores[oa + k] = a;
+      scores[ob + k] = c;
+    }
+  }
+  // An odd last row alone.
+  if (i < rows) {
+    const row = i * dims;
+    for (let k = 0; k < classes; k++) {
+      const wk = k * dims;
       let z = b[k]!;
       for (let j = 0; j < dims; j++) z += w[wk + j]! * x[row + j]!;
-      scores[out + k] = z;
+      scores[i * classes + k] = z;
     }
+  }
+  for (let r = 0; r < rows; r++) {
+    const out = r * classes;
     // The most probable class, the first on ties (as predictMultinomial).
     let best = 0;
     for (let c = 1; c < classes; c++) if (scores[out + c]! > scores[out + best]!) best = c;
@@ -143,7 +185,7 @@ function softmax(w: Float64Array, b: Float64Array, classes: number, dims: number
     let sum = 0;
     for (let c = 0; c < classes; c++) sum += scores[out + c] = Math.exp(scores[out + c]! - top);
     for (let c = 0; c < classes; c++) scores[out + c]! /= sum;
-    index[i] = best;
+    index[r] = best;
   }
   return { index, scores, width: classes };
 }
