@@ -100,7 +100,12 @@ export interface TunePredictCliOptions {
 export async function tunePredictCli(options: TunePredictCliOptions, io: CliIo): Promise<void> {
   let bench: BenchPredictResult;
   if (options.bench) {
-    bench = JSON.parse(await readFile(options.bench, 'utf8')) as BenchPredictResult;
+    try {
+      bench = JSON.parse(await readFile(options.bench, 'utf8')) as BenchPredictResult;
+    } catch (error) {
+      throw new SpecError(`--bench ${options.bench}: cannot read a bspml bench predict result: ${(error as Error).message.split('\n')[0]}`, 'bench', { cause: error });
+    }
+    if (!Array.isArray(bench?.warm) || bench.warm.length === 0 || typeof bench.dims !== 'number') throw new SpecError(`--bench ${options.bench}: not a bspml bench predict --json result (no warm batches)`, 'bench');
   } else {
     io.stderr.write('calibrating: bspml bench predict (use --bench FILE to reuse a result)\n');
     bench = await runBench({ model: options.model, synthetic: options.synthetic, coldRuns: 3, budgetMs: 600 }, io);

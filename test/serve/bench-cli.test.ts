@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runBspml, useTempDirs } from '../helpers/cli.js';
@@ -56,5 +56,22 @@ describe('bspml bench predict and tune predict', () => {
     expect(none.stderr).toBe('bspml: error: give --model FILE or --synthetic DIMSxCLASSES (one of them)\n');
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/^bspml: error: --synthetic 784by10: expected DIMSxCLASSES/);
+  });
+
+  it('refuses a --bench file that is not a bench result, with one line', async () => {
+    // Prepare
+    const dir = await tempDir();
+    const file = join(dir, 'other.json');
+    await writeFile(file, '{"rows": 3}');
+
+    // Act
+    const missing = await runBspml(['tune', 'predict', '--bench', join(dir, 'none.json')]);
+    const other = await runBspml(['tune', 'predict', '--bench', file]);
+
+    // Assess
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^bspml: error: --bench .*none\.json: cannot read a bspml bench predict result: ENOENT/);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toBe(`bspml: error: --bench ${file}: not a bspml bench predict --json result (no warm batches)\n`);
   });
 });
