@@ -21,6 +21,8 @@ const MAX_CODES = 1 << 24;
 export class TextDictionary {
   readonly keys: string[] = [];
   private readonly codes = new Map<string, number>();
+  /** Codes by the text as read (before canonicalising): most rows repeat a spelling, and skip the work. */
+  private readonly spelled = new Map<string, number>();
 
   constructor(
     readonly column: number,
@@ -31,6 +33,8 @@ export class TextDictionary {
 
   /** The code of a field's text (as read, unquoted). */
   code(text: string): number {
+    const known = this.spelled.get(text);
+    if (known !== undefined) return known;
     const key = this.mode === 'label' ? labelKey(text, this.column) : text;
     let code = this.codes.get(key);
     if (code === undefined) {
@@ -39,6 +43,8 @@ export class TextDictionary {
       this.keys.push(key);
       this.codes.set(key, code);
     }
+    // Spellings are bounded too ("1", "1.0", " 1" …), so an odd column cannot grow the map without end.
+    if (this.spelled.size < 4 * Math.min(this.limit.most, MAX_CODES)) this.spelled.set(text, code);
     return code;
   }
 
