@@ -44,6 +44,8 @@ const common = {
    * part (data/holdout.ts): the same rows whatever W; `bspml train` scores the model on them.
    */
   holdout: z.number().gt(0, 'must be a fraction between 0 and 1').lt(1, 'must be a fraction between 0 and 1').optional(),
+  /** How the aggregator gets a round's partials: merged per barrier group first (tree), read one by one (flat), or auto (src/protocol/groupMerge.ts). */
+  merge: z.enum(['auto', 'tree', 'flat']).optional(),
 };
 
 export const kmeansSpecSchema = z

@@ -25,6 +25,14 @@ export interface JobRecord {
   sweepArrivals?: number;
   /** When the current round's fan-out was published (epoch ms). */
   roundStartedAt: number;
+  /**
+   * A token of the aggregation whose conditional advance moved the job to its round: when its
+   * advance's condition fails, an aggregation tells its own write (a lost reply, retried) from a
+   * concurrent duplicate's, which publishes the fan-out itself.
+   */
+  advancedBy?: string;
+  /** The round whose stragglers got backup tasks (stragglers.ts): once per round. */
+  backupRound?: number;
   /** The data set's parts and columns, as the start step described them (no rows). */
   layout?: DatasetLayout;
   /** Rows and columns, once the preparation round has counted them. */
@@ -42,7 +50,7 @@ export interface JobRecord {
 }
 
 export type JobPatch = Partial<
-  Pick<JobRecord, 'status' | 'round' | 'fanoutRound' | 'recoveries' | 'sweepArrivals' | 'costUsd' | 'roundStartedAt' | 'layout' | 'data' | 'error' | 'errorCode' | 'result'>
+  Pick<JobRecord, 'status' | 'round' | 'fanoutRound' | 'recoveries' | 'sweepArrivals' | 'costUsd' | 'roundStartedAt' | 'advancedBy' | 'backupRound' | 'layout' | 'data' | 'error' | 'errorCode' | 'result'>
 >;
 
 /**
@@ -77,6 +85,8 @@ export interface WorkerReport {
   threads: number;
   /** `modelDigest` of the model the partial was computed from. */
   modelDigest: string;
+  /** When the worker stored its partial (epoch ms; absent in older partials): the round's arrival times. */
+  arrivedAt?: number;
   /** Preparation round: the shard's summary, less its sample (which is the partial's body). */
   summary?: SummaryMeta;
 }
@@ -98,6 +108,13 @@ export interface RoundMetrics {
   cacheHits: number;
   workers: number;
   partialBytes: number;
+  /**
+   * Bytes the aggregator read to merge them: the group partials of the tree merge, plus the
+   * partials of groups it merged itself (flat: equal to partialBytes). Absent in older records.
+   */
+  readBytes?: number;
+  /** Milliseconds from the round's start until the backup quorum (90 %) of its shards had arrived. */
+  quorumMs?: number;
   modelBytes: number;
   /** When the round's fan-out was published and when its aggregation ended (epoch ms). */
   publishedAt: number;
