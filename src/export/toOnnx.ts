@@ -16,7 +16,7 @@ import { DataType, encodeModel, type Model, type Node, type Tensor, type ValueIn
  *   runtime runs it, onnxruntime-node's CPU build and onnxruntime-web included.
  */
 
-/** ONNX opset 17 (onnxruntime ≥ 1.12) and the IR version it goes with. */
+/** ONNX opset 17 and the IR version that goes with it (onnx/docs/Versioning.md). */
 const OPSET = 17;
 const IR_VERSION = 8;
 
