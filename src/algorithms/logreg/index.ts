@@ -9,9 +9,9 @@ import { standardisation } from './init.js';
 import { headLength, linearFields, PARTIAL_HEAD } from './layout.js';
 import { lbfgsStateLength, lbfgsStep } from './lbfgs.js';
 import { localSgdInit, localSgdModelLength, localSgdPartial, localSgdPartialLength, localSgdSettings, localSgdStep } from './localSgd.js';
-import { classesOf, multinomialInit, multinomialModelLength, multinomialPartial, multinomialPartialLength, multinomialResult, validateClasses } from './multinomial.js';
+import { classesOf, multinomialInit, multinomialModelLength, multinomialPartial, multinomialPartialLength, multinomialResult, multinomialThreadRanges, validateClasses } from './multinomial.js';
 import { NEWTON_MAX_DIMS, newtonStep } from './newton.js';
-import { acceptedWeights, secondOrderInit, secondOrderTailLength, secondOrderPartial, secondOrderPartialLength } from './secondOrder.js';
+import { acceptedWeights, secondOrderInit, secondOrderTailLength, secondOrderPartial, secondOrderPartialLength, tailOffsets } from './secondOrder.js';
 
 /*
  * Logistic regression: mean log-loss + (λ/2)·‖v‖² on standardised weights (bias not penalised),
@@ -88,6 +88,19 @@ export const logreg: Algorithm<LogregSpec> = {
     // A shape without a solver (one made by hand, as the benches do) is gradient descent's.
     if (shape.solver === 'local-sgd') return localSgdPartialLength(shape.dims);
     return shape.solver === 'newton' || shape.solver === 'lbfgs' ? secondOrderPartialLength(shape, shape.solver === 'newton') : shape.dims + PARTIAL_HEAD;
+  },
+
+  threadRanges(shape, model) {
+    if (shape.classes !== undefined) return multinomialThreadRanges(shape, model);
+    if (shape.solver === 'newton' || shape.solver === 'lbfgs') {
+      // Weights, means and std devs (the Hessian standardises rows), and the direction in input space.
+      const o = tailOffsets(shape.dims);
+      return [
+        [0, headLength(shape.dims)],
+        [o.rawDir, o.rawDir + o.n],
+      ];
+    }
+    return [[0, model.length]];
   },
 
   partial(shape, model, block, out) {

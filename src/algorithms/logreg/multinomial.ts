@@ -88,6 +88,15 @@ export function multinomialPartial(shape: Shape, model: Float64Array, block: Row
   out[width + 2] += end - start;
 }
 
+/** What the row pass reads: the point's weights and biases, and the direction in input space. */
+export function multinomialThreadRanges(shape: Shape, _model: Float64Array): [number, number][] {
+  const o = tailOffsets(shape.dims, shape.classes!);
+  return [
+    [0, o.n],
+    [o.rawDir, o.rawDir + o.n],
+  ];
+}
+
 export function multinomialResult(data: DataSummary, model: Float64Array, last: UpdateResult, rounds: number): MultinomialResult {
   const { dims } = data;
   const classes = data.classes!;
