@@ -60,7 +60,7 @@ export function validateClasses(spec: LogregSpec, data: PreparedData): void {
 }
 
 /** Rows per inner thread from which GIANT is the default, per parameter of the model (see multinomialSolverOf). */
-export const GIANT_ROWS_PER_PARAMETER = 2;
+export const GIANT_ROWS_PER_PARAMETER = 1;
 
 /**
  * The solver for C > 2 classes: the spec's, else GIANT where the model is wide (more than
