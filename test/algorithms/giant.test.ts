@@ -105,13 +105,14 @@ describe('the multinomial solver by default', () => {
     const weights = 10 * 785;
 
     for (const phase of [0, 1]) {
-      // Act: the phase flag sits right after the shared tail (giant.ts)
+      // Act: the phase flag sits right after the shared tail, before λ, the gradient and the scale (giant.ts)
       model[model.length - (3 + weights)] = phase;
       const values = logreg.threadRanges!(shape, model).reduce((sum, [from, to]) => sum + to - from, 0);
 
-      // Assess: weights and direction, or weights, means, std devs, λ and the gradient
+      // Assess: the point and direction (and the phase), or the point, means, std devs, phase, λ and
+      // the gradient: at most twice the model head (weights, biases, means, std devs), never its history
+      expect(values).toBe(phase === 0 ? 2 * weights + 1 : 2 * weights + 2 * 784 + 2);
       expect(values).toBeLessThanOrEqual(2 * (weights + 2 * 784));
-      expect(values).toBeGreaterThanOrEqual(2 * weights);
     }
   });
 });

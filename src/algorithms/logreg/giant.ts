@@ -28,7 +28,8 @@ import type { RowBlock } from '../types.js';
  * the averaged direction is multiplied by a scale kept in the model: cut to the trial step the line
  * search settled on when the step is rejected, doubled (up to 1) when a full step is accepted.
  *
- * State after the shared tail: phase, λ, step scale, then ∇f at the accepted point (n, in θ).
+ * State after the shared tail: phase, λ, ∇f at the accepted point (n, in θ), then the step scale
+ * (the aggregator's alone: it never goes to the threads).
  */
 
 /** Most CG iterations per local solve; CG also stops at a relative residual of CG_TOLERANCE·min(1, √‖∇f‖). */
@@ -41,7 +42,7 @@ export function giantStateLength(dims: number, outputs: number): number {
 
 function stateOffsets(dims: number, outputs: number) {
   const o = tailOffsets(dims, outputs);
-  return { ...o, phase: o.extra, lambda: o.extra + 1, scale: o.extra + 2, grad: o.extra + 3 };
+  return { ...o, phase: o.extra, lambda: o.extra + 1, grad: o.extra + 2, scale: o.extra + 2 + o.n };
 }
 
 /** What the thread reads in each phase: evaluate, the point and direction; solve, the point, means, std devs, λ and ∇f. */
