@@ -93,6 +93,8 @@ if (PHASES.includes('ours')) {
       const first = out.rounds[0]!.publishedAt;
       const points = out.rounds.map((r: RoundMetrics) => ({ objective: r.objective, seconds: (r.aggregatedAt - first) / 1000 }));
       traces.push({ name: `ours, ${solver} (W = 1 × 2), load ${l0} → ${load()}`, points, unit: 'rounds' });
+      // Printed now, so that a long scikit-learn side cut short does not lose them.
+      log(`ours, ${solver}: objective per round ${points.map((p) => p.objective.toPrecision(7)).join(' ')}; ${points.at(-1)!.seconds.toFixed(1)} s`);
       objectives.push(...points.map((p) => p.objective));
     }
   } finally {
