@@ -67,6 +67,7 @@ export const JUSTIFIED_UNUSED: { role: string; action: string; reason: string }[
   { role: 'AggregatorRole', action: 'sqs:GetQueueAttributes', reason: 'the SQS event source mapping reads the queue\'s attributes with the aggregator\'s role (AWS Lambda developer guide, "Using Lambda with Amazon SQS")' },
   { role: '*', action: 's3:GetObjectVersion', reason: 'a job started by an upload reads the uploaded version (GetObject with VersionId); s3rver keeps no versions, so its events carry none' },
   { role: '*', action: 's3:GetObject@dataBuckets', reason: 'read access to the buckets named by --param dataBuckets: the emulated run reads only the stack\'s own bucket' },
+  { role: '*', action: 's3:GetObjectVersion@dataBuckets', reason: 'reads a pinned version of data in the buckets named by --param dataBuckets' },
   { role: '*', action: 's3:ListBucket@dataBuckets', reason: 'listing data sets in parts in the buckets named by --param dataBuckets' },
 ];
 

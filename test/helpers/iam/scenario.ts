@@ -37,7 +37,12 @@ export async function runIamScenario(): Promise<ScenarioRun> {
   startRecording();
   const emulators = await startAwsEmulators();
   enforceConditionalWrites(emulators.s3.server);
-  const base = pipeline(emulators, { BSPML_THREADS: '1', BSPML_DEFAULT_SPEC: JSON.stringify({ algorithm: 'kmeans', k: 2, workers: 2, maxRounds: 2 }) });
+  const base = pipeline(emulators, {
+    BSPML_THREADS: '1',
+    BSPML_DEFAULT_SPEC: JSON.stringify({ algorithm: 'kmeans', k: 2, workers: 2, maxRounds: 2 }),
+    // As serverless.yml sets it: the stack's datasets/ only (no --param dataBuckets).
+    BSPML_DATA_SOURCES: `s3://${emulators.bucket}/datasets/`,
+  });
   const p = asFunctions(base);
   const outcomes: Record<string, string> = {};
   const bucket = emulators.bucket;
@@ -77,6 +82,10 @@ export async function runIamScenario(): Promise<ScenarioRun> {
     const [submitted] = await p.start({ jobId: 'iam-churn', spec: { algorithm: 'logreg', workers: 2, maxRounds: 3, data: { uri: `s3://${bucket}/datasets/churn.bin`, labelColumn: 'label' } } });
     await deliverAll(p, emulators.queueUrl);
     outcomes.submit = await statusOf(submitted?.jobId);
+
+    // `bspml submit` of data the stack may not read: refused before any S3 call, naming the parameter.
+    const [elsewhere] = await p.start({ jobId: 'iam-elsewhere', spec: { algorithm: 'kmeans', k: 2, data: { uri: 's3://someone-elses-lake/blobs.csv' } } });
+    outcomes.unreadableData = `${elsewhere?.status}: ${elsewhere?.error}`;
 
     // A worker that failed its retries: Lambda hands the event to workerFailed, which fails the job.
     await p.start({ jobId: 'iam-failing', spec: { algorithm: 'kmeans', k: 2, workers: 2, data: { uri: `s3://${bucket}/datasets/blobs.csv` } } });
