@@ -10,6 +10,7 @@ import { VERSION } from '../version.js';
 import { BACKENDS } from '../stores/open.js';
 import { addBenchBackendsCommand } from '../bench/backends-cli.js';
 import { addAwsCommands } from './aws.js';
+import { addDoctorCommand } from './doctor.js';
 import { convert } from './convert.js';
 import { gen } from './gen.js';
 import type { CliIo } from './io.js';
@@ -141,6 +142,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
   // A deployment on AWS: submit a job to it, follow one.
   addAwsCommands(program, io);
+  addDoctorCommand(program, io);
 
   try {
     await program.parseAsync(argv, { from: 'user' });
