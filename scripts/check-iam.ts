@@ -2,7 +2,8 @@
  * `npm run check:iam [-- --template FILE] [-- --param NAME=VALUE …]`: packages the stack offline
  * (serverless package, no credentials) unless given a template, runs the emulated pipeline with
  * every AWS call recorded, and checks each against the calling function's role in the template.
- * Exits 1 when a call is denied or a permission no call uses is not justified.
+ * Exits 1 when a call is denied, a permission no call uses is not justified, or a function of the
+ * template never ran (the scenario needs a step for it).
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -49,7 +50,7 @@ async function main(): Promise<number> {
   const report = await checkIam(template, run.calls, scenarioNames(run));
   for (const line of iamDetails(report)) write(`${line}\n`);
   write(`${iamSummary(report)}\n`);
-  return report.denied.length === 0 && report.unjustified.length === 0 ? 0 : 1;
+  return report.denied.length === 0 && report.unjustified.length === 0 && report.uncovered.length === 0 ? 0 : 1;
 }
 
 main().then(

@@ -336,6 +336,7 @@ describe('IAM, proven from the code\'s own calls', () => {
     expect(iamDetails(report).filter((line) => !line.includes(': kept: '))).toEqual([]);
     expect(report.denied).toEqual([]);
     expect(report.unjustified).toEqual([]);
+    expect(report.uncovered).toEqual([]);
     expect(report.calls).toBeGreaterThan(300);
     // Nothing touched data the stack may not read.
     expect(report.requests.filter((r) => r.resource.includes('someone-elses-lake'))).toEqual([]);

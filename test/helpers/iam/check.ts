@@ -52,6 +52,8 @@ export interface IamReport {
   unused: UnusedPermission[];
   /** Unused and not justified: remove them or say why they stay. */
   unjustified: UnusedPermission[];
+  /** Functions of the template the run never called: the scenario needs a step for each (test/helpers/iam/scenario.ts). */
+  uncovered: string[];
 }
 
 /**
@@ -224,6 +226,7 @@ export async function checkIam(templateJson: Template, calls: readonly RecordedC
     denied: requests.filter((r) => !r.allowed),
     unused,
     unjustified: unused.filter((u) => u.justification === undefined),
+    uncovered: [...roles.keys()].filter((fn) => !calls.some((c) => c.fn === fn)).sort(),
   };
 }
 
@@ -286,7 +289,7 @@ export function iamSummary(report: IamReport): string {
 
 /** Every denied request and unused permission, one line each, then the summary line. */
 export function iamDetails(report: IamReport): string[] {
-  const lines: string[] = [];
+  const lines: string[] = report.uncovered.map((fn) => `UNCOVERED ${fn}: the emulated run never called this function; add its paths to test/helpers/iam/scenario.ts`);
   const seen = new Set<string>();
   for (const d of report.denied) {
     const line = `DENIED ${d.fn} (${d.role}): ${d.call} needs ${d.action} on ${d.resource}${Object.keys(d.context).length > 1 ? ` ${JSON.stringify(d.context)}` : ''}: ${d.reason}`;
