@@ -38,14 +38,18 @@ async function main(): Promise<number> {
   const args = process.argv.slice(2);
   const at = args.indexOf('--template');
   const template = at >= 0 ? (JSON.parse(await readFile(args[at + 1]!, 'utf8')) as Template) : await packagedTemplate(args);
-  // The functions' own log lines would bury the report: they go nowhere while the pipeline runs.
+  // The functions' own log lines (errors included: the run fails jobs on purpose) would bury the
+  // report: they go nowhere while the pipeline runs; a run that cannot finish still throws.
   const write = process.stdout.write.bind(process.stdout);
+  const writeError = process.stderr.write.bind(process.stderr);
   process.stdout.write = (() => true) as typeof process.stdout.write;
+  process.stderr.write = (() => true) as typeof process.stderr.write;
   let run;
   try {
     run = await runIamScenario();
   } finally {
     process.stdout.write = write;
+    process.stderr.write = writeError;
   }
   const report = await checkIam(template, run.calls, scenarioNames(run));
   for (const line of iamDetails(report)) write(`${line}\n`);
