@@ -488,6 +488,32 @@ describe('deploy-time parameters', () => {
     expect(prod.resources.extensions.S3BucketData.Properties.BucketName).toEqual({ 'Fn::Sub': 'bspml-prod-${AWS::AccountId}-${AWS::Region}' });
   }, PRINT_TIMEOUT);
 
+  it('take a monthly budget, notifying the alarm topic, which budgets and alarms may then publish to', async () => {
+    // Act
+    const config = await print(['--param', 'monthlyBudgetUsd=20']);
+
+    // Assess
+    expect(config.resources.Conditions.HasBudget).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['20', ''] }] });
+    const budget = config.resources.Resources.MonthlyBudget;
+    expect(budget.Properties.Budget).toMatchObject({ BudgetType: 'COST', TimeUnit: 'MONTHLY', BudgetLimit: { Amount: 20, Unit: 'USD' } });
+    expect(budget.Properties.NotificationsWithSubscribers.map((n: any) => [n.Notification.NotificationType, n.Notification.Threshold, n.Subscribers])).toEqual([
+      ['ACTUAL', 80, [{ SubscriptionType: 'SNS', Address: { Ref: 'AlarmTopic' } }]],
+      ['FORECASTED', 100, [{ SubscriptionType: 'SNS', Address: { Ref: 'AlarmTopic' } }]],
+    ]);
+    const principals = config.resources.Resources.AlarmTopicPolicy.Properties.PolicyDocument.Statement.map((st: any) => st.Principal.Service);
+    expect(principals).toEqual(['budgets.amazonaws.com', 'cloudwatch.amazonaws.com']);
+  }, PRINT_TIMEOUT);
+
+  it('refuse a data bucket entry or budget S3 or AWS Budgets would refuse, naming the parameter', async () => {
+    // Act
+    const bucket = (await print(['--param', 'dataBuckets=my-lake,Bad_Bucket/x/']).catch((e: unknown) => e)) as { stdout?: string; stderr?: string };
+    const budget = (await print(['--param', 'monthlyBudgetUsd=lots']).catch((e: unknown) => e)) as { stdout?: string; stderr?: string };
+
+    // Assess
+    expect(`${bucket.stdout}${bucket.stderr}`).toContain('dataBuckets entry "Bad_Bucket/x/" (--param dataBuckets or BSPML_DATA_BUCKETS): "Bad_Bucket" is not a valid S3 bucket name');
+    expect(`${budget.stdout}${budget.stderr}`).toContain('monthlyBudgetUsd "lots" (--param monthlyBudgetUsd or BSPML_MONTHLY_BUDGET_USD) is not a positive number of US dollars');
+  }, PRINT_TIMEOUT);
+
   it('refuse a bucket name S3 would refuse, with a line saying which setting to fix', async () => {
     // Act
     const error = (await print(['--param', 'bucket=My_Bucket']).catch((e: unknown) => e)) as { stdout?: string; stderr?: string };
