@@ -64,7 +64,6 @@ export const JUSTIFIED_UNUSED: { role: string; action: string; reason: string }[
   { role: '*', action: 'logs:CreateLogStream', reason: 'the Lambda runtime writes the function\'s logs with its role (AWS Lambda developer guide, "Lambda execution role")' },
   { role: '*', action: 'logs:PutLogEvents', reason: 'the Lambda runtime writes the function\'s logs with its role' },
   { role: 'WorkerRole', action: 'lambda:InvokeFunction', reason: 'Lambda invokes the on-failure destination (workerFailed) with the worker\'s role; the emulated run plays Lambda and invokes it directly' },
-  { role: 'WorkerRole', action: 'dynamodb:BatchGetItem', reason: 'reads a model stored in chunks, one over an item\'s 400 KB (DynamoDbStore getBlob); the emulated run\'s models fit one item' },
   { role: 'StartRole', action: 'sqs:SendMessage', reason: 'Lambda sends a failed asynchronous start to its on-failure queue with the start\'s role' },
   { role: 'AggregatorRole', action: 'sqs:GetQueueAttributes', reason: 'the SQS event source mapping reads the queue\'s attributes with the aggregator\'s role (AWS Lambda developer guide, "Using Lambda with Amazon SQS")' },
   { role: '*', action: 's3:GetObjectVersion', reason: 'a job started by an upload reads the uploaded version (GetObject with VersionId); s3rver keeps no versions, so its events carry none' },

@@ -16,7 +16,8 @@ import { asFunction, recordedCalls, startRecording, type RecordedCall } from './
  * One emulated run of the whole deployed pipeline, every AWS call recorded by the function whose
  * role makes it: upload triggers (a data file with its spec, one without, a data set in parts and
  * its _SUCCESS, a spec before its parts, a spec that is not JSON), `bspml submit` invocations,
- * training to the model on each data plane the stack has without a VPC (DynamoDB, S3), a worker
+ * training to the model on each data plane the stack has without a VPC (DynamoDB, S3), a model
+ * larger than one DynamoDB item, a worker
  * that failed its retries, and the recovery sweep (re-publishing lost shards, re-sending a lost
  * completion, failing a start that died). Calls the Lambda service makes with a function's role
  * (the SQS event source mapping's receives and deletes, with the aggregator's) are recorded as that
@@ -82,6 +83,13 @@ export async function runIamScenario(): Promise<ScenarioRun> {
     const [submitted] = await p.start({ jobId: 'iam-churn', spec: { algorithm: 'logreg', workers: 2, maxRounds: 3, data: { uri: `s3://${bucket}/datasets/churn.bin`, labelColumn: 'label' } } });
     await deliverAll(p, emulators.queueUrl);
     outcomes.submit = await statusOf(submitted?.jobId);
+
+    // A model over one DynamoDB item (k-means, 30 centroids × 1,500 features): stored in chunks, read back in batches.
+    const wide = blobs(Array.from({ length: 2 }, (_, c) => Array.from({ length: 1500 }, () => c * 5)), 40, 1, 7);
+    await put('datasets/wide.csv', formatCsv(toTable(wide)));
+    await p.start({ jobId: 'iam-big-model', spec: { algorithm: 'kmeans', k: 30, workers: 2, maxRounds: 2, tol: 0, data: { uri: `s3://${bucket}/datasets/wide.csv` } } });
+    await deliverAll(p, emulators.queueUrl);
+    outcomes.bigModel = await statusOf('iam-big-model');
 
     // `bspml submit` of data the stack may not read: refused before any S3 call, naming the parameter.
     const [elsewhere] = await p.start({ jobId: 'iam-elsewhere', spec: { algorithm: 'kmeans', k: 2, data: { uri: 's3://someone-elses-lake/blobs.csv' } } });
