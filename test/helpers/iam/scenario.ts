@@ -17,14 +17,14 @@ import { asFunction, recordedCalls, startRecording, type RecordedCall } from './
  * role makes it: upload triggers (a data file with its spec, one without, a data set in parts and
  * its _SUCCESS, a spec before its parts, a spec that is not JSON), `bspml submit` invocations,
  * training to the model on each data plane the stack has without a VPC (DynamoDB, S3), a model
- * larger than one DynamoDB item, a worker
- * that failed its retries, and the recovery sweep (re-publishing lost shards, re-sending a lost
- * completion, failing a start that died). Calls the Lambda service makes with a function's role
+ * larger than one DynamoDB item, data the stack may not read, a worker that failed its retries,
+ * and the recovery sweep (re-publishing lost shards, re-sending a lost completion, failing a start
+ * that died). Calls the Lambda service makes with a function's role
  * (the SQS event source mapping's receives and deletes, with the aggregator's) are recorded as that
  * function's. Add a step here when the code gains a path: the IAM check sees only what runs.
  */
 
-/** The emulators' names, and what each stands for in the packaged template (its logical ids). */
+/** The recorded calls, the emulators' names (test/helpers/iam/names.ts places them in the template), and each step's end. */
 export interface ScenarioRun {
   calls: readonly RecordedCall[];
   emulated: { table: string; bucket: string; queueUrl: string; dlqUrl: string; topicArn: string };
