@@ -349,6 +349,14 @@ describe('IAM, proven from the code\'s own calls', () => {
 
     // Assess: the check fails where the role falls short
     expect(new Set(strict.denied.map((d) => `${d.fn} ${d.call} ${d.action}`))).toEqual(new Set(['worker SQS:SendMessage sqs:SendMessage']));
+
+    // Act: a grant no call uses, beside one justified for another resource
+    const widened = structuredClone(template);
+    ownPolicies(widened.Resources.WorkerRole!)[0].PolicyDocument.Statement.push({ Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: getAtt('AggregatorLambdaFunction') });
+    const loose = await checkIam(widened, run.calls, scenarioNames(run));
+
+    // Assess: it is listed as not justified
+    expect(loose.unjustified).toEqual([{ role: 'WorkerRole', action: 'lambda:InvokeFunction', resource: 'arn:aws:lambda:us-east-1:123456789012:function:bspml-dev-aggregator' }]);
   }, 240_000);
 });
 

@@ -57,19 +57,20 @@ export interface IamReport {
 }
 
 /**
- * Permissions no SDK call in the code makes, and why each stays. A role (or `*`, every role) and
- * action; a line here needs a reason a reviewer can check.
+ * Permissions no SDK call in the code makes, and why each stays: a role (or `*`, every role), an
+ * action and the resource it may be on (a permission on any other resource is not covered); a
+ * line here needs a reason a reviewer can check.
  */
-export const JUSTIFIED_UNUSED: { role: string; action: string; reason: string }[] = [
-  { role: '*', action: 'logs:CreateLogStream', reason: 'the Lambda runtime writes the function\'s logs with its role (AWS Lambda developer guide, "Lambda execution role")' },
-  { role: '*', action: 'logs:PutLogEvents', reason: 'the Lambda runtime writes the function\'s logs with its role' },
-  { role: 'WorkerRole', action: 'lambda:InvokeFunction', reason: 'Lambda invokes the on-failure destination (workerFailed) with the worker\'s role; the emulated run plays Lambda and invokes it directly' },
-  { role: 'StartRole', action: 'sqs:SendMessage', reason: 'Lambda sends a failed asynchronous start to its on-failure queue with the start\'s role' },
-  { role: 'AggregatorRole', action: 'sqs:GetQueueAttributes', reason: 'the SQS event source mapping reads the queue\'s attributes with the aggregator\'s role (AWS Lambda developer guide, "Using Lambda with Amazon SQS")' },
-  { role: '*', action: 's3:GetObjectVersion', reason: 'a job started by an upload reads the uploaded version (GetObject with VersionId); s3rver keeps no versions, so its events carry none' },
-  { role: '*', action: 's3:GetObject@dataBuckets', reason: 'read access to the buckets named by --param dataBuckets: the emulated run reads only the stack\'s own bucket' },
-  { role: '*', action: 's3:GetObjectVersion@dataBuckets', reason: 'reads a pinned version of data in the buckets named by --param dataBuckets' },
-  { role: '*', action: 's3:ListBucket@dataBuckets', reason: 'listing data sets in parts in the buckets named by --param dataBuckets' },
+export const JUSTIFIED_UNUSED: { role: string; action: string; resource: RegExp; reason: string }[] = [
+  { role: '*', action: 'logs:CreateLogStream', resource: /:log-group:\/aws\/lambda\/[^:]+:\*$/, reason: 'the Lambda runtime writes the function\'s logs with its role (AWS Lambda developer guide, "Lambda execution role")' },
+  { role: '*', action: 'logs:PutLogEvents', resource: /:log-group:\/aws\/lambda\/[^:]+:\*$/, reason: 'the Lambda runtime writes the function\'s logs with its role' },
+  { role: 'WorkerRole', action: 'lambda:InvokeFunction', resource: /:function:[^:]+-workerFailed$/, reason: 'Lambda invokes the on-failure destination (workerFailed) with the worker\'s role; the emulated run plays Lambda and invokes it directly' },
+  { role: 'StartRole', action: 'sqs:SendMessage', resource: /:[^:]+-start-failures$/, reason: 'Lambda sends a failed asynchronous start to its on-failure queue with the start\'s role' },
+  { role: 'AggregatorRole', action: 'sqs:GetQueueAttributes', resource: /:[^:]+-completions\.fifo$/, reason: 'the SQS event source mapping reads the queue\'s attributes with the aggregator\'s role (AWS Lambda developer guide, "Using Lambda with Amazon SQS")' },
+  { role: '*', action: 's3:GetObjectVersion', resource: /^arn:[^:]+:s3:::[^/]+\/datasets\/\*$/, reason: 'a job started by an upload reads the uploaded version (GetObject with VersionId); s3rver keeps no versions, so its events carry none' },
+  { role: '*', action: 's3:GetObject@dataBuckets', resource: /^arn:[^:]+:s3:::/, reason: 'read access to the buckets named by --param dataBuckets: the emulated run reads only the stack\'s own bucket' },
+  { role: '*', action: 's3:GetObjectVersion@dataBuckets', resource: /^arn:[^:]+:s3:::/, reason: 'reads a pinned version of data in the buckets named by --param dataBuckets' },
+  { role: '*', action: 's3:ListBucket@dataBuckets', resource: /^arn:[^:]+:s3:::/, reason: 'listing data sets in parts in the buckets named by --param dataBuckets' },
 ];
 
 /** The IAM request(s) an SDK call needs, with its resource named as in the template. */
@@ -261,7 +262,7 @@ function unusedPermissions(template: ResolvedTemplate, roles: Map<string, string
           for (const resource of [s.Resource].flat()) {
             if (made.some((r) => wildcard(action, r.action, true) && wildcard(resource, r.resource))) continue;
             const onDataBucket = [...dataBuckets].some((b) => resource === `arn:${template.at.partition}:s3:::${b}` || resource.startsWith(`arn:${template.at.partition}:s3:::${b}/`));
-            const justified = JUSTIFIED_UNUSED.find((j) => (j.role === '*' || j.role === role) && j.action === (onDataBucket ? `${action}@dataBuckets` : action));
+            const justified = JUSTIFIED_UNUSED.find((j) => (j.role === '*' || j.role === role) && j.action === (onDataBucket ? `${action}@dataBuckets` : action) && j.resource.test(resource));
             unused.push({ role, action, resource, ...(justified ? { justification: justified.reason } : {}) });
           }
         }
