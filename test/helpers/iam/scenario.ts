@@ -1,4 +1,4 @@
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { createRecoverHandler } from '../../../handlers/recover.js';
 import { formatCsv } from '../../../src/data/csv.js';
@@ -53,6 +53,11 @@ export async function runIamScenario(): Promise<ScenarioRun> {
     await put(key, body);
     return p.start(await event);
   };
+  const modelAt = (key: string) =>
+    base.wiring.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).then(
+      () => `model at ${key}`,
+      () => `no model at ${key}`,
+    );
   const statusOf = async (jobId: string | undefined) => (jobId ? ((await base.wiring.store.getJob(jobId))?.status ?? 'missing') : 'no job');
   try {
     const csv = formatCsv(toTable(blobs([[0, 0], [6, 6], [-6, 6]], 60, 1, 3)));
@@ -72,7 +77,7 @@ export async function runIamScenario(): Promise<ScenarioRun> {
     await put('datasets/parts/part-00001.csv', csv);
     const [parts] = await upload('datasets/parts/_SUCCESS', '');
     await deliverAll(p, emulators.queueUrl);
-    outcomes.partsOnS3 = await statusOf(parts?.jobId);
+    outcomes.partsOnS3 = `${await statusOf(parts?.jobId)}, ${await modelAt(`models/parts/${parts?.jobId}.json`)}`;
     // A spec that is not JSON: the job is recorded FAILED with the reason.
     await put('datasets/broken.job.json', '{not json');
     const [broken] = await upload('datasets/broken.csv', csv);
