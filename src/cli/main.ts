@@ -14,7 +14,7 @@ import { addDoctorCommand } from './doctor.js';
 import { convert } from './convert.js';
 import { gen } from './gen.js';
 import type { CliIo } from './io.js';
-import { addReportOptions, httpUrl, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber, redisUrl } from './options.js';
+import { addReportOptions, columnList, fraction, httpUrl, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber, redisUrl } from './options.js';
 import { predict, type PredictOptions } from './predict.js';
 import { addSimulateCommand, addTuneCommand } from './simulate.js';
 import { SYNC_DESIGNS, train, type TrainOptions } from './train.js';
@@ -41,6 +41,10 @@ function addTrainOptions(command: Command): Command {
         .argParser(oneOf(SYNC_DESIGNS))
         .default('event'),
     )
+    .option('--features <columns>', 'only these columns (names or 0-based indices, comma-separated) are features', columnList())
+    .option('--drop <columns>', 'leave these columns out (an id, a leak; comma-separated names or 0-based indices)', columnList())
+    .option('--validation <uri>', 'held-out rows to score the written model on (a file, a directory of parts or s3://): accuracy, log-loss, AUC, precision/recall/F1, confusion matrix; k-means: inertia')
+    .option('--holdout <fraction>', 'leave this share of the rows out of training (seeded by --seed, the same rows for any --workers) and score the model on them', fraction)
     .option('--out <file>', 'write the model as JSON (only when training succeeds)')
     .option('--no-progress', 'no progress bar')
     .option('--worker-memory <mb>', `worker memory (MB) of the stack the projected AWS cost assumes (default ${DEFAULT_DEPLOYMENT.workerMemoryMb})`, positiveInt);
@@ -107,6 +111,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .option('--id-column <name>', 'copy this column to each output row, first (a name, or a 0-based index in a file without header)')
     .option('--keep <columns>', 'copy these columns (comma-separated) to each output row, after the id', (v: string) => v.split(',').filter(Boolean))
     .option('--allow-extra-columns', 'ignore data columns the model does not use (default: an error naming them)')
+    .option('--by-position', "match the model's features to the file's columns by position, not by name")
     .action((options: PredictOptions) => predict(options, io));
 
   const genCommand = program.command('gen').description('write synthetic data with a seed');

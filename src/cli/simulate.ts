@@ -31,6 +31,9 @@ interface SimulateOptions {
   json?: string;
   experiment?: 'table1';
   seed: number;
+  merge: 'auto' | 'tree' | 'flat';
+  trigger: 'sqs' | 'invoke';
+  backup: 'on' | 'off';
 }
 
 /**
@@ -64,6 +67,9 @@ export function addSimulateCommand(program: Command, io: CliIo): void {
     .addOption(new Option('--sync <design>', 'event (ours) or barrier-wait (WoSC\'23)').argParser(oneOf(['event', 'barrier-wait'] as const)).default('event'))
     .addOption(new Option('--layout <layout>', 'DynamoDB layout: spread (today) or single (one partition per round, one barrier item)').argParser(oneOf(['spread', 'single'] as const)).default('spread'))
     .option('--profile <name>', 'aws, local (this machine\'s local runtime) or a JSON file of overrides', 'aws')
+    .addOption(new Option('--merge <how>', 'partials merged per barrier group first (tree), read one by one (flat), or auto').argParser(oneOf(['auto', 'tree', 'flat'] as const)).default('auto'))
+    .addOption(new Option('--trigger <how>', 'the aggregator reached through SQS FIFO or a direct Lambda Invoke').argParser(oneOf(['sqs', 'invoke'] as const)).default('sqs'))
+    .addOption(new Option('--backup <on|off>', 'backup tasks for a round\'s stragglers').argParser(oneOf(['on', 'off'] as const)).default('off'))
     .option('--seed <n>', 'seed of the latency draws', positiveInt, 1)
     .option('--json <file>', 'write the full result as JSON')
     .addOption(new Option('--experiment <name>', 'run a preset experiment').argParser(oneOf(['table1'] as const)))
@@ -96,7 +102,7 @@ export function addSimulateCommand(program: Command, io: CliIo): void {
       const memoryMb = options.memory ?? Math.min(10_240, Math.ceil(options.threads * profile.lambda.mbPerVcpu.value));
       if (memoryMb < 128 || memoryMb > 10_240) throw new BspmlError('E_ARGUMENT', `--memory ${memoryMb}: Lambda allows 128 to 10,240 MB`);
       const result = await simulate(
-        { algorithm, rows: options.rows!, dims: options.dims!, k, solver: options.solver, workers: options.workers!, threads: options.threads, memoryMb, rounds: options.rounds, backend: options.backend, sync: options.sync, layout: options.layout, seed: options.seed },
+        { algorithm, rows: options.rows!, dims: options.dims!, k, solver: options.solver, workers: options.workers!, threads: options.threads, memoryMb, rounds: options.rounds, backend: options.backend, sync: options.sync, layout: options.layout, seed: options.seed, merge: options.merge, trigger: options.trigger, backup: options.backup === 'on' },
         profile,
         msPerRow,
       );
@@ -124,6 +130,7 @@ export function formatResult(r: SimResult, vcpus: number): string {
     `lambda     invocations ${pairs(r.invocations)}; cold starts ${pairs(r.coldStarts)}`,
     `requests   ${int(r.requests.total)} (${pairs(r.requests.byOperation)})`,
     `throttled  ${int(r.throttled.total)}${r.throttled.total ? ` (${pairs(r.throttled.byOperation)})` : ''}`,
+    `aggregator reads ${int(r.aggregatorReadBytesPerRound)} bytes of partials per round (merge ${c.merge ?? 'auto'}, trigger ${c.trigger ?? 'sqs'}, backup tasks ${c.backup ? 'on' : 'off'})`,
     `cost       ${usd(r.costUsd.total)} = Lambda ${usd(r.costUsd.lambda)} + DynamoDB ${usd(r.costUsd.dynamodb)} + S3 ${usd(r.costUsd.s3)} + SNS ${usd(r.costUsd.sns)} + SQS ${usd(r.costUsd.sqs)} + ElastiCache ${usd(r.costUsd.elasticache)}`,
   ];
   return lines.join('\n');
