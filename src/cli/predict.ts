@@ -7,11 +7,17 @@ import { classKey, labelKey } from '../data/textColumns.js';
 import { parseModel } from '../protocol/modelFile.js';
 import { classLabelsOf, isMultinomial, type ModelResult } from '../protocol/types.js';
 import { writeFileAtomic } from '../util/files.js';
+import { isS3Uri, readStoredModel } from '../serve/storedModel.js';
+import { batchPredictCli, isBatchPredict } from './batch-predict.js';
 import type { CliIo } from './io.js';
 
 /** `bspml predict`: applies a trained model to a data file, one output row per input row. */
 export async function predict(options: PredictOptions, io: CliIo): Promise<void> {
-  const model = await readModel(options.model);
+  // s3://…/models/NAME/ (with --model-version V): a published model (src/serve/storedModel.ts).
+  if (options.modelVersion !== undefined && !isS3Uri(options.model)) throw new SpecError(`--model-version: pins a published model: give --model s3://BUCKET/models/NAME/`, 'model-version');
+  const model = isS3Uri(options.model) ? await readStoredModel(options.model, options) : await readModel(options.model);
+  // A data set in S3, or parts out: through the training data plane, one part per shard (src/cli/batch-predict.ts).
+  if (isBatchPredict(options)) return batchPredictCli(model, options, io);
   const carried = [...(options.idColumn !== undefined ? [options.idColumn] : []), ...(options.keep ?? [])];
   const clash = carried.find((name) => outputColumns(model).includes(name));
   if (clash !== undefined) {
@@ -157,6 +163,12 @@ export interface PredictOptions {
   allowExtraColumns?: boolean;
   /** Match the model's features to the file's columns by position, whatever their names. */
   byPosition?: boolean;
+  /** With an s3:// model prefix: the version (job id) to use instead of the latest. */
+  modelVersion?: string;
+  /** For s3:// models, data and output parts. */
+  s3Endpoint?: string;
+  /** Parts out: shards of the data set (default: one per part). */
+  shards?: number;
 }
 
 const isDefaultName = (name: string, j: number) => name === `x${j}`;

@@ -79,6 +79,15 @@ export const JUSTIFIED_UNUSED: { role: string; action: string; resource: RegExp;
   { role: '*', action: 's3:ListBucket@dataBuckets', resource: /^arn:[^:]+:s3:::/, reason: 'listing data sets in parts in the buckets named by --param dataBuckets' },
 ];
 
+/**
+ * Functions whose AWS calls the SDK middleware cannot see, and why: their roles' permissions are
+ * listed as unused with this reason, and they are not reported as uncovered. Record them and drop
+ * the line (a hook in their HTTP signer that calls recordCall would do).
+ */
+export const UNRECORDED: Record<string, string> = {
+  predict: 'predict signs its own S3 GETs without the AWS SDK (src/serve/s3Get.ts), which the SDK middleware cannot see; its role is checked statement by statement in test/aws/template.test.ts',
+};
+
 /** The IAM request(s) an SDK call needs, with its resource named as in the template. */
 export function requestsOf(call: RecordedCall, template: ResolvedTemplate, names: NameMap): IamRequest[] {
   const input = call.input as Record<string, any>;
@@ -232,7 +241,7 @@ export async function checkIam(templateJson: Template, calls: readonly RecordedC
     denied: requests.filter((r) => !r.allowed),
     unused,
     unjustified: unused.filter((u) => u.justification === undefined),
-    uncovered: [...roles.keys()].filter((fn) => !calls.some((c) => c.fn === fn)).sort(),
+    uncovered: [...roles.keys()].filter((fn) => !calls.some((c) => c.fn === fn) && UNRECORDED[fn] === undefined).sort(),
   };
 }
 
@@ -268,6 +277,11 @@ function unusedPermissions(template: ResolvedTemplate, roles: Map<string, string
           for (const resource of [s.Resource].flat()) {
             if (made.some((r) => wildcard(action, r.action, true) && wildcard(resource, r.resource))) continue;
             const onDataBucket = [...dataBuckets].some((b) => resource === `arn:${template.at.partition}:s3:::${b}` || resource.startsWith(`arn:${template.at.partition}:s3:::${b}/`));
+            const unrecorded = [...roles].find(([fn, r]) => r === role && UNRECORDED[fn] !== undefined);
+            if (unrecorded) {
+              unused.push({ role, action, resource, justification: `not recorded: ${UNRECORDED[unrecorded[0]]}` });
+              continue;
+            }
             const justified = JUSTIFIED_UNUSED.find((j) => (j.role === '*' || j.role === role) && j.action === (onDataBucket ? `${action}@dataBuckets` : action) && j.resource.test(resource));
             unused.push({ role, action, resource, ...(justified ? { justification: justified.reason } : {}) });
           }
