@@ -11,6 +11,7 @@ import { BACKENDS } from '../stores/open.js';
 import { addBenchBackendsCommand } from '../bench/backends-cli.js';
 import { addBenchPredictCommand } from './bench-predict.js';
 import { addAwsCommands } from './aws.js';
+import { addDoctorCommand } from './doctor.js';
 import { convert } from './convert.js';
 import { exportModel, type ExportOptions } from './export.js';
 import { gen } from './gen.js';
@@ -161,6 +162,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
   // A deployment on AWS: submit a job to it, follow one.
   addAwsCommands(program, io);
+  addDoctorCommand(program, io);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -9,6 +9,7 @@ import { simShape, simulate, type SimResult } from '../sim/simulate.js';
 import { LOGREG_SOLVERS, type LogregSolver } from '../protocol/spec.js';
 import { TABLE1_JOBS, table1, type LayoutCheck, type Table1Row } from '../sim/table1.js';
 import { tuneChartHtml } from '../sim/chart.js';
+import { DEFAULT_MAX_MEMORY_MB, deployAdvice } from './tune-deploy.js';
 import { STRATEGIES, tune, type Strategy, type TuneResult } from '../sim/tune.js';
 import { FileDatasetSource } from '../data/FileDatasetSource.js';
 import { int } from './format.js';
@@ -183,7 +184,7 @@ export function addTuneCommand(program: Command, io: CliIo): void {
     .addOption(new Option('--strategy <s>', 'cost, speed or balanced (AWS Lambda Power Tuning\'s)').argParser(oneOf(STRATEGIES)).default('balanced'))
     .option('--budget <usd>', 'most a job may cost', positiveNumber)
     .option('--deadline <s>', 'most a job may take', positiveNumber)
-    .option('--max-memory <mb>', 'an account limit on function memory, e.g. 3008', positiveInt)
+    .option('--max-memory <mb>', `an account's limit on function memory (default ${DEFAULT_MAX_MEMORY_MB}, a new account's; 10240 once raised)`, positiveInt, DEFAULT_MAX_MEMORY_MB)
     .option('--max-workers <n>', 'most workers to try (powers of two up to it)', positiveInt, 256)
     .option('--profile <name>', 'aws or a JSON file of overrides', 'aws')
     .option('--out <file>', 'the chart (HTML with an SVG)', 'tune.html')
@@ -217,6 +218,7 @@ export function addTuneCommand(program: Command, io: CliIo): void {
         workers,
       });
       io.stdout.write(`${formatTune(result, options.strategy)}\n`);
+      io.stdout.write(`${deployAdvice(result, options.strategy, { maxMemoryMb: options.maxMemory ?? DEFAULT_MAX_MEMORY_MB, ...(options.data ? { data: options.data } : {}) })}\n`);
       await writeFile(options.out, tuneChartHtml(result, options.strategy));
       io.stdout.write(`chart written to ${options.out}\n`);
       if (options.json) await writeFile(options.json, `${JSON.stringify(result, null, 2)}\n`);
