@@ -8,6 +8,7 @@ import { ParquetWriter, fileWriter } from 'hyparquet-writer';
 import { BspmlError } from '../errors.js';
 import { formatCsvHeader, formatCsvRows } from './csv.js';
 import { BINARY_ROWS_OFFSET, encodeBinaryHeader, encodeFloats } from './formats/binary.js';
+import { addPageCrcs } from './formats/parquet-crc.js';
 
 /** Rows per Parquet row group: ~4 MB for 16 float32 columns, so shards can be balanced by groups. */
 export const PARQUET_ROW_GROUP = 65536;
@@ -67,12 +68,19 @@ export async function openTableWriter(path: string, columns: string[], options: 
         const columnData = columns.map((name, c) => {
           const data = new Float32Array(n);
           for (let r = 0; r < n; r++) data[r] = values[r * cols + c]!;
-          return { name, data, type: 'FLOAT' as const, nullable: false };
+          // No offset index: the CRC pass (parquet-crc.ts) moves the pages, and it would point past them.
+          return { name, data, type: 'FLOAT' as const, nullable: false, offsetIndex: false };
         });
         await writer.write({ columnData, rowGroupSize: PARQUET_ROW_GROUP });
         w.rows += n;
       },
-      close: () => finishTo(async () => void (await writer.finish())),
+      close: () =>
+        finishTo(async () => {
+          await writer.finish();
+          // Every page header gets its CRC-32, so that a reader can refuse a corrupted page (issue 20).
+          const { schema, num_rows, row_groups, kvMetadata: key_value_metadata, createdBy: created_by } = writer;
+          await addPageCrcs(temp, { version: 2, created_by, schema, num_rows, row_groups, key_value_metadata, metadata_length: 0 });
+        }),
       abort: () => rm(temp, { force: true }),
     };
     return w;
