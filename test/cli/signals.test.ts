@@ -79,7 +79,7 @@ describe('bspml train interrupted by a signal', () => {
       // Prepare: a run that would go on for ever (tol 0), in the middle of its rounds.
       const temp = await mkdtemp(join(tmpdir(), 'bspml-signals-'));
       try {
-        const args = ['--import', 'tsx', 'src/cli/main.ts', 'train', 'logreg', '--data', data, '--tol', '0', '--max-rounds', '40000', '--lr', '0.01', '--workers', '2', '--threads', '1', '--backend', backend];
+        const args = ['--import', 'tsx', 'src/cli/main.ts', 'train', 'logreg', '--data', data, '--tol', '0', '--max-rounds', '40000', '--solver', 'gd', '--lr', '0.01', '--workers', '2', '--threads', '1', '--backend', backend];
         const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, TMPDIR: temp, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
         let stderr = '';
         child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
