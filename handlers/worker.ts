@@ -2,7 +2,9 @@ import { runWorker } from '../src/protocol/runWorker.js';
 import { issueText, recordsEventSchema } from '../src/aws/events.js';
 import { log, roundTasksOf } from '../src/aws/messages.js';
 import { instrument } from '../src/aws/telemetry.js';
-import { wiringFromEnv, type AwsWiring } from '../src/aws/wiring.js';
+import { loadConfig } from '../src/aws/config.js';
+import { invokeCompletionFor } from '../src/aws/LambdaCompletion.js';
+import { createWiring, type AwsWiring } from '../src/aws/wiring.js';
 
 /**
  * One round task from the SNS topic: compute the shard's partial, store it, arrive at the barrier.
@@ -52,4 +54,11 @@ function round1(value: number): number {
   return Math.round(value * 10) / 10;
 }
 
-export const handler = instrument(createWorkerHandler(wiringFromEnv));
+let fromEnv: AwsWiring | undefined;
+
+/** The worker's wiring: as every function's, with the completion channel its stack chose (BSPML_AGGREGATOR_TRIGGER). */
+function workerWiring(): AwsWiring {
+  return (fromEnv ??= createWiring(loadConfig(process.env), { completion: (config) => invokeCompletionFor(config) }));
+}
+
+export const handler = instrument(createWorkerHandler(workerWiring));

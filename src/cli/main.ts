@@ -9,11 +9,12 @@ import { installSignalHandlers } from '../util/interrupt.js';
 import { VERSION } from '../version.js';
 import { BACKENDS } from '../stores/open.js';
 import { addBenchBackendsCommand } from '../bench/backends-cli.js';
+import { addBenchPredictCommand } from './bench-predict.js';
 import { addAwsCommands } from './aws.js';
 import { convert } from './convert.js';
 import { gen } from './gen.js';
 import type { CliIo } from './io.js';
-import { addReportOptions, httpUrl, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber, redisUrl } from './options.js';
+import { addReportOptions, columnList, fraction, httpUrl, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber, redisUrl } from './options.js';
 import { predict, type PredictOptions } from './predict.js';
 import { addSimulateCommand, addTuneCommand } from './simulate.js';
 import { SYNC_DESIGNS, train, type TrainOptions } from './train.js';
@@ -40,6 +41,10 @@ function addTrainOptions(command: Command): Command {
         .argParser(oneOf(SYNC_DESIGNS))
         .default('event'),
     )
+    .option('--features <columns>', 'only these columns (names or 0-based indices, comma-separated) are features', columnList())
+    .option('--drop <columns>', 'leave these columns out (an id, a leak; comma-separated names or 0-based indices)', columnList())
+    .option('--validation <uri>', 'held-out rows to score the written model on (a file, a directory of parts or s3://): accuracy, log-loss, AUC, precision/recall/F1, confusion matrix; k-means: inertia')
+    .option('--holdout <fraction>', 'leave this share of the rows out of training (seeded by --seed, the same rows for any --workers) and score the model on them', fraction)
     .option('--out <file>', 'write the model as JSON (only when training succeeds)')
     .option('--no-progress', 'no progress bar')
     .option('--worker-memory <mb>', `worker memory (MB) of the stack the projected AWS cost assumes (default ${DEFAULT_DEPLOYMENT.workerMemoryMb})`, positiveInt);
@@ -100,12 +105,16 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   program
     .command('predict')
     .description('apply a trained model to a data file')
-    .requiredOption('--model <file>', 'model JSON written by train --out')
-    .requiredOption('--data <file>', 'CSV or binary data with the model\'s feature columns')
-    .option('--out <file>', 'write predictions as CSV (default: standard output)')
+    .requiredOption('--model <file>', 'model JSON written by train --out, or a published model s3://BUCKET/models/NAME/ (its latest version)')
+    .option('--model-version <v>', 'with an s3:// model: this version (the job id that trained it) instead of the latest')
+    .option('--s3-endpoint <url>', 'S3 endpoint for s3:// models, data and output (an emulator; default AWS_ENDPOINT_URL_S3, else AWS)')
+    .option('--shards <n>', 'with --out s3://…/ or DIR/: shards, one output part each (default: one per data part)', positiveInt)
+    .requiredOption('--data <file>', 'CSV or binary data with the model\'s feature columns; a directory of parts or s3://BUCKET/PREFIX/ with --out …/')
+    .option('--out <file>', 'write predictions as CSV (default: standard output); s3://BUCKET/PREFIX/ or DIR/: one part per shard')
     .option('--id-column <name>', 'copy this column to each output row, first (a name, or a 0-based index in a file without header)')
     .option('--keep <columns>', 'copy these columns (comma-separated) to each output row, after the id', (v: string) => v.split(',').filter(Boolean))
     .option('--allow-extra-columns', 'ignore data columns the model does not use (default: an error naming them)')
+    .option('--by-position', "match the model's features to the file's columns by position, not by name")
     .action((options: PredictOptions) => predict(options, io));
 
   const genCommand = program.command('gen').description('write synthetic data with a seed');
@@ -134,6 +143,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   // Benchmarks: each registers its subcommand on this one `bench` command.
   const benchCommand = program.command('bench').description('measure the system on this machine');
   addBenchBackendsCommand(benchCommand, io);
+  addBenchPredictCommand(benchCommand, io);
 
   // What a deployed job would take and cost, without deploying it.
   addSimulateCommand(program, io);

@@ -5,8 +5,13 @@ const dataRef = z
   .object({
     uri: z.string().min(1, 'must name a data set'),
     labelColumn: z.string().min(1).optional(),
+    /** Only these columns (names or 0-based indices) are features; the rest, label aside, are left out. */
+    features: z.array(z.string().min(1)).min(1).optional(),
+    /** Columns left out (an id, a leak). Not with `features`. */
+    drop: z.array(z.string().min(1)).min(1).optional(),
   })
-  .strict();
+  .strict()
+  .refine((d) => d.features === undefined || d.drop === undefined, { message: 'give features or drop, not both', path: ['features'] });
 
 /**
  * Where a deployed stack keeps a job's data plane (models, partials, barrier): DynamoDB (the state
@@ -34,6 +39,13 @@ const common = {
   seed: z.number().int().min(0).max(2 ** 32 - 1).default(42),
   /** Stop the job (FAILED, with the reason) before its estimated AWS cost would pass this, in USD. */
   maxCostUsd: z.number().positive().optional(),
+  /**
+   * A share of the rows left out of training, chosen with the seed by each row's identity in its
+   * part (data/holdout.ts): the same rows whatever W; `bspml train` scores the model on them.
+   */
+  holdout: z.number().gt(0, 'must be a fraction between 0 and 1').lt(1, 'must be a fraction between 0 and 1').optional(),
+  /** How the aggregator gets a round's partials: merged per barrier group first (tree), read one by one (flat), or auto (src/protocol/groupMerge.ts). */
+  merge: z.enum(['auto', 'tree', 'flat']).optional(),
 };
 
 export const kmeansSpecSchema = z

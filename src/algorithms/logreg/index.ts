@@ -6,7 +6,7 @@ import type { LogregResult, MultinomialResult } from '../../protocol/types.js';
 import { addInto, type Algorithm, type Shape } from '../types.js';
 import { gdInit, gdTailLength, gradientStep } from './gd.js';
 import { standardisation } from './init.js';
-import { headLength, linearFields, PARTIAL_HEAD } from './layout.js';
+import { headLength, linearFields, PARTIAL_HEAD, penaltyOf, writtenPenalty } from './layout.js';
 import { lbfgsStateLength, lbfgsStep } from './lbfgs.js';
 import { localSgdInit, localSgdModelLength, localSgdPartial, localSgdPartialLength, localSgdSettings, localSgdStep } from './localSgd.js';
 import { classesOf, multinomialInit, multinomialModelLength, multinomialPartial, multinomialPartialLength, multinomialResult, validateClasses } from './multinomial.js';
@@ -127,12 +127,16 @@ export const logreg: Algorithm<LogregSpec> = {
   },
 
   result(spec, data, model, last, _merged, rounds): LogregResult | MultinomialResult {
-    if (data.classes !== undefined) return multinomialResult(data, model, last, rounds);
+    if (data.classes !== undefined) {
+      const result = multinomialResult(data, model, last, rounds);
+      return { ...result, penalty: writtenPenalty(penaltyOf(spec, data.rows), result.weights, model, data.dims) };
+    }
     const dims = data.dims;
     const solver = solverOf(spec, dims);
     // Gradient descent and local SGD report the model after their last step, as gradient descent
     // always has; the line-searched solvers their last accepted point, whose figures the last round measured.
     const weights = solver === 'gd' || solver === 'local-sgd' ? model : acceptedWeights(model, dims);
-    return { algorithm: 'logreg', solver, ...linearFields(data, weights, last, rounds) };
+    const fields = linearFields(data, weights, last, rounds);
+    return { algorithm: 'logreg', solver, ...fields, penalty: writtenPenalty(penaltyOf(spec, data.rows), [fields.weights], model, dims) };
   },
 };

@@ -98,7 +98,7 @@ export function multinomialResult(data: DataSummary, model: Float64Array, last: 
     dims,
     featureNames: data.featureNames,
     labelName: data.labelName ?? 'label',
-    classes: [...Array(classes).keys()],
+    classes: data.classLabels ?? [...Array(classes).keys()],
     weights: Array.from({ length: classes }, (_, k) => Array.from(weights.subarray(k * dims, (k + 1) * dims))),
     bias: Array.from(weights.subarray(classes * dims, classes * (dims + 1))),
     loss: last.objective,
