@@ -121,14 +121,15 @@ export class LocalRuntime {
   }
 
   private async invokeWorker(task: RoundTask): Promise<void> {
-    // The container size is the job's thread count: read the job once, not once per task.
-    let threads = this.threadsByJob.get(task.jobId);
-    if (threads === undefined) {
-      const job = await this.store.getJob(task.jobId);
-      threads = job?.spec.threads ?? this.defaultThreads;
-      this.threadsByJob.set(task.jobId, threads);
-    }
     await this.withRetries(task.jobId, `worker for shard ${task.shard} of round ${task.round}`, async () => {
+      // The container size is the job's thread count: read the job once, not once per task (inside
+      // the retries: a store that fails here is handled as anywhere else, never an unhandled rejection).
+      let threads = this.threadsByJob.get(task.jobId);
+      if (threads === undefined) {
+        const job = await this.store.getJob(task.jobId);
+        threads = job?.spec.threads ?? this.defaultThreads;
+        this.threadsByJob.set(task.jobId, threads);
+      }
       const container = await this.containers.acquire(task.jobId, task.shard, threads);
       try {
         const { io } = await metered(() => runWorker(this.deps, container, task));
