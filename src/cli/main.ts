@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { DEFAULT_DEPLOYMENT } from '../aws/cost.js';
-import { NEWTON_MAX_DIMS } from '../algorithms/index.js';
+import { GIANT_ROWS_PER_PARAMETER, NEWTON_MAX_DIMS } from '../algorithms/index.js';
 import { BspmlError, SourceError } from '../errors.js';
 import { LOGREG_SOLVERS, SVM_SOLVERS } from '../protocol/spec.js';
 import { installSignalHandlers } from '../util/interrupt.js';
@@ -12,6 +12,7 @@ import { addBenchBackendsCommand } from '../bench/backends-cli.js';
 import { addBenchPredictCommand } from './bench-predict.js';
 import { addAwsCommands } from './aws.js';
 import { convert } from './convert.js';
+import { exportModel, type ExportOptions } from './export.js';
 import { gen } from './gen.js';
 import type { CliIo } from './io.js';
 import { addReportOptions, columnList, fraction, httpUrl, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber, redisUrl } from './options.js';
@@ -53,7 +54,7 @@ function addTrainOptions(command: Command): Command {
 function addLogregOptions(command: Command): Command {
   return command
     .option('--label-column <name>', 'label column (classes 0, 1, …; more than two: multinomial): header name, 0-based index or "last" (default last)')
-    .addOption(new Option('--solver <name>', `${LOGREG_SOLVERS.join(', ')} (default: newton up to ${NEWTON_MAX_DIMS} features, else lbfgs)`).argParser(oneOf(LOGREG_SOLVERS)))
+    .addOption(new Option('--solver <name>', `${LOGREG_SOLVERS.join(', ')} (default: newton up to ${NEWTON_MAX_DIMS} features, else lbfgs; more than two classes: giant for over ${NEWTON_MAX_DIMS} parameters with at least ${GIANT_ROWS_PER_PARAMETER} rows per parameter per thread, else lbfgs)`).argParser(oneOf(LOGREG_SOLVERS)))
     .option('--lr <x>', 'gd, local-sgd: learning rate (default 0.5; local-sgd: of round 1, round r uses lr/√r)', positiveNumber)
     .option('--l2 <x>', 'L2 penalty on standardised weights (default 0)', nonNegativeNumber)
     .option('--C <x>', "scikit-learn's C, instead of --l2: l2 = 1 / (C × rows)", positiveNumber)
@@ -89,6 +90,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .action((options: TrainOptions, command: Command) => train(undefined, options, io, givenOptions(command)));
   addTrainOptions(addReportOptions(trainCommand.command('kmeans').description('k-means (k-means++ init, exact Lloyd rounds)')))
     .option('--k <n>', 'number of clusters (required unless the spec has k)', positiveInt)
+    .option('--n-init <n>', 'restarts: k-means++ this many times on the initialisation sample, the best by its inertia kept (default 1)', positiveInt)
     .action((options: TrainOptions, command: Command) => train('kmeans', options, io, givenOptions(command)));
   addLogregOptions(addTrainOptions(addReportOptions(trainCommand.command('logreg').description('logistic regression (Newton, L-BFGS or gradient descent; docs/algorithms.md)'))))
     .action((options: TrainOptions, command: Command) => train('logreg', options, io, givenOptions(command)));
@@ -116,6 +118,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .option('--allow-extra-columns', 'ignore data columns the model does not use (default: an error naming them)')
     .option('--by-position', "match the model's features to the file's columns by position, not by name")
     .action((options: PredictOptions) => predict(options, io));
+
+  program
+    .command('export')
+    .description('write a trained model in a standard format: ONNX (docs/export.md)')
+    .requiredOption('--model <file>', 'model JSON written by train --out')
+    .option('--format <name>', 'onnx', 'onnx')
+    .requiredOption('--out <file>', 'the exported file, e.g. model.onnx')
+    .action((options: ExportOptions) => exportModel(options, io));
 
   const genCommand = program.command('gen').description('write synthetic data with a seed');
   const genOptions = (command: Command) =>

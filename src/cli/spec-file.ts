@@ -83,7 +83,7 @@ export async function trainJob(algorithm: 'kmeans' | 'logreg' | 'svm' | undefine
   const input: Record<string, unknown> = {
     ...fromFile,
     algorithm: chosen,
-    ...pick(['workers', 'threads', 'maxRounds', 'tol', 'seed', 'k', 'solver', 'lr', 'l2', 'C', 'localSteps', 'batchSize', 'holdout']),
+    ...pick(['workers', 'threads', 'maxRounds', 'tol', 'seed', 'k', 'nInit', 'solver', 'lr', 'l2', 'C', 'localSteps', 'batchSize', 'holdout']),
     data: { ...fileData, ...labelColumn, uri: data },
   };
   // The store: --backend, else the spec's (a stack backend is also a local one), else memory.

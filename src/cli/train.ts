@@ -52,6 +52,8 @@ export interface TrainOptions {
   workerMemory?: number;
   // k-means
   k?: number;
+  /** k-means restarts on the initialisation sample. */
+  nInit?: number;
   /** Held-out rows (a file, a directory of parts or s3://) the written model is scored on. */
   validation?: string;
   /** A seeded share of the data's rows left out of training and scored instead. */

@@ -57,15 +57,18 @@ export const kmeansSpecSchema = z
      * a round-0 partial's budget: sampleSizeOf in src/protocol/prepare.ts).
      */
     initSample: z.number().int().min(1).default(100_000),
+    /** Restarts (scikit-learn's n_init): k-means++ this many times on the sample, the best kept (algorithms/kmeans/restarts.ts). */
+    nInit: z.number().int().min(1).max(100).optional(),
     ...common,
   })
   .strict();
 
 /**
  * How logistic regression is solved (docs/algorithms.md): absent means `newton` while the model has
- * at most NEWTON_MAX_PARAMS parameters, else `lbfgs`.
+ * at most NEWTON_MAX_PARAMS parameters, else `lbfgs`; for more than two classes, `giant` or `lbfgs`
+ * (algorithms/logreg/multinomial.ts: multinomialSolverOf).
  */
-export const LOGREG_SOLVERS = ['newton', 'lbfgs', 'gd', 'local-sgd'] as const;
+export const LOGREG_SOLVERS = ['newton', 'lbfgs', 'gd', 'local-sgd', 'giant'] as const;
 export type LogregSolver = (typeof LOGREG_SOLVERS)[number];
 /** How the linear SVM is solved: Newton on the squared hinge (the default), or local SGD on the hinge. */
 export const SVM_SOLVERS = ['newton', 'local-sgd'] as const;

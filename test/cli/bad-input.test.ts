@@ -325,9 +325,26 @@ describe('bspml train: data that does not fit the job', () => {
 
     // Assess
     expect(newton.code).toBe(1);
-    expect(newton.stderr).toBe(ourError(`invalid job spec: solver: newton is for two classes; ${data} has 3 (field "label"), which lbfgs solves`));
+    expect(newton.stderr).toBe(ourError(`invalid job spec: solver: newton is for two classes; ${data} has 3 (field "label"), which lbfgs or giant solve`));
     expect(gd.code).toBe(1);
-    expect(gd.stderr).toBe(ourError(`invalid job spec: solver: gd is for two classes; ${data} has 3 (field "label"), which lbfgs solves`));
+    expect(gd.stderr).toBe(ourError(`invalid job spec: solver: gd is for two classes; ${data} has 3 (field "label"), which lbfgs or giant solve`));
+  });
+
+  it('--solver giant with two classes (exit 1, one line naming the option), or an unknown solver: --out untouched', async () => {
+    // Prepare
+    const dir = await dirWith({ 'two.csv': 'a,label\n1,0\n2,1\n3,0\n4,1\n' });
+    const data = join(dir, 'two.csv');
+
+    // Act
+    const giant = await failingTrain(dir, ['train', 'logreg', '--data', data, '--solver', 'giant']);
+    const unknown = await failingTrain(dir, ['train', 'logreg', '--data', data, '--solver', 'dane']);
+
+    // Assess
+    expect(giant.code).toBe(1);
+    expect(giant.stderr).toBe(ourError(`invalid job spec: solver: giant is for more than two classes; ${data} has two (field "label"): use newton or lbfgs`));
+    // commander's refusal of a value outside the list, as for every listed option: the option, the value, the choices
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr.split('\n')[0]).toBe("error: option '--solver <name>' argument 'dane' is invalid. must be one of: newton, lbfgs, gd, local-sgd, giant.");
   });
 
   it('an unknown logreg --label-column: exit 1, names the column asked for and lists the columns', async () => {
