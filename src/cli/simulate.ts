@@ -15,6 +15,9 @@ import { FileDatasetSource } from '../data/FileDatasetSource.js';
 import { int } from './format.js';
 import type { CliIo } from './io.js';
 import { oneOf, positiveInt, positiveNumber } from './options.js';
+import { checkMaxWorkers, checkRoundFitsLambda, checkSimulatedJob } from './sim-checks.js';
+import { checkWritable } from '../util/files.js';
+import { releaseSignals } from '../util/interrupt.js';
 
 interface SimulateOptions {
   rows?: number;
@@ -75,7 +78,12 @@ export function addSimulateCommand(program: Command, io: CliIo): void {
     .option('--json <file>', 'write the full result as JSON')
     .addOption(new Option('--experiment <name>', 'run a preset experiment').argParser(oneOf(['table1'] as const)))
     .action(async (algorithm: string | undefined, options: SimulateOptions) => {
+      // Outputs first, as train checks its own: not after the whole simulation (issue 20 defect 9).
+      if (options.json) await checkWritable(options.json);
       const profile = await loadProfile(options.profile);
+      // Nothing here outlives the process (no server, no temp file): SIGINT and SIGTERM keep their
+      // default action, which ends it even while the simulator computes without yielding (defect 7).
+      releaseSignals();
       const cache = new Map<string, number>();
       const msPerRow = (shape: Shape) => {
         const known = cache.get(shapeKey(shape));
@@ -99,7 +107,10 @@ export function addSimulateCommand(program: Command, io: CliIo): void {
       }
       const k = algorithm === 'kmeans' ? (options.k ?? 8) : 1;
       if (options.solver && algorithm !== 'logreg') throw new BspmlError('E_ARGUMENT', '--solver: only logistic regression has solvers');
+      const job = { algorithm, rows: options.rows!, k, solver: options.solver, workers: options.workers!, threads: options.threads, rounds: options.rounds } as const;
+      checkSimulatedJob(job);
       await prepare(simShape({ algorithm, dims: options.dims!, k, solver: options.solver }));
+      checkRoundFitsLambda(job, msPerRow(simShape({ algorithm, dims: options.dims!, k, solver: options.solver })));
       const memoryMb = options.memory ?? Math.min(10_240, Math.ceil(options.threads * profile.lambda.mbPerVcpu.value));
       if (memoryMb < 128 || memoryMb > 10_240) throw new BspmlError('E_ARGUMENT', `--memory ${memoryMb}: Lambda allows 128 to 10,240 MB`);
       const result = await simulate(
@@ -196,6 +207,10 @@ export function addTuneCommand(program: Command, io: CliIo): void {
     .action(async (algorithm: string, options: TuneOptions & TunePredictCliOptions) => {
       if (algorithm === 'predict') return tunePredictCli(options, io);
       if (algorithm !== 'kmeans' && algorithm !== 'logreg') throw new BspmlError('E_ARGUMENT', `tune: the algorithm must be kmeans, logreg or predict, got ${algorithm}`);
+      // Outputs first (issue 20 defect 9), and the sizes before anything is read or simulated (defect 8).
+      await checkWritable(options.out);
+      if (options.json) await checkWritable(options.json);
+      checkMaxWorkers(options.maxWorkers);
       let rows = options.rows;
       let dims = options.dims;
       if (options.data) {
@@ -207,7 +222,10 @@ export function addTuneCommand(program: Command, io: CliIo): void {
       }
       if (rows === undefined || dims === undefined) throw new BspmlError('E_ARGUMENT', 'tune: give --data FILE, or --rows and --dims');
       const profile = await loadProfile(options.profile);
+      releaseSignals();
       const k = algorithm === 'kmeans' ? (options.k ?? 8) : 1;
+      // The smallest job tune would try (one worker) must be valid, as train would have it.
+      checkSimulatedJob({ algorithm, rows, k, workers: 1, threads: 1, rounds: options.rounds }, 'tune');
       const msPerRow = await measured(simShape({ algorithm, dims, k }), io);
       const workers: number[] = [];
       for (let w = 1; w <= Math.min(options.maxWorkers, rows); w *= 2) workers.push(w);
