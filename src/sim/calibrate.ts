@@ -92,3 +92,38 @@ function sample(shape: Shape, rows: number): TrainingData {
   }
   return data;
 }
+
+export interface MergeCalibration {
+  shape: Shape;
+  /** Bytes of one partial (float64). */
+  partialBytes: number;
+  /** CPU time of algorithm.merge per byte of partials merged (median of the timed passes). */
+  nsPerByte: number;
+}
+
+/**
+ * Times the real `algorithm.merge` on this machine: partials of the shape's length merged into
+ * one, as the aggregator does in shard order, at least 64 MB per pass; the CPU time per byte is
+ * what the simulator charges whoever aggregates for the partials it read.
+ */
+export function calibrateMerge(shape: Shape, options: { passes?: number } = {}): MergeCalibration {
+  const algorithm = algorithmByName(shape.algorithm);
+  const length = algorithm.partialLength(shape);
+  const partialBytes = 8 * length;
+  // Enough distinct partials that they do not all sit in the cache, as W partials read from a store do not.
+  const count = Math.max(8, Math.min(4096, Math.ceil((16 * 1024 ** 2) / partialBytes)));
+  const rng = new Rng(3);
+  const partials = Array.from({ length: count }, () => Float64Array.from({ length }, () => rng.next()));
+  const perPass = Math.max(1, Math.ceil((64 * 1024 ** 2) / (count * partialBytes)));
+  const into = new Float64Array(length);
+  for (const p of partials) algorithm.merge(into, p); // warm-up
+  const samples: number[] = [];
+  for (let pass = 0; pass < (options.passes ?? 5); pass++) {
+    const cpu = process.cpuUsage();
+    for (let r = 0; r < perPass; r++) for (const p of partials) algorithm.merge(into, p);
+    const used = process.cpuUsage(cpu);
+    samples.push(((used.user + used.system) * 1000) / (perPass * count * partialBytes));
+  }
+  samples.sort((a, b) => a - b);
+  return { shape, partialBytes, nsPerByte: samples[Math.floor(samples.length / 2)]! };
+}

@@ -21,6 +21,9 @@ import { Services, type Counters } from './services.js';
 import { SimStore, type DynamoLayout, type SimBackend } from './store.js';
 
 export type SyncDesign = 'event' | 'barrier-wait';
+/** How the filling arrival reaches the aggregator: an SQS FIFO message, or a direct Lambda Invoke. */
+export type Trigger = 'sqs' | 'invoke';
+export const TRIGGERS: readonly Trigger[] = ['sqs', 'invoke'];
 
 export interface SimConfig {
   algorithm: 'kmeans' | 'logreg';
@@ -37,11 +40,13 @@ export interface SimConfig {
   backend: SimBackend;
   sync: SyncDesign;
   layout?: DynamoLayout;
+  /** The event design's aggregator trigger (default sqs, the deployed one). */
+  trigger?: Trigger;
   seed?: number;
 }
 
 export interface SimResult {
-  config: SimConfig & { vcpus: number; profile: string };
+  config: SimConfig & { vcpus: number; profile: string; routing: string };
   wallSeconds: number;
   rounds: number;
   roundSeconds: { p50: number; p99: number; mean: number };
@@ -53,6 +58,16 @@ export interface SimResult {
   requests: { total: number; byOperation: Record<string, number> };
   throttled: { total: number; byOperation: Record<string, number> };
   costUsd: { total: number; lambda: number; dynamodb: number; s3: number; sns: number; sqs: number; elasticache: number };
+  /**
+   * Worker shard requests served from the environment's cache (`hits`) or loaded from S3
+   * (`loads`, each billed: its GET requests, its transfer time in the invocation's GB-s), of
+   * which `reloads` are of a shard loaded before (the task landed on another environment).
+   * `hitRate` = hits / (hits + reloads): of the requests that a warm cache could have served, the
+   * share it did (each shard's first load, which nothing can avoid, left out).
+   */
+  shardCache: { hits: number; loads: number; reloads: number; hitRate: number };
+  /** Partials read by whoever aggregates (bytes, whole job) and the CPU time of merging them (ms). */
+  merge: { bytes: number; ms: number };
   events: number;
   status: string;
   error?: string;
@@ -86,14 +101,24 @@ export async function simulate(config: SimConfig, profile: Profile, msPerRow: Ms
   const readMs = (bytes: number): number => {
     if (profile.lambda.sharedHost.value) return services.transferMs(bytes);
     services.counters.s3Gets += Math.max(1, Math.ceil(bytes / (64 * 1024 * 1024)));
-    // Ranged GETs, one connection per inner thread (assumption: each thread reads its rows).
-    return services.sample(profile.s3.firstByteMs) + services.transferMs(bytes) / config.threads;
+    // Ranged GETs, one connection per inner thread (assumption: each thread reads its rows), all
+    // of them within the function's own network cap.
+    const mbps = Math.min(config.threads * profile.lambda.networkMBps.value, profile.lambda.functionNetworkMBps.value);
+    return services.sample(profile.s3.firstByteMs) + (bytes / (mbps * 1e6)) * 1000;
+  };
+  // Whoever aggregates merges the partials it read: algorithm.merge's calibrated CPU time per byte,
+  // on one vCPU of its function.
+  store.onPartialsRead = async (bytes: number) => {
+    const ms = (bytes * profile.lambda.mergeNsPerByte.value) / 1e6 / profile.lambda.cpuSpeed.value;
+    services.counters.merge.bytes += bytes;
+    services.counters.merge.ms += ms;
+    await clock.sleep(ms);
   };
   const datasets = new SimDatasetSource(data, config.workers, clock, readMs, config.seed ?? 1);
   const sharedHost = profile.lambda.sharedHost.value ? new Host(clock, profile.lambda.hostCores.value) : undefined;
   const account = { active: 0, limit: profile.lambda.accountConcurrency.value, waiting: [] as (() => void)[] };
   const makeContainer = (host: Host) =>
-    new SimContainer(config.threads, clock, host, msPerRow, datasets.sample, (s) => datasets.virtualRows(s.shard, s.shards), profile.threadRoundTripMs.value, profile.lambda.threadStartMs.value);
+    new SimContainer(config.threads, clock, host, msPerRow, datasets.sample, (s) => datasets.virtualRows(s.shard, s.shards), profile.threadRoundTripMs.value, profile.lambda.threadStartMs.value, services.counters.shardCache);
   const workerFn = new LambdaFunction(services, 'worker', config.memoryMb, makeContainer, account, sharedHost);
   const smallMb = profile.lambda.aggregatorMemoryMb.value;
   const aggregatorFn = new LambdaFunction(services, 'aggregator', smallMb, () => undefined, account, sharedHost);
@@ -128,6 +153,15 @@ export async function simulate(config: SimConfig, profile: Profile, msPerRow: Ms
       },
       completion: {
         send: async (message: CompletionMessage) => {
+          if (config.trigger === 'invoke') {
+            // A direct Invoke: no queue, so no one-at-a-time group (duplicate aggregations are
+            // exactly-once through the job's conditional advance).
+            services.counters.lambdaInvokes++;
+            clock.at(clock.now() + services.sample(profile.events.invokeToLambdaMs), () => {
+              void aggregatorFn.invoke(() => aggregate(deps, message)).catch((e: unknown) => fail(e));
+            });
+            return;
+          }
           services.counters.sqsRequests += 3; // send, receive, delete
           clock.at(clock.now() + services.sample(profile.events.sqsFifoToLambdaMs), () => {
             // One aggregation at a time per job: an SQS FIFO message group.
@@ -247,7 +281,7 @@ function summarise(
   const elasticache = local || config.backend !== 'redis' ? 0 : (endMs / 3_600_000) * PRICES.elasticacheT4gSmallHour.usd;
   const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
   return {
-    config: { ...config, k: config.algorithm === 'kmeans' ? (config.k ?? 8) : undefined, solver: config.algorithm === 'logreg' ? simShape(config).solver : undefined, vcpus, profile: profile.name },
+    config: { ...config, trigger: config.sync === 'event' ? (config.trigger ?? 'sqs') : undefined, k: config.algorithm === 'kmeans' ? (config.k ?? 8) : undefined, solver: config.algorithm === 'logreg' ? simShape(config).solver : undefined, vcpus, profile: profile.name, routing: profile.lambda.routing.value },
     wallSeconds: endMs / 1000,
     rounds: rounds.length,
     roundSeconds: { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), mean: times.reduce((a, b) => a + b, 0) / Math.max(1, times.length) },
@@ -258,6 +292,8 @@ function summarise(
     requests: { total: sum(c.requests), byOperation: { ...c.requests } },
     throttled: { total: sum(c.throttled), byOperation: { ...c.throttled } },
     costUsd: { total: lambda + dynamodb + s3 + sns + sqs + elasticache, lambda, dynamodb, s3, sns, sqs, elasticache },
+    shardCache: { hits: c.shardCache.hits, loads: c.shardCache.loads, reloads: c.shardCache.reloads, hitRate: c.shardCache.hits / Math.max(1, c.shardCache.hits + c.shardCache.reloads) },
+    merge: { ...c.merge },
     events,
     status,
     ...(error ? { error } : {}),

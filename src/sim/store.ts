@@ -30,6 +30,12 @@ export class SimStore implements StateStore {
   private readonly groups = new Map<string, Set<number>>();
   private readonly jobBytes = new Map<string, number>();
 
+  /**
+   * Called with the bytes of the partials a reader has just fetched, in the reader's invocation:
+   * the simulator makes it the time the aggregator takes to merge them (see simulate.ts).
+   */
+  onPartialsRead?: (bytes: number) => Promise<void>;
+
   constructor(private readonly services: Services, readonly backend: SimBackend, private readonly layout: DynamoLayout = 'spread') {
     this.kind = backend;
   }
@@ -84,6 +90,7 @@ export class SimStore implements StateStore {
     const found = await this.state.getPartials(jobId, round, shards).catch((error: unknown) => error as Error);
     await this.getBlobs('getPartials', keys, keys.map((_, s) => (found instanceof Error ? 0 : found[s]!.byteLength)));
     if (found instanceof Error) throw found;
+    await this.onPartialsRead?.(found.reduce((sum, b) => sum + b.byteLength, 0));
     return found;
   }
 
