@@ -21,6 +21,7 @@ import { Services, type Counters } from './services.js';
 import { SimStore, type DynamoLayout, type SimBackend } from './store.js';
 
 export type SyncDesign = 'event' | 'barrier-wait';
+export const SYNC_DESIGNS: readonly SyncDesign[] = ['event', 'barrier-wait'];
 /** How the filling arrival reaches the aggregator: an SQS FIFO message, or a direct Lambda Invoke. */
 export type Trigger = 'sqs' | 'invoke';
 export const TRIGGERS: readonly Trigger[] = ['sqs', 'invoke'];

@@ -1,6 +1,6 @@
 import type { Shape } from '../algorithms/index.js';
-import type { Profile } from './profile.js';
-import { simulate, type SimConfig, type SimResult, type SyncDesign } from './simulate.js';
+import type { Profile, Routing } from './profile.js';
+import { simulate, type SimConfig, type SimResult, type SyncDesign, type Trigger } from './simulate.js';
 
 /**
  * The setup of Table 1 of Predoaia & García-López, "Leveraging Intra-Function Parallelism in
@@ -29,6 +29,31 @@ export const TABLE1_JOBS = {
 /** The paper's design ran on Redis (Lithops' storage); ours on DynamoDB, our deployed default. */
 export const TABLE1_BACKENDS: Record<SyncDesign, SimConfig['backend']> = { event: 'dynamodb', 'barrier-wait': 'redis' };
 
+/**
+ * One design as Table 1 runs it: a sync mode on its store, with the event design's aggregator
+ * trigger, under a Lambda routing. Barrier-wait holds its workers for the whole job, so routing
+ * never comes into it (no worker task looks for a warm environment): it runs once.
+ */
+export interface Table1Design {
+  sync: SyncDesign;
+  backend: SimConfig['backend'];
+  trigger?: Trigger;
+  routing?: Routing;
+}
+
+/** The designs of Table 1: ours under both routings and both triggers (affine: SQS only), the paper's once. */
+export const TABLE1_DESIGNS: Table1Design[] = [
+  { sync: 'event', backend: 'dynamodb', trigger: 'sqs', routing: 'random' },
+  { sync: 'event', backend: 'dynamodb', trigger: 'invoke', routing: 'random' },
+  { sync: 'event', backend: 'dynamodb', trigger: 'sqs', routing: 'affine' },
+  { sync: 'barrier-wait', backend: 'redis' },
+];
+
+/** A short name for a design, as `--only` takes it and the table prints it: `event/sqs/random`. */
+export function designName(d: Table1Design): string {
+  return [d.sync, ...(d.trigger ? [d.trigger] : []), ...(d.routing ? [d.routing] : [])].join('/');
+}
+
 export interface Table1Row {
   algorithm: 'kmeans' | 'logreg';
   workers: number;
@@ -36,13 +61,23 @@ export interface Table1Row {
   memoryMb: number;
   sync: SyncDesign;
   backend: string;
+  /** The event design's aggregator trigger; undefined for designs without one. */
+  trigger?: Trigger;
+  /** Lambda's routing, or `any` where it does not come into the design. */
+  routing: Routing | 'any';
   wallSeconds: number;
+  /** Relative to 300 × 1 of the same design. */
   improvementPct: number;
   billedGbSeconds: number;
   waitingGbSeconds: number;
   costUsd: number;
   roundSeconds: { p50: number; p99: number };
   throttled: number;
+  /** Shard requests served warm, of those a warm cache could have served (see SimResult.shardCache). */
+  cacheHitRate: number;
+  shardReloads: number;
+  /** The aggregator's merge CPU time over the job (ms). */
+  mergeMs: number;
 }
 
 export interface LayoutCheck {
@@ -58,24 +93,45 @@ export function memoryForThreads(threads: number, mbPerVcpu = 1769): number {
   return Math.min(10_240, Math.ceil(threads * mbPerVcpu));
 }
 
-export async function table1(profile: Profile, msPerRow: (shape: Shape) => number, log: (line: string) => void = () => undefined): Promise<{ rows: Table1Row[]; layout: LayoutCheck[] }> {
-  const rows: Table1Row[] = [];
+export interface Table1Options {
+  /** Only these algorithms (default both). */
+  algorithms?: ('kmeans' | 'logreg')[];
+  /** Only these designs, by designName (default all of TABLE1_DESIGNS). */
+  designs?: string[];
+  /** Run the DynamoDB layout check (default true). */
+  layout?: boolean;
+  log?: (line: string) => void;
+}
+
+/** The configurations Table 1 simulates, in order: each algorithm × design × W × I. */
+export function table1Runs(profile: Profile, options: Pick<Table1Options, 'algorithms' | 'designs'> = {}) {
+  const runs: { job: (typeof TABLE1_JOBS)[keyof typeof TABLE1_JOBS]; design: Table1Design; workers: number; threads: number; memoryMb: number }[] = [];
   for (const job of Object.values(TABLE1_JOBS)) {
-    for (const sync of ['event', 'barrier-wait'] as const) {
-      let base: number | undefined;
-      for (const [workers, threads] of TABLE1_CONFIGS) {
-        const memoryMb = memoryForThreads(threads, profile.lambda.mbPerVcpu.value);
-        const r = await simulate({ ...job, workers, threads, memoryMb, backend: TABLE1_BACKENDS[sync], sync, seed: 1 }, profile, msPerRow);
-        if (r.status !== 'SUCCEEDED') throw new Error(`table1 ${job.algorithm} ${workers}×${threads} ${sync}: ${r.status} ${r.error ?? ''}`);
-        base ??= r.wallSeconds;
-        rows.push(row(job.algorithm, workers, threads, memoryMb, sync, r, base));
-        log(`${job.algorithm} ${workers}×${threads} ${sync}: ${r.wallSeconds.toFixed(1)} s, ${r.billedGbSeconds.total.toFixed(0)} GB-s`);
-      }
+    if (options.algorithms && !options.algorithms.includes(job.algorithm)) continue;
+    for (const design of TABLE1_DESIGNS) {
+      if (options.designs && !options.designs.includes(designName(design))) continue;
+      for (const [workers, threads] of TABLE1_CONFIGS) runs.push({ job, design, workers, threads, memoryMb: memoryForThreads(threads, profile.lambda.mbPerVcpu.value) });
     }
   }
+  return runs;
+}
+
+export async function table1(profile: Profile, msPerRow: (shape: Shape) => number, options: Table1Options | ((line: string) => void) = {}): Promise<{ rows: Table1Row[]; layout: LayoutCheck[] }> {
+  const opts: Table1Options = typeof options === 'function' ? { log: options } : options;
+  const log = opts.log ?? (() => undefined);
+  const rows: Table1Row[] = [];
+  for (const run of table1Runs(profile, opts)) {
+    const { job, design, workers, threads, memoryMb } = run;
+    const routed = withRouting(profile, design.routing);
+    const r = await simulate({ ...job, workers, threads, memoryMb, backend: design.backend, sync: design.sync, trigger: design.trigger, seed: 1 }, routed, msPerRow);
+    if (r.status !== 'SUCCEEDED') throw new Error(`table1 ${job.algorithm} ${workers}×${threads} ${designName(design)}: ${r.status} ${r.error ?? ''}`);
+    rows.push(row(job.algorithm, workers, threads, memoryMb, design, r));
+    log(`${job.algorithm} ${workers}×${threads} ${designName(design)}: ${r.wallSeconds.toFixed(1)} s, ${r.billedGbSeconds.total.toFixed(0)} GB-s, $${r.costUsd.total.toPrecision(3)}, cache hits ${(100 * r.shardCache.hitRate).toFixed(0)} %`);
+  }
+  withImprovements(rows);
   // Today's DynamoDB layout against the one before it, at W = 300 (k-means, the smaller rounds).
   const layout: LayoutCheck[] = [];
-  for (const l of ['single', 'spread'] as const) {
+  for (const l of opts.layout === false ? [] : (['single', 'spread'] as const)) {
     const r = await simulate({ ...TABLE1_JOBS.kmeans, workers: 300, threads: 1, memoryMb: memoryForThreads(1), backend: 'dynamodb', sync: 'event', layout: l, seed: 1 }, profile, msPerRow);
     layout.push({ workers: 300, layout: l, throttled: r.throttled.total, roundSeconds: { p50: r.roundSeconds.p50, p99: r.roundSeconds.p99 }, wallSeconds: r.wallSeconds });
     log(`layout ${l} at W = 300: ${r.throttled.total} throttled requests, round p50 ${r.roundSeconds.p50.toFixed(2)} s`);
@@ -83,20 +139,43 @@ export async function table1(profile: Profile, msPerRow: (shape: Shape) => numbe
   return { rows, layout };
 }
 
-function row(algorithm: 'kmeans' | 'logreg', workers: number, threads: number, memoryMb: number, sync: SyncDesign, r: SimResult, base: number): Table1Row {
+/** The profile with Lambda's routing set (a design that names none keeps the profile's). */
+function withRouting(profile: Profile, routing: Routing | undefined): Profile {
+  if (!routing || routing === profile.lambda.routing.value) return profile;
+  const p = structuredClone(profile);
+  p.lambda.routing.value = routing;
+  p.lambda.routing.source = `${profile.lambda.routing.source} (Table 1 runs this design under ${routing} routing)`;
+  return p;
+}
+
+/** Fills improvementPct: each row against 300 × 1 of the same algorithm and design (rows from separate runs merge this way). */
+export function withImprovements(rows: Table1Row[]): Table1Row[] {
+  for (const r of rows) {
+    const base = rows.find((b) => b.algorithm === r.algorithm && b.sync === r.sync && b.backend === r.backend && b.trigger === r.trigger && b.routing === r.routing && b.workers === TABLE1_CONFIGS[0]![0] && b.threads === TABLE1_CONFIGS[0]![1]);
+    r.improvementPct = base ? (100 * (base.wallSeconds - r.wallSeconds)) / base.wallSeconds : NaN;
+  }
+  return rows;
+}
+
+function row(algorithm: 'kmeans' | 'logreg', workers: number, threads: number, memoryMb: number, design: Table1Design, r: SimResult): Table1Row {
   return {
     algorithm,
     workers,
     threads,
     memoryMb,
-    sync,
+    sync: design.sync,
     backend: r.config.backend,
+    ...(design.trigger ? { trigger: design.trigger } : {}),
+    routing: design.routing ?? 'any',
     wallSeconds: r.wallSeconds,
-    improvementPct: (100 * (base - r.wallSeconds)) / base,
+    improvementPct: 0,
     billedGbSeconds: r.billedGbSeconds.total,
     waitingGbSeconds: r.billedGbSeconds.waiting,
     costUsd: r.costUsd.total,
     roundSeconds: { p50: r.roundSeconds.p50, p99: r.roundSeconds.p99 },
     throttled: r.throttled.total,
+    cacheHitRate: r.shardCache.hitRate,
+    shardReloads: r.shardCache.reloads,
+    mergeMs: r.merge.ms,
   };
 }
