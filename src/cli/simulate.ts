@@ -350,28 +350,36 @@ export function addTuneCommand(program: Command, io: CliIo): void {
         maxMemoryMb: options.maxMemory,
         workers,
       });
-      io.stdout.write(`${formatTune(result, options.strategy)}\n`);
+      io.stdout.write(`${formatTune(result, options.strategy, profile.name)}\n`);
       await writeFile(options.out, tuneChartHtml(result, options.strategy));
       io.stdout.write(`chart written to ${options.out}\n`);
       if (options.json) await writeFile(options.json, `${JSON.stringify(result, null, 2)}\n`);
     });
 }
 
-export function formatTune(result: TuneResult, strategy: Strategy): string {
+export function formatTune(result: TuneResult, strategy: Strategy, profileName = 'aws'): string {
   const j = result.job;
-  const out = [`${j.algorithm} on ${int(j.rows)} rows × ${j.dims}${j.algorithm === 'kmeans' ? `, k = ${j.k}` : ''}, ${j.rounds} rounds, backend ${j.backend} (simulated, profile aws)`, '', '| memory | W × I | wall s | $ per job | GB-s | throttled | |', '|--:|---|--:|--:|--:|--:|---|'];
+  const considered = [...new Set(result.candidates.filter((c) => c.considered).map((c) => c.sync))];
+  const shown = [...new Set(result.candidates.filter((c) => !c.considered).map((c) => c.sync))];
+  const out = [
+    `${j.algorithm} on ${int(j.rows)} rows × ${j.dims}${j.algorithm === 'kmeans' ? `, k = ${j.k}` : ''}, ${j.rounds} rounds, backend ${j.backend} (simulated, profile ${profileName})`,
+    `sync modes considered: ${considered.join(', ')}${shown.length ? `; shown beside them, not recommended: ${shown.join(', ')}` : ''}`,
+    '',
+    '| memory | W × I | sync | wall s | $ per job | GB-s | throttled | |',
+    '|--:|---|---|--:|--:|--:|--:|---|',
+  ];
   for (const c of result.candidates) {
     const marks = STRATEGIES.filter((s) => result.recommended[s] === c);
     out.push(
       c.unfit
-        ? `| ${int(c.memoryMb)} | ${c.workers} × ${c.threads} | – | – | – | – | cannot run: ${c.unfit} |`
-        : `| ${int(c.memoryMb)} | ${c.workers} × ${c.threads} | ${s(c.wallSeconds!)} | ${usd(c.costUsd!)} | ${s(c.billedGbSeconds!)} | ${int(c.throttled!)} | ${marks.length ? `← ${marks.join(', ')}` : ''} |`,
+        ? `| ${int(c.memoryMb)} | ${c.workers} × ${c.threads} | ${c.sync} | – | – | – | – | cannot run: ${c.unfit} |`
+        : `| ${int(c.memoryMb)} | ${c.workers} × ${c.threads} | ${c.sync}${c.considered ? '' : ' (shown)'} | ${s(c.wallSeconds!)} | ${usd(c.costUsd!)} | ${s(c.billedGbSeconds!)} | ${int(c.throttled!)} | ${marks.length ? `← ${marks.join(', ')}` : ''} |`,
     );
   }
   out.push('');
   for (const st of STRATEGIES) {
     const c = result.recommended[st];
-    out.push(`${st === strategy ? '*' : ' '} ${st.padEnd(8)} ${c ? `${c.workers} workers × ${c.threads} threads, ${int(c.memoryMb)} MB: ${s(c.wallSeconds!)} s, ${usd(c.costUsd!)}` : `none: ${result.none[st]}`}`);
+    out.push(`${st === strategy ? '*' : ' '} ${st.padEnd(8)} ${c ? `${c.sync}, ${c.workers} workers × ${c.threads} threads, ${int(c.memoryMb)} MB: ${s(c.wallSeconds!)} s, ${usd(c.costUsd!)}` : `none: ${result.none[st]}`}`);
   }
   return out.join('\n');
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { tuneChartHtml } from '../../src/sim/chart.js';
 import { AWS_PROFILE } from '../../src/sim/profile.js';
-import { tune, type TuneJob } from '../../src/sim/tune.js';
+import { TUNE_CONSIDERED, tune, type TuneJob } from '../../src/sim/tune.js';
+import { formatTune } from '../../src/cli/simulate.js';
 
 const MS_PER_ROW = () => 50e-6;
 const SWEEP = { workers: [1, 2, 4, 8, 16, 32, 64], memories: [1769, 3538] };
@@ -42,6 +43,23 @@ describe('bspml tune', () => {
     expect(html).toContain('<svg');
     expect(html).toContain('Cannot run');
     expect(html).toMatch(/balanced[^<]*: \d+ × 1, 1769 MB/);
+  }, 120_000);
+
+  it('considers our sync modes and shows the paper\'s barrier-wait beside them without recommending it', async () => {
+    // Prepare: a sync-heavy job (rounds of microseconds), where barrier-wait's rounds are the fastest.
+    const job: TuneJob = { algorithm: 'kmeans', rows: 50_000, dims: 8, k: 4, rounds: 4, backend: 'dynamodb' };
+
+    // Act
+    const result = await tune(job, AWS_PROFILE, MS_PER_ROW, { workers: [2, 8], memories: [1769] });
+
+    // Assess
+    const modes = new Set(result.candidates.map((c) => `${c.sync}:${c.considered}`));
+    expect(modes).toEqual(new Set([...TUNE_CONSIDERED.map((m) => `${m}:true`), 'barrier-wait:false']));
+    expect(TUNE_CONSIDERED).toContain('event');
+    const shown = result.candidates.filter((c) => c.sync === 'barrier-wait');
+    expect(shown.every((c) => c.wallSeconds! > 0)).toBe(true);
+    for (const s of ['cost', 'speed', 'balanced'] as const) expect(TUNE_CONSIDERED, s).toContain(result.recommended[s]!.sync);
+    expect(formatTune(result, 'balanced')).toMatch(/barrier-wait \(shown\)/);
   }, 120_000);
 
   it('runs as many threads as a deployed worker would: one per vCPU begun (2 at 3,008 MB, 6 at 10,240 MB)', async () => {
