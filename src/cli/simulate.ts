@@ -44,7 +44,12 @@ interface SimulateOptions {
 
 /** What a table or a run computed with: thread-ms per row by shape, and the merge's CPU time per byte. */
 interface CalibrationFile {
-  calibration: { msPerRow: Record<string, { value: number; method: string }>; mergeNsPerByte: { value: number; method: string } };
+  calibration: {
+    msPerRow: Record<string, { value: number; method: string }>;
+    mergeNsPerByte: { value: number; method: string };
+    /** The local profile's measured cost of a call to a thread (ms), when it was calibrated. */
+    threadRoundTripMs?: { value: number; method: string };
+  };
 }
 
 /**
@@ -132,12 +137,15 @@ export function addSimulateCommand(program: Command, io: CliIo): void {
           if (given && !fixed) throw new BspmlError('E_ARGUMENT', `--calibration ${options.calibration}: no figure for ${shapeKey(shape)}`);
           figures.msPerRow[shapeKey(shape)] = fixed ?? (await measured(shape, io, local));
         }
-        if (local && !given) {
+        if (local) {
           // The local runtime's fixed cost per call to a thread (post the model, wake, return the
           // partial): measured with the compute, in place of the profile's typical figure.
-          const c = await calibrate(shapes[0]!);
-          profile.threadRoundTripMs.value = c.callMs;
-          profile.threadRoundTripMs.source = `calibrated on this machine: intercept of the pool's call time against rows (${c.callMs.toFixed(3)} ms)`;
+          if (!given?.threadRoundTripMs) {
+            const c = await calibrate(shapes[0]!);
+            figures.threadRoundTripMs = { value: c.callMs, method: `calibrated on this machine: intercept of the pool's call time against rows (${c.callMs.toFixed(3)} ms)` };
+          } else figures.threadRoundTripMs = given.threadRoundTripMs;
+          profile.threadRoundTripMs.value = figures.threadRoundTripMs.value;
+          profile.threadRoundTripMs.source = figures.threadRoundTripMs.method;
         }
         if (!given) figures.mergeNsPerByte = measuredMerge(shapes, io);
         profile.lambda.mergeNsPerByte.value = figures.mergeNsPerByte.value;
