@@ -8,9 +8,12 @@ import { publishModel } from '../src/aws/models.js';
 import { required } from '../src/aws/config.js';
 import { countFailedJob, instrument, recordRound } from '../src/aws/telemetry.js';
 import { wiringFromEnv, type AwsWiring } from '../src/aws/wiring.js';
+import { DIRECT_COMPLETION_SOURCE } from '../src/aws/LambdaCompletion.js';
+import type { CompletionMessage } from '../src/protocol/types.js';
 
 /**
- * Completions from the SQS FIFO queue: aggregate the round, publish the next or finish. Powertools'
+ * Completions from the SQS FIFO queue, or invoked directly by the filling arrival (the invoke
+ * trigger, src/aws/LambdaCompletion.ts): aggregate the round, publish the next or finish. Powertools'
  * SqsFifoPartialProcessor reports a failed record back (partial batch response) with every later
  * record of its message group (its job), which FIFO order must keep behind it; records of other
  * jobs in the batch are processed whatever happens to this one. A record that is not a completion
@@ -19,6 +22,7 @@ import { wiringFromEnv, type AwsWiring } from '../src/aws/wiring.js';
 export function createAggregatorHandler(wiring: () => AwsWiring) {
   return async (event: unknown): Promise<SQSBatchResponse> => {
     const w = wiring();
+    if (isDirectCompletion(event)) return direct(w, event);
     const batch = recordsEventSchema.safeParse(event);
     if (!batch.success) {
       log('error', 'malformed-event', { source: 'sqs', error: issueText(batch.error) });
@@ -41,6 +45,50 @@ export function createAggregatorHandler(wiring: () => AwsWiring) {
   };
 }
 
+/** An event sent by LambdaCompletion (the invoke trigger), rather than an SQS batch. */
+function isDirectCompletion(event: unknown): event is { source: string } {
+  return typeof event === 'object' && event !== null && (event as { source?: unknown }).source === DIRECT_COMPLETION_SOURCE;
+}
+
+/**
+ * A completion invoked directly (asynchronously) by the filling arrival. A malformed one is logged
+ * and dropped; an error is thrown to Lambda, which retries the event twice; a completion whose
+ * retries all failed is re-sent by the recovery sweep (through the queue), which fails the job
+ * after its sweeps find no progress.
+ */
+async function direct(w: AwsWiring, event: { source: string }): Promise<SQSBatchResponse> {
+  // Lambda ignores what an asynchronous invocation returns; the batch shape keeps one handler type.
+  const none: SQSBatchResponse = { batchItemFailures: [] };
+  let message;
+  try {
+    const { source: _source, ...body } = event as Record<string, unknown>;
+    message = parseCompletion(JSON.stringify(body));
+  } catch (error) {
+    log('error', 'malformed-completion', { source: 'invoke', error: errorText(error) });
+    return none;
+  }
+  try {
+    await aggregateOne(w, message);
+  } catch (error) {
+    log('error', 'aggregate-failed', { jobId: message.jobId, round: message.round, source: 'invoke', error: errorText(error) });
+    throw error;
+  }
+  return none;
+}
+
+/** Aggregates one completion, logs and counts its outcome, and writes the model of a finished job. */
+async function aggregateOne(w: AwsWiring, message: CompletionMessage): Promise<void> {
+  const outcome = await aggregate(w.deps, message);
+  log(outcome.status === 'failed' ? 'error' : 'info', 'aggregated', { jobId: message.jobId, round: message.round, ...outcome });
+  if (outcome.status === 'advanced' || outcome.status === 'finished') recordRound(outcome.metrics);
+  if (outcome.status === 'failed') {
+    log('error', 'job-failed', { jobId: message.jobId, reason: outcome.reason });
+    countFailedJob();
+  }
+  // 'ignored' covers a redelivery after a finish whose model write failed: finish() checks.
+  if (outcome.status === 'finished' || outcome.status === 'ignored') await finish(w, message.jobId, message.round);
+}
+
 async function completion(w: AwsWiring, raw: unknown): Promise<void> {
   const parsed = sqsRecordSchema.safeParse(raw);
   if (!parsed.success) {
@@ -56,15 +104,7 @@ async function completion(w: AwsWiring, raw: unknown): Promise<void> {
     return;
   }
   try {
-    const outcome = await aggregate(w.deps, message);
-    log(outcome.status === 'failed' ? 'error' : 'info', 'aggregated', { jobId: message.jobId, round: message.round, ...outcome });
-    if (outcome.status === 'advanced' || outcome.status === 'finished') recordRound(outcome.metrics);
-    if (outcome.status === 'failed') {
-      log('error', 'job-failed', { jobId: message.jobId, reason: outcome.reason });
-      countFailedJob();
-    }
-    // 'ignored' covers a redelivery after a finish whose model write failed: finish() checks.
-    if (outcome.status === 'finished' || outcome.status === 'ignored') await finish(w, message.jobId, message.round);
+    await aggregateOne(w, message);
   } catch (error) {
     const receives = record.attributes.ApproximateReceiveCount;
     log('error', 'aggregate-failed', { jobId: message.jobId, round: message.round, receives, error: errorText(error) });

@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { WorkerContainer } from '../inner/WorkerContainer.js';
 import type { Completion } from '../ports/Completion.js';
 import type { Fanout } from '../ports/Fanout.js';
@@ -17,6 +18,7 @@ import { S3DatasetSource } from './S3DatasetSource.js';
 import { SnsFanout, type SnsLike } from './SnsFanout.js';
 import { awsClientTimeouts, redisTimeouts } from '../util/clients.js';
 import { SqsCompletion, type SqsLike } from './SqsCompletion.js';
+import { LambdaCompletion, type LambdaLike } from './LambdaCompletion.js';
 
 /**
  * Everything a handler needs, built once per container (module scope outlives an invocation on a
@@ -40,6 +42,7 @@ export interface AwsWiring {
 export interface WiringOverrides {
   sns?: SnsLike;
   sqs?: SqsLike;
+  lambda?: LambdaLike;
   s3?: S3Client;
   dynamodb?: DynamoDBClient;
 }
@@ -53,7 +56,7 @@ export function createWiring(config: AwsConfig, overrides: WiringOverrides = {})
   const datasets = new S3DatasetSource(s3);
   // The topic and queue are resolved when first used: not every function is given both.
   let fanout: SnsFanout | undefined;
-  let completion: SqsCompletion | undefined;
+  let completion: Completion | undefined;
   const lazyFanout: Fanout = {
     publish: (tasks) => {
       fanout ??= new SnsFanout(overrides.sns ?? new SNSClient({ ...awsClientTimeouts(), region, endpoint: config.endpoints.sns }), required(config.topicArn, 'BSPML_TOPIC_ARN'));
@@ -62,7 +65,11 @@ export function createWiring(config: AwsConfig, overrides: WiringOverrides = {})
   };
   const lazyCompletion: Completion = {
     send: (message) => {
-      completion ??= new SqsCompletion(overrides.sqs ?? sqsClient(config), required(config.queueUrl, 'BSPML_QUEUE_URL'));
+      // The invoke trigger is the workers' (BSPML_AGGREGATOR_TRIGGER); other senders (the sweep) use the queue.
+      completion ??=
+        config.aggregatorTrigger === 'invoke'
+          ? new LambdaCompletion(overrides.lambda ?? lambdaClient(config), required(config.aggregatorFunction, 'BSPML_AGGREGATOR_FUNCTION'))
+          : new SqsCompletion(overrides.sqs ?? sqsClient(config), required(config.queueUrl, 'BSPML_QUEUE_URL'));
       return completion.send(message);
     },
   };
@@ -138,6 +145,16 @@ function sqsClient(config: AwsConfig): SQSClient {
     ...awsClientTimeouts(),
     region: config.region ?? (local ? 'us-east-1' : undefined),
     endpoint: config.endpoints.sqs,
+    ...(local && !process.env.AWS_ACCESS_KEY_ID ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+  });
+}
+
+function lambdaClient(config: AwsConfig): LambdaClient {
+  const local = config.endpoints.lambda !== undefined;
+  return new LambdaClient({
+    ...awsClientTimeouts(),
+    region: config.region ?? (local ? 'us-east-1' : undefined),
+    endpoint: config.endpoints.lambda,
     ...(local && !process.env.AWS_ACCESS_KEY_ID ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
   });
 }

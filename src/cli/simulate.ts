@@ -40,6 +40,7 @@ interface SimulateOptions {
   calibration?: string;
   layoutCheck: boolean;
   seed: number;
+  merge: 'auto' | 'tree' | 'flat';
 }
 
 /** What a table or a run computed with: thread-ms per row by shape, and the merge's CPU time per byte. */
@@ -109,6 +110,7 @@ export function addSimulateCommand(program: Command, io: CliIo): void {
     .addOption(new Option('--routing <how>', 'Lambda routing of a task to a warm environment: random (any idle one) or affine (the one holding its shard); default the profile\'s (aws: random)').argParser(oneOf(ROUTINGS)))
     .addOption(new Option('--layout <layout>', 'DynamoDB layout: spread (today) or single (one partition per round, one barrier item)').argParser(oneOf(['spread', 'single'] as const)).default('spread'))
     .option('--profile <name>', 'aws, local (this machine\'s local runtime) or a JSON file of overrides', 'aws')
+    .addOption(new Option('--merge <how>', 'partials merged per barrier group first (tree), read one by one (flat), or auto').argParser(oneOf(['auto', 'tree', 'flat'] as const)).default('auto'))
     .option('--seed <n>', 'seed of the latency draws', positiveInt, 1)
     .option('--json <file>', 'write the full result as JSON (with the resolved profile)')
     .addOption(new Option('--experiment <name>', 'run a preset experiment').argParser(oneOf(['table1'] as const)))
@@ -184,7 +186,7 @@ export function addSimulateCommand(program: Command, io: CliIo): void {
       const memoryMb = options.memory ?? Math.min(10_240, Math.ceil(threads * profile.lambda.mbPerVcpu.value));
       if (memoryMb < 128 || memoryMb > 10_240) throw new BspmlError('E_ARGUMENT', `--memory ${memoryMb}: Lambda allows 128 to 10,240 MB`);
       const result = await simulate(
-        { algorithm, rows: options.rows!, dims: options.dims!, k, solver: options.solver, workers: workers!, threads, memoryMb, rounds: options.rounds, backend, sync: options.sync, trigger: options.trigger, layout: options.layout, seed: options.seed },
+        { algorithm, rows: options.rows!, dims: options.dims!, k, solver: options.solver, workers: workers!, threads, memoryMb, rounds: options.rounds, backend, sync: options.sync, trigger: options.trigger, layout: options.layout, seed: options.seed, merge: options.merge },
         profile,
         msPerRow,
       );
@@ -263,9 +265,10 @@ export function formatResult(r: SimResult, vcpus: number): string {
     `billed     ${s(r.billedGbSeconds.total)} GB-s (${Object.entries(r.billedGbSeconds.byFunction).map(([f, v]) => `${f} ${s(v)}`).join(', ')})${r.billedGbSeconds.waiting ? `; waiting at the barrier ${s(r.billedGbSeconds.waiting)}` : ''}`,
     `lambda     invocations ${pairs(r.invocations)}; cold starts ${pairs(r.coldStarts)}; routing ${c.routing}${c.trigger ? `; aggregator trigger ${c.trigger}` : ''}`,
     `shards     cache hit rate ${(100 * r.shardCache.hitRate).toFixed(1)} % (${int(r.shardCache.hits)} warm, ${int(r.shardCache.reloads)} reloaded from S3, ${int(r.shardCache.loads - r.shardCache.reloads)} first loads)`,
-    `merge      ${(r.merge.bytes / 1e6).toFixed(r.merge.bytes < 1e7 ? 3 : 1)} MB of partials merged, ${r.merge.ms.toFixed(r.merge.ms < 10 ? 3 : 0)} ms of CPU`,
+    `merged     ${(r.mergeCompute.bytes / 1e6).toFixed(r.mergeCompute.bytes < 1e7 ? 3 : 1)} MB of partials merged, ${r.mergeCompute.ms.toFixed(r.mergeCompute.ms < 10 ? 3 : 0)} ms of CPU`,
     `requests   ${int(r.requests.total)} (${pairs(r.requests.byOperation)})`,
     `throttled  ${int(r.throttled.total)}${r.throttled.total ? ` (${pairs(r.throttled.byOperation)})` : ''}`,
+    `aggregator reads ${int(r.aggregatorReadBytesPerRound)} bytes of partials per round (merge ${c.merge ?? 'auto'})`,
     `cost       ${usd(r.costUsd.total)} = Lambda ${usd(r.costUsd.lambda)} + DynamoDB ${usd(r.costUsd.dynamodb)} + S3 ${usd(r.costUsd.s3)} + SNS ${usd(r.costUsd.sns)} + SQS ${usd(r.costUsd.sqs)} + ElastiCache ${usd(r.costUsd.elasticache)}`,
   ];
   return lines.join('\n');

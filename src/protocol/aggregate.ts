@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { algorithmFor } from '../algorithms/index.js';
 import { BspmlError, MissingStateError, PartialMissingError } from '../errors.js';
 import { decodeModel, decodePartial, encodeModel, modelDigest } from './codec.js';
@@ -7,6 +8,8 @@ import { failJob } from './failJob.js';
 import { PREPARE_DIGEST, PREPARE_ROUND } from './constants.js';
 import { prepareModel, type PreparedRound } from './prepare.js';
 import { publishRound } from './publish.js';
+import { gatherPartials, treeMerge, type Gathered } from './groupMerge.js';
+import type { Algorithm, Shape } from '../algorithms/types.js';
 import type { CompletionMessage, JobPatch, JobRecord, RoundMetrics, WorkerReport } from './types.js';
 
 export type AggregateOutcome =
@@ -52,62 +55,76 @@ export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'n
     digest = modelDigest(modelBytes);
   }
 
+  if (!prepare) {
+    const shape = algorithm.shape(job.spec, job.data!);
+    const partialLength = algorithm.partialLength(shape);
+    const gathered = await gatherPartials(store, algorithm, job, digest, partialLength, treeMerge(job.spec, job.shards, partialLength));
+    if (gathered.kind === 'missing') return missingPartial(deps, job, model, gathered.shard);
+    if (gathered.kind === 'strays') return rerunStrays(deps, job, model, gathered.shards);
+    return aggregateTraining(deps, job, algorithm, shape, model!, gathered);
+  }
+
   let stored: Uint8Array[];
   try {
     stored = await store.getPartials(job.jobId, job.round, job.shards);
   } catch (error) {
     if (!(error instanceof PartialMissingError) || error.jobId !== job.jobId || error.round !== job.round) throw error;
-    // A shard that has not arrived: this completion came before the barrier filled (it was not
-    // sent by the filling arrival), and that arrival will send one.
-    if (!(await store.arrivals(job.jobId, job.round, job.shards)).includes(error.shard)) {
-      return { status: 'ignored', reason: `completion for round ${job.round} before shard ${error.shard} arrived` };
-    }
-    // An arrived shard without a partial: one discarded as a stray whose re-run has not written
-    // yet, or whose re-run task was lost. Run the shard again.
-    await publishRound(deps.fanout, store, job, job.round, model, [error.shard]);
-    return { status: 'republished', reason: `round ${job.round}: partial of shard ${error.shard} missing, shard re-published` };
+    return missingPartial(deps, job, model, error.shard);
   }
 
-  // Merge only partials computed from this round's model: one from a forged, stale or damaged
-  // task is discarded and its shard computed again from the stored model.
-  const shape = prepare ? undefined : algorithm.shape(job.spec, job.data!);
-  const partialLength = shape ? algorithm.partialLength(shape) : undefined;
+  // Merge only summaries of this round: one from a forged or damaged task is discarded and its
+  // shard run again.
   const decoded: { partial: Float64Array; report: WorkerReport }[] = [];
   const strays: number[] = [];
   stored.forEach((bytes, shard) => {
     const one = decodeOrUndefined(bytes);
-    const fits = prepare ? one?.report.summary !== undefined : one?.partial.length === partialLength;
-    if (!one || one.report.modelDigest !== digest || !fits) strays.push(shard);
+    if (!one || one.report.modelDigest !== digest || one.report.summary === undefined) strays.push(shard);
     else decoded.push(one);
   });
-  if (strays.length > 0) {
-    for (const shard of strays) await store.discardPartial(job.jobId, job.round, shard);
-    await publishRound(deps.fanout, store, job, job.round, model, strays);
-    return {
-      status: 'republished',
-      reason: `round ${job.round}: partial(s) of shard(s) ${strays.join(', ')} not computed from the round's model; discarded and re-published`,
-    };
+  if (strays.length > 0) return rerunStrays(deps, job, model, strays);
+  return aggregatePrepare(deps, job, decoded, stored);
+}
+
+/**
+ * A shard without a partial. Not arrived: this completion came before the barrier filled (it was
+ * not sent by the filling arrival), and that arrival will send one. Arrived: its partial was
+ * discarded as a stray and its re-run has not written yet, or the re-run's task was lost: run it again.
+ */
+async function missingPartial(deps: Pick<ProtocolDeps, 'store' | 'fanout'>, job: JobRecord, model: Float64Array | undefined, shard: number): Promise<AggregateOutcome> {
+  if (!(await deps.store.arrivals(job.jobId, job.round, job.shards)).includes(shard)) {
+    return { status: 'ignored', reason: `completion for round ${job.round} before shard ${shard} arrived` };
   }
+  await publishRound(deps.fanout, deps.store, job, job.round, model, [shard]);
+  return { status: 'republished', reason: `round ${job.round}: partial of shard ${shard} missing, shard re-published` };
+}
 
-  if (prepare) return aggregatePrepare(deps, job, decoded, stored);
+/**
+ * Merge only partials computed from this round's model: one from a forged, stale or damaged task
+ * is discarded and its shard computed again from the stored model.
+ */
+async function rerunStrays(deps: Pick<ProtocolDeps, 'store' | 'fanout'>, job: JobRecord, model: Float64Array | undefined, strays: number[]): Promise<AggregateOutcome> {
+  for (const shard of strays) await deps.store.discardPartial(job.jobId, job.round, shard);
+  await publishRound(deps.fanout, deps.store, job, job.round, model, strays);
+  return {
+    status: 'republished',
+    reason: `round ${job.round}: partial(s) of shard(s) ${strays.join(', ')} not computed from the round's model; discarded and re-published`,
+  };
+}
 
-  const merged = new Float64Array(partialLength!);
-  let computeMs = 0;
-  let loadMs = 0;
-  let cacheHits = 0;
-  let partialBytes = 0;
-  for (const [i, { partial, report }] of decoded.entries()) {
-    const bytes = stored[i]!;
-    algorithm.merge(merged, partial);
-    computeMs = Math.max(computeMs, report.computeMs);
-    loadMs = Math.max(loadMs, report.loadMs);
-    if (report.cacheHit) cacheHits++;
-    partialBytes += bytes.byteLength;
-  }
-
+/** A training round whose partials are all in: update the model, record the round, then finish or advance. */
+async function aggregateTraining(
+  deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now' | 'limits'>,
+  job: JobRecord,
+  algorithm: Algorithm,
+  shape: Shape,
+  model: Float64Array,
+  gathered: Extract<Gathered, { kind: 'merged' }>,
+): Promise<AggregateOutcome> {
+  const { store } = deps;
+  const { merged, computeMs, loadMs, cacheHits, partialBytes, readBytes } = gathered;
   let update;
   try {
-    update = algorithm.update(job.spec, shape!, model!, merged);
+    update = algorithm.update(job.spec, shape, model, merged);
   } catch (error) {
     if (!(error instanceof BspmlError)) throw error;
     const reason = `round ${job.round}: ${error.message}`;
@@ -126,6 +143,7 @@ export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'n
     cacheHits,
     workers: job.shards,
     partialBytes,
+    readBytes,
     modelBytes: nextBytes.byteLength,
     publishedAt: job.roundStartedAt,
     aggregatedAt: clock(deps),
@@ -173,13 +191,17 @@ async function stopForCost(store: ProtocolDeps['store'], job: JobRecord, guard: 
 async function advance(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now'>, job: JobRecord, model: Float64Array, patch: JobPatch = {}): Promise<string | undefined> {
   const { store } = deps;
   const next = job.round + 1;
-  const advanced = await store.updateJob(job.jobId, { round: job.round, status: 'RUNNING' }, { ...patch, round: next, recoveries: 0, sweepArrivals: 0, roundStartedAt: clock(deps) });
+  const token = randomUUID();
+  const advanced = await store.updateJob(job.jobId, { round: job.round, status: 'RUNNING' }, { ...patch, round: next, recoveries: 0, sweepArrivals: 0, roundStartedAt: clock(deps), advancedBy: token });
   if (!advanced) {
-    // Our advance may have landed with its reply lost, or another aggregation of the same round
-    // (same partials, same model) advanced it: either way, the next round's fan-out may be missing.
+    // Our advance may have landed with its reply lost (the client's retry then failed the
+    // condition): the token says so, and the fan-out is ours to publish. Otherwise a concurrent
+    // aggregation of the same round (same partials, same model; the invoke trigger allows it)
+    // advanced it and publishes the fan-out itself; should it die first, a redelivered completion
+    // or the recovery sweep publishes it.
     const now = await store.getJob(job.jobId);
     if (now?.status !== 'RUNNING' || now.round !== next) return `the job changed while round ${job.round} was aggregated (${describe(now)})`;
-    if (now.fanoutRound >= next) return `another aggregation advanced round ${job.round} first`;
+    if (now.fanoutRound >= next || now.advancedBy !== token) return `another aggregation advanced round ${job.round} first`;
   }
   await publishRound(deps.fanout, store, job, next, model);
   await store.updateJob(job.jobId, { round: next, status: 'RUNNING' }, { fanoutRound: next });
@@ -243,7 +265,7 @@ async function aggregatePrepare(
   return ignored ? { status: 'ignored', reason: ignored } : { status: 'prepared', metrics };
 }
 
-function decodeOrUndefined(bytes: Uint8Array): ReturnType<typeof decodePartial> | undefined {
+function decodeOrUndefined(bytes: Uint8Array): { partial: Float64Array; report: WorkerReport } | undefined {
   try {
     return decodePartial(bytes);
   } catch (error) {

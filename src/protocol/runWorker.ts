@@ -3,6 +3,8 @@ import { BspmlError, MissingStateError } from '../errors.js';
 import type { WorkerContainer } from '../inner/WorkerContainer.js';
 import { decodeModel, encodePartial, modelDigest } from './codec.js';
 import { PREPARE_ROUND } from './constants.js';
+import { mergeGroup, treeMerge, type GroupMergeOutcome } from './groupMerge.js';
+import { groupOf } from './groups.js';
 import type { ProtocolDeps } from './deps.js';
 import { loadOptions, prepareShard } from './prepare.js';
 import type { JobRecord, RoundTask, WorkerReport } from './types.js';
@@ -19,6 +21,8 @@ export interface WorkerDone {
   count: number;
   completionSent: boolean;
   report: WorkerReport;
+  /** The tree merge of this shard's barrier group, when this arrival completed it (groupMerge.ts). */
+  groupMerge?: GroupMergeOutcome;
 }
 
 /**
@@ -66,23 +70,31 @@ export async function runWorker(deps: Pick<ProtocolDeps, 'store' | 'datasets' | 
   const { partial, report } = computed;
 
   const written = await store.putPartial(job.jobId, task.round, task.shard, encodePartial(partial, report));
-  const { added, count } = await store.arrive(job.jobId, task.round, task.shard, job.shards);
+  const { added, count, groupFilled } = await store.arrive(job.jobId, task.round, task.shard, job.shards);
+
+  // A repeat (its first run may have died before merging or sending) acts only while the job
+  // still waits on this round; the aggregator drops extra completions, putGroupPartial extra merges.
+  let stillOpen: boolean | undefined;
+  const open = async () => {
+    if (stillOpen === undefined) {
+      const now = await store.getJob(job.jobId);
+      stillOpen = now?.status === 'RUNNING' && now.round === task.round;
+    }
+    return stillOpen;
+  };
+  let groupMerge: GroupMergeOutcome | undefined;
+  if (groupFilled && !prepare && treeMerge(job.spec, job.shards, partial.length) && (added || (await open()))) {
+    // Before the completion: the filling arrival's own group is then merged when the aggregator looks.
+    groupMerge = await mergeGroup(store, algorithmFor(job.spec), job, task.round, groupOf(task.shard, job.shards), report.modelDigest, partial.length);
+  }
 
   let completionSent = false;
-  if (count === job.shards) {
-    // The filling arrival sends the completion. A repeat of it (its first run may have died before
-    // sending) re-sends only while the job still waits on this round; the aggregator drops extras.
-    let send = added;
-    if (!send) {
-      const now = await store.getJob(job.jobId);
-      send = now?.status === 'RUNNING' && now.round === task.round;
-    }
-    if (send) {
-      await deps.completion.send({ jobId: job.jobId, round: task.round });
-      completionSent = true;
-    }
+  // The filling arrival sends the completion.
+  if (count === job.shards && (added || (await open()))) {
+    await deps.completion.send({ jobId: job.jobId, round: task.round });
+    completionSent = true;
   }
-  return { status: 'done', written, arrived: added, count, completionSent, report };
+  return { status: 'done', written, arrived: added, count, completionSent, report, ...(groupMerge ? { groupMerge } : {}) };
 }
 
 /** A training round's partial: the inner threads over the cached shard, with the round's model. */

@@ -34,6 +34,8 @@ const common = {
   seed: z.number().int().min(0).max(2 ** 32 - 1).default(42),
   /** Stop the job (FAILED, with the reason) before its estimated AWS cost would pass this, in USD. */
   maxCostUsd: z.number().positive().optional(),
+  /** How the aggregator gets a round's partials: merged per barrier group first (tree), read one by one (flat), or auto (src/protocol/groupMerge.ts). */
+  merge: z.enum(['auto', 'tree', 'flat']).optional(),
 };
 
 export const kmeansSpecSchema = z

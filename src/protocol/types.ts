@@ -25,6 +25,12 @@ export interface JobRecord {
   sweepArrivals?: number;
   /** When the current round's fan-out was published (epoch ms). */
   roundStartedAt: number;
+  /**
+   * A token of the aggregation whose conditional advance moved the job to its round: when its
+   * advance's condition fails, an aggregation tells its own write (a lost reply, retried) from a
+   * concurrent duplicate's, which publishes the fan-out itself.
+   */
+  advancedBy?: string;
   /** The data set's parts and columns, as the start step described them (no rows). */
   layout?: DatasetLayout;
   /** Rows and columns, once the preparation round has counted them. */
@@ -42,7 +48,7 @@ export interface JobRecord {
 }
 
 export type JobPatch = Partial<
-  Pick<JobRecord, 'status' | 'round' | 'fanoutRound' | 'recoveries' | 'sweepArrivals' | 'costUsd' | 'roundStartedAt' | 'layout' | 'data' | 'error' | 'errorCode' | 'result'>
+  Pick<JobRecord, 'status' | 'round' | 'fanoutRound' | 'recoveries' | 'sweepArrivals' | 'costUsd' | 'roundStartedAt' | 'advancedBy' | 'layout' | 'data' | 'error' | 'errorCode' | 'result'>
 >;
 
 /**
@@ -98,6 +104,11 @@ export interface RoundMetrics {
   cacheHits: number;
   workers: number;
   partialBytes: number;
+  /**
+   * Bytes the aggregator read to merge them: the group partials of the tree merge, plus the
+   * partials of groups it merged itself (flat: equal to partialBytes). Absent in older records.
+   */
+  readBytes?: number;
   modelBytes: number;
   /** When the round's fan-out was published and when its aggregation ended (epoch ms). */
   publishedAt: number;

@@ -44,6 +44,8 @@ export interface SimConfig {
   /** The event design's aggregator trigger (default sqs, the deployed one). */
   trigger?: Trigger;
   seed?: number;
+  /** How the aggregator gets the partials (the spec's `merge`; default auto). */
+  merge?: 'auto' | 'tree' | 'flat';
 }
 
 export interface SimResult {
@@ -67,8 +69,10 @@ export interface SimResult {
    * share it did (each shard's first load, which nothing can avoid, left out).
    */
   shardCache: { hits: number; loads: number; reloads: number; hitRate: number };
-  /** Partials read by whoever aggregates (bytes, whole job) and the CPU time of merging them (ms). */
-  merge: { bytes: number; ms: number };
+  /** Partials read by whoever merges them (bytes, whole job) and the CPU time of merging them (ms). */
+  mergeCompute: { bytes: number; ms: number };
+  /** Mean bytes the aggregator read per training round (all partials, or the tree's group partials). */
+  aggregatorReadBytesPerRound: number;
   events: number;
   status: string;
   error?: string;
@@ -134,6 +138,7 @@ export async function simulate(config: SimConfig, profile: Profile, msPerRow: Ms
     // tol 0: run the rounds asked for (the simulated partials keep the model moving).
     tol: 0,
     seed: config.seed ?? 1,
+    ...(config.merge ? { merge: config.merge } : {}),
     data: { uri: 'simulated', ...(config.algorithm === 'logreg' ? { labelColumn: 'last' } : {}) },
   };
 
@@ -155,8 +160,9 @@ export async function simulate(config: SimConfig, profile: Profile, msPerRow: Ms
       completion: {
         send: async (message: CompletionMessage) => {
           if (config.trigger === 'invoke') {
-            // A direct Invoke: no queue, so no one-at-a-time group (duplicate aggregations are
-            // exactly-once through the job's conditional advance).
+            // A direct asynchronous Invoke (src/aws/LambdaCompletion.ts): no queue, so duplicate
+            // aggregations may overlap (exactly-once through the job's conditional advance).
+            // Latency: the profile's invokeToLambdaMs (an assumption; see profile.ts).
             services.counters.lambdaInvokes++;
             clock.at(clock.now() + services.sample(profile.events.invokeToLambdaMs), () => {
               void aggregatorFn.invoke(() => aggregate(deps, message)).catch((e: unknown) => fail(e));
@@ -294,7 +300,8 @@ function summarise(
     throttled: { total: sum(c.throttled), byOperation: { ...c.throttled } },
     costUsd: { total: lambda + dynamodb + s3 + sns + sqs + elasticache, lambda, dynamodb, s3, sns, sqs, elasticache },
     shardCache: { hits: c.shardCache.hits, loads: c.shardCache.loads, reloads: c.shardCache.reloads, hitRate: c.shardCache.hits / Math.max(1, c.shardCache.hits + c.shardCache.reloads) },
-    merge: { ...c.merge },
+    mergeCompute: { ...c.merge },
+    aggregatorReadBytesPerRound: rounds.reduce((sum, r) => sum + (r.readBytes ?? r.partialBytes), 0) / Math.max(1, rounds.length),
     events,
     status,
     ...(error ? { error } : {}),

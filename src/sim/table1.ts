@@ -176,6 +176,6 @@ function row(algorithm: 'kmeans' | 'logreg', workers: number, threads: number, m
     throttled: r.throttled.total,
     cacheHitRate: r.shardCache.hitRate,
     shardReloads: r.shardCache.reloads,
-    mergeMs: r.merge.ms,
+    mergeMs: r.mergeCompute.ms,
   };
 }

@@ -343,6 +343,22 @@ describe('deploy-time parameters', () => {
     expect(config.resources.Conditions.HasTracing).toEqual({ 'Fn::Equals': ['true', 'true'] });
   }, PRINT_TIMEOUT);
 
+  it('take the aggregator trigger: the queue by default, a direct invoke of the aggregator (and the right to it) with aggregatorTrigger=invoke', async () => {
+    // Act
+    const plain = await print([]);
+    const invoke = await print(['--param', 'aggregatorTrigger=invoke']);
+
+    // Assess
+    expect(plain.functions.worker.environment).toMatchObject({ BSPML_AGGREGATOR_TRIGGER: 'sqs', BSPML_AGGREGATOR_FUNCTION: 'bspml-dev-aggregator' });
+    expect(plain.resources.Conditions.InvokesAggregator).toEqual({ 'Fn::Equals': ['sqs', 'invoke'] });
+    expect(invoke.functions.worker.environment.BSPML_AGGREGATOR_TRIGGER).toBe('invoke');
+    expect(invoke.resources.Conditions.InvokesAggregator).toEqual({ 'Fn::Equals': ['invoke', 'invoke'] });
+    const statements = invoke.resources.Resources.WorkerRole.Properties.Policies[0].PolicyDocument.Statement as { Action: string; Resource: unknown }[];
+    const invokes = statements.filter((st) => st.Action === 'lambda:InvokeFunction').flatMap((st) => [st.Resource].flat());
+    expect(JSON.stringify(invokes)).toContain('-aggregator');
+    expect(JSON.stringify(invokes)).toContain('InvokesAggregator');
+  }, PRINT_TIMEOUT);
+
   it('derive a data bucket name unique to the stage, account and region when none is given', async () => {
     // Act
     const dev = await print([], { BSPML_BUCKET_NAME: '' });

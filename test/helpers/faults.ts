@@ -82,8 +82,17 @@ export class FaultyStore implements StateStore {
   clearRound(jobId: string, round: number, shards: number) {
     return this.call('clearRound', () => this.inner.clearRound(jobId, round, shards));
   }
-  getPartials(jobId: string, round: number, shards: number) {
-    return this.call('getPartials', () => this.inner.getPartials(jobId, round, shards));
+  getPartials(jobId: string, round: number, shards: number, which?: readonly number[]) {
+    return this.call('getPartials', () => this.inner.getPartials(jobId, round, shards, which));
+  }
+  putGroupPartial(jobId: string, round: number, group: number, bytes: Uint8Array) {
+    return this.call('putGroupPartial', () => this.inner.putGroupPartial(jobId, round, group, bytes));
+  }
+  getGroupPartials(jobId: string, round: number, groups: number) {
+    return this.call('getGroupPartials', () => this.inner.getGroupPartials(jobId, round, groups));
+  }
+  discardGroupPartial(jobId: string, round: number, group: number) {
+    return this.call('discardGroupPartial', () => this.inner.discardGroupPartial(jobId, round, group));
   }
   arrive(jobId: string, round: number, shard: number, shards: number) {
     return this.call('arrive', () => this.inner.arrive(jobId, round, shard, shards));

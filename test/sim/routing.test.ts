@@ -82,11 +82,11 @@ describe('the aggregator in the simulator', () => {
     const slowed = await simulate(JOB, slow, MS_PER_ROW);
 
     // Assess: 7 aggregations (the preparation round and 6) of 8 partials each.
-    expect(normal.merge.bytes).toBeGreaterThan(7 * 8 * 8 * (16 * 17 + 16));
-    expect(normal.merge.ms).toBeCloseTo((normal.merge.bytes * AWS_PROFILE.lambda.mergeNsPerByte.value) / 1e6, 9);
-    expect(slowed.merge.ms).toBeCloseTo((slowed.merge.bytes * 2_000) / 1e6, 6);
+    expect(normal.mergeCompute.bytes).toBeGreaterThan(7 * 8 * 8 * (16 * 17 + 16));
+    expect(normal.mergeCompute.ms).toBeCloseTo((normal.mergeCompute.bytes * AWS_PROFILE.lambda.mergeNsPerByte.value) / 1e6, 9);
+    expect(slowed.mergeCompute.ms).toBeCloseTo((slowed.mergeCompute.bytes * 2_000) / 1e6, 6);
     const extraGbS = slowed.billedGbSeconds.byFunction.aggregator! - normal.billedGbSeconds.byFunction.aggregator!;
-    expect(extraGbS).toBeGreaterThan(0.9 * (slowed.merge.ms / 1000) * (AWS_PROFILE.lambda.aggregatorMemoryMb.value / 1024));
+    expect(extraGbS).toBeGreaterThan(0.9 * (slowed.mergeCompute.ms / 1000) * (AWS_PROFILE.lambda.aggregatorMemoryMb.value / 1024));
     expect(slowed.roundSeconds.mean).toBeGreaterThan(normal.roundSeconds.mean);
   });
 
@@ -176,15 +176,15 @@ describe('the profile as data', () => {
 
     // Act
     const run = await runBspml(['simulate', 'kmeans', '--rows', '100000', '--dims', '8', '--k', '4', '--workers', '4', '--rounds', '3', '--trigger', 'invoke', '--json', out]);
-    const json = JSON.parse(await readFile(out, 'utf8')) as { shardCache: { hitRate: number }; merge: { ms: number }; profile: Profile; calibration: { msPerRow: Record<string, { value: number }> } };
+    const json = JSON.parse(await readFile(out, 'utf8')) as { shardCache: { hitRate: number }; mergeCompute: { ms: number }; profile: Profile; calibration: { msPerRow: Record<string, { value: number }> } };
 
     // Assess
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/cache hit rate \d+\.\d %/);
     expect(run.stdout).toMatch(/routing random; aggregator trigger invoke/);
-    expect(run.stdout).toMatch(/merge +[\d.]+ MB of partials merged/);
+    expect(run.stdout).toMatch(/merged +[\d.]+ MB of partials merged/);
     expect(json.shardCache.hitRate).toBeGreaterThanOrEqual(0);
-    expect(json.merge.ms).toBeGreaterThan(0);
+    expect(json.mergeCompute.ms).toBeGreaterThan(0);
     expect(json.profile.lambda.routing.value).toBe('random');
     expect(json.profile.lambda.mergeNsPerByte.source).toMatch(/calibrateMerge on this machine/);
     expect(json.profile.events.snsToLambdaMs.median).toBe(73);
