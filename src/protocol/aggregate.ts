@@ -7,6 +7,7 @@ import { failJob } from './failJob.js';
 import { PREPARE_DIGEST, PREPARE_ROUND } from './constants.js';
 import { prepareModel, type PreparedRound } from './prepare.js';
 import { publishRound } from './publish.js';
+import { endLingering, publishNextRound } from './linger.js';
 import type { CompletionMessage, JobPatch, JobRecord, RoundMetrics, WorkerReport } from './types.js';
 
 export type AggregateOutcome =
@@ -32,7 +33,7 @@ export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'n
     // The round was aggregated before. If the advance landed but its fan-out did not (the
     // aggregator died in between), this redelivery is the moment to publish it.
     if (message.round === job.round - 1 && job.fanoutRound < job.round) {
-      await publishRound(deps.fanout, store, job, job.round);
+      await publishNextRound(deps, job, job.round);
       await store.updateJob(job.jobId, { round: job.round, status: 'RUNNING' }, { fanoutRound: job.round });
       return { status: 'republished', reason: `round ${job.round} fan-out re-published` };
     }
@@ -112,6 +113,7 @@ export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'n
     if (!(error instanceof BspmlError)) throw error;
     const reason = `round ${job.round}: ${error.message}`;
     await failJob(store, job.jobId, reason);
+    await endLingering(store, job);
     return { status: 'failed', reason };
   }
 
@@ -139,6 +141,7 @@ export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'n
   if (update.converged || rounds >= job.spec.maxRounds) {
     const result = algorithm.result(job.spec, job.data!, update.model, update, merged, rounds);
     if (await store.updateJob(job.jobId, { round: job.round, status: 'RUNNING' }, { status: 'SUCCEEDED', result, costUsd: guard.costUsd })) {
+      await endLingering(store, job);
       await clearFinished(store, job);
       return { status: 'finished', metrics };
     }
@@ -146,6 +149,7 @@ export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'n
     // retried it against the changed record). The job as stored says what happened.
     const now = await store.getJob(job.jobId);
     if (now?.status === 'SUCCEEDED' && now.round === job.round) {
+      await endLingering(store, job);
       await clearFinished(store, job);
       return { status: 'finished', metrics };
     }
@@ -160,6 +164,7 @@ export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'n
 /** The cost guard: the next round would pass a limit. The round's metrics and model stay stored. */
 async function stopForCost(store: ProtocolDeps['store'], job: JobRecord, guard: { costUsd: number; stop?: string }): Promise<AggregateOutcome> {
   if (await store.updateJob(job.jobId, { round: job.round, status: 'RUNNING' }, { status: 'FAILED', error: guard.stop!, costUsd: guard.costUsd })) {
+    await endLingering(store, job);
     return { status: 'failed', reason: guard.stop! };
   }
   return { status: 'ignored', reason: `the job changed while round ${job.round} was aggregated` };
@@ -181,7 +186,7 @@ async function advance(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now'>, job
     if (now?.status !== 'RUNNING' || now.round !== next) return `the job changed while round ${job.round} was aggregated (${describe(now)})`;
     if (now.fanoutRound >= next) return `another aggregation advanced round ${job.round} first`;
   }
-  await publishRound(deps.fanout, store, job, next, model);
+  await publishNextRound(deps, job, next, model);
   await store.updateJob(job.jobId, { round: next, status: 'RUNNING' }, { fanoutRound: next });
   // The round before the one just aggregated is behind the job for good: its partials and barrier
   // would only cost storage (and, on DynamoDB, reads of anything that walks the table) until they
@@ -215,6 +220,7 @@ async function aggregatePrepare(
   } catch (error) {
     if (!(error instanceof BspmlError)) throw error;
     await failJob(store, job.jobId, error.message, error.code);
+    await endLingering(store, job);
     return { status: 'failed', reason: error.message };
   }
 
