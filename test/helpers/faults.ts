@@ -97,6 +97,18 @@ export class FaultyStore implements StateStore {
   listRoundMetrics(jobId: string) {
     return this.call('listRoundMetrics', () => this.inner.listRoundMetrics(jobId));
   }
+  claim(jobId: string, round: number, shard: number, shards: number, until: number) {
+    return this.call('claim', () => this.inner.claim(jobId, round, shard, shards, until));
+  }
+  release(jobId: string, round: number, shard: number, shards: number, until: number) {
+    return this.call('release', () => this.inner.release(jobId, round, shard, shards, until));
+  }
+  handOver(jobId: string, round: number, shards: number, ended?: boolean) {
+    return this.call('handOver', () => this.inner.handOver(jobId, round, shards, ended));
+  }
+  handedOver(jobId: string, round: number, shard: number, shards: number) {
+    return this.call('handedOver', () => this.inner.handedOver(jobId, round, shard, shards));
+  }
   /** The suite owns the real store and closes it itself. */
   async close(): Promise<void> {}
 }

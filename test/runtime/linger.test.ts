@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
 import type { StateStore } from '../../src/ports/StateStore.js';
 import { LocalRuntime } from '../../src/runtime/LocalRuntime.js';
@@ -28,36 +28,46 @@ const STORES: Record<string, () => StateStore> = {
 };
 
 describe('--sync linger on the local runtime', () => {
+  // One runtime per store for both modes: its containers (and their threads) are started once.
+  const runtimes: { runtime: LocalRuntime; store: StateStore }[] = [];
+  afterAll(async () => {
+    for (const { runtime, store } of runtimes) {
+      await runtime.close();
+      await store.close();
+    }
+  });
+
   for (const [storeName, open] of Object.entries(STORES)) {
+    let shared: LocalRuntime | undefined;
+    const runtime = () => {
+      if (!shared) {
+        const store = open();
+        shared = new LocalRuntime({ store, datasets, defaultThreads: 1 });
+        runtimes.push({ runtime: shared, store });
+      }
+      return shared;
+    };
     for (const [algorithm, spec] of Object.entries(SPECS)) {
       it(`${algorithm} on ${storeName}: the same model bit for bit as --sync event, its rounds computed by workers that waited`, async () => {
         // Prepare: a budget long enough for any round here (a slow CI machine included).
-        const eventStore = open();
-        const lingerStore = open();
-        const event = new LocalRuntime({ store: eventStore, datasets, defaultThreads: 1 });
-        const linger = new LocalRuntime({ store: lingerStore, datasets, defaultThreads: 1 });
-        try {
-          // Act
-          const expected = await event.train(spec);
-          const actual = await linger.train({ ...spec, sync: 'linger', lingerMs: 20_000 });
+        const local = runtime();
 
-          // Assess
-          expect(actual.result).toEqual(expected.result);
-          expect(actual.rounds.map((r) => r.objective)).toEqual(expected.rounds.map((r) => r.objective));
-          // Every training round after the first... and round 1 too (after the preparation round):
-          // all W × rounds tasks but round 0's were computed by lingering workers, none published.
-          const rounds = actual.rounds.length;
-          expect(actual.workers!.lingeredRounds).toBe(spec.workers * rounds);
-          expect(actual.workers!.invocations).toBe(spec.workers);
-          expect(expected.workers!.lingeredRounds).toBe(0);
-          expect(expected.workers!.invocations).toBe(spec.workers * (rounds + 1));
-          // The last round's claims end with the job, not with the budget.
-          expect(actual.workers!.released).toBe(0);
-          expect(actual.workers!.waitedMs).toBeLessThan(20_000);
-        } finally {
-          await Promise.all([event.close(), linger.close()]);
-          await Promise.all([eventStore.close(), lingerStore.close()]);
-        }
+        // Act
+        const expected = await local.train(spec);
+        const actual = await local.train({ ...spec, sync: 'linger', lingerMs: 20_000 });
+
+        // Assess
+        expect(actual.result).toEqual(expected.result);
+        expect(actual.rounds.map((r) => r.objective)).toEqual(expected.rounds.map((r) => r.objective));
+        // Every task after the preparation round's was computed by a worker that waited for it.
+        const rounds = actual.rounds.length;
+        expect(actual.workers!.lingeredRounds).toBe(spec.workers * rounds);
+        expect(actual.workers!.invocations).toBe(spec.workers);
+        expect(expected.workers!.lingeredRounds).toBe(0);
+        expect(expected.workers!.invocations).toBe(spec.workers * (rounds + 1));
+        // The last round's claims end with the job, not with the budget.
+        expect(actual.workers!.released).toBe(0);
+        expect(actual.workers!.waitedMs).toBeLessThan(20_000);
       });
     }
   }
