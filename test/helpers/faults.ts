@@ -44,7 +44,11 @@ export class FaultyStore implements StateStore {
     this.kind = inner.kind;
   }
 
+  /** Awaited before every call: a driver that runs invocations as coroutines switches between them here. */
+  gate?: () => Promise<void>;
+
   private async call<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    if (this.gate) await this.gate();
     if (!this.armed) return fn();
     const n = ++this.calls;
     this.trace.push(name);
@@ -200,7 +204,7 @@ function copy(message: Message): Message {
 }
 
 /** Publishes a forged task modelled on the job's latest real one. */
-function forge(h: Harness, jobId: string, kind: Forgery): void {
+export function forge(h: Harness, jobId: string, kind: Forgery): void {
   const real = h.fanout.published.filter((t) => t.jobId === jobId).at(-1);
   if (!real) return;
   const shifted = (task: RoundTask) =>
