@@ -36,10 +36,11 @@ function addTrainOptions(command: Command): Command {
     .option('--prefix <prefix>', 's3: key prefix for the state (default none)')
     .option('--concurrency <n>', 'most worker containers at once (default 32)', positiveInt)
     .addOption(
-      new Option('--sync <design>', 'event: no function waits (default); barrier-wait: workers stay alive and poll the barrier (WoSC\'23 design)')
+      new Option('--sync <design>', 'event: no function waits (default); linger: a worker waits for the next round within a budget; barrier-wait: workers stay alive and poll the barrier (WoSC\'23 design)')
         .argParser(oneOf(SYNC_DESIGNS))
         .default('event'),
     )
+    .option('--linger-ms <ms>', 'with --sync linger: how long a worker waits for the next round (default: priced per job, docs/protocol.md)', nonNegativeInt)
     .option('--out <file>', 'write the model as JSON (only when training succeeds)')
     .option('--no-progress', 'no progress bar')
     .option('--worker-memory <mb>', `worker memory (MB) of the stack the projected AWS cost assumes (default ${DEFAULT_DEPLOYMENT.workerMemoryMb})`, positiveInt);

@@ -15,7 +15,7 @@ import { buildReport } from '../report/build.js';
 import { checkReportPath, reportJson, writeReport } from '../report/write.js';
 import { ms } from './format.js';
 
-export const SYNC_DESIGNS = ['event', 'barrier-wait'] as const;
+export const SYNC_DESIGNS = ['event', 'linger', 'barrier-wait'] as const;
 export type SyncDesign = (typeof SYNC_DESIGNS)[number];
 
 export interface TrainOptions {
@@ -36,8 +36,13 @@ export interface TrainOptions {
   bucket?: string;
   prefix?: string;
   concurrency?: number;
-  /** event: the default, event-driven rounds; barrier-wait: the WoSC'23 paper's design (src/runtime/BarrierWaitRuntime.ts). */
+  /**
+   * event: the default, event-driven rounds; linger: workers wait for the next round (the spec's
+   * `sync: 'linger'`, docs/protocol.md); barrier-wait: the WoSC'23 paper's design (src/runtime/BarrierWaitRuntime.ts).
+   */
   sync?: SyncDesign;
+  /** With --sync linger: how long a worker waits for the next round (ms; default priced per job). */
+  lingerMs?: number;
   out?: string;
   progress: boolean;
   /** Write the run report to this file (.json or .html). */
