@@ -276,6 +276,30 @@ export function formatResult(r: SimResult, vcpus: number): string {
 
 const designLabel = (r: Table1Row) => `${r.sync}${r.trigger ? ` ${r.trigger}` : ''} (${r.backend})${r.routing === 'any' ? '' : `, ${r.routing}`}`;
 
+/**
+ * Issue 18's targets, configuration by configuration: lingering workers within 1.15× barrier-wait's
+ * wall time at no more than its dollars; the event design for k-means at ≤ 0.8× its dollars.
+ */
+export function targetChecks(rows: Table1Row[]): string[] {
+  const out: string[] = [];
+  const paper = (r: Table1Row) => rows.find((x) => x.sync === 'barrier-wait' && x.algorithm === r.algorithm && x.workers === r.workers);
+  const check = (label: string, subject: Table1Row[], ok: (r: Table1Row, b: Table1Row) => boolean, what: (r: Table1Row, b: Table1Row) => string) => {
+    const judged = subject.filter((r) => paper(r));
+    if (!judged.length) return;
+    const failing = judged.filter((r) => !ok(r, paper(r)!));
+    out.push(`${label}: ${failing.length ? `NOT MET at ${failing.length} of ${judged.length} (${failing.map((r) => `${r.workers} × ${r.threads} ${what(r, paper(r)!)}`).join('; ')})` : `met at all ${judged.length}`}`);
+  };
+  for (const trigger of ['sqs', 'invoke'] as const) {
+    for (const algorithm of ['kmeans', 'logreg'] as const) {
+      const linger = rows.filter((r) => (r.sync as string) === 'linger' && r.routing === 'random' && r.trigger === trigger && r.algorithm === algorithm);
+      check(`linger (${trigger}) ${algorithm}: wall ≤ 1.15× and $ ≤ 1.0×`, linger, (r, b) => r.wallSeconds <= 1.15 * b.wallSeconds && r.costUsd <= b.costUsd, (r, b) => `${(r.wallSeconds / b.wallSeconds).toFixed(2)}×, $ ${(r.costUsd / b.costUsd).toFixed(2)}×`);
+    }
+    const event = rows.filter((r) => r.sync === 'event' && r.routing === 'random' && r.trigger === trigger && r.algorithm === 'kmeans');
+    check(`event (${trigger}) kmeans: $ ≤ 0.8×`, event, (r, b) => r.costUsd <= 0.8 * b.costUsd, (r, b) => `$ ${(r.costUsd / b.costUsd).toFixed(2)}×`);
+  }
+  return out;
+}
+
 export function formatTable1(rows: Table1Row[], layout: LayoutCheck[]): string {
   const out = [
     '| algorithm | W × I | memory | design (store), routing | wall s | improvement vs 300×1 | billed GB-s | of which waiting | cache hits | $ |',
@@ -295,6 +319,8 @@ export function formatTable1(rows: Table1Row[], layout: LayoutCheck[]): string {
       out.push(`  ${r.algorithm} ${r.workers} × ${r.threads} ${designLabel(r)}: wall ${(r.wallSeconds / b.wallSeconds).toFixed(2)}×, $ ${(r.costUsd / b.costUsd).toFixed(2)}×, GB-s ${(r.billedGbSeconds / b.billedGbSeconds).toFixed(2)}×`);
     }
   }
+  const targets = targetChecks(rows);
+  if (targets.length) out.push('', 'Targets of issue 18 (routing random, against barrier-wait at the same W × I):', ...targets.map((t) => `  ${t}`));
   if (layout.length) {
     out.push('', 'DynamoDB at W = 300 (k-means, event design):');
     for (const l of layout) out.push(`  ${l.layout === 'single' ? 'one partition per round, one barrier item' : 'a partition per partial, two-level barrier'}: ${int(l.throttled)} throttled requests, round p50 ${s(l.roundSeconds.p50)} s, p99 ${s(l.roundSeconds.p99)} s`);
