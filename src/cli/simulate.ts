@@ -24,7 +24,8 @@ interface SimulateOptions {
   memory?: number;
   rounds: number;
   backend: 'dynamodb' | 's3' | 'redis' | 'memory';
-  sync: 'event' | 'barrier-wait';
+  sync: 'event' | 'linger' | 'barrier-wait';
+  lingerMs?: number;
   layout: 'spread' | 'single';
   profile: string;
   json?: string;
@@ -60,7 +61,8 @@ export function addSimulateCommand(program: Command, io: CliIo): void {
     .option('--memory <mb>', 'worker memory in MB (default: 1,769 per thread, at most 10,240)', positiveInt)
     .option('--rounds <n>', 'rounds', positiveInt, 10)
     .addOption(new Option('--backend <name>', 'state store').argParser(oneOf(['dynamodb', 's3', 'redis', 'memory'] as const)).default('dynamodb'))
-    .addOption(new Option('--sync <design>', 'event (ours) or barrier-wait (WoSC\'23)').argParser(oneOf(['event', 'barrier-wait'] as const)).default('event'))
+    .addOption(new Option('--sync <design>', 'event (ours), linger (ours, workers wait for the next round) or barrier-wait (WoSC\'23)').argParser(oneOf(['event', 'linger', 'barrier-wait'] as const)).default('event'))
+    .option('--linger-ms <ms>', 'with --sync linger: the workers\' budget (default: priced per job, docs/protocol.md)', positiveInt)
     .addOption(new Option('--layout <layout>', 'DynamoDB layout: spread (today) or single (one partition per round, one barrier item)').argParser(oneOf(['spread', 'single'] as const)).default('spread'))
     .option('--profile <name>', 'aws, local (this machine\'s local runtime) or a JSON file of overrides', 'aws')
     .option('--seed <n>', 'seed of the latency draws', positiveInt, 1)
@@ -95,7 +97,7 @@ export function addSimulateCommand(program: Command, io: CliIo): void {
       const memoryMb = options.memory ?? Math.min(10_240, Math.ceil(options.threads * profile.lambda.mbPerVcpu.value));
       if (memoryMb < 128 || memoryMb > 10_240) throw new BspmlError('E_ARGUMENT', `--memory ${memoryMb}: Lambda allows 128 to 10,240 MB`);
       const result = await simulate(
-        { algorithm, rows: options.rows!, dims: options.dims!, k, solver: options.solver, workers: options.workers!, threads: options.threads, memoryMb, rounds: options.rounds, backend: options.backend, sync: options.sync, layout: options.layout, seed: options.seed },
+        { algorithm, rows: options.rows!, dims: options.dims!, k, solver: options.solver, workers: options.workers!, threads: options.threads, memoryMb, rounds: options.rounds, backend: options.backend, sync: options.sync, lingerMs: options.lingerMs, layout: options.layout, seed: options.seed },
         profile,
         msPerRow,
       );

@@ -27,7 +27,7 @@ export const TABLE1_JOBS = {
 } as const;
 
 /** The paper's design ran on Redis (Lithops' storage); ours on DynamoDB, our deployed default. */
-export const TABLE1_BACKENDS: Record<SyncDesign, SimConfig['backend']> = { event: 'dynamodb', 'barrier-wait': 'redis' };
+export const TABLE1_BACKENDS: Record<SyncDesign, SimConfig['backend']> = { event: 'dynamodb', linger: 'dynamodb', 'barrier-wait': 'redis' };
 
 export interface Table1Row {
   algorithm: 'kmeans' | 'logreg';
