@@ -87,7 +87,8 @@ async function roundAndWait(
   {
     const began = clock(deps);
     const outcome = await runWorker(deps, container, current);
-    slowest.ms = Math.max(slowest.ms, clock(deps) - began);
+    const elapsed = clock(deps) - began;
+    slowest.ms = Math.max(slowest.ms, elapsed);
     run.rounds++;
     run.last = outcome;
     options.onRound?.(current, outcome);
@@ -96,7 +97,9 @@ async function roundAndWait(
     if (outcome.status !== 'done' || !(outcome.written || outcome.arrived)) return undefined;
     const job = await container.job(current.jobId, () => store.getJob(current.jobId));
     if (job?.spec.sync !== 'linger') return undefined;
-    rememberLoad(container, current, outcome.report.cacheHit ? undefined : outcome.report.loadMs);
+    // What a reload would cost: the round that loaded the shard, less its compute (on the runtime's
+    // clock, which is the simulator's virtual one there).
+    rememberLoad(container, current, outcome.report.cacheHit ? undefined : Math.max(0, elapsed - outcome.report.computeMs));
 
     const start = clock(deps);
     const budget = job.spec.lingerMs ?? defaultLingerMs({ memoryMb: options.memoryMb, loadMs: loadOf(container, current), shards: job.shards, backend: job.spec.backend ?? store.kind });

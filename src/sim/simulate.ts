@@ -6,7 +6,6 @@ import { aggregate } from '../protocol/aggregate.js';
 import type { ProtocolDeps } from '../protocol/deps.js';
 import { failJob } from '../protocol/failJob.js';
 import { recoverJob } from '../protocol/recover.js';
-import { runWorker } from '../protocol/runWorker.js';
 import { startJob } from '../protocol/startJob.js';
 import type { CompletionMessage, JobRecord, RoundMetrics, RoundTask } from '../protocol/types.js';
 import { BarrierWaitRuntime, type Containers } from '../runtime/BarrierWaitRuntime.js';
@@ -19,9 +18,11 @@ import { LambdaFunction } from './lambda.js';
 import type { Profile } from './profile.js';
 import { Services, type Counters } from './services.js';
 import { SimStore, type DynamoLayout, type SimBackend } from './store.js';
+import { simulatedWorker } from './linger.js';
 
-export type SyncDesign = 'event' | 'barrier-wait';
-export const SYNC_DESIGNS: readonly SyncDesign[] = ['event', 'barrier-wait'];
+/** event: ours; linger: ours with workers that wait for the next round (src/sim/linger.ts); barrier-wait: WoSC'23's. */
+export type SyncDesign = 'event' | 'linger' | 'barrier-wait';
+export const SYNC_DESIGNS: readonly SyncDesign[] = ['event', 'linger', 'barrier-wait'];
 /** How the filling arrival reaches the aggregator: an SQS FIFO message, or a direct Lambda Invoke. */
 export type Trigger = 'sqs' | 'invoke';
 export const TRIGGERS: readonly Trigger[] = ['sqs', 'invoke'];
@@ -40,6 +41,8 @@ export interface SimConfig {
   rounds: number;
   backend: SimBackend;
   sync: SyncDesign;
+  /** With sync linger: the workers' budget (ms); absent: the default priced per job (src/protocol/lingerBudget.ts). */
+  lingerMs?: number;
   layout?: DynamoLayout;
   /** The event design's aggregator trigger (default sqs, the deployed one). */
   trigger?: Trigger;
@@ -140,12 +143,13 @@ export async function simulate(config: SimConfig, profile: Profile, msPerRow: Ms
     seed: config.seed ?? 1,
     ...(config.merge ? { merge: config.merge } : {}),
     data: { uri: 'simulated', ...(config.algorithm === 'logreg' ? { labelColumn: 'last' } : {}) },
+    ...(config.sync === 'linger' ? { sync: 'linger', ...(config.lingerMs !== undefined ? { lingerMs: config.lingerMs } : {}) } : {}),
   };
 
   let job: JobRecord | undefined;
   let failure: string | undefined;
   let endedAt = 0;
-  if (config.sync === 'event') {
+  if (config.sync === 'event' || config.sync === 'linger') {
     let aggregating: Promise<unknown> = Promise.resolve();
     const deps: ProtocolDeps = {
       store,
@@ -181,10 +185,11 @@ export async function simulate(config: SimConfig, profile: Profile, msPerRow: Ms
       failure = error instanceof Error ? error.message : String(error);
       if (job) await failJob(store, job.jobId, failure).catch(() => undefined);
     };
+    const work = simulatedWorker(config.sync, deps, clock, config.memoryMb);
     const invokeWorker = async (task: RoundTask, attempt: number): Promise<void> => {
       try {
         await workerFn.invoke(
-          (env) => runWorker(deps, env.context.asWorkerContainer(), task),
+          (env, billed) => work(env.context.asWorkerContainer(), task, billed),
           (env) => env.context.hasShard(task.jobId, task.shard),
         );
       } catch (error) {
