@@ -5,7 +5,8 @@ import { TUNE_CONSIDERED, tune, type TuneJob } from '../../src/sim/tune.js';
 import { formatTune } from '../../src/cli/simulate.js';
 
 const MS_PER_ROW = () => 50e-6;
-const SWEEP = { workers: [1, 2, 4, 8, 16, 32, 64], memories: [1769, 3538] };
+// One mode where the test is about workers and memory (the modes have a test of their own).
+const SWEEP = { workers: [1, 2, 4, 8, 16, 32, 64], memories: [1769, 3538], syncs: ['event' as const], shown: [] };
 
 describe('bspml tune', () => {
   it('recommends more workers for a compute-heavy job than for a sync-heavy one, whatever the strategy', async () => {
@@ -67,7 +68,7 @@ describe('bspml tune', () => {
     const job: TuneJob = { algorithm: 'kmeans', rows: 100_000, dims: 8, k: 4, rounds: 2, backend: 'dynamodb' };
 
     // Act
-    const result = await tune(job, AWS_PROFILE, MS_PER_ROW, { workers: [2] });
+    const result = await tune(job, AWS_PROFILE, MS_PER_ROW, { workers: [2], syncs: ['event'], shown: [] });
 
     // Assess
     const threadsAt = (mb: number) => result.candidates.find((c) => c.memoryMb === mb)?.threads;
