@@ -27,12 +27,7 @@ export function tuneChartHtml(result: TuneResult, strategy: Strategy): string {
   svg.push(`<text x="${(m.l + W - m.r) / 2}" y="${H - 16}" text-anchor="middle">wall time (s, log scale)</text>`);
   svg.push(`<text x="18" y="${(m.t + H - m.b) / 2}" text-anchor="middle" transform="rotate(-90 18 ${(m.t + H - m.b) / 2})">cost per job (USD, log scale)</text>`);
   for (const p of points) {
-    // A mode shown for comparison only (the paper's barrier-wait): a hollow square.
-    svg.push(
-      p.considered
-        ? `<circle cx="${lx.at(p.wallSeconds!)}" cy="${ly.at(p.costUsd!)}" r="4" fill="${colour(p.memoryMb)}" fill-opacity="0.8"><title>${esc(label(p))}</title></circle>`
-        : `<rect x="${lx.at(p.wallSeconds!) - 4}" y="${ly.at(p.costUsd!) - 4}" width="8" height="8" fill="none" stroke="${colour(p.memoryMb)}" stroke-width="1.5"><title>${esc(label(p))} (shown, not recommended)</title></rect>`,
-    );
+    svg.push(marker(p, lx.at(p.wallSeconds!), ly.at(p.costUsd!), colour(p.memoryMb), `${esc(label(p))}${p.considered ? '' : ' (shown, not recommended)'}`));
   }
   const marked = new Map<Candidate, Strategy[]>();
   for (const [s, c] of Object.entries(result.recommended) as [Strategy, Candidate | undefined][]) if (c) marked.set(c, [...(marked.get(c) ?? []), s]);
@@ -47,10 +42,13 @@ export function tuneChartHtml(result: TuneResult, strategy: Strategy): string {
     const y = m.t + 10 + i * 18;
     svg.push(`<circle cx="${W - m.r + 20}" cy="${y}" r="5" fill="${colour(mb)}"/><text x="${W - m.r + 30}" y="${y + 4}">${mb.toLocaleString('en-US')} MB</text>`);
   });
-  const shownModes = [...new Set(points.filter((p) => !p.considered).map((p) => p.sync))];
-  const legendY = m.t + 10 + memories.length * 18 + 8;
-  svg.push(`<circle cx="${W - m.r + 20}" cy="${legendY}" r="4" fill="#888"/><text x="${W - m.r + 30}" y="${legendY + 4}">${esc([...new Set(points.filter((p) => p.considered).map((p) => p.sync))].join(', '))}</text>`);
-  if (shownModes.length) svg.push(`<rect x="${W - m.r + 16}" y="${legendY + 14}" width="8" height="8" fill="none" stroke="#888" stroke-width="1.5"/><text x="${W - m.r + 30}" y="${legendY + 22}">${esc(shownModes.join(', '))} (shown)</text>`);
+  // One marker per sync mode: filled for the modes considered, hollow for those only shown.
+  const modes = [...new Set(points.map((p) => `${p.sync}|${p.considered}`))].map((k) => ({ sync: k.split('|')[0]!, considered: k.endsWith('true') }));
+  modes.forEach((mode, i) => {
+    const y = m.t + 10 + memories.length * 18 + 8 + i * 18;
+    svg.push(marker({ ...mode } as Pick<Candidate, 'sync' | 'considered'>, W - m.r + 20, y, '#888', mode.sync));
+    svg.push(`<text x="${W - m.r + 30}" y="${y + 4}">${esc(mode.sync)}${mode.considered ? '' : ' (shown)'}</text>`);
+  });
   svg.push('</svg>');
   const unfit = result.candidates.filter((c) => c.unfit);
   return [
@@ -61,6 +59,14 @@ export function tuneChartHtml(result: TuneResult, strategy: Strategy): string {
     unfit.length ? `<h3>Cannot run (${unfit.length})</h3><table><tr><th>memory</th><th>workers × threads</th><th>sync</th><th>why</th></tr>${unfit.map((c) => `<tr><td>${c.memoryMb} MB</td><td>${c.workers} × ${c.threads}</td><td>${c.sync}</td><td>${esc(c.unfit!)}</td></tr>`).join('')}</table>` : '',
     '</body></html>\n',
   ].join('\n');
+}
+
+/** A point of the chart: event a circle, linger a diamond, a mode shown only (barrier-wait) a hollow square. */
+function marker(p: Pick<Candidate, 'sync' | 'considered'>, x: number, y: number, fill: string, title: string): string {
+  const tip = `<title>${title}</title>`;
+  if (!p.considered) return `<rect x="${x - 4}" y="${y - 4}" width="8" height="8" fill="none" stroke="${fill}" stroke-width="1.5">${tip}</rect>`;
+  if (p.sync === 'linger') return `<path d="M ${x} ${y - 5.5} L ${x + 5.5} ${y} L ${x} ${y + 5.5} L ${x - 5.5} ${y} Z" fill="${fill}" fill-opacity="0.8">${tip}</path>`;
+  return `<circle cx="${x}" cy="${y}" r="4" fill="${fill}" fill-opacity="0.8">${tip}</circle>`;
 }
 
 function label(c: Candidate): string {
