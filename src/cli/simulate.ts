@@ -9,7 +9,7 @@ import { calibrate, calibrateMerge, shapeKey } from '../sim/calibrate.js';
 import { loadProfile, ROUTINGS, vcpusFor, type Routing } from '../sim/profile.js';
 import { simShape, simulate, SYNC_DESIGNS, TRIGGERS, type SimResult, type SyncDesign, type Trigger } from '../sim/simulate.js';
 import { LOGREG_SOLVERS, type LogregSolver } from '../protocol/spec.js';
-import { designName, TABLE1_DESIGNS, TABLE1_JOBS, table1, withImprovements, type LayoutCheck, type Table1Row } from '../sim/table1.js';
+import { configName, designName, TABLE1_CONFIGS, TABLE1_DESIGNS, TABLE1_JOBS, table1, withImprovements, type LayoutCheck, type Table1Row } from '../sim/table1.js';
 import { tuneChartHtml } from '../sim/chart.js';
 import { STRATEGIES, tune, type Strategy, type TuneResult } from '../sim/tune.js';
 import { FileDatasetSource } from '../data/FileDatasetSource.js';
@@ -37,6 +37,7 @@ interface SimulateOptions {
   experiment?: 'table1';
   only?: string;
   designs?: string;
+  configs?: string;
   parallel: number;
   calibration?: string;
   layoutCheck: boolean;
@@ -118,7 +119,8 @@ export function addSimulateCommand(program: Command, io: CliIo): void {
     .addOption(new Option('--experiment <name>', 'run a preset experiment').argParser(oneOf(['table1'] as const)))
     .option('--only <algorithms>', 'table1: only these algorithms (kmeans,logreg)')
     .option('--designs <names>', `table1: only these designs (${TABLE1_DESIGNS.map(designName).join(', ')})`)
-    .option('--parallel <n>', 'table1: run its designs in this many child processes at once (same calibration, same results)', positiveInt, 1)
+    .option('--configs <list>', `table1: only these W × I (${TABLE1_CONFIGS.map(([w, t]) => configName(w, t)).join(',')})`)
+    .option('--parallel <n>', 'table1: run its configurations in this many child processes at once (same calibration, same results)', positiveInt, 1)
     .option('--calibration <file>', 'compute figures to use instead of calibrating here: a table1 JSON (its "calibration"), to reproduce its rows')
     .option('--no-layout-check', 'table1: skip the DynamoDB layout check')
     .action(async (algorithm: string | undefined, options: SimulateOptions) => {
@@ -161,12 +163,13 @@ export function addSimulateCommand(program: Command, io: CliIo): void {
         const algorithms = options.only ? listOf(options.only, '--only', ['kmeans', 'logreg'] as const) : undefined;
         // `none`: no design, only the layout check (what a child process of --parallel runs).
         const designs = options.designs === 'none' ? [] : options.designs ? listOf(options.designs, '--designs', TABLE1_DESIGNS.map(designName)) : undefined;
+        const configs = options.configs ? listOf(options.configs, '--configs', TABLE1_CONFIGS.map(([w, t]) => configName(w, t))) : undefined;
         await prepare(Object.values(TABLE1_JOBS).filter((j) => !algorithms || algorithms.includes(j.algorithm)).map((j) => simShape(j)));
         const began = Date.now();
         const result =
           options.parallel > 1
-            ? await table1InChildren(options, figures, algorithms, designs, io)
-            : await table1(profile, msPerRow, { algorithms, designs, layout: options.layoutCheck, log: (line) => io.stderr.write(`${line}\n`) });
+            ? await table1InChildren(options, figures, algorithms, designs, configs, io)
+            : await table1(profile, msPerRow, { algorithms, designs, configs, layout: options.layoutCheck, log: (line) => io.stderr.write(`${line}\n`) });
         io.stderr.write(`table1: ${result.rows.length} configurations in ${((Date.now() - began) / 1000).toFixed(0)} s (load average ${loadavg().map((l) => l.toFixed(2)).join(' ')})\n`);
         io.stdout.write(`${formatTable1(result.rows, result.layout)}\n`);
         if (options.json) await writeFile(options.json, `${JSON.stringify({ profile, calibration: figures, ...result }, null, 2)}\n`);
@@ -206,11 +209,12 @@ function listOf<T extends string>(value: string, option: string, allowed: readon
 }
 
 /**
- * Table 1 spread over child processes, one per algorithm × design, `--parallel` at a time: each
- * runs this same command on its part with the parent's calibration (so the rows are those of one
- * process), and the parent merges their rows in the table's order.
+ * Table 1 spread over child processes, one per algorithm × design × W × I, `--parallel` at a time
+ * (the longest first, so that no long one is left alone at the end): each runs this same command
+ * on its part with the parent's calibration (so the rows are those of one process), and the parent
+ * merges their rows in the table's order.
  */
-async function table1InChildren(options: SimulateOptions, figures: CalibrationFile['calibration'], algorithms: string[] | undefined, designs: string[] | undefined, io: CliIo): Promise<{ rows: Table1Row[]; layout: LayoutCheck[] }> {
+async function table1InChildren(options: SimulateOptions, figures: CalibrationFile['calibration'], algorithms: string[] | undefined, designs: string[] | undefined, configs: string[] | undefined, io: CliIo): Promise<{ rows: Table1Row[]; layout: LayoutCheck[] }> {
   const dir = await mkdtemp(join(tmpdir(), 'bspml-table1-'));
   try {
     const calibrationFile = join(dir, 'calibration.json');
@@ -218,16 +222,20 @@ async function table1InChildren(options: SimulateOptions, figures: CalibrationFi
     const parts: { args: string[]; out: string }[] = [];
     for (const algorithm of algorithms ?? ['kmeans', 'logreg']) {
       for (const design of designs ?? TABLE1_DESIGNS.map(designName)) {
-        const out = join(dir, `${algorithm}-${design.replace(/\//g, '-')}.json`);
-        parts.push({ out, args: ['--only', algorithm, '--designs', design, '--no-layout-check'] });
+        for (const config of configs ?? TABLE1_CONFIGS.map(([w, t]) => configName(w, t))) {
+          const out = join(dir, `${algorithm}-${design.replace(/\//g, '-')}-${config}.json`);
+          parts.push({ out, args: ['--only', algorithm, '--designs', design, '--configs', config, '--no-layout-check'] });
+        }
       }
     }
     if (options.layoutCheck) parts.push({ out: join(dir, 'layout.json'), args: ['--only', 'kmeans', '--designs', 'none'] });
     const common = ['simulate', '--experiment', 'table1', '--profile', options.profile, '--calibration', calibrationFile, ...(options.routing ? ['--routing', options.routing] : [])];
+    // Logistic regression's 90 rounds take far longer than k-means' 20: start them first.
+    const queue = [...parts].sort((a, b) => Number(b.args.includes('logreg')) - Number(a.args.includes('logreg')));
     let next = 0;
     const runOne = async (): Promise<void> => {
-      while (next < parts.length) {
-        const part = parts[next++]!;
+      while (next < queue.length) {
+        const part = queue[next++]!;
         await new Promise<void>((resolve, reject) => {
           const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...common, ...part.args, '--json', part.out], { stdio: ['ignore', 'ignore', 'pipe'] });
           child.stderr.on('data', (chunk: Buffer) => io.stderr.write(chunk.toString().split('\n').filter((l) => l && !l.startsWith('table1:')).map((l) => `${l}\n`).join('')));

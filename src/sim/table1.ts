@@ -62,6 +62,9 @@ export const TABLE1_DESIGNS: Table1Design[] = [
   { sync: 'barrier-wait', backend: 'redis' },
 ];
 
+/** A configuration as `--configs` takes it: `300x1`. */
+export const configName = (workers: number, threads: number) => `${workers}x${threads}`;
+
 /** A short name for a design, as `--only` takes it and the table prints it: `event/sqs/random`. */
 export function designName(d: Table1Design): string {
   const parts: string[] = [d.sync, ...(d.trigger ? [d.trigger] : []), ...(d.routing ? [d.routing] : [])];
@@ -116,19 +119,21 @@ export interface Table1Options {
   algorithms?: ('kmeans' | 'logreg')[];
   /** Only these designs, by designName (default all of TABLE1_DESIGNS). */
   designs?: string[];
+  /** Only these W × I, as `300x1` (default all of TABLE1_CONFIGS). */
+  configs?: string[];
   /** Run the DynamoDB layout check (default true). */
   layout?: boolean;
   log?: (line: string) => void;
 }
 
 /** The configurations Table 1 simulates, in order: each algorithm × design × W × I. */
-export function table1Runs(profile: Profile, options: Pick<Table1Options, 'algorithms' | 'designs'> = {}) {
+export function table1Runs(profile: Profile, options: Pick<Table1Options, 'algorithms' | 'designs' | 'configs'> = {}) {
   const runs: { job: (typeof TABLE1_JOBS)[keyof typeof TABLE1_JOBS]; design: Table1Design; workers: number; threads: number; memoryMb: number }[] = [];
   for (const job of Object.values(TABLE1_JOBS)) {
     if (options.algorithms && !options.algorithms.includes(job.algorithm)) continue;
     for (const design of TABLE1_DESIGNS) {
       if (options.designs && !options.designs.includes(designName(design))) continue;
-      for (const [workers, threads] of TABLE1_CONFIGS) runs.push({ job, design, workers, threads, memoryMb: memoryForThreads(threads, profile.lambda.mbPerVcpu.value) });
+      for (const [workers, threads] of TABLE1_CONFIGS) if (!options.configs || options.configs.includes(configName(workers, threads))) runs.push({ job, design, workers, threads, memoryMb: memoryForThreads(threads, profile.lambda.mbPerVcpu.value) });
     }
   }
   return runs;
