@@ -50,6 +50,11 @@ export interface LingerRun {
 
 /** Load times this container measured, per shard: a cache hit reports none, and the budget needs it. */
 const loadTimes = new WeakMap<object, Map<string, number>>();
+/**
+ * Per container and job: whether its last wait after a training round outlasted the default budget
+ * (the preparation round's wait is left out: it includes the other shards' loads).
+ */
+const outlasted = new WeakMap<object, Map<string, boolean>>();
 
 /**
  * One worker invocation of a lingering job: `runWorker` for the task, then, while the job says
@@ -102,6 +107,10 @@ async function roundAndWait(
     rememberLoad(container, current, outcome.report.cacheHit ? undefined : Math.max(0, elapsed - outcome.report.computeMs));
 
     const start = clock(deps);
+    const priced = job.spec.lingerMs === undefined;
+    // Rounds that outlast the priced budget make waiting a loss on top of the re-invocation (ski
+    // rental's worst case): after one such wait here, this environment stops lingering for the job.
+    if (priced && outlasted.get(container)?.get(current.jobId)) return undefined;
     const budget = job.spec.lingerMs ?? defaultLingerMs({ memoryMb: options.memoryMb, loadMs: loadOf(container, current), shards: job.shards, backend: job.spec.backend ?? store.kind });
     let until = start + budget;
     if (options.remainingMs) until = Math.min(until, start + options.remainingMs() - Math.max(LINGER_MARGIN_MS, 2 * slowest.ms));
@@ -113,6 +122,7 @@ async function roundAndWait(
       run.claims++;
       await options.onClaim?.(next, until);
       answer = await waitFor(deps, next, until, options, run);
+      if (priced && current.round > 0) remember(outlasted, container, current.jobId, answer === 'released');
     }
     if (answer !== 'handed') return undefined;
     run.handed++;
@@ -152,6 +162,12 @@ async function waitFor(
     run.waitedMs += waited;
     options.onWait?.(waited);
   }
+}
+
+function remember<T>(maps: WeakMap<object, Map<string, T>>, container: object, key: string, value: T): void {
+  let map = maps.get(container);
+  if (!map) maps.set(container, (map = new Map()));
+  map.set(key, value);
 }
 
 function rememberLoad(container: object, task: RoundTask, loadMs: number | undefined): void {
