@@ -117,7 +117,7 @@ async function roundAndWait(
     const priced = job.spec.lingerMs === undefined;
     // Rounds that outlast the priced budget make waiting a loss on top of the re-invocation (ski
     // rental's worst case): after one such wait here, this environment stops lingering for the job.
-    if (priced && outlasted.get(container)?.get(current.jobId) && !process.env.NO_RULE) return undefined;
+    if (priced && outlasted.get(container)?.get(current.jobId)) return undefined;
     const budget = job.spec.lingerMs ?? defaultLingerMs({ memoryMb: options.memoryMb, loadMs: loadOf(container, current), shards: job.shards, backend: job.spec.backend ?? store.kind });
     let until = start + budget;
     if (options.remainingMs) until = Math.min(until, start + options.remainingMs() - Math.max(LINGER_MARGIN_MS, 2 * slowest.ms));

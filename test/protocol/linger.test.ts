@@ -3,6 +3,7 @@ import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
 import { WorkerContainer } from '../../src/inner/WorkerContainer.js';
 import type { StateStore } from '../../src/ports/StateStore.js';
 import { aggregate } from '../../src/protocol/aggregate.js';
+import type { ProtocolDeps } from '../../src/protocol/deps.js';
 import { runLingering } from '../../src/protocol/linger.js';
 import { lingerBudget } from '../../src/protocol/lingerBudget.js';
 import { startJob } from '../../src/protocol/startJob.js';
@@ -94,7 +95,7 @@ describe('lingering worker races', () => {
 
 describe('lingering with the priced budget', () => {
   /** Runs every pending task (lingering, one after the other), then every pending completion, until none is left. */
-  async function runAll(h: ReturnType<typeof harness>, deps: Parameters<typeof runLingering>[0], own: WorkerContainer) {
+  async function runAll(h: ReturnType<typeof harness>, deps: ProtocolDeps, own: WorkerContainer) {
     const claimsByRound: number[] = [];
     for (let guard = 0; guard < 100 && (h.fanout.pending.length || h.completion.pending.length); guard++) {
       for (const task of h.fanout.pending.splice(0)) {
