@@ -40,8 +40,6 @@ export interface LingerOptions {
   onWait?: (ms: number) => void;
   /** Wraps each round's work (its run and the wait after it): the local runtime meters store I/O per round with it. */
   around?: <T>(round: number, fn: () => Promise<T>) => Promise<T>;
-  /** Called when a claim holds (tests kill a worker there). */
-  onClaim?: (task: RoundTask, until: number) => void | Promise<void>;
 }
 
 export interface LingerRun {
@@ -96,45 +94,42 @@ async function roundAndWait(
   slowest: { ms: number },
 ): Promise<RoundTask | undefined> {
   const { store } = deps;
-  {
-    const began = clock(deps);
-    const outcome = await runWorker(deps, container, current);
-    const elapsed = clock(deps) - began;
-    slowest.ms = Math.max(slowest.ms, elapsed);
-    run.rounds++;
-    run.last = outcome;
-    options.onRound?.(current, outcome);
-    // Only a first run of the task lingers: a duplicate or stale task (nothing written, nothing
-    // newly arrived) may belong to a round the job has left.
-    if (outcome.status !== 'done' || !(outcome.written || outcome.arrived)) return undefined;
-    const job = await container.job(current.jobId, () => store.getJob(current.jobId));
-    if (job?.spec.sync !== 'linger') return undefined;
-    // What a reload would cost: the round that loaded the shard, less its compute (on the runtime's
-    // clock, which is the simulator's virtual one there).
-    rememberLoad(container, current, outcome.report.cacheHit ? undefined : Math.max(0, elapsed - outcome.report.computeMs));
+  const began = clock(deps);
+  const outcome = await runWorker(deps, container, current);
+  const elapsed = clock(deps) - began;
+  slowest.ms = Math.max(slowest.ms, elapsed);
+  run.rounds++;
+  run.last = outcome;
+  options.onRound?.(current, outcome);
+  // Only a first run of the task lingers: a duplicate or stale task (nothing written, nothing
+  // newly arrived) may belong to a round the job has left.
+  if (outcome.status !== 'done' || !(outcome.written || outcome.arrived)) return undefined;
+  const job = await container.job(current.jobId, () => store.getJob(current.jobId));
+  if (job?.spec.sync !== 'linger') return undefined;
+  // What a reload would cost: the round that loaded the shard, less its compute (on the runtime's
+  // clock, which is the simulator's virtual one there).
+  rememberLoad(container, current, outcome.report.cacheHit ? undefined : Math.max(0, elapsed - outcome.report.computeMs));
 
-    const start = clock(deps);
-    const priced = job.spec.lingerMs === undefined;
-    // Rounds that outlast the priced budget make waiting a loss on top of the re-invocation (ski
-    // rental's worst case): after one such wait here, this environment stops lingering for the job.
-    if (priced && outlasted.get(container)?.get(current.jobId)) return undefined;
-    const budget = job.spec.lingerMs ?? defaultLingerMs({ memoryMb: options.memoryMb, loadMs: loadOf(container, current), shards: job.shards, backend: job.spec.backend ?? store.kind });
-    let until = start + budget;
-    if (options.remainingMs) until = Math.min(until, start + options.remainingMs() - Math.max(LINGER_MARGIN_MS, 2 * slowest.ms));
-    if (until <= start) return undefined;
+  const start = clock(deps);
+  const priced = job.spec.lingerMs === undefined;
+  // Rounds that outlast the priced budget make waiting a loss on top of the re-invocation (ski
+  // rental's worst case): after one such wait here, this environment stops lingering for the job.
+  if (priced && outlasted.get(container)?.get(current.jobId)) return undefined;
+  const budget = job.spec.lingerMs ?? defaultLingerMs({ memoryMb: options.memoryMb, loadMs: loadOf(container, current), shards: job.shards, backend: job.spec.backend ?? store.kind });
+  let until = start + budget;
+  if (options.remainingMs) until = Math.min(until, start + options.remainingMs() - Math.max(LINGER_MARGIN_MS, 2 * slowest.ms));
+  if (until <= start) return undefined;
 
-    const next: RoundTask = { jobId: current.jobId, round: current.round + 1, shard: current.shard, shards: current.shards };
-    let answer: 'claimed' | 'handed' | 'ended' | 'released' = await store.claim(next.jobId, next.round, next.shard, next.shards, until);
-    if (answer === 'claimed') {
-      run.claims++;
-      await options.onClaim?.(next, until);
-      answer = await waitFor(deps, next, until, options, run);
-      if (priced && current.round > 0) remember(outlasted, container, current.jobId, answer === 'released');
-    }
-    if (answer !== 'handed') return undefined;
-    run.handed++;
-    return next;
+  const next: RoundTask = { jobId: current.jobId, round: current.round + 1, shard: current.shard, shards: current.shards };
+  let answer: 'claimed' | 'handed' | 'ended' | 'released' = await store.claim(next.jobId, next.round, next.shard, next.shards, until);
+  if (answer === 'claimed') {
+    run.claims++;
+    answer = await waitFor(deps, next, until, options, run);
+    if (priced && current.round > 0) remember(outlasted, container, current.jobId, answer === 'released');
   }
+  if (answer !== 'handed') return undefined;
+  run.handed++;
+  return next;
 }
 
 /** Polls the claim group with backoff until the round is handed over, the job ends, or `until`; then releases. */
@@ -178,10 +173,7 @@ function remember<T>(maps: WeakMap<object, Map<string, T>>, container: object, k
 }
 
 function rememberLoad(container: object, task: RoundTask, loadMs: number | undefined): void {
-  if (loadMs === undefined) return;
-  let times = loadTimes.get(container);
-  if (!times) loadTimes.set(container, (times = new Map()));
-  times.set(`${task.jobId}/${task.shard}`, loadMs);
+  if (loadMs !== undefined) remember(loadTimes, container, `${task.jobId}/${task.shard}`, loadMs);
 }
 
 function loadOf(container: object, task: RoundTask): number {
