@@ -128,6 +128,14 @@ export async function train(algorithm: 'kmeans' | 'logreg' | 'svm' | undefined, 
         `sync       barrier-wait: workers billed ${ms(outcome.workerMs)} in all, ${ms(outcome.waitMs)} of it waiting at the barrier (${share}%, ${outcome.polls} polls)\n`,
       );
     }
+    const tally = 'workers' in outcome ? outcome.workers : undefined;
+    if (outcome.job.spec.sync === 'linger' && tally && !options.json && !options.quiet) {
+      // How many tasks never went through the fan-out: computed by a worker that waited for them.
+      const tasks = tally.invocations + tally.lingeredRounds;
+      io.stdout.write(
+        `sync       linger: ${tally.lingeredRounds} of ${tasks} worker tasks computed by workers that waited for them, ${ms(tally.waitedMs)} of waiting in all (${tally.claims} claims, ${tally.released} released)\n`,
+      );
+    }
   } finally {
     forget();
     await runtime.close();

@@ -21,6 +21,13 @@ import type { JobRecord, RoundTask } from './types.js';
  * ends before Lambda's timeout.
  */
 export const LINGER_MARGIN_MS = 30_000;
+/**
+ * A claim counts as lapsed this long after its deadline: a live worker has by then made its last
+ * poll and its release (two requests), so a claim still held is a worker that died. Publishing the
+ * shard sooner would only duplicate a worker that is about to compute it, and the duplicate takes
+ * an environment another shard's task may need.
+ */
+export const LINGER_LAPSE_GRACE_MS = 250;
 
 export interface LingerOptions {
   /** The worker function's memory (MB), which prices waiting. */
@@ -33,8 +40,6 @@ export interface LingerOptions {
   onWait?: (ms: number) => void;
   /** Wraps each round's work (its run and the wait after it): the local runtime meters store I/O per round with it. */
   around?: <T>(round: number, fn: () => Promise<T>) => Promise<T>;
-  /** Called when a claim holds (tests kill a worker there). */
-  onClaim?: (task: RoundTask, until: number) => void | Promise<void>;
 }
 
 export interface LingerRun {
@@ -50,6 +55,11 @@ export interface LingerRun {
 
 /** Load times this container measured, per shard: a cache hit reports none, and the budget needs it. */
 const loadTimes = new WeakMap<object, Map<string, number>>();
+/**
+ * Per container and job: whether its last wait after a training round outlasted the default budget
+ * (the preparation round's wait is left out: it includes the other shards' loads).
+ */
+const outlasted = new WeakMap<object, Map<string, boolean>>();
 
 /**
  * One worker invocation of a lingering job: `runWorker` for the task, then, while the job says
@@ -84,40 +94,42 @@ async function roundAndWait(
   slowest: { ms: number },
 ): Promise<RoundTask | undefined> {
   const { store } = deps;
-  {
-    const began = clock(deps);
-    const outcome = await runWorker(deps, container, current);
-    const elapsed = clock(deps) - began;
-    slowest.ms = Math.max(slowest.ms, elapsed);
-    run.rounds++;
-    run.last = outcome;
-    options.onRound?.(current, outcome);
-    // Only a first run of the task lingers: a duplicate or stale task (nothing written, nothing
-    // newly arrived) may belong to a round the job has left.
-    if (outcome.status !== 'done' || !(outcome.written || outcome.arrived)) return undefined;
-    const job = await container.job(current.jobId, () => store.getJob(current.jobId));
-    if (job?.spec.sync !== 'linger') return undefined;
-    // What a reload would cost: the round that loaded the shard, less its compute (on the runtime's
-    // clock, which is the simulator's virtual one there).
-    rememberLoad(container, current, outcome.report.cacheHit ? undefined : Math.max(0, elapsed - outcome.report.computeMs));
+  const began = clock(deps);
+  const outcome = await runWorker(deps, container, current);
+  const elapsed = clock(deps) - began;
+  slowest.ms = Math.max(slowest.ms, elapsed);
+  run.rounds++;
+  run.last = outcome;
+  options.onRound?.(current, outcome);
+  // Only a first run of the task lingers: a duplicate or stale task (nothing written, nothing
+  // newly arrived) may belong to a round the job has left.
+  if (outcome.status !== 'done' || !(outcome.written || outcome.arrived)) return undefined;
+  const job = await container.job(current.jobId, () => store.getJob(current.jobId));
+  if (job?.spec.sync !== 'linger') return undefined;
+  // What a reload would cost: the round that loaded the shard, less its compute (on the runtime's
+  // clock, which is the simulator's virtual one there).
+  rememberLoad(container, current, outcome.report.cacheHit ? undefined : Math.max(0, elapsed - outcome.report.computeMs));
 
-    const start = clock(deps);
-    const budget = job.spec.lingerMs ?? defaultLingerMs({ memoryMb: options.memoryMb, loadMs: loadOf(container, current), shards: job.shards, backend: job.spec.backend ?? store.kind });
-    let until = start + budget;
-    if (options.remainingMs) until = Math.min(until, start + options.remainingMs() - Math.max(LINGER_MARGIN_MS, 2 * slowest.ms));
-    if (until <= start) return undefined;
+  const start = clock(deps);
+  const priced = job.spec.lingerMs === undefined;
+  // Rounds that outlast the priced budget make waiting a loss on top of the re-invocation (ski
+  // rental's worst case): after one such wait here, this environment stops lingering for the job.
+  if (priced && outlasted.get(container)?.get(current.jobId)) return undefined;
+  const budget = job.spec.lingerMs ?? defaultLingerMs({ memoryMb: options.memoryMb, loadMs: loadOf(container, current), shards: job.shards, backend: job.spec.backend ?? store.kind });
+  let until = start + budget;
+  if (options.remainingMs) until = Math.min(until, start + options.remainingMs() - Math.max(LINGER_MARGIN_MS, 2 * slowest.ms));
+  if (until <= start) return undefined;
 
-    const next: RoundTask = { jobId: current.jobId, round: current.round + 1, shard: current.shard, shards: current.shards };
-    let answer: 'claimed' | 'handed' | 'ended' | 'released' = await store.claim(next.jobId, next.round, next.shard, next.shards, until);
-    if (answer === 'claimed') {
-      run.claims++;
-      await options.onClaim?.(next, until);
-      answer = await waitFor(deps, next, until, options, run);
-    }
-    if (answer !== 'handed') return undefined;
-    run.handed++;
-    return next;
+  const next: RoundTask = { jobId: current.jobId, round: current.round + 1, shard: current.shard, shards: current.shards };
+  let answer: 'claimed' | 'handed' | 'ended' | 'released' = await store.claim(next.jobId, next.round, next.shard, next.shards, until);
+  if (answer === 'claimed') {
+    run.claims++;
+    answer = await waitFor(deps, next, until, options, run);
+    if (priced && current.round > 0) remember(outlasted, container, current.jobId, answer === 'released');
   }
+  if (answer !== 'handed') return undefined;
+  run.handed++;
+  return next;
 }
 
 /** Polls the claim group with backoff until the round is handed over, the job ends, or `until`; then releases. */
@@ -154,11 +166,14 @@ async function waitFor(
   }
 }
 
+function remember<T>(maps: WeakMap<object, Map<string, T>>, container: object, key: string, value: T): void {
+  let map = maps.get(container);
+  if (!map) maps.set(container, (map = new Map()));
+  map.set(key, value);
+}
+
 function rememberLoad(container: object, task: RoundTask, loadMs: number | undefined): void {
-  if (loadMs === undefined) return;
-  let times = loadTimes.get(container);
-  if (!times) loadTimes.set(container, (times = new Map()));
-  times.set(`${task.jobId}/${task.shard}`, loadMs);
+  if (loadMs !== undefined) remember(loadTimes, container, `${task.jobId}/${task.shard}`, loadMs);
 }
 
 function loadOf(container: object, task: RoundTask): number {
@@ -169,13 +184,14 @@ function loadOf(container: object, task: RoundTask): number {
  * The aggregator's side: publishes round `round` of `job`. In the event-driven mode, every shard;
  * with lingering workers, the round is handed over first (the signal they poll) and only shards
  * without a live claim are published: those whose worker released, never claimed, or whose claim
- * lapsed (its deadline passed: the worker may be gone; if it is not, it computes too, harmlessly).
+ * lapsed (its deadline passed LINGER_LAPSE_GRACE_MS ago: the worker may be gone; if it is not, it
+ * computes too, harmlessly).
  */
 export async function publishNextRound(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now'>, job: Pick<JobRecord, 'jobId' | 'shards' | 'spec'>, round: number, model?: Float64Array): Promise<void> {
   if (job.spec.sync !== 'linger') return publishRound(deps.fanout, deps.store, job, round, model);
   const claims = await deps.store.handOver(job.jobId, round, job.shards);
   const now = clock(deps);
-  const live = new Set(claims.filter((c) => c.until > now).map((c) => c.shard));
+  const live = new Set(claims.filter((c) => c.until + LINGER_LAPSE_GRACE_MS > now).map((c) => c.shard));
   const rest = Array.from({ length: job.shards }, (_, i) => i).filter((shard) => !live.has(shard));
   if (rest.length > 0) await publishRound(deps.fanout, deps.store, job, round, model, rest);
 }

@@ -108,7 +108,7 @@ describe('lingering workers on the emulated stack', () => {
   });
 
   it('claims that lapse while their workers are busy: the aggregator publishes the shards, both copies compute, the model is the same', async () => {
-    // Prepare: claims of 40 ms; the completion is held 300 ms, so every claim has lapsed at the
+    // Prepare: claims of 40 ms; the completion is held 600 ms, so every claim has lapsed at the
     // hand-over; each worker's release is late (it lands after the hand-over, as if the worker
     // were still computing), so it is told 'handed' and computes the round too.
     const before = p.sns.calls.length;
@@ -121,7 +121,7 @@ describe('lingering workers on the emulated stack', () => {
 
     // Act
     await p.start({ spec: specOf(40), jobId: 'linger-lapse-1' });
-    const delivered = await deliverConcurrently(p, emulators.queueUrl, { worker, context: fresh, holdCompletionsMs: 300 });
+    const delivered = await deliverConcurrently(p, emulators.queueUrl, { worker, context: fresh, holdCompletionsMs: 600 });
 
     // Assess
     expect(await p.wiring.store.getJob('linger-lapse-1')).toMatchObject({ status: 'SUCCEEDED' });

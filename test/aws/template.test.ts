@@ -26,7 +26,8 @@ const ROOT = resolve(import.meta.dirname, '../..');
  * WebAssembly builds and the data formats' readers (Parquet with its decompressors): ~610 KB.
  * The aggregator wires the data sources too (with the CSV block framer for parsing in threads): ~602 KB.
  */
-const BUNDLE_LIMITS: Record<string, number> = { start: 600_000, worker: 800_000, workerFailed: 600_000, aggregator: 610_000, recover: 600_000 };
+// Every function bundles the stores, whose claims for lingering workers (--sync linger) added about 1.5 KB zipped.
+const BUNDLE_LIMITS: Record<string, number> = { start: 610_000, worker: 800_000, workerFailed: 610_000, aggregator: 610_000, recover: 610_000 };
 let out: string;
 let workFolder: string;
 let template: Template;
@@ -242,7 +243,7 @@ describe('the packaged CloudFormation template', () => {
     }
     const actions = (role: string) => statements.filter((s) => s.role === role).flatMap((s) => [s.Action].flat()).sort();
     expect(actions('WorkerRole')).toEqual(
-      ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'lambda:InvokeFunction', 'logs:CreateLogStream', 'logs:PutLogEvents', 's3:GetObject', 's3:GetObject', 's3:GetObjectVersion', 's3:ListBucket', 's3:PutObject', 'sqs:SendMessage'],
+      ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'lambda:InvokeFunction', 'logs:CreateLogStream', 'logs:PutLogEvents', 's3:DeleteObject', 's3:GetObject', 's3:GetObject', 's3:GetObjectVersion', 's3:ListBucket', 's3:PutObject', 'sqs:SendMessage'],
     );
     expect(actions('RecoverRole')).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'logs:CreateLogStream', 'logs:PutLogEvents', 's3:GetObject', 's3:ListBucket', 'sns:Publish', 'sqs:SendMessage']);
     expect(actions('WorkerFailedRole')).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'logs:CreateLogStream', 'logs:PutLogEvents']);
@@ -258,7 +259,7 @@ describe('the packaged CloudFormation template', () => {
     const onState = statements.filter((s) => JSON.stringify(s.resource) === JSON.stringify(objects)).map((s) => [s.role, s.actions]);
     expect(onState).toEqual([
       ['StartRole', ['s3:PutObject']],
-      ['WorkerRole', ['s3:GetObject', 's3:PutObject']],
+      ['WorkerRole', ['s3:DeleteObject', 's3:GetObject', 's3:PutObject']],
       ['AggregatorRole', ['s3:DeleteObject', 's3:GetObject', 's3:PutObject']],
       ['RecoverRole', ['s3:GetObject']],
     ]);

@@ -3,6 +3,7 @@ import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
 import { WorkerContainer } from '../../src/inner/WorkerContainer.js';
 import type { StateStore } from '../../src/ports/StateStore.js';
 import { aggregate } from '../../src/protocol/aggregate.js';
+import type { ProtocolDeps } from '../../src/protocol/deps.js';
 import { runLingering } from '../../src/protocol/linger.js';
 import { lingerBudget } from '../../src/protocol/lingerBudget.js';
 import { startJob } from '../../src/protocol/startJob.js';
@@ -89,6 +90,50 @@ describe('lingering worker races', () => {
     const job = await store.getJob('late-claim');
     expect(job).toMatchObject({ status: 'SUCCEEDED' });
     expect(job!.result).toEqual(await reference());
+  });
+});
+
+describe('lingering with the priced budget', () => {
+  /** Runs every pending task (lingering, one after the other), then every pending completion, until none is left. */
+  async function runAll(h: ReturnType<typeof harness>, deps: ProtocolDeps, own: WorkerContainer) {
+    const claimsByRound: number[] = [];
+    for (let guard = 0; guard < 100 && (h.fanout.pending.length || h.completion.pending.length); guard++) {
+      for (const task of h.fanout.pending.splice(0)) {
+        const run = await runLingering(deps, own, task, { memoryMb: 1024 });
+        claimsByRound[task.round] = (claimsByRound[task.round] ?? 0) + run.claims;
+      }
+      for (const message of h.completion.pending.splice(0)) await aggregate(deps, message);
+    }
+    return claimsByRound;
+  }
+
+  it('an environment whose wait after a training round ended in a release stops lingering for the job; an explicit --linger-ms never does', async () => {
+    // Prepare: completions are handled only after every worker of the round has returned, so every
+    // wait outlasts its budget (on a clock that moves only while workers wait).
+    const spec = { ...SPEC, maxRounds: 4 };
+    const own = new WorkerContainer(1);
+    const runs: Record<string, number[]> = {};
+    try {
+      for (const [name, extra] of [['priced', {}], ['explicit', { lingerMs: 40 }]] as const) {
+        const h = harness(new MemoryStore(), datasets);
+        let time = 1_000_000;
+        const deps = { ...h.deps, now: () => time, sleep: async (ms: number) => void (time += ms) };
+        await startJob(deps, { jobId: name, spec: { ...spec, sync: 'linger', ...extra } });
+
+        // Act
+        runs[name] = await runAll(h, deps, own);
+        expect(await h.store.getJob(name)).toMatchObject({ status: 'SUCCEEDED' });
+      }
+    } finally {
+      await own.close();
+    }
+
+    // Assess: priced, both workers wait after round 0 (its wait is not held against lingering), the
+    // first after round 1 (and releases), then none; explicit, both wait after every round.
+    const rounds = runs.explicit!.length;
+    expect(rounds).toBeGreaterThanOrEqual(3);
+    expect(runs.priced).toEqual([2, 1, ...Array(rounds - 2).fill(0)]);
+    expect(runs.explicit).toEqual(Array(rounds).fill(2));
   });
 });
 
