@@ -8,7 +8,10 @@ import { publishModel } from '../src/aws/models.js';
 import { required } from '../src/aws/config.js';
 import { countFailedJob, instrument, recordRound } from '../src/aws/telemetry.js';
 import { wiringFromEnv, type AwsWiring } from '../src/aws/wiring.js';
-import { DIRECT_COMPLETION_SOURCE } from '../src/aws/LambdaCompletion.js';
+import { DIRECT_COMPLETION_SOURCE } from '../src/aws/directCompletion.js';
+import { BACKUP_CHECK_SOURCE } from '../src/aws/SqsDelayed.js';
+import { checkStragglers } from '../src/protocol/stragglers.js';
+import { z } from 'zod';
 import type { CompletionMessage } from '../src/protocol/types.js';
 
 /**
@@ -35,6 +38,12 @@ export function createAggregatorHandler(wiring: () => AwsWiring) {
       if (!parsed.success) log('error', 'malformed-event', { source: 'sqs', error: issueText(parsed.error) });
       return parsed.success;
     });
+    // Backup checks come from a standard queue of their own (a batch holds one queue's records).
+    const checks = records.filter(isBackupCheck);
+    if (checks.length > 0) {
+      for (const record of checks) await backupCheck(w, record);
+      return { batchItemFailures: [] };
+    }
     if (records.length === 0) return { batchItemFailures: [] };
     const processor = new SqsFifoPartialProcessorAsync();
     return processPartialResponse({ Records: records } as unknown as SQSEvent, (record: SQSRecord) => completion(w, record), processor, {
@@ -44,6 +53,43 @@ export function createAggregatorHandler(wiring: () => AwsWiring) {
     });
   };
 }
+
+function isBackupCheck(raw: unknown): boolean {
+  const body = (raw as { body?: unknown }).body;
+  if (typeof body !== 'string' || !body.includes(BACKUP_CHECK_SOURCE)) return false;
+  try {
+    return (JSON.parse(body) as { source?: unknown }).source === BACKUP_CHECK_SOURCE;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A delayed look at a round's stragglers (src/protocol/stragglers.ts). Best effort: a malformed or
+ * failing check is logged and dropped (the recovery sweep still repairs a round that stalls).
+ */
+async function backupCheck(w: AwsWiring, raw: unknown): Promise<void> {
+  const parsed = backupCheckSchema.safeParse(JSON.parse((raw as { body: string }).body));
+  if (!parsed.success) {
+    log('error', 'malformed-backup-check', { error: issueText(parsed.error) });
+    return;
+  }
+  const { source: _source, ...check } = parsed.data;
+  try {
+    const outcome = await checkStragglers(w.deps, check);
+    log('info', 'backup-check', { jobId: check.jobId, round: check.round, check: check.check, ...outcome });
+  } catch (error) {
+    log('error', 'backup-check-failed', { jobId: check.jobId, round: check.round, error: errorText(error) });
+  }
+}
+
+const backupCheckSchema = z.object({
+  source: z.literal(BACKUP_CHECK_SOURCE),
+  jobId: z.string().min(1).max(512),
+  round: z.number().int().min(0),
+  check: z.number().int().min(1),
+  delayMs: z.number().min(0).max(86_400_000),
+});
 
 /** An event sent by LambdaCompletion (the invoke trigger), rather than an SQS batch. */
 function isDirectCompletion(event: unknown): event is { source: string } {

@@ -1,19 +1,15 @@
-import { InvokeCommand, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
+import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
 import { MessagingError } from '../errors.js';
 import type { Completion } from '../ports/Completion.js';
 import type { CompletionMessage } from '../protocol/types.js';
-import { endpointOf } from '../util/clients.js';
+import { awsClientTimeouts, endpointOf } from '../util/clients.js';
+import { required, type AwsConfig } from './config.js';
+import { DIRECT_COMPLETION_SOURCE, type DirectCompletionEvent } from './directCompletion.js';
+
+export { DIRECT_COMPLETION_SOURCE, type DirectCompletionEvent } from './directCompletion.js';
 
 export interface LambdaLike {
   send(command: InvokeCommand): Promise<Pick<InvokeCommandOutput, 'StatusCode' | 'FunctionError'>>;
-}
-
-/** What a direct completion event says it is, so the aggregator tells it from an SQS batch. */
-export const DIRECT_COMPLETION_SOURCE = 'bspml.completion';
-
-/** The aggregator's event when invoked directly: the completion, tagged with its source. */
-export interface DirectCompletionEvent extends CompletionMessage {
-  source: typeof DIRECT_COMPLETION_SOURCE;
 }
 
 /**
@@ -47,4 +43,24 @@ export class LambdaCompletion implements Completion {
     }
     this.sent++;
   }
+}
+
+/**
+ * The worker's completion channel when its stack says `BSPML_AGGREGATOR_TRIGGER=invoke`, else
+ * undefined (the queue). Only the worker's wiring asks (handlers/worker.ts), so only its bundle
+ * carries the Lambda client.
+ */
+export function invokeCompletionFor(config: AwsConfig, lambda?: LambdaLike): Completion | undefined {
+  if (config.aggregatorTrigger !== 'invoke') return undefined;
+  return new LambdaCompletion(lambda ?? lambdaClient(config), required(config.aggregatorFunction, 'BSPML_AGGREGATOR_FUNCTION'));
+}
+
+function lambdaClient(config: AwsConfig): LambdaClient {
+  const local = config.endpoints.lambda !== undefined;
+  return new LambdaClient({
+    ...awsClientTimeouts(),
+    region: config.region ?? (local ? 'us-east-1' : undefined),
+    endpoint: config.endpoints.lambda,
+    ...(local && !process.env.AWS_ACCESS_KEY_ID ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+  });
 }

@@ -2,7 +2,6 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { LambdaClient } from '@aws-sdk/client-lambda';
 import { WorkerContainer } from '../inner/WorkerContainer.js';
 import type { Completion } from '../ports/Completion.js';
 import type { Fanout } from '../ports/Fanout.js';
@@ -18,7 +17,7 @@ import { S3DatasetSource } from './S3DatasetSource.js';
 import { SnsFanout, type SnsLike } from './SnsFanout.js';
 import { awsClientTimeouts, redisTimeouts } from '../util/clients.js';
 import { SqsCompletion, type SqsLike } from './SqsCompletion.js';
-import { LambdaCompletion, type LambdaLike } from './LambdaCompletion.js';
+import { SqsDelayed } from './SqsDelayed.js';
 
 /**
  * Everything a handler needs, built once per container (module scope outlives an invocation on a
@@ -42,7 +41,8 @@ export interface AwsWiring {
 export interface WiringOverrides {
   sns?: SnsLike;
   sqs?: SqsLike;
-  lambda?: LambdaLike;
+  /** The completion channel when not the queue (the worker's invoke trigger: LambdaCompletion.ts's invokeCompletionFor). */
+  completion?: (config: AwsConfig) => Completion | undefined;
   s3?: S3Client;
   dynamodb?: DynamoDBClient;
 }
@@ -65,18 +65,21 @@ export function createWiring(config: AwsConfig, overrides: WiringOverrides = {})
   };
   const lazyCompletion: Completion = {
     send: (message) => {
-      // The invoke trigger is the workers' (BSPML_AGGREGATOR_TRIGGER); other senders (the sweep) use the queue.
-      completion ??=
-        config.aggregatorTrigger === 'invoke'
-          ? new LambdaCompletion(overrides.lambda ?? lambdaClient(config), required(config.aggregatorFunction, 'BSPML_AGGREGATOR_FUNCTION'))
-          : new SqsCompletion(overrides.sqs ?? sqsClient(config), required(config.queueUrl, 'BSPML_QUEUE_URL'));
+      // The invoke trigger is the workers' (handlers/worker.ts); other senders (the sweep) use the queue.
+      completion ??= overrides.completion?.(config) ?? new SqsCompletion(overrides.sqs ?? sqsClient(config), required(config.queueUrl, 'BSPML_QUEUE_URL'));
       return completion.send(message);
     },
   };
+  // Backup checks, when the stack turned them on: sent by the aggregation that publishes a round.
+  let delayed: SqsDelayed | undefined;
+  const backupQueueUrl = config.backupQueueUrl;
+  const lazyDelayed = backupQueueUrl
+    ? { send: (check: Parameters<SqsDelayed['send']>[0], delayMs: number) => (delayed ??= new SqsDelayed(overrides.sqs ?? sqsClient(config), backupQueueUrl)).send(check, delayMs) }
+    : undefined;
   let container: WorkerContainer | undefined;
   return {
     config,
-    deps: { store, datasets, fanout: lazyFanout, completion: lazyCompletion, limits: { maxWorkerRounds: config.maxWorkerRounds } },
+    deps: { store, datasets, fanout: lazyFanout, completion: lazyCompletion, limits: { maxWorkerRounds: config.maxWorkerRounds }, ...(lazyDelayed ? { delayed: lazyDelayed } : {}) },
     store,
     dynamodb,
     datasets,
@@ -145,16 +148,6 @@ function sqsClient(config: AwsConfig): SQSClient {
     ...awsClientTimeouts(),
     region: config.region ?? (local ? 'us-east-1' : undefined),
     endpoint: config.endpoints.sqs,
-    ...(local && !process.env.AWS_ACCESS_KEY_ID ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
-  });
-}
-
-function lambdaClient(config: AwsConfig): LambdaClient {
-  const local = config.endpoints.lambda !== undefined;
-  return new LambdaClient({
-    ...awsClientTimeouts(),
-    region: config.region ?? (local ? 'us-east-1' : undefined),
-    endpoint: config.endpoints.lambda,
     ...(local && !process.env.AWS_ACCESS_KEY_ID ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
   });
 }

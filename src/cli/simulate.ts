@@ -43,6 +43,7 @@ interface SimulateOptions {
   layoutCheck: boolean;
   seed: number;
   merge: 'auto' | 'tree' | 'flat';
+  backup: 'on' | 'off';
 }
 
 /** What a table or a run computed with: thread-ms per row by shape, and the merge's CPU time per byte. */
@@ -114,6 +115,7 @@ export function addSimulateCommand(program: Command, io: CliIo): void {
     .addOption(new Option('--layout <layout>', 'DynamoDB layout: spread (today) or single (one partition per round, one barrier item)').argParser(oneOf(['spread', 'single'] as const)).default('spread'))
     .option('--profile <name>', 'aws, local (this machine\'s local runtime) or a JSON file of overrides', 'aws')
     .addOption(new Option('--merge <how>', 'partials merged per barrier group first (tree), read one by one (flat), or auto').argParser(oneOf(['auto', 'tree', 'flat'] as const)).default('auto'))
+    .addOption(new Option('--backup <on|off>', 'backup tasks for a round\'s stragglers').argParser(oneOf(['on', 'off'] as const)).default('off'))
     .option('--seed <n>', 'seed of the latency draws', positiveInt, 1)
     .option('--json <file>', 'write the full result as JSON (with the resolved profile)')
     .addOption(new Option('--experiment <name>', 'run a preset experiment').argParser(oneOf(['table1'] as const)))
@@ -191,7 +193,7 @@ export function addSimulateCommand(program: Command, io: CliIo): void {
       const memoryMb = options.memory ?? Math.min(10_240, Math.ceil(threads * profile.lambda.mbPerVcpu.value));
       if (memoryMb < 128 || memoryMb > 10_240) throw new BspmlError('E_ARGUMENT', `--memory ${memoryMb}: Lambda allows 128 to 10,240 MB`);
       const result = await simulate(
-        { algorithm, rows: options.rows!, dims: options.dims!, k, solver: options.solver, workers: workers!, threads, memoryMb, rounds: options.rounds, backend, sync: options.sync, lingerMs: options.lingerMs, trigger: options.trigger, layout: options.layout, seed: options.seed, merge: options.merge },
+        { algorithm, rows: options.rows!, dims: options.dims!, k, solver: options.solver, workers: workers!, threads, memoryMb, rounds: options.rounds, backend, sync: options.sync, lingerMs: options.lingerMs, trigger: options.trigger, layout: options.layout, seed: options.seed, merge: options.merge, backup: options.backup === 'on' },
         profile,
         msPerRow,
       );
@@ -278,7 +280,7 @@ export function formatResult(r: SimResult, vcpus: number): string {
     `merged     ${(r.mergeCompute.bytes / 1e6).toFixed(r.mergeCompute.bytes < 1e7 ? 3 : 1)} MB of partials merged, ${r.mergeCompute.ms.toFixed(r.mergeCompute.ms < 10 ? 3 : 0)} ms of CPU`,
     `requests   ${int(r.requests.total)} (${pairs(r.requests.byOperation)})`,
     `throttled  ${int(r.throttled.total)}${r.throttled.total ? ` (${pairs(r.throttled.byOperation)})` : ''}`,
-    `aggregator reads ${int(r.aggregatorReadBytesPerRound)} bytes of partials per round (merge ${c.merge ?? 'auto'})`,
+    `aggregator reads ${int(r.aggregatorReadBytesPerRound)} bytes of partials per round (merge ${c.merge ?? 'auto'}, backup tasks ${c.backup ? 'on' : 'off'})`,
     `cost       ${usd(r.costUsd.total)} = Lambda ${usd(r.costUsd.lambda)} + DynamoDB ${usd(r.costUsd.dynamodb)} + S3 ${usd(r.costUsd.s3)} + SNS ${usd(r.costUsd.sns)} + SQS ${usd(r.costUsd.sqs)} + ElastiCache ${usd(r.costUsd.elasticache)}`,
   ];
   return lines.join('\n');

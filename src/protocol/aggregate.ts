@@ -9,6 +9,7 @@ import { PREPARE_DIGEST, PREPARE_ROUND } from './constants.js';
 import { prepareModel, type PreparedRound } from './prepare.js';
 import { publishRound } from './publish.js';
 import { gatherPartials, treeMerge, type Gathered } from './groupMerge.js';
+import { quorumMs, scheduleBackupCheck } from './stragglers.js';
 import type { Algorithm, Shape } from '../algorithms/types.js';
 import { endLingering, publishNextRound } from './linger.js';
 import type { CompletionMessage, JobPatch, JobRecord, RoundMetrics, WorkerReport } from './types.js';
@@ -27,7 +28,7 @@ export type AggregateOutcome =
  * aggregated into the job once. The preparation round (round 0) merges summaries instead and
  * initialises the model (see prepare.ts).
  */
-export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now' | 'limits'>, message: CompletionMessage): Promise<AggregateOutcome> {
+export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now' | 'limits' | 'delayed'>, message: CompletionMessage): Promise<AggregateOutcome> {
   const { store } = deps;
   const job = await store.getJob(message.jobId);
   if (!job) return { status: 'ignored', reason: `job ${message.jobId} does not exist` };
@@ -114,7 +115,7 @@ async function rerunStrays(deps: Pick<ProtocolDeps, 'store' | 'fanout'>, job: Jo
 
 /** A training round whose partials are all in: update the model, record the round, then finish or advance. */
 async function aggregateTraining(
-  deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now' | 'limits'>,
+  deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now' | 'limits' | 'delayed'>,
   job: JobRecord,
   algorithm: Algorithm,
   shape: Shape,
@@ -123,6 +124,7 @@ async function aggregateTraining(
 ): Promise<AggregateOutcome> {
   const { store } = deps;
   const { merged, computeMs, loadMs, cacheHits, partialBytes, readBytes } = gathered;
+  const quorum = quorumMs(gathered.arrivals, job.roundStartedAt, job.shards);
   let update;
   try {
     update = algorithm.update(job.spec, shape, model, merged);
@@ -146,6 +148,7 @@ async function aggregateTraining(
     workers: job.shards,
     partialBytes,
     readBytes,
+    ...(quorum !== undefined ? { quorumMs: quorum } : {}),
     modelBytes: nextBytes.byteLength,
     publishedAt: job.roundStartedAt,
     aggregatedAt: clock(deps),
@@ -175,7 +178,7 @@ async function aggregateTraining(
   }
 
   if (guard.stop) return stopForCost(store, job, guard);
-  const ignored = await advance(deps, job, update.model, { costUsd: guard.costUsd });
+  const ignored = await advance(deps, job, update.model, { costUsd: guard.costUsd }, quorum);
   return ignored ? { status: 'ignored', reason: ignored } : { status: 'advanced', metrics };
 }
 
@@ -193,7 +196,13 @@ async function stopForCost(store: ProtocolDeps['store'], job: JobRecord, guard: 
  * comes) and publishes the next round with `model`, which the caller has stored. Returns why
  * nothing was done, or undefined when the next round is published.
  */
-async function advance(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now'>, job: JobRecord, model: Float64Array, patch: JobPatch = {}): Promise<string | undefined> {
+async function advance(
+  deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now' | 'delayed'>,
+  job: JobRecord,
+  model: Float64Array,
+  patch: JobPatch = {},
+  typicalMs?: number,
+): Promise<string | undefined> {
   const { store } = deps;
   const next = job.round + 1;
   const token = randomUUID();
@@ -210,6 +219,8 @@ async function advance(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now'>, job
   }
   await publishNextRound(deps, job, next, model);
   await store.updateJob(job.jobId, { round: next, status: 'RUNNING' }, { fanoutRound: next });
+  // Backup tasks: a delayed look at the new round's stragglers, after this round's typical time.
+  await scheduleBackupCheck(deps, job, next, typicalMs);
   // The round before the one just aggregated is behind the job for good: its partials and barrier
   // would only cost storage (and, on DynamoDB, reads of anything that walks the table) until they
   // expire. The round just aggregated is kept one round longer, so that a late duplicate of one of
@@ -229,7 +240,7 @@ async function clearFinished(store: ProtocolDeps['store'], job: JobRecord): Prom
  * the model and publish round 1; or end the job FAILED with the reason, publishing nothing.
  */
 async function aggregatePrepare(
-  deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now' | 'limits'>,
+  deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now' | 'limits' | 'delayed'>,
   job: JobRecord,
   partials: { partial: Float64Array; report: WorkerReport }[],
   stored: Uint8Array[],
@@ -247,6 +258,7 @@ async function aggregatePrepare(
   }
 
   const modelBytes = encodeModel(prepared.model);
+  const prepareQuorum = quorumMs(partials.map((p) => p.report.arrivedAt), job.roundStartedAt, job.shards);
   const metrics: RoundMetrics = {
     round: job.round,
     phase: 'prepare',
@@ -259,6 +271,7 @@ async function aggregatePrepare(
     cacheHits: partials.filter((p) => p.report.cacheHit).length,
     workers: job.shards,
     partialBytes: stored.reduce((n, b) => n + b.byteLength, 0),
+    ...(prepareQuorum !== undefined ? { quorumMs: prepareQuorum } : {}),
     modelBytes: modelBytes.byteLength,
     publishedAt: job.roundStartedAt,
     aggregatedAt: clock(deps),
@@ -267,7 +280,7 @@ async function aggregatePrepare(
   await store.putModel(job.jobId, job.round + 1, modelBytes);
   const guard = afterRound(job, metrics, limitsOf(deps.limits));
   if (guard.stop) return stopForCost(store, job, guard);
-  const ignored = await advance(deps, job, prepared.model, { data: prepared.data, costUsd: guard.costUsd });
+  const ignored = await advance(deps, job, prepared.model, { data: prepared.data, costUsd: guard.costUsd }, metrics.quorumMs);
   return ignored ? { status: 'ignored', reason: ignored } : { status: 'prepared', metrics };
 }
 

@@ -40,6 +40,8 @@ export interface GroupReport {
   cacheHits: number;
   /** Bytes of the members' stored partials. */
   partialBytes: number;
+  /** The members' arrival times (their reports' `arrivedAt`), in member order. */
+  arrivals: (number | null)[];
 }
 
 /** Whether a job's training rounds merge in a tree: the spec's `merge`, and for `auto` the round's size. */
@@ -76,7 +78,7 @@ export async function mergeGroup(
     throw error;
   }
   const sum = new Float64Array(partialLength);
-  const report: GroupReport = { group, shards: members, modelDigest: digest, rows: 0, computeMs: 0, loadMs: 0, cacheHits: 0, partialBytes: 0 };
+  const report: GroupReport = { group, shards: members, modelDigest: digest, rows: 0, computeMs: 0, loadMs: 0, cacheHits: 0, partialBytes: 0, arrivals: [] };
   for (const [i, bytes] of stored.entries()) {
     const one = decodeOrUndefined<WorkerReport>(bytes);
     if (!one || one.report.modelDigest !== digest || one.partial.length !== partialLength || one.report.shard !== members[i]) {
@@ -88,13 +90,14 @@ export async function mergeGroup(
     report.loadMs = Math.max(report.loadMs, one.report.loadMs);
     if (one.report.cacheHit) report.cacheHits++;
     report.partialBytes += bytes.byteLength;
+    report.arrivals.push(one.report.arrivedAt ?? null);
   }
   return (await store.putGroupPartial(job.jobId, round, group, encodePartial(sum, report))) ? 'merged' : 'exists';
 }
 
 /** What the aggregator gathered of a training round. */
 export type Gathered =
-  | { kind: 'merged'; merged: Float64Array; computeMs: number; loadMs: number; cacheHits: number; partialBytes: number; readBytes: number }
+  | { kind: 'merged'; merged: Float64Array; computeMs: number; loadMs: number; cacheHits: number; partialBytes: number; readBytes: number; arrivals: (number | undefined)[] }
   /** A shard without a partial (not arrived yet, or discarded). */
   | { kind: 'missing'; shard: number }
   /** Shards whose partials were not computed from the round's model: discard and re-run them. */
@@ -116,7 +119,7 @@ export async function gatherPartials(
   const W = job.shards;
   const G = barrierGroups(W);
   const sums: (Float64Array | undefined)[] = new Array(G).fill(undefined);
-  const out = { computeMs: 0, loadMs: 0, cacheHits: 0, partialBytes: 0, readBytes: 0 };
+  const out = { computeMs: 0, loadMs: 0, cacheHits: 0, partialBytes: 0, readBytes: 0, arrivals: [] as (number | undefined)[] };
   const need: number[] = [];
   const groupBytes = tree ? await store.getGroupPartials(job.jobId, job.round, G) : new Array<undefined>(G).fill(undefined);
   for (let g = 0; g < G; g++) {
@@ -131,6 +134,7 @@ export async function gatherPartials(
         out.loadMs = Math.max(out.loadMs, one.report.loadMs);
         out.cacheHits += one.report.cacheHits;
         out.partialBytes += one.report.partialBytes;
+        for (const t of one.report.arrivals ?? []) out.arrivals.push(t ?? undefined);
         continue;
       }
       await store.discardGroupPartial(job.jobId, job.round, g);
@@ -168,6 +172,7 @@ export async function gatherPartials(
         out.loadMs = Math.max(out.loadMs, one.report.loadMs);
         if (one.report.cacheHit) out.cacheHits++;
         out.partialBytes += one.bytes;
+        out.arrivals.push(one.report.arrivedAt);
       }
       sums[g] = sum;
     }

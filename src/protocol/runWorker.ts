@@ -5,7 +5,7 @@ import { decodeModel, encodePartial, modelDigest } from './codec.js';
 import { PREPARE_ROUND } from './constants.js';
 import { mergeGroup, treeMerge, type GroupMergeOutcome } from './groupMerge.js';
 import { groupOf } from './groups.js';
-import type { ProtocolDeps } from './deps.js';
+import { clock, type ProtocolDeps } from './deps.js';
 import { loadOptions, prepareShard } from './prepare.js';
 import type { JobRecord, RoundTask, WorkerReport } from './types.js';
 
@@ -41,7 +41,7 @@ export interface WorkerRejected {
  * filled it, tell the aggregator. Never waits for other workers. Safe to repeat: a duplicate finds
  * its partial and its arrival already recorded and changes nothing.
  */
-export async function runWorker(deps: Pick<ProtocolDeps, 'store' | 'datasets' | 'completion'>, container: WorkerContainer, task: RoundTask): Promise<WorkerOutcome> {
+export async function runWorker(deps: Pick<ProtocolDeps, 'store' | 'datasets' | 'completion' | 'now'>, container: WorkerContainer, task: RoundTask): Promise<WorkerOutcome> {
   const { store } = deps;
   const read = () => store.getJob(task.jobId);
   let job = await container.job(task.jobId, read);
@@ -67,7 +67,8 @@ export async function runWorker(deps: Pick<ProtocolDeps, 'store' | 'datasets' | 
   if (prepare) computed = await prepareShard(deps, container, { ...job, layout }, task);
   else computed = await trainShard(deps, container, job, task);
   if ('status' in computed) return computed;
-  const { partial, report } = computed;
+  const { partial } = computed;
+  const report: WorkerReport = { ...computed.report, arrivedAt: clock(deps) };
 
   const written = await store.putPartial(job.jobId, task.round, task.shard, encodePartial(partial, report));
   const { added, count, groupFilled } = await store.arrive(job.jobId, task.round, task.shard, job.shards);

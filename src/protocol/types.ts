@@ -31,6 +31,8 @@ export interface JobRecord {
    * concurrent duplicate's, which publishes the fan-out itself.
    */
   advancedBy?: string;
+  /** The round whose stragglers got backup tasks (stragglers.ts): once per round. */
+  backupRound?: number;
   /** The data set's parts and columns, as the start step described them (no rows). */
   layout?: DatasetLayout;
   /** Rows and columns, once the preparation round has counted them. */
@@ -48,7 +50,7 @@ export interface JobRecord {
 }
 
 export type JobPatch = Partial<
-  Pick<JobRecord, 'status' | 'round' | 'fanoutRound' | 'recoveries' | 'sweepArrivals' | 'costUsd' | 'roundStartedAt' | 'advancedBy' | 'layout' | 'data' | 'error' | 'errorCode' | 'result'>
+  Pick<JobRecord, 'status' | 'round' | 'fanoutRound' | 'recoveries' | 'sweepArrivals' | 'costUsd' | 'roundStartedAt' | 'advancedBy' | 'backupRound' | 'layout' | 'data' | 'error' | 'errorCode' | 'result'>
 >;
 
 /**
@@ -83,6 +85,8 @@ export interface WorkerReport {
   threads: number;
   /** `modelDigest` of the model the partial was computed from. */
   modelDigest: string;
+  /** When the worker stored its partial (epoch ms; absent in older partials): the round's arrival times. */
+  arrivedAt?: number;
   /** Preparation round: the shard's summary, less its sample (which is the partial's body). */
   summary?: SummaryMeta;
 }
@@ -109,6 +113,8 @@ export interface RoundMetrics {
    * partials of groups it merged itself (flat: equal to partialBytes). Absent in older records.
    */
   readBytes?: number;
+  /** Milliseconds from the round's start until the backup quorum (90 %) of its shards had arrived. */
+  quorumMs?: number;
   modelBytes: number;
   /** When the round's fan-out was published and when its aggregation ended (epoch ms). */
   publishedAt: number;

@@ -19,6 +19,7 @@ import type { Profile } from './profile.js';
 import { Services, type Counters } from './services.js';
 import { SimStore, type DynamoLayout, type SimBackend } from './store.js';
 import { simulatedWorker } from './linger.js';
+import { checkStragglers, type BackupCheck } from '../protocol/stragglers.js';
 
 /** event: ours; linger: ours with workers that wait for the next round (src/sim/linger.ts); barrier-wait: WoSC'23's. */
 export type SyncDesign = 'event' | 'linger' | 'barrier-wait';
@@ -49,6 +50,8 @@ export interface SimConfig {
   seed?: number;
   /** How the aggregator gets the partials (the spec's `merge`; default auto). */
   merge?: 'auto' | 'tree' | 'flat';
+  /** Backup tasks for stragglers (src/protocol/stragglers.ts). */
+  backup?: boolean;
 }
 
 export interface SimResult {
@@ -161,6 +164,19 @@ export async function simulate(config: SimConfig, profile: Profile, msPerRow: Ms
           for (const task of tasks) clock.at(clock.now() + services.sample(profile.events.snsToLambdaMs), () => void invokeWorker(task, 1));
         },
       },
+      ...(config.backup
+        ? {
+            delayed: {
+              // A delayed message (an SQS delay queue on AWS) to the aggregator function, which runs the check.
+              send: async (check: BackupCheck, delayMs: number) => {
+                services.counters.sqsRequests += 3;
+                clock.at(clock.now() + delayMs + services.sample(profile.events.sqsFifoToLambdaMs), () => {
+                  void aggregatorFn.invoke(() => checkStragglers(deps, check)).catch((e: unknown) => fail(e));
+                });
+              },
+            },
+          }
+        : {}),
       completion: {
         send: async (message: CompletionMessage) => {
           if (config.trigger === 'invoke') {

@@ -768,7 +768,7 @@ const jobPk = (jobId: string) => `JOB#${jobId}`;
  * written in the same instant would otherwise all land on one partition, which takes about 1,000
  * write units/s (300 workers × 32 KB partials = 9,600 units, seconds of throttling). They are read
  * back with parallel BatchGetItem requests. Job ids may hold '#', but what follows the last '#R#'
- * has only digits and '#S#', so two jobs' partition keys cannot coincide.
+ * has only digits and '#S#' (or '#M#' for a group partial), so two jobs' partition keys cannot coincide.
  */
 export const partialPk = (jobId: string, round: number, shard: number) => `JOB#${jobId}#R#${round}#S#${shard}`;
 const PARTIAL_SK = 'PART';

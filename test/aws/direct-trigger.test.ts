@@ -16,6 +16,12 @@ import { useTempDirs } from '../helpers/cli.js';
 import { blobs } from '../helpers/data.js';
 import { captureLogs } from '../helpers/logs.js';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { ReceiveMessageCommand, DeleteMessageCommand } from '@aws-sdk/client-sqs';
+import { createRecoverHandler } from '../../handlers/recover.js';
+import { loadConfig } from '../../src/aws/config.js';
+import { createWiring } from '../../src/aws/wiring.js';
+import { CapturingSns } from '../helpers/aws-emulators.js';
+import { sqsEvent } from '../helpers/aws-events.js';
 
 /*
  * The invoke trigger (issue 18, item 3): the filling arrival invokes the aggregator asynchronously
@@ -85,7 +91,7 @@ async function queueDepth(): Promise<number> {
 
 describe('the aggregator invoked directly', () => {
   const data = blobs([[0, 0, 0], [6, 6, 1], [-6, 6, -1]], 120, 1.5, 3);
-  const spec = { algorithm: 'kmeans', k: 3, workers: 5, seed: 9, maxRounds: 6, tol: 0, merge: 'tree' } as const;
+  const spec = { algorithm: 'kmeans', k: 3, workers: 4, seed: 9, maxRounds: 3, tol: 0, merge: 'tree' } as const;
 
   async function startJob(name: string): Promise<{ jobId: string; file: string }> {
     const table = { columns: data.featureNames, rows: data.rows, cols: data.dims, values: data.features, hasHeader: true, firstLine: 2 };
@@ -143,6 +149,34 @@ describe('the aggregator invoked directly', () => {
     const rounds = await p.wiring.store.listRoundMetrics(jobId);
     expect(rounds.map((r) => r.round)).toEqual(Array.from({ length: job!.round + 1 }, (_, i) => i));
     expect(job!.round).toBeGreaterThanOrEqual(2);
+  });
+
+  it('completes a round whose accepted invoke was lost (every aggregator retry failed): the sweep re-sends the completion through the queue', async () => {
+    // Prepare: the preparation round's completion is accepted by Lambda, then lost.
+    const { jobId, file } = await startJob('invoke-lost');
+    for (const task of p.sns.take()) await p.worker(snsEvent(task));
+    const lost = invoked.splice(0);
+    // The recover function's own wiring: the queue (only workers get BSPML_AGGREGATOR_TRIGGER).
+    const sweeper = createWiring(loadConfig({ ...emulators.env, BSPML_STALE_MINUTES: '0.00001' }), { sns: p.sns });
+    const recover = createRecoverHandler(() => sweeper);
+
+    // Act
+    await new Promise((r) => setTimeout(r, 20));
+    const swept = await recover();
+    const received = await p.sqs.send(new ReceiveMessageCommand({ QueueUrl: emulators.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, AttributeNames: ['All'], MessageSystemAttributeNames: ['All'] }));
+    const messages = received.Messages ?? [];
+    await p.aggregator(sqsEvent(messages));
+    for (const m of messages) await p.sqs.send(new DeleteMessageCommand({ QueueUrl: emulators.queueUrl, ReceiptHandle: m.ReceiptHandle! }));
+    await deliver();
+    await sweeper.close();
+
+    // Assess
+    expect(lost.map((e) => e.event)).toEqual([{ source: DIRECT_COMPLETION_SOURCE, jobId, round: 0 }]);
+    expect(swept.filter((r) => r.jobId === jobId)).toEqual([{ jobId, action: 'completion-resent' }]);
+    expect(messages.map((m) => JSON.parse(m.Body!))).toEqual([{ jobId, round: 0 }]);
+    const job = await p.wiring.store.getJob(jobId);
+    expect(job?.status, job?.error).toBe('SUCCEEDED');
+    expect(job!.result).toEqual((await local(file)).job.result);
   });
 
   it('logs and drops a malformed direct event', async () => {

@@ -4,6 +4,7 @@ import { WorkerContainer } from '../../src/inner/WorkerContainer.js';
 import { decodePartial, encodePartial } from '../../src/protocol/codec.js';
 import { treeMerge, type GroupReport } from '../../src/protocol/groupMerge.js';
 import { barrierGroups, groupMembers } from '../../src/protocol/groups.js';
+import { aggregate } from '../../src/protocol/aggregate.js';
 import { runWorker } from '../../src/protocol/runWorker.js';
 import { startJob } from '../../src/protocol/startJob.js';
 import type { RoundTask } from '../../src/protocol/types.js';
@@ -128,7 +129,6 @@ describe('tree merge', () => {
         const out = await runWorker(h.deps, container, task);
         if (out.status === 'done' && task.round === 2 && out.groupMerge && typeof out.groupMerge === 'object') skipped = out.groupMerge;
       } else {
-        const { aggregate } = await import('../../src/protocol/aggregate.js');
         await aggregate(h.deps, completion!);
       }
     }
@@ -149,7 +149,6 @@ describe('tree merge', () => {
     const h = harness(store, datasets);
     const jobId = 'tree-forged-group';
     await startJob(h.deps, { jobId, spec });
-    const { aggregate } = await import('../../src/protocol/aggregate.js');
     while (h.fanout.pending.some((t) => t.round === 0) || h.completion.pending.some((c) => c.round === 0)) {
       const task = h.fanout.pending.shift();
       if (task) await runWorker(h.deps, container, task);

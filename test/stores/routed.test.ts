@@ -220,7 +220,7 @@ describe('RoutedStore', () => {
 
       // Assess
       expect(arrival).toEqual({ added: true, count: 1, groupFilled: false });
-      expect(keys).toEqual([`bspml:{${job.jobId}}:barrier:0`, `bspml:{${job.jobId}}:model:0`, `bspml:{${job.jobId}}:part:0:3`]);
+      expect(keys).toEqual([`bspml:{${job.jobId}}:barrier:0`, `bspml:{${job.jobId}}:barrier:0:g:1`, `bspml:{${job.jobId}}:model:0`, `bspml:{${job.jobId}}:part:0:3`]);
       expect(await tableKeys(job.jobId)).toEqual([`JOB#${job.jobId}|META`, `JOB#${job.jobId}|ROUND#0000000000`]);
       expectBytes(await openRouted().store.getModel(job.jobId, 0), pattern(100, 1), 'model');
     } finally {
