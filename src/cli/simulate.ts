@@ -275,12 +275,12 @@ export function formatResult(r: SimResult, vcpus: number): string {
     `status     ${r.status}${r.error ? `: ${r.error}` : ''}`,
     `wall       ${s(r.wallSeconds)} s for ${r.rounds} rounds; per round p50 ${s(r.roundSeconds.p50)} s, p99 ${s(r.roundSeconds.p99)} s`,
     `billed     ${s(r.billedGbSeconds.total)} GB-s (${Object.entries(r.billedGbSeconds.byFunction).map(([f, v]) => `${f} ${s(v)}`).join(', ')})${r.billedGbSeconds.waiting ? `; waiting at the barrier ${s(r.billedGbSeconds.waiting)}` : ''}`,
-    `lambda     invocations ${pairs(r.invocations)}; cold starts ${pairs(r.coldStarts)}; routing ${c.routing}${c.trigger ? `; aggregator trigger ${c.trigger}` : ''}`,
+    `lambda     invocations ${pairs(r.invocations)}; cold starts ${pairs(r.coldStarts)}; routing ${c.routing}`,
     `shards     cache hit rate ${(100 * r.shardCache.hitRate).toFixed(1)} % (${int(r.shardCache.hits)} warm, ${int(r.shardCache.reloads)} reloaded from S3, ${int(r.shardCache.loads - r.shardCache.reloads)} first loads)`,
     `merged     ${(r.mergeCompute.bytes / 1e6).toFixed(r.mergeCompute.bytes < 1e7 ? 3 : 1)} MB of partials merged, ${r.mergeCompute.ms.toFixed(r.mergeCompute.ms < 10 ? 3 : 0)} ms of CPU`,
     `requests   ${int(r.requests.total)} (${pairs(r.requests.byOperation)})`,
     `throttled  ${int(r.throttled.total)}${r.throttled.total ? ` (${pairs(r.throttled.byOperation)})` : ''}`,
-    `aggregator reads ${int(r.aggregatorReadBytesPerRound)} bytes of partials per round (merge ${c.merge ?? 'auto'}, backup tasks ${c.backup ? 'on' : 'off'})`,
+    `aggregator reads ${int(r.aggregatorReadBytesPerRound)} bytes of partials per round (merge ${c.merge ?? 'auto'}, trigger ${c.trigger ?? 'sqs'}, backup tasks ${c.backup ? 'on' : 'off'})`,
     `cost       ${usd(r.costUsd.total)} = Lambda ${usd(r.costUsd.lambda)} + DynamoDB ${usd(r.costUsd.dynamodb)} + S3 ${usd(r.costUsd.s3)} + SNS ${usd(r.costUsd.sns)} + SQS ${usd(r.costUsd.sqs)} + ElastiCache ${usd(r.costUsd.elasticache)}`,
   ];
   return lines.join('\n');

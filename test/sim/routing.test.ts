@@ -181,7 +181,8 @@ describe('the profile as data', () => {
     // Assess
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/cache hit rate \d+\.\d %/);
-    expect(run.stdout).toMatch(/routing random; aggregator trigger invoke/);
+    expect(run.stdout).toMatch(/routing random$/m);
+    expect(run.stdout).toMatch(/trigger invoke, backup tasks off\)$/m);
     expect(run.stdout).toMatch(/merged +[\d.]+ MB of partials merged/);
     expect(json.shardCache.hitRate).toBeGreaterThanOrEqual(0);
     expect(json.mergeCompute.ms).toBeGreaterThan(0);
