@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { tunePredictCli, type TunePredictCliOptions } from './bench-predict.js';
 import { Command, Option } from 'commander';
 import type { Shape } from '../algorithms/index.js';
 import { BspmlError, DataError } from '../errors.js';
@@ -363,7 +364,7 @@ export function addTuneCommand(program: Command, io: CliIo): void {
   program
     .command('tune')
     .description('simulate memory × workers × threads for a job and recommend a configuration')
-    .argument('<algorithm>', 'kmeans or logreg')
+    .argument('<algorithm>', 'kmeans or logreg, or predict (the predict function: --model)')
     .option('--data <file>', 'a data set to take the shape from (rows, columns)')
     .option('--rows <n>', 'rows (without --data)', positiveInt)
     .option('--dims <n>', 'feature columns (without --data)', positiveInt)
@@ -378,8 +379,13 @@ export function addTuneCommand(program: Command, io: CliIo): void {
     .option('--profile <name>', 'aws or a JSON file of overrides', 'aws')
     .option('--out <file>', 'the chart (HTML with an SVG)', 'tune.html')
     .option('--json <file>', 'write every configuration as JSON')
-    .action(async (algorithm: string, options: TuneOptions) => {
-      if (algorithm !== 'kmeans' && algorithm !== 'logreg') throw new BspmlError('E_ARGUMENT', `tune: the algorithm must be kmeans or logreg, got ${algorithm}`);
+    // tune predict: memory × rows per request for the predict function (src/cli/bench-predict.ts).
+    .option('--model <file>', 'predict: the model to serve')
+    .option('--synthetic <shape>', 'predict: instead of --model, a seeded model DIMSxCLASSES[:kind]')
+    .option('--bench <file>', 'predict: a bspml bench predict --json result to calibrate from (default: run the bench)')
+    .action(async (algorithm: string, options: TuneOptions & TunePredictCliOptions) => {
+      if (algorithm === 'predict') return tunePredictCli(options, io);
+      if (algorithm !== 'kmeans' && algorithm !== 'logreg') throw new BspmlError('E_ARGUMENT', `tune: the algorithm must be kmeans, logreg or predict, got ${algorithm}`);
       let rows = options.rows;
       let dims = options.dims;
       if (options.data) {

@@ -2,6 +2,7 @@ import { algorithmFor } from '../algorithms/index.js';
 import { BspmlError, MissingStateError } from '../errors.js';
 import type { WorkerContainer } from '../inner/WorkerContainer.js';
 import { decodeModel, encodePartial, modelDigest } from './codec.js';
+import { applyClasses } from './classes.js';
 import { PREPARE_ROUND } from './constants.js';
 import { mergeGroup, treeMerge, type GroupMergeOutcome } from './groupMerge.js';
 import { groupOf } from './groups.js';
@@ -147,6 +148,8 @@ async function trainShard(
   // Row identities serve only the preparation round's sample, and every shard's summary is stored
   // by now (this round started after all of them): free their memory.
   shard.data.positions = undefined;
+  // Labels as the shard was read (codes, or numbers) become the job's class indices, once.
+  applyClasses(shard.data, job.data.classLabels, layout.uri);
   const { partial, computeMs } = await container.pool.partial(shard.key, shard.data.rows, shape, model, task.shard);
   const report: WorkerReport = {
     shard: task.shard,
