@@ -1,4 +1,5 @@
-import { runWorker } from '../src/protocol/runWorker.js';
+import { containerMemoryMb } from '../src/inner/WorkerContainer.js';
+import { runLingering } from '../src/protocol/linger.js';
 import { issueText, recordsEventSchema } from '../src/aws/events.js';
 import { log, roundTasksOf } from '../src/aws/messages.js';
 import { instrument } from '../src/aws/telemetry.js';
@@ -6,14 +7,21 @@ import { loadConfig } from '../src/aws/config.js';
 import { invokeCompletionFor } from '../src/aws/LambdaCompletion.js';
 import { createWiring, type AwsWiring } from '../src/aws/wiring.js';
 
+/** What the worker reads of Lambda's context: the time its invocation has left. */
+export interface WorkerContext {
+  getRemainingTimeInMillis(): number;
+}
+
 /**
- * One round task from the SNS topic: compute the shard's partial, store it, arrive at the barrier.
- * An error is thrown to Lambda, which retries the asynchronous invocation twice and then hands the
- * event to the on-failure destination (handlers/workerFailed.ts), which fails the job. A malformed
- * event is logged and dropped.
+ * One round task from the SNS topic: compute the shard's partial, store it, arrive at the barrier;
+ * in a job with `sync: 'linger'`, then wait for the next round and compute it here, as long as the
+ * budget and the function's remaining time allow (src/protocol/linger.ts). An error is thrown to
+ * Lambda, which retries the asynchronous invocation twice and then hands the event to the
+ * on-failure destination (handlers/workerFailed.ts), which fails the job. A malformed event is
+ * logged and dropped.
  */
 export function createWorkerHandler(wiring: () => AwsWiring) {
-  return async (event: unknown): Promise<void> => {
+  return async (event: unknown, context?: WorkerContext): Promise<void> => {
     const w = wiring();
     const batch = recordsEventSchema.safeParse(event);
     if (!batch.success) {
@@ -22,30 +30,40 @@ export function createWorkerHandler(wiring: () => AwsWiring) {
     }
     for (const task of roundTasksOf(batch.data.Records)) {
       const container = w.container();
-      const started = performance.now();
-      const outcome = await runWorker(w.deps, container, task);
-      if (outcome.status === 'rejected') {
-        log('error', 'task-rejected', { jobId: task.jobId, round: task.round, shard: task.shard, reason: outcome.reason });
-        continue;
-      }
-      const loads = container.cacheHits + container.cacheMisses;
-      log('info', 'worker-done', {
-        jobId: task.jobId,
-        round: task.round,
-        shard: task.shard,
-        written: outcome.written,
-        arrived: outcome.arrived,
-        count: outcome.count,
-        completionSent: outcome.completionSent,
-        computeMs: round1(outcome.report.computeMs),
-        loadMs: round1(outcome.report.loadMs),
-        threads: outcome.report.threads,
-        cacheHit: outcome.report.cacheHit,
-        cacheHitRate: loads ? container.cacheHits / loads : 0,
-        s3Requests: w.datasets.reads.requests,
-        s3Bytes: w.datasets.reads.bytes,
-        ms: round1(performance.now() - started),
+      let started = performance.now();
+      const run = await runLingering(w.deps, container, task, {
+        memoryMb: containerMemoryMb(),
+        remainingMs: context ? () => context.getRemainingTimeInMillis() : undefined,
+        onRound: (done, outcome) => {
+          if (outcome.status === 'rejected') {
+            log('error', 'task-rejected', { jobId: done.jobId, round: done.round, shard: done.shard, reason: outcome.reason });
+            return;
+          }
+          const loads = container.cacheHits + container.cacheMisses;
+          log('info', 'worker-done', {
+            jobId: done.jobId,
+            round: done.round,
+            shard: done.shard,
+            lingered: done !== task,
+            written: outcome.written,
+            arrived: outcome.arrived,
+            count: outcome.count,
+            completionSent: outcome.completionSent,
+            computeMs: round1(outcome.report.computeMs),
+            loadMs: round1(outcome.report.loadMs),
+            threads: outcome.report.threads,
+            cacheHit: outcome.report.cacheHit,
+            cacheHitRate: loads ? container.cacheHits / loads : 0,
+            s3Requests: w.datasets.reads.requests,
+            s3Bytes: w.datasets.reads.bytes,
+            ms: round1(performance.now() - started),
+          });
+          started = performance.now();
+        },
       });
+      if (run.claims > 0) {
+        log('info', 'worker-lingered', { jobId: task.jobId, shard: task.shard, rounds: run.rounds, claims: run.claims, handed: run.handed, released: run.released, waitedMs: round1(run.waitedMs) });
+      }
     }
   };
 }

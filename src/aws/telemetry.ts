@@ -25,11 +25,12 @@ export function log(level: LogLevel, event: string, fields: Record<string, unkno
  * Wraps a handler for Lambda: adds the invocation's context (request id, cold start) to its log
  * lines and publishes the metrics it recorded when it ends, however it ends.
  */
-export function instrument<E, R>(handler: (event: E) => Promise<R>): (event: E, context?: Context) => Promise<R> {
+export function instrument<E, R>(handler: (event: E, context?: Context) => Promise<R>): (event: E, context?: Context) => Promise<R> {
   return async (event, context) => {
     if (context) logger.addContext(context);
     try {
-      return await handler(event);
+      // The context goes on: a lingering worker reads the time its invocation has left.
+      return await handler(event, context);
     } finally {
       if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
     }

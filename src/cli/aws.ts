@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { DEFAULT_DEPLOYMENT, estimateCost } from '../aws/cost.js';
 import { BspmlError, JobFailedError, JobNotFoundError, SpecError } from '../errors.js';
 import { PRICES } from '../pricing.js';
-import { DEFAULT_STACK_BACKEND, LOGREG_SOLVERS, parseJobSpec, STACK_BACKENDS, SVM_SOLVERS, stackBackendOf, type LogregSolver, type StackBackend } from '../protocol/spec.js';
+import { DEFAULT_STACK_BACKEND, LOGREG_SOLVERS, parseJobSpec, SPEC_SYNC_MODES, STACK_BACKENDS, SVM_SOLVERS, stackBackendOf, type LogregSolver, type SpecSync, type StackBackend } from '../protocol/spec.js';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { listJobs } from '../aws/jobs.js';
 import { unreadableReason } from '../aws/dataSources.js';
@@ -45,6 +45,9 @@ export interface SubmitOptions {
   jobId?: string;
   /** Where the stack keeps the job's data plane; absent: the spec leaves it out and the stack uses DynamoDB. */
   backend?: StackBackend;
+  /** event (default) or linger: workers wait for the next round (docs/protocol.md). */
+  sync?: SpecSync;
+  lingerMs?: number;
   region?: string;
   endpoint?: string;
 }
@@ -99,7 +102,7 @@ export async function submit(options: SubmitOptions, io: CliIo): Promise<void> {
   const spec = {
     algorithm: options.algorithm,
     data: { uri: options.data, ...optional({ labelColumn: options.labelColumn }) },
-    ...optional({ backend: options.backend, k: options.k, workers: options.workers, threads: options.threads, maxRounds: options.maxRounds, tol: options.tol, seed: options.seed, solver: options.solver, lr: options.lr, l2: options.l2, C: options.C, localSteps: options.localSteps, batchSize: options.batchSize }),
+    ...optional({ backend: options.backend, k: options.k, workers: options.workers, threads: options.threads, maxRounds: options.maxRounds, tol: options.tol, seed: options.seed, sync: options.sync, lingerMs: options.lingerMs, solver: options.solver, lr: options.lr, l2: options.l2, C: options.C, localSteps: options.localSteps, batchSize: options.batchSize }),
   };
   // What the start function would refuse (--C with --l2, --local-steps without local-sgd, …), refused here before calling AWS.
   parseJobSpec(spec);
@@ -333,6 +336,8 @@ export function addAwsCommands(program: Command, io: CliIo): void {
     .option('--l2 <x>', 'logreg, svm: L2 penalty on standardised weights', nonNegativeNumber)
     .option('--C <x>', "logreg, svm: scikit-learn's C, instead of --l2: l2 = 1 / (C × rows)", positiveNumber)
     .addOption(new Option('--backend <name>', 'where the stack keeps the job\'s models, partials and barrier: dynamodb (default), s3 (the data bucket) or redis (needs a stack deployed with a Redis endpoint)').argParser(oneOf(STACK_BACKENDS)))
+    .addOption(new Option('--sync <mode>', 'event: a fresh invocation per shard each round (default); linger: workers wait for the next round within a budget').argParser(oneOf(SPEC_SYNC_MODES)))
+    .option('--linger-ms <ms>', 'with --sync linger: how long a worker waits for the next round (default: priced per job, docs/protocol.md)', nonNegativeInt)
     .option('--job-id <id>', 'job id (default: the data set\'s name and a time stamp)')
     .option('--region <region>', 'AWS region (default: AWS_REGION)')
     .option('--endpoint <url>', 'Lambda endpoint (default AWS)', httpUrl)

@@ -39,10 +39,11 @@ function addTrainOptions(command: Command): Command {
     .option('--prefix <prefix>', 's3: key prefix for the state (default none)')
     .option('--concurrency <n>', 'most worker containers at once (default 32)', positiveInt)
     .addOption(
-      new Option('--sync <design>', 'event: no function waits (default); barrier-wait: workers stay alive and poll the barrier (WoSC\'23 design)')
+      new Option('--sync <design>', 'event: no function waits (default); linger: a worker waits for the next round within a budget; barrier-wait: workers stay alive and poll the barrier (WoSC\'23 design)')
         .argParser(oneOf(SYNC_DESIGNS))
         .default('event'),
     )
+    .option('--linger-ms <ms>', 'with --sync linger: how long a worker waits for the next round (default: priced per job, docs/protocol.md)', nonNegativeInt)
     .option('--features <columns>', 'only these columns (names or 0-based indices, comma-separated) are features', columnList())
     .option('--drop <columns>', 'leave these columns out (an id, a leak; comma-separated names or 0-based indices)', columnList())
     .option('--validation <uri>', 'held-out rows to score the written model on (a file, a directory of parts or s3://): accuracy, log-loss, AUC, precision/recall/F1, confusion matrix; k-means: inertia')

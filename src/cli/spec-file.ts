@@ -86,6 +86,13 @@ export async function trainJob(algorithm: 'kmeans' | 'logreg' | 'svm' | undefine
     ...pick(['workers', 'threads', 'maxRounds', 'tol', 'seed', 'k', 'nInit', 'solver', 'lr', 'l2', 'C', 'localSteps', 'batchSize', 'holdout']),
     data: { ...fileData, ...labelColumn, uri: data },
   };
+  // --sync linger goes into the spec (the workers read it); event and barrier-wait are how the local
+  // run is driven, and leave the spec in the event-driven mode.
+  if (use('sync')) {
+    if (options.sync === 'linger') input.sync = 'linger';
+    else delete input.sync;
+  }
+  if (use('lingerMs')) input.lingerMs = options.lingerMs;
   // The store: --backend, else the spec's (a stack backend is also a local one), else memory.
   const specBackend = typeof fromFile.backend === 'string' && (BACKENDS as readonly string[]).includes(fromFile.backend) ? (fromFile.backend as Backend) : undefined;
   const backend: Backend = use('backend') ? options.backend : (specBackend ?? 'memory');

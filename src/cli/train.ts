@@ -17,7 +17,7 @@ import { ms } from './format.js';
 import { SpecError } from '../errors.js';
 import { formatValidation, scoreValidation } from './validation.js';
 
-export const SYNC_DESIGNS = ['event', 'barrier-wait'] as const;
+export const SYNC_DESIGNS = ['event', 'linger', 'barrier-wait'] as const;
 export type SyncDesign = (typeof SYNC_DESIGNS)[number];
 
 export interface TrainOptions {
@@ -38,8 +38,13 @@ export interface TrainOptions {
   bucket?: string;
   prefix?: string;
   concurrency?: number;
-  /** event: the default, event-driven rounds; barrier-wait: the WoSC'23 paper's design (src/runtime/BarrierWaitRuntime.ts). */
+  /**
+   * event: the default, event-driven rounds; linger: workers wait for the next round (the spec's
+   * `sync: 'linger'`, docs/protocol.md); barrier-wait: the WoSC'23 paper's design (src/runtime/BarrierWaitRuntime.ts).
+   */
   sync?: SyncDesign;
+  /** With --sync linger: how long a worker waits for the next round (ms; default priced per job). */
+  lingerMs?: number;
   out?: string;
   progress: boolean;
   /** Write the run report to this file (.json or .html). */
@@ -145,6 +150,14 @@ export async function train(algorithm: 'kmeans' | 'logreg' | 'svm' | undefined, 
       const share = outcome.workerMs > 0 ? Math.round((100 * outcome.waitMs) / outcome.workerMs) : 0;
       io.stdout.write(
         `sync       barrier-wait: workers billed ${ms(outcome.workerMs)} in all, ${ms(outcome.waitMs)} of it waiting at the barrier (${share}%, ${outcome.polls} polls)\n`,
+      );
+    }
+    const tally = 'workers' in outcome ? outcome.workers : undefined;
+    if (outcome.job.spec.sync === 'linger' && tally && !options.json && !options.quiet) {
+      // How many tasks never went through the fan-out: computed by a worker that waited for them.
+      const tasks = tally.invocations + tally.lingeredRounds;
+      io.stdout.write(
+        `sync       linger: ${tally.lingeredRounds} of ${tasks} worker tasks computed by workers that waited for them, ${ms(tally.waitedMs)} of waiting in all (${tally.claims} claims, ${tally.released} released)\n`,
       );
     }
   } finally {

@@ -27,6 +27,8 @@ export function jobSpecFor(result: TuneResult, c: Candidate): Record<string, unk
     // The stack gives each worker a thread per vCPU of its memory; only a different count is spelt out.
     ...(c.threads !== threadsForMemory(c.memoryMb) ? { threads: c.threads } : {}),
     maxRounds: j.rounds,
+    // The design tune chose: lingering workers are spelt out (event is the default).
+    ...(c.sync === 'linger' ? { sync: 'linger' } : {}),
     ...(j.backend !== 'dynamodb' && j.backend !== 'memory' ? { backend: j.backend } : {}),
   };
 }
@@ -44,6 +46,7 @@ export function deployAdvice(result: TuneResult, strategy: Strategy, options: De
       `--workers ${spec.workers}`,
       ...(spec.threads !== undefined ? [`--threads ${spec.threads}`] : []),
       `--max-rounds ${spec.maxRounds}`,
+      ...(spec.sync !== undefined ? [`--sync ${spec.sync}`] : []),
       ...(spec.backend !== undefined ? [`--backend ${spec.backend}`] : []),
     ];
     lines.push(

@@ -1,3 +1,4 @@
+import type { Claim, ClaimAnswer, LingerSignal, ReleaseAnswer } from '../protocol/claims.js';
 import type { JobRecord, JobPatch, JobStatus, RoundMetrics } from '../protocol/types.js';
 
 /**
@@ -39,7 +40,7 @@ export interface StateStore {
   discardPartial(jobId: string, round: number, shard: number): Promise<void>;
   /**
    * Deletes what a round left once it is aggregated and the job has moved past it: the partials of
-   * shards 0..shards-1 (with any chunks) and the barrier. The models and round metrics stay. Safe to
+   * shards 0..shards-1 (with any chunks), the barrier and the claims on the round. The models and round metrics stay. Safe to
    * repeat, and harmless for a round that left nothing. A finished job thus keeps only its record,
    * metrics and models, not W partials per round.
    */
@@ -77,6 +78,29 @@ export interface StateStore {
   putRoundMetrics(jobId: string, metrics: RoundMetrics): Promise<void>;
   /** Round metrics of a job, in round order. */
   listRoundMetrics(jobId: string): Promise<RoundMetrics[]>;
+
+  // Lingering workers (`sync: 'linger'`, src/protocol/linger.ts). Claims on a round are kept per
+  // claim group (src/protocol/claims.ts); once a group is handed over it takes no claim nor release.
+
+  /**
+   * Claims `shard` of `round` for a worker that will wait for it until `until` (epoch ms): a
+   * conditional write that holds only while the shard's group is not handed over. 'handed': the
+   * round's model is out already (compute now); 'ended': the job ended after the round before.
+   */
+  claim(jobId: string, round: number, shard: number, shards: number, until: number): Promise<ClaimAnswer>;
+  /**
+   * Withdraws a claim (the same `until`), conditionally as `claim`. 'handed': the group was handed
+   * over first, so the aggregator counted on this worker, which must compute the shard.
+   */
+  release(jobId: string, round: number, shard: number, shards: number, until: number): Promise<ReleaseAnswer>;
+  /**
+   * Marks every group of `round` handed over (`ended`: the job ended instead, no round follows) and
+   * returns the claims each group held at that moment, sorted by shard. Safe to repeat: a group keeps
+   * its first mark, and claims made after it are refused, so a repeat finds the same claims.
+   */
+  handOver(jobId: string, round: number, shards: number, ended?: boolean): Promise<Claim[]>;
+  /** One poll of `shard`'s group of `round`: the "model of round r is ready" signal. */
+  handedOver(jobId: string, round: number, shard: number, shards: number): Promise<LingerSignal>;
 
   /** Releases clients and servers the store owns. */
   close(): Promise<void>;

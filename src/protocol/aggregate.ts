@@ -11,6 +11,7 @@ import { publishRound } from './publish.js';
 import { gatherPartials, treeMerge, type Gathered } from './groupMerge.js';
 import { quorumMs, scheduleBackupCheck } from './stragglers.js';
 import type { Algorithm, Shape } from '../algorithms/types.js';
+import { endLingering, publishNextRound } from './linger.js';
 import type { CompletionMessage, JobPatch, JobRecord, RoundMetrics, WorkerReport } from './types.js';
 
 export type AggregateOutcome =
@@ -36,7 +37,7 @@ export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'n
     // The round was aggregated before. If the advance landed but its fan-out did not (the
     // aggregator died in between), this redelivery is the moment to publish it.
     if (message.round === job.round - 1 && job.fanoutRound < job.round) {
-      await publishRound(deps.fanout, store, job, job.round);
+      await publishNextRound(deps, job, job.round);
       await store.updateJob(job.jobId, { round: job.round, status: 'RUNNING' }, { fanoutRound: job.round });
       return { status: 'republished', reason: `round ${job.round} fan-out re-published` };
     }
@@ -131,6 +132,7 @@ async function aggregateTraining(
     if (!(error instanceof BspmlError)) throw error;
     const reason = `round ${job.round}: ${error.message}`;
     await failJob(store, job.jobId, reason);
+    await endLingering(store, job);
     return { status: 'failed', reason };
   }
 
@@ -160,6 +162,7 @@ async function aggregateTraining(
   if (update.converged || rounds >= job.spec.maxRounds) {
     const result = algorithm.result(job.spec, job.data!, update.model, update, merged, rounds);
     if (await store.updateJob(job.jobId, { round: job.round, status: 'RUNNING' }, { status: 'SUCCEEDED', result, costUsd: guard.costUsd })) {
+      await endLingering(store, job);
       await clearFinished(store, job);
       return { status: 'finished', metrics };
     }
@@ -167,6 +170,7 @@ async function aggregateTraining(
     // retried it against the changed record). The job as stored says what happened.
     const now = await store.getJob(job.jobId);
     if (now?.status === 'SUCCEEDED' && now.round === job.round) {
+      await endLingering(store, job);
       await clearFinished(store, job);
       return { status: 'finished', metrics };
     }
@@ -181,6 +185,7 @@ async function aggregateTraining(
 /** The cost guard: the next round would pass a limit. The round's metrics and model stay stored. */
 async function stopForCost(store: ProtocolDeps['store'], job: JobRecord, guard: { costUsd: number; stop?: string }): Promise<AggregateOutcome> {
   if (await store.updateJob(job.jobId, { round: job.round, status: 'RUNNING' }, { status: 'FAILED', error: guard.stop!, costUsd: guard.costUsd })) {
+    await endLingering(store, job);
     return { status: 'failed', reason: guard.stop! };
   }
   return { status: 'ignored', reason: `the job changed while round ${job.round} was aggregated` };
@@ -212,7 +217,7 @@ async function advance(
     if (now?.status !== 'RUNNING' || now.round !== next) return `the job changed while round ${job.round} was aggregated (${describe(now)})`;
     if (now.fanoutRound >= next || now.advancedBy !== token) return `another aggregation advanced round ${job.round} first`;
   }
-  await publishRound(deps.fanout, store, job, next, model);
+  await publishNextRound(deps, job, next, model);
   await store.updateJob(job.jobId, { round: next, status: 'RUNNING' }, { fanoutRound: next });
   // Backup tasks: a delayed look at the new round's stragglers, after this round's typical time.
   await scheduleBackupCheck(deps, job, next, typicalMs);
@@ -248,6 +253,7 @@ async function aggregatePrepare(
   } catch (error) {
     if (!(error instanceof BspmlError)) throw error;
     await failJob(store, job.jobId, error.message, error.code);
+    await endLingering(store, job);
     return { status: 'failed', reason: error.message };
   }
 

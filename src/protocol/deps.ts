@@ -17,6 +17,8 @@ export interface ProtocolDeps {
   delayed?: DelayedChannel;
   /** Epoch milliseconds; tests may pin it. */
   now?: () => number;
+  /** Waits (a lingering worker between polls); the simulator passes its virtual clock's. Default: a timer. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export function clock(deps: Pick<ProtocolDeps, 'now'>): number {

@@ -64,12 +64,15 @@ export function loadOptions(spec: JobSpec): LoadOptions {
 
 /** A worker's part of the preparation round: the summary of its shard (or of its shard's error). */
 export async function prepareShard(
-  deps: Pick<ProtocolDeps, 'datasets'>,
+  deps: Pick<ProtocolDeps, 'datasets' | 'now'>,
   container: WorkerContainer,
   job: JobRecord & { layout: DatasetLayout },
   task: RoundTask,
 ): Promise<{ partial: Float64Array; report: WorkerReport }> {
-  const started = performance.now();
+  // The runtime's clock where it has one (the simulator's virtual clock: a real duration here would
+  // make a simulated run depend on how busy the machine was), else the process's.
+  const now = deps.now ?? (() => performance.now());
+  const started = now();
   let summary: Summary;
   let cacheHit = false;
   try {
@@ -88,7 +91,7 @@ export async function prepareShard(
     rows: summary.rows,
     computeMs: 0,
     // Loading and summarising: the whole of a preparation worker's time is data preparation.
-    loadMs: performance.now() - started,
+    loadMs: now() - started,
     cacheHit,
     threads: container.threads,
     modelDigest: PREPARE_DIGEST,

@@ -27,6 +27,16 @@ export const DEFAULT_STACK_BACKEND: StackBackend = 'dynamodb';
 /** Most shards (worker invocations per round) a spec may ask for. */
 export const MAX_WORKERS = 1000;
 
+/**
+ * How a job's rounds meet (docs/protocol.md): `event` (absent means it): every round is a fresh
+ * invocation per shard; `linger`: a worker that has arrived waits for the next round's model within
+ * a budget and computes it in the same invocation, over the shard it already holds.
+ */
+export const SPEC_SYNC_MODES = ['event', 'linger'] as const;
+export type SpecSync = (typeof SPEC_SYNC_MODES)[number];
+/** Longest wait a spec may give a lingering worker: Lambda's 15-minute limit. */
+export const MAX_LINGER_MS = 900_000;
+
 const common = {
   data: dataRef,
   backend: z.enum(STACK_BACKENDS).optional(),
@@ -46,6 +56,9 @@ const common = {
   holdout: z.number().gt(0, 'must be a fraction between 0 and 1').lt(1, 'must be a fraction between 0 and 1').optional(),
   /** How the aggregator gets a round's partials: merged per barrier group first (tree), read one by one (flat), or auto (src/protocol/groupMerge.ts). */
   merge: z.enum(['auto', 'tree', 'flat']).optional(),
+  sync: z.enum(SPEC_SYNC_MODES).optional(),
+  /** With sync linger: how long a worker waits for the next round (ms); absent: priced per job (src/protocol/lingerBudget.ts). */
+  lingerMs: z.number().int().min(0).max(MAX_LINGER_MS).optional(),
 };
 
 export const kmeansSpecSchema = z
@@ -156,6 +169,7 @@ export function parseJobSpec(input: unknown): JobSpec {
   const result = jobSpecSchema.safeParse(input);
   if (result.success) {
     const spec = result.data;
+    if (spec.lingerMs !== undefined && spec.sync !== 'linger') throw new SpecError(`invalid job spec: lingerMs (--linger-ms): only with sync linger, not ${spec.sync ?? 'event'}`, 'lingerMs');
     if (spec.algorithm === 'logreg' || spec.algorithm === 'svm') {
       if (spec.data.labelColumn === undefined) spec.data.labelColumn = 'last';
       if (spec.C !== undefined && spec.l2 !== undefined) throw new SpecError('invalid job spec: C: give l2 or C (= 1 / (l2 · rows)), not both', 'C');

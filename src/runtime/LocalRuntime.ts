@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { InFlight, InProcessChannel, type DeliveryPolicy } from '../events/InProcessChannel.js';
-import { MissingStateError, type StoreError } from '../errors.js';
+import { MissingStateError, SpecError, type StoreError } from '../errors.js';
 import type { Completion } from '../ports/Completion.js';
 import type { DatasetSource } from '../ports/DatasetSource.js';
 import type { Fanout } from '../ports/Fanout.js';
@@ -9,7 +9,8 @@ import { aggregate } from '../protocol/aggregate.js';
 import type { ProtocolDeps } from '../protocol/deps.js';
 import { failJob } from '../protocol/failJob.js';
 import { recoverJob } from '../protocol/recover.js';
-import { runWorker } from '../protocol/runWorker.js';
+import { runLingering } from '../protocol/linger.js';
+import { parseJobSpec } from '../protocol/spec.js';
 import { startJob } from '../protocol/startJob.js';
 import type { CompletionMessage, JobRecord, RoundMetrics, RoundTask } from '../protocol/types.js';
 import { addIo, metered, type IoCounts } from '../util/io-meter.js';
@@ -38,6 +39,17 @@ export interface TrainOutcome extends JobOutcome {
   startMs: number;
   /** Bytes between workers and their threads during this job (models out, partials back). */
   threadTraffic: { toThreads: number; fromThreads: number };
+  /** Worker invocations, and with `sync: 'linger'` what their waits came to (summed over invocations). */
+  workers?: LingerTally;
+}
+
+export interface LingerTally {
+  invocations: number;
+  /** Rounds computed by workers that waited for them (not published to them). */
+  lingeredRounds: number;
+  claims: number;
+  released: number;
+  waitedMs: number;
 }
 
 interface Waiter {
@@ -64,6 +76,9 @@ export class LocalRuntime {
   private readonly io = new Map<string, Map<number, IoCounts>>();
   private aggregating: Promise<void> = Promise.resolve();
   private readonly threadsByJob = new Map<string, number>();
+  private readonly tallies = new Map<string, LingerTally>();
+  private readonly concurrency: number;
+  private readonly containerMemoryMb: number;
   private sweeping = false;
   private sweepAgain = false;
   private readonly onRound?: LocalRuntimeOptions['onRound'];
@@ -71,7 +86,9 @@ export class LocalRuntime {
   constructor(options: LocalRuntimeOptions) {
     this.store = options.store;
     this.datasets = options.datasets;
-    this.containers = new ContainerPool(options.concurrency ?? 32, options.containerMemoryMb);
+    this.concurrency = options.concurrency ?? 32;
+    this.containerMemoryMb = options.containerMemoryMb ?? 10_240;
+    this.containers = new ContainerPool(this.concurrency, options.containerMemoryMb);
     this.defaultThreads = options.defaultThreads ?? availableParallelism();
     this.maxAttempts = options.maxAttempts ?? 3;
     this.onRound = options.onRound;
@@ -87,6 +104,7 @@ export class LocalRuntime {
   /** Starts a job and resolves when it has SUCCEEDED; rejects with the validation or failure reason. */
   async train(spec: unknown, options: { jobId?: string } = {}): Promise<TrainOutcome> {
     const started = performance.now();
+    this.checkLinger(spec);
     const traffic0 = this.threadTraffic();
     const { value: job, io: startIo } = await metered(() => startJob(this.deps, { jobId: options.jobId, spec }));
     const startMs = performance.now() - started;
@@ -99,7 +117,10 @@ export class LocalRuntime {
     const ioByRound = this.io.get(job.jobId) ?? new Map<number, IoCounts>();
     this.io.delete(job.jobId);
     this.threadsByJob.delete(job.jobId);
+    const workers = this.tallyOf(job.jobId);
+    this.tallies.delete(job.jobId);
     return {
+      workers,
       ...(await jobOutcome(this.store, job.jobId, done, startIo, ioByRound)),
       wallMs,
       startMs,
@@ -109,6 +130,22 @@ export class LocalRuntime {
 
   async close(): Promise<void> {
     await this.containers.close();
+  }
+
+  /**
+   * Lingering workers hold their containers while they wait: with fewer containers than shards, the
+   * shards left without one would wait for the lingerers' budgets, round after round. Refused.
+   */
+  private checkLinger(spec: unknown): void {
+    let parsed;
+    try {
+      parsed = parseJobSpec(spec);
+    } catch {
+      return; // startJob reports it, as for any job
+    }
+    if (parsed.sync === 'linger' && parsed.workers > this.concurrency) {
+      throw new SpecError(`--sync linger needs a container per worker: --concurrency ${this.concurrency} is below --workers ${parsed.workers} (raise --concurrency)`, 'concurrency');
+    }
   }
 
   private threadTraffic() {
@@ -132,8 +169,22 @@ export class LocalRuntime {
       }
       const container = await this.containers.acquire(task.jobId, task.shard, threads);
       try {
-        const { io } = await metered(() => runWorker(this.deps, container, task));
-        this.addIo(task.jobId, task.round, io);
+        // A lingering worker keeps its container (as a Lambda invocation keeps its environment) for
+        // the rounds it waits for; the store I/O of each round is counted with that round.
+        const run = await runLingering(this.deps, container, task, {
+          memoryMb: this.containerMemoryMb,
+          around: async (round, fn) => {
+            const { value, io } = await metered(fn);
+            this.addIo(task.jobId, round, io);
+            return value;
+          },
+        });
+        const tally = this.tallyOf(task.jobId);
+        tally.invocations++;
+        tally.lingeredRounds += run.handed;
+        tally.claims += run.claims;
+        tally.released += run.released;
+        tally.waitedMs += run.waitedMs;
       } finally {
         await this.containers.release(container);
       }
@@ -176,6 +227,12 @@ export class LocalRuntime {
     const waiter = this.waiters.get(jobId);
     this.waiters.delete(jobId);
     waiter?.reject(error);
+  }
+
+  private tallyOf(jobId: string): LingerTally {
+    let tally = this.tallies.get(jobId);
+    if (!tally) this.tallies.set(jobId, (tally = { invocations: 0, lingeredRounds: 0, claims: 0, released: 0, waitedMs: 0 }));
+    return tally;
   }
 
   private addIo(jobId: string, round: number, io: IoCounts): void {

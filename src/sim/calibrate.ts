@@ -17,6 +17,16 @@ export interface Calibration {
    * time is the computing thread's, plus a little of the runtime's own.
    */
   cpuMsPerRow: number;
+  /**
+   * The wall time of one more row: the slope between the fastest round on all the rows and the
+   * fastest on a quarter of them. A call to the pool also costs a fixed round trip (posting the
+   * model, waking the thread, returning the partial), which a per-row figure taken from one size
+   * spreads over its rows; at 156,250 rows that made k-means d = 16 read 49.6 ns per row where
+   * 1M rows ran at 34. The fixed part is `callMs`.
+   */
+  marginalMsPerRow: number;
+  /** The fixed cost of one call to a one-thread pool (ms): the intercept of that line. */
+  callMs: number;
   /** Each timed round (ms), for the spread. */
   roundsMs: number[];
 }
@@ -51,23 +61,35 @@ export async function calibrate(shape: Shape, options: { rows?: number; rounds?:
   try {
     await pool.ready;
     pool.addShard('calibration', sliceShard(data, 0, 1));
+    const quarter = Math.max(1, Math.floor(rows / 4));
+    pool.addShard('quarter', sliceShard({ ...data, rows: quarter, features: data.features.subarray(0, quarter * shape.dims), ...(data.labels ? { labels: data.labels.subarray(0, quarter) } : {}) }, 0, 1));
     await pool.partial('calibration', rows, shape, model); // warm-up
+    await pool.partial('quarter', quarter, shape, model);
     const roundsMs: number[] = [];
+    const quarterMs: number[] = [];
     const cpuMs: number[] = [];
     for (let i = 0; i < (options.rounds ?? 5); i++) {
       const cpu = process.cpuUsage();
       roundsMs.push((await pool.partial('calibration', rows, shape, model)).computeMs);
       const used = process.cpuUsage(cpu);
       cpuMs.push((used.user + used.system) / 1000);
+      // Interleaved, so that both sizes see the same neighbours.
+      quarterMs.push((await pool.partial('quarter', quarter, shape, model)).computeMs);
     }
     const sorted = [...roundsMs].sort((a, b) => a - b);
     const cpuSorted = [...cpuMs].sort((a, b) => a - b);
+    const slope = (sorted[0]! - Math.min(...quarterMs)) / (rows - quarter);
+    // A disturbed round can make the slope meaningless (≤ 0 or above the whole round's per-row
+    // figure): then the fastest round per row stands.
+    const marginal = slope > 0 && slope <= sorted[0]! / rows ? slope : sorted[0]! / rows;
     const result: Calibration = {
       shape,
       rows,
       msPerRow: sorted[Math.floor(sorted.length / 2)]! / rows,
       fastestMsPerRow: sorted[0]! / rows,
       cpuMsPerRow: cpuSorted[Math.floor(cpuSorted.length / 2)]! / rows,
+      marginalMsPerRow: marginal,
+      callMs: Math.max(0, sorted[0]! - marginal * rows),
       roundsMs,
     };
     cache.set(id, result);
@@ -91,4 +113,39 @@ function sample(shape: Shape, rows: number): TrainingData {
     data.labels = labels;
   }
   return data;
+}
+
+export interface MergeCalibration {
+  shape: Shape;
+  /** Bytes of one partial (float64). */
+  partialBytes: number;
+  /** CPU time of algorithm.merge per byte of partials merged (median of the timed passes). */
+  nsPerByte: number;
+}
+
+/**
+ * Times the real `algorithm.merge` on this machine: partials of the shape's length merged into
+ * one, as the aggregator does in shard order, at least 64 MB per pass; the CPU time per byte is
+ * what the simulator charges whoever aggregates for the partials it read.
+ */
+export function calibrateMerge(shape: Shape, options: { passes?: number } = {}): MergeCalibration {
+  const algorithm = algorithmByName(shape.algorithm);
+  const length = algorithm.partialLength(shape);
+  const partialBytes = 8 * length;
+  // Enough distinct partials that they do not all sit in the cache, as W partials read from a store do not.
+  const count = Math.max(8, Math.min(4096, Math.ceil((16 * 1024 ** 2) / partialBytes)));
+  const rng = new Rng(3);
+  const partials = Array.from({ length: count }, () => Float64Array.from({ length }, () => rng.next()));
+  const perPass = Math.max(1, Math.ceil((64 * 1024 ** 2) / (count * partialBytes)));
+  const into = new Float64Array(length);
+  for (const p of partials) algorithm.merge(into, p); // warm-up
+  const samples: number[] = [];
+  for (let pass = 0; pass < (options.passes ?? 5); pass++) {
+    const cpu = process.cpuUsage();
+    for (let r = 0; r < perPass; r++) for (const p of partials) algorithm.merge(into, p);
+    const used = process.cpuUsage(cpu);
+    samples.push(((used.user + used.system) * 1000) / (perPass * count * partialBytes));
+  }
+  samples.sort((a, b) => a - b);
+  return { shape, partialBytes, nsPerByte: samples[Math.floor(samples.length / 2)]! };
 }

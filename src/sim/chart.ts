@@ -27,7 +27,7 @@ export function tuneChartHtml(result: TuneResult, strategy: Strategy): string {
   svg.push(`<text x="${(m.l + W - m.r) / 2}" y="${H - 16}" text-anchor="middle">wall time (s, log scale)</text>`);
   svg.push(`<text x="18" y="${(m.t + H - m.b) / 2}" text-anchor="middle" transform="rotate(-90 18 ${(m.t + H - m.b) / 2})">cost per job (USD, log scale)</text>`);
   for (const p of points) {
-    svg.push(`<circle cx="${lx.at(p.wallSeconds!)}" cy="${ly.at(p.costUsd!)}" r="4" fill="${colour(p.memoryMb)}" fill-opacity="0.8"><title>${esc(label(p))}</title></circle>`);
+    svg.push(marker(p, lx.at(p.wallSeconds!), ly.at(p.costUsd!), colour(p.memoryMb), `${esc(label(p))}${p.considered ? '' : ' (shown, not recommended)'}`));
   }
   const marked = new Map<Candidate, Strategy[]>();
   for (const [s, c] of Object.entries(result.recommended) as [Strategy, Candidate | undefined][]) if (c) marked.set(c, [...(marked.get(c) ?? []), s]);
@@ -36,11 +36,18 @@ export function tuneChartHtml(result: TuneResult, strategy: Strategy): string {
     const y = ly.at(c.costUsd!);
     const main = strategies.includes(strategy);
     svg.push(`<circle cx="${x}" cy="${y}" r="${main ? 10 : 8}" fill="none" stroke="${main ? '#c00' : '#333'}" stroke-width="${main ? 3 : 1.5}"/>`);
-    svg.push(`<text x="${x + 12}" y="${y - 10}" fill="${main ? '#c00' : '#333'}" font-weight="${main ? 'bold' : 'normal'}">${esc(`${strategies.join(', ')}: ${c.workers} × ${c.threads}, ${c.memoryMb} MB`)}</text>`);
+    svg.push(`<text x="${x + 12}" y="${y - 10}" fill="${main ? '#c00' : '#333'}" font-weight="${main ? 'bold' : 'normal'}">${esc(`${strategies.join(', ')}: ${c.workers} × ${c.threads}, ${c.memoryMb} MB, ${c.sync}`)}</text>`);
   }
   memories.forEach((mb, i) => {
     const y = m.t + 10 + i * 18;
     svg.push(`<circle cx="${W - m.r + 20}" cy="${y}" r="5" fill="${colour(mb)}"/><text x="${W - m.r + 30}" y="${y + 4}">${mb.toLocaleString('en-US')} MB</text>`);
+  });
+  // One marker per sync mode: filled for the modes considered, hollow for those only shown.
+  const modes = [...new Set(points.map((p) => `${p.sync}|${p.considered}`))].map((k) => ({ sync: k.split('|')[0]!, considered: k.endsWith('true') }));
+  modes.forEach((mode, i) => {
+    const y = m.t + 10 + memories.length * 18 + 8 + i * 18;
+    svg.push(marker({ ...mode } as Pick<Candidate, 'sync' | 'considered'>, W - m.r + 20, y, '#888', mode.sync));
+    svg.push(`<text x="${W - m.r + 30}" y="${y + 4}">${esc(mode.sync)}${mode.considered ? '' : ' (shown)'}</text>`);
   });
   svg.push('</svg>');
   const unfit = result.candidates.filter((c) => c.unfit);
@@ -49,13 +56,21 @@ export function tuneChartHtml(result: TuneResult, strategy: Strategy): string {
     '<style>body{font-family:sans-serif;margin:24px;color:#222}td,th{padding:2px 8px;text-align:left}</style></head><body>',
     svg.join('\n'),
     `<p>Recommended (${strategy}): ${result.recommended[strategy] ? esc(label(result.recommended[strategy]!)) : esc(result.none[strategy] ?? 'none')}</p>`,
-    unfit.length ? `<h3>Cannot run (${unfit.length})</h3><table><tr><th>memory</th><th>workers × threads</th><th>why</th></tr>${unfit.map((c) => `<tr><td>${c.memoryMb} MB</td><td>${c.workers} × ${c.threads}</td><td>${esc(c.unfit!)}</td></tr>`).join('')}</table>` : '',
+    unfit.length ? `<h3>Cannot run (${unfit.length})</h3><table><tr><th>memory</th><th>workers × threads</th><th>sync</th><th>why</th></tr>${unfit.map((c) => `<tr><td>${c.memoryMb} MB</td><td>${c.workers} × ${c.threads}</td><td>${c.sync}</td><td>${esc(c.unfit!)}</td></tr>`).join('')}</table>` : '',
     '</body></html>\n',
   ].join('\n');
 }
 
+/** A point of the chart: event a circle, linger a diamond, a mode shown only (barrier-wait) a hollow square. */
+function marker(p: Pick<Candidate, 'sync' | 'considered'>, x: number, y: number, fill: string, title: string): string {
+  const tip = `<title>${title}</title>`;
+  if (!p.considered) return `<rect x="${x - 4}" y="${y - 4}" width="8" height="8" fill="none" stroke="${fill}" stroke-width="1.5">${tip}</rect>`;
+  if (p.sync === 'linger') return `<path d="M ${x} ${y - 5.5} L ${x + 5.5} ${y} L ${x} ${y + 5.5} L ${x - 5.5} ${y} Z" fill="${fill}" fill-opacity="0.8">${tip}</path>`;
+  return `<circle cx="${x}" cy="${y}" r="4" fill="${fill}" fill-opacity="0.8">${tip}</circle>`;
+}
+
 function label(c: Candidate): string {
-  return `${c.workers} workers × ${c.threads} threads, ${c.memoryMb} MB: ${c.wallSeconds!.toFixed(2)} s, $${c.costUsd!.toPrecision(3)}`;
+  return `${c.workers} workers × ${c.threads} threads, ${c.memoryMb} MB, ${c.sync}: ${c.wallSeconds!.toFixed(2)} s, $${c.costUsd!.toPrecision(3)}`;
 }
 
 function logScale(min: number, max: number, from: number, to: number) {

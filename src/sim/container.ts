@@ -35,6 +35,8 @@ export class SimContainer {
     /** Per-thread overhead of a round trip to the threads (ms), and the one-off start of the threads. */
     private readonly threadRoundTripMs: number,
     threadStartMs: number,
+    /** Shared tally of shard requests: served from this environment's cache, or loaded (from S3). */
+    private readonly cache: { hits: number; loads: number; reloads: number; seen: Set<string> } = { hits: 0, loads: 0, reloads: 0, seen: new Set() },
   ) {
     const self = this;
     let started = false;
@@ -77,7 +79,14 @@ export class SimContainer {
   async shard(jobId: string, shard: number, load: () => Promise<ShardData>): Promise<{ key: string; data: ShardData; loadMs: number; cacheHit: boolean }> {
     const key = `${jobId}/${shard}`;
     const cached = this.shards.get(key);
-    if (cached) return { key, data: cached, loadMs: 0, cacheHit: true };
+    if (cached) {
+      this.cache.hits++;
+      return { key, data: cached, loadMs: 0, cacheHit: true };
+    }
+    this.cache.loads++;
+    // A load of a shard that some environment loaded before: the task landed away from it.
+    if (this.cache.seen.has(key)) this.cache.reloads++;
+    this.cache.seen.add(key);
     const began = this.clock.now();
     const data = await load();
     this.shards.clear();

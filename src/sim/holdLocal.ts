@@ -44,7 +44,11 @@ export async function holdLocal(options: { rows: number; dims: number; k: number
   // One calibration for every case, so that the predictions differ only by what the model says
   // about workers and threads.
   const cal = await calibrate(shape, { fresh: true, rounds: 7 });
-  const msPerRow = cal.fastestMsPerRow;
+  // As `bspml simulate --profile local` does: the marginal time per row, and the call's fixed cost
+  // per round apart.
+  const msPerRow = cal.marginalMsPerRow;
+  const profile = localProfile();
+  profile.threadRoundTripMs.value = cal.callMs;
   for (const [workers, threads] of options.cases) {
     const runtime = new LocalRuntime({ store: new MemoryStore(), datasets, defaultThreads: threads });
     let measuredRoundsMs: number[];
@@ -55,8 +59,8 @@ export async function holdLocal(options: { rows: number; dims: number; k: number
       await runtime.close();
     }
     const config = { algorithm: 'kmeans', rows, dims, k, workers, threads, memoryMb: 10_240, rounds, backend: 'memory', sync: 'event', seed: 3 } as const;
-    const fastest = await simulate(config, localProfile(), () => cal.fastestMsPerRow);
-    const typical = await simulate(config, localProfile(), () => cal.msPerRow);
+    const fastest = await simulate(config, profile, () => msPerRow);
+    const typical = await simulate(config, profile, () => cal.msPerRow);
     const measuredMs = Math.min(...measuredRoundsMs);
     const predictedMs = median(fastest.roundTimes.slice(1).map((s) => s * 1000));
     cases.push({
@@ -72,4 +76,65 @@ export async function holdLocal(options: { rows: number; dims: number; k: number
     });
   }
   return { msPerRow, cases };
+}
+
+export interface SlopeCheck {
+  rows: number;
+  rounds: [number, number];
+  /** Wall time of each `bspml train` process (ms), short run then long run. */
+  trainMs: [number, number];
+  /** `bspml simulate --profile local` wall seconds of each run (the same calibration for both). */
+  simulatedMs: [number, number];
+  /** Per-round time as a user measures it: (long − short) / (rounds apart). */
+  measuredMsPerRound: number;
+  predictedMsPerRound: number;
+  ratio: number;
+  /** The simulated long run's per-round p50 (ms), what `simulate` prints. */
+  predictedP50Ms: number;
+}
+
+/**
+ * The local profile held against `bspml train` as a user would measure it: generate blobs, run
+ * `bspml train kmeans` for a few rounds and for many (tol 0, so that both run the rounds asked
+ * for), take the slope of the processes' wall times; run `bspml simulate --profile local` with the
+ * same rounds (its defaults are train's), the second with the first's calibration, and take the
+ * slope of the simulated wall times. `cli` is the command that runs bspml (e.g. node with tsx).
+ */
+export async function slopeAgainstTrain(options: { rows: number; dims: number; k: number; rounds: [number, number]; cli: string[]; dir: string }): Promise<SlopeCheck> {
+  const { spawn } = await import('node:child_process');
+  const { readFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const run = (args: string[]) =>
+    new Promise<number>((resolve, reject) => {
+      const began = performance.now();
+      let err = '';
+      const child = spawn(options.cli[0]!, [...options.cli.slice(1), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+      child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+      child.on('error', reject);
+      child.on('exit', (code) => (code === 0 ? resolve(performance.now() - began) : reject(new Error(`bspml ${args.join(' ')} exited ${code}: ${err.slice(-500)}`))));
+    });
+  const data = join(options.dir, 'blobs.bin');
+  await run(['gen', 'blobs', '--rows', String(options.rows), '--dims', String(options.dims), '--centers', String(options.k), '--seed', '5', '--out', data]);
+  const trainMs: number[] = [];
+  for (const r of options.rounds) trainMs.push(await run(['train', 'kmeans', '--data', data, '--k', String(options.k), '--max-rounds', String(r), '--tol', '0', '--no-progress', '--quiet']));
+  const sims: { wallSeconds: number; roundSeconds: { p50: number } }[] = [];
+  const first = join(options.dir, 'sim-short.json');
+  for (const [i, r] of options.rounds.entries()) {
+    const out = join(options.dir, `sim-${i}.json`);
+    await run(['simulate', 'kmeans', '--rows', String(options.rows), '--dims', String(options.dims), '--k', String(options.k), '--profile', 'local', '--rounds', String(r), '--json', i === 0 ? first : out, ...(i === 0 ? [] : ['--calibration', first])]);
+    sims.push(JSON.parse(await readFile(i === 0 ? first : out, 'utf8')));
+  }
+  const apart = options.rounds[1] - options.rounds[0];
+  const measuredMsPerRound = (trainMs[1]! - trainMs[0]!) / apart;
+  const predictedMsPerRound = ((sims[1]!.wallSeconds - sims[0]!.wallSeconds) * 1000) / apart;
+  return {
+    rows: options.rows,
+    rounds: options.rounds,
+    trainMs: [trainMs[0]!, trainMs[1]!],
+    simulatedMs: [sims[0]!.wallSeconds * 1000, sims[1]!.wallSeconds * 1000],
+    measuredMsPerRound,
+    predictedMsPerRound,
+    ratio: predictedMsPerRound / measuredMsPerRound,
+    predictedP50Ms: sims[1]!.roundSeconds.p50 * 1000,
+  };
 }

@@ -90,7 +90,18 @@ export class LambdaFunction<C> {
     return this.services.sample({ median: 1, p99, unit: 'ms', source: '', asOf: '', assumption: true });
   }
 
+  /**
+   * The warm environment an invocation lands on. `affine` routing gives the one that `prefer`
+   * accepts (it holds the task's shard) when it is idle; `random` routing, as Lambda documents it
+   * (an idle environment "may" be reused, nothing ties a request to one), any idle one. Both take
+   * the most recently used when nothing is preferred.
+   */
   private pick(prefer?: (env: Environment<C>) => boolean): Environment<C> | undefined {
+    if (!this.idle.length) return undefined;
+    if (this.services.profile.lambda.routing.value === 'random') {
+      const i = Math.floor(this.services.rng.next() * this.idle.length);
+      return this.idle.splice(i, 1)[0];
+    }
     const i = prefer ? this.idle.findIndex(prefer) : -1;
     if (i >= 0) return this.idle.splice(i, 1)[0];
     return this.idle.pop();

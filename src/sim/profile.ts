@@ -17,6 +17,19 @@ export interface Param {
   assumption: boolean;
 }
 
+/** A parameter that is one of a few named behaviours (e.g. how Lambda routes a task to an environment). */
+export interface Choice<T extends string = string> {
+  value: T;
+  options: readonly T[];
+  source: string;
+  asOf: string;
+  assumption: boolean;
+}
+
+/** How Lambda picks a warm environment for an invocation: any idle one, or one holding the task's shard. */
+export type Routing = 'random' | 'affine';
+export const ROUTINGS: readonly Routing[] = ['random', 'affine'];
+
 export interface Dist {
   median: number;
   p99: number;
@@ -50,11 +63,25 @@ export interface Profile {
     cpuSlowdownP99: Param;
     /** Per-connection bandwidth between a function and a store or S3. */
     networkMBps: Param;
+    /** A cap on one function environment's total network throughput, whatever its connections. */
+    functionNetworkMBps: Param;
+    /**
+     * Which warm environment an invocation lands on: `random` (any idle one: Lambda documents no
+     * affinity) or `affine` (the one that already holds the task's shard, when it is idle).
+     */
+    routing: Choice<Routing>;
+    /** CPU time of the aggregator's merge per byte of partials (algorithm.merge, one vCPU). */
+    mergeNsPerByte: Param;
     /** 1: all environments share this machine's cores (the local runtime). */
     sharedHost: Param;
     hostCores: Param;
   };
-  events: { snsToLambdaMs: Dist; sqsFifoToLambdaMs: Dist };
+  events: {
+    snsToLambdaMs: Dist;
+    sqsFifoToLambdaMs: Dist;
+    /** A direct Lambda Invoke of the aggregator by the filling arrival (the `invoke` trigger). */
+    invokeToLambdaMs: Dist;
+  };
   dynamodb: {
     requestMs: Dist;
     partitionWriteUnitsPerS: Param;
@@ -82,6 +109,10 @@ const S3_CONN = 'docs.aws.amazon.com/whitepapers/latest/s3-optimizing-performanc
 const CPU_VARIANCE =
   'assumption informed by Ginzburg & Freedman, "Serverless Isn\'t Server-Less: Measuring and Exploiting Resource Variability on Cloud FaaS Platforms" (WoSC \'20: AWS Lambda performance varies significantly between the servers functions land on, stably enough that steering work to faster ones saved up to 13 %) and "Minos: Exploiting Cloud Performance Variation with Function-as-a-Service Instance Selection" (arXiv 2505.12928: up to 13 % faster by dropping slow instances)';
 const MESSAGING_LATENCY = 'bitesizedserverless.com/bite/serverless-messaging-latency-compared/ (1,024 messages per service, eu-west-1, one message at a time, not a fan-out of hundreds)';
+const ENV_REUSE =
+  'docs.aws.amazon.com/lambda/latest/operatorguide/execution-environments.html: "the Lambda service retains the execution environment for a non-deterministic period of time. During this time, if another request arrives for the same function, the service may reuse the environment" (no affinity between a request and an environment is documented; docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html likewise)';
+const FUNCTION_NETWORK =
+  'assumption: AWS documents no network bandwidth for a Lambda function; public measurements say it grows with memory and varies (medium.com/dpg-media engineering, "The Effect of Memory Configuration on AWS Lambda\'s Network Throughput", 2022; cribl.io/blog/aws-lambda-physics, 2018). 300 MB/s lets about 3.5 connections of 85 MB/s run at full speed';
 const p = (value: number, unit: string, source: string, assumption = false, asOf = TODAY): Param => ({ value, unit, source, asOf, assumption });
 const d = (median: number, p99: number, source: string, assumption = true, asOf = TODAY): Dist => ({ median, p99, unit: 'ms', source, asOf, assumption });
 
@@ -101,12 +132,19 @@ export const AWS_PROFILE: Profile = {
     cpuSpeed: p(1, '× one core of the calibrating machine', 'assumption: a Lambda vCPU is as fast as one core of the machine that ran the calibration', true),
     cpuSlowdownP99: p(1.25, '× the median environment', CPU_VARIANCE, true),
     networkMBps: p(85, 'MB/s per connection', S3_CONN, true),
+    functionNetworkMBps: p(300, 'MB/s per function environment', FUNCTION_NETWORK, true),
+    routing: { value: 'random', options: ROUTINGS, source: ENV_REUSE, asOf: '2026-12-06', assumption: false },
+    mergeNsPerByte: p(0.22, 'CPU ns per byte of partials', 'this project: calibrateMerge (src/sim/calibrate.ts) timing algorithm.merge on its 2-core development machine, 2026-12-06: 0.20–0.24 ns per byte for k-means d = 32, k = 16 and logistic regression d = 300 (gd, newton); `bspml simulate` replaces it with a calibration on the machine it runs on', false, '2026-12-06'),
     sharedHost: p(0, 'boolean', 'each Lambda environment has its own vCPUs'),
     hostCores: p(0, 'cores', 'unused on AWS'),
   },
   events: {
     snsToLambdaMs: d(73, 225, `${MESSAGING_LATENCY}: SNS Standard → Lambda (asynchronous invoke) p50 73 ms, p99 225 ms`, false, '2022-09-05'),
     sqsFifoToLambdaMs: d(28.1, 645, `${MESSAGING_LATENCY}: SQS FIFO → Lambda (event source mapping) p50 28.1 ms, p99 645 ms`, false, '2022-09-05'),
+    // An asynchronous Invoke (InvocationType Event, src/aws/LambdaCompletion.ts) passes through
+    // Lambda's internal queue as SNS's delivery does; SNS's measured figure, which includes that
+    // queue and SNS's own hop besides, stands in for it: an assumption, on the slow side.
+    invokeToLambdaMs: d(73, 225, `assumption: no public measurement of a direct asynchronous Invoke; the ${MESSAGING_LATENCY} SNS → Lambda figure (p50 73 ms, p99 225 ms), which includes Lambda's asynchronous queue, stands in for it`, true, '2026-12-06'),
   },
   dynamodb: {
     requestMs: d(5, 25, 'assumption from docs.aws.amazon.com/amazondynamodb/latest/developerguide/Introduction.html ("single-digit millisecond performance")'),
@@ -149,11 +187,13 @@ export function localProfile(): Profile {
       cpuSpeed: p(1, '× one core', 'the calibration ran here'),
       cpuSlowdownP99: p(1, '× the median environment', 'one machine: every container runs on the same cores'),
       networkMBps: p(2000, 'MB/s', 'assumption: memory copies in process', true),
+      functionNetworkMBps: p(2000, 'MB/s', 'assumption: memory copies in process', true),
+      routing: { value: 'affine', options: ROUTINGS, source: 'this project: src/runtime/LocalRuntime.ts keeps each shard in the container that loaded it', asOf: '2026-12-06', assumption: false },
       sharedHost: p(1, 'boolean', local),
       hostCores: p(cores, 'cores', 'os.availableParallelism() on this machine'),
       maxVcpus: p(cores, 'cores', 'os.availableParallelism() on this machine'),
     },
-    events: { snsToLambdaMs: d(0.02, 0.1, local, false), sqsFifoToLambdaMs: d(0.02, 0.1, local, false) },
+    events: { snsToLambdaMs: d(0.02, 0.1, local, false), sqsFifoToLambdaMs: d(0.02, 0.1, local, false), invokeToLambdaMs: d(0.02, 0.1, local, false) },
     memory: { requestMs: d(0.005, 0.03, 'assumption: a MemoryStore call with structuredClone of small payloads', true) },
     threadRoundTripMs: p(0.1, 'ms per thread per round', 'this project: README "Speed": local round overhead excluding compute, median 0.40 ms at W = 8', true),
   };
@@ -213,9 +253,14 @@ function merge(target: Record<string, unknown>, patch: Record<string, unknown>, 
     const current = target[key];
     if (typeof value === 'number' && current && typeof current === 'object' && 'median' in current) {
       throw new BspmlError('E_ARGUMENT', `--profile ${file}: ${here} is a distribution: give {"median": …, "p99": …} in ${(current as Dist).unit}, not a number`);
-    } else if (typeof value === 'number' && current && typeof current === 'object' && 'value' in current) {
+    } else if (typeof value === 'number' && current && typeof current === 'object' && 'value' in current && typeof (current as Param).value === 'number') {
       (current as Param).value = value;
       (current as Param).source = `${file} (override)`;
+    } else if (typeof value === 'string' && current && typeof current === 'object' && 'options' in current) {
+      const choice = current as Choice;
+      if (!choice.options.includes(value)) throw new BspmlError('E_ARGUMENT', `--profile ${file}: ${here} must be one of ${choice.options.join(', ')}, got ${value}`);
+      choice.value = value;
+      choice.source = `${file} (override)`;
     } else if (value && typeof value === 'object' && current && typeof current === 'object') {
       merge(current as Record<string, unknown>, value as Record<string, unknown>, file, here);
       if ('source' in current && !('source' in value)) (current as Param).source = `${file} (override)`;

@@ -33,6 +33,12 @@ export interface Counters {
   billedGbSeconds: Record<string, number>;
   /** Time spent waiting at a barrier by long-lived workers (barrier-wait), GB-s. */
   waitGbSeconds: number;
+  /** Shard requests of worker invocations: served from the environment's cache, or loaded from S3. */
+  shardCache: { hits: number; loads: number; reloads: number; seen: Set<string> };
+  /** Partials the aggregator merged (bytes) and the CPU time that took (ms). */
+  merge: { bytes: number; ms: number };
+  /** Direct Lambda Invoke requests (the `invoke` trigger). */
+  lambdaInvokes: number;
 }
 
 /** A token bucket: `rate` per second, holding at most one second's worth. */
@@ -73,6 +79,9 @@ export class Services {
     coldStarts: {},
     billedGbSeconds: {},
     waitGbSeconds: 0,
+    shardCache: { hits: 0, loads: 0, reloads: 0, seen: new Set() },
+    merge: { bytes: 0, ms: 0 },
+    lambdaInvokes: 0,
   };
   private readonly buckets = new Map<string, Bucket>();
   private redisFreeAt = 0;

@@ -6,7 +6,6 @@ import { aggregate } from '../protocol/aggregate.js';
 import type { ProtocolDeps } from '../protocol/deps.js';
 import { failJob } from '../protocol/failJob.js';
 import { recoverJob } from '../protocol/recover.js';
-import { runWorker } from '../protocol/runWorker.js';
 import { startJob } from '../protocol/startJob.js';
 import type { CompletionMessage, JobRecord, RoundMetrics, RoundTask } from '../protocol/types.js';
 import { BarrierWaitRuntime, type Containers } from '../runtime/BarrierWaitRuntime.js';
@@ -19,9 +18,15 @@ import { LambdaFunction } from './lambda.js';
 import type { Profile } from './profile.js';
 import { Services, type Counters } from './services.js';
 import { SimStore, type DynamoLayout, type SimBackend } from './store.js';
+import { simulatedWorker } from './linger.js';
 import { checkStragglers, type BackupCheck } from '../protocol/stragglers.js';
 
-export type SyncDesign = 'event' | 'barrier-wait';
+/** event: ours; linger: ours with workers that wait for the next round (src/sim/linger.ts); barrier-wait: WoSC'23's. */
+export type SyncDesign = 'event' | 'linger' | 'barrier-wait';
+export const SYNC_DESIGNS: readonly SyncDesign[] = ['event', 'linger', 'barrier-wait'];
+/** How the filling arrival reaches the aggregator: an SQS FIFO message, or a direct Lambda Invoke. */
+export type Trigger = 'sqs' | 'invoke';
+export const TRIGGERS: readonly Trigger[] = ['sqs', 'invoke'];
 
 export interface SimConfig {
   algorithm: 'kmeans' | 'logreg';
@@ -37,18 +42,20 @@ export interface SimConfig {
   rounds: number;
   backend: SimBackend;
   sync: SyncDesign;
+  /** With sync linger: the workers' budget (ms); absent: the default priced per job (src/protocol/lingerBudget.ts). */
+  lingerMs?: number;
   layout?: DynamoLayout;
+  /** The event design's aggregator trigger (default sqs, the deployed one). */
+  trigger?: Trigger;
   seed?: number;
   /** How the aggregator gets the partials (the spec's `merge`; default auto). */
   merge?: 'auto' | 'tree' | 'flat';
-  /** How the filling arrival reaches the aggregator: SQS FIFO (default) or a direct asynchronous Invoke. */
-  trigger?: 'sqs' | 'invoke';
   /** Backup tasks for stragglers (src/protocol/stragglers.ts). */
   backup?: boolean;
 }
 
 export interface SimResult {
-  config: SimConfig & { vcpus: number; profile: string };
+  config: SimConfig & { vcpus: number; profile: string; routing: string };
   wallSeconds: number;
   rounds: number;
   roundSeconds: { p50: number; p99: number; mean: number };
@@ -60,6 +67,16 @@ export interface SimResult {
   requests: { total: number; byOperation: Record<string, number> };
   throttled: { total: number; byOperation: Record<string, number> };
   costUsd: { total: number; lambda: number; dynamodb: number; s3: number; sns: number; sqs: number; elasticache: number };
+  /**
+   * Worker shard requests served from the environment's cache (`hits`) or loaded from S3
+   * (`loads`, each billed: its GET requests, its transfer time in the invocation's GB-s), of
+   * which `reloads` are of a shard loaded before (the task landed on another environment).
+   * `hitRate` = hits / (hits + reloads): of the requests that a warm cache could have served, the
+   * share it did (each shard's first load, which nothing can avoid, left out).
+   */
+  shardCache: { hits: number; loads: number; reloads: number; hitRate: number };
+  /** Partials read by whoever merges them (bytes, whole job) and the CPU time of merging them (ms). */
+  mergeCompute: { bytes: number; ms: number };
   /** Mean bytes the aggregator read per training round (all partials, or the tree's group partials). */
   aggregatorReadBytesPerRound: number;
   events: number;
@@ -95,14 +112,24 @@ export async function simulate(config: SimConfig, profile: Profile, msPerRow: Ms
   const readMs = (bytes: number): number => {
     if (profile.lambda.sharedHost.value) return services.transferMs(bytes);
     services.counters.s3Gets += Math.max(1, Math.ceil(bytes / (64 * 1024 * 1024)));
-    // Ranged GETs, one connection per inner thread (assumption: each thread reads its rows).
-    return services.sample(profile.s3.firstByteMs) + services.transferMs(bytes) / config.threads;
+    // Ranged GETs, one connection per inner thread (assumption: each thread reads its rows), all
+    // of them within the function's own network cap.
+    const mbps = Math.min(config.threads * profile.lambda.networkMBps.value, profile.lambda.functionNetworkMBps.value);
+    return services.sample(profile.s3.firstByteMs) + (bytes / (mbps * 1e6)) * 1000;
+  };
+  // Whoever aggregates merges the partials it read: algorithm.merge's calibrated CPU time per byte,
+  // on one vCPU of its function.
+  store.onPartialsRead = async (bytes: number) => {
+    const ms = (bytes * profile.lambda.mergeNsPerByte.value) / 1e6 / profile.lambda.cpuSpeed.value;
+    services.counters.merge.bytes += bytes;
+    services.counters.merge.ms += ms;
+    await clock.sleep(ms);
   };
   const datasets = new SimDatasetSource(data, config.workers, clock, readMs, config.seed ?? 1);
   const sharedHost = profile.lambda.sharedHost.value ? new Host(clock, profile.lambda.hostCores.value) : undefined;
   const account = { active: 0, limit: profile.lambda.accountConcurrency.value, waiting: [] as (() => void)[] };
   const makeContainer = (host: Host) =>
-    new SimContainer(config.threads, clock, host, msPerRow, datasets.sample, (s) => datasets.virtualRows(s.shard, s.shards), profile.threadRoundTripMs.value, profile.lambda.threadStartMs.value);
+    new SimContainer(config.threads, clock, host, msPerRow, datasets.sample, (s) => datasets.virtualRows(s.shard, s.shards), profile.threadRoundTripMs.value, profile.lambda.threadStartMs.value, services.counters.shardCache);
   const workerFn = new LambdaFunction(services, 'worker', config.memoryMb, makeContainer, account, sharedHost);
   const smallMb = profile.lambda.aggregatorMemoryMb.value;
   const aggregatorFn = new LambdaFunction(services, 'aggregator', smallMb, () => undefined, account, sharedHost);
@@ -119,12 +146,13 @@ export async function simulate(config: SimConfig, profile: Profile, msPerRow: Ms
     seed: config.seed ?? 1,
     ...(config.merge ? { merge: config.merge } : {}),
     data: { uri: 'simulated', ...(config.algorithm === 'logreg' ? { labelColumn: 'last' } : {}) },
+    ...(config.sync === 'linger' ? { sync: 'linger', ...(config.lingerMs !== undefined ? { lingerMs: config.lingerMs } : {}) } : {}),
   };
 
   let job: JobRecord | undefined;
   let failure: string | undefined;
   let endedAt = 0;
-  if (config.sync === 'event') {
+  if (config.sync === 'event' || config.sync === 'linger') {
     let aggregating: Promise<unknown> = Promise.resolve();
     const deps: ProtocolDeps = {
       store,
@@ -153,9 +181,10 @@ export async function simulate(config: SimConfig, profile: Profile, msPerRow: Ms
         send: async (message: CompletionMessage) => {
           if (config.trigger === 'invoke') {
             // A direct asynchronous Invoke (src/aws/LambdaCompletion.ts): no queue, so duplicate
-            // aggregations may overlap. Latency: assumption, no slower than SNS's own asynchronous
-            // invoke of Lambda, which includes it (the SNS → Lambda figure stands in for it).
-            clock.at(clock.now() + services.sample(profile.events.snsToLambdaMs), () => {
+            // aggregations may overlap (exactly-once through the job's conditional advance).
+            // Latency: the profile's invokeToLambdaMs (an assumption; see profile.ts).
+            services.counters.lambdaInvokes++;
+            clock.at(clock.now() + services.sample(profile.events.invokeToLambdaMs), () => {
               void aggregatorFn.invoke(() => aggregate(deps, message)).catch((e: unknown) => fail(e));
             });
             return;
@@ -172,10 +201,11 @@ export async function simulate(config: SimConfig, profile: Profile, msPerRow: Ms
       failure = error instanceof Error ? error.message : String(error);
       if (job) await failJob(store, job.jobId, failure).catch(() => undefined);
     };
+    const work = simulatedWorker(config.sync, deps, clock, config.memoryMb);
     const invokeWorker = async (task: RoundTask, attempt: number): Promise<void> => {
       try {
         await workerFn.invoke(
-          (env) => runWorker(deps, env.context.asWorkerContainer(), task),
+          (env, billed) => work(env.context.asWorkerContainer(), task, billed),
           (env) => env.context.hasShard(task.jobId, task.shard),
         );
       } catch (error) {
@@ -279,7 +309,7 @@ function summarise(
   const elasticache = local || config.backend !== 'redis' ? 0 : (endMs / 3_600_000) * PRICES.elasticacheT4gSmallHour.usd;
   const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
   return {
-    config: { ...config, k: config.algorithm === 'kmeans' ? (config.k ?? 8) : undefined, solver: config.algorithm === 'logreg' ? simShape(config).solver : undefined, vcpus, profile: profile.name },
+    config: { ...config, trigger: config.sync === 'event' ? (config.trigger ?? 'sqs') : undefined, k: config.algorithm === 'kmeans' ? (config.k ?? 8) : undefined, solver: config.algorithm === 'logreg' ? simShape(config).solver : undefined, vcpus, profile: profile.name, routing: profile.lambda.routing.value },
     wallSeconds: endMs / 1000,
     rounds: rounds.length,
     roundSeconds: { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), mean: times.reduce((a, b) => a + b, 0) / Math.max(1, times.length) },
@@ -290,6 +320,8 @@ function summarise(
     requests: { total: sum(c.requests), byOperation: { ...c.requests } },
     throttled: { total: sum(c.throttled), byOperation: { ...c.throttled } },
     costUsd: { total: lambda + dynamodb + s3 + sns + sqs + elasticache, lambda, dynamodb, s3, sns, sqs, elasticache },
+    shardCache: { hits: c.shardCache.hits, loads: c.shardCache.loads, reloads: c.shardCache.reloads, hitRate: c.shardCache.hits / Math.max(1, c.shardCache.hits + c.shardCache.reloads) },
+    mergeCompute: { ...c.merge },
     aggregatorReadBytesPerRound: rounds.reduce((sum, r) => sum + (r.readBytes ?? r.partialBytes), 0) / Math.max(1, rounds.length),
     events,
     status,

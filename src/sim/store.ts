@@ -1,6 +1,7 @@
 import type { Arrival, StateStore } from '../ports/StateStore.js';
 import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../protocol/types.js';
-import { barrierGroupPk, barrierGroups, CHUNK_BYTES, groupPartialPk, partialPk } from '../stores/DynamoDbStore.js';
+import { barrierGroupPk, barrierGroups, CHUNK_BYTES, claimGroupPk, groupPartialPk, partialPk } from '../stores/DynamoDbStore.js';
+import { claimGroupOf, claimGroups, type Claim, type ClaimAnswer, type LingerSignal, type ReleaseAnswer } from '../protocol/claims.js';
 import { MemoryStore } from '../stores/MemoryStore.js';
 import type { Service, Services, StoreRequest } from './services.js';
 
@@ -29,6 +30,12 @@ export class SimStore implements StateStore {
   /** Arrived shards per barrier group (DynamoDB spread layout), to know which arrival fills a group. */
   private readonly groups = new Map<string, Set<number>>();
   private readonly jobBytes = new Map<string, number>();
+
+  /**
+   * Called with the bytes of the partials a reader has just fetched, in the reader's invocation:
+   * the simulator makes it the time the aggregator takes to merge them (see simulate.ts).
+   */
+  onPartialsRead?: (bytes: number) => Promise<void>;
 
   constructor(private readonly services: Services, readonly backend: SimBackend, private readonly layout: DynamoLayout = 'spread') {
     this.kind = backend;
@@ -85,6 +92,7 @@ export class SimStore implements StateStore {
     const found = await this.state.getPartials(jobId, round, shards, wanted).catch((error: unknown) => error as Error);
     await this.getBlobs('getPartials', keys, keys.map((_, i) => (found instanceof Error ? 0 : found[i]!.byteLength)));
     if (found instanceof Error) throw found;
+    await this.onPartialsRead?.(found.reduce((sum, b) => sum + b.byteLength, 0));
     return found;
   }
 
@@ -97,6 +105,7 @@ export class SimStore implements StateStore {
     const keys = Array.from({ length: groups }, (_, g) => this.groupKey(jobId, round, g));
     const found = await this.state.getGroupPartials(jobId, round, groups);
     await this.getBlobs('getGroupPartials', keys, found.map((b) => b?.byteLength ?? 0));
+    await this.onPartialsRead?.(found.reduce((sum, b) => sum + (b?.byteLength ?? 0), 0));
     return found;
   }
 
@@ -152,6 +161,60 @@ export class SimStore implements StateStore {
       await this.read('arrivals', jobKey(jobId), 64 + 6 * W);
     }
     return this.state.arrivals(jobId, round);
+  }
+
+  /*
+   * Lingering workers' claims, with the requests each adapter makes: DynamoDB one conditional
+   * UpdateItem on the group's own partition (a read more when refused); S3 a GET of the mark, a PUT
+   * and a GET again (a DELETE and a GET to release; the hand-over a PUT per group and a LIST);
+   * Redis one script.
+   */
+  async claim(jobId: string, round: number, shard: number, shards: number, until: number): Promise<ClaimAnswer> {
+    const key = this.claimKey(jobId, round, claimGroupOf(shard, shards));
+    const answer = await this.state.claim(jobId, round, shard, shards, until);
+    if (this.backend === 's3') {
+      await this.read('claim', key, 16);
+      if (answer === 'claimed') {
+        await this.write('claim', key, 64);
+        await this.read('claim', key, 16);
+      }
+    } else {
+      await this.write('claim', key, 64);
+      if (this.backend === 'dynamodb' && answer !== 'claimed') await this.read('claim', key, 64);
+    }
+    return answer;
+  }
+
+  async release(jobId: string, round: number, shard: number, shards: number, until: number): Promise<ReleaseAnswer> {
+    const key = this.claimKey(jobId, round, claimGroupOf(shard, shards));
+    await this.write('release', key, 64);
+    if (this.backend === 's3') await this.read('release', key, 16);
+    const answer = await this.state.release(jobId, round, shard, shards, until);
+    if (this.backend === 'dynamodb' && answer !== 'released') await this.read('release', key, 64);
+    return answer;
+  }
+
+  async handOver(jobId: string, round: number, shards: number, ended?: boolean): Promise<Claim[]> {
+    const G = claimGroups(shards);
+    if (this.backend === 'dynamodb' || this.backend === 's3') {
+      const keys = Array.from({ length: G }, (_, g) => this.claimKey(jobId, round, g));
+      for (let i = 0; i < keys.length; i += BATCH_LANES) {
+        await this.services.parallel(keys.slice(i, i + BATCH_LANES).map((k) => this.request('handOver', k, 'write', 64 + (8 * shards) / G)));
+      }
+      if (this.backend === 's3') await this.read('handOver', jobKey(jobId), 64 * shards);
+    } else {
+      await this.write('handOver', jobKey(jobId), 16 * G);
+    }
+    return this.state.handOver(jobId, round, shards, ended);
+  }
+
+  async handedOver(jobId: string, round: number, shard: number, shards: number): Promise<LingerSignal> {
+    await this.read('handedOver', this.claimKey(jobId, round, claimGroupOf(shard, shards)), 64);
+    return this.state.handedOver(jobId, round, shard, shards);
+  }
+
+  private claimKey(jobId: string, round: number, group: number): string {
+    return this.backend === 'dynamodb' ? claimGroupPk(jobId, round, group) : jobKey(jobId);
   }
 
   async putRoundMetrics(jobId: string, metrics: RoundMetrics): Promise<void> {

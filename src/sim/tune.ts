@@ -1,6 +1,14 @@
 import type { Shape } from '../algorithms/index.js';
 import type { Profile } from './profile.js';
-import { simulate, type SimConfig } from './simulate.js';
+import { SYNC_DESIGNS, simulate, type SimConfig, type SyncDesign } from './simulate.js';
+
+/**
+ * The sync modes `tune` may recommend (ours: the event design, and workers that linger where the
+ * build has them), and those it only shows beside them (the WoSC'23 paper's barrier-wait, whose
+ * workers are billed for every round's wait and bound by Lambda's 15 minutes).
+ */
+export const TUNE_CONSIDERED: SyncDesign[] = SYNC_DESIGNS.filter((s) => s !== 'barrier-wait');
+export const TUNE_SHOWN: SyncDesign[] = SYNC_DESIGNS.filter((s) => s === 'barrier-wait');
 
 /** AWS Lambda Power Tuning's strategies: cheapest, fastest, or the best of both (equal weights). */
 export type Strategy = 'cost' | 'speed' | 'balanced';
@@ -19,6 +27,9 @@ export interface Candidate {
   memoryMb: number;
   workers: number;
   threads: number;
+  sync: SyncDesign;
+  /** False for a mode shown for comparison only (never recommended). */
+  considered: boolean;
   /** Why it cannot run, or undefined when it can. */
   unfit?: string;
   wallSeconds?: number;
@@ -35,6 +46,8 @@ export interface TuneResult {
   none: Partial<Record<Strategy, string>>;
 }
 
+/** Lambda's longest invocation (docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html). */
+const LAMBDA_TIMEOUT_S = 900;
 /** WebAssembly's 32-bit memory: a worker's shard and its threads' scratch live in one 4 GiB memory. */
 const WASM_BYTES = 4 * 1024 ** 3;
 /** Of a function's memory, what a shard may take (the rest: Node, the SDK, the threads, the pool's copy). */
@@ -61,7 +74,7 @@ export async function tune(
   job: TuneJob,
   profile: Profile,
   msPerRow: (shape: Shape) => number,
-  options: { budgetUsd?: number; deadlineSeconds?: number; maxMemoryMb?: number; workers?: number[]; memories?: number[]; log?: (line: string) => void } = {},
+  options: { budgetUsd?: number; deadlineSeconds?: number; maxMemoryMb?: number; workers?: number[]; memories?: number[]; syncs?: SyncDesign[]; shown?: SyncDesign[]; log?: (line: string) => void } = {},
 ): Promise<TuneResult> {
   const rowBytes = 4 * (job.dims + (job.algorithm === 'logreg' ? 1 : 0));
   const candidates: Candidate[] = [];
@@ -70,21 +83,26 @@ export async function tune(
     // (5.79 vCPUs) runs 6 threads, as the stack would.
     const threads = Math.max(1, Math.min(profile.lambda.maxVcpus.value, Math.ceil(memoryMb / profile.lambda.mbPerVcpu.value - 1e-9)));
     for (const workers of options.workers ?? workerSteps(job.rows)) {
-      const shardBytes = Math.ceil(job.rows / workers) * rowBytes;
-      const c: Candidate = { memoryMb, workers, threads };
-      if (options.maxMemoryMb !== undefined && memoryMb > options.maxMemoryMb) c.unfit = `memory above --max-memory ${options.maxMemoryMb} MB`;
-      else if (shardBytes > WASM_BYTES) c.unfit = `shard of ${(shardBytes / 1024 ** 3).toFixed(1)} GiB is over WebAssembly's 4 GiB`;
-      else if (shardBytes > SHARD_SHARE * memoryMb * 1024 ** 2) c.unfit = `shard of ${Math.round(shardBytes / 1024 ** 2)} MB does not fit ${memoryMb} MB`;
-      if (!c.unfit) {
-        const r = await simulate({ ...job, workers, threads, memoryMb, sync: 'event', seed: 1 }, profile, msPerRow);
-        if (r.status !== 'SUCCEEDED') c.unfit = `the simulated job ended ${r.status}: ${r.error ?? ''}`;
-        else Object.assign(c, { wallSeconds: r.wallSeconds, costUsd: r.costUsd.total, billedGbSeconds: r.billedGbSeconds.total, throttled: r.throttled.total });
-        options.log?.(`${memoryMb} MB × ${workers} workers: ${c.unfit ?? `${r.wallSeconds.toFixed(2)} s, $${r.costUsd.total.toPrecision(3)}`}`);
+      for (const [sync, considered] of [...(options.syncs ?? TUNE_CONSIDERED).map((m) => [m, true] as const), ...(options.shown ?? TUNE_SHOWN).map((m) => [m, false] as const)]) {
+        const shardBytes = Math.ceil(job.rows / workers) * rowBytes;
+        const c: Candidate = { memoryMb, workers, threads, sync, considered };
+        if (options.maxMemoryMb !== undefined && memoryMb > options.maxMemoryMb) c.unfit = `memory above --max-memory ${options.maxMemoryMb} MB`;
+        else if (shardBytes > WASM_BYTES) c.unfit = `shard of ${(shardBytes / 1024 ** 3).toFixed(1)} GiB is over WebAssembly's 4 GiB`;
+        else if (shardBytes > SHARD_SHARE * memoryMb * 1024 ** 2) c.unfit = `shard of ${Math.round(shardBytes / 1024 ** 2)} MB does not fit ${memoryMb} MB`;
+        if (!c.unfit) {
+          const r = await simulate({ ...job, workers, threads, memoryMb, sync, seed: 1 }, profile, msPerRow);
+          if (r.status !== 'SUCCEEDED') c.unfit = `the simulated job ended ${r.status}: ${r.error ?? ''}`;
+          else Object.assign(c, { wallSeconds: r.wallSeconds, costUsd: r.costUsd.total, billedGbSeconds: r.billedGbSeconds.total, throttled: r.throttled.total });
+          // Barrier-wait holds every worker's invocation for the whole job: past Lambda's 15
+          // minutes it cannot run as simulated.
+          if (sync === 'barrier-wait' && r.status === 'SUCCEEDED' && r.wallSeconds > LAMBDA_TIMEOUT_S) c.unfit = `barrier-wait workers would run ${Math.round(r.wallSeconds)} s, over Lambda's 900 s limit`;
+          options.log?.(`${memoryMb} MB × ${workers} workers, ${sync}: ${c.unfit ?? `${r.wallSeconds.toFixed(2)} s, $${r.costUsd.total.toPrecision(3)}`}`);
+        }
+        candidates.push(c);
       }
-      candidates.push(c);
     }
   }
-  const runnable = candidates.filter((c) => !c.unfit);
+  const runnable = candidates.filter((c) => !c.unfit && c.considered);
   const allowed = runnable.filter((c) => (options.budgetUsd === undefined || c.costUsd! <= options.budgetUsd) && (options.deadlineSeconds === undefined || c.wallSeconds! <= options.deadlineSeconds));
   const recommended = {} as Record<Strategy, Candidate | undefined>;
   const none: Partial<Record<Strategy, string>> = {};

@@ -15,6 +15,7 @@ import {
 import { JobExistsError, MissingStateError, PartialMissingError, StoreError } from '../errors.js';
 import type { Arrival, StateStore } from '../ports/StateStore.js';
 import { barrierGroups, groupSize } from '../protocol/groups.js';
+import { claimGroupOf, claimGroups, decodeClaim, encodeClaim, signalOf, sortClaims, type Claim, type ClaimAnswer, type LingerSignal, type ReleaseAnswer } from '../protocol/claims.js';
 import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../protocol/types.js';
 import { endpointOf } from '../util/clients.js';
 import { recordIo } from '../util/io-meter.js';
@@ -190,6 +191,7 @@ export class DynamoDbStore implements StateStore {
     const found = shards > 0 ? await this.batchGet('clearRound', heads, { projection: 'pk, sk, chunks, nonce', consistent: false }) : new Map<string, Item>();
     const doomed: Key[] = [{ pk: s(jobPk(jobId)), sk: s(`BARRIER#${pad(round)}`) }];
     for (let g = 0; g < barrierGroups(Math.max(1, shards)); g++) doomed.push({ pk: s(barrierGroupPk(jobId, round, g)), sk: s(BARRIER_SK) });
+    for (let g = 0; g < claimGroups(shards); g++) doomed.push(claimKey(jobId, round, g));
     for (const head of found.values()) {
       doomed.push({ pk: head.pk!, sk: head.sk! });
       const count = Number(head.chunks?.N ?? 0);
@@ -317,6 +319,79 @@ export class DynamoDbStore implements StateStore {
       if (!isConditionFailure(err)) throw err;
       return undefined;
     }
+  }
+
+  /**
+   * Claims live in one item per claim group (a partition of its own, as the barrier's groups): a
+   * string set `claims` of `shard@until`, and `handed` once the group is handed over. A claim is
+   * `ADD claims` under `attribute_not_exists(handed)` (no transactions needed: one item decides), so
+   * a claim either lands before the hand-over, which then returns it, or is refused.
+   */
+  async claim(jobId: string, round: number, shard: number, shards: number, until: number): Promise<ClaimAnswer> {
+    const key = claimKey(jobId, round, claimGroupOf(shard, shards));
+    const values: Item = { ':claim': { SS: [encodeClaim(shard, until)] } };
+    const update = this.ttlSeconds === undefined ? 'ADD claims :claim' : 'SET expiresAt = :expiresAt ADD claims :claim';
+    if (this.ttlSeconds !== undefined) values[':expiresAt'] = n(this.expiresAt());
+    recordIo(1, 32, 0);
+    try {
+      await this.call('claim', 'UpdateItem', true, () =>
+        this.client.send(
+          new UpdateItemCommand({ TableName: this.tableName, Key: key, UpdateExpression: update, ConditionExpression: 'attribute_not_exists(handed)', ExpressionAttributeValues: values }),
+        ),
+      );
+      return 'claimed';
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      return signalOf((await this.getItem('claim', key))?.handed?.S ?? 'next') as ClaimAnswer;
+    }
+  }
+
+  async release(jobId: string, round: number, shard: number, shards: number, until: number): Promise<ReleaseAnswer> {
+    const key = claimKey(jobId, round, claimGroupOf(shard, shards));
+    recordIo(1, 32, 0);
+    try {
+      await this.call('release', 'UpdateItem', true, () =>
+        this.client.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: key,
+            UpdateExpression: 'DELETE claims :claim',
+            // An item that is gone (the round was cleared) must not be created again by the release.
+            ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(handed)',
+            ExpressionAttributeValues: { ':claim': { SS: [encodeClaim(shard, until)] } },
+          }),
+        ),
+      );
+      return 'released';
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      const item = await this.getItem('release', key);
+      return item?.handed?.S === undefined ? 'released' : (signalOf(item.handed.S) as ReleaseAnswer);
+    }
+  }
+
+  async handOver(jobId: string, round: number, shards: number, ended = false): Promise<Claim[]> {
+    const groups = claimGroups(shards);
+    const out: Claim[] = [];
+    await forEachLimit(groups, PARALLEL_BATCH_GETS, async (g) => {
+      const values: Item = { ':handed': s(ended ? 'end' : 'next') };
+      let update = 'SET handed = if_not_exists(handed, :handed)';
+      if (this.ttlSeconds !== undefined) {
+        values[':expiresAt'] = n(this.expiresAt());
+        update += ', expiresAt = :expiresAt';
+      }
+      recordIo(1, 16, 0);
+      const reply = await this.call('handOver', 'UpdateItem', false, () =>
+        this.client.send(new UpdateItemCommand({ TableName: this.tableName, Key: claimKey(jobId, round, g), UpdateExpression: update, ExpressionAttributeValues: values, ReturnValues: 'ALL_NEW' })),
+      );
+      for (const member of reply.Attributes?.claims?.SS ?? []) out.push(decodeClaim(member));
+    });
+    return sortClaims(out);
+  }
+
+  async handedOver(jobId: string, round: number, shard: number, shards: number): Promise<LingerSignal> {
+    const item = await this.getItem('handedOver', claimKey(jobId, round, claimGroupOf(shard, shards)));
+    return item ? signalOf(item.handed?.S) : 'gone';
   }
 
   async putRoundMetrics(jobId: string, metrics: RoundMetrics): Promise<void> {
@@ -702,6 +777,9 @@ export const barrierGroupPk = (jobId: string, round: number, group: number) => `
 const BARRIER_SK = 'BARRIER';
 /** A barrier group's merged partial (the tree merge): a partition of its own, as each shard's partial. */
 export const groupPartialPk = (jobId: string, round: number, group: number) => `JOB#${jobId}#R#${round}#M#${group}`;
+/** One partition key per claim group of a round (lingering workers, see `claim`). */
+export const claimGroupPk = (jobId: string, round: number, group: number) => `JOB#${jobId}#C#${round}#G#${group}`;
+const claimKey = (jobId: string, round: number, group: number): Key => ({ pk: s(claimGroupPk(jobId, round, group)), sk: s('CLAIMS') });
 
 /** The grouping is the protocol's (src/protocol/groups.ts); re-exported for the simulator's request model. */
 export { barrierGroups } from '../protocol/groups.js';

@@ -1,6 +1,7 @@
 import { JobExistsError, MissingStateError, PartialMissingError } from '../errors.js';
 import type { Arrival, StateStore } from '../ports/StateStore.js';
 import { barrierGroups, groupComplete } from '../protocol/groups.js';
+import { claimGroupOf, claimGroups, decodeClaim, encodeClaim, signalOf, sortClaims, type Claim, type ClaimAnswer, type Handed, type LingerSignal, type ReleaseAnswer } from '../protocol/claims.js';
 import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../protocol/types.js';
 import { recordIo } from '../util/io-meter.js';
 
@@ -14,6 +15,8 @@ export class MemoryStore implements StateStore {
   private readonly blobs = new Map<string, Uint8Array>();
   private readonly barriers = new Map<string, Set<number>>();
   private readonly metrics = new Map<string, Map<number, RoundMetrics>>();
+  /** Claim groups: `${jobId}/${round}/${group}` → the claims (`shard@until`) and how it was handed over. */
+  private readonly claims = new Map<string, { members: Set<string>; handed?: Handed }>();
 
   async createJob(job: JobRecord): Promise<void> {
     recordIo(1, jsonSize(job), 0);
@@ -64,6 +67,7 @@ export class MemoryStore implements StateStore {
     for (let shard = 0; shard < shards; shard++) this.blobs.delete(`${jobId}/partial/${round}/${shard}`);
     for (let group = 0; group < barrierGroups(Math.max(1, shards)); group++) this.blobs.delete(`${jobId}/group/${round}/${group}`);
     this.barriers.delete(`${jobId}/${round}`);
+    for (let g = 0; g < claimGroups(shards); g++) this.claims.delete(`${jobId}/${round}/${g}`);
   }
 
   async getPartials(jobId: string, round: number, shards: number, which?: readonly number[]): Promise<Uint8Array[]> {
@@ -123,6 +127,47 @@ export class MemoryStore implements StateStore {
     const rounds = [...(this.metrics.get(jobId)?.values() ?? [])].sort((a, b) => a.round - b.round);
     recordIo(1, 0, rounds.reduce((n, m) => n + jsonSize(m), 0));
     return structuredClone(rounds);
+  }
+
+  async claim(jobId: string, round: number, shard: number, shards: number, until: number): Promise<ClaimAnswer> {
+    recordIo(1, 16, 0);
+    const group = this.claimGroup(jobId, round, claimGroupOf(shard, shards), true)!;
+    if (group.handed) return signalOf(group.handed) as ClaimAnswer;
+    group.members.add(encodeClaim(shard, until));
+    return 'claimed';
+  }
+
+  async release(jobId: string, round: number, shard: number, shards: number, until: number): Promise<ReleaseAnswer> {
+    recordIo(1, 16, 0);
+    const group = this.claimGroup(jobId, round, claimGroupOf(shard, shards), false);
+    if (!group) return 'released';
+    if (group.handed) return signalOf(group.handed) as ReleaseAnswer;
+    group.members.delete(encodeClaim(shard, until));
+    return 'released';
+  }
+
+  async handOver(jobId: string, round: number, shards: number, ended = false): Promise<Claim[]> {
+    const out: Claim[] = [];
+    for (let g = 0; g < claimGroups(shards); g++) {
+      recordIo(1, 8, 0);
+      const group = this.claimGroup(jobId, round, g, true)!;
+      group.handed ??= ended ? 'end' : 'next';
+      for (const member of group.members) out.push(decodeClaim(member));
+    }
+    return sortClaims(out);
+  }
+
+  async handedOver(jobId: string, round: number, shard: number, shards: number): Promise<LingerSignal> {
+    recordIo(1, 0, 8);
+    const group = this.claimGroup(jobId, round, claimGroupOf(shard, shards), false);
+    return group ? signalOf(group.handed) : 'gone';
+  }
+
+  private claimGroup(jobId: string, round: number, group: number, create: boolean): { members: Set<string>; handed?: Handed } | undefined {
+    const key = `${jobId}/${round}/${group}`;
+    let found = this.claims.get(key);
+    if (!found && create) this.claims.set(key, (found = { members: new Set() }));
+    return found;
   }
 
   async close(): Promise<void> {}

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { JobExistsError, MissingStateError, PartialMissingError, StoreError } from '../errors.js';
 import type { Arrival, StateStore } from '../ports/StateStore.js';
 import { barrierGroups, groupOf, groupSize } from '../protocol/groups.js';
+import { claimGroupOf, claimGroups, decodeClaim, encodeClaim, signalOf, sortClaims, type Claim, type ClaimAnswer, type LingerSignal, type ReleaseAnswer } from '../protocol/claims.js';
 import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../protocol/types.js';
 import { redisEndpointOf } from '../util/clients.js';
 import { recordIo } from '../util/io-meter.js';
@@ -58,7 +59,44 @@ redis.call('EXPIRE', KEYS[1], ARGV[2])
 redis.call('EXPIRE', KEYS[2], ARGV[2])
 return {added, redis.call('SCARD', KEYS[1]), redis.call('SCARD', KEYS[2])}`;
 
+/*
+ * Claims of lingering workers, per claim group: a set `claims:{round}:{group}` of `shard@until` and a
+ * string `handed:{round}:{group}` once the group is handed over. Each script reads the mark and
+ * changes the set in one step, so a claim lands before the hand-over (which returns it) or is refused.
+ */
+/** KEYS: claims set, handed mark. ARGV: member, ttl. */
+const CLAIM = `
+local h = redis.call('GET', KEYS[2])
+if h then return h end
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 'claimed'`;
+/** KEYS: claims set, handed mark. ARGV: member. */
+const RELEASE = `
+local h = redis.call('GET', KEYS[2])
+if h then return h end
+redis.call('SREM', KEYS[1], ARGV[1])
+return 'released'`;
+/** KEYS: claims set and handed mark of each group, in pairs. ARGV: the mark, ttl. Returns every claim. */
+const HAND_OVER = `
+local out = {}
+for i = 1, #KEYS, 2 do
+  redis.call('SET', KEYS[i + 1], ARGV[1], 'NX', 'EX', ARGV[2])
+  for _, m in ipairs(redis.call('SMEMBERS', KEYS[i])) do out[#out + 1] = m end
+end
+return out`;
+/** KEYS: claims set, handed mark. The mark, or whether the group is still there. */
+const HANDED_OVER = `
+local h = redis.call('GET', KEYS[2])
+if h then return h end
+if redis.call('EXISTS', KEYS[1]) == 1 then return 'waiting' end
+return 'gone'`;
+
 interface Scripts {
+  bspmlClaim(set: string, mark: string, member: string, ttl: number): Promise<string>;
+  bspmlRelease(set: string, mark: string, member: string): Promise<string>;
+  bspmlHandOver(...args: (string | number)[]): Promise<string[]>;
+  bspmlHandedOver(set: string, mark: string): Promise<string>;
   bspmlCreateJob(key: string, ...args: (string | number)[]): Promise<number>;
   bspmlUpdateJob(key: string, ...args: (string | number)[]): Promise<number>;
   bspmlArriveInGroup(key: string, groupKey: string, shard: number, ttl: number): Promise<[number, number, number]>;
@@ -91,6 +129,12 @@ export class RedisStore implements StateStore {
       client.defineCommand('bspmlCreateJob', { numberOfKeys: 1, lua: CREATE_JOB });
       client.defineCommand('bspmlUpdateJob', { numberOfKeys: 1, lua: UPDATE_JOB });
       client.defineCommand('bspmlArriveInGroup', { numberOfKeys: 2, lua: ARRIVE });
+    }
+    if (!('bspmlClaim' in client)) {
+      client.defineCommand('bspmlClaim', { numberOfKeys: 2, lua: CLAIM });
+      client.defineCommand('bspmlRelease', { numberOfKeys: 2, lua: RELEASE });
+      client.defineCommand('bspmlHandOver', { lua: HAND_OVER });
+      client.defineCommand('bspmlHandedOver', { numberOfKeys: 2, lua: HANDED_OVER });
     }
     this.client = client as Redis & Scripts;
   }
@@ -164,6 +208,7 @@ export class RedisStore implements StateStore {
     for (let group = 0; group < barrierGroups(Math.max(1, shards)); group++) {
       keys.push(this.key(jobId, `group:${round}:${group}`), this.key(jobId, `barrier:${round}:g:${group}`));
     }
+    for (let g = 0; g < claimGroups(shards); g++) keys.push(...this.claimKeys(jobId, round, g));
     recordIo(1, 0, 0);
     // One DEL of all of a round's keys: they share the job's hash slot.
     await this.call('clearRound', () => this.client.del(...keys));
@@ -217,6 +262,40 @@ export class RedisStore implements StateStore {
     const members = await this.call('arrivals', () => this.client.smembers(this.key(jobId, `barrier:${round}`)));
     recordIo(1, 0, members.reduce((n, m) => n + m.length, 0));
     return members.map(Number).sort((a, b) => a - b);
+  }
+
+  async claim(jobId: string, round: number, shard: number, shards: number, until: number): Promise<ClaimAnswer> {
+    recordIo(1, 32, 8);
+    const [set, mark] = this.claimKeys(jobId, round, claimGroupOf(shard, shards));
+    const answer = await this.call('claim', () => this.client.bspmlClaim(set, mark, encodeClaim(shard, until), this.ttlSeconds));
+    return answer === 'claimed' ? 'claimed' : (signalOf(answer) as ClaimAnswer);
+  }
+
+  async release(jobId: string, round: number, shard: number, shards: number, until: number): Promise<ReleaseAnswer> {
+    recordIo(1, 32, 8);
+    const [set, mark] = this.claimKeys(jobId, round, claimGroupOf(shard, shards));
+    const answer = await this.call('release', () => this.client.bspmlRelease(set, mark, encodeClaim(shard, until)));
+    return answer === 'released' ? 'released' : (signalOf(answer) as ReleaseAnswer);
+  }
+
+  async handOver(jobId: string, round: number, shards: number, ended = false): Promise<Claim[]> {
+    const keys: string[] = [];
+    for (let g = 0; g < claimGroups(shards); g++) keys.push(...this.claimKeys(jobId, round, g));
+    // One script over every group: the job's keys share a hash slot.
+    const members = await this.call('handOver', () => this.client.bspmlHandOver(keys.length, ...keys, ended ? 'end' : 'next', this.ttlSeconds));
+    recordIo(1, 16, members.reduce((n, m) => n + m.length, 0));
+    return sortClaims(members.map(decodeClaim));
+  }
+
+  async handedOver(jobId: string, round: number, shard: number, shards: number): Promise<LingerSignal> {
+    recordIo(1, 0, 8);
+    const [set, mark] = this.claimKeys(jobId, round, claimGroupOf(shard, shards));
+    const answer = await this.call('handedOver', () => this.client.bspmlHandedOver(set, mark));
+    return answer === 'waiting' || answer === 'gone' ? answer : signalOf(answer);
+  }
+
+  private claimKeys(jobId: string, round: number, group: number): [string, string] {
+    return [this.key(jobId, `claims:${round}:${group}`), this.key(jobId, `handed:${round}:${group}`)];
   }
 
   async putRoundMetrics(jobId: string, metrics: RoundMetrics): Promise<void> {

@@ -2,6 +2,7 @@ import { JobNotFoundError, SpecError } from '../errors.js';
 import type { Arrival, StateStore } from '../ports/StateStore.js';
 import { STACK_BACKENDS, stackBackendOf, type StackBackend } from '../protocol/spec.js';
 import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../protocol/types.js';
+import type { Claim, ClaimAnswer, LingerSignal, ReleaseAnswer } from '../protocol/claims.js';
 
 /** How the router reaches one backend's data plane: a store opened on first use, or why there is none. */
 export type DataPlane = { open: () => StateStore | Promise<StateStore> } | { unavailable: string };
@@ -105,6 +106,23 @@ export class RoutedStore implements StateStore {
 
   async arrivals(jobId: string, round: number, shards: number): Promise<number[]> {
     return (await this.dataPlaneOf(jobId)).arrivals(jobId, round, shards);
+  }
+
+  /** Claims live in the data plane, beside the barrier whose groups they share. */
+  async claim(jobId: string, round: number, shard: number, shards: number, until: number): Promise<ClaimAnswer> {
+    return (await this.dataPlaneOf(jobId)).claim(jobId, round, shard, shards, until);
+  }
+
+  async release(jobId: string, round: number, shard: number, shards: number, until: number): Promise<ReleaseAnswer> {
+    return (await this.dataPlaneOf(jobId)).release(jobId, round, shard, shards, until);
+  }
+
+  async handOver(jobId: string, round: number, shards: number, ended?: boolean): Promise<Claim[]> {
+    return (await this.dataPlaneOf(jobId)).handOver(jobId, round, shards, ended);
+  }
+
+  async handedOver(jobId: string, round: number, shard: number, shards: number): Promise<LingerSignal> {
+    return (await this.dataPlaneOf(jobId)).handedOver(jobId, round, shard, shards);
   }
 
   putRoundMetrics(jobId: string, metrics: RoundMetrics): Promise<void> {

@@ -10,6 +10,7 @@ import {
 import { JobExistsError, MissingStateError, PartialMissingError, StoreError } from '../errors.js';
 import type { Arrival, StateStore } from '../ports/StateStore.js';
 import { groupComplete } from '../protocol/groups.js';
+import { claimGroupOf, claimGroups, decodeClaim, encodeClaim, signalOf, sortClaims, type Claim, type ClaimAnswer, type LingerSignal, type ReleaseAnswer } from '../protocol/claims.js';
 import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../protocol/types.js';
 import { endpointOf } from '../util/clients.js';
 import { recordIo } from '../util/io-meter.js';
@@ -48,6 +49,8 @@ const MAX_CAS_ATTEMPTS = 16;
  * | `barrier/{round}/arrived/{shard}` | marker (the shard id) | If-None-Match `*`: `added` |
  * | `barrier/{round}/ticket/{n}` | the arrival order so far (shard ids) | If-None-Match `*`: `count` |
  * | `rounds/{round}.json` | round metrics | plain PUT |
+ * | `claims/{round}/{group}/handed` | the hand-over mark (`next` or `end`) | If-None-Match `*`: the first wins |
+ * | `claims/{round}/{group}/c/{shard}@{until}` | a lingering worker's claim | PUT; DELETE to release |
  *
  * The barrier needs what DynamoDB's conditional ADD gives: a duplicate never counts, and every
  * first arrival gets a distinct count, so exactly one sees the round full. A marker per shard,
@@ -138,6 +141,7 @@ export class S3Store implements StateStore {
     const keys = [
       ...(await this.list('clearRound', this.key(jobId, `partials/${pad(round)}/`))),
       ...(await this.list('clearRound', this.key(jobId, `barrier/${pad(round)}/`))),
+      ...(await this.list('clearRound', this.key(jobId, `claims/${pad(round)}/`))),
     ];
     await forEachLimit(keys.length, PARALLEL_REQUESTS, async (i) => {
       const key = keys[i]!;
@@ -219,6 +223,52 @@ export class S3Store implements StateStore {
     const markers = this.key(jobId, `barrier/${pad(round)}/arrived/`);
     const keys = await this.list('arrivals', markers);
     return keys.map((key) => Number(key.slice(markers.length))).sort((a, b) => a - b);
+  }
+
+  /*
+   * Claims without a conditional update of one object: a claim writes its marker, then reads the
+   * group's mark; the hand-over writes every mark, then lists the markers. With S3's strong
+   * read-after-write consistency, a claim that read no mark wrote its marker before the mark, so the
+   * listing after the mark sees it; a claim that read the mark is answered 'handed' (the worker
+   * computes, whether or not the listing saw it). A release deletes its marker, then reads the
+   * mark the same way. The hand-over may thus also return claims that were told 'handed'.
+   */
+  async claim(jobId: string, round: number, shard: number, shards: number, until: number): Promise<ClaimAnswer> {
+    const group = claimGroupOf(shard, shards);
+    const before = await this.handedMark(jobId, round, group);
+    if (before) return signalOf(before) as ClaimAnswer;
+    await this.put('claim', { Key: this.key(jobId, `claims/${pad(round)}/${group}/c/${encodeClaim(shard, until)}`), Body: String(shard) });
+    const after = await this.handedMark(jobId, round, group);
+    return after ? (signalOf(after) as ClaimAnswer) : 'claimed';
+  }
+
+  async release(jobId: string, round: number, shard: number, shards: number, until: number): Promise<ReleaseAnswer> {
+    const group = claimGroupOf(shard, shards);
+    const key = this.key(jobId, `claims/${pad(round)}/${group}/c/${encodeClaim(shard, until)}`);
+    recordIo(1, key.length, 0);
+    await this.call('release', `DeleteObject ${key}`, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })));
+    const mark = await this.handedMark(jobId, round, group);
+    return mark ? (signalOf(mark) as ReleaseAnswer) : 'released';
+  }
+
+  async handOver(jobId: string, round: number, shards: number, ended = false): Promise<Claim[]> {
+    const groups = claimGroups(shards);
+    await forEachLimit(groups, PARALLEL_REQUESTS, async (g) => {
+      await this.createOnce('handOver', this.key(jobId, `claims/${pad(round)}/${g}/handed`), ended ? 'end' : 'next');
+    });
+    const prefix = this.key(jobId, `claims/${pad(round)}/`);
+    const claims = (await this.list('handOver', prefix)).map((key) => key.slice(prefix.length).split('/')).filter((parts) => parts[1] === 'c');
+    return sortClaims(claims.map((parts) => decodeClaim(parts[2]!)));
+  }
+
+  /** One GET of the group's mark. S3 cannot tell a cleared group from a waiting one in the same request: 'waiting' then. */
+  async handedOver(jobId: string, round: number, shard: number, shards: number): Promise<LingerSignal> {
+    return signalOf(await this.handedMark(jobId, round, claimGroupOf(shard, shards)));
+  }
+
+  private async handedMark(jobId: string, round: number, group: number): Promise<string | undefined> {
+    const got = await this.get('handedOver', this.key(jobId, `claims/${pad(round)}/${group}/handed`));
+    return got ? new TextDecoder().decode(got.bytes) : undefined;
   }
 
   async putRoundMetrics(jobId: string, metrics: RoundMetrics): Promise<void> {

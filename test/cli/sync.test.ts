@@ -5,6 +5,39 @@ import { runBspml, useTempDirs } from '../helpers/cli.js';
 
 const tempDir = useTempDirs();
 
+describe('bspml train --sync linger', () => {
+  it('writes the same model file as --sync event, says how many tasks were lingered into, and refuses what cannot linger', async () => {
+    // Prepare
+    const dir = await tempDir();
+    const data = join(dir, 'blobs.csv');
+    expect((await runBspml(['gen', 'blobs', '--rows', '1500', '--dims', '3', '--centers', '3', '--seed', '5', '--out', data])).code).toBe(0);
+    const common = ['train', 'kmeans', '--data', data, '--k', '3', '--workers', '3', '--threads', '1', '--max-rounds', '4', '--tol', '0', '--no-progress'];
+
+    // Act
+    const event = await runBspml([...common, '--out', join(dir, 'event.json')]);
+    const linger = await runBspml([...common, '--sync', 'linger', '--linger-ms', '30000', '--out', join(dir, 'linger.json')]);
+    const noLinger = await runBspml([...common, '--linger-ms', '100']);
+    const tooFew = await runBspml([...common, '--sync', 'linger', '--concurrency', '2']);
+
+    // Assess
+    expect(event.code, event.stderr).toBe(0);
+    expect(linger.code, linger.stderr).toBe(0);
+    const strip = (m: Record<string, unknown>) => ({ ...m, jobId: undefined });
+    const [a, b] = await Promise.all(['event.json', 'linger.json'].map(async (f) => strip(JSON.parse(await readFile(join(dir, f), 'utf8')))));
+    expect(b).toEqual(a);
+    // 3 workers × (the preparation round + the training rounds): every training task lingered into.
+    const rounds = (a as Record<string, unknown>).rounds as number;
+    expect(linger.stdout).toMatch(
+      new RegExp(`^sync {7}linger: ${3 * rounds} of ${3 * (rounds + 1)} worker tasks computed by workers that waited for them, [\\d,.]+ m?s of waiting in all \\(${3 * (rounds + 1)} claims, 0 released\\)$`, 'm'),
+    );
+    expect(event.stdout).not.toMatch(/linger/);
+    expect(noLinger.code).toBe(1);
+    expect(noLinger.stderr.trim()).toBe('bspml: error: invalid job spec: lingerMs (--linger-ms): only with sync linger, not event');
+    expect(tooFew.code).toBe(1);
+    expect(tooFew.stderr.trim()).toBe('bspml: error: --sync linger needs a container per worker: --concurrency 2 is below --workers 3 (raise --concurrency)');
+  });
+});
+
 describe('bspml train --sync barrier-wait', () => {
   it('writes the same model file as the default design and reports the billed waiting time', async () => {
     // Prepare
@@ -27,7 +60,7 @@ describe('bspml train --sync barrier-wait', () => {
     expect(wait.stdout).toMatch(/^sync {7}barrier-wait: workers billed [\d,.]+ m?s in all, [\d,.]+ m?s of it waiting at the barrier \(\d+%, \d+ polls\)$/m);
     expect(event.stdout).not.toMatch(/barrier-wait/);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/--sync.*must be one of: event, barrier-wait/);
+    expect(bad.stderr).toMatch(/--sync.*must be one of: event, linger, barrier-wait/);
   });
 
   it('names the file, line and column of a bad field in either design, exits 1 and leaves --out alone', async () => {

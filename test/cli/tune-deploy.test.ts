@@ -4,7 +4,7 @@ import type { Candidate, TuneResult } from '../../src/sim/tune.js';
 
 /* What `bspml tune` prints under its sweep: the deploy parameters and job spec of its recommendation. */
 
-const FAST: Candidate = { memoryMb: 3008, workers: 16, threads: 2, wallSeconds: 12.5, costUsd: 0.004, billedGbSeconds: 300, throttled: 0 };
+const FAST: Candidate = { memoryMb: 3008, workers: 16, threads: 2, sync: 'event', considered: true, wallSeconds: 12.5, costUsd: 0.004, billedGbSeconds: 300, throttled: 0 };
 const result = (job: Partial<TuneResult['job']> = {}, chosen: Candidate | null = FAST): TuneResult => {
   const recommended = chosen ?? undefined;
   return {
@@ -36,6 +36,16 @@ describe('tune\'s deploy advice', () => {
   it('spells out threads only where they differ from the memory\'s vCPUs, and a backend other than the default', () => {
     expect(jobSpecFor(result({ algorithm: 'logreg', backend: 's3' }), { ...FAST, memoryMb: 5307, threads: 2 })).toEqual({ algorithm: 'logreg', workers: 16, threads: 2, maxRounds: 20, backend: 's3' });
     expect(jobSpecFor(result(), { ...FAST, memoryMb: 5307, threads: 3 })).toEqual({ algorithm: 'kmeans', k: 8, workers: 16, maxRounds: 20 });
+  });
+
+  it('spells out lingering workers when tune chose them, in the spec and the submit line', () => {
+    // Arrange
+    const lingering: Candidate = { ...FAST, sync: 'linger' };
+    // Act
+    const text = deployAdvice(result({}, lingering), 'cost', { maxMemoryMb: 3008, data: 'data/blobs.csv' });
+    // Assert
+    expect(jobSpecFor(result(), lingering)).toEqual({ algorithm: 'kmeans', k: 8, workers: 16, maxRounds: 20, sync: 'linger' });
+    expect(text).toContain('--max-rounds 20 --sync linger');
   });
 
   it('says when nothing was recommended, and how memory above a new account\'s limit is reached', () => {

@@ -45,7 +45,11 @@ export class FaultyStore implements StateStore {
     this.kind = inner.kind;
   }
 
+  /** Awaited before every call: a driver that runs invocations as coroutines switches between them here. */
+  gate?: () => Promise<void>;
+
   private async call<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    if (this.gate) await this.gate();
     if (!this.armed) return fn();
     const n = ++this.calls;
     this.trace.push(name);
@@ -106,6 +110,18 @@ export class FaultyStore implements StateStore {
   }
   listRoundMetrics(jobId: string) {
     return this.call('listRoundMetrics', () => this.inner.listRoundMetrics(jobId));
+  }
+  claim(jobId: string, round: number, shard: number, shards: number, until: number) {
+    return this.call('claim', () => this.inner.claim(jobId, round, shard, shards, until));
+  }
+  release(jobId: string, round: number, shard: number, shards: number, until: number) {
+    return this.call('release', () => this.inner.release(jobId, round, shard, shards, until));
+  }
+  handOver(jobId: string, round: number, shards: number, ended?: boolean) {
+    return this.call('handOver', () => this.inner.handOver(jobId, round, shards, ended));
+  }
+  handedOver(jobId: string, round: number, shard: number, shards: number) {
+    return this.call('handedOver', () => this.inner.handedOver(jobId, round, shard, shards));
   }
   /** The suite owns the real store and closes it itself. */
   async close(): Promise<void> {}
@@ -221,7 +237,7 @@ function copy(message: Message): Message {
 }
 
 /** Publishes a forged task modelled on the job's latest real one. */
-function forge(h: Harness, jobId: string, kind: Forgery): void {
+export function forge(h: Harness, jobId: string, kind: Forgery): void {
   const real = h.fanout.published.filter((t) => t.jobId === jobId).at(-1);
   if (!real) return;
   const shifted = (task: RoundTask) =>

@@ -1,6 +1,9 @@
 import { availableParallelism, loadavg } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { holdLocal } from '../../src/sim/holdLocal.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { holdLocal, slopeAgainstTrain } from '../../src/sim/holdLocal.js';
 
 /*
  * The simulator held against this machine: `--profile local` must predict the per-round time that
@@ -55,4 +58,24 @@ describe('the local profile against bspml train on this machine', () => {
       expect(c.ratio, what).toBeLessThan(factor);
     }
   }, 180_000);
+
+  it.skipIf(!timed)('predicts bspml train\'s per-round time, as a user measures it (slope of 5 and 25 rounds), within 1.35 (BSPML_TIMED_TESTS=1)', async (context) => {
+    const load = loadavg()[0]!;
+    if (load > availableParallelism()) {
+      console.warn(`skipped: load average ${load.toFixed(1)} on ${availableParallelism()} cores; the target is for a quiet machine`);
+      context.skip();
+    }
+    const dir = await mkdtemp(join(tmpdir(), 'bspml-slope-'));
+    try {
+      // Act
+      const s = await slopeAgainstTrain({ rows: 1_000_000, dims: 16, k: 16, rounds: [5, 25], cli: [process.execPath, '--import', 'tsx', 'src/cli/main.ts'], dir });
+
+      // Assess
+      const what = `predicted ${s.predictedMsPerRound.toFixed(1)} ms per round, measured ${s.measuredMsPerRound.toFixed(1)} ms (load ${loadavg()[0]!.toFixed(1)})`;
+      expect(s.ratio, what).toBeGreaterThan(1 / 1.35);
+      expect(s.ratio, what).toBeLessThan(1.35);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
 });

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { tuneChartHtml } from '../../src/sim/chart.js';
 import { AWS_PROFILE } from '../../src/sim/profile.js';
-import { tune, type TuneJob } from '../../src/sim/tune.js';
+import { TUNE_CONSIDERED, tune, type TuneJob } from '../../src/sim/tune.js';
+import { formatTune } from '../../src/cli/simulate.js';
 
 const MS_PER_ROW = () => 50e-6;
-const SWEEP = { workers: [1, 2, 4, 8, 16, 32, 64], memories: [1769, 3538] };
+// One mode where the test is about workers and memory (the modes have a test of their own).
+const SWEEP = { workers: [1, 2, 4, 8, 16, 32, 64], memories: [1769, 3538], syncs: ['event' as const], shown: [] };
 
 describe('bspml tune', () => {
   it('recommends more workers for a compute-heavy job than for a sync-heavy one, whatever the strategy', async () => {
@@ -44,12 +46,29 @@ describe('bspml tune', () => {
     expect(html).toMatch(/balanced[^<]*: \d+ × 1, 1769 MB/);
   }, 120_000);
 
+  it('considers our sync modes and shows the paper\'s barrier-wait beside them without recommending it', async () => {
+    // Prepare: a sync-heavy job (rounds of microseconds), where barrier-wait's rounds are the fastest.
+    const job: TuneJob = { algorithm: 'kmeans', rows: 50_000, dims: 8, k: 4, rounds: 4, backend: 'dynamodb' };
+
+    // Act
+    const result = await tune(job, AWS_PROFILE, MS_PER_ROW, { workers: [2, 8], memories: [1769] });
+
+    // Assess
+    const modes = new Set(result.candidates.map((c) => `${c.sync}:${c.considered}`));
+    expect(modes).toEqual(new Set([...TUNE_CONSIDERED.map((m) => `${m}:true`), 'barrier-wait:false']));
+    expect(TUNE_CONSIDERED).toContain('event');
+    const shown = result.candidates.filter((c) => c.sync === 'barrier-wait');
+    expect(shown.every((c) => c.wallSeconds! > 0)).toBe(true);
+    for (const s of ['cost', 'speed', 'balanced'] as const) expect(TUNE_CONSIDERED, s).toContain(result.recommended[s]!.sync);
+    expect(formatTune(result, 'balanced')).toMatch(/barrier-wait \(shown\)/);
+  }, 120_000);
+
   it('runs as many threads as a deployed worker would: one per vCPU begun (2 at 3,008 MB, 6 at 10,240 MB)', async () => {
     // Prepare
     const job: TuneJob = { algorithm: 'kmeans', rows: 100_000, dims: 8, k: 4, rounds: 2, backend: 'dynamodb' };
 
     // Act
-    const result = await tune(job, AWS_PROFILE, MS_PER_ROW, { workers: [2] });
+    const result = await tune(job, AWS_PROFILE, MS_PER_ROW, { workers: [2], syncs: ['event'], shown: [] });
 
     // Assess
     const threadsAt = (mb: number) => result.candidates.find((c) => c.memoryMb === mb)?.threads;

@@ -471,6 +471,87 @@ export function stateStoreContract(name: string, open: () => Promise<StateStore>
         expect(listed[3]).toEqual(makeMetrics(9, { converged: true, stats: { shift: 0 } }));
       }));
 
+    it('lingering workers: a claim made before the hand-over is returned by it; after it, claims and releases are refused', () =>
+      withStore(open, async (store) => {
+        // Prepare: 10 shards (4 claim groups); shards 1, 5 and 6 claim round 3, shard 6 twice (a duplicate worker).
+        const jobId = uniqueJobId();
+        const answers = await Promise.all([store.claim(jobId, 3, 1, 10, 5000), store.claim(jobId, 3, 5, 10, 6000), store.claim(jobId, 3, 6, 10, 7000), store.claim(jobId, 3, 6, 10, 7001)]);
+        const released = await store.release(jobId, 3, 5, 10, 6000);
+        const waiting = await store.handedOver(jobId, 3, 1, 10);
+
+        // Act
+        const handed = await store.handOver(jobId, 3, 10);
+        const again = await store.handOver(jobId, 3, 10);
+        const late = await store.claim(jobId, 3, 2, 10, 8000);
+        const tooLate = await store.release(jobId, 3, 1, 10, 5000);
+
+        // Assess
+        expect(answers).toEqual(['claimed', 'claimed', 'claimed', 'claimed']);
+        expect(released).toBe('released');
+        expect(waiting).toBe('waiting');
+        expect(handed).toEqual([{ shard: 1, until: 5000 }, { shard: 6, until: 7000 }, { shard: 6, until: 7001 }]);
+        expect(again).toEqual(handed);
+        expect(late).toBe('handed');
+        expect(tooLate).toBe('handed');
+        for (const shard of [0, 1, 2, 3, 9]) expect(await store.handedOver(jobId, 3, shard, 10)).toBe('handed');
+        // Other rounds and jobs are untouched.
+        expect(await store.claim(jobId, 4, 1, 10, 5000)).toBe('claimed');
+        expect(await store.claim(uniqueJobId('other'), 3, 1, 10, 5000)).toBe('claimed');
+      }));
+
+    it('lingering workers: a job that ended hands over with "ended"; a cleared round is gone and its release harmless', () =>
+      withStore(open, async (store) => {
+        // Prepare
+        const jobId = uniqueJobId();
+        await store.claim(jobId, 8, 0, 4, 9000);
+        await store.claim(jobId, 2, 3, 4, 9000);
+
+        // Act
+        const claims = await store.handOver(jobId, 8, 4, true);
+        const after = await store.claim(jobId, 8, 1, 4, 9000);
+        const signal = await store.handedOver(jobId, 8, 0, 4);
+        const release = await store.release(jobId, 8, 0, 4, 9000);
+        await store.clearRound(jobId, 2, 4);
+        const gone = await store.handedOver(jobId, 2, 3, 4);
+        const releaseGone = await store.release(jobId, 2, 3, 4, 9000);
+
+        // Assess
+        expect(claims).toEqual([{ shard: 0, until: 9000 }]);
+        expect([after, signal, release]).toEqual(['ended', 'ended', 'ended']);
+        // A store may not tell a cleared group from a waiting one in one request (S3): the worker's
+        // release then says 'released' and it stops, as it would on 'gone'.
+        expect(['gone', 'waiting']).toContain(gone);
+        expect(releaseGone).toBe('released');
+        // The release of a cleared round does not bring its claims back.
+        expect(await store.handedOver(jobId, 2, 3, 4)).toBe(gone);
+        expect(await store.handOver(jobId, 2, 4)).toEqual([]);
+      }));
+
+    it('lingering workers: of 25 claims racing one hand-over, every one told "claimed" is returned by it, and only those or ones told "handed"', () =>
+      withStore(open, async (store) => {
+        // Prepare
+        const jobId = uniqueJobId();
+        const shards = Array.from({ length: 25 }, (_, i) => i);
+
+        // Act: the hand-over starts after about half of the claims.
+        const first = shards.slice(0, 12).map((shard) => store.claim(jobId, 1, shard, 25, 1000 + shard));
+        const handing = store.handOver(jobId, 1, 25);
+        const rest = shards.slice(12).map((shard) => store.claim(jobId, 1, shard, 25, 1000 + shard));
+        const answers = await Promise.all([...first, ...rest]);
+        const handed = await handing;
+        const repeat = await store.handOver(jobId, 1, 25);
+
+        // Assess: a claim told 'claimed' is counted on (its worker computes only if handed over); one
+        // told 'handed' computes anyway, so whether the hand-over returns it changes nothing.
+        const claimed = shards.filter((shard) => answers[shard] === 'claimed');
+        const returned = handed.map((c) => c.shard);
+        for (const shard of claimed) expect(returned).toContain(shard);
+        for (const shard of returned) expect(answers[shard]).toMatch(/^(claimed|handed)$/);
+        expect(handed.every((c) => c.until === 1000 + c.shard)).toBe(true);
+        expect(answers.filter((a) => a !== 'claimed').every((a) => a === 'handed')).toBe(true);
+        for (const shard of claimed) expect(repeat.map((c) => c.shard)).toContain(shard);
+      }));
+
     it('keeps non-finite numbers in round metrics', () =>
       withStore(open, async (store) => {
         // Prepare

@@ -1,0 +1,66 @@
+import { PRICES } from '../pricing.js';
+
+/*
+ * How long a lingering worker waits for the next round by default: as long as waiting costs less
+ * than what leaving costs. This is the break-even rule of ski rental (Karlin, Manasse, McGeoch and
+ * Owicki, "Competitive randomized algorithms for non-uniform problems", SODA 1990): waiting up to the
+ * price of the alternative never pays more than twice the best choice made with hindsight.
+ *
+ *   waiting, per second:  m·p_GBs + f·p_poll
+ *   leaving, once:        p_invoke + p_publish + (1 − 1/W)·t_load·m·p_GBs
+ *   budget:               1000 · leaving / waiting   (ms)
+ *
+ * m: the worker's memory (GB); p_GBs: Lambda's price per GB-s; f: polls per second at the longest
+ * pause (1000 / LINGER_POLL_MAX_MS); p_poll: one poll of the store (a strongly consistent DynamoDB
+ * read, an S3 GET; nothing on Redis or in memory); p_invoke, p_publish: a Lambda request and an SNS
+ * publish; t_load: the time to load the shard; 1 − 1/W: the chance that the next round's invocation
+ * lands on an environment without the shard (Lambda documents no affinity, so with W environments
+ * each holding one shard a task finds its own with probability 1/W), when it is loaded again and
+ * billed. Prices from src/pricing.ts.
+ */
+
+/** Longest pause between two polls of a lingering worker (ms). */
+export const LINGER_POLL_MAX_MS = 50;
+/** First pause (ms), doubled after each poll up to LINGER_POLL_MAX_MS. */
+export const LINGER_POLL_FIRST_MS = 2;
+/** A default budget is never longer than this (ms): the price rule alone could ask for more than a round ever takes. */
+export const MAX_DEFAULT_LINGER_MS = 300_000;
+
+export interface BudgetInputs {
+  /** The worker function's memory (MB). */
+  memoryMb: number;
+  /** Time to load the shard (ms), as this container measured it. */
+  loadMs: number;
+  /** W: shards of the job. */
+  shards: number;
+  /** Where the claims are polled: dynamodb, s3, redis or memory. */
+  backend: string;
+}
+
+/** Price of one poll of a claim group on `backend` (USD). */
+export function pollPriceUsd(backend: string): number {
+  if (backend.startsWith('dynamodb')) return PRICES.dynamoReadUnit.usd;
+  if (backend.startsWith('s3')) return PRICES.s3Get.usd;
+  return 0;
+}
+
+export interface Budget {
+  ms: number;
+  waitUsdPerSecond: number;
+  leaveUsd: number;
+}
+
+/** The default linger budget and the two prices it balances. */
+export function lingerBudget(inputs: BudgetInputs): Budget {
+  const gb = inputs.memoryMb / 1024;
+  const pollsPerSecond = 1000 / LINGER_POLL_MAX_MS;
+  const waitUsdPerSecond = gb * PRICES.lambdaGbSecond.usd + pollsPerSecond * pollPriceUsd(inputs.backend);
+  const miss = inputs.shards > 1 ? 1 - 1 / inputs.shards : 0;
+  const leaveUsd = PRICES.lambdaRequest.usd + PRICES.snsPublish.usd + miss * (inputs.loadMs / 1000) * gb * PRICES.lambdaGbSecond.usd;
+  const ms = Math.min(MAX_DEFAULT_LINGER_MS, Math.round((1000 * leaveUsd) / waitUsdPerSecond));
+  return { ms, waitUsdPerSecond, leaveUsd };
+}
+
+export function defaultLingerMs(inputs: BudgetInputs): number {
+  return lingerBudget(inputs).ms;
+}

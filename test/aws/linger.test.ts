@@ -1,0 +1,184 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRecoverHandler } from '../../handlers/recover.js';
+import { createWorkerHandler } from '../../handlers/worker.js';
+import type { AwsWiring } from '../../src/aws/wiring.js';
+import { formatCsv } from '../../src/data/csv.js';
+import { FileDatasetSource } from '../../src/data/FileDatasetSource.js';
+import type { StateStore } from '../../src/ports/StateStore.js';
+import { LINGER_MARGIN_MS } from '../../src/protocol/linger.js';
+import { LocalRuntime } from '../../src/runtime/LocalRuntime.js';
+import { MemoryStore } from '../../src/stores/MemoryStore.js';
+import { sleep } from '../../src/util/async.js';
+import { startAwsEmulators, type AwsEmulators } from '../helpers/aws-emulators.js';
+import { deliverConcurrently } from '../helpers/aws-linger.js';
+import { pipeline, type Pipeline } from '../helpers/aws-pipeline.js';
+import { useTempDirs } from '../helpers/cli.js';
+import { blobs } from '../helpers/data.js';
+import { captureLogs } from '../helpers/logs.js';
+
+/*
+ * `sync: 'linger'` through the deployed handlers on emulators (dynalite, s3rver, local SQS; SNS
+ * captured): workers invoked concurrently, as SNS invokes them, wait for the next round in their
+ * invocation. The model must be the event-driven one bit for bit whatever happens to the claims.
+ */
+
+let emulators: AwsEmulators;
+let p: Pipeline;
+const tempDir = useTempDirs('bspml-linger-');
+const logs = captureLogs();
+const DATA = blobs([[0, 0, 0], [6, 6, 1], [-6, 6, -1]], 120, 1.5, 3);
+const SPEC = { algorithm: 'kmeans', k: 3, workers: 3, seed: 9, maxRounds: 4, tol: 0 } as const;
+let reference: Awaited<ReturnType<LocalRuntime['train']>>;
+/** Lambda's context for a fresh 15-minute invocation. */
+const fresh = () => ({ getRemainingTimeInMillis: () => 900_000 });
+
+beforeAll(async () => {
+  emulators = await startAwsEmulators();
+  p = pipeline(emulators, { BSPML_THREADS: '1' });
+  const table = { columns: ['x', 'y', 'z'], rows: DATA.rows, cols: DATA.dims, values: DATA.features, hasHeader: true, firstLine: 2 };
+  const bytes = formatCsv(table);
+  const file = join(await tempDir(), 'blobs.csv');
+  await writeFile(file, bytes);
+  await p.wiring.s3.send(new PutObjectCommand({ Bucket: emulators.bucket, Key: 'datasets/linger.csv', Body: bytes }));
+  // The event-driven model, trained locally: the reference every run below must reproduce.
+  const runtime = new LocalRuntime({ store: new MemoryStore(), datasets: new FileDatasetSource(), defaultThreads: 1 });
+  try {
+    reference = await runtime.train({ ...SPEC, data: { uri: file } });
+  } finally {
+    await runtime.close();
+  }
+});
+
+afterAll(async () => {
+  await p?.close();
+  await emulators?.close();
+});
+
+function specOf(lingerMs: number) {
+  return { ...SPEC, sync: 'linger', lingerMs, data: { uri: `s3://${emulators.bucket}/datasets/linger.csv` } };
+}
+
+async function modelOf(jobId: string): Promise<Record<string, unknown>> {
+  const out = await p.wiring.s3.send(new GetObjectCommand({ Bucket: emulators.bucket, Key: `models/linger/${jobId}.json` }));
+  const { jobId: _id, data: _data, ...result } = JSON.parse(await out.Body!.transformToString()) as Record<string, unknown>;
+  return result;
+}
+
+/** Tasks published for rounds ≥ 1 of a job (round 0's always are). */
+function publishedTrainingTasks(jobId: string, before: number): number {
+  return p.sns.calls
+    .slice(before)
+    .flatMap((c) => c.PublishBatchRequestEntries ?? [])
+    .map((e) => JSON.parse(e.Message!) as { jobId: string; round: number })
+    .filter((t) => t.jobId === jobId && t.round > 0).length;
+}
+
+/** A worker handler whose store is `wrap`ped: the rest of the stack keeps the real one. */
+function workerWith(wrap: (store: StateStore) => Partial<StateStore>) {
+  const store = p.wiring.deps.store;
+  const overrides = wrap(store);
+  const wrapped = new Proxy(store, { get: (target, name, receiver) => (overrides as Record<string | symbol, unknown>)[name] ?? Reflect.get(target, name, receiver) });
+  const wiring: AwsWiring = { ...p.wiring, deps: { ...p.wiring.deps, store: wrapped } };
+  return createWorkerHandler(() => wiring);
+}
+
+describe('lingering workers on the emulated stack', () => {
+  it('a job that lingers: the same model as --sync event, with only the preparation round published', async () => {
+    // Prepare
+    const before = p.sns.calls.length;
+
+    // Act
+    const [started] = await p.start({ spec: specOf(20_000), jobId: 'linger-1' });
+    const delivered = await deliverConcurrently(p, emulators.queueUrl, { context: fresh });
+
+    // Assess
+    expect(started).toEqual({ jobId: 'linger-1', status: 'RUNNING' });
+    expect(await p.wiring.store.getJob('linger-1')).toMatchObject({ status: 'SUCCEEDED' });
+    expect(await modelOf('linger-1')).toEqual(reference.result);
+    expect(delivered.workerErrors).toEqual([]);
+    // W invocations in all: each computed the preparation round, then every training round, waiting in between.
+    expect(delivered.workerInvocations).toBe(SPEC.workers);
+    expect(publishedTrainingTasks('linger-1', before)).toBe(0);
+    const lingered = logs.events('worker-lingered').filter((e) => e.jobId === 'linger-1');
+    expect(lingered).toHaveLength(SPEC.workers);
+    for (const e of lingered) expect(e).toMatchObject({ rounds: reference.result.rounds + 1, handed: reference.result.rounds, released: 0 });
+  });
+
+  it('claims that lapse while their workers are busy: the aggregator publishes the shards, both copies compute, the model is the same', async () => {
+    // Prepare: claims of 40 ms; the completion is held 600 ms, so every claim has lapsed at the
+    // hand-over; each worker's release is late (it lands after the hand-over, as if the worker
+    // were still computing), so it is told 'handed' and computes the round too.
+    const before = p.sns.calls.length;
+    const worker = workerWith((store) => ({
+      release: async (jobId, round, shard, shards, until) => {
+        for (let i = 0; i < 2000 && (await store.handedOver(jobId, round, shard, shards)) === 'waiting'; i++) await sleep(5);
+        return store.release(jobId, round, shard, shards, until);
+      },
+    }));
+
+    // Act
+    await p.start({ spec: specOf(40), jobId: 'linger-lapse-1' });
+    const delivered = await deliverConcurrently(p, emulators.queueUrl, { worker, context: fresh, holdCompletionsMs: 600 });
+
+    // Assess
+    expect(await p.wiring.store.getJob('linger-lapse-1')).toMatchObject({ status: 'SUCCEEDED' });
+    expect(await modelOf('linger-lapse-1')).toEqual(reference.result);
+    expect(delivered.workerErrors).toEqual([]);
+    // Every shard of every training round was published (its claim had lapsed)…
+    expect(publishedTrainingTasks('linger-lapse-1', before)).toBe(SPEC.workers * reference.result.rounds);
+    // …and computed by the late workers too: duplicates, whose partials were refused.
+    const late = logs.events('worker-done').filter((e) => e.jobId === 'linger-lapse-1' && e.lingered === true);
+    expect(late.length).toBeGreaterThan(0);
+  });
+
+  it('a lingering worker killed: its claim holds the shard back until the recovery sweep publishes it', async () => {
+    // Prepare: the worker of shard 1 dies while waiting for round 2 (as Lambda kills an invocation).
+    const killed: string[] = [];
+    const worker = workerWith((store) => ({
+      handedOver: async (jobId, round, shard, shards) => {
+        if (jobId === 'linger-killed-1' && shard === 1 && round === 2 && killed.length === 0) {
+          killed.push(`shard ${shard}, round ${round}`);
+          throw new Error('Task timed out (killed while lingering)');
+        }
+        return store.handedOver(jobId, round, shard, shards);
+      },
+    }));
+    const sweep = createRecoverHandler(() => p.wiring, () => Date.now() + 3_600_000);
+
+    // Act: the round stalls (nothing published for shard 1); the sweep finds it and publishes shard 1.
+    await p.start({ spec: specOf(4000), jobId: 'linger-killed-1' });
+    const first = await deliverConcurrently(p, emulators.queueUrl, { worker, context: fresh });
+    const stalled = await p.wiring.store.getJob('linger-killed-1');
+    const arrived = await p.wiring.store.arrivals('linger-killed-1', 2, SPEC.workers);
+    const swept = (await sweep()).filter((r) => r.jobId === 'linger-killed-1');
+    await deliverConcurrently(p, emulators.queueUrl, { worker, context: fresh });
+
+    // Assess
+    expect(killed).toEqual(['shard 1, round 2']);
+    expect(first.workerErrors).toHaveLength(1);
+    expect(stalled).toMatchObject({ status: 'RUNNING', round: 2 });
+    expect(arrived).toEqual([0, 2]);
+    expect(swept).toEqual([{ jobId: 'linger-killed-1', action: 'republished', detail: 'shards 1' }]);
+    expect(await p.wiring.store.getJob('linger-killed-1')).toMatchObject({ status: 'SUCCEEDED' });
+    expect(await modelOf('linger-killed-1')).toEqual(reference.result);
+  });
+
+  it('stops lingering well before the function times out: with less time left than the margin, no claim is made', async () => {
+    // Prepare: every invocation has only the margin plus a second left.
+    const before = p.sns.calls.length;
+    const short = () => ({ getRemainingTimeInMillis: () => LINGER_MARGIN_MS + 1000 - 2000 });
+
+    // Act
+    await p.start({ spec: specOf(20_000), jobId: 'linger-short-1' });
+    const delivered = await deliverConcurrently(p, emulators.queueUrl, { context: short });
+
+    // Assess: the event-driven rounds, one invocation per shard per round.
+    expect(await modelOf('linger-short-1')).toEqual(reference.result);
+    expect(delivered.workerInvocations).toBe(SPEC.workers * (reference.result.rounds + 1));
+    expect(publishedTrainingTasks('linger-short-1', before)).toBe(SPEC.workers * reference.result.rounds);
+    expect(logs.events('worker-lingered').filter((e) => e.jobId === 'linger-short-1')).toEqual([]);
+  });
+});

@@ -1,0 +1,152 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
+import { WorkerContainer } from '../../src/inner/WorkerContainer.js';
+import type { StateStore } from '../../src/ports/StateStore.js';
+import { startJob } from '../../src/protocol/startJob.js';
+import type { ModelResult } from '../../src/protocol/types.js';
+import { BACKENDS, openStore, type Backend } from '../../src/stores/open.js';
+import { MemoryStore } from '../../src/stores/MemoryStore.js';
+import { findRedisServer } from '../../src/stores/redis-server.js';
+import { blobs } from '../helpers/data.js';
+import { FAULT_KINDS, FORGERIES, FaultyStore, NO_DISORDER, type Disorder, type Fault } from '../helpers/faults.js';
+import { LingerScheduler, runDisturbedLingering } from '../helpers/faults-linger.js';
+import { drive, harness } from '../helpers/protocol.js';
+
+/*
+ * The fault-injection suite for lingering workers (`sync: 'linger'`): as test/faults/faults.test.ts,
+ * with worker invocations that wait for later rounds (driven one at a time under a virtual clock,
+ * test/helpers/faults-linger.ts). A crash or lost reply at every store call of workers (their
+ * claims, polls and releases included), aggregator and sweep; duplicated, reordered, dropped, late
+ * and forged messages; woken sleepers in any order. Every run must end with the event-driven model
+ * bit for bit and never hang. A crash of a worker that may hold a claim (it finished a round) is
+ * the one fault, with a lost message, that may need the recovery sweep.
+ *
+ * Fast by default: memory and Redis (the stores' own claim semantics are in the contract suite,
+ * test/stores/contract.ts); BSPML_FAULTS=long: every call index × fault kind on every store, the
+ * emulators (dynalite, s3rver: seconds a run here) included, and many more random runs.
+ */
+
+const LONG = process.env.BSPML_FAULTS === 'long';
+/** Random runs per store: fast / long. A run on the emulators costs seconds here (dynalite, s3rver; polls included). */
+const RANDOM_RUNS: Record<Backend, [number, number]> = { memory: [40, 3000], redis: [10, 800], dynamodb: [0, 200], s3: [0, 100] };
+const FAST_INDICES: Record<Backend, number | 'all'> = { memory: 'all', redis: 6, dynamodb: 0, s3: 0 };
+
+const DATA = blobs([[0, 0], [8, 8], [-8, 8]], 20, 1.5, 4); // 60 rows
+const datasets = new MemoryDatasetSource().add('faults', DATA);
+const EVENT_SPEC = { algorithm: 'kmeans', k: 3, workers: 3, threads: 1, maxRounds: 3, tol: 0, seed: 3, data: { uri: 'faults' } } as const;
+/** Virtual milliseconds: polls at 2, 4, … 50 ms, so a whole wait is about seven polls. */
+const SPEC = { ...EVENT_SPEC, sync: 'linger', lingerMs: 150 } as const;
+
+let container: WorkerContainer;
+let clean: { result: ModelResult; model: Buffer; calls: number; lingered: number };
+let runs = 0;
+let fired = 0;
+
+beforeAll(async () => {
+  container = new WorkerContainer(1);
+  // The event-driven model is the reference; the fault-free lingering run must give it, and says
+  // how many store calls a run makes.
+  const event = harness(new MemoryStore(), datasets);
+  await startJob(event.deps, { jobId: 'event', spec: EVENT_SPEC });
+  await drive(event, container);
+  const done = (await event.store.getJob('event'))!;
+  const model = Buffer.from((await event.store.getModel('event', done.round + 1))!);
+
+  const store = new FaultyStore(new MemoryStore());
+  const h = harness(store, datasets);
+  const scheduler = new LingerScheduler();
+  await startJob({ ...h.deps, now: scheduler.now }, { jobId: 'reference', spec: SPEC });
+  store.armed = true;
+  const log = await runDisturbedLingering(h, scheduler, container, 'reference', NO_DISORDER);
+  store.armed = false;
+  const job = (await store.getJob('reference'))!;
+  expect(job.result).toEqual(done.result);
+  expect(Buffer.from((await store.getModel('reference', job.round + 1))!).equals(model)).toBe(true);
+  clean = { result: done.result!, model, calls: store.calls, lingered: log.lingeredRounds };
+});
+
+afterAll(async () => {
+  await container?.close();
+  console.log(`linger fault-injection suite: ${runs} runs, ${fired} with a fault that fired, reference job ${clean?.calls} store calls, ${clean?.lingered} rounds lingered into (${LONG ? 'long' : 'fast'} mode)`);
+});
+
+async function disturbedRun(inner: StateStore, fault: Fault | undefined, disorder: Disorder, lagMs = 0): Promise<FaultyStore> {
+  runs++;
+  const store = new FaultyStore(inner);
+  const h = harness(store, datasets);
+  const scheduler = new LingerScheduler();
+  const jobId = `linger-faults-${runs}-${Math.floor(Math.random() * 1e9)}`;
+  await startJob({ ...h.deps, now: scheduler.now }, { jobId, spec: SPEC });
+  store.fault = fault;
+  store.armed = true;
+  const what = `${inner.kind}, fault ${JSON.stringify(fault)}, disorder ${JSON.stringify(disorder)}, aggregator clock ${lagMs} ms behind`;
+
+  const log = await runDisturbedLingering(h, scheduler, container, jobId, disorder, undefined, lagMs);
+  if (disorder.drop.length === 0 && log.lingerersKilled === 0) expect(log.sweeps, `${what}: recovery sweeps needed (${store.fired ?? 'no fault fired'})`).toBe(0);
+
+  store.armed = false;
+  const job = await store.getJob(jobId);
+  expect(job?.status, `${what}: ${job?.error ?? ''} (${store.fired ?? 'no fault fired'}; ${log.steps} steps, ${log.sweeps} sweeps)`).toBe('SUCCEEDED');
+  expect(job!.result, what).toEqual(clean.result);
+  const model = Buffer.from((await store.getModel(jobId, job!.round + 1))!);
+  expect(model.equals(clean.model), `${what}: final model bytes`).toBe(true);
+  if (store.fired) fired++;
+  return store;
+}
+
+const disorderArb: fc.Arbitrary<Disorder> = fc.record({
+  orderSeed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+  duplicate: fc.array(fc.nat(30), { maxLength: 3 }),
+  drop: fc.array(fc.nat(30), { maxLength: 2 }),
+  replay: fc.array(fc.record({ step: fc.nat(40), pick: fc.nat(1000) }), { maxLength: 2 }),
+  forge: fc.option(fc.record({ step: fc.nat(25), kind: fc.constantFrom(...FORGERIES) }), { nil: undefined }),
+});
+
+const hasRedis = findRedisServer() !== undefined;
+
+const STORES = BACKENDS.filter((b) => (b !== 'redis' || hasRedis) && (LONG || FAST_INDICES[b] !== 0));
+
+describe.each(STORES)('fault injection with lingering workers on the %s store', (backend) => {
+  let inner: StateStore;
+
+  beforeAll(async () => {
+    inner = await openStore(backend);
+  });
+
+  afterAll(async () => {
+    await inner?.close();
+  });
+
+  it('the reference job lingers into every training round and makes claims, polls and hand-overs worth disturbing', () => {
+    expect(clean.lingered).toBe(EVENT_SPEC.workers * clean.result.rounds);
+    expect(clean.calls).toBeGreaterThan(40);
+  });
+
+  const exhaustive = LONG || FAST_INDICES[backend] === 'all';
+  it(`a crash before, a crash after and a lost reply at ${exhaustive ? 'every' : 'a spread of'} store call(s)`, { timeout: LONG ? 3_600_000 : 180_000 }, async () => {
+    const indices = Array.from({ length: clean.calls }, (_, i) => i + 1);
+    const step = Math.ceil(clean.calls / Number(FAST_INDICES[backend]));
+    const chosen = exhaustive ? indices : indices.filter((i) => (i - 1) % step === 0);
+    for (const at of chosen) {
+      for (const kind of FAULT_KINDS) {
+        const store = await disturbedRun(inner, { at, kind }, NO_DISORDER);
+        // One invocation at a time: undisturbed until the fault, the run makes the reference's calls.
+        expect(store.fired, `${kind} at call ${at}`).toBe(`${kind} ${store.trace[at - 1]} (call ${at})`);
+      }
+    }
+  });
+
+  const [fast, long] = RANDOM_RUNS[backend];
+  it(`${LONG ? long : fast} random combinations of one fault with duplicated, reordered, dropped, late and forged messages, coroutines interleaved at every store call and the aggregator's clock behind`, { timeout: LONG ? 3_600_000 : 180_000 }, async () => {
+    const faultArb = fc.option(fc.record({ at: fc.integer({ min: 1, max: clean.calls + 10 }), kind: fc.constantFrom(...FAULT_KINDS) }), { nil: undefined });
+    // Up to a whole budget behind: the aggregator may count a claim whose worker is releasing it.
+    const lagArb = fc.oneof(fc.constant(0), fc.integer({ min: 1, max: SPEC.lingerMs }));
+    await fc.assert(
+      fc.asyncProperty(faultArb, disorderArb, lagArb, async (fault, disorder, lag) => {
+        await disturbedRun(inner, fault, disorder, lag);
+      }),
+      { numRuns: LONG ? long : fast, seed: LONG ? undefined : 18_002 },
+    );
+  });
+});

@@ -1,0 +1,161 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
+import { WorkerContainer } from '../../src/inner/WorkerContainer.js';
+import type { StateStore } from '../../src/ports/StateStore.js';
+import { aggregate } from '../../src/protocol/aggregate.js';
+import type { ProtocolDeps } from '../../src/protocol/deps.js';
+import { runLingering } from '../../src/protocol/linger.js';
+import { lingerBudget } from '../../src/protocol/lingerBudget.js';
+import { startJob } from '../../src/protocol/startJob.js';
+import { MemoryStore } from '../../src/stores/MemoryStore.js';
+import { blobs } from '../helpers/data.js';
+import { drive, harness } from '../helpers/protocol.js';
+
+/*
+ * The lingering worker's races, each forced in one order (the fault suite, test/faults/linger-faults.test.ts,
+ * interleaves them at random): a release that loses to the hand-over, a claim that comes after it.
+ */
+
+const datasets = new MemoryDatasetSource().add('blobs', blobs([[0, 0], [8, 8], [-8, 8]], 20, 1.5, 4));
+const SPEC = { algorithm: 'kmeans', k: 3, workers: 2, threads: 1, maxRounds: 2, tol: 0, seed: 3, data: { uri: 'blobs' } } as const;
+const container = new WorkerContainer(1);
+afterAll(() => container.close());
+
+/** The event-driven model of SPEC, the reference. */
+async function reference(): Promise<unknown> {
+  const h = harness(new MemoryStore(), datasets);
+  await startJob(h.deps, { jobId: 'ref', spec: SPEC });
+  await drive(h, container);
+  return (await h.store.getJob('ref'))!.result;
+}
+
+describe('lingering worker races', () => {
+  it('a release that lands after the hand-over: the aggregator counted on the worker, which computes the round', async () => {
+    // Prepare: the aggregator's clock is a whole second behind the workers' (hosts differ), so at
+    // the hand-over it still counts claims whose workers are already releasing them. A release
+    // waits for the round's completion (or its hand-over) and lets it be aggregated first: it always loses.
+    const store = new MemoryStore();
+    const h = harness(store, datasets);
+    let time = 1_000_000;
+    const late: StateStore = Object.assign(Object.create(store) as StateStore, {
+      release: async (...args: Parameters<StateStore['release']>) => {
+        const [jobId, round, shard, shards] = args;
+        for (let i = 0; i < 10_000 && h.completion.pending.length === 0 && (await store.handedOver(jobId, round, shard, shards)) === 'waiting'; i++) {
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        for (const message of h.completion.pending.splice(0)) await aggregate({ ...h.deps, now: () => time - 1000 }, message);
+        return store.release(...args);
+      },
+    });
+    const deps = { ...h.deps, store: late, now: () => time, sleep: async (ms: number) => void (time += ms) };
+    await startJob(deps, { jobId: 'race', spec: { ...SPEC, sync: 'linger', lingerMs: 100 } });
+
+    // Act: both workers of round 0, at once; each waits out its budget and releases.
+    const runs = await Promise.all(h.fanout.pending.splice(0).map((task) => runLingering(deps, container, task, { memoryMb: 1024 })));
+
+    // Assess: every release was told 'handed' and computed the round; nothing was published after round 0.
+    const job = await store.getJob('race');
+    expect(job).toMatchObject({ status: 'SUCCEEDED' });
+    expect(job!.result).toEqual(await reference());
+    expect(h.fanout.published.filter((t) => t.round > 0)).toEqual([]);
+    expect(runs.reduce((n, r) => n + r.handed, 0)).toBe(SPEC.workers * job!.round);
+    expect(runs.reduce((n, r) => n + r.released, 0)).toBe(0);
+    expect(runs.reduce((n, r) => n + r.claims, 0)).toBe(SPEC.workers * (job!.round + 1));
+  });
+
+  it('a claim that comes after the hand-over computes at once; the published task is a harmless duplicate', async () => {
+    // Prepare: round 0 of shard 0 finishes first; shard 1's worker is slow and arrives last, so
+    // its completion is aggregated (round 1 handed over) before it claims.
+    const store = new MemoryStore();
+    const h = harness(store, datasets);
+    let time = 1_000_000;
+    const slow: StateStore = Object.assign(Object.create(store) as StateStore, {
+      claim: async (...args: Parameters<StateStore['claim']>) => {
+        if (args[2] === 1) for (const message of h.completion.pending.splice(0)) await aggregate(h.deps, message);
+        return store.claim(...args);
+      },
+    });
+    const deps = { ...h.deps, store: slow, now: () => time, sleep: async (ms: number) => void (time += ms) };
+    await startJob(deps, { jobId: 'late-claim', spec: { ...SPEC, sync: 'linger', lingerMs: 50 } });
+    const [first, second] = h.fanout.pending.splice(0);
+
+    // Act
+    const run0 = runLingering(deps, container, first!, { memoryMb: 1024 });
+    const run1 = await runLingering(deps, container, second!, { memoryMb: 1024 });
+    await run0;
+    await drive({ ...h, deps }, container);
+
+    // Assess
+    expect(run1.handed).toBeGreaterThan(0);
+    const job = await store.getJob('late-claim');
+    expect(job).toMatchObject({ status: 'SUCCEEDED' });
+    expect(job!.result).toEqual(await reference());
+  });
+});
+
+describe('lingering with the priced budget', () => {
+  /** Runs every pending task (lingering, one after the other), then every pending completion, until none is left. */
+  async function runAll(h: ReturnType<typeof harness>, deps: ProtocolDeps, own: WorkerContainer) {
+    const claimsByRound: number[] = [];
+    for (let guard = 0; guard < 100 && (h.fanout.pending.length || h.completion.pending.length); guard++) {
+      for (const task of h.fanout.pending.splice(0)) {
+        const run = await runLingering(deps, own, task, { memoryMb: 1024 });
+        claimsByRound[task.round] = (claimsByRound[task.round] ?? 0) + run.claims;
+      }
+      for (const message of h.completion.pending.splice(0)) await aggregate(deps, message);
+    }
+    return claimsByRound;
+  }
+
+  it('an environment whose wait after a training round ended in a release stops lingering for the job; an explicit --linger-ms never does', async () => {
+    // Prepare: completions are handled only after every worker of the round has returned, so every
+    // wait outlasts its budget (on a clock that moves only while workers wait).
+    const spec = { ...SPEC, maxRounds: 4 };
+    const own = new WorkerContainer(1);
+    const runs: Record<string, number[]> = {};
+    try {
+      for (const [name, extra] of [['priced', {}], ['explicit', { lingerMs: 40 }]] as const) {
+        const h = harness(new MemoryStore(), datasets);
+        let time = 1_000_000;
+        const deps = { ...h.deps, now: () => time, sleep: async (ms: number) => void (time += ms) };
+        await startJob(deps, { jobId: name, spec: { ...spec, sync: 'linger', ...extra } });
+
+        // Act
+        runs[name] = await runAll(h, deps, own);
+        expect(await h.store.getJob(name)).toMatchObject({ status: 'SUCCEEDED' });
+      }
+    } finally {
+      await own.close();
+    }
+
+    // Assess: priced, both workers wait after round 0 (its wait is not held against lingering), the
+    // first after round 1 (and releases), then none; explicit, both wait after every round.
+    const rounds = runs.explicit!.length;
+    expect(rounds).toBeGreaterThanOrEqual(3);
+    expect(runs.priced).toEqual([2, 1, ...Array(rounds - 2).fill(0)]);
+    expect(runs.explicit).toEqual(Array(rounds).fill(2));
+  });
+});
+
+describe('the default linger budget', () => {
+  it('prices waiting against leaving: longer for a slower shard load and more shards, about the same at any memory', () => {
+    // Prepare
+    const base = { memoryMb: 1769, loadMs: 2000, shards: 100, backend: 'dynamodb' };
+
+    // Act
+    const budget = lingerBudget(base);
+    const single = lingerBudget({ ...base, shards: 1 });
+
+    // Assess: with W = 100 a new invocation reloads the shard 99 % of the time: ≈ 0.99 × 2 s of
+    // load, plus the request and publish, over waiting at 1.73 GB plus 20 reads/s (9 % more).
+    expect(budget.ms).toBeGreaterThan(1750);
+    expect(budget.ms).toBeLessThan(1950);
+    expect(budget.leaveUsd).toBeCloseTo(0.2e-6 + 0.5e-6 + 0.99 * 2 * (1769 / 1024) * 0.0000166667, 12);
+    // One shard: the next invocation finds its environment; only the request and publish are saved.
+    expect(single.ms).toBeLessThan(30);
+    expect(lingerBudget({ ...base, loadMs: 4000 }).ms).toBeGreaterThan(budget.ms);
+    // Memory prices both sides alike (a reload is billed at the same GB): only the polls' share moves.
+    expect(Math.abs(lingerBudget({ ...base, memoryMb: 3538 }).ms - budget.ms)).toBeLessThan(0.1 * budget.ms);
+    expect(lingerBudget({ ...base, backend: 'redis' }).ms).toBeGreaterThan(budget.ms);
+  });
+});
