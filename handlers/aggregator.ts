@@ -8,9 +8,15 @@ import { publishModel } from '../src/aws/models.js';
 import { required } from '../src/aws/config.js';
 import { countFailedJob, instrument, recordRound } from '../src/aws/telemetry.js';
 import { wiringFromEnv, type AwsWiring } from '../src/aws/wiring.js';
+import { DIRECT_COMPLETION_SOURCE } from '../src/aws/directCompletion.js';
+import { BACKUP_CHECK_SOURCE } from '../src/aws/SqsDelayed.js';
+import { checkStragglers } from '../src/protocol/stragglers.js';
+import { z } from 'zod';
+import type { CompletionMessage } from '../src/protocol/types.js';
 
 /**
- * Completions from the SQS FIFO queue: aggregate the round, publish the next or finish. Powertools'
+ * Completions from the SQS FIFO queue, or invoked directly by the filling arrival (the invoke
+ * trigger, src/aws/LambdaCompletion.ts): aggregate the round, publish the next or finish. Powertools'
  * SqsFifoPartialProcessor reports a failed record back (partial batch response) with every later
  * record of its message group (its job), which FIFO order must keep behind it; records of other
  * jobs in the batch are processed whatever happens to this one. A record that is not a completion
@@ -19,6 +25,7 @@ import { wiringFromEnv, type AwsWiring } from '../src/aws/wiring.js';
 export function createAggregatorHandler(wiring: () => AwsWiring) {
   return async (event: unknown): Promise<SQSBatchResponse> => {
     const w = wiring();
+    if (isDirectCompletion(event)) return direct(w, event);
     const batch = recordsEventSchema.safeParse(event);
     if (!batch.success) {
       log('error', 'malformed-event', { source: 'sqs', error: issueText(batch.error) });
@@ -31,6 +38,12 @@ export function createAggregatorHandler(wiring: () => AwsWiring) {
       if (!parsed.success) log('error', 'malformed-event', { source: 'sqs', error: issueText(parsed.error) });
       return parsed.success;
     });
+    // Backup checks come from a standard queue of their own (a batch holds one queue's records).
+    const checks = records.filter(isBackupCheck);
+    if (checks.length > 0) {
+      for (const record of checks) await backupCheck(w, record);
+      return { batchItemFailures: [] };
+    }
     if (records.length === 0) return { batchItemFailures: [] };
     const processor = new SqsFifoPartialProcessorAsync();
     return processPartialResponse({ Records: records } as unknown as SQSEvent, (record: SQSRecord) => completion(w, record), processor, {
@@ -39,6 +52,87 @@ export function createAggregatorHandler(wiring: () => AwsWiring) {
       throwOnFullBatchFailure: false,
     });
   };
+}
+
+function isBackupCheck(raw: unknown): boolean {
+  const body = (raw as { body?: unknown }).body;
+  if (typeof body !== 'string' || !body.includes(BACKUP_CHECK_SOURCE)) return false;
+  try {
+    return (JSON.parse(body) as { source?: unknown }).source === BACKUP_CHECK_SOURCE;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A delayed look at a round's stragglers (src/protocol/stragglers.ts). Best effort: a malformed or
+ * failing check is logged and dropped (the recovery sweep still repairs a round that stalls).
+ */
+async function backupCheck(w: AwsWiring, raw: unknown): Promise<void> {
+  const parsed = backupCheckSchema.safeParse(JSON.parse((raw as { body: string }).body));
+  if (!parsed.success) {
+    log('error', 'malformed-backup-check', { error: issueText(parsed.error) });
+    return;
+  }
+  const { source: _source, ...check } = parsed.data;
+  try {
+    const outcome = await checkStragglers(w.deps, check);
+    log('info', 'backup-check', { jobId: check.jobId, round: check.round, check: check.check, ...outcome });
+  } catch (error) {
+    log('error', 'backup-check-failed', { jobId: check.jobId, round: check.round, error: errorText(error) });
+  }
+}
+
+const backupCheckSchema = z.object({
+  source: z.literal(BACKUP_CHECK_SOURCE),
+  jobId: z.string().min(1).max(512),
+  round: z.number().int().min(0),
+  check: z.number().int().min(1),
+  delayMs: z.number().min(0).max(86_400_000),
+});
+
+/** An event sent by LambdaCompletion (the invoke trigger), rather than an SQS batch. */
+function isDirectCompletion(event: unknown): event is { source: string } {
+  return typeof event === 'object' && event !== null && (event as { source?: unknown }).source === DIRECT_COMPLETION_SOURCE;
+}
+
+/**
+ * A completion invoked directly (asynchronously) by the filling arrival. A malformed one is logged
+ * and dropped; an error is thrown to Lambda, which retries the event twice; a completion whose
+ * retries all failed is re-sent by the recovery sweep (through the queue), which fails the job
+ * after its sweeps find no progress.
+ */
+async function direct(w: AwsWiring, event: { source: string }): Promise<SQSBatchResponse> {
+  // Lambda ignores what an asynchronous invocation returns; the batch shape keeps one handler type.
+  const none: SQSBatchResponse = { batchItemFailures: [] };
+  let message;
+  try {
+    const { source: _source, ...body } = event as Record<string, unknown>;
+    message = parseCompletion(JSON.stringify(body));
+  } catch (error) {
+    log('error', 'malformed-completion', { source: 'invoke', error: errorText(error) });
+    return none;
+  }
+  try {
+    await aggregateOne(w, message);
+  } catch (error) {
+    log('error', 'aggregate-failed', { jobId: message.jobId, round: message.round, source: 'invoke', error: errorText(error) });
+    throw error;
+  }
+  return none;
+}
+
+/** Aggregates one completion, logs and counts its outcome, and writes the model of a finished job. */
+async function aggregateOne(w: AwsWiring, message: CompletionMessage): Promise<void> {
+  const outcome = await aggregate(w.deps, message);
+  log(outcome.status === 'failed' ? 'error' : 'info', 'aggregated', { jobId: message.jobId, round: message.round, ...outcome });
+  if (outcome.status === 'advanced' || outcome.status === 'finished') recordRound(outcome.metrics);
+  if (outcome.status === 'failed') {
+    log('error', 'job-failed', { jobId: message.jobId, reason: outcome.reason });
+    countFailedJob();
+  }
+  // 'ignored' covers a redelivery after a finish whose model write failed: finish() checks.
+  if (outcome.status === 'finished' || outcome.status === 'ignored') await finish(w, message.jobId, message.round);
 }
 
 async function completion(w: AwsWiring, raw: unknown): Promise<void> {
@@ -56,15 +150,7 @@ async function completion(w: AwsWiring, raw: unknown): Promise<void> {
     return;
   }
   try {
-    const outcome = await aggregate(w.deps, message);
-    log(outcome.status === 'failed' ? 'error' : 'info', 'aggregated', { jobId: message.jobId, round: message.round, ...outcome });
-    if (outcome.status === 'advanced' || outcome.status === 'finished') recordRound(outcome.metrics);
-    if (outcome.status === 'failed') {
-      log('error', 'job-failed', { jobId: message.jobId, reason: outcome.reason });
-      countFailedJob();
-    }
-    // 'ignored' covers a redelivery after a finish whose model write failed: finish() checks.
-    if (outcome.status === 'finished' || outcome.status === 'ignored') await finish(w, message.jobId, message.round);
+    await aggregateOne(w, message);
   } catch (error) {
     const receives = record.attributes.ApproximateReceiveCount;
     log('error', 'aggregate-failed', { jobId: message.jobId, round: message.round, receives, error: errorText(error) });

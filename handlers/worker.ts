@@ -3,7 +3,9 @@ import { runLingering } from '../src/protocol/linger.js';
 import { issueText, recordsEventSchema } from '../src/aws/events.js';
 import { log, roundTasksOf } from '../src/aws/messages.js';
 import { instrument } from '../src/aws/telemetry.js';
-import { wiringFromEnv, type AwsWiring } from '../src/aws/wiring.js';
+import { loadConfig } from '../src/aws/config.js';
+import { invokeCompletionFor } from '../src/aws/LambdaCompletion.js';
+import { createWiring, type AwsWiring } from '../src/aws/wiring.js';
 
 /** What the worker reads of Lambda's context: the time its invocation has left. */
 export interface WorkerContext {
@@ -70,4 +72,11 @@ function round1(value: number): number {
   return Math.round(value * 10) / 10;
 }
 
-export const handler = instrument(createWorkerHandler(wiringFromEnv));
+let fromEnv: AwsWiring | undefined;
+
+/** The worker's wiring: as every function's, with the completion channel its stack chose (BSPML_AGGREGATOR_TRIGGER). */
+function workerWiring(): AwsWiring {
+  return (fromEnv ??= createWiring(loadConfig(process.env), { completion: (config) => invokeCompletionFor(config) }));
+}
+
+export const handler = instrument(createWorkerHandler(workerWiring));

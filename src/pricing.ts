@@ -22,6 +22,8 @@ export const PRICES = {
   s3Put: { usd: 0.005 / 1e3, per: 'PUT, COPY, POST or LIST request (S3 Standard)', source: DESIGN, asOf: DESIGN_DATE, assumption: false },
   s3Get: { usd: 0.0004 / 1e3, per: 'GET or other request (S3 Standard)', source: DESIGN, asOf: DESIGN_DATE, assumption: false },
   lambdaGbSecond: { usd: 0.0000166667, per: 'GB-second (x86)', source: DESIGN, asOf: DESIGN_DATE, assumption: false },
+  // The stack runs on arm64 (serverless.yml): Graviton's GB-second, first pricing tier.
+  lambdaGbSecondArm: { usd: 0.0000133334, per: 'GB-second (arm64, first 6 billion GB-s a month)', source: 'aws.amazon.com/lambda/pricing (us-east-1)', asOf: '2026-12-06', assumption: false },
   lambdaRequest: { usd: 0.2 / 1e6, per: 'invocation', source: DESIGN, asOf: DESIGN_DATE, assumption: false },
   snsPublish: { usd: 0.5 / 1e6, per: 'publish', source: DESIGN, asOf: DESIGN_DATE, assumption: false },
   sqsFifoRequest: { usd: 0.5 / 1e6, per: 'FIFO request', source: DESIGN, asOf: DESIGN_DATE, assumption: false },

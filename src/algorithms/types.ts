@@ -63,6 +63,12 @@ export interface Algorithm<S extends JobSpec = JobSpec> {
   /** Length of the model array for this shape: a task's model of any other length is refused. */
   modelLength(shape: Shape): number;
   partialLength(shape: Shape): number;
+  /**
+   * The ranges [from, to) of the model that `partial` reads (absent: all of it). The thread pool
+   * writes only these into the buffer its threads share, so a solver's state (L-BFGS history, a
+   * gradient kept for the next round) never travels to the threads.
+   */
+  threadRanges?(shape: Shape, model: Float64Array): [number, number][];
   /** Adds the contribution of `block`'s rows to `out` (which starts zeroed). */
   partial(shape: Shape, model: Float64Array, block: RowBlock, out: Float64Array): void;
   /** Adds `other` into `into`. */

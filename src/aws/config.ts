@@ -37,6 +37,17 @@ const envSchema = z.object({
     .transform((v) => v.trim() || undefined)
     .pipe(z.string().regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL').optional())
     .optional(),
+  /** How the filling arrival reaches the aggregator: the SQS FIFO queue, or a direct asynchronous Invoke (workers only). */
+  BSPML_AGGREGATOR_TRIGGER: z.enum(['sqs', 'invoke']).default('sqs'),
+  /** The aggregator function's name or ARN, for the invoke trigger. */
+  BSPML_AGGREGATOR_FUNCTION: z.string().min(1).optional(),
+  /** Backup tasks for stragglers (src/protocol/stragglers.ts): `on` sends each round's delayed check to BSPML_BACKUP_QUEUE_URL. */
+  BSPML_BACKUP_TASKS: z.enum(['on', 'off']).default('off'),
+  BSPML_BACKUP_QUEUE_URL: z
+    .string()
+    .transform((v) => v.trim() || undefined)
+    .pipe(z.string().url().optional())
+    .optional(),
   AWS_REGION: z.string().min(1).optional(),
   AWS_LAMBDA_FUNCTION_MEMORY_SIZE: positiveInt.optional(),
   // Emulator endpoints, for tests and local runs; absent on AWS.
@@ -44,6 +55,7 @@ const envSchema = z.object({
   BSPML_S3_ENDPOINT: optionalUrl,
   BSPML_SQS_ENDPOINT: optionalUrl,
   BSPML_SNS_ENDPOINT: optionalUrl,
+  BSPML_LAMBDA_ENDPOINT: optionalUrl,
 });
 
 export interface AwsConfig {
@@ -62,8 +74,12 @@ export interface AwsConfig {
   startTimeoutMs: number;
   statePrefix: string;
   redisUrl?: string;
+  aggregatorTrigger: 'sqs' | 'invoke';
+  aggregatorFunction?: string;
+  /** The queue of backup checks when backup tasks are on; undefined: off. */
+  backupQueueUrl?: string;
   region?: string;
-  endpoints: { dynamodb?: string; s3?: string; sqs?: string; sns?: string };
+  endpoints: { dynamodb?: string; s3?: string; sqs?: string; sns?: string; lambda?: string };
 }
 
 export class ConfigError extends BspmlError {
@@ -104,8 +120,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AwsConfig {
     startTimeoutMs: e.BSPML_START_TIMEOUT_SECONDS * 1000,
     statePrefix: e.BSPML_STATE_PREFIX,
     redisUrl: e.BSPML_REDIS_URL,
+    aggregatorTrigger: e.BSPML_AGGREGATOR_TRIGGER,
+    aggregatorFunction: e.BSPML_AGGREGATOR_FUNCTION,
+    backupQueueUrl: e.BSPML_BACKUP_TASKS === 'on' ? required(e.BSPML_BACKUP_QUEUE_URL, 'BSPML_BACKUP_QUEUE_URL') : undefined,
     region: e.AWS_REGION,
-    endpoints: { dynamodb: e.BSPML_DYNAMODB_ENDPOINT, s3: e.BSPML_S3_ENDPOINT, sqs: e.BSPML_SQS_ENDPOINT, sns: e.BSPML_SNS_ENDPOINT },
+    endpoints: { dynamodb: e.BSPML_DYNAMODB_ENDPOINT, s3: e.BSPML_S3_ENDPOINT, sqs: e.BSPML_SQS_ENDPOINT, sns: e.BSPML_SNS_ENDPOINT, lambda: e.BSPML_LAMBDA_ENDPOINT },
   };
 }
 

@@ -17,6 +17,7 @@ import { S3DatasetSource } from './S3DatasetSource.js';
 import { SnsFanout, type SnsLike } from './SnsFanout.js';
 import { awsClientTimeouts, redisTimeouts } from '../util/clients.js';
 import { SqsCompletion, type SqsLike } from './SqsCompletion.js';
+import { SqsDelayed } from './SqsDelayed.js';
 
 /**
  * Everything a handler needs, built once per container (module scope outlives an invocation on a
@@ -40,6 +41,8 @@ export interface AwsWiring {
 export interface WiringOverrides {
   sns?: SnsLike;
   sqs?: SqsLike;
+  /** The completion channel when not the queue (the worker's invoke trigger: LambdaCompletion.ts's invokeCompletionFor). */
+  completion?: (config: AwsConfig) => Completion | undefined;
   s3?: S3Client;
   dynamodb?: DynamoDBClient;
 }
@@ -53,7 +56,7 @@ export function createWiring(config: AwsConfig, overrides: WiringOverrides = {})
   const datasets = new S3DatasetSource(s3);
   // The topic and queue are resolved when first used: not every function is given both.
   let fanout: SnsFanout | undefined;
-  let completion: SqsCompletion | undefined;
+  let completion: Completion | undefined;
   const lazyFanout: Fanout = {
     publish: (tasks) => {
       fanout ??= new SnsFanout(overrides.sns ?? new SNSClient({ ...awsClientTimeouts(), region, endpoint: config.endpoints.sns }), required(config.topicArn, 'BSPML_TOPIC_ARN'));
@@ -62,14 +65,21 @@ export function createWiring(config: AwsConfig, overrides: WiringOverrides = {})
   };
   const lazyCompletion: Completion = {
     send: (message) => {
-      completion ??= new SqsCompletion(overrides.sqs ?? sqsClient(config), required(config.queueUrl, 'BSPML_QUEUE_URL'));
+      // The invoke trigger is the workers' (handlers/worker.ts); other senders (the sweep) use the queue.
+      completion ??= overrides.completion?.(config) ?? new SqsCompletion(overrides.sqs ?? sqsClient(config), required(config.queueUrl, 'BSPML_QUEUE_URL'));
       return completion.send(message);
     },
   };
+  // Backup checks, when the stack turned them on: sent by the aggregation that publishes a round.
+  let delayed: SqsDelayed | undefined;
+  const backupQueueUrl = config.backupQueueUrl;
+  const lazyDelayed = backupQueueUrl
+    ? { send: (check: Parameters<SqsDelayed['send']>[0], delayMs: number) => (delayed ??= new SqsDelayed(overrides.sqs ?? sqsClient(config), backupQueueUrl)).send(check, delayMs) }
+    : undefined;
   let container: WorkerContainer | undefined;
   return {
     config,
-    deps: { store, datasets, fanout: lazyFanout, completion: lazyCompletion, limits: { maxWorkerRounds: config.maxWorkerRounds } },
+    deps: { store, datasets, fanout: lazyFanout, completion: lazyCompletion, limits: { maxWorkerRounds: config.maxWorkerRounds }, ...(lazyDelayed ? { delayed: lazyDelayed } : {}) },
     store,
     dynamodb,
     datasets,

@@ -2,18 +2,20 @@ import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { DEFAULT_DEPLOYMENT } from '../aws/cost.js';
-import { NEWTON_MAX_DIMS } from '../algorithms/index.js';
+import { GIANT_ROWS_PER_PARAMETER, NEWTON_MAX_DIMS } from '../algorithms/index.js';
 import { BspmlError } from '../errors.js';
 import { LOGREG_SOLVERS, SVM_SOLVERS } from '../protocol/spec.js';
 import { installSignalHandlers } from '../util/interrupt.js';
 import { VERSION } from '../version.js';
 import { BACKENDS } from '../stores/open.js';
 import { addBenchBackendsCommand } from '../bench/backends-cli.js';
+import { addBenchPredictCommand } from './bench-predict.js';
 import { addAwsCommands } from './aws.js';
 import { convert } from './convert.js';
+import { exportModel, type ExportOptions } from './export.js';
 import { gen } from './gen.js';
 import type { CliIo } from './io.js';
-import { addReportOptions, httpUrl, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber, redisUrl } from './options.js';
+import { addReportOptions, columnList, fraction, httpUrl, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber, redisUrl } from './options.js';
 import { predict, type PredictOptions } from './predict.js';
 import { addSimulateCommand, addTuneCommand } from './simulate.js';
 import { SYNC_DESIGNS, train, type TrainOptions } from './train.js';
@@ -41,6 +43,10 @@ function addTrainOptions(command: Command): Command {
         .default('event'),
     )
     .option('--linger-ms <ms>', 'with --sync linger: how long a worker waits for the next round (default: priced per job, docs/protocol.md)', nonNegativeInt)
+    .option('--features <columns>', 'only these columns (names or 0-based indices, comma-separated) are features', columnList())
+    .option('--drop <columns>', 'leave these columns out (an id, a leak; comma-separated names or 0-based indices)', columnList())
+    .option('--validation <uri>', 'held-out rows to score the written model on (a file, a directory of parts or s3://): accuracy, log-loss, AUC, precision/recall/F1, confusion matrix; k-means: inertia')
+    .option('--holdout <fraction>', 'leave this share of the rows out of training (seeded by --seed, the same rows for any --workers) and score the model on them', fraction)
     .option('--out <file>', 'write the model as JSON (only when training succeeds)')
     .option('--no-progress', 'no progress bar')
     .option('--worker-memory <mb>', `worker memory (MB) of the stack the projected AWS cost assumes (default ${DEFAULT_DEPLOYMENT.workerMemoryMb})`, positiveInt);
@@ -49,7 +55,7 @@ function addTrainOptions(command: Command): Command {
 function addLogregOptions(command: Command): Command {
   return command
     .option('--label-column <name>', 'label column (classes 0, 1, …; more than two: multinomial): header name, 0-based index or "last" (default last)')
-    .addOption(new Option('--solver <name>', `${LOGREG_SOLVERS.join(', ')} (default: newton up to ${NEWTON_MAX_DIMS} features, else lbfgs)`).argParser(oneOf(LOGREG_SOLVERS)))
+    .addOption(new Option('--solver <name>', `${LOGREG_SOLVERS.join(', ')} (default: newton up to ${NEWTON_MAX_DIMS} features, else lbfgs; more than two classes: giant for over ${NEWTON_MAX_DIMS} parameters with at least ${GIANT_ROWS_PER_PARAMETER} rows per parameter per thread, else lbfgs)`).argParser(oneOf(LOGREG_SOLVERS)))
     .option('--lr <x>', 'gd, local-sgd: learning rate (default 0.5; local-sgd: of round 1, round r uses lr/√r)', positiveNumber)
     .option('--l2 <x>', 'L2 penalty on standardised weights (default 0)', nonNegativeNumber)
     .option('--C <x>', "scikit-learn's C, instead of --l2: l2 = 1 / (C × rows)", positiveNumber)
@@ -85,6 +91,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .action((options: TrainOptions, command: Command) => train(undefined, options, io, givenOptions(command)));
   addTrainOptions(addReportOptions(trainCommand.command('kmeans').description('k-means (k-means++ init, exact Lloyd rounds)')))
     .option('--k <n>', 'number of clusters (required unless the spec has k)', positiveInt)
+    .option('--n-init <n>', 'restarts: k-means++ this many times on the initialisation sample, the best by its inertia kept (default 1)', positiveInt)
     .action((options: TrainOptions, command: Command) => train('kmeans', options, io, givenOptions(command)));
   addLogregOptions(addTrainOptions(addReportOptions(trainCommand.command('logreg').description('logistic regression (Newton, L-BFGS or gradient descent; docs/algorithms.md)'))))
     .action((options: TrainOptions, command: Command) => train('logreg', options, io, givenOptions(command)));
@@ -101,13 +108,25 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   program
     .command('predict')
     .description('apply a trained model to a data file')
-    .requiredOption('--model <file>', 'model JSON written by train --out')
-    .requiredOption('--data <file>', 'CSV or binary data with the model\'s feature columns')
-    .option('--out <file>', 'write predictions as CSV (default: standard output)')
+    .requiredOption('--model <file>', 'model JSON written by train --out, or a published model s3://BUCKET/models/NAME/ (its latest version)')
+    .option('--model-version <v>', 'with an s3:// model: this version (the job id that trained it) instead of the latest')
+    .option('--s3-endpoint <url>', 'S3 endpoint for s3:// models, data and output (an emulator; default AWS_ENDPOINT_URL_S3, else AWS)')
+    .option('--shards <n>', 'with --out s3://…/ or DIR/: shards, one output part each (default: one per data part)', positiveInt)
+    .requiredOption('--data <file>', 'CSV or binary data with the model\'s feature columns; a directory of parts or s3://BUCKET/PREFIX/ with --out …/')
+    .option('--out <file>', 'write predictions as CSV (default: standard output); s3://BUCKET/PREFIX/ or DIR/: one part per shard')
     .option('--id-column <name>', 'copy this column to each output row, first (a name, or a 0-based index in a file without header)')
     .option('--keep <columns>', 'copy these columns (comma-separated) to each output row, after the id', (v: string) => v.split(',').filter(Boolean))
     .option('--allow-extra-columns', 'ignore data columns the model does not use (default: an error naming them)')
+    .option('--by-position', "match the model's features to the file's columns by position, not by name")
     .action((options: PredictOptions) => predict(options, io));
+
+  program
+    .command('export')
+    .description('write a trained model in a standard format: ONNX (docs/export.md)')
+    .requiredOption('--model <file>', 'model JSON written by train --out')
+    .option('--format <name>', 'onnx', 'onnx')
+    .requiredOption('--out <file>', 'the exported file, e.g. model.onnx')
+    .action((options: ExportOptions) => exportModel(options, io));
 
   const genCommand = program.command('gen').description('write synthetic data with a seed');
   const genOptions = (command: Command) =>
@@ -135,6 +154,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   // Benchmarks: each registers its subcommand on this one `bench` command.
   const benchCommand = program.command('bench').description('measure the system on this machine');
   addBenchBackendsCommand(benchCommand, io);
+  addBenchPredictCommand(benchCommand, io);
 
   // What a deployed job would take and cost, without deploying it.
   addSimulateCommand(program, io);

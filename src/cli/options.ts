@@ -59,3 +59,21 @@ export function addReportOptions(command: Command): Command {
     .option('--json', 'print the run report as JSON on standard output, and nothing else there')
     .option('--quiet', 'print nothing but errors');
 }
+
+/** A comma-separated list of column names or indices: none empty, none twice. */
+export function columnList() {
+  return (value: string): string[] => {
+    const names = value.split(',').map((s) => s.trim());
+    if (names.some((n) => n === '')) throw new InvalidArgumentError('an empty column name (give names or 0-based indices, separated by commas).');
+    const twice = names.find((n, i) => names.indexOf(n) !== i);
+    if (twice !== undefined) throw new InvalidArgumentError(`column "${twice}" is named twice.`);
+    return names;
+  };
+}
+
+/** A number strictly between 0 and 1. */
+export function fraction(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n >= 1) throw new InvalidArgumentError('must be a fraction between 0 and 1 (0.2 holds out a fifth of the rows).');
+  return n;
+}

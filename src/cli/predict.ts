@@ -3,19 +3,52 @@ import { predictKmeans, predictLogreg, predictMultinomial, predictSvm } from '..
 import { DataError, SpecError } from '../errors.js';
 import { readTable } from '../data/load.js';
 import { formatFloat32, type Table } from '../data/table.js';
+import { classKey, labelKey } from '../data/textColumns.js';
 import { parseModel } from '../protocol/modelFile.js';
-import type { ModelResult } from '../protocol/types.js';
+import { classLabelsOf, isMultinomial, type ModelResult } from '../protocol/types.js';
 import { writeFileAtomic } from '../util/files.js';
+import { isS3Uri, readStoredModel } from '../serve/storedModel.js';
+import { batchPredictCli, isBatchPredict } from './batch-predict.js';
 import type { CliIo } from './io.js';
 
 /** `bspml predict`: applies a trained model to a data file, one output row per input row. */
 export async function predict(options: PredictOptions, io: CliIo): Promise<void> {
-  const model = await readModel(options.model);
-  const table = await readTable(options.data);
+  // s3://…/models/NAME/ (with --model-version V): a published model (src/serve/storedModel.ts).
+  if (options.modelVersion !== undefined && !isS3Uri(options.model)) throw new SpecError(`--model-version: pins a published model: give --model s3://BUCKET/models/NAME/`, 'model-version');
+  const model = isS3Uri(options.model) ? await readStoredModel(options.model, options) : await readModel(options.model);
+  // A data set in S3, or parts out: through the training data plane, one part per shard (src/cli/batch-predict.ts).
+  if (isBatchPredict(options)) return batchPredictCli(model, options, io);
+  const carried = [...(options.idColumn !== undefined ? [options.idColumn] : []), ...(options.keep ?? [])];
+  const clash = carried.find((name) => outputColumns(model).includes(name));
+  if (clash !== undefined) {
+    throw new SpecError(`--${options.idColumn === clash ? 'id-column' : 'keep'} ${clash}: the output has its own column "${clash}" (${outputColumns(model).join(', ')}); rename the input column`, 'keep');
+  }
+  // Carried columns and the truth are read as text: ids stay as written ("007", 2^53 − 1), labels may be any.
+  const labelName = model.algorithm !== 'kmeans' ? model.labelName : undefined;
+  const table = await readTable(options.data, {
+    textColumns: (columns, hasHeader) => {
+      const wanted = new Set(carried.map((name) => columnOf(columns, hasHeader, name)).filter((c) => c >= 0));
+      if (options.byPosition) {
+        // By position, the label is the column after the features, when there is one.
+        const rest = [...columns.keys()].filter((c) => !wanted.has(c));
+        if (labelName !== undefined && rest.length === model.dims + 1) wanted.add(rest[model.dims]!);
+      } else if (hasHeader || !model.featureNames.every(isDefaultName)) {
+        // Matched by name: every column that is not a feature (the label, an id, one ignored) is text, never parsed as a number.
+        columns.forEach((c, i) => !model.featureNames.includes(c) && wanted.add(i));
+      } else if (labelName !== undefined && columns.includes(labelName)) wanted.add(columns.indexOf(labelName));
+      return [...wanted];
+    },
+  });
   const { features, labels, pass } = selectColumns(model, table, options.data, options);
-  // Carried columns lead each row, as the data holds them (float32, as every column is read).
-  const head = pass.length ? `${pass.map((p) => p.name).join(',')},` : '';
-  const lead = (i: number) => (pass.length ? `${pass.map((p) => formatFloat32(table.values[i * table.cols + p.index]!)).join(',')},` : '');
+  const text = (column: number, i: number): string => {
+    const v = table.values[i * table.cols + column]!;
+    const keys = table.texts?.[column];
+    return keys ? keys[v]! : formatFloat32(v);
+  };
+  // Carried columns lead each row, as the data holds them.
+  const head = pass.length ? `${pass.map((p) => csvField(p.name)).join(',')},` : '';
+  const lead = (i: number) => (pass.length ? `${pass.map((p) => csvField(text(p.index, i))).join(',')},` : '');
+  const truth = (i: number): string | undefined => (labels === undefined ? undefined : text(labels, i));
 
   let csv: string;
   let summary: string;
@@ -27,31 +60,37 @@ export async function predict(options: PredictOptions, io: CliIo): Promise<void>
     const sizes = new Array<number>(model.k).fill(0);
     for (const c of cluster) sizes[c]!++;
     summary = `predicted ${table.rows} rows; cluster sizes ${sizes.join(', ')}`;
-  } else if ('classes' in model) {
-    // Multinomial logistic regression: the class, then P(class k) for each class k.
-    const { label, probabilities } = predictMultinomial(model, features, table.rows);
-    const classes = model.classes.length;
-    const lines = [`${head}label,${model.classes.map((k) => `p${k}`).join(',')}`];
-    let correct = 0;
-    for (let i = 0; i < table.rows; i++) {
-      lines.push(`${lead(i)}${label[i]},${Array.from(probabilities.subarray(i * classes, (i + 1) * classes)).join(',')}`);
-      if (labels && labels[i] === label[i]) correct++;
-    }
-    csv = lines.join('\n');
-    summary = `predicted ${table.rows} rows` + (labels ? `; accuracy ${((100 * correct) / table.rows).toFixed(2)}% against column "${model.labelName}"` : '');
   } else {
-    // Logistic regression: P(label = 1); SVM: the decision value w·x + b (label 1 where ≥ 0).
-    const svm = model.algorithm === 'svm';
-    const p = svm ? predictSvm(model, features, table.rows) : predictLogreg(model, features, table.rows);
-    const lines = [`${head}${svm ? 'decision,label' : 'probability,label'}`];
+    const classes = classLabelsOf(model);
+    const names = classes.map((c) => csvField(String(c)));
+    const keys = classes.map(classKey);
+    let index: Int32Array;
+    let rest: (i: number) => string;
+    let header: string;
+    if (isMultinomial(model)) {
+      // The class, then P(class k) for each class k.
+      const { label, probabilities } = predictMultinomial(model, features, table.rows);
+      const C = classes.length;
+      index = label;
+      header = `prediction,${classes.map((c) => csvField(`p_${String(c)}`)).join(',')}`;
+      rest = (i) => Array.from(probabilities.subarray(i * C, (i + 1) * C)).join(',');
+    } else {
+      // Logistic regression: P(class 1); SVM: the decision value w·x + b (class 1 where ≥ 0).
+      const svm = model.algorithm === 'svm';
+      const p = svm ? predictSvm(model, features, table.rows) : predictLogreg(model, features, table.rows);
+      index = Int32Array.from(p, (v) => (v >= (svm ? 0 : 0.5) ? 1 : 0));
+      header = `prediction,${svm ? 'decision' : 'probability'}`;
+      rest = (i) => String(p[i]);
+    }
+    const lines = [`${head}${header}`];
     let correct = 0;
     for (let i = 0; i < table.rows; i++) {
-      const label = p[i]! >= (svm ? 0 : 0.5) ? 1 : 0;
-      lines.push(`${lead(i)}${p[i]},${label}`);
-      if (labels && labels[i] === label) correct++;
+      lines.push(`${lead(i)}${names[index[i]!]},${rest(i)}`);
+      const y = truth(i);
+      if (y !== undefined && sameClass(y, keys[index[i]!]!)) correct++;
     }
     csv = lines.join('\n');
-    summary = `predicted ${table.rows} rows` + (labels ? `; accuracy ${((100 * correct) / table.rows).toFixed(2)}% against column "${model.labelName}"` : '');
+    summary = `predicted ${table.rows} rows` + (labels !== undefined ? `; accuracy ${((100 * correct) / table.rows).toFixed(2)}% against column "${model.labelName}"` : '');
   }
   if (options.out) {
     await writeFileAtomic(options.out, `${csv}\n`);
@@ -62,7 +101,35 @@ export async function predict(options: PredictOptions, io: CliIo): Promise<void>
   }
 }
 
-async function readModel(file: string): Promise<ModelResult> {
+/** The columns predict writes after the carried ones. */
+function outputColumns(model: ModelResult): string[] {
+  if (model.algorithm === 'kmeans') return ['cluster', 'distance'];
+  if (isMultinomial(model)) return ['prediction', ...model.classes.map((c) => `p_${String(c)}`)];
+  return ['prediction', model.algorithm === 'svm' ? 'decision' : 'probability'];
+}
+
+/** Whether a label as the data writes it is the class with key `key` ("1.0" is class 1). */
+function sameClass(text: string, key: string): boolean {
+  try {
+    return labelKey(text, 0) === key;
+  } catch {
+    return false;
+  }
+}
+
+/** A value as a CSV field: quoted when it holds a comma, a quote or a line break. */
+function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+/** A column by name, or by 0-based position in a file without names; -1 when there is none. */
+export function columnOf(columns: string[], hasHeader: boolean, name: string): number {
+  const at = columns.indexOf(name);
+  if (at >= 0) return at;
+  return !hasHeader && /^\d+$/.test(name) && Number(name) < columns.length ? Number(name) : -1;
+}
+
+export async function readModel(file: string): Promise<ModelResult> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -88,76 +155,83 @@ export interface PredictOptions {
   model: string;
   data: string;
   out?: string;
-  /** A column copied to each output row, first, to tell rows apart. */
+  /** A column copied to each output row, first, to tell rows apart (as text, exactly as written). */
   idColumn?: string;
   /** Columns copied to each output row after the id. */
   keep?: string[];
   /** Ignore columns that are neither features, the label, the id nor kept (default: an error). */
   allowExtraColumns?: boolean;
+  /** Match the model's features to the file's columns by position, whatever their names. */
+  byPosition?: boolean;
+  /** With an s3:// model prefix: the version (job id) to use instead of the latest. */
+  modelVersion?: string;
+  /** For s3:// models, data and output parts. */
+  s3Endpoint?: string;
+  /** Parts out: shards of the data set (default: one per part). */
+  shards?: number;
 }
 
 const isDefaultName = (name: string, j: number) => name === `x${j}`;
 
 /**
- * The model's feature columns in the data. A file whose header names columns is matched by name:
- * a feature it lacks is an error naming it, and so is a column the model does not use (unless
- * --allow-extra-columns). A file without names (headerless CSV), or a model trained on one
- * (x0, x1, …), is matched by position. A logistic-regression model's label column, when present,
- * is used to score accuracy.
+ * The model's feature columns in the data, matched by name: a file without a header has the names
+ * x0, x1, … (as training gave them), so a model trained on such a file matches such a file. Any
+ * mismatch is an error naming the first one; nothing is matched by position unless --by-position
+ * says so. A classifier's label column, when present, is used to score accuracy.
  */
-function selectColumns(model: ModelResult, table: Table, file: string, options: PredictOptions): { features: Float32Array; labels?: Float32Array; pass: PassThrough[] } {
+export function selectColumns(model: ModelResult, table: Table, file: string, options: PredictOptions): { features: Float32Array; labels?: number; pass: PassThrough[] } {
   const names = model.featureNames;
   const labelName = model.algorithm !== 'kmeans' ? model.labelName : undefined;
-  const byName = table.hasHeader && !names.every(isDefaultName);
   const wanted = [...(options.idColumn !== undefined ? [options.idColumn] : []), ...(options.keep ?? [])];
-  const columnIndex = (name: string): number => {
-    const at = table.columns.indexOf(name);
-    if (at >= 0) return at;
-    // Without names in the file, a column may be given by its 0-based position.
-    return !table.hasHeader && /^\d+$/.test(name) && Number(name) < table.cols ? Number(name) : -1;
-  };
   const pass = wanted.map((name) => {
-    const index = columnIndex(name);
+    const index = columnOf(table.columns, table.hasHeader, name);
     if (index < 0) throw new DataError(file, `has no column "${name}" to carry through (columns: ${table.columns.join(', ')})`, { field: name });
     return { name, index };
   });
+  const seen = new Set<string>();
+  for (const c of table.columns) {
+    if (seen.has(c)) throw new DataError(file, `names column "${c}" twice: cannot tell which one the model means`, { field: c });
+    seen.add(c);
+  }
 
   let index: number[];
   let labelIndex = -1;
-  if (byName) {
-    const seen = new Set<string>();
-    for (const c of table.columns) {
-      if (seen.has(c)) throw new DataError(file, `names column "${c}" twice: cannot tell which one the model means`, { field: c });
-      seen.add(c);
+  if (options.byPosition) {
+    const carried = new Set(pass.map((p) => p.index));
+    const rest = [...Array(table.cols).keys()].filter((j) => !carried.has(j));
+    const withLabel = labelName !== undefined && rest.length === model.dims + 1;
+    if (rest.length !== model.dims && !withLabel) {
+      throw new DataError(file, `--by-position: has ${rest.length} columns besides the carried ones; the model expects ${model.dims} features${labelName !== undefined ? ' (and the label last, if any)' : ''}`);
     }
-    const missing = names.filter((n) => !seen.has(n));
-    if (missing.length) {
-      throw new DataError(file, `has no column ${missing.map((n) => `"${n}"`).join(', ')}: the model's features are ${names.join(', ')}`, { field: missing[0] });
+    index = rest.slice(0, model.dims);
+    if (withLabel) labelIndex = rest[model.dims]!;
+  } else {
+    const missing = names.findIndex((n) => !seen.has(n));
+    if (missing >= 0) {
+      const n = names[missing]!;
+      const unnamedModel = names.every(isDefaultName);
+      const why = unnamedModel
+        ? table.hasHeader
+          ? `the model was trained on columns without names (x0, x1, …) and this file names its columns (${table.columns.slice(0, 6).join(', ')}${table.cols > 6 ? ', …' : ''}): --by-position matches them by position`
+          : `the model was trained on ${names.length} feature columns, and this file's ${table.cols} columns without a header do not hold them where training read them: --by-position matches them by position`
+        : table.hasHeader
+          ? `the model's features are ${names.join(', ')}`
+          : `this file has no header (its columns are x0, x1, …) and the model's features are named ${names.join(', ')}: add the header line, or --by-position matches them by position`;
+      throw new DataError(file, `has no column "${n}" (the model's feature ${missing + 1}): ${why}`, { field: n });
     }
     index = names.map((n) => table.columns.indexOf(n));
     if (labelName !== undefined) labelIndex = table.columns.indexOf(labelName);
-    const used = new Set([...names, ...(labelName !== undefined ? [labelName] : []), ...wanted]);
+    const used = new Set([...names, ...(labelName !== undefined ? [labelName] : []), ...pass.map((p) => table.columns[p.index]!)]);
     const extra = table.columns.filter((c) => !used.has(c));
     if (extra.length && !options.allowExtraColumns) {
       throw new DataError(file, `has column${extra.length > 1 ? 's' : ''} the model does not use: ${extra.map((c) => `"${c}"`).join(', ')} (--allow-extra-columns ignores them, --keep carries them through)`, {
         field: extra[0],
       });
     }
-  } else {
-    const carried = new Set(pass.map((p) => p.index));
-    const rest = [...Array(table.cols).keys()].filter((j) => !carried.has(j));
-    const withLabel = model.algorithm !== 'kmeans' && rest.length === model.dims + 1;
-    if (rest.length !== model.dims && !withLabel && !(options.allowExtraColumns && rest.length > model.dims)) {
-      throw new DataError(file, `has ${table.cols} columns; the model expects ${model.dims} (${names.join(', ')})`);
-    }
-    index = rest.slice(0, model.dims);
-    if (withLabel) labelIndex = rest[model.dims]!;
   }
   const features = new Float32Array(table.rows * model.dims);
-  const labels = labelIndex >= 0 ? new Float32Array(table.rows) : undefined;
   for (let i = 0; i < table.rows; i++) {
     for (let j = 0; j < index.length; j++) features[i * model.dims + j] = table.values[i * table.cols + index[j]!]!;
-    if (labels) labels[i] = table.values[i * table.cols + labelIndex]!;
   }
-  return { features, labels, pass };
+  return { features, ...(labelIndex >= 0 ? { labels: labelIndex } : {}), pass };
 }

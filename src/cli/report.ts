@@ -1,5 +1,6 @@
 import { DEFAULT_BATCH, DEFAULT_SGD_LR } from '../algorithms/logreg/localSgd.js';
 import type { LogregSpec } from '../protocol/spec.js';
+import { isMultinomial } from '../protocol/types.js';
 import type { RunReport } from '../report/schema.js';
 import type { TrainOutcome } from '../runtime/LocalRuntime.js';
 import { bytes, int, ms, num } from './format.js';
@@ -20,7 +21,7 @@ export function formatReport(outcome: TrainOutcome, report: RunReport, context: 
       ? `k-means, k = ${spec.k}`
       : spec.algorithm === 'svm'
         ? `linear SVM (${spec.solver === 'local-sgd' ? `hinge, ${localSgdTitle(spec)}` : 'squared hinge, newton'}), ${penaltyTitle(spec, data.rows)}`
-        : logregTitle(spec, result.algorithm === 'logreg' ? result.solver : undefined, data.rows, 'classes' in result ? result.classes.length : undefined);
+        : logregTitle(spec, result.algorithm === 'logreg' ? result.solver : undefined, data.rows, isMultinomial(result) ? result.classes.length : undefined);
   lines.push(`${title}, on ${context.data} (${int(data.rows)} rows × ${data.dims} features)`);
   lines.push(`job        ${job.jobId}: ${spec.workers} workers × ${threads} threads, backend ${report.job.backend}`);
   if (result.algorithm === 'kmeans') {
@@ -30,7 +31,9 @@ export function formatReport(outcome: TrainOutcome, report: RunReport, context: 
     const change = report.rounds.stats.change?.at(-1) ?? undefined;
     const measure = 'solver' in spec && spec.solver === 'local-sgd' ? `objective change ${change === undefined ? 'not measured' : num(change)}` : `gradient norm ${num(result.gradNorm)}`;
     lines.push(`rounds     ${result.rounds}, ${result.converged ? `converged (${measure} ≤ tol ${spec.tol})` : `stopped at max rounds (${measure} > tol ${spec.tol})`}`);
-    lines.push(`loss       ${num(result.loss)}   accuracy ${(result.accuracy * 100).toFixed(2)}% (training data)`);
+    // The objective apart: the data term (what log-loss means elsewhere) and the L2 penalty.
+    const apart = result.penalty !== undefined && result.penalty > 0 ? ` = data ${num(result.loss - result.penalty)} + penalty ${num(result.penalty)}` : '';
+    lines.push(`loss       ${num(result.loss)}${apart}   accuracy ${(result.accuracy * 100).toFixed(2)}% (training data)`);
   }
   lines.push(`wall       ${ms(t.wallMs)} = compute ${ms(t.computeMs)} + synchronisation ${ms(t.syncMs)} + other ${ms(t.otherMs + t.loadMs + t.prepareMs)}`);
   lines.push(`           other: the preparation round (loading, checking and summarising the shards, initialising the model: ${ms(t.prepareMs)}), starting the job and threads`);

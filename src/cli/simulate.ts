@@ -1,4 +1,5 @@
 import { writeFile } from 'node:fs/promises';
+import { tunePredictCli, type TunePredictCliOptions } from './bench-predict.js';
 import { Command, Option } from 'commander';
 import type { Shape } from '../algorithms/index.js';
 import { BspmlError, DataError } from '../errors.js';
@@ -31,6 +32,9 @@ interface SimulateOptions {
   json?: string;
   experiment?: 'table1';
   seed: number;
+  merge: 'auto' | 'tree' | 'flat';
+  trigger: 'sqs' | 'invoke';
+  backup: 'on' | 'off';
 }
 
 /**
@@ -65,6 +69,9 @@ export function addSimulateCommand(program: Command, io: CliIo): void {
     .option('--linger-ms <ms>', 'with --sync linger: the workers\' budget (default: priced per job, docs/protocol.md)', positiveInt)
     .addOption(new Option('--layout <layout>', 'DynamoDB layout: spread (today) or single (one partition per round, one barrier item)').argParser(oneOf(['spread', 'single'] as const)).default('spread'))
     .option('--profile <name>', 'aws, local (this machine\'s local runtime) or a JSON file of overrides', 'aws')
+    .addOption(new Option('--merge <how>', 'partials merged per barrier group first (tree), read one by one (flat), or auto').argParser(oneOf(['auto', 'tree', 'flat'] as const)).default('auto'))
+    .addOption(new Option('--trigger <how>', 'the aggregator reached through SQS FIFO or a direct Lambda Invoke').argParser(oneOf(['sqs', 'invoke'] as const)).default('sqs'))
+    .addOption(new Option('--backup <on|off>', 'backup tasks for a round\'s stragglers').argParser(oneOf(['on', 'off'] as const)).default('off'))
     .option('--seed <n>', 'seed of the latency draws', positiveInt, 1)
     .option('--json <file>', 'write the full result as JSON')
     .addOption(new Option('--experiment <name>', 'run a preset experiment').argParser(oneOf(['table1'] as const)))
@@ -97,7 +104,7 @@ export function addSimulateCommand(program: Command, io: CliIo): void {
       const memoryMb = options.memory ?? Math.min(10_240, Math.ceil(options.threads * profile.lambda.mbPerVcpu.value));
       if (memoryMb < 128 || memoryMb > 10_240) throw new BspmlError('E_ARGUMENT', `--memory ${memoryMb}: Lambda allows 128 to 10,240 MB`);
       const result = await simulate(
-        { algorithm, rows: options.rows!, dims: options.dims!, k, solver: options.solver, workers: options.workers!, threads: options.threads, memoryMb, rounds: options.rounds, backend: options.backend, sync: options.sync, lingerMs: options.lingerMs, layout: options.layout, seed: options.seed },
+        { algorithm, rows: options.rows!, dims: options.dims!, k, solver: options.solver, workers: options.workers!, threads: options.threads, memoryMb, rounds: options.rounds, backend: options.backend, sync: options.sync, lingerMs: options.lingerMs, layout: options.layout, seed: options.seed, merge: options.merge, trigger: options.trigger, backup: options.backup === 'on' },
         profile,
         msPerRow,
       );
@@ -125,6 +132,7 @@ export function formatResult(r: SimResult, vcpus: number): string {
     `lambda     invocations ${pairs(r.invocations)}; cold starts ${pairs(r.coldStarts)}`,
     `requests   ${int(r.requests.total)} (${pairs(r.requests.byOperation)})`,
     `throttled  ${int(r.throttled.total)}${r.throttled.total ? ` (${pairs(r.throttled.byOperation)})` : ''}`,
+    `aggregator reads ${int(r.aggregatorReadBytesPerRound)} bytes of partials per round (merge ${c.merge ?? 'auto'}, trigger ${c.trigger ?? 'sqs'}, backup tasks ${c.backup ? 'on' : 'off'})`,
     `cost       ${usd(r.costUsd.total)} = Lambda ${usd(r.costUsd.lambda)} + DynamoDB ${usd(r.costUsd.dynamodb)} + S3 ${usd(r.costUsd.s3)} + SNS ${usd(r.costUsd.sns)} + SQS ${usd(r.costUsd.sqs)} + ElastiCache ${usd(r.costUsd.elasticache)}`,
   ];
   return lines.join('\n');
@@ -167,7 +175,7 @@ export function addTuneCommand(program: Command, io: CliIo): void {
   program
     .command('tune')
     .description('simulate memory × workers × threads for a job and recommend a configuration')
-    .argument('<algorithm>', 'kmeans or logreg')
+    .argument('<algorithm>', 'kmeans or logreg, or predict (the predict function: --model)')
     .option('--data <file>', 'a data set to take the shape from (rows, columns)')
     .option('--rows <n>', 'rows (without --data)', positiveInt)
     .option('--dims <n>', 'feature columns (without --data)', positiveInt)
@@ -182,8 +190,13 @@ export function addTuneCommand(program: Command, io: CliIo): void {
     .option('--profile <name>', 'aws or a JSON file of overrides', 'aws')
     .option('--out <file>', 'the chart (HTML with an SVG)', 'tune.html')
     .option('--json <file>', 'write every configuration as JSON')
-    .action(async (algorithm: string, options: TuneOptions) => {
-      if (algorithm !== 'kmeans' && algorithm !== 'logreg') throw new BspmlError('E_ARGUMENT', `tune: the algorithm must be kmeans or logreg, got ${algorithm}`);
+    // tune predict: memory × rows per request for the predict function (src/cli/bench-predict.ts).
+    .option('--model <file>', 'predict: the model to serve')
+    .option('--synthetic <shape>', 'predict: instead of --model, a seeded model DIMSxCLASSES[:kind]')
+    .option('--bench <file>', 'predict: a bspml bench predict --json result to calibrate from (default: run the bench)')
+    .action(async (algorithm: string, options: TuneOptions & TunePredictCliOptions) => {
+      if (algorithm === 'predict') return tunePredictCli(options, io);
+      if (algorithm !== 'kmeans' && algorithm !== 'logreg') throw new BspmlError('E_ARGUMENT', `tune: the algorithm must be kmeans, logreg or predict, got ${algorithm}`);
       let rows = options.rows;
       let dims = options.dims;
       if (options.data) {

@@ -75,11 +75,15 @@ export async function trainJob(algorithm: 'kmeans' | 'logreg' | 'svm' | undefine
   if (data === undefined) throw new SpecError('--data is required (or --spec NAME.job.json)', 'data');
 
   const fileData = (fromFile.data ?? {}) as Record<string, unknown>;
-  const labelColumn = use('labelColumn') ? { labelColumn: options.labelColumn } : {};
+  const labelColumn = {
+    ...(use('labelColumn') ? { labelColumn: options.labelColumn } : {}),
+    ...(use('features') ? { features: options.features } : {}),
+    ...(use('drop') ? { drop: options.drop } : {}),
+  };
   const input: Record<string, unknown> = {
     ...fromFile,
     algorithm: chosen,
-    ...pick(['workers', 'threads', 'maxRounds', 'tol', 'seed', 'k', 'solver', 'lr', 'l2', 'C', 'localSteps', 'batchSize']),
+    ...pick(['workers', 'threads', 'maxRounds', 'tol', 'seed', 'k', 'nInit', 'solver', 'lr', 'l2', 'C', 'localSteps', 'batchSize', 'holdout']),
     data: { ...fileData, ...labelColumn, uri: data },
   };
   // --sync linger goes into the spec (the workers read it); event and barrier-wait are how the local

@@ -14,6 +14,8 @@ import { formatReport } from './report.js';
 import { buildReport } from '../report/build.js';
 import { checkReportPath, reportJson, writeReport } from '../report/write.js';
 import { ms } from './format.js';
+import { SpecError } from '../errors.js';
+import { formatValidation, scoreValidation } from './validation.js';
 
 export const SYNC_DESIGNS = ['event', 'linger', 'barrier-wait'] as const;
 export type SyncDesign = (typeof SYNC_DESIGNS)[number];
@@ -55,6 +57,16 @@ export interface TrainOptions {
   workerMemory?: number;
   // k-means
   k?: number;
+  /** k-means restarts on the initialisation sample. */
+  nInit?: number;
+  /** Held-out rows (a file, a directory of parts or s3://) the written model is scored on. */
+  validation?: string;
+  /** A seeded share of the data's rows left out of training and scored instead. */
+  holdout?: number;
+  /** Only these columns are features (names or 0-based indices). */
+  features?: string[];
+  /** Columns left out. */
+  drop?: string[];
   // logistic regression
   labelColumn?: string;
   solver?: LogregSolver;
@@ -73,6 +85,9 @@ export interface TrainOptions {
 export async function train(algorithm: 'kmeans' | 'logreg' | 'svm' | undefined, options: TrainOptions, io: CliIo, given: ReadonlySet<string> = new Set()): Promise<void> {
   const { spec, input, backend, data } = await trainJob(algorithm, options, given);
   if (options.out) await checkWritable(options.out);
+  // A validation set that cannot be read fails before training, not after.
+  if (options.validation !== undefined && spec.holdout !== undefined) throw new SpecError('give --validation FILE or --holdout FRACTION, not both', 'holdout');
+  if (options.validation !== undefined) await checkValidation(options.validation, options.s3Endpoint);
   if (options.report) {
     checkReportPath(options.report);
     await checkWritable(options.report);
@@ -106,6 +121,13 @@ export async function train(algorithm: 'kmeans' | 'logreg' | 'svm' | undefined, 
   });
   try {
     const outcome: TrainOutcome | BarrierWaitOutcome = await runtime.train(input).finally(() => progress?.stop());
+    // Scored before the model is written: a validation file that does not fit leaves --out as it was.
+    const validation =
+      options.validation !== undefined
+        ? await scoreValidation(options.validation, outcome.result, options.s3Endpoint)
+        : spec.holdout !== undefined
+          ? await scoreValidation(data, outcome.result, options.s3Endpoint, { fraction: spec.holdout, seed: spec.seed, keep: 'holdout' })
+          : undefined;
     if (options.out) {
       await writeFileAtomic(options.out, `${JSON.stringify({ ...outcome.result, jobId: outcome.job.jobId, data }, null, 2)}\n`);
     }
@@ -118,9 +140,11 @@ export async function train(algorithm: 'kmeans' | 'logreg' | 'svm' | undefined, 
       wallMs: outcome.wallMs,
       workerMemoryMb: options.workerMemory,
     });
+    if (validation) report.validation = validation;
     if (options.report) await writeReport(options.report, report);
     if (options.json) io.stdout.write(reportJson(report));
     else if (!options.quiet) io.stdout.write(`${formatReport(outcome, report, { data, out: options.out })}\n`);
+    if (validation && !options.json && !options.quiet) io.stdout.write(`${formatValidation(validation).join('\n')}\n`);
     if (isBarrierWait(outcome) && !options.json && !options.quiet) {
       // Every worker is alive, and billed, from the first round to the last: say how much of it was waiting.
       const share = outcome.workerMs > 0 ? Math.round((100 * outcome.waitMs) / outcome.workerMs) : 0;
@@ -140,6 +164,16 @@ export async function train(algorithm: 'kmeans' | 'logreg' | 'svm' | undefined, 
     forget();
     await runtime.close();
     await store.close();
+    source.close();
+  }
+}
+
+/** Reads the validation set's metadata (its columns): a missing file or a bad header is named before any training. */
+async function checkValidation(uri: string, s3Endpoint?: string): Promise<void> {
+  const source = datasetSource(uri, s3Endpoint);
+  try {
+    await source.datasets.describe({ uri });
+  } finally {
     source.close();
   }
 }

@@ -8,7 +8,7 @@ import { CsvPieceParser, describeCsv } from './formats/csv.js';
 import { CsvBlockFramer, type CsvBlockParser } from './formats/csv-blocks.js';
 import { describeParquet, readParquetGroups } from './formats/parquet.js';
 import type { DatasetLayout, DatasetPart, LoadedShard, PartFormat, PieceReport, ShardPiece } from './layout.js';
-import { RowSink, type RowTarget, type ShardReserver } from './rows.js';
+import { RowSink, type ColumnOptions, type RowTarget, type ShardReserver } from './rows.js';
 import type { ByteSource, PartEntry } from './sources/bytes.js';
 import type { DatasetRef } from './types.js';
 
@@ -49,18 +49,50 @@ export async function describe(ref: DatasetRef, source: ByteSource): Promise<Dat
       throw new DataError(p.name, `columns ${p.columns.join(',')} differ from ${reference.name}'s ${columns.join(',')}`);
     }
   }
+  // An unnamed leading column is pandas' default to_csv index (row numbers): never a feature.
+  const index = columns[0] === '' ? [0] : [];
   const layout: DatasetLayout = {
     uri: ref.uri,
     parts: parts.map(({ columns: _c, named: _n, ...part }) => part),
     columns,
-    featureNames: [...columns],
+    featureNames: columns.filter((_, i) => !index.includes(i)),
+    ...(index.length ? { skipColumns: index } : {}),
     bytes: parts.reduce((sum, p) => sum + p.bytes, 0),
   };
-  if (ref.labelColumn === undefined) return layout;
-  const label = resolveColumn(columns, ref.labelColumn);
-  if (label === -1) throw new DataError(ref.uri, `unknown label column; the columns are ${columns.join(', ')}`, { field: ref.labelColumn });
-  if (columns.length === 1) throw new DataError(ref.uri, 'no feature columns: the only column is the label', { field: columns[label] });
-  return { ...layout, featureNames: columns.filter((_, i) => i !== label), labelName: columns[label], labelIndex: label };
+  let label: number | undefined;
+  if (ref.labelColumn !== undefined) {
+    label = resolveColumn(columns, ref.labelColumn);
+    if (label === -1 || index.includes(label)) throw new DataError(ref.uri, `unknown label column; the columns are ${named(columns)}`, { field: ref.labelColumn });
+  }
+  const skip = new Set(index);
+  const pick = (list: string[], option: string): number[] =>
+    list.map((name) => {
+      const at = resolveColumn(columns, name);
+      if (at === -1 || index.includes(at)) throw new DataError(ref.uri, `${option}: no column "${name}"; the columns are ${named(columns)}`, { field: name });
+      if (at === label) throw new DataError(ref.uri, `${option}: "${name}" is the label column`, { field: name });
+      return at;
+    });
+  if (ref.features !== undefined && ref.drop !== undefined) throw new DataError(ref.uri, 'give features or drop, not both', { field: 'features' });
+  if (ref.features !== undefined) {
+    const keep = new Set(pick(ref.features, 'features'));
+    columns.forEach((_, c) => c !== label && !keep.has(c) && skip.add(c));
+  }
+  if (ref.drop !== undefined) for (const c of pick(ref.drop, 'drop')) skip.add(c);
+  const featureNames = columns.filter((_, c) => c !== label && !skip.has(c));
+  if (featureNames.length === 0) {
+    throw new DataError(ref.uri, label === undefined ? 'no feature columns left' : 'no feature columns: the only column is the label', label === undefined ? {} : { field: columns[label] });
+  }
+  return {
+    ...layout,
+    featureNames,
+    ...(skip.size ? { skipColumns: [...skip].sort((a, b) => a - b) } : {}),
+    ...(label !== undefined ? { labelName: columns[label], labelIndex: label } : {}),
+  };
+}
+
+/** The columns for a message; the unnamed index column as pandas calls it. */
+function named(columns: string[]): string {
+  return columns.map((c) => (c === '' ? '(unnamed index)' : c)).join(', ');
 }
 
 /** A column by name, 0-based index or "last"; a name wins over an index, since a header may name a column "0". */
@@ -210,6 +242,12 @@ export interface LoadOptions {
   parser?: CsvBlockParser;
   /** Room for the rows where the threads read them (their WebAssembly memory), so they are written there once. */
   reserve?: ShardReserver;
+  /** Read the label as text (a classifier: any class), coded per shard; `LoadedShard.labelKeys` names the codes. */
+  labelText?: boolean;
+  /** Further columns read as text (predict's ids), kept among the features as codes. */
+  text?: ColumnOptions['text'];
+  /** Read only the training rows, or only the held-out ones (data/holdout.ts). */
+  holdout?: ColumnOptions['holdout'];
 }
 
 /**
@@ -221,11 +259,18 @@ export async function loadShard(layout: DatasetLayout, shard: number, shards: nu
     throw new RangeError(`shard ${shard} of ${shards} does not exist`);
   }
   const pieces = planShards(layout, shards)[shard]!;
-  const sink = new RowSink(layout.columns.length, layout.labelIndex, options.labelRule, maxRows(layout, pieces), options.reserve);
+  const columns: ColumnOptions = {
+    ...(layout.skipColumns?.length ? { skip: layout.skipColumns } : {}),
+    ...(options.labelText && layout.labelIndex !== undefined ? { labelText: true } : {}),
+    ...(options.text?.length ? { text: options.text } : {}),
+    ...(options.holdout ? { holdout: options.holdout } : {}),
+  };
+  const sink = new RowSink(layout.columns.length, layout.labelIndex, options.labelRule, maxRows(layout, pieces), options.reserve, columns);
   const reports: PieceReport[] = [];
   try {
     for (const piece of pieces) {
       const before = sink.rows;
+      sink.part = piece.part;
       const lines = await readPiece(layout, piece, sink, source, options.parser);
       reports.push({ piece, rows: sink.rows - before, lines });
     }
@@ -270,10 +315,20 @@ async function readPiece(layout: DatasetLayout, piece: ShardPiece, sink: RowTarg
   const part = layout.parts[piece.part]!;
   const entry: PartEntry = { name: part.name, uri: part.uri, bytes: part.bytes, ...(part.versionId ? { versionId: part.versionId } : {}) };
   const common = { name: part.name, part: piece.part, columns: layout.columns, sink };
+  // A sink with text or skipped columns tells the parser which (a writer, for convert, has none).
+  const kinds = sink instanceof RowSink && sink.kinds ? { kinds: sink.kinds, texts: sink.texts } : {};
   const csvParser = (o: { start: number; end: number; skipFirst: boolean; firstLine?: number }) =>
-    blocks && sink instanceof RowSink
-      ? new CsvBlockFramer({ ...common, sink, parser: blocks, ...(layout.labelIndex !== undefined ? { labelIndex: layout.labelIndex } : {}), ...o })
-      : new CsvPieceParser({ ...common, ...o });
+    blocks && sink instanceof RowSink && !sink.texts.some((d, c) => d && c !== layout.labelIndex)
+      ? new CsvBlockFramer({
+          ...common,
+          sink,
+          parser: blocks,
+          ...(layout.labelIndex !== undefined ? { labelIndex: layout.labelIndex } : {}),
+          ...(sink.labelDict ? { labelText: true } : {}),
+          ...(layout.skipColumns?.length ? { skip: layout.skipColumns } : {}),
+          ...o,
+        })
+      : new CsvPieceParser({ ...common, ...kinds, ...o });
   switch (part.format) {
     case 'csv': {
       const skipFirst = piece.start > part.dataOffset;

@@ -45,6 +45,11 @@ export interface DatasetLayout {
   labelName?: string;
   /** Index of the label in `columns`; absent without a label. */
   labelIndex?: number;
+  /**
+   * Columns read past, neither feature nor label: left out by `features`/`drop`, or an unnamed
+   * leading index column (pandas' default `to_csv`). Not parsed, so they may hold text.
+   */
+  skipColumns?: number[];
   /** Total bytes of all parts. */
   bytes: number;
 }
@@ -80,4 +85,6 @@ export interface PieceReport {
 export interface LoadedShard extends ShardData {
   pieces: PieceReport[];
   positions: Float64Array;
+  /** Per file column read as text (LoadOptions.text): its distinct values, indexed by code. */
+  textKeys?: (string[] | undefined)[];
 }

@@ -2,6 +2,8 @@ import { DataError } from '../errors.js';
 import { describe, loadShard, resolveColumn } from './dataset.js';
 import { LocalFiles } from './sources/local.js';
 import { classLabelProblem } from './labels.js';
+import type { Holdout } from './holdout.js';
+import type { ByteSource } from './sources/bytes.js';
 import type { Table } from './table.js';
 import type { TrainingData } from './types.js';
 
@@ -9,16 +11,33 @@ import type { TrainingData } from './types.js';
  * Reads a data set (a CSV, csv.gz, binary or Parquet file, or a directory of parts) as one table
  * with every column; the format is told by the name or the magic bytes.
  */
-export async function readTable(path: string): Promise<Table> {
-  const source = new LocalFiles();
+export async function readTable(path: string, options: TableOptions = {}): Promise<Table> {
+  const source = options.source ?? new LocalFiles();
   const layout = await describe({ uri: path }, source);
-  const shard = await loadShard(layout, 0, 1, source);
   const first = layout.parts[0]!;
+  const hasHeader = first.format !== 'csv' && first.format !== 'csv.gz' ? true : first.hasHeader === true;
+  // The table's columns: the file's, less an unnamed index column (describe leaves it out).
+  const columns = layout.featureNames;
+  const text = (options.textColumns?.(columns, hasHeader) ?? []).map((c) => layout.columns.indexOf(columns[c]!));
+  const shard = await loadShard(layout, 0, 1, source, {
+    ...(text.length ? { text: text.map((column) => ({ column, mode: 'raw' as const })) } : {}),
+    ...(options.holdout ? { holdout: options.holdout } : {}),
+  });
   if (shard.rows === 0) {
+    if (options.holdout) throw new DataError(path, `no rows held out (${options.holdout.fraction * 100}% of ${layout.parts.length} part(s)): give a larger --holdout`);
     throw new DataError(path, `no data rows${layout.parts.length === 1 && first.hasHeader ? ' (the file has only a header)' : ''}`);
   }
-  const hasHeader = first.format !== 'csv' && first.format !== 'csv.gz' ? true : first.hasHeader === true;
-  return { columns: layout.columns, rows: shard.rows, cols: layout.columns.length, values: shard.features, hasHeader, firstLine: first.firstLine };
+  const texts = shard.textKeys ? columns.map((name) => shard.textKeys![layout.columns.indexOf(name)]) : undefined;
+  return { columns, rows: shard.rows, cols: columns.length, values: shard.features, hasHeader, firstLine: first.firstLine, ...(texts ? { texts } : {}) };
+}
+
+export interface TableOptions {
+  /** Only the training rows, or only the held-out ones. */
+  holdout?: Holdout;
+  /** Where the data set's bytes are (default: local files). */
+  source?: ByteSource;
+  /** The columns (0-based, among the table's) to read as text, chosen once the columns are known: ids and columns carried as they are written. */
+  textColumns?: (columns: string[], hasHeader: boolean) => number[];
 }
 
 /**

@@ -1,4 +1,6 @@
 import type { LoadedShard, PieceReport } from './layout.js';
+import { isHeldOut, type Holdout } from './holdout.js';
+import { TextDictionary, type TextMode } from './textColumns.js';
 
 /** Values per chunk: small next to a shard, large enough that chunk bookkeeping costs nothing. */
 const CHUNK = 1 << 20;
@@ -21,7 +23,8 @@ export class RowProblem extends Error {
 
 /** Where parsers put validated rows: a shard's buffer (RowSink), or a writer (convert). */
 export interface RowTarget {
-  push(values: Float64Array | Float32Array, position: number): void;
+  /** `coded`: the parser already put text columns' codes in `values` (CSV); else they are numbers to encode (binary, Parquet). */
+  push(values: Float64Array | Float32Array, position: number, coded?: boolean): void;
   /** Awaited between chunks of input: a writer lets its output drain. */
   drain?(): Promise<void>;
 }
@@ -58,6 +61,35 @@ const GROW_BYTES = 16 << 20;
  * never held twice; without it, into float32 chunks moved into an exact buffer at the end. Labels
  * and positions go into chunks, copied at the end (a few bytes per row).
  */
+/** How a sink treats the columns beyond features and the label: columns to leave out, columns read as text. */
+export interface ColumnOptions {
+  /** Columns neither feature nor label (--drop, not in --features, an unnamed index column): not even parsed. */
+  skip?: readonly number[];
+  /** Read the label as text (any class: strings, booleans, integers in any range), coded by the shard's dictionary. */
+  labelText?: boolean;
+  /** Further columns read as text (predict's ids), kept as codes in the features, with their dictionaries. */
+  text?: readonly { column: number; mode: TextMode }[];
+  /** Keep only the training rows, or only the held-out ones (data/holdout.ts). */
+  holdout?: Holdout;
+}
+
+/** The 0/1/2 kinds a CSV parser needs (csv.ts COLUMN_*), or undefined when every column is a number. */
+export function columnKinds(cols: number, labelIndex: number | undefined, options: ColumnOptions): Uint8Array | undefined {
+  if (!options.skip?.length && !options.labelText && !options.text?.length) return undefined;
+  const kinds = new Uint8Array(cols);
+  for (const c of options.skip ?? []) kinds[c] = 2;
+  if (options.labelText && labelIndex !== undefined) kinds[labelIndex] = 1;
+  for (const t of options.text ?? []) kinds[t.column] = 1;
+  return kinds;
+}
+
+/** The columns that are features, in file order. */
+export function featureColumns(cols: number, labelIndex: number | undefined, skip: readonly number[] = []): Int32Array {
+  const out: number[] = [];
+  for (let c = 0; c < cols; c++) if (c !== labelIndex && !skip.includes(c)) out.push(c);
+  return Int32Array.from(out);
+}
+
 export class RowSink implements RowTarget {
   rows = 0;
   private readonly chunks = new ChunkedFloats(Float32Array);
@@ -70,6 +102,17 @@ export class RowSink implements RowTarget {
   private labelView: Float32Array | undefined;
   private k = 0;
   readonly dims: number;
+  /** The feature columns, in order. */
+  private readonly featureCols: Int32Array;
+  /** Per column, its dictionary when read as text (the CSV parser codes through these). */
+  readonly texts: (TextDictionary | undefined)[];
+  readonly kinds: Uint8Array | undefined;
+  private readonly textCols: number[];
+  /** The label's dictionary, when the label is read as text. */
+  readonly labelDict: TextDictionary | undefined;
+  /** The part the rows pushed next come from (the reader sets it per piece): it keys the holdout. */
+  part = 0;
+  private readonly holdout: Holdout | undefined;
 
   /** `labelIndex`: the column that goes to labels, if any; `cols`: columns per row in the file. */
   constructor(
@@ -80,8 +123,19 @@ export class RowSink implements RowTarget {
     maxRows?: number,
     /** Where the rows go when it can hold `maxRows` (the thread pool's WebAssembly memory), instead of a buffer of the sink's own. */
     reserve?: ShardReserver,
+    columns: ColumnOptions = {},
   ) {
-    this.dims = labelIndex === undefined ? cols : cols - 1;
+    this.featureCols = featureColumns(cols, labelIndex, columns.skip);
+    this.dims = this.featureCols.length;
+    this.kinds = columnKinds(cols, labelIndex, columns);
+    this.texts = new Array(cols).fill(undefined);
+    if (columns.labelText && labelIndex !== undefined) {
+      this.labelDict = new TextDictionary(labelIndex, 'label', { most: MAX_LABEL_VALUES, why: 'a label column holds classes, not ids or measurements' });
+      this.texts[labelIndex] = this.labelDict;
+    }
+    for (const t of columns.text ?? []) this.texts[t.column] = new TextDictionary(t.column, t.mode);
+    this.textCols = this.texts.flatMap((d, c) => (d ? [c] : []));
+    this.holdout = columns.holdout;
     const bounded = maxRows !== undefined && Number.isFinite(maxRows);
     this.reservation = bounded && reserve ? reserve(Math.ceil(maxRows) * this.dims, labelIndex === undefined ? 0 : Math.ceil(maxRows)) : undefined;
     if (this.reservation) {
@@ -95,26 +149,27 @@ export class RowSink implements RowTarget {
   }
 
   /** Row `values[0..cols)`, already validated. */
-  push(values: Float64Array | Float32Array, position: number): void {
+  push(values: Float64Array | Float32Array, position: number, coded = false): void {
+    if (this.holdout !== undefined && this.skips(position)) return;
     const label = this.labelIndex;
-    if (label !== undefined && this.labelRule) {
+    if (!coded) for (const c of this.textCols) values[c] = this.texts[c]!.codeOfNumber(values[c]!);
+    if (label !== undefined && this.labelRule && !this.labelDict) {
       const problem = this.labelRule(values[label]!);
       if (problem !== undefined) throw new RowProblem(problem, label);
     }
     const view = this.view;
+    const featureCols = this.featureCols;
     if (view) {
       if (this.k + this.dims > view.length) this.grow((this.k + this.dims) * 4);
-      for (let c = 0; c < this.cols; c++) {
-        if (c !== label) view[this.k++] = values[c]!;
-        else if (this.labelView) this.labelView[this.rows] = values[c]!;
-        else this.labels.push(values[c]!);
+      for (let j = 0; j < featureCols.length; j++) view[this.k++] = values[featureCols[j]!]!;
+      if (label !== undefined) {
+        if (this.labelView) this.labelView[this.rows] = values[label]!;
+        else this.labels.push(values[label]!);
       }
     } else {
       const features = this.chunks;
-      for (let c = 0; c < this.cols; c++) {
-        if (c === label) this.labels.push(values[c]!);
-        else features.push(values[c]!);
-      }
+      for (let j = 0; j < featureCols.length; j++) features.push(values[featureCols[j]!]!);
+      if (label !== undefined) this.labels.push(values[label]!);
     }
     this.positions.push(position);
     this.rows++;
@@ -124,10 +179,25 @@ export class RowSink implements RowTarget {
    * `rows` rows parsed elsewhere (features without the label column, labels, positions), after
    * the label rule: the first row it refuses and why, with the rows before it placed.
    */
-  pushRows(block: { features: Float32Array; labels?: Float32Array; positions: Float64Array }, rows: number): { row: number; problem: string } | undefined {
+  pushRows(block: { features: Float32Array; labels?: Float32Array; positions: Float64Array }, rows: number, labelKeys?: readonly string[]): { row: number; problem: string } | undefined {
+    if (this.holdout !== undefined) rows = this.compact(block, rows);
     let take = rows;
     let refused: { row: number; problem: string } | undefined;
-    if (block.labels && this.labelRule) {
+    if (block.labels && labelKeys && this.labelDict) {
+      // The block's codes (its own dictionary, made in a thread) become the shard's.
+      const shardCode: number[] = [];
+      for (let r = 0; r < rows; r++) {
+        const code = block.labels[r]!;
+        try {
+          block.labels[r] = shardCode[code] ??= this.labelDict.code(labelKeys[code]!);
+        } catch (error) {
+          if (!(error instanceof RowProblem)) throw error;
+          refused = { row: r, problem: error.message };
+          take = r;
+          break;
+        }
+      }
+    } else if (block.labels && this.labelRule) {
       for (let r = 0; r < rows; r++) {
         const problem = this.labelRule(block.labels[r]!);
         if (problem !== undefined) {
@@ -153,6 +223,28 @@ export class RowSink implements RowTarget {
     for (let r = 0; r < take; r++) this.positions.push(block.positions[r]!);
     this.rows += take;
     return refused;
+  }
+
+  /** Whether the row at `position` of the current part is on the side this sink leaves out. */
+  private skips(position: number): boolean {
+    const held = isHeldOut(this.holdout!, this.part, position);
+    return this.holdout!.keep === 'train' ? held : !held;
+  }
+
+  /** Moves the block's kept rows to its front, in order; returns how many there are. */
+  private compact(block: { features: Float32Array; labels?: Float32Array; positions: Float64Array }, rows: number): number {
+    const dims = this.dims;
+    let kept = 0;
+    for (let r = 0; r < rows; r++) {
+      if (this.skips(block.positions[r]!)) continue;
+      if (kept !== r) {
+        block.features.copyWithin(kept * dims, r * dims, (r + 1) * dims);
+        if (block.labels) block.labels[kept] = block.labels[r]!;
+        block.positions[kept] = block.positions[r]!;
+      }
+      kept++;
+    }
+    return kept;
   }
 
   /** Gives back what the sink reserved, when the load fails. */
@@ -181,7 +273,7 @@ export class RowSink implements RowTarget {
       // Shared, so that the threads summarising the shard read them in place.
       const positions = new Float64Array(new SharedArrayBuffer(rows * 8));
       this.positions.drainInto(positions);
-      return { shard, shards, rows, dims, buffer: features.buffer as SharedArrayBuffer, features, ...(labels ? { labels } : {}), pieces, positions };
+      return { shard, shards, rows, dims, buffer: features.buffer as SharedArrayBuffer, features, ...(labels ? { labels } : {}), ...this.keysOut(), pieces, positions };
     } else if (this.growable) {
       buffer = this.growable;
       if (buffer.byteLength < bytes) this.growable.grow(bytes);
@@ -199,9 +291,23 @@ export class RowSink implements RowTarget {
     // Shared, so that the threads summarising the shard read them in place.
     const positions = new Float64Array(new SharedArrayBuffer(rows * 8));
     this.positions.drainInto(positions);
-    return { shard, shards, rows, dims, buffer, features, ...(labels ? { labels } : {}), pieces, positions };
+    return { shard, shards, rows, dims, buffer, features, ...(labels ? { labels } : {}), ...this.keysOut(), pieces, positions };
+  }
+
+  private keysOut(): { labelKeys?: string[]; textKeys?: (string[] | undefined)[] } {
+    const others = this.textCols.filter((c) => c !== this.labelIndex);
+    return {
+      ...(this.labelDict ? { labelKeys: this.labelDict.keys } : {}),
+      ...(others.length ? { textKeys: this.texts.map((d, c) => (d && c !== this.labelIndex ? d.keys : undefined)) } : {}),
+    };
   }
 }
+
+/**
+ * Most distinct labels a shard may hold: a column with more is an id or a measurement, not a
+ * class, and a model with a row of weights per class would not be what its user meant.
+ */
+export const MAX_LABEL_VALUES = 1000;
 
 class ChunkedFloats<T extends Float32Array | Float64Array> {
   private readonly full: T[] = [];

@@ -2,6 +2,7 @@ import type { DataError, DataLocation } from '../errors.js';
 import type { PieceReport } from './layout.js';
 import { sliceShard, type ShardData, type TrainingData } from './types.js';
 import { mix32 } from '../util/random.js';
+import { classKey, sortClasses } from './textColumns.js';
 
 /*
  * What the preparation round learns about the data: each worker summarises its shard, the round's
@@ -49,7 +50,10 @@ export interface Summary {
   rows: number;
   dims: number;
   columns: ColumnStats[];
-  /** Rows per label value (present when the data set has a label column). */
+  /**
+   * Rows per label (present when the data set has a label column), keyed by the class's key
+   * (data/textColumns.ts: a number's shortest form, or the text), in sortClasses order.
+   */
   labels?: Record<string, number>;
   /** Rows of each summarised shard, in shard order. */
   shardRows: number[];
@@ -188,9 +192,11 @@ export function summarizeShard(shard: ShardData, options: { shard: number; seed:
   for (const part of parts) for (const block of part.blocks) columns = columns.map((c, j) => mergeColumn(c, block[j]!));
   let labelCounts: Record<string, number> | undefined;
   if (shard.labels) {
-    const counts = new Map<number, number>();
-    for (const part of parts) for (const [v, n] of part.labels ?? []) counts.set(v, (counts.get(v) ?? 0) + n);
-    labelCounts = Object.fromEntries([...counts].sort((a, b) => a[0] - b[0]).map(([v, n]) => [String(v), n]));
+    // Codes (labels read as text) are named by the shard's keys; numbers are their own keys.
+    const keyOf = (v: number) => (shard.labelKeys ? shard.labelKeys[v]! : String(v));
+    const counts = new Map<string, number>();
+    for (const part of parts) for (const [v, n] of part.labels ?? []) counts.set(keyOf(v), (counts.get(keyOf(v)) ?? 0) + n);
+    labelCounts = sortedCounts(counts);
   }
   let sample = emptySample(dims);
   for (const part of parts) sample = mergeSamples(sample, part.sample, options.sampleSize);
@@ -313,9 +319,9 @@ export function mergeSummaries(a: Summary, b: Summary, sampleSize: number): Summ
   const columns = a.columns.map((x, j) => mergeColumn(x, b.columns[j]!));
   let labels: Record<string, number> | undefined;
   if (a.labels || b.labels) {
-    const counts = new Map<number, number>();
-    for (const side of [a.labels, b.labels]) for (const [v, n] of Object.entries(side ?? {})) counts.set(Number(v), (counts.get(Number(v)) ?? 0) + n);
-    labels = Object.fromEntries([...counts].sort((x, y) => x[0] - y[0]).map(([v, n]) => [String(v), n]));
+    const counts = new Map<string, number>();
+    for (const side of [a.labels, b.labels]) for (const [v, n] of Object.entries(side ?? {})) counts.set(v, (counts.get(v) ?? 0) + n);
+    labels = sortedCounts(counts);
   }
   return {
     rows: a.rows + b.rows,
@@ -327,6 +333,11 @@ export function mergeSummaries(a: Summary, b: Summary, sampleSize: number): Summ
     sample: mergeSamples(a.sample, b.sample, sampleSize),
     errors: [...a.errors, ...b.errors],
   };
+}
+
+/** Label counts in class order: the same object whatever the order the shards met them in. */
+function sortedCounts(counts: Map<string, number>): Record<string, number> {
+  return Object.fromEntries(sortClasses(counts.keys()).map((c) => [classKey(c), counts.get(classKey(c))!]));
 }
 
 function mergeColumn(a: ColumnStats, b: ColumnStats): ColumnStats {

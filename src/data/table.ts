@@ -15,6 +15,8 @@ export interface Table {
    * or 1 in the binary format, whose rows have no lines and are counted from 1.
    */
   firstLine: number;
+  /** Per column read as text: its distinct values, which the column's values are codes into. */
+  texts?: (string[] | undefined)[];
 }
 
 /** `x0 .. x{n-1}`: the names columns get when the file does not name them. */

@@ -9,6 +9,10 @@ export interface DatasetRef {
    * Absent for algorithms without labels: then every column is a feature.
    */
   labelColumn?: string;
+  /** Only these columns are features (names or 0-based indices); the rest, label aside, are left out. */
+  features?: string[];
+  /** These columns are left out (an id, a leak); not with `features`. */
+  drop?: string[];
 }
 
 /** A whole data set after parsing and validation: features row-major, float32. */
@@ -30,6 +34,11 @@ export interface DataSummary {
   labelName?: string;
   /** Label classes 0..C−1 when the model has a row of weights per class (multinomial logistic regression). */
   classes?: number;
+  /**
+   * A classifier's classes as the data holds them, sorted (np.unique's order): class index i is
+   * `classLabels[i]`, and the training rounds' labels are those indices.
+   */
+  classLabels?: (string | number)[];
 }
 
 /**
@@ -58,6 +67,13 @@ export interface ShardData {
   positions?: Float64Array;
   /** The pieces of parts the rows come from, in row order (piece i's rows follow piece i−1's). */
   pieces?: PieceReport[];
+  /**
+   * When the labels were read as text: `labels` hold codes, `labelKeys[code]` is the class's key
+   * (data/textColumns.ts), until the first training round rewrites them as class indices and sets
+   * `labelsAreClasses`. Absent: the labels are the numbers themselves.
+   */
+  labelKeys?: string[];
+  labelsAreClasses?: boolean;
 }
 
 /** Rows [start, end) of `rows` rows that shard `shard` of `shards` owns: contiguous, sizes differ by at most one. */

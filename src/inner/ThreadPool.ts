@@ -13,7 +13,10 @@ import type { ShardData } from '../data/types.js';
 import { compiledModule, registerBuffer, SharedArena, type KernelKind } from '../kernels/backend.js';
 import type { ComputeMessage, FromThread, ParseMessage, ShardMessage, SummarizeMessage } from './messages.js';
 
-/** Bytes that crossed between the worker and its threads (structured clones, not shared memory). */
+/**
+ * Bytes that crossed between the worker and its threads per call: to the threads, the model values
+ * written into the round's shared buffer (once, whatever the thread count); back, the partials.
+ */
 export interface ThreadTraffic {
   toThreads: number;
   fromThreads: number;
@@ -321,11 +324,18 @@ export class ThreadPool implements CsvBlockParser {
     if (!this.loaded.has(key)) throw new ThreadError(`shard ${key} is not loaded in this pool`);
     const algorithm = algorithmByName(shape.algorithm);
     const started = performance.now();
+    // The model reaches every thread through one shared buffer, written once per call: only the
+    // ranges the partial reads (a solver's history stays here), never a copy per thread.
+    const shared = new Float64Array(new SharedArrayBuffer(model.byteLength));
+    for (const [from, to] of algorithm.threadRanges?.(shape, model) ?? [[0, model.length]]) {
+      shared.set(model.subarray(from, to), from);
+      this.traffic.toThreads += (to - from) * 8;
+    }
     const jobs: Promise<{ partial: Float64Array; ms: number; kernels: KernelKind }>[] = [];
     for (let t = 0; t < this.size; t++) {
       const start = Math.floor((t * rows) / this.size);
       const end = Math.floor(((t + 1) * rows) / this.size);
-      if (end > start) jobs.push(this.send(this.threads[t]!, { type: 'compute', id: this.nextId++, key, shape, model, start, end, shard, thread: t }));
+      if (end > start) jobs.push(this.send(this.threads[t]!, { type: 'compute', id: this.nextId++, key, shape, model: shared, start, end, shard, thread: t }));
     }
     const results = await Promise.all(jobs);
     const merged = new Float64Array(algorithm.partialLength(shape));
@@ -341,7 +351,6 @@ export class ThreadPool implements CsvBlockParser {
   private send(thread: Worker, message: ComputeMessage): Promise<{ partial: Float64Array; ms: number; kernels: KernelKind }> {
     return new Promise((resolve, reject) => {
       this.pending.set(message.id, { resolve, reject });
-      this.traffic.toThreads += message.model.byteLength;
       thread.postMessage(message);
     });
   }

@@ -24,12 +24,13 @@ export interface DropMessage {
   key: string;
 }
 
-/** Sent once per round per thread: only the model travels. */
+/** Sent once per round per thread: the model is a view of a shared buffer the pool wrote once. */
 export interface ComputeMessage {
   type: 'compute';
   id: number;
   key: string;
   shape: Shape;
+  /** Over a SharedArrayBuffer: posting it shares it; only the ranges the partial reads are filled. */
   model: Float64Array;
   start: number;
   end: number;

@@ -42,8 +42,12 @@ export interface WasmExports {
   HESSIAN_BLOCK: { value: number };
   softmaxAccumulate(
     x: number, y: number, dims: number, classes: number, start: number, end: number,
-    w: number, dir: number, grad: number, z: number, backs: number, trials: number, trialLoss: number, out: number,
+    w: number, dir: number, grad: number, tmp: number, backs: number, trials: number, trialLoss: number, out: number,
   ): void;
+  /** Bytes of `tmp` the softmax kernels need (a block of rows in float64 and their logits). */
+  softmaxScratchBytes(dims: number, classes: number): number;
+  softmaxProbabilities(x: number, dims: number, classes: number, start: number, end: number, w: number, probs: number, tmp: number): void;
+  softmaxHessianProduct(x: number, dims: number, classes: number, start: number, end: number, v: number, probs: number, out: number, tmp: number): void;
   localSgdSteps(
     x: number, y: number, dims: number, order: number, count: number, batch: number, steps: number,
     theta: number, mean: number, invStd: number, w: number, grad: number, hinge: number, lr: number, lambda: number,
@@ -64,6 +68,9 @@ const EXPORTS: Record<keyof WasmExports, true> = {
   hessianAccumulate: true,
   HESSIAN_BLOCK: true,
   softmaxAccumulate: true,
+  softmaxScratchBytes: true,
+  softmaxProbabilities: true,
+  softmaxHessianProduct: true,
   localSgdSteps: true,
 };
 

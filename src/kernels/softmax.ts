@@ -7,9 +7,10 @@ import { scratch, wasmContextOf, type WasmContext } from './backend.js';
  * is given (its logits z′ from `dir`, laid out as `w`), the log-loss at the trial points whose logits
  * are z − back_t·z′ (the in-round line search of algorithms/logreg/secondOrder.ts).
  *
- * Rows in a shared WebAssembly memory (see backend.ts) go to the SIMD kernel (float64 products and
- * sums, its dot products and row updates shared with the binary kernels, exp and log as the engine's
- * float64 functions), whose results match this loop's to rounding; other arrays take this loop.
+ * Rows in a shared WebAssembly memory (see backend.ts) go to the blocked SIMD kernel (rows widened to
+ * float64 a block at a time, logits two rows × four classes per pass, gradient four rows × two classes,
+ * float64 products and sums, exp and log as the engine's float64 functions), whose results match this
+ * loop's to rounding; other arrays take this loop.
  */
 
 export interface SoftmaxPass {
@@ -88,23 +89,21 @@ export function softmaxAccumulateJs(pass: SoftmaxPass): { loss: number; correct:
   return { loss, correct };
 }
 
-/** Runs the WebAssembly kernel on rows in the context's memory; weights, sums and per-row scratch go through scratch. */
+/** Runs the WebAssembly kernel on rows in the context's memory; weights, sums and the block scratch go through scratch. */
 function softmaxAccumulateWasm(context: WasmContext, pass: SoftmaxPass): { loss: number; correct: number } {
   const { x, y, dims, classes, start, end, w, grad, dir, backs = [], trialLoss } = pass;
   const n = classes * (dims + 1);
   const trials = dir && trialLoss ? backs.length : 0;
-  const align = (bytes: number) => Math.ceil(bytes / 16) * 16;
   const modelBytes = align(n * 8);
-  const classBytes = align(classes * 8);
   const trialBytes = align(Math.max(1, trials) * 8);
-  // w, dir, grad; z, z′, trial logits; backs, trial losses; loss and correct.
-  const wPtr = scratch(context, 3 * modelBytes + 3 * classBytes + 2 * trialBytes + 16);
+  // w, dir, grad; backs, trial losses; loss and correct; the kernel's block scratch.
+  const wPtr = scratch(context, 3 * modelBytes + 2 * trialBytes + 16 + context.exports.softmaxScratchBytes(dims, classes));
   const dirPtr = wPtr + modelBytes;
   const gradPtr = dirPtr + modelBytes;
-  const zPtr = gradPtr + modelBytes;
-  const backsPtr = zPtr + 3 * classBytes;
+  const backsPtr = gradPtr + modelBytes;
   const trialPtr = backsPtr + trialBytes;
   const outPtr = trialPtr + trialBytes;
+  const tmpPtr = outPtr + 16;
   const buffer = context.memory.buffer;
   new Float64Array(buffer, wPtr, n).set(w.subarray(0, n));
   if (trials > 0) {
@@ -114,9 +113,84 @@ function softmaxAccumulateWasm(context: WasmContext, pass: SoftmaxPass): { loss:
   }
   const gradView = new Float64Array(buffer, gradPtr, n);
   gradView.set(grad.subarray(0, n));
-  context.exports.softmaxAccumulate(x.byteOffset, y.byteOffset, dims, classes, start, end, wPtr, dirPtr, gradPtr, zPtr, backsPtr, trials, trialPtr, outPtr);
+  context.exports.softmaxAccumulate(x.byteOffset, y.byteOffset, dims, classes, start, end, wPtr, dirPtr, gradPtr, tmpPtr, backsPtr, trials, trialPtr, outPtr);
   grad.set(gradView);
   if (trials > 0) trialLoss!.set(new Float64Array(buffer, trialPtr, trials));
   const out = new Float64Array(buffer, outPtr, 2);
   return { loss: out[0]!, correct: out[1]! };
+}
+
+function align(bytes: number): number {
+  return Math.ceil(bytes / 16) * 16;
+}
+
+/**
+ * The curvature of the log-loss over rows [start, end), for Hessian-vector products (the local
+ * Newton solves of algorithms/logreg/giant.ts): the rows' softmax probabilities under `w` are
+ * computed once, then `times(v, out)` adds H·v (H: the Hessian of the summed log-loss in the
+ * input-space weights, v laid out as the weights) to `out`, one pass over the rows per product:
+ * with u = V·x + c and p the row's probabilities, r_k = p_k·(u_k − pᵀu), out += r ⊗ (x, 1).
+ */
+export interface SoftmaxCurvature {
+  times(v: Float64Array, out: Float64Array): void;
+}
+
+export function softmaxCurvature(x: Float32Array, dims: number, classes: number, start: number, end: number, w: Float64Array): SoftmaxCurvature {
+  const context = wasmContextOf(x.buffer);
+  if (context && end > start) return softmaxCurvatureWasm(context, x, dims, classes, start, end, w);
+  return softmaxCurvatureJs(x, dims, classes, start, end, w);
+}
+
+/** The plain loops: the fallback, and the definition the WebAssembly kernels must reproduce. */
+export function softmaxCurvatureJs(x: Float32Array, dims: number, classes: number, start: number, end: number, w: Float64Array): SoftmaxCurvature {
+  const probs = new Float64Array((end - start) * classes);
+  const z = new Float64Array(classes);
+  for (let i = start; i < end; i++) {
+    logits(x, i * dims, dims, classes, w, z);
+    const lse = logSumExp(z, classes);
+    for (let k = 0; k < classes; k++) probs[(i - start) * classes + k] = Math.exp(z[k]! - lse);
+  }
+  const biases = classes * dims;
+  const u = new Float64Array(classes);
+  return {
+    times(v, out) {
+      for (let i = start; i < end; i++) {
+        const row = i * dims;
+        logits(x, row, dims, classes, v, u);
+        const p = probs.subarray((i - start) * classes, (i - start + 1) * classes);
+        let pu = 0;
+        for (let k = 0; k < classes; k++) pu += p[k]! * u[k]!;
+        for (let k = 0; k < classes; k++) {
+          const r = p[k]! * (u[k]! - pu);
+          for (let j = 0; j < dims; j++) out[k * dims + j] += r * x[row + j]!;
+          out[biases + k] += r;
+        }
+      }
+    },
+  };
+}
+
+function softmaxCurvatureWasm(context: WasmContext, x: Float32Array, dims: number, classes: number, start: number, end: number, w: Float64Array): SoftmaxCurvature {
+  const n = classes * (dims + 1);
+  const rows = end - start;
+  const modelBytes = align(n * 8);
+  const probBytes = align(rows * classes * 8);
+  // v (w first), out, the rows' probabilities, the block scratch: this thread's scratch, held while
+  // the products run (nothing else in the thread uses its scratch meanwhile).
+  const vPtr = scratch(context, 2 * modelBytes + probBytes + context.exports.softmaxScratchBytes(dims, classes));
+  const outPtr = vPtr + modelBytes;
+  const probPtr = outPtr + modelBytes;
+  const tmpPtr = probPtr + probBytes;
+  new Float64Array(context.memory.buffer, vPtr, n).set(w.subarray(0, n));
+  context.exports.softmaxProbabilities(x.byteOffset, dims, classes, start, end, vPtr, probPtr, tmpPtr);
+  return {
+    times(v, out) {
+      const buffer = context.memory.buffer;
+      new Float64Array(buffer, vPtr, n).set(v.subarray(0, n));
+      const outView = new Float64Array(buffer, outPtr, n);
+      outView.set(out.subarray(0, n));
+      context.exports.softmaxHessianProduct(x.byteOffset, dims, classes, start, end, vPtr, probPtr, outPtr, tmpPtr);
+      out.set(outView);
+    },
+  };
 }

@@ -6,6 +6,13 @@ import type { JobRecord, JobPatch, JobStatus, RoundMetrics } from '../protocol/t
  * (jobs are isolated) and every write is safe to repeat (messages arrive at least once).
  * Byte payloads are opaque here: the protocol encodes them, adapters only store them.
  */
+/** What `arrive` answers. */
+export interface Arrival {
+  added: boolean;
+  count: number;
+  groupFilled: boolean;
+}
+
 export interface StateStore {
   /** A short name for reports: "memory", "dynamodb", ... */
   readonly kind: string;
@@ -38,8 +45,21 @@ export interface StateStore {
    * metrics and models, not W partials per round.
    */
   clearRound(jobId: string, round: number, shards: number): Promise<void>;
-  /** All partials of a round, in shard order; throws PartialMissingError naming the first missing shard. */
-  getPartials(jobId: string, round: number, shards: number): Promise<Uint8Array[]>;
+  /**
+   * All partials of a round, in shard order, or those of the shards `which` names, in its order;
+   * throws PartialMissingError naming the first missing shard.
+   */
+  getPartials(jobId: string, round: number, shards: number, which?: readonly number[]): Promise<Uint8Array[]>;
+
+  /**
+   * Stores the merged partial of barrier group `group` (src/protocol/groups.ts) once; false when one
+   * was stored already. The tree merge's group partials: `clearRound` removes them with the round.
+   */
+  putGroupPartial(jobId: string, round: number, group: number, bytes: Uint8Array): Promise<boolean>;
+  /** The group partials of groups 0..groups-1 of a round, in group order; undefined where none is stored. */
+  getGroupPartials(jobId: string, round: number, groups: number): Promise<(Uint8Array | undefined)[]>;
+  /** Removes a group partial (one the aggregator found not computed from the round's model). */
+  discardGroupPartial(jobId: string, round: number, group: number): Promise<void>;
 
   /**
    * Records that `shard` arrived at the barrier of `round`, atomically: `added` is false when it
@@ -47,8 +67,11 @@ export interface StateStore {
    * or a lower bound of it (≥ 1) where the store spreads its barrier (DynamoDB's two levels): it
    * equals `shards` for exactly one first arrival (the filling one), and for repeats after that.
    * `shards` is the round's shard count: stores that spread their barrier (DynamoDB) lay it out by it.
+   * `groupFilled` says that every shard of this shard's barrier group (src/protocol/groups.ts) has
+   * arrived: true for exactly one first arrival per group (the one that completed it) and for
+   * repeats after that, so the tree merge has one merger per group, and a retried one.
    */
-  arrive(jobId: string, round: number, shard: number, shards: number): Promise<{ added: boolean; count: number }>;
+  arrive(jobId: string, round: number, shard: number, shards: number): Promise<Arrival>;
   /** The shards that have arrived at the barrier of `round`, sorted (`shards` as for `arrive`). */
   arrivals(jobId: string, round: number, shards: number): Promise<number[]>;
 

@@ -1,4 +1,4 @@
-export type { StateStore } from './StateStore.js';
+export type { Arrival, StateStore } from './StateStore.js';
 export type { Fanout } from './Fanout.js';
 export type { Completion } from './Completion.js';
 export type { DatasetSource } from './DatasetSource.js';

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { algorithmFor } from '../algorithms/index.js';
 import { BspmlError, MissingStateError, PartialMissingError } from '../errors.js';
 import { decodeModel, decodePartial, encodeModel, modelDigest } from './codec.js';
@@ -8,6 +9,9 @@ import { PREPARE_DIGEST, PREPARE_ROUND } from './constants.js';
 import { prepareModel, type PreparedRound } from './prepare.js';
 import { publishRound } from './publish.js';
 import { endLingering, publishNextRound } from './linger.js';
+import { gatherPartials, treeMerge, type Gathered } from './groupMerge.js';
+import { quorumMs, scheduleBackupCheck } from './stragglers.js';
+import type { Algorithm, Shape } from '../algorithms/types.js';
 import type { CompletionMessage, JobPatch, JobRecord, RoundMetrics, WorkerReport } from './types.js';
 
 export type AggregateOutcome =
@@ -24,7 +28,7 @@ export type AggregateOutcome =
  * aggregated into the job once. The preparation round (round 0) merges summaries instead and
  * initialises the model (see prepare.ts).
  */
-export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now' | 'limits'>, message: CompletionMessage): Promise<AggregateOutcome> {
+export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now' | 'limits' | 'delayed'>, message: CompletionMessage): Promise<AggregateOutcome> {
   const { store } = deps;
   const job = await store.getJob(message.jobId);
   if (!job) return { status: 'ignored', reason: `job ${message.jobId} does not exist` };
@@ -53,62 +57,77 @@ export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'n
     digest = modelDigest(modelBytes);
   }
 
+  if (!prepare) {
+    const shape = algorithm.shape(job.spec, job.data!);
+    const partialLength = algorithm.partialLength(shape);
+    const gathered = await gatherPartials(store, algorithm, job, digest, partialLength, treeMerge(job.spec, job.shards, partialLength));
+    if (gathered.kind === 'missing') return missingPartial(deps, job, model, gathered.shard);
+    if (gathered.kind === 'strays') return rerunStrays(deps, job, model, gathered.shards);
+    return aggregateTraining(deps, job, algorithm, shape, model!, gathered);
+  }
+
   let stored: Uint8Array[];
   try {
     stored = await store.getPartials(job.jobId, job.round, job.shards);
   } catch (error) {
     if (!(error instanceof PartialMissingError) || error.jobId !== job.jobId || error.round !== job.round) throw error;
-    // A shard that has not arrived: this completion came before the barrier filled (it was not
-    // sent by the filling arrival), and that arrival will send one.
-    if (!(await store.arrivals(job.jobId, job.round, job.shards)).includes(error.shard)) {
-      return { status: 'ignored', reason: `completion for round ${job.round} before shard ${error.shard} arrived` };
-    }
-    // An arrived shard without a partial: one discarded as a stray whose re-run has not written
-    // yet, or whose re-run task was lost. Run the shard again.
-    await publishRound(deps.fanout, store, job, job.round, model, [error.shard]);
-    return { status: 'republished', reason: `round ${job.round}: partial of shard ${error.shard} missing, shard re-published` };
+    return missingPartial(deps, job, model, error.shard);
   }
 
-  // Merge only partials computed from this round's model: one from a forged, stale or damaged
-  // task is discarded and its shard computed again from the stored model.
-  const shape = prepare ? undefined : algorithm.shape(job.spec, job.data!);
-  const partialLength = shape ? algorithm.partialLength(shape) : undefined;
+  // Merge only summaries of this round: one from a forged or damaged task is discarded and its
+  // shard run again.
   const decoded: { partial: Float64Array; report: WorkerReport }[] = [];
   const strays: number[] = [];
   stored.forEach((bytes, shard) => {
     const one = decodeOrUndefined(bytes);
-    const fits = prepare ? one?.report.summary !== undefined : one?.partial.length === partialLength;
-    if (!one || one.report.modelDigest !== digest || !fits) strays.push(shard);
+    if (!one || one.report.modelDigest !== digest || one.report.summary === undefined) strays.push(shard);
     else decoded.push(one);
   });
-  if (strays.length > 0) {
-    for (const shard of strays) await store.discardPartial(job.jobId, job.round, shard);
-    await publishRound(deps.fanout, store, job, job.round, model, strays);
-    return {
-      status: 'republished',
-      reason: `round ${job.round}: partial(s) of shard(s) ${strays.join(', ')} not computed from the round's model; discarded and re-published`,
-    };
+  if (strays.length > 0) return rerunStrays(deps, job, model, strays);
+  return aggregatePrepare(deps, job, decoded, stored);
+}
+
+/**
+ * A shard without a partial. Not arrived: this completion came before the barrier filled (it was
+ * not sent by the filling arrival), and that arrival will send one. Arrived: its partial was
+ * discarded as a stray and its re-run has not written yet, or the re-run's task was lost: run it again.
+ */
+async function missingPartial(deps: Pick<ProtocolDeps, 'store' | 'fanout'>, job: JobRecord, model: Float64Array | undefined, shard: number): Promise<AggregateOutcome> {
+  if (!(await deps.store.arrivals(job.jobId, job.round, job.shards)).includes(shard)) {
+    return { status: 'ignored', reason: `completion for round ${job.round} before shard ${shard} arrived` };
   }
+  await publishRound(deps.fanout, deps.store, job, job.round, model, [shard]);
+  return { status: 'republished', reason: `round ${job.round}: partial of shard ${shard} missing, shard re-published` };
+}
 
-  if (prepare) return aggregatePrepare(deps, job, decoded, stored);
+/**
+ * Merge only partials computed from this round's model: one from a forged, stale or damaged task
+ * is discarded and its shard computed again from the stored model.
+ */
+async function rerunStrays(deps: Pick<ProtocolDeps, 'store' | 'fanout'>, job: JobRecord, model: Float64Array | undefined, strays: number[]): Promise<AggregateOutcome> {
+  for (const shard of strays) await deps.store.discardPartial(job.jobId, job.round, shard);
+  await publishRound(deps.fanout, deps.store, job, job.round, model, strays);
+  return {
+    status: 'republished',
+    reason: `round ${job.round}: partial(s) of shard(s) ${strays.join(', ')} not computed from the round's model; discarded and re-published`,
+  };
+}
 
-  const merged = new Float64Array(partialLength!);
-  let computeMs = 0;
-  let loadMs = 0;
-  let cacheHits = 0;
-  let partialBytes = 0;
-  for (const [i, { partial, report }] of decoded.entries()) {
-    const bytes = stored[i]!;
-    algorithm.merge(merged, partial);
-    computeMs = Math.max(computeMs, report.computeMs);
-    loadMs = Math.max(loadMs, report.loadMs);
-    if (report.cacheHit) cacheHits++;
-    partialBytes += bytes.byteLength;
-  }
-
+/** A training round whose partials are all in: update the model, record the round, then finish or advance. */
+async function aggregateTraining(
+  deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now' | 'limits' | 'delayed'>,
+  job: JobRecord,
+  algorithm: Algorithm,
+  shape: Shape,
+  model: Float64Array,
+  gathered: Extract<Gathered, { kind: 'merged' }>,
+): Promise<AggregateOutcome> {
+  const { store } = deps;
+  const { merged, computeMs, loadMs, cacheHits, partialBytes, readBytes } = gathered;
+  const quorum = quorumMs(gathered.arrivals, job.roundStartedAt, job.shards);
   let update;
   try {
-    update = algorithm.update(job.spec, shape!, model!, merged);
+    update = algorithm.update(job.spec, shape, model, merged);
   } catch (error) {
     if (!(error instanceof BspmlError)) throw error;
     const reason = `round ${job.round}: ${error.message}`;
@@ -128,6 +147,8 @@ export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'n
     cacheHits,
     workers: job.shards,
     partialBytes,
+    readBytes,
+    ...(quorum !== undefined ? { quorumMs: quorum } : {}),
     modelBytes: nextBytes.byteLength,
     publishedAt: job.roundStartedAt,
     aggregatedAt: clock(deps),
@@ -157,7 +178,7 @@ export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'n
   }
 
   if (guard.stop) return stopForCost(store, job, guard);
-  const ignored = await advance(deps, job, update.model, { costUsd: guard.costUsd });
+  const ignored = await advance(deps, job, update.model, { costUsd: guard.costUsd }, quorum);
   return ignored ? { status: 'ignored', reason: ignored } : { status: 'advanced', metrics };
 }
 
@@ -175,19 +196,31 @@ async function stopForCost(store: ProtocolDeps['store'], job: JobRecord, guard: 
  * comes) and publishes the next round with `model`, which the caller has stored. Returns why
  * nothing was done, or undefined when the next round is published.
  */
-async function advance(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now'>, job: JobRecord, model: Float64Array, patch: JobPatch = {}): Promise<string | undefined> {
+async function advance(
+  deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now' | 'delayed'>,
+  job: JobRecord,
+  model: Float64Array,
+  patch: JobPatch = {},
+  typicalMs?: number,
+): Promise<string | undefined> {
   const { store } = deps;
   const next = job.round + 1;
-  const advanced = await store.updateJob(job.jobId, { round: job.round, status: 'RUNNING' }, { ...patch, round: next, recoveries: 0, sweepArrivals: 0, roundStartedAt: clock(deps) });
+  const token = randomUUID();
+  const advanced = await store.updateJob(job.jobId, { round: job.round, status: 'RUNNING' }, { ...patch, round: next, recoveries: 0, sweepArrivals: 0, roundStartedAt: clock(deps), advancedBy: token });
   if (!advanced) {
-    // Our advance may have landed with its reply lost, or another aggregation of the same round
-    // (same partials, same model) advanced it: either way, the next round's fan-out may be missing.
+    // Our advance may have landed with its reply lost (the client's retry then failed the
+    // condition): the token says so, and the fan-out is ours to publish. Otherwise a concurrent
+    // aggregation of the same round (same partials, same model; the invoke trigger allows it)
+    // advanced it and publishes the fan-out itself; should it die first, a redelivered completion
+    // or the recovery sweep publishes it.
     const now = await store.getJob(job.jobId);
     if (now?.status !== 'RUNNING' || now.round !== next) return `the job changed while round ${job.round} was aggregated (${describe(now)})`;
-    if (now.fanoutRound >= next) return `another aggregation advanced round ${job.round} first`;
+    if (now.fanoutRound >= next || now.advancedBy !== token) return `another aggregation advanced round ${job.round} first`;
   }
   await publishNextRound(deps, job, next, model);
   await store.updateJob(job.jobId, { round: next, status: 'RUNNING' }, { fanoutRound: next });
+  // Backup tasks: a delayed look at the new round's stragglers, after this round's typical time.
+  await scheduleBackupCheck(deps, job, next, typicalMs);
   // The round before the one just aggregated is behind the job for good: its partials and barrier
   // would only cost storage (and, on DynamoDB, reads of anything that walks the table) until they
   // expire. The round just aggregated is kept one round longer, so that a late duplicate of one of
@@ -207,7 +240,7 @@ async function clearFinished(store: ProtocolDeps['store'], job: JobRecord): Prom
  * the model and publish round 1; or end the job FAILED with the reason, publishing nothing.
  */
 async function aggregatePrepare(
-  deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now' | 'limits'>,
+  deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now' | 'limits' | 'delayed'>,
   job: JobRecord,
   partials: { partial: Float64Array; report: WorkerReport }[],
   stored: Uint8Array[],
@@ -225,6 +258,7 @@ async function aggregatePrepare(
   }
 
   const modelBytes = encodeModel(prepared.model);
+  const prepareQuorum = quorumMs(partials.map((p) => p.report.arrivedAt), job.roundStartedAt, job.shards);
   const metrics: RoundMetrics = {
     round: job.round,
     phase: 'prepare',
@@ -237,6 +271,7 @@ async function aggregatePrepare(
     cacheHits: partials.filter((p) => p.report.cacheHit).length,
     workers: job.shards,
     partialBytes: stored.reduce((n, b) => n + b.byteLength, 0),
+    ...(prepareQuorum !== undefined ? { quorumMs: prepareQuorum } : {}),
     modelBytes: modelBytes.byteLength,
     publishedAt: job.roundStartedAt,
     aggregatedAt: clock(deps),
@@ -245,11 +280,11 @@ async function aggregatePrepare(
   await store.putModel(job.jobId, job.round + 1, modelBytes);
   const guard = afterRound(job, metrics, limitsOf(deps.limits));
   if (guard.stop) return stopForCost(store, job, guard);
-  const ignored = await advance(deps, job, prepared.model, { data: prepared.data, costUsd: guard.costUsd });
+  const ignored = await advance(deps, job, prepared.model, { data: prepared.data, costUsd: guard.costUsd }, metrics.quorumMs);
   return ignored ? { status: 'ignored', reason: ignored } : { status: 'prepared', metrics };
 }
 
-function decodeOrUndefined(bytes: Uint8Array): ReturnType<typeof decodePartial> | undefined {
+function decodeOrUndefined(bytes: Uint8Array): { partial: Float64Array; report: WorkerReport } | undefined {
   try {
     return decodePartial(bytes);
   } catch (error) {

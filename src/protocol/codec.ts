@@ -19,7 +19,8 @@ export function decodeModel(bytes: Uint8Array): Float64Array {
   return new Float64Array(bytes.slice().buffer);
 }
 
-export function encodePartial(partial: Float64Array, report: WorkerReport): Uint8Array {
+/** A partial with its report; a group partial (src/protocol/groupMerge.ts) carries a GroupReport instead. */
+export function encodePartial<R = WorkerReport>(partial: Float64Array, report: R): Uint8Array {
   const meta = Buffer.from(JSON.stringify(report));
   const offset = align8(8 + meta.byteLength);
   const out = new Uint8Array(offset + partial.byteLength);
@@ -31,13 +32,13 @@ export function encodePartial(partial: Float64Array, report: WorkerReport): Uint
   return out;
 }
 
-export function decodePartial(bytes: Uint8Array): { partial: Float64Array; report: WorkerReport } {
+export function decodePartial<R = WorkerReport>(bytes: Uint8Array): { partial: Float64Array; report: R } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.byteLength < 8 || view.getUint32(0, true) !== PARTIAL_MAGIC) {
     throw new BspmlError('E_CODEC', 'stored partial is not in the expected format');
   }
   const metaLength = view.getUint32(4, true);
-  const report = JSON.parse(Buffer.from(bytes.subarray(8, 8 + metaLength)).toString('utf8')) as WorkerReport;
+  const report = JSON.parse(Buffer.from(bytes.subarray(8, 8 + metaLength)).toString('utf8')) as R;
   const offset = align8(8 + metaLength);
   if ((bytes.byteLength - offset) % 8 !== 0) throw new BspmlError('E_CODEC', 'stored partial is truncated');
   const partial = new Float64Array(bytes.slice(offset).buffer);

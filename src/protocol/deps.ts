@@ -3,6 +3,7 @@ import type { DatasetSource } from '../ports/DatasetSource.js';
 import type { Fanout } from '../ports/Fanout.js';
 import type { StateStore } from '../ports/StateStore.js';
 import type { Limits } from './costGuard.js';
+import type { DelayedChannel } from './stragglers.js';
 
 /** The ports the protocol runs over; Lambda handlers and the local runtime wire them differently. */
 export interface ProtocolDeps {
@@ -12,6 +13,8 @@ export interface ProtocolDeps {
   datasets: DatasetSource;
   /** The cost guard's limits (src/protocol/costGuard.ts); absent: the defaults. */
   limits?: Partial<Limits>;
+  /** Backup tasks for stragglers (stragglers.ts): the channel that brings a round's delayed check; absent, none. */
+  delayed?: DelayedChannel;
   /** Epoch milliseconds; tests may pin it. */
   now?: () => number;
   /** Waits (a lingering worker between polls); the simulator passes its virtual clock's. Default: a timer. */

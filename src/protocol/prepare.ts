@@ -3,6 +3,7 @@ import type { LoadOptions } from '../data/dataset.js';
 import type { DatasetLayout, PieceReport } from '../data/layout.js';
 import { decodeSummary, encodeSummary, errorSummary, mergeSummaries, type PreparedData, type Summary, type SummaryError } from '../data/summary.js';
 import type { DataSummary } from '../data/types.js';
+import { classKey, sortClasses } from '../data/textColumns.js';
 import { BspmlError, DataError, SpecError } from '../errors.js';
 import type { WorkerContainer } from '../inner/WorkerContainer.js';
 import { PREPARE_DIGEST } from './constants.js';
@@ -49,10 +50,16 @@ export function sampleSizeOf(spec: JobSpec, dims: number): number {
   return Math.min(spec.initSample, Math.max(budgetRows, SAMPLE_ROWS_PER_CENTROID * spec.k));
 }
 
-/** What a shard's reader checks for the job's algorithm (its labels). */
+/**
+ * How a shard's reader reads the job's labels: a classifier's as text (any class: strings,
+ * booleans, integers in any range), coded per shard, the classes collected by this round.
+ */
 export function loadOptions(spec: JobSpec): LoadOptions {
-  const { labelRule } = algorithmFor(spec);
-  return labelRule ? { labelRule } : {};
+  return {
+    ...(spec.algorithm === 'kmeans' ? {} : { labelText: true }),
+    // Held-out rows never reach a shard: every summary and partial is of the training rows only.
+    ...(spec.holdout !== undefined ? { holdout: { fraction: spec.holdout, seed: spec.seed, keep: 'train' as const } } : {}),
+  };
 }
 
 /** A worker's part of the preparation round: the summary of its shard (or of its shard's error). */
@@ -129,6 +136,7 @@ export function prepareModel(job: JobRecord & { layout: DatasetLayout }, partial
     featureNames: layout.featureNames,
     ...(layout.labelName !== undefined ? { labelName: layout.labelName } : {}),
   };
+  const classLabels = merged.labels ? collectClasses(prepared, layout) : undefined;
   const algorithm = algorithmFor(spec);
   algorithm.validate(spec, prepared);
   const classes = algorithm.classes?.(spec, prepared);
@@ -141,11 +149,33 @@ export function prepareModel(job: JobRecord & { layout: DatasetLayout }, partial
       featureNames: layout.featureNames,
       ...(layout.labelName !== undefined ? { labelName: layout.labelName } : {}),
       ...(classes !== undefined ? { classes } : {}),
+      ...(classLabels !== undefined ? { classLabels } : {}),
     },
     // A shard can hold no rows when its byte range holds no line start, or when the parts cannot
     // be split (a gzip part) into as many ranges as workers; its partials are then zero.
     stats: { rows: merged.rows, emptyShards: merged.shardRows.filter((n) => n === 0).length, sampleRows: merged.sample.keys.length },
   };
+}
+
+/**
+ * The classes of a classifier's labels, sorted as scikit-learn's np.unique sorts them
+ * (data/textColumns.ts); refuses one class (a classifier needs two) and non-integer numbers
+ * (continuous targets, as scikit-learn does). Re-keys `data.labels` by class index 0..C−1, which
+ * is what the training rounds' labels hold (protocol/classes.ts) and what the algorithms read.
+ */
+function collectClasses(data: PreparedData, layout: DatasetLayout): (string | number)[] {
+  const counts = data.labels!;
+  const classes = sortClasses(Object.keys(counts));
+  const field = { field: data.labelName ?? 'label' };
+  const fraction = classes.find((c) => typeof c === 'number' && !Number.isInteger(c));
+  if (fraction !== undefined) {
+    throw new DataError(layout.uri, `label ${fraction} is not a class: a classifier's labels are integers, strings or booleans (scikit-learn refuses continuous targets too)`, field);
+  }
+  if (classes.length < 2) {
+    throw new DataError(layout.uri, `every row has the class ${JSON.stringify(classes[0])}: a classifier needs at least two classes`, field);
+  }
+  data.labels = Object.fromEntries(classes.map((c, i) => [String(i), counts[classKey(c)]!]));
+  return classes;
 }
 
 /** The first located error in (part, line) order; without locations, the first in shard order. */

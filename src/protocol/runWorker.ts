@@ -2,8 +2,11 @@ import { algorithmFor } from '../algorithms/index.js';
 import { BspmlError, MissingStateError } from '../errors.js';
 import type { WorkerContainer } from '../inner/WorkerContainer.js';
 import { decodeModel, encodePartial, modelDigest } from './codec.js';
+import { applyClasses } from './classes.js';
 import { PREPARE_ROUND } from './constants.js';
-import type { ProtocolDeps } from './deps.js';
+import { mergeGroup, treeMerge, type GroupMergeOutcome } from './groupMerge.js';
+import { groupOf } from './groups.js';
+import { clock, type ProtocolDeps } from './deps.js';
 import { loadOptions, prepareShard } from './prepare.js';
 import type { JobRecord, RoundTask, WorkerReport } from './types.js';
 
@@ -19,6 +22,8 @@ export interface WorkerDone {
   count: number;
   completionSent: boolean;
   report: WorkerReport;
+  /** The tree merge of this shard's barrier group, when this arrival completed it (groupMerge.ts). */
+  groupMerge?: GroupMergeOutcome;
 }
 
 /**
@@ -37,7 +42,7 @@ export interface WorkerRejected {
  * filled it, tell the aggregator. Never waits for other workers. Safe to repeat: a duplicate finds
  * its partial and its arrival already recorded and changes nothing.
  */
-export async function runWorker(deps: Pick<ProtocolDeps, 'store' | 'datasets' | 'completion'>, container: WorkerContainer, task: RoundTask): Promise<WorkerOutcome> {
+export async function runWorker(deps: Pick<ProtocolDeps, 'store' | 'datasets' | 'completion' | 'now'>, container: WorkerContainer, task: RoundTask): Promise<WorkerOutcome> {
   const { store } = deps;
   const read = () => store.getJob(task.jobId);
   let job = await container.job(task.jobId, read);
@@ -63,26 +68,35 @@ export async function runWorker(deps: Pick<ProtocolDeps, 'store' | 'datasets' | 
   if (prepare) computed = await prepareShard(deps, container, { ...job, layout }, task);
   else computed = await trainShard(deps, container, job, task);
   if ('status' in computed) return computed;
-  const { partial, report } = computed;
+  const { partial } = computed;
+  const report: WorkerReport = { ...computed.report, arrivedAt: clock(deps) };
 
   const written = await store.putPartial(job.jobId, task.round, task.shard, encodePartial(partial, report));
-  const { added, count } = await store.arrive(job.jobId, task.round, task.shard, job.shards);
+  const { added, count, groupFilled } = await store.arrive(job.jobId, task.round, task.shard, job.shards);
+
+  // A repeat (its first run may have died before merging or sending) acts only while the job
+  // still waits on this round; the aggregator drops extra completions, putGroupPartial extra merges.
+  let stillOpen: boolean | undefined;
+  const open = async () => {
+    if (stillOpen === undefined) {
+      const now = await store.getJob(job.jobId);
+      stillOpen = now?.status === 'RUNNING' && now.round === task.round;
+    }
+    return stillOpen;
+  };
+  let groupMerge: GroupMergeOutcome | undefined;
+  if (groupFilled && !prepare && treeMerge(job.spec, job.shards, partial.length) && (added || (await open()))) {
+    // Before the completion: the filling arrival's own group is then merged when the aggregator looks.
+    groupMerge = await mergeGroup(store, algorithmFor(job.spec), job, task.round, groupOf(task.shard, job.shards), report.modelDigest, partial.length);
+  }
 
   let completionSent = false;
-  if (count === job.shards) {
-    // The filling arrival sends the completion. A repeat of it (its first run may have died before
-    // sending) re-sends only while the job still waits on this round; the aggregator drops extras.
-    let send = added;
-    if (!send) {
-      const now = await store.getJob(job.jobId);
-      send = now?.status === 'RUNNING' && now.round === task.round;
-    }
-    if (send) {
-      await deps.completion.send({ jobId: job.jobId, round: task.round });
-      completionSent = true;
-    }
+  // The filling arrival sends the completion.
+  if (count === job.shards && (added || (await open()))) {
+    await deps.completion.send({ jobId: job.jobId, round: task.round });
+    completionSent = true;
   }
-  return { status: 'done', written, arrived: added, count, completionSent, report };
+  return { status: 'done', written, arrived: added, count, completionSent, report, ...(groupMerge ? { groupMerge } : {}) };
 }
 
 /** A training round's partial: the inner threads over the cached shard, with the round's model. */
@@ -134,6 +148,8 @@ async function trainShard(
   // Row identities serve only the preparation round's sample, and every shard's summary is stored
   // by now (this round started after all of them): free their memory.
   shard.data.positions = undefined;
+  // Labels as the shard was read (codes, or numbers) become the job's class indices, once.
+  applyClasses(shard.data, job.data.classLabels, layout.uri);
   const { partial, computeMs } = await container.pool.partial(shard.key, shard.data.rows, shape, model, task.shard);
   const report: WorkerReport = {
     shard: task.shard,

@@ -5,8 +5,13 @@ const dataRef = z
   .object({
     uri: z.string().min(1, 'must name a data set'),
     labelColumn: z.string().min(1).optional(),
+    /** Only these columns (names or 0-based indices) are features; the rest, label aside, are left out. */
+    features: z.array(z.string().min(1)).min(1).optional(),
+    /** Columns left out (an id, a leak). Not with `features`. */
+    drop: z.array(z.string().min(1)).min(1).optional(),
   })
-  .strict();
+  .strict()
+  .refine((d) => d.features === undefined || d.drop === undefined, { message: 'give features or drop, not both', path: ['features'] });
 
 /**
  * Where a deployed stack keeps a job's data plane (models, partials, barrier): DynamoDB (the state
@@ -47,6 +52,13 @@ const common = {
   sync: z.enum(SPEC_SYNC_MODES).optional(),
   /** With sync linger: how long a worker waits for the next round (ms); absent: priced per job (src/protocol/lingerBudget.ts). */
   lingerMs: z.number().int().min(0).max(MAX_LINGER_MS).optional(),
+  /**
+   * A share of the rows left out of training, chosen with the seed by each row's identity in its
+   * part (data/holdout.ts): the same rows whatever W; `bspml train` scores the model on them.
+   */
+  holdout: z.number().gt(0, 'must be a fraction between 0 and 1').lt(1, 'must be a fraction between 0 and 1').optional(),
+  /** How the aggregator gets a round's partials: merged per barrier group first (tree), read one by one (flat), or auto (src/protocol/groupMerge.ts). */
+  merge: z.enum(['auto', 'tree', 'flat']).optional(),
 };
 
 export const kmeansSpecSchema = z
@@ -58,15 +70,18 @@ export const kmeansSpecSchema = z
      * a round-0 partial's budget: sampleSizeOf in src/protocol/prepare.ts).
      */
     initSample: z.number().int().min(1).default(100_000),
+    /** Restarts (scikit-learn's n_init): k-means++ this many times on the sample, the best kept (algorithms/kmeans/restarts.ts). */
+    nInit: z.number().int().min(1).max(100).optional(),
     ...common,
   })
   .strict();
 
 /**
  * How logistic regression is solved (docs/algorithms.md): absent means `newton` while the model has
- * at most NEWTON_MAX_PARAMS parameters, else `lbfgs`.
+ * at most NEWTON_MAX_PARAMS parameters, else `lbfgs`; for more than two classes, `giant` or `lbfgs`
+ * (algorithms/logreg/multinomial.ts: multinomialSolverOf).
  */
-export const LOGREG_SOLVERS = ['newton', 'lbfgs', 'gd', 'local-sgd'] as const;
+export const LOGREG_SOLVERS = ['newton', 'lbfgs', 'gd', 'local-sgd', 'giant'] as const;
 export type LogregSolver = (typeof LOGREG_SOLVERS)[number];
 /** How the linear SVM is solved: Newton on the squared hinge (the default), or local SGD on the hinge. */
 export const SVM_SOLVERS = ['newton', 'local-sgd'] as const;

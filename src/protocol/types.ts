@@ -25,6 +25,14 @@ export interface JobRecord {
   sweepArrivals?: number;
   /** When the current round's fan-out was published (epoch ms). */
   roundStartedAt: number;
+  /**
+   * A token of the aggregation whose conditional advance moved the job to its round: when its
+   * advance's condition fails, an aggregation tells its own write (a lost reply, retried) from a
+   * concurrent duplicate's, which publishes the fan-out itself.
+   */
+  advancedBy?: string;
+  /** The round whose stragglers got backup tasks (stragglers.ts): once per round. */
+  backupRound?: number;
   /** The data set's parts and columns, as the start step described them (no rows). */
   layout?: DatasetLayout;
   /** Rows and columns, once the preparation round has counted them. */
@@ -42,7 +50,7 @@ export interface JobRecord {
 }
 
 export type JobPatch = Partial<
-  Pick<JobRecord, 'status' | 'round' | 'fanoutRound' | 'recoveries' | 'sweepArrivals' | 'costUsd' | 'roundStartedAt' | 'layout' | 'data' | 'error' | 'errorCode' | 'result'>
+  Pick<JobRecord, 'status' | 'round' | 'fanoutRound' | 'recoveries' | 'sweepArrivals' | 'costUsd' | 'roundStartedAt' | 'advancedBy' | 'backupRound' | 'layout' | 'data' | 'error' | 'errorCode' | 'result'>
 >;
 
 /**
@@ -77,6 +85,8 @@ export interface WorkerReport {
   threads: number;
   /** `modelDigest` of the model the partial was computed from. */
   modelDigest: string;
+  /** When the worker stored its partial (epoch ms; absent in older partials): the round's arrival times. */
+  arrivedAt?: number;
   /** Preparation round: the shard's summary, less its sample (which is the partial's body). */
   summary?: SummaryMeta;
 }
@@ -98,6 +108,13 @@ export interface RoundMetrics {
   cacheHits: number;
   workers: number;
   partialBytes: number;
+  /**
+   * Bytes the aggregator read to merge them: the group partials of the tree merge, plus the
+   * partials of groups it merged itself (flat: equal to partialBytes). Absent in older records.
+   */
+  readBytes?: number;
+  /** Milliseconds from the round's start until the backup quorum (90 %) of its shards had arrived. */
+  quorumMs?: number;
   modelBytes: number;
   /** When the round's fan-out was published and when its aggregation ended (epoch ms). */
   publishedAt: number;
@@ -106,6 +123,16 @@ export interface RoundMetrics {
 
 /** The trained model as written to `--out` and stored with a finished job. */
 export type ModelResult = KmeansResult | LogregResult | MultinomialResult | SvmResult;
+
+/** A multinomial logistic regression (a row of weights per class), as opposed to a binary one. */
+export function isMultinomial(model: ModelResult): model is MultinomialResult {
+  return model.algorithm === 'logreg' && Array.isArray(model.bias);
+}
+
+/** A classifier's labels for its classes 0..C−1 (files from before any labels: 0, 1, …). */
+export function classLabelsOf(model: LogregResult | MultinomialResult | SvmResult): (string | number)[] {
+  return model.classes ?? [0, 1];
+}
 
 export interface KmeansResult {
   algorithm: 'kmeans';
@@ -127,9 +154,17 @@ export interface LogregResult {
   dims: number;
   featureNames: string[];
   labelName: string;
+  /**
+   * The labels the data holds for class 0 and class 1, sorted as np.unique sorts them (absent in
+   * files from before labels could be any: 0 and 1).
+   */
+  classes?: (string | number)[];
   weights: number[];
   bias: number;
+  /** The objective: the data term (mean log-loss) plus `penalty`. */
   loss: number;
+  /** (λ/2)·‖v‖² of the written weights (standardised); absent in older files. */
+  penalty?: number;
   accuracy: number;
   gradNorm: number;
   rounds: number;
@@ -140,8 +175,9 @@ export interface LogregResult {
  * Multinomial logistic regression (labels 0..C−1, C > 2): a row of weights and a bias per class;
  * P(class k) = softmax(W·x + b)_k. Two classes keep LogregResult's format.
  */
-export interface MultinomialResult extends Omit<LogregResult, 'weights' | 'bias'> {
-  classes: number[];
+export interface MultinomialResult extends Omit<LogregResult, 'weights' | 'bias' | 'classes'> {
+  /** The labels of classes 0..C−1, as the data holds them, sorted. */
+  classes: (string | number)[];
   weights: number[][];
   bias: number[];
 }

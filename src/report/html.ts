@@ -16,8 +16,9 @@ function title(report: RunReport): string {
   // The settings a user gave: the solver when named (lr only where it steps), C when given as C.
   const penalty = spec.C !== undefined ? `C = ${spec.C}` : `l2 = ${spec.l2 ?? 0}`;
   const lr = spec.solver === 'gd' || spec.solver === 'local-sgd' ? `, lr = ${spec.lr ?? 0.5}` : '';
-  // A multinomial model names its classes (its file has them; a binary one has none).
-  const classes = (report.result as { classes?: unknown[] } | null)?.classes?.length;
+  // A multinomial model has a bias per class (a binary one names its two classes too).
+  const result = report.result as { classes?: unknown[]; bias?: unknown } | null;
+  const classes = Array.isArray(result?.bias) ? result.classes?.length : undefined;
   if (spec.algorithm === 'logreg' && classes !== undefined) return `multinomial logistic regression (${classes} classes, lbfgs), ${penalty}`;
   if (spec.algorithm === 'logreg') return `logistic regression${spec.solver ? ` (${spec.solver}${lr})` : ''}, ${penalty}`;
   if (spec.algorithm === 'svm') return `linear SVM (${spec.solver === 'local-sgd' ? `hinge, local-sgd${lr}` : 'squared hinge, newton'}), ${penalty}`;
@@ -47,6 +48,30 @@ function summaryRows(report: RunReport): [string, string][] {
   if (t.requests !== null) rows.push(['store', `${int(t.requests)} requests, ${bytes(t.bytesWritten ?? 0)} written, ${bytes(t.bytesRead ?? 0)} read`]);
   rows.push(['AWS cost', `≈ $${report.cost.usd.total.toFixed(6)} (${report.cost.backend} data plane, ${report.cost.workerMemoryMb} MB workers; prices of ${report.cost.pricesAsOf})`]);
   return rows;
+}
+
+/** The held-out figures (train --validation), with the confusion matrix as a table. */
+function validationHtml(report: RunReport): string {
+  const v = report.validation as
+    | { uri?: string; rows?: number; inertia?: number; accuracy?: number; logLoss?: number; auc?: number; precision?: number; recall?: number; f1?: number; average?: string; classes?: unknown[]; confusion?: number[][] }
+    | null
+    | undefined;
+  if (!v) return '';
+  const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+  if (v.inertia !== undefined) return `<h2>Validation</h2>\n<p>${escape(v.uri ?? '')}: ${int(v.rows ?? 0)} rows; held-out inertia ${num(v.inertia)}</p>`;
+  const figures = [
+    `accuracy ${pct(v.accuracy ?? NaN)}`,
+    ...(v.logLoss !== undefined ? [`log-loss ${v.logLoss.toPrecision(6)}`] : []),
+    ...(v.auc !== undefined ? [`AUC ${v.auc.toFixed(4)}`] : []),
+    `precision ${(v.precision ?? NaN).toFixed(4)}, recall ${(v.recall ?? NaN).toFixed(4)}, F1 ${(v.f1 ?? NaN).toFixed(4)} (${v.average === 'binary' ? `of ${String(v.classes?.[1])}` : 'macro'})`,
+  ];
+  const classes = (v.classes ?? []).map((c) => escape(String(c)));
+  const rows = (v.confusion ?? []).map((r, t) => `<tr><th>${classes[t]}</th>${r.map((n) => `<td>${int(n)}</td>`).join('')}</tr>`).join('\n');
+  return `<h2>Validation</h2>
+<p>${escape(v.uri ?? '')}: ${int(v.rows ?? 0)} rows; ${escape(figures.join(', '))}</p>
+<table class="rounds"><tr><th>truth \\ prediction</th>${classes.map((c) => `<th>${c}</th>`).join('')}</tr>
+${rows}
+</table>`;
 }
 
 export async function renderHtml(report: RunReport): Promise<string> {
@@ -83,6 +108,7 @@ ${summaryRows(report)
   .map(([k, v]) => `<tr><th>${escape(k)}</th><td>${escape(v)}</td></tr>`)
   .join('\n')}
 </table>
+${validationHtml(report)}
 <figure>${objective}</figure>
 <figure>${time}</figure>
 <figure>${cost}</figure>

@@ -52,6 +52,12 @@ export const runReportSchema = z.object({
   /** The trained model (as `--out` writes it), once SUCCEEDED. */
   result: z.record(z.string(), z.unknown()).nullable(),
   /**
+   * The written model scored on held-out rows (`train --validation FILE`): classifiers' accuracy,
+   * logLoss (logreg), auc (two classes), precision/recall/f1 (`average`: binary or macro) and
+   * confusion (rows: truth, columns: prediction, in `classes` order); k-means' held-out inertia.
+   */
+  validation: z.record(z.string(), z.unknown()).nullable().optional(),
+  /**
    * The preparation round (round 0): workers load and summarise their shards, the model is
    * initialised from the merged summary. Not a training round: absent from `rounds`. null when
    * the job has no record of it.

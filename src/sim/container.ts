@@ -50,7 +50,9 @@ export class SimContainer {
         const shard = self.shards.get(key);
         if (!shard) throw new Error(`shard ${key} is not loaded in this container`);
         const partial = self.samplePartial(shard, shape, model);
-        self.pool.traffic.toThreads += model.byteLength * self.threads;
+        // As the thread pool: the ranges the partial reads, written once into the threads' shared buffer.
+        const ranges = algorithmByName(shape.algorithm).threadRanges?.(shape, model) ?? [[0, model.length]];
+        self.pool.traffic.toThreads += ranges.reduce((bytes, [from, to]) => bytes + (to - from) * 8, 0);
         self.pool.traffic.fromThreads += partial.byteLength * self.threads;
         await self.host.run(self.rowsOf(shard) * self.msPerRow(shape), self.threads);
         await self.clock.sleep(self.threadRoundTripMs * self.threads);

@@ -19,6 +19,7 @@ import type { Profile } from './profile.js';
 import { Services, type Counters } from './services.js';
 import { SimStore, type DynamoLayout, type SimBackend } from './store.js';
 import { simulatedWorker } from './linger.js';
+import { checkStragglers, type BackupCheck } from '../protocol/stragglers.js';
 
 /** event: ours; linger: ours with workers that wait for the next round (src/sim/linger.ts); barrier-wait: WoSC'23's. */
 export type SyncDesign = 'event' | 'linger' | 'barrier-wait';
@@ -41,6 +42,12 @@ export interface SimConfig {
   lingerMs?: number;
   layout?: DynamoLayout;
   seed?: number;
+  /** How the aggregator gets the partials (the spec's `merge`; default auto). */
+  merge?: 'auto' | 'tree' | 'flat';
+  /** How the filling arrival reaches the aggregator: SQS FIFO (default) or a direct asynchronous Invoke. */
+  trigger?: 'sqs' | 'invoke';
+  /** Backup tasks for stragglers (src/protocol/stragglers.ts). */
+  backup?: boolean;
 }
 
 export interface SimResult {
@@ -56,6 +63,8 @@ export interface SimResult {
   requests: { total: number; byOperation: Record<string, number> };
   throttled: { total: number; byOperation: Record<string, number> };
   costUsd: { total: number; lambda: number; dynamodb: number; s3: number; sns: number; sqs: number; elasticache: number };
+  /** Mean bytes the aggregator read per training round (all partials, or the tree's group partials). */
+  aggregatorReadBytesPerRound: number;
   events: number;
   status: string;
   error?: string;
@@ -111,6 +120,7 @@ export async function simulate(config: SimConfig, profile: Profile, msPerRow: Ms
     // tol 0: run the rounds asked for (the simulated partials keep the model moving).
     tol: 0,
     seed: config.seed ?? 1,
+    ...(config.merge ? { merge: config.merge } : {}),
     data: { uri: 'simulated', ...(config.algorithm === 'logreg' ? { labelColumn: 'last' } : {}) },
     ...(config.sync === 'linger' ? { sync: 'linger', ...(config.lingerMs !== undefined ? { lingerMs: config.lingerMs } : {}) } : {}),
   };
@@ -130,8 +140,30 @@ export async function simulate(config: SimConfig, profile: Profile, msPerRow: Ms
           for (const task of tasks) clock.at(clock.now() + services.sample(profile.events.snsToLambdaMs), () => void invokeWorker(task, 1));
         },
       },
+      ...(config.backup
+        ? {
+            delayed: {
+              // A delayed message (an SQS delay queue on AWS) to the aggregator function, which runs the check.
+              send: async (check: BackupCheck, delayMs: number) => {
+                services.counters.sqsRequests += 3;
+                clock.at(clock.now() + delayMs + services.sample(profile.events.sqsFifoToLambdaMs), () => {
+                  void aggregatorFn.invoke(() => checkStragglers(deps, check)).catch((e: unknown) => fail(e));
+                });
+              },
+            },
+          }
+        : {}),
       completion: {
         send: async (message: CompletionMessage) => {
+          if (config.trigger === 'invoke') {
+            // A direct asynchronous Invoke (src/aws/LambdaCompletion.ts): no queue, so duplicate
+            // aggregations may overlap. Latency: assumption, no slower than SNS's own asynchronous
+            // invoke of Lambda, which includes it (the SNS → Lambda figure stands in for it).
+            clock.at(clock.now() + services.sample(profile.events.snsToLambdaMs), () => {
+              void aggregatorFn.invoke(() => aggregate(deps, message)).catch((e: unknown) => fail(e));
+            });
+            return;
+          }
           services.counters.sqsRequests += 3; // send, receive, delete
           clock.at(clock.now() + services.sample(profile.events.sqsFifoToLambdaMs), () => {
             // One aggregation at a time per job: an SQS FIFO message group.
@@ -263,6 +295,7 @@ function summarise(
     requests: { total: sum(c.requests), byOperation: { ...c.requests } },
     throttled: { total: sum(c.throttled), byOperation: { ...c.throttled } },
     costUsd: { total: lambda + dynamodb + s3 + sns + sqs + elasticache, lambda, dynamodb, s3, sns, sqs, elasticache },
+    aggregatorReadBytesPerRound: rounds.reduce((sum, r) => sum + (r.readBytes ?? r.partialBytes), 0) / Math.max(1, rounds.length),
     events,
     status,
     ...(error ? { error } : {}),

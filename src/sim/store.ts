@@ -1,6 +1,6 @@
-import type { StateStore } from '../ports/StateStore.js';
+import type { Arrival, StateStore } from '../ports/StateStore.js';
 import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../protocol/types.js';
-import { barrierGroupPk, barrierGroups, CHUNK_BYTES, claimGroupPk, partialPk } from '../stores/DynamoDbStore.js';
+import { barrierGroupPk, barrierGroups, CHUNK_BYTES, claimGroupPk, groupPartialPk, partialPk } from '../stores/DynamoDbStore.js';
 import { claimGroupOf, claimGroups, type Claim, type ClaimAnswer, type LingerSignal, type ReleaseAnswer } from '../protocol/claims.js';
 import { MemoryStore } from '../stores/MemoryStore.js';
 import type { Service, Services, StoreRequest } from './services.js';
@@ -80,12 +80,30 @@ export class SimStore implements StateStore {
     return this.state.discardPartial(jobId, round, shard);
   }
 
-  async getPartials(jobId: string, round: number, shards: number): Promise<Uint8Array[]> {
-    const keys = Array.from({ length: shards }, (_, s) => this.partialKey(jobId, round, s));
-    const found = await this.state.getPartials(jobId, round, shards).catch((error: unknown) => error as Error);
-    await this.getBlobs('getPartials', keys, keys.map((_, s) => (found instanceof Error ? 0 : found[s]!.byteLength)));
+  async getPartials(jobId: string, round: number, shards: number, which?: readonly number[]): Promise<Uint8Array[]> {
+    const wanted = which ?? Array.from({ length: shards }, (_, s) => s);
+    const keys = wanted.map((s) => this.partialKey(jobId, round, s));
+    const found = await this.state.getPartials(jobId, round, shards, wanted).catch((error: unknown) => error as Error);
+    await this.getBlobs('getPartials', keys, keys.map((_, i) => (found instanceof Error ? 0 : found[i]!.byteLength)));
     if (found instanceof Error) throw found;
     return found;
+  }
+
+  async putGroupPartial(jobId: string, round: number, group: number, bytes: Uint8Array): Promise<boolean> {
+    await this.putBlob('putGroupPartial', this.groupKey(jobId, round, group), bytes.byteLength);
+    return this.state.putGroupPartial(jobId, round, group, bytes);
+  }
+
+  async getGroupPartials(jobId: string, round: number, groups: number): Promise<(Uint8Array | undefined)[]> {
+    const keys = Array.from({ length: groups }, (_, g) => this.groupKey(jobId, round, g));
+    const found = await this.state.getGroupPartials(jobId, round, groups);
+    await this.getBlobs('getGroupPartials', keys, found.map((b) => b?.byteLength ?? 0));
+    return found;
+  }
+
+  async discardGroupPartial(jobId: string, round: number, group: number): Promise<void> {
+    await this.write('discardGroupPartial', this.groupKey(jobId, round, group), 64);
+    return this.state.discardGroupPartial(jobId, round, group);
   }
 
   /**
@@ -96,7 +114,7 @@ export class SimStore implements StateStore {
     return this.state.clearRound(jobId, round, shards);
   }
 
-  async arrive(jobId: string, round: number, shard: number, shards: number): Promise<{ added: boolean; count: number }> {
+  async arrive(jobId: string, round: number, shard: number, shards: number): Promise<Arrival> {
     const W = shards ?? 1;
     if (this.backend === 'dynamodb') {
       if (this.layout === 'single') {
@@ -123,7 +141,7 @@ export class SimStore implements StateStore {
     } else {
       await this.write('arrive', jobKey(jobId), 64);
     }
-    return this.state.arrive(jobId, round, shard);
+    return this.state.arrive(jobId, round, shard, W);
   }
 
   async arrivals(jobId: string, round: number, shards: number): Promise<number[]> {
@@ -213,6 +231,11 @@ export class SimStore implements StateStore {
 
   peekRounds(jobId: string): Promise<RoundMetrics[]> {
     return this.state.listRoundMetrics(jobId);
+  }
+
+  private groupKey(jobId: string, round: number, group: number): string {
+    if (this.backend !== 'dynamodb') return jobKey(jobId);
+    return this.layout === 'spread' ? groupPartialPk(jobId, round, group) : `JOB#${jobId}#R#${round}`;
   }
 
   private partialKey(jobId: string, round: number, shard: number): string {

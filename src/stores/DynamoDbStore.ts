@@ -13,7 +13,8 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { JobExistsError, MissingStateError, PartialMissingError, StoreError } from '../errors.js';
-import type { StateStore } from '../ports/StateStore.js';
+import type { Arrival, StateStore } from '../ports/StateStore.js';
+import { barrierGroups, groupSize } from '../protocol/groups.js';
 import { claimGroupOf, claimGroups, decodeClaim, encodeClaim, signalOf, sortClaims, type Claim, type ClaimAnswer, type LingerSignal, type ReleaseAnswer } from '../protocol/claims.js';
 import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../protocol/types.js';
 import { endpointOf } from '../util/clients.js';
@@ -186,6 +187,7 @@ export class DynamoDbStore implements StateStore {
     // with the barrier's groups and root.
     const heads: Key[] = [];
     for (let shard = 0; shard < shards; shard++) heads.push({ pk: s(partialPk(jobId, round, shard)), sk: s(PARTIAL_SK) });
+    if (shards > 0) for (let g = 0; g < barrierGroups(shards); g++) heads.push({ pk: s(groupPartialPk(jobId, round, g)), sk: s(PARTIAL_SK) });
     const found = shards > 0 ? await this.batchGet('clearRound', heads, { projection: 'pk, sk, chunks, nonce', consistent: false }) : new Map<string, Item>();
     const doomed: Key[] = [{ pk: s(jobPk(jobId)), sk: s(`BARRIER#${pad(round)}`) }];
     for (let g = 0; g < barrierGroups(Math.max(1, shards)); g++) doomed.push({ pk: s(barrierGroupPk(jobId, round, g)), sk: s(BARRIER_SK) });
@@ -199,17 +201,45 @@ export class DynamoDbStore implements StateStore {
   }
 
 
-  async getPartials(jobId: string, round: number, shards: number): Promise<Uint8Array[]> {
-    const keys: Key[] = [];
-    for (let shard = 0; shard < shards; shard++) keys.push({ pk: s(partialPk(jobId, round, shard)), sk: s(PARTIAL_SK) });
-    const found = await this.batchGet('getPartials', keys);
+  async getPartials(jobId: string, round: number, shards: number, which?: readonly number[]): Promise<Uint8Array[]> {
+    const wanted = which ?? Array.from({ length: shards }, (_, i) => i);
+    const keys: Key[] = wanted.map((shard) => ({ pk: s(partialPk(jobId, round, shard)), sk: s(PARTIAL_SK) }));
+    const found = keys.length ? await this.batchGet('getPartials', keys) : new Map<string, Item>();
     const heads: Item[] = [];
-    for (let shard = 0; shard < shards; shard++) {
+    for (const shard of wanted) {
       const head = found.get(keyId(partialPk(jobId, round, shard), PARTIAL_SK));
       if (!head) throw new PartialMissingError(jobId, round, shard);
       heads.push(head);
     }
     return this.assemble('getPartials', heads, (i, head) => `job ${jobId}: partial ${str(head, 'pk')} for round ${round} (chunk ${i})`);
+  }
+
+  async putGroupPartial(jobId: string, round: number, group: number, bytes: Uint8Array): Promise<boolean> {
+    return this.putBlob('putGroupPartial', groupPartialPk(jobId, round, group), PARTIAL_SK, bytes, true);
+  }
+
+  async getGroupPartials(jobId: string, round: number, groups: number): Promise<(Uint8Array | undefined)[]> {
+    const keys: Key[] = Array.from({ length: groups }, (_, g) => ({ pk: s(groupPartialPk(jobId, round, g)), sk: s(PARTIAL_SK) }));
+    const found = keys.length ? await this.batchGet('getGroupPartials', keys) : new Map<string, Item>();
+    const present: number[] = [];
+    const heads: Item[] = [];
+    for (let g = 0; g < groups; g++) {
+      const head = found.get(keyId(groupPartialPk(jobId, round, g), PARTIAL_SK));
+      if (head) {
+        present.push(g);
+        heads.push(head);
+      }
+    }
+    const bytes = await this.assemble('getGroupPartials', heads, (i, head) => `job ${jobId}: group partial ${str(head, 'pk')} for round ${round} (chunk ${i})`);
+    const out = new Array<Uint8Array | undefined>(groups).fill(undefined);
+    present.forEach((g, i) => (out[g] = bytes[i]));
+    return out;
+  }
+
+  async discardGroupPartial(jobId: string, round: number, group: number): Promise<void> {
+    const key = { pk: s(groupPartialPk(jobId, round, group)), sk: s(PARTIAL_SK) };
+    recordIo(1, 0, 0);
+    await this.call('discardGroupPartial', 'DeleteItem', false, () => this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: key })));
   }
 
   /**
@@ -222,27 +252,30 @@ export class DynamoDbStore implements StateStore {
    * full), always below W. A filling arrival that dies between its two writes leaves the root short:
    * the shards have all arrived (`arrivals` reads the groups), so recovery re-sends the completion.
    */
-  async arrive(jobId: string, round: number, shard: number, shards: number): Promise<{ added: boolean; count: number }> {
+  async arrive(jobId: string, round: number, shard: number, shards: number): Promise<Arrival> {
     const total = requireShards('arrive', shards);
     const groups = barrierGroups(total);
     const group = shard % groups;
+    const size = groupSize(total, groups, group);
     const groupKey = { pk: s(barrierGroupPk(jobId, round, group)), sk: s(BARRIER_SK) };
     const rootKey = { pk: s(jobPk(jobId)), sk: s(`BARRIER#${pad(round)}`) };
     const first = await this.addToSet('arrive', groupKey, 'shards', shard);
     if (!first) {
       // A repeat: W only if the whole round is known full, else a lower bound.
       const [groupItem, rootItem] = await Promise.all([this.getItem('arrive', groupKey), this.getItem('arrive', rootKey)]);
+      const inGroup = groupItem?.shards?.SS?.length ?? 0;
+      const groupFilled = inGroup === size;
       const full = rootItem?.groups?.SS?.length ?? 0;
-      if (groups === 1) return { added: false, count: groupItem?.shards?.SS?.length ?? 0 };
-      if (full === groups) return { added: false, count: total };
-      return { added: false, count: Math.max(groupItem?.shards?.SS?.length ?? 1, fullGroupShards(rootItem, total, groups)) };
+      if (groups === 1) return { added: false, count: inGroup, groupFilled };
+      if (full === groups) return { added: false, count: total, groupFilled };
+      return { added: false, count: Math.max(inGroup || 1, fullGroupShards(rootItem, total, groups)), groupFilled };
     }
-    if (groups === 1 || first.length < groupSize(total, groups, group)) return { added: true, count: first.length };
+    if (groups === 1 || first.length < size) return { added: true, count: first.length, groupFilled: first.length === size };
     const root = await this.addToSet('arrive', rootKey, 'groups', group);
     // Only this group's filling arrival adds the group, so the root ADD cannot be a repeat unless
     // this very call is a retried request; then the count is what the root holds now.
     const full = root ?? (await this.getItem('arrive', rootKey))?.groups?.SS ?? [];
-    return { added: true, count: full.length === groups ? total : full.reduce((sum, g) => sum + groupSize(total, groups, Number(g)), 0) };
+    return { added: true, count: full.length === groups ? total : full.reduce((sum, g) => sum + groupSize(total, groups, Number(g)), 0), groupFilled: true };
   }
 
   async arrivals(jobId: string, round: number, shards: number): Promise<number[]> {
@@ -735,7 +768,7 @@ const jobPk = (jobId: string) => `JOB#${jobId}`;
  * written in the same instant would otherwise all land on one partition, which takes about 1,000
  * write units/s (300 workers × 32 KB partials = 9,600 units, seconds of throttling). They are read
  * back with parallel BatchGetItem requests. Job ids may hold '#', but what follows the last '#R#'
- * has only digits and '#S#', so two jobs' partition keys cannot coincide.
+ * has only digits and '#S#' (or '#M#' for a group partial), so two jobs' partition keys cannot coincide.
  */
 export const partialPk = (jobId: string, round: number, shard: number) => `JOB#${jobId}#R#${round}#S#${shard}`;
 const PARTIAL_SK = 'PART';
@@ -745,16 +778,11 @@ const BARRIER_SK = 'BARRIER';
 /** One partition key per claim group of a round (lingering workers, see `claim`). */
 export const claimGroupPk = (jobId: string, round: number, group: number) => `JOB#${jobId}#C#${round}#G#${group}`;
 const claimKey = (jobId: string, round: number, group: number): Key => ({ pk: s(claimGroupPk(jobId, round, group)), sk: s('CLAIMS') });
+/** A barrier group's merged partial (the tree merge): a partition of its own, as each shard's partial. */
+export const groupPartialPk = (jobId: string, round: number, group: number) => `JOB#${jobId}#R#${round}#M#${group}`;
 
-/** Groups of the two-level barrier: ⌈√W⌉, so groups and the root each take about √W arrivals. */
-export function barrierGroups(shards: number): number {
-  return Math.max(1, Math.ceil(Math.sqrt(shards)));
-}
-
-/** Shards dealt to `group` (shard mod groups = group). */
-function groupSize(shards: number, groups: number, group: number): number {
-  return Math.floor((shards - 1 - group) / groups) + 1;
-}
+/** The grouping is the protocol's (src/protocol/groups.ts); re-exported for the simulator's request model. */
+export { barrierGroups } from '../protocol/groups.js';
 
 function fullGroupShards(root: Item | undefined, shards: number, groups: number): number {
   return (root?.groups?.SS ?? []).reduce((sum, g) => sum + groupSize(shards, groups, Number(g)), 0);

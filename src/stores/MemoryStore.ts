@@ -1,5 +1,6 @@
 import { JobExistsError, MissingStateError, PartialMissingError } from '../errors.js';
-import type { StateStore } from '../ports/StateStore.js';
+import type { Arrival, StateStore } from '../ports/StateStore.js';
+import { barrierGroups, groupComplete } from '../protocol/groups.js';
 import { claimGroupOf, claimGroups, decodeClaim, encodeClaim, signalOf, sortClaims, type Claim, type ClaimAnswer, type Handed, type LingerSignal, type ReleaseAnswer } from '../protocol/claims.js';
 import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../protocol/types.js';
 import { recordIo } from '../util/io-meter.js';
@@ -64,13 +65,14 @@ export class MemoryStore implements StateStore {
   async clearRound(jobId: string, round: number, shards: number): Promise<void> {
     recordIo(1, 0, 0);
     for (let shard = 0; shard < shards; shard++) this.blobs.delete(`${jobId}/partial/${round}/${shard}`);
+    for (let group = 0; group < barrierGroups(Math.max(1, shards)); group++) this.blobs.delete(`${jobId}/group/${round}/${group}`);
     this.barriers.delete(`${jobId}/${round}`);
     for (let g = 0; g < claimGroups(shards); g++) this.claims.delete(`${jobId}/${round}/${g}`);
   }
 
-  async getPartials(jobId: string, round: number, shards: number): Promise<Uint8Array[]> {
+  async getPartials(jobId: string, round: number, shards: number, which?: readonly number[]): Promise<Uint8Array[]> {
     const out: Uint8Array[] = [];
-    for (let shard = 0; shard < shards; shard++) {
+    for (const shard of which ?? Array.from({ length: shards }, (_, i) => i)) {
       const bytes = this.blobs.get(`${jobId}/partial/${round}/${shard}`);
       if (!bytes) throw new PartialMissingError(jobId, round, shard);
       recordIo(1, 0, bytes.byteLength);
@@ -79,14 +81,33 @@ export class MemoryStore implements StateStore {
     return out;
   }
 
-  async arrive(jobId: string, round: number, shard: number, _shards?: number): Promise<{ added: boolean; count: number }> {
+  async putGroupPartial(jobId: string, round: number, group: number, bytes: Uint8Array): Promise<boolean> {
+    recordIo(1, bytes.byteLength, 0);
+    const key = `${jobId}/group/${round}/${group}`;
+    if (this.blobs.has(key)) return false;
+    this.blobs.set(key, bytes.slice());
+    return true;
+  }
+
+  async getGroupPartials(jobId: string, round: number, groups: number): Promise<(Uint8Array | undefined)[]> {
+    const out = Array.from({ length: groups }, (_, group) => this.blobs.get(`${jobId}/group/${round}/${group}`)?.slice());
+    recordIo(1, 0, out.reduce((n, b) => n + (b?.byteLength ?? 0), 0));
+    return out;
+  }
+
+  async discardGroupPartial(jobId: string, round: number, group: number): Promise<void> {
+    recordIo(1, 0, 0);
+    this.blobs.delete(`${jobId}/group/${round}/${group}`);
+  }
+
+  async arrive(jobId: string, round: number, shard: number, shards: number): Promise<Arrival> {
     recordIo(1, 16, 8);
     const key = `${jobId}/${round}`;
     let set = this.barriers.get(key);
     if (!set) this.barriers.set(key, (set = new Set()));
     const added = !set.has(shard);
     set.add(shard);
-    return { added, count: set.size };
+    return { added, count: set.size, groupFilled: groupComplete(shard, Math.max(1, shards ?? 1), set) };
   }
 
   async arrivals(jobId: string, round: number, _shards?: number): Promise<number[]> {

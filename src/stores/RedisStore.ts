@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { JobExistsError, MissingStateError, PartialMissingError, StoreError } from '../errors.js';
-import type { StateStore } from '../ports/StateStore.js';
+import type { Arrival, StateStore } from '../ports/StateStore.js';
+import { barrierGroups, groupOf, groupSize } from '../protocol/groups.js';
 import { claimGroupOf, claimGroups, decodeClaim, encodeClaim, signalOf, sortClaims, type Claim, type ClaimAnswer, type LingerSignal, type ReleaseAnswer } from '../protocol/claims.js';
 import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../protocol/types.js';
 import { redisEndpointOf } from '../util/clients.js';
@@ -46,11 +47,17 @@ if #ARGV > 4 + n then redis.call('HSET', KEYS[1], unpack(ARGV, 5 + n)) end
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 return 1`;
 
-/** The barrier in one round trip: the set decides (a duplicate SADD adds 0), its size is the count. */
+/**
+ * The barrier in one round trip: the round's set decides (a duplicate SADD adds 0), its size is the
+ * count; the shard's barrier group (src/protocol/groups.ts) has a set too, whose size says whether
+ * the group is complete (the tree merge's trigger).
+ */
 const ARRIVE = `
 local added = redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[2])
-return {added, redis.call('SCARD', KEYS[1])}`;
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+return {added, redis.call('SCARD', KEYS[1]), redis.call('SCARD', KEYS[2])}`;
 
 /*
  * Claims of lingering workers, per claim group: a set `claims:{round}:{group}` of `shard@until` and a
@@ -92,7 +99,7 @@ interface Scripts {
   bspmlHandedOver(set: string, mark: string): Promise<string>;
   bspmlCreateJob(key: string, ...args: (string | number)[]): Promise<number>;
   bspmlUpdateJob(key: string, ...args: (string | number)[]): Promise<number>;
-  bspmlArrive(key: string, shard: number, ttl: number): Promise<[number, number]>;
+  bspmlArriveInGroup(key: string, groupKey: string, shard: number, ttl: number): Promise<[number, number, number]>;
 }
 
 /**
@@ -118,10 +125,10 @@ export class RedisStore implements StateStore {
     this.onClose = options.onClose;
     const client = options.client;
     // defineCommand sends EVALSHA, falling back to EVAL once per connection when the script is not cached.
-    if (!('bspmlArrive' in client)) {
+    if (!('bspmlArriveInGroup' in client)) {
       client.defineCommand('bspmlCreateJob', { numberOfKeys: 1, lua: CREATE_JOB });
       client.defineCommand('bspmlUpdateJob', { numberOfKeys: 1, lua: UPDATE_JOB });
-      client.defineCommand('bspmlArrive', { numberOfKeys: 1, lua: ARRIVE });
+      client.defineCommand('bspmlArriveInGroup', { numberOfKeys: 2, lua: ARRIVE });
     }
     if (!('bspmlClaim' in client)) {
       client.defineCommand('bspmlClaim', { numberOfKeys: 2, lua: CLAIM });
@@ -199,26 +206,56 @@ export class RedisStore implements StateStore {
     const keys = Array.from({ length: shards }, (_, shard) => this.key(jobId, `part:${round}:${shard}`));
     keys.push(this.key(jobId, `barrier:${round}`));
     for (let g = 0; g < claimGroups(shards); g++) keys.push(...this.claimKeys(jobId, round, g));
+    for (let group = 0; group < barrierGroups(Math.max(1, shards)); group++) {
+      keys.push(this.key(jobId, `group:${round}:${group}`), this.key(jobId, `barrier:${round}:g:${group}`));
+    }
     recordIo(1, 0, 0);
     // One DEL of all of a round's keys: they share the job's hash slot.
     await this.call('clearRound', () => this.client.del(...keys));
   }
 
-  async getPartials(jobId: string, round: number, shards: number): Promise<Uint8Array[]> {
-    if (shards === 0) return [];
-    const keys = Array.from({ length: shards }, (_, shard) => this.key(jobId, `part:${round}:${shard}`));
+  async getPartials(jobId: string, round: number, shards: number, which?: readonly number[]): Promise<Uint8Array[]> {
+    const wanted = which ?? Array.from({ length: shards }, (_, i) => i);
+    if (wanted.length === 0) return [];
+    const keys = wanted.map((shard) => this.key(jobId, `part:${round}:${shard}`));
     const values = await this.call('getPartials', () => this.client.mgetBuffer(...keys));
     recordIo(1, 0, values.reduce((n, v) => n + (v?.byteLength ?? 0), 0));
-    return values.map((value, shard) => {
-      if (!value) throw new PartialMissingError(jobId, round, shard);
+    return values.map((value, i) => {
+      if (!value) throw new PartialMissingError(jobId, round, wanted[i]!);
       return copyBytes(value);
     });
   }
 
-  async arrive(jobId: string, round: number, shard: number, _shards?: number): Promise<{ added: boolean; count: number }> {
+  async putGroupPartial(jobId: string, round: number, group: number, bytes: Uint8Array): Promise<boolean> {
+    recordIo(1, bytes.byteLength, 0);
+    const reply = await this.call('putGroupPartial', () =>
+      this.client.set(this.key(jobId, `group:${round}:${group}`), toBuffer(bytes), 'EX', this.ttlSeconds, 'NX'),
+    );
+    return reply === 'OK';
+  }
+
+  async getGroupPartials(jobId: string, round: number, groups: number): Promise<(Uint8Array | undefined)[]> {
+    if (groups === 0) return [];
+    const keys = Array.from({ length: groups }, (_, group) => this.key(jobId, `group:${round}:${group}`));
+    const values = await this.call('getGroupPartials', () => this.client.mgetBuffer(...keys));
+    recordIo(1, 0, values.reduce((n, v) => n + (v?.byteLength ?? 0), 0));
+    return values.map((value) => (value ? copyBytes(value) : undefined));
+  }
+
+  async discardGroupPartial(jobId: string, round: number, group: number): Promise<void> {
+    recordIo(1, 0, 0);
+    await this.call('discardGroupPartial', () => this.client.del(this.key(jobId, `group:${round}:${group}`)));
+  }
+
+  async arrive(jobId: string, round: number, shard: number, shards: number): Promise<Arrival> {
     recordIo(1, 16, 8);
-    const [added, count] = await this.call('arrive', () => this.client.bspmlArrive(this.key(jobId, `barrier:${round}`), shard, this.ttlSeconds));
-    return { added: added === 1, count };
+    const W = Math.max(1, shards ?? 1);
+    const groups = barrierGroups(W);
+    const group = groupOf(shard, W);
+    const [added, count, inGroup] = await this.call('arrive', () =>
+      this.client.bspmlArriveInGroup(this.key(jobId, `barrier:${round}`), this.key(jobId, `barrier:${round}:g:${group}`), shard, this.ttlSeconds),
+    );
+    return { added: added === 1, count, groupFilled: inGroup === groupSize(W, groups, group) };
   }
 
   async arrivals(jobId: string, round: number, _shards?: number): Promise<number[]> {

@@ -1,5 +1,5 @@
 import { JobNotFoundError, SpecError } from '../errors.js';
-import type { StateStore } from '../ports/StateStore.js';
+import type { Arrival, StateStore } from '../ports/StateStore.js';
 import { STACK_BACKENDS, stackBackendOf, type StackBackend } from '../protocol/spec.js';
 import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../protocol/types.js';
 import type { Claim, ClaimAnswer, LingerSignal, ReleaseAnswer } from '../protocol/claims.js';
@@ -84,11 +84,23 @@ export class RoutedStore implements StateStore {
     return (await this.dataPlaneOf(jobId)).clearRound(jobId, round, shards);
   }
 
-  async getPartials(jobId: string, round: number, shards: number): Promise<Uint8Array[]> {
-    return (await this.dataPlaneOf(jobId)).getPartials(jobId, round, shards);
+  async getPartials(jobId: string, round: number, shards: number, which?: readonly number[]): Promise<Uint8Array[]> {
+    return (await this.dataPlaneOf(jobId)).getPartials(jobId, round, shards, which);
   }
 
-  async arrive(jobId: string, round: number, shard: number, shards: number): Promise<{ added: boolean; count: number }> {
+  async putGroupPartial(jobId: string, round: number, group: number, bytes: Uint8Array): Promise<boolean> {
+    return (await this.dataPlaneOf(jobId)).putGroupPartial(jobId, round, group, bytes);
+  }
+
+  async getGroupPartials(jobId: string, round: number, groups: number): Promise<(Uint8Array | undefined)[]> {
+    return (await this.dataPlaneOf(jobId)).getGroupPartials(jobId, round, groups);
+  }
+
+  async discardGroupPartial(jobId: string, round: number, group: number): Promise<void> {
+    return (await this.dataPlaneOf(jobId)).discardGroupPartial(jobId, round, group);
+  }
+
+  async arrive(jobId: string, round: number, shard: number, shards: number): Promise<Arrival> {
     return (await this.dataPlaneOf(jobId)).arrive(jobId, round, shard, shards);
   }
 

@@ -8,7 +8,8 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { JobExistsError, MissingStateError, PartialMissingError, StoreError } from '../errors.js';
-import type { StateStore } from '../ports/StateStore.js';
+import type { Arrival, StateStore } from '../ports/StateStore.js';
+import { groupComplete } from '../protocol/groups.js';
 import { claimGroupOf, claimGroups, decodeClaim, encodeClaim, signalOf, sortClaims, type Claim, type ClaimAnswer, type LingerSignal, type ReleaseAnswer } from '../protocol/claims.js';
 import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../protocol/types.js';
 import { endpointOf } from '../util/clients.js';
@@ -44,6 +45,7 @@ const MAX_CAS_ATTEMPTS = 16;
  * | `job.json` | the job record | create: If-None-Match `*`; update: If-Match its ETag (compare-and-set) |
  * | `models/{round}` | model bytes | plain PUT (a rewrite carries the same bytes) |
  * | `partials/{round}/{shard}` | partial bytes | If-None-Match `*`: the first write wins |
+ * | `partials/{round}/group-{g}` | a barrier group's merged partial (tree merge) | If-None-Match `*` |
  * | `barrier/{round}/arrived/{shard}` | marker (the shard id) | If-None-Match `*`: `added` |
  * | `barrier/{round}/ticket/{n}` | the arrival order so far (shard ids) | If-None-Match `*`: `count` |
  * | `rounds/{round}.json` | round metrics | plain PUT |
@@ -148,21 +150,55 @@ export class S3Store implements StateStore {
     });
   }
 
-  async getPartials(jobId: string, round: number, shards: number): Promise<Uint8Array[]> {
-    const out = new Array<Uint8Array | undefined>(shards);
-    await forEachLimit(shards, PARALLEL_REQUESTS, async (shard) => {
-      out[shard] = (await this.get('getPartials', this.key(jobId, `partials/${pad(round)}/${shard}`)))?.bytes;
+  async getPartials(jobId: string, round: number, shards: number, which?: readonly number[]): Promise<Uint8Array[]> {
+    const wanted = which ?? Array.from({ length: shards }, (_, i) => i);
+    const out = new Array<Uint8Array | undefined>(wanted.length);
+    await forEachLimit(wanted.length, PARALLEL_REQUESTS, async (i) => {
+      out[i] = (await this.get('getPartials', this.key(jobId, `partials/${pad(round)}/${wanted[i]}`)))?.bytes;
     });
     const missing = out.findIndex((bytes) => bytes === undefined);
-    if (missing >= 0) throw new PartialMissingError(jobId, round, missing);
+    if (missing >= 0) throw new PartialMissingError(jobId, round, wanted[missing]!);
     return out as Uint8Array[];
   }
 
-  async arrive(jobId: string, round: number, shard: number, _shards?: number): Promise<{ added: boolean; count: number }> {
+  async putGroupPartial(jobId: string, round: number, group: number, bytes: Uint8Array): Promise<boolean> {
+    // Under the round's partials/ prefix, so that clearRound's listing takes it too.
+    return this.createOnce('putGroupPartial', this.key(jobId, `partials/${pad(round)}/group-${group}`), bytes);
+  }
+
+  async getGroupPartials(jobId: string, round: number, groups: number): Promise<(Uint8Array | undefined)[]> {
+    const out = new Array<Uint8Array | undefined>(groups).fill(undefined);
+    await forEachLimit(groups, PARALLEL_REQUESTS, async (group) => {
+      out[group] = (await this.get('getGroupPartials', this.key(jobId, `partials/${pad(round)}/group-${group}`)))?.bytes;
+    });
+    return out;
+  }
+
+  async discardGroupPartial(jobId: string, round: number, group: number): Promise<void> {
+    const key = this.key(jobId, `partials/${pad(round)}/group-${group}`);
+    recordIo(1, key.length, 0);
+    await this.call('discardGroupPartial', `DeleteObject ${key}`, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })));
+  }
+
+  /**
+   * `groupFilled`: a first arrival's group is complete when every member precedes it in the ticket
+   * chain's order (one total order, so exactly one member, the last in it, finds that); a repeat's
+   * when every member has a marker.
+   */
+  async arrive(jobId: string, round: number, shard: number, shards: number): Promise<Arrival> {
+    const W = Math.max(1, shards ?? 1);
     const barrier = this.key(jobId, `barrier/${pad(round)}/`);
     // A non-empty body: the SDK cannot tell an empty string's length and warns on every PUT.
     const added = await this.createOnce('arrive', `${barrier}arrived/${shard}`, String(shard));
-    if (!added) return { added, count: (await this.list('arrive', `${barrier}arrived/`)).length };
+    if (!added) {
+      const markers = (await this.list('arrive', `${barrier}arrived/`)).map((k) => Number(k.slice(barrier.length + 'arrived/'.length)));
+      return { added, count: markers.length, groupFilled: groupComplete(shard, W, new Set(markers)) };
+    }
+    const placed = (order: number[], place: number): Arrival => ({
+      added,
+      count: place + 1,
+      groupFilled: groupComplete(shard, W, new Set(order.slice(0, place + 1))),
+    });
     for (let attempt = 0; ; attempt++) {
       // One LIST shows both the markers and how far the ticket chain has got.
       const keys = await this.list('arrive', barrier);
@@ -171,11 +207,11 @@ export class S3Store implements StateStore {
       const admitted = tickets === 0 ? [] : await this.readTicket(`${barrier}ticket/${pad(tickets)}`);
       const mine = admitted.indexOf(shard);
       // Another arrival's ticket took this shard in: its place in the order is its count.
-      if (mine >= 0) return { added, count: mine + 1 };
+      if (mine >= 0) return placed(admitted, mine);
       const seen = new Set(admitted);
       const order = [...admitted, ...markers.filter((m) => !seen.has(m)).sort((a, b) => a - b)];
       if (await this.createOnce('arrive', `${barrier}ticket/${pad(tickets + 1)}`, JSON.stringify(order))) {
-        return { added, count: order.indexOf(shard) + 1 };
+        return placed(order, order.indexOf(shard));
       }
       // Lost the ticket to a concurrent arrival, which admitted every marker it listed: look again.
       // Each lost race is a ticket that admitted at least one new shard, so this ends within W turns.

@@ -141,7 +141,7 @@ describe('bspml train logreg on classes 0..C−1, bspml predict', () => {
     expect(file.bias).toHaveLength(4);
     expect(predicted.code, predicted.stderr).toBe(0);
     const rows = predicted.stdout.trimEnd().split('\n');
-    expect(rows[0]).toBe('label,p0,p1,p2,p3');
+    expect(rows[0]).toBe('prediction,p_0,p_1,p_2,p_3');
     expect(rows).toHaveLength(DATA.rows + 1);
     let right = 0;
     for (let i = 0; i < DATA.rows; i++) {

@@ -88,11 +88,11 @@ describe('bspml train svm, bspml predict', () => {
     expect(file).toMatchObject({ algorithm: 'svm', dims: 2, featureNames: ['a', 'b'], labelName: 'label', converged: true });
     expect(predicted.code, predicted.stderr).toBe(0);
     const rows = predicted.stdout.trimEnd().split('\n');
-    expect(rows[0]).toBe('decision,label');
+    expect(rows[0]).toBe('prediction,decision');
     expect(rows).toHaveLength(DATA.rows + 1);
     let right = 0;
     for (let i = 0; i < DATA.rows; i++) {
-      const [decision, label] = rows[i + 1]!.split(',').map(Number) as [number, number];
+      const [label, decision] = rows[i + 1]!.split(',').map(Number) as [number, number];
       const z = file.bias + file.weights[0]! * DATA.features[i * 4]! + file.weights[1]! * DATA.features[i * 4 + 1]!;
       expect(Math.abs(decision - z)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(z)));
       expect(label).toBe(z >= 0 ? 1 : 0);

@@ -104,18 +104,18 @@ describe('a malformed upload', () => {
       reason: 'workers = 3 is more than the 2 rows of s3://bspml-test-data/datasets/toomany.csv; every worker needs at least one row',
     },
     {
-      name: 'classgap',
-      what: 'logistic-regression labels with a gap (0, 2, 3: no row of class 1)',
-      csv: 'a,label\n1,0\n2,2\n3,3\n4,0\n',
+      name: 'oneclass',
+      what: 'logistic-regression labels of one class (a classifier needs two)',
+      csv: 'a,label\n1,yes\n2,yes\n3,yes\n4,yes\n',
       spec: '{"algorithm":"logreg","workers":2}',
-      reason: 's3://bspml-test-data/datasets/classgap.csv: field "label": labels must be the classes 0 to 3, each with a row; no row has class 1 (the labels hold 0, 2, 3)',
+      reason: 's3://bspml-test-data/datasets/oneclass.csv: field "label": every row has the class "yes": a classifier needs at least two classes',
     },
     {
       name: 'classfraction',
       what: 'a logistic-regression label that is not a class',
       csv: 'a,label\n1,0\n2,1\n3,1.5\n4,0\n',
       spec: '{"algorithm":"logreg","workers":2}',
-      reason: 's3://bspml-test-data/datasets/classfraction.csv: row 4, field "label": label 1.5 is not a class: labels must be integers 0 to 999',
+      reason: "s3://bspml-test-data/datasets/classfraction.csv: field \"label\": label 1.5 is not a class: a classifier's labels are integers, strings or booleans (scikit-learn refuses continuous targets too)",
     },
   ];
 

@@ -256,7 +256,7 @@ describe('bspml train: data that does not fit the job', () => {
     expect(result.stdout).toBe('');
   });
 
-  it('a logreg label that is not a class (0, 1, 2, …): exit 1, names the line, the label column and the value', async () => {
+  it('a logreg label that is a fraction (a continuous target): exit 1, names the label column and the value', async () => {
     // Prepare
     const dir = await dirWith({ 'labels.csv': 'a,b,label\n1,2,0\n3,4,1\n5,6,2.5\n' });
     const data = join(dir, 'labels.csv');
@@ -266,11 +266,11 @@ describe('bspml train: data that does not fit the job', () => {
 
     // Assess
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe(ourError(`${data}: row 4, field "label": label 2.5 is not a class: labels must be integers 0 to 999`));
+    expect(result.stderr).toBe(ourError(`${data}: field "label": label 2.5 is not a class: a classifier's labels are integers, strings or booleans (scikit-learn refuses continuous targets too)`));
     expect(result.stdout).toBe('');
   });
 
-  it('a logreg label that is not a class in a chosen column of a headerless file: the line counts from 1', async () => {
+  it('a logreg label that is a fraction in a chosen column of a headerless file: names the column x1', async () => {
     // Prepare
     const dir = await dirWith({ 'labels.csv': '0,-2,5\n1,0.5,6\n' });
     const data = join(dir, 'labels.csv');
@@ -280,14 +280,14 @@ describe('bspml train: data that does not fit the job', () => {
 
     // Assess
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe(ourError(`${data}: row 1, field "x1": label -2 is not a class: labels must be integers 0 to 999`));
+    expect(result.stderr).toBe(ourError(`${data}: field "x1": label 0.5 is not a class: a classifier's labels are integers, strings or booleans (scikit-learn refuses continuous targets too)`));
     expect(result.stdout).toBe('');
   });
 
   it.each([
-    { what: 'a gap (0, 2)', csv: 'a,label\n1,0\n2,2\n3,0\n', missing: '1', hold: '0, 2', top: 2 },
-    { what: 'a class with no rows (0, 1, 3)', csv: 'a,label\n1,0\n2,1\n3,3\n', missing: '2', hold: '0, 1, 3', top: 3 },
-  ])('logreg labels with $what: exit 1, names the label column and the missing class', async ({ csv, missing, hold, top }) => {
+    { what: 'one class (all 1)', csv: 'a,label\n1,1\n2,1\n3,1\n', only: '1' },
+    { what: 'one class (all "spam")', csv: 'a,label\n1,spam\n2,spam\n', only: '"spam"' },
+  ])('logreg labels with $what: exit 1, a classifier needs two classes (issue 20 defect 3)', async ({ csv, only }) => {
     // Prepare
     const dir = await dirWith({ 'labels.csv': csv });
     const data = join(dir, 'labels.csv');
@@ -297,11 +297,11 @@ describe('bspml train: data that does not fit the job', () => {
 
     // Assess
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe(ourError(`${data}: field "label": labels must be the classes 0 to ${top}, each with a row; no row has class ${missing} (the labels hold ${hold})`));
+    expect(result.stderr).toBe(ourError(`${data}: field "label": every row has the class ${only}: a classifier needs at least two classes`));
     expect(result.stdout).toBe('');
   });
 
-  it('an svm label outside {0, 1}: exit 1, names the line, the label column and the value', async () => {
+  it('an svm on three classes: exit 1, names the label column and the count', async () => {
     // Prepare
     const dir = await dirWith({ 'labels.csv': 'a,label\n1,0\n2,1\n3,2\n' });
     const data = join(dir, 'labels.csv');
@@ -311,7 +311,7 @@ describe('bspml train: data that does not fit the job', () => {
 
     // Assess
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe(ourError(`${data}: row 4, field "label": label 2 is not 0 or 1 (a linear SVM has two classes)`));
+    expect(result.stderr).toBe(ourError(`${data}: field "label": 3 classes; a linear SVM has two (logreg takes more)`));
   });
 
   it('--solver newton (or gd) with more than two classes: exit 1, names the option', async () => {
@@ -325,9 +325,26 @@ describe('bspml train: data that does not fit the job', () => {
 
     // Assess
     expect(newton.code).toBe(1);
-    expect(newton.stderr).toBe(ourError(`invalid job spec: solver: newton is for two classes; ${data} has 3 (field "label"), which lbfgs solves`));
+    expect(newton.stderr).toBe(ourError(`invalid job spec: solver: newton is for two classes; ${data} has 3 (field "label"), which lbfgs or giant solve`));
     expect(gd.code).toBe(1);
-    expect(gd.stderr).toBe(ourError(`invalid job spec: solver: gd is for two classes; ${data} has 3 (field "label"), which lbfgs solves`));
+    expect(gd.stderr).toBe(ourError(`invalid job spec: solver: gd is for two classes; ${data} has 3 (field "label"), which lbfgs or giant solve`));
+  });
+
+  it('--solver giant with two classes (exit 1, one line naming the option), or an unknown solver: --out untouched', async () => {
+    // Prepare
+    const dir = await dirWith({ 'two.csv': 'a,label\n1,0\n2,1\n3,0\n4,1\n' });
+    const data = join(dir, 'two.csv');
+
+    // Act
+    const giant = await failingTrain(dir, ['train', 'logreg', '--data', data, '--solver', 'giant']);
+    const unknown = await failingTrain(dir, ['train', 'logreg', '--data', data, '--solver', 'dane']);
+
+    // Assess
+    expect(giant.code).toBe(1);
+    expect(giant.stderr).toBe(ourError(`invalid job spec: solver: giant is for more than two classes; ${data} has two (field "label"): use newton or lbfgs`));
+    // commander's refusal of a value outside the list, as for every listed option: the option, the value, the choices
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr.split('\n')[0]).toBe("error: option '--solver <name>' argument 'dane' is invalid. must be one of: newton, lbfgs, gd, local-sgd, giant.");
   });
 
   it('an unknown logreg --label-column: exit 1, names the column asked for and lists the columns', async () => {
@@ -571,7 +588,7 @@ describe('bspml predict: bad model files and data', () => {
     expect(wide.stderr).toBe(ourError(`${join(dir, 'wide.json')}: not a bspml model: dims = 2 does not match its weights or centroids`));
   });
 
-  it('data with the wrong number of columns: exit 1, names the file and both counts', async () => {
+  it('data whose header does not name the columns of a model trained without names: exit 1, names the first mismatch', async () => {
     // Prepare
     const dir = await dirWith({ 'model.json': JSON.stringify(KMEANS_MODEL), 'data.csv': 'a,b\n1,2\n3,4\n' });
     const data = join(dir, 'data.csv');
@@ -581,7 +598,9 @@ describe('bspml predict: bad model files and data', () => {
 
     // Assess
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe(ourError(`${data}: has 2 columns; the model expects 3 (x0, x1, x2)`));
+    expect(result.stderr).toBe(
+      ourError(`${data}: field "x0": has no column "x0" (the model's feature 1): the model was trained on columns without names (x0, x1, …) and this file names its columns (a, b): --by-position matches them by position`),
+    );
     expect(result.stdout).toBe('');
   });
 

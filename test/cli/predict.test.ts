@@ -70,7 +70,7 @@ describe('bspml predict: columns', () => {
 
     // Assess
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toBe(`bspml: error: ${join(dir, 'missing.csv')}: field "b": has no column "b": the model's features are a, b\n`);
+    expect(missing.stderr).toBe(`bspml: error: ${join(dir, 'missing.csv')}: field "b": has no column "b" (the model's feature 2): the model's features are a, b\n`);
     expect(extra.code).toBe(1);
     expect(extra.stderr).toBe(`bspml: error: ${join(dir, 'extra.csv')}: field "c": has column the model does not use: "c" (--allow-extra-columns ignores them, --keep carries them through)\n`);
     expect(allowed.code, allowed.stderr).toBe(0);

@@ -32,6 +32,30 @@ describe('bspml simulate', () => {
     expect(out.roundSeconds.p50).toBeLessThan(1.5);
   }, 60_000);
 
+  it('models the tree merge (aggregatorReadBytesPerRound), the invoke trigger and backup tasks', async () => {
+    // Prepare: 16 workers, 4 barrier groups.
+    const dir = await tempDir();
+    const args = ['simulate', 'kmeans', '--rows', '100000', '--dims', '8', '--k', '4', '--workers', '16', '--rounds', '3'];
+    const path = (name: string) => join(dir, `${name}.json`);
+
+    // Act
+    const flat = await runBspml([...args, '--merge', 'flat', '--json', path('flat')]);
+    const tree = await runBspml([...args, '--merge', 'tree', '--trigger', 'invoke', '--backup', 'on', '--json', path('tree')]);
+
+    // Assess
+    expect(flat.code, flat.stderr).toBe(0);
+    expect(tree.code, tree.stderr).toBe(0);
+    expect(tree.stdout).toMatch(/^aggregator reads [\d,]+ bytes of partials per round \(merge tree, trigger invoke, backup tasks on\)$/m);
+    const [f, t] = [JSON.parse(await readFile(path('flat'), 'utf8')), JSON.parse(await readFile(path('tree'), 'utf8'))];
+    expect(t.status).toBe('SUCCEEDED');
+    // 4 group partials instead of 16 partials.
+    expect(t.aggregatorReadBytesPerRound).toBeLessThan(f.aggregatorReadBytesPerRound / 3);
+    expect(t.requests.byOperation.putGroupPartial).toBeGreaterThanOrEqual(3 * 4);
+    expect(f.requests.byOperation.putGroupPartial).toBeUndefined();
+    // The SQS trigger (the default) is billed for its completions.
+    expect(f.costUsd.sqs).toBeGreaterThan(0);
+  }, 60_000);
+
   it('refuses an unknown profile parameter with one line naming it, exit 1', async () => {
     // Prepare
     const dir = await tempDir();

@@ -300,10 +300,10 @@ describe('bspml predict', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toBe(`predicted 1000 rows; accuracy ${(accuracy * 100).toFixed(2)}% against column "label"; written to ${out}\n`);
     const predictions = await readPredictions(await readFile(out, 'utf8'));
-    expect(predictions.header).toBe('probability,label');
+    expect(predictions.header).toBe('prediction,probability');
     expect(predictions.rows).toHaveLength(1000);
     const { rows } = await readCsv(data);
-    predictions.rows.forEach(([probability, label], i) => {
+    predictions.rows.forEach(([label, probability], i) => {
       const p = Number(probability);
       expect(p).toBeGreaterThanOrEqual(0);
       expect(p).toBeLessThanOrEqual(1);

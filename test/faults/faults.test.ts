@@ -38,51 +38,66 @@ const DATA = blobs([[0, 0], [8, 8], [-8, 8]], 20, 1.5, 4); // 60 rows
 const datasets = new MemoryDatasetSource().add('faults', DATA);
 const SPEC = { algorithm: 'kmeans', k: 3, workers: 3, threads: 1, maxRounds: 3, tol: 0, seed: 3, data: { uri: 'faults' } } as const;
 const INVALID = { ...SPEC, k: 100 }; // more clusters than rows: refused at start
+/**
+ * The job as shipped (flat merge: k-means' partials are small), and the tree merge (issue 18): 5
+ * shards in 3 barrier groups, so some groups are merged by their filling arrival and read as one.
+ */
+const VARIANTS = { flat: SPEC, tree: { ...SPEC, workers: 5, merge: 'tree' }, backup: { ...SPEC, workers: 5, merge: 'tree' } } as const;
+/** Variants whose rounds get delayed backup checks (src/protocol/stragglers.ts), delivered in any order like every message. */
+const WITH_BACKUPS = new Set<string>(['backup']);
+type Variant = keyof typeof VARIANTS;
 
 let container: WorkerContainer;
-let clean: { result: ModelResult; model: Buffer; calls: number };
+const clean = {} as Record<Variant, { result: ModelResult; model: Buffer; calls: number }>;
 let runs = 0;
 let fired = 0;
+let backups = 0;
+const LABELS: Record<string, string> = { flat: 'flat merge', tree: 'tree merge', backup: 'tree merge with backup tasks' };
 
 beforeAll(async () => {
   container = new WorkerContainer(1);
-  // The reference: the job with no fault, and how many store calls its workers and aggregator make.
-  const store = new FaultyStore(new MemoryStore());
-  const h = harness(store, datasets);
-  await startJob(h.deps, { jobId: 'reference', spec: SPEC });
-  store.armed = true;
-  await drive(h, container);
-  store.armed = false;
-  const job = (await store.getJob('reference'))!;
-  clean = { result: job.result!, model: Buffer.from((await store.getModel('reference', job.round + 1))!), calls: store.calls };
+  // The references: each job with no fault, and how many store calls its workers and aggregator make.
+  for (const variant of Object.keys(VARIANTS) as Variant[]) {
+    const store = new FaultyStore(new MemoryStore());
+    const h = harness(store, datasets, { backups: WITH_BACKUPS.has(variant) });
+    // Ids of their own: the shared container caches job records by id.
+    const jobId = `reference-${variant}`;
+    await startJob(h.deps, { jobId, spec: VARIANTS[variant] });
+    store.armed = true;
+    await drive(h, container);
+    store.armed = false;
+    const job = (await store.getJob(jobId))!;
+    clean[variant] = { result: job.result!, model: Buffer.from((await store.getModel(jobId, job.round + 1))!), calls: store.calls };
+  }
 });
 
 afterAll(async () => {
   await container?.close();
-  console.log(`fault-injection suite: ${runs} runs, ${fired} with a fault that fired, reference job ${clean?.calls} store calls (${LONG ? 'long' : 'fast'} mode)`);
+  console.log(`fault-injection suite: ${runs} runs, ${fired} with a fault that fired, ${backups} backup checks that re-published stragglers, reference jobs ${clean.flat?.calls} (flat), ${clean.tree?.calls} (tree), ${clean.backup?.calls} (tree with backup checks) store calls (${LONG ? 'long' : 'fast'} mode)`);
 });
 
 /** One disturbed run of the job on `inner`; asserts it ends with the clean model. */
-async function disturbedRun(inner: StateStore, fault: Fault | undefined, disorder: Disorder): Promise<FaultyStore> {
+async function disturbedRun(inner: StateStore, fault: Fault | undefined, disorder: Disorder, variant: Variant = 'flat'): Promise<FaultyStore> {
   runs++;
   const store = new FaultyStore(inner);
-  const h = harness(store, datasets);
+  const h = harness(store, datasets, { backups: WITH_BACKUPS.has(variant) });
   const jobId = `faults-${runs}-${Math.floor(Math.random() * 1e9)}`;
-  await startJob(h.deps, { jobId, spec: SPEC });
+  await startJob(h.deps, { jobId, spec: VARIANTS[variant] });
   store.fault = fault;
   store.armed = true;
-  const what = `${inner.kind}, fault ${JSON.stringify(fault)}, disorder ${JSON.stringify(disorder)}`;
+  const what = `${inner.kind} (${variant}), fault ${JSON.stringify(fault)}, disorder ${JSON.stringify(disorder)}`;
 
   const log = await runDisturbed(h, container, jobId, disorder);
+  backups += log.backups;
   // With no message lost, redelivery alone must finish the job: a sweep would be a stall (15 minutes on AWS).
   if (disorder.drop.length === 0) expect(log.sweeps, `${what}: recovery sweeps needed (${store.fired ?? 'no fault fired'})`).toBe(0);
 
   store.armed = false;
   const job = await store.getJob(jobId);
   expect(job?.status, `${what}: ${job?.error ?? ''} (${store.fired ?? 'no fault fired'}; ${log.steps} steps, ${log.sweeps} sweeps)`).toBe('SUCCEEDED');
-  expect(job!.result, what).toEqual(clean.result);
+  expect(job!.result, what).toEqual(clean[variant].result);
   const model = Buffer.from((await store.getModel(jobId, job!.round + 1))!);
-  expect(model.equals(clean.model), `${what}: final model bytes`).toBe(true);
+  expect(model.equals(clean[variant].model), `${what}: final model bytes`).toBe(true);
   if (store.fired) fired++;
   return store;
 }
@@ -93,6 +108,8 @@ const disorderArb: fc.Arbitrary<Disorder> = fc.record({
   drop: fc.array(fc.nat(30), { maxLength: 2 }),
   replay: fc.array(fc.record({ step: fc.nat(40), pick: fc.nat(1000) }), { maxLength: 2 }),
   forge: fc.option(fc.record({ step: fc.nat(25), kind: fc.constantFrom(...FORGERIES) }), { nil: undefined }),
+  // Completions aggregated twice at once: the invoke trigger has no FIFO queue to serialise them.
+  concurrent: fc.array(fc.nat(40), { maxLength: 3 }),
 });
 
 const hasRedis = findRedisServer() !== undefined;
@@ -108,34 +125,40 @@ describe.each(BACKENDS.filter((b) => b !== 'redis' || hasRedis))('fault injectio
     await inner?.close();
   });
 
-  it('the reference job makes enough store calls to be worth disturbing', () => {
-    expect(clean.calls).toBeGreaterThan(20);
+  it('the reference jobs make enough store calls to be worth disturbing', () => {
+    expect(clean.flat.calls).toBeGreaterThan(20);
+    expect(clean.tree.calls).toBeGreaterThan(clean.flat.calls);
   });
 
   const exhaustive = LONG || FAST_INDICES[backend] === 'all';
-  it(`a crash before, a crash after and a lost reply at ${exhaustive ? 'every' : 'a spread of'} store call(s) of workers and aggregator`, { timeout: LONG ? 3_600_000 : 60_000 }, async () => {
-    const indices = Array.from({ length: clean.calls }, (_, i) => i + 1);
-    const step = Math.ceil(clean.calls / Number(FAST_INDICES[backend]));
-    const chosen = exhaustive ? indices : indices.filter((i) => (i - 1) % step === 0);
-    for (const at of chosen) {
-      for (const kind of FAULT_KINDS) {
-        const store = await disturbedRun(inner, { at, kind }, NO_DISORDER);
-        // Undisturbed until the fault, the run makes the reference's calls: the fault must fire.
-        expect(store.fired, `${kind} at call ${at}`).toBe(`${kind} ${store.trace[at - 1]} (call ${at})`);
+  for (const variant of Object.keys(VARIANTS) as Variant[]) {
+    it(`${LABELS[variant]}: a crash before, a crash after and a lost reply at ${exhaustive ? 'every' : 'a spread of'} store call(s) of workers and aggregator`, { timeout: LONG ? 3_600_000 : 60_000 }, async () => {
+      const calls = clean[variant].calls;
+      const indices = Array.from({ length: calls }, (_, i) => i + 1);
+      const step = Math.ceil(calls / Number(FAST_INDICES[backend]));
+      const chosen = exhaustive ? indices : indices.filter((i) => (i - 1) % step === 0);
+      for (const at of chosen) {
+        for (const kind of FAULT_KINDS) {
+          const store = await disturbedRun(inner, { at, kind }, NO_DISORDER, variant);
+          // Undisturbed until the fault, the run makes the reference's calls: the fault must fire.
+          expect(store.fired, `${kind} at call ${at}`).toBe(`${kind} ${store.trace[at - 1]} (call ${at})`);
+        }
       }
-    }
-  });
+    });
 
-  const [fast, long] = RANDOM_RUNS[backend];
-  it(`${LONG ? long : fast} random combinations of one fault with duplicated, reordered, dropped, late and forged messages`, { timeout: LONG ? 3_600_000 : 60_000 }, async () => {
-    const faultArb = fc.option(fc.record({ at: fc.integer({ min: 1, max: clean.calls + 10 }), kind: fc.constantFrom(...FAULT_KINDS) }), { nil: undefined });
-    await fc.assert(
-      fc.asyncProperty(faultArb, disorderArb, async (fault, disorder) => {
-        await disturbedRun(inner, fault, disorder);
-      }),
-      { numRuns: LONG ? long : fast, seed: LONG ? undefined : 12_012 },
-    );
-  });
+    const [fast, long] = RANDOM_RUNS[backend];
+    // The added variants get half the runs in the fast mode (their jobs make more calls).
+    const count = LONG ? long : variant !== 'flat' ? Math.max(2, Math.round(fast / 2)) : fast;
+    it(`${LABELS[variant]}: ${count} random combinations of one fault with duplicated, reordered, dropped, late, forged and concurrently aggregated messages`, { timeout: LONG ? 3_600_000 : 60_000 }, async () => {
+      const faultArb = fc.option(fc.record({ at: fc.integer({ min: 1, max: clean[variant].calls + 10 }), kind: fc.constantFrom(...FAULT_KINDS) }), { nil: undefined });
+      await fc.assert(
+        fc.asyncProperty(faultArb, disorderArb, async (fault, disorder) => {
+          await disturbedRun(inner, fault, disorder, variant);
+        }),
+        { numRuns: count, seed: LONG ? undefined : 12_012 },
+      );
+    });
+  }
 
   it('invalid input ends FAILED with the reason, publishing no training round', async () => {
     runs++;

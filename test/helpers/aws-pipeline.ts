@@ -6,6 +6,7 @@ import { createWorkerHandler } from '../../handlers/worker.js';
 import { createWorkerFailedHandler } from '../../handlers/workerFailed.js';
 import { loadConfig } from '../../src/aws/config.js';
 import { createWiring, type AwsWiring } from '../../src/aws/wiring.js';
+import { invokeCompletionFor } from '../../src/aws/LambdaCompletion.js';
 import { CapturingSns, localSqsClient, type AwsEmulators } from './aws-emulators.js';
 import { snsEvent, sqsEvent } from './aws-events.js';
 
@@ -28,7 +29,8 @@ export interface Pipeline {
 
 export function pipeline(emulators: AwsEmulators, env: Record<string, string> = {}): Pipeline {
   const sns = new CapturingSns();
-  const wiring = createWiring(loadConfig({ ...emulators.env, ...env }), { sns });
+  // As the worker's own wiring (handlers/worker.ts): the invoke trigger when the environment asks.
+  const wiring = createWiring(loadConfig({ ...emulators.env, ...env }), { sns, completion: (config) => invokeCompletionFor(config) });
   const sqs = localSqsClient(emulators.sqsEndpoint);
   return {
     wiring,

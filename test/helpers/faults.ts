@@ -4,6 +4,7 @@ import { aggregate } from '../../src/protocol/aggregate.js';
 import { decodeModel, modelToBase64 } from '../../src/protocol/codec.js';
 import { recoverJob } from '../../src/protocol/recover.js';
 import { runWorker } from '../../src/protocol/runWorker.js';
+import { checkStragglers, type BackupCheck } from '../../src/protocol/stragglers.js';
 import type { CompletionMessage, JobPatch, JobRecord, JobStatus, RoundMetrics, RoundTask } from '../../src/protocol/types.js';
 import { Rng } from '../../src/util/random.js';
 import type { Harness } from './protocol.js';
@@ -86,8 +87,17 @@ export class FaultyStore implements StateStore {
   clearRound(jobId: string, round: number, shards: number) {
     return this.call('clearRound', () => this.inner.clearRound(jobId, round, shards));
   }
-  getPartials(jobId: string, round: number, shards: number) {
-    return this.call('getPartials', () => this.inner.getPartials(jobId, round, shards));
+  getPartials(jobId: string, round: number, shards: number, which?: readonly number[]) {
+    return this.call('getPartials', () => this.inner.getPartials(jobId, round, shards, which));
+  }
+  putGroupPartial(jobId: string, round: number, group: number, bytes: Uint8Array) {
+    return this.call('putGroupPartial', () => this.inner.putGroupPartial(jobId, round, group, bytes));
+  }
+  getGroupPartials(jobId: string, round: number, groups: number) {
+    return this.call('getGroupPartials', () => this.inner.getGroupPartials(jobId, round, groups));
+  }
+  discardGroupPartial(jobId: string, round: number, group: number) {
+    return this.call('discardGroupPartial', () => this.inner.discardGroupPartial(jobId, round, group));
   }
   arrive(jobId: string, round: number, shard: number, shards: number) {
     return this.call('arrive', () => this.inner.arrive(jobId, round, shard, shards));
@@ -132,6 +142,8 @@ export interface Disorder {
   replay: { step: number; pick: number }[];
   /** A forged task published at a step. */
   forge?: { step: number; kind: Forgery };
+  /** Steps whose completion is aggregated twice at once, as the invoke trigger allows (no FIFO queue). */
+  concurrent?: number[];
 }
 
 export const NO_DISORDER: Disorder = { orderSeed: 0, duplicate: [], drop: [], replay: [] };
@@ -140,9 +152,11 @@ export interface RunLog {
   steps: number;
   sweeps: number;
   crashes: number;
+  /** Backup checks that re-published stragglers. */
+  backups: number;
 }
 
-type Message = { task: RoundTask } | { completion: CompletionMessage };
+type Message = { task: RoundTask } | { completion: CompletionMessage } | { check: BackupCheck };
 
 /**
  * Delivers `jobId`'s messages until the job ends, under `disorder`. A Crash redelivers the message;
@@ -157,15 +171,16 @@ export async function runDisturbed(
 ): Promise<RunLog> {
   const rng = disorder.orderSeed === 0 ? undefined : new Rng(disorder.orderSeed);
   const history: Message[] = [];
-  const log: RunLog = { steps: 0, sweeps: 0, crashes: 0 };
-  const queue = (m: Message) => ('task' in m ? h.fanout.pending.push(m.task) : h.completion.pending.push(m.completion));
+  const log: RunLog = { steps: 0, sweeps: 0, crashes: 0, backups: 0 };
+  const checks = h.delayed?.pending ?? [];
+  const queue = (m: Message) => ('task' in m ? h.fanout.pending.push(m.task) : 'completion' in m ? h.completion.pending.push(m.completion) : checks.push(m.check));
   for (let step = 0; ; step++) {
     if (step > bounds.steps) throw new Error(`hang: job ${jobId} had not ended after ${bounds.steps} deliveries`);
     if (disorder.forge?.step === step) forge(h, jobId, disorder.forge.kind);
     const replay = disorder.replay.find((r) => r.step === step);
     if (replay && history.length > 0) queue(copy(history[replay.pick % history.length]!));
 
-    const total = h.fanout.pending.length + h.completion.pending.length;
+    const total = h.fanout.pending.length + h.completion.pending.length + checks.length;
     if (total === 0) {
       // The driver's own look at the job (is it over?) is not a protocol call: no fault there.
       const job = await (h.store instanceof FaultyStore ? h.store.inner : h.store).getJob(jobId);
@@ -176,14 +191,32 @@ export async function runDisturbed(
     }
     log.steps++;
     const pick = rng ? rng.int(total) : 0;
+    const tasks = h.fanout.pending.length;
+    const completions = h.completion.pending.length;
     const message: Message =
-      pick < h.fanout.pending.length ? { task: h.fanout.pending.splice(pick, 1)[0]! } : { completion: h.completion.pending.splice(pick - h.fanout.pending.length, 1)[0]! };
+      pick < tasks
+        ? { task: h.fanout.pending.splice(pick, 1)[0]! }
+        : pick < tasks + completions
+          ? { completion: h.completion.pending.splice(pick - tasks, 1)[0]! }
+          : { check: checks.splice(pick - tasks - completions, 1)[0]! };
     history.push(copy(message));
     if (disorder.drop.includes(step)) continue;
     if (disorder.duplicate.includes(step)) queue(copy(message));
+    if ('completion' in message && disorder.concurrent?.includes(step)) {
+      // Two aggregations of the same completion at once: each crash redelivers its copy.
+      const settled = await Promise.allSettled([aggregate(h.deps, message.completion), aggregate(h.deps, (copy(message) as { completion: CompletionMessage }).completion)]);
+      for (const s of settled) {
+        if (s.status === 'fulfilled') continue;
+        if (!(s.reason instanceof Crash)) throw s.reason;
+        log.crashes++;
+        queue(copy(message));
+      }
+      continue;
+    }
     try {
       if ('task' in message) await runWorker(h.deps, container, message.task);
-      else await aggregate(h.deps, message.completion);
+      else if ('completion' in message) await aggregate(h.deps, message.completion);
+      else if ((await checkStragglers(h.deps, message.check)).action === 'backups') log.backups++;
     } catch (error) {
       if (!(error instanceof Crash)) throw error;
       log.crashes++;

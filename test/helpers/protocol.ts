@@ -7,6 +7,7 @@ import { aggregate, type AggregateOutcome } from '../../src/protocol/aggregate.j
 import type { ProtocolDeps } from '../../src/protocol/deps.js';
 import { runWorker } from '../../src/protocol/runWorker.js';
 import type { CompletionMessage, RoundTask } from '../../src/protocol/types.js';
+import { checkStragglers, type BackupCheck, type DelayedChannel } from '../../src/protocol/stragglers.js';
 import { Rng } from '../../src/util/random.js';
 
 /*
@@ -55,17 +56,32 @@ export class RecordingCompletion implements Completion {
   }
 }
 
+/** Backup checks (src/protocol/stragglers.ts), held until a driver delivers them; their delay is the driver's to honour or not. */
+export class RecordingDelayed implements DelayedChannel {
+  readonly sent: BackupCheck[] = [];
+  readonly pending: BackupCheck[] = [];
+
+  async send(check: BackupCheck): Promise<void> {
+    const copy = structuredClone(check);
+    this.sent.push(copy);
+    this.pending.push(copy);
+  }
+}
+
 export interface Harness {
   deps: ProtocolDeps;
   store: StateStore;
   fanout: RecordingFanout;
   completion: RecordingCompletion;
+  /** Present when the harness was made with backup tasks. */
+  delayed?: RecordingDelayed;
 }
 
-export function harness(store: StateStore, datasets: DatasetSource): Harness {
+export function harness(store: StateStore, datasets: DatasetSource, options: { backups?: boolean } = {}): Harness {
   const fanout = new RecordingFanout();
   const completion = new RecordingCompletion();
-  return { deps: { store, datasets, fanout, completion }, store, fanout, completion };
+  const delayed = options.backups ? new RecordingDelayed() : undefined;
+  return { deps: { store, datasets, fanout, completion, ...(delayed ? { delayed } : {}) }, store, fanout, completion, ...(delayed ? { delayed } : {}) };
 }
 
 /**
@@ -79,6 +95,11 @@ export async function drive(h: Harness, container: WorkerContainer, options: { s
   for (let step = 0; ; step++) {
     if (step > (options.maxSteps ?? 10_000)) throw new Error('drive: too many steps');
     const total = h.fanout.pending.length + h.completion.pending.length;
+    if (total === 0 && h.delayed?.pending.length) {
+      // Backup checks last: in order, nothing is late.
+      await checkStragglers(h.deps, h.delayed.pending.shift()!);
+      continue;
+    }
     if (total === 0) return outcomes;
     const pick = rng ? rng.int(total) : h.fanout.pending.length > 0 ? 0 : h.fanout.pending.length;
     if (pick < h.fanout.pending.length) {

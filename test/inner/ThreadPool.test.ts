@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { kmeans } from '../../src/algorithms/index.js';
+import { kmeans, logreg } from '../../src/algorithms/index.js';
 import type { Shape } from '../../src/algorithms/types.js';
 import { sliceShard } from '../../src/data/types.js';
 import { ThreadPool } from '../../src/inner/ThreadPool.js';
@@ -61,9 +61,38 @@ describe('ThreadPool', () => {
       pool = undefined;
     }
 
-    // Assess: 2 threads × (9 model values out, 13 partial values back) × 8 bytes, at 300 and 15,000 rows
-    expect(traffic[0]).toEqual({ toThreads: 2 * 9 * 8, fromThreads: 2 * 13 * 8 });
+    // Assess: 9 model values written once into the threads' shared buffer, 2 threads × 13 partial values back (× 8 bytes), at 300 and 15,000 rows
+    expect(traffic[0]).toEqual({ toThreads: 9 * 8, fromThreads: 2 * 13 * 8 });
     expect(traffic[1]).toEqual(traffic[0]);
+  });
+
+  it('sends a multinomial L-BFGS model once per round, at most twice the weights\' size, whatever its history or thread count', async () => {
+    // Prepare: 4 classes × (3 dims + 1); the model also holds the means, the standardised point, the direction and 10 L-BFGS pairs
+    const data = blobs(centers, 50, 1, 2);
+    const labels = Float32Array.from({ length: data.rows }, (_, i) => i % 4);
+    const shard = sliceShard({ ...data, labels }, 0, 1);
+    const shape: Shape = { algorithm: 'logreg', dims: 3, k: 1, solver: 'lbfgs', classes: 4 };
+    const model = new Float64Array(logreg.modelLength(shape)).fill(0.01);
+    const weightBytes = 4 * (3 + 1) * 8;
+    const sent: number[] = [];
+    const partials: Float64Array[] = [];
+    for (const threads of [1, 3]) {
+      pool = new ThreadPool(threads);
+      pool.addShard('s', shard);
+
+      // Act: two rounds
+      for (let round = 0; round < 2; round++) partials.push((await pool.partial('s', shard.rows, shape, model)).partial);
+      sent.push(pool.traffic.toThreads / 2);
+      await pool.close();
+      pool = undefined;
+    }
+
+    // Assess: weights and direction, once per round (not the 21× larger model per thread), and the same partial as one pass
+    const expected = new Float64Array(logreg.partialLength(shape));
+    logreg.partial(shape, model, { features: shard.features, labels: shard.labels, dims: 3, start: 0, end: shard.rows }, expected);
+    expect(model.byteLength).toBeGreaterThan(20 * weightBytes);
+    expect(sent).toEqual([2 * weightBytes, 2 * weightBytes]);
+    for (const partial of partials) for (let i = 0; i < expected.length; i++) expect(partial[i]).toBeCloseTo(expected[i]!, 9);
   });
 
   it('rejects with E_THREAD for a shard it was never given', async () => {

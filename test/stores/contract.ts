@@ -291,7 +291,7 @@ export function stateStoreContract(name: string, open: () => Promise<StateStore>
         expect(await store.arrivals(jobId, 4, 2)).toEqual([]);
         // Nothing of round 4 is left to make a write look like a duplicate.
         expect(await store.putPartial(jobId, 4, 1, pattern(16, 44))).toBe(true);
-        expect(await store.arrive(jobId, 4, 1, 2)).toEqual({ added: true, count: 1 });
+        expect(await store.arrive(jobId, 4, 1, 2)).toEqual({ added: true, count: 1, groupFilled: true });
         expectBytes(await store.getModel(jobId, 4), pattern(32, 40), 'model of round 4');
         expectAllBytes(await store.getPartials(jobId, 5, 1), [pattern(64, 43)]);
         expect(await store.arrivals(jobId, 5, 1)).toEqual([0]);
@@ -364,8 +364,60 @@ export function stateStoreContract(name: string, open: () => Promise<StateStore>
         for (const r of results) expect(r.count).toBeGreaterThanOrEqual(1);
         for (const r of results) expect(r.count).toBeLessThanOrEqual(16);
         expect(arrived).toEqual(shards);
-        expect(repeat).toEqual({ added: false, count: 16 });
+        expect(repeat).toEqual({ added: false, count: 16, groupFilled: true });
         expect(await store.arrivals(jobId, round + 1, 16)).toEqual([]);
+      }));
+
+    it('tells exactly one first arrival per barrier group that it filled the group, and repeats after that', () =>
+      withStore(open, async (store) => {
+        // Prepare: W = 10 → 4 groups (shard mod 4): {0,4,8} {1,5,9} {2,6} {3,7}; every shard twice, at once.
+        const jobId = uniqueJobId();
+        const W = 10;
+        const shards = Array.from({ length: W }, (_, i) => i);
+        const calls = [...shards, ...shards.slice().reverse()];
+
+        // Act
+        const results = await Promise.all(calls.map((shard) => store.arrive(jobId, 2, shard, W).then((r) => ({ shard, ...r }))));
+        const repeats = await Promise.all(shards.map((shard) => store.arrive(jobId, 2, shard, W)));
+
+        // Assess
+        const fillers = results.filter((r) => r.added && r.groupFilled).map((r) => r.shard % 4);
+        expect(fillers.sort()).toEqual([0, 1, 2, 3]);
+        expect(repeats.every((r) => r.groupFilled && !r.added)).toBe(true);
+        const lone = await store.arrive(uniqueJobId(), 0, 5, W);
+        expect(lone).toMatchObject({ added: true, groupFilled: false });
+      }));
+
+    it('stores a group partial once (chunked too), reads group partials in group order, discards and clears them', () =>
+      withStore(open, async (store) => {
+        // Prepare: a 4-shard round (2 groups); group 1 holds a 500 KB partial (chunked on DynamoDB).
+        const jobId = uniqueJobId();
+        for (const shard of [0, 1, 2, 3]) await store.putPartial(jobId, 6, shard, pattern(32, 60 + shard));
+
+        // Act
+        const none = await store.getGroupPartials(jobId, 6, 2);
+        const wrote = await store.putGroupPartial(jobId, 6, 1, pattern(500 * 1024, 70));
+        const again = await store.putGroupPartial(jobId, 6, 1, pattern(500 * 1024, 71));
+        const some = await store.getGroupPartials(jobId, 6, 2);
+        const members = await store.getPartials(jobId, 6, 4, [3, 1]);
+        await store.discardGroupPartial(jobId, 6, 1);
+        const rewrote = await store.putGroupPartial(jobId, 6, 1, pattern(40, 72));
+        await store.putGroupPartial(jobId, 6, 0, pattern(40, 73));
+        const both = await store.getGroupPartials(jobId, 6, 2);
+        await store.clearRound(jobId, 6, 4);
+        const cleared = await store.getGroupPartials(jobId, 6, 2);
+
+        // Assess
+        expect(none).toEqual([undefined, undefined]);
+        expect(wrote).toBe(true);
+        expect(again).toBe(false);
+        expect(some[0]).toBeUndefined();
+        expectBytes(some[1], pattern(500 * 1024, 70), 'group 1');
+        expectAllBytes(members, [pattern(32, 63), pattern(32, 61)]);
+        expect(rewrote).toBe(true);
+        expectAllBytes(both as Uint8Array[], [pattern(40, 73), pattern(40, 72)]);
+        expect(cleared).toEqual([undefined, undefined]);
+        await expect(store.getPartials(jobId, 6, 4, [2])).rejects.toMatchObject({ shard: 2 });
       }));
 
     it('keeps two jobs with the same rounds and shards apart', () =>
@@ -389,7 +441,7 @@ export function stateStoreContract(name: string, open: () => Promise<StateStore>
 
         // Assess
         expect(bWrote).toBe(true);
-        expect(bArrival).toEqual({ added: true, count: 1 });
+        expect(bArrival).toEqual({ added: true, count: 1, groupFilled: true });
         expectAllBytes(await store.getPartials(a, 0, 2), [pattern(16, 1), pattern(16, 2)]);
         expectAllBytes(await store.getPartials(b, 0, 1), [pattern(16, 3)]);
         await expect(store.getPartials(b, 0, 2)).rejects.toMatchObject({ code: 'E_MISSING_STATE' });

@@ -54,7 +54,7 @@ describe.skipIf(!hasRedis)('RedisStore on a real redis-server', () => {
       const ttls = await Promise.all(keys.map((k) => inspect.ttl(k)));
 
       // Assess
-      expect(keys).toEqual([`bspml:{${jobId}}:barrier:0`, `bspml:{${jobId}}:job`, `bspml:{${jobId}}:model:0`, `bspml:{${jobId}}:part:0:0`, `bspml:{${jobId}}:rounds`]);
+      expect(keys).toEqual([`bspml:{${jobId}}:barrier:0`, `bspml:{${jobId}}:barrier:0:g:0`, `bspml:{${jobId}}:job`, `bspml:{${jobId}}:model:0`, `bspml:{${jobId}}:part:0:0`, `bspml:{${jobId}}:rounds`]);
       for (const [i, ttl] of ttls.entries()) {
         expect(ttl, keys[i]).toBeGreaterThan(3500);
         expect(ttl, keys[i]).toBeLessThanOrEqual(3600);
@@ -78,7 +78,8 @@ describe.skipIf(!hasRedis)('RedisStore on a real redis-server', () => {
       const stats = await inspect.info('commandstats');
 
       // Assess
-      expect(value).toEqual([{ added: true, count: 2 }, { added: false, count: 2 }, { added: true, count: 3 }]);
+      // W = 3: groups {0,2} and {1}, each complete after these arrivals.
+      expect(value).toEqual([{ added: true, count: 2, groupFilled: true }, { added: false, count: 2, groupFilled: true }, { added: true, count: 3, groupFilled: true }]);
       expect(io.requests).toBe(3);
       expect(stats).toMatch(/cmdstat_evalsha:calls=3,/);
       // The script was cached: no EVAL resending its source.

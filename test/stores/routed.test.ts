@@ -107,7 +107,7 @@ describe('RoutedStore', () => {
 
     // Assess
     expect(written).toBe(true);
-    expect(arrival).toEqual({ added: true, count: 1 });
+    expect(arrival).toEqual({ added: true, count: 1, groupFilled: true });
     expectBytes(readModel, model, 'model');
     expectAllBytes(readPartials, [partial]);
     expect(await cold.arrivals(job.jobId, 0, 1)).toEqual([0]);
@@ -136,7 +136,7 @@ describe('RoutedStore', () => {
 
     // Assess
     expect(tableArrivals.map((a) => a.count)).toEqual([1, 2]);
-    expect(bucketArrival).toEqual({ added: true, count: 1 });
+    expect(bucketArrival).toEqual({ added: true, count: 1, groupFilled: true });
     expect(await store.arrivals(onTable.jobId, 0, 2)).toEqual([0, 1]);
     expect(await store.arrivals(onBucket.jobId, 0, 2)).toEqual([1]);
     expectAllBytes(await store.getPartials(onTable.jobId, 0, 2), [pattern(100, 10), pattern(100, 11)]);
@@ -219,8 +219,8 @@ describe('RoutedStore', () => {
       const keys = (await inspect.keys(`bspml:{${job.jobId}}:*`)).sort();
 
       // Assess
-      expect(arrival).toEqual({ added: true, count: 1 });
-      expect(keys).toEqual([`bspml:{${job.jobId}}:barrier:0`, `bspml:{${job.jobId}}:model:0`, `bspml:{${job.jobId}}:part:0:3`]);
+      expect(arrival).toEqual({ added: true, count: 1, groupFilled: false });
+      expect(keys).toEqual([`bspml:{${job.jobId}}:barrier:0`, `bspml:{${job.jobId}}:barrier:0:g:1`, `bspml:{${job.jobId}}:model:0`, `bspml:{${job.jobId}}:part:0:3`]);
       expect(await tableKeys(job.jobId)).toEqual([`JOB#${job.jobId}|META`, `JOB#${job.jobId}|ROUND#0000000000`]);
       expectBytes(await openRouted().store.getModel(job.jobId, 0), pattern(100, 1), 'model');
     } finally {

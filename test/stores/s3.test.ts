@@ -77,9 +77,10 @@ describe('S3Store on s3rver', () => {
 
       // Assess
       expect([first.value, second.value, duplicate.value]).toEqual([
-        { added: true, count: 1 },
-        { added: true, count: 2 },
-        { added: false, count: 2 },
+        // W = 8: groups {1,4,7} and {2,5} are not complete.
+        { added: true, count: 1, groupFilled: false },
+        { added: true, count: 2, groupFilled: false },
+        { added: false, count: 2, groupFilled: false },
       ]);
       // The first arrival finds no ticket to read.
       expect([first.io.requests, second.io.requests, duplicate.io.requests]).toEqual([3, 4, 2]);
@@ -102,7 +103,7 @@ describe('S3Store on s3rver', () => {
 
       // Assess: a duplicate that sees the round full, which runWorker answers by re-sending the
       // completion while the job is still at this round; the recovery sweep sees no shard missing.
-      expect(redelivered).toEqual({ added: false, count: 2 });
+      expect(redelivered).toEqual({ added: false, count: 2, groupFilled: true });
       expect(arrived).toEqual([0, 1]);
     } finally {
       await store.close();
@@ -147,7 +148,7 @@ describe('S3Store on s3rver', () => {
       expect(listed.map((m) => m.round)).toEqual([0, 1, 2, 3, 4]);
       expect(io.requests).toBe(8);
       expect(arrived).toEqual([0, 1, 2, 3, 4]);
-      expect(duplicate).toEqual({ added: false, count: 5 });
+      expect(duplicate).toEqual({ added: false, count: 5, groupFilled: true });
     } finally {
       await store.close();
     }

@@ -3,7 +3,7 @@ import { kmeansAccumulate } from '../../kernels/kmeans.js';
 import type { KmeansSpec } from '../../protocol/spec.js';
 import type { KmeansResult } from '../../protocol/types.js';
 import { addInto, type Algorithm, type Shape } from '../types.js';
-import { kmeansPlusPlus } from './init.js';
+import { bestOfRestarts } from './restarts.js';
 
 /*
  * Exact Lloyd. Model: k × dims centroids. Partial: per-cluster sums (k × dims), then counts (k),
@@ -25,7 +25,7 @@ export const kmeans: Algorithm<KmeansSpec> = {
 
   init(spec, data) {
     // The bottom-k sample of the summary: the same rows, in the same order, whatever W and I.
-    return kmeansPlusPlus(data.sample.features, data.sample.keys.length, data.dims, spec.k, spec.seed);
+    return bestOfRestarts(data.sample.features, data.sample.keys.length, data.dims, spec.k, spec.seed, spec.nInit ?? 1, spec.tol);
   },
 
   modelLength(shape) {

@@ -5,19 +5,21 @@ import type { LogregSolver, LogregSpec } from '../../protocol/spec.js';
 import type { LogregResult, MultinomialResult } from '../../protocol/types.js';
 import { addInto, type Algorithm, type Shape } from '../types.js';
 import { gdInit, gdTailLength, gradientStep } from './gd.js';
+import { giantStep } from './giant.js';
 import { standardisation } from './init.js';
-import { headLength, linearFields, PARTIAL_HEAD } from './layout.js';
+import { headLength, linearFields, PARTIAL_HEAD, penaltyOf, writtenPenalty } from './layout.js';
 import { lbfgsStateLength, lbfgsStep } from './lbfgs.js';
 import { localSgdInit, localSgdModelLength, localSgdPartial, localSgdPartialLength, localSgdSettings, localSgdStep } from './localSgd.js';
-import { classesOf, multinomialInit, multinomialModelLength, multinomialPartial, multinomialPartialLength, multinomialResult, validateClasses } from './multinomial.js';
+import { classesOf, multinomialInit, multinomialModelLength, multinomialPartial, multinomialPartialLength, multinomialResult, multinomialSolverOf, multinomialThreadRanges, validateClasses } from './multinomial.js';
 import { NEWTON_MAX_DIMS, newtonStep } from './newton.js';
-import { acceptedWeights, secondOrderInit, secondOrderTailLength, secondOrderPartial, secondOrderPartialLength } from './secondOrder.js';
+import { acceptedWeights, secondOrderInit, secondOrderTailLength, secondOrderPartial, secondOrderPartialLength, tailOffsets } from './secondOrder.js';
 
 /*
  * Logistic regression: mean log-loss + (λ/2)·‖v‖² on standardised weights (bias not penalised),
  * solved by one of newton.ts, lbfgs.ts, gd.ts, localSgd.ts (docs/algorithms.md). Workers compute on raw rows with
  * the weights in input space; the solvers step in standardised coordinates (layout.ts). Labels
- * 0..C−1 with C > 2 make it multinomial (multinomial.ts): shapes with `classes`, solved by L-BFGS.
+ * 0..C−1 with C > 2 make it multinomial (multinomial.ts): shapes with `classes`, solved by L-BFGS or
+ * GIANT (giant.ts).
  */
 
 /** The solver a spec runs: its own, or Newton while the Hessian is small, else L-BFGS. */
@@ -29,7 +31,7 @@ export const logreg: Algorithm<LogregSpec> = {
   name: 'logreg',
 
   shape(spec, data): Shape {
-    if (data.classes !== undefined) return { algorithm: 'logreg', dims: data.dims, k: 1, solver: 'lbfgs', classes: data.classes };
+    if (data.classes !== undefined) return { algorithm: 'logreg', dims: data.dims, k: 1, solver: multinomialSolverOf(spec, data.rows, data.dims, data.classes), classes: data.classes };
     const solver = solverOf(spec, data.dims);
     const shape: Shape = { algorithm: 'logreg', dims: data.dims, k: 1, solver };
     if (solver === 'local-sgd') shape.sgd = localSgdSettings(spec, data.rows, 'logistic');
@@ -48,13 +50,16 @@ export const logreg: Algorithm<LogregSpec> = {
       throw new SpecError(`${data.source}: field "${data.labelName ?? 'label'}": labels must be classes 0, 1, 2, …; ${rows} row(s) hold ${other.join(', ')}`, 'data.labelColumn');
     }
     validateClasses(spec, data);
+    if (spec.solver === 'giant' && classesOf(data) === undefined) {
+      throw new SpecError(`invalid job spec: solver: giant is for more than two classes; ${data.source} has two (field "${data.labelName ?? 'label'}"): use newton or lbfgs`, 'solver');
+    }
   },
 
   classes: (_spec, data) => classesOf(data),
 
   init(spec, data) {
     const classes = classesOf(data);
-    if (classes !== undefined) return multinomialInit(data, classes);
+    if (classes !== undefined) return multinomialInit(data, classes, multinomialSolverOf(spec, data.rows, data.dims, classes));
     const head = standardisation(data);
     switch (solverOf(spec, data.dims)) {
       case 'gd':
@@ -65,12 +70,14 @@ export const logreg: Algorithm<LogregSpec> = {
         return secondOrderInit(head, data.dims, lbfgsStateLength(data.dims));
       case 'local-sgd':
         return localSgdInit(head, data.dims);
+      case 'giant':
+        throw new SpecError('invalid job spec: solver: giant is for more than two classes', 'solver');
     }
   },
 
   modelLength(shape) {
     const { dims } = shape;
-    if (shape.classes !== undefined) return multinomialModelLength(dims, shape.classes);
+    if (shape.classes !== undefined) return multinomialModelLength(dims, shape.classes, shape.solver === 'giant' ? 'giant' : 'lbfgs');
     switch (shape.solver) {
       case 'newton':
         return headLength(dims) + secondOrderTailLength(dims);
@@ -88,6 +95,19 @@ export const logreg: Algorithm<LogregSpec> = {
     // A shape without a solver (one made by hand, as the benches do) is gradient descent's.
     if (shape.solver === 'local-sgd') return localSgdPartialLength(shape.dims);
     return shape.solver === 'newton' || shape.solver === 'lbfgs' ? secondOrderPartialLength(shape, shape.solver === 'newton') : shape.dims + PARTIAL_HEAD;
+  },
+
+  threadRanges(shape, model) {
+    if (shape.classes !== undefined) return multinomialThreadRanges(shape, model);
+    if (shape.solver === 'newton' || shape.solver === 'lbfgs') {
+      // Weights, means and std devs (the Hessian standardises rows), and the direction in input space.
+      const o = tailOffsets(shape.dims);
+      return [
+        [0, headLength(shape.dims)],
+        [o.rawDir, o.rawDir + o.n],
+      ];
+    }
+    return [[0, model.length]];
   },
 
   partial(shape, model, block, out) {
@@ -115,6 +135,8 @@ export const logreg: Algorithm<LogregSpec> = {
 
   update(spec, shape, model, merged) {
     switch (shape.solver) {
+      case 'giant':
+        return giantStep(spec, shape, model, merged);
       case 'newton':
         return newtonStep(spec, shape, model, merged);
       case 'lbfgs':
@@ -127,12 +149,16 @@ export const logreg: Algorithm<LogregSpec> = {
   },
 
   result(spec, data, model, last, _merged, rounds): LogregResult | MultinomialResult {
-    if (data.classes !== undefined) return multinomialResult(data, model, last, rounds);
+    if (data.classes !== undefined) {
+      const result = multinomialResult(data, model, last, rounds, multinomialSolverOf(spec, data.rows, data.dims, data.classes));
+      return { ...result, penalty: writtenPenalty(penaltyOf(spec, data.rows), result.weights, model, data.dims) };
+    }
     const dims = data.dims;
     const solver = solverOf(spec, dims);
     // Gradient descent and local SGD report the model after their last step, as gradient descent
     // always has; the line-searched solvers their last accepted point, whose figures the last round measured.
     const weights = solver === 'gd' || solver === 'local-sgd' ? model : acceptedWeights(model, dims);
-    return { algorithm: 'logreg', solver, ...linearFields(data, weights, last, rounds) };
+    const fields = linearFields(data, weights, last, rounds);
+    return { algorithm: 'logreg', solver, ...fields, penalty: writtenPenalty(penaltyOf(spec, data.rows), [fields.weights], model, dims) };
   },
 };

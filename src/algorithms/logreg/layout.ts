@@ -26,6 +26,8 @@ export function linearFields(data: DataSummary, weights: Float64Array, last: Upd
     dims,
     featureNames: data.featureNames,
     labelName: data.labelName ?? 'label',
+    // The labels the data holds for class 0 and class 1 (P(class 1) = σ(w·x + b)).
+    ...(data.classLabels ? { classes: data.classLabels } : {}),
     weights: Array.from(weights.subarray(0, dims)),
     bias: weights[dims]!,
     loss: last.objective,
@@ -147,4 +149,17 @@ export function dotProduct(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let sum = 0;
   for (let i = 0; i < a.length; i++) sum += a[i]! * b[i]!;
   return sum;
+}
+
+/**
+ * (λ/2)·‖v‖² of a written model: its input-space weights (one row per output) back in standardised
+ * coordinates, v_j = w_j·std_j, with the standardisation its model head carries. The file's `loss`
+ * less this is the data term (mean log-loss, or the SVM's mean hinge).
+ */
+export function writtenPenalty(lambda: number, rows: number[][], model: Float64Array, dims: number): number {
+  if (lambda === 0) return 0;
+  const std = stdOf(model, dims, rows.length);
+  let sum = 0;
+  for (const w of rows) for (let j = 0; j < dims; j++) sum += (w[j]! * std[j]!) ** 2;
+  return (lambda / 2) * sum;
 }

@@ -7,7 +7,9 @@ import type { MultinomialResult } from '../../protocol/types.js';
 import type { RowBlock, Shape, UpdateResult } from '../types.js';
 import { standardisation } from './init.js';
 import { headLength, partialHeadLength } from './layout.js';
+import { giantSolvePartial, giantStateLength, giantThreadRanges, isSolveRound } from './giant.js';
 import { lbfgsStateLength } from './lbfgs.js';
+import { NEWTON_MAX_DIMS } from './newton.js';
 import { acceptedWeights, secondOrderInit, secondOrderTailLength, tailOffsets, TRIALS } from './secondOrder.js';
 
 /*
@@ -52,17 +54,38 @@ export function validateClasses(spec: LogregSpec, data: PreparedData): void {
       'data.labelColumn',
     );
   }
-  if (spec.solver !== undefined && spec.solver !== 'lbfgs') {
-    throw new SpecError(`invalid job spec: solver: ${spec.solver} is for two classes; ${data.source} has ${classes} (${field}), which lbfgs solves`, 'solver');
+  if (spec.solver !== undefined && spec.solver !== 'lbfgs' && spec.solver !== 'giant') {
+    throw new SpecError(`invalid job spec: solver: ${spec.solver} is for two classes; ${data.source} has ${classes} (${field}), which lbfgs or giant solve`, 'solver');
   }
 }
 
-export function multinomialInit(data: PreparedData, classes: number): Float64Array {
-  return secondOrderInit(standardisation(data, classes), data.dims, lbfgsStateLength(data.dims, classes), classes);
+/** Rows per inner thread from which GIANT is the default, per parameter of the model (see multinomialSolverOf). */
+export const GIANT_ROWS_PER_PARAMETER = 1;
+
+/**
+ * The solver for C > 2 classes: the spec's, else GIANT where the model is wide (more than
+ * NEWTON_MAX_DIMS parameters, C·(d + 1)) and every inner thread holds at least
+ * GIANT_ROWS_PER_PARAMETER rows per parameter (its local Hessian then stands for the whole one), else
+ * L-BFGS. Threads absent from the spec count as 2 (a local run's default here; a Lambda's is more).
+ * Measured in docs/algorithms.md: GIANT needs fewer rounds there, L-BFGS on narrow models or thin shards.
+ */
+export function multinomialSolverOf(spec: Pick<LogregSpec, 'solver' | 'workers' | 'threads'>, rows: number, dims: number, classes: number): MultinomialSolver {
+  if (spec.solver === 'giant' || spec.solver === 'lbfgs') return spec.solver;
+  const parameters = classes * (dims + 1);
+  const rowsPerThread = rows / ((spec.workers ?? 1) * (spec.threads ?? 2));
+  return parameters > NEWTON_MAX_DIMS && rowsPerThread >= GIANT_ROWS_PER_PARAMETER * parameters ? 'giant' : 'lbfgs';
 }
 
-export function multinomialModelLength(dims: number, classes: number): number {
-  return headLength(dims, classes) + secondOrderTailLength(dims, classes) + lbfgsStateLength(dims, classes);
+export type MultinomialSolver = 'lbfgs' | 'giant';
+
+export function multinomialInit(data: PreparedData, classes: number, solver: MultinomialSolver): Float64Array {
+  const extra = solver === 'giant' ? giantStateLength(data.dims, classes) : lbfgsStateLength(data.dims, classes);
+  return secondOrderInit(standardisation(data, classes), data.dims, extra, classes);
+}
+
+export function multinomialModelLength(dims: number, classes: number, solver: MultinomialSolver = 'lbfgs'): number {
+  const extra = solver === 'giant' ? giantStateLength(dims, classes) : lbfgsStateLength(dims, classes);
+  return headLength(dims, classes) + secondOrderTailLength(dims, classes) + extra;
 }
 
 export function multinomialPartialLength(dims: number, classes: number): number {
@@ -73,6 +96,10 @@ export function multinomialPartialLength(dims: number, classes: number): number 
 const BACKS = TRIALS.map((alpha) => 1 - alpha);
 
 export function multinomialPartial(shape: Shape, model: Float64Array, block: RowBlock, out: Float64Array): void {
+  if (shape.solver === 'giant' && isSolveRound(shape, model)) {
+    giantSolvePartial(shape, model, block, out);
+    return;
+  }
   const { dims } = shape;
   const classes = shape.classes!;
   const { features, labels, start, end } = block;
@@ -88,17 +115,27 @@ export function multinomialPartial(shape: Shape, model: Float64Array, block: Row
   out[width + 2] += end - start;
 }
 
-export function multinomialResult(data: DataSummary, model: Float64Array, last: UpdateResult, rounds: number): MultinomialResult {
+/** What the row pass reads: the point's weights and biases, and the direction in input space. */
+export function multinomialThreadRanges(shape: Shape, model: Float64Array): [number, number][] {
+  if (shape.solver === 'giant') return giantThreadRanges(shape, model);
+  const o = tailOffsets(shape.dims, shape.classes!);
+  return [
+    [0, o.n],
+    [o.rawDir, o.rawDir + o.n],
+  ];
+}
+
+export function multinomialResult(data: DataSummary, model: Float64Array, last: UpdateResult, rounds: number, solver: MultinomialSolver): MultinomialResult {
   const { dims } = data;
   const classes = data.classes!;
   const weights = acceptedWeights(model, dims, classes);
   return {
     algorithm: 'logreg',
-    solver: 'lbfgs',
+    solver,
     dims,
     featureNames: data.featureNames,
     labelName: data.labelName ?? 'label',
-    classes: [...Array(classes).keys()],
+    classes: data.classLabels ?? [...Array(classes).keys()],
     weights: Array.from({ length: classes }, (_, k) => Array.from(weights.subarray(k * dims, (k + 1) * dims))),
     bias: Array.from(weights.subarray(classes * dims, classes * (dims + 1))),
     loss: last.objective,

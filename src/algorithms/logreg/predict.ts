@@ -36,7 +36,7 @@ export function predictMultinomial(model: MultinomialResult, x: Float32Array, ro
     let sum = 0;
     for (let k = 0; k < classes; k++) sum += p[k] = Math.exp(p[k]! - top);
     for (let k = 0; k < classes; k++) p[k]! /= sum;
-    label[i] = model.classes[best]!;
+    label[i] = best;
   }
   return { label, probabilities };
 }

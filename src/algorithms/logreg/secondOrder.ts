@@ -217,7 +217,7 @@ export function secondOrderStep(spec: PenaltySpec, shape: Shape, model: Float64A
 }
 
 /** Writes direction p (in θ) into the model's tail and the point base + p into its head. */
-function setDirection(next: Float64Array, dims: number, p: Float64Array, outputs: number): void {
+export function setDirection(next: Float64Array, dims: number, p: Float64Array, outputs: number): void {
   const o = tailOffsets(dims, outputs);
   next.set(p, o.dir);
   const raw = new Float64Array(o.n);

@@ -1,9 +1,8 @@
-import { formatFloat32 } from '../../data/table.js';
 import { SpecError } from '../../errors.js';
 import type { SvmSpec } from '../../protocol/spec.js';
 import type { SvmResult } from '../../protocol/types.js';
 import { standardisation } from '../logreg/init.js';
-import { headLength, linearFields } from '../logreg/layout.js';
+import { headLength, linearFields, penaltyOf, writtenPenalty } from '../logreg/layout.js';
 import { localSgdInit, localSgdModelLength, localSgdPartial, localSgdPartialLength, localSgdSettings, localSgdStep } from '../logreg/localSgd.js';
 import { newtonStep } from '../logreg/newton.js';
 import { acceptedWeights, secondOrderInit, secondOrderPartial, secondOrderPartialLength, secondOrderTailLength } from '../logreg/secondOrder.js';
@@ -30,11 +29,13 @@ export const svm: Algorithm<SvmSpec> = {
     return { algorithm: 'svm', dims: data.dims, k: 1, solver: 'newton' };
   },
 
-  // Two classes: checked as the shards load, naming the file, line and column of a bad label.
-  labelRule: (y) => (y === 0 || y === 1 ? undefined : `label ${formatFloat32(y)} is not 0 or 1 (a linear SVM has two classes)`),
-
   validate(_spec, data) {
     if (!data.labels) throw new SpecError(`a linear SVM needs a label column in ${data.source}`, 'data.labelColumn');
+    // The preparation round collected the classes (any labels, indexed 0..C−1 in sorted order).
+    const classes = Object.keys(data.labels).length;
+    if (classes > 2) {
+      throw new SpecError(`${data.source}: field "${data.labelName ?? 'label'}": ${classes} classes; a linear SVM has two (logreg takes more)`, 'data.labelColumn');
+    }
   },
 
   init(spec, data) {
@@ -65,7 +66,10 @@ export const svm: Algorithm<SvmSpec> = {
 
   result(spec, data, model, last, _merged, rounds): SvmResult {
     // Local SGD's model is the average after its last round (as logistic regression's); Newton's its last accepted point.
-    if (spec.solver === 'local-sgd') return { algorithm: 'svm', solver: 'local-sgd', lossFunction: 'hinge', ...linearFields(data, model, last, rounds) };
-    return { algorithm: 'svm', solver: 'newton', lossFunction: 'squared_hinge', ...linearFields(data, acceptedWeights(model, data.dims), last, rounds) };
+    const lambda = penaltyOf(spec, data.rows);
+    const fields = linearFields(data, spec.solver === 'local-sgd' ? model : acceptedWeights(model, data.dims), last, rounds);
+    const penalty = writtenPenalty(lambda, [fields.weights], model, data.dims);
+    if (spec.solver === 'local-sgd') return { algorithm: 'svm', solver: 'local-sgd', lossFunction: 'hinge', ...fields, penalty };
+    return { algorithm: 'svm', solver: 'newton', lossFunction: 'squared_hinge', ...fields, penalty };
   },
 };

@@ -1,5 +1,6 @@
 import { DataError } from '../../errors.js';
-import type { RowSink, RowTarget } from '../rows.js';
+import { columnKinds, featureColumns, MAX_LABEL_VALUES, type RowSink, type RowTarget } from '../rows.js';
+import { TextDictionary } from '../textColumns.js';
 import { CsvPieceParser } from './csv.js';
 
 /*
@@ -25,6 +26,10 @@ export interface CsvBlockShape {
   columns: string[];
   /** The column that goes to labels, if any. */
   labelIndex?: number;
+  /** The label read as text, coded by the block's own dictionary (returned as `labelKeys`). */
+  labelText?: boolean;
+  /** Columns not parsed (neither feature nor label). */
+  skip?: number[];
 }
 
 /** A block of whole lines, the first starting at `blockStart` in its part. */
@@ -56,6 +61,8 @@ export interface CsvBlockResult {
   bytes: Uint8Array;
   out: CsvBlockRows;
   problem?: CsvBlockProblem;
+  /** With `labelText`: the key of each label code in `out.labels`. */
+  labelKeys?: string[];
 }
 
 /** Parses blocks elsewhere (an inner thread); `concurrency` blocks may be in flight at once. */
@@ -79,7 +86,12 @@ function maxRowsIn(bytes: number, cols: number): number {
 export function parseCsvBlock(request: CsvBlockRequest): CsvBlockResult {
   const { bytes, columns, labelIndex } = request;
   const cols = columns.length;
-  const dims = labelIndex === undefined ? cols : cols - 1;
+  const featureCols = featureColumns(cols, labelIndex, request.skip);
+  const dims = featureCols.length;
+  const columnOptions = { ...(request.skip ? { skip: request.skip } : {}), ...(request.labelText ? { labelText: true } : {}) };
+  const kinds = columnKinds(cols, labelIndex, columnOptions);
+  const dict = request.labelText && labelIndex !== undefined ? new TextDictionary(labelIndex, 'label', { most: MAX_LABEL_VALUES, why: 'a label column holds classes, not ids or measurements' }) : undefined;
+  const texts = dict ? Object.assign(new Array<TextDictionary | undefined>(cols).fill(undefined), { [labelIndex!]: dict }) : undefined;
   const most = maxRowsIn(bytes.length, cols);
   let out = request.out;
   if (!out || out.positions.length < most || (labelIndex !== undefined) !== (out.labels !== undefined) || out.features.length < most * dims) {
@@ -90,14 +102,23 @@ export function parseCsvBlock(request: CsvBlockRequest): CsvBlockResult {
   let k = 0;
   const sink: RowTarget = {
     push(values, position) {
-      for (let c = 0; c < cols; c++) {
-        if (c === labelIndex) labels![rows] = values[c]!;
-        else features[k++] = values[c]!;
-      }
+      for (let j = 0; j < dims; j++) features[k++] = values[featureCols[j]!]!;
+      if (labelIndex !== undefined) labels![rows] = values[labelIndex]!;
       positions[rows++] = position;
     },
   };
-  const parser = new CsvPieceParser({ name: request.name, part: request.part, columns, sink, start: request.blockStart, end: Infinity, skipFirst: false });
+  const parser = new CsvPieceParser({
+    name: request.name,
+    part: request.part,
+    columns,
+    sink,
+    start: request.blockStart,
+    end: Infinity,
+    skipFirst: false,
+    ...(kinds ? { kinds } : {}),
+    ...(texts ? { texts } : {}),
+  });
+  const keys = dict ? { labelKeys: dict.keys } : {};
   try {
     parser.push(bytes);
     parser.finish();
@@ -109,9 +130,9 @@ export function parseCsvBlock(request: CsvBlockRequest): CsvBlockResult {
       byte: error.byte ?? request.blockStart,
       ...(error.location.field !== undefined ? { field: error.location.field } : {}),
     };
-    return { rows, lines: parser.lines, bytes, out, problem };
+    return { rows, lines: parser.lines, bytes, out, problem, ...keys };
   }
-  return { rows, lines: parser.lines, bytes, out };
+  return { rows, lines: parser.lines, bytes, out, ...keys };
 }
 
 export interface CsvFramerOptions extends CsvBlockShape {
@@ -243,13 +264,15 @@ export class CsvBlockFramer {
     this.pendingBytes -= length;
     const blockStart = this.pendingStart;
     this.pendingStart += length;
-    const { name, part, columns, labelIndex } = this.o;
+    const { name, part, columns, labelIndex, labelText, skip } = this.o;
     const out = this.freeRows.pop();
     const result = this.o.parser.parseCsvBlock({
       name,
       part,
       columns,
       ...(labelIndex !== undefined ? { labelIndex } : {}),
+      ...(labelText ? { labelText } : {}),
+      ...(skip ? { skip } : {}),
       bytes: bytes.subarray(0, length),
       blockStart,
       ...(out ? { out } : {}),
@@ -269,7 +292,7 @@ export class CsvBlockFramer {
       throw error;
     }
     const { sink, name, part, start, firstLine } = this.o;
-    const refused = sink.pushRows(result.out, result.rows);
+    const refused = sink.pushRows(result.out, result.rows, result.labelKeys);
     const lineInPiece = (lineInBlock: number) => this.lines + lineInBlock;
     const fail = (detail: string, lineInBlock: number, byte: number, field: string | undefined): never => {
       const location = { part, pieceStart: start, lineInPiece: lineInPiece(lineInBlock), ...(field !== undefined ? { field } : {}) };

@@ -1,6 +1,7 @@
 import { DataError } from '../../errors.js';
 import { RowProblem, type RowTarget } from '../rows.js';
 import { defaultColumnNames } from '../table.js';
+import type { TextDictionary } from '../textColumns.js';
 
 /*
  * CSV of numbers, read as bytes. `describeCsv` reads a part's first line (is it a header?);
@@ -81,7 +82,17 @@ export interface CsvPieceOptions {
   skipFirst: boolean;
   /** The line number of the piece's first line when the piece starts at the part's data start. */
   firstLine?: number;
+  /**
+   * Per column, when some are not numbers: COLUMN_TEXT columns go through their dictionary in
+   * `texts` (the row holds the code), COLUMN_SKIP columns are not parsed at all (an id to drop).
+   */
+  kinds?: Uint8Array;
+  texts?: (TextDictionary | undefined)[];
 }
+
+export const COLUMN_NUMBER = 0;
+export const COLUMN_TEXT = 1;
+export const COLUMN_SKIP = 2;
 
 /** Thrown by the field parser; the piece parser adds where it was. */
 class FieldProblem extends Error {}
@@ -162,6 +173,7 @@ export class CsvPieceParser {
    */
   private lines_(buf: Uint8Array, i: number, at: number): number {
     const { cols, row, o } = this;
+    const { kinds, texts } = o;
     const end = o.end;
     const delta = at - i;
     while (i < buf.length) {
@@ -183,14 +195,16 @@ export class CsvPieceParser {
       try {
         for (;;) {
           if (c === cols) throw new FieldProblem(`expected ${cols} fields, found ${countFields(buf, i, stop)}`);
-          row[c] = parseField(buf, p, stop);
+          if (kinds === undefined || kinds[c] === COLUMN_NUMBER) row[c] = parseField(buf, p, stop);
+          else if (kinds[c] === COLUMN_TEXT) row[c] = texts![c]!.code(textField(buf, p, stop));
+          else row[c] = skipField(buf, p, stop);
           c++;
           const q = fieldEnd;
           if (q >= stop) break;
           p = q + 1;
         }
         if (c < cols) throw new FieldProblem(`expected ${cols} fields, found ${c}`);
-        o.sink.push(row, lineStart);
+        o.sink.push(row, lineStart, kinds !== undefined);
       } catch (error) {
         if (error instanceof RowProblem) c = error.column;
         else if (!(error instanceof FieldProblem)) throw error;
@@ -303,6 +317,52 @@ export function parseField(buf: Uint8Array, a: number, stop: number): number {
   return f;
 }
 
+/** A field read as text (a label, an id), unquoted when in double quotes; sets `fieldEnd`. */
+export function textField(buf: Uint8Array, a: number, stop: number): string {
+  let i = a;
+  while (i < stop && (buf[i] === SPACE || buf[i] === TAB)) i++;
+  if (buf[i] === QUOTE) {
+    let text = '';
+    let j = i + 1;
+    for (;;) {
+      let q = j;
+      while (q < stop && buf[q] !== QUOTE) q++;
+      if (q >= stop) throw new FieldProblem('unterminated quoted field (line breaks inside quotes are not supported)');
+      text += utf8(buf, j, q);
+      if (buf[q + 1] === QUOTE) {
+        text += '"';
+        j = q + 2;
+      } else {
+        j = q + 1;
+        break;
+      }
+    }
+    while (j < stop && (buf[j] === SPACE || buf[j] === TAB)) j++;
+    if (j < stop && buf[j] !== COMMA) throw new FieldProblem('unexpected text after a quoted field');
+    fieldEnd = j;
+    return text;
+  }
+  let e = i;
+  while (e < stop && buf[e] !== COMMA) e++;
+  fieldEnd = e;
+  return utf8(buf, i, trimEnd(buf, i, e));
+}
+
+/** Steps over a field that is not read (a dropped column); sets `fieldEnd`. */
+function skipField(buf: Uint8Array, a: number, stop: number): number {
+  let e = a;
+  while (e < stop && buf[e] !== COMMA) e++;
+  fieldEnd = e;
+  return 0;
+}
+
+const decoder = new TextDecoder('utf-8');
+
+function utf8(buf: Uint8Array, a: number, b: number): string {
+  for (let k = a; k < b; k++) if (buf[k]! >= 128) return decoder.decode(buf.subarray(a, b));
+  return latin1(buf, a, b);
+}
+
 function trimEnd(buf: Uint8Array, a: number, b: number): number {
   while (b > a && (buf[b - 1] === SPACE || buf[b - 1] === TAB)) b--;
   return b;
@@ -387,6 +447,8 @@ function splitFirstLine(line: string, name: string): FirstLineField[] {
 export function checkColumnNames(names: string[], file: string): void {
   const seen = new Set<string>();
   names.forEach((name, i) => {
+    // An unnamed first column is pandas' default to_csv index: the data set leaves it out (dataset.ts).
+    if (name === '' && i === 0 && names.length > 1) return;
     if (name === '') throw new DataError(file, `column ${i + 1} has an empty name`, { row: 1 });
     if (seen.has(name)) throw new DataError(file, 'duplicate column name', { row: 1, field: name });
     seen.add(name);

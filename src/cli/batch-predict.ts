@@ -1,0 +1,36 @@
+import { SpecError } from '../errors.js';
+import type { ModelResult } from '../protocol/types.js';
+import { batchPredict } from '../serve/batch.js';
+import { directorySink, s3Sink } from '../serve/partSink.js';
+import { createS3Client } from '../aws/s3.js';
+import { datasetSource } from './datasets.js';
+import type { CliIo } from './io.js';
+import type { PredictOptions } from './predict.js';
+
+/*
+ * `bspml predict --model M --data DATA --out s3://b/preds/` (or `--out DIR/`): predictions over a
+ * data set in parts (local, or S3 with --s3-endpoint), one output part per shard (src/serve/batch.ts).
+ */
+
+/** Parts out: an S3 URI or a directory named with a trailing slash; or S3 data in. */
+export function isBatchPredict(options: Pick<PredictOptions, 'data' | 'out'>): boolean {
+  return options.data.startsWith('s3://') || (options.out !== undefined && (options.out.startsWith('s3://') || options.out.endsWith('/')));
+}
+
+export async function batchPredictCli(model: ModelResult, options: PredictOptions & { shards?: number }, io: CliIo): Promise<void> {
+  if (options.out === undefined) throw new SpecError(`--data ${options.data}: predictions over a data set in S3 are written as parts: give --out s3://BUCKET/PREFIX/ or --out DIR/`, 'out');
+  for (const [given, name] of [[options.idColumn, 'id-column'], [options.keep, 'keep'], [options.byPosition, 'by-position']] as const) {
+    if (given !== undefined && given !== false) throw new SpecError(`--${name}: not yet with predictions written as parts (--out ${options.out})`, name);
+  }
+  const { datasets, close } = datasetSource(options.data, options.s3Endpoint);
+  const client = options.out.startsWith('s3://') ? createS3Client({ endpoint: options.s3Endpoint ?? process.env.AWS_ENDPOINT_URL_S3 }) : undefined;
+  try {
+    const sink = client ? s3Sink(client, options.out) : directorySink(options.out);
+    const result = await batchPredict(model, options.data, datasets, sink, { shards: options.shards });
+    const mb = (n: number) => n.toFixed(0);
+    io.stderr.write(`predicted ${result.rows} rows in ${result.shards} parts under ${options.out} (load ${mb(result.loadMs)} ms, predict ${mb(result.predictMs)} ms, write ${mb(result.writeMs)} ms)\n`);
+  } finally {
+    close();
+    client?.destroy();
+  }
+}

@@ -1,0 +1,96 @@
+import type { PartsDatasetSource } from '../data/PartsDatasetSource.js';
+import { DataError } from '../errors.js';
+import type { ModelResult } from '../protocol/types.js';
+import { compilePredictor, type Predictor, type RawPredictions } from './predictor.js';
+
+/*
+ * Batch predictions over a data set through the training data plane (describe, then loadShard:
+ * byte ranges of CSV parts, rows of binary parts, Parquet row groups), one output part per shard,
+ * written in shard order, so the parts read one after another are the rows in data set order.
+ * Each part is CSV as `bspml predict` writes it (the same header, the same numbers).
+ */
+
+/** Where the output parts go: a local directory or an S3 prefix (src/serve/partSink.ts). */
+export interface PartSink {
+  /** Writes part `index` (of `count`); its name is `part-00000.csv` and so on. */
+  write(index: number, count: number, body: string): Promise<string>;
+}
+
+export interface BatchPredictResult {
+  rows: number;
+  shards: number;
+  parts: string[];
+  loadMs: number;
+  predictMs: number;
+  writeMs: number;
+}
+
+/** The header `bspml predict` writes for the model (src/cli/predict.ts). */
+export function predictHeader(predictor: Predictor): string {
+  if (predictor.kind === 'kmeans') return 'cluster,distance';
+  const field = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+  if (predictor.kind === 'multinomial') return `prediction,${predictor.classes!.map((c) => field(`p_${String(c)}`)).join(',')}`;
+  return `prediction,${predictor.kind === 'svm' ? 'decision' : 'probability'}`;
+}
+
+/** One output row per input row, as `bspml predict` writes them. */
+export function predictLines(predictor: Predictor, raw: RawPredictions, rows: number): string[] {
+  const lines = new Array<string>(rows);
+  const { index, scores, width } = raw;
+  if (predictor.kind === 'kmeans') {
+    for (let i = 0; i < rows; i++) lines[i] = `${index[i]},${scores[i]}`;
+    return lines;
+  }
+  const names = predictor.classes!.map((c) => {
+    const v = String(c);
+    return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+  });
+  for (let i = 0; i < rows; i++) {
+    lines[i] = width === 1 ? `${names[index[i]!]},${scores[i]}` : `${names[index[i]!]},${Array.from(scores.subarray(i * width, (i + 1) * width)).join(',')}`;
+  }
+  return lines;
+}
+
+export async function batchPredict(model: ModelResult, data: string, datasets: PartsDatasetSource, sink: PartSink, options: { shards?: number } = {}): Promise<BatchPredictResult> {
+  const predictor = compilePredictor(model);
+  // The model's features by name; every other column (an id, the truth, text) is read past.
+  const layout = await datasets.describe({ uri: data, features: [...model.featureNames] });
+  const order = model.featureNames.map((name) => layout.featureNames.indexOf(name));
+  const shards = options.shards ?? layout.parts.length;
+  if (shards < 1) throw new DataError(data, 'no parts to predict on');
+  const header = predictHeader(predictor);
+  const dims = model.dims;
+  const result: BatchPredictResult = { rows: 0, shards, parts: [], loadMs: 0, predictMs: 0, writeMs: 0 };
+  // The next shard loads while this one is predicted and written.
+  let next = datasets.loadShard(layout, 0, shards);
+  let writing: Promise<string> | undefined;
+  for (let s = 0; s < shards; s++) {
+    const t0 = performance.now();
+    const shard = await next;
+    if (s + 1 < shards) next = datasets.loadShard(layout, s + 1, shards);
+    const t1 = performance.now();
+    // The data plane keeps features in file order; the model wants its own.
+    const identity = order.every((c, j) => c === j);
+    const x = identity ? shard.features : reorder(shard.features, shard.rows, shard.dims, order, dims);
+    const lines = predictLines(predictor, predictor.run(x, shard.rows), shard.rows);
+    const t2 = performance.now();
+    // One write in flight while the next shard is predicted; parts are still written in order.
+    const t3 = performance.now();
+    if (writing) result.parts.push(await writing);
+    result.writeMs += performance.now() - t3;
+    writing = sink.write(s, shards, `${header}\n${lines.join('\n')}${lines.length ? '\n' : ''}`);
+    result.rows += shard.rows;
+    result.loadMs += t1 - t0;
+    result.predictMs += t2 - t1;
+  }
+  const t4 = performance.now();
+  if (writing) result.parts.push(await writing);
+  result.writeMs += performance.now() - t4;
+  return result;
+}
+
+function reorder(features: Float32Array, rows: number, from: number, order: number[], dims: number): Float32Array {
+  const x = new Float32Array(rows * dims);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < dims; j++) x[i * dims + j] = features[i * from + order[j]!]!;
+  return x;
+}

@@ -1,0 +1,36 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { parseS3Uri } from '../aws/s3uri.js';
+import { writeFileAtomic } from '../util/files.js';
+import type { PartSink } from './batch.js';
+
+/** `part-00000.csv`, …: names that sort in shard order. */
+export function partName(index: number): string {
+  return `part-${String(index).padStart(5, '0')}.csv`;
+}
+
+/** Parts into a local directory (created), each written whole or not at all. */
+export function directorySink(dir: string): PartSink {
+  return {
+    async write(index, _count, body) {
+      await mkdir(dir, { recursive: true });
+      const file = join(dir, partName(index));
+      await writeFileAtomic(file, body);
+      return file;
+    },
+  };
+}
+
+/** Parts under an S3 prefix (`s3://bucket/preds/`): one PUT each, which S3 makes visible whole. */
+export function s3Sink(client: Pick<S3Client, 'send'>, uri: string): PartSink {
+  const { bucket, key } = parseS3Uri(uri.endsWith('/') ? `${uri}x` : `${uri}/x`);
+  const prefix = key.slice(0, -1);
+  return {
+    async write(index, _count, body) {
+      const Key = `${prefix}${partName(index)}`;
+      await client.send(new PutObjectCommand({ Bucket: bucket, Key, Body: body, ContentType: 'text/csv' }));
+      return `s3://${bucket}/${Key}`;
+    },
+  };
+}

@@ -1,0 +1,118 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { logreg } from '../../src/algorithms/index.js';
+import { GIANT_ROWS_PER_PARAMETER, multinomialSolverOf } from '../../src/algorithms/logreg/multinomial.js';
+import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
+import type { TrainingData } from '../../src/data/types.js';
+import type { MultinomialResult } from '../../src/protocol/types.js';
+import { LocalRuntime } from '../../src/runtime/LocalRuntime.js';
+import { MemoryStore } from '../../src/stores/MemoryStore.js';
+import { blobs } from '../helpers/data.js';
+import { maxRelativeError, referenceSoftmaxOptimum, standardisedSoftmax } from '../helpers/reference.js';
+
+/*
+ * GIANT (src/algorithms/logreg/giant.ts) against the plain sequential softmax Newton written in the
+ * tests (test/helpers/reference.ts) on W × I ∈ {1×1, 3×2, 4×1}: its local solves depend on the split,
+ * its fixed point (global gradient 0) does not, so each layout must reach the reference optimum.
+ */
+
+/** Four overlapping blobs, label = blob, with correlated columns of different scale and offset. */
+function fourClasses(): TrainingData {
+  const base = blobs(
+    [
+      [0, 0, 0, 0],
+      [3, 3, 1, 0],
+      [-3, 3, -1, 1],
+      [3, -3, 2, -1],
+    ],
+    150,
+    2,
+    23,
+  );
+  const dims = 5;
+  const features = new Float32Array(base.rows * dims);
+  for (let i = 0; i < base.rows; i++) {
+    const row = base.features.subarray(i * 4, i * 4 + 4);
+    features[i * dims] = row[0]!;
+    features[i * dims + 1] = Math.fround(row[1]! * 30);
+    features[i * dims + 2] = Math.fround(row[2]! + 40);
+    features[i * dims + 3] = Math.fround(row[3]! + 0.9 * row[0]!);
+    // A near-constant column: 0 but for every 97th row.
+    features[i * dims + 4] = i % 97 === 0 ? 1 : 0;
+  }
+  const labels = Float32Array.from({ length: base.rows }, (_, i) => i % 4);
+  return { ...base, dims, features, labels, labelName: 'label', featureNames: ['a', 'b', 'c', 'd', 'e'] };
+}
+
+const DATA = fourClasses();
+const L2 = 0.01;
+const FLOOR = 1e-3;
+
+describe('multinomial logistic regression by GIANT', () => {
+  let runtime: LocalRuntime;
+  const optimum = referenceSoftmaxOptimum(DATA, 4, L2);
+  const objectives: number[] = [];
+
+  beforeAll(() => {
+    runtime = new LocalRuntime({ store: new MemoryStore(), datasets: new MemoryDatasetSource().add('d', DATA), defaultThreads: 1 });
+  });
+  afterAll(async () => {
+    await runtime?.close();
+  });
+
+  it.each([
+    { workers: 1, threads: 1 },
+    { workers: 3, threads: 2 },
+    { workers: 4, threads: 1 },
+  ])('$workers worker(s) × $threads thread(s): the reference optimum (objective to 1e-6, weights to 1e-5)', async ({ workers, threads }) => {
+    // Act
+    const out = await runtime.train({ algorithm: 'logreg', solver: 'giant', l2: L2, tol: 1e-8, maxRounds: 300, workers, threads, data: { uri: 'd' } });
+
+    // Assess
+    const result = out.result as MultinomialResult;
+    expect(result).toMatchObject({ algorithm: 'logreg', solver: 'giant', classes: [0, 1, 2, 3], converged: true });
+    expect(Math.abs(result.loss - optimum.objective) / optimum.objective).toBeLessThanOrEqual(1e-6);
+    const ours = standardisedSoftmax(DATA, result.weights, result.bias);
+    // Weights to 1e-5: stopped at a gradient norm of 1e-8, their error is up to that over the smallest curvature (λ = 0.01).
+    expect(maxRelativeError(ours.standardised, optimum.standardised, FLOOR)).toBeLessThanOrEqual(1e-5);
+    expect(maxRelativeError(ours.intercepts, optimum.intercepts, FLOOR)).toBeLessThanOrEqual(1e-5);
+    // The objective reported never rises from round to round (rejected points report the base's).
+    for (let r = 1; r < out.rounds.length; r++) expect(out.rounds[r]!.objective).toBeLessThanOrEqual(out.rounds[r - 1]!.objective);
+    objectives.push(result.loss);
+    expect(Math.abs(result.loss - objectives[0]!) / objectives[0]!).toBeLessThanOrEqual(1e-6);
+  }, 60_000);
+});
+
+describe('the multinomial solver by default', () => {
+  it('GIANT for wide models (over 1,000 parameters) with enough rows per inner thread, else L-BFGS; the spec\'s solver first', () => {
+    // Prepare: 10 classes × 785 = 7,850 parameters
+    const parameters = 10 * 785;
+    const enough = GIANT_ROWS_PER_PARAMETER * parameters * 2;
+
+    // Act
+    const wide = multinomialSolverOf({ workers: 1, threads: 2 }, enough, 784, 10);
+    const thin = multinomialSolverOf({ workers: 4, threads: 2 }, enough, 784, 10);
+    const narrow = multinomialSolverOf({ workers: 1, threads: 1 }, 1_000_000, 64, 10);
+    const asked = multinomialSolverOf({ workers: 1, threads: 2, solver: 'lbfgs' }, enough, 784, 10);
+
+    // Assess
+    expect([wide, thin, narrow, asked]).toEqual(['giant', 'lbfgs', 'lbfgs', 'lbfgs']);
+  });
+
+  it('sends the threads at most twice the weights\' size in either kind of round', () => {
+    // Prepare
+    const shape = { algorithm: 'logreg' as const, dims: 784, k: 1, solver: 'giant' as const, classes: 10 };
+    const model = new Float64Array(logreg.modelLength(shape));
+    const weights = 10 * 785;
+
+    for (const phase of [0, 1]) {
+      // Act: the phase flag sits right after the shared tail, before λ, the gradient and the scale (giant.ts)
+      model[model.length - (3 + weights)] = phase;
+      const values = logreg.threadRanges!(shape, model).reduce((sum, [from, to]) => sum + to - from, 0);
+
+      // Assess: the point and direction (and the phase), or the point, means, std devs, phase, λ and
+      // the gradient: at most twice the model head (weights, biases, means, std devs), never its history
+      expect(values).toBe(phase === 0 ? 2 * weights + 1 : 2 * weights + 2 * 784 + 2);
+      expect(values).toBeLessThanOrEqual(2 * (weights + 2 * 784));
+    }
+  });
+});
