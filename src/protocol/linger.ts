@@ -1,7 +1,7 @@
 import type { WorkerContainer } from '../inner/WorkerContainer.js';
 import { sleep as timerSleep } from '../util/async.js';
 import { clock, type ProtocolDeps } from './deps.js';
-import { defaultLingerMs, LINGER_POLL_FIRST_MS, LINGER_POLL_MAX_MS } from './lingerBudget.js';
+import { defaultLingerMs, LINGER_POLL_FIRST_MS, LINGER_POLL_MAX_MS, LINGER_POLLS_PER_ROUND } from './lingerBudget.js';
 import { publishRound } from './publish.js';
 import { runWorker, type WorkerOutcome } from './runWorker.js';
 import { aggregate, type AggregateOutcome } from './aggregate.js';
@@ -179,7 +179,11 @@ async function lingerAfter(
   // Rounds that outlast the priced budget make waiting a loss on top of the re-invocation (ski
   // rental's worst case): after one such wait here, this environment stops lingering for the job.
   if (priced && outlasted.get(container)?.get(current.jobId)) return undefined;
-  const budget = job.spec.lingerMs ?? defaultLingerMs({ memoryMb: options.memoryMb, loadMs: loadOf(container, current), shards: job.shards, backend: job.spec.backend ?? store.kind });
+  // Polls back off to a fraction of this round's own time (at most LINGER_POLL_MAX_MS): the next
+  // round is handed over within about one round's time, so a short round is not made to wait out
+  // a long pause after its hand-over.
+  const pollMaxMs = Math.min(LINGER_POLL_MAX_MS, Math.max(LINGER_POLL_FIRST_MS, Math.round(elapsed / LINGER_POLLS_PER_ROUND)));
+  const budget = job.spec.lingerMs ?? defaultLingerMs({ memoryMb: options.memoryMb, loadMs: loadOf(container, current), shards: job.shards, backend: job.spec.backend ?? store.kind, pollMaxMs });
   let until = start + budget;
   if (options.remainingMs) until = Math.min(until, start + options.remainingMs() - Math.max(LINGER_MARGIN_MS, 2 * slowest.ms));
   if (until <= start) return undefined;
@@ -190,7 +194,7 @@ async function lingerAfter(
   await aggregateHeld();
   if (answer === 'claimed') {
     run.claims++;
-    answer = await waitFor(deps, next, until, options, run);
+    answer = await waitFor(deps, next, until, options, run, pollMaxMs);
     if (priced && current.round > 0) remember(outlasted, container, current.jobId, answer === 'released');
   }
   if (answer !== 'handed') return undefined;
@@ -205,6 +209,7 @@ async function waitFor(
   until: number,
   options: LingerOptions,
   run: LingerRun,
+  pollMaxMs: number,
 ): Promise<'handed' | 'ended' | 'released'> {
   const { store } = deps;
   const pause = deps.sleep ?? timerSleep;
@@ -219,7 +224,7 @@ async function waitFor(
       const left = until - clock(deps);
       if (left <= 0) break;
       await pause(Math.min(wait, left));
-      wait = Math.min(LINGER_POLL_MAX_MS, wait * 2);
+      wait = Math.min(pollMaxMs, wait * 2);
     }
     const released = await store.release(task.jobId, task.round, task.shard, task.shards, until);
     // Handed over before the release landed: the aggregator counted on this worker.
