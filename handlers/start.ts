@@ -6,6 +6,7 @@ import { errorText, log } from '../src/aws/messages.js';
 import { issueText, nestingDepth, recordsEventSchema, s3RecordSchema, startInvocationSchema } from '../src/aws/events.js';
 import { classifyUpload, decodeS3Key, datasetName, jobIdFor, recordRejectedJob, uploadStart } from '../src/aws/uploads.js';
 import { parseS3Uri, formatS3Uri, type S3Location } from '../src/aws/s3uri.js';
+import { unreadableReason } from '../src/aws/dataSources.js';
 import { countFailedJob, instrument } from '../src/aws/telemetry.js';
 import { wiringFromEnv, type AwsWiring } from '../src/aws/wiring.js';
 
@@ -98,6 +99,10 @@ async function start(w: AwsWiring, jobId: string, spec: unknown, specSource: str
   if (nestingDepth(spec, MAX_SPEC_DEPTH) > MAX_SPEC_DEPTH) {
     return rejected(w, jobId, { data: { uri: uriOf(spec) } }, `invalid job spec: nested more than ${MAX_SPEC_DEPTH} levels deep (${specSource})`);
   }
+  // Data outside what the stack's roles may read fails here, with the parameter that grants it, not on AccessDenied.
+  const uri = uriOf(spec);
+  const unreadable = uri?.startsWith('s3://') ? safely(() => unreadableReason(uri, w.config.dataSources)) : undefined;
+  if (unreadable) return rejected(w, jobId, spec, unreadable);
   try {
     const job = await startJob(w.deps, { jobId, spec });
     log('info', 'job-started', { jobId, specSource, shards: job.shards, parts: job.layout?.parts.length, algorithm: job.spec.algorithm });
@@ -132,6 +137,15 @@ async function duplicate(w: AwsWiring, jobId: string): Promise<StartResult> {
   }
   log('warn', 'duplicate-start', { jobId, status: job?.status });
   return { jobId, status: job?.status ?? 'FAILED', ...(job?.error ? { error: job.error } : {}) };
+}
+
+/** `read()`, or undefined when it throws (a malformed URI is startJob's to name). */
+function safely<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
 }
 
 /** The spec's data URI, when it has a string one (read without walking the rest of the spec). */

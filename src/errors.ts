@@ -117,6 +117,19 @@ export class MessagingError extends BspmlError {
 }
 
 /** A storage backend call failed; keeps the SDK's error as `cause` (with its metadata). */
+/**
+ * The data set's source did not answer (a refused or silent S3 endpoint). Deliberately not a
+ * BspmlError: on AWS the invocation is retried, as for any transient failure; the CLI says it in
+ * one line, as it does a StoreError (issue 20 defect 10).
+ */
+export class SourceError extends Error {
+  readonly code = 'E_SOURCE';
+  constructor(message: string, options: { cause: unknown }) {
+    super(message, options);
+    this.name = 'SourceError';
+  }
+}
+
 export class StoreError extends BspmlError {
   constructor(operation: string, options: { cause: unknown }) {
     const why = options.cause instanceof Error ? `${options.cause.name}: ${options.cause.message}` : String(options.cause);

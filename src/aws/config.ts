@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_MAX_WORKER_ROUNDS } from '../protocol/costGuard.js';
 import { BspmlError } from '../errors.js';
+import { parseDataSources } from './dataSources.js';
 
 /** Memory that buys one vCPU on Lambda; 10,240 MB gets 6. */
 export const MB_PER_VCPU = 1769;
@@ -15,6 +16,8 @@ const envSchema = z.object({
   BSPML_TOPIC_ARN: z.string().min(1).optional(),
   BSPML_QUEUE_URL: z.string().url().optional(),
   BSPML_DATA_PREFIX: z.string().default('datasets/'),
+  /** Where jobs may read data: comma-separated s3:// prefixes (serverless.yml, --param dataBuckets); absent: not checked. */
+  BSPML_DATA_SOURCES: z.string().optional(),
   BSPML_MODEL_PREFIX: z.string().default('models/'),
   BSPML_THREADS: positiveInt.max(64).optional(),
   /** Job items expire this long after their last write (DynamoDB TTL on `expiresAt`). */
@@ -64,6 +67,8 @@ export interface AwsConfig {
   topicArn?: string;
   queueUrl?: string;
   dataPrefix: string;
+  /** s3:// prefixes jobs may read; empty: anywhere (the roles decide). */
+  dataSources: string[];
   modelPrefix: string;
   threads: number;
   ttlSeconds: number;
@@ -110,6 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AwsConfig {
     topicArn: e.BSPML_TOPIC_ARN,
     queueUrl: e.BSPML_QUEUE_URL,
     dataPrefix: e.BSPML_DATA_PREFIX,
+    dataSources: parseDataSources(e.BSPML_DATA_SOURCES),
     modelPrefix: e.BSPML_MODEL_PREFIX,
     threads: e.BSPML_THREADS ?? threadsForMemory(e.AWS_LAMBDA_FUNCTION_MEMORY_SIZE),
     ttlSeconds: Math.round(e.BSPML_TTL_DAYS * 86_400),

@@ -8,10 +8,12 @@ export interface S3PutLike {
 
 /**
  * The model's name: its data set's key without the data prefix and extension, so an upload of
- * `datasets/churn.csv` trains `models/churn/…`. Data outside the prefix is named by its file name.
+ * `datasets/churn.csv` trains `models/churn/…`, and `datasets/churn/` (in parts) too. Data outside the
+ * prefix is named by its file name.
  */
 export function modelName(dataUri: string, dataPrefix = 'datasets/'): string {
-  const { key } = parseS3Uri(dataUri);
+  // A data set in parts is its folder (`datasets/NAME/`): named without the trailing slash.
+  const key = parseS3Uri(dataUri).key.replace(/\/+$/, '');
   const relative = key.startsWith(dataPrefix) ? key.slice(dataPrefix.length) : (key.split('/').pop() ?? key);
   return relative.replace(/\.[^./]*$/, '') || 'model';
 }

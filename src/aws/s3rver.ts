@@ -1,8 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import S3rver from 's3rver';
+import { processAlive } from '../util/files.js';
+import { onInterrupt } from '../util/interrupt.js';
 
 export interface LocalS3 {
   endpoint: string;
@@ -16,7 +18,12 @@ export interface LocalS3 {
  * directory that close() removes. `buckets` are created up front.
  */
 export async function startS3rver(buckets: string[] = []): Promise<LocalS3> {
-  const directory = await mkdtemp(join(tmpdir(), 'bspml-s3rver-'));
+  // Named with our pid: a run killed outright leaves its directory, which the next run removes.
+  await removeDeadDirectories();
+  const directory = await mkdtemp(join(tmpdir(), `bspml-s3rver-${process.pid}-`));
+  // From now until close: an interrupt before the command registers its own cleanup (while the
+  // store is still opening, in the preparation round) must not leave the directory behind.
+  const forget = onInterrupt(`the s3rver directory ${directory}`, () => rm(directory, { recursive: true, force: true }));
   const server = new S3rver({
     port: 0,
     address: '127.0.0.1',
@@ -32,8 +39,20 @@ export async function startS3rver(buckets: string[] = []): Promise<LocalS3> {
     close: async () => {
       await server.close();
       await rm(directory, { recursive: true, force: true });
+      forget();
     },
   };
+}
+
+/** s3rver directories of processes that are gone (issue 20 defect 13). */
+async function removeDeadDirectories(): Promise<void> {
+  const names = await readdir(tmpdir()).catch(() => [] as string[]);
+  await Promise.all(
+    names.map(async (name) => {
+      const pid = /^bspml-s3rver-(\d+)-/.exec(name)?.[1];
+      if (pid !== undefined && Number(pid) !== process.pid && !processAlive(Number(pid))) await rm(join(tmpdir(), name), { recursive: true, force: true });
+    }),
+  );
 }
 
 type S3ErrorClass = new (code: string, message: string, detail?: Record<string, string>) => Error;

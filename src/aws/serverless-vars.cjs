@@ -40,7 +40,63 @@ function plainError(message) {
   return error;
 }
 
+/** An S3 key prefix a data bucket entry may name: no wildcards, nothing Fn::Sub would read. */
+const PREFIX = /^[A-Za-z0-9._=\/-]*$/;
+
+/**
+ * `--param dataBuckets=b1,b2/prefix/`: the user's buckets (or a prefix in one) jobs may read data
+ * from, beside the stack's own datasets/. Throws, failing `serverless package`, naming the parameter.
+ */
+function parseDataBuckets(text) {
+  return String(text ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '')
+    .map((entry) => {
+      const slash = entry.indexOf('/');
+      const bucket = slash < 0 ? entry : entry.slice(0, slash);
+      const prefix = slash < 0 ? '' : entry.slice(slash + 1);
+      if (!BUCKET_NAME.test(bucket)) throw plainError(`dataBuckets entry "${entry}" (--param dataBuckets or BSPML_DATA_BUCKETS): "${bucket}" is not a valid S3 bucket name`);
+      if (!PREFIX.test(prefix)) throw plainError(`dataBuckets entry "${entry}" (--param dataBuckets or BSPML_DATA_BUCKETS): the prefix may hold letters, digits and . _ = / - only (no wildcards)`);
+      return { bucket, prefix };
+    });
+}
+
+/**
+ * Read access to the data buckets, for the functions that read data (start: headers and part
+ * listings; worker: shards): objects under each prefix, and listing only below it. Empty when
+ * none are given (the statement list then sits in the branch of an Fn::If that is not taken).
+ */
+function dataReadStatements(entries) {
+  return entries.flatMap(({ bucket, prefix }) => [
+    { Effect: 'Allow', Action: ['s3:GetObject', 's3:GetObjectVersion'], Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:s3:::${bucket}/${prefix}*` } },
+    {
+      Effect: 'Allow',
+      Action: 's3:ListBucket',
+      Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:s3:::${bucket}` },
+      ...(prefix ? { Condition: { StringLike: { 's3:prefix': `${prefix}*` } } } : {}),
+    },
+  ]);
+}
+
+/** `--param monthlyBudgetUsd=N`: a positive amount, or unset (1 stands in the budget's unused branch). */
+function budgetAmount(text) {
+  if (text === '' || text === undefined || text === null) return 1;
+  const amount = Number(text);
+  if (!Number.isFinite(amount) || amount <= 0) throw plainError(`monthlyBudgetUsd "${text}" (--param monthlyBudgetUsd or BSPML_MONTHLY_BUDGET_USD) is not a positive number of US dollars`);
+  return amount;
+}
+
 module.exports = {
+  parseDataBuckets,
+  dataReadStatements: async ({ resolveVariable }) => dataReadStatements(parseDataBuckets(await resolveVariable('self:custom.dataBuckets'))),
+  // Where jobs may read data, as s3:// prefixes (the stack's datasets/ first): the start function
+  // refuses a spec reading elsewhere, and `bspml submit` reads it from the stack's outputs.
+  dataSources: async ({ resolveVariable }) => {
+    const own = `s3://${bucketName(await resolveVariable('self:custom.bucketGiven'), await resolveVariable('self:service'), await resolveVariable('sls:stage'))}/datasets/`;
+    return [own, ...parseDataBuckets(await resolveVariable('self:custom.dataBuckets')).map(({ bucket, prefix }) => `s3://${bucket}/${prefix}`)].join(',');
+  },
+  budgetAmount: async ({ resolveVariable }) => budgetAmount(await resolveVariable('self:custom.monthlyBudgetUsd')),
   threadsForMemory,
   bucketName,
   // The worker's inner threads: one per vCPU its memory buys.

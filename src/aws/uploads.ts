@@ -116,11 +116,16 @@ export async function uploadStart(
   const specSource = `s3://${location.bucket}/${specKey}`;
   const dataUri = upload.kind === 'file' ? formatS3Uri(location) : formatS3Uri({ bucket: location.bucket, key: folder });
   let text: string | undefined;
-  try {
-    const out = await s3.send(new GetObjectCommand({ Bucket: location.bucket, Key: specKey }));
-    text = out.Body ? await out.Body.transformToString('utf-8') : '';
-  } catch (error) {
-    if (!(error instanceof Error) || (error.name !== 'NoSuchKey' && error.name !== 'NotFound')) throw error;
+  // Listed before it is read: the start role may list datasets/ only under an s3:prefix condition,
+  // and whether S3 then answers a GET of a missing key with NoSuchKey or AccessDenied is not
+  // something to rest a default spec on.
+  if (await hasObject(s3, location.bucket, specKey)) {
+    try {
+      const out = await s3.send(new GetObjectCommand({ Bucket: location.bucket, Key: specKey }));
+      text = out.Body ? await out.Body.transformToString('utf-8') : '';
+    } catch (error) {
+      if (!(error instanceof Error) || (error.name !== 'NoSuchKey' && error.name !== 'NotFound')) throw error;
+    }
   }
   if (text === undefined) {
     if (options.defaults === undefined) throw new SpecError(`no ${specSource} and no default spec configured (BSPML_DEFAULT_SPEC)`, 'spec');
@@ -133,6 +138,12 @@ export async function uploadStart(
     throw new SpecError(`${specSource}: not valid JSON: ${(error as Error).message}`, 'spec', { cause: error });
   }
   return { jobId, name, spec: withData(spec, dataUri), specSource };
+}
+
+/** Whether `key` exists, by a listing of exactly that prefix. */
+async function hasObject(s3: Pick<S3Client, 'send'>, bucket: string, key: string): Promise<boolean> {
+  const out = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, MaxKeys: 1 }));
+  return (out.Contents ?? []).some((o) => o.Key === key);
 }
 
 /** Whether a data set in parts has any object under `folder` besides its _SUCCESS marker. */

@@ -5,6 +5,7 @@ import { PRICES } from '../pricing.js';
 import { DEFAULT_STACK_BACKEND, LOGREG_SOLVERS, parseJobSpec, SPEC_SYNC_MODES, STACK_BACKENDS, SVM_SOLVERS, stackBackendOf, type LogregSolver, type SpecSync, type StackBackend } from '../protocol/spec.js';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { listJobs } from '../aws/jobs.js';
+import { unreadableReason } from '../aws/dataSources.js';
 import { buildReport, roundTimes } from '../report/build.js';
 import { checkReportPath, reportJson, writeReport } from '../report/write.js';
 import type { JobRecord, JobStatus, RoundMetrics } from '../protocol/types.js';
@@ -111,7 +112,12 @@ export async function submit(options: SubmitOptions, io: CliIo): Promise<void> {
   const local = options.endpoint !== undefined && /^https?:\/\/(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:|\/|$)/.test(options.endpoint);
   const configured = process.env.AWS_ACCESS_KEY_ID !== undefined || process.env.AWS_PROFILE !== undefined;
   const { awsClientTimeouts } = await import('../util/clients.js');
-  const functionName = options.function ?? (await stackNames(options)).startFunction;
+  // A function named with --function is invoked as it is (the start function checks the data itself).
+  const names = options.function === undefined ? await stackNames(options) : undefined;
+  const functionName = options.function ?? names!.startFunction;
+  // Data the stack's roles cannot read is refused here, naming the deploy parameter, before invoking.
+  const unreadable = names?.dataSources ? unreadableReason(options.data, names.dataSources) : undefined;
+  if (unreadable) throw new SpecError(`--data ${unreadable}`, 'data');
   const lambda = new LambdaClient({
     // The start function may validate a large data set for minutes before it answers.
     ...awsClientTimeouts(15 * 60_000),

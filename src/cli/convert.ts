@@ -1,9 +1,12 @@
+import { DataError } from '../errors.js';
 import { readAllRows } from '../data/dataset.js';
 import type { RowTarget } from '../data/rows.js';
 import { openTableWriter, type TableWriter } from '../data/write.js';
 import { datasetSource } from './datasets.js';
 import { describeFormat } from './gen.js';
 import type { CliIo } from './io.js';
+import { checkWritable } from '../util/files.js';
+import { onInterrupt } from '../util/interrupt.js';
 
 /** Rows handed to the writer at a time. */
 const BATCH_ROWS = 65536;
@@ -14,19 +17,27 @@ const BATCH_ROWS = 65536;
  * validated and written in batches, never all held at once.
  */
 export async function convert(options: { input: string; output: string; s3Endpoint?: string }, io: CliIo): Promise<void> {
+  // The output first (a directory, a missing folder), not after reading everything (issue 20 defect 11).
+  await checkWritable(options.output);
   const data = datasetSource(options.input, options.s3Endpoint);
   try {
     const layout = await data.datasets.describe({ uri: options.input });
     const header = layout.parts.some((p) => p.hasHeader !== false);
     const writer = await openTableWriter(options.output, layout.columns, { header });
+    // Ctrl-C or kill: the temp file beside the output goes too (issue 20 defect 13).
+    const forget = onInterrupt(`the temp file of ${options.output}`, () => writer.abort());
     try {
       const target = new BatchingTarget(writer, layout.columns.length);
       await readAllRows(layout, data.datasets.bytes, target);
       await target.end();
+      // A header and nothing else is no data set: refused as train refuses it, nothing written.
+      if (writer.rows === 0) throw new DataError(options.input, `no data rows${header ? ' (only a header)' : ''}`);
       await writer.close();
     } catch (error) {
       await writer.abort();
       throw error;
+    } finally {
+      forget();
     }
     io.stderr.write(
       `wrote ${options.output}: ${writer.rows} rows × ${layout.columns.length} columns (${describeFormat(writer.format)}) from ${layout.parts.length} part${layout.parts.length === 1 ? '' : 's'}\n`,

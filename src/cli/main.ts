@@ -3,7 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { DEFAULT_DEPLOYMENT } from '../aws/cost.js';
 import { GIANT_ROWS_PER_PARAMETER, NEWTON_MAX_DIMS } from '../algorithms/index.js';
-import { BspmlError } from '../errors.js';
+import { BspmlError, SourceError } from '../errors.js';
 import { LOGREG_SOLVERS, SVM_SOLVERS } from '../protocol/spec.js';
 import { installSignalHandlers } from '../util/interrupt.js';
 import { VERSION } from '../version.js';
@@ -11,6 +11,7 @@ import { BACKENDS } from '../stores/open.js';
 import { addBenchBackendsCommand } from '../bench/backends-cli.js';
 import { addBenchPredictCommand } from './bench-predict.js';
 import { addAwsCommands } from './aws.js';
+import { addDoctorCommand } from './doctor.js';
 import { convert } from './convert.js';
 import { exportModel, type ExportOptions } from './export.js';
 import { gen } from './gen.js';
@@ -162,13 +163,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
   // A deployment on AWS: submit a job to it, follow one.
   addAwsCommands(program, io);
+  addDoctorCommand(program, io);
 
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
-    if (error instanceof BspmlError) {
+    if (error instanceof BspmlError || error instanceof SourceError) {
       io.stderr.write(`bspml: error: ${error.message}\n`);
       return 1;
     }

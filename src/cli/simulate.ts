@@ -12,11 +12,15 @@ import { simShape, simulate, SYNC_DESIGNS, TRIGGERS, type SimResult, type SyncDe
 import { LOGREG_SOLVERS, type LogregSolver } from '../protocol/spec.js';
 import { configName, designName, TABLE1_CONFIGS, TABLE1_DESIGNS, TABLE1_JOBS, table1, withImprovements, type LayoutCheck, type Table1Row } from '../sim/table1.js';
 import { tuneChartHtml } from '../sim/chart.js';
+import { DEFAULT_MAX_MEMORY_MB, deployAdvice } from './tune-deploy.js';
 import { STRATEGIES, tune, type Strategy, type TuneResult } from '../sim/tune.js';
 import { FileDatasetSource } from '../data/FileDatasetSource.js';
 import { int } from './format.js';
 import type { CliIo } from './io.js';
 import { oneOf, positiveInt, positiveNumber } from './options.js';
+import { checkMaxWorkers, checkRoundFitsLambda, checkSimulatedJob } from './sim-checks.js';
+import { checkWritable } from '../util/files.js';
+import { releaseSignals } from '../util/interrupt.js';
 
 interface SimulateOptions {
   rows?: number;
@@ -127,7 +131,12 @@ export function addSimulateCommand(program: Command, io: CliIo): void {
     .option('--calibration <file>', 'compute figures to use instead of calibrating here: a table1 JSON (its "calibration"), to reproduce its rows')
     .option('--no-layout-check', 'table1: skip the DynamoDB layout check')
     .action(async (algorithm: string | undefined, options: SimulateOptions) => {
+      // Outputs first, as train checks its own: not after the whole simulation (issue 20 defect 9).
+      if (options.json) await checkWritable(options.json);
       const profile = await loadProfile(options.profile);
+      // Nothing here outlives the process (no server, no temp file): SIGINT and SIGTERM keep their
+      // default action, which ends it even while the simulator computes without yielding (defect 7).
+      releaseSignals();
       if (options.routing) {
         profile.lambda.routing.value = options.routing;
         profile.lambda.routing.source = `--routing ${options.routing}`;
@@ -190,7 +199,11 @@ export function addSimulateCommand(program: Command, io: CliIo): void {
       }
       const k = algorithm === 'kmeans' ? (options.k ?? 8) : 1;
       if (options.solver && algorithm !== 'logreg') throw new BspmlError('E_ARGUMENT', '--solver: only logistic regression has solvers');
-      await prepare([simShape({ algorithm, dims: options.dims!, k, solver: options.solver })]);
+      const job = { algorithm, rows: options.rows!, k, solver: options.solver, workers: workers!, threads, rounds: options.rounds } as const;
+      checkSimulatedJob(job);
+      const shape = simShape({ algorithm, dims: options.dims!, k, solver: options.solver });
+      await prepare([shape]);
+      checkRoundFitsLambda(job, msPerRow(shape));
       const memoryMb = options.memory ?? Math.min(10_240, Math.ceil(threads * profile.lambda.mbPerVcpu.value));
       if (memoryMb < 128 || memoryMb > 10_240) throw new BspmlError('E_ARGUMENT', `--memory ${memoryMb}: Lambda allows 128 to 10,240 MB`);
       const result = await simulate(
@@ -374,7 +387,7 @@ export function addTuneCommand(program: Command, io: CliIo): void {
     .addOption(new Option('--strategy <s>', 'cost, speed or balanced (AWS Lambda Power Tuning\'s)').argParser(oneOf(STRATEGIES)).default('balanced'))
     .option('--budget <usd>', 'most a job may cost', positiveNumber)
     .option('--deadline <s>', 'most a job may take', positiveNumber)
-    .option('--max-memory <mb>', 'an account limit on function memory, e.g. 3008', positiveInt)
+    .option('--max-memory <mb>', `an account's limit on function memory (default ${DEFAULT_MAX_MEMORY_MB}, a new account's; 10240 once raised)`, positiveInt, DEFAULT_MAX_MEMORY_MB)
     .option('--max-workers <n>', 'most workers to try (powers of two up to it)', positiveInt, 256)
     .option('--profile <name>', 'aws or a JSON file of overrides', 'aws')
     .option('--out <file>', 'the chart (HTML with an SVG)', 'tune.html')
@@ -386,6 +399,10 @@ export function addTuneCommand(program: Command, io: CliIo): void {
     .action(async (algorithm: string, options: TuneOptions & TunePredictCliOptions) => {
       if (algorithm === 'predict') return tunePredictCli(options, io);
       if (algorithm !== 'kmeans' && algorithm !== 'logreg') throw new BspmlError('E_ARGUMENT', `tune: the algorithm must be kmeans, logreg or predict, got ${algorithm}`);
+      // Outputs first (issue 20 defect 9), and the sizes before anything is read or simulated (defect 8).
+      await checkWritable(options.out);
+      if (options.json) await checkWritable(options.json);
+      checkMaxWorkers(options.maxWorkers);
       let rows = options.rows;
       let dims = options.dims;
       if (options.data) {
@@ -397,7 +414,10 @@ export function addTuneCommand(program: Command, io: CliIo): void {
       }
       if (rows === undefined || dims === undefined) throw new BspmlError('E_ARGUMENT', 'tune: give --data FILE, or --rows and --dims');
       const profile = await loadProfile(options.profile);
+      releaseSignals();
       const k = algorithm === 'kmeans' ? (options.k ?? 8) : 1;
+      // The smallest job tune would try (one worker) must be valid, as train would have it.
+      checkSimulatedJob({ algorithm, rows, k, workers: 1, threads: 1, rounds: options.rounds }, 'tune');
       const msPerRow = (await measured(simShape({ algorithm, dims, k }), io)).value;
       const workers: number[] = [];
       for (let w = 1; w <= Math.min(options.maxWorkers, rows); w *= 2) workers.push(w);
@@ -408,6 +428,7 @@ export function addTuneCommand(program: Command, io: CliIo): void {
         workers,
       });
       io.stdout.write(`${formatTune(result, options.strategy, profile.name)}\n`);
+      io.stdout.write(`${deployAdvice(result, options.strategy, { maxMemoryMb: options.maxMemory ?? DEFAULT_MAX_MEMORY_MB, ...(options.data ? { data: options.data } : {}) })}\n`);
       await writeFile(options.out, tuneChartHtml(result, options.strategy));
       io.stdout.write(`chart written to ${options.out}\n`);
       if (options.json) await writeFile(options.json, `${JSON.stringify(result, null, 2)}\n`);

@@ -98,11 +98,19 @@ export async function trainJob(algorithm: 'kmeans' | 'logreg' | 'svm' | undefine
   const backend: Backend = use('backend') ? options.backend : (specBackend ?? 'memory');
   // A record never claims a store its run did not use.
   if (input.backend !== backend) delete input.backend;
+  // Newton and L-BFGS take no learning rate (their steps are line-searched): a --lr given with them
+  // would be silently ignored (issue 20 defect 11). The SVM's case is the spec's own check.
+  const solver = input.solver as string | undefined;
+  if (chosen === 'logreg' && input.lr !== undefined && solver !== 'gd' && solver !== 'local-sgd') {
+    const where = use('lr') ? '--lr' : `${file}: "lr"`;
+    throw new SpecError(`${where}: only with solver gd or local-sgd; ${solver ?? 'the default solver (newton, lbfgs or giant, by the shape of the data)'} takes no learning rate`, 'lr');
+  }
   try {
     return { spec: parseJobSpec(input), input, backend, data };
   } catch (error) {
     if (file && error instanceof SpecError) throw new SpecError(`${file}: ${error.message}`, error.field, { cause: error });
-    if (error instanceof SpecError && error.field === 'k') throw new SpecError('--k is required for kmeans', 'k', { cause: error });
+    // Only a missing k is "required"; --k 200000 is refused for what it is (issue 20 defect 11).
+    if (error instanceof SpecError && error.field === 'k' && input.k === undefined) throw new SpecError('--k is required for kmeans', 'k', { cause: error });
     throw error;
   }
 }

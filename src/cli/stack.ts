@@ -1,3 +1,4 @@
+import { parseDataSources } from '../aws/dataSources.js';
 import { BspmlError } from '../errors.js';
 
 /*
@@ -18,6 +19,8 @@ export interface StackNames {
   table: string;
   startFunction: string;
   bucket?: string;
+  /** Where jobs may read data (the DataSources output: s3:// prefixes); absent when the stack does not say. */
+  dataSources?: string[];
   /** Where the names came from, for messages. */
   source: string;
 }
@@ -43,6 +46,7 @@ export async function stackNames(options: StackOptions): Promise<StackNames> {
       table: outputs.StateTableName ?? derived.table,
       startFunction: outputs.StartFunction ?? derived.startFunction,
       ...(outputs.DataBucket ? { bucket: outputs.DataBucket } : {}),
+      ...(outputs.DataSources ? { dataSources: parseDataSources(outputs.DataSources) } : {}),
       source: `the outputs of stack ${stackName}`,
     };
   } catch (error) {

@@ -356,6 +356,7 @@ async function readPiece(layout: DatasetLayout, piece: ShardPiece, sink: RowTarg
     case 'csv.gz': {
       const parser = csvParser({ start: part.dataOffset, end: Infinity, skipFirst: false, firstLine: part.firstLine });
       let skip = part.dataOffset;
+      let refused: unknown;
       try {
         await pipeline(Readable.from(source.stream(entry, 0, part.bytes)), createGunzip(), async (chunks: AsyncIterable<Buffer>) => {
           for await (const chunk of chunks) {
@@ -363,7 +364,13 @@ async function readPiece(layout: DatasetLayout, piece: ShardPiece, sink: RowTarg
               skip -= chunk.length;
               continue;
             }
-            parser.push(skip > 0 ? chunk.subarray(skip) : chunk);
+            try {
+              parser.push(skip > 0 ? chunk.subarray(skip) : chunk);
+            } catch (error) {
+              // The pipeline may reject with its own AbortError instead of this: keep ours.
+              refused = error;
+              throw error;
+            }
             skip = 0;
             await settle(parser, sink);
           }
@@ -371,6 +378,7 @@ async function readPiece(layout: DatasetLayout, piece: ShardPiece, sink: RowTarg
         return await finish(parser);
       } catch (error) {
         if (parser instanceof CsvBlockFramer) await parser.abandon();
+        if (refused !== undefined) throw refused;
         if (error instanceof DataError) throw error;
         const code = (error as { code?: string }).code ?? '';
         if (code.startsWith('Z_')) throw new DataError(part.name, `not valid gzip: ${(error as Error).message}`, {}, { cause: error });

@@ -1,13 +1,14 @@
-import { randomBytes } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+
 import { once } from 'node:events';
 import { createGzip, type Gzip } from 'node:zlib';
 import { ParquetWriter, fileWriter } from 'hyparquet-writer';
 import { BspmlError } from '../errors.js';
+import { removeStaleTemps, tempPathFor } from '../util/files.js';
 import { formatCsvHeader, formatCsvRows } from './csv.js';
 import { BINARY_ROWS_OFFSET, encodeBinaryHeader, encodeFloats } from './formats/binary.js';
+import { addPageCrcs } from './formats/parquet-crc.js';
 
 /** Rows per Parquet row group: ~4 MB for 16 float32 columns, so shards can be balanced by groups. */
 export const PARQUET_ROW_GROUP = 65536;
@@ -39,7 +40,9 @@ export interface TableWriter {
 
 export async function openTableWriter(path: string, columns: string[], options: { header?: boolean } = {}): Promise<TableWriter> {
   const format = outputFormat(path);
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
+  // Our temp name (with this pid); a dead run's temp of the same output goes first (issue 20 defect 13).
+  const temp = tempPathFor(path);
+  await removeStaleTemps(path);
   const fail = (error: unknown): never => {
     throw new BspmlError('E_WRITE', `${path}: cannot write: ${(error as Error).message.replace(/\s+/g, ' ')}`, { cause: error });
   };
@@ -59,21 +62,38 @@ export async function openTableWriter(path: string, columns: string[], options: 
       writer: fileWriter(temp),
       schema: [{ name: 'root', num_children: cols }, ...columns.map((name) => ({ name, type: 'FLOAT' as const, repetition_type: 'REQUIRED' as const }))],
     });
+    // hyparquet-writer appends to the file synchronously as it goes: once aborted, nothing more may
+    // be written, or a batch still queued would create the removed temp file again.
+    let aborted = false;
     const w: TableWriter = {
       format,
       rows: 0,
       async write(values) {
+        if (aborted) throw new BspmlError('E_WRITE', `${path}: the write was aborted`);
         const n = values.length / cols;
         const columnData = columns.map((name, c) => {
           const data = new Float32Array(n);
           for (let r = 0; r < n; r++) data[r] = values[r * cols + c]!;
-          return { name, data, type: 'FLOAT' as const, nullable: false };
+          // No offset index: the CRC pass (parquet-crc.ts) moves the pages, and it would point past them.
+          return { name, data, type: 'FLOAT' as const, nullable: false, offsetIndex: false };
         });
         await writer.write({ columnData, rowGroupSize: PARQUET_ROW_GROUP });
         w.rows += n;
       },
-      close: () => finishTo(async () => void (await writer.finish())),
-      abort: () => rm(temp, { force: true }),
+      close: () =>
+        finishTo(async () => {
+          if (aborted) throw new Error('the write was aborted');
+          await writer.finish();
+          // Every page header gets its CRC-32, so that a reader can refuse a corrupted page (issue 20).
+          const { schema, num_rows, row_groups, kvMetadata: key_value_metadata, createdBy: created_by } = writer;
+          await addPageCrcs(temp, { version: 2, created_by, schema, num_rows, row_groups, key_value_metadata, metadata_length: 0 });
+        }),
+      // The CRC pass's copy too (parquet-crc.ts), should it be under way.
+      abort: async () => {
+        aborted = true;
+        await rm(temp, { force: true });
+        await rm(`${temp}.crc`, { force: true });
+      },
     };
     return w;
   }

@@ -45,8 +45,13 @@ export interface WorkerRejected {
 export async function runWorker(deps: Pick<ProtocolDeps, 'store' | 'datasets' | 'completion' | 'now'>, container: WorkerContainer, task: RoundTask): Promise<WorkerOutcome> {
   const { store } = deps;
   const read = () => store.getJob(task.jobId);
-  let job = await container.job(task.jobId, read);
+  // The job as it stands now, not as this container last saw it: a task delivered after its round
+  // was cleared (a late duplicate) must not recompute and re-create that round's partial and barrier.
+  let job = await container.job(task.jobId, read, { refresh: true });
   if (!job) return { status: 'rejected', reason: `task for job ${task.jobId}, which does not exist` };
+  if (job.status === 'SUCCEEDED' || job.status === 'FAILED' || job.round > task.round) {
+    return { status: 'rejected', reason: `task for round ${task.round} of job ${job.jobId}, which is ${job.status} at round ${job.round}: that round is over` };
+  }
   if (!job.layout) throw new MissingStateError(`job ${job.jobId} is ${job.status} without its data layout`);
   const misfit = taskMisfit(task, job);
   if (misfit) return { status: 'rejected', reason: misfit };

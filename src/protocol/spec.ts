@@ -94,6 +94,18 @@ const localSgd = {
   /** Rows per mini-batch (absent: 64). */
   batchSize: z.number().int().min(1).optional(),
 };
+/**
+ * Most local SGD steps per thread per round (issue 20 defect 6): 10⁹ was accepted, and a round then
+ * runs for hours (on AWS every worker to its timeout). 100,000 steps of 64 rows is 6.4 million row
+ * updates per thread per round, far more than any data set here needs; BSPML_MAX_LOCAL_STEPS lifts it.
+ */
+export const DEFAULT_MAX_LOCAL_STEPS = 100_000;
+
+export function maxLocalSteps(env: NodeJS.ProcessEnv = process.env): number {
+  const value = env.BSPML_MAX_LOCAL_STEPS === undefined ? NaN : Number(env.BSPML_MAX_LOCAL_STEPS);
+  return Number.isSafeInteger(value) && value > 0 ? value : DEFAULT_MAX_LOCAL_STEPS;
+}
+
 /** The fields that belong to local SGD alone, with the option that sets each. */
 const LOCAL_SGD_FIELDS = { localSteps: '--local-steps', batchSize: '--batch-size' } as const;
 
@@ -167,6 +179,10 @@ export function parseJobSpec(input: unknown): JobSpec {
           if (spec[field as keyof typeof LOCAL_SGD_FIELDS] !== undefined) throw new SpecError(`invalid job spec: ${field} (${option}): only with solver local-sgd, not ${solver}`, field);
         }
         if (spec.algorithm === 'svm' && spec.lr !== undefined) throw new SpecError(`invalid job spec: lr (--lr): the SVM takes a learning rate only with solver local-sgd, not ${solver}`, 'lr');
+      }
+      const most = maxLocalSteps();
+      if (spec.localSteps !== undefined && spec.localSteps > most) {
+        throw new SpecError(`invalid job spec: localSteps (--local-steps): ${spec.localSteps} is above the limit of ${most.toLocaleString('en-US')} steps per thread per round (BSPML_MAX_LOCAL_STEPS lifts it)`, 'localSteps');
       }
     }
     return spec;

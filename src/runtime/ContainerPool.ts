@@ -1,4 +1,26 @@
+import { totalmem } from 'node:os';
 import { WorkerContainer } from '../inner/WorkerContainer.js';
+
+/** Lambda's most memory (MB), and its least. */
+const LAMBDA_MAX_MB = 10_240;
+const LAMBDA_MIN_MB = 128;
+
+/** This machine's memory in MB: the cgroup's limit where one is set (a container), else the host's. */
+export function machineMemoryMb(): number {
+  const constrained = (process as { constrainedMemory?: () => number | undefined }).constrainedMemory?.();
+  const bytes = constrained && constrained > 0 && constrained < totalmem() ? constrained : totalmem();
+  return Math.floor(bytes / (1024 * 1024));
+}
+
+/**
+ * Each local container's memory when none is given (issue 20 defect 14): half of this machine's
+ * memory shared by the pool's containers, at most Lambda's 10,240 MB. Lambda's default alone let
+ * each of 32 in-process containers cache 5 GB; now all of them together cache at most a quarter of
+ * the machine (each caches half its memory: WorkerContainer).
+ */
+export function localContainerMemoryMb(containers: number, machineMb = machineMemoryMb()): number {
+  return Math.max(LAMBDA_MIN_MB, Math.min(LAMBDA_MAX_MB, Math.floor(machineMb / 2 / containers)));
+}
 
 /**
  * Local stand-in for Lambda's container fleet: at most `limit` containers, each serving one
@@ -10,12 +32,16 @@ export class ContainerPool {
   private readonly all = new Set<WorkerContainer>();
   private readonly waiters: (() => void)[] = [];
 
-  /** `memoryMb`: each container's memory, which bounds its shard cache (default: WorkerContainer's). */
+  /** Each container's memory (MB), which bounds its shard cache. */
+  readonly memoryMb: number;
+
+  /** `memoryMb`: each container's memory (default: this machine's share, localContainerMemoryMb). */
   constructor(
     readonly limit: number,
-    private readonly memoryMb?: number,
+    memoryMb?: number,
   ) {
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`concurrency must be a positive integer, got ${limit}`);
+    this.memoryMb = memoryMb ?? localContainerMemoryMb(limit);
   }
 
   get size(): number {

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { InFlight, InProcessChannel, type DeliveryPolicy } from '../events/InProcessChannel.js';
-import { MissingStateError, SpecError } from '../errors.js';
+import { MissingStateError, SpecError, type StoreError } from '../errors.js';
 import type { Completion } from '../ports/Completion.js';
 import type { DatasetSource } from '../ports/DatasetSource.js';
 import type { Fanout } from '../ports/Fanout.js';
@@ -16,6 +16,7 @@ import type { CompletionMessage, JobRecord, RoundMetrics, RoundTask } from '../p
 import { addIo, metered, type IoCounts } from '../util/io-meter.js';
 import { ContainerPool } from './ContainerPool.js';
 import { jobOutcome, type JobOutcome } from './outcome.js';
+import { storeUnreachable } from './unreachable.js';
 
 export interface LocalRuntimeOptions {
   store: StateStore;
@@ -157,14 +158,15 @@ export class LocalRuntime {
   }
 
   private async invokeWorker(task: RoundTask): Promise<void> {
-    // The container size is the job's thread count: read the job once, not once per task.
-    let threads = this.threadsByJob.get(task.jobId);
-    if (threads === undefined) {
-      const job = await this.store.getJob(task.jobId);
-      threads = job?.spec.threads ?? this.defaultThreads;
-      this.threadsByJob.set(task.jobId, threads);
-    }
     await this.withRetries(task.jobId, `worker for shard ${task.shard} of round ${task.round}`, async () => {
+      // The container size is the job's thread count: read the job once, not once per task (inside
+      // the retries: a store that fails here is handled as anywhere else, never an unhandled rejection).
+      let threads = this.threadsByJob.get(task.jobId);
+      if (threads === undefined) {
+        const job = await this.store.getJob(task.jobId);
+        threads = job?.spec.threads ?? this.defaultThreads;
+        this.threadsByJob.set(task.jobId, threads);
+      }
       const container = await this.containers.acquire(task.jobId, task.shard, threads);
       try {
         // A lingering worker keeps its container (as a Lambda invocation keeps its environment) for
@@ -218,12 +220,20 @@ export class LocalRuntime {
       try {
         return await fn();
       } catch (error) {
+        if (storeUnreachable(error)) return this.abandon(jobId, error);
         if (attempt < this.maxAttempts) continue;
         const reason = `${what} failed after ${attempt} attempts: ${error instanceof Error ? error.message : String(error)}`;
         await failJob(this.store, jobId, reason).catch(() => undefined);
         return;
       }
     }
+  }
+
+  /** The store stopped answering: the job's caller gets the store's error now (it cannot be recorded there). */
+  private abandon(jobId: string, error: StoreError): void {
+    const waiter = this.waiters.get(jobId);
+    this.waiters.delete(jobId);
+    waiter?.reject(error);
   }
 
   private tallyOf(jobId: string): LingerTally {

@@ -218,8 +218,31 @@ export async function loadProfile(name: string): Promise<Profile> {
   if (!parsed.success) throw new BspmlError('E_ARGUMENT', `--profile ${name}: expected a JSON object`);
   const base = parsed.data.base === 'local' ? localProfile() : structuredClone(AWS_PROFILE);
   merge(base as unknown as Record<string, unknown>, parsed.data, name, '');
+  checkValues(base as unknown as Record<string, unknown>, name, '');
   base.name = name;
   return base;
+}
+
+/**
+ * Every figure after the overrides: a Param's value finite and ≥ 0, a distribution's median > 0 and
+ * its p99 at least the median (a log-normal needs both). A negative latency would otherwise send
+ * the virtual clock backwards until the simulator gives up (issue 20 defect 11).
+ */
+function checkValues(node: Record<string, unknown>, file: string, path: string): void {
+  const bad = (here: string, rule: string, value: unknown) => new BspmlError('E_ARGUMENT', `--profile ${file}: ${here} must be ${rule} (got ${String(value)})`);
+  if ('median' in node && 'p99' in node) {
+    const { median, p99 } = node as unknown as Dist;
+    if (!(Number.isFinite(median) && median > 0)) throw bad(`${path}.median`, 'a number > 0', median);
+    if (!(Number.isFinite(p99) && p99 >= median)) throw bad(`${path}.p99`, `a number ≥ its median (${median})`, p99);
+    return;
+  }
+  if ('value' in node && typeof node.value === 'number') {
+    if (!(Number.isFinite(node.value) && node.value >= 0)) throw bad(`${path}`, 'a number ≥ 0', node.value);
+    return;
+  }
+  for (const [key, child] of Object.entries(node)) {
+    if (child && typeof child === 'object') checkValues(child as Record<string, unknown>, file, `${path}${path ? '.' : ''}${key}`);
+  }
 }
 
 function merge(target: Record<string, unknown>, patch: Record<string, unknown>, file: string, path: string): void {
@@ -228,7 +251,9 @@ function merge(target: Record<string, unknown>, patch: Record<string, unknown>, 
     const here = `${path}${path ? '.' : ''}${key}`;
     if (!(key in target)) throw new BspmlError('E_ARGUMENT', `--profile ${file}: unknown parameter ${here}`);
     const current = target[key];
-    if (typeof value === 'number' && current && typeof current === 'object' && 'value' in current && typeof (current as Param).value === 'number') {
+    if (typeof value === 'number' && current && typeof current === 'object' && 'median' in current) {
+      throw new BspmlError('E_ARGUMENT', `--profile ${file}: ${here} is a distribution: give {"median": …, "p99": …} in ${(current as Dist).unit}, not a number`);
+    } else if (typeof value === 'number' && current && typeof current === 'object' && 'value' in current && typeof (current as Param).value === 'number') {
       (current as Param).value = value;
       (current as Param).source = `${file} (override)`;
     } else if (typeof value === 'string' && current && typeof current === 'object' && 'options' in current) {

@@ -38,13 +38,36 @@ export async function startRedisServer(options: { timeoutMs?: number } = {}): Pr
     child.once('error', () => {});
     try {
       await waitForPing(port, child, deadline);
-      return { url: `redis://127.0.0.1:${port}`, port, close: once(() => stop(child, exited)) };
+      const dog = watchdog(child.pid!);
+      return {
+        url: `redis://127.0.0.1:${port}`,
+        port,
+        close: once(async () => {
+          await stop(child, exited);
+          dog.release();
+        }),
+      };
     } catch (err) {
       lastError = new Error(`redis-server on port ${port} did not start: ${(err as Error).message}\n${output.trim()}`);
       await stop(child, exited);
     }
   }
   throw lastError ?? new Error(`redis-server did not answer PING within ${timeoutMs} ms`);
+}
+
+/**
+ * Ends process `pid` when this process ends, however it ends (kill -9 included, which no handler of
+ * ours sees; issue 20 defect 13): a shell blocked reading a pipe from us gets end-of-file the moment
+ * our end closes, and then kills it. `release` (after a normal stop) lets the shell go.
+ */
+export function watchdog(pid: number): { release(): void } {
+  const dog = spawn('sh', ['-c', 'read _; kill -TERM "$1" 2>/dev/null; exit 0', 'bspml-watchdog', String(pid)], { stdio: ['pipe', 'ignore', 'ignore'] });
+  dog.once('error', () => {});
+  dog.stdin?.on('error', () => {});
+  // Neither the shell nor its pipe keeps this process alive.
+  dog.unref();
+  (dog.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  return { release: () => dog.stdin?.end() };
 }
 
 async function freePort(): Promise<number> {

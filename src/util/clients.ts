@@ -59,3 +59,11 @@ export function redisEndpointOf(client: { options: { host?: string; port?: numbe
   const { host, port, tls } = client.options;
   return `${tls ? 'rediss' : 'redis'}://${host ?? 'localhost'}:${port ?? 6379}`;
 }
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/** A request that timed out or a connection that failed (after the client's own retries), not an answer. */
+export function isNetworkError(error: unknown): boolean {
+  const e = error as { name?: string; code?: string } | undefined;
+  return e?.name === 'TimeoutError' || (e?.code !== undefined && NETWORK_CODES.has(e.code));
+}

@@ -4,9 +4,28 @@ import { dirname, basename, join } from 'node:path';
 import { BspmlError } from '../errors.js';
 import { onInterrupt } from './interrupt.js';
 
-/** The temporary names writeFileAtomic uses for `path`: `.NAME.<8 hex>.tmp` beside it. */
+/**
+ * The temporary names our writers use for `path`: `.NAME.<pid>-<8 hex>.tmp` beside it (the pid of
+ * the writing process, so that the next run can tell a dead writer's file from a live one's), a
+ * `.crc` suffix for the Parquet CRC pass's; `.NAME.<8 hex>.tmp` from before pids were in the name.
+ */
 function tempPattern(path: string): RegExp {
-  return new RegExp(`^\\.${basename(path).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.[0-9a-f]{8}\\.tmp$`);
+  return new RegExp(`^\\.${basename(path).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(?:(\\d+)-)?[0-9a-f]{8}\\.tmp(?:\\.crc)?$`);
+}
+
+/** A fresh temporary name beside `path` for this process (see tempPattern). */
+export function tempPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+}
+
+/** Whether process `pid` is alive on this machine (EPERM: alive, someone else's). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /**
@@ -17,7 +36,7 @@ function tempPattern(path: string): RegExp {
  * a concurrent writer's is left alone).
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
+  const temp = tempPathFor(path);
   const forget = onInterrupt(`temporary file ${temp}`, () => rm(temp, { force: true }));
   try {
     await removeStaleTemps(path);
@@ -34,17 +53,24 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
 /** A temporary file untouched this long is no other writer's work in progress. */
 const STALE_TEMP_MS = 60_000;
 
-async function removeStaleTemps(path: string): Promise<void> {
+/**
+ * Removes the temporary files of earlier writes of `path` that can no longer finish: those of a
+ * process that is gone (killed outright, kill -9, before its rename), at once; any untouched for a
+ * minute (a name without a pid, or a pid reused since), too.
+ */
+export async function removeStaleTemps(path: string): Promise<void> {
   const pattern = tempPattern(path);
   const names = await readdir(dirname(path)).catch(() => [] as string[]);
   await Promise.all(
-    names
-      .filter((name) => pattern.test(name))
-      .map(async (name) => {
-        const file = join(dirname(path), name);
-        const info = await stat(file).catch(() => undefined);
-        if (info && Date.now() - info.mtimeMs > STALE_TEMP_MS) await rm(file, { force: true });
-      }),
+    names.map(async (name) => {
+      const match = pattern.exec(name);
+      if (!match) return;
+      const file = join(dirname(path), name);
+      const pid = match[1] === undefined ? undefined : Number(match[1]);
+      if (pid !== undefined && pid !== process.pid && !processAlive(pid)) return rm(file, { force: true });
+      const info = await stat(file).catch(() => undefined);
+      if (info && Date.now() - info.mtimeMs > STALE_TEMP_MS && pid !== process.pid) await rm(file, { force: true });
+    }),
   );
 }
 

@@ -28,8 +28,22 @@ export function onInterrupt(what: string, run: () => Promise<void>): () => void 
 /** Installs the SIGINT/SIGTERM handlers; `write` takes the one line said on the way out. */
 export function installSignalHandlers(write: (line: string) => void): void {
   for (const signal of Object.keys(SIGNALS) as (keyof typeof SIGNALS)[]) {
-    process.once(signal, () => void interrupted(signal, write));
+    const handler = () => void interrupted(signal, write);
+    installed.set(signal, handler);
+    process.once(signal, handler);
   }
+}
+
+const installed = new Map<keyof typeof SIGNALS, () => void>();
+
+/**
+ * Gives SIGINT and SIGTERM back their default action (the process ends at once), for a command
+ * that starts nothing to clean up and may compute for long without yielding to the event loop,
+ * where a handler would never run (`simulate`, `tune`). Only our own handlers are removed.
+ */
+export function releaseSignals(): void {
+  for (const [signal, handler] of installed) process.off(signal, handler);
+  installed.clear();
 }
 
 async function interrupted(signal: keyof typeof SIGNALS, write: (line: string) => void): Promise<void> {

@@ -143,7 +143,7 @@ describe('bspml train logreg: solver options', () => {
   it('an unknown --solver: one line naming the option and the choices, nothing overwritten', async () => {
     const result = await failing(['--solver', 'sag']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe("error: option '--solver <name>' argument 'sag' is invalid. must be one of: newton, lbfgs, gd, local-sgd.\n(run with --help for usage)\n");
+    expect(result.stderr).toBe("error: option '--solver <name>' argument 'sag' is invalid. must be one of: newton, lbfgs, gd, local-sgd, giant.\n(run with --help for usage)\n");
   });
 
   it('--C with --l2: one line naming C, nothing overwritten', async () => {

@@ -11,8 +11,13 @@ import { threadsForMemory } from '../../src/aws/config.js';
 import { DEFAULT_DEPLOYMENT } from '../../src/aws/cost.js';
 import { sliceShard } from '../../src/data/types.js';
 import { ThreadPool } from '../../src/inner/ThreadPool.js';
+import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { PREDICT_BUNDLE_LIMIT } from '../../src/serve/bundle.js';
 import { blobs } from '../helpers/data.js';
+import { checkIam, iamDetails, iamSummary, UNRECORDED } from '../helpers/iam/check.js';
+import { scenarioNames } from '../helpers/iam/names.js';
+import { runIamScenario } from '../helpers/iam/scenario.js';
+import { ResolvedTemplate } from '../helpers/iam/template.js';
 
 /*
  * `serverless package` runs offline (osls + serverless-esbuild, no credentials, no network) once
@@ -25,9 +30,10 @@ const ROOT = resolve(import.meta.dirname, '../..');
 /**
  * Zipped bundle limits. The worker carries, besides its handler, the thread bundle, both
  * WebAssembly builds and the data formats' readers (Parquet with its decompressors): ~610 KB.
- * The aggregator wires the data sources too (with the CSV block framer for parsing in threads): ~602 KB.
+ * The aggregator wires the data sources too (with the CSV block framer for parsing in threads): ~602 KB;
+ * the start, which also checks a spec's data against where the stack may read, ~600 KB.
  */
-// start: bigger since issue 19 (describe chooses columns; the CSV reader reads text labels and skips columns) and issue 18 (barrier groups, tree merge, claims);
+// start: bigger since issue 19 (describe chooses columns; the CSV reader reads text labels and skips columns), issue 18 (barrier groups, tree merge, claims) and issue 21 (the data-sources check);
 // every function bundles the stores, whose claims for lingering workers (--sync linger) added about 1.5 KB zipped.
 const BUNDLE_LIMITS: Record<string, number> = { start: 620_000, worker: 800_000, workerFailed: 620_000, aggregator: 630_000, recover: 620_000, predict: PREDICT_BUNDLE_LIMIT };
 let out: string;
@@ -40,7 +46,8 @@ const zips: Record<string, Buffer> = {};
 beforeAll(async () => {
   out = await mkdtemp(join(tmpdir(), 'bspml-sls-'));
   workFolder = `.esbuild-test-${randomBytes(4).toString('hex')}`;
-  await promisify(execFile)(join(ROOT, 'node_modules/.bin/serverless'), ['package', '--package', out], {
+  // With one data bucket of the user's: its grant is checked below, and the rest must not change.
+  await promisify(execFile)(join(ROOT, 'node_modules/.bin/serverless'), ['package', '--package', out, '--param', 'dataBuckets=my-lake'], {
     cwd: ROOT,
     env: { ...process.env, BSPML_ESBUILD_WORK: workFolder, BSPML_BUCKET_NAME: 'bspml-template-test', SLS_TELEMETRY_DISABLED: '1' },
     timeout: 120_000,
@@ -66,6 +73,8 @@ function only(type: string, match: (properties: Record<string, any>) => boolean 
 }
 
 const getAtt = (resource: string) => ({ 'Fn::GetAtt': [resource, 'Arn'] });
+/** A role's own inline policies, without the data-buckets one (conditional on --param dataBuckets, checked on its own). */
+const ownPolicies = (r: { Properties: Record<string, any> }) => (r.Properties.Policies ?? []).filter((p: any) => p.PolicyDocument);
 const FUNCTIONS = ['start', 'worker', 'workerFailed', 'aggregator', 'recover', 'predict'];
 const isDataBucket = (p: Record<string, any>) => p.BucketName?.['Fn::Sub'] === 'bspml-template-test';
 
@@ -92,7 +101,7 @@ describe('the packaged CloudFormation template', () => {
   });
 
   it('sends failed asynchronous worker invocations, after two retries, to the on-failure function', () => {
-    expect(only('AWS::Lambda::EventInvokeConfig')).toMatchObject({
+    expect(only('AWS::Lambda::EventInvokeConfig', (p) => p.FunctionName.Ref === 'WorkerLambdaFunction')).toMatchObject({
       FunctionName: { Ref: 'WorkerLambdaFunction' },
       MaximumRetryAttempts: 2,
       DestinationConfig: { OnFailure: { Destination: getAtt('WorkerFailedLambdaFunction') } },
@@ -189,7 +198,7 @@ describe('the packaged CloudFormation template', () => {
       },
     ]);
     // The sweep may query the live index and nothing scans the table.
-    const statements = ofType('AWS::IAM::Role').flatMap(([, r]) => (r.Properties.Policies ?? []).flatMap((p: any) => p.PolicyDocument.Statement));
+    const statements = ofType('AWS::IAM::Role').flatMap(([, r]) => ownPolicies(r).flatMap((p: any) => p.PolicyDocument.Statement));
     expect(statements.flatMap((s: any) => [s.Action].flat())).not.toContain('dynamodb:Scan');
     expect(statements.find((s: any) => s.Action === 'dynamodb:Query').Resource).toEqual({ 'Fn::Sub': '${StateTable.Arn}/index/live' });
   });
@@ -244,7 +253,7 @@ describe('the packaged CloudFormation template', () => {
       ['Start', 'Worker', 'WorkerFailed', 'Aggregator', 'Recover', 'Predict'].map((name) => [`${name}LambdaFunction`, getAtt(`${name}Role`)]),
     );
     const statements = ofType('AWS::IAM::Role').flatMap(([role, r]) =>
-      (r.Properties.Policies ?? []).flatMap((p: any) => p.PolicyDocument.Statement.map((s: any) => ({ role, ...s }))),
+      ownPolicies(r).flatMap((p: any) => p.PolicyDocument.Statement.map((s: any) => ({ role, ...s }))),
     );
     expect(statements.length).toBeGreaterThan(10);
     for (const s of statements) {
@@ -265,12 +274,11 @@ describe('the packaged CloudFormation template', () => {
 
   it('lets exactly the functions that touch S3-backed jobs\' data plane read, write and list state/ in the data bucket, and no more', () => {
     const statements = ofType('AWS::IAM::Role').flatMap(([role, r]) =>
-      (r.Properties.Policies ?? []).flatMap((p: any) => p.PolicyDocument.Statement.map((s: any) => ({ role, actions: [s.Action].flat().sort(), resource: s.Resource, condition: s.Condition }))),
+      ownPolicies(r).flatMap((p: any) => p.PolicyDocument.Statement.map((s: any) => ({ role, actions: [s.Action].flat().sort(), resource: s.Resource, condition: s.Condition }))),
     );
     const objects = { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::bspml-template-test/state/*' };
     const onState = statements.filter((s) => JSON.stringify(s.resource) === JSON.stringify(objects)).map((s) => [s.role, s.actions]);
     expect(onState).toEqual([
-      ['StartRole', ['s3:PutObject']],
       ['WorkerRole', ['s3:DeleteObject', 's3:GetObject', 's3:PutObject']],
       ['AggregatorRole', ['s3:DeleteObject', 's3:GetObject', 's3:PutObject']],
       ['RecoverRole', ['s3:GetObject']],
@@ -329,6 +337,144 @@ describe('the packaged CloudFormation template', () => {
     const text = JSON.stringify(template);
     expect(text).not.toMatch(/(?<!\d)\d{12}(?!\d)/);
     expect(text).not.toContain('undefined');
+  });
+});
+
+/** The simulator's verdict on one request by a role of the packaged template (over TLS unless told), with the data bucket's policy if asked. */
+async function allowed(role: string, action: string, resource: string, context: Record<string, string> = {}, bucketPolicy = false): Promise<boolean> {
+  const t = new ResolvedTemplate(template);
+  const policies = t.resolve(template.Resources[role]!.Properties).Policies.map((p: any) => ({ name: p.PolicyName, policy: p.PolicyDocument }));
+  const out = await runSimulation(
+    {
+      request: { principal: `arn:aws:iam::123456789012:role/${role}`, action, resource: { resource, accountId: '123456789012' }, contextVariables: { 'aws:SecureTransport': 'true', ...context } },
+      identityPolicies: policies,
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      ...(bucketPolicy ? { resourcePolicy: t.resolve(template.Resources.DataBucketPolicy!.Properties).PolicyDocument } : {}),
+    },
+    {},
+  );
+  if (out.resultType === 'error') throw new Error(JSON.stringify(out.errors));
+  return out.overallResult === 'Allowed';
+}
+
+describe('IAM, proven from the code\'s own calls', () => {
+  it('allows every AWS call each function makes over the whole emulated pipeline, and justifies every permission none uses', async () => {
+    // Act
+    const run = await runIamScenario();
+    const report = await checkIam(template, run.calls, scenarioNames(run));
+
+    // Assess
+    // The scenario did what it says: every path ran to its end.
+    expect(run.outcomes).toMatchObject({ uploadWithSpec: 'SUCCEEDED', uploadDefaultSpec: 'SUCCEEDED', specBeforeParts: '0',  brokenSpec: 'FAILED', submit: 'SUCCEEDED', workerFailed: 'FAILED', bigModel: 'SUCCEEDED' });
+    expect(run.outcomes.partsOnS3).toMatch(/^SUCCEEDED, model at models\/parts\/parts-\d{8}T\d{6}Z-[0-9a-f]{6}\.json$/);
+    expect(run.outcomes.sweep).toBe('iam-died-starting:failed iam-lost-completion:completion-resent iam-lost-tasks-s3:republished iam-lost-tasks:republished');
+    expect(run.outcomes.unreadableData).toMatch(/^FAILED: s3:\/\/someone-elses-lake\/blobs.csv: .*--param dataBuckets=someone-elses-lake/);
+    expect(report.functions).toEqual(['aggregator', 'recover', 'start', 'worker', 'workerFailed']);
+    // The predict function's calls are not recorded (UNRECORDED in test/helpers/iam/check.ts says why).
+    expect(Object.keys(UNRECORDED)).toEqual(['predict']);
+    expect(iamDetails(report).filter((line) => !line.includes(': kept: '))).toEqual([]);
+    expect(report.denied).toEqual([]);
+    expect(report.unjustified).toEqual([]);
+    expect(report.uncovered).toEqual([]);
+    expect(report.calls).toBeGreaterThan(300);
+    // Nothing touched data the stack may not read.
+    expect(report.requests.filter((r) => r.resource.includes('someone-elses-lake'))).toEqual([]);
+    process.stderr.write(`${iamSummary(report)}\n`);
+
+    // Act: the same calls against a worker role without sqs:SendMessage
+    const narrowed = structuredClone(template);
+    for (const p of ownPolicies(narrowed.Resources.WorkerRole!)) p.PolicyDocument.Statement = p.PolicyDocument.Statement.filter((st: any) => st.Action !== 'sqs:SendMessage');
+    const strict = await checkIam(narrowed, run.calls, scenarioNames(run));
+
+    // Assess: the check fails where the role falls short
+    expect(new Set(strict.denied.map((d) => `${d.fn} ${d.call} ${d.action}`))).toEqual(new Set(['worker SQS:SendMessage sqs:SendMessage']));
+
+    // Act: a grant no call uses, beside one justified for another resource
+    const widened = structuredClone(template);
+    ownPolicies(widened.Resources.WorkerRole!)[0].PolicyDocument.Statement.push({ Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: getAtt('AggregatorLambdaFunction') });
+    const loose = await checkIam(widened, run.calls, scenarioNames(run));
+
+    // Assess: it is listed as not justified
+    expect(loose.unjustified).toEqual([{ role: 'WorkerRole', action: 'lambda:InvokeFunction', resource: 'arn:aws:lambda:us-east-1:123456789012:function:bspml-dev-aggregator' }]);
+  }, 240_000);
+});
+
+describe('data in the user\'s own buckets (--param dataBuckets=my-lake)', () => {
+  it('lets the start and worker roles read and list my-lake, and no role do anything else there', async () => {
+    // Act
+    const verdicts: Record<string, boolean> = {};
+    for (const role of ['StartRole', 'WorkerRole', 'AggregatorRole', 'RecoverRole', 'WorkerFailedRole']) {
+      verdicts[`${role} get`] = await allowed(role, 's3:GetObject', 'arn:aws:s3:::my-lake/any/data.csv');
+      verdicts[`${role} list`] = await allowed(role, 's3:ListBucket', 'arn:aws:s3:::my-lake', { 's3:prefix': 'exports/' });
+      verdicts[`${role} put`] = await allowed(role, 's3:PutObject', 'arn:aws:s3:::my-lake/any/data.csv');
+      verdicts[`${role} delete`] = await allowed(role, 's3:DeleteObject', 'arn:aws:s3:::my-lake/any/data.csv');
+      verdicts[`${role} other bucket`] = await allowed(role, 's3:GetObject', 'arn:aws:s3:::my-lake-2/data.csv');
+    }
+
+    // Assess
+    const granted = Object.entries(verdicts).filter(([, v]) => v).map(([k]) => k).sort();
+    expect(granted).toEqual(['StartRole get', 'StartRole list', 'WorkerRole get', 'WorkerRole list']);
+    // Nothing broader, statement by statement: only reads, only my-lake.
+    const statements = ofType('AWS::IAM::Role').flatMap(([, r]) => (r.Properties.Policies ?? []).flatMap((p: any) => p['Fn::If']?.[1].PolicyDocument.Statement ?? []));
+    expect(statements.flatMap((st: any) => [st.Action].flat()).sort()).toEqual(['s3:GetObject', 's3:GetObject', 's3:GetObjectVersion', 's3:GetObjectVersion', 's3:ListBucket', 's3:ListBucket']);
+    expect(new Set(statements.map((st: any) => st.Resource['Fn::Sub']))).toEqual(new Set(['arn:${AWS::Partition}:s3:::my-lake/*', 'arn:${AWS::Partition}:s3:::my-lake']));
+  });
+
+  it('tells the start function and the CLI where data may be read', () => {
+    const sources = { 'Fn::Sub': 's3://bspml-template-test/datasets/,s3://my-lake/' };
+    expect(template.Resources.StartLambdaFunction!.Properties.Environment.Variables.BSPML_DATA_SOURCES).toEqual(sources);
+    expect((template as unknown as { Outputs: Record<string, { Value: unknown }> }).Outputs.DataSources!.Value).toEqual(sources);
+  });
+});
+
+describe('the hardened template', () => {
+  it('sends a start that failed its retries to a queue, which the start role may write and an alarm watches', () => {
+    expect(only('AWS::Lambda::EventInvokeConfig', (p) => p.FunctionName.Ref === 'StartLambdaFunction')).toMatchObject({
+      DestinationConfig: { OnFailure: { Destination: getAtt('StartFailuresQueue') } },
+    });
+    const start = ownPolicies(template.Resources.StartRole!).flatMap((p: any) => p.PolicyDocument.Statement);
+    expect(start).toContainEqual({ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: getAtt('StartFailuresQueue') });
+    expect(template.Resources.StartFailuresAlarm!.Properties).toMatchObject({ MetricName: 'ApproximateNumberOfMessagesVisible', Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['StartFailuresQueue', 'QueueName'] } }] });
+  });
+
+  it('alarms on errors, throttles and a duration past 80 % of the timeout, for every function', () => {
+    const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties).filter((p) => p.Namespace === 'AWS/Lambda');
+    for (const name of FUNCTIONS) {
+      const id = `${name[0]!.toUpperCase()}${name.slice(1)}LambdaFunction`;
+      const of = (metric: string) => alarms.filter((a) => a.MetricName === metric && a.Dimensions[0].Value.Ref === id);
+      expect(of('Errors').map((a) => [a.Statistic, a.Threshold, a.ComparisonOperator]), name).toEqual([['Sum', 0, 'GreaterThanThreshold']]);
+      expect(of('Throttles').map((a) => [a.Statistic, a.Threshold]), name).toEqual([['Sum', 0]]);
+      expect(of('Duration').map((a) => [a.Statistic, a.Threshold]), name).toEqual([['Maximum', 0.8 * template.Resources[id]!.Properties.Timeout * 1000]]);
+      for (const a of [...of('Errors'), ...of('Throttles'), ...of('Duration')]) expect(a.AlarmActions).toEqual([{ Ref: 'AlarmTopic' }]);
+    }
+  });
+
+  it('refuses any request to the data bucket not made over TLS, even one its roles allow', async () => {
+    const policy = only('AWS::S3::BucketPolicy', (p) => p.Bucket.Ref === 'S3BucketData');
+    expect(policy.PolicyDocument.Statement).toEqual([expect.objectContaining({ Effect: 'Deny', Principal: '*', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]);
+    const object = 'arn:aws:s3:::bspml-template-test/state/jobs/j/model.bin';
+
+    // Act
+    const overTls = await allowed('WorkerRole', 's3:GetObject', object, {}, true);
+    const plain = await allowed('WorkerRole', 's3:GetObject', object, { 'aws:SecureTransport': 'false' }, true);
+    const plainWithoutPolicy = await allowed('WorkerRole', 's3:GetObject', object, { 'aws:SecureTransport': 'false' }, false);
+
+    // Assess
+    expect([overTls, plain, plainWithoutPolicy]).toEqual([true, false, true]);
+  });
+
+  it('lets no role list the data bucket beyond a prefix', () => {
+    const lists = ofType('AWS::IAM::Role').flatMap(([role, r]) =>
+      ownPolicies(r).flatMap((p: any) => p.PolicyDocument.Statement.filter((st: any) => [st.Action].flat().includes('s3:ListBucket')).map((st: any) => [role, st.Condition])),
+    );
+    expect(lists.map(([role]) => role).sort()).toEqual(['AggregatorRole', 'PredictRole', 'RecoverRole', 'StartRole', 'WorkerRole']);
+    for (const [role, condition] of lists) expect(condition?.StringLike?.['s3:prefix'], role).toMatch(/^[a-z]+\/\*$/);
+  });
+
+  it('has no budget unless deployed with one', () => {
+    expect(template.Resources.MonthlyBudget).toMatchObject({ Condition: 'HasBudget' });
+    expect((template as unknown as { Conditions: Record<string, unknown> }).Conditions.HasBudget).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] });
   });
 });
 
@@ -406,6 +552,32 @@ describe('deploy-time parameters', () => {
     // Assess
     expect(dev.resources.extensions.S3BucketData.Properties.BucketName).toEqual({ 'Fn::Sub': 'bspml-dev-${AWS::AccountId}-${AWS::Region}' });
     expect(prod.resources.extensions.S3BucketData.Properties.BucketName).toEqual({ 'Fn::Sub': 'bspml-prod-${AWS::AccountId}-${AWS::Region}' });
+  }, PRINT_TIMEOUT);
+
+  it('take a monthly budget, notifying the alarm topic, which budgets and alarms may then publish to', async () => {
+    // Act
+    const config = await print(['--param', 'monthlyBudgetUsd=20']);
+
+    // Assess
+    expect(config.resources.Conditions.HasBudget).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['20', ''] }] });
+    const budget = config.resources.Resources.MonthlyBudget;
+    expect(budget.Properties.Budget).toMatchObject({ BudgetType: 'COST', TimeUnit: 'MONTHLY', BudgetLimit: { Amount: 20, Unit: 'USD' } });
+    expect(budget.Properties.NotificationsWithSubscribers.map((n: any) => [n.Notification.NotificationType, n.Notification.Threshold, n.Subscribers])).toEqual([
+      ['ACTUAL', 80, [{ SubscriptionType: 'SNS', Address: { Ref: 'AlarmTopic' } }]],
+      ['FORECASTED', 100, [{ SubscriptionType: 'SNS', Address: { Ref: 'AlarmTopic' } }]],
+    ]);
+    const principals = config.resources.Resources.AlarmTopicPolicy.Properties.PolicyDocument.Statement.map((st: any) => st.Principal.Service);
+    expect(principals).toEqual(['budgets.amazonaws.com', 'cloudwatch.amazonaws.com']);
+  }, PRINT_TIMEOUT);
+
+  it('refuse a data bucket entry or budget S3 or AWS Budgets would refuse, naming the parameter', async () => {
+    // Act
+    const bucket = (await print(['--param', 'dataBuckets=my-lake,Bad_Bucket/x/']).catch((e: unknown) => e)) as { stdout?: string; stderr?: string };
+    const budget = (await print(['--param', 'monthlyBudgetUsd=lots']).catch((e: unknown) => e)) as { stdout?: string; stderr?: string };
+
+    // Assess
+    expect(`${bucket.stdout}${bucket.stderr}`).toContain('dataBuckets entry "Bad_Bucket/x/" (--param dataBuckets or BSPML_DATA_BUCKETS): "Bad_Bucket" is not a valid S3 bucket name');
+    expect(`${budget.stdout}${budget.stderr}`).toContain('monthlyBudgetUsd "lots" (--param monthlyBudgetUsd or BSPML_MONTHLY_BUDGET_USD) is not a positive number of US dollars');
   }, PRINT_TIMEOUT);
 
   it('refuse a bucket name S3 would refuse, with a line saying which setting to fix', async () => {

@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { findRedisServer, startRedisServer } from '../../src/stores/redis-server.js';
@@ -65,6 +66,35 @@ describe.skipIf(findRedisServer() === undefined)('defect 14: Redis restarted emp
       flushed = true;
       await watcher.quit();
       await server.close();
+    }
+  });
+});
+
+describe('issue 20 defect 10: an S3 data source that refuses or does not answer', () => {
+  it.each(['refused', 'silent'] as const)('%s --s3-endpoint: exit 1, one line naming the object and the endpoint', async (kind) => {
+    // Prepare: a port nobody listens on, or a server that accepts and never answers.
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('data', () => {});
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as AddressInfo).port;
+    if (kind === 'refused') await new Promise<void>((resolve) => silent.close(() => resolve()));
+    const saved = process.env.BSPML_REQUEST_TIMEOUT_MS;
+    process.env.BSPML_REQUEST_TIMEOUT_MS = '300';
+    try {
+      // Act
+      const result = await runBspml(['train', 'kmeans', '--k', '2', '--data', 's3://b/d.csv', '--s3-endpoint', `http://127.0.0.1:${port}`, '--no-progress']);
+
+      // Assess
+      expect(result.code, result.stderr).toBe(1);
+      expect(result.stderr).toMatch(new RegExp(`^bspml: error: data source s3://b/d\\.csv at http://127\\.0\\.0\\.1:${port} did not answer: \\w+: [^\\n]*\\n$`));
+    } finally {
+      if (saved === undefined) delete process.env.BSPML_REQUEST_TIMEOUT_MS;
+      else process.env.BSPML_REQUEST_TIMEOUT_MS = saved;
+      for (const socket of sockets) socket.destroy();
+      if (kind === 'silent') await new Promise<void>((resolve) => silent.close(() => resolve()));
     }
   });
 });

@@ -79,7 +79,7 @@ describe('bspml train interrupted by a signal', () => {
       // Prepare: a run that would go on for ever (tol 0), in the middle of its rounds.
       const temp = await mkdtemp(join(tmpdir(), 'bspml-signals-'));
       try {
-        const args = ['--import', 'tsx', 'src/cli/main.ts', 'train', 'logreg', '--data', data, '--tol', '0', '--max-rounds', '40000', '--lr', '0.01', '--workers', '2', '--threads', '1', '--backend', backend];
+        const args = ['--import', 'tsx', 'src/cli/main.ts', 'train', 'logreg', '--data', data, '--tol', '0', '--max-rounds', '40000', '--solver', 'gd', '--lr', '0.01', '--workers', '2', '--threads', '1', '--backend', backend];
         const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, TMPDIR: temp, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
         let stderr = '';
         child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -107,4 +107,118 @@ describe('bspml train interrupted by a signal', () => {
       }
     });
   }
+});
+
+/*
+ * Issue 20 defect 13: kill -9 (no handler of ours runs) left the throwaway redis-server running
+ * (its parent now pid 1) and s3rver's directory under the temp dir. The redis-server has a
+ * watchdog that ends it with the CLI whatever the signal; the next run removes a dead run's s3rver
+ * directory. Signals during the preparation round and during `convert` leave nothing either.
+ */
+describe('kill -9, and signals during the preparation round and convert', () => {
+  function start(args: string[], temp: string) {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, env: { ...process.env, TMPDIR: temp, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    return { child, exited, stderr: () => stderr };
+  }
+  const longTrain = (backend: string) => ['train', 'logreg', '--data', data, '--tol', '0', '--max-rounds', '40000', '--solver', 'gd', '--lr', '0.01', '--workers', '2', '--threads', '1', '--backend', backend];
+
+  it.skipIf(!findRedisServer())('kill -9 of bspml train --backend redis: its redis-server ends too', async () => {
+    // Prepare
+    const temp = await mkdtemp(join(tmpdir(), 'bspml-kill9-'));
+    const run = start(longTrain('redis'), temp);
+    try {
+      await until(() => /round \d+\//.test(run.stderr()) || run.child.exitCode !== null, 'the first progress line');
+      const redis = childrenOf(run.child.pid!).filter((c) => c.command === 'redis-server');
+      expect(redis, run.stderr()).toHaveLength(1);
+
+      // Act
+      run.child.kill('SIGKILL');
+      await run.exited;
+
+      // Assess
+      await until(() => !alive(redis[0]!.pid), `redis-server (${redis[0]!.pid}) to end`, 10_000);
+    } finally {
+      run.child.kill('SIGKILL');
+      await rm(temp, { recursive: true, force: true });
+    }
+  });
+
+  it('kill -9 of bspml train --backend s3: the next run removes the dead run\'s s3rver directory', async () => {
+    // Prepare: a run killed outright, its directory left.
+    const temp = await mkdtemp(join(tmpdir(), 'bspml-kill9-'));
+    const run = start(longTrain('s3'), temp);
+    try {
+      await until(() => /round \d+\//.test(run.stderr()) || run.child.exitCode !== null, 'the first progress line');
+      run.child.kill('SIGKILL');
+      await run.exited;
+      const left = (await leftIn(temp)).filter((name) => name.startsWith('bspml-s3rver-'));
+      expect(left).toHaveLength(1);
+
+      // Act: the next run on the s3 backend.
+      const next = start(['train', 'kmeans', '--k', '2', '--data', data, '--max-rounds', '2', '--backend', 's3', '--no-progress'], temp);
+      const ended = await next.exited;
+
+      // Assess
+      expect(ended.code, next.stderr()).toBe(0);
+      expect(await leftIn(temp)).toEqual([]);
+    } finally {
+      run.child.kill('SIGKILL');
+      await rm(temp, { recursive: true, force: true });
+    }
+  });
+
+  it('SIGTERM during the preparation round: exit 143, nothing left in the temp dir', async () => {
+    // Prepare: a data set large enough that its preparation round takes a while.
+    const temp = await mkdtemp(join(tmpdir(), 'bspml-prep-'));
+    const big = join(temp, '..', `bspml-prep-${process.pid}.csv`);
+    const gen = await runBspml(['gen', 'classification', '--rows', '400000', '--dims', '8', '--out', big]);
+    expect(gen.code, gen.stderr).toBe(0);
+    const run = start(['train', 'logreg', '--data', big, '--workers', '2', '--threads', '1', '--backend', 's3'], temp);
+    try {
+      // The job's record stored (a few objects in the bucket): the preparation round is under way.
+      const objects = async () => (await readdir(temp, { recursive: true })).filter((name) => name.includes('bspml-state') && name.endsWith('._S3rver_object')).length;
+      await until(async () => (await objects()) >= 2 || run.child.exitCode !== null, 'the job in the store');
+      expect(/round \d+\//.test(run.stderr()), 'still in the preparation round').toBe(false);
+
+      // Act
+      run.child.kill('SIGTERM');
+      const ended = await run.exited;
+
+      // Assess
+      expect(ended.code, run.stderr()).toBe(143);
+      expect(run.stderr().trimEnd().split('\n').at(-1)).toMatch(/^bspml: interrupted by SIGTERM: stopped /);
+      expect(await leftIn(temp)).toEqual([]);
+    } finally {
+      run.child.kill('SIGKILL');
+      await rm(temp, { recursive: true, force: true });
+      await rm(big, { force: true });
+    }
+  });
+
+  it.each(['SIGINT', 'SIGTERM'] as const)('%s during convert: its temp file is removed', async (signal) => {
+    // Prepare: a conversion that takes a while (CSV to Parquet of 400,000 rows).
+    const temp = await mkdtemp(join(tmpdir(), 'bspml-convert-'));
+    const input = join(temp, 'in.csv');
+    const gen = await runBspml(['gen', 'classification', '--rows', '400000', '--dims', '8', '--out', input]);
+    expect(gen.code, gen.stderr).toBe(0);
+    const run = start(['convert', input, join(temp, 'out.parquet')], temp);
+    try {
+      await until(async () => (await readdir(temp)).some((name) => name.startsWith('.out.parquet.')) || run.child.exitCode !== null, 'the temp file');
+
+      // Act
+      run.child.kill(signal);
+      const ended = await run.exited;
+
+      // Assess
+      expect(ended.code, run.stderr()).toBe(signal === 'SIGINT' ? 130 : 143);
+      expect(run.stderr()).toMatch(new RegExp(`bspml: interrupted by ${signal}: stopped the temp file of .*out\\.parquet\\n$`));
+      expect((await leftIn(temp)).sort(), run.stderr()).toEqual(['in.csv']);
+    } finally {
+      run.child.kill('SIGKILL');
+      await rm(temp, { recursive: true, force: true });
+    }
+  });
 });

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
 import { WorkerContainer } from '../../src/inner/WorkerContainer.js';
 import type { StateStore } from '../../src/ports/StateStore.js';
+import { runWorker } from '../../src/protocol/runWorker.js';
 import { startJob } from '../../src/protocol/startJob.js';
 import type { ModelResult } from '../../src/protocol/types.js';
 import { BACKENDS, openStore, type Backend } from '../../src/stores/open.js';
@@ -18,7 +19,9 @@ import { drive, harness } from '../helpers/protocol.js';
  * it; for conditional writes the retry's condition then fails); duplicated, reordered, dropped and
  * late messages; forged tasks. Every run must end with the fault-free model bit for bit, or FAILED
  * with a reason when the input is invalid, and never hang (a bounded number of deliveries and
- * sweeps).
+ * sweeps). After each run every task of the job is delivered again, late: none may re-create a
+ * partial or a barrier (issue 20 defect 12). test/faults/silent-store.test.ts (a store that stops
+ * answering) and corrupted-pages.test.ts (Parquet pages with flipped bytes) extend the suite.
  *
  * Fast by default. BSPML_FAULTS=long runs every call index × fault kind on every store, and many
  * more random combinations.
@@ -99,7 +102,29 @@ async function disturbedRun(inner: StateStore, fault: Fault | undefined, disorde
   const model = Buffer.from((await store.getModel(jobId, job!.round + 1))!);
   expect(model.equals(clean[variant].model), `${what}: final model bytes`).toBe(true);
   if (store.fired) fired++;
+
+  // Late tasks after clearing (issue 20): every task of the job delivered once more, after its end,
+  // must be dropped and leave the store as it was: no partial and no barrier re-created in any round.
+  const before = await leftovers(inner, jobId, job!.round);
+  for (const task of h.fanout.published.filter((t) => t.jobId === jobId)) {
+    const late = await runWorker(h.deps, container, JSON.parse(JSON.stringify(task)) as typeof task);
+    expect(late.status, `${what}: a late task of round ${task.round}`).toBe('rejected');
+  }
+  expect(await leftovers(inner, jobId, job!.round), `${what}: state re-created by late tasks`).toEqual(before);
   return store;
+}
+
+/** Per round: the shards at its barrier, and whether its partials are there ("all", or the first missing). */
+async function leftovers(store: StateStore, jobId: string, lastRound: number): Promise<{ arrivals: number[]; partials: string }[]> {
+  const out = [];
+  for (let round = 0; round <= lastRound; round++) {
+    const partials = await store.getPartials(jobId, round, SPEC.workers).then(
+      () => 'all',
+      (error: unknown) => (error as Error).message,
+    );
+    out.push({ arrivals: await store.arrivals(jobId, round, SPEC.workers), partials });
+  }
+  return out;
 }
 
 const disorderArb: fc.Arbitrary<Disorder> = fc.record({

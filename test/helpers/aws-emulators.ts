@@ -4,6 +4,7 @@ import { PublishBatchCommand, type PublishBatchCommandOutput } from '@aws-sdk/cl
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createSqsServer } from 'local-aws-sqs';
 import { startS3rver, type LocalS3 } from '../../src/aws/s3rver.js';
+import { recordCall } from './iam/record.js';
 import type { SnsLike } from '../../src/aws/SnsFanout.js';
 import { createStateTable } from '../../src/stores/DynamoDbStore.js';
 import { createDynamoDbClient, startDynalite } from '../../src/stores/dynalite.js';
@@ -103,6 +104,8 @@ export class CapturingSns implements SnsLike {
 
   async send(command: PublishBatchCommand): Promise<Pick<PublishBatchCommandOutput, 'Successful' | 'Failed'>> {
     const input = command.input;
+    // As the SNS client would have sent it: the IAM check sees this call (test/helpers/iam/record.ts).
+    recordCall('SNSClient', 'PublishBatchCommand', input);
     const entries = input.PublishBatchRequestEntries ?? [];
     if (entries.length === 0 || entries.length > 10) throw new Error(`TooManyEntriesInBatchRequest: ${entries.length} entries`);
     const bytes = entries.reduce((sum, e) => sum + Buffer.byteLength(e.Message ?? ''), 0);

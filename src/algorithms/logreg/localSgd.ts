@@ -136,7 +136,25 @@ export function localSgdPartial(shape: Shape, model: Float64Array, block: RowBlo
   for (let j = 0; j <= dims; j++) sum[j] += rows * theta[j]!;
 }
 
-export function localSgdStep(spec: PenaltySpec, shape: Shape, model: Float64Array, merged: Float64Array, method: string): UpdateResult {
+/**
+ * The loss of the model local SGD starts from (zero weights and bias: every margin 0): ln 2 per row
+ * for the log-loss, 1 for the hinge. The optimum's objective is never above it (the penalty of zero
+ * weights is 0), so an averaged model far above it is a step that is too long, not noise.
+ */
+export function zeroModelLoss(loss: SgdLoss): number {
+  return loss === 'logistic' ? Math.LN2 : 1;
+}
+
+/**
+ * Divergence, beyond the non-finite: a round whose averaged model's objective is this many times the
+ * zero model's is diverging (with lr/√r the step would take ~10^12 rounds to shrink back from
+ * lr = 1e9); sane runs peak below 20× here (issue 20: lr up to 100 on noisy data).
+ */
+export const DIVERGED_FACTOR = 1000;
+/** A job may not end (converged, or at maxRounds) with an objective this much above the zero model's: SGD's noise stays well below it. */
+export const END_MARGIN = 1.1;
+
+export function localSgdStep(spec: PenaltySpec & { maxRounds?: number }, shape: Shape, model: Float64Array, merged: Float64Array, method: string): UpdateResult {
   const { dims } = shape;
   const n = merged[dims + 3]!;
   const lambda = penaltyOf(spec, n);
@@ -159,8 +177,25 @@ export function localSgdStep(spec: PenaltySpec, shape: Shape, model: Float64Arra
   if (!Number.isFinite(objective) || !Number.isFinite(squared) || !next.subarray(0, dims + 1).every(Number.isFinite)) {
     throw new BspmlError('E_DIVERGED', `${method} diverged (loss ${objective}, squared weight norm ${squared}): lower the learning rate (lr = ${shape.sgd?.lr})`);
   }
+  const zero = zeroModelLoss(shape.sgd?.loss ?? 'logistic');
+  const lower = `lower the learning rate (lr = ${shape.sgd?.lr})`;
+  if (objective > DIVERGED_FACTOR * zero) {
+    throw new BspmlError('E_DIVERGED', `${method} diverged (loss ${objective}, over ${DIVERGED_FACTOR}× the ${fmt(zero)} of zero weights): ${lower}`);
+  }
   const stats: Record<string, number> = { gradNorm, accuracy };
-  if (Number.isNaN(previous)) return { model: next, objective, converged: false, stats };
-  stats.change = Math.abs(objective - previous) / Math.max(Math.abs(previous), Number.MIN_VALUE);
-  return { model: next, objective, converged: stats.change <= spec.tol, stats };
+  let converged = false;
+  if (!Number.isNaN(previous)) {
+    stats.change = Math.abs(objective - previous) / Math.max(Math.abs(previous), Number.MIN_VALUE);
+    converged = stats.change <= spec.tol;
+  }
+  // The job ends here (converged, or its last round): never with a model worse than the one it started from.
+  const last = converged || (spec.maxRounds !== undefined && round >= spec.maxRounds);
+  if (last && objective > END_MARGIN * zero) {
+    throw new BspmlError('E_DIVERGED', `${method} did not converge: it ended at round ${round} with loss ${fmt(objective)}, worse than the ${fmt(zero)} of zero weights: ${lower}`);
+  }
+  return { model: next, objective, converged, stats };
+}
+
+function fmt(x: number): string {
+  return Number(x.toPrecision(4)).toString();
 }

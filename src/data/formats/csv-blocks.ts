@@ -2,6 +2,7 @@ import { DataError } from '../../errors.js';
 import { columnKinds, featureColumns, MAX_LABEL_VALUES, type RowSink, type RowTarget } from '../rows.js';
 import { TextDictionary } from '../textColumns.js';
 import { CsvPieceParser } from './csv.js';
+import { lineTooLong, maxLineBytes } from './line-limit.js';
 
 /*
  * CSV parsed in parallel, rows kept in file order. The reader (the worker's main thread) frames
@@ -168,6 +169,7 @@ export class CsvBlockFramer {
   private readonly freeRows: CsvBlockRows[] = [];
   private lines = 0;
   private failed: unknown;
+  private readonly maxLine = maxLineBytes();
 
   constructor(private readonly o: CsvFramerOptions) {
     this.skipping = o.skipFirst;
@@ -234,7 +236,7 @@ export class CsvBlockFramer {
     if (bytes.length === 0) return;
     this.pending.push(bytes);
     this.pendingBytes += bytes.length;
-    if (this.pendingBytes < (this.o.parser.blockBytes ?? BLOCK_BYTES)) return;
+    if (this.pendingBytes < (this.o.parser.blockBytes ?? BLOCK_BYTES) && this.pendingBytes <= this.maxLine) return;
     // Cut after the last newline: a block holds whole lines.
     let cut = -1;
     let before = this.pendingBytes;
@@ -244,6 +246,8 @@ export class CsvBlockFramer {
       if (nl !== -1) cut = before + nl + 1;
     }
     if (cut > 0) this.send(cut);
+    // No newline in what is pending: one line, still growing. Past the limit it is refused, not gathered.
+    else if (this.pendingBytes > this.maxLine) throw lineTooLong(this.o.name, this.maxLine, { byte: this.pendingStart });
   }
 
   /** Sends the first `length` pending bytes (whole lines) as a block. */

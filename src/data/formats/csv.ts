@@ -1,4 +1,5 @@
 import { DataError } from '../../errors.js';
+import { lineTooLong, maxLineBytes } from './line-limit.js';
 import { RowProblem, type RowTarget } from '../rows.js';
 import { defaultColumnNames } from '../table.js';
 import type { TextDictionary } from '../textColumns.js';
@@ -108,8 +109,11 @@ export class CsvPieceParser {
   /** Absolute offset in the part of the next byte fed. */
   private offset: number;
   private skipping: boolean;
-  private carry: Uint8Array | undefined;
+  /** The start of a line that runs on past the bytes fed so far, in pieces (joined once, when it ends: a long line is not copied once per chunk). */
+  private carry: Uint8Array[] | undefined;
+  private carryBytes = 0;
   private carryStart = 0;
+  private readonly maxLine = maxLineBytes();
 
   constructor(private readonly o: CsvPieceOptions) {
     this.cols = o.columns.length;
@@ -133,10 +137,12 @@ export class CsvPieceParser {
     if (this.carry) {
       const nl = chunk.indexOf(LF, i);
       if (nl === -1) {
-        this.carry = concat(this.carry, chunk);
+        if (this.carryBytes + chunk.length > this.maxLine) throw this.tooLong(this.lines, this.carryStart);
+        this.carry.push(chunk.slice());
+        this.carryBytes += chunk.length;
         return true;
       }
-      const line = concat(this.carry, chunk.subarray(0, nl + 1));
+      const line = Buffer.concat([...this.carry, chunk.subarray(0, nl + 1)]);
       const lineStart = this.carryStart;
       this.carry = undefined;
       this.lines_(line, 0, lineStart);
@@ -145,7 +151,9 @@ export class CsvPieceParser {
     }
     const tail = this.lines_(chunk, i, base + i);
     if (!this.done && tail < chunk.length) {
-      this.carry = chunk.slice(tail);
+      if (chunk.length - tail > this.maxLine) throw this.tooLong(this.lines, base + tail);
+      this.carry = [chunk.slice(tail)];
+      this.carryBytes = chunk.length - tail;
       this.carryStart = base + tail;
     }
     return !this.done;
@@ -159,10 +167,14 @@ export class CsvPieceParser {
     return !this.done && !this.skipping && this.carry !== undefined;
   }
 
+  private tooLong(lineIndex: number, byte: number): DataError {
+    return lineTooLong(this.o.name, this.maxLine, this.o.firstLine !== undefined ? { row: this.o.firstLine + lineIndex } : { byte });
+  }
+
   /** The end of the bytes: a last line without a newline is still a line. */
   finish(): void {
     if (this.done || this.skipping || !this.carry) return;
-    const line = concat(this.carry, new Uint8Array([LF]));
+    const line = Buffer.concat([...this.carry, new Uint8Array([LF])]);
     this.carry = undefined;
     this.lines_(line, 0, this.carryStart);
   }
@@ -184,6 +196,7 @@ export class CsvPieceParser {
       }
       const nl = buf.indexOf(LF, i);
       if (nl === -1) return i;
+      if (nl - i > this.maxLine) throw this.tooLong(this.lines, lineStart);
       const stop = nl > i && buf[nl - 1] === CR ? nl - 1 : nl;
       const lineIndex = this.lines++;
       if (isBlank(buf, i, stop)) {
@@ -217,13 +230,6 @@ export class CsvPieceParser {
     }
     return i;
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
 }
 
 function isBlank(buf: Uint8Array, i: number, stop: number): boolean {

@@ -3,6 +3,7 @@ import { compressors } from 'hyparquet-compressors';
 import { DataError } from '../../errors.js';
 import { RowProblem, type RowTarget } from '../rows.js';
 import { checkColumnNames } from './csv.js';
+import { crcCheckedFile } from './parquet-crc.js';
 
 /*
  * Parquet parts, read with hyparquet (pure JavaScript, no native code or WebAssembly to ship to
@@ -67,13 +68,15 @@ export async function readParquetGroups(
   for (let g = 0; g < firstGroup; g++) groupStart += head.rowGroups[g]!;
   const pieceStart = groupStart;
   let rows = 0;
+  // Page CRCs are checked as the column chunks arrive; a page that fails is refused, never decoded.
+  const checked = crcCheckedFile(file, head.metadata, o.name, head.columns);
   for (let g = firstGroup; g < endGroup; g++) {
     const rowStart = groupStart;
     const rowEnd = groupStart + head.rowGroups[g]!;
     const n = rowEnd - rowStart;
     const columnsByName = new Map<string, unknown[]>(head.columns.map((c) => [c, new Array<unknown>(n)]));
     await parquetRead({
-      file,
+      file: checked,
       metadata: head.metadata,
       rowStart,
       rowEnd,
@@ -85,6 +88,10 @@ export async function readParquetGroups(
         const data = chunk.columnData as ArrayLike<unknown>;
         for (let i = Math.max(0, rowStart - chunk.rowStart); i < data.length && chunk.rowStart + i < rowEnd; i++) out[chunk.rowStart + i - rowStart] = data[i];
       },
+    }).catch((error: unknown) => {
+      if (error instanceof DataError) throw error;
+      // A page that decodes to garbage (a corrupted header or length in a file without CRCs).
+      throw new DataError(o.name, `row group ${g}: cannot decode: ${error instanceof Error ? error.message : String(error)}: the file is corrupted or not Parquet`, {}, { cause: error });
     });
     const columnData = head.columns.map((c) => columnsByName.get(c)!);
     for (let r = 0; r < n; r++) {

@@ -1,5 +1,6 @@
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { DataError } from '../../errors.js';
+import { DataError, SourceError } from '../../errors.js';
+import { endpointOf, isNetworkError } from '../../util/clients.js';
 import { parseS3Uri, formatS3Uri } from '../../aws/s3uri.js';
 import { dataParts, type ByteSource, type PartEntry } from './bytes.js';
 
@@ -155,6 +156,10 @@ export class S3Objects implements ByteSource {
       const name = error instanceof Error ? error.name : '';
       if (name === 'NoSuchKey' || name === 'NotFound' || name === 'NoSuchBucket') throw new DataError(uri, 'no such object', {}, { cause: error });
       if (name === 'AccessDenied' || name === 'Forbidden') throw new DataError(uri, 'access denied (is it outside the data prefix?)', {}, { cause: error });
+      if (isNetworkError(error)) {
+        const message = error instanceof Error ? error.message : String(error);
+        throw new SourceError(`data source ${uri} at ${await endpointOf(this.s3)} did not answer: ${name}: ${message}`, { cause: error });
+      }
       throw error;
     }
   }

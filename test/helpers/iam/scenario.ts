@@ -1,0 +1,178 @@
+import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { createRecoverHandler } from '../../../handlers/recover.js';
+import { formatCsv } from '../../../src/data/csv.js';
+import { encodeBinary } from '../../../src/data/formats/binary.js';
+import type { Table } from '../../../src/data/table.js';
+import type { TrainingData } from '../../../src/data/types.js';
+import { enforceConditionalWrites } from '../../../src/stores/s3-local.js';
+import { startAwsEmulators, type AwsEmulators } from '../aws-emulators.js';
+import { asyncFailureEvent, nextS3Event, snsEvent, sqsEvent } from '../aws-events.js';
+import { deliverAll, pipeline, type Pipeline } from '../aws-pipeline.js';
+import { blobs, separable } from '../data.js';
+import { asFunction, recordedCalls, startRecording, type RecordedCall } from './record.js';
+
+/*
+ * One emulated run of the whole deployed pipeline, every AWS call recorded by the function whose
+ * role makes it: upload triggers (a data file with its spec, one without, a data set in parts and
+ * its _SUCCESS, a spec before its parts, a spec that is not JSON), `bspml submit` invocations,
+ * training to the model on each data plane the stack has without a VPC (DynamoDB, S3), a model
+ * larger than one DynamoDB item, data the stack may not read, a worker that failed its retries,
+ * and the recovery sweep (re-publishing lost shards, re-sending a lost completion, failing a start
+ * that died). Calls the Lambda service makes with a function's role
+ * (the SQS event source mapping's receives and deletes, with the aggregator's) are recorded as that
+ * function's. Add a step here when the code gains a path: the IAM check sees only what runs.
+ */
+
+/** The recorded calls, the emulators' names (test/helpers/iam/names.ts places them in the template), and each step's end. */
+export interface ScenarioRun {
+  calls: readonly RecordedCall[];
+  emulated: { table: string; bucket: string; queueUrl: string; dlqUrl: string; topicArn: string };
+  /** What each step ended as, so a test can tell the scenario did what it says. */
+  outcomes: Record<string, string>;
+}
+
+const MINUTE = 60_000;
+
+export async function runIamScenario(): Promise<ScenarioRun> {
+  startRecording();
+  const emulators = await startAwsEmulators();
+  enforceConditionalWrites(emulators.s3.server);
+  const base = pipeline(emulators, {
+    BSPML_THREADS: '1',
+    BSPML_DEFAULT_SPEC: JSON.stringify({ algorithm: 'kmeans', k: 2, workers: 2, maxRounds: 2 }),
+    // As serverless.yml sets it: the stack's datasets/ only (no --param dataBuckets).
+    BSPML_DATA_SOURCES: `s3://${emulators.bucket}/datasets/`,
+  });
+  const p = asFunctions(base);
+  const outcomes: Record<string, string> = {};
+  const bucket = emulators.bucket;
+  const put = (key: string, body: string | Uint8Array) => base.wiring.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+  const upload = async (key: string, body: string | Uint8Array) => {
+    const event = nextS3Event(emulators.s3.server, key);
+    await put(key, body);
+    return p.start(await event);
+  };
+  const modelAt = (key: string) =>
+    base.wiring.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).then(
+      () => `model at ${key}`,
+      () => `no model at ${key}`,
+    );
+  const statusOf = async (jobId: string | undefined) => (jobId ? ((await base.wiring.store.getJob(jobId))?.status ?? 'missing') : 'no job');
+  try {
+    const csv = formatCsv(toTable(blobs([[0, 0], [6, 6], [-6, 6]], 60, 1, 3)));
+
+    // Upload triggers, trained to their models: a data file with its spec (DynamoDB data plane) ...
+    await put('datasets/blobs.job.json', JSON.stringify({ algorithm: 'kmeans', k: 3, workers: 3, seed: 1, maxRounds: 4, tol: 0 }));
+    const [file] = await upload('datasets/blobs.csv', csv);
+    await deliverAll(p, emulators.queueUrl);
+    outcomes.uploadWithSpec = await statusOf(file?.jobId);
+    // ... one with no spec beside it (the default spec) ...
+    const [bare] = await upload('datasets/bare.csv', csv);
+    await deliverAll(p, emulators.queueUrl);
+    outcomes.uploadDefaultSpec = await statusOf(bare?.jobId);
+    // ... a spec uploaded before its parts (ignored), then the parts and _SUCCESS (S3 data plane).
+    outcomes.specBeforeParts = String((await upload('datasets/parts.job.json', JSON.stringify({ algorithm: 'kmeans', k: 2, workers: 2, maxRounds: 3, tol: 0, backend: 's3' }))).length);
+    await put('datasets/parts/part-00000.csv', csv);
+    await put('datasets/parts/part-00001.csv', csv);
+    const [parts] = await upload('datasets/parts/_SUCCESS', '');
+    await deliverAll(p, emulators.queueUrl);
+    outcomes.partsOnS3 = `${await statusOf(parts?.jobId)}, ${await modelAt(`models/parts/${parts?.jobId}.json`)}`;
+    // A spec that is not JSON: the job is recorded FAILED with the reason.
+    await put('datasets/broken.job.json', '{not json');
+    const [broken] = await upload('datasets/broken.csv', csv);
+    outcomes.brokenSpec = broken?.status ?? 'none';
+
+    // `bspml submit`: logistic regression on a binary data set (ranged GETs), to its model.
+    await put('datasets/churn.bin', encodeBinary(toTable(separable(200, 3, 5))));
+    const [submitted] = await p.start({ jobId: 'iam-churn', spec: { algorithm: 'logreg', workers: 2, maxRounds: 3, data: { uri: `s3://${bucket}/datasets/churn.bin`, labelColumn: 'label' } } });
+    await deliverAll(p, emulators.queueUrl);
+    outcomes.submit = await statusOf(submitted?.jobId);
+
+    // A model over one DynamoDB item (k-means, 30 centroids × 1,500 features): stored in chunks, read back in batches.
+    const wide = blobs(Array.from({ length: 2 }, (_, c) => Array.from({ length: 1500 }, () => c * 5)), 40, 1, 7);
+    await put('datasets/wide.csv', formatCsv(toTable(wide)));
+    await p.start({ jobId: 'iam-big-model', spec: { algorithm: 'kmeans', k: 30, workers: 2, maxRounds: 2, tol: 0, data: { uri: `s3://${bucket}/datasets/wide.csv` } } });
+    await deliverAll(p, emulators.queueUrl);
+    outcomes.bigModel = await statusOf('iam-big-model');
+
+    // `bspml submit` of data the stack may not read: refused before any S3 call, naming the parameter.
+    const [elsewhere] = await p.start({ jobId: 'iam-elsewhere', spec: { algorithm: 'kmeans', k: 2, data: { uri: 's3://someone-elses-lake/blobs.csv' } } });
+    outcomes.unreadableData = `${elsewhere?.status}: ${elsewhere?.error}`;
+
+    // A worker that failed its retries: Lambda hands the event to workerFailed, which fails the job.
+    await p.start({ jobId: 'iam-failing', spec: { algorithm: 'kmeans', k: 2, workers: 2, data: { uri: `s3://${bucket}/datasets/blobs.csv` } } });
+    const [lost] = base.sns.take();
+    await p.workerFailed(asyncFailureEvent(snsEvent(lost!), 'Task timed out after 900.00 seconds'));
+    outcomes.workerFailed = await statusOf('iam-failing');
+
+    // The recovery sweep, run as if 20 minutes had passed: a round whose tasks were lost (on each
+    // data plane), a round whose completion was lost, and a start that died.
+    const sweep = createRecoverHandler(() => base.wiring, () => Date.now() + 20 * MINUTE);
+    await p.start({ jobId: 'iam-lost-tasks', spec: { algorithm: 'kmeans', k: 2, workers: 2, maxRounds: 3, tol: 0, data: { uri: `s3://${bucket}/datasets/blobs.csv` } } });
+    await p.start({ jobId: 'iam-lost-tasks-s3', spec: { algorithm: 'kmeans', k: 2, workers: 2, maxRounds: 3, tol: 0, backend: 's3', data: { uri: `s3://${bucket}/datasets/blobs.csv` } } });
+    // Round 0 (preparation) runs; round 1's tasks, which carry a model the sweep must read back, are lost.
+    for (const task of base.sns.take()) await p.worker(snsEvent(task));
+    for (;;) {
+      const got = await p.sqs.send(new ReceiveMessageCommand({ QueueUrl: emulators.queueUrl, MaxNumberOfMessages: 10, AttributeNames: ['All'], MessageSystemAttributeNames: ['All'] }));
+      if (!got.Messages?.length) break;
+      await p.aggregator(sqsEvent(got.Messages));
+      for (const m of got.Messages) await p.sqs.send(new DeleteMessageCommand({ QueueUrl: emulators.queueUrl, ReceiptHandle: m.ReceiptHandle! }));
+    }
+    base.sns.take();
+    await p.start({ jobId: 'iam-lost-completion', spec: { algorithm: 'kmeans', k: 2, workers: 2, maxRounds: 2, data: { uri: `s3://${bucket}/datasets/blobs.csv` } } });
+    for (const task of base.sns.take()) await p.worker(snsEvent(task));
+    // The completion is lost: taken off the queue unseen by the aggregator (not a call of any function).
+    const lostCompletions = await base.sqs.send(new ReceiveMessageCommand({ QueueUrl: emulators.queueUrl, MaxNumberOfMessages: 10 }));
+    for (const m of lostCompletions.Messages ?? []) await base.sqs.send(new DeleteMessageCommand({ QueueUrl: emulators.queueUrl, ReceiptHandle: m.ReceiptHandle! }));
+    await base.wiring.store.createJob({ ...(await base.wiring.store.getJob('iam-failing'))!, jobId: 'iam-died-starting', status: 'STARTING', error: undefined });
+    const swept = await asFunction('recover', () => sweep());
+    outcomes.sweep = swept.map((r) => `${r.jobId}:${r.action}`).sort().join(' ');
+    await deliverAll(p, emulators.queueUrl);
+    for (const jobId of ['iam-lost-tasks', 'iam-lost-tasks-s3', 'iam-lost-completion']) outcomes[jobId] = await statusOf(jobId);
+
+    return {
+      calls: [...recordedCalls()],
+      emulated: { table: emulators.table, bucket, queueUrl: emulators.queueUrl, dlqUrl: emulators.dlqUrl, topicArn: emulators.env.BSPML_TOPIC_ARN! },
+      outcomes,
+    };
+  } finally {
+    await base.close();
+    await emulators.close();
+  }
+}
+
+/**
+ * The pipeline with each handler run as its function, and the queue calls of the driver (which
+ * plays the SQS event source mapping) run as the aggregator's: Lambda makes them with its role.
+ */
+function asFunctions(p: Pipeline): Pipeline {
+  const sqs = new Proxy(p.sqs, {
+    get: (target, property, receiver) =>
+      property === 'send'
+        ? (command: Parameters<SQSClient['send']>[0]) =>
+            // The driver's ChangeMessageVisibility (a failed record back at once) is a test shortcut:
+            // the event source mapping leaves a failed record to its visibility timeout.
+            command instanceof ChangeMessageVisibilityCommand ? target.send(command) : asFunction('aggregator', () => target.send(command))
+        : Reflect.get(target, property, receiver),
+  });
+  return {
+    ...p,
+    sqs,
+    start: (event) => asFunction('start', () => p.start(event)),
+    worker: (event) => asFunction('worker', () => p.worker(event)),
+    aggregator: (event) => asFunction('aggregator', () => p.aggregator(event)),
+    workerFailed: (event) => asFunction('workerFailed', () => p.workerFailed(event)),
+  };
+}
+
+function toTable(data: TrainingData): Table {
+  if (!data.labels) return { columns: data.featureNames, rows: data.rows, cols: data.dims, values: data.features, hasHeader: true, firstLine: 2 };
+  const cols = data.dims + 1;
+  const values = new Float32Array(data.rows * cols);
+  for (let r = 0; r < data.rows; r++) {
+    values.set(data.features.subarray(r * data.dims, (r + 1) * data.dims), r * cols);
+    values[r * cols + data.dims] = data.labels[r]!;
+  }
+  return { columns: [...data.featureNames, 'label'], rows: data.rows, cols, values, hasHeader: true, firstLine: 2 };
+}
