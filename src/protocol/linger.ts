@@ -1,10 +1,11 @@
 import type { WorkerContainer } from '../inner/WorkerContainer.js';
 import { sleep as timerSleep } from '../util/async.js';
 import { clock, type ProtocolDeps } from './deps.js';
-import { defaultLingerMs, LINGER_POLL_FIRST_MS, LINGER_POLL_MAX_MS } from './lingerBudget.js';
+import { defaultLingerMs, LINGER_POLL_FIRST_MS, LINGER_POLL_MAX_MS, LINGER_POLLS_PER_ROUND } from './lingerBudget.js';
 import { publishRound } from './publish.js';
 import { runWorker, type WorkerOutcome } from './runWorker.js';
-import type { JobRecord, RoundTask } from './types.js';
+import { aggregate, type AggregateOutcome } from './aggregate.js';
+import type { CompletionMessage, JobRecord, RoundTask } from './types.js';
 
 /*
  * Lingering workers (`sync: 'linger'`, docs/protocol.md "Lingering workers"). After arriving at a
@@ -40,6 +41,18 @@ export interface LingerOptions {
   onWait?: (ms: number) => void;
   /** Wraps each round's work (its run and the wait after it): the local runtime meters store I/O per round with it. */
   around?: <T>(round: number, fn: () => Promise<T>) => Promise<T>;
+  /**
+   * Aggregate inline: the arrival that fills a lingering job's barrier runs `aggregate` itself, in
+   * its own invocation (as the paper's barrier-wait workers do), instead of sending the completion
+   * across a queue or an Invoke to the aggregator function. Needs `fanout` in the deps (the
+   * aggregation publishes the shards without a live claim). If the aggregation throws, the
+   * completion is sent as in the event-driven design, so the aggregator function (or the recovery
+   * sweep) completes the round. Concurrent duplicate aggregations stay exactly-once: the job's
+   * advance is a conditional write (aggregate.ts).
+   */
+  inline?: boolean;
+  /** Called with each inline aggregation's outcome (the local runtime reports rounds with it). */
+  onAggregated?: (message: CompletionMessage, outcome: AggregateOutcome) => void | Promise<void>;
 }
 
 export interface LingerRun {
@@ -66,8 +79,10 @@ const outlasted = new WeakMap<object, Map<string, boolean>>();
  * `sync: 'linger'`, claim the next round, wait for it and compute it here. Jobs in the event-driven
  * mode run exactly `runWorker`.
  */
+type LingerDeps = Pick<ProtocolDeps, 'store' | 'datasets' | 'completion' | 'now' | 'sleep'> & Partial<Pick<ProtocolDeps, 'fanout' | 'limits' | 'delayed'>>;
+
 export async function runLingering(
-  deps: Pick<ProtocolDeps, 'store' | 'datasets' | 'completion' | 'now' | 'sleep'>,
+  deps: LingerDeps,
   container: WorkerContainer,
   task: RoundTask,
   options: LingerOptions,
@@ -86,12 +101,61 @@ export async function runLingering(
 
 /** Runs one round's task, then lingers for the next: the next task to compute here, or undefined. */
 async function roundAndWait(
-  deps: Pick<ProtocolDeps, 'store' | 'datasets' | 'completion' | 'now' | 'sleep'>,
+  deps: LingerDeps,
   container: WorkerContainer,
   current: RoundTask,
   options: LingerOptions,
   run: LingerRun,
   slowest: { ms: number },
+): Promise<RoundTask | undefined> {
+  const inline = inlineCompletion(deps, container, options);
+  try {
+    return await lingerAfter(inline.deps, container, current, options, run, slowest, inline.aggregate);
+  } finally {
+    // Every path that does not linger still completes the round it filled.
+    await inline.aggregate();
+  }
+}
+
+/**
+ * The completion of a lingering job's filling arrival, held back to be aggregated here once this
+ * worker has claimed its next round (so the aggregation sees the claim and does not publish this
+ * worker's own shard). Other jobs' completions are sent at once, as in the event-driven design.
+ */
+function inlineCompletion(deps: LingerDeps, container: WorkerContainer, options: LingerOptions): { deps: LingerDeps; aggregate: () => Promise<void> } {
+  const fanout = deps.fanout;
+  if (!options.inline || !fanout) return { deps, aggregate: async () => undefined };
+  let held: CompletionMessage | undefined;
+  const send = async (message: CompletionMessage) => {
+    const job = await container.job(message.jobId, () => deps.store.getJob(message.jobId));
+    if (job?.spec.sync === 'linger') held = message;
+    else await deps.completion.send(message);
+  };
+  const aggregateHeld = async () => {
+    const message = held;
+    held = undefined;
+    if (!message) return;
+    let outcome: AggregateOutcome;
+    try {
+      outcome = await aggregate({ ...deps, fanout }, message);
+    } catch {
+      // The aggregator function (through the queue or an Invoke), or the recovery sweep, completes it.
+      await deps.completion.send(message);
+      return;
+    }
+    await options.onAggregated?.(message, outcome);
+  };
+  return { deps: { ...deps, completion: { send } }, aggregate: aggregateHeld };
+}
+
+async function lingerAfter(
+  deps: LingerDeps,
+  container: WorkerContainer,
+  current: RoundTask,
+  options: LingerOptions,
+  run: LingerRun,
+  slowest: { ms: number },
+  aggregateHeld: () => Promise<void>,
 ): Promise<RoundTask | undefined> {
   const { store } = deps;
   const began = clock(deps);
@@ -115,16 +179,22 @@ async function roundAndWait(
   // Rounds that outlast the priced budget make waiting a loss on top of the re-invocation (ski
   // rental's worst case): after one such wait here, this environment stops lingering for the job.
   if (priced && outlasted.get(container)?.get(current.jobId)) return undefined;
-  const budget = job.spec.lingerMs ?? defaultLingerMs({ memoryMb: options.memoryMb, loadMs: loadOf(container, current), shards: job.shards, backend: job.spec.backend ?? store.kind });
+  // Polls back off to a fraction of this round's own time (at most LINGER_POLL_MAX_MS): the next
+  // round is handed over within about one round's time, so a short round is not made to wait out
+  // a long pause after its hand-over.
+  const pollMaxMs = Math.min(LINGER_POLL_MAX_MS, Math.max(LINGER_POLL_FIRST_MS, Math.round(elapsed / LINGER_POLLS_PER_ROUND)));
+  const budget = job.spec.lingerMs ?? defaultLingerMs({ memoryMb: options.memoryMb, loadMs: loadOf(container, current), shards: job.shards, backend: job.spec.backend ?? store.kind, pollMaxMs });
   let until = start + budget;
   if (options.remainingMs) until = Math.min(until, start + options.remainingMs() - Math.max(LINGER_MARGIN_MS, 2 * slowest.ms));
   if (until <= start) return undefined;
 
   const next: RoundTask = { jobId: current.jobId, round: current.round + 1, shard: current.shard, shards: current.shards };
   let answer: 'claimed' | 'handed' | 'ended' | 'released' = await store.claim(next.jobId, next.round, next.shard, next.shards, until);
+  // The filling arrival aggregates now, its claim made: the round it hands over skips its shard.
+  await aggregateHeld();
   if (answer === 'claimed') {
     run.claims++;
-    answer = await waitFor(deps, next, until, options, run);
+    answer = await waitFor(deps, next, until, options, run, pollMaxMs);
     if (priced && current.round > 0) remember(outlasted, container, current.jobId, answer === 'released');
   }
   if (answer !== 'handed') return undefined;
@@ -139,6 +209,7 @@ async function waitFor(
   until: number,
   options: LingerOptions,
   run: LingerRun,
+  pollMaxMs: number,
 ): Promise<'handed' | 'ended' | 'released'> {
   const { store } = deps;
   const pause = deps.sleep ?? timerSleep;
@@ -153,7 +224,7 @@ async function waitFor(
       const left = until - clock(deps);
       if (left <= 0) break;
       await pause(Math.min(wait, left));
-      wait = Math.min(LINGER_POLL_MAX_MS, wait * 2);
+      wait = Math.min(pollMaxMs, wait * 2);
     }
     const released = await store.release(task.jobId, task.round, task.shard, task.shards, until);
     // Handed over before the release landed: the aggregator counted on this worker.

@@ -11,7 +11,7 @@ import { PRICES } from '../pricing.js';
  *   budget:               1000 · leaving / waiting   (ms)
  *
  * m: the worker's memory (GB); p_GBs: Lambda's price per GB-s; f: polls per second at the longest
- * pause (1000 / LINGER_POLL_MAX_MS); p_poll: one poll of the store (a strongly consistent DynamoDB
+ * pause (1000 / the wait's longest pause, LINGER_POLL_MAX_MS or less for short rounds); p_poll: one poll of the store (a strongly consistent DynamoDB
  * read, an S3 GET; nothing on Redis or in memory); p_invoke, p_publish: a Lambda request and an SNS
  * publish; t_load: the time to load the shard; 1 − 1/W: the chance that the next round's invocation
  * lands on an environment without the shard (Lambda documents no affinity, so with W environments
@@ -21,6 +21,8 @@ import { PRICES } from '../pricing.js';
 
 /** Longest pause between two polls of a lingering worker (ms). */
 export const LINGER_POLL_MAX_MS = 50;
+/** The longest pause is at most the last round's time over this (and at least LINGER_POLL_FIRST_MS): a hand-over is noticed within a quarter of a round. */
+export const LINGER_POLLS_PER_ROUND = 4;
 /** First pause (ms), doubled after each poll up to LINGER_POLL_MAX_MS. */
 export const LINGER_POLL_FIRST_MS = 2;
 /** A default budget is never longer than this (ms): the price rule alone could ask for more than a round ever takes. */
@@ -35,6 +37,8 @@ export interface BudgetInputs {
   shards: number;
   /** Where the claims are polled: dynamodb, s3, redis or memory. */
   backend: string;
+  /** The longest pause between polls (ms) this wait backs off to; default LINGER_POLL_MAX_MS. */
+  pollMaxMs?: number;
 }
 
 /** Price of one poll of a claim group on `backend` (USD). */
@@ -53,7 +57,7 @@ export interface Budget {
 /** The default linger budget and the two prices it balances. */
 export function lingerBudget(inputs: BudgetInputs): Budget {
   const gb = inputs.memoryMb / 1024;
-  const pollsPerSecond = 1000 / LINGER_POLL_MAX_MS;
+  const pollsPerSecond = 1000 / (inputs.pollMaxMs ?? LINGER_POLL_MAX_MS);
   const waitUsdPerSecond = gb * PRICES.lambdaGbSecond.usd + pollsPerSecond * pollPriceUsd(inputs.backend);
   const miss = inputs.shards > 1 ? 1 - 1 / inputs.shards : 0;
   const leaveUsd = PRICES.lambdaRequest.usd + PRICES.snsPublish.usd + miss * (inputs.loadMs / 1000) * gb * PRICES.lambdaGbSecond.usd;

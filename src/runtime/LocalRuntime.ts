@@ -5,7 +5,7 @@ import type { Completion } from '../ports/Completion.js';
 import type { DatasetSource } from '../ports/DatasetSource.js';
 import type { Fanout } from '../ports/Fanout.js';
 import type { StateStore } from '../ports/StateStore.js';
-import { aggregate } from '../protocol/aggregate.js';
+import { aggregate, type AggregateOutcome } from '../protocol/aggregate.js';
 import type { ProtocolDeps } from '../protocol/deps.js';
 import { failJob } from '../protocol/failJob.js';
 import { recoverJob } from '../protocol/recover.js';
@@ -173,6 +173,8 @@ export class LocalRuntime {
         // the rounds it waits for; the store I/O of each round is counted with that round.
         const run = await runLingering(this.deps, container, task, {
           memoryMb: this.containerMemoryMb,
+          inline: true,
+          onAggregated: (message, outcome) => this.reportRound(message, outcome),
           around: async (round, fn) => {
             const { value, io } = await metered(fn);
             this.addIo(task.jobId, round, io);
@@ -197,14 +199,19 @@ export class LocalRuntime {
       this.withRetries(message.jobId, `aggregator for round ${message.round}`, async () => {
         const { value: outcome, io } = await metered(() => aggregate(this.deps, message));
         this.addIo(message.jobId, message.round, io);
-        if ((outcome.status === 'advanced' || outcome.status === 'finished') && this.onRound) {
-          const job = await this.store.getJob(message.jobId);
-          if (job) this.onRound(outcome.metrics, job);
-        }
+        await this.reportRound(message, outcome);
       }),
     );
     this.aggregating = run.catch(() => undefined);
     return run;
+  }
+
+  /** Reports an aggregated round to `onRound` (the aggregator's or a lingering worker's inline aggregation). */
+  private async reportRound(message: CompletionMessage, outcome: AggregateOutcome): Promise<void> {
+    if ((outcome.status === 'advanced' || outcome.status === 'finished') && this.onRound) {
+      const job = await this.store.getJob(message.jobId);
+      if (job) this.onRound(outcome.metrics, job);
+    }
   }
 
   /** Lambda-like retries; the last failure FAILS the job (what an on-failure destination does on AWS). */

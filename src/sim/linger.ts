@@ -30,6 +30,9 @@ export function simulatedWorker(
     const began = clock.now();
     return runLingering(lingering, container, task, {
       memoryMb,
+      // The filling arrival aggregates in its own invocation: its reads, merge CPU and writes are
+      // the worker's time, billed at the worker's memory (SimStore charges the merge on the clock).
+      inline: true,
       remainingMs: () => LAMBDA_TIMEOUT_MS - (clock.now() - began),
       onWait: (ms) => void (billed.waitMs += ms),
     });

@@ -158,4 +158,20 @@ describe('the default linger budget', () => {
     expect(Math.abs(lingerBudget({ ...base, memoryMb: 3538 }).ms - budget.ms)).toBeLessThan(0.1 * budget.ms);
     expect(lingerBudget({ ...base, backend: 'redis' }).ms).toBeGreaterThan(budget.ms);
   });
+
+  it('prices the polls of a shorter pause: more reads per second on DynamoDB, nothing on Redis', () => {
+    // Prepare
+    const base = { memoryMb: 1769, loadMs: 2000, shards: 100 };
+
+    // Act
+    const dynamo = lingerBudget({ ...base, backend: 'dynamodb' });
+    const dynamoShort = lingerBudget({ ...base, backend: 'dynamodb', pollMaxMs: 5 });
+    const redis = lingerBudget({ ...base, backend: 'redis' });
+    const redisShort = lingerBudget({ ...base, backend: 'redis', pollMaxMs: 5 });
+
+    // Assess: 200 reads/s instead of 20 on DynamoDB; Redis polls cost nothing.
+    expect(dynamoShort.waitUsdPerSecond - dynamo.waitUsdPerSecond).toBeCloseTo(180 * 0.125e-6, 12);
+    expect(dynamoShort.ms).toBeLessThan(dynamo.ms);
+    expect(redisShort).toEqual(redis);
+  });
 });

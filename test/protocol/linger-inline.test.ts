@@ -1,0 +1,100 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
+import { WorkerContainer } from '../../src/inner/WorkerContainer.js';
+import type { StateStore } from '../../src/ports/StateStore.js';
+import { aggregate } from '../../src/protocol/aggregate.js';
+import { runLingering } from '../../src/protocol/linger.js';
+import { startJob } from '../../src/protocol/startJob.js';
+import { MemoryStore } from '../../src/stores/MemoryStore.js';
+import { blobs, separable } from '../helpers/data.js';
+import { drive, harness, type Harness } from '../helpers/protocol.js';
+
+/*
+ * Inline aggregation of lingering jobs: the arrival that fills the barrier aggregates in its own
+ * invocation (as the paper's barrier-wait workers do) instead of sending the completion to the
+ * aggregator function. The model must be the event-driven one bit for bit; an inline aggregation
+ * that throws falls back to the completion, which the aggregator function then completes.
+ */
+
+const datasets = new MemoryDatasetSource()
+  .add('blobs', blobs([[0, 0], [8, 8], [-8, 8]], 30, 1.5, 4))
+  .add('separable', separable(240, 3, 9));
+const SPECS = {
+  kmeans: { algorithm: 'kmeans', k: 3, workers: 3, threads: 1, maxRounds: 4, tol: 0, seed: 3, data: { uri: 'blobs' } },
+  logreg: { algorithm: 'logreg', lr: 0.5, l2: 0.001, workers: 3, threads: 1, maxRounds: 4, tol: 0, data: { uri: 'separable' } },
+} as const;
+const container = new WorkerContainer(1);
+afterAll(() => container.close());
+
+async function reference(spec: (typeof SPECS)[keyof typeof SPECS]): Promise<unknown> {
+  const h = harness(new MemoryStore(), datasets);
+  await startJob(h.deps, { jobId: 'ref', spec });
+  await drive(h, container);
+  return (await h.store.getJob('ref'))!.result;
+}
+
+/** Runs the round-0 tasks as lingering invocations, concurrently, on one fake clock; each pause delivers pending completions to the aggregator function. */
+async function lingerAll(h: Harness, store: StateStore) {
+  let time = 1_000_000;
+  const sleep = async (ms: number) => {
+    time += ms;
+    // A real pause too: the other workers' threads compute in real time, which the fake clock must not outrun.
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    for (const message of h.completion.pending.splice(0)) await aggregate({ ...h.deps, now: () => time }, message);
+  };
+  const deps = { ...h.deps, store, now: () => time, sleep };
+  return { deps, run: () => Promise.all(h.fanout.pending.splice(0).map((task) => runLingering(deps, container, task, { memoryMb: 1024, inline: true }))) };
+}
+
+describe('inline aggregation of lingering jobs', () => {
+  for (const [algorithm, spec] of Object.entries(SPECS)) {
+    it(`${algorithm}: the filling arrivals aggregate; no completion is sent, no round is published, the model is the event-driven one bit for bit`, async () => {
+      // Prepare
+      const h = harness(new MemoryStore(), datasets);
+      const { deps, run } = await lingerAll(h, h.store);
+      await startJob(deps, { jobId: 'inline', spec: { ...spec, sync: 'linger', lingerMs: 60_000 } });
+
+      // Act
+      const runs = await run();
+
+      // Assess
+      const job = await h.store.getJob('inline');
+      expect(job).toMatchObject({ status: 'SUCCEEDED' });
+      expect(job!.result).toEqual(await reference(spec));
+      expect(h.completion.sent).toEqual([]);
+      expect(h.fanout.published.filter((t) => t.round > 0)).toEqual([]);
+      expect(runs.reduce((n, r) => n + r.handed, 0)).toBe(spec.workers * job!.round);
+      expect(runs.reduce((n, r) => n + r.released, 0)).toBe(0);
+    });
+  }
+
+  it('an inline aggregation that throws sends the completion, and the aggregator function completes the round', async () => {
+    // Prepare: the first model write after the job's start fails (the inline aggregation of round 0).
+    const store = new MemoryStore();
+    const h = harness(store, datasets);
+    let failures = 0;
+    const flaky: StateStore = Object.assign(Object.create(store) as StateStore, {
+      putModel: async (...args: Parameters<StateStore['putModel']>) => {
+        if (failures > 0) {
+          failures--;
+          throw new Error('store unavailable');
+        }
+        return store.putModel(...args);
+      },
+    });
+    const { deps, run } = await lingerAll(h, flaky);
+    await startJob(deps, { jobId: 'flaky', spec: { ...SPECS.kmeans, sync: 'linger', lingerMs: 60_000 } });
+    failures = 1;
+
+    // Act
+    const runs = await run();
+
+    // Assess: one completion went to the aggregator (round 0's); the rest were aggregated inline.
+    const job = await store.getJob('flaky');
+    expect(failures).toBe(0);
+    expect(job).toMatchObject({ status: 'SUCCEEDED' });
+    expect(job!.result).toEqual(await reference(SPECS.kmeans));
+    expect(h.completion.sent).toEqual([{ jobId: 'flaky', round: 0 }]);
+    expect(runs.reduce((n, r) => n + r.handed, 0)).toBe(SPECS.kmeans.workers * job!.round);
+  });
+});
