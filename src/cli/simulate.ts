@@ -244,7 +244,7 @@ async function table1InChildren(options: SimulateOptions, figures: CalibrationFi
         }
       }
     }
-    if (options.layoutCheck) parts.push({ out: join(dir, 'layout.json'), args: ['--only', 'kmeans', '--designs', 'none'] });
+    if (options.layoutCheck && (!algorithms || algorithms.includes('kmeans'))) parts.push({ out: join(dir, 'layout.json'), args: ['--only', 'kmeans', '--designs', 'none'] });
     const common = ['simulate', '--experiment', 'table1', '--profile', options.profile, '--calibration', calibrationFile, ...(options.routing ? ['--routing', options.routing] : [])];
     // Logistic regression's 90 rounds take far longer than k-means' 20: start them first.
     const queue = [...parts].sort((a, b) => Number(b.args.includes('logreg')) - Number(a.args.includes('logreg')));

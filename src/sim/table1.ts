@@ -154,7 +154,9 @@ export async function table1(profile: Profile, msPerRow: (shape: Shape) => numbe
   withImprovements(rows);
   // Today's DynamoDB layout against the one before it, at W = 300 (k-means, the smaller rounds).
   const layout: LayoutCheck[] = [];
-  for (const l of opts.layout === false ? [] : (['single', 'spread'] as const)) {
+  // It runs k-means: a table without k-means (--only logreg) has no k-means calibration to run it with.
+  const layoutCheck = opts.layout !== false && (!opts.algorithms || opts.algorithms.includes('kmeans'));
+  for (const l of layoutCheck ? (['single', 'spread'] as const) : []) {
     const r = await simulate({ ...TABLE1_JOBS.kmeans, workers: 300, threads: 1, memoryMb: memoryForThreads(1), backend: 'dynamodb', sync: 'event', layout: l, seed: 1 }, profile, msPerRow);
     layout.push({ workers: 300, layout: l, throttled: r.throttled.total, roundSeconds: { p50: r.roundSeconds.p50, p99: r.roundSeconds.p99 }, wallSeconds: r.wallSeconds });
     log(`layout ${l} at W = 300: ${r.throttled.total} throttled requests, round p50 ${r.roundSeconds.p50.toFixed(2)} s`);
