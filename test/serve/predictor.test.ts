@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { predictKmeans, predictLogreg, predictMultinomial, predictSvm } from '../../src/algorithms/index.js';
+import type { KmeansResult, LogregResult, MultinomialResult, SvmResult } from '../../src/protocol/types.js';
 import { compilePredictor, present } from '../../src/serve/predictor.js';
 import { binaryModel, kmeansModel, multinomialModel, randomRows, svmModel } from '../helpers/served-models.js';
 
 /*
- * The served loops against the training side's predict functions (src/algorithms/*\/predict.ts),
- * which `bspml predict` uses: the same numbers bit for bit, on widths that leave every remainder
- * of the four-at-a-time loops (1, 2, 3, 5, 10 classes or centres).
+ * The served loops (which are `bspml predict`'s, src/algorithms/*\/predict.ts, blocked four classes
+ * or centres and two rows at a time) against plain one-row-one-class loops written here: the same
+ * numbers bit for bit, on widths that leave every remainder of the blocked loops (1, 2, 3, 5, 10
+ * classes or centres) and an odd number of rows.
  */
 
 describe('a compiled predictor', () => {
@@ -20,9 +22,10 @@ describe('a compiled predictor', () => {
       const served = compilePredictor(model).run(x, 201);
 
       // Assess
-      const reference = predictMultinomial(model, x, 201);
+      const reference = plainMultinomial(model, x, 201);
       expect(Array.from(served.scores)).toEqual(Array.from(reference.probabilities));
       expect(Array.from(served.index)).toEqual(Array.from(reference.label));
+      expect(predictMultinomial(model, x, 201)).toEqual(reference);
     }
   });
 
@@ -37,10 +40,12 @@ describe('a compiled predictor', () => {
     const d = compilePredictor(svm).run(x, 300);
 
     // Assess
-    expect(Array.from(p.scores)).toEqual(Array.from(predictLogreg(logreg, x, 300)));
-    expect(Array.from(p.index)).toEqual(Array.from(predictLogreg(logreg, x, 300), (v) => (v >= 0.5 ? 1 : 0)));
-    expect(Array.from(d.scores)).toEqual(Array.from(predictSvm(svm, x, 300)));
-    expect(Array.from(d.index)).toEqual(Array.from(predictSvm(svm, x, 300), (v) => (v >= 0 ? 1 : 0)));
+    expect(Array.from(p.scores)).toEqual(Array.from(plainLinear(logreg, x, 300, true)));
+    expect(Array.from(p.index)).toEqual(Array.from(plainLinear(logreg, x, 300, true), (v) => (v >= 0.5 ? 1 : 0)));
+    expect(Array.from(d.scores)).toEqual(Array.from(plainLinear(svm, x, 300, false)));
+    expect(Array.from(d.index)).toEqual(Array.from(plainLinear(svm, x, 300, false), (v) => (v >= 0 ? 1 : 0)));
+    expect(predictLogreg(logreg, x, 300)).toEqual(plainLinear(logreg, x, 300, true));
+    expect(predictSvm(svm, x, 300)).toEqual(plainLinear(svm, x, 300, false));
   });
 
   it('gives k-means\' nearest centre and distance bit for bit, for 1, 4 and 6 centres', () => {
@@ -53,9 +58,10 @@ describe('a compiled predictor', () => {
       const served = compilePredictor(model).run(x, 250);
 
       // Assess
-      const reference = predictKmeans(model, x, 250);
+      const reference = plainKmeans(model, x, 250);
       expect(Array.from(served.index)).toEqual(Array.from(reference.cluster));
       expect(Array.from(served.scores)).toEqual(Array.from(reference.distance));
+      expect(predictKmeans(model, x, 250)).toEqual(reference);
     }
   });
 
@@ -78,3 +84,58 @@ describe('a compiled predictor', () => {
     yesNo.labels!.forEach((label, i) => expect(label).toBe(yesNo.probabilities![i]![1]! >= 0.5 ? 'yes' : 'no'));
   });
 });
+
+/** Bias first, then feature by feature: P(class 1) (logistic) or the decision value (SVM). */
+function plainLinear(model: LogregResult | SvmResult, x: Float32Array, rows: number, logistic: boolean): Float64Array {
+  const out = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) {
+    let z = model.bias;
+    for (let j = 0; j < model.dims; j++) z += model.weights[j]! * x[i * model.dims + j]!;
+    out[i] = !logistic ? z : z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
+  }
+  return out;
+}
+
+/** One row and one class at a time; softmax shifted by the largest logit; the first class on ties. */
+function plainMultinomial(model: MultinomialResult, x: Float32Array, rows: number): { label: Int32Array; probabilities: Float64Array } {
+  const classes = model.classes.length;
+  const label = new Int32Array(rows);
+  const probabilities = new Float64Array(rows * classes);
+  for (let i = 0; i < rows; i++) {
+    const p = probabilities.subarray(i * classes, (i + 1) * classes);
+    for (let k = 0; k < classes; k++) {
+      let z = model.bias[k]!;
+      for (let j = 0; j < model.dims; j++) z += model.weights[k]![j]! * x[i * model.dims + j]!;
+      p[k] = z;
+    }
+    let best = 0;
+    for (let k = 1; k < classes; k++) if (p[k]! > p[best]!) best = k;
+    const top = p[best]!;
+    let sum = 0;
+    for (let k = 0; k < classes; k++) sum += p[k] = Math.exp(p[k]! - top);
+    for (let k = 0; k < classes; k++) p[k]! /= sum;
+    label[i] = best;
+  }
+  return { label, probabilities };
+}
+
+/** One row and one centroid at a time; ties to the lower index. */
+function plainKmeans(model: KmeansResult, x: Float32Array, rows: number): { cluster: Uint32Array; distance: Float64Array } {
+  const cluster = new Uint32Array(rows);
+  const distance = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) {
+    let best = 0;
+    let bestDist = Infinity;
+    model.centroids.forEach((centroid, c) => {
+      let d = 0;
+      for (let j = 0; j < model.dims; j++) {
+        const diff = x[i * model.dims + j]! - centroid[j]!;
+        d += diff * diff;
+      }
+      if (d < bestDist) [bestDist, best] = [d, c];
+    });
+    cluster[i] = best;
+    distance[i] = Math.sqrt(bestDist);
+  }
+  return { cluster, distance };
+}

@@ -1,27 +1,59 @@
 import type { KmeansResult } from '../../protocol/types.js';
+import { packRows } from '../packRows.js';
 
 /** Nearest centroid of each row (ties to the lower index) and its Euclidean distance. */
 export function predictKmeans(model: KmeansResult, x: Float32Array, rows: number): { cluster: Uint32Array; distance: Float64Array } {
-  const dims = model.dims;
-  const cluster = new Uint32Array(rows);
-  const distance = new Float64Array(rows);
+  const { index, scores } = nearestRows(packRows(model.centroids, model.dims), model.centroids.length, model.dims, x, rows);
+  // Indices are never negative: the same buffer read as unsigned.
+  return { cluster: new Uint32Array(index.buffer, index.byteOffset, index.length), distance: scores };
+}
+
+/** The nearest centre of each row (ties to the lower index) and its distance, four centres at a time. */
+export function nearestRows(c: Float64Array, k: number, dims: number, x: Float32Array, rows: number): { index: Int32Array; scores: Float64Array } {
+  const index = new Int32Array(rows);
+  const scores = new Float64Array(rows);
+  const d = new Float64Array(k);
   for (let i = 0; i < rows; i++) {
-    let best = 0;
-    let bestDist = Infinity;
-    for (let c = 0; c < model.centroids.length; c++) {
-      const centroid = model.centroids[c]!;
-      let d = 0;
+    const row = i * dims;
+    let m = 0;
+    for (; m + 4 <= k; m += 4) {
+      const c0 = m * dims;
+      const c1 = c0 + dims;
+      const c2 = c1 + dims;
+      const c3 = c2 + dims;
+      let d0 = 0;
+      let d1 = 0;
+      let d2 = 0;
+      let d3 = 0;
       for (let j = 0; j < dims; j++) {
-        const diff = x[i * dims + j]! - centroid[j]!;
-        d += diff * diff;
+        const v = x[row + j]!;
+        const e0 = v - c[c0 + j]!;
+        const e1 = v - c[c1 + j]!;
+        const e2 = v - c[c2 + j]!;
+        const e3 = v - c[c3 + j]!;
+        d0 += e0 * e0;
+        d1 += e1 * e1;
+        d2 += e2 * e2;
+        d3 += e3 * e3;
       }
-      if (d < bestDist) {
-        bestDist = d;
-        best = c;
-      }
+      d[m] = d0;
+      d[m + 1] = d1;
+      d[m + 2] = d2;
+      d[m + 3] = d3;
     }
-    cluster[i] = best;
-    distance[i] = Math.sqrt(bestDist);
+    for (; m < k; m++) {
+      const cm = m * dims;
+      let s = 0;
+      for (let j = 0; j < dims; j++) {
+        const e = x[row + j]! - c[cm + j]!;
+        s += e * e;
+      }
+      d[m] = s;
+    }
+    let best = 0;
+    for (let q = 1; q < k; q++) if (d[q]! < d[best]!) best = q;
+    index[i] = best;
+    scores[i] = Math.sqrt(d[best]!);
   }
-  return { cluster, distance };
+  return { index, scores };
 }

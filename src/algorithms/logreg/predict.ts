@@ -1,4 +1,11 @@
 import type { LogregResult, MultinomialResult } from '../../protocol/types.js';
+import { packRows } from '../packRows.js';
+
+/*
+ * The prediction loops, one copy for `bspml predict`, validation and the online endpoint
+ * (src/serve/predictor.ts, which packs a model once and calls the row loops directly). Every sum runs
+ * bias first, then feature by feature, in float64 over the float32 rows.
+ */
 
 /** P(label = 1) of each row. */
 export function predictLogreg(model: LogregResult, x: Float32Array, rows: number): Float64Array {
@@ -17,26 +24,95 @@ export function predictLogreg(model: LogregResult, x: Float32Array, rows: number
  * classes, softmax(W·x + b), rows × C.
  */
 export function predictMultinomial(model: MultinomialResult, x: Float32Array, rows: number): { label: Int32Array; probabilities: Float64Array } {
-  const { dims } = model;
-  const classes = model.classes.length;
-  const label = new Int32Array(rows);
-  const probabilities = new Float64Array(rows * classes);
-  for (let i = 0; i < rows; i++) {
-    const p = probabilities.subarray(i * classes, (i + 1) * classes);
-    for (let k = 0; k < classes; k++) {
-      const w = model.weights[k]!;
-      let z = model.bias[k]!;
-      for (let j = 0; j < dims; j++) z += w[j]! * x[i * dims + j]!;
-      p[k] = z;
+  const { index, scores } = softmaxRows(packRows(model.weights, model.dims), Float64Array.from(model.bias), model.classes.length, model.dims, x, rows);
+  return { label: index, probabilities: scores };
+}
+
+/**
+ * Logits of two rows and four classes at a time (each its own sum, in feature order: every weight
+ * read serves two rows, every row value four classes), then softmax shifted by the largest.
+ */
+export function softmaxRows(w: Float64Array, b: Float64Array, classes: number, dims: number, x: Float32Array, rows: number): { index: Int32Array; scores: Float64Array } {
+  const index = new Int32Array(rows);
+  const scores = new Float64Array(rows * classes);
+  let i = 0;
+  for (; i + 2 <= rows; i += 2) {
+    const ra = i * dims;
+    const rb = ra + dims;
+    const oa = i * classes;
+    const ob = oa + classes;
+    let k = 0;
+    for (; k + 4 <= classes; k += 4) {
+      const w0 = k * dims;
+      const w1 = w0 + dims;
+      const w2 = w1 + dims;
+      const w3 = w2 + dims;
+      let a0 = b[k]!;
+      let a1 = b[k + 1]!;
+      let a2 = b[k + 2]!;
+      let a3 = b[k + 3]!;
+      let c0 = a0;
+      let c1 = a1;
+      let c2 = a2;
+      let c3 = a3;
+      for (let j = 0; j < dims; j++) {
+        const u = x[ra + j]!;
+        const v = x[rb + j]!;
+        const q0 = w[w0 + j]!;
+        const q1 = w[w1 + j]!;
+        const q2 = w[w2 + j]!;
+        const q3 = w[w3 + j]!;
+        a0 += q0 * u;
+        a1 += q1 * u;
+        a2 += q2 * u;
+        a3 += q3 * u;
+        c0 += q0 * v;
+        c1 += q1 * v;
+        c2 += q2 * v;
+        c3 += q3 * v;
+      }
+      scores[oa + k] = a0;
+      scores[oa + k + 1] = a1;
+      scores[oa + k + 2] = a2;
+      scores[oa + k + 3] = a3;
+      scores[ob + k] = c0;
+      scores[ob + k + 1] = c1;
+      scores[ob + k + 2] = c2;
+      scores[ob + k + 3] = c3;
     }
-    let best = 0;
-    for (let k = 1; k < classes; k++) if (p[k]! > p[best]!) best = k;
-    // Shifted by the largest logit: no exp overflows, and the largest term is 1.
-    const top = p[best]!;
-    let sum = 0;
-    for (let k = 0; k < classes; k++) sum += p[k] = Math.exp(p[k]! - top);
-    for (let k = 0; k < classes; k++) p[k]! /= sum;
-    label[i] = best;
+    for (; k < classes; k++) {
+      const wk = k * dims;
+      let a = b[k]!;
+      let c = a;
+      for (let j = 0; j < dims; j++) {
+        const q = w[wk + j]!;
+        a += q * x[ra + j]!;
+        c += q * x[rb + j]!;
+      }
+      scores[oa + k] = a;
+      scores[ob + k] = c;
+    }
   }
-  return { label, probabilities };
+  // An odd last row alone.
+  if (i < rows) {
+    const row = i * dims;
+    for (let k = 0; k < classes; k++) {
+      const wk = k * dims;
+      let z = b[k]!;
+      for (let j = 0; j < dims; j++) z += w[wk + j]! * x[row + j]!;
+      scores[i * classes + k] = z;
+    }
+  }
+  for (let r = 0; r < rows; r++) {
+    const out = r * classes;
+    // The most probable class, the first on ties (scikit-learn's argmax).
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (scores[out + c]! > scores[out + best]!) best = c;
+    const top = scores[out + best]!;
+    let sum = 0;
+    for (let c = 0; c < classes; c++) sum += scores[out + c] = Math.exp(scores[out + c]! - top);
+    for (let c = 0; c < classes; c++) scores[out + c]! /= sum;
+    index[r] = best;
+  }
+  return { index, scores };
 }
