@@ -83,7 +83,7 @@ export async function trainJob(algorithm: 'kmeans' | 'logreg' | 'svm' | undefine
   const input: Record<string, unknown> = {
     ...fromFile,
     algorithm: chosen,
-    ...pick(['workers', 'threads', 'maxRounds', 'tol', 'seed', 'k', 'nInit', 'solver', 'lr', 'l2', 'C', 'localSteps', 'batchSize', 'holdout']),
+    ...pick(['workers', 'threads', 'maxRounds', 'tol', 'seed', 'k', 'nInit', 'solver', 'lr', 'l2', 'C', 'localSteps', 'batchSize', 'holdout', 'classWeight']),
     data: { ...fileData, ...labelColumn, uri: data },
   };
   // --sync linger goes into the spec (the workers read it); event and barrier-wait are how the local

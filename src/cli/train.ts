@@ -1,6 +1,6 @@
 import { kernelInfo } from '../kernels/backend.js';
 import { datasetSource } from './datasets.js';
-import type { LogregSolver } from '../protocol/spec.js';
+import type { ClassWeightSpec, LogregSolver } from '../protocol/spec.js';
 import type { RoundMetrics } from '../protocol/types.js';
 import { BarrierWaitRuntime, type BarrierWaitOutcome } from '../runtime/BarrierWaitRuntime.js';
 import { LocalRuntime, type TrainOutcome } from '../runtime/LocalRuntime.js';
@@ -73,6 +73,8 @@ export interface TrainOptions {
   lr?: number;
   l2?: number;
   C?: number;
+  /** Class weights: balanced or label → weight (logreg, svm). */
+  classWeight?: ClassWeightSpec;
   // local SGD (logreg, svm)
   localSteps?: number;
   batchSize?: number;

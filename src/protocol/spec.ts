@@ -24,6 +24,33 @@ export const STACK_BACKENDS = ['dynamodb', 's3', 'redis'] as const;
 export type StackBackend = (typeof STACK_BACKENDS)[number];
 export const DEFAULT_STACK_BACKEND: StackBackend = 'dynamodb';
 
+/** Class weights (algorithms/classWeights.ts): "balanced", or labels as the data writes them → weights > 0. */
+export type ClassWeightSpec = 'balanced' | Record<string, number>;
+
+/** Why `value` is not a class-weight setting, in words for `--class-weight` and the spec's `classWeight`; undefined when it is one. */
+export function classWeightProblem(value: unknown): string | undefined {
+  if (value === 'balanced') return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return `must be "balanced" or an object of label → weight, e.g. {"spam": 5, "ham": 1}; got ${JSON.stringify(value)}`;
+  }
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.length === 0) return 'names no class: give at least one label → weight, or leave it out';
+  for (const [label, weight] of entries) {
+    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight <= 0) {
+      return `the weight of ${JSON.stringify(label)} must be a number > 0; got ${JSON.stringify(weight)}`;
+    }
+  }
+  return undefined;
+}
+
+const classWeight = z
+  .custom<ClassWeightSpec>()
+  .superRefine((value, ctx) => {
+    const problem = classWeightProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .optional();
+
 /** Most shards (worker invocations per round) a spec may ask for. */
 export const MAX_WORKERS = 1000;
 
@@ -123,6 +150,8 @@ export const logregSpecSchema = z
     l2: z.number().min(0).optional(),
     /** scikit-learn's C, as an alias: l2 = 1 / (C · rows). Not with an explicit l2. */
     C: z.number().positive().optional(),
+    /** Class weights (scikit-learn's class_weight): "balanced" or {label: weight}. */
+    classWeight,
     ...localSgd,
     ...common,
   })
@@ -139,6 +168,8 @@ export const svmSpecSchema = z
     l2: z.number().min(0).optional(),
     /** LIBLINEAR's C, as an alias: l2 = 1 / (C · rows). Not with an explicit l2. */
     C: z.number().positive().optional(),
+    /** Class weights (scikit-learn's class_weight): "balanced" or {label: weight}. */
+    classWeight,
     ...common,
   })
   .strict();
@@ -179,6 +210,11 @@ export function parseJobSpec(input: unknown): JobSpec {
           if (spec[field as keyof typeof LOCAL_SGD_FIELDS] !== undefined) throw new SpecError(`invalid job spec: ${field} (${option}): only with solver local-sgd, not ${solver}`, field);
         }
         if (spec.algorithm === 'svm' && spec.lr !== undefined) throw new SpecError(`invalid job spec: lr (--lr): the SVM takes a learning rate only with solver local-sgd, not ${solver}`, 'lr');
+      }
+      // Local SGD steps on each row in turn and GIANT solves each thread's own Newton system: both
+      // would need the weight inside their kernels, which the class-by-class sums (algorithms/weightedPartial.ts) do not give.
+      if (spec.classWeight !== undefined && (spec.solver === 'local-sgd' || spec.solver === 'giant')) {
+        throw new SpecError(`invalid job spec: classWeight (--class-weight): not with solver ${spec.solver}; ${spec.algorithm === 'svm' ? 'newton' : 'newton, lbfgs or gd (lbfgs for more than two classes)'} take class weights`, 'classWeight');
       }
       const most = maxLocalSteps();
       if (spec.localSteps !== undefined && spec.localSteps > most) {

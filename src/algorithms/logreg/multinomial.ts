@@ -69,8 +69,10 @@ export const GIANT_ROWS_PER_PARAMETER = 1;
  * L-BFGS. Threads absent from the spec count as 2 (a local run's default here; a Lambda's is more).
  * Measured in docs/algorithms.md: GIANT needs fewer rounds there, L-BFGS on narrow models or thin shards.
  */
-export function multinomialSolverOf(spec: Pick<LogregSpec, 'solver' | 'workers' | 'threads'>, rows: number, dims: number, classes: number): MultinomialSolver {
+export function multinomialSolverOf(spec: Pick<LogregSpec, 'solver' | 'workers' | 'threads' | 'classWeight'>, rows: number, dims: number, classes: number): MultinomialSolver {
   if (spec.solver === 'giant' || spec.solver === 'lbfgs') return spec.solver;
+  // GIANT's local solves take no class weights (protocol/spec.ts refuses them together).
+  if (spec.classWeight !== undefined) return 'lbfgs';
   const parameters = classes * (dims + 1);
   const rowsPerThread = rows / ((spec.workers ?? 1) * (spec.threads ?? 2));
   return parameters > NEWTON_MAX_DIMS && rowsPerThread >= GIANT_ROWS_PER_PARAMETER * parameters ? 'giant' : 'lbfgs';
@@ -138,6 +140,7 @@ export function multinomialResult(data: DataSummary, model: Float64Array, last: 
     classes: data.classLabels ?? [...Array(classes).keys()],
     weights: Array.from({ length: classes }, (_, k) => Array.from(weights.subarray(k * dims, (k + 1) * dims))),
     bias: Array.from(weights.subarray(classes * dims, classes * (dims + 1))),
+    ...(data.classWeights ? { classWeights: data.classWeights } : {}),
     loss: last.objective,
     accuracy: last.stats.accuracy!,
     gradNorm: last.stats.gradNorm!,
