@@ -1,7 +1,7 @@
 import { BspmlError, JobExistsError } from '../src/errors.js';
 import { failJob } from '../src/protocol/failJob.js';
 import { startJob } from '../src/protocol/startJob.js';
-import type { JobStatus } from '../src/protocol/types.js';
+import type { JobStatus } from '../src/domain/job.js';
 import { errorText, log } from '../src/aws/messages.js';
 import { issueText, nestingDepth, recordsEventSchema, s3RecordSchema, startInvocationSchema } from '../src/aws/events.js';
 import { classifyUpload, decodeS3Key, datasetName, jobIdFor, recordRejectedJob, uploadStart } from '../src/aws/uploads.js';

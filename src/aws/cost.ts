@@ -1,6 +1,6 @@
 import { ASSUMED_ROUNDS_PER_NODE_HOUR, PRICES } from '../pricing.js';
-import type { StackBackend } from '../protocol/spec.js';
-import type { JobRecord, RoundMetrics } from '../protocol/types.js';
+import type { StackBackend } from '../domain/spec.js';
+import type { JobRecord, RoundMetrics } from '../domain/job.js';
 
 /** What the cost estimate assumes about a deployment (serverless.yml's defaults). */
 export interface DeploymentShape {

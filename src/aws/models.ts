@@ -1,5 +1,5 @@
 import { PutObjectCommand, type PutObjectCommandOutput } from '@aws-sdk/client-s3';
-import type { JobRecord } from '../protocol/types.js';
+import type { JobRecord } from '../domain/job.js';
 import { parseS3Uri } from './s3uri.js';
 
 export interface S3PutLike {

@@ -4,7 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { DEFAULT_DEPLOYMENT } from '../aws/cost.js';
 import { GIANT_ROWS_PER_PARAMETER, NEWTON_MAX_DIMS } from '../algorithms/index.js';
 import { BspmlError, SourceError } from '../errors.js';
-import { LOGREG_SOLVERS, SVM_SOLVERS } from '../protocol/spec.js';
+import { LOGREG_SOLVERS, SVM_SOLVERS } from '../domain/spec.js';
 import { installSignalHandlers } from '../util/interrupt.js';
 import { VERSION } from '../version.js';
 import { BACKENDS } from '../stores/open.js';

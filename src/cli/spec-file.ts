@@ -1,7 +1,7 @@
 import { access, readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { SpecError } from '../errors.js';
-import { parseJobSpec, type JobSpec } from '../protocol/spec.js';
+import { parseJobSpec, type JobSpec } from '../domain/spec.js';
 import { BACKENDS, type Backend } from '../stores/open.js';
 import type { TrainOptions } from './train.js';
 

@@ -1,7 +1,7 @@
 import { DEFAULT_DEPLOYMENT, estimateCost } from '../aws/cost.js';
 import { SpecError } from '../errors.js';
-import { DEFAULT_STACK_BACKEND, stackBackendOf, type JobSpec, type StackBackend } from './spec.js';
-import type { JobRecord, RoundMetrics } from './types.js';
+import { DEFAULT_STACK_BACKEND, stackBackendOf, type JobSpec, type StackBackend } from '../domain/spec.js';
+import type { JobRecord, RoundMetrics } from '../domain/job.js';
 
 /*
  * The cost guard: a bad upload must not be able to run up a bill. Two limits, both enforced while

@@ -5,7 +5,7 @@ import { WorkerContainer } from '../../src/inner/WorkerContainer.js';
 import type { StateStore } from '../../src/ports/StateStore.js';
 import { runWorker } from '../../src/protocol/runWorker.js';
 import { startJob } from '../../src/protocol/startJob.js';
-import type { ModelResult } from '../../src/protocol/types.js';
+import type { ModelResult } from '../../src/domain/results.js';
 import { BACKENDS, openStore, type Backend } from '../../src/stores/open.js';
 import { MemoryStore } from '../../src/stores/MemoryStore.js';
 import { findRedisServer } from '../../src/stores/redis-server.js';

@@ -4,7 +4,7 @@ import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
 import { WorkerContainer } from '../../src/inner/WorkerContainer.js';
 import type { StateStore } from '../../src/ports/StateStore.js';
 import { startJob } from '../../src/protocol/startJob.js';
-import type { ModelResult } from '../../src/protocol/types.js';
+import type { ModelResult } from '../../src/domain/results.js';
 import { BACKENDS, openStore, type Backend } from '../../src/stores/open.js';
 import { MemoryStore } from '../../src/stores/MemoryStore.js';
 import { findRedisServer } from '../../src/stores/redis-server.js';

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { JobNotFoundError, SpecError } from '../../src/errors.js';
 import { createS3Client } from '../../src/aws/s3.js';
 import { startS3rver, type LocalS3 } from '../../src/aws/s3rver.js';
-import type { JobSpec } from '../../src/protocol/spec.js';
+import type { JobSpec } from '../../src/domain/spec.js';
 import { DynamoDbStore, createStateTable } from '../../src/stores/DynamoDbStore.js';
 import { RedisStore } from '../../src/stores/RedisStore.js';
 import { RoutedStore, type DataPlane } from '../../src/stores/RoutedStore.js';
