@@ -5,7 +5,7 @@ import type { StateStore } from '../ports/StateStore.js';
 import { newJobId } from '../protocol/startJob.js';
 import type { JobSpec } from '../domain/spec.js';
 import type { JobRecord } from '../domain/job.js';
-import { formatS3Uri, type S3Location } from './s3uri.js';
+import { formatS3Uri, type S3Location } from '../util/s3uri.js';
 
 /** SQS limits message group and deduplication ids to 128 characters; the rest of a job id is 23. */
 const MAX_NAME_CHARS = 64;

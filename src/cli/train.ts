@@ -4,7 +4,7 @@ import type { LogregSolver } from '../domain/spec.js';
 import type { RoundMetrics } from '../domain/job.js';
 import { BarrierWaitRuntime, type BarrierWaitOutcome } from '../runtime/BarrierWaitRuntime.js';
 import { LocalRuntime, type TrainOutcome } from '../runtime/LocalRuntime.js';
-import { openStore, type Backend } from '../stores/open.js';
+import { openStore, type Backend } from '../emulators/open.js';
 import { checkWritable, writeFileAtomic } from '../util/files.js';
 import { onInterrupt } from '../util/interrupt.js';
 import type { CliIo } from './io.js';

@@ -38,7 +38,7 @@ export interface JobRecord {
   layout?: DatasetLayout;
   /** Rows and columns, once the preparation round has counted them. */
   data?: DataSummary;
-  /** Estimated AWS cost so far (USD, src/aws/cost.ts), updated as each round is aggregated. */
+  /** Estimated AWS cost so far (USD, src/costs/estimate.ts), updated as each round is aggregated. */
   costUsd?: number;
   createdAt: number;
   updatedAt: number;

@@ -1,7 +1,7 @@
 import type { Shape } from '../algorithms/index.js';
 import { solverOf } from '../algorithms/logreg/index.js';
 import type { LogregSolver } from '../domain/spec.js';
-import { PRICES } from '../pricing.js';
+import { PRICES } from '../costs/prices.js';
 import { aggregate } from '../protocol/aggregate.js';
 import type { ProtocolDeps } from '../protocol/deps.js';
 import { failJob } from '../protocol/failJob.js';
