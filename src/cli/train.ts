@@ -13,7 +13,7 @@ import { trainJob } from './spec-file.js';
 import { formatReport } from './report.js';
 import { buildReport } from '../report/build.js';
 import { checkReportPath, reportJson, writeReport } from '../report/write.js';
-import { ms } from './format.js';
+import { ms } from '../util/format.js';
 import { SpecError } from '../errors.js';
 import { formatValidation, scoreValidation } from './validation.js';
 
