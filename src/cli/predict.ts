@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { predictKmeans, predictLogreg, predictMultinomial, predictSvm } from '../algorithms/index.js';
 import { DataError, SpecError } from '../errors.js';
-import { readTable } from '../data/load.js';
+import { readTable } from '../data/sources/load.js';
 import { formatFloat32, type Table } from '../data/table.js';
 import { classKey, labelKey } from '../data/textColumns.js';
 import { parseModel } from '../protocol/modelFile.js';

@@ -7,7 +7,7 @@ import { encodeBinary } from '../../src/data/formats/binary.js';
 import { formatCsv } from '../../src/data/csv.js';
 import type { Table } from '../../src/data/table.js';
 import type { TrainingData } from '../../src/data/types.js';
-import { FileDatasetSource } from '../../src/data/FileDatasetSource.js';
+import { FileDatasetSource } from '../../src/data/sources/FileDatasetSource.js';
 import { LocalRuntime } from '../../src/runtime/LocalRuntime.js';
 import { MemoryStore } from '../../src/stores/MemoryStore.js';
 import { findRedisServer, startRedisServer } from '../../src/emulators/redis-server.js';

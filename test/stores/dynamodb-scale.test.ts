@@ -1,6 +1,6 @@
 import { ScanCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
+import { MemoryDatasetSource } from '../../src/data/sources/MemoryDatasetSource.js';
 import { recoverJob } from '../../src/protocol/recover.js';
 import { LocalRuntime } from '../../src/runtime/LocalRuntime.js';
 import { barrierGroups } from '../../src/stores/DynamoDbStore.js';
