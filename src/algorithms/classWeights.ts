@@ -1,6 +1,6 @@
 import { SpecError } from '../errors.js';
 import { classKey } from '../data/textColumns.js';
-import type { ClassWeightSpec } from '../protocol/spec.js';
+import type { ClassWeightSpec } from '../domain/spec.js';
 
 /*
  * Class weights (scikit-learn's `class_weight`): each row's loss counts w[its class] times. The

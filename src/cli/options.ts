@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { classWeightProblem, type ClassWeightSpec } from '../protocol/spec.js';
+import { classWeightProblem, type ClassWeightSpec } from '../domain/spec.js';
 
 /** Option parsers with messages in plain words; commander adds the option's name. */
 

@@ -1,10 +1,10 @@
 import { kernelInfo } from '../kernels/backend.js';
 import { datasetSource } from './datasets.js';
-import type { ClassWeightSpec, LogregSolver } from '../protocol/spec.js';
-import type { RoundMetrics } from '../protocol/types.js';
+import type { ClassWeightSpec, LogregSolver } from '../domain/spec.js';
+import type { RoundMetrics } from '../domain/job.js';
 import { BarrierWaitRuntime, type BarrierWaitOutcome } from '../runtime/BarrierWaitRuntime.js';
 import { LocalRuntime, type TrainOutcome } from '../runtime/LocalRuntime.js';
-import { openStore, type Backend } from '../stores/open.js';
+import { openStore, type Backend } from '../emulators/open.js';
 import { checkWritable, writeFileAtomic } from '../util/files.js';
 import { onInterrupt } from '../util/interrupt.js';
 import type { CliIo } from './io.js';
@@ -13,9 +13,9 @@ import { trainJob } from './spec-file.js';
 import { formatReport } from './report.js';
 import { buildReport } from '../report/build.js';
 import { checkReportPath, reportJson, writeReport } from '../report/write.js';
-import { ms } from './format.js';
+import { ms } from '../util/format.js';
 import { SpecError } from '../errors.js';
-import { formatValidation, scoreValidation } from './validation.js';
+import { formatValidation, scoreValidation, type ValidationReport } from './validation.js';
 
 export const SYNC_DESIGNS = ['event', 'linger', 'barrier-wait'] as const;
 export type SyncDesign = (typeof SYNC_DESIGNS)[number];
@@ -88,8 +88,9 @@ export async function train(algorithm: 'kmeans' | 'logreg' | 'svm' | undefined, 
   const { spec, input, backend, data } = await trainJob(algorithm, options, given);
   if (options.out) await checkWritable(options.out);
   // A validation set that cannot be read fails before training, not after.
-  if (options.validation !== undefined && spec.holdout !== undefined) throw new SpecError('give --validation FILE or --holdout FRACTION, not both', 'holdout');
-  if (options.validation !== undefined) await checkValidation(options.validation, options.s3Endpoint);
+  const validationUri = options.validation ?? (spec.algorithm === 'kmeans' || spec.algorithm === 'logreg' || spec.algorithm === 'svm' ? spec.validation : undefined);
+  if (validationUri !== undefined && spec.holdout !== undefined) throw new SpecError('give --validation FILE or --holdout FRACTION, not both', 'holdout');
+  if (validationUri !== undefined) await checkValidation(validationUri, options.s3Endpoint);
   if (options.report) {
     checkReportPath(options.report);
     await checkWritable(options.report);
@@ -123,15 +124,19 @@ export async function train(algorithm: 'kmeans' | 'logreg' | 'svm' | undefined, 
   });
   try {
     const outcome: TrainOutcome | BarrierWaitOutcome = await runtime.train(input).finally(() => progress?.stop());
-    // Scored before the model is written: a validation file that does not fit leaves --out as it was.
+    // The job's last aggregation scored the held-out rows (protocol/heldOut.ts) when the spec has
+    // them; a validation set the run's source cannot read (s3:// beside a local file) is scored here,
+    // before the model is written: a validation file that does not fit leaves --out as it was.
+    const { validation: scored, ...model } = outcome.result;
     const validation =
-      options.validation !== undefined
-        ? await scoreValidation(options.validation, outcome.result, options.s3Endpoint)
+      (scored as ValidationReport | undefined) ??
+      (validationUri !== undefined
+        ? await scoreValidation(validationUri, outcome.result, options.s3Endpoint)
         : spec.holdout !== undefined
           ? await scoreValidation(data, outcome.result, options.s3Endpoint, { fraction: spec.holdout, seed: spec.seed, keep: 'holdout' })
-          : undefined;
+          : undefined);
     if (options.out) {
-      await writeFileAtomic(options.out, `${JSON.stringify({ ...outcome.result, jobId: outcome.job.jobId, data }, null, 2)}\n`);
+      await writeFileAtomic(options.out, `${JSON.stringify({ ...model, jobId: outcome.job.jobId, data }, null, 2)}\n`);
     }
     const report = buildReport({
       source: 'local',

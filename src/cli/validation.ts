@@ -1,9 +1,9 @@
-import { scoreRows, type ValidationReport } from '../algorithms/score.js';
+import { scoreRows, type ValidationReport } from '../protocol/score.js';
 import type { Holdout } from '../data/holdout.js';
-import { readTable } from '../data/load.js';
+import { readTable } from '../data/sources/load.js';
 import { classKey, labelKey } from '../data/textColumns.js';
 import { DataError } from '../errors.js';
-import { classLabelsOf, type ModelResult } from '../protocol/types.js';
+import { classLabelsOf, type ModelResult } from '../domain/results.js';
 import { datasetSource } from './datasets.js';
 import { selectColumns } from './predict.js';
 
@@ -13,7 +13,7 @@ import { selectColumns } from './predict.js';
  * ignored), its labels read as text and mapped to the model's classes.
  */
 
-export type { ValidationReport } from '../algorithms/score.js';
+export type { ValidationReport } from '../protocol/score.js';
 
 /**
  * Scores `model` on the rows of `uri`; with `holdout`, on the rows of the training data set that

@@ -3,7 +3,7 @@ import { predictLogreg, softmaxRows } from '../algorithms/logreg/predict.js';
 import { packRows } from '../algorithms/packRows.js';
 import { predictSvm } from '../algorithms/svm/predict.js';
 import { BspmlError } from '../errors.js';
-import { classLabelsOf, isMultinomial, isOneVsRest, type ModelResult } from '../protocol/types.js';
+import { classLabelsOf, isMultinomial, isOneVsRest, type ModelResult } from '../domain/results.js';
 
 /*
  * A trained model made ready to serve: its weights or centroids packed once into contiguous typed

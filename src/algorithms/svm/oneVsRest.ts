@@ -1,8 +1,8 @@
 import type { DataSummary } from '../../data/types.js';
 import type { PreparedData } from '../../data/summary.js';
 import { logregMargins } from '../../kernels/curvature.js';
-import type { SvmSpec } from '../../protocol/spec.js';
-import type { SvmOvrResult } from '../../protocol/types.js';
+import type { SvmSpec } from '../../domain/spec.js';
+import type { SvmOvrResult } from '../../domain/results.js';
 import { standardisation } from '../logreg/init.js';
 import { headLength, penaltyOf, writtenPenalty } from '../logreg/layout.js';
 import { newtonStep } from '../logreg/newton.js';

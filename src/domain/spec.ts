@@ -81,6 +81,11 @@ const common = {
    * part (data/holdout.ts): the same rows whatever W; `bspml train` scores the model on them.
    */
   holdout: z.number().gt(0, 'must be a fraction between 0 and 1').lt(1, 'must be a fraction between 0 and 1').optional(),
+  /**
+   * Held-out rows (a file, a directory of parts or s3://…) the job's last aggregation scores the
+   * model on (protocol/heldOut.ts); the figures come back in the result's `validation`. Not with holdout.
+   */
+  validation: z.string().min(1, 'must name a data set').optional(),
   /** How the aggregator gets a round's partials: merged per barrier group first (tree), read one by one (flat), or auto (src/protocol/groupMerge.ts). */
   merge: z.enum(['auto', 'tree', 'flat']).optional(),
   sync: z.enum(SPEC_SYNC_MODES).optional(),
@@ -200,6 +205,7 @@ export function parseJobSpec(input: unknown): JobSpec {
   const result = jobSpecSchema.safeParse(input);
   if (result.success) {
     const spec = result.data;
+    if (spec.validation !== undefined && spec.holdout !== undefined) throw new SpecError('invalid job spec: validation (--validation): give validation or holdout, not both', 'validation');
     if (spec.lingerMs !== undefined && spec.sync !== 'linger') throw new SpecError(`invalid job spec: lingerMs (--linger-ms): only with sync linger, not ${spec.sync ?? 'event'}`, 'lingerMs');
     if (spec.algorithm === 'logreg' || spec.algorithm === 'svm') {
       if (spec.data.labelColumn === undefined) spec.data.labelColumn = 'last';

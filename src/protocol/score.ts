@@ -1,8 +1,8 @@
 import { binaryAuc, classificationMetrics, heldOutInertia, type ClassificationMetrics } from '../metrics/classification.js';
-import { classLabelsOf, isMultinomial, isOneVsRest, type ModelResult } from '../protocol/types.js';
-import { predictKmeans } from './kmeans/predict.js';
-import { predictLogreg, predictMultinomial } from './logreg/predict.js';
-import { predictSvm, predictSvmOvr } from './svm/predict.js';
+import { classLabelsOf, isMultinomial, isOneVsRest, type ModelResult } from '../domain/results.js';
+import { predictKmeans } from '../algorithms/kmeans/predict.js';
+import { predictLogreg, predictMultinomial } from '../algorithms/logreg/predict.js';
+import { predictSvm, predictSvmOvr } from '../algorithms/svm/predict.js';
 
 /*
  * A trained model scored on held-out rows (`--validation`, `--holdout`): what the report's, the
