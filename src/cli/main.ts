@@ -113,6 +113,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .option('--model-version <v>', 'with an s3:// model: this version (the job id that trained it) instead of the latest')
     .option('--s3-endpoint <url>', 'S3 endpoint for s3:// models, data and output (an emulator; default AWS_ENDPOINT_URL_S3, else AWS)')
     .option('--shards <n>', 'with --out s3://…/ or DIR/: shards, one output part each (default: one per data part)', positiveInt)
+    .option('--threads <n>', 'with --out s3://…/ or DIR/: threads parsing CSV (default: one per core)', positiveInt)
     .requiredOption('--data <file>', 'CSV or binary data with the model\'s feature columns; a directory of parts or s3://BUCKET/PREFIX/ with --out …/')
     .option('--out <file>', 'write predictions as CSV (default: standard output); s3://BUCKET/PREFIX/ or DIR/: one part per shard')
     .option('--id-column <name>', 'copy this column to each output row, first (a name, or a 0-based index in a file without header)')

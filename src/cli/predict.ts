@@ -169,6 +169,8 @@ export interface PredictOptions {
   s3Endpoint?: string;
   /** Parts out: shards of the data set (default: one per part). */
   shards?: number;
+  /** Parts out: threads parsing CSV (default: one per core). */
+  threads?: number;
 }
 
 const isDefaultName = (name: string, j: number) => name === `x${j}`;

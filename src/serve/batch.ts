@@ -1,6 +1,8 @@
+import type { CsvBlockParser } from '../data/formats/csv-blocks.js';
 import type { PartsDatasetSource } from '../data/PartsDatasetSource.js';
 import { DataError } from '../errors.js';
 import type { ModelResult } from '../protocol/types.js';
+import { formatRows, type FormatPool, type FormatSlice } from './formatPool.js';
 import { compilePredictor, type Predictor, type RawPredictions } from './predictor.js';
 
 /*
@@ -20,8 +22,12 @@ export interface BatchPredictResult {
   rows: number;
   shards: number;
   parts: string[];
+  /** Waiting for shards to load (the next one loads while one is predicted and written). */
   loadMs: number;
   predictMs: number;
+  /** Writing the predictions as text. */
+  formatMs: number;
+  /** Waiting for parts to be written (one write in flight while the next shard is predicted). */
   writeMs: number;
 }
 
@@ -33,25 +39,24 @@ export function predictHeader(predictor: Predictor): string {
   return `prediction,${predictor.kind === 'svm' ? 'decision' : 'probability'}`;
 }
 
-/** One output row per input row, as `bspml predict` writes them. */
-export function predictLines(predictor: Predictor, raw: RawPredictions, rows: number): string[] {
-  const lines = new Array<string>(rows);
-  const { index, scores, width } = raw;
-  if (predictor.kind === 'kmeans') {
-    for (let i = 0; i < rows; i++) lines[i] = `${index[i]},${scores[i]}`;
-    return lines;
-  }
-  const names = predictor.classes!.map((c) => {
+/** The rows' predictions as `bspml predict` writes them, one line each (src/serve/formatPool.ts: formatRows). */
+export function formatSlice(predictor: Predictor, raw: RawPredictions, rows: number): FormatSlice {
+  const names = (predictor.classes ?? []).map((c) => {
     const v = String(c);
     return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
   });
-  for (let i = 0; i < rows; i++) {
-    lines[i] = width === 1 ? `${names[index[i]!]},${scores[i]}` : `${names[index[i]!]},${Array.from(scores.subarray(i * width, (i + 1) * width)).join(',')}`;
-  }
-  return lines;
+  return { kmeans: predictor.kind === 'kmeans', names, index: raw.index, scores: raw.scores, width: raw.width, from: 0, to: rows };
 }
 
-export async function batchPredict(model: ModelResult, data: string, datasets: PartsDatasetSource, sink: PartSink, options: { shards?: number } = {}): Promise<BatchPredictResult> {
+export interface BatchPredictOptions {
+  shards?: number;
+  /** Parses CSV blocks in parallel, as a training worker's inner threads do (src/inner/ThreadPool.ts); absent: here. */
+  parser?: CsvBlockParser;
+  /** Formats the parts' text in parallel (src/serve/formatPool.ts); absent: here. */
+  formatter?: Pick<FormatPool, 'format'>;
+}
+
+export async function batchPredict(model: ModelResult, data: string, datasets: PartsDatasetSource, sink: PartSink, options: BatchPredictOptions = {}): Promise<BatchPredictResult> {
   const predictor = compilePredictor(model);
   // The model's features by name; every other column (an id, the truth, text) is read past.
   const layout = await datasets.describe({ uri: data, features: [...model.featureNames] });
@@ -60,25 +65,32 @@ export async function batchPredict(model: ModelResult, data: string, datasets: P
   if (shards < 1) throw new DataError(data, 'no parts to predict on');
   const header = predictHeader(predictor);
   const dims = model.dims;
-  const result: BatchPredictResult = { rows: 0, shards, parts: [], loadMs: 0, predictMs: 0, writeMs: 0 };
+  const result: BatchPredictResult = { rows: 0, shards, parts: [], loadMs: 0, predictMs: 0, formatMs: 0, writeMs: 0 };
+  const load = options.parser ? { parser: options.parser } : {};
   // The next shard loads while this one is predicted and written.
-  let next = datasets.loadShard(layout, 0, shards);
+  let next = datasets.loadShard(layout, 0, shards, load);
   let writing: Promise<string> | undefined;
   for (let s = 0; s < shards; s++) {
     const t0 = performance.now();
     const shard = await next;
-    if (s + 1 < shards) next = datasets.loadShard(layout, s + 1, shards);
+    if (s + 1 < shards) {
+      next = datasets.loadShard(layout, s + 1, shards, load);
+      // Awaited next time round; meanwhile its failure must not count as unhandled.
+      next.catch(() => undefined);
+    }
     const t1 = performance.now();
     // The data plane keeps features in file order; the model wants its own.
     const identity = order.every((c, j) => c === j);
     const x = identity ? shard.features : reorder(shard.features, shard.rows, shard.dims, order, dims);
-    const lines = predictLines(predictor, predictor.run(x, shard.rows), shard.rows);
+    const slice = formatSlice(predictor, predictor.run(x, shard.rows), shard.rows);
     const t2 = performance.now();
+    const body = options.formatter ? await options.formatter.format(slice) : formatRows(slice);
+    result.formatMs += performance.now() - t2;
     // One write in flight while the next shard is predicted; parts are still written in order.
     const t3 = performance.now();
     if (writing) result.parts.push(await writing);
     result.writeMs += performance.now() - t3;
-    writing = sink.write(s, shards, `${header}\n${lines.join('\n')}${lines.length ? '\n' : ''}`);
+    writing = sink.write(s, shards, `${header}\n${body}`);
     result.rows += shard.rows;
     result.loadMs += t1 - t0;
     result.predictMs += t2 - t1;
