@@ -14,7 +14,7 @@ import { packSoftmax, softmaxPredict, softmaxRows } from '../src/algorithms/logr
 import { kernelInfo } from '../src/kernels/backend.js';
 import { syntheticRows } from '../src/serve/bench.js';
 import { syntheticModel } from '../src/serve/synthetic.js';
-import type { MultinomialResult } from '../src/protocol/types.js';
+import type { MultinomialResult } from '../src/domain/results.js';
 
 const arg = (name: string, fallback: number) => {
   const at = process.argv.indexOf(`--${name}`);

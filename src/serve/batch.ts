@@ -1,7 +1,7 @@
 import type { CsvBlockParser } from '../data/formats/csv-blocks.js';
-import type { PartsDatasetSource } from '../data/PartsDatasetSource.js';
+import type { PartsDatasetSource } from '../data/sources/PartsDatasetSource.js';
 import { DataError } from '../errors.js';
-import type { ModelResult } from '../protocol/types.js';
+import type { ModelResult } from '../domain/results.js';
 import { formatRows, type FormatPool, type FormatSlice } from './formatPool.js';
 import { compilePredictor, type Predictor, type RawPredictions } from './predictor.js';
 

@@ -2,8 +2,8 @@ import { execFile } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { kernelInfo } from '../kernels/backend.js';
-import type { ModelResult } from '../protocol/types.js';
+import { softmaxKernels } from '../algorithms/logreg/predict.js';
+import type { ModelResult } from '../domain/results.js';
 import { compilePredictor, present, type Predictor } from './predictor.js';
 import { parseRows } from './request.js';
 
@@ -114,9 +114,7 @@ async function coldStarts(modelFile: string, runs: number): Promise<ColdResult> 
 
 /** The multinomial runs on the WebAssembly kernel where it can; every other model on the plain loops. */
 function kernelsOf(predictor: Predictor): string {
-  if (predictor.kind !== 'multinomial') return 'plain loops (only the multinomial has a kernel)';
-  const info = kernelInfo();
-  return info.kind === 'wasm' ? `WebAssembly (${info.build})` : `plain loops (${info.reason})`;
+  return predictor.kind === 'multinomial' ? softmaxKernels() : 'plain loops (only the multinomial has a kernel)';
 }
 
 function warmBatch(predictor: Predictor, plain: Predictor, rows: number, budgetMs: number, minSamples: number): WarmResult {

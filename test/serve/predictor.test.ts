@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { predictKmeans, predictLogreg, predictMultinomial, predictSvm } from '../../src/algorithms/index.js';
 import { packSoftmax, softmaxRows } from '../../src/algorithms/logreg/predict.js';
 import { kernelInfo } from '../../src/kernels/backend.js';
-import type { KmeansResult, LogregResult, MultinomialResult, SvmResult } from '../../src/protocol/types.js';
+import type { KmeansResult, LogregResult, MultinomialResult, SvmResult } from '../../src/domain/results.js';
 import { compilePredictor, present } from '../../src/serve/predictor.js';
 import { binaryModel, kmeansModel, multinomialModel, randomRows, svmModel } from '../helpers/served-models.js';
 

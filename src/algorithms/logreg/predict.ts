@@ -1,4 +1,5 @@
-import type { LogregResult, MultinomialResult } from '../../protocol/types.js';
+import type { LogregResult, MultinomialResult } from '../../domain/results.js';
+import { kernelInfo } from '../../kernels/backend.js';
 import { softmaxProbabilitiesWasm } from '../../kernels/softmaxPredict.js';
 
 /*
@@ -38,6 +39,12 @@ export function packSoftmax(model: Pick<MultinomialResult, 'weights' | 'bias' | 
   model.weights.forEach((row, k) => packed.set(row, k * dims));
   packed.set(model.bias, classes * dims);
   return packed;
+}
+
+/** Which loops the multinomial's probabilities run on here: the WebAssembly kernel (which build), or the plain loop and why. */
+export function softmaxKernels(): string {
+  const info = kernelInfo();
+  return info.kind === 'wasm' ? `WebAssembly (${info.build})` : `plain loops (${info.reason})`;
 }
 
 /**
