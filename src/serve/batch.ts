@@ -48,6 +48,14 @@ export function formatSlice(predictor: Predictor, raw: RawPredictions, rows: num
   return { kmeans: predictor.kind === 'kmeans', names, index: raw.index, scores: raw.scores, width: raw.width, from: 0, to: rows };
 }
 
+/** A loaded shard's predictions, ready to format: `order` maps the model's features to the shard's columns. */
+export function predictShardRows(predictor: Predictor, order: readonly number[], shard: { features: Float32Array; rows: number; dims: number }): FormatSlice {
+  // The data plane keeps features in file order; the model wants its own.
+  const identity = order.length === shard.dims && order.every((c, j) => c === j);
+  const x = identity ? shard.features : reorder(shard.features, shard.rows, shard.dims, order, predictor.dims);
+  return formatSlice(predictor, predictor.run(x, shard.rows), shard.rows);
+}
+
 export interface BatchPredictOptions {
   shards?: number;
   /** Parses CSV blocks in parallel, as a training worker's inner threads do (src/inner/ThreadPool.ts); absent: here. */
@@ -64,7 +72,6 @@ export async function batchPredict(model: ModelResult, data: string, datasets: P
   const shards = options.shards ?? layout.parts.length;
   if (shards < 1) throw new DataError(data, 'no parts to predict on');
   const header = predictHeader(predictor);
-  const dims = model.dims;
   const result: BatchPredictResult = { rows: 0, shards, parts: [], loadMs: 0, predictMs: 0, formatMs: 0, writeMs: 0 };
   const load = options.parser ? { parser: options.parser } : {};
   // The next shard loads while this one is predicted and written.
@@ -79,10 +86,7 @@ export async function batchPredict(model: ModelResult, data: string, datasets: P
       next.catch(() => undefined);
     }
     const t1 = performance.now();
-    // The data plane keeps features in file order; the model wants its own.
-    const identity = order.every((c, j) => c === j);
-    const x = identity ? shard.features : reorder(shard.features, shard.rows, shard.dims, order, dims);
-    const slice = formatSlice(predictor, predictor.run(x, shard.rows), shard.rows);
+    const slice = predictShardRows(predictor, order, shard);
     const t2 = performance.now();
     const body = options.formatter ? await options.formatter.format(slice) : formatRows(slice);
     result.formatMs += performance.now() - t2;
@@ -101,7 +105,7 @@ export async function batchPredict(model: ModelResult, data: string, datasets: P
   return result;
 }
 
-function reorder(features: Float32Array, rows: number, from: number, order: number[], dims: number): Float32Array {
+function reorder(features: Float32Array, rows: number, from: number, order: readonly number[], dims: number): Float32Array {
   const x = new Float32Array(rows * dims);
   for (let i = 0; i < rows; i++) for (let j = 0; j < dims; j++) x[i * dims + j] = features[i * from + order[j]!]!;
   return x;
