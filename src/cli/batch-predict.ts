@@ -1,9 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { SpecError } from '../errors.js';
-import { ThreadPool } from '../inner/ThreadPool.js';
 import type { ModelResult } from '../domain/results.js';
 import { batchPredict } from '../serve/batch.js';
 import { FormatPool } from '../serve/formatPool.js';
+import { openParsePool } from '../runtime/parsePool.js';
 import { directorySink, s3Sink } from '../serve/partSink.js';
 import { createS3Client } from '../aws/s3.js';
 import { datasetSource } from './datasets.js';
@@ -30,11 +30,11 @@ export async function batchPredictCli(model: ModelResult, options: PredictOption
   // CSV is parsed in blocks by a pool of threads, as a training worker's inner threads parse it
   // (one per core): the next shard parses there while this one is predicted and written here.
   const threads = options.threads ?? availableParallelism();
-  const pool = new ThreadPool(threads);
+  const pool = openParsePool(threads);
   const formatter = new FormatPool(threads);
   try {
     const sink = client ? s3Sink(client, options.out) : directorySink(options.out);
-    const result = await batchPredict(model, options.data, datasets, sink, { shards: options.shards, parser: pool, formatter });
+    const result = await batchPredict(model, options.data, datasets, sink, { shards: options.shards, parser: pool.parser, formatter });
     const mb = (n: number) => n.toFixed(0);
     io.stderr.write(`predicted ${result.rows} rows in ${result.shards} parts under ${options.out} (waited ${mb(result.loadMs)} ms for shards to load; predicted in ${mb(result.predictMs)} ms, formatted in ${mb(result.formatMs)} ms; waited ${mb(result.writeMs)} ms for writes)\n`);
   } finally {

@@ -1,4 +1,3 @@
-import type { CsvBlockParser } from '../data/formats/csv-blocks.js';
 import type { PartsDatasetSource } from '../data/sources/PartsDatasetSource.js';
 import { DataError } from '../errors.js';
 import type { ModelResult } from '../domain/results.js';
@@ -56,10 +55,15 @@ export function predictShardRows(predictor: Predictor, order: readonly number[],
   return formatSlice(predictor, predictor.run(x, shard.rows), shard.rows);
 }
 
+/** How a shard is loaded (the data plane's LoadOptions, as the source takes them). */
+export type ShardLoadOptions = NonNullable<Parameters<PartsDatasetSource['loadShard']>[3]>;
+/** A data set's parts and columns, as the source describes them. */
+export type DataLayout = Awaited<ReturnType<PartsDatasetSource['describe']>>;
+
 export interface BatchPredictOptions {
   shards?: number;
-  /** Parses CSV blocks in parallel, as a training worker's inner threads do (src/inner/ThreadPool.ts); absent: here. */
-  parser?: CsvBlockParser;
+  /** Parses CSV blocks in parallel, as a training worker's inner threads do (src/runtime/parsePool.ts); absent: here. */
+  parser?: ShardLoadOptions['parser'];
   /** Formats the parts' text in parallel (src/serve/formatPool.ts); absent: here. */
   formatter?: Pick<FormatPool, 'format'>;
 }

@@ -1,8 +1,6 @@
-import type { DatasetLayout } from '../data/layout.js';
-import type { LoadOptions } from '../data/dataset.js';
 import type { PartsDatasetSource } from '../data/sources/PartsDatasetSource.js';
 import type { ModelResult } from '../domain/results.js';
-import { predictHeader, predictShardRows, type PartSink } from './batch.js';
+import { predictHeader, predictShardRows, type DataLayout, type PartSink, type ShardLoadOptions } from './batch.js';
 import { formatRows } from './formatPool.js';
 import { compilePredictor, type Predictor } from './predictor.js';
 
@@ -16,7 +14,7 @@ import { compilePredictor, type Predictor } from './predictor.js';
 
 export interface PredictTaskInput {
   /** The model's features matched by name against the data's columns (prepareTasks). */
-  layout: DatasetLayout;
+  layout: DataLayout;
   shard: number;
   shards: number;
 }
@@ -27,7 +25,7 @@ export interface PredictTaskResult {
 }
 
 /** What the job's start does once: the data set described with the model's features. */
-export async function describeForModel(model: ModelResult, data: string, datasets: Pick<PartsDatasetSource, 'describe'>): Promise<DatasetLayout> {
+export async function describeForModel(model: ModelResult, data: string, datasets: Pick<PartsDatasetSource, 'describe'>): Promise<DataLayout> {
   return datasets.describe({ uri: data, features: [...model.featureNames] });
 }
 
@@ -38,12 +36,12 @@ export interface PreparedModel {
   header: string;
 }
 
-export function prepareModel(model: ModelResult, layout: DatasetLayout): PreparedModel {
+export function prepareModel(model: ModelResult, layout: DataLayout): PreparedModel {
   const predictor = compilePredictor(model);
   return { predictor, order: model.featureNames.map((name) => layout.featureNames.indexOf(name)), header: predictHeader(predictor) };
 }
 
-export async function runPredictTask(prepared: PreparedModel, task: PredictTaskInput, datasets: Pick<PartsDatasetSource, 'loadShard'>, sink: PartSink, load: LoadOptions = {}): Promise<PredictTaskResult> {
+export async function runPredictTask(prepared: PreparedModel, task: PredictTaskInput, datasets: Pick<PartsDatasetSource, 'loadShard'>, sink: PartSink, load: ShardLoadOptions = {}): Promise<PredictTaskResult> {
   if (!Number.isInteger(task.shard) || task.shard < 0 || task.shard >= task.shards) throw new RangeError(`predict task for shard ${task.shard} of ${task.shards}: no such shard`);
   const shard = await datasets.loadShard(task.layout, task.shard, task.shards, load);
   const body = formatRows(predictShardRows(prepared.predictor, prepared.order, shard));
