@@ -30,11 +30,23 @@ import { LocalRuntime } from '../src/runtime/LocalRuntime.js';
 import { MemoryStore } from '../src/stores/MemoryStore.js';
 import { imageLike } from './imageLike.js';
 
-const ROWS = Number(process.env.BENCH_WIDE_ROWS ?? 60_000);
-const ROUNDS = Number(process.env.BENCH_WIDE_ROUNDS ?? 60);
-const LBFGS_ROUNDS = Number(process.env.BENCH_WIDE_LBFGS_ROUNDS ?? ROUNDS);
-const KNOWN_OPTIMUM = process.env.BENCH_WIDE_OPTIMUM === undefined ? undefined : Number(process.env.BENCH_WIDE_OPTIMUM);
-const SKLEARN_ITERATIONS = Number(process.env.BENCH_WIDE_SKLEARN_ITERATIONS ?? 500);
+/** A positive number from the environment (a whole one unless `real`), else exit with one line naming the variable. */
+function setting(name: string, fallback: number, real = false): number {
+  const raw = process.env[name];
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (raw.trim() === '' || !(value > 0) || !Number.isFinite(value) || (!real && !Number.isInteger(value))) {
+    process.stderr.write(`bench:wide: ${name}=${raw}: must be a positive ${real ? 'number' : 'whole number'}\n`);
+    process.exit(1);
+  }
+  return value;
+}
+
+const ROWS = setting('BENCH_WIDE_ROWS', 60_000);
+const ROUNDS = setting('BENCH_WIDE_ROUNDS', 60);
+const LBFGS_ROUNDS = setting('BENCH_WIDE_LBFGS_ROUNDS', ROUNDS);
+const KNOWN_OPTIMUM = process.env.BENCH_WIDE_OPTIMUM === undefined ? undefined : setting('BENCH_WIDE_OPTIMUM', 0, true);
+const SKLEARN_ITERATIONS = setting('BENCH_WIDE_SKLEARN_ITERATIONS', 500);
 const PHASES = (process.env.BENCH_WIDE_PHASES ?? 'whole,ours,lbfgs,saga,optimum').split(',');
 const C = 1;
 const DIR = join(tmpdir(), 'bspml-bench', 'wide');
