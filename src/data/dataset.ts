@@ -9,7 +9,7 @@ import { CsvBlockFramer, type CsvBlockParser } from './formats/csv-blocks.js';
 import { describeParquet, readParquetGroups } from './formats/parquet.js';
 import type { DatasetLayout, DatasetPart, LoadedShard, PartFormat, PieceReport, ShardPiece } from './layout.js';
 import { RowSink, type ColumnOptions, type RowTarget, type ShardReserver } from './rows.js';
-import type { ByteSource, PartEntry } from './sources/bytes.js';
+import type { ByteSource, PartEntry } from './byteSource.js';
 import type { DatasetRef } from './types.js';
 
 /** The most bytes `describe` reads of a part (its head, or a Parquet part's footer). */

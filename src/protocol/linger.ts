@@ -1,11 +1,11 @@
-import type { WorkerContainer } from '../inner/WorkerContainer.js';
+import type { Container } from '../ports/Container.js';
 import { sleep as timerSleep } from '../util/async.js';
 import { clock, type ProtocolDeps } from './deps.js';
 import { defaultLingerMs, LINGER_POLL_FIRST_MS, LINGER_POLL_MAX_MS, LINGER_POLLS_PER_ROUND } from './lingerBudget.js';
 import { publishRound } from './publish.js';
 import { runWorker, type WorkerOutcome } from './runWorker.js';
 import { aggregate, type AggregateOutcome } from './aggregate.js';
-import type { CompletionMessage, JobRecord, RoundTask } from './types.js';
+import type { CompletionMessage, JobRecord, RoundTask } from '../domain/job.js';
 
 /*
  * Lingering workers (`sync: 'linger'`, docs/protocol.md "Lingering workers"). After arriving at a
@@ -83,7 +83,7 @@ type LingerDeps = Pick<ProtocolDeps, 'store' | 'datasets' | 'completion' | 'now'
 
 export async function runLingering(
   deps: LingerDeps,
-  container: WorkerContainer,
+  container: Container,
   task: RoundTask,
   options: LingerOptions,
 ): Promise<LingerRun> {
@@ -102,7 +102,7 @@ export async function runLingering(
 /** Runs one round's task, then lingers for the next: the next task to compute here, or undefined. */
 async function roundAndWait(
   deps: LingerDeps,
-  container: WorkerContainer,
+  container: Container,
   current: RoundTask,
   options: LingerOptions,
   run: LingerRun,
@@ -122,7 +122,7 @@ async function roundAndWait(
  * worker has claimed its next round (so the aggregation sees the claim and does not publish this
  * worker's own shard). Other jobs' completions are sent at once, as in the event-driven design.
  */
-function inlineCompletion(deps: LingerDeps, container: WorkerContainer, options: LingerOptions): { deps: LingerDeps; aggregate: () => Promise<void> } {
+function inlineCompletion(deps: LingerDeps, container: Container, options: LingerOptions): { deps: LingerDeps; aggregate: () => Promise<void> } {
   const fanout = deps.fanout;
   if (!options.inline || !fanout) return { deps, aggregate: async () => undefined };
   let held: CompletionMessage | undefined;
@@ -150,7 +150,7 @@ function inlineCompletion(deps: LingerDeps, container: WorkerContainer, options:
 
 async function lingerAfter(
   deps: LingerDeps,
-  container: WorkerContainer,
+  container: Container,
   current: RoundTask,
   options: LingerOptions,
   run: LingerRun,

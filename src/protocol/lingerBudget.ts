@@ -1,4 +1,4 @@
-import { PRICES } from '../pricing.js';
+import { PRICES } from '../costs/prices.js';
 
 /*
  * How long a lingering worker waits for the next round by default: as long as waiting costs the job
@@ -17,7 +17,7 @@ import { PRICES } from '../pricing.js';
  * publish; t_load: the time to load the shard; miss = 1 − 1/W: the chance that the next round's invocation
  * lands on an environment without the shard (Lambda documents no affinity, so with W environments
  * each holding one shard a task finds its own with probability 1/W), when it is loaded again and
- * billed. Prices from src/pricing.ts.
+ * billed. Prices from src/costs/prices.ts.
  *
  * The last term is what a leaver costs the others (issue 18: the rule without it let every k-means
  * claim lapse). The job pays every worker's wait, not this one's alone: a shard that is re-invoked

@@ -1,15 +1,14 @@
 import type { Shape } from '../algorithms/index.js';
 import { solverOf } from '../algorithms/logreg/index.js';
-import type { LogregSolver } from '../protocol/spec.js';
-import { PRICES } from '../pricing.js';
+import type { LogregSolver } from '../domain/spec.js';
+import { PRICES } from '../costs/prices.js';
 import { aggregate } from '../protocol/aggregate.js';
 import type { ProtocolDeps } from '../protocol/deps.js';
 import { failJob } from '../protocol/failJob.js';
 import { recoverJob } from '../protocol/recover.js';
 import { startJob } from '../protocol/startJob.js';
-import type { CompletionMessage, JobRecord, RoundMetrics, RoundTask } from '../protocol/types.js';
-import { BarrierWaitRuntime, type Containers } from '../runtime/BarrierWaitRuntime.js';
-import type { WorkerContainer } from '../inner/WorkerContainer.js';
+import type { CompletionMessage, JobRecord, RoundMetrics, RoundTask } from '../domain/job.js';
+import { BarrierWaitRuntime, type Containers, type CountedContainer } from '../runtime/BarrierWaitRuntime.js';
 import { VirtualClock } from './clock.js';
 import { SimContainer } from './container.js';
 import { Host } from './cpu.js';
@@ -212,7 +211,7 @@ export async function simulate(config: SimConfig, profile: Profile, msPerRow: Ms
     const invokeWorker = async (task: RoundTask, attempt: number): Promise<void> => {
       try {
         await workerFn.invoke(
-          (env, billed) => work(env.context.asWorkerContainer(), task, billed),
+          (env, billed) => work(env.context, task, billed),
           (env) => env.context.hasShard(task.jobId, task.shard),
         );
       } catch (error) {
@@ -278,15 +277,15 @@ export async function simulate(config: SimConfig, profile: Profile, msPerRow: Ms
  * start function and aggregator Invoke pay.
  */
 function longLivedWorkers(fn: LambdaFunction<SimContainer>, invokeMs: () => number): Containers {
-  const open = new Map<WorkerContainer, () => void>();
+  const open = new Map<CountedContainer, () => void>();
   return {
     acquire: (_jobId, _shard, _threads) =>
-      new Promise<WorkerContainer>((resolve, reject) => {
+      new Promise<CountedContainer>((resolve, reject) => {
         const latency = invokeMs();
         void fn.clock.sleep(latency).then(() => fn.invoke(
           (env) =>
             new Promise<void>((done) => {
-              const container = env.context.asWorkerContainer();
+              const container = env.context;
               open.set(container, done);
               resolve(container);
             }),

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { describe as describeData, loadShard } from '../../src/data/dataset.js';
 import { parseCsvBlock, type CsvBlockParser, type CsvBlockRequest, type CsvBlockResult } from '../../src/data/formats/csv-blocks.js';
 import type { LoadedShard } from '../../src/data/layout.js';
-import type { ByteSource, PartEntry } from '../../src/data/sources/bytes.js';
+import type { ByteSource, PartEntry } from '../../src/data/byteSource.js';
 import { formatFloat32 } from '../../src/data/table.js';
 import { csvLine, csvShape } from '../helpers/csv-cases.js';
 import { DataError } from '../../src/errors.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FileDatasetSource } from '../../src/data/FileDatasetSource.js';
+import { FileDatasetSource } from '../../src/data/sources/FileDatasetSource.js';
 import { encodeBinary } from '../../src/data/formats/binary.js';
 import { planShards } from '../../src/data/dataset.js';
 import type { LoadedShard } from '../../src/data/layout.js';
