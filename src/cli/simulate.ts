@@ -288,6 +288,7 @@ export function formatResult(r: SimResult, vcpus: number): string {
     `simulated ${c.algorithm} on ${int(c.rows)} rows × ${c.dims}${c.algorithm === 'kmeans' ? `, k = ${c.k}` : ''}: ${c.workers} workers × ${c.threads} threads, ${int(c.memoryMb)} MB (${vcpus.toFixed(2)} vCPUs), backend ${c.backend}${c.backend === 'dynamodb' ? ` (${c.layout ?? 'spread'} layout)` : ''}, sync ${c.sync}, profile ${c.profile}`,
     `status     ${r.status}${r.error ? `: ${r.error}` : ''}`,
     `wall       ${s(r.wallSeconds)} s for ${r.rounds} rounds; per round p50 ${s(r.roundSeconds.p50)} s, p99 ${s(r.roundSeconds.p99)} s`,
+    `phases     ${Object.entries(r.phases).map(([name, p]) => `${name} ${s(p.seconds)} s, ${s(p.gbSeconds)} GB-s`).join('; ')}`,
     `billed     ${s(r.billedGbSeconds.total)} GB-s (${Object.entries(r.billedGbSeconds.byFunction).map(([f, v]) => `${f} ${s(v)}`).join(', ')})${r.billedGbSeconds.waiting ? `; waiting at the barrier ${s(r.billedGbSeconds.waiting)}` : ''}`,
     `lambda     invocations ${pairs(r.invocations)}; cold starts ${pairs(r.coldStarts)}; routing ${c.routing}`,
     `shards     cache hit rate ${(100 * r.shardCache.hitRate).toFixed(1)} % (${int(r.shardCache.hits)} warm, ${int(r.shardCache.reloads)} reloaded from S3, ${int(r.shardCache.loads - r.shardCache.reloads)} first loads)`,
