@@ -1,6 +1,7 @@
 import { algorithmFor } from '../algorithms/index.js';
 import type { LoadOptions } from '../data/dataset.js';
-import type { DatasetLayout, PieceReport } from '../data/layout.js';
+import type { DatasetLayout } from '../data/layout.js';
+import type { PieceReport } from '../data/types.js';
 import { decodeSummary, encodeSummary, errorSummary, mergeSummaries, type PreparedData, type Summary, type SummaryError } from '../data/summary.js';
 import type { DataSummary } from '../data/types.js';
 import { classKey, sortClasses } from '../data/textColumns.js';

@@ -18,7 +18,8 @@ import type { Profile } from './profile.js';
 import { Services, type Counters } from './services.js';
 import { SimStore, type DynamoLayout, type SimBackend } from './store.js';
 import { simulatedWorker } from './linger.js';
-import { checkStragglers, type BackupCheck } from '../protocol/stragglers.js';
+import { checkStragglers } from '../protocol/stragglers.js';
+import { type BackupCheck } from '../ports/DelayedChannel.js';
 
 /** event: ours; linger: ours with workers that wait for the next round (src/sim/linger.ts); barrier-wait: WoSC'23's. */
 export type SyncDesign = 'event' | 'linger' | 'barrier-wait';

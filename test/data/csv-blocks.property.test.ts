@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { describe as describeData, loadShard } from '../../src/data/dataset.js';
 import { parseCsvBlock, type CsvBlockParser, type CsvBlockRequest, type CsvBlockResult } from '../../src/data/formats/csv-blocks.js';
-import type { LoadedShard } from '../../src/data/layout.js';
+import type { LoadedShard } from '../../src/data/types.js';
 import type { ByteSource, PartEntry } from '../../src/data/byteSource.js';
 import { formatFloat32 } from '../../src/data/table.js';
 import { csvLine, csvShape } from '../helpers/csv-cases.js';

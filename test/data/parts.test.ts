@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileDatasetSource } from '../../src/data/sources/FileDatasetSource.js';
 import { encodeBinary } from '../../src/data/formats/binary.js';
 import { planShards } from '../../src/data/dataset.js';
-import type { LoadedShard } from '../../src/data/layout.js';
+import type { LoadedShard } from '../../src/data/types.js';
 import { formatFloat32 } from '../../src/data/table.js';
 import { Rng } from '../../src/util/random.js';
 import { DataError } from '../../src/errors.js';

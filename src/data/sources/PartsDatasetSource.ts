@@ -1,6 +1,7 @@
 import type { DatasetSource } from '../../ports/DatasetSource.js';
 import { describe, loadShard, type LoadOptions } from '../dataset.js';
-import type { DatasetLayout, LoadedShard } from '../layout.js';
+import type { DatasetLayout } from '../layout.js';
+import type { LoadedShard } from '../types.js';
 import type { ByteSource } from '../byteSource.js';
 import type { DatasetRef } from '../types.js';
 
