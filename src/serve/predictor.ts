@@ -1,8 +1,9 @@
 import { nearestRows } from '../algorithms/kmeans/predict.js';
-import { predictLogreg, softmaxRows } from '../algorithms/logreg/predict.js';
+import { packSoftmax, predictLogreg, softmaxPredict, softmaxRows } from '../algorithms/logreg/predict.js';
 import { packRows } from '../algorithms/packRows.js';
 import { predictSvm } from '../algorithms/svm/predict.js';
-import { classLabelsOf, isMultinomial, type ModelResult } from '../domain/results.js';
+import { BspmlError } from '../errors.js';
+import { classLabelsOf, isMultinomial, isOneVsRest, type ModelResult } from '../domain/results.js';
 
 /*
  * A trained model made ready to serve: its weights or centroids packed once into contiguous typed
@@ -44,8 +45,11 @@ export interface RawPredictions {
   width: number;
 }
 
-/** Prepares a parsed model (src/protocol/modelFile.ts) for serving. */
-export function compilePredictor(model: ModelResult): Predictor {
+/**
+ * Prepares a parsed model (src/protocol/modelFile.ts) for serving. `plain`: the plain loops even
+ * where the WebAssembly kernel runs (the reference `bspml bench predict` times beside it).
+ */
+export function compilePredictor(model: ModelResult, options: { plain?: boolean } = {}): Predictor {
   const dims = model.dims;
   const base = { dims, featureNames: model.featureNames };
   if (model.algorithm === 'kmeans') {
@@ -54,9 +58,13 @@ export function compilePredictor(model: ModelResult): Predictor {
   }
   const classes = classLabelsOf(model);
   if (isMultinomial(model)) {
-    const w = packRows(model.weights, dims);
-    const b = Float64Array.from(model.bias);
-    return { ...base, kind: 'multinomial', classes, run: (x, rows) => ({ ...softmaxRows(w, b, classes.length, dims, x, rows), width: classes.length }) };
+    const wb = packSoftmax(model);
+    const loop = options.plain ? softmaxRows : softmaxPredict;
+    return { ...base, kind: 'multinomial', classes, run: (x, rows) => ({ ...loop(wb, classes.length, dims, x, rows), width: classes.length }) };
+  }
+  if (isOneVsRest(model)) {
+    // Its answers (a decision value per class) have no field in the endpoint's response yet; bspml predict and export take it.
+    throw new BspmlError('E_MODEL', 'a one-vs-rest SVM (more than two classes) is not served by the endpoint yet: use bspml predict, or export it to ONNX');
   }
   const svm = model.algorithm === 'svm';
   return {
