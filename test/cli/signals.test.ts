@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { link, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,13 +17,16 @@ import { runBspml } from '../helpers/cli.js';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 let dataDir: string;
 let data: string;
+/** 400,000 rows: a preparation round and a conversion that take a while. Made once, for the three tests that need it. */
+let big: string;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'bspml-signals-data-'));
   data = join(dataDir, 'classes.csv');
-  const gen = await runBspml(['gen', 'classification', '--rows', '2000', '--dims', '4', '--out', data]);
-  expect(gen.code, gen.stderr).toBe(0);
-});
+  big = join(dataDir, 'big.csv');
+  const gens = [await runBspml(['gen', 'classification', '--rows', '2000', '--dims', '4', '--out', data]), await runBspml(['gen', 'classification', '--rows', '400000', '--dims', '8', '--out', big])];
+  for (const gen of gens) expect(gen.code, gen.stderr).toBe(0);
+}, 60_000);
 
 afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
@@ -171,11 +174,8 @@ describe('kill -9, and signals during the preparation round and convert', () => 
   });
 
   it('SIGTERM during the preparation round: exit 143, nothing left in the temp dir', async () => {
-    // Prepare: a data set large enough that its preparation round takes a while.
+    // Prepare: a data set large enough that its preparation round takes a while (made once, above).
     const temp = await mkdtemp(join(tmpdir(), 'bspml-prep-'));
-    const big = join(temp, '..', `bspml-prep-${process.pid}.csv`);
-    const gen = await runBspml(['gen', 'classification', '--rows', '400000', '--dims', '8', '--out', big]);
-    expect(gen.code, gen.stderr).toBe(0);
     const run = start(['train', 'logreg', '--data', big, '--workers', '2', '--threads', '1', '--backend', 's3'], temp);
     try {
       // The job's record stored (a few objects in the bucket): the preparation round is under way.
@@ -194,7 +194,6 @@ describe('kill -9, and signals during the preparation round and convert', () => 
     } finally {
       run.child.kill('SIGKILL');
       await rm(temp, { recursive: true, force: true });
-      await rm(big, { force: true });
     }
   });
 
@@ -202,8 +201,7 @@ describe('kill -9, and signals during the preparation round and convert', () => 
     // Prepare: a conversion that takes a while (CSV to Parquet of 400,000 rows).
     const temp = await mkdtemp(join(tmpdir(), 'bspml-convert-'));
     const input = join(temp, 'in.csv');
-    const gen = await runBspml(['gen', 'classification', '--rows', '400000', '--dims', '8', '--out', input]);
-    expect(gen.code, gen.stderr).toBe(0);
+    await link(big, input);
     const run = start(['convert', input, join(temp, 'out.parquet')], temp);
     try {
       await until(async () => (await readdir(temp)).some((name) => name.startsWith('.out.parquet.')) || run.child.exitCode !== null, 'the temp file');

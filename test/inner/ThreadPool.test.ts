@@ -122,6 +122,33 @@ describe('ThreadPool', () => {
     expect(pool.broken).toBe(false);
   });
 
+  it('runs thread.ts from source through tsx when no bundled entry is named, computing what the bundle computes', async () => {
+    // Prepare: the suite names a bundled entry (test/setup/thread-bundle.ts); here the threads load the sources.
+    const bundled = process.env.BSPML_THREAD_ENTRY;
+    expect(bundled, 'the global setup names a bundled thread entry').toMatch(/thread\.mjs$/);
+    const data = blobs(centers, 200, 1.5, 5);
+    const shard = sliceShard(data, 0, 1);
+    const shape: Shape = { algorithm: 'kmeans', dims: 3, k: 3 };
+    const model = new Float64Array(centers.flat());
+    const partials: Float64Array[] = [];
+
+    // Act
+    for (const entry of [undefined, bundled]) {
+      if (entry === undefined) delete process.env.BSPML_THREAD_ENTRY;
+      else process.env.BSPML_THREAD_ENTRY = entry;
+      pool = new ThreadPool(2);
+      pool.addShard('s', shard);
+      partials.push((await pool.partial('s', shard.rows, shape, model)).partial);
+      await pool.close();
+      pool = undefined;
+    }
+    process.env.BSPML_THREAD_ENTRY = bundled;
+
+    // Assess
+    expect(Array.from(partials[0]!)).toEqual(Array.from(partials[1]!));
+    expect(partials[0]![9]! + partials[0]![10]! + partials[0]![11]!).toBe(600);
+  });
+
   it('refuses a thread count that is not a positive integer', () => {
     expect(() => new ThreadPool(0)).toThrow(expect.objectContaining({ code: 'E_THREAD' }));
   });

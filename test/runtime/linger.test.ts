@@ -67,7 +67,9 @@ describe('--sync linger on the local runtime', () => {
         expect(expected.workers!.invocations).toBe(spec.workers * (rounds + 1));
         // The last round's claims end with the job, not with the budget.
         expect(actual.workers!.released).toBe(0);
-        expect(actual.workers!.waitedMs).toBeLessThan(20_000);
+        // waitedMs sums every worker's waits: each under the budget (none was released), not their sum,
+        // which a loaded machine can take past one budget (20.8 s once, at load 25 on 2 cores).
+        expect(actual.workers!.waitedMs).toBeLessThan(20_000 * spec.workers * rounds);
       });
     }
   }
