@@ -19,7 +19,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MemoryDatasetSource } from '../src/data/MemoryDatasetSource.js';
-import type { RoundMetrics } from '../src/protocol/types.js';
+import type { RoundMetrics } from '../src/domain/job.js';
 import { LocalRuntime } from '../src/runtime/LocalRuntime.js';
 import { MemoryStore } from '../src/stores/MemoryStore.js';
 import { imageLike } from './imageLike.js';

@@ -29,7 +29,7 @@ import { MemoryDatasetSource } from '../src/data/MemoryDatasetSource.js';
 import { sliceShard, type TrainingData } from '../src/data/types.js';
 import { ThreadPool } from '../src/inner/ThreadPool.js';
 import { kernelInfo } from '../src/kernels/backend.js';
-import type { KmeansSpec, LogregSpec } from '../src/protocol/spec.js';
+import type { KmeansSpec, LogregSpec } from '../src/domain/spec.js';
 import { LocalRuntime } from '../src/runtime/LocalRuntime.js';
 import { MemoryStore } from '../src/stores/MemoryStore.js';
 import { benchOutputDir } from '../src/bench/output.js';

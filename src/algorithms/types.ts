@@ -1,5 +1,5 @@
-import type { JobSpec, LogregSolver } from '../protocol/spec.js';
-import type { ModelResult } from '../protocol/types.js';
+import type { JobSpec, LogregSolver } from '../domain/spec.js';
+import type { ModelResult } from '../domain/results.js';
 import type { PreparedData } from '../data/summary.js';
 import type { DataSummary } from '../data/types.js';
 import type { LocalSgdSettings } from './logreg/localSgd.js';

@@ -1,5 +1,5 @@
 import { SpecError } from '../errors.js';
-import type { ModelResult } from '../protocol/types.js';
+import type { ModelResult } from '../domain/results.js';
 import { batchPredict } from '../serve/batch.js';
 import { directorySink, s3Sink } from '../serve/partSink.js';
 import { createS3Client } from '../aws/s3.js';

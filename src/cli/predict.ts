@@ -5,7 +5,7 @@ import { readTable } from '../data/load.js';
 import { formatFloat32, type Table } from '../data/table.js';
 import { classKey, labelKey } from '../data/textColumns.js';
 import { parseModel } from '../protocol/modelFile.js';
-import { classLabelsOf, isMultinomial, type ModelResult } from '../protocol/types.js';
+import { classLabelsOf, isMultinomial, type ModelResult } from '../domain/results.js';
 import { writeFileAtomic } from '../util/files.js';
 import { isS3Uri, readStoredModel } from '../serve/storedModel.js';
 import { batchPredictCli, isBatchPredict } from './batch-predict.js';

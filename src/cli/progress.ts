@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { RoundMetrics } from '../protocol/types.js';
+import type { RoundMetrics } from '../domain/job.js';
 import { num } from './format.js';
 
 /** A bar of rounds done out of the most that may run, with the latest objective. */

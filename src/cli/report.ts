@@ -1,6 +1,6 @@
 import { DEFAULT_BATCH, DEFAULT_SGD_LR } from '../algorithms/logreg/localSgd.js';
-import type { LogregSpec } from '../protocol/spec.js';
-import { isMultinomial } from '../protocol/types.js';
+import type { LogregSpec } from '../domain/spec.js';
+import { isMultinomial } from '../domain/results.js';
 import type { RunReport } from '../report/schema.js';
 import type { TrainOutcome } from '../runtime/LocalRuntime.js';
 import { bytes, int, ms, num } from './format.js';

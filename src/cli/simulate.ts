@@ -9,7 +9,7 @@ import { BspmlError, DataError } from '../errors.js';
 import { calibrate, calibrateMerge, shapeKey } from '../sim/calibrate.js';
 import { loadProfile, ROUTINGS, vcpusFor, type Routing } from '../sim/profile.js';
 import { simShape, simulate, SYNC_DESIGNS, TRIGGERS, type SimResult, type SyncDesign, type Trigger } from '../sim/simulate.js';
-import { LOGREG_SOLVERS, type LogregSolver } from '../protocol/spec.js';
+import { LOGREG_SOLVERS, type LogregSolver } from '../domain/spec.js';
 import { configName, designName, TABLE1_CONFIGS, TABLE1_DESIGNS, TABLE1_JOBS, table1, withImprovements, type LayoutCheck, type Table1Row } from '../sim/table1.js';
 import { tuneChartHtml } from '../sim/chart.js';
 import { DEFAULT_MAX_MEMORY_MB, deployAdvice } from './tune-deploy.js';

@@ -1,10 +1,10 @@
 import { kernelInfo } from '../kernels/backend.js';
 import { datasetSource } from './datasets.js';
-import type { LogregSolver } from '../protocol/spec.js';
-import type { RoundMetrics } from '../protocol/types.js';
+import type { LogregSolver } from '../domain/spec.js';
+import type { RoundMetrics } from '../domain/job.js';
 import { BarrierWaitRuntime, type BarrierWaitOutcome } from '../runtime/BarrierWaitRuntime.js';
 import { LocalRuntime, type TrainOutcome } from '../runtime/LocalRuntime.js';
-import { openStore, type Backend } from '../stores/open.js';
+import { openStore, type Backend } from '../emulators/open.js';
 import { checkWritable, writeFileAtomic } from '../util/files.js';
 import { onInterrupt } from '../util/interrupt.js';
 import type { CliIo } from './io.js';

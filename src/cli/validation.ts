@@ -4,7 +4,7 @@ import { readTable } from '../data/load.js';
 import { classKey, labelKey } from '../data/textColumns.js';
 import { DataError } from '../errors.js';
 import { binaryAuc, classificationMetrics, heldOutInertia, type ClassificationMetrics } from '../metrics/classification.js';
-import { classLabelsOf, isMultinomial, type ModelResult } from '../protocol/types.js';
+import { classLabelsOf, isMultinomial, type ModelResult } from '../domain/results.js';
 import { datasetSource } from './datasets.js';
 import { selectColumns } from './predict.js';
 

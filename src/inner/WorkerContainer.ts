@@ -2,7 +2,7 @@ import type { CsvBlockParser } from '../data/formats/csv-blocks.js';
 import type { ShardReserver } from '../data/rows.js';
 import type { Summary } from '../data/summary.js';
 import type { ShardData } from '../data/types.js';
-import type { JobRecord } from '../protocol/types.js';
+import type { JobRecord } from '../domain/job.js';
 import { ThreadPool } from './ThreadPool.js';
 
 /**

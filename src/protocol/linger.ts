@@ -5,7 +5,7 @@ import { defaultLingerMs, LINGER_POLL_FIRST_MS, LINGER_POLL_MAX_MS, LINGER_POLLS
 import { publishRound } from './publish.js';
 import { runWorker, type WorkerOutcome } from './runWorker.js';
 import { aggregate, type AggregateOutcome } from './aggregate.js';
-import type { CompletionMessage, JobRecord, RoundTask } from './types.js';
+import type { CompletionMessage, JobRecord, RoundTask } from '../domain/job.js';
 
 /*
  * Lingering workers (`sync: 'linger'`, docs/protocol.md "Lingering workers"). After arriving at a

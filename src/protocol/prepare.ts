@@ -8,8 +8,8 @@ import { BspmlError, DataError, SpecError } from '../errors.js';
 import type { WorkerContainer } from '../inner/WorkerContainer.js';
 import { PREPARE_DIGEST } from './constants.js';
 import type { ProtocolDeps } from './deps.js';
-import type { JobSpec } from './spec.js';
-import type { JobRecord, RoundTask, WorkerReport } from './types.js';
+import type { JobSpec } from '../domain/spec.js';
+import type { JobRecord, RoundTask, WorkerReport } from '../domain/job.js';
 
 /*
  * The preparation round (round 0). Each worker loads its shard (kept in its container for the

@@ -5,10 +5,10 @@ import { decodeModel, encodePartial, modelDigest } from './codec.js';
 import { applyClasses } from './classes.js';
 import { PREPARE_ROUND } from './constants.js';
 import { mergeGroup, treeMerge, type GroupMergeOutcome } from './groupMerge.js';
-import { groupOf } from './groups.js';
+import { groupOf } from '../domain/groups.js';
 import { clock, type ProtocolDeps } from './deps.js';
 import { loadOptions, prepareShard } from './prepare.js';
-import type { JobRecord, RoundTask, WorkerReport } from './types.js';
+import type { JobRecord, RoundTask, WorkerReport } from '../domain/job.js';
 
 export type WorkerOutcome = WorkerDone | WorkerRejected;
 

@@ -1,6 +1,6 @@
 import type { ProtocolDeps } from './deps.js';
 import { publishRound } from './publish.js';
-import type { JobRecord } from './types.js';
+import type { JobRecord } from '../domain/job.js';
 
 /*
  * Backup tasks for stragglers (issue 18, item 5), after MapReduce's (Dean and Ghemawat, "MapReduce:

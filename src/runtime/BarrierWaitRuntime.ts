@@ -7,7 +7,7 @@ import type { ProtocolDeps } from '../protocol/deps.js';
 import { failJob } from '../protocol/failJob.js';
 import { runWorker } from '../protocol/runWorker.js';
 import { startJob } from '../protocol/startJob.js';
-import type { JobRecord, RoundMetrics, RoundTask } from '../protocol/types.js';
+import type { JobRecord, RoundMetrics, RoundTask } from '../domain/job.js';
 import { sleep } from '../util/async.js';
 import { addIo, metered, type IoCounts } from '../util/io-meter.js';
 import { ContainerPool } from './ContainerPool.js';

@@ -2,7 +2,7 @@ import { algorithmByName, type Shape } from '../algorithms/index.js';
 import { summarizeShard, type Summary } from '../data/summary.js';
 import type { ShardData, TrainingData } from '../data/types.js';
 import type { WorkerContainer } from '../inner/WorkerContainer.js';
-import type { JobRecord } from '../protocol/types.js';
+import type { JobRecord } from '../domain/job.js';
 import type { VirtualClock } from './clock.js';
 import type { Host } from './cpu.js';
 

@@ -2,7 +2,7 @@ import type { WorkerContainer } from '../inner/WorkerContainer.js';
 import type { ProtocolDeps } from '../protocol/deps.js';
 import { runLingering } from '../protocol/linger.js';
 import { runWorker } from '../protocol/runWorker.js';
-import type { RoundTask } from '../protocol/types.js';
+import type { RoundTask } from '../domain/job.js';
 import type { VirtualClock } from './clock.js';
 
 /**

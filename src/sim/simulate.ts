@@ -1,13 +1,13 @@
 import type { Shape } from '../algorithms/index.js';
 import { solverOf } from '../algorithms/logreg/index.js';
-import type { LogregSolver } from '../protocol/spec.js';
-import { PRICES } from '../pricing.js';
+import type { LogregSolver } from '../domain/spec.js';
+import { PRICES } from '../costs/prices.js';
 import { aggregate } from '../protocol/aggregate.js';
 import type { ProtocolDeps } from '../protocol/deps.js';
 import { failJob } from '../protocol/failJob.js';
 import { recoverJob } from '../protocol/recover.js';
 import { startJob } from '../protocol/startJob.js';
-import type { CompletionMessage, JobRecord, RoundMetrics, RoundTask } from '../protocol/types.js';
+import type { CompletionMessage, JobRecord, RoundMetrics, RoundTask } from '../domain/job.js';
 import { BarrierWaitRuntime, type Containers } from '../runtime/BarrierWaitRuntime.js';
 import type { WorkerContainer } from '../inner/WorkerContainer.js';
 import { VirtualClock } from './clock.js';

@@ -6,7 +6,7 @@ import type { StateStore } from '../../src/ports/StateStore.js';
 import { aggregate, type AggregateOutcome } from '../../src/protocol/aggregate.js';
 import type { ProtocolDeps } from '../../src/protocol/deps.js';
 import { runWorker } from '../../src/protocol/runWorker.js';
-import type { CompletionMessage, RoundTask } from '../../src/protocol/types.js';
+import type { CompletionMessage, RoundTask } from '../../src/domain/job.js';
 import { checkStragglers, type BackupCheck, type DelayedChannel } from '../../src/protocol/stragglers.js';
 import { Rng } from '../../src/util/random.js';
 

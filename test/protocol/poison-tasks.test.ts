@@ -5,7 +5,7 @@ import { SpecError } from '../../src/errors.js';
 import { WorkerContainer } from '../../src/inner/WorkerContainer.js';
 import { runWorker } from '../../src/protocol/runWorker.js';
 import { startJob } from '../../src/protocol/startJob.js';
-import type { RoundTask } from '../../src/protocol/types.js';
+import type { RoundTask } from '../../src/domain/job.js';
 import { MemoryStore } from '../../src/stores/MemoryStore.js';
 import { blobs } from '../helpers/data.js';
 import { drive, harness } from '../helpers/protocol.js';

@@ -3,8 +3,8 @@ import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
 import type { DatasetLayout } from '../../src/data/layout.js';
 import { WorkerContainer } from '../../src/inner/WorkerContainer.js';
 import { prepareModel, prepareShard, SAMPLE_BUDGET_BYTES, sampleRowBytes, sampleSizeOf, SAMPLE_ROWS_PER_CENTROID } from '../../src/protocol/prepare.js';
-import { parseJobSpec } from '../../src/protocol/spec.js';
-import type { JobRecord } from '../../src/protocol/types.js';
+import { parseJobSpec } from '../../src/domain/spec.js';
+import type { JobRecord } from '../../src/domain/job.js';
 import { blobs } from '../helpers/data.js';
 
 /*

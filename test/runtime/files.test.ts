@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileDatasetSource } from '../../src/data/FileDatasetSource.js';
 import { formatFloat32 } from '../../src/data/table.js';
 import { decodeModel } from '../../src/protocol/codec.js';
-import type { KmeansResult, LogregResult } from '../../src/protocol/types.js';
+import type { KmeansResult, LogregResult } from '../../src/domain/results.js';
 import { LocalRuntime } from '../../src/runtime/LocalRuntime.js';
 import { MemoryStore } from '../../src/stores/MemoryStore.js';
 import { runBspml, useTempDirs } from '../helpers/cli.js';

@@ -5,7 +5,7 @@ import { formatCsv } from '../../../src/data/csv.js';
 import { encodeBinary } from '../../../src/data/formats/binary.js';
 import type { Table } from '../../../src/data/table.js';
 import type { TrainingData } from '../../../src/data/types.js';
-import { enforceConditionalWrites } from '../../../src/stores/s3-local.js';
+import { enforceConditionalWrites } from '../../../src/emulators/s3-local.js';
 import { startAwsEmulators, type AwsEmulators } from '../aws-emulators.js';
 import { asyncFailureEvent, nextS3Event, snsEvent, sqsEvent } from '../aws-events.js';
 import { deliverAll, pipeline, type Pipeline } from '../aws-pipeline.js';
