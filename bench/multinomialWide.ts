@@ -18,7 +18,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MemoryDatasetSource } from '../src/data/MemoryDatasetSource.js';
+import { MemoryDatasetSource } from '../src/data/sources/MemoryDatasetSource.js';
 import type { RoundMetrics } from '../src/domain/job.js';
 import { LocalRuntime } from '../src/runtime/LocalRuntime.js';
 import { MemoryStore } from '../src/stores/MemoryStore.js';

@@ -25,7 +25,7 @@ import { formatLoading, runLoadingBench } from './loading.js';
 import { formatParse, runParseBench } from './parse-threads.js';
 import { logregModel, summarise, timeRounds, type RoundTiming, type Timing } from './pools.js';
 import type { Shape } from '../src/algorithms/types.js';
-import { MemoryDatasetSource } from '../src/data/MemoryDatasetSource.js';
+import { MemoryDatasetSource } from '../src/data/sources/MemoryDatasetSource.js';
 import { sliceShard, type TrainingData } from '../src/data/types.js';
 import { ThreadPool } from '../src/inner/ThreadPool.js';
 import { kernelInfo } from '../src/kernels/backend.js';

@@ -17,7 +17,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MemoryDatasetSource } from '../src/data/MemoryDatasetSource.js';
+import { MemoryDatasetSource } from '../src/data/sources/MemoryDatasetSource.js';
 import type { TrainingData } from '../src/data/types.js';
 import type { LogregSolver } from '../src/domain/spec.js';
 import type { RoundMetrics } from '../src/domain/job.js';

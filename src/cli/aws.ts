@@ -10,7 +10,7 @@ import { buildReport, roundTimes } from '../report/build.js';
 import { checkReportPath, reportJson, writeReport } from '../report/write.js';
 import type { JobRecord, JobStatus, RoundMetrics } from '../domain/job.js';
 import type { DynamoDbStore } from '../stores/DynamoDbStore.js';
-import { int, ms, num } from './format.js';
+import { int, ms, num } from '../util/format.js';
 import type { CliIo } from './io.js';
 import { stackNames } from './stack.js';
 import { addReportOptions, httpUrl, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber } from './options.js';

@@ -17,9 +17,11 @@ import { exportModel, type ExportOptions } from './export.js';
 import { gen } from './gen.js';
 import type { CliIo } from './io.js';
 import { addReportOptions, columnList, fraction, httpUrl, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber, redisUrl } from './options.js';
-import { predict, type PredictOptions } from './predict.js';
+import { predict } from './predict.js';
+import { type PredictOptions } from './predictOptions.js';
 import { addSimulateCommand, addTuneCommand } from './simulate.js';
-import { SYNC_DESIGNS, train, type TrainOptions } from './train.js';
+import { SYNC_DESIGNS, type TrainOptions } from './trainOptions.js';
+import { train } from './train.js';
 
 function addTrainOptions(command: Command): Command {
   return command

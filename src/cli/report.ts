@@ -3,7 +3,7 @@ import type { LogregSpec } from '../domain/spec.js';
 import { isMultinomial } from '../domain/results.js';
 import type { RunReport } from '../report/schema.js';
 import type { TrainOutcome } from '../runtime/LocalRuntime.js';
-import { bytes, int, ms, num } from './format.js';
+import { bytes, int, ms, num } from '../util/format.js';
 
 /** The text report `bspml train` prints: the run report (src/report/) in a few lines. */
 export function formatReport(outcome: TrainOutcome, report: RunReport, context: { data: string; out?: string }): string {

@@ -14,8 +14,8 @@ import { configName, designName, TABLE1_CONFIGS, TABLE1_DESIGNS, TABLE1_JOBS, ta
 import { tuneChartHtml } from '../sim/chart.js';
 import { DEFAULT_MAX_MEMORY_MB, deployAdvice } from './tune-deploy.js';
 import { STRATEGIES, tune, type Strategy, type TuneResult } from '../sim/tune.js';
-import { FileDatasetSource } from '../data/FileDatasetSource.js';
-import { int } from './format.js';
+import { FileDatasetSource } from '../data/sources/FileDatasetSource.js';
+import { int } from '../util/format.js';
 import type { CliIo } from './io.js';
 import { oneOf, positiveInt, positiveNumber } from './options.js';
 import { checkMaxWorkers, checkRoundFitsLambda, checkSimulatedJob } from './sim-checks.js';

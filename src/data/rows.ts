@@ -1,4 +1,5 @@
-import type { LoadedShard, PieceReport } from './layout.js';
+import { RowProblem } from './rowProblem.js';
+import type { LoadedShard, PieceReport } from './types.js';
 import { isHeldOut, type Holdout } from './holdout.js';
 import { TextDictionary, type TextMode } from './textColumns.js';
 
@@ -9,8 +10,8 @@ import { TextDictionary, type TextMode } from './textColumns.js';
  * workers outnumber containers, and three 1 Mi-value chunks per load (16 MB, mostly unused) made
  * the local runtime's peak memory grow with the number of workers (issue 20 defect 14).
  */
-export const CHUNK = 1 << 20;
-export const FIRST_CHUNK = 1 << 12;
+const CHUNK = 1 << 20;
+const FIRST_CHUNK = 1 << 12;
 
 /**
  * Where a shard's parsers put its rows as they parse them: features (the label column left out)
@@ -18,16 +19,6 @@ export const FIRST_CHUNK = 1 << 12;
  * one SharedArrayBuffer of exactly the shard's size, chunk by chunk, so the shard is never held
  * as text nor twice as a whole in JavaScript arrays.
  */
-/** A row the sink refuses (a label outside the allowed classes); parsers add where it is. */
-export class RowProblem extends Error {
-  constructor(
-    message: string,
-    readonly column: number,
-  ) {
-    super(message);
-  }
-}
-
 /** Where parsers put validated rows: a shard's buffer (RowSink), or a writer (convert). */
 export interface RowTarget {
   /** `coded`: the parser already put text columns' codes in `values` (CSV); else they are numbers to encode (binary, Parquet). */

@@ -11,7 +11,7 @@ import { publishRound } from './publish.js';
 import { gatherPartials, treeMerge, type Gathered } from './groupMerge.js';
 import { quorumMs, scheduleBackupCheck } from './stragglers.js';
 import type { Algorithm, Shape } from '../algorithms/types.js';
-import { endLingering, publishNextRound } from './linger.js';
+import { endLingering, publishNextRound } from './handOver.js';
 import { clearBehind, clearFinished } from './clearRounds.js';
 import type { CompletionMessage, JobPatch, JobRecord, RoundMetrics, WorkerReport } from '../domain/job.js';
 

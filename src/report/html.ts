@@ -1,4 +1,4 @@
-import { bytes, int, ms, num } from '../cli/format.js';
+import { bytes, int, ms, num } from '../util/format.js';
 import { costChart, objectiveChart, objectiveName, timeChart } from './charts.js';
 import { renderSvg } from './render.js';
 import type { RunReport } from './schema.js';

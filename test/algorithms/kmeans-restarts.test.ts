@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { kmeans } from '../../src/algorithms/index.js';
 import { kmeansPlusPlus } from '../../src/algorithms/kmeans/init.js';
-import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
+import { MemoryDatasetSource } from '../../src/data/sources/MemoryDatasetSource.js';
 import { summarizeData } from '../../src/data/summary.js';
 import { parseJobSpec, type KmeansSpec } from '../../src/domain/spec.js';
 import type { KmeansResult } from '../../src/domain/results.js';

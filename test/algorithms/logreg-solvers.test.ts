@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logreg } from '../../src/algorithms/index.js';
 import { tailOffsets } from '../../src/algorithms/logreg/secondOrder.js';
-import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
+import { MemoryDatasetSource } from '../../src/data/sources/MemoryDatasetSource.js';
 import { summarizeData } from '../../src/data/summary.js';
 import { parseJobSpec, type LogregSpec } from '../../src/domain/spec.js';
 import type { LogregResult } from '../../src/domain/results.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { describe as describeData, loadShard } from '../../src/data/dataset.js';
 import { BLOCK_BYTES, parseCsvBlock, type CsvBlockParser, type CsvBlockRequest, type CsvBlockResult } from '../../src/data/formats/csv-blocks.js';
 import { RowSink } from '../../src/data/rows.js';
-import type { ByteSource, PartEntry } from '../../src/data/sources/bytes.js';
+import type { ByteSource, PartEntry } from '../../src/data/byteSource.js';
 
 /*
  * Issue 20 defect 14: locally, peak memory grew with the number of workers on the same data

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startS3rver } from '../../src/emulators/s3rver.js';
-import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
+import { MemoryDatasetSource } from '../../src/data/sources/MemoryDatasetSource.js';
 import { StoreError } from '../../src/errors.js';
 import type { StateStore } from '../../src/ports/StateStore.js';
 import { LocalRuntime } from '../../src/runtime/LocalRuntime.js';

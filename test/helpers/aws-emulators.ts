@@ -6,7 +6,7 @@ import { createSqsServer } from 'local-aws-sqs';
 import { startS3rver, type LocalS3 } from '../../src/emulators/s3rver.js';
 import { recordCall } from './iam/record.js';
 import type { SnsLike } from '../../src/aws/SnsFanout.js';
-import { createStateTable } from '../../src/stores/DynamoDbStore.js';
+import { createStateTable } from '../../src/stores/dynamodb/createTable.js';
 import { createDynamoDbClient, startDynalite } from '../../src/emulators/dynalite.js';
 
 /*

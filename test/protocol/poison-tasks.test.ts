@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCompletion, parseRoundTask } from '../../src/aws/messages.js';
-import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
+import { MemoryDatasetSource } from '../../src/data/sources/MemoryDatasetSource.js';
 import { SpecError } from '../../src/errors.js';
 import { WorkerContainer } from '../../src/inner/WorkerContainer.js';
 import { runWorker } from '../../src/protocol/runWorker.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
+import { MemoryDatasetSource } from '../../src/data/sources/MemoryDatasetSource.js';
 import type { DatasetLayout } from '../../src/data/layout.js';
 import { WorkerContainer } from '../../src/inner/WorkerContainer.js';
 import { prepareModel, prepareShard, SAMPLE_BUDGET_BYTES, sampleRowBytes, sampleSizeOf, SAMPLE_ROWS_PER_CENTROID } from '../../src/protocol/prepare.js';

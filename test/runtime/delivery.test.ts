@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
+import { MemoryDatasetSource } from '../../src/data/sources/MemoryDatasetSource.js';
 import type { DeliveryPolicy } from '../../src/events/InProcessChannel.js';
 import type { CompletionMessage, RoundTask } from '../../src/domain/job.js';
 import type { KmeansResult, LogregResult } from '../../src/domain/results.js';

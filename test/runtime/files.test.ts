@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileDatasetSource } from '../../src/data/FileDatasetSource.js';
+import { FileDatasetSource } from '../../src/data/sources/FileDatasetSource.js';
 import { formatFloat32 } from '../../src/data/table.js';
 import { decodeModel } from '../../src/protocol/codec.js';
 import type { KmeansResult, LogregResult } from '../../src/domain/results.js';

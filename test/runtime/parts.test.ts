@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
+import { MemoryDatasetSource } from '../../src/data/sources/MemoryDatasetSource.js';
 import { BspmlError } from '../../src/errors.js';
 import { decodeModel } from '../../src/protocol/codec.js';
 import type { KmeansResult, LogregResult } from '../../src/domain/results.js';

@@ -1,7 +1,7 @@
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { createRecoverHandler } from '../../../handlers/recover.js';
-import { formatCsv } from '../../../src/data/csv.js';
+import { formatCsv } from '../../../src/data/formats/csv-write.js';
 import { encodeBinary } from '../../../src/data/formats/binary.js';
 import type { Table } from '../../../src/data/table.js';
 import type { TrainingData } from '../../../src/data/types.js';
