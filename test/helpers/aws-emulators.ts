@@ -7,7 +7,8 @@ import { startS3rver, type LocalS3 } from '../../src/emulators/s3rver.js';
 import { recordCall } from './iam/record.js';
 import type { SnsLike } from '../../src/aws/SnsFanout.js';
 import { createStateTable } from '../../src/stores/dynamodb/createTable.js';
-import { createDynamoDbClient, startDynalite } from '../../src/emulators/dynalite.js';
+import { createDynamoDbClient } from '../../src/aws/dynamodb.js';
+import { startDynalite } from '../../src/emulators/dynalite.js';
 
 /*
  * The emulators an AWS-path test runs against, all in this process: dynalite for DynamoDB,
