@@ -20,8 +20,9 @@ const LAYERS = [
   { name: 'algorithms', path: '^src/algorithms/', knows: ['foundation', 'kernels', 'data', 'domain'] },
   { name: 'ports', path: '^src/ports/', knows: ['foundation', 'data', 'domain', 'algorithms'] },
   { name: 'inner', path: '^src/inner/', knows: ['foundation', 'kernels', 'data', 'domain', 'algorithms', 'ports'] },
-  // The protocol drives a container through its port (ports/Container.ts), never inner/ itself.
-  { name: 'protocol', path: '^src/protocol/', knows: ['foundation', 'data', 'domain', 'costs', 'algorithms', 'ports'] },
+  // The protocol drives a container through its port (ports/Container.ts), never inner/ itself. It
+  // knows metrics (a leaf) because the job's last aggregation scores the model on held-out rows (protocol/score.ts).
+  { name: 'protocol', path: '^src/protocol/', knows: ['foundation', 'data', 'domain', 'metrics', 'costs', 'algorithms', 'ports'] },
   { name: 'stores', path: '^src/stores/', knows: ['foundation', 'domain', 'ports'] },
   { name: 'events', path: '^src/events/', knows: ['foundation'] },
   { name: 'sources', path: '^src/data/sources/', knows: ['foundation', 'data', 'ports'] },

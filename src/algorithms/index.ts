@@ -11,7 +11,7 @@ export { predictKmeans } from './kmeans/predict.js';
 export { logreg } from './logreg/index.js';
 export { NEWTON_MAX_DIMS } from './logreg/newton.js';
 export { svm } from './svm/index.js';
-export { predictSvm } from './svm/predict.js';
+export { predictSvm, predictSvmOvr } from './svm/predict.js';
 export { predictLogreg, predictMultinomial } from './logreg/predict.js';
 
 const algorithms: Record<AlgorithmName, Algorithm<any>> = { kmeans, logreg, svm };

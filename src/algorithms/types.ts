@@ -18,6 +18,8 @@ export interface Shape {
   sgd?: LocalSgdSettings;
   /** Multinomial logistic regression: its C > 2 classes (labels 0..C−1); absent for two classes. */
   classes?: number;
+  /** Each class's weight in the loss, by class index (algorithms/classWeights.ts); absent: all 1. */
+  classWeights?: number[];
 }
 
 /** Rows [start, end) of a shard's views. */

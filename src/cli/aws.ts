@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { DEFAULT_DEPLOYMENT, estimateCost } from '../costs/estimate.js';
 import { BspmlError, JobFailedError, JobNotFoundError, SpecError } from '../errors.js';
 import { PRICES } from '../costs/prices.js';
-import { DEFAULT_STACK_BACKEND, LOGREG_SOLVERS, parseJobSpec, SPEC_SYNC_MODES, STACK_BACKENDS, SVM_SOLVERS, stackBackendOf, type LogregSolver, type SpecSync, type StackBackend } from '../domain/spec.js';
+import { DEFAULT_STACK_BACKEND, LOGREG_SOLVERS, parseJobSpec, SPEC_SYNC_MODES, STACK_BACKENDS, SVM_SOLVERS, stackBackendOf, type ClassWeightSpec, type LogregSolver, type SpecSync, type StackBackend } from '../domain/spec.js';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { listJobs } from '../aws/jobs.js';
 import { unreadableReason } from '../aws/dataSources.js';
@@ -13,7 +13,8 @@ import type { DynamoDbStore } from '../stores/DynamoDbStore.js';
 import { int, ms, num } from '../util/format.js';
 import type { CliIo } from './io.js';
 import { stackNames } from './stack.js';
-import { addReportOptions, httpUrl, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber } from './options.js';
+import { addReportOptions, classWeight, fraction, httpUrl, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber } from './options.js';
+import { formatValidation, type ValidationReport } from './validation.js';
 
 /*
  * The commands that drive a deployment from a laptop: `submit` invokes the start function,
@@ -42,6 +43,11 @@ export interface SubmitOptions {
   batchSize?: number;
   /** scikit-learn's (LIBLINEAR's) C for logreg and svm, instead of l2. */
   C?: number;
+  /** logreg, svm: class weights (balanced or label → weight). */
+  classWeight?: ClassWeightSpec;
+  /** Held-out rows scored by the job's last aggregation: a share of the data, or an s3:// validation set. */
+  holdout?: number;
+  validation?: string;
   jobId?: string;
   /** Where the stack keeps the job's data plane; absent: the spec leaves it out and the stack uses DynamoDB. */
   backend?: StackBackend;
@@ -98,11 +104,13 @@ export async function submit(options: SubmitOptions, io: CliIo): Promise<void> {
   }
   if (options.C !== undefined && options.algorithm === 'kmeans') throw new SpecError('--C is for logreg and svm, not kmeans', 'C');
   if (options.C !== undefined && options.l2 !== undefined) throw new SpecError('--C: give --l2 or --C (= 1 / (l2 × rows)), not both', 'C');
+  if (options.validation !== undefined && !options.validation.startsWith('s3://')) throw new SpecError(`--validation must be an s3:// URI the stack can read, got ${options.validation}`, 'validation');
+  if (options.classWeight !== undefined && options.algorithm === 'kmeans') throw new SpecError('--class-weight is for logreg and svm, not kmeans', 'classWeight');
   const optional = (entries: Record<string, unknown>) => Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined));
   const spec = {
     algorithm: options.algorithm,
     data: { uri: options.data, ...optional({ labelColumn: options.labelColumn }) },
-    ...optional({ backend: options.backend, k: options.k, workers: options.workers, threads: options.threads, maxRounds: options.maxRounds, tol: options.tol, seed: options.seed, sync: options.sync, lingerMs: options.lingerMs, solver: options.solver, lr: options.lr, l2: options.l2, C: options.C, localSteps: options.localSteps, batchSize: options.batchSize }),
+    ...optional({ backend: options.backend, k: options.k, workers: options.workers, threads: options.threads, maxRounds: options.maxRounds, tol: options.tol, seed: options.seed, sync: options.sync, lingerMs: options.lingerMs, solver: options.solver, lr: options.lr, l2: options.l2, C: options.C, localSteps: options.localSteps, batchSize: options.batchSize, classWeight: options.classWeight, holdout: options.holdout, validation: options.validation }),
   };
   // What the start function would refuse (--C with --l2, --local-steps without local-sgd, …), refused here before calling AWS.
   parseJobSpec(spec);
@@ -237,6 +245,8 @@ function backendOf(job: JobRecord): StackBackend {
 async function emitReport(job: JobRecord, rounds: RoundMetrics[], options: JobQueryOptions, io: CliIo): Promise<void> {
   if (!options.report && !options.json) return;
   const report = buildReport({ source: 'stack', job, rounds, backend: backendOf(job), workerMemoryMb: options.workerMemory });
+  // The held-out figures the job's last aggregation scored (spec validation or holdout).
+  if (job.result?.validation) report.validation = job.result.validation as ValidationReport;
   if (options.report) await writeReport(options.report, report);
   if (options.json) io.stdout.write(reportJson(report));
 }
@@ -287,6 +297,8 @@ function footerLines(job: JobRecord, rounds: RoundMetrics[], options: JobQueryOp
   if (job.status === 'SUCCEEDED' && job.result) {
     const r = job.result;
     lines.push(`result     ${r.rounds} rounds, ${r.converged ? 'converged' : 'stopped at max rounds'}; ${r.algorithm === 'kmeans' ? `inertia ${num(r.inertia)}` : `loss ${num(r.loss)}, accuracy ${(r.accuracy * 100).toFixed(2)}%`}`);
+    // Held-out figures, scored by the job's last aggregation (spec validation or holdout).
+    if (r.validation) lines.push(...formatValidation(r.validation as ValidationReport));
   }
   if (job.status === 'FAILED') lines.push(`error      ${job.error ?? 'no reason recorded'}`);
   const backend = backendOf(job);
@@ -335,6 +347,9 @@ export function addAwsCommands(program: Command, io: CliIo): void {
     .option('--batch-size <n>', 'local-sgd: rows per mini-batch (default 64)', positiveInt)
     .option('--l2 <x>', 'logreg, svm: L2 penalty on standardised weights', nonNegativeNumber)
     .option('--C <x>', "logreg, svm: scikit-learn's C, instead of --l2: l2 = 1 / (C × rows)", positiveNumber)
+    .option('--class-weight <w>', `logreg, svm: each class's weight in the loss: balanced or JSON of label → weight, e.g. '{"spam": 5}'`, classWeight)
+    .option('--holdout <fraction>', 'leave this share of the rows out of training; the last aggregation scores the model on them', fraction)
+    .option('--validation <uri>', 's3:// held-out rows the last aggregation scores the model on (not with --holdout)')
     .addOption(new Option('--backend <name>', 'where the stack keeps the job\'s models, partials and barrier: dynamodb (default), s3 (the data bucket) or redis (needs a stack deployed with a Redis endpoint)').argParser(oneOf(STACK_BACKENDS)))
     .addOption(new Option('--sync <mode>', 'event: a fresh invocation per shard each round (default); linger: workers wait for the next round within a budget').argParser(oneOf(SPEC_SYNC_MODES)))
     .option('--linger-ms <ms>', 'with --sync linger: how long a worker waits for the next round (default: priced per job, docs/protocol.md)', nonNegativeInt)

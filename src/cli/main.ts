@@ -16,7 +16,7 @@ import { convert } from './convert.js';
 import { exportModel, type ExportOptions } from './export.js';
 import { gen } from './gen.js';
 import type { CliIo } from './io.js';
-import { addReportOptions, columnList, fraction, httpUrl, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber, redisUrl } from './options.js';
+import { addReportOptions, classWeight, columnList, fraction, httpUrl, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber, redisUrl } from './options.js';
 import { predict } from './predict.js';
 import { type PredictOptions } from './predictOptions.js';
 import { addSimulateCommand, addTuneCommand } from './simulate.js';
@@ -62,6 +62,7 @@ function addLogregOptions(command: Command): Command {
     .option('--lr <x>', 'gd, local-sgd: learning rate (default 0.5; local-sgd: of round 1, round r uses lr/√r)', positiveNumber)
     .option('--l2 <x>', 'L2 penalty on standardised weights (default 0)', nonNegativeNumber)
     .option('--C <x>', "scikit-learn's C, instead of --l2: l2 = 1 / (C × rows)", positiveNumber)
+    .option('--class-weight <w>', `each class's weight in the loss: balanced (rows / (classes × the class's rows)) or JSON of label → weight, e.g. '{"spam": 5}' (others 1); newton, lbfgs, gd`, classWeight)
     .option('--local-steps <n>', 'local-sgd: mini-batch steps per thread per round (default: one pass over its rows)', positiveInt)
     .option('--batch-size <n>', 'local-sgd: rows per mini-batch (default 64)', positiveInt);
 }
@@ -103,6 +104,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .addOption(new Option('--solver <name>', `${SVM_SOLVERS.join(', ')} (default newton: squared hinge; local-sgd: hinge)`).argParser(oneOf(SVM_SOLVERS)))
     .option('--l2 <x>', 'L2 penalty on standardised weights (default 0)', nonNegativeNumber)
     .option('--C <x>', "LIBLINEAR's C, instead of --l2: l2 = 1 / (C × rows)", positiveNumber)
+    .option('--class-weight <w>', `each class's weight in the loss: balanced or JSON of label → weight, e.g. '{"spam": 5}' (others 1); newton only`, classWeight)
     .option('--lr <x>', 'local-sgd: learning rate of round 1 (default 0.5; round r uses lr/√r)', positiveNumber)
     .option('--local-steps <n>', 'local-sgd: mini-batch steps per thread per round (default: one pass over its rows)', positiveInt)
     .option('--batch-size <n>', 'local-sgd: rows per mini-batch (default 64)', positiveInt)

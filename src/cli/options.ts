@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import { classWeightProblem, type ClassWeightSpec } from '../domain/spec.js';
 
 /** Option parsers with messages in plain words; commander adds the option's name. */
 
@@ -76,4 +77,18 @@ export function fraction(value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n >= 1) throw new InvalidArgumentError('must be a fraction between 0 and 1 (0.2 holds out a fifth of the rows).');
   return n;
+}
+
+/** `--class-weight`: "balanced", or a JSON object of label → weight > 0 (labels as the data writes them). */
+export function classWeight(value: string): ClassWeightSpec {
+  if (value.trim() === 'balanced') return 'balanced';
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new InvalidArgumentError(`must be balanced or a JSON object of label → weight, e.g. '{"spam": 5}'.`);
+  }
+  const problem = classWeightProblem(parsed);
+  if (problem) throw new InvalidArgumentError(`${problem}.`);
+  return parsed as ClassWeightSpec;
 }

@@ -1,12 +1,12 @@
 import type { PredictOptions } from './predictOptions.js';
 import { readFile } from 'node:fs/promises';
-import { predictKmeans, predictLogreg, predictMultinomial, predictSvm } from '../algorithms/index.js';
+import { predictKmeans, predictLogreg, predictMultinomial, predictSvm, predictSvmOvr } from '../algorithms/index.js';
 import { DataError, SpecError } from '../errors.js';
 import { readTable } from '../data/sources/load.js';
 import { formatFloat32, type Table } from '../data/table.js';
 import { classKey, labelKey } from '../data/textColumns.js';
 import { parseModel } from '../protocol/modelFile.js';
-import { classLabelsOf, isMultinomial, type ModelResult } from '../domain/results.js';
+import { classLabelsOf, isMultinomial, isOneVsRest, type ModelResult } from '../domain/results.js';
 import { writeFileAtomic } from '../util/files.js';
 import { isS3Uri, readStoredModel } from '../serve/storedModel.js';
 import { batchPredictCli, isBatchPredict } from './batch-predict.js';
@@ -75,6 +75,13 @@ export async function predict(options: PredictOptions, io: CliIo): Promise<void>
       index = label;
       header = `prediction,${classes.map((c) => csvField(`p_${String(c)}`)).join(',')}`;
       rest = (i) => Array.from(probabilities.subarray(i * C, (i + 1) * C)).join(',');
+    } else if (isOneVsRest(model)) {
+      // The class, then each one-vs-rest problem's decision value w_k·x + b_k.
+      const { label, decision } = predictSvmOvr(model, features, table.rows);
+      const C = classes.length;
+      index = label;
+      header = `prediction,${classes.map((c) => csvField(`decision_${String(c)}`)).join(',')}`;
+      rest = (i) => Array.from(decision.subarray(i * C, (i + 1) * C)).join(',');
     } else {
       // Logistic regression: P(class 1); SVM: the decision value w·x + b (class 1 where ≥ 0).
       const svm = model.algorithm === 'svm';
@@ -106,6 +113,7 @@ export async function predict(options: PredictOptions, io: CliIo): Promise<void>
 function outputColumns(model: ModelResult): string[] {
   if (model.algorithm === 'kmeans') return ['cluster', 'distance'];
   if (isMultinomial(model)) return ['prediction', ...model.classes.map((c) => `p_${String(c)}`)];
+  if (isOneVsRest(model)) return ['prediction', ...model.classes.map((c) => `decision_${String(c)}`)];
   return ['prediction', model.algorithm === 'svm' ? 'decision' : 'probability'];
 }
 

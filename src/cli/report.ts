@@ -1,6 +1,6 @@
 import { DEFAULT_BATCH, DEFAULT_SGD_LR } from '../algorithms/logreg/localSgd.js';
 import type { LogregSpec } from '../domain/spec.js';
-import { isMultinomial } from '../domain/results.js';
+import { isMultinomial, isOneVsRest } from '../domain/results.js';
 import type { RunReport } from '../report/schema.js';
 import type { TrainOutcome } from '../runtime/LocalRuntime.js';
 import { bytes, int, ms, num } from '../util/format.js';
@@ -20,9 +20,10 @@ export function formatReport(outcome: TrainOutcome, report: RunReport, context: 
     spec.algorithm === 'kmeans'
       ? `k-means, k = ${spec.k}`
       : spec.algorithm === 'svm'
-        ? `linear SVM (${spec.solver === 'local-sgd' ? `hinge, ${localSgdTitle(spec)}` : 'squared hinge, newton'}), ${penaltyTitle(spec, data.rows)}`
+        ? `linear SVM (${spec.solver === 'local-sgd' ? `hinge, ${localSgdTitle(spec)}` : `squared hinge, newton${isOneVsRest(result) ? `, one-vs-rest on ${result.classes.length} classes` : ''}`}), ${penaltyTitle(spec, data.rows)}`
         : logregTitle(spec, result.algorithm === 'logreg' ? result.solver : undefined, data.rows, isMultinomial(result) ? result.classes.length : undefined);
-  lines.push(`${title}, on ${context.data} (${int(data.rows)} rows × ${data.dims} features)`);
+  const weights = 'classWeight' in spec && spec.classWeight !== undefined ? `, class weights ${typeof spec.classWeight === 'string' ? spec.classWeight : JSON.stringify(spec.classWeight)}` : '';
+  lines.push(`${title}${weights}, on ${context.data} (${int(data.rows)} rows × ${data.dims} features)`);
   lines.push(`job        ${job.jobId}: ${spec.workers} workers × ${threads} threads, backend ${report.job.backend}`);
   if (result.algorithm === 'kmeans') {
     lines.push(`rounds     ${result.rounds}, ${result.converged ? `converged (largest centroid shift ${num(lastShift)} ≤ tol ${spec.tol})` : `stopped at max rounds (shift ${num(lastShift)} > tol ${spec.tol})`}`);

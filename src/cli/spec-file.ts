@@ -83,9 +83,12 @@ export async function trainJob(algorithm: 'kmeans' | 'logreg' | 'svm' | undefine
   const input: Record<string, unknown> = {
     ...fromFile,
     algorithm: chosen,
-    ...pick(['workers', 'threads', 'maxRounds', 'tol', 'seed', 'k', 'nInit', 'solver', 'lr', 'l2', 'C', 'localSteps', 'batchSize', 'holdout']),
+    ...pick(['workers', 'threads', 'maxRounds', 'tol', 'seed', 'k', 'nInit', 'solver', 'lr', 'l2', 'C', 'localSteps', 'batchSize', 'holdout', 'classWeight']),
     data: { ...fileData, ...labelColumn, uri: data },
   };
+  // --validation goes into the spec, so that the job's last aggregation scores it (protocol/heldOut.ts),
+  // when the run's data source can read it (both local, or both s3://); otherwise train scores it after.
+  if (use('validation') && input.holdout === undefined && options.validation!.startsWith('s3://') === data.startsWith('s3://')) input.validation = options.validation;
   // --sync linger goes into the spec (the workers read it); event and barrier-wait are how the local
   // run is driven, and leave the spec in the event-driven mode.
   if (use('sync')) {

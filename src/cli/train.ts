@@ -16,7 +16,7 @@ import { buildReport } from '../report/build.js';
 import { checkReportPath, reportJson, writeReport } from '../report/write.js';
 import { ms } from '../util/format.js';
 import { SpecError } from '../errors.js';
-import { formatValidation, scoreValidation } from './validation.js';
+import { formatValidation, scoreValidation, type ValidationReport } from './validation.js';
 
 /**
  * `bspml train [kmeans|logreg] [--spec NAME.job.json]`: runs one job on the local runtime and
@@ -26,8 +26,9 @@ export async function train(algorithm: 'kmeans' | 'logreg' | 'svm' | undefined, 
   const { spec, input, backend, data } = await trainJob(algorithm, options, given);
   if (options.out) await checkWritable(options.out);
   // A validation set that cannot be read fails before training, not after.
-  if (options.validation !== undefined && spec.holdout !== undefined) throw new SpecError('give --validation FILE or --holdout FRACTION, not both', 'holdout');
-  if (options.validation !== undefined) await checkValidation(options.validation, options.s3Endpoint);
+  const validationUri = options.validation ?? (spec.algorithm === 'kmeans' || spec.algorithm === 'logreg' || spec.algorithm === 'svm' ? spec.validation : undefined);
+  if (validationUri !== undefined && spec.holdout !== undefined) throw new SpecError('give --validation FILE or --holdout FRACTION, not both', 'holdout');
+  if (validationUri !== undefined) await checkValidation(validationUri, options.s3Endpoint);
   if (options.report) {
     checkReportPath(options.report);
     await checkWritable(options.report);
@@ -61,15 +62,19 @@ export async function train(algorithm: 'kmeans' | 'logreg' | 'svm' | undefined, 
   });
   try {
     const outcome: TrainOutcome | BarrierWaitOutcome = await runtime.train(input).finally(() => progress?.stop());
-    // Scored before the model is written: a validation file that does not fit leaves --out as it was.
+    // The job's last aggregation scored the held-out rows (protocol/heldOut.ts) when the spec has
+    // them; a validation set the run's source cannot read (s3:// beside a local file) is scored here,
+    // before the model is written: a validation file that does not fit leaves --out as it was.
+    const { validation: scored, ...model } = outcome.result;
     const validation =
-      options.validation !== undefined
-        ? await scoreValidation(options.validation, outcome.result, options.s3Endpoint)
+      (scored as ValidationReport | undefined) ??
+      (validationUri !== undefined
+        ? await scoreValidation(validationUri, outcome.result, options.s3Endpoint)
         : spec.holdout !== undefined
           ? await scoreValidation(data, outcome.result, options.s3Endpoint, { fraction: spec.holdout, seed: spec.seed, keep: 'holdout' })
-          : undefined;
+          : undefined);
     if (options.out) {
-      await writeFileAtomic(options.out, `${JSON.stringify({ ...outcome.result, jobId: outcome.job.jobId, data }, null, 2)}\n`);
+      await writeFileAtomic(options.out, `${JSON.stringify({ ...model, jobId: outcome.job.jobId, data }, null, 2)}\n`);
     }
     const report = buildReport({
       source: 'local',

@@ -1,4 +1,4 @@
-import type { LogregSolver } from '../domain/spec.js';
+import type { ClassWeightSpec, LogregSolver } from '../domain/spec.js';
 import type { Backend } from '../emulators/open.js';
 
 export const SYNC_DESIGNS = ['event', 'linger', 'barrier-wait'] as const;
@@ -57,6 +57,8 @@ export interface TrainOptions {
   lr?: number;
   l2?: number;
   C?: number;
+  /** Class weights: balanced or label → weight (logreg, svm). */
+  classWeight?: ClassWeightSpec;
   // local SGD (logreg, svm)
   localSteps?: number;
   batchSize?: number;

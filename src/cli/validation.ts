@@ -1,10 +1,9 @@
-import { predictKmeans, predictLogreg, predictMultinomial, predictSvm } from '../algorithms/index.js';
+import { scoreRows, type ValidationReport } from '../protocol/score.js';
 import type { Holdout } from '../data/holdout.js';
 import { readTable } from '../data/sources/load.js';
 import { classKey, labelKey } from '../data/textColumns.js';
 import { DataError } from '../errors.js';
-import { binaryAuc, classificationMetrics, heldOutInertia, type ClassificationMetrics } from '../metrics/classification.js';
-import { classLabelsOf, isMultinomial, type ModelResult } from '../domain/results.js';
+import { classLabelsOf, type ModelResult } from '../domain/results.js';
 import { datasetSource } from './datasets.js';
 import { selectColumns } from './predict.js';
 
@@ -14,10 +13,7 @@ import { selectColumns } from './predict.js';
  * ignored), its labels read as text and mapped to the model's classes.
  */
 
-/** What the report's `validation` block holds. */
-export type ValidationReport =
-  | ({ uri: string; algorithm: 'kmeans'; rows: number; inertia: number } & Record<string, unknown>)
-  | ({ uri: string; algorithm: 'logreg' | 'svm' } & Omit<ClassificationMetrics, 'logLoss'> & { logLoss?: number });
+export type { ValidationReport } from '../protocol/score.js';
 
 /**
  * Scores `model` on the rows of `uri`; with `holdout`, on the rows of the training data set that
@@ -34,9 +30,7 @@ export async function scoreValidation(uri: string, model: ModelResult, s3Endpoin
       textColumns: (columns) => columns.flatMap((c, i) => (model.featureNames.includes(c) ? [] : [i])),
     });
     const { features, labels } = selectColumns(model, table, uri, { model: '', data: uri, allowExtraColumns: true });
-    if (model.algorithm === 'kmeans') {
-      return { uri: named, algorithm: 'kmeans', rows: table.rows, inertia: heldOutInertia(model.centroids, features, table.rows, model.dims) };
-    }
+    if (model.algorithm === 'kmeans') return scoreRows(model, features, table.rows, undefined, named);
     if (labels === undefined) throw new DataError(uri, `has no label column "${model.labelName}" to score the model against`, { field: model.labelName });
     const classes = classLabelsOf(model);
     const index = new Map(classes.map((c, i) => [classKey(c), i]));
@@ -50,25 +44,7 @@ export async function scoreValidation(uri: string, model: ModelResult, s3Endpoin
       }
       truth[i] = k;
     }
-    if (isMultinomial(model)) {
-      const { probabilities } = predictMultinomial(model, features, table.rows);
-      return { uri: named, algorithm: 'logreg', ...classificationMetrics(truth, probabilities, classes) };
-    }
-    if (model.algorithm === 'logreg') {
-      const p = predictLogreg(model, features, table.rows);
-      const probabilities = new Float64Array(2 * table.rows);
-      for (let i = 0; i < table.rows; i++) {
-        probabilities[2 * i] = 1 - p[i]!;
-        probabilities[2 * i + 1] = p[i]!;
-      }
-      return { uri: named, algorithm: 'logreg', ...classificationMetrics(truth, probabilities, classes) };
-    }
-    // The SVM has decision values, no probabilities: no log-loss; AUC ranks by the decision value.
-    const decision = predictSvm(model, features, table.rows);
-    const hard = new Float64Array(2 * table.rows);
-    for (let i = 0; i < table.rows; i++) hard[2 * i + (decision[i]! >= 0 ? 1 : 0)] = 1;
-    const { logLoss: _none, ...metrics } = classificationMetrics(truth, hard, classes);
-    return { uri: named, algorithm: 'svm', ...metrics, auc: binaryAuc(truth, Float64Array.from(decision)) };
+    return scoreRows(model, features, table.rows, truth, named);
   } finally {
     source.close();
   }

@@ -39,6 +39,8 @@ export interface DataSummary {
    * `classLabels[i]`, and the training rounds' labels are those indices.
    */
   classLabels?: (string | number)[];
+  /** Each class's weight in the loss (--class-weight, algorithms/classWeights.ts), by class index; absent: all 1. */
+  classWeights?: number[];
 }
 
 /**

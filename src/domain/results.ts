@@ -1,7 +1,12 @@
 import type { LogregSolver, SvmSolver } from './spec.js';
 
 /** The trained model as written to `--out` and stored with a finished job. */
-export type ModelResult = KmeansResult | LogregResult | MultinomialResult | SvmResult;
+export type ModelResult = KmeansResult | LogregResult | MultinomialResult | SvmResult | SvmOvrResult;
+
+/** A one-vs-rest SVM (a row of weights per class), as opposed to a binary one. */
+export function isOneVsRest(model: ModelResult): model is SvmOvrResult {
+  return model.algorithm === 'svm' && Array.isArray(model.bias);
+}
 
 /** A multinomial logistic regression (a row of weights per class), as opposed to a binary one. */
 export function isMultinomial(model: ModelResult): model is MultinomialResult {
@@ -9,8 +14,19 @@ export function isMultinomial(model: ModelResult): model is MultinomialResult {
 }
 
 /** A classifier's labels for its classes 0..C−1 (files from before any labels: 0, 1, …). */
-export function classLabelsOf(model: LogregResult | MultinomialResult | SvmResult): (string | number)[] {
+export function classLabelsOf(model: LogregResult | MultinomialResult | SvmResult | SvmOvrResult): (string | number)[] {
   return model.classes ?? [0, 1];
+}
+
+/**
+ * A model's figures on held-out rows (protocol/score.ts's ValidationReport), scored by the
+ * aggregation that ends the job when its spec has `validation` or `holdout` (protocol/heldOut.ts).
+ */
+export interface HeldOutFigures {
+  uri: string;
+  algorithm: 'kmeans' | 'logreg' | 'svm';
+  rows: number;
+  [figure: string]: unknown;
 }
 
 export interface KmeansResult {
@@ -24,6 +40,8 @@ export interface KmeansResult {
   inertia: number;
   rounds: number;
   converged: boolean;
+  /** Held-out figures (spec validation or holdout), scored in the job's last aggregation. */
+  validation?: HeldOutFigures;
 }
 
 export interface LogregResult {
@@ -40,6 +58,8 @@ export interface LogregResult {
   classes?: (string | number)[];
   weights: number[];
   bias: number;
+  /** Each class's weight in the loss (--class-weight), classes in `classes`' order; absent: all 1. */
+  classWeights?: number[];
   /** The objective: the data term (mean log-loss) plus `penalty`. */
   loss: number;
   /** (λ/2)·‖v‖² of the written weights (standardised); absent in older files. */
@@ -48,6 +68,8 @@ export interface LogregResult {
   gradNorm: number;
   rounds: number;
   converged: boolean;
+  /** Held-out figures (spec validation or holdout), scored in the job's last aggregation. */
+  validation?: HeldOutFigures;
 }
 
 /**
@@ -71,4 +93,16 @@ export type SvmResult = Omit<LogregResult, 'algorithm' | 'solver'> & {
   solver?: SvmSolver;
   /** scikit-learn's names (LinearSVC's `loss`). */
   lossFunction?: 'squared_hinge' | 'hinge';
+};
+
+/**
+ * A one-vs-rest linear SVM (C > 2 classes, algorithms/svm/oneVsRest.ts): a row of weights and a
+ * bias per class, problem k separating class k from the rest; the predicted class is the largest
+ * w_k·x + b_k. `loss` is the sum of the C problems' objectives, `penalty` the sum of their penalties.
+ */
+export type SvmOvrResult = Omit<SvmResult, 'weights' | 'bias' | 'classes'> & {
+  multiClass: 'ovr';
+  classes: (string | number)[];
+  weights: number[][];
+  bias: number[];
 };

@@ -24,6 +24,33 @@ export const STACK_BACKENDS = ['dynamodb', 's3', 'redis'] as const;
 export type StackBackend = (typeof STACK_BACKENDS)[number];
 export const DEFAULT_STACK_BACKEND: StackBackend = 'dynamodb';
 
+/** Class weights (algorithms/classWeights.ts): "balanced", or labels as the data writes them → weights > 0. */
+export type ClassWeightSpec = 'balanced' | Record<string, number>;
+
+/** Why `value` is not a class-weight setting, in words for `--class-weight` and the spec's `classWeight`; undefined when it is one. */
+export function classWeightProblem(value: unknown): string | undefined {
+  if (value === 'balanced') return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return `must be "balanced" or an object of label → weight, e.g. {"spam": 5, "ham": 1}; got ${JSON.stringify(value)}`;
+  }
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.length === 0) return 'names no class: give at least one label → weight, or leave it out';
+  for (const [label, weight] of entries) {
+    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight <= 0) {
+      return `the weight of ${JSON.stringify(label)} must be a number > 0; got ${JSON.stringify(weight)}`;
+    }
+  }
+  return undefined;
+}
+
+const classWeight = z
+  .custom<ClassWeightSpec>()
+  .superRefine((value, ctx) => {
+    const problem = classWeightProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .optional();
+
 /** Most shards (worker invocations per round) a spec may ask for. */
 export const MAX_WORKERS = 1000;
 
@@ -54,6 +81,11 @@ const common = {
    * part (data/holdout.ts): the same rows whatever W; `bspml train` scores the model on them.
    */
   holdout: z.number().gt(0, 'must be a fraction between 0 and 1').lt(1, 'must be a fraction between 0 and 1').optional(),
+  /**
+   * Held-out rows (a file, a directory of parts or s3://…) the job's last aggregation scores the
+   * model on (protocol/heldOut.ts); the figures come back in the result's `validation`. Not with holdout.
+   */
+  validation: z.string().min(1, 'must name a data set').optional(),
   /** How the aggregator gets a round's partials: merged per barrier group first (tree), read one by one (flat), or auto (src/protocol/groupMerge.ts). */
   merge: z.enum(['auto', 'tree', 'flat']).optional(),
   sync: z.enum(SPEC_SYNC_MODES).optional(),
@@ -123,6 +155,8 @@ export const logregSpecSchema = z
     l2: z.number().min(0).optional(),
     /** scikit-learn's C, as an alias: l2 = 1 / (C · rows). Not with an explicit l2. */
     C: z.number().positive().optional(),
+    /** Class weights (scikit-learn's class_weight): "balanced" or {label: weight}. */
+    classWeight,
     ...localSgd,
     ...common,
   })
@@ -139,6 +173,8 @@ export const svmSpecSchema = z
     l2: z.number().min(0).optional(),
     /** LIBLINEAR's C, as an alias: l2 = 1 / (C · rows). Not with an explicit l2. */
     C: z.number().positive().optional(),
+    /** Class weights (scikit-learn's class_weight): "balanced" or {label: weight}. */
+    classWeight,
     ...common,
   })
   .strict();
@@ -169,6 +205,7 @@ export function parseJobSpec(input: unknown): JobSpec {
   const result = jobSpecSchema.safeParse(input);
   if (result.success) {
     const spec = result.data;
+    if (spec.validation !== undefined && spec.holdout !== undefined) throw new SpecError('invalid job spec: validation (--validation): give validation or holdout, not both', 'validation');
     if (spec.lingerMs !== undefined && spec.sync !== 'linger') throw new SpecError(`invalid job spec: lingerMs (--linger-ms): only with sync linger, not ${spec.sync ?? 'event'}`, 'lingerMs');
     if (spec.algorithm === 'logreg' || spec.algorithm === 'svm') {
       if (spec.data.labelColumn === undefined) spec.data.labelColumn = 'last';
@@ -179,6 +216,11 @@ export function parseJobSpec(input: unknown): JobSpec {
           if (spec[field as keyof typeof LOCAL_SGD_FIELDS] !== undefined) throw new SpecError(`invalid job spec: ${field} (${option}): only with solver local-sgd, not ${solver}`, field);
         }
         if (spec.algorithm === 'svm' && spec.lr !== undefined) throw new SpecError(`invalid job spec: lr (--lr): the SVM takes a learning rate only with solver local-sgd, not ${solver}`, 'lr');
+      }
+      // Local SGD steps on each row in turn and GIANT solves each thread's own Newton system: both
+      // would need the weight inside their kernels, which the class-by-class sums (algorithms/weightedPartial.ts) do not give.
+      if (spec.classWeight !== undefined && (spec.solver === 'local-sgd' || spec.solver === 'giant')) {
+        throw new SpecError(`invalid job spec: classWeight (--class-weight): not with solver ${spec.solver}; ${spec.algorithm === 'svm' ? 'newton' : 'newton, lbfgs or gd (lbfgs for more than two classes)'} take class weights`, 'classWeight');
       }
       const most = maxLocalSteps();
       if (spec.localSteps !== undefined && spec.localSteps > most) {

@@ -1,4 +1,4 @@
-import { classLabelsOf, isMultinomial, type KmeansResult, type ModelResult } from '../domain/results.js';
+import { classLabelsOf, isMultinomial, isOneVsRest, type KmeansResult, type ModelResult } from '../domain/results.js';
 import { VERSION } from '../version.js';
 import { DataType, encodeModel, type Model, type Node, type Tensor, type ValueInfo } from './onnxProto.js';
 
@@ -47,6 +47,17 @@ export function toOnnx(model: ModelResult): Uint8Array {
       outputs = [
         { name: 'label', type: labelType, shape: ['N'], doc: 'the most probable class, as the training data wrote it' },
         { name: 'probabilities', type: DataType.DOUBLE, shape: ['N', C], doc: 'P(class) in the order of the metadata\'s classes' },
+      ];
+    } else if (isOneVsRest(model)) {
+      // decision = X·Wᵀ + b, one column per one-vs-rest problem; the class of the largest (the first on ties, as predict).
+      const W = graph.constant('W', transpose(model.weights), [model.dims, C]);
+      graph.node('MatMul', ['X_double', W.name], ['XW']);
+      graph.node('Add', ['XW', graph.constant('B', model.bias, [C]).name], ['decision']);
+      graph.node('ArgMax', ['decision'], ['class_index'], { axis: 1, keepdims: 0, select_last_index: 0 });
+      graph.node('Gather', [classTensor.name, 'class_index'], ['label'], { axis: 0 });
+      outputs = [
+        { name: 'label', type: labelType, shape: ['N'], doc: 'the class of the largest decision value, as the training data wrote it' },
+        { name: 'decision', type: DataType.DOUBLE, shape: ['N', C], doc: 'w_k·x + b_k of each one-vs-rest problem, in the order of the metadata\'s classes' },
       ];
     } else {
       // z = X·w + b, one column.

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { algorithmFor } from '../algorithms/index.js';
-import { BspmlError, MissingStateError, PartialMissingError } from '../errors.js';
+import { BspmlError, DataError, MissingStateError, PartialMissingError } from '../errors.js';
+import type { HeldOutFigures } from '../domain/results.js';
+import { scoreHeldOut } from './heldOut.js';
 import { decodeModel, decodePartial, encodeModel, modelDigest } from './codec.js';
 import { clock, type ProtocolDeps } from './deps.js';
 import { afterRound, limitsOf } from './costGuard.js';
@@ -29,7 +31,7 @@ export type AggregateOutcome =
  * aggregated into the job once. The preparation round (round 0) merges summaries instead and
  * initialises the model (see prepare.ts).
  */
-export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now' | 'limits' | 'delayed'>, message: CompletionMessage): Promise<AggregateOutcome> {
+export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now' | 'limits' | 'delayed'> & Partial<Pick<ProtocolDeps, 'datasets'>>, message: CompletionMessage): Promise<AggregateOutcome> {
   const { store } = deps;
   const job = await store.getJob(message.jobId);
   if (!job) return { status: 'ignored', reason: `job ${message.jobId} does not exist` };
@@ -123,7 +125,7 @@ async function rerunStrays(deps: Pick<ProtocolDeps, 'store' | 'fanout'>, job: Jo
 
 /** A training round whose partials are all in: update the model, record the round, then finish or advance. */
 async function aggregateTraining(
-  deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now' | 'limits' | 'delayed'>,
+  deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now' | 'limits' | 'delayed'> & Partial<Pick<ProtocolDeps, 'datasets'>>,
   job: JobRecord,
   algorithm: Algorithm,
   shape: Shape,
@@ -168,7 +170,22 @@ async function aggregateTraining(
   const rounds = job.round;
   const guard = afterRound(job, metrics, limitsOf(deps.limits));
   if (update.converged || rounds >= job.spec.maxRounds) {
-    const result = algorithm.result(job.spec, job.data!, update.model, update, merged, rounds);
+    let result = algorithm.result(job.spec, job.data!, update.model, update, merged, rounds);
+    // Held-out figures in this same step (no extra round): the spec's validation set or holdout share.
+    if (deps.datasets) {
+      let validation;
+      try {
+        validation = await scoreHeldOut(deps.datasets, job, result);
+      } catch (error) {
+        // A held-out set that cannot be read or does not fit the model fails the job with the reason; anything else (a transient read) is retried.
+        if (!(error instanceof DataError)) throw error;
+        const reason = error.message;
+        await failJob(store, job.jobId, reason, error.code);
+        await endLingering(store, job);
+        return { status: 'failed', reason };
+      }
+      if (validation) result = { ...result, validation: validation as HeldOutFigures };
+    }
     if (await store.updateJob(job.jobId, { round: job.round, status: 'RUNNING' }, { status: 'SUCCEEDED', result, costUsd: guard.costUsd })) {
       await endLingering(store, job);
       await clearFinished(store, job);

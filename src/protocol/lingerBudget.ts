@@ -1,22 +1,34 @@
 import { PRICES } from '../costs/prices.js';
 
 /*
- * How long a lingering worker waits for the next round by default: as long as waiting costs less
- * than what leaving costs. This is the break-even rule of ski rental (Karlin, Manasse, McGeoch and
- * Owicki, "Competitive randomized algorithms for non-uniform problems", SODA 1990): waiting up to the
- * price of the alternative never pays more than twice the best choice made with hindsight.
+ * How long a lingering worker waits for the next round by default: as long as waiting costs the job
+ * less than this worker's leaving costs it. This is the break-even rule of ski rental (Karlin,
+ * Manasse, McGeoch and Owicki, "Competitive randomized algorithms for non-uniform problems", SODA
+ * 1990): waiting up to the price of the alternative never pays more than twice the best choice made
+ * with hindsight.
  *
- *   waiting, per second:  m·p_GBs + f·p_poll
- *   leaving, once:        p_invoke + p_publish + (1 − 1/W)·t_load·m·p_GBs
- *   budget:               1000 · leaving / waiting   (ms)
+ *   waiting, per second:  w = m·p_GBs + f·p_poll
+ *   leaving, once:        p_invoke + p_publish + miss·t_load·m·p_GBs  +  (W − 1)·w·miss·t_load
+ *   budget:               1000 · leaving / w   (ms)
  *
  * m: the worker's memory (GB); p_GBs: Lambda's price per GB-s; f: polls per second at the longest
  * pause (1000 / the wait's longest pause, LINGER_POLL_MAX_MS or less for short rounds); p_poll: one poll of the store (a strongly consistent DynamoDB
  * read, an S3 GET; nothing on Redis or in memory); p_invoke, p_publish: a Lambda request and an SNS
- * publish; t_load: the time to load the shard; 1 − 1/W: the chance that the next round's invocation
+ * publish; t_load: the time to load the shard; miss = 1 − 1/W: the chance that the next round's invocation
  * lands on an environment without the shard (Lambda documents no affinity, so with W environments
  * each holding one shard a task finds its own with probability 1/W), when it is loaded again and
  * billed. Prices from src/costs/prices.ts.
+ *
+ * The last term is what a leaver costs the others (issue 18: the rule without it let every k-means
+ * claim lapse). The job pays every worker's wait, not this one's alone: a shard that is re-invoked
+ * instead of handed over reaches the barrier a reload later than the rest (they compute at once,
+ * it loads first), and the W − 1 lingering workers wait that much longer at the next barrier, billed.
+ * Without it, a transient gap (the preparation round's cold starts, a slow round) made every worker
+ * leave, the next round came through the fan-out with its spread of deliveries, its gap outlasted
+ * the budget again, and the job fell into the event-driven mode for good. The re-invocation's own
+ * delivery delay (SNS, an Invoke) would add to the others' wait too; the worker cannot measure it,
+ * so it is left out (the budget errs short). Whether lingering pays at all for a job, against the
+ * event-driven mode, is `bspml tune`'s question (it simulates both).
  */
 
 /** Longest pause between two polls of a lingering worker (ms). */
@@ -60,7 +72,9 @@ export function lingerBudget(inputs: BudgetInputs): Budget {
   const pollsPerSecond = 1000 / (inputs.pollMaxMs ?? LINGER_POLL_MAX_MS);
   const waitUsdPerSecond = gb * PRICES.lambdaGbSecond.usd + pollsPerSecond * pollPriceUsd(inputs.backend);
   const miss = inputs.shards > 1 ? 1 - 1 / inputs.shards : 0;
-  const leaveUsd = PRICES.lambdaRequest.usd + PRICES.snsPublish.usd + miss * (inputs.loadMs / 1000) * gb * PRICES.lambdaGbSecond.usd;
+  const reloadS = miss * (inputs.loadMs / 1000);
+  const others = Math.max(0, inputs.shards - 1);
+  const leaveUsd = PRICES.lambdaRequest.usd + PRICES.snsPublish.usd + reloadS * gb * PRICES.lambdaGbSecond.usd + others * reloadS * waitUsdPerSecond;
   const ms = Math.min(MAX_DEFAULT_LINGER_MS, Math.round((1000 * leaveUsd) / waitUsdPerSecond));
   return { ms, waitUsdPerSecond, leaveUsd };
 }

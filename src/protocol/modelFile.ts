@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { SpecError } from '../errors.js';
-import { isMultinomial, type ModelResult } from '../domain/results.js';
+import { isMultinomial, isOneVsRest, type ModelResult } from '../domain/results.js';
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 
@@ -28,6 +28,8 @@ const logregModel = z.object({
   classes: z.array(classLabel).length(2).optional(),
   weights: z.array(finite),
   bias: finite,
+  /** Each class's weight in the loss (--class-weight); absent: all 1. */
+  classWeights: z.array(z.number().positive()).optional(),
   loss: z.number(),
   penalty: z.number().optional(),
   accuracy: z.number(),
@@ -45,12 +47,21 @@ const multinomialModel = logregModel.extend({
   bias: z.array(finite),
 });
 
+/** A one-vs-rest SVM (C > 2 classes): a row of weights and a bias per class. */
+const svmOvrModel = svmModel.extend({
+  multiClass: z.literal('ovr').optional(),
+  classes: z.array(classLabel).min(3),
+  weights: z.array(z.array(finite)),
+  bias: z.array(finite),
+});
+
 const modelSchema = z.discriminatedUnion('algorithm', [kmeansModel, logregModel, svmModel]);
 
 /** A logistic-regression file with a bias per class is multinomial. */
 function schemaOf(value: unknown) {
   const record = value as { algorithm?: unknown; bias?: unknown } | null;
-  return typeof record === 'object' && record !== null && record.algorithm === 'logreg' && Array.isArray(record.bias) ? multinomialModel : modelSchema;
+  if (typeof record !== 'object' || record === null || !Array.isArray(record.bias)) return modelSchema;
+  return record.algorithm === 'logreg' ? multinomialModel : record.algorithm === 'svm' ? svmOvrModel : modelSchema;
 }
 
 /** Validates a model file's JSON (as `--out` writes it); throws SpecError naming the bad field. */
@@ -65,10 +76,10 @@ export function parseModel(value: unknown, file: string): ModelResult {
   if (model.algorithm !== 'kmeans' && model.classes && new Set(model.classes.map(String)).size !== model.classes.length) {
     throw new SpecError(`${file}: not a bspml model: classes: a class is named twice`, 'classes');
   }
-  if (isMultinomial(model) && (model.weights.length !== model.classes.length || model.bias.length !== model.classes.length)) {
+  if ((isMultinomial(model) || isOneVsRest(model)) && (model.weights.length !== model.classes.length || model.bias.length !== model.classes.length)) {
     throw new SpecError(`${file}: not a bspml model: ${model.classes.length} classes but ${model.weights.length} rows of weights and ${model.bias.length} biases`, 'classes');
   }
-  const widths = model.algorithm === 'kmeans' ? model.centroids.map((c) => c.length) : isMultinomial(model) ? model.weights.map((w) => w.length) : [model.weights.length];
+  const widths = model.algorithm === 'kmeans' ? model.centroids.map((c) => c.length) : isMultinomial(model) || isOneVsRest(model) ? model.weights.map((w) => w.length) : [model.weights.length];
   if (widths.some((w) => w !== model.dims) || model.featureNames.length !== model.dims) {
     throw new SpecError(`${file}: not a bspml model: dims = ${model.dims} does not match its weights or centroids`, 'dims');
   }

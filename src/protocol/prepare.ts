@@ -1,4 +1,5 @@
 import { algorithmFor } from '../algorithms/index.js';
+import { resolveClassWeights } from '../algorithms/classWeights.js';
 import type { LoadOptions } from '../data/dataset.js';
 import type { DatasetLayout } from '../data/layout.js';
 import type { PieceReport } from '../data/types.js';
@@ -144,6 +145,9 @@ export function prepareModel(job: JobRecord & { layout: DatasetLayout }, partial
   const algorithm = algorithmFor(spec);
   algorithm.validate(spec, prepared);
   const classes = algorithm.classes?.(spec, prepared);
+  // From the label counts this round collected: no pass of its own.
+  const classWeight = 'classWeight' in spec ? spec.classWeight : undefined;
+  const classWeights = classWeight !== undefined && classLabels ? resolveClassWeights(classWeight, classLabels, prepared.labels!, layout.uri) : undefined;
   const model = algorithm.init(spec, prepared);
   return {
     model,
@@ -154,6 +158,7 @@ export function prepareModel(job: JobRecord & { layout: DatasetLayout }, partial
       ...(layout.labelName !== undefined ? { labelName: layout.labelName } : {}),
       ...(classes !== undefined ? { classes } : {}),
       ...(classLabels !== undefined ? { classLabels } : {}),
+      ...(classWeights !== undefined ? { classWeights } : {}),
     },
     // A shard can hold no rows when its byte range holds no line start, or when the parts cannot
     // be split (a gzip part) into as many ranges as workers; its partials are then zero.

@@ -14,14 +14,15 @@ function title(report: RunReport): string {
   const spec = report.spec as { algorithm?: string; k?: number; lr?: number; l2?: number; C?: number; solver?: string };
   if (spec.algorithm === 'kmeans') return `k-means, k = ${spec.k}`;
   // The settings a user gave: the solver when named (lr only where it steps), C when given as C.
-  const penalty = spec.C !== undefined ? `C = ${spec.C}` : `l2 = ${spec.l2 ?? 0}`;
+  const weights = (spec as { classWeight?: unknown }).classWeight;
+  const penalty = `${spec.C !== undefined ? `C = ${spec.C}` : `l2 = ${spec.l2 ?? 0}`}${weights !== undefined ? `, class weights ${typeof weights === 'string' ? weights : JSON.stringify(weights)}` : ''}`;
   const lr = spec.solver === 'gd' || spec.solver === 'local-sgd' ? `, lr = ${spec.lr ?? 0.5}` : '';
   // A multinomial model has a bias per class (a binary one names its two classes too).
   const result = report.result as { classes?: unknown[]; bias?: unknown } | null;
   const classes = Array.isArray(result?.bias) ? result.classes?.length : undefined;
   if (spec.algorithm === 'logreg' && classes !== undefined) return `multinomial logistic regression (${classes} classes, lbfgs), ${penalty}`;
   if (spec.algorithm === 'logreg') return `logistic regression${spec.solver ? ` (${spec.solver}${lr})` : ''}, ${penalty}`;
-  if (spec.algorithm === 'svm') return `linear SVM (${spec.solver === 'local-sgd' ? `hinge, local-sgd${lr}` : 'squared hinge, newton'}), ${penalty}`;
+  if (spec.algorithm === 'svm') return `linear SVM (${spec.solver === 'local-sgd' ? `hinge, local-sgd${lr}` : `squared hinge, newton${classes !== undefined ? `, one-vs-rest on ${classes} classes` : ''}`}), ${penalty}`;
   return 'unknown algorithm';
 }
 

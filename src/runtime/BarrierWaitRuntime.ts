@@ -98,12 +98,30 @@ export class BarrierWaitRuntime {
     const pool = (this.containers ??= this.makeContainers(first.length));
     const ioByRound = new Map<number, IoCounts>();
     const totals = { workerMs: 0, waitMs: 0, polls: 0 };
-    const containers = await Promise.all(first.map((task) => pool.acquire(task.jobId, task.shard, threads)));
-    try {
-      await Promise.all(first.map((task, i) => this.workerLoop(containers[i]!, task, ioByRound, totals)));
-    } finally {
-      await Promise.all(containers.map((c) => pool.release(c)));
-    }
+    // Each worker starts on its round as soon as its own container is up (as the paper's functions
+    // do once invoked), not once all are: the barrier is where they wait for each other.
+    const containers: CountedContainer[] = [];
+    const failures: unknown[] = [];
+    await Promise.all(
+      first.map(async (task) => {
+        let container: CountedContainer;
+        try {
+          container = await pool.acquire(task.jobId, task.shard, threads);
+        } catch (error) {
+          // The others would wait at the barrier for this shard forever: the job fails, they stop.
+          failures.push(error);
+          await failJob(this.store, task.jobId, `no container for shard ${task.shard}: ${error instanceof Error ? error.message : String(error)}`).catch(() => undefined);
+          return;
+        }
+        containers.push(container);
+        try {
+          await this.workerLoop(container, task, ioByRound, totals);
+        } finally {
+          await pool.release(container);
+        }
+      }),
+    );
+    if (failures.length) throw failures[0];
 
     const done = await this.store.getJob(job.jobId);
     const wallMs = this.now() - started;

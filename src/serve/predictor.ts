@@ -2,7 +2,8 @@ import { nearestRows } from '../algorithms/kmeans/predict.js';
 import { packSoftmax, predictLogreg, softmaxPredict, softmaxRows } from '../algorithms/logreg/predict.js';
 import { packRows } from '../algorithms/packRows.js';
 import { predictSvm } from '../algorithms/svm/predict.js';
-import { classLabelsOf, isMultinomial, type ModelResult } from '../domain/results.js';
+import { BspmlError } from '../errors.js';
+import { classLabelsOf, isMultinomial, isOneVsRest, type ModelResult } from '../domain/results.js';
 
 /*
  * A trained model made ready to serve: its weights or centroids packed once into contiguous typed
@@ -60,6 +61,10 @@ export function compilePredictor(model: ModelResult, options: { plain?: boolean 
     const wb = packSoftmax(model);
     const loop = options.plain ? softmaxRows : softmaxPredict;
     return { ...base, kind: 'multinomial', classes, run: (x, rows) => ({ ...loop(wb, classes.length, dims, x, rows), width: classes.length }) };
+  }
+  if (isOneVsRest(model)) {
+    // Its answers (a decision value per class) have no field in the endpoint's response yet; bspml predict and export take it.
+    throw new BspmlError('E_MODEL', 'a one-vs-rest SVM (more than two classes) is not served by the endpoint yet: use bspml predict, or export it to ONNX');
   }
   const svm = model.algorithm === 'svm';
   return {

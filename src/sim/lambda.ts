@@ -57,9 +57,9 @@ export class LambdaFunction<C> {
       if (!env) {
         while (!this.takeToken()) await this.clock.sleep(1000 / (profile.lambda.burstEnvironments.value / profile.lambda.burstWindowS.value));
         counters.coldStarts[this.name] = (counters.coldStarts[this.name] ?? 0) + 1;
-        const init = this.services.sample(profile.lambda.coldStartMs);
+        const init = this.services.sample(profile.lambda.coldStartMs, this.name === 'worker' ? 'cold:worker' : undefined);
         await this.clock.sleep(init);
-        if (profile.lambda.initBilled.value) this.bill(gb * (Math.ceil(init) / 1000));
+        if (profile.lambda.initBilled.value) this.bill(gb, this.clock.now() - Math.ceil(init), this.clock.now());
         const host = this.sharedHost ?? new Host(this.clock, (this.vcpus * profile.lambda.cpuSpeed.value) / this.slowdown());
         env = { id: this.nextId++, host, context: this.makeContext(host) };
       }
@@ -70,7 +70,7 @@ export class LambdaFunction<C> {
         return await fn(env, billed);
       } finally {
         this.busy--;
-        this.bill(gb * (Math.ceil(this.clock.now() - began) / 1000));
+        this.bill(gb, began, began + Math.ceil(this.clock.now() - began));
         counters.waitGbSeconds += gb * (billed.waitMs / 1000);
         this.idle.push(env);
       }
@@ -87,7 +87,7 @@ export class LambdaFunction<C> {
   private slowdown(): number {
     const p99 = this.services.profile.lambda.cpuSlowdownP99.value;
     if (p99 <= 1) return 1;
-    return this.services.sample({ median: 1, p99, unit: 'ms', source: '', asOf: '', assumption: true });
+    return this.services.sample({ median: 1, p99, unit: 'ms', source: '', asOf: '', assumption: true }, this.name === 'worker' ? 'speed:worker' : undefined);
   }
 
   /**
@@ -117,8 +117,10 @@ export class LambdaFunction<C> {
     return true;
   }
 
-  private bill(gbSeconds: number): void {
+  /** Bills `gb` from `from` to `to` (virtual ms). */
+  private bill(gb: number, from: number, to: number): void {
     const c = this.services.counters;
-    c.billedGbSeconds[this.name] = (c.billedGbSeconds[this.name] ?? 0) + gbSeconds;
+    c.billedGbSeconds[this.name] = (c.billedGbSeconds[this.name] ?? 0) + gb * ((to - from) / 1000);
+    c.billedSpans.push({ from, to, gb });
   }
 }

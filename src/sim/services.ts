@@ -1,6 +1,14 @@
-import { Rng } from '../util/random.js';
+import { mix32, Rng } from '../util/random.js';
 import type { VirtualClock } from './clock.js';
 import type { Dist, Profile } from './profile.js';
+
+/**
+ * Named random streams (Services.sample): the user's request reaching the start function or the
+ * driver; a worker task's delivery (the fan-out's SNS messages, barrier-wait's Invokes); worker cold
+ * starts and environment speeds; shard loads from S3.
+ */
+export const STREAMS = ['submit', 'delivery', 'cold:worker', 'speed:worker', 'load'] as const;
+export type Stream = (typeof STREAMS)[number];
 
 export type Service = 'dynamodb' | 's3' | 'redis' | 'memory';
 
@@ -31,6 +39,8 @@ export interface Counters {
   lambdaInvocations: Record<string, number>;
   coldStarts: Record<string, number>;
   billedGbSeconds: Record<string, number>;
+  /** Each billed stretch (virtual ms, GB): the per-phase breakdown integrates them. */
+  billedSpans: { from: number; to: number; gb: number }[];
   /** Time spent waiting at a barrier by long-lived workers (barrier-wait), GB-s. */
   waitGbSeconds: number;
   /** Shard requests of worker invocations: served from the environment's cache, or loaded from S3. */
@@ -78,6 +88,7 @@ export class Services {
     lambdaInvocations: {},
     coldStarts: {},
     billedGbSeconds: {},
+    billedSpans: [],
     waitGbSeconds: 0,
     shardCache: { hits: 0, loads: 0, reloads: 0, seen: new Set() },
     merge: { bytes: 0, ms: 0 },
@@ -86,14 +97,28 @@ export class Services {
   private readonly buckets = new Map<string, Bucket>();
   private redisFreeAt = 0;
 
-  constructor(readonly clock: VirtualClock, readonly profile: Profile, seed: number) {
+  private readonly streams = new Map<Stream, Rng>();
+
+  constructor(readonly clock: VirtualClock, readonly profile: Profile, private readonly seed: number) {
     this.rng = new Rng(seed);
   }
 
-  /** A draw from a log-normal with the distribution's median and 99th percentile. */
-  sample(dist: Dist): number {
+  /**
+   * A draw from a log-normal with the distribution's median and 99th percentile; from the named
+   * `stream` when given. Named streams are common random numbers: the n-th cold start, delivery or
+   * shard load of a job draws the same figure whatever the design does in between (its store
+   * requests, its polls), so two designs compared on one seed meet the same cold starts and the same
+   * deliveries, and their difference is theirs, not the draws'.
+   */
+  sample(dist: Dist, stream?: Stream): number {
     const sigma = Math.log(Math.max(dist.p99, dist.median * 1.0001) / dist.median) / 2.3263;
-    return dist.median * Math.exp(sigma * this.rng.normal());
+    return dist.median * Math.exp(sigma * (stream ? this.stream(stream) : this.rng).normal());
+  }
+
+  private stream(name: Stream): Rng {
+    let rng = this.streams.get(name);
+    if (!rng) this.streams.set(name, (rng = new Rng(mix32(this.seed ^ mix32(STREAMS.indexOf(name) + 1)))));
+    return rng;
   }
 
   /** Milliseconds to move `bytes` over one connection. */

@@ -79,6 +79,13 @@ export interface SimResult {
   mergeCompute: { bytes: number; ms: number };
   /** Mean bytes the aggregator read per training round (all partials, or the tree's group partials). */
   aggregatorReadBytesPerRound: number;
+  /**
+   * The job's wall time and billed Lambda GB-s by phase: `start` (until the preparation round is
+   * published), `prepare` (the preparation round: shard loads and summaries, up to its
+   * aggregation), `training` (the training rounds), `end` (after the last aggregation). GB-s are
+   * the billed stretches of every function cut at the phases' edges.
+   */
+  phases: Record<'start' | 'prepare' | 'training' | 'end', { seconds: number; gbSeconds: number }>;
   events: number;
   status: string;
   error?: string;
@@ -115,7 +122,7 @@ export async function simulate(config: SimConfig, profile: Profile, msPerRow: Ms
     // Ranged GETs, one connection per inner thread (assumption: each thread reads its rows), all
     // of them within the function's own network cap.
     const mbps = Math.min(config.threads * profile.lambda.networkMBps.value, profile.lambda.functionNetworkMBps.value);
-    return services.sample(profile.s3.firstByteMs) + (bytes / (mbps * 1e6)) * 1000;
+    return services.sample(profile.s3.firstByteMs, 'load') + (bytes / (mbps * 1e6)) * 1000;
   };
   // Whoever aggregates merges the partials it read: algorithm.merge's calibrated CPU time per byte,
   // on one vCPU of its function.
@@ -161,7 +168,7 @@ export async function simulate(config: SimConfig, profile: Profile, msPerRow: Ms
       fanout: {
         publish: async (tasks: RoundTask[]) => {
           services.counters.snsPublishes += tasks.length;
-          for (const task of tasks) clock.at(clock.now() + services.sample(profile.events.snsToLambdaMs), () => void invokeWorker(task, 1));
+          for (const task of tasks) clock.at(clock.now() + services.sample(profile.events.snsToLambdaMs, 'delivery'), () => void invokeWorker(task, 1));
         },
       },
       ...(config.backup
@@ -214,7 +221,12 @@ export async function simulate(config: SimConfig, profile: Profile, msPerRow: Ms
         else await fail(error);
       }
     };
-    const started = startFn.invoke(() => startJob(deps, { spec })).then((j) => (job = j));
+    // The user's request reaches the start function (`bspml submit` invokes it) after an Invoke's
+    // latency, as barrier-wait's driver reaches its workers below: both designs pay the hop.
+    const started = clock
+      .sleep(services.sample(profile.events.invokeToLambdaMs, 'submit'))
+      .then(() => startFn.invoke(() => startJob(deps, { spec })))
+      .then((j) => (job = j));
     await clock.run({
       onIdle: async () => {
         const now = job ? await store.peekJob(job.jobId) : undefined;
@@ -228,7 +240,7 @@ export async function simulate(config: SimConfig, profile: Profile, msPerRow: Ms
     });
     await started.catch((e: unknown) => (failure ??= e instanceof Error ? e.message : String(e)));
   } else {
-    const containers: Containers = longLivedWorkers(workerFn);
+    const containers: Containers = longLivedWorkers(workerFn, () => services.sample(profile.events.invokeToLambdaMs, 'delivery'));
     const runtime = new BarrierWaitRuntime({
       store,
       datasets,
@@ -251,25 +263,34 @@ export async function simulate(config: SimConfig, profile: Profile, msPerRow: Ms
 
   const final = job ? await store.peekJob(job.jobId) : undefined;
   // Training rounds only: the preparation round (round 0) loads and summarises the shards.
-  const rounds: RoundMetrics[] = job ? (await store.peekRounds(job.jobId)).filter((r) => r.phase !== 'prepare') : [];
+  const all: RoundMetrics[] = job ? await store.peekRounds(job.jobId) : [];
+  const rounds = all.filter((r) => r.phase !== 'prepare');
   await store.close();
-  return summarise(config, profile, services.counters, rounds, endedAt || clock.now(), clock.events, workerFn.vcpus, final?.status ?? 'FAILED', failure ?? final?.error);
+  const endMs = endedAt || clock.now();
+  const result = summarise(config, profile, services.counters, rounds, endMs, clock.events, workerFn.vcpus, final?.status ?? 'FAILED', failure ?? final?.error);
+  return { ...result, phases: phasesOf(all, endMs, services.counters.billedSpans) };
 }
 
-/** Barrier-wait workers: each holds one worker-function invocation open from acquire to release. */
-function longLivedWorkers(fn: LambdaFunction<SimContainer>): Containers {
+/**
+ * Barrier-wait workers: each holds one worker-function invocation open from acquire to release.
+ * The paper's driver (Lithops on the user's machine) starts them with asynchronous Invoke requests
+ * (`InvocationType: 'Event'`): each reaches its function after `invokeMs()`, the same hop our design's
+ * start function and aggregator Invoke pay.
+ */
+function longLivedWorkers(fn: LambdaFunction<SimContainer>, invokeMs: () => number): Containers {
   const open = new Map<CountedContainer, () => void>();
   return {
     acquire: (_jobId, _shard, _threads) =>
       new Promise<CountedContainer>((resolve, reject) => {
-        fn.invoke(
+        const latency = invokeMs();
+        void fn.clock.sleep(latency).then(() => fn.invoke(
           (env) =>
             new Promise<void>((done) => {
               const container = env.context;
               open.set(container, done);
               resolve(container);
             }),
-        ).catch(reject);
+        ).catch(reject));
       }),
     release: async (container) => {
       open.get(container)?.();
@@ -277,6 +298,30 @@ function longLivedWorkers(fn: LambdaFunction<SimContainer>): Containers {
     },
     close: async () => undefined,
   };
+}
+
+/** Wall time and billed GB-s per phase of the job (see SimResult.phases). */
+export function phasesOf(rounds: RoundMetrics[], endMs: number, spans: Counters['billedSpans']): SimResult['phases'] {
+  const prepare = rounds.find((r) => r.phase === 'prepare');
+  const training = rounds.filter((r) => r.phase !== 'prepare');
+  const publishedAt = prepare?.publishedAt ?? 0;
+  const preparedAt = prepare?.aggregatedAt ?? publishedAt;
+  const lastAt = training.length ? Math.max(...training.map((r) => r.aggregatedAt)) : preparedAt;
+  const edges: [keyof SimResult['phases'], number, number][] = [
+    ['start', 0, publishedAt],
+    ['prepare', publishedAt, preparedAt],
+    ['training', preparedAt, lastAt],
+    ['end', lastAt, Math.max(lastAt, endMs)],
+  ];
+  const out = {} as SimResult['phases'];
+  for (const [name, from, to] of edges) {
+    let gbSeconds = 0;
+    for (const s of spans) gbSeconds += (s.gb * Math.max(0, Math.min(to, s.to) - Math.max(from, s.from))) / 1000;
+    out[name] = { seconds: (to - from) / 1000, gbSeconds };
+  }
+  // Stretches billed after the job's end (a release landing late) count in its end.
+  for (const s of spans) if (s.to > endMs) out.end.gbSeconds += (s.gb * (s.to - Math.max(endMs, s.from))) / 1000;
+  return out;
 }
 
 function percentile(sorted: number[], q: number): number {
@@ -294,7 +339,7 @@ function summarise(
   vcpus: number,
   status: string,
   error: string | undefined,
-): SimResult {
+): Omit<SimResult, 'phases'> {
   const times = rounds.map((r) => (r.aggregatedAt - r.publishedAt) / 1000);
   const sorted = [...times].sort((a, b) => a - b);
   const gb = Object.values(c.billedGbSeconds).reduce((a, b) => a + b, 0);

@@ -101,6 +101,13 @@ const CASES = [
     data: blobs([[0, 0, 0], [6, 6, 1], [-6, 6, -1]], 200, 1.5, 3),
     spec: { algorithm: 'kmeans', k: 3, workers: 3, seed: 9, maxRounds: 20, tol: 0, backend: 's3' },
   },
+  {
+    name: 'k-means with a holdout: the held-out inertia scored by the last aggregation (issue 19)',
+    dataset: 'blobs-holdout',
+    extension: 'csv',
+    data: blobs([[0, 0, 0], [6, 6, 1], [-6, 6, -1]], 200, 1.5, 3),
+    spec: { algorithm: 'kmeans', k: 3, workers: 3, seed: 9, maxRounds: 20, tol: 0, holdout: 0.2 },
+  },
 ] as const;
 
 /** Sort keys of a job's items in the state table (its own partition and its round-0 partials'). */
@@ -150,7 +157,12 @@ describe('the AWS handlers on emulators', () => {
       const { jobId, data, ...result } = model;
       expect(jobId).toBe(started!.jobId);
       expect(data).toBe(`s3://${emulators.bucket}/datasets/${c.dataset}.${c.extension}`);
-      expect(result).toEqual(local.result);
+      // Held-out figures (a spec with holdout): the same as the local run's, but for the data set's name.
+      const { validation: heldOut, ...model1 } = result as typeof local.result;
+      const { validation: localHeldOut, ...model2 } = local.result;
+      expect(model1).toEqual(model2);
+      expect(heldOut === undefined).toBe(!('holdout' in c.spec));
+      if (heldOut) expect({ ...heldOut, uri: data }).toEqual({ ...localHeldOut, uri: data });
       expect(local.result.rounds).toBeGreaterThan(1);
       // One PublishBatch per round (W ≤ 10), one worker invocation per shard per round, the
       // preparation round (round 0) included.
@@ -182,6 +194,7 @@ describe('the AWS handlers on emulators', () => {
       expect(watched.code).toBe(0);
       expect(watched.stdout).toContain(`job        ${started!.jobId}: SUCCEEDED`);
       expect(watched.stdout).toContain(`result     ${local.result.rounds} rounds`);
+      if (heldOut) expect(watched.stdout).toContain(`validation ${String(data)} (held out: 20% of the rows, seed 9): ${heldOut.rows} rows; held-out inertia`);
     });
   }
 

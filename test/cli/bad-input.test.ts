@@ -301,17 +301,17 @@ describe('bspml train: data that does not fit the job', () => {
     expect(result.stdout).toBe('');
   });
 
-  it('an svm on three classes: exit 1, names the label column and the count', async () => {
+  it('an svm by local SGD on three classes: exit 1, names the label column and the count (newton fits them one-vs-rest)', async () => {
     // Prepare
     const dir = await dirWith({ 'labels.csv': 'a,label\n1,0\n2,1\n3,2\n' });
     const data = join(dir, 'labels.csv');
 
     // Act
-    const result = await failingTrain(dir, ['train', 'svm', '--data', data]);
+    const result = await failingTrain(dir, ['train', 'svm', '--solver', 'local-sgd', '--data', data]);
 
     // Assess
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe(ourError(`${data}: field "label": 3 classes; a linear SVM has two (logreg takes more)`));
+    expect(result.stderr).toBe(ourError(`invalid job spec: solver: local-sgd trains a two-class SVM; ${data} has 3 classes (field "label"), which newton fits one-vs-rest`));
   });
 
   it('--solver newton (or gd) with more than two classes: exit 1, names the option', async () => {

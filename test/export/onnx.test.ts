@@ -133,6 +133,24 @@ describe('export --format onnx: ONNX Runtime gives what bspml predict writes', (
     expect(maxDiff(column(predicted, 'decision'), run.outputs.decision!.data)).toBeLessThan(TOLERANCE);
   });
 
+  it('one-vs-rest SVM on iris (three string classes): labels equal, each class\'s decision value to 1e-5', async () => {
+    // Prepare
+    const dir = await tempDir();
+
+    // Act
+    const { file, rows, run, predicted } = await trainExportPredict(dir, ['svm', '--C', '1', '--tol', '1e-8'], join(FIXTURES, 'iris.csv'));
+
+    // Assess
+    const classes = file.classes!;
+    expect(classes).toEqual(['setosa', 'versicolor', 'virginica']);
+    expect(run.outputNames).toEqual(['label', 'decision']);
+    expect(run.outputs.label!.type).toBe('string');
+    expect(labelsOf(run.outputs.label!.data)).toEqual(column(predicted, 'prediction'));
+    expect(new Set(labelsOf(run.outputs.label!.data)).size).toBe(3);
+    expect(run.outputs.decision!.dims).toEqual([rows, 3]);
+    classes.forEach((c, k) => expect(maxDiff(column(predicted, `decision_${String(c)}`), run.outputs.decision!.data, 3, k), String(c)).toBeLessThan(TOLERANCE));
+  });
+
   it('k-means on iris (species left out): clusters equal, distances to 1e-5, and the distance to each centroid', async () => {
     // Prepare
     const dir = await tempDir();

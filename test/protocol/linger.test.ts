@@ -5,7 +5,7 @@ import type { StateStore } from '../../src/ports/StateStore.js';
 import { aggregate } from '../../src/protocol/aggregate.js';
 import type { ProtocolDeps } from '../../src/protocol/deps.js';
 import { runLingering } from '../../src/protocol/linger.js';
-import { lingerBudget } from '../../src/protocol/lingerBudget.js';
+import { lingerBudget, MAX_DEFAULT_LINGER_MS } from '../../src/protocol/lingerBudget.js';
 import { startJob } from '../../src/protocol/startJob.js';
 import { MemoryStore } from '../../src/stores/MemoryStore.js';
 import { blobs } from '../helpers/data.js';
@@ -138,22 +138,28 @@ describe('lingering with the priced budget', () => {
 });
 
 describe('the default linger budget', () => {
-  it('prices waiting against leaving: longer for a slower shard load and more shards, about the same at any memory', () => {
-    // Prepare
-    const base = { memoryMb: 1769, loadMs: 2000, shards: 100, backend: 'dynamodb' };
+  it('prices waiting against leaving, the others\' wait for a reload included: longer for a slower load and more shards, about the same at any memory', () => {
+    // Prepare: a k-means-sized shard (a 50 ms load), W = 100.
+    const base = { memoryMb: 1769, loadMs: 50, shards: 100, backend: 'dynamodb' };
+    const gb = 1769 / 1024;
+    const waitUsdPerSecond = gb * 0.0000166667 + 20 * 0.125e-6;
 
     // Act
     const budget = lingerBudget(base);
     const single = lingerBudget({ ...base, shards: 1 });
 
-    // Assess: with W = 100 a new invocation reloads the shard 99 % of the time: ≈ 0.99 × 2 s of
-    // load, plus the request and publish, over waiting at 1.73 GB plus 20 reads/s (9 % more).
-    expect(budget.ms).toBeGreaterThan(1750);
-    expect(budget.ms).toBeLessThan(1950);
-    expect(budget.leaveUsd).toBeCloseTo(0.2e-6 + 0.5e-6 + 0.99 * 2 * (1769 / 1024) * 0.0000166667, 12);
-    // One shard: the next invocation finds its environment; only the request and publish are saved.
+    // Assess: a new invocation reloads the shard 99 % of the time (≈ 0.99 × 50 ms, billed), and the
+    // 99 others wait that reload at the next barrier, billed with their polls: ≈ 99 × 49.5 ms ≈ 4.9 s,
+    // plus the leaver's own reload, request and publish over its waiting price.
+    expect(budget.leaveUsd).toBeCloseTo(0.2e-6 + 0.5e-6 + 0.0495 * gb * 0.0000166667 + 99 * 0.0495 * waitUsdPerSecond, 12);
+    expect(budget.ms).toBeGreaterThan(4900);
+    expect(budget.ms).toBeLessThan(5050);
+    // One shard: the next invocation finds its environment and no one waits for it; only the request and publish are saved.
     expect(single.ms).toBeLessThan(30);
-    expect(lingerBudget({ ...base, loadMs: 4000 }).ms).toBeGreaterThan(budget.ms);
+    expect(lingerBudget({ ...base, loadMs: 100 }).ms).toBeGreaterThan(budget.ms);
+    expect(lingerBudget({ ...base, shards: 300 }).ms).toBeGreaterThan(2.5 * budget.ms);
+    // A slow load with many shards reaches the cap.
+    expect(lingerBudget({ ...base, loadMs: 8000 }).ms).toBe(MAX_DEFAULT_LINGER_MS);
     // Memory prices both sides alike (a reload is billed at the same GB): only the polls' share moves.
     expect(Math.abs(lingerBudget({ ...base, memoryMb: 3538 }).ms - budget.ms)).toBeLessThan(0.1 * budget.ms);
     expect(lingerBudget({ ...base, backend: 'redis' }).ms).toBeGreaterThan(budget.ms);
@@ -161,7 +167,7 @@ describe('the default linger budget', () => {
 
   it('prices the polls of a shorter pause: more reads per second on DynamoDB, nothing on Redis', () => {
     // Prepare
-    const base = { memoryMb: 1769, loadMs: 2000, shards: 100 };
+    const base = { memoryMb: 1769, loadMs: 50, shards: 100 };
 
     // Act
     const dynamo = lingerBudget({ ...base, backend: 'dynamodb' });

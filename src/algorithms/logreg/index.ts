@@ -3,11 +3,12 @@ import { SpecError } from '../../errors.js';
 import { logregAccumulate } from '../../kernels/logreg.js';
 import type { LogregSolver, LogregSpec } from '../../domain/spec.js';
 import type { LogregResult, MultinomialResult } from '../../domain/results.js';
-import { addInto, type Algorithm, type Shape } from '../types.js';
+import { addInto, type Algorithm, type RowBlock, type Shape } from '../types.js';
+import { weightedPartial } from '../weightedPartial.js';
 import { gdInit, gdTailLength, gradientStep } from './gd.js';
 import { giantStep } from './giant.js';
 import { standardisation } from './init.js';
-import { headLength, linearFields, PARTIAL_HEAD, penaltyOf, writtenPenalty } from './layout.js';
+import { headLength, linearFields, PARTIAL_HEAD, partialHeadLength, penaltyOf, writtenPenalty } from './layout.js';
 import { lbfgsStateLength, lbfgsStep } from './lbfgs.js';
 import { localSgdInit, localSgdModelLength, localSgdPartial, localSgdPartialLength, localSgdSettings, localSgdStep } from './localSgd.js';
 import { classesOf, multinomialInit, multinomialModelLength, multinomialPartial, multinomialPartialLength, multinomialResult, multinomialSolverOf, multinomialThreadRanges, validateClasses } from './multinomial.js';
@@ -31,9 +32,10 @@ export const logreg: Algorithm<LogregSpec> = {
   name: 'logreg',
 
   shape(spec, data): Shape {
-    if (data.classes !== undefined) return { algorithm: 'logreg', dims: data.dims, k: 1, solver: multinomialSolverOf(spec), classes: data.classes };
+    const weighted = data.classWeights ? { classWeights: data.classWeights } : {};
+    if (data.classes !== undefined) return { algorithm: 'logreg', dims: data.dims, k: 1, solver: multinomialSolverOf(spec), classes: data.classes, ...weighted };
     const solver = solverOf(spec, data.dims);
-    const shape: Shape = { algorithm: 'logreg', dims: data.dims, k: 1, solver };
+    const shape: Shape = { algorithm: 'logreg', dims: data.dims, k: 1, solver, ...weighted };
     if (solver === 'local-sgd') shape.sgd = localSgdSettings(spec, data.rows, 'logistic');
     return shape;
   },
@@ -111,24 +113,13 @@ export const logreg: Algorithm<LogregSpec> = {
   },
 
   partial(shape, model, block, out) {
-    if (shape.classes !== undefined) {
-      multinomialPartial(shape, model, block, out);
+    if (shape.classWeights) {
+      // The partial head ends with rows classified right and rows: counts, not weighted.
+      const head = partialHeadLength(shape.dims, shape.classes ?? 1);
+      weightedPartial(shape.classWeights, block, out, [head - 2, head - 1], (rows, sums) => unweightedPartial(shape, model, rows, sums));
       return;
     }
-    if (shape.solver === 'newton' || shape.solver === 'lbfgs') {
-      secondOrderPartial(shape, model, block, out, shape.solver === 'newton');
-      return;
-    }
-    if (shape.solver === 'local-sgd') {
-      localSgdPartial(shape, model, block, out);
-      return;
-    }
-    const { dims } = shape;
-    if (!block.labels) throw new Error('logistic regression partial needs labels');
-    const { loss, correct } = logregAccumulate(block.features, block.labels, dims, block.start, block.end, model, out);
-    out[dims + 1] += loss;
-    out[dims + 2] += correct;
-    out[dims + 3] += block.end - block.start;
+    unweightedPartial(shape, model, block, out);
   },
 
   merge: addInto,
@@ -162,3 +153,25 @@ export const logreg: Algorithm<LogregSpec> = {
     return { algorithm: 'logreg', solver, ...fields, penalty: writtenPenalty(penaltyOf(spec, data.rows), [fields.weights], model, dims) };
   },
 };
+
+/** The partial of `block`'s rows, every row weighing 1. */
+function unweightedPartial(shape: Shape, model: Float64Array, block: RowBlock, out: Float64Array): void {
+  if (shape.classes !== undefined) {
+    multinomialPartial(shape, model, block, out);
+    return;
+  }
+  if (shape.solver === 'newton' || shape.solver === 'lbfgs') {
+    secondOrderPartial(shape, model, block, out, shape.solver === 'newton');
+    return;
+  }
+  if (shape.solver === 'local-sgd') {
+    localSgdPartial(shape, model, block, out);
+    return;
+  }
+  const { dims } = shape;
+  if (!block.labels) throw new Error('logistic regression partial needs labels');
+  const { loss, correct } = logregAccumulate(block.features, block.labels, dims, block.start, block.end, model, out);
+  out[dims + 1] += loss;
+  out[dims + 2] += correct;
+  out[dims + 3] += block.end - block.start;
+}

@@ -28,6 +28,7 @@ export function linearFields(data: DataSummary, weights: Float64Array, last: Upd
     labelName: data.labelName ?? 'label',
     // The labels the data holds for class 0 and class 1 (P(class 1) = σ(w·x + b)).
     ...(data.classLabels ? { classes: data.classLabels } : {}),
+    ...(data.classWeights ? { classWeights: data.classWeights } : {}),
     weights: Array.from(weights.subarray(0, dims)),
     bias: weights[dims]!,
     loss: last.objective,

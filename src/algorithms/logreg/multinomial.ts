@@ -131,6 +131,7 @@ export function multinomialResult(data: DataSummary, model: Float64Array, last: 
     classes: data.classLabels ?? [...Array(classes).keys()],
     weights: Array.from({ length: classes }, (_, k) => Array.from(weights.subarray(k * dims, (k + 1) * dims))),
     bias: Array.from(weights.subarray(classes * dims, classes * (dims + 1))),
+    ...(data.classWeights ? { classWeights: data.classWeights } : {}),
     loss: last.objective,
     accuracy: last.stats.accuracy!,
     gradNorm: last.stats.gradNorm!,
