@@ -3,8 +3,15 @@ import type { LoadedShard, PieceReport } from './types.js';
 import { isHeldOut, type Holdout } from './holdout.js';
 import { TextDictionary, type TextMode } from './textColumns.js';
 
-/** Values per chunk: small next to a shard, large enough that chunk bookkeeping costs nothing. */
+/**
+ * Values per chunk, at most: small next to a large shard, large enough that chunk bookkeeping
+ * costs nothing. Chunks start at FIRST_CHUNK values and double up to it, so that a small shard's
+ * load allocates in proportion to its rows: a worker container loads shard after shard when
+ * workers outnumber containers, and three 1 Mi-value chunks per load (16 MB, mostly unused) made
+ * the local runtime's peak memory grow with the number of workers (issue 20 defect 14).
+ */
 const CHUNK = 1 << 20;
+const FIRST_CHUNK = 1 << 12;
 
 /**
  * Where a shard's parsers put its rows as they parse them: features (the label column left out)
@@ -238,6 +245,11 @@ export class RowSink implements RowTarget {
     return kept;
   }
 
+  /** Bytes of the sink's own chunks (features without a reservation, labels, positions) until `finish`. */
+  get chunkBytes(): number {
+    return this.chunks.allocatedBytes + this.labels.allocatedBytes + this.positions.allocatedBytes;
+  }
+
   /** Gives back what the sink reserved, when the load fails. */
   abandon(): void {
     this.reservation?.release();
@@ -306,13 +318,21 @@ class ChunkedFloats<T extends Float32Array | Float64Array> {
   private k = 0;
 
   constructor(private readonly make: new (n: number) => T) {
-    this.current = new make(CHUNK);
+    // Nothing until the first value: a sink without labels never pushes one.
+    this.current = new make(0);
+  }
+
+  /** Bytes the chunks hold (used or not). */
+  get allocatedBytes(): number {
+    let bytes = this.current.byteLength;
+    for (const chunk of this.full) bytes += chunk.byteLength;
+    return bytes;
   }
 
   push(v: number): void {
-    if (this.k === CHUNK) {
-      this.full.push(this.current);
-      this.current = new this.make(CHUNK);
+    if (this.k === this.current.length) {
+      if (this.k > 0) this.full.push(this.current);
+      this.current = new this.make(Math.min(CHUNK, Math.max(FIRST_CHUNK, 2 * this.current.length)));
       this.k = 0;
     }
     this.current[this.k++] = v;

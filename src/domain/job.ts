@@ -34,6 +34,12 @@ export interface JobRecord {
   advancedBy?: string;
   /** The round whose stragglers got backup tasks (stragglers.ts): once per round. */
   backupRound?: number;
+  /**
+   * Every round below this one has had its partials, barrier and claims cleared (absent: the rounds
+   * before the one just aggregated). A step that died before clearing leaves it lower, and the next
+   * step clears from there (aggregate.ts clearBehind).
+   */
+  clearedBelow?: number;
   /** The data set's parts and columns, as the start step described them (no rows). */
   layout?: DatasetLayout;
   /** Rows and columns, once the preparation round has counted them. */
@@ -51,7 +57,7 @@ export interface JobRecord {
 }
 
 export type JobPatch = Partial<
-  Pick<JobRecord, 'status' | 'round' | 'fanoutRound' | 'recoveries' | 'sweepArrivals' | 'costUsd' | 'roundStartedAt' | 'advancedBy' | 'backupRound' | 'layout' | 'data' | 'error' | 'errorCode' | 'result'>
+  Pick<JobRecord, 'status' | 'round' | 'fanoutRound' | 'recoveries' | 'sweepArrivals' | 'costUsd' | 'roundStartedAt' | 'advancedBy' | 'backupRound' | 'clearedBelow' | 'layout' | 'data' | 'error' | 'errorCode' | 'result'>
 >;
 
 /**

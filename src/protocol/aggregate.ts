@@ -14,6 +14,7 @@ import { gatherPartials, treeMerge, type Gathered } from './groupMerge.js';
 import { quorumMs, scheduleBackupCheck } from './stragglers.js';
 import type { Algorithm, Shape } from '../algorithms/types.js';
 import { endLingering, publishNextRound } from './handOver.js';
+import { clearBehind, clearFinished } from './clearRounds.js';
 import type { CompletionMessage, JobPatch, JobRecord, RoundMetrics, WorkerReport } from '../domain/job.js';
 
 export type AggregateOutcome =
@@ -34,13 +35,20 @@ export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'n
   const { store } = deps;
   const job = await store.getJob(message.jobId);
   if (!job) return { status: 'ignored', reason: `job ${message.jobId} does not exist` };
-  if (job.status !== 'RUNNING') return { status: 'ignored', reason: `job is ${job.status}` };
+  if (job.status !== 'RUNNING') {
+    // The last round's completion again: its aggregator may have died between ending the job and
+    // clearing its rounds (a redelivery is how that shows). Clearing twice changes nothing.
+    if (job.status === 'SUCCEEDED' && message.round === job.round) await clearFinished(store, job);
+    return { status: 'ignored', reason: `job is ${job.status}` };
+  }
   if (message.round !== job.round) {
     // The round was aggregated before. If the advance landed but its fan-out did not (the
-    // aggregator died in between), this redelivery is the moment to publish it.
+    // aggregator died in between), this redelivery is the moment to publish it, and to clear
+    // what that aggregator did not.
     if (message.round === job.round - 1 && job.fanoutRound < job.round) {
       await publishNextRound(deps, job, job.round);
-      await store.updateJob(job.jobId, { round: job.round, status: 'RUNNING' }, { fanoutRound: job.round });
+      const cleared = await clearBehind(store, job);
+      await store.updateJob(job.jobId, { round: job.round, status: 'RUNNING' }, { fanoutRound: job.round, ...cleared });
       return { status: 'republished', reason: `round ${job.round} fan-out re-published` };
     }
     return { status: 'ignored', reason: `completion for round ${message.round}, job is at round ${job.round}` };
@@ -235,21 +243,17 @@ async function advance(
     if (now.fanoutRound >= next || now.advancedBy !== token) return `another aggregation advanced round ${job.round} first`;
   }
   await publishNextRound(deps, job, next, model);
-  await store.updateJob(job.jobId, { round: next, status: 'RUNNING' }, { fanoutRound: next });
+  // The rounds before the one just aggregated are behind the job for good: their partials and
+  // barriers would only cost storage (and, on DynamoDB, reads of anything that walks the table)
+  // until they expire. The round just aggregated is kept one round longer, so that a late
+  // duplicate of one of its tasks still finds its partial and arrival and changes nothing. Cleared
+  // before the fan-out is marked, and marked with it: a step that dies in between leaves the mark
+  // unset, and the redelivery (or the next step) clears them.
+  const cleared = await clearBehind(store, { ...job, round: next });
+  await store.updateJob(job.jobId, { round: next, status: 'RUNNING' }, { fanoutRound: next, ...cleared });
   // Backup tasks: a delayed look at the new round's stragglers, after this round's typical time.
   await scheduleBackupCheck(deps, job, next, typicalMs);
-  // The round before the one just aggregated is behind the job for good: its partials and barrier
-  // would only cost storage (and, on DynamoDB, reads of anything that walks the table) until they
-  // expire. The round just aggregated is kept one round longer, so that a late duplicate of one of
-  // its tasks still finds its partial and arrival and changes nothing.
-  if (job.round > 0) await store.clearRound(job.jobId, job.round - 1, job.shards);
   return undefined;
-}
-
-/** A finished job keeps its record, metrics and models: its last two rounds' partials and barriers go. */
-async function clearFinished(store: ProtocolDeps['store'], job: JobRecord): Promise<void> {
-  await store.clearRound(job.jobId, job.round, job.shards);
-  if (job.round > 0) await store.clearRound(job.jobId, job.round - 1, job.shards);
 }
 
 /**

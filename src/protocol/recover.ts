@@ -2,6 +2,7 @@ import type { ProtocolDeps } from './deps.js';
 import { MAX_RECOVERIES } from './constants.js';
 import { failJob } from './failJob.js';
 import { publishRound } from './publish.js';
+import { clearBehind } from './clearRounds.js';
 
 export type RecoveryOutcome =
   | { action: 'none'; reason: string }
@@ -49,6 +50,7 @@ export async function recoverJob(
     return { action: 'completion-resent' };
   }
   await publishRound(deps.fanout, store, job, job.round, undefined, missing);
-  if (job.fanoutRound < job.round) await store.updateJob(jobId, { round: job.round, status: 'RUNNING' }, { fanoutRound: job.round });
+  // The fan-out was not marked: the aggregator that advanced the job died first, maybe before clearing.
+  if (job.fanoutRound < job.round) await store.updateJob(jobId, { round: job.round, status: 'RUNNING' }, { fanoutRound: job.round, ...(await clearBehind(store, job)) });
   return { action: 'republished', shards: missing };
 }

@@ -62,13 +62,23 @@ async function startServer(backend: Exclude<Backend, 'memory'>): Promise<Server>
 /** `store`, stalling the proxy just before the first call of `method` for `round`. */
 function stallingAt(store: StateStore, proxy: StallProxy, at: { method: string; round: number }): { store: StateStore; stalledAt: () => number | undefined } {
   let stalledAt: number | undefined;
+  // The round a call belongs to: getJob names none (the round of the last call that did),
+  // updateJob's condition names it, the aggregator of round r writes the model of round r + 1.
+  let lastRound = 0;
+  const roundOf = (name: string | symbol, args: unknown[]): unknown => {
+    if (name === 'getJob') return lastRound;
+    if (name === 'updateJob' || name === 'putRoundMetrics') return (args[1] as { round: number }).round;
+    if (name === 'putModel') return (args[1] as number) - 1;
+    return args[1];
+  };
   const wrapped = new Proxy(store, {
     get(target, name, receiver) {
       const value = Reflect.get(target, name, receiver) as unknown;
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
-        const round = name === 'getJob' ? undefined : name === 'putRoundMetrics' ? (args[1] as { round: number }).round : args[1];
-        if (stalledAt === undefined && name === at.method && (round === at.round || (round === undefined && at.round === 0))) {
+        const round = roundOf(name, args);
+        if (typeof round === 'number' && name !== 'getJob') lastRound = Math.max(lastRound, round);
+        if (stalledAt === undefined && name === at.method && round === at.round) {
           stalledAt = performance.now();
           proxy.stall();
         }

@@ -255,7 +255,10 @@ export class CsvBlockFramer {
     if (this.failed) throw this.failed;
     let bytes = this.freeBytes.pop();
     const block = this.o.parser.blockBytes ?? BLOCK_BYTES;
-    if (!bytes || bytes.length < length) bytes = new Uint8Array(Math.max(length, block + (block >> 2)));
+    // A buffer for this block and the next ones (the next may be a little longer): no larger than
+    // what is left of the piece, so that a small shard's load does not take a whole block's
+    // buffer (issue 20 defect 14: each small-shard load took 2.5 MB).
+    if (!bytes || bytes.length < length) bytes = new Uint8Array(Math.max(length, Math.min(block + (block >> 2), this.o.end - this.pendingStart)));
     let filled = 0;
     while (filled < length) {
       const head = this.pending[0]!;
