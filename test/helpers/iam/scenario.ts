@@ -52,6 +52,8 @@ export interface ScenarioOptions {
 
 export async function runIamScenario(options: ScenarioOptions = {}): Promise<ScenarioRun> {
   startRecording();
+  // This run's calls only: a process may run the scenario more than once (one per trigger).
+  const first = recordedCalls().length;
   const emulators = await startAwsEmulators();
   enforceConditionalWrites(emulators.s3.server);
   const setup = localSqsClient(emulators.sqsEndpoint);
@@ -205,7 +207,7 @@ export async function runIamScenario(options: ScenarioOptions = {}): Promise<Sce
     outcomes.backupChecks = checks > 0 ? 'delivered' : 'none';
 
     return {
-      calls: [...recordedCalls()],
+      calls: recordedCalls().slice(first),
       emulated: { table: emulators.table, bucket, queueUrl: emulators.queueUrl, dlqUrl: emulators.dlqUrl, backupQueueUrl, topicArn: emulators.env.BSPML_TOPIC_ARN! },
       outcomes,
     };
