@@ -10,9 +10,9 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { readTable, toTrainingData } from '../src/data/load.js';
-import { MemoryDatasetSource } from '../src/data/MemoryDatasetSource.js';
-import type { RoundMetrics } from '../src/protocol/types.js';
+import { readTable, toTrainingData } from '../src/data/sources/load.js';
+import { MemoryDatasetSource } from '../src/data/sources/MemoryDatasetSource.js';
+import type { RoundMetrics } from '../src/domain/job.js';
 import { LocalRuntime } from '../src/runtime/LocalRuntime.js';
 import { MemoryStore } from '../src/stores/MemoryStore.js';
 

@@ -37,7 +37,7 @@ export interface ParseResult {
 
 /** In the child: loads the file as one shard with `threads` inner threads; prints the timings. */
 async function child(data: string, threads: number): Promise<void> {
-  const { FileDatasetSource } = await import(pathToFileURL(join(root, 'src/data/FileDatasetSource.ts')).href);
+  const { FileDatasetSource } = await import(pathToFileURL(join(root, 'src/data/sources/FileDatasetSource.ts')).href);
   const { WorkerContainer } = await import(pathToFileURL(join(root, 'src/inner/WorkerContainer.ts')).href);
   const container = new WorkerContainer(threads);
   await container.pool.ready;

@@ -6,7 +6,7 @@ import { kmeans, logreg } from '../src/algorithms/index.js';
 import type { Shape } from '../src/algorithms/types.js';
 import { sliceShard, type TrainingData } from '../src/data/types.js';
 import { ThreadPool } from '../src/inner/ThreadPool.js';
-import type { KmeansSpec, LogregSpec } from '../src/protocol/spec.js';
+import type { KmeansSpec, LogregSpec } from '../src/domain/spec.js';
 
 export interface Timing {
   medianMs: number;

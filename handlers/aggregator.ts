@@ -11,7 +11,7 @@ import { DIRECT_COMPLETION_SOURCE } from '../src/aws/directCompletion.js';
 import { BACKUP_CHECK_SOURCE } from '../src/aws/SqsDelayed.js';
 import { checkStragglers } from '../src/protocol/stragglers.js';
 import { z } from 'zod';
-import type { CompletionMessage } from '../src/protocol/types.js';
+import type { CompletionMessage } from '../src/domain/job.js';
 
 /**
  * Completions from the SQS FIFO queue, or invoked directly by the filling arrival (the invoke

@@ -1,11 +1,11 @@
 import { BspmlError, JobExistsError } from '../src/errors.js';
 import { failJob } from '../src/protocol/failJob.js';
 import { startJob } from '../src/protocol/startJob.js';
-import type { JobStatus } from '../src/protocol/types.js';
+import type { JobStatus } from '../src/domain/job.js';
 import { errorText, log } from '../src/aws/messages.js';
 import { issueText, nestingDepth, recordsEventSchema, s3RecordSchema, startInvocationSchema } from '../src/aws/events.js';
 import { classifyUpload, decodeS3Key, datasetName, jobIdFor, recordRejectedJob, uploadStart } from '../src/aws/uploads.js';
-import { parseS3Uri, formatS3Uri, type S3Location } from '../src/aws/s3uri.js';
+import { parseS3Uri, formatS3Uri, type S3Location } from '../src/util/s3uri.js';
 import { unreadableReason } from '../src/aws/dataSources.js';
 import { countFailedJob, instrument } from '../src/aws/telemetry.js';
 import { wiringFromEnv, type AwsWiring } from '../src/aws/wiring.js';

@@ -1,4 +1,4 @@
-import type { JobSpec } from '../protocol/spec.js';
+import type { JobSpec } from '../domain/spec.js';
 import { kmeans } from './kmeans/index.js';
 import { logreg } from './logreg/index.js';
 import { svm } from './svm/index.js';

@@ -1,8 +1,8 @@
-import type { JobSpec, LogregSolver } from '../protocol/spec.js';
-import type { ModelResult } from '../protocol/types.js';
+import type { JobSpec, LogregSolver } from '../domain/spec.js';
+import type { ModelResult } from '../domain/results.js';
 import type { PreparedData } from '../data/summary.js';
 import type { DataSummary } from '../data/types.js';
-import type { LocalSgdSettings } from './logreg/localSgd.js';
+import type { SgdLoss } from '../kernels/localSgd.js';
 
 export type AlgorithmName = JobSpec['algorithm'];
 
@@ -82,4 +82,16 @@ export interface Algorithm<S extends JobSpec = JobSpec> {
 export function addInto(into: Float64Array, other: Float64Array): void {
   if (into.length !== other.length) throw new RangeError(`partials differ in length: ${into.length} vs ${other.length}`);
   for (let i = 0; i < into.length; i++) into[i] += other[i]!;
+}
+
+/** What a thread needs to run its steps, carried in the round's Shape. */
+export interface LocalSgdSettings {
+  loss: SgdLoss;
+  /** The learning rate of round 1 (round r steps with lr/√r). */
+  lr: number;
+  lambda: number;
+  batch: number;
+  /** Steps per round; absent: one pass over the thread's rows. */
+  steps?: number;
+  seed: number;
 }

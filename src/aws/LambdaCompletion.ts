@@ -1,7 +1,7 @@
 import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
 import { MessagingError } from '../errors.js';
 import type { Completion } from '../ports/Completion.js';
-import type { CompletionMessage } from '../protocol/types.js';
+import type { CompletionMessage } from '../domain/job.js';
 import { awsClientTimeouts, endpointOf } from '../util/clients.js';
 import { required, type AwsConfig } from './config.js';
 import { DIRECT_COMPLETION_SOURCE, type DirectCompletionEvent } from './directCompletion.js';

@@ -1,5 +1,5 @@
 import type { GetObjectCommand, GetObjectCommandOutput } from '@aws-sdk/client-s3';
-import { PartsDatasetSource } from '../data/PartsDatasetSource.js';
+import { PartsDatasetSource } from '../data/sources/PartsDatasetSource.js';
 import { S3Objects, type S3Read, type S3ReadOptions, type S3Sender } from '../data/sources/s3.js';
 
 /** What code that only GETs objects (uploads.ts) needs of an S3 client. */

@@ -2,7 +2,7 @@ import { PublishBatchCommand, type PublishBatchCommandOutput, type PublishBatchR
 import type { Fanout } from '../ports/Fanout.js';
 import { MessagingError } from '../errors.js';
 import { endpointOf } from '../util/clients.js';
-import type { RoundTask } from '../protocol/types.js';
+import type { RoundTask } from '../domain/job.js';
 
 /** SNS PublishBatch limits: 10 entries and 256 KiB of messages (all entries together) per call. */
 export const SNS_BATCH_ENTRIES = 10;

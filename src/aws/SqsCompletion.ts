@@ -2,7 +2,7 @@ import { SendMessageCommand, type SendMessageCommandOutput } from '@aws-sdk/clie
 import { MessagingError } from '../errors.js';
 import type { Completion } from '../ports/Completion.js';
 import { endpointOf } from '../util/clients.js';
-import type { CompletionMessage } from '../protocol/types.js';
+import type { CompletionMessage } from '../domain/job.js';
 
 export interface SqsLike {
   send(command: SendMessageCommand): Promise<Pick<SendMessageCommandOutput, 'MessageId'>>;

@@ -1,6 +1,6 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { MessagingError } from '../errors.js';
-import type { BackupCheck, DelayedChannel } from '../protocol/stragglers.js';
+import type { BackupCheck, DelayedChannel } from '../ports/DelayedChannel.js';
 import { endpointOf } from '../util/clients.js';
 import type { SqsLike } from './SqsCompletion.js';
 

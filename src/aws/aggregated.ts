@@ -1,5 +1,5 @@
 import type { AggregateOutcome } from '../protocol/aggregate.js';
-import type { CompletionMessage } from '../protocol/types.js';
+import type { CompletionMessage } from '../domain/job.js';
 import { required } from './config.js';
 import { log } from './messages.js';
 import { publishModel } from './models.js';

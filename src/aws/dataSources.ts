@@ -1,4 +1,4 @@
-import { parseS3Uri } from './s3uri.js';
+import { parseS3Uri } from '../util/s3uri.js';
 
 /*
  * Where a deployed stack may read training data: its own bucket's datasets/ and the buckets (or

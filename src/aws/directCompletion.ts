@@ -1,4 +1,4 @@
-import type { CompletionMessage } from '../protocol/types.js';
+import type { CompletionMessage } from '../domain/job.js';
 
 /**
  * What a direct completion event says it is, so the aggregator tells it from an SQS batch. Kept apart

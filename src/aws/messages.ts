@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { jobIdSchema } from '../protocol/jobId.js';
-import { MAX_WORKERS } from '../protocol/spec.js';
-import type { CompletionMessage, RoundTask } from '../protocol/types.js';
+import { jobIdSchema } from '../domain/jobId.js';
+import { MAX_WORKERS } from '../domain/spec.js';
+import type { CompletionMessage, RoundTask } from '../domain/job.js';
 import { issueText, snsRecordSchema } from './events.js';
 import { log } from './telemetry.js';
 

@@ -1,6 +1,6 @@
 import { PutObjectCommand, type PutObjectCommandOutput } from '@aws-sdk/client-s3';
-import type { JobRecord } from '../protocol/types.js';
-import { parseS3Uri } from './s3uri.js';
+import type { JobRecord } from '../domain/job.js';
+import { parseS3Uri } from '../util/s3uri.js';
 
 export interface S3PutLike {
   send(command: PutObjectCommand): Promise<Pick<PutObjectCommandOutput, 'ETag'>>;

@@ -1,5 +1,5 @@
 import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { JobStatus } from '../protocol/types.js';
+import type { JobStatus } from '../domain/job.js';
 import { JOB_INDEXES } from '../stores/DynamoDbStore.js';
 
 export interface StaleJob {

@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import type { RoundMetrics } from '../protocol/types.js';
+import type { RoundMetrics } from '../domain/job.js';
 
 /*
  * Logs and metrics of the Lambda functions, through Powertools for AWS Lambda (TypeScript): JSON

@@ -3,9 +3,9 @@ import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/
 import { JobExistsError, SpecError } from '../errors.js';
 import type { StateStore } from '../ports/StateStore.js';
 import { newJobId } from '../protocol/startJob.js';
-import type { JobSpec } from '../protocol/spec.js';
-import type { JobRecord } from '../protocol/types.js';
-import { formatS3Uri, type S3Location } from './s3uri.js';
+import type { JobSpec } from '../domain/spec.js';
+import type { JobRecord } from '../domain/job.js';
+import { formatS3Uri, type S3Location } from '../util/s3uri.js';
 
 /** SQS limits message group and deduplication ids to 128 characters; the rest of a job id is 23. */
 const MAX_NAME_CHARS = 64;

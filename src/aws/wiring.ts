@@ -7,7 +7,7 @@ import type { Completion } from '../ports/Completion.js';
 import type { Fanout } from '../ports/Fanout.js';
 import type { StateStore } from '../ports/StateStore.js';
 import type { ProtocolDeps } from '../protocol/deps.js';
-import type { StackBackend } from '../protocol/spec.js';
+import type { StackBackend } from '../domain/spec.js';
 import { DynamoDbStore } from '../stores/DynamoDbStore.js';
 import { RoutedStore, type DataPlane } from '../stores/RoutedStore.js';
 import { S3Store } from '../stores/S3Store.js';

@@ -37,7 +37,7 @@ export function addBenchBackendsCommand(bench: Command, io: CliIo): void {
         );
       }
       for (const s of result.skipped) io.stdout.write(`skipped ${s}\n`);
-      io.stdout.write('Loopback figures (local emulators and servers on this machine) rank protocol costs; they are not AWS latencies. AWS columns are projections from the dated prices and the latency assumptions in src/pricing.ts.\n');
+      io.stdout.write('Loopback figures (local emulators and servers on this machine) rank protocol costs; they are not AWS latencies. AWS columns are projections from the dated prices and the latency assumptions in src/costs/prices.ts.\n');
       io.stdout.write(`wrote ${result.file} and ${result.chart}\n`);
     });
 }

@@ -3,7 +3,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { StateStore } from '../ports/StateStore.js';
-import { ASSUMED_ROUNDS_PER_NODE_HOUR, AWS_BANDWIDTH_MB_PER_S, AWS_LATENCY_MS, PRICES } from '../pricing.js';
+import { ASSUMED_ROUNDS_PER_NODE_HOUR, AWS_BANDWIDTH_MB_PER_S, AWS_LATENCY_MS, PRICES } from '../costs/prices.js';
 import { addIo, metered, type IoCounts } from '../util/io-meter.js';
 
 export const BENCH_BACKENDS = ['memory', 'dynamodb', 'redis', 's3'] as const;
@@ -72,7 +72,7 @@ export async function benchBackends(options: BenchOptions): Promise<{ cells: Cel
   const started = performance.now();
   const backends = [...options.backends];
   if (backends.includes('redis')) {
-    const { findRedisServer } = await import('../stores/redis-server.js');
+    const { findRedisServer } = await import('../emulators/redis-server.js');
     if (!findRedisServer()) {
       backends.splice(backends.indexOf('redis'), 1);
       skipped.push('redis: redis-server is not installed (apt-get install -y redis-server)');
@@ -197,11 +197,11 @@ async function openBenchStore(backend: BenchBackend): Promise<OpenedStore> {
       return { store: new MemoryStore(), tally: none };
     }
     case 'redis': {
-      const { openRedisStore } = await import('../stores/redis.js');
+      const { openRedisStore } = await import('../emulators/redis.js');
       return { store: await openRedisStore(), tally: none };
     }
     case 'dynamodb': {
-      const { startDynalite, createDynamoDbClient } = await import('../stores/dynalite.js');
+      const { startDynalite, createDynamoDbClient } = await import('../emulators/dynalite.js');
       const { DynamoDbStore, createStateTable } = await import('../stores/DynamoDbStore.js');
       const server = await startDynalite();
       const client = createDynamoDbClient({ endpoint: server.endpoint });
@@ -225,8 +225,8 @@ async function openBenchStore(backend: BenchBackend): Promise<OpenedStore> {
     }
     case 's3': {
       const { createS3Client } = await import('../aws/s3.js');
-      const { startS3rver } = await import('../aws/s3rver.js');
-      const { enforceConditionalWrites } = await import('../stores/s3-local.js');
+      const { startS3rver } = await import('../emulators/s3rver.js');
+      const { enforceConditionalWrites } = await import('../emulators/s3-local.js');
       const { S3Store } = await import('../stores/S3Store.js');
       const server = await startS3rver(['bspml-bench']);
       enforceConditionalWrites(server.server);

@@ -1,16 +1,16 @@
 import { Option, type Command } from 'commander';
-import { DEFAULT_DEPLOYMENT, estimateCost } from '../aws/cost.js';
+import { DEFAULT_DEPLOYMENT, estimateCost } from '../costs/estimate.js';
 import { BspmlError, JobFailedError, JobNotFoundError, SpecError } from '../errors.js';
-import { PRICES } from '../pricing.js';
-import { DEFAULT_STACK_BACKEND, LOGREG_SOLVERS, parseJobSpec, SPEC_SYNC_MODES, STACK_BACKENDS, SVM_SOLVERS, stackBackendOf, type LogregSolver, type SpecSync, type StackBackend } from '../protocol/spec.js';
+import { PRICES } from '../costs/prices.js';
+import { DEFAULT_STACK_BACKEND, LOGREG_SOLVERS, parseJobSpec, SPEC_SYNC_MODES, STACK_BACKENDS, SVM_SOLVERS, stackBackendOf, type LogregSolver, type SpecSync, type StackBackend } from '../domain/spec.js';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { listJobs } from '../aws/jobs.js';
 import { unreadableReason } from '../aws/dataSources.js';
 import { buildReport, roundTimes } from '../report/build.js';
 import { checkReportPath, reportJson, writeReport } from '../report/write.js';
-import type { JobRecord, JobStatus, RoundMetrics } from '../protocol/types.js';
+import type { JobRecord, JobStatus, RoundMetrics } from '../domain/job.js';
 import type { DynamoDbStore } from '../stores/DynamoDbStore.js';
-import { int, ms, num } from './format.js';
+import { int, ms, num } from '../util/format.js';
 import type { CliIo } from './io.js';
 import { stackNames } from './stack.js';
 import { addReportOptions, httpUrl, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber } from './options.js';
@@ -244,7 +244,7 @@ async function emitReport(job: JobRecord, rounds: RoundMetrics[], options: JobQu
 /** The state table as a store, and its client for the index queries the StateStore port has none of. */
 async function openStore(options: JobQueryOptions, table: string): Promise<{ store: DynamoDbStore; client: DynamoDBClient }> {
   const { DynamoDbStore } = await import('../stores/DynamoDbStore.js');
-  const { createDynamoDbClient } = await import('../stores/dynalite.js');
+  const { createDynamoDbClient } = await import('../emulators/dynalite.js');
   const client = createDynamoDbClient({ endpoint: options.endpoint, region: options.region });
   return { store: new DynamoDbStore({ client, tableName: table, ownsClient: true }), client };
 }
@@ -294,7 +294,7 @@ function footerLines(job: JobRecord, rounds: RoundMetrics[], options: JobQueryOp
   const usd = (v: number) => `$${v.toFixed(6)}`;
   lines.push(
     `cost       ≈ ${usd(cost.total)} so far: Lambda ${usd(cost.lambda)}, DynamoDB ${usd(cost.dynamodb)}, SNS ${usd(cost.sns)}, SQS ${usd(cost.sqs)}, S3 ${usd(cost.s3)}${backend === 'redis' ? `, ElastiCache ${usd(cost.elasticache)}` : ''}`,
-    `           (estimated from the round records with the ${backend} data plane at ${options.workerMemory} MB workers; prices of ${PRICES.lambdaGbSecond.asOf} in src/pricing.ts)`,
+    `           (estimated from the round records with the ${backend} data plane at ${options.workerMemory} MB workers; prices of ${PRICES.lambdaGbSecond.asOf} in src/costs/prices.ts)`,
   );
   return lines;
 }

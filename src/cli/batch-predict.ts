@@ -1,11 +1,11 @@
 import { SpecError } from '../errors.js';
-import type { ModelResult } from '../protocol/types.js';
+import type { ModelResult } from '../domain/results.js';
 import { batchPredict } from '../serve/batch.js';
 import { directorySink, s3Sink } from '../serve/partSink.js';
 import { createS3Client } from '../aws/s3.js';
 import { datasetSource } from './datasets.js';
 import type { CliIo } from './io.js';
-import type { PredictOptions } from './predict.js';
+import type { PredictOptions } from './predictOptions.js';
 
 /*
  * `bspml predict --model M --data DATA --out s3://b/preds/` (or `--out DIR/`): predictions over a

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { BspmlError, SpecError } from '../errors.js';
 import { parseModel } from '../protocol/modelFile.js';
-import type { ModelResult } from '../protocol/types.js';
+import type { ModelResult } from '../domain/results.js';
 import { benchPredict, type BenchPredictResult } from '../serve/bench.js';
 import { parseShape, syntheticModel } from '../serve/synthetic.js';
 import { tunePredict } from '../serve/tune.js';

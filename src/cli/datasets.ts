@@ -1,7 +1,7 @@
 import { createS3Client } from '../aws/s3.js';
 import { S3DatasetSource } from '../aws/S3DatasetSource.js';
-import { FileDatasetSource } from '../data/FileDatasetSource.js';
-import type { PartsDatasetSource } from '../data/PartsDatasetSource.js';
+import { FileDatasetSource } from '../data/sources/FileDatasetSource.js';
+import type { PartsDatasetSource } from '../data/sources/PartsDatasetSource.js';
 
 /**
  * Local files, or S3 for an s3:// URI: through `--s3-endpoint` or the SDK's own

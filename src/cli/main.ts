@@ -1,13 +1,13 @@
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
-import { DEFAULT_DEPLOYMENT } from '../aws/cost.js';
+import { DEFAULT_DEPLOYMENT } from '../costs/estimate.js';
 import { GIANT_ROWS_PER_PARAMETER, NEWTON_MAX_DIMS } from '../algorithms/index.js';
 import { BspmlError, SourceError } from '../errors.js';
-import { LOGREG_SOLVERS, SVM_SOLVERS } from '../protocol/spec.js';
+import { LOGREG_SOLVERS, SVM_SOLVERS } from '../domain/spec.js';
 import { installSignalHandlers } from '../util/interrupt.js';
 import { VERSION } from '../version.js';
-import { BACKENDS } from '../stores/open.js';
+import { BACKENDS } from '../emulators/open.js';
 import { addBenchBackendsCommand } from '../bench/backends-cli.js';
 import { addBenchPredictCommand } from './bench-predict.js';
 import { addAwsCommands } from './aws.js';
@@ -17,9 +17,11 @@ import { exportModel, type ExportOptions } from './export.js';
 import { gen } from './gen.js';
 import type { CliIo } from './io.js';
 import { addReportOptions, columnList, fraction, httpUrl, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber, redisUrl } from './options.js';
-import { predict, type PredictOptions } from './predict.js';
+import { predict } from './predict.js';
+import { type PredictOptions } from './predictOptions.js';
 import { addSimulateCommand, addTuneCommand } from './simulate.js';
-import { SYNC_DESIGNS, train, type TrainOptions } from './train.js';
+import { SYNC_DESIGNS, type TrainOptions } from './trainOptions.js';
+import { train } from './train.js';
 
 function addTrainOptions(command: Command): Command {
   return command

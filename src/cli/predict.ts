@@ -1,11 +1,12 @@
+import type { PredictOptions } from './predictOptions.js';
 import { readFile } from 'node:fs/promises';
 import { predictKmeans, predictLogreg, predictMultinomial, predictSvm } from '../algorithms/index.js';
 import { DataError, SpecError } from '../errors.js';
-import { readTable } from '../data/load.js';
+import { readTable } from '../data/sources/load.js';
 import { formatFloat32, type Table } from '../data/table.js';
 import { classKey, labelKey } from '../data/textColumns.js';
 import { parseModel } from '../protocol/modelFile.js';
-import { classLabelsOf, isMultinomial, type ModelResult } from '../protocol/types.js';
+import { classLabelsOf, isMultinomial, type ModelResult } from '../domain/results.js';
 import { writeFileAtomic } from '../util/files.js';
 import { isS3Uri, readStoredModel } from '../serve/storedModel.js';
 import { batchPredictCli, isBatchPredict } from './batch-predict.js';
@@ -149,26 +150,6 @@ export async function readModel(file: string): Promise<ModelResult> {
 interface PassThrough {
   name: string;
   index: number;
-}
-
-export interface PredictOptions {
-  model: string;
-  data: string;
-  out?: string;
-  /** A column copied to each output row, first, to tell rows apart (as text, exactly as written). */
-  idColumn?: string;
-  /** Columns copied to each output row after the id. */
-  keep?: string[];
-  /** Ignore columns that are neither features, the label, the id nor kept (default: an error). */
-  allowExtraColumns?: boolean;
-  /** Match the model's features to the file's columns by position, whatever their names. */
-  byPosition?: boolean;
-  /** With an s3:// model prefix: the version (job id) to use instead of the latest. */
-  modelVersion?: string;
-  /** For s3:// models, data and output parts. */
-  s3Endpoint?: string;
-  /** Parts out: shards of the data set (default: one per part). */
-  shards?: number;
 }
 
 const isDefaultName = (name: string, j: number) => name === `x${j}`;

@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
-import type { RoundMetrics } from '../protocol/types.js';
-import { num } from './format.js';
+import type { RoundMetrics } from '../domain/job.js';
+import { num } from '../util/format.js';
 
 /** A bar of rounds done out of the most that may run, with the latest objective. */
 export class RoundProgress {

@@ -1,9 +1,9 @@
 import { DEFAULT_BATCH, DEFAULT_SGD_LR } from '../algorithms/logreg/localSgd.js';
-import type { LogregSpec } from '../protocol/spec.js';
-import { isMultinomial } from '../protocol/types.js';
+import type { LogregSpec } from '../domain/spec.js';
+import { isMultinomial } from '../domain/results.js';
 import type { RunReport } from '../report/schema.js';
 import type { TrainOutcome } from '../runtime/LocalRuntime.js';
-import { bytes, int, ms, num } from './format.js';
+import { bytes, int, ms, num } from '../util/format.js';
 
 /** The text report `bspml train` prints: the run report (src/report/) in a few lines. */
 export function formatReport(outcome: TrainOutcome, report: RunReport, context: { data: string; out?: string }): string {

@@ -1,5 +1,5 @@
 import { BspmlError, SpecError } from '../errors.js';
-import { MAX_WORKERS, parseJobSpec, type LogregSolver } from '../protocol/spec.js';
+import { MAX_WORKERS, parseJobSpec, type LogregSolver } from '../domain/spec.js';
 
 /*
  * What `simulate` and `tune` check before they calibrate or simulate anything (issue 20 defects 7

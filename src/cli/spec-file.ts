@@ -1,9 +1,9 @@
 import { access, readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { SpecError } from '../errors.js';
-import { parseJobSpec, type JobSpec } from '../protocol/spec.js';
-import { BACKENDS, type Backend } from '../stores/open.js';
-import type { TrainOptions } from './train.js';
+import { parseJobSpec, type JobSpec } from '../domain/spec.js';
+import { BACKENDS, type Backend } from '../emulators/open.js';
+import type { TrainOptions } from './trainOptions.js';
 
 /*
  * `bspml train --spec NAME.job.json`: the spec a stack reads beside an upload (src/aws/uploads.ts),

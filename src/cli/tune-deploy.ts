@@ -1,6 +1,6 @@
 import { threadsForMemory } from '../aws/config.js';
 import type { Candidate, Strategy, TuneResult } from '../sim/tune.js';
-import { int } from './format.js';
+import { int } from '../util/format.js';
 
 /*
  * What `bspml tune` recommends, turned into what a person runs: the stack's deploy parameters and

@@ -1,10 +1,10 @@
 import { predictKmeans, predictLogreg, predictMultinomial, predictSvm } from '../algorithms/index.js';
 import type { Holdout } from '../data/holdout.js';
-import { readTable } from '../data/load.js';
+import { readTable } from '../data/sources/load.js';
 import { classKey, labelKey } from '../data/textColumns.js';
 import { DataError } from '../errors.js';
 import { binaryAuc, classificationMetrics, heldOutInertia, type ClassificationMetrics } from '../metrics/classification.js';
-import { classLabelsOf, isMultinomial, type ModelResult } from '../protocol/types.js';
+import { classLabelsOf, isMultinomial, type ModelResult } from '../domain/results.js';
 import { datasetSource } from './datasets.js';
 import { selectColumns } from './predict.js';
 

@@ -7,9 +7,10 @@ import { BinaryPieceParser, binaryHeaderLength, describeBinary, isBinary } from 
 import { CsvPieceParser, describeCsv } from './formats/csv.js';
 import { CsvBlockFramer, type CsvBlockParser } from './formats/csv-blocks.js';
 import { describeParquet, readParquetGroups } from './formats/parquet.js';
-import type { DatasetLayout, DatasetPart, LoadedShard, PartFormat, PieceReport, ShardPiece } from './layout.js';
+import type { DatasetLayout, DatasetPart, PartFormat, ShardPiece } from './layout.js';
+import type { LoadedShard, PieceReport } from './types.js';
 import { RowSink, type ColumnOptions, type RowTarget, type ShardReserver } from './rows.js';
-import type { ByteSource, PartEntry } from './sources/bytes.js';
+import type { ByteSource, PartEntry } from './byteSource.js';
 import type { DatasetRef } from './types.js';
 
 /** The most bytes `describe` reads of a part (its head, or a Parquet part's footer). */

@@ -6,7 +6,6 @@
  * aggregator (see summary.ts).
  */
 
-import type { ShardData } from './types.js';
 
 export type PartFormat = 'csv' | 'csv.gz' | 'binary' | 'parquet';
 
@@ -55,7 +54,6 @@ export interface DatasetLayout {
 }
 
 /** Where a data set is read from; `describe` lists it, `loadShard` reads pieces of its parts. */
-export type { DatasetRef } from './types.js';
 
 /**
  * A contiguous piece of one part that a shard owns: bytes [start, end) of a CSV part (it owns every
@@ -68,23 +66,3 @@ export interface ShardPiece {
   end: number;
 }
 
-/** What a worker found in one of its pieces, for the preparation round's bookkeeping. */
-export interface PieceReport {
-  piece: ShardPiece;
-  /** Data rows parsed from the piece. */
-  rows: number;
-  /** Lines the piece spans (blank lines included), so that a local line becomes a line of the part. */
-  lines: number;
-}
-
-/**
- * A shard as `loadShard(layout, …)` returns it: the rows of its pieces in order, with a
- * W-independent identity per row (`positions`: a CSV row's line start as a byte offset in its
- * part, a binary or Parquet row's index in its part; the part is its piece's).
- */
-export interface LoadedShard extends ShardData {
-  pieces: PieceReport[];
-  positions: Float64Array;
-  /** Per file column read as text (LoadOptions.text): its distinct values, indexed by code. */
-  textKeys?: (string[] | undefined)[];
-}

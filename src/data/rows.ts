@@ -1,4 +1,5 @@
-import type { LoadedShard, PieceReport } from './layout.js';
+import { RowProblem } from './rowProblem.js';
+import type { LoadedShard, PieceReport } from './types.js';
 import { isHeldOut, type Holdout } from './holdout.js';
 import { TextDictionary, type TextMode } from './textColumns.js';
 
@@ -11,16 +12,6 @@ const CHUNK = 1 << 20;
  * one SharedArrayBuffer of exactly the shard's size, chunk by chunk, so the shard is never held
  * as text nor twice as a whole in JavaScript arrays.
  */
-/** A row the sink refuses (a label outside the allowed classes); parsers add where it is. */
-export class RowProblem extends Error {
-  constructor(
-    message: string,
-    readonly column: number,
-  ) {
-    super(message);
-  }
-}
-
 /** Where parsers put validated rows: a shard's buffer (RowSink), or a writer (convert). */
 export interface RowTarget {
   /** `coded`: the parser already put text columns' codes in `values` (CSV); else they are numbers to encode (binary, Parquet). */

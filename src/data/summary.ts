@@ -1,5 +1,5 @@
 import type { DataError, DataLocation } from '../errors.js';
-import type { PieceReport } from './layout.js';
+import type { PieceReport } from './types.js';
 import { sliceShard, type ShardData, type TrainingData } from './types.js';
 import { mix32 } from '../util/random.js';
 import { classKey, sortClasses } from './textColumns.js';

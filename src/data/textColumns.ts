@@ -1,4 +1,4 @@
-import { RowProblem } from './rows.js';
+import { RowProblem } from './rowProblem.js';
 import { formatFloat32 } from './table.js';
 
 /*

@@ -1,4 +1,4 @@
-import type { PieceReport } from './layout.js';
+import type { ShardPiece } from './layout.js';
 
 /** Where a data set is and how to read it. */
 export interface DatasetRef {
@@ -103,4 +103,25 @@ export function shardViews(buffer: SharedArrayBuffer, rows: number, dims: number
   const features = new Float32Array(buffer, 0, rows * dims);
   const labels = hasLabels ? new Float32Array(buffer, rows * dims * 4, rows) : undefined;
   return { features, labels };
+}
+
+/** What a worker found in one of its pieces, for the preparation round's bookkeeping. */
+export interface PieceReport {
+  piece: ShardPiece;
+  /** Data rows parsed from the piece. */
+  rows: number;
+  /** Lines the piece spans (blank lines included), so that a local line becomes a line of the part. */
+  lines: number;
+}
+
+/**
+ * A shard as `loadShard(layout, …)` returns it: the rows of its pieces in order, with a
+ * W-independent identity per row (`positions`: a CSV row's line start as a byte offset in its
+ * part, a binary or Parquet row's index in its part; the part is its piece's).
+ */
+export interface LoadedShard extends ShardData {
+  pieces: PieceReport[];
+  positions: Float64Array;
+  /** Per file column read as text (LoadOptions.text): its distinct values, indexed by code. */
+  textKeys?: (string[] | undefined)[];
 }

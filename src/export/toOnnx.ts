@@ -1,4 +1,4 @@
-import { classLabelsOf, isMultinomial, type KmeansResult, type ModelResult } from '../protocol/types.js';
+import { classLabelsOf, isMultinomial, type KmeansResult, type ModelResult } from '../domain/results.js';
 import { VERSION } from '../version.js';
 import { DataType, encodeModel, type Model, type Node, type Tensor, type ValueInfo } from './onnxProto.js';
 

@@ -1,8 +1,7 @@
-import type { CsvBlockParser } from '../data/formats/csv-blocks.js';
-import type { ShardReserver } from '../data/rows.js';
 import type { Summary } from '../data/summary.js';
 import type { ShardData } from '../data/types.js';
-import type { JobRecord } from '../protocol/types.js';
+import type { JobRecord } from '../domain/job.js';
+import type { Container, ShardLoading } from '../ports/Container.js';
 import { ThreadPool } from './ThreadPool.js';
 
 /**
@@ -12,12 +11,6 @@ import { ThreadPool } from './ThreadPool.js';
 export function containerMemoryMb(env: NodeJS.ProcessEnv = process.env): number {
   const mb = Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
   return Number.isFinite(mb) && mb > 0 ? mb : 10_240;
-}
-
-/** What a container lends the loading of a shard (LoadOptions' `parser` and `reserve`). */
-export interface ShardLoading {
-  parser: CsvBlockParser;
-  reserve: ShardReserver;
 }
 
 /**
@@ -32,7 +25,7 @@ export const SHARD_CACHE_SHARE = 0.5;
  * The shards are kept within a memory budget, least recently used evicted first: when workers
  * outnumber containers, each container would otherwise keep every shard it ever loaded.
  */
-export class WorkerContainer {
+export class WorkerContainer implements Container {
   readonly pool: ThreadPool;
   /** In use order, least recently used first (a Map keeps insertion order; a hit re-inserts). */
   private readonly shards = new Map<string, ShardData>();

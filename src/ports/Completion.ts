@@ -1,4 +1,4 @@
-import type { CompletionMessage } from '../protocol/types.js';
+import type { CompletionMessage } from '../domain/job.js';
 
 /** Tells the aggregator that a round's barrier is full (SQS FIFO on AWS, in-process locally). */
 export interface Completion {

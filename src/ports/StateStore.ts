@@ -1,5 +1,5 @@
-import type { Claim, ClaimAnswer, LingerSignal, ReleaseAnswer } from '../protocol/claims.js';
-import type { JobRecord, JobPatch, JobStatus, RoundMetrics } from '../protocol/types.js';
+import type { Claim, ClaimAnswer, LingerSignal, ReleaseAnswer } from '../domain/claims.js';
+import type { JobRecord, JobPatch, JobStatus, RoundMetrics } from '../domain/job.js';
 
 /**
  * Where the shared state of a job lives between rounds. Every method is scoped by job id
@@ -52,7 +52,7 @@ export interface StateStore {
   getPartials(jobId: string, round: number, shards: number, which?: readonly number[]): Promise<Uint8Array[]>;
 
   /**
-   * Stores the merged partial of barrier group `group` (src/protocol/groups.ts) once; false when one
+   * Stores the merged partial of barrier group `group` (src/domain/groups.ts) once; false when one
    * was stored already. The tree merge's group partials: `clearRound` removes them with the round.
    */
   putGroupPartial(jobId: string, round: number, group: number, bytes: Uint8Array): Promise<boolean>;
@@ -67,7 +67,7 @@ export interface StateStore {
    * or a lower bound of it (≥ 1) where the store spreads its barrier (DynamoDB's two levels): it
    * equals `shards` for exactly one first arrival (the filling one), and for repeats after that.
    * `shards` is the round's shard count: stores that spread their barrier (DynamoDB) lay it out by it.
-   * `groupFilled` says that every shard of this shard's barrier group (src/protocol/groups.ts) has
+   * `groupFilled` says that every shard of this shard's barrier group (src/domain/groups.ts) has
    * arrived: true for exactly one first arrival per group (the one that completed it) and for
    * repeats after that, so the tree merge has one merger per group, and a retried one.
    */
@@ -80,7 +80,7 @@ export interface StateStore {
   listRoundMetrics(jobId: string): Promise<RoundMetrics[]>;
 
   // Lingering workers (`sync: 'linger'`, src/protocol/linger.ts). Claims on a round are kept per
-  // claim group (src/protocol/claims.ts); once a group is handed over it takes no claim nor release.
+  // claim group (src/domain/claims.ts); once a group is handed over it takes no claim nor release.
 
   /**
    * Claims `shard` of `round` for a worker that will wait for it until `until` (epoch ms): a

@@ -11,8 +11,8 @@ import { publishRound } from './publish.js';
 import { gatherPartials, treeMerge, type Gathered } from './groupMerge.js';
 import { quorumMs, scheduleBackupCheck } from './stragglers.js';
 import type { Algorithm, Shape } from '../algorithms/types.js';
-import { endLingering, publishNextRound } from './linger.js';
-import type { CompletionMessage, JobPatch, JobRecord, RoundMetrics, WorkerReport } from './types.js';
+import { endLingering, publishNextRound } from './handOver.js';
+import type { CompletionMessage, JobPatch, JobRecord, RoundMetrics, WorkerReport } from '../domain/job.js';
 
 export type AggregateOutcome =
   /** `prepared`: the preparation round ended and round 1 was published. */

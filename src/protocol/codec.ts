@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { BspmlError } from '../errors.js';
-import type { WorkerReport } from './types.js';
+import type { WorkerReport } from '../domain/job.js';
 
 /*
  * Wire and storage encodings of models and partials: raw little-endian float64 (every Lambda and

@@ -1,7 +1,7 @@
-import { DEFAULT_DEPLOYMENT, estimateCost } from '../aws/cost.js';
+import { DEFAULT_DEPLOYMENT, estimateCost } from '../costs/estimate.js';
 import { SpecError } from '../errors.js';
-import { DEFAULT_STACK_BACKEND, stackBackendOf, type JobSpec, type StackBackend } from './spec.js';
-import type { JobRecord, RoundMetrics } from './types.js';
+import { DEFAULT_STACK_BACKEND, stackBackendOf, type JobSpec, type StackBackend } from '../domain/spec.js';
+import type { JobRecord, RoundMetrics } from '../domain/job.js';
 
 /*
  * The cost guard: a bad upload must not be able to run up a bill. Two limits, both enforced while
@@ -10,8 +10,8 @@ import type { JobRecord, RoundMetrics } from './types.js';
  * - a stack-wide cap on worker invocations (workers × rounds), checked when the job starts (its
  *   workers × (maxRounds + the preparation round)) and again as each round is aggregated (so a cap
  *   lowered mid-job holds);
- * - the spec's optional `maxCostUsd`, against the running cost estimate of src/aws/cost.ts (the
- *   prices of src/pricing.ts, on the job's data plane): refused at start when below the cost of
+ * - the spec's optional `maxCostUsd`, against the running cost estimate of src/costs/estimate.ts (the
+ *   prices of src/costs/prices.ts, on the job's data plane): refused at start when below the cost of
  *   starting; afterwards a round is not started when the cost so far plus one more round like the
  *   last would pass it.
  */

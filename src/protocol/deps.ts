@@ -3,7 +3,7 @@ import type { DatasetSource } from '../ports/DatasetSource.js';
 import type { Fanout } from '../ports/Fanout.js';
 import type { StateStore } from '../ports/StateStore.js';
 import type { Limits } from './costGuard.js';
-import type { DelayedChannel } from './stragglers.js';
+import type { DelayedChannel } from '../ports/DelayedChannel.js';
 
 /** The ports the protocol runs over; Lambda handlers and the local runtime wire them differently. */
 export interface ProtocolDeps {

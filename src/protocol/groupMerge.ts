@@ -2,12 +2,12 @@ import type { Algorithm } from '../algorithms/types.js';
 import { BspmlError, PartialMissingError } from '../errors.js';
 import type { StateStore } from '../ports/StateStore.js';
 import { decodePartial, encodePartial } from './codec.js';
-import { barrierGroups, groupMembers } from './groups.js';
-import type { JobSpec } from './spec.js';
-import type { JobRecord, WorkerReport } from './types.js';
+import { barrierGroups, groupMembers } from '../domain/groups.js';
+import type { JobSpec } from '../domain/spec.js';
+import type { JobRecord, WorkerReport } from '../domain/job.js';
 
 /*
- * The tree merge (issue 18): the arrival that completes a barrier group (src/protocol/groups.ts)
+ * The tree merge (issue 18): the arrival that completes a barrier group (src/domain/groups.ts)
  * merges that group's partials into one group partial and stores it, so the aggregator reads
  * G = ⌈√W⌉ group partials instead of W partials. The order of every sum is fixed: within a group,
  * its shards in ascending order; then the groups in order. The aggregator merges in that same

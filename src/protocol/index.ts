@@ -3,6 +3,4 @@ export { runWorker, type WorkerOutcome } from './runWorker.js';
 export { aggregate, type AggregateOutcome } from './aggregate.js';
 export { recoverJob, type RecoveryOutcome } from './recover.js';
 export { failJob } from './failJob.js';
-export { parseJobSpec, jobSpecSchema, type JobSpec, type JobSpecInput, type KmeansSpec, type LogregSpec } from './spec.js';
 export type { ProtocolDeps } from './deps.js';
-export type * from './types.js';

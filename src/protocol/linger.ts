@@ -1,11 +1,10 @@
-import type { WorkerContainer } from '../inner/WorkerContainer.js';
+import type { Container } from '../ports/Container.js';
 import { sleep as timerSleep } from '../util/async.js';
 import { clock, type ProtocolDeps } from './deps.js';
 import { defaultLingerMs, LINGER_POLL_FIRST_MS, LINGER_POLL_MAX_MS, LINGER_POLLS_PER_ROUND } from './lingerBudget.js';
-import { publishRound } from './publish.js';
 import { runWorker, type WorkerOutcome } from './runWorker.js';
 import { aggregate, type AggregateOutcome } from './aggregate.js';
-import type { CompletionMessage, JobRecord, RoundTask } from './types.js';
+import type { CompletionMessage, JobRecord, RoundTask } from '../domain/job.js';
 
 /*
  * Lingering workers (`sync: 'linger'`, docs/protocol.md "Lingering workers"). After arriving at a
@@ -22,13 +21,6 @@ import type { CompletionMessage, JobRecord, RoundTask } from './types.js';
  * ends before Lambda's timeout.
  */
 export const LINGER_MARGIN_MS = 30_000;
-/**
- * A claim counts as lapsed this long after its deadline: a live worker has by then made its last
- * poll and its release (two requests), so a claim still held is a worker that died. Publishing the
- * shard sooner would only duplicate a worker that is about to compute it, and the duplicate takes
- * an environment another shard's task may need.
- */
-export const LINGER_LAPSE_GRACE_MS = 250;
 
 export interface LingerOptions {
   /** The worker function's memory (MB), which prices waiting. */
@@ -87,7 +79,7 @@ type LingerDeps = Pick<ProtocolDeps, 'store' | 'datasets' | 'completion' | 'now'
 
 export async function runLingering(
   deps: LingerDeps,
-  container: WorkerContainer,
+  container: Container,
   task: RoundTask,
   options: LingerOptions,
 ): Promise<LingerRun> {
@@ -106,7 +98,7 @@ export async function runLingering(
 /** Runs one round's task, then lingers for the next: the next task to compute here, or undefined. */
 async function roundAndWait(
   deps: LingerDeps,
-  container: WorkerContainer,
+  container: Container,
   current: RoundTask,
   options: LingerOptions,
   run: LingerRun,
@@ -126,7 +118,7 @@ async function roundAndWait(
  * worker has claimed its next round (so the aggregation sees the claim and does not publish this
  * worker's own shard). Other jobs' completions are sent at once, as in the event-driven design.
  */
-function inlineCompletion(deps: LingerDeps, container: WorkerContainer, options: LingerOptions): { deps: LingerDeps; aggregate: () => Promise<void> } {
+function inlineCompletion(deps: LingerDeps, container: Container, options: LingerOptions): { deps: LingerDeps; aggregate: () => Promise<void> } {
   const fanout = deps.fanout;
   if (!options.inline || !fanout) return { deps, aggregate: async () => undefined };
   let held: CompletionMessage | undefined;
@@ -154,7 +146,7 @@ function inlineCompletion(deps: LingerDeps, container: WorkerContainer, options:
 
 async function lingerAfter(
   deps: LingerDeps,
-  container: WorkerContainer,
+  container: Container,
   current: RoundTask,
   options: LingerOptions,
   run: LingerRun,
@@ -253,25 +245,4 @@ function rememberLoad(container: object, task: RoundTask, loadMs: number | undef
 
 function loadOf(container: object, task: RoundTask): number {
   return loadTimes.get(container)?.get(`${task.jobId}/${task.shard}`) ?? 0;
-}
-
-/**
- * The aggregator's side: publishes round `round` of `job`. In the event-driven mode, every shard;
- * with lingering workers, the round is handed over first (the signal they poll) and only shards
- * without a live claim are published: those whose worker released, never claimed, or whose claim
- * lapsed (its deadline passed LINGER_LAPSE_GRACE_MS ago: the worker may be gone; if it is not, it
- * computes too, harmlessly).
- */
-export async function publishNextRound(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now'>, job: Pick<JobRecord, 'jobId' | 'shards' | 'spec'>, round: number, model?: Float64Array): Promise<void> {
-  if (job.spec.sync !== 'linger') return publishRound(deps.fanout, deps.store, job, round, model);
-  const claims = await deps.store.handOver(job.jobId, round, job.shards);
-  const now = clock(deps);
-  const live = new Set(claims.filter((c) => c.until + LINGER_LAPSE_GRACE_MS > now).map((c) => c.shard));
-  const rest = Array.from({ length: job.shards }, (_, i) => i).filter((shard) => !live.has(shard));
-  if (rest.length > 0) await publishRound(deps.fanout, deps.store, job, round, model, rest);
-}
-
-/** The job ended after `job.round`: lingering workers waiting for the next round stop. */
-export async function endLingering(store: ProtocolDeps['store'], job: Pick<JobRecord, 'jobId' | 'shards' | 'spec' | 'round'>): Promise<void> {
-  if (job.spec.sync === 'linger') await store.handOver(job.jobId, job.round + 1, job.shards, true);
 }

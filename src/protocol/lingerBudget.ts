@@ -1,4 +1,4 @@
-import { PRICES } from '../pricing.js';
+import { PRICES } from '../costs/prices.js';
 
 /*
  * How long a lingering worker waits for the next round by default: as long as waiting costs less
@@ -16,7 +16,7 @@ import { PRICES } from '../pricing.js';
  * publish; t_load: the time to load the shard; 1 − 1/W: the chance that the next round's invocation
  * lands on an environment without the shard (Lambda documents no affinity, so with W environments
  * each holding one shard a task finds its own with probability 1/W), when it is loaded again and
- * billed. Prices from src/pricing.ts.
+ * billed. Prices from src/costs/prices.ts.
  */
 
 /** Longest pause between two polls of a lingering worker (ms). */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { SpecError } from '../errors.js';
-import { isMultinomial, type ModelResult } from './types.js';
+import { isMultinomial, type ModelResult } from '../domain/results.js';
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 

@@ -1,15 +1,16 @@
 import { algorithmFor } from '../algorithms/index.js';
 import type { LoadOptions } from '../data/dataset.js';
-import type { DatasetLayout, PieceReport } from '../data/layout.js';
+import type { DatasetLayout } from '../data/layout.js';
+import type { PieceReport } from '../data/types.js';
 import { decodeSummary, encodeSummary, errorSummary, mergeSummaries, type PreparedData, type Summary, type SummaryError } from '../data/summary.js';
 import type { DataSummary } from '../data/types.js';
 import { classKey, sortClasses } from '../data/textColumns.js';
 import { BspmlError, DataError, SpecError } from '../errors.js';
-import type { WorkerContainer } from '../inner/WorkerContainer.js';
+import type { Container } from '../ports/Container.js';
 import { PREPARE_DIGEST } from './constants.js';
 import type { ProtocolDeps } from './deps.js';
-import type { JobSpec } from './spec.js';
-import type { JobRecord, RoundTask, WorkerReport } from './types.js';
+import type { JobSpec } from '../domain/spec.js';
+import type { JobRecord, RoundTask, WorkerReport } from '../domain/job.js';
 
 /*
  * The preparation round (round 0). Each worker loads its shard (kept in its container for the
@@ -65,7 +66,7 @@ export function loadOptions(spec: JobSpec): LoadOptions {
 /** A worker's part of the preparation round: the summary of its shard (or of its shard's error). */
 export async function prepareShard(
   deps: Pick<ProtocolDeps, 'datasets' | 'now'>,
-  container: WorkerContainer,
+  container: Container,
   job: JobRecord & { layout: DatasetLayout },
   task: RoundTask,
 ): Promise<{ partial: Float64Array; report: WorkerReport }> {

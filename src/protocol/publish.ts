@@ -2,7 +2,7 @@ import type { Fanout } from '../ports/Fanout.js';
 import type { StateStore } from '../ports/StateStore.js';
 import { modelToBase64 } from './codec.js';
 import { MAX_INLINE_MODEL_CHARS, PREPARE_ROUND } from './constants.js';
-import type { RoundTask } from './types.js';
+import type { RoundTask } from '../domain/job.js';
 
 /**
  * Publishes round `round` of a job to `shards` (all by default). The model rides in the message

@@ -1,14 +1,14 @@
 import { algorithmFor } from '../algorithms/index.js';
 import { BspmlError, MissingStateError } from '../errors.js';
-import type { WorkerContainer } from '../inner/WorkerContainer.js';
+import type { Container } from '../ports/Container.js';
 import { decodeModel, encodePartial, modelDigest } from './codec.js';
 import { applyClasses } from './classes.js';
 import { PREPARE_ROUND } from './constants.js';
 import { mergeGroup, treeMerge, type GroupMergeOutcome } from './groupMerge.js';
-import { groupOf } from './groups.js';
+import { groupOf } from '../domain/groups.js';
 import { clock, type ProtocolDeps } from './deps.js';
 import { loadOptions, prepareShard } from './prepare.js';
-import type { JobRecord, RoundTask, WorkerReport } from './types.js';
+import type { JobRecord, RoundTask, WorkerReport } from '../domain/job.js';
 
 export type WorkerOutcome = WorkerDone | WorkerRejected;
 
@@ -42,7 +42,7 @@ export interface WorkerRejected {
  * filled it, tell the aggregator. Never waits for other workers. Safe to repeat: a duplicate finds
  * its partial and its arrival already recorded and changes nothing.
  */
-export async function runWorker(deps: Pick<ProtocolDeps, 'store' | 'datasets' | 'completion' | 'now'>, container: WorkerContainer, task: RoundTask): Promise<WorkerOutcome> {
+export async function runWorker(deps: Pick<ProtocolDeps, 'store' | 'datasets' | 'completion' | 'now'>, container: Container, task: RoundTask): Promise<WorkerOutcome> {
   const { store } = deps;
   const read = () => store.getJob(task.jobId);
   // The job as it stands now, not as this container last saw it: a task delivered after its round
@@ -107,7 +107,7 @@ export async function runWorker(deps: Pick<ProtocolDeps, 'store' | 'datasets' | 
 /** A training round's partial: the inner threads over the cached shard, with the round's model. */
 async function trainShard(
   deps: Pick<ProtocolDeps, 'store' | 'datasets'>,
-  container: WorkerContainer,
+  container: Container,
   job: JobRecord,
   task: RoundTask,
 ): Promise<{ partial: Float64Array; report: WorkerReport } | WorkerRejected> {

@@ -5,9 +5,9 @@ import { clock, type ProtocolDeps } from './deps.js';
 import { failJob } from './failJob.js';
 import { publishRound } from './publish.js';
 import { checkStart, limitsOf } from './costGuard.js';
-import { checkJobId } from './jobId.js';
-import { parseJobSpec } from './spec.js';
-import type { JobRecord } from './types.js';
+import { checkJobId } from '../domain/jobId.js';
+import { parseJobSpec } from '../domain/spec.js';
+import type { JobRecord } from '../domain/job.js';
 
 export interface StartRequest {
   /** Chosen by the caller (e.g. derived from an upload) or generated. */

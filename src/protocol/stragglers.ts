@@ -1,6 +1,7 @@
+import type { BackupCheck } from '../ports/DelayedChannel.js';
 import type { ProtocolDeps } from './deps.js';
 import { publishRound } from './publish.js';
-import type { JobRecord } from './types.js';
+import type { JobRecord } from '../domain/job.js';
 
 /*
  * Backup tasks for stragglers (issue 18, item 5), after MapReduce's (Dean and Ghemawat, "MapReduce:
@@ -22,20 +23,6 @@ export const BACKUP_THRESHOLD = 0.9;
 export const BACKUP_FACTOR = 2;
 /** Checks of one round at most. */
 export const MAX_BACKUP_CHECKS = 3;
-
-/** A delayed look at a round's stragglers. */
-export interface BackupCheck {
-  jobId: string;
-  round: number;
-  /** 1 for the first check of the round. */
-  check: number;
-  delayMs: number;
-}
-
-/** Delivers a backup check after a delay (an SQS delay, a timer, the simulator's clock). */
-export interface DelayedChannel {
-  send(check: BackupCheck, delayMs: number): Promise<void>;
-}
 
 /** Shards a round needs arrived before its missing ones get backups (at least one, below W where W > 1). */
 export function backupQuorum(shards: number): number {

@@ -1,7 +1,7 @@
-import { DEFAULT_DEPLOYMENT, estimateCost, type DeploymentShape } from '../aws/cost.js';
-import { PRICES } from '../pricing.js';
-import { DEFAULT_STACK_BACKEND, STACK_BACKENDS, type StackBackend } from '../protocol/spec.js';
-import type { JobRecord, RoundMetrics } from '../protocol/types.js';
+import { DEFAULT_DEPLOYMENT, estimateCost, type DeploymentShape } from '../costs/estimate.js';
+import { PRICES } from '../costs/prices.js';
+import { DEFAULT_STACK_BACKEND, STACK_BACKENDS, type StackBackend } from '../domain/spec.js';
+import type { JobRecord, RoundMetrics } from '../domain/job.js';
 import type { IoCounts } from '../util/io-meter.js';
 import { VERSION } from '../version.js';
 import { REPORT_SCHEMA_ID, type RunReport } from './schema.js';

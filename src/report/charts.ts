@@ -1,5 +1,5 @@
 import type { TopLevelSpec } from 'vega-lite';
-import { COST_SERVICES } from '../aws/cost.js';
+import { COST_SERVICES } from '../costs/estimate.js';
 import type { RunReport } from './schema.js';
 
 /*

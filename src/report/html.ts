@@ -1,4 +1,4 @@
-import { bytes, int, ms, num } from '../cli/format.js';
+import { bytes, int, ms, num } from '../util/format.js';
 import { costChart, objectiveChart, objectiveName, timeChart } from './charts.js';
 import { renderSvg } from './render.js';
 import type { RunReport } from './schema.js';
@@ -112,7 +112,7 @@ ${validationHtml(report)}
 <figure>${objective}</figure>
 <figure>${time}</figure>
 <figure>${cost}</figure>
-<p class="note">${escape(report.cost.note)}. Prices and assumptions: src/pricing.ts and src/aws/cost.ts. Sync = a round's wall time less its slowest worker's load and compute: messages, store calls, barrier and aggregation.</p>
+<p class="note">${escape(report.cost.note)}. Prices and assumptions: src/costs/prices.ts and src/costs/estimate.ts. Sync = a round's wall time less its slowest worker's load and compute: messages, store calls, barrier and aggregation.</p>
 <details><summary>rounds (${report.rounds.round.length})</summary>
 <table class="rounds">
 <tr><th>round</th><th>${escape(name)}</th><th>wall</th><th>compute</th><th>load</th><th>sync</th><th>cache</th></tr>

@@ -116,7 +116,7 @@ export const runReportSchema = z.object({
     bytesWritten: z.number().nullable(),
     bytesRead: z.number().nullable(),
   }),
-  /** What the same job costs (or has cost so far) on AWS, from src/aws/cost.ts and src/pricing.ts. */
+  /** What the same job costs (or has cost so far) on AWS, from src/costs/estimate.ts and src/costs/prices.ts. */
   cost: z.object({
     /** The stack data plane priced: a local memory run is priced as the stack's default, dynamodb. */
     backend: z.enum(['dynamodb', 's3', 'redis']),

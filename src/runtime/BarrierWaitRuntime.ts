@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import type { WorkerContainer } from '../inner/WorkerContainer.js';
+import type { Container, PartialThreads } from '../ports/Container.js';
 import type { DatasetSource } from '../ports/DatasetSource.js';
 import type { StateStore } from '../ports/StateStore.js';
 import { aggregate } from '../protocol/aggregate.js';
@@ -7,7 +7,7 @@ import type { ProtocolDeps } from '../protocol/deps.js';
 import { failJob } from '../protocol/failJob.js';
 import { runWorker } from '../protocol/runWorker.js';
 import { startJob } from '../protocol/startJob.js';
-import type { JobRecord, RoundMetrics, RoundTask } from '../protocol/types.js';
+import type { JobRecord, RoundMetrics, RoundTask } from '../domain/job.js';
 import { sleep } from '../util/async.js';
 import { addIo, metered, type IoCounts } from '../util/io-meter.js';
 import { ContainerPool } from './ContainerPool.js';
@@ -34,9 +34,12 @@ export interface Clock {
   sleep(ms: number): Promise<void>;
 }
 
+/** A container whose threads count the bytes moved to and from them (the outcome reports them). */
+export type CountedContainer = Container & { readonly pool: PartialThreads & { readonly traffic: { toThreads: number; fromThreads: number } } };
+
 export interface Containers {
-  acquire(jobId: string, shard: number, threads: number): Promise<WorkerContainer>;
-  release(container: WorkerContainer): Promise<void>;
+  acquire(jobId: string, shard: number, threads: number): Promise<CountedContainer>;
+  release(container: CountedContainer): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -120,7 +123,7 @@ export class BarrierWaitRuntime {
   }
 
   /** One long-lived worker: round after round until the job ends. A failure fails the job. */
-  private async workerLoop(container: WorkerContainer, task: RoundTask, ioByRound: Map<number, IoCounts>, totals: { workerMs: number; waitMs: number; polls: number }): Promise<void> {
+  private async workerLoop(container: Container, task: RoundTask, ioByRound: Map<number, IoCounts>, totals: { workerMs: number; waitMs: number; polls: number }): Promise<void> {
     const alive = this.now();
     let current = task;
     try {

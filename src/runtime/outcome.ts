@@ -1,7 +1,8 @@
 import { BspmlError, JobFailedError } from '../errors.js';
 import type { StateStore } from '../ports/StateStore.js';
 import { PREPARE_ROUND } from '../protocol/constants.js';
-import type { JobRecord, ModelResult, RoundMetrics } from '../protocol/types.js';
+import type { JobRecord, RoundMetrics } from '../domain/job.js';
+import type { ModelResult } from '../domain/results.js';
 import type { IoCounts } from '../util/io-meter.js';
 
 /** What every local runtime reports of a finished job (LocalRuntime's and BarrierWaitRuntime's outcomes build on it). */

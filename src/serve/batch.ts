@@ -1,6 +1,6 @@
-import type { PartsDatasetSource } from '../data/PartsDatasetSource.js';
+import type { PartsDatasetSource } from '../data/sources/PartsDatasetSource.js';
 import { DataError } from '../errors.js';
-import type { ModelResult } from '../protocol/types.js';
+import type { ModelResult } from '../domain/results.js';
 import { compilePredictor, type Predictor, type RawPredictions } from './predictor.js';
 
 /*

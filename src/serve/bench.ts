@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { ModelResult } from '../protocol/types.js';
+import type { ModelResult } from '../domain/results.js';
 import { compilePredictor, present, type Predictor } from './predictor.js';
 import { parseRows } from './request.js';
 

@@ -1,4 +1,4 @@
-import type { ModelResult } from '../protocol/types.js';
+import type { ModelResult } from '../domain/results.js';
 
 /*
  * The checks of src/protocol/modelFile.ts (parseModel) that serving needs, without zod: zod's

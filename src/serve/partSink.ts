@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { parseS3Uri } from '../aws/s3uri.js';
+import { parseS3Uri } from '../util/s3uri.js';
 import { writeFileAtomic } from '../util/files.js';
 import type { PartSink } from './batch.js';
 

@@ -2,7 +2,7 @@ import { nearestRows } from '../algorithms/kmeans/predict.js';
 import { predictLogreg, softmaxRows } from '../algorithms/logreg/predict.js';
 import { packRows } from '../algorithms/packRows.js';
 import { predictSvm } from '../algorithms/svm/predict.js';
-import { classLabelsOf, isMultinomial, type ModelResult } from '../protocol/types.js';
+import { classLabelsOf, isMultinomial, type ModelResult } from '../domain/results.js';
 
 /*
  * A trained model made ready to serve: its weights or centroids packed once into contiguous typed

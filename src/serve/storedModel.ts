@@ -1,9 +1,9 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { createS3Client } from '../aws/s3.js';
-import { parseS3Uri } from '../aws/s3uri.js';
+import { parseS3Uri } from '../util/s3uri.js';
 import { SpecError } from '../errors.js';
 import { parseModel } from '../protocol/modelFile.js';
-import type { ModelResult } from '../protocol/types.js';
+import type { ModelResult } from '../domain/results.js';
 import { checkModelRef, LATEST } from './modelStore.js';
 
 /*

@@ -1,4 +1,4 @@
-import type { ModelResult } from '../protocol/types.js';
+import type { ModelResult } from '../domain/results.js';
 
 /*
  * A model of a given shape with seeded weights, for timing (`bspml bench predict --synthetic

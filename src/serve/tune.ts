@@ -1,4 +1,4 @@
-import { PRICES } from '../pricing.js';
+import { PRICES } from '../costs/prices.js';
 import type { BenchPredictResult } from './bench.js';
 import { FUNCTION_URL_MAX_BYTES } from './bench.js';
 import { MAX_ROWS_PER_REQUEST } from './request.js';

@@ -1,8 +1,8 @@
 import { algorithmByName, type Shape } from '../algorithms/index.js';
 import { summarizeShard, type Summary } from '../data/summary.js';
 import type { ShardData, TrainingData } from '../data/types.js';
-import type { WorkerContainer } from '../inner/WorkerContainer.js';
-import type { JobRecord } from '../protocol/types.js';
+import type { JobRecord } from '../domain/job.js';
+import type { Container } from '../ports/Container.js';
 import type { VirtualClock } from './clock.js';
 import type { Host } from './cpu.js';
 
@@ -13,12 +13,12 @@ export type ComputeModel = (shape: Shape) => number;
 const SAMPLE_BLOCK = 64;
 
 /**
- * A simulated Lambda environment as the protocol sees it (what `WorkerContainer` offers runWorker):
+ * A simulated Lambda environment as the protocol sees it (the Container port, as `WorkerContainer` offers it):
  * caches the job and its shard between invocations as a warm container does; its partial is the
  * algorithm's real partial over a small block of the sample (see samplePartial), and takes the virtual time of the shard's real rows on
  * its host's cores: calibrated thread-ms per row × rows, shared among at most `threads` cores.
  */
-export class SimContainer {
+export class SimContainer implements Container {
   private readonly shards = new Map<string, ShardData>();
   private readonly jobs = new Map<string, JobRecord>();
   private calls = 0;
@@ -61,11 +61,6 @@ export class SimContainer {
         return { partial, computeMs: self.clock.now() - began, kernels: 'wasm' as const };
       },
     };
-  }
-
-  /** This object stands where runWorker and prepareShard expect a WorkerContainer (the members they use). */
-  asWorkerContainer(): WorkerContainer {
-    return this as unknown as WorkerContainer;
   }
 
   async job(jobId: string, read: () => Promise<JobRecord | undefined>, options: { refresh?: boolean } = {}): Promise<JobRecord | undefined> {

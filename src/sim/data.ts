@@ -1,5 +1,5 @@
 import { generateBlobs, generateClassification } from '../data/generate.js';
-import { MemoryDatasetSource } from '../data/MemoryDatasetSource.js';
+import { MemoryDatasetSource } from '../data/sources/MemoryDatasetSource.js';
 import type { DatasetLayout } from '../data/layout.js';
 import { shardRange, type DatasetRef, type ShardData, type TrainingData } from '../data/types.js';
 import type { DatasetSource } from '../ports/DatasetSource.js';

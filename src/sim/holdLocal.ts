@@ -1,4 +1,4 @@
-import { MemoryDatasetSource } from '../data/MemoryDatasetSource.js';
+import { MemoryDatasetSource } from '../data/sources/MemoryDatasetSource.js';
 import { generateBlobs } from '../data/generate.js';
 import { LocalRuntime } from '../runtime/LocalRuntime.js';
 import { MemoryStore } from '../stores/MemoryStore.js';

@@ -1,8 +1,8 @@
-import type { WorkerContainer } from '../inner/WorkerContainer.js';
+import type { Container } from '../ports/Container.js';
 import type { ProtocolDeps } from '../protocol/deps.js';
 import { runLingering } from '../protocol/linger.js';
 import { runWorker } from '../protocol/runWorker.js';
-import type { RoundTask } from '../protocol/types.js';
+import type { RoundTask } from '../domain/job.js';
 import type { VirtualClock } from './clock.js';
 
 /**
@@ -23,7 +23,7 @@ export function simulatedWorker(
   deps: ProtocolDeps,
   clock: VirtualClock,
   memoryMb: number,
-): (container: WorkerContainer, task: RoundTask, billed: { waitMs: number }) => Promise<unknown> {
+): (container: Container, task: RoundTask, billed: { waitMs: number }) => Promise<unknown> {
   if (sync === 'event') return (container, task) => runWorker(deps, container, task);
   const lingering: ProtocolDeps = { ...deps, now: () => clock.now(), sleep: (ms) => clock.sleep(ms) };
   return (container, task, billed) => {

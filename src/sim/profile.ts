@@ -5,7 +5,7 @@ import { BspmlError } from '../errors.js';
 
 /**
  * Every parameter of the simulator, with where it comes from and when it was taken, as
- * src/pricing.ts does for prices. `assumption: true` marks a figure that is not read off a public
+ * src/costs/prices.ts does for prices. `assumption: true` marks a figure that is not read off a public
  * page (a typical value, to be replaced by your own measurements: `--profile FILE` overrides any
  * of them). Latencies are distributions: a log-normal given by its median and 99th percentile.
  */

@@ -1,15 +1,14 @@
 import type { Shape } from '../algorithms/index.js';
 import { solverOf } from '../algorithms/logreg/index.js';
-import type { LogregSolver } from '../protocol/spec.js';
-import { PRICES } from '../pricing.js';
+import type { LogregSolver } from '../domain/spec.js';
+import { PRICES } from '../costs/prices.js';
 import { aggregate } from '../protocol/aggregate.js';
 import type { ProtocolDeps } from '../protocol/deps.js';
 import { failJob } from '../protocol/failJob.js';
 import { recoverJob } from '../protocol/recover.js';
 import { startJob } from '../protocol/startJob.js';
-import type { CompletionMessage, JobRecord, RoundMetrics, RoundTask } from '../protocol/types.js';
-import { BarrierWaitRuntime, type Containers } from '../runtime/BarrierWaitRuntime.js';
-import type { WorkerContainer } from '../inner/WorkerContainer.js';
+import type { CompletionMessage, JobRecord, RoundMetrics, RoundTask } from '../domain/job.js';
+import { BarrierWaitRuntime, type Containers, type CountedContainer } from '../runtime/BarrierWaitRuntime.js';
 import { VirtualClock } from './clock.js';
 import { SimContainer } from './container.js';
 import { Host } from './cpu.js';
@@ -19,7 +18,8 @@ import type { Profile } from './profile.js';
 import { Services, type Counters } from './services.js';
 import { SimStore, type DynamoLayout, type SimBackend } from './store.js';
 import { simulatedWorker } from './linger.js';
-import { checkStragglers, type BackupCheck } from '../protocol/stragglers.js';
+import { checkStragglers } from '../protocol/stragglers.js';
+import { type BackupCheck } from '../ports/DelayedChannel.js';
 
 /** event: ours; linger: ours with workers that wait for the next round (src/sim/linger.ts); barrier-wait: WoSC'23's. */
 export type SyncDesign = 'event' | 'linger' | 'barrier-wait';
@@ -205,7 +205,7 @@ export async function simulate(config: SimConfig, profile: Profile, msPerRow: Ms
     const invokeWorker = async (task: RoundTask, attempt: number): Promise<void> => {
       try {
         await workerFn.invoke(
-          (env, billed) => work(env.context.asWorkerContainer(), task, billed),
+          (env, billed) => work(env.context, task, billed),
           (env) => env.context.hasShard(task.jobId, task.shard),
         );
       } catch (error) {
@@ -258,14 +258,14 @@ export async function simulate(config: SimConfig, profile: Profile, msPerRow: Ms
 
 /** Barrier-wait workers: each holds one worker-function invocation open from acquire to release. */
 function longLivedWorkers(fn: LambdaFunction<SimContainer>): Containers {
-  const open = new Map<WorkerContainer, () => void>();
+  const open = new Map<CountedContainer, () => void>();
   return {
     acquire: (_jobId, _shard, _threads) =>
-      new Promise<WorkerContainer>((resolve, reject) => {
+      new Promise<CountedContainer>((resolve, reject) => {
         fn.invoke(
           (env) =>
             new Promise<void>((done) => {
-              const container = env.context.asWorkerContainer();
+              const container = env.context;
               open.set(container, done);
               resolve(container);
             }),

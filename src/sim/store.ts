@@ -1,7 +1,7 @@
 import type { Arrival, StateStore } from '../ports/StateStore.js';
-import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../protocol/types.js';
+import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../domain/job.js';
 import { barrierGroupPk, barrierGroups, CHUNK_BYTES, claimGroupPk, groupPartialPk, partialPk } from '../stores/DynamoDbStore.js';
-import { claimGroupOf, claimGroups, type Claim, type ClaimAnswer, type LingerSignal, type ReleaseAnswer } from '../protocol/claims.js';
+import { claimGroupOf, claimGroups, type Claim, type ClaimAnswer, type LingerSignal, type ReleaseAnswer } from '../domain/claims.js';
 import { MemoryStore } from '../stores/MemoryStore.js';
 import type { Service, Services, StoreRequest } from './services.js';
 

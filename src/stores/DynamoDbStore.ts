@@ -14,9 +14,9 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { JobExistsError, MissingStateError, PartialMissingError, StoreError } from '../errors.js';
 import type { Arrival, StateStore } from '../ports/StateStore.js';
-import { barrierGroups, groupSize } from '../protocol/groups.js';
-import { claimGroupOf, claimGroups, decodeClaim, encodeClaim, signalOf, sortClaims, type Claim, type ClaimAnswer, type LingerSignal, type ReleaseAnswer } from '../protocol/claims.js';
-import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../protocol/types.js';
+import { barrierGroups, groupSize } from '../domain/groups.js';
+import { claimGroupOf, claimGroups, decodeClaim, encodeClaim, signalOf, sortClaims, type Claim, type ClaimAnswer, type LingerSignal, type ReleaseAnswer } from '../domain/claims.js';
+import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../domain/job.js';
 import { endpointOf } from '../util/clients.js';
 import { recordIo } from '../util/io-meter.js';
 import { forEachLimit, sleep } from '../util/async.js';
@@ -781,8 +781,8 @@ export const groupPartialPk = (jobId: string, round: number, group: number) => `
 export const claimGroupPk = (jobId: string, round: number, group: number) => `JOB#${jobId}#C#${round}#G#${group}`;
 const claimKey = (jobId: string, round: number, group: number): Key => ({ pk: s(claimGroupPk(jobId, round, group)), sk: s('CLAIMS') });
 
-/** The grouping is the protocol's (src/protocol/groups.ts); re-exported for the simulator's request model. */
-export { barrierGroups } from '../protocol/groups.js';
+/** The grouping is the protocol's (src/domain/groups.ts); re-exported for the simulator's request model. */
+export { barrierGroups } from '../domain/groups.js';
 
 function fullGroupShards(root: Item | undefined, shards: number, groups: number): number {
   return (root?.groups?.SS ?? []).reduce((sum, g) => sum + groupSize(shards, groups, Number(g)), 0);

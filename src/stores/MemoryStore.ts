@@ -1,8 +1,8 @@
 import { JobExistsError, MissingStateError, PartialMissingError } from '../errors.js';
 import type { Arrival, StateStore } from '../ports/StateStore.js';
-import { barrierGroups, groupComplete } from '../protocol/groups.js';
-import { claimGroupOf, claimGroups, decodeClaim, encodeClaim, signalOf, sortClaims, type Claim, type ClaimAnswer, type Handed, type LingerSignal, type ReleaseAnswer } from '../protocol/claims.js';
-import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../protocol/types.js';
+import { barrierGroups, groupComplete } from '../domain/groups.js';
+import { claimGroupOf, claimGroups, decodeClaim, encodeClaim, signalOf, sortClaims, type Claim, type ClaimAnswer, type Handed, type LingerSignal, type ReleaseAnswer } from '../domain/claims.js';
+import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../domain/job.js';
 import { recordIo } from '../util/io-meter.js';
 
 /**

@@ -1,9 +1,9 @@
 import type { Redis } from 'ioredis';
 import { JobExistsError, MissingStateError, PartialMissingError, StoreError } from '../errors.js';
 import type { Arrival, StateStore } from '../ports/StateStore.js';
-import { barrierGroups, groupOf, groupSize } from '../protocol/groups.js';
-import { claimGroupOf, claimGroups, decodeClaim, encodeClaim, signalOf, sortClaims, type Claim, type ClaimAnswer, type LingerSignal, type ReleaseAnswer } from '../protocol/claims.js';
-import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../protocol/types.js';
+import { barrierGroups, groupOf, groupSize } from '../domain/groups.js';
+import { claimGroupOf, claimGroups, decodeClaim, encodeClaim, signalOf, sortClaims, type Claim, type ClaimAnswer, type LingerSignal, type ReleaseAnswer } from '../domain/claims.js';
+import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../domain/job.js';
 import { redisEndpointOf } from '../util/clients.js';
 import { recordIo } from '../util/io-meter.js';
 import { copyBytes, fromJson, toJson } from './json.js';
@@ -49,7 +49,7 @@ return 1`;
 
 /**
  * The barrier in one round trip: the round's set decides (a duplicate SADD adds 0), its size is the
- * count; the shard's barrier group (src/protocol/groups.ts) has a set too, whose size says whether
+ * count; the shard's barrier group (src/domain/groups.ts) has a set too, whose size says whether
  * the group is complete (the tree merge's trigger).
  */
 const ARRIVE = `

@@ -1,8 +1,8 @@
 import { JobNotFoundError, SpecError } from '../errors.js';
 import type { Arrival, StateStore } from '../ports/StateStore.js';
-import { STACK_BACKENDS, stackBackendOf, type StackBackend } from '../protocol/spec.js';
-import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../protocol/types.js';
-import type { Claim, ClaimAnswer, LingerSignal, ReleaseAnswer } from '../protocol/claims.js';
+import { STACK_BACKENDS, stackBackendOf, type StackBackend } from '../domain/spec.js';
+import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../domain/job.js';
+import type { Claim, ClaimAnswer, LingerSignal, ReleaseAnswer } from '../domain/claims.js';
 
 /** How the router reaches one backend's data plane: a store opened on first use, or why there is none. */
 export type DataPlane = { open: () => StateStore | Promise<StateStore> } | { unavailable: string };

@@ -9,9 +9,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { JobExistsError, MissingStateError, PartialMissingError, StoreError } from '../errors.js';
 import type { Arrival, StateStore } from '../ports/StateStore.js';
-import { groupComplete } from '../protocol/groups.js';
-import { claimGroupOf, claimGroups, decodeClaim, encodeClaim, signalOf, sortClaims, type Claim, type ClaimAnswer, type LingerSignal, type ReleaseAnswer } from '../protocol/claims.js';
-import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../protocol/types.js';
+import { groupComplete } from '../domain/groups.js';
+import { claimGroupOf, claimGroups, decodeClaim, encodeClaim, signalOf, sortClaims, type Claim, type ClaimAnswer, type LingerSignal, type ReleaseAnswer } from '../domain/claims.js';
+import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../domain/job.js';
 import { endpointOf } from '../util/clients.js';
 import { recordIo } from '../util/io-meter.js';
 import { copyBytes, fromJson, toJson } from './json.js';

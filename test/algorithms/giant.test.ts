@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logreg } from '../../src/algorithms/index.js';
 import { GIANT_ROWS_PER_PARAMETER, multinomialSolverOf } from '../../src/algorithms/logreg/multinomial.js';
-import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
+import { MemoryDatasetSource } from '../../src/data/sources/MemoryDatasetSource.js';
 import type { TrainingData } from '../../src/data/types.js';
-import type { MultinomialResult } from '../../src/protocol/types.js';
+import type { MultinomialResult } from '../../src/domain/results.js';
 import { LocalRuntime } from '../../src/runtime/LocalRuntime.js';
 import { MemoryStore } from '../../src/stores/MemoryStore.js';
 import { blobs } from '../helpers/data.js';

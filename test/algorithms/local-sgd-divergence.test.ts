@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
-import type { JobSpecInput } from '../../src/protocol/spec.js';
+import { MemoryDatasetSource } from '../../src/data/sources/MemoryDatasetSource.js';
+import type { JobSpecInput } from '../../src/domain/spec.js';
 import { LocalRuntime } from '../../src/runtime/LocalRuntime.js';
 import { MemoryStore } from '../../src/stores/MemoryStore.js';
 import { noisy } from '../helpers/data.js';

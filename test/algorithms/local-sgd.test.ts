@@ -1,9 +1,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
-import type { JobSpecInput } from '../../src/protocol/spec.js';
-import type { LogregResult, SvmResult } from '../../src/protocol/types.js';
+import { MemoryDatasetSource } from '../../src/data/sources/MemoryDatasetSource.js';
+import type { JobSpecInput } from '../../src/domain/spec.js';
+import type { LogregResult, SvmResult } from '../../src/domain/results.js';
 import { LocalRuntime } from '../../src/runtime/LocalRuntime.js';
 import { MemoryStore } from '../../src/stores/MemoryStore.js';
 import { runBspml, trainOverModel, useTempDirs } from '../helpers/cli.js';

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { logreg } from '../../src/algorithms/index.js';
 import { summarizeData } from '../../src/data/summary.js';
-import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
+import { MemoryDatasetSource } from '../../src/data/sources/MemoryDatasetSource.js';
 import type { TrainingData } from '../../src/data/types.js';
-import { parseJobSpec, type LogregSpec } from '../../src/protocol/spec.js';
-import type { LogregResult } from '../../src/protocol/types.js';
+import { parseJobSpec, type LogregSpec } from '../../src/domain/spec.js';
+import type { LogregResult } from '../../src/domain/results.js';
 import { LocalRuntime } from '../../src/runtime/LocalRuntime.js';
 import { MemoryStore } from '../../src/stores/MemoryStore.js';
 import { separable } from '../helpers/data.js';

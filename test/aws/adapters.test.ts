@@ -1,10 +1,10 @@
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, threadsForMemory } from '../../src/aws/config.js';
-import { parseS3Uri } from '../../src/aws/s3uri.js';
+import { parseS3Uri } from '../../src/util/s3uri.js';
 import { SnsFanout } from '../../src/aws/SnsFanout.js';
 import { SqsCompletion } from '../../src/aws/SqsCompletion.js';
-import type { RoundTask } from '../../src/protocol/types.js';
+import type { RoundTask } from '../../src/domain/job.js';
 import { startAwsEmulators, CapturingSns, localSqsClient, type AwsEmulators } from '../helpers/aws-emulators.js';
 
 let emulators: AwsEmulators;

@@ -5,7 +5,7 @@ import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand, type M
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKUP_CHECK_SOURCE } from '../../src/aws/SqsDelayed.js';
 import { formatCsv } from '../../src/data/csv.js';
-import { FileDatasetSource } from '../../src/data/FileDatasetSource.js';
+import { FileDatasetSource } from '../../src/data/sources/FileDatasetSource.js';
 import { LocalRuntime } from '../../src/runtime/LocalRuntime.js';
 import { MemoryStore } from '../../src/stores/MemoryStore.js';
 import { startAwsEmulators, type AwsEmulators } from '../helpers/aws-emulators.js';

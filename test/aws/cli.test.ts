@@ -4,12 +4,12 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { estimateCost } from '../../src/aws/cost.js';
-import type { JobRecord, RoundMetrics } from '../../src/protocol/types.js';
-import { LOGREG_SOLVERS } from '../../src/protocol/spec.js';
+import { estimateCost } from '../../src/costs/estimate.js';
+import type { JobRecord, RoundMetrics } from '../../src/domain/job.js';
+import { LOGREG_SOLVERS } from '../../src/domain/spec.js';
 import { runReportSchema } from '../../src/report/schema.js';
 import { DynamoDbStore, createStateTable } from '../../src/stores/DynamoDbStore.js';
-import { createDynamoDbClient, startDynalite } from '../../src/stores/dynalite.js';
+import { createDynamoDbClient, startDynalite } from '../../src/emulators/dynalite.js';
 import { runBspml } from '../helpers/cli.js';
 
 /*
@@ -270,7 +270,7 @@ describe('bspml jobs', () => {
 });
 
 describe('the cost estimate', () => {
-  it('prices worker and aggregator time, requests and messages with src/pricing.ts', () => {
+  it('prices worker and aggregator time, requests and messages with src/costs/prices.ts', () => {
     // 2 workers × (100 ms + 40 ms overhead) + 2 cold loads × 1,000 ms at the stack's default
     // 3,008 MB = 2.28 s × 2.9375 GB = 6.6975 GB-s, plus a 150 ms aggregation at 2 GB = 0.3 GB-s:
     // 6.9975 GB-s; 4 invocations with the start.

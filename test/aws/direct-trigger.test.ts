@@ -6,7 +6,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIRECT_COMPLETION_SOURCE } from '../../src/aws/LambdaCompletion.js';
 import { formatCsv } from '../../src/data/csv.js';
-import { FileDatasetSource } from '../../src/data/FileDatasetSource.js';
+import { FileDatasetSource } from '../../src/data/sources/FileDatasetSource.js';
 import { LocalRuntime } from '../../src/runtime/LocalRuntime.js';
 import { MemoryStore } from '../../src/stores/MemoryStore.js';
 import { startAwsEmulators, type AwsEmulators } from '../helpers/aws-emulators.js';

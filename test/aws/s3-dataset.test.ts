@@ -4,7 +4,7 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Client } from '../../src/aws/s3.js';
 import { S3DatasetSource } from '../../src/aws/S3DatasetSource.js';
-import { startS3rver, type LocalS3 } from '../../src/aws/s3rver.js';
+import { startS3rver, type LocalS3 } from '../../src/emulators/s3rver.js';
 import { DESCRIBE_BYTES, planShards } from '../../src/data/dataset.js';
 import { encodeBinary } from '../../src/data/formats/binary.js';
 import { classLabelProblem } from '../../src/data/labels.js';

@@ -5,8 +5,8 @@ import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/clie
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Client } from '../../src/aws/s3.js';
 import { S3DatasetSource } from '../../src/aws/S3DatasetSource.js';
-import { startS3rver, type LocalS3 } from '../../src/aws/s3rver.js';
-import { formatS3Uri, parseS3Uri } from '../../src/aws/s3uri.js';
+import { startS3rver, type LocalS3 } from '../../src/emulators/s3rver.js';
+import { formatS3Uri, parseS3Uri } from '../../src/util/s3uri.js';
 
 /* Issue 12 defects 15 (S3 keys with `#` or `?`) and 18 (the in-process s3rver and `../` keys). */
 

@@ -2,7 +2,7 @@ import { ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRecoverHandler } from '../../handlers/recover.js';
-import type { JobRecord } from '../../src/protocol/types.js';
+import type { JobRecord } from '../../src/domain/job.js';
 import { startAwsEmulators, type AwsEmulators } from '../helpers/aws-emulators.js';
 import { deliverAll, pipeline, type Pipeline } from '../helpers/aws-pipeline.js';
 import { captureLogs } from '../helpers/logs.js';

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { threadsForMemory } from '../../src/aws/config.js';
-import { DEFAULT_DEPLOYMENT } from '../../src/aws/cost.js';
+import { DEFAULT_DEPLOYMENT } from '../../src/costs/estimate.js';
 import { sliceShard } from '../../src/data/types.js';
 import { ThreadPool } from '../../src/inner/ThreadPool.js';
 import { runSimulation } from '@cloud-copilot/iam-simulate';

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { findRedisServer, startRedisServer } from '../../src/stores/redis-server.js';
+import { findRedisServer, startRedisServer } from '../../src/emulators/redis-server.js';
 import { runBspml, useTempDirs } from '../helpers/cli.js';
 
 /*

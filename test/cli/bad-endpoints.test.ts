@@ -1,7 +1,7 @@
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { findRedisServer, startRedisServer } from '../../src/stores/redis-server.js';
+import { findRedisServer, startRedisServer } from '../../src/emulators/redis-server.js';
 import { runBspml } from '../helpers/cli.js';
 
 /*

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatCsv } from '../../src/data/csv.js';
 import { generateClassification } from '../../src/data/generate.js';
-import { readTable } from '../../src/data/load.js';
+import { readTable } from '../../src/data/sources/load.js';
 import { runBspml, useTempDirs } from '../helpers/cli.js';
 
 const tempDir = useTempDirs('bspml-convert-');

@@ -182,7 +182,7 @@ describe('train --validation: bad values', () => {
 describe('train --holdout: a seeded share of the rows, the same whatever W', () => {
   it('holds out the same rows on 1 and 3 workers, trains on the rest only, and scores the model on exactly those rows', async () => {
     // Prepare: the rows each side should see, read by the same holdout rule, written as two files.
-    const { readTable } = await import('../../src/data/load.js');
+    const { readTable } = await import('../../src/data/sources/load.js');
     const data = join(FIXTURES, 'iris.csv');
     const dir = await tempDir();
     const side = async (keep: 'train' | 'holdout') => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findRedisServer } from '../../src/stores/redis-server.js';
+import { findRedisServer } from '../../src/emulators/redis-server.js';
 import { runBspml } from '../helpers/cli.js';
 
 /*

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readTable } from '../../src/data/load.js';
+import { readTable } from '../../src/data/sources/load.js';
 import { DEFAULT_MAX_LINE_BYTES } from '../../src/data/formats/line-limit.js';
 import { runBspml, useTempDirs } from '../helpers/cli.js';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FileDatasetSource } from '../../src/data/FileDatasetSource.js';
+import { FileDatasetSource } from '../../src/data/sources/FileDatasetSource.js';
 import { classLabelProblem } from '../../src/data/labels.js';
 import type { DatasetRef } from '../../src/data/types.js';
 import { DataError } from '../../src/errors.js';

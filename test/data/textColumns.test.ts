@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RowProblem } from '../../src/data/rows.js';
+import { RowProblem } from '../../src/data/rowProblem.js';
 import { labelKey, sortClasses, TextDictionary } from '../../src/data/textColumns.js';
 
 /*

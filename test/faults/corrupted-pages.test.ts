@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BspmlError } from '../../src/errors.js';
-import { readTable } from '../../src/data/load.js';
+import { readTable } from '../../src/data/sources/load.js';
 import { parquetPages, writeParquetTable } from '../helpers/parquet-pages.js';
 
 /*

@@ -1,13 +1,13 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
+import { MemoryDatasetSource } from '../../src/data/sources/MemoryDatasetSource.js';
 import { WorkerContainer } from '../../src/inner/WorkerContainer.js';
 import type { StateStore } from '../../src/ports/StateStore.js';
 import { startJob } from '../../src/protocol/startJob.js';
-import type { ModelResult } from '../../src/protocol/types.js';
-import { BACKENDS, openStore, type Backend } from '../../src/stores/open.js';
+import type { ModelResult } from '../../src/domain/results.js';
+import { BACKENDS, openStore, type Backend } from '../../src/emulators/open.js';
 import { MemoryStore } from '../../src/stores/MemoryStore.js';
-import { findRedisServer } from '../../src/stores/redis-server.js';
+import { findRedisServer } from '../../src/emulators/redis-server.js';
 import { blobs } from '../helpers/data.js';
 import { FAULT_KINDS, FORGERIES, FaultyStore, NO_DISORDER, type Disorder, type Fault } from '../helpers/faults.js';
 import { LingerScheduler, runDisturbedLingering } from '../helpers/faults-linger.js';

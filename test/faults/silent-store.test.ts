@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startS3rver } from '../../src/aws/s3rver.js';
-import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
+import { startS3rver } from '../../src/emulators/s3rver.js';
+import { MemoryDatasetSource } from '../../src/data/sources/MemoryDatasetSource.js';
 import { StoreError } from '../../src/errors.js';
 import type { StateStore } from '../../src/ports/StateStore.js';
 import { LocalRuntime } from '../../src/runtime/LocalRuntime.js';
-import { startDynalite } from '../../src/stores/dynalite.js';
-import { openStore, type Backend } from '../../src/stores/open.js';
-import { findRedisServer, startRedisServer } from '../../src/stores/redis-server.js';
-import { enforceConditionalWrites } from '../../src/stores/s3-local.js';
+import { startDynalite } from '../../src/emulators/dynalite.js';
+import { openStore, type Backend } from '../../src/emulators/open.js';
+import { findRedisServer, startRedisServer } from '../../src/emulators/redis-server.js';
+import { enforceConditionalWrites } from '../../src/emulators/s3-local.js';
 import { blobs } from '../helpers/data.js';
 import { startStallProxy, type StallProxy } from '../helpers/stall-proxy.js';
 

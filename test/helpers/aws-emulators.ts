@@ -3,13 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { PublishBatchCommand, type PublishBatchCommandOutput } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createSqsServer } from 'local-aws-sqs';
-import { startS3rver, type LocalS3 } from '../../src/aws/s3rver.js';
+import { startS3rver, type LocalS3 } from '../../src/emulators/s3rver.js';
 import { recordCall } from './iam/record.js';
 import type { SnsLike } from '../../src/aws/SnsFanout.js';
 import type { InvokeCommand, InvokeCommandOutput } from '@aws-sdk/client-lambda';
 import type { LambdaLike } from '../../src/aws/LambdaCompletion.js';
 import { createStateTable } from '../../src/stores/DynamoDbStore.js';
-import { createDynamoDbClient, startDynalite } from '../../src/stores/dynalite.js';
+import { createDynamoDbClient, startDynalite } from '../../src/emulators/dynalite.js';
 
 /*
  * The emulators an AWS-path test runs against, all in this process: dynalite for DynamoDB,

@@ -2,7 +2,7 @@ import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCom
 import { createWorkerHandler, type WorkerContext } from '../../handlers/worker.js';
 import type { AwsWiring } from '../../src/aws/wiring.js';
 import type { StateStore } from '../../src/ports/StateStore.js';
-import type { RoundTask } from '../../src/protocol/types.js';
+import type { RoundTask } from '../../src/domain/job.js';
 import { sleep } from '../../src/util/async.js';
 import { snsEvent, sqsEvent } from './aws-events.js';
 import type { Pipeline } from './aws-pipeline.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll } from 'vitest';
 import { DynamoDbStore, createStateTable } from '../../src/stores/DynamoDbStore.js';
-import { createDynamoDbClient, startDynalite } from '../../src/stores/dynalite.js';
+import { createDynamoDbClient, startDynalite } from '../../src/emulators/dynalite.js';
 
 /**
  * One dynalite with a state table `table` for a test file: started before its tests, stopped

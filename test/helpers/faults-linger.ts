@@ -3,7 +3,7 @@ import type { WorkerContainer } from '../../src/inner/WorkerContainer.js';
 import { aggregate } from '../../src/protocol/aggregate.js';
 import { runLingering } from '../../src/protocol/linger.js';
 import { recoverJob } from '../../src/protocol/recover.js';
-import type { CompletionMessage, RoundTask } from '../../src/protocol/types.js';
+import type { CompletionMessage, RoundTask } from '../../src/domain/job.js';
 import { Rng } from '../../src/util/random.js';
 import { Crash, FaultyStore, forge, type Disorder } from './faults.js';
 import type { Harness } from './protocol.js';

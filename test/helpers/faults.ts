@@ -4,8 +4,9 @@ import { aggregate } from '../../src/protocol/aggregate.js';
 import { decodeModel, modelToBase64 } from '../../src/protocol/codec.js';
 import { recoverJob } from '../../src/protocol/recover.js';
 import { runWorker } from '../../src/protocol/runWorker.js';
-import { checkStragglers, type BackupCheck } from '../../src/protocol/stragglers.js';
-import type { CompletionMessage, JobPatch, JobRecord, JobStatus, RoundMetrics, RoundTask } from '../../src/protocol/types.js';
+import { checkStragglers } from '../../src/protocol/stragglers.js';
+import { type BackupCheck } from '../../src/ports/DelayedChannel.js';
+import type { CompletionMessage, JobPatch, JobRecord, JobStatus, RoundMetrics, RoundTask } from '../../src/domain/job.js';
 import { Rng } from '../../src/util/random.js';
 import type { Harness } from './protocol.js';
 

@@ -1,4 +1,5 @@
-import type { DatasetLayout, PieceReport } from '../../src/data/layout.js';
+import type { DatasetLayout } from '../../src/data/layout.js';
+import type { PieceReport } from '../../src/data/types.js';
 import { shardRange, type DatasetRef, type ShardData, type TrainingData } from '../../src/data/types.js';
 import { DataError } from '../../src/errors.js';
 import type { DatasetSource } from '../../src/ports/DatasetSource.js';

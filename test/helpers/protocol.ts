@@ -6,8 +6,9 @@ import type { StateStore } from '../../src/ports/StateStore.js';
 import { aggregate, type AggregateOutcome } from '../../src/protocol/aggregate.js';
 import type { ProtocolDeps } from '../../src/protocol/deps.js';
 import { runWorker } from '../../src/protocol/runWorker.js';
-import type { CompletionMessage, RoundTask } from '../../src/protocol/types.js';
-import { checkStragglers, type BackupCheck, type DelayedChannel } from '../../src/protocol/stragglers.js';
+import type { CompletionMessage, RoundTask } from '../../src/domain/job.js';
+import { checkStragglers } from '../../src/protocol/stragglers.js';
+import { type BackupCheck, type DelayedChannel } from '../../src/ports/DelayedChannel.js';
 import { Rng } from '../../src/util/random.js';
 
 /*

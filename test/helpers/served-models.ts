@@ -1,4 +1,4 @@
-import type { KmeansResult, LogregResult, MultinomialResult, SvmResult } from '../../src/protocol/types.js';
+import type { KmeansResult, LogregResult, MultinomialResult, SvmResult } from '../../src/domain/results.js';
 
 /*
  * Small trained-looking models of each kind, as model files hold them (weights from a seeded

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
+import { MemoryDatasetSource } from '../../src/data/sources/MemoryDatasetSource.js';
 import { sliceShard } from '../../src/data/types.js';
 import { WorkerContainer } from '../../src/inner/WorkerContainer.js';
 import { LocalRuntime } from '../../src/runtime/LocalRuntime.js';

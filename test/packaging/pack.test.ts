@@ -6,7 +6,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { findRedisServer } from '../../src/stores/redis-server.js';
+import { findRedisServer } from '../../src/emulators/redis-server.js';
 
 /*
  * The package as a user installs it (npm install --omit=dev): everything the CLI imports at run

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
+import { MemoryDatasetSource } from '../../src/data/sources/MemoryDatasetSource.js';
 import { WorkerContainer } from '../../src/inner/WorkerContainer.js';
 import type { StateStore } from '../../src/ports/StateStore.js';
 import { aggregate, type AggregateOutcome } from '../../src/protocol/aggregate.js';

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
+import { MemoryDatasetSource } from '../../src/data/sources/MemoryDatasetSource.js';
 import { SpecError } from '../../src/errors.js';
 import { WorkerContainer } from '../../src/inner/WorkerContainer.js';
-import { DEFAULT_DEPLOYMENT, estimateCost } from '../../src/aws/cost.js';
+import { DEFAULT_DEPLOYMENT, estimateCost } from '../../src/costs/estimate.js';
 import { DEFAULT_MAX_WORKER_ROUNDS, startCostUsd } from '../../src/protocol/costGuard.js';
 import { startJob } from '../../src/protocol/startJob.js';
 import { MemoryStore } from '../../src/stores/MemoryStore.js';

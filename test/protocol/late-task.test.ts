@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
+import { MemoryDatasetSource } from '../../src/data/sources/MemoryDatasetSource.js';
 import { WorkerContainer } from '../../src/inner/WorkerContainer.js';
 import { aggregate } from '../../src/protocol/aggregate.js';
 import { runWorker } from '../../src/protocol/runWorker.js';

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCompletion, parseRoundTask } from '../../src/aws/messages.js';
-import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
+import { MemoryDatasetSource } from '../../src/data/sources/MemoryDatasetSource.js';
 import { SpecError } from '../../src/errors.js';
 import { WorkerContainer } from '../../src/inner/WorkerContainer.js';
 import { runWorker } from '../../src/protocol/runWorker.js';
 import { startJob } from '../../src/protocol/startJob.js';
-import type { RoundTask } from '../../src/protocol/types.js';
+import type { RoundTask } from '../../src/domain/job.js';
 import { MemoryStore } from '../../src/stores/MemoryStore.js';
 import { blobs } from '../helpers/data.js';
 import { drive, harness } from '../helpers/protocol.js';

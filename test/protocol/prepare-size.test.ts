@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
+import { MemoryDatasetSource } from '../../src/data/sources/MemoryDatasetSource.js';
 import type { DatasetLayout } from '../../src/data/layout.js';
 import { WorkerContainer } from '../../src/inner/WorkerContainer.js';
 import { prepareModel, prepareShard, SAMPLE_BUDGET_BYTES, sampleRowBytes, sampleSizeOf, SAMPLE_ROWS_PER_CENTROID } from '../../src/protocol/prepare.js';
-import { parseJobSpec } from '../../src/protocol/spec.js';
-import type { JobRecord } from '../../src/protocol/types.js';
+import { parseJobSpec } from '../../src/domain/spec.js';
+import type { JobRecord } from '../../src/domain/job.js';
 import { blobs } from '../helpers/data.js';
 
 /*

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kmeans } from '../../src/algorithms/index.js';
-import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
+import { MemoryDatasetSource } from '../../src/data/sources/MemoryDatasetSource.js';
 import { sliceShard } from '../../src/data/types.js';
 import { WorkerContainer } from '../../src/inner/WorkerContainer.js';
 import { aggregate } from '../../src/protocol/aggregate.js';
@@ -8,9 +8,9 @@ import { decodeModel, decodePartial, modelToBase64 } from '../../src/protocol/co
 import { MAX_INLINE_MODEL_CHARS, MAX_RECOVERIES } from '../../src/protocol/constants.js';
 import { recoverJob } from '../../src/protocol/recover.js';
 import { runWorker } from '../../src/protocol/runWorker.js';
-import { parseJobSpec, type KmeansSpec } from '../../src/protocol/spec.js';
+import { parseJobSpec, type KmeansSpec } from '../../src/domain/spec.js';
 import { startJob } from '../../src/protocol/startJob.js';
-import type { KmeansResult } from '../../src/protocol/types.js';
+import type { KmeansResult } from '../../src/domain/results.js';
 import { MemoryStore } from '../../src/stores/MemoryStore.js';
 import { Rng } from '../../src/util/random.js';
 import { blobs } from '../helpers/data.js';

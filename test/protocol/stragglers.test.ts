@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
+import { MemoryDatasetSource } from '../../src/data/sources/MemoryDatasetSource.js';
 import { WorkerContainer } from '../../src/inner/WorkerContainer.js';
 import { aggregate } from '../../src/protocol/aggregate.js';
 import { runWorker } from '../../src/protocol/runWorker.js';
 import { startJob } from '../../src/protocol/startJob.js';
-import { BACKUP_FACTOR, backupQuorum, checkStragglers, MAX_BACKUP_CHECKS, quorumMs, type BackupCheck } from '../../src/protocol/stragglers.js';
+import { BACKUP_FACTOR, backupQuorum, checkStragglers, MAX_BACKUP_CHECKS, quorumMs } from '../../src/protocol/stragglers.js';
+import { type BackupCheck } from '../../src/ports/DelayedChannel.js';
 import { MemoryStore } from '../../src/stores/MemoryStore.js';
 import { blobs } from '../helpers/data.js';
 import { drive, harness, type Harness } from '../helpers/protocol.js';

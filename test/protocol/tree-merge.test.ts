@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
+import { MemoryDatasetSource } from '../../src/data/sources/MemoryDatasetSource.js';
 import { WorkerContainer } from '../../src/inner/WorkerContainer.js';
 import { decodePartial, encodePartial } from '../../src/protocol/codec.js';
 import { treeMerge, type GroupReport } from '../../src/protocol/groupMerge.js';
-import { barrierGroups, groupMembers } from '../../src/protocol/groups.js';
+import { barrierGroups, groupMembers } from '../../src/domain/groups.js';
 import { aggregate } from '../../src/protocol/aggregate.js';
 import { runWorker } from '../../src/protocol/runWorker.js';
 import { startJob } from '../../src/protocol/startJob.js';
-import type { RoundTask } from '../../src/protocol/types.js';
+import type { RoundTask } from '../../src/domain/job.js';
 import { MemoryStore } from '../../src/stores/MemoryStore.js';
 import { blobs, separable } from '../helpers/data.js';
 import { drive, harness, type Harness } from '../helpers/protocol.js';

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
+import { MemoryDatasetSource } from '../../src/data/sources/MemoryDatasetSource.js';
 import { WorkerContainer } from '../../src/inner/WorkerContainer.js';
 import type { StateStore } from '../../src/ports/StateStore.js';
 import { aggregate } from '../../src/protocol/aggregate.js';
 import { decodeModel, modelToBase64 } from '../../src/protocol/codec.js';
 import { runWorker } from '../../src/protocol/runWorker.js';
 import { startJob } from '../../src/protocol/startJob.js';
-import type { JobPatch, JobStatus, RoundTask } from '../../src/protocol/types.js';
+import type { JobPatch, JobStatus, RoundTask } from '../../src/domain/job.js';
 import { MemoryStore } from '../../src/stores/MemoryStore.js';
 import { blobs } from '../helpers/data.js';
 import { drive, harness, runRound, type Harness } from '../helpers/protocol.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
+import { MemoryDatasetSource } from '../../src/data/sources/MemoryDatasetSource.js';
 import type { StateStore } from '../../src/ports/StateStore.js';
 import { BarrierWaitRuntime } from '../../src/runtime/BarrierWaitRuntime.js';
 import { LocalRuntime } from '../../src/runtime/LocalRuntime.js';

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
+import { MemoryDatasetSource } from '../../src/data/sources/MemoryDatasetSource.js';
 import type { DeliveryPolicy } from '../../src/events/InProcessChannel.js';
-import type { CompletionMessage, KmeansResult, LogregResult, RoundTask } from '../../src/protocol/types.js';
+import type { CompletionMessage, RoundTask } from '../../src/domain/job.js';
+import type { KmeansResult, LogregResult } from '../../src/domain/results.js';
 import { LocalRuntime, type TrainOutcome } from '../../src/runtime/LocalRuntime.js';
 import { MemoryStore } from '../../src/stores/MemoryStore.js';
 import { blobs, separable } from '../helpers/data.js';

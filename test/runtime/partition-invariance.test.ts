@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kmeans } from '../../src/algorithms/index.js';
 import { summarizeData } from '../../src/data/summary.js';
-import { parseJobSpec, type KmeansSpec } from '../../src/protocol/spec.js';
-import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
+import { parseJobSpec, type KmeansSpec } from '../../src/domain/spec.js';
+import { MemoryDatasetSource } from '../../src/data/sources/MemoryDatasetSource.js';
 import type { TrainingData } from '../../src/data/types.js';
-import type { KmeansResult, LogregResult } from '../../src/protocol/types.js';
+import type { KmeansResult, LogregResult } from '../../src/domain/results.js';
 import { LocalRuntime } from '../../src/runtime/LocalRuntime.js';
 import { MemoryStore } from '../../src/stores/MemoryStore.js';
 import { blobs, separable } from '../helpers/data.js';

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
+import { MemoryDatasetSource } from '../../src/data/sources/MemoryDatasetSource.js';
 import { BspmlError } from '../../src/errors.js';
 import { decodeModel } from '../../src/protocol/codec.js';
-import type { KmeansResult, LogregResult, RoundTask } from '../../src/protocol/types.js';
+import type { KmeansResult, LogregResult } from '../../src/domain/results.js';
+import type { RoundTask } from '../../src/domain/job.js';
 import { LocalRuntime } from '../../src/runtime/LocalRuntime.js';
 import { MemoryStore } from '../../src/stores/MemoryStore.js';
 import { blobs, separable } from '../helpers/data.js';

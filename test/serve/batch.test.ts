@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Client } from '../../src/aws/s3.js';
-import { startS3rver, type LocalS3 } from '../../src/aws/s3rver.js';
+import { startS3rver, type LocalS3 } from '../../src/emulators/s3rver.js';
 import { runBspml, useTempDirs } from '../helpers/cli.js';
 import { binaryModel, kmeansModel, multinomialModel, randomRows } from '../helpers/served-models.js';
 

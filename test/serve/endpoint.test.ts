@@ -2,7 +2,7 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Client } from '../../src/aws/s3.js';
-import { startS3rver, type LocalS3 } from '../../src/aws/s3rver.js';
+import { startS3rver, type LocalS3 } from '../../src/emulators/s3rver.js';
 import { predictMultinomial } from '../../src/algorithms/index.js';
 import { functionUrlEvent } from '../helpers/function-url.js';
 import { binaryModel, kmeansModel, multinomialModel, svmModel } from '../helpers/served-models.js';

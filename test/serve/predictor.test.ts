@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { predictKmeans, predictLogreg, predictMultinomial, predictSvm } from '../../src/algorithms/index.js';
-import type { KmeansResult, LogregResult, MultinomialResult, SvmResult } from '../../src/protocol/types.js';
+import type { KmeansResult, LogregResult, MultinomialResult, SvmResult } from '../../src/domain/results.js';
 import { compilePredictor, present } from '../../src/serve/predictor.js';
 import { binaryModel, kmeansModel, multinomialModel, randomRows, svmModel } from '../helpers/served-models.js';
 

@@ -1,7 +1,7 @@
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Client } from '../../src/aws/s3.js';
-import { startS3rver, type LocalS3 } from '../../src/aws/s3rver.js';
+import { startS3rver, type LocalS3 } from '../../src/emulators/s3rver.js';
 import { authorization, createS3Getter, encodeKey } from '../../src/serve/s3Get.js';
 
 /*

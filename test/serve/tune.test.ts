@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PRICES } from '../../src/pricing.js';
+import { PRICES } from '../../src/costs/prices.js';
 import type { BenchPredictResult } from '../../src/serve/bench.js';
 import { ONE_VCPU_MB, tunePredict } from '../../src/serve/tune.js';
 

@@ -4,7 +4,7 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { predictMultinomial } from '../../src/algorithms/index.js';
 import { createS3Client } from '../../src/aws/s3.js';
-import { startS3rver, type LocalS3 } from '../../src/aws/s3rver.js';
+import { startS3rver, type LocalS3 } from '../../src/emulators/s3rver.js';
 import { runBspml, useTempDirs } from '../helpers/cli.js';
 import { multinomialModel } from '../helpers/served-models.js';
 

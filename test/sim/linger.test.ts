@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PRICES } from '../../src/pricing.js';
+import { PRICES } from '../../src/costs/prices.js';
 import { AWS_PROFILE } from '../../src/sim/profile.js';
 import { simulate, type SimConfig } from '../../src/sim/simulate.js';
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { MissingStateError, PartialMissingError } from '../../src/errors.js';
 import type { StateStore } from '../../src/ports/StateStore.js';
-import type { JobRecord, RoundMetrics } from '../../src/protocol/types.js';
+import type { JobRecord, RoundMetrics } from '../../src/domain/job.js';
 
 /** DynamoDB's item size limit: payloads above it exercise chunking. */
 const ITEM_LIMIT = 400 * 1024;

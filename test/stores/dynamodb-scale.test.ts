@@ -1,11 +1,11 @@
 import { ScanCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { MemoryDatasetSource } from '../../src/data/MemoryDatasetSource.js';
+import { MemoryDatasetSource } from '../../src/data/sources/MemoryDatasetSource.js';
 import { recoverJob } from '../../src/protocol/recover.js';
 import { LocalRuntime } from '../../src/runtime/LocalRuntime.js';
 import { barrierGroups } from '../../src/stores/DynamoDbStore.js';
 import { MemoryStore } from '../../src/stores/MemoryStore.js';
-import { createDynamoDbClient } from '../../src/stores/dynalite.js';
+import { createDynamoDbClient } from '../../src/emulators/dynalite.js';
 import { useDynaliteTable } from '../helpers/dynalite-table.js';
 import { blobs } from '../helpers/data.js';
 import { makeJob, uniqueJobId } from './contract.js';

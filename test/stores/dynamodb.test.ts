@@ -3,7 +3,7 @@ import { QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk
 import { describe, expect, it } from 'vitest';
 import { StoreError } from '../../src/errors.js';
 import { CHUNK_BYTES, DynamoDbStore, createStateTable } from '../../src/stores/DynamoDbStore.js';
-import { createDynamoDbClient, openDynamoDbStore, startDynalite } from '../../src/stores/dynalite.js';
+import { createDynamoDbClient, openDynamoDbStore, startDynalite } from '../../src/emulators/dynalite.js';
 import { metered } from '../../src/util/io-meter.js';
 import { useDynaliteTable } from '../helpers/dynalite-table.js';
 import { expectAllBytes, expectBytes, makeJob, makeMetrics, pattern, stateStoreContract, uniqueJobId } from './contract.js';

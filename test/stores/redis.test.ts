@@ -2,8 +2,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreError } from '../../src/errors.js';
 import { RedisStore } from '../../src/stores/RedisStore.js';
-import { openRedisStore } from '../../src/stores/redis.js';
-import { findRedisServer, startRedisServer, type LocalRedis } from '../../src/stores/redis-server.js';
+import { openRedisStore } from '../../src/emulators/redis.js';
+import { findRedisServer, startRedisServer, type LocalRedis } from '../../src/emulators/redis-server.js';
 import { metered } from '../../src/util/io-meter.js';
 import { makeJob, makeMetrics, pattern, stateStoreContract, uniqueJobId } from './contract.js';
 

@@ -4,15 +4,15 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { JobNotFoundError, SpecError } from '../../src/errors.js';
 import { createS3Client } from '../../src/aws/s3.js';
-import { startS3rver, type LocalS3 } from '../../src/aws/s3rver.js';
-import type { JobSpec } from '../../src/protocol/spec.js';
+import { startS3rver, type LocalS3 } from '../../src/emulators/s3rver.js';
+import type { JobSpec } from '../../src/domain/spec.js';
 import { DynamoDbStore, createStateTable } from '../../src/stores/DynamoDbStore.js';
 import { RedisStore } from '../../src/stores/RedisStore.js';
 import { RoutedStore, type DataPlane } from '../../src/stores/RoutedStore.js';
 import { S3Store } from '../../src/stores/S3Store.js';
-import { createDynamoDbClient, startDynalite } from '../../src/stores/dynalite.js';
-import { findRedisServer, startRedisServer, type LocalRedis } from '../../src/stores/redis-server.js';
-import { enforceConditionalWrites } from '../../src/stores/s3-local.js';
+import { createDynamoDbClient, startDynalite } from '../../src/emulators/dynalite.js';
+import { findRedisServer, startRedisServer, type LocalRedis } from '../../src/emulators/redis-server.js';
+import { enforceConditionalWrites } from '../../src/emulators/s3-local.js';
 import { expectAllBytes, expectBytes, makeJob, makeMetrics, pattern, uniqueJobId } from './contract.js';
 
 /*

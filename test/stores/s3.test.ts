@@ -2,9 +2,9 @@ import { GetObjectCommand, ListObjectsCommand, PutObjectCommand, type S3Client }
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreError } from '../../src/errors.js';
 import { createS3Client } from '../../src/aws/s3.js';
-import { startS3rver, type LocalS3 } from '../../src/aws/s3rver.js';
+import { startS3rver, type LocalS3 } from '../../src/emulators/s3rver.js';
 import { S3Store } from '../../src/stores/S3Store.js';
-import { enforceConditionalWrites, openS3Store } from '../../src/stores/s3-local.js';
+import { enforceConditionalWrites, openS3Store } from '../../src/emulators/s3-local.js';
 import { metered } from '../../src/util/io-meter.js';
 import { expectBytes, makeJob, makeMetrics, pattern, stateStoreContract, uniqueJobId } from './contract.js';
 

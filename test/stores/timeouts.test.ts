@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SnsFanout } from '../../src/aws/SnsFanout.js';
 import { SqsCompletion } from '../../src/aws/SqsCompletion.js';
 import { MessagingError, StoreError } from '../../src/errors.js';
-import { openStore, type Backend } from '../../src/stores/open.js';
+import { openStore, type Backend } from '../../src/emulators/open.js';
 import { awsClientTimeouts } from '../../src/util/clients.js';
 
 /*

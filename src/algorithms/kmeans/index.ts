@@ -1,7 +1,7 @@
 import { SpecError } from '../../errors.js';
 import { kmeansAccumulate } from '../../kernels/kmeans.js';
-import type { KmeansSpec } from '../../protocol/spec.js';
-import type { KmeansResult } from '../../protocol/types.js';
+import type { KmeansSpec } from '../../domain/spec.js';
+import type { KmeansResult } from '../../domain/results.js';
 import { addInto, type Algorithm, type Shape } from '../types.js';
 import { bestOfRestarts } from './restarts.js';
 

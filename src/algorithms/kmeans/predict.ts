@@ -1,4 +1,4 @@
-import type { KmeansResult } from '../../protocol/types.js';
+import type { KmeansResult } from '../../domain/results.js';
 import { packRows } from '../packRows.js';
 
 /** Nearest centroid of each row (ties to the lower index) and its Euclidean distance. */

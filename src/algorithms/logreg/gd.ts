@@ -1,5 +1,5 @@
 import { BspmlError } from '../../errors.js';
-import type { LogregSpec } from '../../protocol/spec.js';
+import type { LogregSpec } from '../../domain/spec.js';
 import type { Shape, UpdateResult } from '../types.js';
 import { fromStandard, headLength, norm, penaltyOf, penaltyTerm, standardGradient, toStandard } from './layout.js';
 

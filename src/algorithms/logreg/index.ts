@@ -1,8 +1,8 @@
 import { classLabelProblem } from '../../data/labels.js';
 import { SpecError } from '../../errors.js';
 import { logregAccumulate } from '../../kernels/logreg.js';
-import type { LogregSolver, LogregSpec } from '../../protocol/spec.js';
-import type { LogregResult, MultinomialResult } from '../../protocol/types.js';
+import type { LogregSolver, LogregSpec } from '../../domain/spec.js';
+import type { LogregResult, MultinomialResult } from '../../domain/results.js';
 import { addInto, type Algorithm, type Shape } from '../types.js';
 import { gdInit, gdTailLength, gradientStep } from './gd.js';
 import { giantStep } from './giant.js';

@@ -1,4 +1,4 @@
-import type { LogregSpec } from '../../protocol/spec.js';
+import type { LogregSpec } from '../../domain/spec.js';
 import type { Shape, UpdateResult } from '../types.js';
 import { dotProduct } from './layout.js';
 import { secondOrderStep, tailOffsets, type Accepted } from './secondOrder.js';

@@ -3,7 +3,7 @@ import { logregAccumulate } from '../../kernels/logreg.js';
 import { logregMargins } from '../../kernels/curvature.js';
 import { localSgdSteps, type SgdLoss } from '../../kernels/localSgd.js';
 import { mix32, Rng } from '../../util/random.js';
-import type { RowBlock, Shape, UpdateResult } from '../types.js';
+import type { LocalSgdSettings, RowBlock, Shape, UpdateResult } from '../types.js';
 import { hinge } from '../svm/loss.js';
 import { rowLossAccumulate } from './secondOrder.js';
 import { fromStandard, headLength, meanOf, norm, PARTIAL_HEAD, penaltyOf, type PenaltySpec, penaltyTerm, standardGradient, stdOf, toStandard } from './layout.js';
@@ -36,18 +36,6 @@ import { fromStandard, headLength, meanOf, norm, PARTIAL_HEAD, penaltyOf, type P
 
 /** Rows per mini-batch by default. */
 export const DEFAULT_BATCH = 64;
-
-/** What a thread needs to run its steps, carried in the round's Shape. */
-export interface LocalSgdSettings {
-  loss: SgdLoss;
-  /** The learning rate of round 1 (round r steps with lr/√r). */
-  lr: number;
-  lambda: number;
-  batch: number;
-  /** Steps per round; absent: one pass over the thread's rows. */
-  steps?: number;
-  seed: number;
-}
 
 /** The fields of a spec local SGD reads (logistic regression's and the SVM's). */
 export interface LocalSgdSpec extends PenaltySpec {

@@ -1,4 +1,4 @@
-import type { LogregResult, MultinomialResult } from '../../protocol/types.js';
+import type { LogregResult, MultinomialResult } from '../../domain/results.js';
 import { packRows } from '../packRows.js';
 
 /*

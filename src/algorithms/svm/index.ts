@@ -1,6 +1,6 @@
 import { SpecError } from '../../errors.js';
-import type { SvmSpec } from '../../protocol/spec.js';
-import type { SvmResult } from '../../protocol/types.js';
+import type { SvmSpec } from '../../domain/spec.js';
+import type { SvmResult } from '../../domain/results.js';
 import { standardisation } from '../logreg/init.js';
 import { headLength, linearFields, penaltyOf, writtenPenalty } from '../logreg/layout.js';
 import { localSgdInit, localSgdModelLength, localSgdPartial, localSgdPartialLength, localSgdSettings, localSgdStep } from '../logreg/localSgd.js';

@@ -1,4 +1,4 @@
-import type { SvmResult } from '../../protocol/types.js';
+import type { SvmResult } from '../../domain/results.js';
 
 /** The decision value w·x + b of each row (label 1 where it is ≥ 0). */
 export function predictSvm(model: SvmResult, x: Float32Array, rows: number): Float64Array {

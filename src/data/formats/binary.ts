@@ -1,6 +1,7 @@
 import { DataError } from '../../errors.js';
 import { checkColumnNames } from './csv.js';
-import { RowProblem, type RowTarget } from '../rows.js';
+import { RowProblem } from '../rowProblem.js';
+import { type RowTarget } from '../rows.js';
 import type { Table } from '../table.js';
 
 /*

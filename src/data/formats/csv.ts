@@ -1,6 +1,7 @@
 import { DataError } from '../../errors.js';
 import { lineTooLong, maxLineBytes } from './line-limit.js';
-import { RowProblem, type RowTarget } from '../rows.js';
+import { RowProblem } from '../rowProblem.js';
+import { type RowTarget } from '../rows.js';
 import { defaultColumnNames } from '../table.js';
 import type { TextDictionary } from '../textColumns.js';
 

@@ -1,7 +1,8 @@
 import { parquetMetadataAsync, parquetRead, parquetSchema, type AsyncBuffer, type FileMetaData } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { DataError } from '../../errors.js';
-import { RowProblem, type RowTarget } from '../rows.js';
+import { RowProblem } from '../rowProblem.js';
+import { type RowTarget } from '../rows.js';
 import { checkColumnNames } from './csv.js';
 import { crcCheckedFile } from './parquet-crc.js';
 

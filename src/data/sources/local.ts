@@ -3,7 +3,7 @@ import { open, readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DataError } from '../../errors.js';
-import { dataParts, type ByteSource, type PartEntry } from './bytes.js';
+import { dataParts, type ByteSource, type PartEntry } from '../byteSource.js';
 
 /** Reads in chunks of this size: large enough for few system calls, small next to any shard. */
 const CHUNK_BYTES = 1 << 20;

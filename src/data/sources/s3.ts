@@ -1,8 +1,8 @@
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { DataError, SourceError } from '../../errors.js';
 import { endpointOf, isNetworkError } from '../../util/clients.js';
-import { parseS3Uri, formatS3Uri } from '../../aws/s3uri.js';
-import { dataParts, type ByteSource, type PartEntry } from './bytes.js';
+import { parseS3Uri, formatS3Uri } from '../../util/s3uri.js';
+import { dataParts, type ByteSource, type PartEntry } from '../byteSource.js';
 
 export type S3Sender = Pick<S3Client, 'send'>;
 

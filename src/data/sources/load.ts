@@ -1,11 +1,11 @@
-import { DataError } from '../errors.js';
-import { describe, loadShard, resolveColumn } from './dataset.js';
-import { LocalFiles } from './sources/local.js';
-import { classLabelProblem } from './labels.js';
-import type { Holdout } from './holdout.js';
-import type { ByteSource } from './sources/bytes.js';
-import type { Table } from './table.js';
-import type { TrainingData } from './types.js';
+import { DataError } from '../../errors.js';
+import { describe, loadShard, resolveColumn } from '../dataset.js';
+import { LocalFiles } from './local.js';
+import { classLabelProblem } from '../labels.js';
+import type { Holdout } from '../holdout.js';
+import type { ByteSource } from '../byteSource.js';
+import type { Table } from '../table.js';
+import type { TrainingData } from '../types.js';
 
 /**
  * Reads a data set (a CSV, csv.gz, binary or Parquet file, or a directory of parts) as one table

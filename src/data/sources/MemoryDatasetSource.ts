@@ -1,7 +1,7 @@
-import { DataError } from '../errors.js';
-import type { DatasetSource } from '../ports/DatasetSource.js';
-import type { DatasetLayout } from './layout.js';
-import { sliceShard, type DatasetRef, type ShardData, type TrainingData } from './types.js';
+import { DataError } from '../../errors.js';
+import type { DatasetSource } from '../../ports/DatasetSource.js';
+import type { DatasetLayout } from '../layout.js';
+import { sliceShard, type DatasetRef, type ShardData, type TrainingData } from '../types.js';
 
 /** Data sets already in memory, by uri: for embedding the library and for tests. */
 export class MemoryDatasetSource implements DatasetSource {

@@ -1,8 +1,9 @@
-import type { DatasetSource } from '../ports/DatasetSource.js';
-import { describe, loadShard, type LoadOptions } from './dataset.js';
-import type { DatasetLayout, LoadedShard } from './layout.js';
-import type { ByteSource } from './sources/bytes.js';
-import type { DatasetRef } from './types.js';
+import type { DatasetSource } from '../../ports/DatasetSource.js';
+import { describe, loadShard, type LoadOptions } from '../dataset.js';
+import type { DatasetLayout } from '../layout.js';
+import type { LoadedShard } from '../types.js';
+import type { ByteSource } from '../byteSource.js';
+import type { DatasetRef } from '../types.js';
 
 /**
  * A data set of one or many parts (CSV, csv.gz, binary, Parquet) read through a ByteSource.

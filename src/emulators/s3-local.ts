@@ -5,9 +5,9 @@ import type { Readable } from 'node:stream';
 import type S3rver from 's3rver';
 import { S3Client } from '@aws-sdk/client-s3';
 import { createS3Client } from '../aws/s3.js';
-import { startS3rver } from '../aws/s3rver.js';
+import { startS3rver } from './s3rver.js';
 import { awsClientTimeouts } from '../util/clients.js';
-import { S3Store } from './S3Store.js';
+import { S3Store } from '../stores/S3Store.js';
 
 export const DEFAULT_BUCKET = 'bspml-state';
 

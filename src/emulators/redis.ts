@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { StoreError } from '../errors.js';
 import { redisTimeouts } from '../util/clients.js';
-import { RedisStore } from './RedisStore.js';
+import { RedisStore } from '../stores/RedisStore.js';
 import { startRedisServer } from './redis-server.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { StateStore } from '../ports/StateStore.js';
-import { MemoryStore } from './MemoryStore.js';
+import { MemoryStore } from '../stores/MemoryStore.js';
 
 export const BACKENDS = ['memory', 'dynamodb', 'redis', 's3'] as const;
 export type Backend = (typeof BACKENDS)[number];

@@ -1,6 +1,6 @@
-import { ASSUMED_ROUNDS_PER_NODE_HOUR, PRICES } from '../pricing.js';
-import type { StackBackend } from '../protocol/spec.js';
-import type { JobRecord, RoundMetrics } from '../protocol/types.js';
+import { ASSUMED_ROUNDS_PER_NODE_HOUR, PRICES } from './prices.js';
+import type { StackBackend } from '../domain/spec.js';
+import type { JobRecord, RoundMetrics } from '../domain/job.js';
 
 /** What the cost estimate assumes about a deployment (serverless.yml's defaults). */
 export interface DeploymentShape {
@@ -36,7 +36,7 @@ export const COST_SERVICES = ['lambda', 'dynamodb', 'sns', 'sqs', 's3', 'elastic
 
 /**
  * An estimate of what a job has cost so far, from its round records and the prices in
- * src/pricing.ts. Worker time is bounded by each round's slowest worker (the records keep the
+ * src/costs/prices.ts. Worker time is bounded by each round's slowest worker (the records keep the
  * maximum, not the sum), so the Lambda part is an upper bound for uneven shards.
  *
  * `backend` is where the job's data plane (models, partials, barrier) lives: DynamoDB (the stack's

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { awsClientTimeouts } from '../util/clients.js';
-import { DynamoDbStore, createStateTable } from './DynamoDbStore.js';
+import { DynamoDbStore, createStateTable } from '../stores/DynamoDbStore.js';
 
 export const DEFAULT_TABLE_NAME = 'bspml-state';
 

@@ -1,0 +1,38 @@
+import type { JobRecord } from '../domain/job.js';
+import { clock, type ProtocolDeps } from './deps.js';
+import { publishRound } from './publish.js';
+
+/*
+ * The aggregator's side of lingering workers (docs/protocol.md "Lingering workers"): a round is
+ * handed over to the workers that wait for it, and only the shards without a live claim are
+ * published; an ended job tells them to stop. The workers' side is linger.ts.
+ */
+
+/**
+ * A claim counts as lapsed this long after its deadline: a live worker has by then made its last
+ * poll and its release (two requests), so a claim still held is a worker that died. Publishing the
+ * shard sooner would only duplicate a worker that is about to compute it, and the duplicate takes
+ * an environment another shard's task may need.
+ */
+export const LINGER_LAPSE_GRACE_MS = 250;
+
+/**
+ * The aggregator's side: publishes round `round` of `job`. In the event-driven mode, every shard;
+ * with lingering workers, the round is handed over first (the signal they poll) and only shards
+ * without a live claim are published: those whose worker released, never claimed, or whose claim
+ * lapsed (its deadline passed LINGER_LAPSE_GRACE_MS ago: the worker may be gone; if it is not, it
+ * computes too, harmlessly).
+ */
+export async function publishNextRound(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now'>, job: Pick<JobRecord, 'jobId' | 'shards' | 'spec'>, round: number, model?: Float64Array): Promise<void> {
+  if (job.spec.sync !== 'linger') return publishRound(deps.fanout, deps.store, job, round, model);
+  const claims = await deps.store.handOver(job.jobId, round, job.shards);
+  const now = clock(deps);
+  const live = new Set(claims.filter((c) => c.until + LINGER_LAPSE_GRACE_MS > now).map((c) => c.shard));
+  const rest = Array.from({ length: job.shards }, (_, i) => i).filter((shard) => !live.has(shard));
+  if (rest.length > 0) await publishRound(deps.fanout, deps.store, job, round, model, rest);
+}
+
+/** The job ended after `job.round`: lingering workers waiting for the next round stop. */
+export async function endLingering(store: ProtocolDeps['store'], job: Pick<JobRecord, 'jobId' | 'shards' | 'spec' | 'round'>): Promise<void> {
+  if (job.spec.sync === 'linger') await store.handOver(job.jobId, job.round + 1, job.shards, true);
+}
