@@ -24,24 +24,24 @@ const LAYERS = [
   { name: 'protocol', path: '^src/protocol/', knows: ['foundation', 'data', 'domain', 'costs', 'algorithms', 'ports'] },
   { name: 'stores', path: '^src/stores/', knows: ['foundation', 'domain', 'ports'] },
   { name: 'events', path: '^src/events/', knows: ['foundation'] },
-  { name: 'sources', path: '^src/data/sources/', knows: ['foundation', 'data', 'domain', 'ports'] },
+  { name: 'sources', path: '^src/data/sources/', knows: ['foundation', 'data', 'ports'] },
   // AWS adapters (SNS, SQS, S3 data sets) and the wiring the Lambda handlers call.
-  { name: 'aws', path: '^src/aws/', knows: ['foundation', 'data', 'domain', 'costs', 'ports', 'protocol', 'inner', 'stores', 'sources'] },
+  { name: 'aws', path: '^src/aws/', knows: ['foundation', 'domain', 'ports', 'inner', 'protocol', 'stores', 'sources'] },
   // Local emulators (dynalite, s3rver, redis-server) and the openers that start one when no endpoint is given.
   { name: 'emulators', path: '^src/emulators/', knows: ['foundation', 'ports', 'stores', 'aws'] },
   { name: 'report', path: '^src/report/', knows: ['foundation', 'domain', 'costs'] },
-  { name: 'runtime', path: '^src/runtime/', knows: ['foundation', 'data', 'domain', 'costs', 'ports', 'inner', 'protocol', 'events'] },
-  { name: 'serve', path: '^src/serve/', knows: ['foundation', 'data', 'domain', 'costs', 'algorithms', 'protocol', 'sources', 'aws', 'report'] },
+  { name: 'runtime', path: '^src/runtime/', knows: ['foundation', 'domain', 'ports', 'inner', 'protocol', 'events'] },
+  { name: 'serve', path: '^src/serve/', knows: ['foundation', 'domain', 'costs', 'algorithms', 'protocol', 'sources', 'aws', 'report'] },
   {
     name: 'sim',
     path: '^src/sim/',
-    knows: ['foundation', 'kernels', 'data', 'domain', 'costs', 'algorithms', 'ports', 'inner', 'protocol', 'stores', 'events', 'sources', 'runtime'],
+    knows: ['foundation', 'data', 'domain', 'costs', 'algorithms', 'ports', 'inner', 'protocol', 'stores', 'sources', 'runtime'],
   },
-  { name: 'handlers', path: '^handlers/', knows: ['foundation', 'data', 'domain', 'costs', 'ports', 'inner', 'protocol', 'stores', 'sources', 'aws', 'serve'] },
+  { name: 'handlers', path: '^handlers/', knows: ['foundation', 'domain', 'inner', 'protocol', 'aws', 'serve'] },
   {
     name: 'cli',
     path: '^src/(cli|bench)/',
-    knows: ['foundation', 'kernels', 'data', 'domain', 'metrics', 'costs', 'export', 'algorithms', 'ports', 'inner', 'protocol', 'stores', 'events', 'sources', 'aws', 'emulators', 'report', 'runtime', 'serve', 'sim'],
+    knows: ['foundation', 'kernels', 'data', 'domain', 'metrics', 'costs', 'export', 'algorithms', 'ports', 'protocol', 'stores', 'sources', 'aws', 'emulators', 'report', 'runtime', 'serve', 'sim'],
   },
 ];
 

@@ -1,6 +1,6 @@
 import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { JobStatus } from '../domain/job.js';
-import { JOB_INDEXES } from '../stores/DynamoDbStore.js';
+import { JOB_INDEXES } from '../stores/dynamodb/layout.js';
 import { isJobOf } from './uploads.js';
 
 /** A job as the state table's `jobs` index holds it: enough to list it, not its spec or result. */

@@ -1,6 +1,6 @@
 import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { JobStatus } from '../domain/job.js';
-import { JOB_INDEXES } from '../stores/DynamoDbStore.js';
+import { JOB_INDEXES } from '../stores/dynamodb/layout.js';
 
 export interface StaleJob {
   jobId: string;

@@ -202,7 +202,8 @@ async function openBenchStore(backend: BenchBackend): Promise<OpenedStore> {
     }
     case 'dynamodb': {
       const { startDynalite, createDynamoDbClient } = await import('../emulators/dynalite.js');
-      const { DynamoDbStore, createStateTable } = await import('../stores/DynamoDbStore.js');
+      const { DynamoDbStore } = await import('../stores/DynamoDbStore.js');
+      const { createStateTable } = await import('../stores/dynamodb/createTable.js');
       const server = await startDynalite();
       const client = createDynamoDbClient({ endpoint: server.endpoint });
       await createStateTable(client, 'bspml-bench');

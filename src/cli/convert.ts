@@ -1,7 +1,7 @@
 import { DataError } from '../errors.js';
 import { readAllRows } from '../data/dataset.js';
 import type { RowTarget } from '../data/rows.js';
-import { openTableWriter, type TableWriter } from '../data/write.js';
+import { openTableWriter, type TableWriter } from '../data/formats/write.js';
 import { datasetSource } from './datasets.js';
 import { describeFormat } from './gen.js';
 import type { CliIo } from './io.js';

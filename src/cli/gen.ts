@@ -1,5 +1,5 @@
 import { streamBlobs, streamClassification, type RowStream } from '../data/generate.js';
-import { openTableWriter } from '../data/write.js';
+import { openTableWriter } from '../data/formats/write.js';
 import type { CliIo } from './io.js';
 
 export interface GenOptions {

@@ -2,7 +2,8 @@ import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { awsClientTimeouts } from '../util/clients.js';
-import { DynamoDbStore, createStateTable } from '../stores/DynamoDbStore.js';
+import { DynamoDbStore } from '../stores/DynamoDbStore.js';
+import { createStateTable } from '../stores/dynamodb/createTable.js';
 
 export const DEFAULT_TABLE_NAME = 'bspml-state';
 

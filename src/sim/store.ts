@@ -1,6 +1,7 @@
 import type { Arrival, StateStore } from '../ports/StateStore.js';
 import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../domain/job.js';
-import { barrierGroupPk, barrierGroups, CHUNK_BYTES, claimGroupPk, groupPartialPk, partialPk } from '../stores/DynamoDbStore.js';
+import { barrierGroupPk, CHUNK_BYTES, claimGroupPk, groupPartialPk, partialPk } from '../stores/dynamodb/layout.js';
+import { barrierGroups } from '../domain/groups.js';
 import { claimGroupOf, claimGroups, type Claim, type ClaimAnswer, type LingerSignal, type ReleaseAnswer } from '../domain/claims.js';
 import { MemoryStore } from '../stores/MemoryStore.js';
 import type { Service, Services, StoreRequest } from './services.js';
@@ -10,7 +11,7 @@ export type SimBackend = 'dynamodb' | 's3' | 'redis' | 'memory';
 export type DynamoLayout = 'spread' | 'single';
 
 const KB = 1024;
-/** BatchGetItem's key limit and the adapter's parallel batch requests (src/stores/DynamoDbStore.ts). */
+/** BatchGetItem's key limit and the adapter's parallel batch requests (src/stores/dynamodb/layout.ts). */
 const BATCH_KEYS = 100;
 const BATCH_LANES = 16;
 const CHUNK_LANES = 4;
@@ -20,7 +21,7 @@ const S3_LANES = 16;
 /**
  * A state store for the simulator: a MemoryStore holds the state (so the protocol runs for real),
  * and every call first makes, under the virtual clock, the requests the named backend's adapter
- * makes for it — DynamoDB items and partition keys as src/stores/DynamoDbStore.ts lays them out
+ * makes for it — DynamoDB items and partition keys as src/stores/dynamodb/layout.ts lays them out
  * (the same key functions), S3 objects, Redis commands — so their latency, throughput limits,
  * retries and prices apply.
  */

@@ -8,7 +8,8 @@ import { estimateCost } from '../../src/costs/estimate.js';
 import type { JobRecord, RoundMetrics } from '../../src/domain/job.js';
 import { LOGREG_SOLVERS } from '../../src/domain/spec.js';
 import { runReportSchema } from '../../src/report/schema.js';
-import { DynamoDbStore, createStateTable } from '../../src/stores/DynamoDbStore.js';
+import { DynamoDbStore } from '../../src/stores/DynamoDbStore.js';
+import { createStateTable } from '../../src/stores/dynamodb/createTable.js';
 import { createDynamoDbClient, startDynalite } from '../../src/emulators/dynalite.js';
 import { runBspml } from '../helpers/cli.js';
 

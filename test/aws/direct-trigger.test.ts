@@ -5,7 +5,7 @@ import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIRECT_COMPLETION_SOURCE } from '../../src/aws/LambdaCompletion.js';
-import { formatCsv } from '../../src/data/csv.js';
+import { formatCsv } from '../../src/data/formats/csv-write.js';
 import { FileDatasetSource } from '../../src/data/sources/FileDatasetSource.js';
 import { LocalRuntime } from '../../src/runtime/LocalRuntime.js';
 import { MemoryStore } from '../../src/stores/MemoryStore.js';

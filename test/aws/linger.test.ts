@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRecoverHandler } from '../../handlers/recover.js';
 import { createWorkerHandler } from '../../handlers/worker.js';
 import type { AwsWiring } from '../../src/aws/wiring.js';
-import { formatCsv } from '../../src/data/csv.js';
+import { formatCsv } from '../../src/data/formats/csv-write.js';
 import { FileDatasetSource } from '../../src/data/sources/FileDatasetSource.js';
 import type { StateStore } from '../../src/ports/StateStore.js';
 import { LINGER_LAPSE_GRACE_MS } from '../../src/protocol/handOver.js';

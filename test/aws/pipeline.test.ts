@@ -4,7 +4,7 @@ import { GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeBinary } from '../../src/data/formats/binary.js';
-import { formatCsv } from '../../src/data/csv.js';
+import { formatCsv } from '../../src/data/formats/csv-write.js';
 import type { Table } from '../../src/data/table.js';
 import type { TrainingData } from '../../src/data/types.js';
 import { FileDatasetSource } from '../../src/data/sources/FileDatasetSource.js';

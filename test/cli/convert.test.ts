@@ -1,7 +1,7 @@
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatCsv } from '../../src/data/csv.js';
+import { formatCsv } from '../../src/data/formats/csv-write.js';
 import { generateClassification } from '../../src/data/generate.js';
 import { readTable } from '../../src/data/sources/load.js';
 import { runBspml, useTempDirs } from '../helpers/cli.js';

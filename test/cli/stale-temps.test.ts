@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openTableWriter } from '../../src/data/write.js';
+import { openTableWriter } from '../../src/data/formats/write.js';
 import { writeFileAtomic } from '../../src/util/files.js';
 import { useTempDirs } from '../helpers/cli.js';
 

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { formatCsv, parseCsv, type Table } from '../../src/data/csv.js';
+import { formatCsv } from '../../src/data/formats/csv-write.js';
+import { parseCsv } from '../../src/data/formats/csv.js';
+import { type Table } from '../../src/data/table.js';
 import { DataError } from '../../src/errors.js';
 import { dataError } from '../helpers/errors.js';
 

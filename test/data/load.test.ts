@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeBinary } from '../../src/data/formats/binary.js';
-import { parseCsv } from '../../src/data/csv.js';
+import { parseCsv } from '../../src/data/formats/csv.js';
 import { readTable, toTrainingData } from '../../src/data/sources/load.js';
 import type { Table } from '../../src/data/table.js';
 import { DataError } from '../../src/errors.js';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { describe, expect, it } from 'vitest';
 import { readTable } from '../../src/data/sources/load.js';
-import { PARQUET_ROW_GROUP } from '../../src/data/write.js';
+import { PARQUET_ROW_GROUP } from '../../src/data/formats/write.js';
 import { runBspml, useTempDirs } from '../helpers/cli.js';
 import { parquetPages, writeParquetTable } from '../helpers/parquet-pages.js';
 

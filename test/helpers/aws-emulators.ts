@@ -8,7 +8,7 @@ import { recordCall } from './iam/record.js';
 import type { SnsLike } from '../../src/aws/SnsFanout.js';
 import type { InvokeCommand, InvokeCommandOutput } from '@aws-sdk/client-lambda';
 import type { LambdaLike } from '../../src/aws/LambdaCompletion.js';
-import { createStateTable } from '../../src/stores/DynamoDbStore.js';
+import { createStateTable } from '../../src/stores/dynamodb/createTable.js';
 import { createDynamoDbClient, startDynalite } from '../../src/emulators/dynalite.js';
 
 /*

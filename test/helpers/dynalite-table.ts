@@ -1,5 +1,6 @@
 import { afterAll, beforeAll } from 'vitest';
-import { DynamoDbStore, createStateTable } from '../../src/stores/DynamoDbStore.js';
+import { DynamoDbStore } from '../../src/stores/DynamoDbStore.js';
+import { createStateTable } from '../../src/stores/dynamodb/createTable.js';
 import { createDynamoDbClient, startDynalite } from '../../src/emulators/dynalite.js';
 
 /**

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { parquetMetadata } from 'hyparquet';
 import { parquetHeader } from 'hyparquet/src/column.js';
-import { openTableWriter } from '../../src/data/write.js';
+import { openTableWriter } from '../../src/data/formats/write.js';
 
 /** A Parquet file's pages: where each starts, its body, and the CRC its header holds (if any). */
 export interface PageInfo {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryDatasetSource } from '../../src/data/sources/MemoryDatasetSource.js';
 import { recoverJob } from '../../src/protocol/recover.js';
 import { LocalRuntime } from '../../src/runtime/LocalRuntime.js';
-import { barrierGroups } from '../../src/stores/DynamoDbStore.js';
+import { barrierGroups } from '../../src/domain/groups.js';
 import { MemoryStore } from '../../src/stores/MemoryStore.js';
 import { createDynamoDbClient } from '../../src/emulators/dynalite.js';
 import { useDynaliteTable } from '../helpers/dynalite-table.js';

@@ -1,8 +1,8 @@
 import { DataError } from '../../errors.js';
 import { lineTooLong, maxLineBytes } from './line-limit.js';
 import { RowProblem } from '../rowProblem.js';
-import { type RowTarget } from '../rows.js';
-import { defaultColumnNames } from '../table.js';
+import { RowSink, type RowTarget } from '../rows.js';
+import { defaultColumnNames, type Table } from '../table.js';
 import type { TextDictionary } from '../textColumns.js';
 
 /*
@@ -460,4 +460,30 @@ export function checkColumnNames(names: string[], file: string): void {
     if (seen.has(name)) throw new DataError(file, 'duplicate column name', { row: 1, field: name });
     seen.add(name);
   });
+}
+
+/**
+ * Parses comma-separated numbers held in one string (small data, tests, tools): the same rules
+ * and the same parser as a data set's parts (below); files are read by streaming instead.
+ */
+export function parseCsv(text: string, file: string): Table {
+  const bytes = new TextEncoder().encode(text);
+  if (text.replace(/^\uFEFF/, '').trim() === '') throw new DataError(file, 'no data rows');
+  const head = describeCsv(bytes, true, file);
+  const sink = new RowSink(head.columns.length, undefined);
+  const parser = new CsvPieceParser({
+    name: file,
+    part: 0,
+    columns: head.columns,
+    sink,
+    start: head.dataOffset,
+    end: Infinity,
+    skipFirst: false,
+    firstLine: head.firstLine,
+  });
+  parser.push(bytes.subarray(head.dataOffset));
+  parser.finish();
+  if (sink.rows === 0) throw new DataError(file, `no data rows${head.hasHeader ? ' (the file has only a header)' : ''}`);
+  const shard = sink.finish(0, 1, []);
+  return { columns: head.columns, rows: shard.rows, cols: head.columns.length, values: shard.features, hasHeader: head.hasHeader, firstLine: head.firstLine };
 }

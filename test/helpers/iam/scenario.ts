@@ -3,7 +3,7 @@ import { ChangeMessageVisibilityCommand, CreateQueueCommand, DeleteMessageComman
 import { createRecoverHandler } from '../../../handlers/recover.js';
 import { loadConfig } from '../../../src/aws/config.js';
 import { createWiring } from '../../../src/aws/wiring.js';
-import { formatCsv } from '../../../src/data/csv.js';
+import { formatCsv } from '../../../src/data/formats/csv-write.js';
 import { encodeBinary } from '../../../src/data/formats/binary.js';
 import type { Table } from '../../../src/data/table.js';
 import type { TrainingData } from '../../../src/data/types.js';

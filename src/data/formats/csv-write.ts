@@ -1,35 +1,7 @@
-import { DataError } from '../errors.js';
-import { CsvPieceParser, describeCsv, looksNumeric } from './formats/csv.js';
-import { RowSink } from './rows.js';
-import { formatFloat32, type Table } from './table.js';
+import { looksNumeric } from './csv.js';
+import { formatFloat32, type Table } from '../table.js';
 
-export type { Table } from './table.js';
-
-/**
- * Parses comma-separated numbers held in one string (small data, tests, tools): the same rules
- * and the same parser as a data set's parts (formats/csv.ts); files are read by streaming instead.
- */
-export function parseCsv(text: string, file: string): Table {
-  const bytes = new TextEncoder().encode(text);
-  if (text.replace(/^\uFEFF/, '').trim() === '') throw new DataError(file, 'no data rows');
-  const head = describeCsv(bytes, true, file);
-  const sink = new RowSink(head.columns.length, undefined);
-  const parser = new CsvPieceParser({
-    name: file,
-    part: 0,
-    columns: head.columns,
-    sink,
-    start: head.dataOffset,
-    end: Infinity,
-    skipFirst: false,
-    firstLine: head.firstLine,
-  });
-  parser.push(bytes.subarray(head.dataOffset));
-  parser.finish();
-  if (sink.rows === 0) throw new DataError(file, `no data rows${head.hasHeader ? ' (the file has only a header)' : ''}`);
-  const shard = sink.finish(0, 1, []);
-  return { columns: head.columns, rows: shard.rows, cols: head.columns.length, values: shard.features, hasHeader: head.hasHeader, firstLine: head.firstLine };
-}
+/* The CSV writer: what it writes, the reader (csv.ts) reads back with the same names and float32 values. */
 
 /**
  * Writes a table so that parseCsv reads back the same names and the same float32 values. Names

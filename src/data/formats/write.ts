@@ -4,11 +4,11 @@ import { open, rename, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import { createGzip, type Gzip } from 'node:zlib';
 import { ParquetWriter, fileWriter } from 'hyparquet-writer';
-import { BspmlError } from '../errors.js';
-import { removeStaleTemps, tempPathFor } from '../util/files.js';
-import { formatCsvHeader, formatCsvRows } from './csv.js';
-import { BINARY_ROWS_OFFSET, encodeBinaryHeader, encodeFloats } from './formats/binary.js';
-import { addPageCrcs } from './formats/parquet-crc.js';
+import { BspmlError } from '../../errors.js';
+import { removeStaleTemps, tempPathFor } from '../../util/files.js';
+import { formatCsvHeader, formatCsvRows } from './csv-write.js';
+import { BINARY_ROWS_OFFSET, encodeBinaryHeader, encodeFloats } from './binary.js';
+import { addPageCrcs } from './parquet-crc.js';
 
 /** Rows per Parquet row group: ~4 MB for 16 float32 columns, so shards can be balanced by groups. */
 export const PARQUET_ROW_GROUP = 65536;
