@@ -10,7 +10,6 @@ export { kmeansPlusPlus } from './kmeans/init.js';
 export { predictKmeans } from './kmeans/predict.js';
 export { logreg } from './logreg/index.js';
 export { NEWTON_MAX_DIMS } from './logreg/newton.js';
-export { GIANT_ROWS_PER_PARAMETER } from './logreg/multinomial.js';
 export { svm } from './svm/index.js';
 export { predictSvm } from './svm/predict.js';
 export { predictLogreg, predictMultinomial } from './logreg/predict.js';

@@ -201,7 +201,8 @@ async function openBenchStore(backend: BenchBackend): Promise<OpenedStore> {
       return { store: await openRedisStore(), tally: none };
     }
     case 'dynamodb': {
-      const { startDynalite, createDynamoDbClient } = await import('../emulators/dynalite.js');
+      const { startDynalite } = await import('../emulators/dynalite.js');
+      const { createDynamoDbClient } = await import('../aws/dynamodb.js');
       const { DynamoDbStore } = await import('../stores/DynamoDbStore.js');
       const { createStateTable } = await import('../stores/dynamodb/createTable.js');
       const server = await startDynalite();

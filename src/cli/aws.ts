@@ -244,7 +244,7 @@ async function emitReport(job: JobRecord, rounds: RoundMetrics[], options: JobQu
 /** The state table as a store, and its client for the index queries the StateStore port has none of. */
 async function openStore(options: JobQueryOptions, table: string): Promise<{ store: DynamoDbStore; client: DynamoDBClient }> {
   const { DynamoDbStore } = await import('../stores/DynamoDbStore.js');
-  const { createDynamoDbClient } = await import('../emulators/dynalite.js');
+  const { createDynamoDbClient } = await import('../aws/dynamodb.js');
   const client = createDynamoDbClient({ endpoint: options.endpoint, region: options.region });
   return { store: new DynamoDbStore({ client, tableName: table, ownsClient: true }), client };
 }

@@ -1,6 +1,9 @@
+import { availableParallelism } from 'node:os';
 import { SpecError } from '../errors.js';
 import type { ModelResult } from '../domain/results.js';
 import { batchPredict } from '../serve/batch.js';
+import { FormatPool } from '../serve/formatPool.js';
+import { openParsePool } from '../runtime/parsePool.js';
 import { directorySink, s3Sink } from '../serve/partSink.js';
 import { createS3Client } from '../aws/s3.js';
 import { datasetSource } from './datasets.js';
@@ -17,20 +20,26 @@ export function isBatchPredict(options: Pick<PredictOptions, 'data' | 'out'>): b
   return options.data.startsWith('s3://') || (options.out !== undefined && (options.out.startsWith('s3://') || options.out.endsWith('/')));
 }
 
-export async function batchPredictCli(model: ModelResult, options: PredictOptions & { shards?: number }, io: CliIo): Promise<void> {
+export async function batchPredictCli(model: ModelResult, options: PredictOptions & { shards?: number; threads?: number }, io: CliIo): Promise<void> {
   if (options.out === undefined) throw new SpecError(`--data ${options.data}: predictions over a data set in S3 are written as parts: give --out s3://BUCKET/PREFIX/ or --out DIR/`, 'out');
   for (const [given, name] of [[options.idColumn, 'id-column'], [options.keep, 'keep'], [options.byPosition, 'by-position']] as const) {
     if (given !== undefined && given !== false) throw new SpecError(`--${name}: not yet with predictions written as parts (--out ${options.out})`, name);
   }
   const { datasets, close } = datasetSource(options.data, options.s3Endpoint);
   const client = options.out.startsWith('s3://') ? createS3Client({ endpoint: options.s3Endpoint ?? process.env.AWS_ENDPOINT_URL_S3 }) : undefined;
+  // CSV is parsed in blocks by a pool of threads, as a training worker's inner threads parse it
+  // (one per core): the next shard parses there while this one is predicted and written here.
+  const threads = options.threads ?? availableParallelism();
+  const pool = openParsePool(threads);
+  const formatter = new FormatPool(threads);
   try {
     const sink = client ? s3Sink(client, options.out) : directorySink(options.out);
-    const result = await batchPredict(model, options.data, datasets, sink, { shards: options.shards });
+    const result = await batchPredict(model, options.data, datasets, sink, { shards: options.shards, parser: pool.parser, formatter });
     const mb = (n: number) => n.toFixed(0);
-    io.stderr.write(`predicted ${result.rows} rows in ${result.shards} parts under ${options.out} (load ${mb(result.loadMs)} ms, predict ${mb(result.predictMs)} ms, write ${mb(result.writeMs)} ms)\n`);
+    io.stderr.write(`predicted ${result.rows} rows in ${result.shards} parts under ${options.out} (waited ${mb(result.loadMs)} ms for shards to load; predicted in ${mb(result.predictMs)} ms, formatted in ${mb(result.formatMs)} ms; waited ${mb(result.writeMs)} ms for writes)\n`);
   } finally {
     close();
     client?.destroy();
+    await Promise.all([pool.close(), formatter.close()]);
   }
 }

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { DEFAULT_DEPLOYMENT } from '../costs/estimate.js';
-import { GIANT_ROWS_PER_PARAMETER, NEWTON_MAX_DIMS } from '../algorithms/index.js';
+import { NEWTON_MAX_DIMS } from '../algorithms/index.js';
 import { BspmlError, SourceError } from '../errors.js';
 import { LOGREG_SOLVERS, SVM_SOLVERS } from '../domain/spec.js';
 import { installSignalHandlers } from '../util/interrupt.js';
@@ -58,7 +58,7 @@ function addTrainOptions(command: Command): Command {
 function addLogregOptions(command: Command): Command {
   return command
     .option('--label-column <name>', 'label column (classes 0, 1, …; more than two: multinomial): header name, 0-based index or "last" (default last)')
-    .addOption(new Option('--solver <name>', `${LOGREG_SOLVERS.join(', ')} (default: newton up to ${NEWTON_MAX_DIMS} features, else lbfgs; more than two classes: giant for over ${NEWTON_MAX_DIMS} parameters with at least ${GIANT_ROWS_PER_PARAMETER} rows per parameter per thread, else lbfgs)`).argParser(oneOf(LOGREG_SOLVERS)))
+    .addOption(new Option('--solver <name>', `${LOGREG_SOLVERS.join(', ')} (default: newton up to ${NEWTON_MAX_DIMS} features, else lbfgs; more than two classes: lbfgs; giant on request)`).argParser(oneOf(LOGREG_SOLVERS)))
     .option('--lr <x>', 'gd, local-sgd: learning rate (default 0.5; local-sgd: of round 1, round r uses lr/√r)', positiveNumber)
     .option('--l2 <x>', 'L2 penalty on standardised weights (default 0)', nonNegativeNumber)
     .option('--C <x>', "scikit-learn's C, instead of --l2: l2 = 1 / (C × rows)", positiveNumber)
@@ -115,6 +115,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .option('--model-version <v>', 'with an s3:// model: this version (the job id that trained it) instead of the latest')
     .option('--s3-endpoint <url>', 'S3 endpoint for s3:// models, data and output (an emulator; default AWS_ENDPOINT_URL_S3, else AWS)')
     .option('--shards <n>', 'with --out s3://…/ or DIR/: shards, one output part each (default: one per data part)', positiveInt)
+    .option('--threads <n>', 'with --out s3://…/ or DIR/: threads parsing CSV (default: one per core)', positiveInt)
     .requiredOption('--data <file>', 'CSV or binary data with the model\'s feature columns; a directory of parts or s3://BUCKET/PREFIX/ with --out …/')
     .option('--out <file>', 'write predictions as CSV (default: standard output); s3://BUCKET/PREFIX/ or DIR/: one part per shard')
     .option('--id-column <name>', 'copy this column to each output row, first (a name, or a 0-based index in a file without header)')

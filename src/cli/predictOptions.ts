@@ -16,4 +16,6 @@ export interface PredictOptions {
   s3Endpoint?: string;
   /** Parts out: shards of the data set (default: one per part). */
   shards?: number;
+  /** Parts out: threads parsing CSV and formatting the parts (default: one per core). */
+  threads?: number;
 }

@@ -103,7 +103,7 @@ export async function trainJob(algorithm: 'kmeans' | 'logreg' | 'svm' | undefine
   const solver = input.solver as string | undefined;
   if (chosen === 'logreg' && input.lr !== undefined && solver !== 'gd' && solver !== 'local-sgd') {
     const where = use('lr') ? '--lr' : `${file}: "lr"`;
-    throw new SpecError(`${where}: only with solver gd or local-sgd; ${solver ?? 'the default solver (newton, lbfgs or giant, by the shape of the data)'} takes no learning rate`, 'lr');
+    throw new SpecError(`${where}: only with solver gd or local-sgd; ${solver ?? 'the default solver (newton or lbfgs, by the shape of the data)'} takes no learning rate`, 'lr');
   }
   try {
     return { spec: parseJobSpec(input), input, backend, data };

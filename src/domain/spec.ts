@@ -78,8 +78,8 @@ export const kmeansSpecSchema = z
 
 /**
  * How logistic regression is solved (docs/algorithms.md): absent means `newton` while the model has
- * at most NEWTON_MAX_PARAMS parameters, else `lbfgs`; for more than two classes, `giant` or `lbfgs`
- * (algorithms/logreg/multinomial.ts: multinomialSolverOf).
+ * at most NEWTON_MAX_PARAMS parameters, else `lbfgs`; for more than two classes, `lbfgs`
+ * (`giant` on request; algorithms/logreg/multinomial.ts: multinomialSolverOf).
  */
 export const LOGREG_SOLVERS = ['newton', 'lbfgs', 'gd', 'local-sgd', 'giant'] as const;
 export type LogregSolver = (typeof LOGREG_SOLVERS)[number];

@@ -1,7 +1,6 @@
 import type { AddressInfo } from 'node:net';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import { awsClientTimeouts } from '../util/clients.js';
+import { createDynamoDbClient } from '../aws/dynamodb.js';
 import { DynamoDbStore } from '../stores/DynamoDbStore.js';
 import { createStateTable } from '../stores/dynamodb/createTable.js';
 
@@ -30,27 +29,6 @@ export async function startDynalite(): Promise<{ endpoint: string; close(): Prom
   };
 }
 
-/**
- * A DynamoDB client for `endpoint` (AWS itself when absent). A loopback endpoint is an emulator,
- * which ignores credentials, so dummy ones stand in when none are configured: a developer without
- * an AWS account can still run against it.
- */
-export function createDynamoDbClient(opts: { endpoint?: string; region?: string } = {}): DynamoDBClient {
-  // The SDK warns on every run that Node 20 support will end; the versions pinned here support it.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const local = opts.endpoint !== undefined && isLoopback(opts.endpoint);
-  const configured = process.env.AWS_ACCESS_KEY_ID !== undefined || process.env.AWS_PROFILE !== undefined;
-  const region = opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? (local ? 'us-east-1' : undefined);
-  return new DynamoDBClient({
-    ...awsClientTimeouts(),
-    endpoint: opts.endpoint,
-    region,
-    // Adaptive: the SDK's client-side rate limiter slows this client down after throttling responses
-    // (ProvisionedThroughputExceeded, ThrottlingException) instead of retrying at full speed.
-    retryMode: 'adaptive',
-    credentials: local && !configured ? { accessKeyId: 'local', secretAccessKey: 'local' } : undefined,
-  });
-}
 
 /**
  * Opens the DynamoDB state store. Without an endpoint it starts dynalite in this process and the
@@ -70,14 +48,4 @@ export async function openDynamoDbStore(
     throw err;
   }
   return new DynamoDbStore({ client, tableName, ownsClient: true, ttlSeconds: opts.ttlSeconds, onClose: server?.close });
-}
-
-function isLoopback(endpoint: string): boolean {
-  let host: string;
-  try {
-    host = new URL(endpoint).hostname;
-  } catch {
-    return false;
-  }
-  return host === 'localhost' || host === '[::1]' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }

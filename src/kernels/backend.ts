@@ -108,6 +108,16 @@ function fileOf(build: WasmBuild): URL {
 }
 
 let compiled: { module: object; build: WasmBuild } | { error: string } | undefined;
+let eager = true;
+
+/**
+ * Compiles the kernels as V8 does by default (each function on its first call, baseline code tiered
+ * up as it runs) instead of every function optimised at once, if they are not compiled yet: for a
+ * process that only predicts (the predict function, `bspml predict`), whose cold start counts.
+ */
+export function compileLazily(): void {
+  if (!compiled) eager = false;
+}
 
 function compile(): { module: object; build: WasmBuild } | { error: string } {
   if (compiled) return compiled;
@@ -135,15 +145,21 @@ function compile(): { module: object; build: WasmBuild } | { error: string } {
     // V8 would compile each function on its first call, as baseline (Liftoff) code tiered up only for
     // a later call: a cold container's first round, one long call per thread, would run at a fraction
     // of the speed. Compile optimised code for every function now; the module is small, and the flags
-    // are restored so nothing else in the process is affected.
-    setFlagsFromString('--no-liftoff');
-    setFlagsFromString('--no-wasm-lazy-compilation');
+    // are restored so nothing else in the process is affected. Serving asks for V8's default instead
+    // (compileLazily): the eager compile of every kernel took 110–135 ms under Node 24 at load 19,
+    // a cold start's whole budget, where a request needs one kernel and many short calls tier it up.
+    if (eager) {
+      setFlagsFromString('--no-liftoff');
+      setFlagsFromString('--no-wasm-lazy-compilation');
+    }
     let module: object;
     try {
       module = new wasm.Module(bytes);
     } finally {
-      setFlagsFromString('--liftoff');
-      setFlagsFromString('--wasm-lazy-compilation');
+      if (eager) {
+        setFlagsFromString('--liftoff');
+        setFlagsFromString('--wasm-lazy-compilation');
+      }
     }
     const missing = missingExports(module);
     if (missing.length) {

@@ -8,7 +8,7 @@ import { scratch, wasmContextOf, type WasmContext } from './backend.js';
  * are z − back_t·z′ (the in-round line search of algorithms/logreg/secondOrder.ts).
  *
  * Rows in a shared WebAssembly memory (see backend.ts) go to the blocked SIMD kernel (rows widened to
- * float64 a block at a time, logits two rows × four classes per pass, gradient four rows × two classes,
+ * float64 a block at a time, logits two rows × four classes per pass (two × two for two classes left), gradient four rows × two classes,
  * float64 products and sums, exp and log as the engine's float64 functions), whose results match this
  * loop's to rounding; other arrays take this loop.
  */

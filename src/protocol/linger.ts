@@ -12,7 +12,8 @@ import type { CompletionMessage, JobRecord, RoundTask } from '../domain/job.js';
  * aggregator hands the round over (then it computes it in the same invocation, over the shard it
  * holds), or until its budget ends (then it releases the claim, and the aggregator publishes the
  * shard as in the event-driven design). The aggregator publishes tasks only for shards without a
- * live claim. Every path is safe to repeat: a shard computed twice writes its partial once.
+ * live claim (handOver.ts, the aggregator's side). Every path is safe to repeat: a shard computed
+ * twice writes its partial once.
  */
 
 /**

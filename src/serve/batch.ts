@@ -1,6 +1,7 @@
 import type { PartsDatasetSource } from '../data/sources/PartsDatasetSource.js';
 import { DataError } from '../errors.js';
 import type { ModelResult } from '../domain/results.js';
+import { formatRows, type FormatPool, type FormatSlice } from './formatPool.js';
 import { compilePredictor, type Predictor, type RawPredictions } from './predictor.js';
 
 /*
@@ -20,8 +21,12 @@ export interface BatchPredictResult {
   rows: number;
   shards: number;
   parts: string[];
+  /** Waiting for shards to load (the next one loads while one is predicted and written). */
   loadMs: number;
   predictMs: number;
+  /** Writing the predictions as text. */
+  formatMs: number;
+  /** Waiting for parts to be written (one write in flight while the next shard is predicted). */
   writeMs: number;
 }
 
@@ -33,25 +38,37 @@ export function predictHeader(predictor: Predictor): string {
   return `prediction,${predictor.kind === 'svm' ? 'decision' : 'probability'}`;
 }
 
-/** One output row per input row, as `bspml predict` writes them. */
-export function predictLines(predictor: Predictor, raw: RawPredictions, rows: number): string[] {
-  const lines = new Array<string>(rows);
-  const { index, scores, width } = raw;
-  if (predictor.kind === 'kmeans') {
-    for (let i = 0; i < rows; i++) lines[i] = `${index[i]},${scores[i]}`;
-    return lines;
-  }
-  const names = predictor.classes!.map((c) => {
+/** The rows' predictions as `bspml predict` writes them, one line each (src/serve/formatPool.ts: formatRows). */
+export function formatSlice(predictor: Predictor, raw: RawPredictions, rows: number): FormatSlice {
+  const names = (predictor.classes ?? []).map((c) => {
     const v = String(c);
     return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
   });
-  for (let i = 0; i < rows; i++) {
-    lines[i] = width === 1 ? `${names[index[i]!]},${scores[i]}` : `${names[index[i]!]},${Array.from(scores.subarray(i * width, (i + 1) * width)).join(',')}`;
-  }
-  return lines;
+  return { kmeans: predictor.kind === 'kmeans', names, index: raw.index, scores: raw.scores, width: raw.width, from: 0, to: rows };
 }
 
-export async function batchPredict(model: ModelResult, data: string, datasets: PartsDatasetSource, sink: PartSink, options: { shards?: number } = {}): Promise<BatchPredictResult> {
+/** A loaded shard's predictions, ready to format: `order` maps the model's features to the shard's columns. */
+export function predictShardRows(predictor: Predictor, order: readonly number[], shard: { features: Float32Array; rows: number; dims: number }): FormatSlice {
+  // The data plane keeps features in file order; the model wants its own.
+  const identity = order.length === shard.dims && order.every((c, j) => c === j);
+  const x = identity ? shard.features : reorder(shard.features, shard.rows, shard.dims, order, predictor.dims);
+  return formatSlice(predictor, predictor.run(x, shard.rows), shard.rows);
+}
+
+/** How a shard is loaded (the data plane's LoadOptions, as the source takes them). */
+export type ShardLoadOptions = NonNullable<Parameters<PartsDatasetSource['loadShard']>[3]>;
+/** A data set's parts and columns, as the source describes them. */
+export type DataLayout = Awaited<ReturnType<PartsDatasetSource['describe']>>;
+
+export interface BatchPredictOptions {
+  shards?: number;
+  /** Parses CSV blocks in parallel, as a training worker's inner threads do (src/runtime/parsePool.ts); absent: here. */
+  parser?: ShardLoadOptions['parser'];
+  /** Formats the parts' text in parallel (src/serve/formatPool.ts); absent: here. */
+  formatter?: Pick<FormatPool, 'format'>;
+}
+
+export async function batchPredict(model: ModelResult, data: string, datasets: PartsDatasetSource, sink: PartSink, options: BatchPredictOptions = {}): Promise<BatchPredictResult> {
   const predictor = compilePredictor(model);
   // The model's features by name; every other column (an id, the truth, text) is read past.
   const layout = await datasets.describe({ uri: data, features: [...model.featureNames] });
@@ -59,26 +76,29 @@ export async function batchPredict(model: ModelResult, data: string, datasets: P
   const shards = options.shards ?? layout.parts.length;
   if (shards < 1) throw new DataError(data, 'no parts to predict on');
   const header = predictHeader(predictor);
-  const dims = model.dims;
-  const result: BatchPredictResult = { rows: 0, shards, parts: [], loadMs: 0, predictMs: 0, writeMs: 0 };
+  const result: BatchPredictResult = { rows: 0, shards, parts: [], loadMs: 0, predictMs: 0, formatMs: 0, writeMs: 0 };
+  const load = options.parser ? { parser: options.parser } : {};
   // The next shard loads while this one is predicted and written.
-  let next = datasets.loadShard(layout, 0, shards);
+  let next = datasets.loadShard(layout, 0, shards, load);
   let writing: Promise<string> | undefined;
   for (let s = 0; s < shards; s++) {
     const t0 = performance.now();
     const shard = await next;
-    if (s + 1 < shards) next = datasets.loadShard(layout, s + 1, shards);
+    if (s + 1 < shards) {
+      next = datasets.loadShard(layout, s + 1, shards, load);
+      // Awaited next time round; meanwhile its failure must not count as unhandled.
+      next.catch(() => undefined);
+    }
     const t1 = performance.now();
-    // The data plane keeps features in file order; the model wants its own.
-    const identity = order.every((c, j) => c === j);
-    const x = identity ? shard.features : reorder(shard.features, shard.rows, shard.dims, order, dims);
-    const lines = predictLines(predictor, predictor.run(x, shard.rows), shard.rows);
+    const slice = predictShardRows(predictor, order, shard);
     const t2 = performance.now();
+    const body = options.formatter ? await options.formatter.format(slice) : formatRows(slice);
+    result.formatMs += performance.now() - t2;
     // One write in flight while the next shard is predicted; parts are still written in order.
     const t3 = performance.now();
     if (writing) result.parts.push(await writing);
     result.writeMs += performance.now() - t3;
-    writing = sink.write(s, shards, `${header}\n${lines.join('\n')}${lines.length ? '\n' : ''}`);
+    writing = sink.write(s, shards, `${header}\n${body}`);
     result.rows += shard.rows;
     result.loadMs += t1 - t0;
     result.predictMs += t2 - t1;
@@ -89,7 +109,7 @@ export async function batchPredict(model: ModelResult, data: string, datasets: P
   return result;
 }
 
-function reorder(features: Float32Array, rows: number, from: number, order: number[], dims: number): Float32Array {
+function reorder(features: Float32Array, rows: number, from: number, order: readonly number[], dims: number): Float32Array {
   const x = new Float32Array(rows * dims);
   for (let i = 0; i < rows; i++) for (let j = 0; j < dims; j++) x[i * dims + j] = features[i * from + order[j]!]!;
   return x;

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { softmaxKernels } from '../algorithms/logreg/predict.js';
 import type { ModelResult } from '../domain/results.js';
 import { compilePredictor, present, type Predictor } from './predictor.js';
 import { parseRows } from './request.js';
@@ -23,6 +24,9 @@ export interface WarmResult {
   p50Ms: number;
   p99Ms: number;
   samples: number;
+  /** The same batch through the plain loops (no WebAssembly), timed in the same run: the reference (absent in results from before it was timed). */
+  plainP50Ms?: number;
+  plainP99Ms?: number;
   /** The same batch as a request: JSON body parsed, predicted, the answer serialised (absent when the body would exceed 6 MB). */
   requestP50Ms?: number;
   requestP99Ms?: number;
@@ -45,6 +49,8 @@ export interface BenchPredictResult {
   coldStartMs: number;
   cold: ColdResult;
   warm: WarmResult[];
+  /** Which loops answered: the WebAssembly kernels (which build) or the plain ones (and why). */
+  kernels?: string;
   node: string;
   loadAverage: number[];
 }
@@ -61,12 +67,13 @@ export interface BenchPredictOptions {
 export async function benchPredict(model: ModelResult, modelFile: string, options: BenchPredictOptions = {}): Promise<BenchPredictResult> {
   const log = options.log ?? (() => {});
   const predictor = compilePredictor(model);
+  const plain = compilePredictor(model, { plain: true });
   const cold = await coldStarts(modelFile, options.coldRuns ?? 5);
   log(`cold start ${median(cold.totalMs).toFixed(1)} ms (median of ${cold.runs} processes)`);
   const warm: WarmResult[] = [];
   for (const batchRows of options.batches ?? WARM_BATCHES) {
-    const result = warmBatch(predictor, batchRows, options.budgetMs ?? 1500, options.minSamples ?? 20);
-    log(`warm ${batchRows} rows: p50 ${result.p50Ms.toFixed(3)} ms, p99 ${result.p99Ms.toFixed(3)} ms (${result.samples} samples)`);
+    const result = warmBatch(predictor, plain, batchRows, options.budgetMs ?? 1500, options.minSamples ?? 20);
+    log(`warm ${batchRows} rows: p50 ${result.p50Ms.toFixed(3)} ms, p99 ${result.p99Ms.toFixed(3)} ms (${result.samples} samples); plain loops p50 ${result.plainP50Ms!.toFixed(3)} ms`);
     warm.push(result);
   }
   return {
@@ -77,6 +84,7 @@ export async function benchPredict(model: ModelResult, modelFile: string, option
     coldStartMs: median(cold.totalMs),
     cold,
     warm,
+    kernels: kernelsOf(predictor),
     node: process.versions.node,
     loadAverage: loadavg(),
   };
@@ -104,10 +112,28 @@ async function coldStarts(modelFile: string, runs: number): Promise<ColdResult> 
   return { runs, totalMs: totals, parts: { nodeMs: mid('nodeMs'), loadMs: mid('loadMs'), parseMs: mid('parseMs'), compileMs: mid('compileMs'), firstPredictMs: mid('firstPredictMs') } };
 }
 
-function warmBatch(predictor: Predictor, rows: number, budgetMs: number, minSamples: number): WarmResult {
+/** The multinomial runs on the WebAssembly kernel where it can; every other model on the plain loops. */
+function kernelsOf(predictor: Predictor): string {
+  return predictor.kind === 'multinomial' ? softmaxKernels() : 'plain loops (only the multinomial has a kernel)';
+}
+
+function warmBatch(predictor: Predictor, plain: Predictor, rows: number, budgetMs: number, minSamples: number): WarmResult {
   const x = syntheticRows(rows, predictor.dims);
-  const times = sample(() => present(predictor, predictor.run(x, rows), rows), budgetMs, minSamples);
-  const result: WarmResult = { batchRows: rows, p50Ms: quantile(times, 0.5), p99Ms: quantile(times, 0.99), samples: times.length };
+  // Served and plain alternate in slices of the budget, so that a change in the machine's load falls on both.
+  const times: number[] = [];
+  const plainTimes: number[] = [];
+  for (let slice = 0; slice < 4; slice++) {
+    times.push(...sample(() => present(predictor, predictor.run(x, rows), rows), budgetMs / 8, Math.ceil(minSamples / 4)));
+    plainTimes.push(...sample(() => present(plain, plain.run(x, rows), rows), budgetMs / 8, Math.ceil(minSamples / 4)));
+  }
+  const result: WarmResult = {
+    batchRows: rows,
+    p50Ms: quantile(times, 0.5),
+    p99Ms: quantile(times, 0.99),
+    samples: times.length,
+    plainP50Ms: quantile(plainTimes, 0.5),
+    plainP99Ms: quantile(plainTimes, 0.99),
+  };
   // Each value as it was written (three decimals), not as float32 widened to 17 digits.
   const written = (v: number) => Math.round(v * 1000) / 1000;
   const body = JSON.stringify({ rows: Array.from({ length: rows }, (_, i) => Array.from(x.subarray(i * predictor.dims, (i + 1) * predictor.dims), written)) });

@@ -1,5 +1,5 @@
 import { nearestRows } from '../algorithms/kmeans/predict.js';
-import { predictLogreg, softmaxRows } from '../algorithms/logreg/predict.js';
+import { packSoftmax, predictLogreg, softmaxPredict, softmaxRows } from '../algorithms/logreg/predict.js';
 import { packRows } from '../algorithms/packRows.js';
 import { predictSvm } from '../algorithms/svm/predict.js';
 import { classLabelsOf, isMultinomial, type ModelResult } from '../domain/results.js';
@@ -44,8 +44,11 @@ export interface RawPredictions {
   width: number;
 }
 
-/** Prepares a parsed model (src/protocol/modelFile.ts) for serving. */
-export function compilePredictor(model: ModelResult): Predictor {
+/**
+ * Prepares a parsed model (src/protocol/modelFile.ts) for serving. `plain`: the plain loops even
+ * where the WebAssembly kernel runs (the reference `bspml bench predict` times beside it).
+ */
+export function compilePredictor(model: ModelResult, options: { plain?: boolean } = {}): Predictor {
   const dims = model.dims;
   const base = { dims, featureNames: model.featureNames };
   if (model.algorithm === 'kmeans') {
@@ -54,9 +57,9 @@ export function compilePredictor(model: ModelResult): Predictor {
   }
   const classes = classLabelsOf(model);
   if (isMultinomial(model)) {
-    const w = packRows(model.weights, dims);
-    const b = Float64Array.from(model.bias);
-    return { ...base, kind: 'multinomial', classes, run: (x, rows) => ({ ...softmaxRows(w, b, classes.length, dims, x, rows), width: classes.length }) };
+    const wb = packSoftmax(model);
+    const loop = options.plain ? softmaxRows : softmaxPredict;
+    return { ...base, kind: 'multinomial', classes, run: (x, rows) => ({ ...loop(wb, classes.length, dims, x, rows), width: classes.length }) };
   }
   const svm = model.algorithm === 'svm';
   return {

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logreg } from '../../src/algorithms/index.js';
-import { GIANT_ROWS_PER_PARAMETER, multinomialSolverOf } from '../../src/algorithms/logreg/multinomial.js';
 import { MemoryDatasetSource } from '../../src/data/sources/MemoryDatasetSource.js';
 import type { TrainingData } from '../../src/data/types.js';
 import type { MultinomialResult } from '../../src/domain/results.js';
 import { LocalRuntime } from '../../src/runtime/LocalRuntime.js';
 import { MemoryStore } from '../../src/stores/MemoryStore.js';
 import { blobs } from '../helpers/data.js';
+import { Rng } from '../../src/util/random.js';
 import { maxRelativeError, referenceSoftmaxOptimum, standardisedSoftmax } from '../helpers/reference.js';
 
 /*
@@ -83,19 +83,27 @@ describe('multinomial logistic regression by GIANT', () => {
 });
 
 describe('the multinomial solver by default', () => {
-  it('GIANT for wide models (over 1,000 parameters) with enough rows per inner thread, else L-BFGS; the spec\'s solver first', () => {
-    // Prepare: 10 classes × 785 = 7,850 parameters
-    const parameters = 10 * 785;
-    const enough = GIANT_ROWS_PER_PARAMETER * parameters * 2;
+  it('is L-BFGS, wide model or not (GIANT only when the spec names it)', async () => {
+    // Prepare: 4 classes × 301 = 1,204 parameters and 2,500 rows on one thread, which the former
+    // rule (over 1,000 parameters, a row per parameter per thread) gave to GIANT
+    const rng = new Rng(5);
+    const rows = 2500, dims = 300;
+    const features = Float32Array.from({ length: rows * dims }, () => rng.normal());
+    const labels = Float32Array.from({ length: rows }, (_, i) => i % 4);
+    for (let i = 0; i < rows; i++) features[i * dims + labels[i]!] += 2;
+    const data: TrainingData = { source: 'wide', rows, dims, features, labels, labelName: 'label', featureNames: Array.from({ length: dims }, (_, j) => `x${j}`) };
+    const runtime = new LocalRuntime({ store: new MemoryStore(), datasets: new MemoryDatasetSource().add('wide', data), defaultThreads: 1 });
+    try {
+      // Act
+      const byDefault = await runtime.train({ algorithm: 'logreg', C: 1, maxRounds: 2, workers: 1, threads: 1, data: { uri: 'wide' } });
+      const asked = await runtime.train({ algorithm: 'logreg', solver: 'giant', C: 1, maxRounds: 2, workers: 1, threads: 1, data: { uri: 'wide' } });
 
-    // Act
-    const wide = multinomialSolverOf({ workers: 1, threads: 2 }, enough, 784, 10);
-    const thin = multinomialSolverOf({ workers: 4, threads: 2 }, enough, 784, 10);
-    const narrow = multinomialSolverOf({ workers: 1, threads: 1 }, 1_000_000, 64, 10);
-    const asked = multinomialSolverOf({ workers: 1, threads: 2, solver: 'lbfgs' }, enough, 784, 10);
-
-    // Assess
-    expect([wide, thin, narrow, asked]).toEqual(['giant', 'lbfgs', 'lbfgs', 'lbfgs']);
+      // Assess
+      expect((byDefault.result as MultinomialResult).solver).toBe('lbfgs');
+      expect((asked.result as MultinomialResult).solver).toBe('giant');
+    } finally {
+      await runtime.close();
+    }
   });
 
   it('sends the threads at most twice the weights\' size in either kind of round', () => {

@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
  * The layers of README.md's "How it is built" hold in the imports (issue 23): the rules of
  * .dependency-cruiser.cjs (each layer knows only the layers it lists; no cycle; every module in a
  * layer), checked on src/ and handlers/ by dependency-cruiser, type-only imports included. The same
- * rules run on a small fixture with a wrong-direction import and a cycle, to show the check fails
- * when it should.
+ * rules run on a small fixture with a wrong-direction import, a cycle and a folder in no layer, to
+ * show the check fails when it should.
  */
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -38,9 +38,9 @@ describe('the import direction of the layers', () => {
     expect(violations, `imports against the layers (.dependency-cruiser.cjs, README "How it is built"):\n${violations.join('\n')}`).toEqual([]);
   });
 
-  it('reports a wrong-direction import and a cycle in a fixture, and not the right-direction import', { timeout: 60_000 }, async () => {
+  it('reports a wrong-direction import, a cycle and a folder in no layer in a fixture, and not the right-direction import', { timeout: 60_000 }, async () => {
     // Prepare: the domain imports the protocol (wrong way), the protocol imports the domain (right
-    // way), and two stores import each other.
+    // way), two stores import each other, and a folder no layer holds imports the domain.
     const fixture = fileURLToPath(new URL('fixtures/wrong-way/', import.meta.url));
 
     // Act
@@ -49,6 +49,7 @@ describe('the import direction of the layers', () => {
     // Assess
     expect(violations).toContain('layer-domain: src/domain/job.ts → src/protocol/round.ts');
     expect(violations).toContain('no-circular: src/stores/a.ts → src/stores/b.ts (cycle: src/stores/b.ts → src/stores/a.ts)');
+    expect(violations).toContain('in-a-layer: src/newthing/tool.ts → src/domain/job.ts');
     expect(violations.filter((v) => v.startsWith('layer-protocol'))).toEqual([]);
   });
 });

@@ -10,7 +10,8 @@ import { LOGREG_SOLVERS } from '../../src/domain/spec.js';
 import { runReportSchema } from '../../src/report/schema.js';
 import { DynamoDbStore } from '../../src/stores/DynamoDbStore.js';
 import { createStateTable } from '../../src/stores/dynamodb/createTable.js';
-import { createDynamoDbClient, startDynalite } from '../../src/emulators/dynalite.js';
+import { createDynamoDbClient } from '../../src/aws/dynamodb.js';
+import { startDynalite } from '../../src/emulators/dynalite.js';
 import { runBspml } from '../helpers/cli.js';
 
 /*

@@ -327,11 +327,13 @@ describe('the packaged CloudFormation template', () => {
       { actions: ['s3:ListBucket'], resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::bspml-template-test' }, condition: { StringLike: { 's3:prefix': 'models/*' } } },
     ]);
     expect(statements.every((s: any) => s.Effect === 'Allow')).toBe(true);
-    // Its bundle holds the handler only: no thread bundle, no kernels' WebAssembly, under the limit.
+    // Its bundle holds the handler and the kernels' WebAssembly (the multinomial's probabilities), no thread bundle, under the limit.
     const zip = zips.predict!;
     expect(zip.byteLength).toBeLessThan(PREDICT_BUNDLE_LIMIT);
     expect(zip.includes('handlers/predict.mjs')).toBe(true);
-    expect(zip.includes('.wasm') || zip.includes('thread.mjs')).toBe(false);
+    expect(zip.includes('src/kernels/wasm/kernels.wasm') && zip.includes('src/kernels/wasm/kernels-simd128.wasm')).toBe(true);
+    expect(zip.includes('thread.mjs')).toBe(false);
+    expect(predict.Environment.Variables.BSPML_WASM_FILE).toBe('/var/task/src/kernels/wasm/kernels.wasm');
   });
 
   it('needed no account id or other value only AWS can tell at packaging time', () => {

@@ -9,7 +9,8 @@ import type { SnsLike } from '../../src/aws/SnsFanout.js';
 import type { InvokeCommand, InvokeCommandOutput } from '@aws-sdk/client-lambda';
 import type { LambdaLike } from '../../src/aws/LambdaCompletion.js';
 import { createStateTable } from '../../src/stores/dynamodb/createTable.js';
-import { createDynamoDbClient, startDynalite } from '../../src/emulators/dynalite.js';
+import { createDynamoDbClient } from '../../src/aws/dynamodb.js';
+import { startDynalite } from '../../src/emulators/dynalite.js';
 
 /*
  * The emulators an AWS-path test runs against, all in this process: dynalite for DynamoDB,

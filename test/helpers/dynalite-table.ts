@@ -1,7 +1,8 @@
 import { afterAll, beforeAll } from 'vitest';
 import { DynamoDbStore } from '../../src/stores/DynamoDbStore.js';
 import { createStateTable } from '../../src/stores/dynamodb/createTable.js';
-import { createDynamoDbClient, startDynalite } from '../../src/emulators/dynalite.js';
+import { createDynamoDbClient } from '../../src/aws/dynamodb.js';
+import { startDynalite } from '../../src/emulators/dynalite.js';
 
 /**
  * One dynalite with a state table `table` for a test file: started before its tests, stopped

@@ -33,7 +33,11 @@ describe('bspml bench predict and tune predict', () => {
       expect(w.p50Ms).toBeGreaterThan(0);
       expect(w.p99Ms).toBeGreaterThanOrEqual(w.p50Ms);
       expect(w.samples).toBeGreaterThanOrEqual(20);
+      expect(w.plainP50Ms).toBeGreaterThan(0);
     }
+    // 20 × 4 is a multinomial: on the kernel where it is built, timed beside the plain loops.
+    expect(result.kernels).toBe(process.env.BSPML_KERNELS === 'js' ? 'plain loops (BSPML_KERNELS=js)' : 'WebAssembly (relaxed)');
+    expect(bench.stdout).toMatch(/plain loops p50 ms \(ratio\)/);
     expect(bench.stdout).toMatch(/cold start [\d.]+ ms \(median of 1 processes/);
     expect(tune.code, tune.stderr).toBe(0);
     const tuned = JSON.parse(await readFile(tuneJson, 'utf8'));

@@ -5,7 +5,7 @@ import { recoverJob } from '../../src/protocol/recover.js';
 import { LocalRuntime } from '../../src/runtime/LocalRuntime.js';
 import { barrierGroups } from '../../src/domain/groups.js';
 import { MemoryStore } from '../../src/stores/MemoryStore.js';
-import { createDynamoDbClient } from '../../src/emulators/dynalite.js';
+import { createDynamoDbClient } from '../../src/aws/dynamodb.js';
 import { useDynaliteTable } from '../helpers/dynalite-table.js';
 import { blobs } from '../helpers/data.js';
 import { makeJob, uniqueJobId } from './contract.js';

@@ -31,7 +31,7 @@ export const logreg: Algorithm<LogregSpec> = {
   name: 'logreg',
 
   shape(spec, data): Shape {
-    if (data.classes !== undefined) return { algorithm: 'logreg', dims: data.dims, k: 1, solver: multinomialSolverOf(spec, data.rows, data.dims, data.classes), classes: data.classes };
+    if (data.classes !== undefined) return { algorithm: 'logreg', dims: data.dims, k: 1, solver: multinomialSolverOf(spec), classes: data.classes };
     const solver = solverOf(spec, data.dims);
     const shape: Shape = { algorithm: 'logreg', dims: data.dims, k: 1, solver };
     if (solver === 'local-sgd') shape.sgd = localSgdSettings(spec, data.rows, 'logistic');
@@ -59,7 +59,7 @@ export const logreg: Algorithm<LogregSpec> = {
 
   init(spec, data) {
     const classes = classesOf(data);
-    if (classes !== undefined) return multinomialInit(data, classes, multinomialSolverOf(spec, data.rows, data.dims, classes));
+    if (classes !== undefined) return multinomialInit(data, classes, multinomialSolverOf(spec));
     const head = standardisation(data);
     switch (solverOf(spec, data.dims)) {
       case 'gd':
@@ -150,7 +150,7 @@ export const logreg: Algorithm<LogregSpec> = {
 
   result(spec, data, model, last, _merged, rounds): LogregResult | MultinomialResult {
     if (data.classes !== undefined) {
-      const result = multinomialResult(data, model, last, rounds, multinomialSolverOf(spec, data.rows, data.dims, data.classes));
+      const result = multinomialResult(data, model, last, rounds, multinomialSolverOf(spec));
       return { ...result, penalty: writtenPenalty(penaltyOf(spec, data.rows), result.weights, model, data.dims) };
     }
     const dims = data.dims;

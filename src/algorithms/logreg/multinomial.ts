@@ -9,7 +9,6 @@ import { standardisation } from './init.js';
 import { headLength, partialHeadLength } from './layout.js';
 import { giantSolvePartial, giantStateLength, giantThreadRanges, isSolveRound } from './giant.js';
 import { lbfgsStateLength } from './lbfgs.js';
-import { NEWTON_MAX_DIMS } from './newton.js';
 import { acceptedWeights, secondOrderInit, secondOrderTailLength, tailOffsets, TRIALS } from './secondOrder.js';
 
 /*
@@ -59,21 +58,15 @@ export function validateClasses(spec: LogregSpec, data: PreparedData): void {
   }
 }
 
-/** Rows per inner thread from which GIANT is the default, per parameter of the model (see multinomialSolverOf). */
-export const GIANT_ROWS_PER_PARAMETER = 1;
-
 /**
- * The solver for C > 2 classes: the spec's, else GIANT where the model is wide (more than
- * NEWTON_MAX_DIMS parameters, C·(d + 1)) and every inner thread holds at least
- * GIANT_ROWS_PER_PARAMETER rows per parameter (its local Hessian then stands for the whole one), else
- * L-BFGS. Threads absent from the spec count as 2 (a local run's default here; a Lambda's is more).
- * Measured in docs/algorithms.md: GIANT needs fewer rounds there, L-BFGS on narrow models or thin shards.
+ * The solver for C > 2 classes: the spec's, else L-BFGS. GIANT is not a default anywhere (measured
+ * in docs/algorithms.md, bench:wide): on the wide image-like problem it reached an objective in 2.6×
+ * fewer rounds than L-BFGS but with 2× its compute (a solve round is 21 passes over the rows, an
+ * L-BFGS round under two), so it is worth its rounds only where a round's fixed cost exceeds about
+ * 1.7× an L-BFGS round's compute, which no runtime here measures; `--solver giant` asks for it.
  */
-export function multinomialSolverOf(spec: Pick<LogregSpec, 'solver' | 'workers' | 'threads'>, rows: number, dims: number, classes: number): MultinomialSolver {
-  if (spec.solver === 'giant' || spec.solver === 'lbfgs') return spec.solver;
-  const parameters = classes * (dims + 1);
-  const rowsPerThread = rows / ((spec.workers ?? 1) * (spec.threads ?? 2));
-  return parameters > NEWTON_MAX_DIMS && rowsPerThread >= GIANT_ROWS_PER_PARAMETER * parameters ? 'giant' : 'lbfgs';
+export function multinomialSolverOf(spec: Pick<LogregSpec, 'solver'>): MultinomialSolver {
+  return spec.solver === 'giant' ? 'giant' : 'lbfgs';
 }
 
 export type MultinomialSolver = 'lbfgs' | 'giant';

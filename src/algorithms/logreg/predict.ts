@@ -1,10 +1,13 @@
 import type { LogregResult, MultinomialResult } from '../../domain/results.js';
-import { packRows } from '../packRows.js';
+import { kernelInfo } from '../../kernels/backend.js';
+import { softmaxProbabilitiesWasm } from '../../kernels/softmaxPredict.js';
 
 /*
  * The prediction loops, one copy for `bspml predict`, validation and the online endpoint
- * (src/serve/predictor.ts, which packs a model once and calls the row loops directly). Every sum runs
- * bias first, then feature by feature, in float64 over the float32 rows.
+ * (src/serve/predictor.ts, which packs a model once and calls the row loops directly). Every sum of
+ * the plain loops runs bias first, then feature by feature, in float64 over the float32 rows. The
+ * multinomial's probabilities go to the WebAssembly SIMD kernel where it runs
+ * (kernels/softmaxPredict.ts: the same float64 sums in another order, so equal to rounding).
  */
 
 /** P(label = 1) of each row. */
@@ -24,15 +27,51 @@ export function predictLogreg(model: LogregResult, x: Float32Array, rows: number
  * classes, softmax(W·x + b), rows × C.
  */
 export function predictMultinomial(model: MultinomialResult, x: Float32Array, rows: number): { label: Int32Array; probabilities: Float64Array } {
-  const { index, scores } = softmaxRows(packRows(model.weights, model.dims), Float64Array.from(model.bias), model.classes.length, model.dims, x, rows);
+  const { index, scores } = softmaxPredict(packSoftmax(model), model.classes.length, model.dims, x, rows);
   return { label: index, probabilities: scores };
+}
+
+/** The multinomial's weights packed for the loops: C rows of dims weights, then the C biases. */
+export function packSoftmax(model: Pick<MultinomialResult, 'weights' | 'bias' | 'dims'>): Float64Array {
+  const { dims } = model;
+  const classes = model.weights.length;
+  const packed = new Float64Array(classes * (dims + 1));
+  model.weights.forEach((row, k) => packed.set(row, k * dims));
+  packed.set(model.bias, classes * dims);
+  return packed;
+}
+
+/** Which loops the multinomial's probabilities run on here: the WebAssembly kernel (which build), or the plain loop and why. */
+export function softmaxKernels(): string {
+  const info = kernelInfo();
+  return info.kind === 'wasm' ? `WebAssembly (${info.build})` : `plain loops (${info.reason})`;
+}
+
+/**
+ * Each row's class and probabilities: on the WebAssembly kernel where it runs, else the plain loop
+ * (softmaxRows). With the kernel, the class is the most probable one (the first on ties) read from
+ * the probabilities; the loop reads it from the logits, which orders the same but for logits closer
+ * than exp's rounding.
+ */
+export function softmaxPredict(wb: Float64Array, classes: number, dims: number, x: Float32Array, rows: number): { index: Int32Array; scores: Float64Array } {
+  const scores = softmaxProbabilitiesWasm(wb, classes, dims, x, rows);
+  if (!scores) return softmaxRows(wb, classes, dims, x, rows);
+  const index = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const out = r * classes;
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (scores[out + c]! > scores[out + best]!) best = c;
+    index[r] = best;
+  }
+  return { index, scores };
 }
 
 /**
  * Logits of two rows and four classes at a time (each its own sum, in feature order: every weight
  * read serves two rows, every row value four classes), then softmax shifted by the largest.
  */
-export function softmaxRows(w: Float64Array, b: Float64Array, classes: number, dims: number, x: Float32Array, rows: number): { index: Int32Array; scores: Float64Array } {
+export function softmaxRows(w: Float64Array, classes: number, dims: number, x: Float32Array, rows: number): { index: Int32Array; scores: Float64Array } {
+  const b = w.subarray(classes * dims, classes * (dims + 1));
   const index = new Int32Array(rows);
   const scores = new Float64Array(rows * classes);
   let i = 0;

@@ -780,6 +780,33 @@ function blockLogits(rows: usize, stride: usize, m: i32, dims: i32, classes: i32
       store<f64>(zb + o + 16, f64x2.extract_lane(c2, 0) + f64x2.extract_lane(c2, 1) + load<f64>(bk, 16));
       store<f64>(zb + o + 24, f64x2.extract_lane(c3, 0) + f64x2.extract_lane(c3, 1) + load<f64>(bk, 24));
     }
+    // Two classes left (10 = 4 + 4 + 2): two rows × two classes, four chains, rather than one chain
+    // at a time (latency-bound); the same order of sums per logit.
+    for (; k + 1 < classes; k += 2) {
+      const w0 = w + <usize>k * rowW, w1 = w0 + rowW;
+      let a0 = zero, a1 = zero, c0 = zero, c1 = zero;
+      const full = dims & ~1;
+      for (let j = 0; j < full; j += 2) {
+        const o = <usize>j << 3;
+        const xa = v128.load(ra + o), xb = v128.load(rb + o);
+        const v0 = v128.load(w0 + o), v1 = v128.load(w1 + o);
+        a0 = madd64(xa, v0, a0); c0 = madd64(xb, v0, c0);
+        a1 = madd64(xa, v1, a1); c1 = madd64(xb, v1, c1);
+      }
+      if (odd) {
+        const o = <usize>(dims - 1) << 3;
+        const xa = f64x2.replace_lane(zero, 0, load<f64>(ra + o)), xb = f64x2.replace_lane(zero, 0, load<f64>(rb + o));
+        const v0 = f64x2.splat(load<f64>(w0 + o)), v1 = f64x2.splat(load<f64>(w1 + o));
+        a0 = madd64(xa, v0, a0); c0 = madd64(xb, v0, c0);
+        a1 = madd64(xa, v1, a1); c1 = madd64(xb, v1, c1);
+      }
+      const bk = biases + (<usize>k << 3);
+      const o = <usize>k << 3;
+      store<f64>(za + o, f64x2.extract_lane(a0, 0) + f64x2.extract_lane(a0, 1) + load<f64>(bk));
+      store<f64>(za + o + 8, f64x2.extract_lane(a1, 0) + f64x2.extract_lane(a1, 1) + load<f64>(bk, 8));
+      store<f64>(zb + o, f64x2.extract_lane(c0, 0) + f64x2.extract_lane(c0, 1) + load<f64>(bk));
+      store<f64>(zb + o + 8, f64x2.extract_lane(c1, 0) + f64x2.extract_lane(c1, 1) + load<f64>(bk, 8));
+    }
     for (; k < classes; k++) {
       store<f64>(za + (<usize>k << 3), rowLogit(ra, w + <usize>k * rowW, dims) + load<f64>(biases + (<usize>k << 3)));
       store<f64>(zb + (<usize>k << 3), rowLogit(rb, w + <usize>k * rowW, dims) + load<f64>(biases + (<usize>k << 3)));
