@@ -4,9 +4,8 @@ import { aggregate } from '../src/protocol/aggregate.js';
 import { failJob } from '../src/protocol/failJob.js';
 import { issueText, recordsEventSchema, sqsRecordSchema } from '../src/aws/events.js';
 import { errorText, log, parseCompletion } from '../src/aws/messages.js';
-import { publishModel } from '../src/aws/models.js';
-import { required } from '../src/aws/config.js';
-import { countFailedJob, instrument, recordRound } from '../src/aws/telemetry.js';
+import { reportAggregation } from '../src/aws/aggregated.js';
+import { countFailedJob, instrument } from '../src/aws/telemetry.js';
 import { wiringFromEnv, type AwsWiring } from '../src/aws/wiring.js';
 import { DIRECT_COMPLETION_SOURCE } from '../src/aws/directCompletion.js';
 import { BACKUP_CHECK_SOURCE } from '../src/aws/SqsDelayed.js';
@@ -124,15 +123,7 @@ async function direct(w: AwsWiring, event: { source: string }): Promise<SQSBatch
 
 /** Aggregates one completion, logs and counts its outcome, and writes the model of a finished job. */
 async function aggregateOne(w: AwsWiring, message: CompletionMessage): Promise<void> {
-  const outcome = await aggregate(w.deps, message);
-  log(outcome.status === 'failed' ? 'error' : 'info', 'aggregated', { jobId: message.jobId, round: message.round, ...outcome });
-  if (outcome.status === 'advanced' || outcome.status === 'finished') recordRound(outcome.metrics);
-  if (outcome.status === 'failed') {
-    log('error', 'job-failed', { jobId: message.jobId, reason: outcome.reason });
-    countFailedJob();
-  }
-  // 'ignored' covers a redelivery after a finish whose model write failed: finish() checks.
-  if (outcome.status === 'finished' || outcome.status === 'ignored') await finish(w, message.jobId, message.round);
+  await reportAggregation(w, message, await aggregate(w.deps, message));
 }
 
 async function completion(w: AwsWiring, raw: unknown): Promise<void> {
@@ -162,19 +153,6 @@ async function completion(w: AwsWiring, raw: unknown): Promise<void> {
     }
     throw error;
   }
-}
-
-/**
- * Writes the model once the job has SUCCEEDED on this round. Checked on every completion of the
- * last round, not only the one that finished it: if the S3 write failed, the redelivered message
- * finds the job finished and writes the model then.
- */
-async function finish(w: AwsWiring, jobId: string, round: number): Promise<void> {
-  const job = await w.store.getJob(jobId);
-  if (job?.status !== 'SUCCEEDED' || job.round !== round) return;
-  const bucket = required(w.config.bucket, 'BSPML_BUCKET');
-  const { key, latest } = await publishModel(w.s3, bucket, job, { dataPrefix: w.config.dataPrefix, modelPrefix: w.config.modelPrefix });
-  log('info', 'model-written', { jobId, model: `s3://${bucket}/${key}`, latest: `s3://${bucket}/${latest}`, rounds: job.result?.rounds });
 }
 
 export const handler = instrument(createAggregatorHandler(wiringFromEnv));

@@ -6,6 +6,7 @@ import { instrument } from '../src/aws/telemetry.js';
 import { loadConfig } from '../src/aws/config.js';
 import { invokeCompletionFor } from '../src/aws/LambdaCompletion.js';
 import { createWiring, type AwsWiring } from '../src/aws/wiring.js';
+import { reportAggregation } from '../src/aws/aggregated.js';
 
 /** What the worker reads of Lambda's context: the time its invocation has left. */
 export interface WorkerContext {
@@ -15,7 +16,12 @@ export interface WorkerContext {
 /**
  * One round task from the SNS topic: compute the shard's partial, store it, arrive at the barrier;
  * in a job with `sync: 'linger'`, then wait for the next round and compute it here, as long as the
- * budget and the function's remaining time allow (src/protocol/linger.ts). An error is thrown to
+ * budget and the function's remaining time allow (src/protocol/linger.ts). In such a job the
+ * arrival that fills a round aggregates it here (inline), as the local runtime does: it stores the
+ * next model, hands the round over to the waiting workers and publishes only the shards without a
+ * live claim, with no queue or Invoke hop to the aggregator function; if that fails, the completion
+ * goes to the aggregator as in the event-driven mode (and the recovery sweep re-sends a completion
+ * whose worker died). An error is thrown to
  * Lambda, which retries the asynchronous invocation twice and then hands the event to the
  * on-failure destination (handlers/workerFailed.ts), which fails the job. A malformed event is
  * logged and dropped.
@@ -34,6 +40,8 @@ export function createWorkerHandler(wiring: () => AwsWiring) {
       const run = await runLingering(w.deps, container, task, {
         memoryMb: containerMemoryMb(),
         remainingMs: context ? () => context.getRemainingTimeInMillis() : undefined,
+        inline: true,
+        onAggregated: (message, outcome) => reportAggregation(w, message, outcome, 'worker'),
         onRound: (done, outcome) => {
           if (outcome.status === 'rejected') {
             log('error', 'task-rejected', { jobId: done.jobId, round: done.round, shard: done.shard, reason: outcome.reason });

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { checkIam, iamDetails, iamSummary } from '../test/helpers/iam/check.js';
-import { scenarioNames } from '../test/helpers/iam/names.js';
+import { scenarioNames, scenarioOptionsOf } from '../test/helpers/iam/names.js';
 import { runIamScenario } from '../test/helpers/iam/scenario.js';
 import type { Template } from '../test/helpers/iam/template.js';
 
@@ -46,7 +46,8 @@ async function main(): Promise<number> {
   process.stderr.write = (() => true) as typeof process.stderr.write;
   let run;
   try {
-    run = await runIamScenario();
+    // The run sends completions as the template's workers do: to the queue, or invoking the aggregator.
+    run = await runIamScenario(scenarioOptionsOf(template));
   } finally {
     process.stdout.write = write;
     process.stderr.write = writeError;

@@ -44,7 +44,11 @@ export interface LingerOptions {
    * advance is a conditional write (aggregate.ts).
    */
   inline?: boolean;
-  /** Called with each inline aggregation's outcome (the local runtime reports rounds with it). */
+  /**
+   * Called with each inline aggregation's outcome (the local runtime reports rounds with it; on AWS
+   * the worker logs it and writes a finished job's model file). If it throws, the completion is sent
+   * to the aggregator as if the aggregation had failed.
+   */
   onAggregated?: (message: CompletionMessage, outcome: AggregateOutcome) => void | Promise<void>;
 }
 
@@ -128,15 +132,15 @@ function inlineCompletion(deps: LingerDeps, container: Container, options: Linge
     const message = held;
     held = undefined;
     if (!message) return;
-    let outcome: AggregateOutcome;
     try {
-      outcome = await aggregate({ ...deps, fanout }, message);
+      const outcome = await aggregate({ ...deps, fanout }, message);
+      await options.onAggregated?.(message, outcome);
     } catch {
-      // The aggregator function (through the queue or an Invoke), or the recovery sweep, completes it.
+      // The aggregator function (through the queue or an Invoke), or the recovery sweep, completes
+      // it: a round half aggregated here is aggregated again there (the advance is a conditional
+      // write), and a finished job whose model file was not written here finds it written there.
       await deps.completion.send(message);
-      return;
     }
-    await options.onAggregated?.(message, outcome);
   };
   return { deps: { ...deps, completion: { send } }, aggregate: aggregateHeld };
 }

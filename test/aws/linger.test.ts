@@ -8,12 +8,13 @@ import type { AwsWiring } from '../../src/aws/wiring.js';
 import { formatCsv } from '../../src/data/formats/csv-write.js';
 import { FileDatasetSource } from '../../src/data/sources/FileDatasetSource.js';
 import type { StateStore } from '../../src/ports/StateStore.js';
+import { LINGER_LAPSE_GRACE_MS } from '../../src/protocol/handOver.js';
 import { LINGER_MARGIN_MS } from '../../src/protocol/linger.js';
 import { LocalRuntime } from '../../src/runtime/LocalRuntime.js';
 import { MemoryStore } from '../../src/stores/MemoryStore.js';
 import { sleep } from '../../src/util/async.js';
 import { startAwsEmulators, type AwsEmulators } from '../helpers/aws-emulators.js';
-import { deliverConcurrently } from '../helpers/aws-linger.js';
+import { deliverConcurrently, Killed, mortalWorker, taskOf } from '../helpers/aws-linger.js';
 import { pipeline, type Pipeline } from '../helpers/aws-pipeline.js';
 import { useTempDirs } from '../helpers/cli.js';
 import { blobs } from '../helpers/data.js';
@@ -22,7 +23,9 @@ import { captureLogs } from '../helpers/logs.js';
 /*
  * `sync: 'linger'` through the deployed handlers on emulators (dynalite, s3rver, local SQS; SNS
  * captured): workers invoked concurrently, as SNS invokes them, wait for the next round in their
- * invocation. The model must be the event-driven one bit for bit whatever happens to the claims.
+ * invocation; the arrival that fills a round aggregates it in its own invocation (inline), so the
+ * aggregator function sees a completion only when an inline aggregation failed or its worker died.
+ * The model must be the event-driven one bit for bit whatever happens to the claims.
  */
 
 let emulators: AwsEmulators;
@@ -102,17 +105,30 @@ describe('lingering workers on the emulated stack', () => {
     // W invocations in all: each computed the preparation round, then every training round, waiting in between.
     expect(delivered.workerInvocations).toBe(SPEC.workers);
     expect(publishedTrainingTasks('linger-1', before)).toBe(0);
+    // Every round, the preparation round's included, aggregated by the worker that filled it: no completion went to the aggregator.
+    expect(delivered.aggregatorBatches).toBe(0);
+    const aggregated = logs.events('aggregated').filter((e) => e.jobId === 'linger-1');
+    expect(aggregated.map((e) => [e.round, e.by, e.status])).toEqual([
+      [0, 'worker', 'prepared'],
+      ...Array.from({ length: reference.result.rounds - 1 }, (_, r) => [r + 1, 'worker', 'advanced']),
+      [reference.result.rounds, 'worker', 'finished'],
+    ]);
+    expect(logs.events('model-written').filter((e) => e.jobId === 'linger-1')).toHaveLength(1);
     const lingered = logs.events('worker-lingered').filter((e) => e.jobId === 'linger-1');
     expect(lingered).toHaveLength(SPEC.workers);
     for (const e of lingered) expect(e).toMatchObject({ rounds: reference.result.rounds + 1, handed: reference.result.rounds, released: 0 });
   });
 
-  it('claims that lapse while their workers are busy: the aggregator publishes the shards, both copies compute, the model is the same', async () => {
-    // Prepare: claims of 40 ms; the completion is held 600 ms, so every claim has lapsed at the
-    // hand-over; each worker's release is late (it lands after the hand-over, as if the worker
-    // were still computing), so it is told 'handed' and computes the round too.
+  it('claims that lapse while their workers are busy: the inline aggregation publishes the shards, both copies compute, the model is the same', async () => {
+    // Prepare: claims of 40 ms; the hand-over comes 600 ms late (a slow aggregation), so every
+    // claim has lapsed by then; each worker's release is late (it lands after the hand-over, as if
+    // the worker were still computing), so it is told 'handed' and computes the round too.
     const before = p.sns.calls.length;
     const worker = workerWith((store) => ({
+      handOver: async (jobId, round, shards, ended) => {
+        await sleep(600);
+        return store.handOver(jobId, round, shards, ended);
+      },
       release: async (jobId, round, shard, shards, until) => {
         for (let i = 0; i < 2000 && (await store.handedOver(jobId, round, shard, shards)) === 'waiting'; i++) await sleep(5);
         return store.release(jobId, round, shard, shards, until);
@@ -121,7 +137,7 @@ describe('lingering workers on the emulated stack', () => {
 
     // Act
     await p.start({ spec: specOf(40), jobId: 'linger-lapse-1' });
-    const delivered = await deliverConcurrently(p, emulators.queueUrl, { worker, context: fresh, holdCompletionsMs: 600 });
+    const delivered = await deliverConcurrently(p, emulators.queueUrl, { worker, context: fresh });
 
     // Assess
     expect(await p.wiring.store.getJob('linger-lapse-1')).toMatchObject({ status: 'SUCCEEDED' });
@@ -164,6 +180,96 @@ describe('lingering workers on the emulated stack', () => {
     expect(swept).toEqual([{ jobId: 'linger-killed-1', action: 'republished', detail: 'shards 1' }]);
     expect(await p.wiring.store.getJob('linger-killed-1')).toMatchObject({ status: 'SUCCEEDED' });
     expect(await modelOf('linger-killed-1')).toEqual(reference.result);
+  });
+
+  it('a lingering worker killed after its claim: the claim lapses before the hand-over, which publishes the shard; same model, no sweep', async () => {
+    // Prepare: shard 1's first invocation has 300 ms left past the margin, so its claim of round 1
+    // ends 300 ms after it is made; it is killed as soon as the claim lands. It arrives first in
+    // round 0 (the others wait for it), so a healthy worker fills the round; that worker's
+    // hand-over of round 1 comes 800 ms late, after shard 1's claim has lapsed.
+    const jobId = 'linger-killed-lapse-1';
+    const before = p.sns.calls.length;
+    const killed: string[] = [];
+    const doomed = mortalWorker(p.wiring, (store, kill) => ({
+      claim: async (job, round, shard, shards, until) => {
+        const answer = await store.claim(job, round, shard, shards, until);
+        killed.push(`shard ${shard} killed after claiming round ${round} (${answer})`);
+        return kill('Task timed out (killed while lingering)');
+      },
+    }));
+    const healthy = workerWith((store) => ({
+      arrive: async (job, round, shard, shards) => {
+        for (let i = 0; job === jobId && round === 0 && i < 2000 && !(await store.arrivals(job, 0, shards)).includes(1); i++) await sleep(5);
+        return store.arrive(job, round, shard, shards);
+      },
+      handOver: async (job, round, shards, ended) => {
+        if (job === jobId && round === 1) await sleep(800);
+        return store.handOver(job, round, shards, ended);
+      },
+    }));
+    let first = true;
+    const worker = (event: unknown, context?: { getRemainingTimeInMillis(): number }) => {
+      const task = taskOf(event);
+      if (task.jobId === jobId && task.shard === 1 && task.round === 0 && first) {
+        first = false;
+        return doomed(event, { getRemainingTimeInMillis: () => LINGER_MARGIN_MS + 300 });
+      }
+      return healthy(event, context);
+    };
+
+    // Act
+    await p.start({ spec: specOf(20_000), jobId });
+    const delivered = await deliverConcurrently(p, emulators.queueUrl, { worker, context: fresh });
+
+    // Assess
+    expect(killed).toEqual(['shard 1 killed after claiming round 1 (claimed)']);
+    expect(delivered.workerErrors).toHaveLength(1);
+    expect(delivered.workerErrors[0]).toBeInstanceOf(Killed);
+    expect(await p.wiring.store.getJob(jobId)).toMatchObject({ status: 'SUCCEEDED' });
+    expect(await modelOf(jobId)).toEqual(reference.result);
+    // Shard 1 of round 1 was published (its claim had lapsed), once; a fresh invocation took it and lingered on.
+    const published = p.sns.calls.slice(before).flatMap((c) => c.PublishBatchRequestEntries ?? []).map((e) => JSON.parse(e.Message!) as { jobId: string; round: number; shard: number });
+    expect(published.filter((t) => t.jobId === jobId && t.round > 0).map((t) => [t.round, t.shard])).toEqual([[1, 1]]);
+    expect(delivered.workerInvocations).toBe(SPEC.workers + 1);
+    expect(delivered.aggregatorBatches).toBe(0);
+  });
+
+  it('an inline aggregation lost with its worker: the recovery sweep re-sends the completion, the aggregator completes the round; same model', async () => {
+    // Prepare: the worker that fills round 1 is killed while aggregating it (storing round 2's
+    // model), so neither the aggregation nor its fallback completion happens.
+    const jobId = 'linger-lost-inline-1';
+    const killed: string[] = [];
+    const worker = (event: unknown, context?: { getRemainingTimeInMillis(): number }) =>
+      mortalWorker(p.wiring, (store, kill) => ({
+        putModel: async (job, round, bytes) => {
+          if (job === jobId && round === 2 && killed.length === 0) {
+            killed.push(`killed storing the model of round ${round}`);
+            return kill('Task timed out (killed while aggregating)');
+          }
+          return store.putModel(job, round, bytes);
+        },
+      }))(event, context);
+    const sweep = createRecoverHandler(() => p.wiring, () => Date.now() + 3_600_000);
+
+    // Act: the round stalls with every shard arrived; the sweep (minutes later on AWS: every claim
+    // has lapsed by then) re-sends its completion.
+    await p.start({ spec: specOf(1000), jobId });
+    const first = await deliverConcurrently(p, emulators.queueUrl, { worker, context: fresh });
+    const stalled = await p.wiring.store.getJob(jobId);
+    await sleep(1000 + LINGER_LAPSE_GRACE_MS);
+    const swept = (await sweep()).filter((r) => r.jobId === jobId);
+    const second = await deliverConcurrently(p, emulators.queueUrl, { worker, context: fresh });
+
+    // Assess
+    expect(killed).toEqual(['killed storing the model of round 2']);
+    expect(first.workerErrors).toHaveLength(1);
+    expect(first.aggregatorBatches).toBe(0);
+    expect(stalled).toMatchObject({ status: 'RUNNING', round: 1 });
+    expect(swept).toEqual([{ jobId, action: 'completion-resent' }]);
+    expect(second.aggregatorBatches).toBeGreaterThan(0);
+    expect(second.workerErrors).toEqual([]);
+    expect(await p.wiring.store.getJob(jobId)).toMatchObject({ status: 'SUCCEEDED' });
+    expect(await modelOf(jobId)).toEqual(reference.result);
   });
 
   it('stops lingering well before the function times out: with less time left than the margin, no claim is made', async () => {

@@ -15,7 +15,7 @@ import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { PREDICT_BUNDLE_LIMIT } from '../../src/serve/bundle.js';
 import { blobs } from '../helpers/data.js';
 import { checkIam, iamDetails, iamSummary, UNRECORDED } from '../helpers/iam/check.js';
-import { scenarioNames } from '../helpers/iam/names.js';
+import { scenarioNames, scenarioOptionsOf } from '../helpers/iam/names.js';
 import { runIamScenario } from '../helpers/iam/scenario.js';
 import { ResolvedTemplate } from '../helpers/iam/template.js';
 
@@ -264,7 +264,8 @@ describe('the packaged CloudFormation template', () => {
     }
     const actions = (role: string) => statements.filter((s) => s.role === role).flatMap((s) => [s.Action].flat()).sort();
     expect(actions('WorkerRole')).toEqual(
-      ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'lambda:InvokeFunction', 'logs:CreateLogStream', 'logs:PutLogEvents', 's3:DeleteObject', 's3:GetObject', 's3:GetObject', 's3:GetObjectVersion', 's3:ListBucket', 's3:PutObject', 'sqs:SendMessage'],
+      // DeleteItem, BatchWriteItem, sns:Publish and the second s3:PutObject (models/): a lingering job's inline aggregation.
+      ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'lambda:InvokeFunction', 'logs:CreateLogStream', 'logs:PutLogEvents', 's3:DeleteObject', 's3:GetObject', 's3:GetObject', 's3:GetObjectVersion', 's3:ListBucket', 's3:PutObject', 's3:PutObject', 'sns:Publish', 'sqs:SendMessage'],
     );
     expect(actions('RecoverRole')).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'logs:CreateLogStream', 'logs:PutLogEvents', 's3:GetObject', 's3:ListBucket', 'sns:Publish', 'sqs:SendMessage']);
     expect(actions('WorkerFailedRole')).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'logs:CreateLogStream', 'logs:PutLogEvents']);
@@ -363,12 +364,15 @@ async function allowed(role: string, action: string, resource: string, context: 
 describe('IAM, proven from the code\'s own calls', () => {
   it('allows every AWS call each function makes over the whole emulated pipeline, and justifies every permission none uses', async () => {
     // Act
-    const run = await runIamScenario();
+    const run = await runIamScenario(scenarioOptionsOf(template));
     const report = await checkIam(template, run.calls, scenarioNames(run));
 
     // Assess
     // The scenario did what it says: every path ran to its end.
+    expect(scenarioOptionsOf(template)).toEqual({ aggregatorTrigger: 'sqs', aggregatorFunction: 'bspml-dev-aggregator' });
     expect(run.outcomes).toMatchObject({ uploadWithSpec: 'SUCCEEDED', uploadDefaultSpec: 'SUCCEEDED', specBeforeParts: '0',  brokenSpec: 'FAILED', submit: 'SUCCEEDED', workerFailed: 'FAILED', bigModel: 'SUCCEEDED' });
+    expectLingerOutcomes(run.outcomes);
+    expect(inlineCalls(report)).toEqual(INLINE_CALLS);
     expect(run.outcomes.partsOnS3).toMatch(/^SUCCEEDED, model at models\/parts\/parts-\d{8}T\d{6}Z-[0-9a-f]{6}\.json$/);
     expect(run.outcomes.sweep).toBe('iam-died-starting:failed iam-lost-completion:completion-resent iam-lost-tasks-s3:republished iam-lost-tasks:republished');
     expect(run.outcomes.unreadableData).toMatch(/^FAILED: s3:\/\/someone-elses-lake\/blobs.csv: .*--param dataBuckets=someone-elses-lake/);
@@ -399,6 +403,65 @@ describe('IAM, proven from the code\'s own calls', () => {
 
     // Assess: it is listed as not justified
     expect(loose.unjustified).toEqual([{ role: 'WorkerRole', action: 'lambda:InvokeFunction', resource: 'arn:aws:lambda:us-east-1:123456789012:function:bspml-dev-aggregator' }]);
+  }, 240_000);
+});
+
+/** The linger, stray and backup steps of the IAM scenario ran to their ends. */
+function expectLingerOutcomes(outcomes: Record<string, string>): void {
+  expect(outcomes.strayDiscarded).toBe('SUCCEEDED, model at models/blobs/iam-stray.json');
+  expect(outcomes['iam-linger']).toBe('SUCCEEDED, model at models/blobs/iam-linger.json');
+  expect(outcomes['iam-linger-s3']).toBe('SUCCEEDED, model at models/blobs/iam-linger-s3.json');
+  expect(outcomes.backupChecks).toBe('delivered');
+}
+
+/** The calls only a lingering job's inline aggregation (and a claim's release on S3) has the worker make, and the backup checks' queue calls. */
+const INLINE_CALLS = [
+  'aggregator sqs:DeleteMessage backup-checks',
+  'aggregator sqs:ReceiveMessage backup-checks',
+  'aggregator sqs:SendMessage backup-checks',
+  'aggregator dynamodb:DeleteItem',
+  'worker dynamodb:BatchWriteItem',
+  'worker dynamodb:DeleteItem',
+  'worker s3:DeleteObject state/',
+  'worker s3:PutObject models/',
+  'worker sns:Publish',
+  'worker sqs:SendMessage backup-checks',
+].sort();
+
+function inlineCalls(report: Awaited<ReturnType<typeof checkIam>>): string[] {
+  const seen = new Set<string>();
+  for (const r of report.requests) {
+    const where = r.resource.endsWith('-backup-checks') ? ' backup-checks' : r.resource.includes('/state/') ? ' state/' : r.resource.includes('/models/') ? ' models/' : '';
+    const line = `${r.fn} ${r.action}${where}`;
+    if (INLINE_CALLS.includes(line) && r.allowed) seen.add(line);
+  }
+  return [...seen].sort();
+}
+
+describe('IAM with the invoke trigger (--param aggregatorTrigger=invoke)', () => {
+  it('allows every call of the emulated run whose workers invoke the aggregator, and justifies every permission none uses', async () => {
+    // Prepare: the template as --param aggregatorTrigger=invoke packages it (the condition and the
+    // worker's variable are all the parameter changes: 'deploy-time parameters' below checks that).
+    const invoke = structuredClone(template) as Template & { Conditions: Record<string, unknown> };
+    invoke.Conditions.InvokesAggregator = { 'Fn::Equals': ['invoke', 'invoke'] };
+    invoke.Resources.WorkerLambdaFunction!.Properties.Environment.Variables.BSPML_AGGREGATOR_TRIGGER = 'invoke';
+
+    // Act
+    const run = await runIamScenario(scenarioOptionsOf(invoke));
+    const report = await checkIam(invoke, run.calls, scenarioNames(run));
+
+    // Assess
+    expect(scenarioOptionsOf(invoke)).toEqual({ aggregatorTrigger: 'invoke', aggregatorFunction: 'bspml-dev-aggregator' });
+    expect(run.outcomes).toMatchObject({ uploadWithSpec: 'SUCCEEDED', submit: 'SUCCEEDED', bigModel: 'SUCCEEDED' });
+    expect(run.outcomes.sweep).toBe('iam-died-starting:failed iam-lost-completion:completion-resent iam-lost-tasks-s3:republished iam-lost-tasks:republished');
+    expectLingerOutcomes(run.outcomes);
+    const invokes = report.requests.filter((r) => r.action === 'lambda:InvokeFunction');
+    expect(new Set(invokes.map((r) => `${r.fn} ${r.resource} ${r.allowed}`))).toEqual(new Set(['worker arn:aws:lambda:us-east-1:123456789012:function:bspml-dev-aggregator true']));
+    // The workers send no completion to the queue: their role may not.
+    expect(report.requests.filter((r) => r.fn === 'worker' && r.action === 'sqs:SendMessage' && r.resource.endsWith('.fifo'))).toEqual([]);
+    expect(iamDetails(report).filter((line) => !line.includes(': kept: '))).toEqual([]);
+    expect(report.denied).toEqual([]);
+    expect(report.unjustified).toEqual([]);
   }, 240_000);
 });
 

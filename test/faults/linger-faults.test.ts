@@ -20,7 +20,9 @@ import { drive, harness } from '../helpers/protocol.js';
  * claims, polls and releases included), aggregator and sweep; duplicated, reordered, dropped, late
  * and forged messages; woken sleepers in any order. Every run must end with the event-driven model
  * bit for bit and never hang. A crash of a worker that may hold a claim (it finished a round) is
- * the one fault, with a lost message, that may need the recovery sweep.
+ * the one fault, with a lost message, that may need the recovery sweep. Each run twice: completions
+ * sent to the aggregator, and rounds aggregated inline by their filling worker (a crashed invocation
+ * makes no call after its crash, its fallback send included).
  *
  * Fast by default: memory and Redis (the stores' own claim semantics are in the contract suite,
  * test/stores/contract.ts); BSPML_FAULTS=long: every call index × fault kind on every store, the
@@ -31,6 +33,16 @@ const LONG = process.env.BSPML_FAULTS === 'long';
 /** Random runs per store: fast / long. A run on the emulators costs seconds here (dynalite, s3rver; polls included). */
 const RANDOM_RUNS: Record<Backend, [number, number]> = { memory: [40, 3000], redis: [10, 800], dynamodb: [0, 200], s3: [0, 100] };
 const FAST_INDICES: Record<Backend, number | 'all'> = { memory: 'all', redis: 6, dynamodb: 0, s3: 0 };
+/**
+ * How the round a worker fills is aggregated: `queue`, the completion sent to the aggregator (the
+ * event-driven path); `inline`, by the filling worker itself, after its claim of the next round (the
+ * local runtime and the AWS worker handler). Inline, a crash during the aggregation loses the round's
+ * completion with the invocation: the recovery sweep re-sends it.
+ */
+const MODES = ['queue', 'inline'] as const;
+type Mode = (typeof MODES)[number];
+/** The fast mode's share of the inline runs: a spread of call indices and fewer random runs (the queue mode's cover the stores). */
+const FAST_INLINE = { indices: 9, randomRuns: 10 };
 
 const DATA = blobs([[0, 0], [8, 8], [-8, 8]], 20, 1.5, 4); // 60 rows
 const datasets = new MemoryDatasetSource().add('faults', DATA);
@@ -39,9 +51,10 @@ const EVENT_SPEC = { algorithm: 'kmeans', k: 3, workers: 3, threads: 1, maxRound
 const SPEC = { ...EVENT_SPEC, sync: 'linger', lingerMs: 150 } as const;
 
 let container: WorkerContainer;
-let clean: { result: ModelResult; model: Buffer; calls: number; lingered: number };
+let clean: Record<Mode, { result: ModelResult; model: Buffer; calls: number; lingered: number }>;
 let runs = 0;
 let fired = 0;
+let sweptRuns = 0;
 
 beforeAll(async () => {
   container = new WorkerContainer(1);
@@ -53,25 +66,33 @@ beforeAll(async () => {
   const done = (await event.store.getJob('event'))!;
   const model = Buffer.from((await event.store.getModel('event', done.round + 1))!);
 
-  const store = new FaultyStore(new MemoryStore());
-  const h = harness(store, datasets);
-  const scheduler = new LingerScheduler();
-  await startJob({ ...h.deps, now: scheduler.now }, { jobId: 'reference', spec: SPEC });
-  store.armed = true;
-  const log = await runDisturbedLingering(h, scheduler, container, 'reference', NO_DISORDER);
-  store.armed = false;
-  const job = (await store.getJob('reference'))!;
-  expect(job.result).toEqual(done.result);
-  expect(Buffer.from((await store.getModel('reference', job.round + 1))!).equals(model)).toBe(true);
-  clean = { result: done.result!, model, calls: store.calls, lingered: log.lingeredRounds };
+  clean = {} as typeof clean;
+  for (const mode of MODES) {
+    const store = new FaultyStore(new MemoryStore());
+    const h = harness(store, datasets);
+    const scheduler = new LingerScheduler();
+    const jobId = `reference-${mode}`;
+    await startJob({ ...h.deps, now: scheduler.now }, { jobId, spec: SPEC });
+    store.armed = true;
+    const log = await runDisturbedLingering(h, scheduler, container, jobId, NO_DISORDER, undefined, 0, mode === 'inline');
+    store.armed = false;
+    const job = (await store.getJob(jobId))!;
+    expect(job.result).toEqual(done.result);
+    expect(Buffer.from((await store.getModel(jobId, job.round + 1))!).equals(model)).toBe(true);
+    // Inline, no completion is ever sent: the workers aggregated every round.
+    if (mode === 'inline') expect(h.completion.sent).toEqual([]);
+    clean[mode] = { result: done.result!, model, calls: store.calls, lingered: log.lingeredRounds };
+  }
 });
 
 afterAll(async () => {
   await container?.close();
-  console.log(`linger fault-injection suite: ${runs} runs, ${fired} with a fault that fired, reference job ${clean?.calls} store calls, ${clean?.lingered} rounds lingered into (${LONG ? 'long' : 'fast'} mode)`);
+  console.log(
+    `linger fault-injection suite: ${runs} runs, ${fired} with a fault that fired, ${sweptRuns} needing a recovery sweep, reference jobs ${clean?.queue?.calls} (completions queued) and ${clean?.inline?.calls} (aggregated inline) store calls, ${clean?.queue?.lingered} rounds lingered into (${LONG ? 'long' : 'fast'} mode)`,
+  );
 });
 
-async function disturbedRun(inner: StateStore, fault: Fault | undefined, disorder: Disorder, lagMs = 0): Promise<FaultyStore> {
+async function disturbedRun(inner: StateStore, mode: Mode, fault: Fault | undefined, disorder: Disorder, lagMs = 0): Promise<FaultyStore> {
   runs++;
   const store = new FaultyStore(inner);
   const h = harness(store, datasets);
@@ -80,17 +101,18 @@ async function disturbedRun(inner: StateStore, fault: Fault | undefined, disorde
   await startJob({ ...h.deps, now: scheduler.now }, { jobId, spec: SPEC });
   store.fault = fault;
   store.armed = true;
-  const what = `${inner.kind}, fault ${JSON.stringify(fault)}, disorder ${JSON.stringify(disorder)}, aggregator clock ${lagMs} ms behind`;
+  const what = `${inner.kind}, ${mode}, fault ${JSON.stringify(fault)}, disorder ${JSON.stringify(disorder)}, aggregator clock ${lagMs} ms behind`;
 
-  const log = await runDisturbedLingering(h, scheduler, container, jobId, disorder, undefined, lagMs);
+  const log = await runDisturbedLingering(h, scheduler, container, jobId, disorder, undefined, lagMs, mode === 'inline');
+  if (log.sweeps > 0) sweptRuns++;
   if (disorder.drop.length === 0 && log.lingerersKilled === 0) expect(log.sweeps, `${what}: recovery sweeps needed (${store.fired ?? 'no fault fired'})`).toBe(0);
 
   store.armed = false;
   const job = await store.getJob(jobId);
   expect(job?.status, `${what}: ${job?.error ?? ''} (${store.fired ?? 'no fault fired'}; ${log.steps} steps, ${log.sweeps} sweeps)`).toBe('SUCCEEDED');
-  expect(job!.result, what).toEqual(clean.result);
+  expect(job!.result, what).toEqual(clean[mode].result);
   const model = Buffer.from((await store.getModel(jobId, job!.round + 1))!);
-  expect(model.equals(clean.model), `${what}: final model bytes`).toBe(true);
+  expect(model.equals(clean[mode].model), `${what}: final model bytes`).toBe(true);
   if (store.fired) fired++;
   return store;
 }
@@ -107,7 +129,7 @@ const hasRedis = findRedisServer() !== undefined;
 
 const STORES = BACKENDS.filter((b) => (b !== 'redis' || hasRedis) && (LONG || FAST_INDICES[b] !== 0));
 
-describe.each(STORES)('fault injection with lingering workers on the %s store', (backend) => {
+describe.each(STORES.flatMap((backend) => MODES.map((mode) => [backend, mode] as const)))('fault injection with lingering workers on the %s store, rounds aggregated %s', (backend, mode) => {
   let inner: StateStore;
 
   beforeAll(async () => {
@@ -119,32 +141,34 @@ describe.each(STORES)('fault injection with lingering workers on the %s store', 
   });
 
   it('the reference job lingers into every training round and makes claims, polls and hand-overs worth disturbing', () => {
-    expect(clean.lingered).toBe(EVENT_SPEC.workers * clean.result.rounds);
-    expect(clean.calls).toBeGreaterThan(40);
+    expect(clean[mode].lingered).toBe(EVENT_SPEC.workers * clean[mode].result.rounds);
+    expect(clean[mode].calls).toBeGreaterThan(40);
   });
 
-  const exhaustive = LONG || FAST_INDICES[backend] === 'all';
+  const fastIndices = mode === 'inline' && FAST_INDICES[backend] === 'all' ? FAST_INLINE.indices : FAST_INDICES[backend];
+  const exhaustive = LONG || fastIndices === 'all';
   it(`a crash before, a crash after and a lost reply at ${exhaustive ? 'every' : 'a spread of'} store call(s)`, { timeout: LONG ? 3_600_000 : 180_000 }, async () => {
-    const indices = Array.from({ length: clean.calls }, (_, i) => i + 1);
-    const step = Math.ceil(clean.calls / Number(FAST_INDICES[backend]));
+    const indices = Array.from({ length: clean[mode].calls }, (_, i) => i + 1);
+    const step = Math.ceil(clean[mode].calls / Number(fastIndices));
     const chosen = exhaustive ? indices : indices.filter((i) => (i - 1) % step === 0);
     for (const at of chosen) {
       for (const kind of FAULT_KINDS) {
-        const store = await disturbedRun(inner, { at, kind }, NO_DISORDER);
+        const store = await disturbedRun(inner, mode, { at, kind }, NO_DISORDER);
         // One invocation at a time: undisturbed until the fault, the run makes the reference's calls.
         expect(store.fired, `${kind} at call ${at}`).toBe(`${kind} ${store.trace[at - 1]} (call ${at})`);
       }
     }
   });
 
-  const [fast, long] = RANDOM_RUNS[backend];
+  const [queueFast, long] = RANDOM_RUNS[backend];
+  const fast = mode === 'inline' ? Math.min(queueFast, FAST_INLINE.randomRuns) : queueFast;
   it(`${LONG ? long : fast} random combinations of one fault with duplicated, reordered, dropped, late and forged messages, coroutines interleaved at every store call and the aggregator's clock behind`, { timeout: LONG ? 3_600_000 : 180_000 }, async () => {
-    const faultArb = fc.option(fc.record({ at: fc.integer({ min: 1, max: clean.calls + 10 }), kind: fc.constantFrom(...FAULT_KINDS) }), { nil: undefined });
+    const faultArb = fc.option(fc.record({ at: fc.integer({ min: 1, max: clean[mode].calls + 10 }), kind: fc.constantFrom(...FAULT_KINDS) }), { nil: undefined });
     // Up to a whole budget behind: the aggregator may count a claim whose worker is releasing it.
     const lagArb = fc.oneof(fc.constant(0), fc.integer({ min: 1, max: SPEC.lingerMs }));
     await fc.assert(
       fc.asyncProperty(faultArb, disorderArb, lagArb, async (fault, disorder, lag) => {
-        await disturbedRun(inner, fault, disorder, lag);
+        await disturbedRun(inner, mode, fault, disorder, lag);
       }),
       { numRuns: LONG ? long : fast, seed: LONG ? undefined : 18_002 },
     );

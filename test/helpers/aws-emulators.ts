@@ -6,6 +6,8 @@ import { createSqsServer } from 'local-aws-sqs';
 import { startS3rver, type LocalS3 } from '../../src/emulators/s3rver.js';
 import { recordCall } from './iam/record.js';
 import type { SnsLike } from '../../src/aws/SnsFanout.js';
+import type { InvokeCommand, InvokeCommandOutput } from '@aws-sdk/client-lambda';
+import type { LambdaLike } from '../../src/aws/LambdaCompletion.js';
 import { createStateTable } from '../../src/stores/dynamodb/createTable.js';
 import { createDynamoDbClient } from '../../src/aws/dynamodb.js';
 import { startDynalite } from '../../src/emulators/dynalite.js';
@@ -126,6 +128,29 @@ export class CapturingSns implements SnsLike {
 
   /** Takes every message not yet delivered. */
   take(): PublishedMessage[] {
+    return this.pending.splice(0);
+  }
+}
+
+/**
+ * Lambda's asynchronous Invoke at its boundary (no Lambda emulator here): takes the SDK's
+ * InvokeCommand as the Lambda client would, keeps each event for the test to hand to the invoked
+ * function, and answers 202 Accepted, as Lambda does when it queues an asynchronous invocation.
+ */
+export class CapturingLambda implements LambdaLike {
+  readonly pending: { functionName: string; event: unknown }[] = [];
+
+  async send(command: InvokeCommand): Promise<Pick<InvokeCommandOutput, 'StatusCode'>> {
+    const input = command.input;
+    // As the Lambda client would have sent it: the IAM check sees this call (test/helpers/iam/record.ts).
+    recordCall('LambdaClient', 'InvokeCommand', input);
+    if (input.InvocationType !== 'Event') throw new Error(`CapturingLambda: only asynchronous invokes are expected, got ${input.InvocationType}`);
+    this.pending.push({ functionName: String(input.FunctionName), event: JSON.parse(Buffer.from(input.Payload as Uint8Array).toString('utf8')) as unknown });
+    return { StatusCode: 202 };
+  }
+
+  /** Takes every event not yet delivered. */
+  take(): { functionName: string; event: unknown }[] {
     return this.pending.splice(0);
   }
 }

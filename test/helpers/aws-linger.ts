@@ -1,5 +1,8 @@
 import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import type { WorkerContext } from '../../handlers/worker.js';
+import { createWorkerHandler, type WorkerContext } from '../../handlers/worker.js';
+import type { AwsWiring } from '../../src/aws/wiring.js';
+import type { StateStore } from '../../src/ports/StateStore.js';
+import type { RoundTask } from '../../src/domain/job.js';
 import { sleep } from '../../src/util/async.js';
 import { snsEvent, sqsEvent } from './aws-events.js';
 import type { Pipeline } from './aws-pipeline.js';
@@ -64,4 +67,47 @@ export async function deliverConcurrently(
     }
   }
   throw new Error(`deliverConcurrently: still delivering after ${options.maxMs ?? 60_000} ms (${running.size} workers running)`);
+}
+
+/** What a killed invocation's calls throw. */
+export class Killed extends Error {}
+
+/**
+ * A worker handler for invocations whose store calls `overrides` may replace, and which a call can
+ * kill (`kill()` throws): after that, every store call, publish and completion the handler's
+ * invocation makes throws too, as a Lambda invocation that was killed makes no more calls (its
+ * inline aggregation's fallback send included). Make one per invocation that may die.
+ */
+export function mortalWorker(wiring: AwsWiring, overrides: (store: StateStore, kill: (why: string) => never) => Partial<StateStore> = () => ({})) {
+  let dead = false;
+  const kill = (why: string): never => {
+    dead = true;
+    throw new Killed(why);
+  };
+  const alive = <T>(call: () => T): T => {
+    if (dead) throw new Killed('the invocation was killed');
+    return call();
+  };
+  const store = wiring.deps.store;
+  const own = overrides(store, kill) as Record<string | symbol, unknown>;
+  const wrapped = new Proxy(store, {
+    get: (target, name, receiver) => {
+      const mine = own[name];
+      if (typeof mine === 'function') return (...args: unknown[]) => alive(() => (mine as (...a: unknown[]) => unknown)(...args));
+      const value = Reflect.get(target, name, receiver) as unknown;
+      return typeof value === 'function' ? (...args: unknown[]) => alive(() => (value as (...a: unknown[]) => unknown).apply(target, args)) : value;
+    },
+  });
+  const deps = {
+    ...wiring.deps,
+    store: wrapped,
+    fanout: { publish: (tasks: Parameters<AwsWiring['deps']['fanout']['publish']>[0]) => alive(() => wiring.deps.fanout.publish(tasks)) },
+    completion: { send: (message: Parameters<AwsWiring['deps']['completion']['send']>[0]) => alive(() => wiring.deps.completion.send(message)) },
+  };
+  return createWorkerHandler(() => ({ ...wiring, deps }));
+}
+
+/** The round task an SNS event carries (the tests' events hold one). */
+export function taskOf(event: unknown): RoundTask {
+  return JSON.parse((event as { Records: { Sns: { Message: string } }[] }).Records[0]!.Sns.Message) as RoundTask;
 }

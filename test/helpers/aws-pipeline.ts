@@ -7,7 +7,7 @@ import { createWorkerFailedHandler } from '../../handlers/workerFailed.js';
 import { loadConfig } from '../../src/aws/config.js';
 import { createWiring, type AwsWiring } from '../../src/aws/wiring.js';
 import { invokeCompletionFor } from '../../src/aws/LambdaCompletion.js';
-import { CapturingSns, localSqsClient, type AwsEmulators } from './aws-emulators.js';
+import { CapturingLambda, CapturingSns, localSqsClient, type AwsEmulators } from './aws-emulators.js';
 import { snsEvent, sqsEvent } from './aws-events.js';
 
 /**
@@ -19,6 +19,8 @@ import { snsEvent, sqsEvent } from './aws-events.js';
 export interface Pipeline {
   wiring: AwsWiring;
   sns: CapturingSns;
+  /** The invoke trigger's Lambda, when the pipeline was made with one (else the SDK client, which a test may mock). */
+  lambda?: CapturingLambda;
   sqs: SQSClient;
   start: ReturnType<typeof createStartHandler>;
   worker: ReturnType<typeof createWorkerHandler>;
@@ -27,14 +29,16 @@ export interface Pipeline {
   close(): Promise<void>;
 }
 
-export function pipeline(emulators: AwsEmulators, env: Record<string, string> = {}): Pipeline {
+export function pipeline(emulators: AwsEmulators, env: Record<string, string> = {}, options: { lambda?: CapturingLambda } = {}): Pipeline {
   const sns = new CapturingSns();
+  const lambda = options.lambda;
   // As the worker's own wiring (handlers/worker.ts): the invoke trigger when the environment asks.
-  const wiring = createWiring(loadConfig({ ...emulators.env, ...env }), { sns, completion: (config) => invokeCompletionFor(config) });
+  const wiring = createWiring(loadConfig({ ...emulators.env, ...env }), { sns, completion: (config) => invokeCompletionFor(config, lambda) });
   const sqs = localSqsClient(emulators.sqsEndpoint);
   return {
     wiring,
     sns,
+    ...(lambda ? { lambda } : {}),
     sqs,
     start: createStartHandler(() => wiring),
     worker: createWorkerHandler(() => wiring),
@@ -62,11 +66,17 @@ export async function deliverAll(p: Pipeline, queueUrl: string, maxSteps = 500):
       await p.worker(snsEvent(task));
       log.workerInvocations++;
     }
+    // Lambda's event queue for the invoke trigger: each event is one aggregator invocation.
+    const invoked = p.lambda?.take() ?? [];
+    for (const { event } of invoked) {
+      await p.aggregator(event);
+      log.aggregatorBatches++;
+    }
     const received = await p.sqs.send(
       new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, AttributeNames: ['All'], MessageSystemAttributeNames: ['All'] }),
     );
     const messages = received.Messages ?? [];
-    if (tasks.length === 0 && messages.length === 0) return log;
+    if (tasks.length === 0 && invoked.length === 0 && messages.length === 0) return log;
     if (messages.length === 0) continue;
     const response = await p.aggregator(sqsEvent(messages));
     log.aggregatorBatches++;

@@ -107,6 +107,8 @@ export async function runDisturbedLingering(
   bounds: { steps: number; sweeps: number } = { steps: 3000, sweeps: 12 },
   /** How far the aggregator's clock lags the workers' (ms): hosts' clocks differ, and a claim the aggregator still counts may have ended for its worker. */
   aggregatorLagMs = 0,
+  /** Workers aggregate the rounds they fill themselves (`inline`, as the local runtime and the AWS worker do), instead of sending the completion. */
+  inline = false,
 ): Promise<LingerRunLog> {
   const rng = disorder.orderSeed === 0 ? undefined : new Rng(disorder.orderSeed);
   const history: Message[] = [];
@@ -118,7 +120,7 @@ export async function runDisturbedLingering(
   const invoke = async (task: RoundTask): Promise<void> => {
     let rounds = 0;
     try {
-      const run = await scheduler.coroutine(() => runLingering(deps, container, task, { memoryMb: 1024, onRound: () => void rounds++ }));
+      const run = await scheduler.coroutine(() => runLingering(mortal(deps), container, task, { memoryMb: 1024, inline, onRound: () => void rounds++ }));
       log.lingeredRounds += run.handed;
     } catch (error) {
       if (!(error instanceof Crash)) throw error;
@@ -186,6 +188,37 @@ export async function runDisturbedLingering(
       );
     }
   }
+}
+
+/**
+ * An invocation's ports that die with it: after a Crash, every store call, publish and send it
+ * makes throws Crash too. A Lambda invocation that died makes no more calls; without this, the
+ * inline aggregation's fallback (send the completion when the aggregation throws) would survive the
+ * crash that interrupted the aggregation.
+ */
+function mortal<D extends Pick<Harness['deps'], 'store' | 'fanout' | 'completion'>>(deps: D): D {
+  let dead = false;
+  const guard = async <T>(call: () => Promise<T>): Promise<T> => {
+    if (dead) throw new Crash('the invocation died earlier');
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof Crash) dead = true;
+      throw error;
+    }
+  };
+  const store = new Proxy(deps.store, {
+    get: (target, name) => {
+      const value = Reflect.get(target, name, target) as unknown;
+      return typeof value === 'function' ? (...args: unknown[]) => guard(() => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args)) : value;
+    },
+  });
+  return {
+    ...deps,
+    store,
+    fanout: { publish: (tasks) => guard(() => deps.fanout.publish(tasks)) },
+    completion: { send: (message) => guard(() => deps.completion.send(message)) },
+  };
 }
 
 function copy(message: Message): Message {

@@ -1,12 +1,16 @@
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { createRecoverHandler } from '../../../handlers/recover.js';
+import { loadConfig } from '../../../src/aws/config.js';
+import { createWiring } from '../../../src/aws/wiring.js';
 import { formatCsv } from '../../../src/data/formats/csv-write.js';
 import { encodeBinary } from '../../../src/data/formats/binary.js';
 import type { Table } from '../../../src/data/table.js';
 import type { TrainingData } from '../../../src/data/types.js';
 import { enforceConditionalWrites } from '../../../src/emulators/s3-local.js';
-import { startAwsEmulators, type AwsEmulators } from '../aws-emulators.js';
+import { decodeModel, modelToBase64 } from '../../../src/protocol/codec.js';
+import type { RoundTask } from '../../../src/domain/job.js';
+import { CapturingLambda, localSqsClient, startAwsEmulators, type PublishedMessage } from '../aws-emulators.js';
 import { asyncFailureEvent, nextS3Event, snsEvent, sqsEvent } from '../aws-events.js';
 import { deliverAll, pipeline, type Pipeline } from '../aws-pipeline.js';
 import { blobs, separable } from '../data.js';
@@ -19,7 +23,12 @@ import { asFunction, recordedCalls, startRecording, type RecordedCall } from './
  * training to the model on each data plane the stack has without a VPC (DynamoDB, S3), a model
  * larger than one DynamoDB item, data the stack may not read, a worker that failed its retries,
  * and the recovery sweep (re-publishing lost shards, re-sending a lost completion, failing a start
- * that died). Calls the Lambda service makes with a function's role
+ * that died); jobs whose workers linger (`sync: 'linger'`, on DynamoDB and S3: claims released,
+ * rounds aggregated inline by the worker that filled them, which publishes the unclaimed shards and
+ * writes the model file), a stray partial discarded by the aggregator and by an inline aggregation,
+ * and backup checks (sent by both, received by the aggregator). The completion channel is the
+ * template's: the FIFO queue, or a direct Invoke of the aggregator (`--param aggregatorTrigger=invoke`,
+ * Lambda captured at its boundary). Calls the Lambda service makes with a function's role
  * (the SQS event source mapping's receives and deletes, with the aggregator's) are recorded as that
  * function's. Add a step here when the code gains a path: the IAM check sees only what runs.
  */
@@ -27,23 +36,44 @@ import { asFunction, recordedCalls, startRecording, type RecordedCall } from './
 /** The recorded calls, the emulators' names (test/helpers/iam/names.ts places them in the template), and each step's end. */
 export interface ScenarioRun {
   calls: readonly RecordedCall[];
-  emulated: { table: string; bucket: string; queueUrl: string; dlqUrl: string; topicArn: string };
+  emulated: { table: string; bucket: string; queueUrl: string; dlqUrl: string; backupQueueUrl: string; topicArn: string };
   /** What each step ended as, so a test can tell the scenario did what it says. */
   outcomes: Record<string, string>;
 }
 
 const MINUTE = 60_000;
 
-export async function runIamScenario(): Promise<ScenarioRun> {
+/** What the template deployed that changes the run: the workers' completion channel (serverless.yml's aggregatorTrigger). */
+export interface ScenarioOptions {
+  aggregatorTrigger?: 'sqs' | 'invoke';
+  /** The aggregator function's name the workers invoke (BSPML_AGGREGATOR_FUNCTION), with the invoke trigger. */
+  aggregatorFunction?: string;
+}
+
+export async function runIamScenario(options: ScenarioOptions = {}): Promise<ScenarioRun> {
   startRecording();
+  // This run's calls only: a process may run the scenario more than once (one per trigger).
+  const first = recordedCalls().length;
   const emulators = await startAwsEmulators();
   enforceConditionalWrites(emulators.s3.server);
-  const base = pipeline(emulators, {
+  const setup = localSqsClient(emulators.sqsEndpoint);
+  const backupQueueUrl = (await setup.send(new CreateQueueCommand({ QueueName: 'backup-checks' }))).QueueUrl!;
+  setup.destroy();
+  const invoke = options.aggregatorTrigger === 'invoke';
+  const env = {
     BSPML_THREADS: '1',
     BSPML_DEFAULT_SPEC: JSON.stringify({ algorithm: 'kmeans', k: 2, workers: 2, maxRounds: 2 }),
     // As serverless.yml sets it: the stack's datasets/ only (no --param dataBuckets).
     BSPML_DATA_SOURCES: `s3://${emulators.bucket}/datasets/`,
-  });
+    // Backup checks on (--param backupTasks=on): every aggregation sends one; the last step delivers them.
+    BSPML_BACKUP_TASKS: 'on',
+    BSPML_BACKUP_QUEUE_URL: backupQueueUrl,
+    ...(invoke ? { BSPML_AGGREGATOR_TRIGGER: 'invoke', BSPML_AGGREGATOR_FUNCTION: options.aggregatorFunction ?? 'bspml-dev-aggregator' } : {}),
+  };
+  const base = pipeline(emulators, env, invoke ? { lambda: new CapturingLambda() } : {});
+  // The recovery sweep's own wiring, as handlers/recover.ts builds it: its completions go to the
+  // queue whatever the workers' trigger (the pipeline's shared wiring is the worker's).
+  const sweepWiring = createWiring(loadConfig({ ...emulators.env, ...env }), { sns: base.sns });
   const p = asFunctions(base);
   const outcomes: Record<string, string> = {};
   const bucket = emulators.bucket;
@@ -59,6 +89,16 @@ export async function runIamScenario(): Promise<ScenarioRun> {
       () => `no model at ${key}`,
     );
   const statusOf = async (jobId: string | undefined) => (jobId ? ((await base.wiring.store.getJob(jobId))?.status ?? 'missing') : 'no job');
+  // Hands the completions sent so far (queued, or invoked directly) to the aggregator, delivering no task.
+  const aggregateSent = async () => {
+    for (const { event } of base.lambda?.take() ?? []) await p.aggregator(event);
+    for (;;) {
+      const got = await p.sqs.send(new ReceiveMessageCommand({ QueueUrl: emulators.queueUrl, MaxNumberOfMessages: 10, AttributeNames: ['All'], MessageSystemAttributeNames: ['All'] }));
+      if (!got.Messages?.length) break;
+      await p.aggregator(sqsEvent(got.Messages));
+      for (const m of got.Messages) await p.sqs.send(new DeleteMessageCommand({ QueueUrl: emulators.queueUrl, ReceiptHandle: m.ReceiptHandle! }));
+    }
+  };
   try {
     const csv = formatCsv(toTable(blobs([[0, 0], [6, 6], [-6, 6]], 60, 1, 3)));
 
@@ -108,35 +148,71 @@ export async function runIamScenario(): Promise<ScenarioRun> {
 
     // The recovery sweep, run as if 20 minutes had passed: a round whose tasks were lost (on each
     // data plane), a round whose completion was lost, and a start that died.
-    const sweep = createRecoverHandler(() => base.wiring, () => Date.now() + 20 * MINUTE);
+    const sweep = createRecoverHandler(() => sweepWiring, () => Date.now() + 20 * MINUTE);
     await p.start({ jobId: 'iam-lost-tasks', spec: { algorithm: 'kmeans', k: 2, workers: 2, maxRounds: 3, tol: 0, data: { uri: `s3://${bucket}/datasets/blobs.csv` } } });
     await p.start({ jobId: 'iam-lost-tasks-s3', spec: { algorithm: 'kmeans', k: 2, workers: 2, maxRounds: 3, tol: 0, backend: 's3', data: { uri: `s3://${bucket}/datasets/blobs.csv` } } });
     // Round 0 (preparation) runs; round 1's tasks, which carry a model the sweep must read back, are lost.
     for (const task of base.sns.take()) await p.worker(snsEvent(task));
-    for (;;) {
-      const got = await p.sqs.send(new ReceiveMessageCommand({ QueueUrl: emulators.queueUrl, MaxNumberOfMessages: 10, AttributeNames: ['All'], MessageSystemAttributeNames: ['All'] }));
-      if (!got.Messages?.length) break;
-      await p.aggregator(sqsEvent(got.Messages));
-      for (const m of got.Messages) await p.sqs.send(new DeleteMessageCommand({ QueueUrl: emulators.queueUrl, ReceiptHandle: m.ReceiptHandle! }));
-    }
+    await aggregateSent();
     base.sns.take();
     await p.start({ jobId: 'iam-lost-completion', spec: { algorithm: 'kmeans', k: 2, workers: 2, maxRounds: 2, data: { uri: `s3://${bucket}/datasets/blobs.csv` } } });
     for (const task of base.sns.take()) await p.worker(snsEvent(task));
-    // The completion is lost: taken off the queue unseen by the aggregator (not a call of any function).
+    // The completion is lost: taken off the queue (or Lambda's event queue) unseen by the aggregator (not a call of any function).
     const lostCompletions = await base.sqs.send(new ReceiveMessageCommand({ QueueUrl: emulators.queueUrl, MaxNumberOfMessages: 10 }));
     for (const m of lostCompletions.Messages ?? []) await base.sqs.send(new DeleteMessageCommand({ QueueUrl: emulators.queueUrl, ReceiptHandle: m.ReceiptHandle! }));
+    base.lambda?.take();
     await base.wiring.store.createJob({ ...(await base.wiring.store.getJob('iam-failing'))!, jobId: 'iam-died-starting', status: 'STARTING', error: undefined });
     const swept = await asFunction('recover', () => sweep());
     outcomes.sweep = swept.map((r) => `${r.jobId}:${r.action}`).sort().join(' ');
     await deliverAll(p, emulators.queueUrl);
     for (const jobId of ['iam-lost-tasks', 'iam-lost-tasks-s3', 'iam-lost-completion']) outcomes[jobId] = await statusOf(jobId);
 
+    // A stray partial (a task carrying another model: forged, or stale from an earlier round) that
+    // lands first: the aggregator discards it and publishes its shard again.
+    await p.start({ jobId: 'iam-stray', spec: { algorithm: 'kmeans', k: 2, workers: 2, maxRounds: 2, tol: 0, data: { uri: `s3://${bucket}/datasets/blobs.csv` } } });
+    for (const task of base.sns.take()) await p.worker(snsEvent(task));
+    await aggregateSent();
+    const roundOne = base.sns.take();
+    await p.worker(snsEvent(forged(roundOne[0]!)));
+    for (const task of roundOne) await p.worker(snsEvent(task));
+    await deliverAll(p, emulators.queueUrl);
+    outcomes.strayDiscarded = `${await statusOf('iam-stray')}, ${await modelAt('models/blobs/iam-stray.json')}`;
+
+    // Lingering workers, delivered one invocation at a time: each waits out its 50 ms and releases
+    // its claim (on S3 by deleting its marker) before the next shard arrives; the filling arrival
+    // aggregates the round inline, publishes the released shards and, at the end, writes the model.
+    for (const [jobId, backend] of [['iam-linger', 'dynamodb'], ['iam-linger-s3', 's3']] as const) {
+      await p.start({ jobId, spec: { algorithm: 'kmeans', k: 2, workers: 2, maxRounds: 3, tol: 0, sync: 'linger', lingerMs: 50, backend, data: { uri: `s3://${bucket}/datasets/blobs.csv` } } });
+      for (const task of base.sns.take()) await p.worker(snsEvent(task));
+      // On DynamoDB, a stray lands first in round 1: the inline aggregation discards it.
+      const next = base.sns.take();
+      if (backend === 'dynamodb') await p.worker(snsEvent(forged(next[0]!)));
+      for (const task of next) await p.worker(snsEvent(task));
+      await deliverAll(p, emulators.queueUrl);
+      outcomes[jobId] = `${await statusOf(jobId)}, ${await modelAt(`models/blobs/${jobId}.json`)}`;
+    }
+
+    // The backup checks every aggregation sent, delivered when due (SQS counts whole seconds of
+    // delay) by the event source mapping: the aggregator receives, handles and deletes them.
+    let checks = 0;
+    for (let polls = 0; polls < 30; polls++) {
+      const got = await p.sqs.send(new ReceiveMessageCommand({ QueueUrl: backupQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, AttributeNames: ['All'], MessageSystemAttributeNames: ['All'] }));
+      const messages = got.Messages ?? [];
+      if (messages.length === 0 && checks > 0) break;
+      if (messages.length === 0) continue;
+      await p.aggregator(sqsEvent(messages, 'arn:aws:sqs:us-east-1:123456789012:backup-checks'));
+      for (const m of messages) await p.sqs.send(new DeleteMessageCommand({ QueueUrl: backupQueueUrl, ReceiptHandle: m.ReceiptHandle! }));
+      checks += messages.length;
+    }
+    outcomes.backupChecks = checks > 0 ? 'delivered' : 'none';
+
     return {
-      calls: [...recordedCalls()],
-      emulated: { table: emulators.table, bucket, queueUrl: emulators.queueUrl, dlqUrl: emulators.dlqUrl, topicArn: emulators.env.BSPML_TOPIC_ARN! },
+      calls: recordedCalls().slice(first),
+      emulated: { table: emulators.table, bucket, queueUrl: emulators.queueUrl, dlqUrl: emulators.dlqUrl, backupQueueUrl, topicArn: emulators.env.BSPML_TOPIC_ARN! },
       outcomes,
     };
   } finally {
+    await sweepWiring.close();
     await base.close();
     await emulators.close();
   }
@@ -164,6 +240,13 @@ function asFunctions(p: Pipeline): Pipeline {
     aggregator: (event) => asFunction('aggregator', () => p.aggregator(event)),
     workerFailed: (event) => asFunction('workerFailed', () => p.workerFailed(event)),
   };
+}
+
+/** A copy of a published task carrying another model (each value + 0.5): its partial is a stray. */
+function forged(message: PublishedMessage): PublishedMessage {
+  const task = JSON.parse(message.message) as RoundTask;
+  const model = modelToBase64(decodeModel(new Uint8Array(Buffer.from(task.model!, 'base64'))).map((v) => v + 0.5));
+  return { ...message, id: `${message.id}-forged`, message: JSON.stringify({ ...task, model }) };
 }
 
 function toTable(data: TrainingData): Table {
