@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BspmlError } from '../../src/errors.js';
 import { readTable } from '../../src/data/sources/load.js';
 import { parquetPages, writeParquetTable } from '../helpers/parquet-pages.js';
+import { LONG, faultSeed } from '../helpers/fault-mode.js';
 
 /*
  * The fault-injection suite, data side (issue 20): a Parquet file of ours with one byte flipped
@@ -14,7 +15,6 @@ import { parquetPages, writeParquetTable } from '../helpers/parquet-pages.js';
  * page's body must always be refused. Fast by default; BSPML_FAULTS=long tries many more.
  */
 
-const LONG = process.env.BSPML_FAULTS === 'long';
 const RUNS = LONG ? 2000 : 60;
 
 let dir: string;
@@ -61,7 +61,7 @@ describe('corrupted Parquet pages', () => {
         if (outcome.refused) refused++;
         else expect(outcome.same, `flip at byte ${at} read back different values, silently`).toBe(true);
       }),
-      { numRuns: RUNS, seed: LONG ? undefined : 20_020 },
+      { numRuns: RUNS, seed: faultSeed(20_020) },
     );
     expect(refused).toBeGreaterThan(0);
   });

@@ -12,6 +12,7 @@ import { findRedisServer } from '../../src/emulators/redis-server.js';
 import { blobs } from '../helpers/data.js';
 import { FAULT_KINDS, FORGERIES, FaultyStore, NO_DISORDER, runDisturbed, type Disorder, type Fault } from '../helpers/faults.js';
 import { drive, harness } from '../helpers/protocol.js';
+import { LONG, faultSeed, faultStoreSelected } from '../helpers/fault-mode.js';
 
 /*
  * The fault-injection suite (issue 12). On every store: a crash before and after each store call of
@@ -27,7 +28,6 @@ import { drive, harness } from '../helpers/protocol.js';
  * more random combinations.
  */
 
-const LONG = process.env.BSPML_FAULTS === 'long';
 /** Random runs per store: fast / long. */
 const RANDOM_RUNS: Record<Backend, [number, number]> = { memory: [300, 5000], redis: [100, 1500], dynamodb: [8, 300], s3: [2, 150] };
 /**
@@ -154,7 +154,7 @@ const disorderArb: fc.Arbitrary<Disorder> = fc.record({
 
 const hasRedis = findRedisServer() !== undefined;
 
-describe.each(BACKENDS.filter((b) => b !== 'redis' || hasRedis))('fault injection on the %s store', (backend) => {
+describe.each(BACKENDS.filter((b) => (b !== 'redis' || hasRedis) && faultStoreSelected(b)))('fault injection on the %s store', (backend) => {
   let inner: StateStore;
 
   beforeAll(async () => {
@@ -195,7 +195,7 @@ describe.each(BACKENDS.filter((b) => b !== 'redis' || hasRedis))('fault injectio
         fc.asyncProperty(faultArb, disorderArb, async (fault, disorder) => {
           await disturbedRun(inner, fault, disorder, variant);
         }),
-        { numRuns: count, seed: LONG ? undefined : 12_012 },
+        { numRuns: count, seed: faultSeed(12_012) },
       );
     });
   }

@@ -12,6 +12,7 @@ import { blobs } from '../helpers/data.js';
 import { FAULT_KINDS, FORGERIES, FaultyStore, NO_DISORDER, type Disorder, type Fault } from '../helpers/faults.js';
 import { LingerScheduler, runDisturbedLingering } from '../helpers/faults-linger.js';
 import { drive, harness } from '../helpers/protocol.js';
+import { LONG, faultSeed, faultStoreSelected } from '../helpers/fault-mode.js';
 
 /*
  * The fault-injection suite for lingering workers (`sync: 'linger'`): as test/faults/faults.test.ts,
@@ -29,7 +30,6 @@ import { drive, harness } from '../helpers/protocol.js';
  * emulators (dynalite, s3rver: seconds a run here) included, and many more random runs.
  */
 
-const LONG = process.env.BSPML_FAULTS === 'long';
 /** Random runs per store: fast / long. A run on the emulators costs seconds here (dynalite, s3rver; polls included). */
 const RANDOM_RUNS: Record<Backend, [number, number]> = { memory: [40, 3000], redis: [10, 800], dynamodb: [0, 200], s3: [0, 100] };
 const FAST_INDICES: Record<Backend, number | 'all'> = { memory: 'all', redis: 6, dynamodb: 0, s3: 0 };
@@ -127,7 +127,7 @@ const disorderArb: fc.Arbitrary<Disorder> = fc.record({
 
 const hasRedis = findRedisServer() !== undefined;
 
-const STORES = BACKENDS.filter((b) => (b !== 'redis' || hasRedis) && (LONG || FAST_INDICES[b] !== 0));
+const STORES = BACKENDS.filter((b) => (b !== 'redis' || hasRedis) && (LONG || FAST_INDICES[b] !== 0) && faultStoreSelected(b));
 
 describe.each(STORES.flatMap((backend) => MODES.map((mode) => [backend, mode] as const)))('fault injection with lingering workers on the %s store, rounds aggregated %s', (backend, mode) => {
   let inner: StateStore;
@@ -170,7 +170,7 @@ describe.each(STORES.flatMap((backend) => MODES.map((mode) => [backend, mode] as
       fc.asyncProperty(faultArb, disorderArb, lagArb, async (fault, disorder, lag) => {
         await disturbedRun(inner, mode, fault, disorder, lag);
       }),
-      { numRuns: LONG ? long : fast, seed: LONG ? undefined : 18_002 },
+      { numRuns: LONG ? long : fast, seed: faultSeed(18_002) },
     );
   });
 });
