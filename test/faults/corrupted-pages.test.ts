@@ -66,6 +66,24 @@ describe('corrupted Parquet pages', () => {
     expect(refused).toBeGreaterThan(0);
   });
 
+  it('a flip in the footer that turns an offset into NaN is refused, with no stray rejection (found by CI\'s long step, seed 20261206)', async () => {
+    // Prepare: byte 60,310 of the 60,392-byte file, mask 80, made hyparquet ask for bytes NaN..NaN,
+    // a RangeError in a read nobody awaited (an unhandled rejection) before the fix.
+    expect(intact.byteLength).toBe(60_392);
+    const stray: unknown[] = [];
+    const onStray = (error: unknown) => stray.push(error);
+    process.on('unhandledRejection', onStray);
+
+    // Act
+    const outcome = await readFlipped(60_310, 80);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    process.off('unhandledRejection', onStray);
+
+    // Assess
+    expect(outcome.refused).toMatch(/the file is corrupted/);
+    expect(stray).toEqual([]);
+  });
+
   it('a flip inside any page body is always refused by its checksum', { timeout: LONG ? 600_000 : 60_000 }, async () => {
     for (const [i, body] of bodies.entries()) {
       for (const at of [body.start, (body.start + body.end) >> 1, body.end - 1]) {

@@ -114,15 +114,26 @@ export function crcCheckedFile(file: AsyncBuffer, metadata: FileMetaData, name: 
   const checked = new Set<number>();
   return {
     byteLength: file.byteLength,
-    async slice(start: number, end?: number) {
-      const buffer = await file.slice(start, end);
-      const stop = start + buffer.byteLength;
-      chunks.forEach((chunk, i) => {
-        if (checked.has(i) || chunk.start < start || chunk.end > stop) return;
-        verifyChunk(new Uint8Array(buffer, chunk.start - start, chunk.end - chunk.start), name, chunk.group, chunk.column);
-        checked.add(i);
-      });
-      return buffer;
+    slice(start: number, end?: number) {
+      const read = (async () => {
+        // A flipped byte in the footer can turn an offset into NaN or past the end: corruption, not a RangeError.
+        const bad = (n: number) => !Number.isSafeInteger(n) || n < 0 || n > file.byteLength;
+        if (bad(start) || (end !== undefined && (bad(end) || end < start))) {
+          throw new DataError(name, `the footer asks for bytes ${start}..${end ?? 'end'} of a ${file.byteLength}-byte file: the file is corrupted`);
+        }
+        const buffer = await file.slice(start, end);
+        const stop = start + buffer.byteLength;
+        chunks.forEach((chunk, i) => {
+          if (checked.has(i) || chunk.start < start || chunk.end > stop) return;
+          verifyChunk(new Uint8Array(buffer, chunk.start - start, chunk.end - chunk.start), name, chunk.group, chunk.column);
+          checked.add(i);
+        });
+        return buffer;
+      })();
+      // hyparquet may start reads it never awaits once another read has failed: the failure reaches
+      // whoever awaits this read, never the process as an unhandled rejection.
+      read.catch(() => undefined);
+      return read;
     },
   };
 }
