@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { deflateRawSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { PREDICT_BUNDLE_LIMIT, PREDICT_LOAD_TARGET_MS } from '../src/serve/bundle.js';
+import { ESM_REQUIRE_BANNER, LAMBDA_ESBUILD } from '../scripts/lambda-bundle.js';
 
 /*
  * The predict function's bundle, built as serverless-esbuild builds it (serverless.yml's esbuild
@@ -20,18 +21,7 @@ const runs = Number(process.argv[process.argv.indexOf('--runs') + 1] ?? 0) || 10
 const dir = await mkdtemp(join(tmpdir(), 'bspml-predict-bundle-'));
 try {
   const outfile = join(dir, 'handlers/predict.mjs');
-  await build({
-    entryPoints: [join(ROOT, 'handlers/predict.ts')],
-    outfile,
-    bundle: true,
-    minify: true,
-    keepNames: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node24',
-    banner: { js: "import { createRequire as __bspmlCreateRequire } from 'node:module'; const require = __bspmlCreateRequire(import.meta.url);" },
-    logLevel: 'warning',
-  });
+  await build({ ...LAMBDA_ESBUILD, banner: ESM_REQUIRE_BANNER, entryPoints: [join(ROOT, 'handlers/predict.ts')], outfile });
   const bytes = await readFile(outfile);
   const deflated = deflateRawSync(bytes, { level: 9 }).byteLength;
   await writeFile(join(dir, 'load.mjs'), "const t0 = performance.now(); await import('./handlers/predict.mjs'); const t1 = performance.now(); console.log(JSON.stringify({ node: process.versions.node, startMs: t0, loadMs: t1 - t0 }));\n");

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ESM_REQUIRE_BANNER, LAMBDA_ESBUILD } from '../../scripts/lambda-bundle.js';
 
 /*
  * The functions run on Lambda's nodejs24.x (serverless.yml), while development may stay on Node 20.
@@ -19,10 +20,9 @@ let dir: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'bspml-node24-'));
-  const common = { bundle: true, platform: 'node', format: 'esm', target: 'node24', minify: true, logLevel: 'warning' } as const;
-  const banner = { js: "import { createRequire as __r } from 'node:module'; const require = __r(import.meta.url);" };
-  await build({ ...common, entryPoints: [join(ROOT, 'src/inner/thread.ts')], outfile: join(dir, 'thread.mjs') });
-  await build({ ...common, banner, entryPoints: [join(ROOT, 'test/aws/fixtures/runtime-probe.ts')], outfile: join(dir, 'probe.mjs') });
+  // The thread entry as src/aws/thread-bundle.cjs builds it for the worker (without keepNames).
+  await build({ ...LAMBDA_ESBUILD, keepNames: false, entryPoints: [join(ROOT, 'src/inner/thread.ts')], outfile: join(dir, 'thread.mjs') });
+  await build({ ...LAMBDA_ESBUILD, banner: ESM_REQUIRE_BANNER, entryPoints: [join(ROOT, 'test/aws/fixtures/runtime-probe.ts')], outfile: join(dir, 'probe.mjs') });
 }, 60_000);
 
 afterAll(async () => {

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ESM_REQUIRE_BANNER, LAMBDA_ESBUILD } from '../../scripts/lambda-bundle.js';
 import { functionUrlEvent } from '../helpers/function-url.js';
 
 /*
@@ -19,19 +20,7 @@ let dir: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'bspml-predict24-'));
-  await build({
-    entryPoints: [join(ROOT, 'handlers/predict.ts')],
-    outfile: join(dir, 'handlers/predict.mjs'),
-    bundle: true,
-    minify: true,
-    keepNames: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node24',
-    banner: { js: "import { createRequire as __r } from 'node:module'; const require = __r(import.meta.url);" },
-    logLevel: 'warning',
-    metafile: true,
-  }).then(async (result) => {
+  await build({ ...LAMBDA_ESBUILD, banner: ESM_REQUIRE_BANNER, entryPoints: [join(ROOT, 'handlers/predict.ts')], outfile: join(dir, 'handlers/predict.mjs'), metafile: true }).then(async (result) => {
     // Only what predicting needs: no thread pool, kernels, stores, data formats, zod, nor the AWS SDK.
     const inputs = Object.keys(result.metafile.inputs);
     await writeFile(join(dir, 'inputs.json'), JSON.stringify(inputs));
