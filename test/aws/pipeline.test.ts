@@ -5,8 +5,6 @@ import { GetObjectCommand, ListObjectsCommand, PutObjectCommand, type S3Client }
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeBinary } from '../../src/data/formats/binary.js';
 import { formatCsv } from '../../src/data/formats/csv-write.js';
-import type { Table } from '../../src/data/table.js';
-import type { TrainingData } from '../../src/data/types.js';
 import { FileDatasetSource } from '../../src/data/sources/FileDatasetSource.js';
 import { LocalRuntime } from '../../src/runtime/LocalRuntime.js';
 import { MemoryStore } from '../../src/stores/MemoryStore.js';
@@ -17,7 +15,7 @@ import { nextS3Event } from '../helpers/aws-events.js';
 import { deliverAll, pipeline, type Pipeline } from '../helpers/aws-pipeline.js';
 import { runBspml, useTempDirs } from '../helpers/cli.js';
 import { captureLogs } from '../helpers/logs.js';
-import { blobs, separable } from '../helpers/data.js';
+import { blobs, separable, toTable } from '../helpers/data.js';
 
 /*
  * The deployed path end to end on emulators: an upload into s3rver triggers the start handler,
@@ -48,16 +46,6 @@ afterAll(async () => {
   await emulators?.close();
 });
 
-function toTable(data: TrainingData): Table {
-  if (!data.labels) return { columns: data.featureNames, rows: data.rows, cols: data.dims, values: data.features, hasHeader: true, firstLine: 2 };
-  const cols = data.dims + 1;
-  const values = new Float32Array(data.rows * cols);
-  for (let r = 0; r < data.rows; r++) {
-    values.set(data.features.subarray(r * data.dims, (r + 1) * data.dims), r * cols);
-    values[r * cols + data.dims] = data.labels[r]!;
-  }
-  return { columns: [...data.featureNames, 'label'], rows: data.rows, cols, values, hasHeader: true, firstLine: 2 };
-}
 
 async function upload(s3: S3Client, key: string, body: Uint8Array | string) {
   const event = nextS3Event(emulators.s3.server, key);

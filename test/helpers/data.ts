@@ -1,3 +1,4 @@
+import type { Table } from '../../src/data/table.js';
 import type { TrainingData } from '../../src/data/types.js';
 import { Rng } from '../../src/util/random.js';
 
@@ -53,4 +54,16 @@ export function noisy(rows: number, dims: number, seed: number, options: { first
     if (i % options.flipEvery === 0) labels[i] = 1 - labels[i]!;
   }
   return { ...base, features, labels };
+}
+
+/** A generated data set as the table a CSV or binary file of it holds (features, then `label` when it has labels). */
+export function toTable(data: TrainingData): Table {
+  if (!data.labels) return { columns: data.featureNames, rows: data.rows, cols: data.dims, values: data.features, hasHeader: true, firstLine: 2 };
+  const cols = data.dims + 1;
+  const values = new Float32Array(data.rows * cols);
+  for (let r = 0; r < data.rows; r++) {
+    values.set(data.features.subarray(r * data.dims, (r + 1) * data.dims), r * cols);
+    values[r * cols + data.dims] = data.labels[r]!;
+  }
+  return { columns: [...data.featureNames, 'label'], rows: data.rows, cols, values, hasHeader: true, firstLine: 2 };
 }

@@ -5,15 +5,13 @@ import { loadConfig } from '../../../src/aws/config.js';
 import { createWiring } from '../../../src/aws/wiring.js';
 import { formatCsv } from '../../../src/data/formats/csv-write.js';
 import { encodeBinary } from '../../../src/data/formats/binary.js';
-import type { Table } from '../../../src/data/table.js';
-import type { TrainingData } from '../../../src/data/types.js';
 import { enforceConditionalWrites } from '../../../src/emulators/s3-local.js';
 import { decodeModel, modelToBase64 } from '../../../src/protocol/codec.js';
 import type { RoundTask } from '../../../src/domain/job.js';
 import { CapturingLambda, localSqsClient, startAwsEmulators, type PublishedMessage } from '../aws-emulators.js';
 import { asyncFailureEvent, nextS3Event, snsEvent, sqsEvent } from '../aws-events.js';
 import { deliverAll, pipeline, type Pipeline } from '../aws-pipeline.js';
-import { blobs, separable } from '../data.js';
+import { blobs, separable, toTable } from '../data.js';
 import { asFunction, recordedCalls, startRecording, type RecordedCall } from './record.js';
 
 /*
@@ -249,13 +247,3 @@ function forged(message: PublishedMessage): PublishedMessage {
   return { ...message, id: `${message.id}-forged`, message: JSON.stringify({ ...task, model }) };
 }
 
-function toTable(data: TrainingData): Table {
-  if (!data.labels) return { columns: data.featureNames, rows: data.rows, cols: data.dims, values: data.features, hasHeader: true, firstLine: 2 };
-  const cols = data.dims + 1;
-  const values = new Float32Array(data.rows * cols);
-  for (let r = 0; r < data.rows; r++) {
-    values.set(data.features.subarray(r * data.dims, (r + 1) * data.dims), r * cols);
-    values[r * cols + data.dims] = data.labels[r]!;
-  }
-  return { columns: [...data.featureNames, 'label'], rows: data.rows, cols, values, hasHeader: true, firstLine: 2 };
-}
