@@ -4,6 +4,7 @@ import { createRecoverHandler } from '../../handlers/recover.js';
 import { deliverAll } from '../helpers/aws-pipeline.js';
 import { HEALTHY, stackWithHealthyJob } from '../helpers/healthy-stack.js';
 import { captureLogs } from '../helpers/logs.js';
+import { LONG } from '../helpers/fault-mode.js';
 
 /*
  * A fuzz of every handler with malformed events (issue 12): whatever arrives, a handler resolves
@@ -12,7 +13,7 @@ import { captureLogs } from '../helpers/logs.js';
  * BSPML_FAULTS=long runs many more events.
  */
 
-const RUNS = process.env.BSPML_FAULTS === 'long' ? 2000 : 60;
+const RUNS = LONG ? 2000 : 60;
 
 captureLogs();
 const stack = stackWithHealthyJob();

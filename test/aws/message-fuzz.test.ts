@@ -4,6 +4,7 @@ import { snsEvent, sqsEventOf } from '../helpers/aws-events.js';
 import { deliverAll } from '../helpers/aws-pipeline.js';
 import { HEALTHY, stackWithHealthyJob } from '../helpers/healthy-stack.js';
 import { captureLogs } from '../helpers/logs.js';
+import { LONG } from '../helpers/fault-mode.js';
 
 /*
  * A fuzz of the worker and aggregator handlers with malformed messages in well-formed SNS and SQS
@@ -12,7 +13,7 @@ import { captureLogs } from '../helpers/logs.js';
  * are issue 12 defect 16, the handlers' own validation.) BSPML_FAULTS=long runs many more.
  */
 
-const RUNS = process.env.BSPML_FAULTS === 'long' ? 2000 : 80;
+const RUNS = LONG ? 2000 : 80;
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:rounds';
 
 captureLogs();

@@ -10,6 +10,7 @@ import { findRedisServer, startRedisServer } from '../../src/emulators/redis-ser
 import { enforceConditionalWrites } from '../../src/emulators/s3-local.js';
 import { blobs } from '../helpers/data.js';
 import { startStallProxy, type StallProxy } from '../helpers/stall-proxy.js';
+import { LONG } from '../helpers/fault-mode.js';
 
 /*
  * The fault-injection suite, a store that stops answering mid-job (issue 20 defect 4): a TCP proxy
@@ -21,7 +22,6 @@ import { startStallProxy, type StallProxy } from '../helpers/stall-proxy.js';
  * Fast: two stall points per store; BSPML_FAULTS=long: every store call kind in rounds 0–2.
  */
 
-const LONG = process.env.BSPML_FAULTS === 'long';
 const TIMEOUT_MS = 1000;
 /** At most this many request timeouts from the stall to the error (3 attempts of one request, their back-off, slack for a loaded machine). */
 const BOUND_TIMEOUTS = 10;
