@@ -26,7 +26,7 @@ const timed = process.env.BSPML_TIMED_TESTS === '1';
 describe('the local profile against bspml train on this machine', () => {
   it('runs both sides for 1×1, 1×2 and 4×1; the prediction halves compute with two threads', async () => {
     // Act
-    const { cases } = await holdLocal({ rows: 20_000, dims: 16, k: 16, rounds: 3, cases: [[1, 1], [1, 2], [4, 1]] });
+    const { cases } = await holdLocal({ rows: 200_000, dims: 16, k: 16, rounds: 3, cases: [[1, 1], [1, 2], [4, 1]] });
 
     // Assess
     expect(cases.map((c) => [c.workers, c.threads])).toEqual([[1, 1], [1, 2], [4, 1]]);
