@@ -95,8 +95,8 @@ export interface SlopeCheck {
 
 /**
  * The local profile held against `bspml train` as a user would measure it: generate blobs, run
- * `bspml train kmeans` for a few rounds and for many (tol 0, so that both run the rounds asked
- * for), take the slope of the processes' wall times; run `bspml simulate --profile local` with the
+ * `bspml train kmeans` for a few rounds and for many (one blob and tol 0, so that both run the
+ * rounds asked for, checked in the model file), take the slope of the processes' wall times; run `bspml simulate --profile local` with the
  * same rounds (its defaults are train's), the second with the first's calibration, and take the
  * slope of the simulated wall times. `cli` is the command that runs bspml (e.g. node with tsx).
  */
@@ -114,9 +114,18 @@ export async function slopeAgainstTrain(options: { rows: number; dims: number; k
       child.on('exit', (code) => (code === 0 ? resolve(performance.now() - began) : reject(new Error(`bspml ${args.join(' ')} exited ${code}: ${err.slice(-500)}`))));
     });
   const data = join(options.dir, 'blobs.bin');
-  await run(['gen', 'blobs', '--rows', String(options.rows), '--dims', String(options.dims), '--centers', String(options.k), '--seed', '5', '--out', data]);
+  // One Gaussian, not k of them: on k separated blobs Lloyd's assignments settle in a handful of
+  // rounds and a run stops there whatever --max-rounds says (tol 0 still stops when nothing moves),
+  // so a 5-round and a 45-round run took the same time and the slope was noise. Sixteen centres in
+  // one blob keep moving for hundreds of rounds.
+  await run(['gen', 'blobs', '--rows', String(options.rows), '--dims', String(options.dims), '--centers', '1', '--seed', '5', '--out', data]);
   const trainMs: number[] = [];
-  for (const r of options.rounds) trainMs.push(await run(['train', 'kmeans', '--data', data, '--k', String(options.k), '--max-rounds', String(r), '--tol', '0', '--no-progress', '--quiet']));
+  for (const r of options.rounds) {
+    const model = join(options.dir, `model-${r}.json`);
+    trainMs.push(await run(['train', 'kmeans', '--data', data, '--k', String(options.k), '--max-rounds', String(r), '--tol', '0', '--no-progress', '--quiet', '--out', model]));
+    const ran = (JSON.parse(await readFile(model, 'utf8')) as { rounds: number }).rounds;
+    if (ran !== r) throw new Error(`bspml train kmeans stopped after ${ran} rounds of ${r}: the slope would not be a per-round time`);
+  }
   const sims: { wallSeconds: number; roundSeconds: { p50: number } }[] = [];
   const first = join(options.dir, 'sim-short.json');
   for (const [i, r] of options.rounds.entries()) {
