@@ -38,6 +38,14 @@ interface Sleeper {
   done: () => Promise<unknown>;
 }
 
+/**
+ * The running coroutine: its scheduler, and its end for whoever parks it. One storage for every
+ * scheduler: an AsyncLocalStorage stays enabled once run, and Node copies every enabled storage into
+ * each new promise, so one per run (thousands in the long mode) made each promise cost in
+ * proportion to the runs before it (the long mode's memory part ran past 90 minutes).
+ */
+const current = new AsyncLocalStorage<{ scheduler: LingerScheduler; done: () => Promise<unknown> }>();
+
 /** The virtual clock and the cooperative scheduler of a run. */
 export class LingerScheduler {
   time = 1_000_000;
@@ -45,26 +53,24 @@ export class LingerScheduler {
   /** Coroutines stopped at a store call, ready to go on. */
   readonly ready: Sleeper[] = [];
   private parked?: () => void;
-  /** The running coroutine's end, for whoever parks it. */
-  private readonly current = new AsyncLocalStorage<() => Promise<unknown>>();
 
   now = (): number => this.time;
 
   sleep = (ms: number): Promise<void> => this.park(this.sleeping, this.time + ms);
 
   /** FaultyStore's gate: a coroutine stops before each store call (nothing else does). */
-  gate = (): Promise<void> => (this.current.getStore() ? this.park(this.ready, this.time) : Promise.resolve());
+  gate = (): Promise<void> => (current.getStore()?.scheduler === this ? this.park(this.ready, this.time) : Promise.resolve());
 
   /** Runs `fn` as a coroutine. */
   coroutine<T>(fn: () => Promise<T>): Promise<T> {
     let ended: Promise<unknown> = Promise.resolve();
-    const running = this.current.run(() => ended, fn);
+    const running = current.run({ scheduler: this, done: () => ended }, fn);
     ended = running.catch(() => undefined);
     return running;
   }
 
   private park(list: Sleeper[], wakeAt: number): Promise<void> {
-    const done = this.current.getStore()!;
+    const done = current.getStore()!.done;
     return new Promise<void>((wake) => {
       list.push({ wakeAt, wake, done });
       this.parked?.();
