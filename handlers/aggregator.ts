@@ -121,9 +121,9 @@ async function direct(w: AwsWiring, event: { source: string }): Promise<SQSBatch
   return none;
 }
 
-/** Aggregates one completion, logs and counts its outcome, and writes the model of a finished job. */
+/** Aggregates one completion (which writes a finishing job's model file first), logs and counts its outcome. */
 async function aggregateOne(w: AwsWiring, message: CompletionMessage): Promise<void> {
-  await reportAggregation(w, message, await aggregate(w.deps, message));
+  reportAggregation(message, await aggregate(w.deps, message));
 }
 
 async function completion(w: AwsWiring, raw: unknown): Promise<void> {

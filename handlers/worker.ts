@@ -41,7 +41,7 @@ export function createWorkerHandler(wiring: () => AwsWiring) {
         memoryMb: containerMemoryMb(),
         remainingMs: context ? () => context.getRemainingTimeInMillis() : undefined,
         inline: true,
-        onAggregated: (message, outcome) => reportAggregation(w, message, outcome, 'worker'),
+        onAggregated: (message, outcome) => reportAggregation(message, outcome, 'worker'),
         onRound: (done, outcome) => {
           if (outcome.status === 'rejected') {
             log('error', 'task-rejected', { jobId: done.jobId, round: done.round, shard: done.shard, reason: outcome.reason });

@@ -18,6 +18,7 @@ import { SnsFanout, type SnsLike } from './SnsFanout.js';
 import { awsClientTimeouts, redisTimeouts } from '../util/clients.js';
 import { SqsCompletion, type SqsLike } from './SqsCompletion.js';
 import { SqsDelayed } from './SqsDelayed.js';
+import { S3ModelFiles } from './S3ModelFiles.js';
 
 /**
  * Everything a handler needs, built once per container (module scope outlives an invocation on a
@@ -76,10 +77,12 @@ export function createWiring(config: AwsConfig, overrides: WiringOverrides = {})
   const lazyDelayed = backupQueueUrl
     ? { send: (check: Parameters<SqsDelayed['send']>[0], delayMs: number) => (delayed ??= new SqsDelayed(overrides.sqs ?? sqsClient(config), backupQueueUrl)).send(check, delayMs) }
     : undefined;
+  // A finished job's model file, written by the aggregation before the job is marked SUCCEEDED.
+  const modelFiles = new S3ModelFiles(s3, () => required(config.bucket, 'BSPML_BUCKET'), { dataPrefix: config.dataPrefix, modelPrefix: config.modelPrefix });
   let container: WorkerContainer | undefined;
   return {
     config,
-    deps: { store, datasets, fanout: lazyFanout, completion: lazyCompletion, limits: { maxWorkerRounds: config.maxWorkerRounds }, ...(lazyDelayed ? { delayed: lazyDelayed } : {}) },
+    deps: { store, datasets, fanout: lazyFanout, completion: lazyCompletion, modelFiles, limits: { maxWorkerRounds: config.maxWorkerRounds }, ...(lazyDelayed ? { delayed: lazyDelayed } : {}) },
     store,
     dynamodb,
     datasets,

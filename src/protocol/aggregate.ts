@@ -31,7 +31,7 @@ export type AggregateOutcome =
  * aggregated into the job once. The preparation round (round 0) merges summaries instead and
  * initialises the model (see prepare.ts).
  */
-export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now' | 'limits' | 'delayed'> & Partial<Pick<ProtocolDeps, 'datasets'>>, message: CompletionMessage): Promise<AggregateOutcome> {
+export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now' | 'limits' | 'delayed'> & Partial<Pick<ProtocolDeps, 'datasets' | 'modelFiles'>>, message: CompletionMessage): Promise<AggregateOutcome> {
   const { store } = deps;
   const job = await store.getJob(message.jobId);
   if (!job) return { status: 'ignored', reason: `job ${message.jobId} does not exist` };
@@ -125,7 +125,7 @@ async function rerunStrays(deps: Pick<ProtocolDeps, 'store' | 'fanout'>, job: Jo
 
 /** A training round whose partials are all in: update the model, record the round, then finish or advance. */
 async function aggregateTraining(
-  deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now' | 'limits' | 'delayed'> & Partial<Pick<ProtocolDeps, 'datasets'>>,
+  deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now' | 'limits' | 'delayed'> & Partial<Pick<ProtocolDeps, 'datasets' | 'modelFiles'>>,
   job: JobRecord,
   algorithm: Algorithm,
   shape: Shape,
@@ -186,6 +186,10 @@ async function aggregateTraining(
       }
       if (validation) result = { ...result, validation: validation as HeldOutFigures };
     }
+    // The model file first: a job is never SUCCEEDED without it. If the write fails, this throws and
+    // the job stays RUNNING at this round, all its shards arrived: the completion's redelivery (or
+    // the inline aggregation's fallback send, or the recovery sweep's re-send) aggregates it again.
+    await deps.modelFiles?.write({ ...job, status: 'SUCCEEDED', result, costUsd: guard.costUsd });
     if (await store.updateJob(job.jobId, { round: job.round, status: 'RUNNING' }, { status: 'SUCCEEDED', result, costUsd: guard.costUsd })) {
       await endLingering(store, job);
       await clearFinished(store, job);

@@ -4,6 +4,7 @@ import type { Fanout } from '../ports/Fanout.js';
 import type { StateStore } from '../ports/StateStore.js';
 import type { Limits } from './costGuard.js';
 import type { DelayedChannel } from '../ports/DelayedChannel.js';
+import type { ModelFiles } from '../ports/ModelFiles.js';
 
 /** The ports the protocol runs over; Lambda handlers and the local runtime wire them differently. */
 export interface ProtocolDeps {
@@ -15,6 +16,8 @@ export interface ProtocolDeps {
   limits?: Partial<Limits>;
   /** Backup tasks for stragglers (stragglers.ts): the channel that brings a round's delayed check; absent, none. */
   delayed?: DelayedChannel;
+  /** A finished job's model file, written before the job is marked SUCCEEDED (AWS); absent, none (a local run writes `--out` itself). */
+  modelFiles?: ModelFiles;
   /** Epoch milliseconds; tests may pin it. */
   now?: () => number;
   /** Waits (a lingering worker between polls); the simulator passes its virtual clock's. Default: a timer. */

@@ -46,8 +46,8 @@ export interface LingerOptions {
   inline?: boolean;
   /**
    * Called with each inline aggregation's outcome (the local runtime reports rounds with it; on AWS
-   * the worker logs it and writes a finished job's model file). If it throws, the completion is sent
-   * to the aggregator as if the aggregation had failed.
+   * the worker logs it: the aggregation itself wrote a finished job's model file, before marking it
+   * SUCCEEDED). If it throws, the completion is sent to the aggregator as if the aggregation had failed.
    */
   onAggregated?: (message: CompletionMessage, outcome: AggregateOutcome) => void | Promise<void>;
 }
@@ -138,7 +138,10 @@ function inlineCompletion(deps: LingerDeps, container: Container, options: Linge
     } catch {
       // The aggregator function (through the queue or an Invoke), or the recovery sweep, completes
       // it: a round half aggregated here is aggregated again there (the advance is a conditional
-      // write), and a finished job whose model file was not written here finds it written there.
+      // write). A last round whose model file could not be written here is still RUNNING (the file
+      // comes before SUCCEEDED), so it is aggregated again there too. If this send fails as well,
+      // the invocation fails: Lambda retries its task, whose filling arrival sends the completion
+      // again, and past the retries the sweep re-sends it for the round that is still RUNNING.
       await deps.completion.send(message);
     }
   };

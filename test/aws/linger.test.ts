@@ -272,6 +272,47 @@ describe('lingering workers on the emulated stack', () => {
     expect(await modelOf(jobId)).toEqual(reference.result);
   });
 
+  it('a finished job is never SUCCEEDED without its model file: the write and its fallback send both fail, the job stays RUNNING, the sweep completes it', async () => {
+    // Prepare: S3 refuses this job's model file, and the workers' completions cannot be sent (the
+    // aggregator's Invoke or queue is down), so the inline aggregation that ends the job can neither
+    // write the file nor hand the round to the aggregator function.
+    const jobId = 'linger-no-model-file-1';
+    const s3 = p.wiring.s3 as unknown as { send: (command: unknown, ...rest: unknown[]) => Promise<unknown> };
+    const send = s3.send;
+    const refused: string[] = [];
+    s3.send = function (this: unknown, command: unknown, ...rest: unknown[]) {
+      if (command instanceof PutObjectCommand && command.input.Key?.includes(`/${jobId}.json`)) {
+        refused.push(command.input.Key);
+        return Promise.reject(new Error('ServiceUnavailable: S3 is down'));
+      }
+      return send.call(this, command, ...rest);
+    };
+    const completion = { send: async () => Promise.reject(new Error('the aggregator cannot be reached')) };
+    const worker = createWorkerHandler(() => ({ ...p.wiring, deps: { ...p.wiring.deps, completion } }));
+    const sweep = createRecoverHandler(() => p.wiring, () => Date.now() + 3_600_000);
+
+    // Act: the job's last round fails to finish; S3 comes back; the sweep re-sends its completion.
+    let first, ended;
+    try {
+      await p.start({ spec: specOf(500), jobId });
+      first = await deliverConcurrently(p, emulators.queueUrl, { worker, context: fresh });
+      ended = await p.wiring.store.getJob(jobId);
+    } finally {
+      s3.send = send;
+    }
+    const swept = (await sweep()).filter((r) => r.jobId === jobId);
+    await deliverConcurrently(p, emulators.queueUrl, { context: fresh });
+
+    // Assess: refused, the job was not SUCCEEDED (before the fix it was, with no file, and the sweep never looked at it again).
+    expect(refused.length).toBeGreaterThan(0);
+    expect(first.workerErrors).toHaveLength(1);
+    expect(ended).toMatchObject({ status: 'RUNNING', round: reference.result.rounds });
+    expect(swept).toEqual([{ jobId, action: 'completion-resent' }]);
+    expect(await p.wiring.store.getJob(jobId)).toMatchObject({ status: 'SUCCEEDED' });
+    expect(await modelOf(jobId)).toEqual(reference.result);
+    expect(logs.events('model-written').filter((e) => e.jobId === jobId)).toHaveLength(1);
+  });
+
   it('stops lingering well before the function times out: with less time left than the margin, no claim is made', async () => {
     // Prepare: every invocation has only the margin plus a second left.
     const before = p.sns.calls.length;
