@@ -10,7 +10,7 @@ import { BACKENDS, openStore, type Backend } from '../../src/emulators/open.js';
 import { MemoryStore } from '../../src/stores/MemoryStore.js';
 import { findRedisServer } from '../../src/emulators/redis-server.js';
 import { blobs } from '../helpers/data.js';
-import { FAULT_KINDS, FORGERIES, FaultyStore, NO_DISORDER, runDisturbed, type Disorder, type Fault } from '../helpers/faults.js';
+import { FAULT_KINDS, FORGERIES, FaultyModelFiles, FaultyStore, NO_DISORDER, runDisturbed, type Disorder, type Fault } from '../helpers/faults.js';
 import { drive, harness } from '../helpers/protocol.js';
 import { LONG, faultSeed, faultStoreSelected } from '../helpers/fault-mode.js';
 
@@ -57,6 +57,7 @@ const clean = {} as Record<Variant, { result: ModelResult; model: Buffer; calls:
 let runs = 0;
 let fired = 0;
 let backups = 0;
+const refused = { sends: 0, files: 0 };
 const LABELS: Record<string, string> = { flat: 'flat merge', tree: 'tree merge', backup: 'tree merge with backup tasks' };
 
 beforeAll(async () => {
@@ -78,14 +79,15 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await container?.close();
-  console.log(`fault-injection suite: ${runs} runs, ${fired} with a fault that fired, ${backups} backup checks that re-published stragglers, reference jobs ${clean.flat?.calls} (flat), ${clean.tree?.calls} (tree), ${clean.backup?.calls} (tree with backup checks) store calls (${LONG ? 'long' : 'fast'} mode)`);
+  console.log(`fault-injection suite: ${runs} runs, ${fired} with a fault that fired, ${backups} backup checks that re-published stragglers, ${refused.sends} completion sends and ${refused.files} model file writes refused, reference jobs ${clean.flat?.calls} (flat), ${clean.tree?.calls} (tree), ${clean.backup?.calls} (tree with backup checks) store calls (${LONG ? 'long' : 'fast'} mode)`);
 });
 
 /** One disturbed run of the job on `inner`; asserts it ends with the clean model. */
 async function disturbedRun(inner: StateStore, fault: Fault | undefined, disorder: Disorder, variant: Variant = 'flat'): Promise<FaultyStore> {
   runs++;
   const store = new FaultyStore(inner);
-  const h = harness(store, datasets, { backups: WITH_BACKUPS.has(variant) });
+  const files = new FaultyModelFiles(disorder.modelFileFails);
+  const h = harness(store, datasets, { backups: WITH_BACKUPS.has(variant), modelFiles: files });
   const jobId = `faults-${runs}-${Math.floor(Math.random() * 1e9)}`;
   await startJob(h.deps, { jobId, spec: VARIANTS[variant] });
   store.fault = fault;
@@ -94,6 +96,7 @@ async function disturbedRun(inner: StateStore, fault: Fault | undefined, disorde
 
   const log = await runDisturbed(h, container, jobId, disorder);
   backups += log.backups;
+  refused.sends += log.sendsFailed;
   // With no message lost, redelivery alone must finish the job: a sweep would be a stall (15 minutes on AWS).
   if (disorder.drop.length === 0) expect(log.sweeps, `${what}: recovery sweeps needed (${store.fired ?? 'no fault fired'})`).toBe(0);
 
@@ -103,6 +106,9 @@ async function disturbedRun(inner: StateStore, fault: Fault | undefined, disorde
   expect(job!.result, what).toEqual(clean[variant].result);
   const model = Buffer.from((await store.getModel(jobId, job!.round + 1))!);
   expect(model.equals(clean[variant].model), `${what}: final model bytes`).toBe(true);
+  // Never SUCCEEDED without its model file: written (before the job was marked) with the job's result.
+  expect(files.written.get(jobId)?.result, `${what}: the model file (${files.refused} write(s) refused)`).toEqual(clean[variant].result);
+  refused.files += files.refused;
   if (store.fired) fired++;
 
   // Nothing left behind (issue 20): whatever died where, no round of the finished job keeps a
@@ -150,6 +156,10 @@ const disorderArb: fc.Arbitrary<Disorder> = fc.record({
   forge: fc.option(fc.record({ step: fc.nat(25), kind: fc.constantFrom(...FORGERIES) }), { nil: undefined }),
   // Completions aggregated twice at once: the invoke trigger has no FIFO queue to serialise them.
   concurrent: fc.array(fc.nat(40), { maxLength: 3 }),
+  // A lost Invoke: a completion send refused (its worker fails, and Lambda retries its task).
+  sendFails: fc.array(fc.integer({ min: 1, max: 6 }), { maxLength: 2 }),
+  // The finished job's model file refused, once or twice (S3 down): the job must not be SUCCEEDED without it.
+  modelFileFails: fc.constantFrom<number[]>([], [1], [1, 2], [2]),
 });
 
 const hasRedis = findRedisServer() !== undefined;
@@ -189,7 +199,7 @@ describe.each(BACKENDS.filter((b) => (b !== 'redis' || hasRedis) && faultStoreSe
     const [fast, long] = RANDOM_RUNS[backend];
     // The added variants get half the runs in the fast mode (their jobs make more calls).
     const count = LONG ? long : variant !== 'flat' ? Math.max(2, Math.round(fast / 2)) : fast;
-    it(`${LABELS[variant]}: ${count} random combinations of one fault with duplicated, reordered, dropped, late, forged and concurrently aggregated messages`, { timeout: LONG ? 3_600_000 : 60_000 }, async () => {
+    it(`${LABELS[variant]}: ${count} random combinations of one fault with duplicated, reordered, dropped, late, forged and concurrently aggregated messages, refused sends and model files`, { timeout: LONG ? 3_600_000 : 60_000 }, async () => {
       const faultArb = fc.option(fc.record({ at: fc.integer({ min: 1, max: clean[variant].calls + 10 }), kind: fc.constantFrom(...FAULT_KINDS) }), { nil: undefined });
       await fc.assert(
         fc.asyncProperty(faultArb, disorderArb, async (fault, disorder) => {

@@ -3,9 +3,11 @@ import type { WorkerContainer } from '../../src/inner/WorkerContainer.js';
 import { aggregate } from '../../src/protocol/aggregate.js';
 import { runLingering } from '../../src/protocol/linger.js';
 import { recoverJob } from '../../src/protocol/recover.js';
+import { checkStragglers } from '../../src/protocol/stragglers.js';
+import type { BackupCheck } from '../../src/ports/DelayedChannel.js';
 import type { CompletionMessage, RoundTask } from '../../src/domain/job.js';
 import { Rng } from '../../src/util/random.js';
-import { Crash, FaultyStore, forge, type Disorder } from './faults.js';
+import { Crash, FaultyStore, forge, redelivered, type Disorder } from './faults.js';
 import type { Harness } from './protocol.js';
 
 /*
@@ -28,9 +30,13 @@ export interface LingerRunLog {
   lingerersKilled: number;
   /** Rounds computed by workers that waited for them. */
   lingeredRounds: number;
+  /** Backup checks that re-published stragglers. */
+  backups: number;
+  /** Completion sends (the queue's SendMessage or the aggregator's Invoke) that failed. */
+  sendsFailed: number;
 }
 
-type Message = { task: RoundTask } | { completion: CompletionMessage };
+type Message = { task: RoundTask } | { completion: CompletionMessage } | { check: BackupCheck };
 interface Sleeper {
   wakeAt: number;
   wake: () => void;
@@ -49,6 +55,12 @@ const current = new AsyncLocalStorage<{ scheduler: LingerScheduler; done: () => 
 /** The virtual clock and the cooperative scheduler of a run. */
 export class LingerScheduler {
   time = 1_000_000;
+  /**
+   * Virtual milliseconds each store call of a coroutine takes (0: time moves only when a sleeper is
+   * woken). Set, rounds take time, so claims lapse while other workers compute and aggregate, and
+   * polls back off as on a real store.
+   */
+  tickMs = 0;
   readonly sleeping: Sleeper[] = [];
   /** Coroutines stopped at a store call, ready to go on. */
   readonly ready: Sleeper[] = [];
@@ -59,7 +71,11 @@ export class LingerScheduler {
   sleep = (ms: number): Promise<void> => this.park(this.sleeping, this.time + ms);
 
   /** FaultyStore's gate: a coroutine stops before each store call (nothing else does). */
-  gate = (): Promise<void> => (current.getStore()?.scheduler === this ? this.park(this.ready, this.time) : Promise.resolve());
+  gate = (): Promise<void> => {
+    if (current.getStore()?.scheduler !== this) return Promise.resolve();
+    this.time += this.tickMs;
+    return this.park(this.ready, this.time);
+  };
 
   /** Runs `fn` as a coroutine. */
   coroutine<T>(fn: () => Promise<T>): Promise<T> {
@@ -118,9 +134,23 @@ export async function runDisturbedLingering(
 ): Promise<LingerRunLog> {
   const rng = disorder.orderSeed === 0 ? undefined : new Rng(disorder.orderSeed);
   const history: Message[] = [];
-  const log: LingerRunLog = { steps: 0, sweeps: 0, crashes: 0, lingerersKilled: 0, lingeredRounds: 0 };
-  const queue = (m: Message) => ('task' in m ? h.fanout.pending.push(m.task) : h.completion.pending.push(m.completion));
-  const deps = { ...h.deps, now: scheduler.now, sleep: scheduler.sleep };
+  const log: LingerRunLog = { steps: 0, sweeps: 0, crashes: 0, lingerersKilled: 0, lingeredRounds: 0, backups: 0, sendsFailed: 0 };
+  const checks = h.delayed?.pending ?? [];
+  const queue = (m: Message) => ('task' in m ? h.fanout.pending.push(m.task) : 'completion' in m ? h.completion.pending.push(m.completion) : checks.push(m.check));
+  scheduler.tickMs = disorder.tickMs ?? 0;
+  // A lost Invoke (or SendMessage): the chosen completion sends fail; the invocation that made one
+  // dies with the error (Lambda retries its event), as the worker and aggregator handlers throw it.
+  let sends = 0;
+  const completion = {
+    send: async (message: CompletionMessage) => {
+      if (disorder.sendFails?.includes(++sends)) {
+        log.sendsFailed++;
+        throw new Crash(`completion send ${sends} failed (round ${message.round})`);
+      }
+      await h.completion.send(message);
+    },
+  };
+  const deps = { ...h.deps, completion, now: scheduler.now, sleep: scheduler.sleep };
   if (h.store instanceof FaultyStore) h.store.gate = scheduler.gate;
 
   const invoke = async (task: RoundTask): Promise<void> => {
@@ -129,11 +159,25 @@ export async function runDisturbedLingering(
       const run = await scheduler.coroutine(() => runLingering(mortal(deps), container, task, { memoryMb: 1024, inline, onRound: () => void rounds++ }));
       log.lingeredRounds += run.handed;
     } catch (error) {
-      if (!(error instanceof Crash)) throw error;
+      if (!redelivered(error)) throw error;
       log.crashes++;
       if (rounds > 0) log.lingerersKilled++;
       queue({ task });
     }
+  };
+  /** A completion or a backup check, run by the aggregator function (its clock `aggregatorLagMs` behind); a crash redelivers it. */
+  const aggregator = (message: Exclude<Message, { task: RoundTask }>): Promise<void> => {
+    const at = { ...deps, now: () => scheduler.time - aggregatorLagMs };
+    return scheduler
+      .coroutine(async () => {
+        if ('completion' in message) await aggregate(at, message.completion);
+        else if ((await checkStragglers(at, message.check)).action === 'backups') log.backups++;
+      })
+      .catch((error: unknown) => {
+        if (!redelivered(error)) throw error;
+        log.crashes++;
+        queue(message);
+      });
   };
 
   let failure: unknown;
@@ -147,7 +191,8 @@ export async function runDisturbedLingering(
 
     const messages = h.fanout.pending.length + h.completion.pending.length;
     const ready = scheduler.ready.length;
-    const total = ready + messages + scheduler.sleeping.length;
+    const sleeping = scheduler.sleeping.length;
+    const total = ready + messages + sleeping + checks.length;
     if (total === 0) {
       const job = await (h.store instanceof FaultyStore ? h.store.inner : h.store).getJob(jobId);
       if (job && (job.status === 'SUCCEEDED' || job.status === 'FAILED')) return log;
@@ -155,15 +200,15 @@ export async function runDisturbedLingering(
       // The scheduled sweep comes minutes after a round stops moving: every claim has lapsed by then.
       scheduler.time += 5 * 60_000;
       await recoverJob(deps, jobId).catch((error: unknown) => {
-        if (!(error instanceof Crash)) throw error;
+        if (!redelivered(error)) throw error;
       });
       continue;
     }
     log.steps++;
     // In order: the coroutine stopped at a store call goes on, then messages (tasks, then
-    // completions), then the earliest sleeper.
+    // completions), then the earliest sleeper, then backup checks (in order, nothing is late).
     let pick = rng ? rng.int(total) : 0;
-    if (pick < ready || pick >= ready + messages) {
+    if (pick < ready || (pick >= ready + messages && pick < ready + messages + sleeping)) {
       const next = pick < ready ? scheduler.takeReady(pick) : scheduler.takeSleeper(pick - ready - messages);
       await scheduler.runUntilParked(async () => {
         next.wake();
@@ -171,28 +216,17 @@ export async function runDisturbedLingering(
       });
       continue;
     }
-    pick -= ready;
     const message: Message =
-      pick < h.fanout.pending.length ? { task: h.fanout.pending.splice(pick, 1)[0]! } : { completion: h.completion.pending.splice(pick - h.fanout.pending.length, 1)[0]! };
+      pick >= ready + messages
+        ? { check: checks.splice(pick - ready - messages - sleeping, 1)[0]! }
+        : (pick -= ready) < h.fanout.pending.length
+          ? { task: h.fanout.pending.splice(pick, 1)[0]! }
+          : { completion: h.completion.pending.splice(pick - h.fanout.pending.length, 1)[0]! };
     history.push(copy(message));
     if (disorder.drop.includes(step)) continue;
     if (disorder.duplicate.includes(step)) queue(copy(message));
-    if ('task' in message) {
-      await scheduler.runUntilParked(() => guard(invoke(message.task)));
-    } else {
-      await scheduler.runUntilParked(() =>
-        guard(
-          scheduler.coroutine(() => aggregate({ ...deps, now: () => scheduler.time - aggregatorLagMs }, message.completion)).then(
-            () => undefined,
-            (error: unknown) => {
-              if (!(error instanceof Crash)) throw error;
-              log.crashes++;
-              queue(message);
-            },
-          ),
-        ),
-      );
-    }
+    if ('task' in message) await scheduler.runUntilParked(() => guard(invoke(message.task)));
+    else await scheduler.runUntilParked(() => guard(aggregator(message)));
   }
 }
 

@@ -6,6 +6,7 @@ import { recoverJob } from '../../src/protocol/recover.js';
 import { runWorker } from '../../src/protocol/runWorker.js';
 import { checkStragglers } from '../../src/protocol/stragglers.js';
 import { type BackupCheck } from '../../src/ports/DelayedChannel.js';
+import type { ModelFiles } from '../../src/ports/ModelFiles.js';
 import type { CompletionMessage, JobPatch, JobRecord, JobStatus, RoundMetrics, RoundTask } from '../../src/domain/job.js';
 import { Rng } from '../../src/util/random.js';
 import type { Harness } from './protocol.js';
@@ -21,6 +22,37 @@ import type { Harness } from './protocol.js';
 
 /** A process dying at a chosen point: the driver redelivers the message, as Lambda or SQS would. */
 export class Crash extends Error {}
+
+/**
+ * A service outside the store refusing a call (S3 down for the model file): the call throws, the
+ * invocation goes on to whatever its code does with the error (the inline aggregation's fallback
+ * send), and if the invocation fails with it, its event is redelivered. Unlike a Crash, nothing dies.
+ */
+export class Refused extends Error {}
+
+/** Whether an invocation that failed with `error` is redelivered (a crash, or a refusal it did not handle); anything else is a defect. */
+export function redelivered(error: unknown): boolean {
+  return error instanceof Crash || error instanceof Refused;
+}
+
+/**
+ * The model files of finished jobs (the ModelFiles port; S3 on AWS): the chosen writes (1-based,
+ * in the order they are made) are refused. Keeps the last record written per job.
+ */
+export class FaultyModelFiles implements ModelFiles {
+  writes = 0;
+  refused = 0;
+  readonly written = new Map<string, JobRecord>();
+  constructor(private readonly fails: readonly number[] = []) {}
+
+  async write(job: JobRecord): Promise<void> {
+    if (this.fails.includes(++this.writes)) {
+      this.refused++;
+      throw new Refused(`model file write ${this.writes} refused (S3 unavailable)`);
+    }
+    this.written.set(job.jobId, structuredClone(job));
+  }
+}
 
 export const FAULT_KINDS = ['crash-before', 'crash-after', 'lost-reply'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -145,6 +177,16 @@ export interface Disorder {
   forge?: { step: number; kind: Forgery };
   /** Steps whose completion is aggregated twice at once, as the invoke trigger allows (no FIFO queue). */
   concurrent?: number[];
+  /**
+   * Completion sends (1-based, in the order they are made) that fail: the Invoke of the aggregator
+   * (or the queue's SendMessage) is refused, and the invocation that sent it fails with the error,
+   * so Lambda retries its event.
+   */
+  sendFails?: number[];
+  /** Lingering runs (faults-linger.ts): virtual milliseconds each store call takes (LingerScheduler.tickMs). */
+  tickMs?: number;
+  /** Model file writes (1-based) that are refused: given to the run's FaultyModelFiles by the suites. */
+  modelFileFails?: readonly number[];
 }
 
 export const NO_DISORDER: Disorder = { orderSeed: 0, duplicate: [], drop: [], replay: [] };
@@ -155,6 +197,8 @@ export interface RunLog {
   crashes: number;
   /** Backup checks that re-published stragglers. */
   backups: number;
+  /** Completion sends refused (Disorder.sendFails). */
+  sendsFailed: number;
 }
 
 type Message = { task: RoundTask } | { completion: CompletionMessage } | { check: BackupCheck };
@@ -172,8 +216,21 @@ export async function runDisturbed(
 ): Promise<RunLog> {
   const rng = disorder.orderSeed === 0 ? undefined : new Rng(disorder.orderSeed);
   const history: Message[] = [];
-  const log: RunLog = { steps: 0, sweeps: 0, crashes: 0, backups: 0 };
+  const log: RunLog = { steps: 0, sweeps: 0, crashes: 0, backups: 0, sendsFailed: 0 };
   const checks = h.delayed?.pending ?? [];
+  let sends = 0;
+  const deps = {
+    ...h.deps,
+    completion: {
+      send: async (message: CompletionMessage) => {
+        if (disorder.sendFails?.includes(++sends)) {
+          log.sendsFailed++;
+          throw new Crash(`completion send ${sends} failed (round ${message.round})`);
+        }
+        await h.completion.send(message);
+      },
+    },
+  };
   const queue = (m: Message) => ('task' in m ? h.fanout.pending.push(m.task) : 'completion' in m ? h.completion.pending.push(m.completion) : checks.push(m.check));
   for (let step = 0; ; step++) {
     if (step > bounds.steps) throw new Error(`hang: job ${jobId} had not ended after ${bounds.steps} deliveries`);
@@ -187,7 +244,7 @@ export async function runDisturbed(
       const job = await (h.store instanceof FaultyStore ? h.store.inner : h.store).getJob(jobId);
       if (job && (job.status === 'SUCCEEDED' || job.status === 'FAILED')) return log;
       if (++log.sweeps > bounds.sweeps) throw new Error(`hang: job ${jobId} still ${job?.status} at round ${job?.round} after ${bounds.sweeps} sweeps`);
-      await recoverJob(h.deps, jobId).catch(crashOr(undefined));
+      await recoverJob(deps, jobId).catch(crashOr(undefined));
       continue;
     }
     log.steps++;
@@ -205,21 +262,21 @@ export async function runDisturbed(
     if (disorder.duplicate.includes(step)) queue(copy(message));
     if ('completion' in message && disorder.concurrent?.includes(step)) {
       // Two aggregations of the same completion at once: each crash redelivers its copy.
-      const settled = await Promise.allSettled([aggregate(h.deps, message.completion), aggregate(h.deps, (copy(message) as { completion: CompletionMessage }).completion)]);
+      const settled = await Promise.allSettled([aggregate(deps, message.completion), aggregate(deps, (copy(message) as { completion: CompletionMessage }).completion)]);
       for (const s of settled) {
         if (s.status === 'fulfilled') continue;
-        if (!(s.reason instanceof Crash)) throw s.reason;
+        if (!redelivered(s.reason)) throw s.reason;
         log.crashes++;
         queue(copy(message));
       }
       continue;
     }
     try {
-      if ('task' in message) await runWorker(h.deps, container, message.task);
-      else if ('completion' in message) await aggregate(h.deps, message.completion);
-      else if ((await checkStragglers(h.deps, message.check)).action === 'backups') log.backups++;
+      if ('task' in message) await runWorker(deps, container, message.task);
+      else if ('completion' in message) await aggregate(deps, message.completion);
+      else if ((await checkStragglers(deps, message.check)).action === 'backups') log.backups++;
     } catch (error) {
-      if (!(error instanceof Crash)) throw error;
+      if (!redelivered(error)) throw error;
       log.crashes++;
       queue(message);
     }
@@ -228,7 +285,7 @@ export async function runDisturbed(
 
 function crashOr<T>(value: T): (error: unknown) => T {
   return (error) => {
-    if (error instanceof Crash) return value;
+    if (redelivered(error)) return value;
     throw error;
   };
 }

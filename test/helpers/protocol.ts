@@ -9,6 +9,7 @@ import { runWorker } from '../../src/protocol/runWorker.js';
 import type { CompletionMessage, RoundTask } from '../../src/domain/job.js';
 import { checkStragglers } from '../../src/protocol/stragglers.js';
 import { type BackupCheck, type DelayedChannel } from '../../src/ports/DelayedChannel.js';
+import type { ModelFiles } from '../../src/ports/ModelFiles.js';
 import { Rng } from '../../src/util/random.js';
 
 /*
@@ -78,11 +79,12 @@ export interface Harness {
   delayed?: RecordingDelayed;
 }
 
-export function harness(store: StateStore, datasets: DatasetSource, options: { backups?: boolean } = {}): Harness {
+export function harness(store: StateStore, datasets: DatasetSource, options: { backups?: boolean; modelFiles?: ModelFiles } = {}): Harness {
   const fanout = new RecordingFanout();
   const completion = new RecordingCompletion();
   const delayed = options.backups ? new RecordingDelayed() : undefined;
-  return { deps: { store, datasets, fanout, completion, ...(delayed ? { delayed } : {}) }, store, fanout, completion, ...(delayed ? { delayed } : {}) };
+  const files = options.modelFiles ? { modelFiles: options.modelFiles } : {};
+  return { deps: { store, datasets, fanout, completion, ...files, ...(delayed ? { delayed } : {}) }, store, fanout, completion, ...(delayed ? { delayed } : {}) };
 }
 
 /**
