@@ -63,7 +63,7 @@ async function modelFor(models: Pick<ModelStore, 'get'>, name: string, version: 
     return await models.get(name, version);
   } catch (error) {
     if (error instanceof RequestError || error instanceof ModelFileError || (error instanceof BspmlError && error.code === 'E_MODEL')) {
-      throw new SpecError(`model: ${error.message}`, 'model', { cause: error });
+      throw new SpecError(error.message, 'model', { cause: error });
     }
     throw error;
   }
