@@ -134,7 +134,8 @@ export async function runIamScenario(options: ScenarioOptions = {}): Promise<Sce
     await p.start({ jobId: 'iam-predict', spec: predictSpec({ name: 'blobs' }) });
     await deliverAll(p, emulators.queueUrl);
     outcomes.predictSubmit = await statusOf('iam-predict');
-    const [predictUpload] = await upload('predictions/blobs-nightly.job.json', JSON.stringify({ model: { name: 'blobs', version: file?.jobId }, data: { uri: `s3://${bucket}/datasets/blobs.csv` } }));
+    // (over the data set in parts: its parts read by ranged GETs, nothing listed by the predict workers)
+    const [predictUpload] = await upload('predictions/blobs-nightly.job.json', JSON.stringify({ model: { name: 'blobs', version: file?.jobId }, data: { uri: `s3://${bucket}/datasets/parts/` } }));
     await deliverAll(p, emulators.queueUrl);
     outcomes.predictUpload = await statusOf(predictUpload?.jobId);
     const [unknownModel] = await p.start({ jobId: 'iam-predict-unknown', spec: predictSpec({ name: 'no-such-model' }) });
