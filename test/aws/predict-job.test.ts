@@ -243,6 +243,8 @@ describe('a predict job on the emulated stack', () => {
     const sweep = createRecoverHandler(() => p.wiring, () => Date.now() + 20 * 60_000);
 
     // Act
+    // A predict task delivered to the training workers (a forged publish) is theirs to refuse.
+    await p.worker(snsEvent(tasks[0]!));
     // Shard 0 twice at once, shard 1 twice one after the other; shard 2's task is lost.
     await Promise.all([p.predictWorker(snsEvent(tasks[0]!)), p.predictWorker(snsEvent(tasks[0]!))]);
     await p.predictWorker(snsEvent(tasks[1]!));
@@ -268,6 +270,7 @@ describe('a predict job on the emulated stack', () => {
     expect(done.filter((e) => e.arrived === false)).toHaveLength(2);
     expect(done.filter((e) => e.finished === true)).toHaveLength(1);
     expect(logs.events('task-rejected')).toContainEqual(expect.objectContaining({ jobId, shard: 2, reason: `predict task for job ${jobId}, which is SUCCEEDED` }));
+    expect(logs.events('task-rejected')).toContainEqual(expect.objectContaining({ jobId, shard: 0, reason: `task for predict job ${jobId}: predict tasks go to the predict workers` }));
     expect(logs.events('aggregated')).toContainEqual(expect.objectContaining({ jobId, status: 'ignored', reason: 'job is SUCCEEDED' }));
     // V1 was read by the workers' environment in the first test: these tasks read no model.
     expect(predictJobDeps(p.wiring).models.gets).toBe(reads);
