@@ -8,7 +8,7 @@ import { createRecoverHandler } from '../../handlers/recover.js';
 import { asPredictJob } from '../../src/domain/predictJob.js';
 import { predictJobDeps } from '../../src/serve/predictWiring.js';
 import { startAwsEmulators, type AwsEmulators } from '../helpers/aws-emulators.js';
-import { nextS3Event, snsEvent, sqsEventOf } from '../helpers/aws-events.js';
+import { asyncFailureEvent, nextS3Event, snsEvent, sqsEventOf } from '../helpers/aws-events.js';
 import { deliverAll, pipeline, type Pipeline } from '../helpers/aws-pipeline.js';
 import { runBspml, useTempDirs } from '../helpers/cli.js';
 import { captureLogs } from '../helpers/logs.js';
@@ -274,5 +274,18 @@ describe('a predict job on the emulated stack', () => {
     expect(logs.events('aggregated')).toContainEqual(expect.objectContaining({ jobId, status: 'ignored', reason: 'job is SUCCEEDED' }));
     // V1 was read by the workers' environment in the first test: these tasks read no model.
     expect(predictJobDeps(p.wiring).models.gets).toBe(reads);
+  });
+
+  it('ends FAILED with the reason when a task failed its retries (the on-failure destination, as for a training worker)', async () => {
+    // Prepare
+    const jobId = 'predict-timed-out';
+    await p.start({ jobId, spec: spec({ name: 'iris', version: V1 }) });
+    const [task] = p.sns.take();
+
+    // Act
+    await p.workerFailed(asyncFailureEvent(snsEvent(task!), 'Task timed out after 900.00 seconds'));
+
+    // Assess
+    expect(await jobOf(jobId)).toMatchObject({ status: 'FAILED', error: 'worker for shard 0 of round 0 failed after 3 attempts: Task timed out after 900.00 seconds' });
   });
 });
