@@ -42,15 +42,20 @@ export async function recoverJob(
     await failJob(store, jobId, reason);
     return { action: 'failed', reason };
   }
-  if (!(await store.updateJob(jobId, { round: job.round, status: 'RUNNING' }, { recoveries: stalledSweeps + 1, sweepArrivals: arrived.size }))) {
-    return { action: 'none', reason: 'the job moved while recovering' };
-  }
+  // The attempt is counted once it went out: a sweep whose re-send or re-publish failed (the queue
+  // or the topic refusing it) made none, and three of them in a row would otherwise fail a job that
+  // was never retried (issue 18's fault suite: two lost messages, then two refused re-sends). The
+  // count is written with the round as its condition, so a job that moved on meanwhile (the re-sent
+  // completion already aggregated) keeps its fresh count.
+  const counted = { recoveries: stalledSweeps + 1, sweepArrivals: arrived.size };
   if (missing.length === 0) {
     await deps.completion.send({ jobId, round: job.round });
+    await store.updateJob(jobId, { round: job.round, status: 'RUNNING' }, counted);
     return { action: 'completion-resent' };
   }
   await publishRound(deps.fanout, store, job, job.round, undefined, missing);
   // The fan-out was not marked: the aggregator that advanced the job died first, maybe before clearing.
-  if (job.fanoutRound < job.round) await store.updateJob(jobId, { round: job.round, status: 'RUNNING' }, { fanoutRound: job.round, ...(await clearBehind(store, job)) });
+  const marked = job.fanoutRound < job.round ? { fanoutRound: job.round, ...(await clearBehind(store, job)) } : {};
+  await store.updateJob(jobId, { round: job.round, status: 'RUNNING' }, { ...counted, ...marked });
   return { action: 'republished', shards: missing };
 }

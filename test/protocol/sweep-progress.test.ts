@@ -72,4 +72,31 @@ describe('defect 9: the recovery sweep measures progress', () => {
     });
     expect((await h.store.getJob('stops'))?.status).toBe('FAILED');
   });
+
+  it(`a sweep whose re-send is refused is not counted: ${MAX_RECOVERIES} refused re-sends, then one that goes through, and the job ends with the undisturbed model`, async () => {
+    // Prepare: every shard of round 0 arrives, its completion is lost, and the queue then refuses
+    // the sweep's re-send MAX_RECOVERIES times (issue 18's fault suite found this: two lost messages,
+    // then two refused re-sends, failed a job that was never retried).
+    const reference = harness(new MemoryStore(), datasets);
+    await startJob(reference.deps, { jobId: 'refused-reference', spec: SPEC });
+    await drive(reference, container);
+    const h = harness(new MemoryStore(), datasets);
+    await startJob(h.deps, { jobId: 'refused', spec: SPEC });
+    for (const task of h.fanout.pending.splice(0)) await runWorker(h.deps, container, task);
+    h.completion.pending.length = 0;
+    h.completion.failures = MAX_RECOVERIES;
+    const refused: string[] = [];
+
+    // Act
+    for (let sweep = 0; sweep < MAX_RECOVERIES; sweep++) await recoverJob(h.deps, 'refused').catch((error: Error) => refused.push(error.message));
+    const last = await recoverJob(h.deps, 'refused');
+    await drive(h, container);
+
+    // Assess
+    expect(refused).toEqual(Array.from({ length: MAX_RECOVERIES }, () => 'completion queue unavailable'));
+    expect(last).toEqual({ action: 'completion-resent' });
+    const job = await h.store.getJob('refused');
+    expect(job?.status).toBe('SUCCEEDED');
+    expect(job?.result).toEqual((await reference.store.getJob('refused-reference'))?.result);
+  });
 });
