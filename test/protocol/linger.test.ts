@@ -40,7 +40,7 @@ describe('lingering worker races', () => {
     const late: StateStore = Object.assign(Object.create(store) as StateStore, {
       release: async (...args: Parameters<StateStore['release']>) => {
         const [jobId, round, shard, shards] = args;
-        for (let i = 0; i < 10_000 && h.completion.pending.length === 0 && (await store.handedOver(jobId, round, shard, shards)) === 'waiting'; i++) {
+        for (let i = 0; i < 10_000 && h.completion.pending.length === 0 && (await store.handedOver(jobId, round, shard, shards)).signal === 'waiting'; i++) {
           await new Promise((resolve) => setImmediate(resolve));
         }
         for (const message of h.completion.pending.splice(0)) await aggregate({ ...h.deps, now: () => time - 1000 }, message);
