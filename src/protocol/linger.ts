@@ -1,7 +1,7 @@
 import type { Container } from '../ports/Container.js';
 import { sleep as timerSleep } from '../util/async.js';
 import { clock, type ProtocolDeps } from './deps.js';
-import { defaultLingerMs, LINGER_POLL_FIRST_MS, LINGER_POLL_LEAD, LINGER_POLL_MAX_MS, LINGER_POLLS_PER_ROUND } from './lingerBudget.js';
+import { defaultLingerMs, LINGER_POLL_FIRST_MS, LINGER_POLL_LEAD, LINGER_POLL_MAX_MS, LINGER_POLLS_PER_ROUND, pollPauseMs } from './lingerBudget.js';
 import { runWorker, type GivenTask, type WorkerOutcome } from './runWorker.js';
 import { aggregate, type AggregateOptions, type AggregateOutcome } from './aggregate.js';
 import type { CompletionMessage, JobRecord, RoundTask } from '../domain/job.js';
@@ -217,8 +217,15 @@ async function lingerAfter(
   if (priced && outlasted.get(container)?.get(current.jobId)) return undefined;
   // Polls back off to a fraction of this round's own time (at most LINGER_POLL_MAX_MS): the next
   // round is handed over within about one round's time, so a short round is not made to wait out
-  // a long pause after its hand-over.
-  const pollMaxMs = Math.min(LINGER_POLL_MAX_MS, Math.max(LINGER_POLL_FIRST_MS, Math.round(elapsed / LINGER_POLLS_PER_ROUND)));
+  // a long pause after its hand-over. And to no longer a pause than the poll's price warrants
+  // against the round's wait for a late sighting (pollPauseMs), over the window it polls in.
+  const period = periodOf(slowest);
+  const window = period !== undefined ? LINGER_POLL_LEAD * period : elapsed;
+  const pollMaxMs = Math.min(
+    LINGER_POLL_MAX_MS,
+    Math.max(LINGER_POLL_FIRST_MS, Math.round(elapsed / LINGER_POLLS_PER_ROUND)),
+    pollPauseMs({ memoryMb: options.memoryMb, backend: job.spec.backend ?? store.kind, windowMs: window }),
+  );
   const budget = job.spec.lingerMs ?? defaultLingerMs({ memoryMb: options.memoryMb, loadMs: loadOf(container, current), shards: job.shards, backend: job.spec.backend ?? store.kind, pollMaxMs });
   let until = start + budget;
   if (options.remainingMs) until = Math.min(until, start + options.remainingMs() - Math.max(LINGER_MARGIN_MS, 2 * slowest.ms));
@@ -269,15 +276,16 @@ async function waitFor(
   const began = clock(deps);
   let wait = LINGER_POLL_FIRST_MS;
   // Once the job's pace is known, the next hand-over is not expected before `seenAt + period`: the
-  // first poll waits for the last LINGER_POLL_LEAD of that, and the polls after go at the longest
-  // pause. Each poll is a billed request on DynamoDB and S3 (about 4 ms of a 1,769 MB worker's wait
-  // on DynamoDB), and polls long before the hand-over only find 'waiting'.
+  // polls (and their backoff from LINGER_POLL_FIRST_MS) start in the last LINGER_POLL_LEAD of that.
+  // Each poll is a billed request on DynamoDB and S3 (about 4 ms of a 1,769 MB worker's wait on
+  // DynamoDB), and polls long before the hand-over only find 'waiting'. The worker that arrives
+  // last (the slowest environment, every round) starts polling at once, as before: its detection,
+  // which the round waits for, is not delayed.
   const period = periodOf(pace);
   try {
     if (period !== undefined && pace.seenAt !== undefined) {
       const first = Math.min(until, pace.seenAt + (1 - LINGER_POLL_LEAD) * period) - began;
       if (first > 0) await pause(first);
-      wait = pollMaxMs;
     }
     for (;;) {
       const poll = await store.handedOver(task.jobId, task.round, task.shard, task.shards);

@@ -86,6 +86,21 @@ export function lingerBudget(inputs: BudgetInputs): Budget {
   return { ms, waitUsdPerSecond, leaveUsd };
 }
 
+/**
+ * The longest pause between polls that the poll's price warrants (ms). Near the hand-over a worker
+ * polls every p ms: each poll costs p_poll, and the hand-over is seen up to p ms late, which the whole
+ * round waits for when this worker is the last to compute (with environments of close speeds, any
+ * may be), billed at m·p_GBs per ms. Over a window of w ms of polling, the worker's share
+ * w·p_poll/p + p·m·p_GBs is least at p = √(w·p_poll / (m·p_GBs)): about 12 ms for a 1,769 MB
+ * worker on DynamoDB over a 40 ms window, 5 ms at 10,240 MB, and LINGER_POLL_FIRST_MS where a poll
+ * is not billed by the request (Redis, memory).
+ */
+export function pollPauseMs(inputs: { memoryMb: number; backend: string; windowMs: number }): number {
+  const perMs = ((inputs.memoryMb / 1024) * PRICES.lambdaGbSecond.usd) / 1000;
+  const pause = Math.sqrt((Math.max(0, inputs.windowMs) * pollPriceUsd(inputs.backend)) / perMs);
+  return Math.min(LINGER_POLL_MAX_MS, Math.max(LINGER_POLL_FIRST_MS, Math.round(pause)));
+}
+
 export function defaultLingerMs(inputs: BudgetInputs): number {
   return lingerBudget(inputs).ms;
 }
