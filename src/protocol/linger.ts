@@ -98,8 +98,8 @@ export async function runLingering(
 
 /**
  * What this invocation has seen of the job's pace: its slowest round (`ms`), when it last saw a round
- * handed over (`seenAt`, on its clock) and the shorter of the last two intervals between hand-overs
- * it saw (`period`): the next hand-over is not expected before `seenAt + period`.
+ * handed over (`seenAt`, on its clock) and the last two intervals between hand-overs it saw: the
+ * next hand-over is not expected before `seenAt` + the shorter of them.
  */
 interface Pace {
   ms: number;
@@ -113,9 +113,14 @@ function seen(pace: Pace, at: number): void {
   pace.seenAt = at;
 }
 
-/** The shortest recent interval between two hand-overs, once two were seen. */
+/**
+ * The shorter of the last two intervals between hand-overs, once three were seen: one interval alone
+ * may be a long round (the first training round, a throttled one), and a pace taken from it would
+ * make the next rounds wait for polls that start too late, each round's late sighting then setting
+ * the pace of the next.
+ */
 function periodOf(pace: Pace): number | undefined {
-  return pace.intervals?.length ? Math.min(...pace.intervals) : undefined;
+  return pace.intervals && pace.intervals.length >= 2 ? Math.min(...pace.intervals) : undefined;
 }
 
 /** A round this invocation computes next, with what the hand-over told it (the job is at that round; its model). */

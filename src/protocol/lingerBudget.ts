@@ -36,7 +36,7 @@ export const LINGER_POLL_MAX_MS = 50;
 /** The longest pause is at most the last round's time over this (and at least LINGER_POLL_FIRST_MS): a hand-over is noticed within a quarter of a round. */
 export const LINGER_POLLS_PER_ROUND = 4;
 /**
- * Once a worker has seen two hand-overs, it polls only in the last quarter of the shorter recent
+ * Once a worker has seen three hand-overs, it polls only in the last quarter of the shorter recent
  * interval between them (and after), not from its arrival on: a round's time varies little from one
  * round to the next (in the simulator's k-means on DynamoDB, p99 1.4× p50), and a round shorter than
  * 3/4 of the last ones costs its lingering workers at most that difference in detection.
