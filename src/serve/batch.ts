@@ -1,7 +1,7 @@
 import type { PartsDatasetSource } from '../data/sources/PartsDatasetSource.js';
 import { DataError } from '../errors.js';
 import type { ModelResult } from '../domain/results.js';
-import { formatRows, type FormatPool, type FormatSlice } from './formatPool.js';
+import { partBytes, rowsText, type FormatPool, type FormatSlice } from './formatPool.js';
 import { compilePredictor, type Predictor, type RawPredictions } from './predictor.js';
 
 /*
@@ -14,7 +14,7 @@ import { compilePredictor, type Predictor, type RawPredictions } from './predict
 /** Where the output parts go: a local directory or an S3 prefix (src/serve/partSink.ts). */
 export interface PartSink {
   /** Writes part `index` (of `count`); its name is `part-00000.csv` and so on. */
-  write(index: number, count: number, body: string): Promise<string>;
+  write(index: number, count: number, body: Uint8Array): Promise<string>;
 }
 
 export interface BatchPredictResult {
@@ -38,7 +38,7 @@ export function predictHeader(predictor: Predictor): string {
   return `prediction,${predictor.kind === 'svm' ? 'decision' : 'probability'}`;
 }
 
-/** The rows' predictions as `bspml predict` writes them, one line each (src/serve/formatPool.ts: formatRows). */
+/** What to write for the rows' predictions as `bspml predict` writes them, one line each (src/serve/formatPool.ts: formatRows). */
 export function formatSlice(predictor: Predictor, raw: RawPredictions, rows: number): FormatSlice {
   const names = (predictor.classes ?? []).map((c) => {
     const v = String(c);
@@ -92,13 +92,13 @@ export async function batchPredict(model: ModelResult, data: string, datasets: P
     const t1 = performance.now();
     const slice = predictShardRows(predictor, order, shard);
     const t2 = performance.now();
-    const body = options.formatter ? await options.formatter.format(slice) : formatRows(slice);
+    const chunks = options.formatter ? await options.formatter.format(slice) : [rowsText(slice)];
     result.formatMs += performance.now() - t2;
     // One write in flight while the next shard is predicted; parts are still written in order.
     const t3 = performance.now();
     if (writing) result.parts.push(await writing);
     result.writeMs += performance.now() - t3;
-    writing = sink.write(s, shards, `${header}\n${body}`);
+    writing = sink.write(s, shards, partBytes(header, chunks));
     result.rows += shard.rows;
     result.loadMs += t1 - t0;
     result.predictMs += t2 - t1;
