@@ -35,6 +35,7 @@ export function predictHeader(predictor: Predictor): string {
   if (predictor.kind === 'kmeans') return 'cluster,distance';
   const field = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
   if (predictor.kind === 'multinomial') return `prediction,${predictor.classes!.map((c) => field(`p_${String(c)}`)).join(',')}`;
+  if (predictor.kind === 'svm-ovr') return `prediction,${predictor.classes!.map((c) => field(`decision_${String(c)}`)).join(',')}`;
   return `prediction,${predictor.kind === 'svm' ? 'decision' : 'probability'}`;
 }
 
