@@ -84,7 +84,6 @@ export function createNumberText(): NumberText {
   const E8 = 100000000;
   const bits = new Float64Array(1);
   const words = new Uint32Array(bits.buffer);
-  const digits = new Uint8Array(24);
   let fallbackCount = 0;
 
   function fallback(out: Uint8Array, at: number, x: number): number {
@@ -200,60 +199,71 @@ export function createNumberText(): NumberText {
       T -= E8;
       A++;
     }
-    // The digits: A (9 of them) then T (8), trailing zeros dropped.
+    // The digits, trailing zeros dropped: `lead` (hc of them) then `low` (lc, zero-padded), from A (9) and T (8).
     let point = 17 - k;
-    let len: number;
-    let a = A | 0;
-    if (a === 1000000000) {
-      digits[0] = 49;
-      len = 1;
+    let lead = A | 0;
+    let low = T | 0;
+    let hc = 9;
+    let lc = 8;
+    if (lead === 1000000000) {
+      lead = 1;
+      hc = 1;
+      lc = 0;
       point++;
-    } else if (T === 0) {
-      while (a % 10 === 0) a = (a / 10) | 0;
-      len = 0;
-      for (let v = a; v > 0; v = (v / 10) | 0) len++;
-      for (let j = len - 1; j >= 0; j--) {
-        const q = (a / 10) | 0;
-        digits[j] = 48 + a - q * 10;
-        a = q;
+    } else if (low === 0) {
+      lc = 0;
+      while (lead % 10 === 0) {
+        lead = (lead / 10) | 0;
+        hc--;
       }
     } else {
-      let t = T | 0;
-      len = 17;
-      while (t % 10 === 0) {
-        t = (t / 10) | 0;
-        len--;
-      }
-      for (let j = len - 1; j >= 9; j--) {
-        const q = (t / 10) | 0;
-        digits[j] = 48 + t - q * 10;
-        t = q;
-      }
-      for (let j = 8; j >= 0; j--) {
-        const q = (a / 10) | 0;
-        digits[j] = 48 + a - q * 10;
-        a = q;
+      while (low % 10 === 0) {
+        low = (low / 10) | 0;
+        lc--;
       }
     }
-    // Laid out as Number::toString lays them out.
+    const len = hc + lc;
+    // Laid out as Number::toString lays them out; the digits are written where they go (`first`), those
+    // before a decimal point then moved one byte to the left.
+    let first: number;
+    let cut = 0;
+    let end: number;
     if (len <= point && point <= 21) {
-      for (let j = 0; j < len; j++) out[at++] = digits[j]!;
-      for (let j = len; j < point; j++) out[at++] = 48;
+      first = at;
+      end = at + point;
+      for (let z = at + len; z < end; z++) out[z] = 48;
     } else if (0 < point && point <= 21) {
-      for (let j = 0; j < point; j++) out[at++] = digits[j]!;
-      out[at++] = 46;
-      for (let j = point; j < len; j++) out[at++] = digits[j]!;
+      first = at + 1;
+      cut = point;
+      end = at + len + 1;
     } else if (-6 < point && point <= 0) {
-      out[at++] = 48;
-      out[at++] = 46;
-      for (let j = point; j < 0; j++) out[at++] = 48;
-      for (let j = 0; j < len; j++) out[at++] = digits[j]!;
+      out[at] = 48;
+      out[at + 1] = 46;
+      for (let z = at + 2; z < at + 2 - point; z++) out[z] = 48;
+      first = at + 2 - point;
+      end = first + len;
     } else {
-      out[at++] = digits[0]!;
-      if (len > 1) {
-        out[at++] = 46;
-        for (let j = 1; j < len; j++) out[at++] = digits[j]!;
-      }
+      first = len > 1 ? at + 1 : at;
+      cut = len > 1 ? 1 : 0;
+      end = first + len;
+    }
+    let w = first + len - 1;
+    for (let c = lc; c > 0; c--) {
+      const q = (low / 10) | 0;
+      out[w--] = 48 + low - q * 10;
+      low = q;
+    }
+    for (let c = hc; c > 0; c--) {
+      const q = (lead / 10) | 0;
+      out[w--] = 48 + lead - q * 10;
+      lead = q;
+    }
+    if (cut > 0) {
+      for (let z = at; z < at + cut; z++) out[z] = out[z + 1]!;
+      out[at + cut] = 46;
+    }
+    at = end;
+    if (!(point <= 21 && point > -6)) {
       out[at++] = 101;
       let exp = point - 1;
       out[at++] = exp < 0 ? 45 : 43;
