@@ -82,6 +82,12 @@ export function createNumberText(): NumberText {
   const LOG10_2 = 0.30102999566398114;
   const TOL = 2 ** -30;
   const E8 = 100000000;
+  // "00", "01", … "99" as ASCII pairs.
+  const PAIRS = new Uint8Array(200);
+  for (let d = 0; d < 100; d++) {
+    PAIRS[2 * d] = 48 + ((d / 10) | 0);
+    PAIRS[2 * d + 1] = 48 + (d % 10);
+  }
   const bits = new Float64Array(1);
   const words = new Uint32Array(bits.buffer);
   let fallbackCount = 0;
@@ -166,19 +172,20 @@ export function createNumberText(): NumberText {
     const r1 = (B | 0) % 10;
     const R = r1 + f;
     let T = B - r1; // the chosen candidate's low 8 digits (A holds the high 9)
+    // Inside: below V within Δ− (T − 10 and T), above V within Δ+ (T + 10 and T + 20); T − 10 and T + 20 only where Δ is about 10 or more.
+    if (Math.abs(R - down) < TOL || Math.abs(10 - R - up) < TOL) return fallback(out, start, start === at ? x : -x);
+    const downIn = R < down;
+    const upIn = 10 - R < up;
+    const t = T | 0;
     let shorter = 1; // the offset of an inside multiple of 100, if any
-    let downIn = false;
-    let upIn = false;
-    for (let o = -10; o <= 20; o += 10) {
-      const d = o - R;
-      const limit = d < 0 ? down : up;
-      const distance = d < 0 ? -d : d;
-      if (Math.abs(distance - limit) < TOL) return fallback(out, start, start === at ? x : -x);
-      if (distance < limit) {
-        if (((T + o + E8) | 0) % 100 === 0) shorter = o;
-        if (o === 0) downIn = true;
-        else if (o === 10) upIn = true;
-      }
+    if (downIn && t % 100 === 0) shorter = 0;
+    else if (upIn && (t + 10) % 100 === 0) shorter = 10;
+    else if (down + TOL > 10 && t % 100 === 10) {
+      if (Math.abs(R + 10 - down) < TOL) return fallback(out, start, start === at ? x : -x);
+      if (R + 10 < down) shorter = -10;
+    } else if (up + TOL > 10 && (t + 20) % 100 === 0) {
+      if (Math.abs(20 - R - up) < TOL) return fallback(out, start, start === at ? x : -x);
+      if (20 - R < up) shorter = 20;
     }
     if (shorter !== 1) T += shorter;
     else if (downIn && upIn) {
@@ -247,17 +254,27 @@ export function createNumberText(): NumberText {
       cut = len > 1 ? 1 : 0;
       end = first + len;
     }
+    // Two digits a division, from the right.
     let w = first + len - 1;
-    for (let c = lc; c > 0; c--) {
-      const q = (low / 10) | 0;
-      out[w--] = 48 + low - q * 10;
+    let c = lc;
+    for (; c > 1; c -= 2) {
+      const q = (low / 100) | 0;
+      const r = (low - q * 100) << 1;
+      out[w] = PAIRS[r + 1]!;
+      out[w - 1] = PAIRS[r]!;
+      w -= 2;
       low = q;
     }
-    for (let c = hc; c > 0; c--) {
-      const q = (lead / 10) | 0;
-      out[w--] = 48 + lead - q * 10;
+    if (c === 1) out[w--] = 48 + low;
+    for (c = hc; c > 1; c -= 2) {
+      const q = (lead / 100) | 0;
+      const r = (lead - q * 100) << 1;
+      out[w] = PAIRS[r + 1]!;
+      out[w - 1] = PAIRS[r]!;
+      w -= 2;
       lead = q;
     }
+    if (c === 1) out[w] = 48 + lead;
     if (cut > 0) {
       for (let z = at; z < at + cut; z++) out[z] = out[z + 1]!;
       out[at + cut] = 46;
