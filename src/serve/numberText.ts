@@ -312,3 +312,19 @@ export function createNumberText(): NumberText {
 
   return { writeDouble, writeInteger, maxBytes: 25, fallbacks: () => fallbackCount };
 }
+
+let shared: NumberText | undefined;
+let scratch = Buffer.alloc(0);
+
+/** values[from..to) as `Array.from(values.subarray(from, to)).join(',')` writes them: one string, none per number. */
+export function numbersCsv(values: Float64Array, from: number, to: number): string {
+  shared ??= createNumberText();
+  const room = (to - from) * (shared.maxBytes + 1);
+  if (scratch.length < room) scratch = Buffer.alloc(Math.max(room, 1024));
+  let at = 0;
+  for (let i = from; i < to; i++) {
+    if (i > from) scratch[at++] = 44;
+    at = shared.writeDouble(scratch, at, values[i]!);
+  }
+  return scratch.toString('latin1', 0, at);
+}

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createNumberText } from '../../src/serve/numberText.js';
+import { createNumberText, numbersCsv } from '../../src/serve/numberText.js';
 
 /*
  * Batch predictions write their numbers as bytes (src/serve/numberText.ts); the text must be what
@@ -127,5 +127,22 @@ describe('numbers written as bytes', () => {
       const end = text.writeInteger(buffer, 0, n);
       expect(decoder.decode(buffer.subarray(0, end))).toBe(String(n));
     }
+  });
+});
+
+describe('a row of numbers as text (local bspml predict)', () => {
+  it('is the numbers joined by commas as Array.join writes them, for one number and for many', () => {
+    // Prepare
+    const values = Float64Array.from([0.1, 1e-7, -2.5e21, 0, 0.30000000000000004, 5e-324, 1 / 3, 12]);
+
+    // Act
+    const all = numbersCsv(values, 0, values.length);
+    const one = numbersCsv(values, 2, 3);
+    const none = numbersCsv(values, 4, 4);
+
+    // Assess
+    expect(all).toBe(Array.from(values).join(','));
+    expect(one).toBe('-2.5e+21');
+    expect(none).toBe('');
   });
 });
