@@ -2,20 +2,26 @@
  * Numbers written as ASCII bytes straight into a Uint8Array, with exactly the text String(x) gives
  * (ECMAScript's Number::toString: the fewest significant digits that read back as the same double,
  * the closest such digits to x where several have that many). Writing a part of predictions is
- * mostly this; String(x) per number and the joins cost more than loading the rows did.
+ * mostly this; String(x) per number and the joins cost more than loading the rows did. Only the
+ * format pool's threads, the parts and local `bspml predict` use it: the endpoint answers JSON,
+ * whose numbers JSON.stringify writes.
  *
  * How the digits are found (the idea of Ryu and Schubfach, done in float64 arithmetic):
  * x = m·2^e (m a 53-bit integer) is scaled to V = x·10^k ∈ [10^16, 10^17), with 10^k held as a
  * 53-bit integer plus a correction (a table built once with BigInt) and m times it computed exactly
  * (Dekker's two-product); V is then an integer part A·10^8 + B (exact) plus a fraction f (to about
  * 2^-45). The doubles that read back as x lie within V − Δ− and V + Δ+ (half the gaps to x's
- * neighbours, scaled the same way; Δ ≈ 0.5–11). The shortest digits are the multiple of the largest
- * power of ten inside that interval; as it is narrower than 100, above the 16-digit level at most one
- * multiple is there, so only the two 16-digit candidates around V are tried, then their trailing
- * zeros are counted. Where a decision (in the interval or not, which of two candidates is closer)
- * falls within 2^-30 of its boundary, where the arithmetic's error could decide it, and for
- * subnormals, the text is String(x)'s own: the fallback. test/serve/number-text.test.ts holds the
- * output to String(x) over random doubles, probabilities, integers, extremes and such ties.
+ * neighbours, scaled the same way; Δ ≈ 0.28–11). The shortest digits are the multiple of the
+ * largest power of ten inside that interval; as it is narrower than 100, above the 16-digit level at
+ * most one multiple is there, and it is one of the 16-digit candidates (the multiples of 10 from
+ * V − 20 to V + 20), so only those are tried, then the chosen one's trailing zeros are counted; with
+ * none inside, V rounded to 17 digits. Where a decision (in the interval or not, which of two
+ * candidates is closer) falls within 2^-30 of its boundary, where the arithmetic's error could
+ * decide it, and for subnormals, NaN and infinities, the text is String(x)'s own: the fallback.
+ * test/serve/number-text.test.ts holds the output to String(x) over random doubles, probabilities,
+ * integers, extremes and such ties. (U. Adams, "Ryū: fast float-to-string conversion", PLDI 2018;
+ * R. Giulietti, "The Schubfach way to render doubles", 2020; T. J. Dekker, "A floating-point
+ * technique for extending the available precision", Numer. Math. 18, 1971.)
  *
  * createNumberText is self-contained (no imports, nothing from its closure): the format pool's
  * threads evaluate its source text (src/serve/formatPool.ts).
