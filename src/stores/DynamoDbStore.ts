@@ -20,7 +20,7 @@ export interface DynamoDbStoreOptions {
 }
 
 /**
- * State in one DynamoDB table (pk, sk), laid out as in DESIGN.md. Byte payloads larger than an
+ * State in one DynamoDB table (pk, sk), laid out as src/stores/dynamodb/layout.ts says. Byte payloads larger than an
  * item are split into chunk items that are written before the head item that points at them, so a
  * reader that sees a head always finds its chunks; chunks are never deleted, only expired by TTL,
  * so a reader holding an older head still finds its chunks after a rewrite.
