@@ -22,7 +22,9 @@ export function lbfgsStateLength(dims: number, outputs = 1): number {
 }
 
 export function lbfgsStep(spec: LogregSpec, shape: Shape, model: Float64Array, merged: Float64Array): UpdateResult {
-  return secondOrderStep(spec, shape, model, merged, (accepted, before, _merged, next) => lbfgsDirection(accepted, before, next, shape.dims, shape.classes ?? 1), 'L-BFGS');
+  // Multinomial partials carry no trial losses (multinomial.ts): a rejected point is shortened by interpolation.
+  const search = shape.classes === undefined ? 'trials' : 'interpolate';
+  return secondOrderStep(spec, shape, model, merged, (accepted, before, _merged, next) => lbfgsDirection(accepted, before, next, shape.dims, shape.classes ?? 1), 'L-BFGS', search);
 }
 
 function lbfgsDirection(accepted: Accepted, before: Float64Array, next: Float64Array, dims: number, outputs: number): Float64Array {
