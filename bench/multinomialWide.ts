@@ -9,7 +9,8 @@
  *
  *   BENCH_WIDE_ROWS (60000), BENCH_WIDE_ROUNDS (60: GIANT's rounds), BENCH_WIDE_LBFGS_ROUNDS (as
  *   many: ours, L-BFGS), BENCH_WIDE_SKLEARN_ITERATIONS (500), BENCH_WIDE_REPEATS (3: whole-run
- *   pairs, scikit-learn and ours interleaved), BENCH_WIDE_PHASES
+ *   pairs, scikit-learn and ours interleaved), BENCH_WIDE_SOLVERS (giant,lbfgs: the ours phase's),
+ *   BENCH_WIDE_PHASES
  *   (whole,ours,lbfgs,saga,optimum), BENCH_WIDE_OPTIMUM (an optimum measured before, for the gaps
  *   when the optimum phase is left out: 0.1805060118 at 20,000 rows)
  *
@@ -49,6 +50,13 @@ const LBFGS_ROUNDS = setting('BENCH_WIDE_LBFGS_ROUNDS', ROUNDS);
 const KNOWN_OPTIMUM = process.env.BENCH_WIDE_OPTIMUM === undefined ? undefined : setting('BENCH_WIDE_OPTIMUM', 0, true);
 const SKLEARN_ITERATIONS = setting('BENCH_WIDE_SKLEARN_ITERATIONS', 500);
 const WHOLE_REPEATS = setting('BENCH_WIDE_REPEATS', 3);
+const SOLVERS = (process.env.BENCH_WIDE_SOLVERS ?? 'giant,lbfgs').split(',') as ('giant' | 'lbfgs')[];
+if (SOLVERS.length === 0 || SOLVERS.some((s) => s !== 'giant' && s !== 'lbfgs')) {
+  process.stderr.write(`bench:wide: BENCH_WIDE_SOLVERS=${process.env.BENCH_WIDE_SOLVERS}: must be giant, lbfgs or both, comma-separated\n`);
+  process.exit(1);
+}
+/** Our L-BFGS's objective per round, when the ours phase ran it: compared with scipy's per evaluation. */
+let ourLbfgs: number[] | undefined;
 const PHASES = (process.env.BENCH_WIDE_PHASES ?? 'whole,ours,lbfgs,saga,optimum').split(',');
 const C = 1;
 const DIR = join(tmpdir(), 'bspml-bench', 'wide');
@@ -118,7 +126,7 @@ if (PHASES.includes('ours')) {
   const runtime = new LocalRuntime({ store: new MemoryStore(), datasets: new MemoryDatasetSource().add('wide', data), defaultThreads: 2 });
   try {
     const compute: Record<string, { objective: number; seconds: number; computeSeconds: number }[]> = {};
-    for (const solver of ['giant', 'lbfgs'] as const) {
+    for (const solver of SOLVERS) {
       const l0 = load();
       const out = await runtime.train({ algorithm: 'logreg', solver, C, tol: 0, maxRounds: solver === 'giant' ? ROUNDS : LBFGS_ROUNDS, workers: 1, threads: 2, data: { uri: 'wide' } });
       const first = out.rounds[0]!.publishedAt;
@@ -130,16 +138,19 @@ if (PHASES.includes('ours')) {
       log(`ours, ${solver}: objective per round ${points.map((p) => p.objective.toPrecision(7)).join(' ')}; ${points.at(-1)!.seconds.toFixed(1)} s`);
       objectives.push(...points.map((p) => p.objective));
     }
+    ourLbfgs = compute.lbfgs?.map((p) => p.objective);
     // The default rule's measure: rounds and seconds to the objective GIANT ended at (the objective a
     // round reports is the model's that entered it: the last round's is what GIANT had reached).
-    const giant = compute.giant!;
-    const target = giant.at(-1)!.objective;
-    const at = compute.lbfgs!.findIndex((p) => p.objective <= target);
-    const lbfgs = compute.lbfgs![at];
-    log(
-      `to GIANT's objective after ${giant.length} rounds (${target.toPrecision(7)}): GIANT ${giant.length} rounds, ${giant.at(-1)!.seconds.toFixed(1)} s (compute ${giant.at(-1)!.computeSeconds.toFixed(1)} s); ` +
-        (lbfgs ? `L-BFGS ${at + 1} rounds, ${lbfgs.seconds.toFixed(1)} s (compute ${lbfgs.computeSeconds.toFixed(1)} s)` : `L-BFGS not within its ${LBFGS_ROUNDS} rounds`),
-    );
+    const giant = compute.giant;
+    if (giant && compute.lbfgs) {
+      const target = giant.at(-1)!.objective;
+      const at = compute.lbfgs.findIndex((p) => p.objective <= target);
+      const lbfgs = compute.lbfgs[at];
+      log(
+        `to GIANT's objective after ${giant.length} rounds (${target.toPrecision(7)}): GIANT ${giant.length} rounds, ${giant.at(-1)!.seconds.toFixed(1)} s (compute ${giant.at(-1)!.computeSeconds.toFixed(1)} s); ` +
+          (lbfgs ? `L-BFGS ${at + 1} rounds, ${lbfgs.seconds.toFixed(1)} s (compute ${lbfgs.computeSeconds.toFixed(1)} s)` : `L-BFGS not within its ${LBFGS_ROUNDS} rounds`),
+      );
+    }
   } finally {
     await runtime.close();
   }
@@ -152,7 +163,17 @@ if (wanted.length > 0) {
   const out = python(wanted);
   const l1 = load();
   if (out.lbfgs) {
-    const points = (out.lbfgs as [number, number][]).map(([objective, seconds]) => ({ objective, seconds }));
+    const records = out.lbfgs as [number, number, number][];
+    const points = records.map(([objective, seconds]) => ({ objective, seconds }));
+    // Evaluation by evaluation: a round of ours evaluates one point (the first, the start), as one
+    // evaluation of scipy's does; scipy's iterations take one or more.
+    if (ourLbfgs) {
+      const scipyAfter = (evaluations: number) => records.filter(([, , e]) => e <= evaluations).at(-1)?.[0];
+      for (const at of [30, 60, 100, 120].filter((e) => e <= ourLbfgs!.length)) {
+        log(`after ${at} evaluations: ours (lbfgs, ${at} rounds) ${ourLbfgs[at - 1]!.toPrecision(7)}, scipy L-BFGS-B (m = 10) ${scipyAfter(at)?.toPrecision(7) ?? '—'}`);
+      }
+    }
+    log(`scipy L-BFGS-B: ${records.length} iterations took ${records.at(-1)?.[2]} evaluations; after 100 iterations ${records[99]?.[2] ?? '—'} (objective ${records[99]?.[0].toPrecision(7) ?? '—'})`);
     traces.push({ name: `scipy L-BFGS-B, m = 10 (scikit-learn's lbfgs), one core, load ${l0} → ${l1}`, points, unit: 'iterations' });
     objectives.push(...points.map((p) => p.objective));
   }

@@ -112,14 +112,10 @@ export function multinomialPartial(shape: Shape, model: Float64Array, block: Row
   out[width + 2] += end - start;
 }
 
-/** What the row pass reads: the point's weights and biases, and the direction in input space. */
+/** What the row pass reads: L-BFGS's, the point's weights and biases alone (it has no trial points along the direction). */
 export function multinomialThreadRanges(shape: Shape, model: Float64Array): [number, number][] {
   if (shape.solver === 'giant') return giantThreadRanges(shape, model);
-  const o = tailOffsets(shape.dims, shape.classes!);
-  return [
-    [0, o.n],
-    [o.rawDir, o.rawDir + o.n],
-  ];
+  return [[0, tailOffsets(shape.dims, shape.classes!).n]];
 }
 
 export function multinomialResult(data: DataSummary, model: Float64Array, last: UpdateResult, rounds: number, solver: MultinomialSolver): MultinomialResult {
