@@ -186,6 +186,8 @@ if (wanted.length > 0) {
   if (optimum) objectives.push(optimum.objective);
 }
 
+// The whole phase alone has no trace to measure against an optimum.
+if (traces.length === 0) process.exit(0);
 const best = Math.min(...objectives, KNOWN_OPTIMUM ?? Infinity);
 log('');
 log(`optimum: ${best.toPrecision(10)} (the lowest objective any run reached${optimum ? `; scipy L-BFGS-B run long: ${optimum.objective.toPrecision(10)}, gradient norm ${optimum.gradNorm.toExponential(1)}, ${optimum.iterations} iterations, ${optimum.seconds.toFixed(0)} s` : ''})`);
