@@ -15,6 +15,7 @@ import { quorumMs, scheduleBackupCheck } from './stragglers.js';
 import type { Algorithm, Shape } from '../algorithms/types.js';
 import { endLingering, publishNextRound } from './handOver.js';
 import { clearBehind, clearFinished } from './clearRounds.js';
+import { finishPredictJob, PREDICT_ROUND } from './predictRound.js';
 import type { CompletionMessage, JobPatch, JobRecord, RoundMetrics, WorkerReport } from '../domain/job.js';
 
 export type AggregateOutcome =
@@ -22,7 +23,9 @@ export type AggregateOutcome =
   | { status: 'prepared' | 'advanced' | 'finished'; metrics: RoundMetrics }
   | { status: 'failed'; reason: string }
   /** A duplicate or late completion: nothing changed (or a lost fan-out was re-published). */
-  | { status: 'ignored' | 'republished'; reason: string };
+  | { status: 'ignored' | 'republished'; reason: string }
+  /** A predict job's completion (redelivered by the recovery sweep): the job finished with its parts. */
+  | { status: 'predicted'; parts: number; rows: number };
 
 /**
  * The aggregator: merges a round's partials in shard order, updates the model, records the round,
@@ -35,6 +38,8 @@ export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'n
   const { store } = deps;
   const job = await store.getJob(message.jobId);
   if (!job) return { status: 'ignored', reason: `job ${message.jobId} does not exist` };
+  // A predict job has no model to update: its one round ends with its parts listed.
+  if (job.kind === 'predict') return message.round === PREDICT_ROUND ? finishPredictJob(deps, job.jobId) : { status: 'ignored', reason: `completion for round ${message.round} of a predict job` };
   if (job.status !== 'RUNNING') {
     // The last round's completion again: its aggregator may have died between ending the job and
     // clearing its rounds (a redelivery is how that shows). Clearing twice changes nothing.

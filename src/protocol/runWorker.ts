@@ -49,6 +49,8 @@ export async function runWorker(deps: Pick<ProtocolDeps, 'store' | 'datasets' | 
   // was cleared (a late duplicate) must not recompute and re-create that round's partial and barrier.
   let job = await container.job(task.jobId, read, { refresh: true });
   if (!job) return { status: 'rejected', reason: `task for job ${task.jobId}, which does not exist` };
+  // Predict jobs' tasks are the predict workers' (src/protocol/predictRound.ts).
+  if (job.kind === 'predict' || task.phase === 'predict') return { status: 'rejected', reason: `task for predict job ${job.jobId}: predict tasks go to the predict workers` };
   if (job.status === 'SUCCEEDED' || job.status === 'FAILED' || job.round > task.round) {
     return { status: 'rejected', reason: `task for round ${task.round} of job ${job.jobId}, which is ${job.status} at round ${job.round}: that round is over` };
   }

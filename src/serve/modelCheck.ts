@@ -6,7 +6,8 @@ import type { ModelResult } from '../domain/results.js';
  * the bundle's size. test/serve/model-check.test.ts holds the two to the same verdicts.
  */
 
-class ModelFileError extends Error {
+/** A stored model that is not one (its JSON, a field): the same on every read. */
+export class ModelFileError extends Error {
   constructor(file: string, detail: string) {
     super(`${file}: not a bspml model: ${detail}`);
     this.name = 'ModelFileError';

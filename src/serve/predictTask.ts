@@ -9,7 +9,7 @@ import { compilePredictor, type Predictor } from './predictor.js';
  * data plane (the layout described once, when the job starts), predicted and written as part
  * `shard`. The tasks are independent: run in any order, at once or one by one, their parts are those
  * `bspml predict --out` writes in one process (src/serve/batch.ts), byte for byte. What a stack's
- * predict worker would run per task message; not yet wired to a handler (docs/serving.md).
+ * predict worker runs per task message (src/serve/predictJob.ts, handlers/predictWorker.ts).
  */
 
 export interface PredictTaskInput {
@@ -37,8 +37,12 @@ export interface PreparedModel {
 }
 
 export function prepareModel(model: ModelResult, layout: DataLayout): PreparedModel {
-  const predictor = compilePredictor(model);
-  return { predictor, order: model.featureNames.map((name) => layout.featureNames.indexOf(name)), header: predictHeader(predictor) };
+  return preparePredictor(compilePredictor(model), layout);
+}
+
+/** The same for a model already compiled (a predict worker's, cached by version: src/serve/modelStore.ts). */
+export function preparePredictor(predictor: Predictor, layout: Pick<DataLayout, 'featureNames'>): PreparedModel {
+  return { predictor, order: predictor.featureNames.map((name) => layout.featureNames.indexOf(name)), header: predictHeader(predictor) };
 }
 
 export async function runPredictTask(prepared: PreparedModel, task: PredictTaskInput, datasets: Pick<PartsDatasetSource, 'loadShard'>, sink: PartSink, load: ShardLoadOptions = {}): Promise<PredictTaskResult> {

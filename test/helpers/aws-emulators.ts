@@ -60,6 +60,7 @@ export async function startAwsEmulators(options: { bucket?: string; table?: stri
       BSPML_TABLE: table,
       BSPML_BUCKET: bucket,
       BSPML_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:bspml-test-rounds',
+      BSPML_PREDICT_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:bspml-test-predict',
       BSPML_QUEUE_URL: queue.QueueUrl!,
       BSPML_DYNAMODB_ENDPOINT: dynamo.endpoint,
       BSPML_S3_ENDPOINT: s3.endpoint,
