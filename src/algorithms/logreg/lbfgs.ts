@@ -5,9 +5,10 @@ import { secondOrderStep, tailOffsets, type Accepted } from './secondOrder.js';
 
 /*
  * L-BFGS (Nocedal & Wright, Numerical Optimization, algorithm 7.4) for wide data, where the Hessian
- * would not fit: partials are the gradient-descent ones plus the trial losses of secondOrder.ts; the
- * aggregator keeps the last HISTORY pairs (MULTINOMIAL_HISTORY for several outputs) s = θₖ₊₁ − θₖ, y = ∇fₖ₊₁ − ∇fₖ in the model's tail and takes
- * the two-loop direction. The first direction is −∇f, cut to unit length when longer.
+ * would not fit: partials are the gradient-descent ones plus (two classes) the trial losses of
+ * secondOrder.ts; the aggregator keeps the last HISTORY pairs (MULTINOMIAL_HISTORY for several
+ * outputs) s = θₖ₊₁ − θₖ, y = ∇fₖ₊₁ − ∇fₖ in the model's tail and takes the two-loop direction. The
+ * first direction is −∇f, cut to unit length when longer.
  *
  * Solver state after the shared tail: ∇f at the accepted point (n), pairs stored, the slot the next
  * pair goes to, then HISTORY slots of (s, y).
