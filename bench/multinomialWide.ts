@@ -21,8 +21,8 @@
  * The CSV and models go to <OS temp dir>/bspml-bench/wide/; nothing committed is written. The load
  * average is printed beside each timing: on a shared machine seconds are noisy, rounds are not.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync, type SpawnSyncOptionsWithStringEncoding, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,15 +76,32 @@ const csv = join(DIR, `wide-${ROWS}.csv`);
 }
 log(`generated ${ROWS.toLocaleString('en-US')} × ${data.dims}, 10 classes, in ${((performance.now() - started) / 1000).toFixed(1)} s: ${csv}`);
 
-function python(phases: string[]): Record<string, unknown> {
-  const run = spawnSync('/usr/bin/python3', [join(ROOT, 'bench/multinomialWide.py'), csv, String(C), phases.join(','), String(SKLEARN_ITERATIONS)], {
+/**
+ * GNU time, where installed: the whole phase reports each side's processor time (user + system of
+ * the process and its threads, start-up included), which a shared machine's load moves less than
+ * wall time.
+ */
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+
+/** Runs a command, under GNU time when there is one; its processor seconds from time's last line of stderr. */
+function timed(command: string, args: string[], options: SpawnSyncOptionsWithStringEncoding): { run: SpawnSyncReturns<string>; cpuSeconds?: number } {
+  if (!TIME) return { run: spawnSync(command, args, options) };
+  const run = spawnSync(TIME, ['-f', 'cpu %U %S', command, ...args], options);
+  const match = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(run.stderr ?? '');
+  return { run, ...(match ? { cpuSeconds: Number(match[1]) + Number(match[2]) } : {}) };
+}
+
+function python(phases: string[]): Record<string, unknown> & { cpuSeconds?: number } {
+  const { run, cpuSeconds } = timed('/usr/bin/python3', [join(ROOT, 'bench/multinomialWide.py'), csv, String(C), phases.join(','), String(SKLEARN_ITERATIONS)], {
     encoding: 'utf8',
     maxBuffer: 1 << 26,
     env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' },
   });
   if (run.status !== 0) throw new Error(`scikit-learn's side failed: ${run.stderr || run.error}`);
-  return JSON.parse(run.stdout) as Record<string, unknown>;
+  return { ...(JSON.parse(run.stdout) as Record<string, unknown>), ...(cpuSeconds !== undefined ? { cpuSeconds } : {}) };
 }
+
+const cpu = (seconds: number | undefined) => (seconds === undefined ? '—' : seconds.toFixed(1));
 
 interface Trace {
   name: string;
@@ -99,27 +116,34 @@ if (PHASES.includes('whole')) {
   // Interleaved (scikit-learn, ours, scikit-learn, …) so that both sides see the same swings of a
   // shared machine's load; each pair's ratio is reported, then their spread.
   log('');
-  log('| whole run, 2 cores | seconds | iterations / rounds | objective | training accuracy | load |');
-  log('|---|---:|---:|---:|---:|---:|');
+  log('| whole run, 2 cores | seconds | processor seconds | iterations / rounds | objective | training accuracy | load |');
+  log('|---|---:|---:|---:|---:|---:|---:|');
   const ratios: number[] = [];
+  const cpuRatios: number[] = [];
   for (let repeat = 0; repeat < WHOLE_REPEATS; repeat++) {
     const l0 = load();
-    const sklearn = python(['whole']).whole as { seconds: number; iterations: number; objective: number; accuracy: number };
+    const side = python(['whole']);
+    const sklearn = side.whole as { seconds: number; iterations: number; objective: number; accuracy: number };
     const l1 = load();
     const model = join(DIR, 'model.json');
     started = performance.now();
-    const ours = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'train', 'logreg', '--data', csv, '--C', String(C), '--workers', '1', '--threads', '2', '--out', model, '--no-progress'], { encoding: 'utf8', cwd: ROOT });
+    const { run: ours, cpuSeconds } = timed(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'train', 'logreg', '--data', csv, '--C', String(C), '--workers', '1', '--threads', '2', '--out', model, '--no-progress'], { encoding: 'utf8', cwd: ROOT });
     const seconds = (performance.now() - started) / 1000;
     if (ours.status !== 0) throw new Error(`bspml train failed: ${ours.stderr}`);
     const result = JSON.parse(readFileSync(model, 'utf8')) as { loss: number; rounds: number; solver: string; accuracy: number; converged: boolean };
     objectives.push(sklearn.objective, result.loss);
     ratios.push(seconds / sklearn.seconds);
-    log(`| scikit-learn: read_csv, StandardScaler, LogisticRegression(C=1) | ${sklearn.seconds.toFixed(1)} | ${sklearn.iterations} | ${sklearn.objective.toPrecision(8)} | ${(100 * sklearn.accuracy).toFixed(2)} % | ${l0} |`);
-    log(`| bspml train logreg --C 1 --workers 1 --threads 2 (${result.solver}, ${result.converged ? 'converged' : 'max rounds'}) | ${seconds.toFixed(1)} | ${result.rounds} | ${result.loss.toPrecision(8)} | ${(100 * result.accuracy).toFixed(2)} % | ${l1} |`);
-    log(`| ours / scikit-learn: ${(seconds / sklearn.seconds).toFixed(2)}× the time; objective ${result.loss <= sklearn.objective ? 'no worse' : 'worse'} (${((result.loss - sklearn.objective) / sklearn.objective).toExponential(1)} relative) | | | | | |`);
+    if (cpuSeconds !== undefined && side.cpuSeconds !== undefined) cpuRatios.push(cpuSeconds / side.cpuSeconds);
+    log(`| scikit-learn: read_csv, StandardScaler, LogisticRegression(C=1) | ${sklearn.seconds.toFixed(1)} | ${cpu(side.cpuSeconds)} | ${sklearn.iterations} | ${sklearn.objective.toPrecision(8)} | ${(100 * sklearn.accuracy).toFixed(2)} % | ${l0} |`);
+    log(`| bspml train logreg --C 1 --workers 1 --threads 2 (${result.solver}, ${result.converged ? 'converged' : 'max rounds'}) | ${seconds.toFixed(1)} | ${cpu(cpuSeconds)} | ${result.rounds} | ${result.loss.toPrecision(8)} | ${(100 * result.accuracy).toFixed(2)} % | ${l1} |`);
+    log(`| ours / scikit-learn: ${(seconds / sklearn.seconds).toFixed(2)}× the time; objective ${result.loss <= sklearn.objective ? 'no worse' : 'worse'} (${((result.loss - sklearn.objective) / sklearn.objective).toExponential(1)} relative) | | | | | | |`);
   }
-  const sorted = [...ratios].sort((a, b) => a - b);
-  log(`ours / scikit-learn over ${ratios.length} interleaved pairs: ${sorted.map((r) => r.toFixed(2)).join(', ')} (median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(2)})`);
+  const spread = (values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    return `${sorted.map((r) => r.toFixed(2)).join(', ')} (median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(2)})`;
+  };
+  log(`ours / scikit-learn over ${ratios.length} interleaved pairs, wall time: ${spread(ratios)}`);
+  if (cpuRatios.length > 0) log(`ours / scikit-learn, processor time (/usr/bin/time, start-up included): ${spread(cpuRatios)}`);
 }
 
 if (PHASES.includes('ours')) {
