@@ -1,7 +1,7 @@
 import type { PartsDatasetSource } from '../data/sources/PartsDatasetSource.js';
 import type { ModelResult } from '../domain/results.js';
 import { predictHeader, predictShardRows, type DataLayout, type PartSink, type ShardLoadOptions } from './batch.js';
-import { formatRows } from './formatPool.js';
+import { partBytes, rowsText } from './formatPool.js';
 import { compilePredictor, type Predictor } from './predictor.js';
 
 /*
@@ -48,7 +48,7 @@ export function preparePredictor(predictor: Predictor, layout: Pick<DataLayout, 
 export async function runPredictTask(prepared: PreparedModel, task: PredictTaskInput, datasets: Pick<PartsDatasetSource, 'loadShard'>, sink: PartSink, load: ShardLoadOptions = {}): Promise<PredictTaskResult> {
   if (!Number.isInteger(task.shard) || task.shard < 0 || task.shard >= task.shards) throw new RangeError(`predict task for shard ${task.shard} of ${task.shards}: no such shard`);
   const shard = await datasets.loadShard(task.layout, task.shard, task.shards, load);
-  const body = formatRows(predictShardRows(prepared.predictor, prepared.order, shard));
-  const part = await sink.write(task.shard, task.shards, `${prepared.header}\n${body}`);
+  const body = rowsText(predictShardRows(prepared.predictor, prepared.order, shard));
+  const part = await sink.write(task.shard, task.shards, partBytes(prepared.header, [body]));
   return { part, rows: shard.rows };
 }

@@ -54,7 +54,7 @@ const INDICES: Record<Backend, [number | 'all', number | 'all']> = { memory: ['a
 const FAST_INDICES = Object.fromEntries(BACKENDS.map((b) => [b, INDICES[b][0]])) as Record<Backend, number | 'all'>;
 /**
  * How the round a worker fills is aggregated: `queue`, the completion sent to the aggregator (the
- * event-driven path); `inline`, by the filling worker itself, after its claim of the next round (the
+ * event-driven path); `inline`, by the filling worker itself, which then computes its shard of the next round without a claim (the
  * local runtime and the AWS worker handler). Inline, a crash during the aggregation loses the round's
  * completion with the invocation: the recovery sweep re-sends it.
  */

@@ -15,7 +15,7 @@ import { startDynalite } from '../../src/emulators/dynalite.js';
 /*
  * The emulators an AWS-path test runs against, all in this process: dynalite for DynamoDB,
  * s3rver for S3, local-aws-sqs for the FIFO completion queue. SNS has no working emulator here
- * (see OFFLINE-AWS.md), so it is stubbed at its boundary: the real PublishBatchCommand is captured.
+ * (none among the in-process emulators this project uses), so it is stubbed at its boundary: the real PublishBatchCommand is captured.
  */
 
 export interface AwsEmulators {

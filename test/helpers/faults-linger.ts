@@ -70,9 +70,14 @@ export class LingerScheduler {
 
   sleep = (ms: number): Promise<void> => this.park(this.sleeping, this.time + ms);
 
-  /** FaultyStore's gate: a coroutine stops before each store call (nothing else does). */
+  /**
+   * FaultyStore's gate: a coroutine stops before each store call (nothing else does). Calls it makes
+   * at once (Promise.all) stop at the first: the others go on beside it, so the coroutine is parked
+   * in one place, and a step that wakes it can see it through (else it would wait on a call no step wakes).
+   */
   gate = (): Promise<void> => {
-    if (current.getStore()?.scheduler !== this) return Promise.resolve();
+    const running = current.getStore();
+    if (running?.scheduler !== this || this.ready.some((r) => r.done === running.done)) return Promise.resolve();
     this.time += this.tickMs;
     return this.park(this.ready, this.time);
   };
