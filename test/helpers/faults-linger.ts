@@ -38,6 +38,13 @@ interface Sleeper {
   done: () => Promise<unknown>;
 }
 
+/**
+ * The running coroutine: its scheduler and its end, for whoever parks it. One for every scheduler:
+ * Node 20 keeps each AsyncLocalStorage that ever ran and copies every one of them into each promise
+ * created after, so one per run (hundreds in a fault suite) made each run slower than the last.
+ */
+const CURRENT = new AsyncLocalStorage<{ scheduler: LingerScheduler; ended: () => Promise<unknown> }>();
+
 /** The virtual clock and the cooperative scheduler of a run. */
 export class LingerScheduler {
   time = 1_000_000;
@@ -45,26 +52,24 @@ export class LingerScheduler {
   /** Coroutines stopped at a store call, ready to go on. */
   readonly ready: Sleeper[] = [];
   private parked?: () => void;
-  /** The running coroutine's end, for whoever parks it. */
-  private readonly current = new AsyncLocalStorage<() => Promise<unknown>>();
 
   now = (): number => this.time;
 
   sleep = (ms: number): Promise<void> => this.park(this.sleeping, this.time + ms);
 
   /** FaultyStore's gate: a coroutine stops before each store call (nothing else does). */
-  gate = (): Promise<void> => (this.current.getStore() ? this.park(this.ready, this.time) : Promise.resolve());
+  gate = (): Promise<void> => (CURRENT.getStore()?.scheduler === this ? this.park(this.ready, this.time) : Promise.resolve());
 
   /** Runs `fn` as a coroutine. */
   coroutine<T>(fn: () => Promise<T>): Promise<T> {
     let ended: Promise<unknown> = Promise.resolve();
-    const running = this.current.run(() => ended, fn);
+    const running = CURRENT.run({ scheduler: this, ended: () => ended }, fn);
     ended = running.catch(() => undefined);
     return running;
   }
 
   private park(list: Sleeper[], wakeAt: number): Promise<void> {
-    const done = this.current.getStore()!;
+    const done = CURRENT.getStore()!.ended;
     return new Promise<void>((wake) => {
       list.push({ wakeAt, wake, done });
       this.parked?.();
