@@ -8,7 +8,9 @@
  * scikit-learn's whole default run (read_csv, StandardScaler, LogisticRegression(C=1)).
  *
  *   BENCH_WIDE_ROWS (60000), BENCH_WIDE_ROUNDS (60: GIANT's rounds), BENCH_WIDE_LBFGS_ROUNDS (as
- *   many: ours, L-BFGS), BENCH_WIDE_SKLEARN_ITERATIONS (500), BENCH_WIDE_PHASES
+ *   many: ours, L-BFGS), BENCH_WIDE_SKLEARN_ITERATIONS (500), BENCH_WIDE_REPEATS (3: whole-run
+ *   pairs, scikit-learn and ours interleaved), BENCH_WIDE_SOLVERS (giant,lbfgs: the ours phase's),
+ *   BENCH_WIDE_PHASES
  *   (whole,ours,lbfgs,saga,optimum), BENCH_WIDE_OPTIMUM (an optimum measured before, for the gaps
  *   when the optimum phase is left out: 0.1805060118 at 20,000 rows)
  *
@@ -19,8 +21,8 @@
  * The CSV and models go to <OS temp dir>/bspml-bench/wide/; nothing committed is written. The load
  * average is printed beside each timing: on a shared machine seconds are noisy, rounds are not.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync, type SpawnSyncOptionsWithStringEncoding, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,6 +49,14 @@ const ROUNDS = setting('BENCH_WIDE_ROUNDS', 60);
 const LBFGS_ROUNDS = setting('BENCH_WIDE_LBFGS_ROUNDS', ROUNDS);
 const KNOWN_OPTIMUM = process.env.BENCH_WIDE_OPTIMUM === undefined ? undefined : setting('BENCH_WIDE_OPTIMUM', 0, true);
 const SKLEARN_ITERATIONS = setting('BENCH_WIDE_SKLEARN_ITERATIONS', 500);
+const WHOLE_REPEATS = setting('BENCH_WIDE_REPEATS', 3);
+const SOLVERS = (process.env.BENCH_WIDE_SOLVERS ?? 'giant,lbfgs').split(',') as ('giant' | 'lbfgs')[];
+if (SOLVERS.length === 0 || SOLVERS.some((s) => s !== 'giant' && s !== 'lbfgs')) {
+  process.stderr.write(`bench:wide: BENCH_WIDE_SOLVERS=${process.env.BENCH_WIDE_SOLVERS}: must be giant, lbfgs or both, comma-separated\n`);
+  process.exit(1);
+}
+/** Our L-BFGS's objective per round, when the ours phase ran it: compared with scipy's per evaluation. */
+let ourLbfgs: number[] | undefined;
 const PHASES = (process.env.BENCH_WIDE_PHASES ?? 'whole,ours,lbfgs,saga,optimum').split(',');
 const C = 1;
 const DIR = join(tmpdir(), 'bspml-bench', 'wide');
@@ -66,15 +76,32 @@ const csv = join(DIR, `wide-${ROWS}.csv`);
 }
 log(`generated ${ROWS.toLocaleString('en-US')} × ${data.dims}, 10 classes, in ${((performance.now() - started) / 1000).toFixed(1)} s: ${csv}`);
 
-function python(phases: string[]): Record<string, unknown> {
-  const run = spawnSync('/usr/bin/python3', [join(ROOT, 'bench/multinomialWide.py'), csv, String(C), phases.join(','), String(SKLEARN_ITERATIONS)], {
+/**
+ * GNU time, where installed: the whole phase reports each side's processor time (user + system of
+ * the process and its threads, start-up included), which a shared machine's load moves less than
+ * wall time.
+ */
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+
+/** Runs a command, under GNU time when there is one; its processor seconds from time's last line of stderr. */
+function timed(command: string, args: string[], options: SpawnSyncOptionsWithStringEncoding): { run: SpawnSyncReturns<string>; cpuSeconds?: number } {
+  if (!TIME) return { run: spawnSync(command, args, options) };
+  const run = spawnSync(TIME, ['-f', 'cpu %U %S', command, ...args], options);
+  const match = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(run.stderr ?? '');
+  return { run, ...(match ? { cpuSeconds: Number(match[1]) + Number(match[2]) } : {}) };
+}
+
+function python(phases: string[]): Record<string, unknown> & { cpuSeconds?: number } {
+  const { run, cpuSeconds } = timed('/usr/bin/python3', [join(ROOT, 'bench/multinomialWide.py'), csv, String(C), phases.join(','), String(SKLEARN_ITERATIONS)], {
     encoding: 'utf8',
     maxBuffer: 1 << 26,
     env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' },
   });
   if (run.status !== 0) throw new Error(`scikit-learn's side failed: ${run.stderr || run.error}`);
-  return JSON.parse(run.stdout) as Record<string, unknown>;
+  return { ...(JSON.parse(run.stdout) as Record<string, unknown>), ...(cpuSeconds !== undefined ? { cpuSeconds } : {}) };
 }
+
+const cpu = (seconds: number | undefined) => (seconds === undefined ? '—' : seconds.toFixed(1));
 
 interface Trace {
   name: string;
@@ -86,29 +113,44 @@ const traces: Trace[] = [];
 const objectives: number[] = [];
 
 if (PHASES.includes('whole')) {
-  const l0 = load();
-  const sklearn = python(['whole']).whole as { seconds: number; iterations: number; objective: number; accuracy: number };
-  const l1 = load();
-  const model = join(DIR, 'model.json');
-  started = performance.now();
-  const ours = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'train', 'logreg', '--data', csv, '--C', String(C), '--workers', '1', '--threads', '2', '--out', model, '--no-progress'], { encoding: 'utf8', cwd: ROOT });
-  const seconds = (performance.now() - started) / 1000;
-  if (ours.status !== 0) throw new Error(`bspml train failed: ${ours.stderr}`);
-  const result = JSON.parse(readFileSync(model, 'utf8')) as { loss: number; rounds: number; solver: string; accuracy: number; converged: boolean };
-  objectives.push(sklearn.objective, result.loss);
+  // Interleaved (scikit-learn, ours, scikit-learn, …) so that both sides see the same swings of a
+  // shared machine's load; each pair's ratio is reported, then their spread.
   log('');
-  log('| whole run, 2 cores | seconds | iterations / rounds | objective | training accuracy | load |');
-  log('|---|---:|---:|---:|---:|---:|');
-  log(`| scikit-learn: read_csv, StandardScaler, LogisticRegression(C=1) | ${sklearn.seconds.toFixed(1)} | ${sklearn.iterations} | ${sklearn.objective.toPrecision(8)} | ${(100 * sklearn.accuracy).toFixed(2)} % | ${l0} |`);
-  log(`| bspml train logreg --C 1 --workers 1 --threads 2 (${result.solver}, ${result.converged ? 'converged' : 'max rounds'}) | ${seconds.toFixed(1)} | ${result.rounds} | ${result.loss.toPrecision(8)} | ${(100 * result.accuracy).toFixed(2)} % | ${l1} |`);
-  log(`ours / scikit-learn: ${(seconds / sklearn.seconds).toFixed(2)}× the time; objective ${result.loss <= sklearn.objective ? 'no worse' : 'worse'} (${((result.loss - sklearn.objective) / sklearn.objective).toExponential(1)} relative)`);
+  log('| whole run, 2 cores | seconds | processor seconds | iterations / rounds | objective | training accuracy | load |');
+  log('|---|---:|---:|---:|---:|---:|---:|');
+  const ratios: number[] = [];
+  const cpuRatios: number[] = [];
+  for (let repeat = 0; repeat < WHOLE_REPEATS; repeat++) {
+    const l0 = load();
+    const side = python(['whole']);
+    const sklearn = side.whole as { seconds: number; iterations: number; objective: number; accuracy: number };
+    const l1 = load();
+    const model = join(DIR, 'model.json');
+    started = performance.now();
+    const { run: ours, cpuSeconds } = timed(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'train', 'logreg', '--data', csv, '--C', String(C), '--workers', '1', '--threads', '2', '--out', model, '--no-progress'], { encoding: 'utf8', cwd: ROOT });
+    const seconds = (performance.now() - started) / 1000;
+    if (ours.status !== 0) throw new Error(`bspml train failed: ${ours.stderr}`);
+    const result = JSON.parse(readFileSync(model, 'utf8')) as { loss: number; rounds: number; solver: string; accuracy: number; converged: boolean };
+    objectives.push(sklearn.objective, result.loss);
+    ratios.push(seconds / sklearn.seconds);
+    if (cpuSeconds !== undefined && side.cpuSeconds !== undefined) cpuRatios.push(cpuSeconds / side.cpuSeconds);
+    log(`| scikit-learn: read_csv, StandardScaler, LogisticRegression(C=1) | ${sklearn.seconds.toFixed(1)} | ${cpu(side.cpuSeconds)} | ${sklearn.iterations} | ${sklearn.objective.toPrecision(8)} | ${(100 * sklearn.accuracy).toFixed(2)} % | ${l0} |`);
+    log(`| bspml train logreg --C 1 --workers 1 --threads 2 (${result.solver}, ${result.converged ? 'converged' : 'max rounds'}) | ${seconds.toFixed(1)} | ${cpu(cpuSeconds)} | ${result.rounds} | ${result.loss.toPrecision(8)} | ${(100 * result.accuracy).toFixed(2)} % | ${l1} |`);
+    log(`| ours / scikit-learn: ${(seconds / sklearn.seconds).toFixed(2)}× the time; objective ${result.loss <= sklearn.objective ? 'no worse' : 'worse'} (${((result.loss - sklearn.objective) / sklearn.objective).toExponential(1)} relative) | | | | | | |`);
+  }
+  const spread = (values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    return `${sorted.map((r) => r.toFixed(2)).join(', ')} (median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(2)})`;
+  };
+  log(`ours / scikit-learn over ${ratios.length} interleaved pairs, wall time: ${spread(ratios)}`);
+  if (cpuRatios.length > 0) log(`ours / scikit-learn, processor time (/usr/bin/time, start-up included): ${spread(cpuRatios)}`);
 }
 
 if (PHASES.includes('ours')) {
   const runtime = new LocalRuntime({ store: new MemoryStore(), datasets: new MemoryDatasetSource().add('wide', data), defaultThreads: 2 });
   try {
     const compute: Record<string, { objective: number; seconds: number; computeSeconds: number }[]> = {};
-    for (const solver of ['giant', 'lbfgs'] as const) {
+    for (const solver of SOLVERS) {
       const l0 = load();
       const out = await runtime.train({ algorithm: 'logreg', solver, C, tol: 0, maxRounds: solver === 'giant' ? ROUNDS : LBFGS_ROUNDS, workers: 1, threads: 2, data: { uri: 'wide' } });
       const first = out.rounds[0]!.publishedAt;
@@ -120,16 +162,19 @@ if (PHASES.includes('ours')) {
       log(`ours, ${solver}: objective per round ${points.map((p) => p.objective.toPrecision(7)).join(' ')}; ${points.at(-1)!.seconds.toFixed(1)} s`);
       objectives.push(...points.map((p) => p.objective));
     }
+    ourLbfgs = compute.lbfgs?.map((p) => p.objective);
     // The default rule's measure: rounds and seconds to the objective GIANT ended at (the objective a
     // round reports is the model's that entered it: the last round's is what GIANT had reached).
-    const giant = compute.giant!;
-    const target = giant.at(-1)!.objective;
-    const at = compute.lbfgs!.findIndex((p) => p.objective <= target);
-    const lbfgs = compute.lbfgs![at];
-    log(
-      `to GIANT's objective after ${giant.length} rounds (${target.toPrecision(7)}): GIANT ${giant.length} rounds, ${giant.at(-1)!.seconds.toFixed(1)} s (compute ${giant.at(-1)!.computeSeconds.toFixed(1)} s); ` +
-        (lbfgs ? `L-BFGS ${at + 1} rounds, ${lbfgs.seconds.toFixed(1)} s (compute ${lbfgs.computeSeconds.toFixed(1)} s)` : `L-BFGS not within its ${LBFGS_ROUNDS} rounds`),
-    );
+    const giant = compute.giant;
+    if (giant && compute.lbfgs) {
+      const target = giant.at(-1)!.objective;
+      const at = compute.lbfgs.findIndex((p) => p.objective <= target);
+      const lbfgs = compute.lbfgs[at];
+      log(
+        `to GIANT's objective after ${giant.length} rounds (${target.toPrecision(7)}): GIANT ${giant.length} rounds, ${giant.at(-1)!.seconds.toFixed(1)} s (compute ${giant.at(-1)!.computeSeconds.toFixed(1)} s); ` +
+          (lbfgs ? `L-BFGS ${at + 1} rounds, ${lbfgs.seconds.toFixed(1)} s (compute ${lbfgs.computeSeconds.toFixed(1)} s)` : `L-BFGS not within its ${LBFGS_ROUNDS} rounds`),
+      );
+    }
   } finally {
     await runtime.close();
   }
@@ -142,7 +187,17 @@ if (wanted.length > 0) {
   const out = python(wanted);
   const l1 = load();
   if (out.lbfgs) {
-    const points = (out.lbfgs as [number, number][]).map(([objective, seconds]) => ({ objective, seconds }));
+    const records = out.lbfgs as [number, number, number][];
+    const points = records.map(([objective, seconds]) => ({ objective, seconds }));
+    // Evaluation by evaluation: a round of ours evaluates one point (the first, the start), as one
+    // evaluation of scipy's does; scipy's iterations take one or more.
+    if (ourLbfgs) {
+      const scipyAfter = (evaluations: number) => records.filter(([, , e]) => e <= evaluations).at(-1)?.[0];
+      for (const at of [30, 60, 100, 120].filter((e) => e <= ourLbfgs!.length)) {
+        log(`after ${at} evaluations: ours (lbfgs, ${at} rounds) ${ourLbfgs[at - 1]!.toPrecision(7)}, scipy L-BFGS-B (m = 10) ${scipyAfter(at)?.toPrecision(7) ?? '—'}`);
+      }
+    }
+    log(`scipy L-BFGS-B: ${records.length} iterations took ${records.at(-1)?.[2]} evaluations; after 100 iterations ${records[99]?.[2] ?? '—'} (objective ${records[99]?.[0].toPrecision(7) ?? '—'})`);
     traces.push({ name: `scipy L-BFGS-B, m = 10 (scikit-learn's lbfgs), one core, load ${l0} → ${l1}`, points, unit: 'iterations' });
     objectives.push(...points.map((p) => p.objective));
   }
@@ -155,6 +210,8 @@ if (wanted.length > 0) {
   if (optimum) objectives.push(optimum.objective);
 }
 
+// The whole phase alone has no trace to measure against an optimum.
+if (traces.length === 0) process.exit(0);
 const best = Math.min(...objectives, KNOWN_OPTIMUM ?? Infinity);
 log('');
 log(`optimum: ${best.toPrecision(10)} (the lowest objective any run reached${optimum ? `; scipy L-BFGS-B run long: ${optimum.objective.toPrecision(10)}, gradient norm ${optimum.gradNorm.toExponential(1)}, ${optimum.iterations} iterations, ${optimum.seconds.toFixed(0)} s` : ''})`);

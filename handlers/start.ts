@@ -3,12 +3,16 @@ import { failJob } from '../src/protocol/failJob.js';
 import { startJob } from '../src/protocol/startJob.js';
 import type { JobStatus } from '../src/domain/job.js';
 import { errorText, log } from '../src/aws/messages.js';
-import { issueText, nestingDepth, recordsEventSchema, s3RecordSchema, startInvocationSchema } from '../src/aws/events.js';
+import { issueText, nestingDepth, recordsEventSchema, s3RecordSchema, startInvocationSchema, type S3Record } from '../src/aws/events.js';
 import { classifyUpload, decodeS3Key, datasetName, jobIdFor, recordRejectedJob, uploadStart } from '../src/aws/uploads.js';
 import { parseS3Uri, formatS3Uri, type S3Location } from '../src/util/s3uri.js';
 import { unreadableReason } from '../src/aws/dataSources.js';
 import { countFailedJob, instrument } from '../src/aws/telemetry.js';
 import { wiringFromEnv, type AwsWiring } from '../src/aws/wiring.js';
+import { classifyPredictUpload, predictUploadStart } from '../src/aws/predictUploads.js';
+import { isPredictSpec } from '../src/domain/predictSpec.js';
+import { startPredict } from '../src/serve/predictJob.js';
+import { predictJobDeps } from '../src/serve/predictWiring.js';
 
 /** A direct invocation (`bspml submit`): a job spec, and optionally the job id to use. */
 export interface StartInvocation {
@@ -27,7 +31,8 @@ export const MAX_SPEC_DEPTH = 32;
 
 /**
  * Starts training on an upload under the data prefix (an S3 ObjectCreated event; see
- * classifyUpload for which uploads start a job) or on a direct invocation. Bad input ends the job
+ * classifyUpload for which uploads start a job), a predict job on a spec uploaded under the
+ * predictions prefix (src/aws/predictUploads.ts), or either on a direct invocation. Bad input ends the job
  * FAILED with its reason and returns normally, so Lambda does not retry what cannot succeed; a
  * malformed event is logged and dropped; only infrastructure errors are thrown, to be retried.
  */
@@ -50,6 +55,11 @@ export function createStartHandler(wiring: () => AwsWiring) {
         key = decodeS3Key(record.s3.object.key);
       } catch (error) {
         log('error', 'malformed-event', { source: 's3', key: record.s3.object.key, error: `s3.object.key: ${errorText(error)}` });
+        continue;
+      }
+      if (key.startsWith(w.config.predictionsPrefix)) {
+        const result = await predictUpload(w, record, key);
+        if (result) results.push(result);
         continue;
       }
       const upload = classifyUpload(key, w.config.dataPrefix);
@@ -85,6 +95,26 @@ export function createStartHandler(wiring: () => AwsWiring) {
   };
 }
 
+/** A predict spec uploaded under the predictions prefix: the predict job it names, started. */
+async function predictUpload(w: AwsWiring, record: S3Record, key: string): Promise<StartResult | undefined> {
+  const upload = classifyPredictUpload(key, w.config.predictionsPrefix);
+  if (upload.kind === 'ignored') {
+    log('info', 'upload-ignored', { key, reason: upload.reason });
+    return undefined;
+  }
+  const location = { bucket: record.s3.bucket.name, key };
+  const seed = `${location.bucket}/${key}/${record.s3.object.versionId ?? ''}/${record.s3.object.sequencer ?? ''}`;
+  const date = new Date(record.eventTime);
+  let request;
+  try {
+    request = await predictUploadStart(w.s3, location, upload.name, { predictionsPrefix: w.config.predictionsPrefix, date, seed });
+  } catch (error) {
+    if (!(error instanceof BspmlError)) throw error;
+    return rejected(w, jobIdFor(upload.name, date, seed), { kind: 'predict' }, error.message);
+  }
+  return start(w, request.jobId, request.spec, request.specSource);
+}
+
 async function invocation(w: AwsWiring, event: unknown): Promise<StartResult[]> {
   const parsed = startInvocationSchema.safeParse(event);
   if (!parsed.success) {
@@ -103,9 +133,23 @@ async function start(w: AwsWiring, jobId: string, spec: unknown, specSource: str
   const uri = uriOf(spec);
   const unreadable = uri?.startsWith('s3://') ? safely(() => unreadableReason(uri, w.config.dataSources)) : undefined;
   if (unreadable) return rejected(w, jobId, spec, unreadable);
+  if (isPredictSpec(spec)) return startPredictFrom(w, jobId, spec, specSource);
   try {
     const job = await startJob(w.deps, { jobId, spec });
     log('info', 'job-started', { jobId, specSource, shards: job.shards, parts: job.layout?.parts.length, algorithm: job.spec.algorithm });
+    return { jobId, status: job.status };
+  } catch (error) {
+    if (error instanceof JobExistsError) return duplicate(w, jobId);
+    if (!(error instanceof BspmlError)) throw error;
+    return rejected(w, jobId, spec, error.message);
+  }
+}
+
+/** A predict job (docs/serving.md): the model resolved once, the data described, its one round published. */
+async function startPredictFrom(w: AwsWiring, jobId: string, spec: unknown, specSource: string): Promise<StartResult> {
+  try {
+    const job = await startPredict(predictJobDeps(w, { fresh: true }), { jobId, spec });
+    log('info', 'job-started', { jobId, specSource, kind: 'predict', shards: job.shards, parts: job.layout?.parts.length, model: job.predict?.model });
     return { jobId, status: job.status };
   } catch (error) {
     if (error instanceof JobExistsError) return duplicate(w, jobId);
@@ -157,6 +201,9 @@ function uriOf(spec: unknown): string | undefined {
 
 /** The data set's name for the job id; a spec without a usable URI still gets an id, to record its failure under. */
 function nameOf(spec: unknown, dataPrefix: string): string {
+  // A predict job is named after its model.
+  const model = isPredictSpec(spec) ? (spec as { model?: { name?: unknown } }).model?.name : undefined;
+  if (typeof model === 'string') return `${model}-predict`;
   const uri = uriOf(spec);
   if (uri === undefined) return 'job';
   try {

@@ -69,7 +69,8 @@ export function createWorkerHandler(wiring: () => AwsWiring) {
           started = performance.now();
         },
       });
-      if (run.claims > 0) {
+      // A worker that lingered: it claimed a round, or filled one and computed the next (no claim).
+      if (run.claims > 0 || run.rounds > 1) {
         log('info', 'worker-lingered', { jobId: task.jobId, shard: task.shard, rounds: run.rounds, claims: run.claims, handed: run.handed, released: run.released, waitedMs: round1(run.waitedMs) });
       }
     }

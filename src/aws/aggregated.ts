@@ -32,7 +32,8 @@ export async function reportAggregation(w: AwsWiring, message: CompletionMessage
  */
 async function writeModelFile(w: AwsWiring, jobId: string, round: number): Promise<void> {
   const job = await w.store.getJob(jobId);
-  if (job?.status !== 'SUCCEEDED' || job.round !== round) return;
+  // A predict job writes no model: its parts are its output.
+  if (job?.status !== 'SUCCEEDED' || job.round !== round || job.kind === 'predict') return;
   const bucket = required(w.config.bucket, 'BSPML_BUCKET');
   const { key, latest } = await publishModel(w.s3, bucket, job, { dataPrefix: w.config.dataPrefix, modelPrefix: w.config.modelPrefix });
   log('info', 'model-written', { jobId, model: `s3://${bucket}/${key}`, latest: `s3://${bucket}/${latest}`, rounds: job.result?.rounds });

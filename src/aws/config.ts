@@ -14,11 +14,15 @@ const envSchema = z.object({
   BSPML_TABLE: z.string().min(1, 'must name the DynamoDB state table'),
   BSPML_BUCKET: z.string().min(1).optional(),
   BSPML_TOPIC_ARN: z.string().min(1).optional(),
+  /** The topic of predict jobs' tasks, which only the predict workers take (docs/serving.md). */
+  BSPML_PREDICT_TOPIC_ARN: z.string().min(1).optional(),
   BSPML_QUEUE_URL: z.string().url().optional(),
   BSPML_DATA_PREFIX: z.string().default('datasets/'),
   /** Where jobs may read data: comma-separated s3:// prefixes (serverless.yml, --param dataBuckets); absent: not checked. */
   BSPML_DATA_SOURCES: z.string().optional(),
   BSPML_MODEL_PREFIX: z.string().default('models/'),
+  /** Where predict specs are uploaded (NAME.job.json starts a predict job) and predict jobs write their parts. */
+  BSPML_PREDICTIONS_PREFIX: z.string().min(1).default('predictions/'),
   BSPML_THREADS: positiveInt.max(64).optional(),
   /** Job items expire this long after their last write (DynamoDB TTL on `expiresAt`). */
   BSPML_TTL_DAYS: z.coerce.number().positive().default(7),
@@ -65,11 +69,13 @@ export interface AwsConfig {
   table: string;
   bucket?: string;
   topicArn?: string;
+  predictTopicArn?: string;
   queueUrl?: string;
   dataPrefix: string;
   /** s3:// prefixes jobs may read; empty: anywhere (the roles decide). */
   dataSources: string[];
   modelPrefix: string;
+  predictionsPrefix: string;
   threads: number;
   ttlSeconds: number;
   defaultSpec?: unknown;
@@ -113,10 +119,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AwsConfig {
     table: e.BSPML_TABLE,
     bucket: e.BSPML_BUCKET,
     topicArn: e.BSPML_TOPIC_ARN,
+    predictTopicArn: e.BSPML_PREDICT_TOPIC_ARN,
     queueUrl: e.BSPML_QUEUE_URL,
     dataPrefix: e.BSPML_DATA_PREFIX,
     dataSources: parseDataSources(e.BSPML_DATA_SOURCES),
     modelPrefix: e.BSPML_MODEL_PREFIX,
+    predictionsPrefix: e.BSPML_PREDICTIONS_PREFIX,
     threads: e.BSPML_THREADS ?? threadsForMemory(e.AWS_LAMBDA_FUNCTION_MEMORY_SIZE),
     ttlSeconds: Math.round(e.BSPML_TTL_DAYS * 86_400),
     defaultSpec,

@@ -21,7 +21,7 @@ const roundTaskSchema = z
   .object({
     jobId: jobIdSchema,
     round,
-    phase: z.literal('prepare').optional(),
+    phase: z.enum(['prepare', 'predict']).optional(),
     shard: z.number().int().min(0),
     shards: z.number().int().min(1).max(MAX_WORKERS),
     model: base64Model.optional(),

@@ -1,4 +1,4 @@
-import { S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { awsClientTimeouts } from '../util/clients.js';
 
 /**
@@ -23,4 +23,23 @@ export function createS3Client(options: { endpoint?: string; region?: string; cr
         ? { credentials: options.credentials }
         : {}),
   });
+}
+
+/**
+ * Reads objects as text through the SDK, undefined when there is none (NoSuchKey: the role must
+ * be allowed to list the prefix, or S3 answers AccessDenied). The predict workers' and the start's
+ * model reader (src/serve/modelStore.ts's ObjectReader).
+ */
+export function s3TextReader(client: Pick<S3Client, 'send'>): { get(bucket: string, key: string): Promise<string | undefined> } {
+  return {
+    async get(bucket, key) {
+      try {
+        const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        return out.Body ? await out.Body.transformToString('utf-8') : '';
+      } catch (error) {
+        if (error instanceof Error && (error.name === 'NoSuchKey' || error.name === 'NotFound')) return undefined;
+        throw error;
+      }
+    },
+  };
 }

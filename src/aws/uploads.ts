@@ -4,6 +4,7 @@ import { JobExistsError, SpecError } from '../errors.js';
 import type { StateStore } from '../ports/StateStore.js';
 import { newJobId } from '../protocol/startJob.js';
 import type { JobSpec } from '../domain/spec.js';
+import { isPredictSpec } from '../domain/predictSpec.js';
 import type { JobRecord } from '../domain/job.js';
 import { formatS3Uri, type S3Location } from '../util/s3uri.js';
 
@@ -169,6 +170,8 @@ function withData(spec: unknown, uri: string): unknown {
 export async function recordRejectedJob(store: StateStore, jobId: string, spec: unknown, reason: string, now = Date.now()): Promise<boolean> {
   const job: JobRecord = {
     jobId,
+    // A predict spec refused is still a predict job to `bspml status`.
+    ...(isPredictSpec(spec) ? { kind: 'predict' as const } : {}),
     spec: spec as JobSpec,
     status: 'FAILED',
     round: 0,

@@ -55,12 +55,18 @@ export function createWiring(config: AwsConfig, overrides: WiringOverrides = {})
   const store = new RoutedStore({ control: table, planes: dataPlanes(config, table, s3) });
   const datasets = new S3DatasetSource(s3);
   // The topic and queue are resolved when first used: not every function is given both.
+  let sns: SnsLike | undefined;
+  const snsClient = () => (sns ??= overrides.sns ?? new SNSClient({ ...awsClientTimeouts(), region, endpoint: config.endpoints.sns }));
   let fanout: SnsFanout | undefined;
+  let predictFanout: SnsFanout | undefined;
   let completion: Completion | undefined;
   const lazyFanout: Fanout = {
-    publish: (tasks) => {
-      fanout ??= new SnsFanout(overrides.sns ?? new SNSClient({ ...awsClientTimeouts(), region, endpoint: config.endpoints.sns }), required(config.topicArn, 'BSPML_TOPIC_ARN'));
-      return fanout.publish(tasks);
+    // Predict jobs' tasks go to their own topic, which only the predict workers take.
+    publish: async (tasks) => {
+      const predict = tasks.filter((t) => t.phase === 'predict');
+      const rounds = tasks.filter((t) => t.phase !== 'predict');
+      if (rounds.length > 0) await (fanout ??= new SnsFanout(snsClient(), required(config.topicArn, 'BSPML_TOPIC_ARN'))).publish(rounds);
+      if (predict.length > 0) await (predictFanout ??= new SnsFanout(snsClient(), required(config.predictTopicArn, 'BSPML_PREDICT_TOPIC_ARN'))).publish(predict);
     },
   };
   const lazyCompletion: Completion = {

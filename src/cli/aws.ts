@@ -2,6 +2,8 @@ import { Option, type Command } from 'commander';
 import { DEFAULT_DEPLOYMENT, estimateCost } from '../costs/estimate.js';
 import { BspmlError, JobFailedError, JobNotFoundError, SpecError } from '../errors.js';
 import { PRICES } from '../costs/prices.js';
+import { parsePredictSpec } from '../domain/predictSpec.js';
+import { asPredictJob, type PredictJobRecord } from '../domain/predictJob.js';
 import { DEFAULT_STACK_BACKEND, LOGREG_SOLVERS, parseJobSpec, SPEC_SYNC_MODES, STACK_BACKENDS, SVM_SOLVERS, stackBackendOf, type ClassWeightSpec, type LogregSolver, type SpecSync, type StackBackend } from '../domain/spec.js';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { listJobs } from '../aws/jobs.js';
@@ -26,7 +28,13 @@ export interface SubmitOptions {
   stage: string;
   function?: string;
   data: string;
-  algorithm: 'kmeans' | 'logreg' | 'svm';
+  /** Training: required (the command line checks it, as `submit predict` takes none). */
+  algorithm?: 'kmeans' | 'logreg' | 'svm';
+  /** `submit predict`: the model by name, or by version (a job id, NAME-YYYYMMDDTHHMMSSZ-xxxxxx). */
+  model?: string;
+  modelVersion?: string;
+  /** `submit predict`: the S3 prefix the job's parts go under (in a folder named by the job id). */
+  out?: string;
   k?: number;
   workers?: number;
   threads?: number;
@@ -93,6 +101,10 @@ async function tableOf(options: JobQueryOptions): Promise<string> {
 /** `bspml submit`: the start function validates and starts the job; its answer is printed. */
 export async function submit(options: SubmitOptions, io: CliIo): Promise<void> {
   if (!options.data.startsWith('s3://')) throw new SpecError(`--data must be an s3://bucket/key URI, got ${options.data}`, 'data');
+  if (options.algorithm === undefined) throw new SpecError('--algorithm is required to train (kmeans, logreg or svm); `bspml submit predict` starts predictions', 'algorithm');
+  for (const [option, value] of [['--model', options.model], ['--model-version', options.modelVersion], ['--out', options.out]] as const) {
+    if (value !== undefined) throw new SpecError(`${option} is for bspml submit predict`, option.slice(2));
+  }
   if (options.algorithm === 'kmeans' && options.k === undefined) throw new SpecError('--k is required for kmeans', 'k');
   if (options.solver !== undefined && options.algorithm === 'kmeans') throw new SpecError('--solver is for logreg and svm, not kmeans', 'solver');
   if (options.algorithm === 'svm' && options.solver !== undefined && !(SVM_SOLVERS as readonly string[]).includes(options.solver)) {
@@ -114,6 +126,44 @@ export async function submit(options: SubmitOptions, io: CliIo): Promise<void> {
   };
   // What the start function would refuse (--C with --l2, --local-steps without local-sgd, …), refused here before calling AWS.
   parseJobSpec(spec);
+  await invokeStart(options, spec, io);
+}
+
+/**
+ * `bspml submit predict --model M --data s3://… --out s3://…/`: a predict job (docs/serving.md), one
+ * fan-out round of the stack's workers, each shard's predictions written as a part under
+ * `OUT/JOBID/`. `--model` takes a name (its latest version, resolved when the job starts) or a
+ * version (a job id, `NAME-YYYYMMDDTHHMMSSZ-xxxxxx`); `--model-version` pins one beside a name.
+ */
+export async function submitPredict(options: SubmitOptions, io: CliIo): Promise<void> {
+  if (options.algorithm !== undefined) throw new SpecError('--algorithm is for training: a predict job uses a trained model (--model)', 'algorithm');
+  if (options.model === undefined) throw new SpecError('--model is required: a model name (models/NAME/ in the stack\'s bucket) or a version', 'model');
+  if (options.out === undefined) throw new SpecError('--out is required: the S3 prefix the parts go under, s3://BUCKET/predictions/…/', 'out');
+  if (!options.data.startsWith('s3://')) throw new SpecError(`--data must be an s3://bucket/key URI or s3://bucket/prefix/, got ${options.data}`, 'data');
+  const model = modelRef(options.model, options.modelVersion);
+  const spec = { kind: 'predict', model, data: { uri: options.data }, out: options.out, ...(options.workers !== undefined ? { workers: options.workers } : {}) };
+  try {
+    parsePredictSpec(spec);
+  } catch (error) {
+    // The spec's field as the option that set it.
+    if (error instanceof SpecError) throw new SpecError(error.message.replace(/^invalid predict spec: (model\.name|model\.version|out|workers|data\.uri):/, (_, field: string) => `--${PREDICT_OPTIONS[field] ?? field}:`), error.field, { cause: error });
+    throw error;
+  }
+  await invokeStart(options, spec, io);
+}
+
+const PREDICT_OPTIONS: Record<string, string> = { 'model.name': 'model', 'model.version': 'model-version', out: 'out', workers: 'workers', 'data.uri': 'data' };
+
+/** A model given by name, by name and version, or by version alone (a job id names its model: NAME-STAMP-xxxxxx). */
+export function modelRef(model: string, version: string | undefined): { name: string; version?: string } {
+  if (version !== undefined) return { name: model, version };
+  const byVersion = /^(.+)-\d{8}T\d{6}Z-[0-9a-f]{6}$/.exec(model);
+  return byVersion ? { name: byVersion[1]!, version: model } : { name: model };
+}
+
+/** Invokes the start function with `spec` and prints its answer: the job id, or why it was refused. */
+async function invokeStart(options: SubmitOptions, spec: object, io: CliIo): Promise<void> {
+  const optional = (entries: Record<string, unknown>) => Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined));
   // SDK clients load on use: every other command starts without them.
   const { InvokeCommand, LambdaClient } = await import('@aws-sdk/client-lambda');
   // An emulator or test endpoint on this machine ignores credentials: dummy ones stand in if none are set.
@@ -163,6 +213,12 @@ export async function status(jobId: string, options: JobQueryOptions, io: CliIo)
   try {
     const job = await store.getJob(jobId);
     if (!job) throw new JobNotFoundError(`${jobId} (table ${table})`);
+    const predict = asPredictJob(job);
+    if (predict) {
+      emitPredict(predict, options, io);
+      if (!options.json && !options.quiet) io.stdout.write(`${[...predictTitle(predict), ...predictFooter(predict)].join('\n')}\n`);
+      return;
+    }
     const rounds = await store.listRoundMetrics(jobId);
     await emitReport(job, rounds, options, io);
     if (!options.json && !options.quiet) io.stdout.write(`${describeJob(job, rounds, options)}\n`);
@@ -194,6 +250,22 @@ export async function watch(given: string | undefined, options: WatchOptions, io
     for (;;) {
       const job = await store.getJob(jobId);
       if (!job) throw new JobNotFoundError(`${jobId} (table ${table})`);
+      // A predict job has one round and no model: its title, then its parts (or why it failed) when it ends.
+      const predict = asPredictJob(job);
+      if (predict) {
+        if (!header) {
+          out.write(`${predictTitle(predict).join('\n')}\n`);
+          header = true;
+        }
+        if (predict.status === 'SUCCEEDED' || predict.status === 'FAILED') {
+          emitPredict(predict, options, io);
+          out.write(`${predictFooter(predict).join('\n')}\n`);
+          if (predict.status === 'FAILED') throw new JobFailedError(jobId, predict.error ?? 'no reason recorded');
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, options.interval * 1000));
+        continue;
+      }
       const rounds = await store.listRoundMetrics(jobId);
       if (!header) {
         out.write(`${titleLines(job).join('\n')}\n${ROUND_HEADER}\n`);
@@ -249,6 +321,34 @@ async function emitReport(job: JobRecord, rounds: RoundMetrics[], options: JobQu
   if (job.result?.validation) report.validation = job.result.validation as ValidationReport;
   if (options.report) await writeReport(options.report, report);
   if (options.json) io.stdout.write(reportJson(report));
+}
+
+/** A predict job's first lines: what it runs, on what, and where its parts go. */
+function predictTitle(job: PredictJobRecord): string[] {
+  const spec = (job.spec ?? {}) as Partial<PredictJobRecord['spec']>;
+  const model = job.predict?.model ?? spec.model;
+  const what = `predictions with model ${model?.name ?? '?'}${model?.version ? ` version ${model.version}` : ''}`;
+  const lines = [`job        ${job.jobId}: ${job.status} (${what}, ${job.shards} ${job.shards === 1 ? 'shard' : 'shards'})`];
+  if (spec.data?.uri) lines.push(`data       ${spec.data.uri}`);
+  if (job.predict?.out) lines.push(`out        ${job.predict.out}`);
+  return lines;
+}
+
+/** A predict job's last lines: its parts in order with their rows, or why it failed. */
+function predictFooter(job: PredictJobRecord): string[] {
+  if (job.status === 'FAILED') return [`error      ${job.error ?? 'no reason recorded'}`];
+  const parts = job.predict?.parts ?? [];
+  if (job.status !== 'SUCCEEDED') return [];
+  const rows = parts.reduce((sum, p) => sum + p.rows, 0);
+  return [`parts      ${parts.length} ${parts.length === 1 ? 'part' : 'parts'}, ${int(rows)} rows, in order:`, ...parts.map((p) => `           ${p.uri}  ${int(p.rows)} rows`)];
+}
+
+/** --json for a predict job: its record's summary; --report is a training run's. */
+function emitPredict(job: PredictJobRecord, options: JobQueryOptions, io: CliIo): void {
+  if (options.report) throw new SpecError(`--report: job ${job.jobId} is a predict job, which has no rounds to report; bspml status --json prints its parts`, 'report');
+  if (!options.json) return;
+  const summary = { jobId: job.jobId, kind: job.kind, status: job.status, model: job.predict?.model ?? job.spec?.model, data: job.spec?.data?.uri, out: job.predict?.out, shards: job.shards, parts: job.predict?.parts ?? [], ...(job.error ? { error: job.error } : {}) };
+  io.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
 }
 
 /** The state table as a store, and its client for the index queries the StateStore port has none of. */
@@ -327,9 +427,13 @@ export function addAwsCommands(program: Command, io: CliIo): void {
 
   program
     .command('submit')
-    .description('start a job on the deployed functions (invokes the start function)')
-    .requiredOption('--data <uri>', 'training data: s3://bucket/key')
-    .addOption(new Option('--algorithm <name>', 'kmeans, logreg or svm').argParser(oneOf(['kmeans', 'logreg', 'svm'] as const)).makeOptionMandatory())
+    .description('start a job on the deployed functions (invokes the start function): training, or with `predict`, batch predictions with a trained model')
+    .argument('[kind]', 'train (the default) or predict')
+    .requiredOption('--data <uri>', 'training data, or the data to predict on: s3://bucket/key or s3://bucket/prefix/')
+    .addOption(new Option('--algorithm <name>', 'training: kmeans, logreg or svm').argParser(oneOf(['kmeans', 'logreg', 'svm'] as const)))
+    .option('--model <name|version>', 'predict: the model, by name (its latest version) or by version (a job id, NAME-YYYYMMDDTHHMMSSZ-xxxxxx)')
+    .option('--model-version <version>', 'predict: the version of the model named by --model')
+    .option('--out <s3prefix>', 'predict: where the parts go, s3://BUCKET/predictions/…/ (in a folder named by the job id)')
     .option('--stage <name>', 'the deployed stage (serverless deploy --stage)', 'dev')
     .option('--function <name>', 'the start function (default: the stack\'s output)')
     .option('--k <n>', 'k-means: number of clusters', positiveInt)
@@ -356,7 +460,11 @@ export function addAwsCommands(program: Command, io: CliIo): void {
     .option('--job-id <id>', 'job id (default: the data set\'s name and a time stamp)')
     .option('--region <region>', 'AWS region (default: AWS_REGION)')
     .option('--endpoint <url>', 'Lambda endpoint (default AWS)', httpUrl)
-    .action((options: SubmitOptions) => submit(options, io));
+    .action((kind: string | undefined, options: SubmitOptions) => {
+      if (kind === 'predict') return submitPredict(options, io);
+      if (kind === undefined || kind === 'train') return submit(options, io);
+      throw new SpecError(`submit ${kind}: the kind is train (the default) or predict`, 'kind');
+    });
 
   table(addReportOptions(program.command('status').description('a job on AWS: status, rounds so far, estimated cost').argument('<jobId>'))).action(
     (jobId: string, options: JobQueryOptions) => status(jobId, options, io),

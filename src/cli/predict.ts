@@ -9,6 +9,7 @@ import { parseModel } from '../protocol/modelFile.js';
 import { classLabelsOf, isMultinomial, isOneVsRest, type ModelResult } from '../domain/results.js';
 import { writeFileAtomic } from '../util/files.js';
 import { isS3Uri, readStoredModel } from '../serve/storedModel.js';
+import { numbersCsv } from '../serve/numberText.js';
 import { batchPredictCli, isBatchPredict } from './batch-predict.js';
 import type { CliIo } from './io.js';
 
@@ -56,7 +57,7 @@ export async function predict(options: PredictOptions, io: CliIo): Promise<void>
   if (model.algorithm === 'kmeans') {
     const { cluster, distance } = predictKmeans(model, features, table.rows);
     const lines = [`${head}cluster,distance`];
-    for (let i = 0; i < table.rows; i++) lines.push(`${lead(i)}${cluster[i]},${distance[i]}`);
+    for (let i = 0; i < table.rows; i++) lines.push(`${lead(i)}${cluster[i]},${numbersCsv(distance, i, i + 1)}`);
     csv = lines.join('\n');
     const sizes = new Array<number>(model.k).fill(0);
     for (const c of cluster) sizes[c]!++;
@@ -74,21 +75,21 @@ export async function predict(options: PredictOptions, io: CliIo): Promise<void>
       const C = classes.length;
       index = label;
       header = `prediction,${classes.map((c) => csvField(`p_${String(c)}`)).join(',')}`;
-      rest = (i) => Array.from(probabilities.subarray(i * C, (i + 1) * C)).join(',');
+      rest = (i) => numbersCsv(probabilities, i * C, (i + 1) * C);
     } else if (isOneVsRest(model)) {
       // The class, then each one-vs-rest problem's decision value w_k·x + b_k.
       const { label, decision } = predictSvmOvr(model, features, table.rows);
       const C = classes.length;
       index = label;
       header = `prediction,${classes.map((c) => csvField(`decision_${String(c)}`)).join(',')}`;
-      rest = (i) => Array.from(decision.subarray(i * C, (i + 1) * C)).join(',');
+      rest = (i) => numbersCsv(decision, i * C, (i + 1) * C);
     } else {
       // Logistic regression: P(class 1); SVM: the decision value w·x + b (class 1 where ≥ 0).
       const svm = model.algorithm === 'svm';
       const p = svm ? predictSvm(model, features, table.rows) : predictLogreg(model, features, table.rows);
       index = Int32Array.from(p, (v) => (v >= (svm ? 0 : 0.5) ? 1 : 0));
       header = `prediction,${svm ? 'decision' : 'probability'}`;
-      rest = (i) => String(p[i]);
+      rest = (i) => numbersCsv(p, i, i + 1);
     }
     const lines = [`${head}${header}`];
     let correct = 0;

@@ -66,15 +66,30 @@ interface CalibrationFile {
  * for AWS profiles the CPU time per row (a Lambda vCPU is not shared with this machine's other
  * work), for the local profile the marginal wall time per row (what this machine gives the local
  * runtime now, without the pool's fixed cost per call, which the model charges per round apart).
+ * For one local job (`at`) the kernels are timed as the job will run them: as many threads at once
+ * as it keeps busy on this machine's cores, over as many rows as it has (up to 64 MB of them), and
+ * the median rounds: a run of many rounds is what a user times, and its rounds stream the rows
+ * from memory with the threads sharing it, which a one-thread calibration on a few MB (in cache)
+ * does not see: it predicted 0.53–0.83× of `bspml train`'s per-round time on 1M × 16, 1 × 2.
  */
-async function measured(shape: Shape, io: CliIo, local = false): Promise<{ value: number; method: string }> {
-  const c = await calibrate(shape);
-  const used = local ? c.marginalMsPerRow : c.cpuMsPerRow;
-  const method = local ? 'marginal wall time (slope between two row counts, fastest rounds)' : 'CPU time (median)';
+async function measured(shape: Shape, io: CliIo, local = false, at?: LocalJob): Promise<{ value: number; method: string; callMs?: number }> {
+  const c = at ? await calibrate(shape, { threads: at.threads, rows: at.rows, rounds: 7 }) : await calibrate(shape);
+  const used = at ? c.typicalMarginalMsPerRow : local ? c.marginalMsPerRow : c.cpuMsPerRow;
+  const method = at
+    ? `marginal wall time (slope between two row counts, median rounds, ${c.threads} thread${c.threads === 1 ? '' : 's'} at once, ${c.rows.toLocaleString('en-US')} rows), per thread`
+    : local
+      ? 'marginal wall time (slope between two row counts, fastest rounds)'
+      : 'CPU time (median)';
   io.stderr.write(
     `calibrated ${shape.algorithm} d = ${shape.dims}${shape.algorithm === 'kmeans' ? `, k = ${shape.k}` : `, ${shape.solver}`}: ${(used * 1e6).toFixed(1)} ns per row on one thread (${method}; wall median ${(c.msPerRow * 1e6).toFixed(1)} ns; ${c.rows} rows, rounds ${c.roundsMs.map((m) => m.toFixed(1)).join(', ')} ms)\n`,
   );
-  return { value: used, method: `${method} on this machine, ${new Date().toISOString().slice(0, 16)}Z` };
+  return { value: used, method: `${method} on this machine, ${new Date().toISOString().slice(0, 16)}Z`, ...(at ? { callMs: c.typicalCallMs } : {}) };
+}
+
+/** One local job's shape of work: the threads it keeps busy at once and the rows it calibrates on. */
+interface LocalJob {
+  threads: number;
+  rows: number;
 }
 
 /** The aggregator's merge, timed here: the slowest per byte of the shapes given (ns per byte of partials). */
@@ -149,16 +164,24 @@ export function addSimulateCommand(program: Command, io: CliIo): void {
         if (known === undefined) throw new Error(`no calibration for ${shapeKey(shape)}`);
         return known.value;
       };
-      const prepare = async (shapes: Shape[]) => {
+      const prepare = async (shapes: Shape[], at?: LocalJob) => {
+        let callMs: number | undefined;
         for (const shape of shapes) {
           const fixed = given?.msPerRow[shapeKey(shape)];
           if (given && !fixed) throw new BspmlError('E_ARGUMENT', `--calibration ${options.calibration}: no figure for ${shapeKey(shape)}`);
-          figures.msPerRow[shapeKey(shape)] = fixed ?? (await measured(shape, io, local));
+          if (fixed) figures.msPerRow[shapeKey(shape)] = fixed;
+          else {
+            const { callMs: call, ...figure } = await measured(shape, io, local, local ? at : undefined);
+            figures.msPerRow[shapeKey(shape)] = figure;
+            callMs ??= call;
+          }
         }
         if (local) {
           // The local runtime's fixed cost per call to a thread (post the model, wake, return the
           // partial): measured with the compute, in place of the profile's typical figure.
-          if (!given?.threadRoundTripMs) {
+          if (!given?.threadRoundTripMs && callMs !== undefined) {
+            figures.threadRoundTripMs = { value: callMs, method: `calibrated on this machine with the job's threads: intercept of the pool's call time against rows, median rounds (${callMs.toFixed(3)} ms)` };
+          } else if (!given?.threadRoundTripMs) {
             const c = await calibrate(shapes[0]!);
             figures.threadRoundTripMs = { value: c.callMs, method: `calibrated on this machine: intercept of the pool's call time against rows (${c.callMs.toFixed(3)} ms)` };
           } else figures.threadRoundTripMs = given.threadRoundTripMs;
@@ -202,7 +225,8 @@ export function addSimulateCommand(program: Command, io: CliIo): void {
       const job = { algorithm, rows: options.rows!, k, solver: options.solver, workers: workers!, threads, rounds: options.rounds } as const;
       checkSimulatedJob(job);
       const shape = simShape({ algorithm, dims: options.dims!, k, solver: options.solver });
-      await prepare([shape]);
+      // As train runs it here: W × I threads on this machine's cores, the job's rows (≤ 64 MB of them).
+      await prepare([shape], { threads: Math.min(workers! * threads, availableParallelism()), rows: Math.max(2_000, Math.min(options.rows!, Math.floor(16_000_000 / options.dims!))) });
       checkRoundFitsLambda(job, msPerRow(shape));
       const memoryMb = options.memory ?? Math.min(10_240, Math.ceil(threads * profile.lambda.mbPerVcpu.value));
       if (memoryMb < 128 || memoryMb > 10_240) throw new BspmlError('E_ARGUMENT', `--memory ${memoryMb}: Lambda allows 128 to 10,240 MB`);

@@ -21,6 +21,15 @@ export type ReleaseAnswer = 'released' | 'handed' | 'ended';
  * is past it: stop).
  */
 export type LingerSignal = 'waiting' | 'handed' | 'ended' | 'gone';
+/**
+ * One poll's answer: the signal and, once the round is handed over, the round's model when the
+ * hand-over carried it (small models: the poll that sees "ready" needs no second read, and the W
+ * workers do not all read one model item at once).
+ */
+export interface LingerPoll {
+  signal: LingerSignal;
+  model?: Uint8Array;
+}
 /** How a group was handed over: the next round is published (`next`), or the job ended (`end`). */
 export type Handed = 'next' | 'end';
 

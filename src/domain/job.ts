@@ -6,10 +6,36 @@ import type { DataSummary } from '../data/types.js';
 
 export type JobStatus = 'STARTING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED';
 
+/** One output part of a predict job: where it is, which shard wrote it, and its rows. */
+export interface PredictPart {
+  shard: number;
+  /** `s3://BUCKET/PREFIX/JOBID/part-00000.csv`. */
+  uri: string;
+  rows: number;
+}
+
+/** What a predict job's record holds beside the fields every job has (src/domain/predictJob.ts). */
+export interface PredictState {
+  /** The model as the start resolved it, once: `latest` is recorded as the version it named then. */
+  model: { name: string; version: string };
+  /** This job's own folder under the spec's `out`: `s3://BUCKET/PREFIX/JOBID/`. */
+  out: string;
+  /** The parts in shard order, once the job SUCCEEDED. */
+  parts?: PredictPart[];
+}
+
 /** The job's META record: everything the protocol needs to know where a job stands. */
 export interface JobRecord {
   jobId: string;
+  /**
+   * What the job does: absent, it trains a model from `spec`; `predict`, it runs one fan-out round
+   * of batch predictions (docs/serving.md), and `spec` holds its PredictSpec: read such a record
+   * through asPredictJob (src/domain/predictJob.ts), never as a training spec.
+   */
+  kind?: 'predict';
   spec: JobSpec;
+  /** A predict job's model, output folder and, once SUCCEEDED, its parts. */
+  predict?: PredictState;
   status: JobStatus;
   /**
    * The round whose partials are being gathered now (the last one, once finished). Round 0 is the
@@ -57,17 +83,18 @@ export interface JobRecord {
 }
 
 export type JobPatch = Partial<
-  Pick<JobRecord, 'status' | 'round' | 'fanoutRound' | 'recoveries' | 'sweepArrivals' | 'costUsd' | 'roundStartedAt' | 'advancedBy' | 'backupRound' | 'clearedBelow' | 'layout' | 'data' | 'error' | 'errorCode' | 'result'>
+  Pick<JobRecord, 'status' | 'round' | 'shards' | 'fanoutRound' | 'recoveries' | 'sweepArrivals' | 'costUsd' | 'roundStartedAt' | 'advancedBy' | 'backupRound' | 'clearedBelow' | 'layout' | 'data' | 'error' | 'errorCode' | 'result' | 'predict'>
 >;
 
 /**
  * One message of a round's fan-out: compute the partial of `shard` with the model of `round`, or,
- * in the preparation round (round 0, `phase: 'prepare'`), load the shard and summarise it.
+ * in the preparation round (round 0, `phase: 'prepare'`), load the shard and summarise it; or, in a
+ * predict job's one round (round 0, `phase: 'predict'`), predict the shard and write its part.
  */
 export interface RoundTask {
   jobId: string;
   round: number;
-  phase?: 'prepare';
+  phase?: 'prepare' | 'predict';
   shard: number;
   shards: number;
   /** The encoded model (base64) when it fits in a message; else the worker reads MODEL#round. */

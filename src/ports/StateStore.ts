@@ -1,4 +1,4 @@
-import type { Claim, ClaimAnswer, LingerSignal, ReleaseAnswer } from '../domain/claims.js';
+import type { Claim, ClaimAnswer, LingerPoll, ReleaseAnswer } from '../domain/claims.js';
 import type { JobRecord, JobPatch, JobStatus, RoundMetrics } from '../domain/job.js';
 
 /**
@@ -97,10 +97,15 @@ export interface StateStore {
    * Marks every group of `round` handed over (`ended`: the job ended instead, no round follows) and
    * returns the claims each group held at that moment, sorted by shard. Safe to repeat: a group keeps
    * its first mark, and claims made after it are refused, so a repeat finds the same claims.
+   * `model`: the round's model, kept with each group's mark (first write wins, as the mark), so that
+   * a poll that sees the mark reads the model in the same request.
    */
-  handOver(jobId: string, round: number, shards: number, ended?: boolean): Promise<Claim[]>;
-  /** One poll of `shard`'s group of `round`: the "model of round r is ready" signal. */
-  handedOver(jobId: string, round: number, shard: number, shards: number): Promise<LingerSignal>;
+  handOver(jobId: string, round: number, shards: number, ended?: boolean, model?: Uint8Array): Promise<Claim[]>;
+  /**
+   * One poll of `shard`'s group of `round`: the "model of round r is ready" signal, in one request,
+   * with the model when the hand-over carried one.
+   */
+  handedOver(jobId: string, round: number, shard: number, shards: number): Promise<LingerPoll>;
 
   /** Releases clients and servers the store owns. */
   close(): Promise<void>;

@@ -15,14 +15,20 @@ import { quorumMs, scheduleBackupCheck } from './stragglers.js';
 import type { Algorithm, Shape } from '../algorithms/types.js';
 import { endLingering, publishNextRound } from './handOver.js';
 import { clearBehind, clearFinished } from './clearRounds.js';
+import { finishPredictJob, PREDICT_ROUND } from './predictRound.js';
 import type { CompletionMessage, JobPatch, JobRecord, RoundMetrics, WorkerReport } from '../domain/job.js';
 
 export type AggregateOutcome =
-  /** `prepared`: the preparation round ended and round 1 was published. */
-  | { status: 'prepared' | 'advanced' | 'finished'; metrics: RoundMetrics }
+  /**
+   * `prepared`: the preparation round ended and round 1 was published. `model`: the next round's
+   * model, as stored (prepared, advanced).
+   */
+  | { status: 'prepared' | 'advanced' | 'finished'; metrics: RoundMetrics; model?: Uint8Array }
   | { status: 'failed'; reason: string }
   /** A duplicate or late completion: nothing changed (or a lost fan-out was re-published). */
-  | { status: 'ignored' | 'republished'; reason: string };
+  | { status: 'ignored' | 'republished'; reason: string }
+  /** A predict job's completion (redelivered by the recovery sweep): the job finished with its parts. */
+  | { status: 'predicted'; parts: number; rows: number };
 
 /**
  * The aggregator: merges a round's partials in shard order, updates the model, records the round,
@@ -31,10 +37,31 @@ export type AggregateOutcome =
  * aggregated into the job once. The preparation round (round 0) merges summaries instead and
  * initialises the model (see prepare.ts).
  */
-export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now' | 'limits' | 'delayed'> & Partial<Pick<ProtocolDeps, 'datasets'>>, message: CompletionMessage): Promise<AggregateOutcome> {
+/** What an aggregation run inline by a lingering job's filling arrival knows (linger.ts). */
+export interface AggregateOptions {
+  /**
+   * The filling arrival's shard, which its worker computes in the next round with the model this
+   * aggregation makes (it stays): it is handed over without a claim and not published.
+   */
+  stays?: number;
+  /**
+   * The model of round `round` as the worker read it from the store (a hand-over or the model item)
+   * or made it (its own aggregation): the aggregation of that round needs no read of it. A model
+   * that came in a task message is not passed (a forged task must not set the round's model).
+   */
+  model?: { round: number; bytes: Uint8Array };
+}
+
+export async function aggregate(
+  deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now' | 'limits' | 'delayed'> & Partial<Pick<ProtocolDeps, 'datasets'>>,
+  message: CompletionMessage,
+  options: AggregateOptions = {},
+): Promise<AggregateOutcome> {
   const { store } = deps;
   const job = await store.getJob(message.jobId);
   if (!job) return { status: 'ignored', reason: `job ${message.jobId} does not exist` };
+  // A predict job has no model to update: its one round ends with its parts listed.
+  if (job.kind === 'predict') return message.round === PREDICT_ROUND ? finishPredictJob(deps, job.jobId) : { status: 'ignored', reason: `completion for round ${message.round} of a predict job` };
   if (job.status !== 'RUNNING') {
     // The last round's completion again: its aggregator may have died between ending the job and
     // clearing its rounds (a redelivery is how that shows). Clearing twice changes nothing.
@@ -61,7 +88,7 @@ export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'n
   let model: Float64Array | undefined;
   let digest = PREPARE_DIGEST;
   if (!prepare) {
-    const modelBytes = await store.getModel(job.jobId, job.round);
+    const modelBytes = options.model?.round === job.round ? options.model.bytes : await store.getModel(job.jobId, job.round);
     if (!modelBytes) throw new MissingStateError(`job ${job.jobId}: model of round ${job.round} is missing`);
     model = decodeModel(modelBytes);
     digest = modelDigest(modelBytes);
@@ -73,7 +100,7 @@ export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'n
     const gathered = await gatherPartials(store, algorithm, job, digest, partialLength, treeMerge(job.spec, job.shards, partialLength));
     if (gathered.kind === 'missing') return missingPartial(deps, job, model, gathered.shard);
     if (gathered.kind === 'strays') return rerunStrays(deps, job, model, gathered.shards);
-    return aggregateTraining(deps, job, algorithm, shape, model!, gathered);
+    return aggregateTraining(deps, job, algorithm, shape, model!, gathered, options.stays);
   }
 
   let stored: Uint8Array[];
@@ -94,7 +121,7 @@ export async function aggregate(deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'n
     else decoded.push(one);
   });
   if (strays.length > 0) return rerunStrays(deps, job, model, strays);
-  return aggregatePrepare(deps, job, decoded, stored);
+  return aggregatePrepare(deps, job, decoded, stored, options.stays);
 }
 
 /**
@@ -131,6 +158,7 @@ async function aggregateTraining(
   shape: Shape,
   model: Float64Array,
   gathered: Extract<Gathered, { kind: 'merged' }>,
+  stays?: number,
 ): Promise<AggregateOutcome> {
   const { store } = deps;
   const { merged, computeMs, loadMs, cacheHits, partialBytes, readBytes } = gathered;
@@ -163,8 +191,8 @@ async function aggregateTraining(
     publishedAt: job.roundStartedAt,
     aggregatedAt: clock(deps),
   };
-  await store.putRoundMetrics(job.jobId, metrics);
-  await store.putModel(job.jobId, job.round + 1, nextBytes);
+  // Both before the advance, in one round trip's time.
+  await Promise.all([store.putRoundMetrics(job.jobId, metrics), store.putModel(job.jobId, job.round + 1, nextBytes)]);
 
   // Training rounds are numbered from 1, so the round just aggregated is the count of training rounds.
   const rounds = job.round;
@@ -203,8 +231,8 @@ async function aggregateTraining(
   }
 
   if (guard.stop) return stopForCost(store, job, guard);
-  const ignored = await advance(deps, job, update.model, { costUsd: guard.costUsd }, quorum);
-  return ignored ? { status: 'ignored', reason: ignored } : { status: 'advanced', metrics };
+  const ignored = await advance(deps, job, update.model, { costUsd: guard.costUsd }, quorum, stays);
+  return ignored ? { status: 'ignored', reason: ignored } : { status: 'advanced', metrics, model: nextBytes };
 }
 
 /** The cost guard: the next round would pass a limit. The round's metrics and model stay stored. */
@@ -227,6 +255,7 @@ async function advance(
   model: Float64Array,
   patch: JobPatch = {},
   typicalMs?: number,
+  stays?: number,
 ): Promise<string | undefined> {
   const { store } = deps;
   const next = job.round + 1;
@@ -242,7 +271,7 @@ async function advance(
     if (now?.status !== 'RUNNING' || now.round !== next) return `the job changed while round ${job.round} was aggregated (${describe(now)})`;
     if (now.fanoutRound >= next || now.advancedBy !== token) return `another aggregation advanced round ${job.round} first`;
   }
-  await publishNextRound(deps, job, next, model);
+  await publishNextRound(deps, job, next, model, stays);
   // The rounds before the one just aggregated are behind the job for good: their partials and
   // barriers would only cost storage (and, on DynamoDB, reads of anything that walks the table)
   // until they expire. The round just aggregated is kept one round longer, so that a late
@@ -265,6 +294,7 @@ async function aggregatePrepare(
   job: JobRecord,
   partials: { partial: Float64Array; report: WorkerReport }[],
   stored: Uint8Array[],
+  stays?: number,
 ): Promise<AggregateOutcome> {
   const { store } = deps;
   if (!job.layout) throw new MissingStateError(`job ${job.jobId} is RUNNING without its data layout`);
@@ -297,12 +327,11 @@ async function aggregatePrepare(
     publishedAt: job.roundStartedAt,
     aggregatedAt: clock(deps),
   };
-  await store.putRoundMetrics(job.jobId, metrics);
-  await store.putModel(job.jobId, job.round + 1, modelBytes);
+  await Promise.all([store.putRoundMetrics(job.jobId, metrics), store.putModel(job.jobId, job.round + 1, modelBytes)]);
   const guard = afterRound(job, metrics, limitsOf(deps.limits));
   if (guard.stop) return stopForCost(store, job, guard);
-  const ignored = await advance(deps, job, prepared.model, { data: prepared.data, costUsd: guard.costUsd }, metrics.quorumMs);
-  return ignored ? { status: 'ignored', reason: ignored } : { status: 'prepared', metrics };
+  const ignored = await advance(deps, job, prepared.model, { data: prepared.data, costUsd: guard.costUsd }, metrics.quorumMs, stays);
+  return ignored ? { status: 'ignored', reason: ignored } : { status: 'prepared', metrics, model: modelBytes };
 }
 
 function decodeOrUndefined(bytes: Uint8Array): { partial: Float64Array; report: WorkerReport } | undefined {

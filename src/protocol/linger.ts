@@ -1,9 +1,9 @@
 import type { Container } from '../ports/Container.js';
 import { sleep as timerSleep } from '../util/async.js';
 import { clock, type ProtocolDeps } from './deps.js';
-import { defaultLingerMs, LINGER_POLL_FIRST_MS, LINGER_POLL_MAX_MS, LINGER_POLLS_PER_ROUND } from './lingerBudget.js';
-import { runWorker, type WorkerOutcome } from './runWorker.js';
-import { aggregate, type AggregateOutcome } from './aggregate.js';
+import { defaultLingerMs, LINGER_POLL_FIRST_MS, LINGER_POLL_LEAD, LINGER_POLL_MAX_MS, LINGER_POLLS_PER_ROUND, pollPauseMs } from './lingerBudget.js';
+import { runWorker, type GivenTask, type WorkerOutcome } from './runWorker.js';
+import { aggregate, type AggregateOptions, type AggregateOutcome } from './aggregate.js';
 import type { CompletionMessage, JobRecord, RoundTask } from '../domain/job.js';
 
 /*
@@ -86,32 +86,73 @@ export async function runLingering(
 ): Promise<LingerRun> {
   const { store } = deps;
   const run: LingerRun = { rounds: 0, claims: 0, handed: 0, released: 0, waitedMs: 0, last: undefined! };
-  let current: RoundTask | undefined = task;
-  const slowest = { ms: 0 };
+  let current: Next | undefined = { task, given: {} };
+  const slowest: Pace = { ms: 0 };
   const around = options.around ?? (<T>(_round: number, fn: () => Promise<T>) => fn());
   while (current) {
-    const task: RoundTask = current;
-    current = await around<RoundTask | undefined>(task.round, () => roundAndWait(deps, container, task, options, run, slowest));
+    const next: Next = current;
+    current = await around<Next | undefined>(next.task.round, () => roundAndWait(deps, container, next, options, run, slowest));
   }
   return run;
+}
+
+/**
+ * What this invocation has seen of the job's pace: its slowest round (`ms`), when it last saw a round
+ * handed over (`seenAt`, on its clock) and the last two intervals between hand-overs it saw: the
+ * next hand-over is not expected before `seenAt` + the shorter of them.
+ */
+interface Pace {
+  ms: number;
+  seenAt?: number;
+  intervals?: number[];
+}
+
+/** Records a hand-over seen at `at`. */
+function seen(pace: Pace, at: number): void {
+  if (pace.seenAt !== undefined) pace.intervals = [...(pace.intervals ?? []), at - pace.seenAt].slice(-2);
+  pace.seenAt = at;
+}
+
+/**
+ * The shorter of the last two intervals between hand-overs, once three were seen: one interval alone
+ * may be a long round (the first training round, a throttled one), and a pace taken from it would
+ * make the next rounds wait for polls that start too late, each round's late sighting then setting
+ * the pace of the next.
+ */
+function periodOf(pace: Pace): number | undefined {
+  return pace.intervals && pace.intervals.length >= 2 ? Math.min(...pace.intervals) : undefined;
+}
+
+/** A round this invocation computes next, with what the hand-over told it (the job is at that round; its model). */
+interface Next {
+  task: RoundTask;
+  given: GivenTask;
 }
 
 /** Runs one round's task, then lingers for the next: the next task to compute here, or undefined. */
 async function roundAndWait(
   deps: LingerDeps,
   container: Container,
-  current: RoundTask,
+  current: Next,
   options: LingerOptions,
   run: LingerRun,
-  slowest: { ms: number },
-): Promise<RoundTask | undefined> {
+  slowest: Pace,
+): Promise<Next | undefined> {
   const inline = inlineCompletion(deps, container, options);
   try {
-    return await lingerAfter(inline.deps, container, current, options, run, slowest, inline.aggregate);
+    return await lingerAfter(inline.deps, container, current, options, run, slowest, inline);
   } finally {
     // Every path that does not linger still completes the round it filled.
     await inline.aggregate();
   }
+}
+
+interface Inline {
+  deps: LingerDeps;
+  /** Whether this worker's arrival filled a lingering job's barrier, and its completion waits here. */
+  held: () => boolean;
+  /** Aggregates the held completion here (undefined: none held, or it failed and was sent to the aggregator). */
+  aggregate: (options?: AggregateOptions) => Promise<AggregateOutcome | undefined>;
 }
 
 /**
@@ -119,44 +160,47 @@ async function roundAndWait(
  * worker has claimed its next round (so the aggregation sees the claim and does not publish this
  * worker's own shard). Other jobs' completions are sent at once, as in the event-driven design.
  */
-function inlineCompletion(deps: LingerDeps, container: Container, options: LingerOptions): { deps: LingerDeps; aggregate: () => Promise<void> } {
+function inlineCompletion(deps: LingerDeps, container: Container, options: LingerOptions): Inline {
   const fanout = deps.fanout;
-  if (!options.inline || !fanout) return { deps, aggregate: async () => undefined };
+  if (!options.inline || !fanout) return { deps, held: () => false, aggregate: async () => undefined };
   let held: CompletionMessage | undefined;
   const send = async (message: CompletionMessage) => {
     const job = await container.job(message.jobId, () => deps.store.getJob(message.jobId));
     if (job?.spec.sync === 'linger') held = message;
     else await deps.completion.send(message);
   };
-  const aggregateHeld = async () => {
+  const aggregateHeld = async (given: AggregateOptions = {}): Promise<AggregateOutcome | undefined> => {
     const message = held;
     held = undefined;
-    if (!message) return;
+    if (!message) return undefined;
     try {
-      const outcome = await aggregate({ ...deps, fanout }, message);
+      const outcome = await aggregate({ ...deps, fanout }, message, given);
       await options.onAggregated?.(message, outcome);
+      return outcome;
     } catch {
       // The aggregator function (through the queue or an Invoke), or the recovery sweep, completes
       // it: a round half aggregated here is aggregated again there (the advance is a conditional
       // write), and a finished job whose model file was not written here finds it written there.
+      // Its hand-over publishes this worker's shard (no claim holds it), and this worker stops.
       await deps.completion.send(message);
+      return undefined;
     }
   };
-  return { deps: { ...deps, completion: { send } }, aggregate: aggregateHeld };
+  return { deps: { ...deps, completion: { send } }, held: () => held !== undefined, aggregate: aggregateHeld };
 }
 
 async function lingerAfter(
   deps: LingerDeps,
   container: Container,
-  current: RoundTask,
+  { task: current, given }: Next,
   options: LingerOptions,
   run: LingerRun,
-  slowest: { ms: number },
-  aggregateHeld: () => Promise<void>,
-): Promise<RoundTask | undefined> {
+  slowest: Pace,
+  inline: Inline,
+): Promise<Next | undefined> {
   const { store } = deps;
   const began = clock(deps);
-  const outcome = await runWorker(deps, container, current);
+  const outcome = await runWorker(deps, container, current, given);
   const elapsed = clock(deps) - began;
   slowest.ms = Math.max(slowest.ms, elapsed);
   run.rounds++;
@@ -178,28 +222,51 @@ async function lingerAfter(
   if (priced && outlasted.get(container)?.get(current.jobId)) return undefined;
   // Polls back off to a fraction of this round's own time (at most LINGER_POLL_MAX_MS): the next
   // round is handed over within about one round's time, so a short round is not made to wait out
-  // a long pause after its hand-over.
-  const pollMaxMs = Math.min(LINGER_POLL_MAX_MS, Math.max(LINGER_POLL_FIRST_MS, Math.round(elapsed / LINGER_POLLS_PER_ROUND)));
+  // a long pause after its hand-over. And to no longer a pause than the poll's price warrants
+  // against the round's wait for a late sighting (pollPauseMs), over the window it polls in.
+  const period = periodOf(slowest);
+  const window = period !== undefined ? LINGER_POLL_LEAD * period : elapsed;
+  const pollMaxMs = Math.min(
+    LINGER_POLL_MAX_MS,
+    Math.max(LINGER_POLL_FIRST_MS, Math.round(elapsed / LINGER_POLLS_PER_ROUND)),
+    pollPauseMs({ memoryMb: options.memoryMb, backend: job.spec.backend ?? store.kind, windowMs: window }),
+  );
   const budget = job.spec.lingerMs ?? defaultLingerMs({ memoryMb: options.memoryMb, loadMs: loadOf(container, current), shards: job.shards, backend: job.spec.backend ?? store.kind, pollMaxMs });
   let until = start + budget;
   if (options.remainingMs) until = Math.min(until, start + options.remainingMs() - Math.max(LINGER_MARGIN_MS, 2 * slowest.ms));
   if (until <= start) return undefined;
 
   const next: RoundTask = { jobId: current.jobId, round: current.round + 1, shard: current.shard, shards: current.shards };
-  let answer: 'claimed' | 'handed' | 'ended' | 'released' = await store.claim(next.jobId, next.round, next.shard, next.shards, until);
-  // The filling arrival aggregates now, its claim made: the round it hands over skips its shard.
-  await aggregateHeld();
-  if (answer === 'claimed') {
-    run.claims++;
-    answer = await waitFor(deps, next, until, options, run, pollMaxMs);
-    if (priced && current.round > 0) remember(outlasted, container, current.jobId, answer === 'released');
+  if (inline.held()) {
+    // This arrival filled the barrier: it aggregates here, and its own shard of the next round stays
+    // with it (handed over without a claim, not published), computed next with the model the
+    // aggregation has just made. No claim, no poll, no read of the model: the round's critical
+    // path is the aggregation alone.
+    const trusted = outcome.model ? { model: { round: current.round, bytes: outcome.model } } : {};
+    const aggregated = await inline.aggregate({ stays: next.shard, ...trusted });
+    if ((aggregated?.status !== 'advanced' && aggregated?.status !== 'prepared') || !aggregated.model) return undefined;
+    if (priced && current.round > 0) remember(outlasted, container, current.jobId, false);
+    seen(slowest, clock(deps));
+    run.handed++;
+    return { task: next, given: { current: true, model: aggregated.model } };
   }
-  if (answer !== 'handed') return undefined;
+  const answer = await store.claim(next.jobId, next.round, next.shard, next.shards, until);
+  if (answer === 'handed') {
+    // Handed over before the claim landed: the shard is published too; compute it here anyway (the
+    // first partial wins), reading the job afresh.
+    run.handed++;
+    return { task: next, given: {} };
+  }
+  if (answer !== 'claimed') return undefined;
+  run.claims++;
+  const waited = await waitFor(deps, next, until, options, run, pollMaxMs, slowest);
+  if (priced && current.round > 0) remember(outlasted, container, current.jobId, waited.answer === 'released');
+  if (waited.answer !== 'handed') return undefined;
   run.handed++;
-  return next;
+  return { task: next, given: { current: true, ...(waited.model ? { model: waited.model } : {}) } };
 }
 
-/** Polls the claim group with backoff until the round is handed over, the job ends, or `until`; then releases. */
+/** Polls the claim group with backoff until the round is handed over (with its model, when carried), the job ends, or `until`; then releases. */
 async function waitFor(
   deps: Pick<ProtocolDeps, 'store' | 'now' | 'sleep'>,
   task: RoundTask,
@@ -207,26 +274,42 @@ async function waitFor(
   options: LingerOptions,
   run: LingerRun,
   pollMaxMs: number,
-): Promise<'handed' | 'ended' | 'released'> {
+  pace: Pace,
+): Promise<{ answer: 'handed' | 'ended' | 'released'; model?: Uint8Array }> {
   const { store } = deps;
   const pause = deps.sleep ?? timerSleep;
   const began = clock(deps);
   let wait = LINGER_POLL_FIRST_MS;
+  // Once the job's pace is known, the next hand-over is not expected before `seenAt + period`: the
+  // polls (and their backoff from LINGER_POLL_FIRST_MS) start in the last LINGER_POLL_LEAD of that.
+  // Each poll is a billed request on DynamoDB and S3 (about 4 ms of a 1,769 MB worker's wait on
+  // DynamoDB), and polls long before the hand-over only find 'waiting'. The worker that arrives
+  // last (the slowest environment, every round) starts polling at once, as before: its detection,
+  // which the round waits for, is not delayed.
+  const period = periodOf(pace);
   try {
+    if (period !== undefined && pace.seenAt !== undefined) {
+      const first = Math.min(until, pace.seenAt + (1 - LINGER_POLL_LEAD) * period) - began;
+      if (first > 0) await pause(first);
+    }
     for (;;) {
-      const signal = await store.handedOver(task.jobId, task.round, task.shard, task.shards);
-      if (signal === 'handed') return 'handed';
+      const poll = await store.handedOver(task.jobId, task.round, task.shard, task.shards);
+      if (poll.signal === 'handed') {
+        seen(pace, clock(deps));
+        return { answer: 'handed', ...(poll.model ? { model: poll.model } : {}) };
+      }
       // Gone: the round was cleared, so the job is past it.
-      if (signal === 'ended' || signal === 'gone') return 'ended';
+      if (poll.signal === 'ended' || poll.signal === 'gone') return { answer: 'ended' };
       const left = until - clock(deps);
       if (left <= 0) break;
       await pause(Math.min(wait, left));
       wait = Math.min(pollMaxMs, wait * 2);
     }
     const released = await store.release(task.jobId, task.round, task.shard, task.shards, until);
-    // Handed over before the release landed: the aggregator counted on this worker.
+    // Handed over before the release landed: the aggregator counted on this worker (it reads the
+    // model from the store: the release's answer does not carry it).
     if (released === 'released') run.released++;
-    return released;
+    return { answer: released };
   } finally {
     const waited = clock(deps) - began;
     run.waitedMs += waited;

@@ -35,6 +35,13 @@ import { PRICES } from '../costs/prices.js';
 export const LINGER_POLL_MAX_MS = 50;
 /** The longest pause is at most the last round's time over this (and at least LINGER_POLL_FIRST_MS): a hand-over is noticed within a quarter of a round. */
 export const LINGER_POLLS_PER_ROUND = 4;
+/**
+ * Once a worker has seen three hand-overs, it polls only in the last quarter of the shorter recent
+ * interval between them (and after), not from its arrival on: a round's time varies little from one
+ * round to the next (in the simulator's k-means on DynamoDB, p99 1.4× p50), and a round shorter than
+ * 3/4 of the last ones costs its lingering workers at most that difference in detection.
+ */
+export const LINGER_POLL_LEAD = 0.25;
 /** First pause (ms), doubled after each poll up to LINGER_POLL_MAX_MS. */
 export const LINGER_POLL_FIRST_MS = 2;
 /** A default budget is never longer than this (ms): the price rule alone could ask for more than a round ever takes. */
@@ -77,6 +84,21 @@ export function lingerBudget(inputs: BudgetInputs): Budget {
   const leaveUsd = PRICES.lambdaRequest.usd + PRICES.snsPublish.usd + reloadS * gb * PRICES.lambdaGbSecond.usd + others * reloadS * waitUsdPerSecond;
   const ms = Math.min(MAX_DEFAULT_LINGER_MS, Math.round((1000 * leaveUsd) / waitUsdPerSecond));
   return { ms, waitUsdPerSecond, leaveUsd };
+}
+
+/**
+ * The longest pause between polls that the poll's price warrants (ms). Near the hand-over a worker
+ * polls every p ms: each poll costs p_poll, and the hand-over is seen up to p ms late, which the whole
+ * round waits for when this worker is the last to compute (with environments of close speeds, any
+ * may be), billed at m·p_GBs per ms. Over a window of w ms of polling, the worker's share
+ * w·p_poll/p + p·m·p_GBs is least at p = √(w·p_poll / (m·p_GBs)): about 12 ms for a 1,769 MB
+ * worker on DynamoDB over a 40 ms window, 5 ms at 10,240 MB, and LINGER_POLL_FIRST_MS where a poll
+ * is not billed by the request (Redis, memory).
+ */
+export function pollPauseMs(inputs: { memoryMb: number; backend: string; windowMs: number }): number {
+  const perMs = ((inputs.memoryMb / 1024) * PRICES.lambdaGbSecond.usd) / 1000;
+  const pause = Math.sqrt((Math.max(0, inputs.windowMs) * pollPriceUsd(inputs.backend)) / perMs);
+  return Math.min(LINGER_POLL_MAX_MS, Math.max(LINGER_POLL_FIRST_MS, Math.round(pause)));
 }
 
 export function defaultLingerMs(inputs: BudgetInputs): number {

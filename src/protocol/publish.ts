@@ -7,16 +7,21 @@ import type { RoundTask } from '../domain/job.js';
 /**
  * Publishes round `round` of a job to `shards` (all by default). The model rides in the message
  * when small enough, saving every worker a store read; it is always in the store too. The
- * preparation round has no model: its tasks say `phase: 'prepare'`.
+ * preparation round has no model: its tasks say `phase: 'prepare'`; a predict job's, `phase: 'predict'`.
  */
 export async function publishRound(
   fanout: Fanout,
   store: StateStore,
-  job: { jobId: string; shards: number },
+  job: { jobId: string; shards: number; kind?: 'predict' },
   round: number,
   model?: Float64Array,
   shards: number[] = Array.from({ length: job.shards }, (_, i) => i),
 ): Promise<void> {
+  // A predict job's one round (src/protocol/predictRound.ts): its tasks go to the predict workers.
+  if (job.kind === 'predict') {
+    await fanout.publish(shards.map((shard) => ({ jobId: job.jobId, round, phase: 'predict', shard, shards: job.shards })));
+    return;
+  }
   if (round === PREPARE_ROUND) {
     await fanout.publish(shards.map((shard) => ({ jobId: job.jobId, round, phase: 'prepare', shard, shards: job.shards })));
     return;

@@ -24,6 +24,19 @@ export interface WorkerDone {
   report: WorkerReport;
   /** The tree merge of this shard's barrier group, when this arrival completed it (groupMerge.ts). */
   groupMerge?: GroupMergeOutcome;
+  /** The model it computed with, when it came from the store (read, or handed over), not from the task's message. */
+  model?: Uint8Array;
+}
+
+/** What the caller knows of a task it runs (a lingering worker's, handed over by the store). */
+export interface GivenTask {
+  /**
+   * The store handed this round over just now, so the job is at the task's round: the worker needs
+   * no fresh read of the job record (its container's copy serves).
+   */
+  current?: boolean;
+  /** The round's model, as the store handed it over: no read of the model item. */
+  model?: Uint8Array;
 }
 
 /**
@@ -42,13 +55,17 @@ export interface WorkerRejected {
  * filled it, tell the aggregator. Never waits for other workers. Safe to repeat: a duplicate finds
  * its partial and its arrival already recorded and changes nothing.
  */
-export async function runWorker(deps: Pick<ProtocolDeps, 'store' | 'datasets' | 'completion' | 'now'>, container: Container, task: RoundTask): Promise<WorkerOutcome> {
+export async function runWorker(deps: Pick<ProtocolDeps, 'store' | 'datasets' | 'completion' | 'now'>, container: Container, task: RoundTask, given: GivenTask = {}): Promise<WorkerOutcome> {
   const { store } = deps;
   const read = () => store.getJob(task.jobId);
   // The job as it stands now, not as this container last saw it: a task delivered after its round
   // was cleared (a late duplicate) must not recompute and re-create that round's partial and barrier.
-  let job = await container.job(task.jobId, read, { refresh: true });
+  // A round the store has just handed over is the job's round (it cannot move on without this shard's
+  // arrival, or a lapsed claim's re-published task, which comes a grace period after this worker's deadline).
+  let job = await container.job(task.jobId, read, { refresh: !given.current });
   if (!job) return { status: 'rejected', reason: `task for job ${task.jobId}, which does not exist` };
+  // Predict jobs' tasks are the predict workers' (src/protocol/predictRound.ts).
+  if (job.kind === 'predict' || task.phase === 'predict') return { status: 'rejected', reason: `task for predict job ${job.jobId}: predict tasks go to the predict workers` };
   if (job.status === 'SUCCEEDED' || job.status === 'FAILED' || job.round > task.round) {
     return { status: 'rejected', reason: `task for round ${task.round} of job ${job.jobId}, which is ${job.status} at round ${job.round}: that round is over` };
   }
@@ -68,12 +85,12 @@ export async function runWorker(deps: Pick<ProtocolDeps, 'store' | 'datasets' | 
   }
   if (!job.layout) throw new MissingStateError(`job ${job.jobId} is ${job.status} without its data layout`);
 
-  let computed: { partial: Float64Array; report: WorkerReport } | WorkerRejected;
+  let computed: { partial: Float64Array; report: WorkerReport; model?: Uint8Array } | WorkerRejected;
   const layout = job.layout;
   if (prepare) computed = await prepareShard(deps, container, { ...job, layout }, task);
-  else computed = await trainShard(deps, container, job, task);
+  else computed = await trainShard(deps, container, job, task, given.model);
   if ('status' in computed) return computed;
-  const { partial } = computed;
+  const { partial, model } = computed;
   const report: WorkerReport = { ...computed.report, arrivedAt: clock(deps) };
 
   const written = await store.putPartial(job.jobId, task.round, task.shard, encodePartial(partial, report));
@@ -101,7 +118,7 @@ export async function runWorker(deps: Pick<ProtocolDeps, 'store' | 'datasets' | 
     await deps.completion.send({ jobId: job.jobId, round: task.round });
     completionSent = true;
   }
-  return { status: 'done', written, arrived: added, count, completionSent, report, ...(groupMerge ? { groupMerge } : {}) };
+  return { status: 'done', written, arrived: added, count, completionSent, report, ...(groupMerge ? { groupMerge } : {}), ...(model ? { model } : {}) };
 }
 
 /** A training round's partial: the inner threads over the cached shard, with the round's model. */
@@ -110,7 +127,8 @@ async function trainShard(
   container: Container,
   job: JobRecord,
   task: RoundTask,
-): Promise<{ partial: Float64Array; report: WorkerReport } | WorkerRejected> {
+  handed?: Uint8Array,
+): Promise<{ partial: Float64Array; report: WorkerReport; model?: Uint8Array } | WorkerRejected> {
   const { store } = deps;
   if (!job.data || !job.layout) throw new MissingStateError(`job ${job.jobId} is ${job.status} without its data summary`);
   const algorithm = algorithmFor(job.spec);
@@ -118,7 +136,14 @@ async function trainShard(
   const expectedBytes = algorithm.modelLength(shape) * 8;
 
   let encoded: Uint8Array;
-  if (task.model !== undefined) {
+  let fromStore = false;
+  if (handed !== undefined) {
+    if (handed.byteLength !== expectedBytes) {
+      throw new BspmlError('E_CODEC', `job ${job.jobId}: model of round ${task.round} handed over has ${handed.byteLength} bytes, expected ${expectedBytes}`);
+    }
+    encoded = handed;
+    fromStore = true;
+  } else if (task.model !== undefined) {
     encoded = new Uint8Array(Buffer.from(task.model, 'base64'));
     if (Buffer.from(encoded).toString('base64') !== task.model) {
       return { status: 'rejected', reason: `task for shard ${task.shard} of round ${task.round} of job ${job.jobId}: its model is not base64` };
@@ -145,6 +170,7 @@ async function trainShard(
       throw new BspmlError('E_CODEC', `job ${job.jobId}: stored model of round ${task.round} has ${bytes.byteLength} bytes, expected ${expectedBytes}`);
     }
     encoded = bytes;
+    fromStore = true;
   }
   const model = decodeModel(encoded);
 
@@ -165,7 +191,7 @@ async function trainShard(
     threads: container.threads,
     modelDigest: modelDigest(encoded),
   };
-  return { partial, report };
+  return { partial, report, ...(fromStore ? { model: encoded } : {}) };
 }
 
 /** Why `task` cannot belong to `job`, or undefined when it fits. */

@@ -1,7 +1,7 @@
 import type { PartsDatasetSource } from '../data/sources/PartsDatasetSource.js';
 import { DataError } from '../errors.js';
 import type { ModelResult } from '../domain/results.js';
-import { formatRows, type FormatPool, type FormatSlice } from './formatPool.js';
+import { partBytes, rowsText, type FormatPool, type FormatSlice } from './formatPool.js';
 import { compilePredictor, type Predictor, type RawPredictions } from './predictor.js';
 
 /*
@@ -14,7 +14,7 @@ import { compilePredictor, type Predictor, type RawPredictions } from './predict
 /** Where the output parts go: a local directory or an S3 prefix (src/serve/partSink.ts). */
 export interface PartSink {
   /** Writes part `index` (of `count`); its name is `part-00000.csv` and so on. */
-  write(index: number, count: number, body: string): Promise<string>;
+  write(index: number, count: number, body: Uint8Array): Promise<string>;
 }
 
 export interface BatchPredictResult {
@@ -24,9 +24,9 @@ export interface BatchPredictResult {
   /** Waiting for shards to load (the next one loads while one is predicted and written). */
   loadMs: number;
   predictMs: number;
-  /** Writing the predictions as text. */
+  /** Writing the predictions as text, summed over the shards (in the pool it overlaps the next shard's loading and predicting). */
   formatMs: number;
-  /** Waiting for parts to be written (one write in flight while the next shard is predicted). */
+  /** Waiting for the part before to be formatted and written (one part in flight while the next shard is loaded and predicted). */
   writeMs: number;
 }
 
@@ -35,10 +35,11 @@ export function predictHeader(predictor: Predictor): string {
   if (predictor.kind === 'kmeans') return 'cluster,distance';
   const field = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
   if (predictor.kind === 'multinomial') return `prediction,${predictor.classes!.map((c) => field(`p_${String(c)}`)).join(',')}`;
+  if (predictor.kind === 'svm-ovr') return `prediction,${predictor.classes!.map((c) => field(`decision_${String(c)}`)).join(',')}`;
   return `prediction,${predictor.kind === 'svm' ? 'decision' : 'probability'}`;
 }
 
-/** The rows' predictions as `bspml predict` writes them, one line each (src/serve/formatPool.ts: formatRows). */
+/** What to write for the rows' predictions as `bspml predict` writes them, one line each (src/serve/formatPool.ts: formatRows). */
 export function formatSlice(predictor: Predictor, raw: RawPredictions, rows: number): FormatSlice {
   const names = (predictor.classes ?? []).map((c) => {
     const v = String(c);
@@ -78,7 +79,8 @@ export async function batchPredict(model: ModelResult, data: string, datasets: P
   const header = predictHeader(predictor);
   const result: BatchPredictResult = { rows: 0, shards, parts: [], loadMs: 0, predictMs: 0, formatMs: 0, writeMs: 0 };
   const load = options.parser ? { parser: options.parser } : {};
-  // The next shard loads while this one is predicted and written.
+  // The next shard loads while this one is predicted; its text formats in the pool while the next
+  // is loaded and predicted here, and its part is written once the part before it is.
   let next = datasets.loadShard(layout, 0, shards, load);
   let writing: Promise<string> | undefined;
   for (let s = 0; s < shards; s++) {
@@ -92,13 +94,17 @@ export async function batchPredict(model: ModelResult, data: string, datasets: P
     const t1 = performance.now();
     const slice = predictShardRows(predictor, order, shard);
     const t2 = performance.now();
-    const body = options.formatter ? await options.formatter.format(slice) : formatRows(slice);
-    result.formatMs += performance.now() - t2;
-    // One write in flight while the next shard is predicted; parts are still written in order.
+    const formatting = format(slice, options.formatter).then(({ chunks, ms }) => {
+      result.formatMs += ms;
+      return chunks;
+    });
+    // The part before: formatted meanwhile, then written; parts are written in order, one at a time.
     const t3 = performance.now();
     if (writing) result.parts.push(await writing);
     result.writeMs += performance.now() - t3;
-    writing = sink.write(s, shards, `${header}\n${body}`);
+    writing = formatting.then((chunks) => sink.write(s, shards, partBytes(header, chunks)));
+    // Awaited next time round; meanwhile its failure must not count as unhandled.
+    writing.catch(() => undefined);
     result.rows += shard.rows;
     result.loadMs += t1 - t0;
     result.predictMs += t2 - t1;
@@ -107,6 +113,13 @@ export async function batchPredict(model: ModelResult, data: string, datasets: P
   if (writing) result.parts.push(await writing);
   result.writeMs += performance.now() - t4;
   return result;
+}
+
+/** The slice's text in the pool (or here) and how long it took. */
+async function format(slice: FormatSlice, formatter: Pick<FormatPool, 'format'> | undefined): Promise<{ chunks: Uint8Array[]; ms: number }> {
+  const t0 = performance.now();
+  const chunks = formatter ? await formatter.format(slice) : [rowsText(slice)];
+  return { chunks, ms: performance.now() - t0 };
 }
 
 function reorder(features: Float32Array, rows: number, from: number, order: readonly number[], dims: number): Float32Array {

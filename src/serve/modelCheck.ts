@@ -6,7 +6,8 @@ import type { ModelResult } from '../domain/results.js';
  * the bundle's size. test/serve/model-check.test.ts holds the two to the same verdicts.
  */
 
-class ModelFileError extends Error {
+/** A stored model that is not one (its JSON, a field): the same on every read. */
+export class ModelFileError extends Error {
   constructor(file: string, detail: string) {
     super(`${file}: not a bspml model: ${detail}`);
     this.name = 'ModelFileError';
@@ -49,9 +50,10 @@ export function checkModel(value: unknown, file: string): ModelResult {
     const classes = m.classes;
     if (classes !== undefined && (!Array.isArray(classes) || !classes.every(isLabel))) fail('classes', 'must be an array of labels (strings or numbers)');
     if (Array.isArray(classes) && new Set(classes.map(String)).size !== classes.length) fail('classes', 'a class is named twice');
-    if (algorithm === 'logreg' && Array.isArray(m.bias)) {
-      // Multinomial: a row of weights and a bias per class.
-      if (!Array.isArray(classes) || classes.length < 3) fail('classes', 'a multinomial model needs at least 3 classes');
+    if (Array.isArray(m.bias)) {
+      // Multinomial or a one-vs-rest SVM: a row of weights and a bias per class.
+      if (!Array.isArray(classes) || classes.length < 3) fail('classes', `a ${algorithm === 'svm' ? 'one-vs-rest SVM' : 'multinomial model'} needs at least 3 classes`);
+      if (algorithm === 'svm' && m.multiClass !== undefined && m.multiClass !== 'ovr') fail('multiClass', 'must be "ovr"');
       const weights = matrix('weights', m.weights);
       const bias = vector('bias', m.bias);
       const C = (classes as unknown[]).length;

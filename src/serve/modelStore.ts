@@ -1,4 +1,4 @@
-import { checkModel } from './modelCheck.js';
+import { checkModel, ModelFileError } from './modelCheck.js';
 import { compilePredictor, type Predictor } from './predictor.js';
 import { RequestError } from './request.js';
 
@@ -96,7 +96,7 @@ export class ModelStore {
     try {
       document = JSON.parse(text);
     } catch {
-      throw new Error(`s3://${this.bucket}/${key}: not valid JSON`);
+      throw new ModelFileError(`s3://${this.bucket}/${key}`, 'not valid JSON');
     }
     const predictor = compilePredictor(checkModel(document, `s3://${this.bucket}/${key}`));
     // latest.json is a copy of a version: it names its job.

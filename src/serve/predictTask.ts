@@ -1,7 +1,7 @@
 import type { PartsDatasetSource } from '../data/sources/PartsDatasetSource.js';
 import type { ModelResult } from '../domain/results.js';
 import { predictHeader, predictShardRows, type DataLayout, type PartSink, type ShardLoadOptions } from './batch.js';
-import { formatRows } from './formatPool.js';
+import { partBytes, rowsText } from './formatPool.js';
 import { compilePredictor, type Predictor } from './predictor.js';
 
 /*
@@ -9,7 +9,7 @@ import { compilePredictor, type Predictor } from './predictor.js';
  * data plane (the layout described once, when the job starts), predicted and written as part
  * `shard`. The tasks are independent: run in any order, at once or one by one, their parts are those
  * `bspml predict --out` writes in one process (src/serve/batch.ts), byte for byte. What a stack's
- * predict worker would run per task message; not yet wired to a handler (docs/serving.md).
+ * predict worker runs per task message (src/serve/predictJob.ts, handlers/predictWorker.ts).
  */
 
 export interface PredictTaskInput {
@@ -37,14 +37,18 @@ export interface PreparedModel {
 }
 
 export function prepareModel(model: ModelResult, layout: DataLayout): PreparedModel {
-  const predictor = compilePredictor(model);
-  return { predictor, order: model.featureNames.map((name) => layout.featureNames.indexOf(name)), header: predictHeader(predictor) };
+  return preparePredictor(compilePredictor(model), layout);
+}
+
+/** The same for a model already compiled (a predict worker's, cached by version: src/serve/modelStore.ts). */
+export function preparePredictor(predictor: Predictor, layout: Pick<DataLayout, 'featureNames'>): PreparedModel {
+  return { predictor, order: predictor.featureNames.map((name) => layout.featureNames.indexOf(name)), header: predictHeader(predictor) };
 }
 
 export async function runPredictTask(prepared: PreparedModel, task: PredictTaskInput, datasets: Pick<PartsDatasetSource, 'loadShard'>, sink: PartSink, load: ShardLoadOptions = {}): Promise<PredictTaskResult> {
   if (!Number.isInteger(task.shard) || task.shard < 0 || task.shard >= task.shards) throw new RangeError(`predict task for shard ${task.shard} of ${task.shards}: no such shard`);
   const shard = await datasets.loadShard(task.layout, task.shard, task.shards, load);
-  const body = formatRows(predictShardRows(prepared.predictor, prepared.order, shard));
-  const part = await sink.write(task.shard, task.shards, `${prepared.header}\n${body}`);
+  const body = rowsText(predictShardRows(prepared.predictor, prepared.order, shard));
+  const part = await sink.write(task.shard, task.shards, partBytes(prepared.header, [body]));
   return { part, rows: shard.rows };
 }

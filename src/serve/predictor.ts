@@ -1,8 +1,7 @@
 import { nearestRows } from '../algorithms/kmeans/predict.js';
 import { packSoftmax, predictLogreg, softmaxPredict, softmaxRows } from '../algorithms/logreg/predict.js';
 import { packRows } from '../algorithms/packRows.js';
-import { predictSvm } from '../algorithms/svm/predict.js';
-import { BspmlError } from '../errors.js';
+import { predictSvm, predictSvmOvr } from '../algorithms/svm/predict.js';
 import { classLabelsOf, isMultinomial, isOneVsRest, type ModelResult } from '../domain/results.js';
 
 /*
@@ -11,7 +10,8 @@ import { classLabelsOf, isMultinomial, isOneVsRest, type ModelResult } from '../
  * (src/algorithms/*\/predict.ts).
  */
 
-export type ModelKind = 'kmeans' | 'logreg' | 'multinomial' | 'svm';
+/** `svm-ovr`: a one-vs-rest SVM (more than two classes, a decision value per class). */
+export type ModelKind = 'kmeans' | 'logreg' | 'multinomial' | 'svm' | 'svm-ovr';
 
 /** One batch's answers. `labels` are the model's classes as the training data wrote them. */
 export interface Predictions {
@@ -20,8 +20,8 @@ export interface Predictions {
   labels?: (string | number)[];
   /** Classifiers but the SVM: P(class) per row, one entry per class in `classes` order. */
   probabilities?: number[][];
-  /** SVM: the decision value w·x + b (class 1 where ≥ 0). */
-  decision?: number[];
+  /** SVM: the decision value w·x + b (class 1 where ≥ 0); one-vs-rest: w_k·x + b_k per row, one entry per class in `classes` order (the label is the largest). */
+  decision?: number[] | number[][];
   /** k-means: the nearest centroid and its Euclidean distance. */
   cluster?: number[];
   distance?: number[];
@@ -40,7 +40,7 @@ export interface Predictor {
 /** What `run` computes: class (or cluster) indices and per-row scores, rows × width. */
 export interface RawPredictions {
   index: Int32Array;
-  /** Probabilities (rows × C), P(class 1) (rows), the decision value (rows) or the distance (rows). */
+  /** Probabilities (rows × C), P(class 1) (rows), the decision value (rows; one-vs-rest: rows × C) or the distance (rows). */
   scores: Float64Array;
   width: number;
 }
@@ -63,8 +63,16 @@ export function compilePredictor(model: ModelResult, options: { plain?: boolean 
     return { ...base, kind: 'multinomial', classes, run: (x, rows) => ({ ...loop(wb, classes.length, dims, x, rows), width: classes.length }) };
   }
   if (isOneVsRest(model)) {
-    // Its answers (a decision value per class) have no field in the endpoint's response yet; bspml predict and export take it.
-    throw new BspmlError('E_MODEL', 'a one-vs-rest SVM (more than two classes) is not served by the endpoint yet: use bspml predict, or export it to ONNX');
+    // The label is the class of the largest w_k·x + b_k, as bspml predict's (ties: the first).
+    return {
+      ...base,
+      kind: 'svm-ovr',
+      classes,
+      run: (x, rows) => {
+        const { label, decision } = predictSvmOvr(model, x, rows);
+        return { index: label, scores: decision, width: classes.length };
+      },
+    };
   }
   const svm = model.algorithm === 'svm';
   return {
@@ -86,6 +94,11 @@ export function present(predictor: Predictor, raw: RawPredictions, rows: number)
   const classes = predictor.classes!;
   const labels = Array.from(index, (k) => classes[k]!);
   if (predictor.kind === 'svm') return { rows, labels, decision: Array.from(scores) };
+  if (predictor.kind === 'svm-ovr') {
+    const decision = new Array<number[]>(rows);
+    for (let i = 0; i < rows; i++) decision[i] = Array.from(scores.subarray(i * width, (i + 1) * width));
+    return { rows, labels, decision };
+  }
   const probabilities = new Array<number[]>(rows);
   for (let i = 0; i < rows; i++) {
     // Binary: P(class 0), P(class 1), from P(class 1) as the model gives it.

@@ -27,6 +27,20 @@ export interface Calibration {
   marginalMsPerRow: number;
   /** The fixed cost of one call to a one-thread pool (ms): the intercept of that line. */
   callMs: number;
+  /**
+   * The same slope from the median rounds (all rows against a quarter): what a typical round
+   * costs, as a run of many rounds sees it, where `marginalMsPerRow` is its least disturbed round.
+   */
+  typicalMarginalMsPerRow: number;
+  /** The intercept of the median line (ms per call). */
+  typicalCallMs: number;
+  /**
+   * Threads that computed at once (the pool's size). The figures above are per thread: a round's
+   * wall time times the threads, over the rows, so that the simulator's processor sharing divides
+   * them again; with more than one thread they include what the threads cost each other (memory
+   * bandwidth, a shared cache, a neighbour on one of the cores).
+   */
+  threads: number;
   /** Each timed round (ms), for the spread. */
   roundsMs: number[];
 }
@@ -34,13 +48,14 @@ export interface Calibration {
 const cache = new Map<string, Calibration>();
 
 /**
- * Times the real kernels on this machine: a one-thread ThreadPool (the WebAssembly kernels, as a
- * worker runs them) computing the partial of generated rows of the given shape, a few rounds after
- * a warm-up; the median per row is what the simulator scales by rows, vCPUs and threads. About
- * 0.2–1 s per shape; results are kept for the process.
+ * Times the real kernels on this machine: a ThreadPool (one thread unless `threads` says more; the
+ * WebAssembly kernels, as a worker runs them) computing the partial of generated rows of the given
+ * shape, a few rounds after a warm-up; the per-row figures are what the simulator scales by rows,
+ * vCPUs and threads. About 0.2–1 s per shape; results are kept for the process.
  */
-export async function calibrate(shape: Shape, options: { rows?: number; rounds?: number; fresh?: boolean } = {}): Promise<Calibration> {
-  const id = shapeKey(shape);
+export async function calibrate(shape: Shape, options: { rows?: number; rounds?: number; fresh?: boolean; threads?: number } = {}): Promise<Calibration> {
+  const threads = Math.max(1, options.threads ?? 1);
+  const id = `${shapeKey(shape)}/${options.rows ?? ''}/${threads}`;
   const hit = cache.get(id);
   if (hit && !options.fresh) return hit;
   // Enough rows that a round takes tens of ms whatever the shape, within ~64 MB of rows.
@@ -57,7 +72,7 @@ export async function calibrate(shape: Shape, options: { rows?: number; rounds?:
     for (let i = 0; i <= shape.dims; i++) model[i] = 0.01 * rng.normal();
     model.fill(1, 2 * shape.dims + 1, 3 * shape.dims + 1);
   }
-  const pool = new ThreadPool(1);
+  const pool = new ThreadPool(threads);
   try {
     await pool.ready;
     pool.addShard('calibration', sliceShard(data, 0, 1));
@@ -77,19 +92,30 @@ export async function calibrate(shape: Shape, options: { rows?: number; rounds?:
       quarterMs.push((await pool.partial('quarter', quarter, shape, model)).computeMs);
     }
     const sorted = [...roundsMs].sort((a, b) => a - b);
+    const quarterSorted = [...quarterMs].sort((a, b) => a - b);
     const cpuSorted = [...cpuMs].sort((a, b) => a - b);
-    const slope = (sorted[0]! - Math.min(...quarterMs)) / (rows - quarter);
-    // A disturbed round can make the slope meaningless (≤ 0 or above the whole round's per-row
-    // figure): then the fastest round per row stands.
-    const marginal = slope > 0 && slope <= sorted[0]! / rows ? slope : sorted[0]! / rows;
+    const median = (xs: number[]) => xs[Math.floor(xs.length / 2)]!;
+    // A disturbed round can make a slope meaningless (≤ 0 or above the whole round's per-row
+    // figure): then that round's figure per row stands.
+    const line = (all: number, part: number) => {
+      const slope = (all - part) / (rows - quarter);
+      const marginal = slope > 0 && slope <= all / rows ? slope : all / rows;
+      return { marginal, intercept: Math.max(0, all - marginal * rows) };
+    };
+    const fastest = line(sorted[0]!, quarterSorted[0]!);
+    const typical = line(median(sorted), median(quarterSorted));
+    // Thread-milliseconds: a round's wall time is the rows over the threads at the per-thread rate.
     const result: Calibration = {
       shape,
       rows,
-      msPerRow: sorted[Math.floor(sorted.length / 2)]! / rows,
-      fastestMsPerRow: sorted[0]! / rows,
-      cpuMsPerRow: cpuSorted[Math.floor(cpuSorted.length / 2)]! / rows,
-      marginalMsPerRow: marginal,
-      callMs: Math.max(0, sorted[0]! - marginal * rows),
+      msPerRow: (median(sorted) * threads) / rows,
+      fastestMsPerRow: (sorted[0]! * threads) / rows,
+      cpuMsPerRow: median(cpuSorted) / rows,
+      marginalMsPerRow: fastest.marginal * threads,
+      callMs: fastest.intercept,
+      typicalMarginalMsPerRow: typical.marginal * threads,
+      typicalCallMs: typical.intercept,
+      threads,
       roundsMs,
     };
     cache.set(id, result);

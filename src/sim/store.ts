@@ -2,7 +2,7 @@ import type { Arrival, StateStore } from '../ports/StateStore.js';
 import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../domain/job.js';
 import { barrierGroupPk, CHUNK_BYTES, claimGroupPk, groupPartialPk, partialPk } from '../stores/dynamodb/layout.js';
 import { barrierGroups } from '../domain/groups.js';
-import { claimGroupOf, claimGroups, type Claim, type ClaimAnswer, type LingerSignal, type ReleaseAnswer } from '../domain/claims.js';
+import { claimGroupOf, claimGroups, type Claim, type ClaimAnswer, type LingerPoll, type ReleaseAnswer } from '../domain/claims.js';
 import { MemoryStore } from '../stores/MemoryStore.js';
 import type { Service, Services, StoreRequest } from './services.js';
 
@@ -195,22 +195,29 @@ export class SimStore implements StateStore {
     return answer;
   }
 
-  async handOver(jobId: string, round: number, shards: number, ended?: boolean): Promise<Claim[]> {
+  async handOver(jobId: string, round: number, shards: number, ended?: boolean, model?: Uint8Array): Promise<Claim[]> {
     const G = claimGroups(shards);
-    if (this.backend === 'dynamodb' || this.backend === 's3') {
+    const carried = model?.byteLength ?? 0;
+    if (this.backend === 'dynamodb') {
+      // One UpdateItem per group, all at once (src/stores/dynamodb/claims.ts), each billed on the item with the model.
       const keys = Array.from({ length: G }, (_, g) => this.claimKey(jobId, round, g));
-      for (let i = 0; i < keys.length; i += BATCH_LANES) {
-        await this.services.parallel(keys.slice(i, i + BATCH_LANES).map((k) => this.request('handOver', k, 'write', 64 + (8 * shards) / G)));
-      }
-      if (this.backend === 's3') await this.read('handOver', jobKey(jobId), 64 * shards);
+      await this.services.parallel(keys.map((k) => this.request('handOver', k, 'write', 64 + (8 * shards) / G + carried)));
+    } else if (this.backend === 's3') {
+      // A conditional PUT of each group's mark (16 in flight, S3Store's lanes), then the LIST of the claims.
+      const keys = Array.from({ length: G }, (_, g) => this.claimKey(jobId, round, g));
+      for (let i = 0; i < keys.length; i += S3_LANES) await this.services.parallel(keys.slice(i, i + S3_LANES).map((k) => this.request('handOver', k, 'write', 16 + carried)));
+      await this.read('handOver', jobKey(jobId), 64 * shards);
     } else {
-      await this.write('handOver', jobKey(jobId), 16 * G);
+      await this.write('handOver', jobKey(jobId), 16 * G + carried);
     }
-    return this.state.handOver(jobId, round, shards, ended);
+    return this.state.handOver(jobId, round, shards, ended, model);
   }
 
-  async handedOver(jobId: string, round: number, shard: number, shards: number): Promise<LingerSignal> {
-    await this.read('handedOver', this.claimKey(jobId, round, claimGroupOf(shard, shards)), 64);
+  async handedOver(jobId: string, round: number, shard: number, shards: number): Promise<LingerPoll> {
+    // The poll that sees the mark reads the model with it (a larger item, more read units); the
+    // answer is the state when the reply leaves, as before the model was carried.
+    const seen = await this.state.handedOver(jobId, round, shard, shards);
+    await this.read('handedOver', this.claimKey(jobId, round, claimGroupOf(shard, shards)), 64 + (seen.model?.byteLength ?? 0));
     return this.state.handedOver(jobId, round, shard, shards);
   }
 

@@ -1,5 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Claim, ClaimAnswer, LingerSignal, ReleaseAnswer } from '../domain/claims.js';
+import type { Claim, ClaimAnswer, LingerPoll, ReleaseAnswer } from '../domain/claims.js';
 import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../domain/job.js';
 import type { Arrival, StateStore } from '../ports/StateStore.js';
 import { arrivals, arrive } from './dynamodb/barrier.js';
@@ -20,7 +20,7 @@ export interface DynamoDbStoreOptions {
 }
 
 /**
- * State in one DynamoDB table (pk, sk), laid out as in DESIGN.md. Byte payloads larger than an
+ * State in one DynamoDB table (pk, sk), laid out as src/stores/dynamodb/layout.ts says. Byte payloads larger than an
  * item are split into chunk items that are written before the head item that points at them, so a
  * reader that sees a head always finds its chunks; chunks are never deleted, only expired by TTL,
  * so a reader holding an older head still finds its chunks after a rewrite.
@@ -109,11 +109,11 @@ export class DynamoDbStore implements StateStore {
     return release(this.table, jobId, round, shard, shards, until);
   }
 
-  handOver(jobId: string, round: number, shards: number, ended = false): Promise<Claim[]> {
-    return handOver(this.table, jobId, round, shards, ended);
+  handOver(jobId: string, round: number, shards: number, ended = false, model?: Uint8Array): Promise<Claim[]> {
+    return handOver(this.table, jobId, round, shards, ended, model);
   }
 
-  handedOver(jobId: string, round: number, shard: number, shards: number): Promise<LingerSignal> {
+  handedOver(jobId: string, round: number, shard: number, shards: number): Promise<LingerPoll> {
     return handedOver(this.table, jobId, round, shard, shards);
   }
 

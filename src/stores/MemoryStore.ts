@@ -1,7 +1,7 @@
 import { JobExistsError, MissingStateError, PartialMissingError } from '../errors.js';
 import type { Arrival, StateStore } from '../ports/StateStore.js';
 import { barrierGroups, groupComplete } from '../domain/groups.js';
-import { claimGroupOf, claimGroups, decodeClaim, encodeClaim, signalOf, sortClaims, type Claim, type ClaimAnswer, type Handed, type LingerSignal, type ReleaseAnswer } from '../domain/claims.js';
+import { claimGroupOf, claimGroups, decodeClaim, encodeClaim, signalOf, sortClaims, type Claim, type ClaimAnswer, type Handed, type LingerPoll, type ReleaseAnswer } from '../domain/claims.js';
 import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../domain/job.js';
 import { recordIo } from '../util/io-meter.js';
 
@@ -16,7 +16,7 @@ export class MemoryStore implements StateStore {
   private readonly barriers = new Map<string, Set<number>>();
   private readonly metrics = new Map<string, Map<number, RoundMetrics>>();
   /** Claim groups: `${jobId}/${round}/${group}` → the claims (`shard@until`) and how it was handed over. */
-  private readonly claims = new Map<string, { members: Set<string>; handed?: Handed }>();
+  private readonly claims = new Map<string, ClaimGroup>();
 
   async createJob(job: JobRecord): Promise<void> {
     recordIo(1, jsonSize(job), 0);
@@ -146,24 +146,28 @@ export class MemoryStore implements StateStore {
     return 'released';
   }
 
-  async handOver(jobId: string, round: number, shards: number, ended = false): Promise<Claim[]> {
+  async handOver(jobId: string, round: number, shards: number, ended = false, model?: Uint8Array): Promise<Claim[]> {
     const out: Claim[] = [];
     for (let g = 0; g < claimGroups(shards); g++) {
-      recordIo(1, 8, 0);
+      recordIo(1, 8 + (model?.byteLength ?? 0), 0);
       const group = this.claimGroup(jobId, round, g, true)!;
-      group.handed ??= ended ? 'end' : 'next';
+      if (!group.handed) {
+        group.handed = ended ? 'end' : 'next';
+        if (model) group.model = model.slice();
+      }
       for (const member of group.members) out.push(decodeClaim(member));
     }
     return sortClaims(out);
   }
 
-  async handedOver(jobId: string, round: number, shard: number, shards: number): Promise<LingerSignal> {
-    recordIo(1, 0, 8);
+  async handedOver(jobId: string, round: number, shard: number, shards: number): Promise<LingerPoll> {
     const group = this.claimGroup(jobId, round, claimGroupOf(shard, shards), false);
-    return group ? signalOf(group.handed) : 'gone';
+    recordIo(1, 0, 8 + (group?.model?.byteLength ?? 0));
+    if (!group) return { signal: 'gone' };
+    return { signal: signalOf(group.handed), ...(group.model ? { model: group.model.slice() } : {}) };
   }
 
-  private claimGroup(jobId: string, round: number, group: number, create: boolean): { members: Set<string>; handed?: Handed } | undefined {
+  private claimGroup(jobId: string, round: number, group: number, create: boolean): ClaimGroup | undefined {
     const key = `${jobId}/${round}/${group}`;
     let found = this.claims.get(key);
     if (!found && create) this.claims.set(key, (found = { members: new Set() }));
@@ -171,6 +175,13 @@ export class MemoryStore implements StateStore {
   }
 
   async close(): Promise<void> {}
+}
+
+/** A claim group: its claims (`shard@until`), how it was handed over, and the model the hand-over carried. */
+interface ClaimGroup {
+  members: Set<string>;
+  handed?: Handed;
+  model?: Uint8Array;
 }
 
 function jsonSize(value: unknown): number {

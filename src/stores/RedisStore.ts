@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { JobExistsError, MissingStateError, PartialMissingError, StoreError } from '../errors.js';
 import type { Arrival, StateStore } from '../ports/StateStore.js';
 import { barrierGroups, groupOf, groupSize } from '../domain/groups.js';
-import { claimGroupOf, claimGroups, decodeClaim, encodeClaim, signalOf, sortClaims, type Claim, type ClaimAnswer, type LingerSignal, type ReleaseAnswer } from '../domain/claims.js';
+import { claimGroupOf, claimGroups, decodeClaim, encodeClaim, signalOf, sortClaims, type Claim, type ClaimAnswer, type LingerPoll, type ReleaseAnswer } from '../domain/claims.js';
 import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../domain/job.js';
 import { redisEndpointOf } from '../util/clients.js';
 import { recordIo } from '../util/io-meter.js';
@@ -77,26 +77,31 @@ local h = redis.call('GET', KEYS[2])
 if h then return h end
 redis.call('SREM', KEYS[1], ARGV[1])
 return 'released'`;
-/** KEYS: claims set and handed mark of each group, in pairs. ARGV: the mark, ttl. Returns every claim. */
+/**
+ * KEYS: claims set, handed mark and model of each group, in threes. ARGV: the mark, ttl, the model
+ * (empty: none). Returns every claim. The model is kept beside the mark, first write wins as the mark's.
+ */
 const HAND_OVER = `
 local out = {}
-for i = 1, #KEYS, 2 do
-  redis.call('SET', KEYS[i + 1], ARGV[1], 'NX', 'EX', ARGV[2])
+for i = 1, #KEYS, 3 do
+  if redis.call('SET', KEYS[i + 1], ARGV[1], 'NX', 'EX', ARGV[2]) and ARGV[3] ~= '' then
+    redis.call('SET', KEYS[i + 2], ARGV[3], 'EX', ARGV[2])
+  end
   for _, m in ipairs(redis.call('SMEMBERS', KEYS[i])) do out[#out + 1] = m end
 end
 return out`;
-/** KEYS: claims set, handed mark. The mark, or whether the group is still there. */
+/** KEYS: claims set, handed mark, model. The mark (or whether the group is still there) and the model ('' when none). */
 const HANDED_OVER = `
 local h = redis.call('GET', KEYS[2])
-if h then return h end
-if redis.call('EXISTS', KEYS[1]) == 1 then return 'waiting' end
-return 'gone'`;
+if h then return {h, redis.call('GET', KEYS[3]) or ''} end
+if redis.call('EXISTS', KEYS[1]) == 1 then return {'waiting', ''} end
+return {'gone', ''}`;
 
 interface Scripts {
   bspmlClaim(set: string, mark: string, member: string, ttl: number): Promise<string>;
   bspmlRelease(set: string, mark: string, member: string): Promise<string>;
-  bspmlHandOver(...args: (string | number)[]): Promise<string[]>;
-  bspmlHandedOver(set: string, mark: string): Promise<string>;
+  bspmlHandOver(...args: (string | number | Buffer)[]): Promise<string[]>;
+  bspmlHandedOverBuffer(set: string, mark: string, model: string): Promise<[Buffer, Buffer]>;
   bspmlCreateJob(key: string, ...args: (string | number)[]): Promise<number>;
   bspmlUpdateJob(key: string, ...args: (string | number)[]): Promise<number>;
   bspmlArriveInGroup(key: string, groupKey: string, shard: number, ttl: number): Promise<[number, number, number]>;
@@ -134,7 +139,7 @@ export class RedisStore implements StateStore {
       client.defineCommand('bspmlClaim', { numberOfKeys: 2, lua: CLAIM });
       client.defineCommand('bspmlRelease', { numberOfKeys: 2, lua: RELEASE });
       client.defineCommand('bspmlHandOver', { lua: HAND_OVER });
-      client.defineCommand('bspmlHandedOver', { numberOfKeys: 2, lua: HANDED_OVER });
+      client.defineCommand('bspmlHandedOver', { numberOfKeys: 3, lua: HANDED_OVER });
     }
     this.client = client as Redis & Scripts;
   }
@@ -208,7 +213,7 @@ export class RedisStore implements StateStore {
     for (let group = 0; group < barrierGroups(Math.max(1, shards)); group++) {
       keys.push(this.key(jobId, `group:${round}:${group}`), this.key(jobId, `barrier:${round}:g:${group}`));
     }
-    for (let g = 0; g < claimGroups(shards); g++) keys.push(...this.claimKeys(jobId, round, g));
+    for (let g = 0; g < claimGroups(shards); g++) keys.push(...this.claimKeys(jobId, round, g), this.modelKey(jobId, round, g));
     recordIo(1, 0, 0);
     // One DEL of all of a round's keys: they share the job's hash slot.
     await this.call('clearRound', () => this.client.del(...keys));
@@ -278,24 +283,33 @@ export class RedisStore implements StateStore {
     return answer === 'released' ? 'released' : (signalOf(answer) as ReleaseAnswer);
   }
 
-  async handOver(jobId: string, round: number, shards: number, ended = false): Promise<Claim[]> {
+  async handOver(jobId: string, round: number, shards: number, ended = false, model?: Uint8Array): Promise<Claim[]> {
     const keys: string[] = [];
-    for (let g = 0; g < claimGroups(shards); g++) keys.push(...this.claimKeys(jobId, round, g));
+    for (let g = 0; g < claimGroups(shards); g++) keys.push(...this.claimKeys(jobId, round, g), this.modelKey(jobId, round, g));
     // One script over every group: the job's keys share a hash slot.
-    const members = await this.call('handOver', () => this.client.bspmlHandOver(keys.length, ...keys, ended ? 'end' : 'next', this.ttlSeconds));
-    recordIo(1, 16, members.reduce((n, m) => n + m.length, 0));
+    const body = model ? Buffer.from(model.buffer, model.byteOffset, model.byteLength) : '';
+    const members = await this.call('handOver', () => this.client.bspmlHandOver(keys.length, ...keys, ended ? 'end' : 'next', this.ttlSeconds, body));
+    recordIo(1, 16 + (model?.byteLength ?? 0), members.reduce((n, m) => n + m.length, 0));
     return sortClaims(members.map(decodeClaim));
   }
 
-  async handedOver(jobId: string, round: number, shard: number, shards: number): Promise<LingerSignal> {
-    recordIo(1, 0, 8);
-    const [set, mark] = this.claimKeys(jobId, round, claimGroupOf(shard, shards));
-    const answer = await this.call('handedOver', () => this.client.bspmlHandedOver(set, mark));
-    return answer === 'waiting' || answer === 'gone' ? answer : signalOf(answer);
+  async handedOver(jobId: string, round: number, shard: number, shards: number): Promise<LingerPoll> {
+    const group = claimGroupOf(shard, shards);
+    const [set, mark] = this.claimKeys(jobId, round, group);
+    const [answer, model] = await this.call('handedOver', () => this.client.bspmlHandedOverBuffer(set, mark, this.modelKey(jobId, round, group)));
+    recordIo(1, 0, 8 + model.byteLength);
+    const text = answer.toString();
+    const signal = text === 'waiting' || text === 'gone' ? text : signalOf(text);
+    return { signal, ...(model.byteLength > 0 ? { model: new Uint8Array(model) } : {}) };
   }
 
   private claimKeys(jobId: string, round: number, group: number): [string, string] {
     return [this.key(jobId, `claims:${round}:${group}`), this.key(jobId, `handed:${round}:${group}`)];
+  }
+
+  /** The model a group's hand-over carried. */
+  private modelKey(jobId: string, round: number, group: number): string {
+    return this.key(jobId, `handedModel:${round}:${group}`);
   }
 
   async putRoundMetrics(jobId: string, metrics: RoundMetrics): Promise<void> {

@@ -2,7 +2,7 @@ import { JobNotFoundError, SpecError } from '../errors.js';
 import type { Arrival, StateStore } from '../ports/StateStore.js';
 import { STACK_BACKENDS, stackBackendOf, type StackBackend } from '../domain/spec.js';
 import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../domain/job.js';
-import type { Claim, ClaimAnswer, LingerSignal, ReleaseAnswer } from '../domain/claims.js';
+import type { Claim, ClaimAnswer, LingerPoll, ReleaseAnswer } from '../domain/claims.js';
 
 /** How the router reaches one backend's data plane: a store opened on first use, or why there is none. */
 export type DataPlane = { open: () => StateStore | Promise<StateStore> } | { unavailable: string };
@@ -117,11 +117,11 @@ export class RoutedStore implements StateStore {
     return (await this.dataPlaneOf(jobId)).release(jobId, round, shard, shards, until);
   }
 
-  async handOver(jobId: string, round: number, shards: number, ended?: boolean): Promise<Claim[]> {
-    return (await this.dataPlaneOf(jobId)).handOver(jobId, round, shards, ended);
+  async handOver(jobId: string, round: number, shards: number, ended?: boolean, model?: Uint8Array): Promise<Claim[]> {
+    return (await this.dataPlaneOf(jobId)).handOver(jobId, round, shards, ended, model);
   }
 
-  async handedOver(jobId: string, round: number, shard: number, shards: number): Promise<LingerSignal> {
+  async handedOver(jobId: string, round: number, shard: number, shards: number): Promise<LingerPoll> {
     return (await this.dataPlaneOf(jobId)).handedOver(jobId, round, shard, shards);
   }
 

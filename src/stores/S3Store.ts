@@ -10,7 +10,7 @@ import {
 import { JobExistsError, MissingStateError, PartialMissingError, StoreError } from '../errors.js';
 import type { Arrival, StateStore } from '../ports/StateStore.js';
 import { groupComplete } from '../domain/groups.js';
-import { claimGroupOf, claimGroups, decodeClaim, encodeClaim, signalOf, sortClaims, type Claim, type ClaimAnswer, type LingerSignal, type ReleaseAnswer } from '../domain/claims.js';
+import { claimGroupOf, claimGroups, decodeClaim, encodeClaim, signalOf, sortClaims, type Claim, type ClaimAnswer, type LingerPoll, type ReleaseAnswer } from '../domain/claims.js';
 import type { JobPatch, JobRecord, JobStatus, RoundMetrics } from '../domain/job.js';
 import { endpointOf } from '../util/clients.js';
 import { recordIo } from '../util/io-meter.js';
@@ -251,24 +251,28 @@ export class S3Store implements StateStore {
     return mark ? (signalOf(mark) as ReleaseAnswer) : 'released';
   }
 
-  async handOver(jobId: string, round: number, shards: number, ended = false): Promise<Claim[]> {
+  async handOver(jobId: string, round: number, shards: number, ended = false, model?: Uint8Array): Promise<Claim[]> {
     const groups = claimGroups(shards);
+    const body = markBody(ended ? 'end' : 'next', model);
     await forEachLimit(groups, PARALLEL_REQUESTS, async (g) => {
-      await this.createOnce('handOver', this.key(jobId, `claims/${pad(round)}/${g}/handed`), ended ? 'end' : 'next');
+      await this.createOnce('handOver', this.key(jobId, `claims/${pad(round)}/${g}/handed`), body);
     });
     const prefix = this.key(jobId, `claims/${pad(round)}/`);
     const claims = (await this.list('handOver', prefix)).map((key) => key.slice(prefix.length).split('/')).filter((parts) => parts[1] === 'c');
     return sortClaims(claims.map((parts) => decodeClaim(parts[2]!)));
   }
 
-  /** One GET of the group's mark. S3 cannot tell a cleared group from a waiting one in the same request: 'waiting' then. */
-  async handedOver(jobId: string, round: number, shard: number, shards: number): Promise<LingerSignal> {
-    return signalOf(await this.handedMark(jobId, round, claimGroupOf(shard, shards)));
+  /** One GET of the group's mark (with the model it carried). S3 cannot tell a cleared group from a waiting one in the same request: 'waiting' then. */
+  async handedOver(jobId: string, round: number, shard: number, shards: number): Promise<LingerPoll> {
+    const got = await this.get('handedOver', this.key(jobId, `claims/${pad(round)}/${claimGroupOf(shard, shards)}/handed`));
+    if (!got) return { signal: 'waiting' };
+    const { mark, model } = parseMark(got.bytes);
+    return { signal: signalOf(mark), ...(model ? { model } : {}) };
   }
 
   private async handedMark(jobId: string, round: number, group: number): Promise<string | undefined> {
     const got = await this.get('handedOver', this.key(jobId, `claims/${pad(round)}/${group}/handed`));
-    return got ? new TextDecoder().decode(got.bytes) : undefined;
+    return got ? parseMark(got.bytes).mark : undefined;
   }
 
   async putRoundMetrics(jobId: string, metrics: RoundMetrics): Promise<void> {
@@ -428,3 +432,19 @@ function isNotFound(err: unknown): boolean {
   return errorName(err) === 'NoSuchKey' || (status(err) === 404 && errorName(err) !== 'NoSuchBucket');
 }
 
+
+/** A hand-over mark's object: the mark's text, then, when the hand-over carried the model, a NUL byte and the model. */
+function markBody(mark: string, model: Uint8Array | undefined): Uint8Array | string {
+  if (!model) return mark;
+  const text = new TextEncoder().encode(mark);
+  const body = new Uint8Array(text.byteLength + 1 + model.byteLength);
+  body.set(text, 0);
+  body.set(model, text.byteLength + 1);
+  return body;
+}
+
+function parseMark(bytes: Uint8Array): { mark: string; model?: Uint8Array } {
+  const nul = bytes.indexOf(0);
+  if (nul < 0) return { mark: new TextDecoder().decode(bytes) };
+  return { mark: new TextDecoder().decode(bytes.subarray(0, nul)), model: bytes.slice(nul + 1) };
+}

@@ -415,6 +415,54 @@ describe('bspml submit', () => {
     expect(crashed).toMatchObject({ code: 1, stderr: 'bspml: error: bspml-prod-start failed: Task timed out after 300.00 seconds\n' });
   });
 
+  it('submit predict: passes the predict spec through, the model by name, by version or by name and version', async () => {
+    // Prepare
+    requests.length = 0;
+    answer = { status: 200, body: [{ jobId: 'iris-predict-20261206T070000Z-abcdef', status: 'RUNNING' }] };
+    const common = ['submit', 'predict', '--function', 'bspml-prod-start', '--region', 'us-east-1', '--endpoint', endpoint, '--data', 's3://bkt/datasets/new/', '--out', 's3://bkt/predictions/iris/'];
+
+    // Act
+    const byName = await runBspml([...common, '--model', 'iris', '--workers', '4']);
+    const byVersion = await runBspml([...common, '--model', 'iris-20261206T010000Z-0b9e8d']);
+    const pinned = await runBspml([...common, '--model', 'team/iris', '--model-version', 'team_iris-20261206T010000Z-0b9e8d']);
+
+    // Assess
+    expect(byName).toMatchObject({ code: 0, stdout: 'job iris-predict-20261206T070000Z-abcdef: RUNNING\nfollow it with: bspml watch iris-predict-20261206T070000Z-abcdef\n' });
+    expect(byVersion.code, byVersion.stderr).toBe(0);
+    expect(pinned.code, pinned.stderr).toBe(0);
+    const spec = { kind: 'predict', data: { uri: 's3://bkt/datasets/new/' }, out: 's3://bkt/predictions/iris/' };
+    expect(requests.map((r) => r.body)).toEqual([
+      { spec: { ...spec, model: { name: 'iris' }, workers: 4 } },
+      { spec: { ...spec, model: { name: 'iris', version: 'iris-20261206T010000Z-0b9e8d' } } },
+      { spec: { ...spec, model: { name: 'team/iris', version: 'team_iris-20261206T010000Z-0b9e8d' } } },
+    ]);
+  });
+
+  it('submit predict and submit refuse each other\'s options, and an unknown kind, before calling AWS', async () => {
+    // Prepare
+    requests.length = 0;
+    const predict = ['submit', 'predict', ...base.slice(1), '--data', 's3://bkt/datasets/new/'];
+
+    // Act
+    const noModel = await runBspml([...predict, '--out', 's3://bkt/predictions/']);
+    const noOut = await runBspml([...predict, '--model', 'iris']);
+    const withAlgorithm = await runBspml([...predict, '--model', 'iris', '--out', 's3://bkt/predictions/', '--algorithm', 'kmeans']);
+    const badName = await runBspml([...predict, '--model', '../iris', '--out', 's3://bkt/predictions/']);
+    const trainWithout = await runBspml([...base, '--data', 's3://bkt/d.csv']);
+    const trainWithModel = await runBspml([...base, '--data', 's3://bkt/d.csv', '--algorithm', 'kmeans', '--k', '2', '--model', 'iris']);
+    const unknown = await runBspml(['submit', 'score', ...base.slice(1), '--data', 's3://bkt/d.csv']);
+
+    // Assess
+    expect(noModel).toMatchObject({ code: 1, stderr: "bspml: error: --model is required: a model name (models/NAME/ in the stack's bucket) or a version\n" });
+    expect(noOut).toMatchObject({ code: 1, stderr: 'bspml: error: --out is required: the S3 prefix the parts go under, s3://BUCKET/predictions/…/\n' });
+    expect(withAlgorithm).toMatchObject({ code: 1, stderr: 'bspml: error: --algorithm is for training: a predict job uses a trained model (--model)\n' });
+    expect(badName).toMatchObject({ code: 1, stderr: 'bspml: error: --model: not a model name (letters, digits, . _ - and /)\n' });
+    expect(trainWithout).toMatchObject({ code: 1, stderr: 'bspml: error: --algorithm is required to train (kmeans, logreg or svm); `bspml submit predict` starts predictions\n' });
+    expect(trainWithModel).toMatchObject({ code: 1, stderr: 'bspml: error: --model is for bspml submit predict\n' });
+    expect(unknown).toMatchObject({ code: 1, stderr: 'bspml: error: submit score: the kind is train (the default) or predict\n' });
+    expect(requests).toEqual([]);
+  });
+
   it('checks its options before calling AWS', async () => {
     const local = await runBspml([...base, '--data', 'data/blobs.csv', '--algorithm', 'kmeans', '--k', '2']);
     const noK = await runBspml([...base, '--data', 's3://b/d.csv', '--algorithm', 'kmeans']);

@@ -80,6 +80,13 @@ describe('handler fuzz: malformed events', () => {
     await fc.assert(fc.asyncProperty(recordsOf(snsRecord), async (event) => void (await resolves('worker', event, () => stack.p.worker(event as never)))), { numRuns: RUNS, seed: 1212 });
   });
 
+  it(`predictWorker: ${RUNS} malformed SNS events (and tasks of the healthy training job, phase predict or not), each logged and dropped`, async () => {
+    // Near misses, and well-formed predict tasks for the healthy training job's shards (a predict worker refuses them).
+    const wellFormed = fc.record({ jobId: fc.constant(HEALTHY), round: fc.constantFrom(0, 1), phase: fc.constantFrom('predict', 'prepare', undefined), shard: fc.constantFrom(0, 1), shards: fc.constant(2) });
+    const predictRecord = fc.oneof(snsRecord, fc.record({ Sns: fc.record({ Message: fc.oneof(nearTask.map((t) => JSON.stringify({ ...t, phase: 'predict' })), wellFormed.map((t) => JSON.stringify(t))), MessageId: fc.string() }) }));
+    await fc.assert(fc.asyncProperty(recordsOf(predictRecord), async (event) => void (await resolves('predictWorker', event, () => stack.p.predictWorker(event as never)))), { numRuns: RUNS, seed: 1217 });
+  });
+
   it(`aggregator: ${RUNS} malformed SQS events, answered with a batch response`, async () => {
     await fc.assert(
       fc.asyncProperty(recordsOf(sqsRecord), async (event) => {

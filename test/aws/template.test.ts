@@ -34,8 +34,10 @@ const ROOT = resolve(import.meta.dirname, '../..');
  * the start, which also checks a spec's data against where the stack may read, ~600 KB.
  */
 // start: bigger since issue 19 (describe chooses columns; the CSV reader reads text labels and skips columns), issue 18 (barrier groups, tree merge, claims) and issue 21 (the data-sources check);
-// every function bundles the stores, whose claims for lingering workers (--sync linger) added about 1.5 KB zipped.
-const BUNDLE_LIMITS: Record<string, number> = { start: 620_000, worker: 800_000, workerFailed: 620_000, aggregator: 630_000, recover: 620_000, predict: PREDICT_BUNDLE_LIMIT };
+// every function bundles the stores, whose claims for lingering workers (--sync linger) added about 1.5 KB zipped;
+// issue 24: the start resolves a predict job's model (the model check and the predict loops: 617 KB), and the
+// predict worker carries the data plane, the predict loops and both WebAssembly builds (640 KB).
+const BUNDLE_LIMITS: Record<string, number> = { start: 640_000, worker: 800_000, predictWorker: 680_000, workerFailed: 620_000, aggregator: 630_000, recover: 620_000, predict: PREDICT_BUNDLE_LIMIT };
 let out: string;
 let workFolder: string;
 let template: Template;
@@ -75,7 +77,7 @@ function only(type: string, match: (properties: Record<string, any>) => boolean 
 const getAtt = (resource: string) => ({ 'Fn::GetAtt': [resource, 'Arn'] });
 /** A role's own inline policies, without the data-buckets one (conditional on --param dataBuckets, checked on its own). */
 const ownPolicies = (r: { Properties: Record<string, any> }) => (r.Properties.Policies ?? []).filter((p: any) => p.PolicyDocument);
-const FUNCTIONS = ['start', 'worker', 'workerFailed', 'aggregator', 'recover', 'predict'];
+const FUNCTIONS = ['start', 'worker', 'predictWorker', 'workerFailed', 'aggregator', 'recover', 'predict'];
 const isDataBucket = (p: Record<string, any>) => p.BucketName?.['Fn::Sub'] === 'bspml-template-test';
 
 describe('the packaged CloudFormation template', () => {
@@ -90,22 +92,28 @@ describe('the packaged CloudFormation template', () => {
     expect(table.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
   });
 
-  it('subscribes the worker to the round topic, and lets SNS invoke it', () => {
+  it('subscribes the worker to the round topic and the predict workers to the predict topic, and lets SNS invoke each from its own', () => {
     expect(template.Resources.RoundTopic!.Type).toBe('AWS::SNS::Topic');
-    expect(only('AWS::SNS::Subscription', (p) => p.Protocol === 'lambda')).toEqual({ TopicArn: { Ref: 'RoundTopic' }, Protocol: 'lambda', Endpoint: getAtt('WorkerLambdaFunction') });
-    expect(only('AWS::Lambda::Permission', (p) => p.Principal === 'sns.amazonaws.com')).toMatchObject({
-      FunctionName: getAtt('WorkerLambdaFunction'),
-      Action: 'lambda:InvokeFunction',
-      SourceArn: { Ref: 'RoundTopic' },
-    });
+    expect(template.Resources.PredictTopic!.Type).toBe('AWS::SNS::Topic');
+    expect(ofType('AWS::SNS::Subscription').map(([, r]) => r.Properties).filter((p) => p.Protocol === 'lambda')).toEqual([
+      { TopicArn: { Ref: 'RoundTopic' }, Protocol: 'lambda', Endpoint: getAtt('WorkerLambdaFunction') },
+      { TopicArn: { Ref: 'PredictTopic' }, Protocol: 'lambda', Endpoint: getAtt('PredictWorkerLambdaFunction') },
+    ]);
+    const permissions = ofType('AWS::Lambda::Permission').map(([, r]) => r.Properties).filter((p) => p.Principal === 'sns.amazonaws.com');
+    expect(permissions.map((p) => [p.FunctionName, p.Action, p.SourceArn])).toEqual([
+      [getAtt('WorkerLambdaFunction'), 'lambda:InvokeFunction', { Ref: 'RoundTopic' }],
+      [getAtt('PredictWorkerLambdaFunction'), 'lambda:InvokeFunction', { Ref: 'PredictTopic' }],
+    ]);
   });
 
-  it('sends failed asynchronous worker invocations, after two retries, to the on-failure function', () => {
-    expect(only('AWS::Lambda::EventInvokeConfig', (p) => p.FunctionName.Ref === 'WorkerLambdaFunction')).toMatchObject({
-      FunctionName: { Ref: 'WorkerLambdaFunction' },
-      MaximumRetryAttempts: 2,
-      DestinationConfig: { OnFailure: { Destination: getAtt('WorkerFailedLambdaFunction') } },
-    });
+  it('sends failed asynchronous worker and predict worker invocations, after two retries, to the on-failure function', () => {
+    for (const worker of ['WorkerLambdaFunction', 'PredictWorkerLambdaFunction']) {
+      expect(only('AWS::Lambda::EventInvokeConfig', (p) => p.FunctionName.Ref === worker)).toMatchObject({
+        FunctionName: { Ref: worker },
+        MaximumRetryAttempts: 2,
+        DestinationConfig: { OnFailure: { Destination: getAtt('WorkerFailedLambdaFunction') } },
+      });
+    }
   });
 
   it('feeds the aggregator from a FIFO queue with a dead-letter queue, reporting partial batch failures', () => {
@@ -133,7 +141,7 @@ describe('the packaged CloudFormation template', () => {
     expect(template.Resources.AggregatorLambdaFunction!.Properties.Environment.Variables).toMatchObject({ BSPML_BACKUP_TASKS: 'off', BSPML_BACKUP_QUEUE_URL: { Ref: 'BackupCheckQueue' } });
   });
 
-  it('sends every upload under datasets/ to the start function (it picks formats in any case), with S3 allowed to invoke it', () => {
+  it('sends every upload under datasets/ and every predictions/…job.json to the start function (it picks formats in any case), with S3 allowed to invoke it', () => {
     const bucket = only('AWS::S3::Bucket', isDataBucket);
     expect(bucket.VersioningConfiguration).toEqual({ Status: 'Enabled' });
     const rules = bucket.NotificationConfiguration.LambdaConfigurations.map((c: any) => ({
@@ -142,7 +150,11 @@ describe('the packaged CloudFormation template', () => {
       rules: c.Filter.S3Key.Rules,
     }));
     // S3 suffix filters are case-sensitive and may not overlap: one prefix rule, and src/aws/uploads.ts decides.
-    expect(rules).toEqual([{ event: 's3:ObjectCreated:*', function: getAtt('StartLambdaFunction'), rules: [{ Name: 'prefix', Value: 'datasets/' }] }]);
+    // Predict specs by prefix and suffix: the parts predict jobs write below predictions/ start nothing.
+    expect(rules).toEqual([
+      { event: 's3:ObjectCreated:*', function: getAtt('StartLambdaFunction'), rules: [{ Name: 'prefix', Value: 'datasets/' }] },
+      { event: 's3:ObjectCreated:*', function: getAtt('StartLambdaFunction'), rules: [{ Name: 'prefix', Value: 'predictions/' }, { Name: 'suffix', Value: '.job.json' }] },
+    ]);
     const permission = only('AWS::Lambda::Permission', (p) => p.Principal === 's3.amazonaws.com');
     expect(permission.FunctionName).toEqual(getAtt('StartLambdaFunction'));
     expect(permission.SourceArn).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:s3:::bspml-template-test' });
@@ -250,7 +262,7 @@ describe('the packaged CloudFormation template', () => {
   it('gives every function its own role, and no data-plane statement a wildcard resource', () => {
     const functions = ofType('AWS::Lambda::Function');
     expect(functions.map(([name, f]) => [name, f.Properties.Role])).toEqual(
-      ['Start', 'Worker', 'WorkerFailed', 'Aggregator', 'Recover', 'Predict'].map((name) => [`${name}LambdaFunction`, getAtt(`${name}Role`)]),
+      ['Start', 'Worker', 'PredictWorker', 'WorkerFailed', 'Aggregator', 'Recover', 'Predict'].map((name) => [`${name}LambdaFunction`, getAtt(`${name}Role`)]),
     );
     const statements = ofType('AWS::IAM::Role').flatMap(([role, r]) =>
       ownPolicies(r).flatMap((p: any) => p.PolicyDocument.Statement.map((s: any) => ({ role, ...s }))),
@@ -314,7 +326,7 @@ describe('the packaged CloudFormation template', () => {
     // The URL: IAM-signed callers only, and no resource policy opening it to anyone.
     expect(only('AWS::Lambda::Url')).toEqual({ AuthType: 'AWS_IAM', TargetFunctionArn: getAtt('PredictLambdaFunction') });
     const permissions = ofType('AWS::Lambda::Permission').map(([, r]) => r.Properties);
-    expect(permissions.filter((p) => JSON.stringify(p.FunctionName).includes('Predict'))).toEqual([]);
+    expect(permissions.filter((p) => JSON.stringify(p.FunctionName).includes('"PredictLambdaFunction"'))).toEqual([]);
     expect(permissions.some((p) => p.Principal === '*' || p.FunctionUrlAuthType === 'NONE')).toBe(false);
     const predict = template.Resources.PredictLambdaFunction!.Properties;
     expect(predict).toMatchObject({ Handler: 'handlers/predict.handler', MemorySize: 1024, Timeout: 30, Role: getAtt('PredictRole') });
@@ -334,6 +346,34 @@ describe('the packaged CloudFormation template', () => {
     expect(zip.includes('src/kernels/wasm/kernels.wasm') && zip.includes('src/kernels/wasm/kernels-simd128.wasm')).toBe(true);
     expect(zip.includes('thread.mjs')).toBe(false);
     expect(predict.Environment.Variables.BSPML_WASM_FILE).toBe('/var/task/src/kernels/wasm/kernels.wasm');
+  });
+
+  it('runs predict jobs\' tasks in a function whose role reads models/ and the data, writes predictions/ only, and keeps the barrier', () => {
+    const worker = template.Resources.PredictWorkerLambdaFunction!.Properties;
+    expect(worker).toMatchObject({ Handler: 'handlers/predictWorker.handler', MemorySize: 1024, Timeout: 900, Role: getAtt('PredictWorkerRole') });
+    expect(worker.Environment.Variables.BSPML_WASM_FILE).toBe('/var/task/src/kernels/wasm/kernels.wasm');
+    // The start and the sweep publish its tasks to its own topic.
+    for (const fn of ['StartLambdaFunction', 'RecoverLambdaFunction']) expect(template.Resources[fn]!.Properties.Environment.Variables.BSPML_PREDICT_TOPIC_ARN, fn).toEqual({ Ref: 'PredictTopic' });
+    const statements = ownPolicies(template.Resources.PredictWorkerRole!).flatMap((p: any) => p.PolicyDocument.Statement);
+    const s3 = (key: string) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:s3:::bspml-template-test${key}` });
+    expect(statements.map((s: any) => ({ actions: [s.Action].flat(), resource: s.Resource, ...(s.Condition ? { condition: s.Condition } : {}) }))).toEqual([
+      { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resource: { 'Fn::Sub': 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/bspml-dev-predictWorker:*' } },
+      { actions: ['s3:GetObject'], resource: s3('/models/*') },
+      { actions: ['s3:ListBucket'], resource: s3(''), condition: { StringLike: { 's3:prefix': 'models/*' } } },
+      { actions: ['s3:GetObject', 's3:GetObjectVersion'], resource: s3('/datasets/*') },
+      { actions: ['s3:PutObject'], resource: s3('/predictions/*') },
+      { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'], resource: getAtt('StateTable') },
+      { actions: ['lambda:InvokeFunction'], resource: { 'Fn::Sub': 'arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:bspml-dev-workerFailed' } },
+    ]);
+    // No role but the predict workers' writes predictions/; the start reads only the specs there.
+    const all = ofType('AWS::IAM::Role').flatMap(([role, r]) => ownPolicies(r).flatMap((p: any) => p.PolicyDocument.Statement.map((st: any) => ({ role, actions: [st.Action].flat(), resources: [st.Resource].flat().map((x: any): string => JSON.stringify(x)) }))));
+    const onPredictions = all.filter((st) => st.resources.some((r: string) => r.includes('/predictions/'))).map((st) => [st.role, st.actions, st.resources.filter((r: string) => r.includes('/predictions/'))]);
+    expect(onPredictions).toEqual([
+      ['StartRole', ['s3:GetObject'], [JSON.stringify(s3('/predictions/*.job.json'))]],
+      ['PredictWorkerRole', ['s3:PutObject'], [JSON.stringify(s3('/predictions/*'))]],
+    ]);
+    expect(zips.predictWorker!.includes('handlers/predictWorker.mjs')).toBe(true);
+    expect(zips.predictWorker!.includes('thread.mjs')).toBe(false);
   });
 
   it('needed no account id or other value only AWS can tell at packaging time', () => {
@@ -374,9 +414,11 @@ describe('IAM, proven from the code\'s own calls', () => {
     expectLingerOutcomes(run.outcomes);
     expect(inlineCalls(report)).toEqual(INLINE_CALLS);
     expect(run.outcomes.partsOnS3).toMatch(/^SUCCEEDED, model at models\/parts\/parts-\d{8}T\d{6}Z-[0-9a-f]{6}\.json$/);
-    expect(run.outcomes.sweep).toBe('iam-died-starting:failed iam-lost-completion:completion-resent iam-lost-tasks-s3:republished iam-lost-tasks:republished');
+    expect(run.outcomes.sweep).toBe('iam-died-starting:failed iam-lost-completion:completion-resent iam-lost-tasks-s3:republished iam-lost-tasks:republished iam-predict-lost:republished');
     expect(run.outcomes.unreadableData).toMatch(/^FAILED: s3:\/\/someone-elses-lake\/blobs.csv: .*--param dataBuckets=someone-elses-lake/);
-    expect(report.functions).toEqual(['aggregator', 'recover', 'start', 'worker', 'workerFailed']);
+    expect(report.functions).toEqual(['aggregator', 'predictWorker', 'recover', 'start', 'worker', 'workerFailed']);
+    expect(run.outcomes).toMatchObject({ predictSubmit: 'SUCCEEDED', predictUpload: 'SUCCEEDED', 'iam-predict-lost': 'SUCCEEDED' });
+    expect(run.outcomes.predictUnknownModel).toBe('FAILED: model "no-such-model": no such model (nothing at models/no-such-model/latest.json)');
     // The predict function's calls are not recorded (UNRECORDED in test/helpers/iam/check.ts says why).
     expect(Object.keys(UNRECORDED)).toEqual(['predict']);
     expect(iamDetails(report).filter((line) => !line.includes(': kept: '))).toEqual([]);
@@ -453,7 +495,7 @@ describe('IAM with the invoke trigger (--param aggregatorTrigger=invoke)', () =>
     // Assess
     expect(scenarioOptionsOf(invoke)).toEqual({ aggregatorTrigger: 'invoke', aggregatorFunction: 'bspml-dev-aggregator' });
     expect(run.outcomes).toMatchObject({ uploadWithSpec: 'SUCCEEDED', submit: 'SUCCEEDED', bigModel: 'SUCCEEDED' });
-    expect(run.outcomes.sweep).toBe('iam-died-starting:failed iam-lost-completion:completion-resent iam-lost-tasks-s3:republished iam-lost-tasks:republished');
+    expect(run.outcomes.sweep).toBe('iam-died-starting:failed iam-lost-completion:completion-resent iam-lost-tasks-s3:republished iam-lost-tasks:republished iam-predict-lost:republished');
     expectLingerOutcomes(run.outcomes);
     const invokes = report.requests.filter((r) => r.action === 'lambda:InvokeFunction');
     expect(new Set(invokes.map((r) => `${r.fn} ${r.resource} ${r.allowed}`))).toEqual(new Set(['worker arn:aws:lambda:us-east-1:123456789012:function:bspml-dev-aggregator true']));
@@ -466,10 +508,10 @@ describe('IAM with the invoke trigger (--param aggregatorTrigger=invoke)', () =>
 });
 
 describe('data in the user\'s own buckets (--param dataBuckets=my-lake)', () => {
-  it('lets the start and worker roles read and list my-lake, and no role do anything else there', async () => {
+  it('lets the start, worker and predict worker roles read and list my-lake, and no role do anything else there', async () => {
     // Act
     const verdicts: Record<string, boolean> = {};
-    for (const role of ['StartRole', 'WorkerRole', 'AggregatorRole', 'RecoverRole', 'WorkerFailedRole']) {
+    for (const role of ['StartRole', 'WorkerRole', 'PredictWorkerRole', 'AggregatorRole', 'RecoverRole', 'WorkerFailedRole']) {
       verdicts[`${role} get`] = await allowed(role, 's3:GetObject', 'arn:aws:s3:::my-lake/any/data.csv');
       verdicts[`${role} list`] = await allowed(role, 's3:ListBucket', 'arn:aws:s3:::my-lake', { 's3:prefix': 'exports/' });
       verdicts[`${role} put`] = await allowed(role, 's3:PutObject', 'arn:aws:s3:::my-lake/any/data.csv');
@@ -479,10 +521,10 @@ describe('data in the user\'s own buckets (--param dataBuckets=my-lake)', () => 
 
     // Assess
     const granted = Object.entries(verdicts).filter(([, v]) => v).map(([k]) => k).sort();
-    expect(granted).toEqual(['StartRole get', 'StartRole list', 'WorkerRole get', 'WorkerRole list']);
+    expect(granted).toEqual(['PredictWorkerRole get', 'PredictWorkerRole list', 'StartRole get', 'StartRole list', 'WorkerRole get', 'WorkerRole list']);
     // Nothing broader, statement by statement: only reads, only my-lake.
     const statements = ofType('AWS::IAM::Role').flatMap(([, r]) => (r.Properties.Policies ?? []).flatMap((p: any) => p['Fn::If']?.[1].PolicyDocument.Statement ?? []));
-    expect(statements.flatMap((st: any) => [st.Action].flat()).sort()).toEqual(['s3:GetObject', 's3:GetObject', 's3:GetObjectVersion', 's3:GetObjectVersion', 's3:ListBucket', 's3:ListBucket']);
+    expect(statements.flatMap((st: any) => [st.Action].flat()).sort()).toEqual(['s3:GetObject', 's3:GetObject', 's3:GetObject', 's3:GetObjectVersion', 's3:GetObjectVersion', 's3:GetObjectVersion', 's3:ListBucket', 's3:ListBucket', 's3:ListBucket']);
     expect(new Set(statements.map((st: any) => st.Resource['Fn::Sub']))).toEqual(new Set(['arn:${AWS::Partition}:s3:::my-lake/*', 'arn:${AWS::Partition}:s3:::my-lake']));
   });
 
@@ -533,7 +575,7 @@ describe('the hardened template', () => {
     const lists = ofType('AWS::IAM::Role').flatMap(([role, r]) =>
       ownPolicies(r).flatMap((p: any) => p.PolicyDocument.Statement.filter((st: any) => [st.Action].flat().includes('s3:ListBucket')).map((st: any) => [role, st.Condition])),
     );
-    expect(lists.map(([role]) => role).sort()).toEqual(['AggregatorRole', 'PredictRole', 'RecoverRole', 'StartRole', 'WorkerRole']);
+    expect(lists.map(([role]) => role).sort()).toEqual(['AggregatorRole', 'PredictRole', 'PredictWorkerRole', 'RecoverRole', 'StartRole', 'StartRole', 'WorkerRole']);
     for (const [role, condition] of lists) expect(condition?.StringLike?.['s3:prefix'], role).toMatch(/^[a-z]+\/\*$/);
   });
 

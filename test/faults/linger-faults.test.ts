@@ -35,7 +35,7 @@ const RANDOM_RUNS: Record<Backend, [number, number]> = { memory: [40, 3000], red
 const FAST_INDICES: Record<Backend, number | 'all'> = { memory: 'all', redis: 6, dynamodb: 0, s3: 0 };
 /**
  * How the round a worker fills is aggregated: `queue`, the completion sent to the aggregator (the
- * event-driven path); `inline`, by the filling worker itself, after its claim of the next round (the
+ * event-driven path); `inline`, by the filling worker itself, which then computes its shard of the next round without a claim (the
  * local runtime and the AWS worker handler). Inline, a crash during the aggregation loses the round's
  * completion with the invocation: the recovery sweep re-sends it.
  */

@@ -15,7 +15,7 @@ import { startDynalite } from '../../src/emulators/dynalite.js';
 /*
  * The emulators an AWS-path test runs against, all in this process: dynalite for DynamoDB,
  * s3rver for S3, local-aws-sqs for the FIFO completion queue. SNS has no working emulator here
- * (see OFFLINE-AWS.md), so it is stubbed at its boundary: the real PublishBatchCommand is captured.
+ * (none among the in-process emulators this project uses), so it is stubbed at its boundary: the real PublishBatchCommand is captured.
  */
 
 export interface AwsEmulators {
@@ -60,6 +60,7 @@ export async function startAwsEmulators(options: { bucket?: string; table?: stri
       BSPML_TABLE: table,
       BSPML_BUCKET: bucket,
       BSPML_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:bspml-test-rounds',
+      BSPML_PREDICT_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:bspml-test-predict',
       BSPML_QUEUE_URL: queue.QueueUrl!,
       BSPML_DYNAMODB_ENDPOINT: dynamo.endpoint,
       BSPML_S3_ENDPOINT: s3.endpoint,

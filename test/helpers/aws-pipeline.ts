@@ -4,6 +4,7 @@ import { createAggregatorHandler } from '../../handlers/aggregator.js';
 import { createStartHandler } from '../../handlers/start.js';
 import { createWorkerHandler } from '../../handlers/worker.js';
 import { createWorkerFailedHandler } from '../../handlers/workerFailed.js';
+import { createPredictWorkerHandler } from '../../handlers/predictWorker.js';
 import { loadConfig } from '../../src/aws/config.js';
 import { createWiring, type AwsWiring } from '../../src/aws/wiring.js';
 import { invokeCompletionFor } from '../../src/aws/LambdaCompletion.js';
@@ -24,6 +25,8 @@ export interface Pipeline {
   sqs: SQSClient;
   start: ReturnType<typeof createStartHandler>;
   worker: ReturnType<typeof createWorkerHandler>;
+  /** The predict workers, subscribed to the predict topic (BSPML_PREDICT_TOPIC_ARN). */
+  predictWorker: ReturnType<typeof createPredictWorkerHandler>;
   aggregator: ReturnType<typeof createAggregatorHandler>;
   workerFailed: ReturnType<typeof createWorkerFailedHandler>;
   close(): Promise<void>;
@@ -42,6 +45,7 @@ export function pipeline(emulators: AwsEmulators, env: Record<string, string> = 
     sqs,
     start: createStartHandler(() => wiring),
     worker: createWorkerHandler(() => wiring),
+    predictWorker: createPredictWorkerHandler(() => wiring),
     aggregator: createAggregatorHandler(() => wiring),
     workerFailed: createWorkerFailedHandler(() => wiring),
     close: async () => {
@@ -63,7 +67,9 @@ export async function deliverAll(p: Pipeline, queueUrl: string, maxSteps = 500):
   for (let step = 0; step < maxSteps; step++) {
     const tasks = p.sns.take();
     for (const task of tasks) {
-      await p.worker(snsEvent(task));
+      // Each topic invokes its own subscriber: predict tasks go to the predict workers.
+      if (task.topicArn === p.wiring.config.predictTopicArn) await p.predictWorker(snsEvent(task));
+      else await p.worker(snsEvent(task));
       log.workerInvocations++;
     }
     // Lambda's event queue for the invoke trigger: each event is one aggregator invocation.

@@ -57,8 +57,16 @@ export class LingerScheduler {
 
   sleep = (ms: number): Promise<void> => this.park(this.sleeping, this.time + ms);
 
-  /** FaultyStore's gate: a coroutine stops before each store call (nothing else does). */
-  gate = (): Promise<void> => (CURRENT.getStore()?.scheduler === this ? this.park(this.ready, this.time) : Promise.resolve());
+  /**
+   * FaultyStore's gate: a coroutine stops before each store call (nothing else does). Calls it makes
+   * at once (Promise.all) stop at the first: the others go on beside it, so the coroutine is parked
+   * in one place, and a step that wakes it can see it through (else it would wait on a call no step wakes).
+   */
+  gate = (): Promise<void> => {
+    const running = CURRENT.getStore();
+    if (running?.scheduler !== this || this.ready.some((r) => r.done === running.ended)) return Promise.resolve();
+    return this.park(this.ready, this.time);
+  };
 
   /** Runs `fn` as a coroutine. */
   coroutine<T>(fn: () => Promise<T>): Promise<T> {

@@ -118,8 +118,8 @@ export class FaultyStore implements StateStore {
   release(jobId: string, round: number, shard: number, shards: number, until: number) {
     return this.call('release', () => this.inner.release(jobId, round, shard, shards, until));
   }
-  handOver(jobId: string, round: number, shards: number, ended?: boolean) {
-    return this.call('handOver', () => this.inner.handOver(jobId, round, shards, ended));
+  handOver(jobId: string, round: number, shards: number, ended?: boolean, model?: Uint8Array) {
+    return this.call('handOver', () => this.inner.handOver(jobId, round, shards, ended, model));
   }
   handedOver(jobId: string, round: number, shard: number, shards: number) {
     return this.call('handedOver', () => this.inner.handedOver(jobId, round, shard, shards));

@@ -21,6 +21,12 @@ export class Interleaver {
         const value = Reflect.get(target, name, receiver) as unknown;
         if (typeof value !== 'function' || name === 'close') return value;
         return async (...args: unknown[]) => {
+          // A call the actor makes beside one already waiting (Promise.all) goes with it: the actor
+          // waits at one gate, so the policy's turn that lets it through sees it through.
+          if (this.waiting.has(actor)) {
+            this.trace.push(`${actor}:${String(name)}`);
+            return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          }
           await new Promise<void>((resolve) => {
             this.waiting.set(actor, () => {
               this.trace.push(`${actor}:${String(name)}`);

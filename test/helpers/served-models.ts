@@ -1,4 +1,4 @@
-import type { KmeansResult, LogregResult, MultinomialResult, SvmResult } from '../../src/domain/results.js';
+import type { KmeansResult, LogregResult, MultinomialResult, SvmOvrResult, SvmResult } from '../../src/domain/results.js';
 
 /*
  * Small trained-looking models of each kind, as model files hold them (weights from a seeded
@@ -49,6 +49,11 @@ export function binaryModel(dims = 3, seed = 11): LogregResult & { jobId: string
 
 export function svmModel(dims = 3, seed = 13): SvmResult & { jobId: string } {
   return { ...binaryModel(dims, seed), algorithm: 'svm', classes: [-1, 1], jobId: '20261206T010200Z-cccccc' } as unknown as SvmResult & { jobId: string };
+}
+
+/** A one-vs-rest SVM: a row of weights and a bias per class, as `bspml train --algorithm svm` writes it for more than two classes. */
+export function svmOvrModel(dims = 4, classes: (string | number)[] = ['setosa', 'versicolor', 'virginica'], seed = 19): SvmOvrResult & { jobId: string } {
+  return { ...multinomialModel(dims, classes, seed), algorithm: 'svm', multiClass: 'ovr', solver: undefined, jobId: '20261206T010400Z-eeeeee' } as unknown as SvmOvrResult & { jobId: string };
 }
 
 export function kmeansModel(dims = 2, k = 5, seed = 17): KmeansResult & { jobId: string } {

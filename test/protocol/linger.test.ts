@@ -5,7 +5,7 @@ import type { StateStore } from '../../src/ports/StateStore.js';
 import { aggregate } from '../../src/protocol/aggregate.js';
 import type { ProtocolDeps } from '../../src/protocol/deps.js';
 import { runLingering } from '../../src/protocol/linger.js';
-import { lingerBudget, MAX_DEFAULT_LINGER_MS } from '../../src/protocol/lingerBudget.js';
+import { LINGER_POLL_FIRST_MS, LINGER_POLL_MAX_MS, lingerBudget, MAX_DEFAULT_LINGER_MS, pollPauseMs } from '../../src/protocol/lingerBudget.js';
 import { startJob } from '../../src/protocol/startJob.js';
 import { MemoryStore } from '../../src/stores/MemoryStore.js';
 import { blobs } from '../helpers/data.js';
@@ -40,7 +40,7 @@ describe('lingering worker races', () => {
     const late: StateStore = Object.assign(Object.create(store) as StateStore, {
       release: async (...args: Parameters<StateStore['release']>) => {
         const [jobId, round, shard, shards] = args;
-        for (let i = 0; i < 10_000 && h.completion.pending.length === 0 && (await store.handedOver(jobId, round, shard, shards)) === 'waiting'; i++) {
+        for (let i = 0; i < 10_000 && h.completion.pending.length === 0 && (await store.handedOver(jobId, round, shard, shards)).signal === 'waiting'; i++) {
           await new Promise((resolve) => setImmediate(resolve));
         }
         for (const message of h.completion.pending.splice(0)) await aggregate({ ...h.deps, now: () => time - 1000 }, message);
@@ -179,5 +179,21 @@ describe('the default linger budget', () => {
     expect(dynamoShort.waitUsdPerSecond - dynamo.waitUsdPerSecond).toBeCloseTo(180 * 0.125e-6, 12);
     expect(dynamoShort.ms).toBeLessThan(dynamo.ms);
     expect(redisShort).toEqual(redis);
+  });
+
+  it('polls at the pause where a poll\'s price meets the round\'s wait for a late sighting: shorter for larger workers and shorter windows, the shortest where polls are not billed', () => {
+    // Act
+    const small = pollPauseMs({ memoryMb: 1769, backend: 'dynamodb', windowMs: 40 });
+    const large = pollPauseMs({ memoryMb: 10_240, backend: 'dynamodb', windowMs: 40 });
+    const shortWindow = pollPauseMs({ memoryMb: 1769, backend: 'dynamodb', windowMs: 10 });
+    const longWindow = pollPauseMs({ memoryMb: 1769, backend: 'dynamodb', windowMs: 10_000 });
+    const redis = pollPauseMs({ memoryMb: 1769, backend: 'redis', windowMs: 40 });
+
+    // Assess: √(40 ms × $0.125e-6 / (1.727 GB × $16.6667e-6 per GB-s / 1000)) ≈ 13 ms; at 10,240 MB ≈ 5 ms.
+    expect(small).toBe(13);
+    expect(large).toBe(5);
+    expect(shortWindow).toBeLessThan(small);
+    expect(longWindow).toBe(LINGER_POLL_MAX_MS);
+    expect(redis).toBe(LINGER_POLL_FIRST_MS);
   });
 });

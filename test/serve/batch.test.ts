@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Client } from '../../src/aws/s3.js';
 import { startS3rver, type LocalS3 } from '../../src/emulators/s3rver.js';
 import { runBspml, useTempDirs } from '../helpers/cli.js';
-import { binaryModel, kmeansModel, multinomialModel, randomRows } from '../helpers/served-models.js';
+import { binaryModel, kmeansModel, multinomialModel, randomRows, svmOvrModel } from '../helpers/served-models.js';
 
 /*
  * Batch predictions over a data set in parts in S3 (s3rver), through the training data plane:
@@ -58,6 +58,7 @@ describe('bspml predict over a data set in S3', () => {
     ['multinomial', 'one per part', multinomialModel()],
     ['binary', '5', { ...binaryModel(4), featureNames: ['f0', 'f1', 'f2', 'f3'], labelName: 'species' }],
     ['k-means', '2', { ...kmeansModel(4, 3), featureNames: ['f0', 'f1', 'f2', 'f3'] }],
+    ['one-vs-rest SVM', '2', svmOvrModel()],
   ])('writes one part per shard, in order, equal to local predict row for row (%s, shards: %s)', async (kind, shardOption, model) => {
     const shards = shardOption === 'one per part' ? undefined : shardOption;
     // Prepare

@@ -3,9 +3,9 @@ import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Client } from '../../src/aws/s3.js';
 import { startS3rver, type LocalS3 } from '../../src/emulators/s3rver.js';
-import { predictMultinomial } from '../../src/algorithms/index.js';
+import { predictMultinomial, predictSvmOvr } from '../../src/algorithms/index.js';
 import { functionUrlEvent } from '../helpers/function-url.js';
-import { binaryModel, kmeansModel, multinomialModel, svmModel } from '../helpers/served-models.js';
+import { binaryModel, kmeansModel, multinomialModel, svmModel, svmOvrModel } from '../helpers/served-models.js';
 
 /*
  * The predict function (handlers/predict.ts) on function URL events, its models in s3rver as the
@@ -20,6 +20,7 @@ let handler: (event: unknown, context: Context) => Promise<unknown>;
 const context = { awsRequestId: 'test', functionName: 'bspml-dev-predict' } as Context;
 
 const iris = multinomialModel();
+const ovr = svmOvrModel(4, ['setosa', 'versicolor', 'virginica']);
 const older = { ...multinomialModel(4, ['setosa', 'versicolor', 'virginica'], 99), jobId: '20261201T000000Z-000000' };
 
 async function put(key: string, body: unknown): Promise<void> {
@@ -35,6 +36,8 @@ beforeAll(async () => {
   await put('models/churn/latest.json', binaryModel());
   await put('models/margins/latest.json', svmModel());
   await put('models/blobs/latest.json', kmeansModel());
+  await put(`models/species-svm/${ovr.jobId}.json`, ovr);
+  await put('models/species-svm/latest.json', ovr);
   await put('models/broken/latest.json', { algorithm: 'logreg', dims: 2 });
   process.env.BSPML_BUCKET = BUCKET;
   process.env.BSPML_S3_ENDPOINT = s3.endpoint;
@@ -118,9 +121,29 @@ describe('the predict function URL', () => {
     expect(info.body).toEqual({ model: 'iris', version: iris.jobId, algorithm: 'multinomial', features: iris.featureNames, classes: iris.classes, maxRows: 10_000 });
   });
 
+  it('serves a one-vs-rest SVM: the labels and a decision value per class, in classes order, as bspml predict computes them', async () => {
+    // Act
+    const answer = await call({ query: { model: 'species-svm' }, body: JSON.stringify({ rows }), contentType: 'application/json' });
+    const csv = await call({ query: { model: 'species-svm', version: ovr.jobId }, body: `f3,f2,f1,f0\n${rows.map((r) => [...r].reverse().join(',')).join('\n')}\n`, contentType: 'text/csv' });
+    const info = await call({ method: 'GET', path: '/models/info', query: { model: 'species-svm' } });
+
+    // Assess
+    expect(answer.status).toBe(200);
+    const reference = predictSvmOvr(ovr, Float32Array.from(rows.flat()), 3);
+    expect(answer.body).toMatchObject({ model: 'species-svm', version: ovr.jobId, algorithm: 'svm-ovr', classes: ovr.classes, rows: 3 });
+    expect(answer.body.labels).toEqual(Array.from(reference.label, (k) => ovr.classes[k]));
+    expect(answer.body.decision).toEqual([0, 1, 2].map((i) => Array.from(reference.decision.subarray(i * 3, i * 3 + 3))));
+    expect(answer.body).not.toHaveProperty('probabilities');
+    expect(csv.status).toBe(200);
+    expect(csv.body.decision).toEqual(answer.body.decision);
+    expect(info.body).toEqual({ model: 'species-svm', version: ovr.jobId, algorithm: 'svm-ovr', features: ovr.featureNames, classes: ovr.classes, maxRows: 10_000 });
+  });
+
   /** Each bad request, the status it must get and what its one line must say. */
   const badRequests: [string, Parameters<typeof functionUrlEvent>[0], number, RegExp][] = [
     ['a row of the wrong width', { query: { model: 'iris' }, body: JSON.stringify({ rows: [[1, 2, 3]] }) }, 400, /^row 1: has 3 values; the model takes 4 features/],
+    ['a row of the wrong width (one-vs-rest SVM)', { query: { model: 'species-svm' }, body: JSON.stringify({ rows: [[1, 2, 3, 4, 5]] }) }, 400, /^row 1: has 5 values; the model takes 4 features/],
+    ['a value that is not a number (one-vs-rest SVM, CSV)', { query: { model: 'species-svm' }, body: 'f0,f1,f2,f3\n1,2,x,4\n', contentType: 'text/csv' }, 400, /^line 2, column "f2": not a finite number \(got "x"\)/],
     ['a CSV line of the wrong width', { query: { model: 'iris' }, body: '1,2,3,4\n1,2,3\n', contentType: 'text/csv' }, 400, /^line 2: has 3 fields; the model takes 4/],
     ['a value that is not a number', { query: { model: 'iris' }, body: JSON.stringify({ rows: [[1, 2, 'x', 4]] }) }, 400, /^row 1, column "f2": not a finite number \(got "x"\)/],
     ['a null value', { query: { model: 'iris' }, body: JSON.stringify({ rows: [[1, 2, null, 4]] }) }, 400, /column "f2": not a finite number \(got null\)/],

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { parseModel } from '../../src/protocol/modelFile.js';
 import { checkModel } from '../../src/serve/modelCheck.js';
-import { binaryModel, kmeansModel, multinomialModel, svmModel } from '../helpers/served-models.js';
+import { binaryModel, kmeansModel, multinomialModel, svmModel, svmOvrModel } from '../helpers/served-models.js';
 
 /*
  * The endpoint checks model files without zod (src/serve/modelCheck.ts); `bspml predict` checks
  * them with parseModel. Both must refuse every file that serving could not use correctly.
  */
 
-const good = { multinomial: multinomialModel(), binary: binaryModel(), svm: svmModel(), kmeans: kmeansModel() };
+const good = { multinomial: multinomialModel(), binary: binaryModel(), svm: svmModel(), ovr: svmOvrModel(), kmeans: kmeansModel() };
 
 /** Each a model broken in one way that would make predictions wrong or crash them. */
 const bad: Record<string, unknown> = {
@@ -27,6 +27,9 @@ const bad: Record<string, unknown> = {
   'multinomial with fewer biases than classes': { ...good.multinomial, bias: [0, 1] },
   'multinomial with a short row of weights': { ...good.multinomial, weights: [[1, 2, 3, 4], [1, 2, 3], [1, 2, 3, 4]] },
   'multinomial with two classes': { ...good.multinomial, classes: ['a', 'b'], weights: good.multinomial.weights.slice(0, 2), bias: [0, 1] },
+  'one-vs-rest SVM with fewer biases than classes': { ...good.ovr, bias: [0, 1] },
+  'one-vs-rest SVM with two classes': { ...good.ovr, classes: ['a', 'b'], weights: good.ovr.weights.slice(0, 2), bias: [0, 1] },
+  'one-vs-rest SVM with a short row of weights': { ...good.ovr, weights: [[1, 2, 3, 4], [1, 2], [1, 2, 3, 4]] },
   'k-means with fewer centroids than k': { ...good.kmeans, k: 6 },
   'k-means centroid of another width': { ...good.kmeans, centroids: [[1, 2, 3], ...good.kmeans.centroids.slice(1)] },
 };

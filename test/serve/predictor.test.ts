@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { predictKmeans, predictLogreg, predictMultinomial, predictSvm } from '../../src/algorithms/index.js';
+import { predictKmeans, predictLogreg, predictMultinomial, predictSvm, predictSvmOvr } from '../../src/algorithms/index.js';
 import { packSoftmax, softmaxRows } from '../../src/algorithms/logreg/predict.js';
 import { kernelInfo } from '../../src/kernels/backend.js';
 import type { KmeansResult, LogregResult, MultinomialResult, SvmResult } from '../../src/domain/results.js';
 import { compilePredictor, present } from '../../src/serve/predictor.js';
-import { binaryModel, kmeansModel, multinomialModel, randomRows, svmModel } from '../helpers/served-models.js';
+import { binaryModel, kmeansModel, multinomialModel, randomRows, svmModel, svmOvrModel } from '../helpers/served-models.js';
 
 /*
  * The served loops (which are `bspml predict`'s, src/algorithms/*\/predict.ts, blocked four classes
@@ -71,6 +71,29 @@ describe('a compiled predictor', () => {
     expect(Array.from(d.index)).toEqual(Array.from(plainLinear(svm, x, 300, false), (v) => (v >= 0 ? 1 : 0)));
     expect(predictLogreg(logreg, x, 300)).toEqual(plainLinear(logreg, x, 300, true));
     expect(predictSvm(svm, x, 300)).toEqual(plainLinear(svm, x, 300, false));
+  });
+
+  it('gives a one-vs-rest SVM\'s decision value per class bit for bit, and the class of the largest, for 3 and 5 classes', () => {
+    for (const classes of [3, 5]) {
+      // Prepare
+      const model = svmOvrModel(6, Array.from({ length: classes }, (_, c) => `c${c}`), classes);
+      const x = randomRows(101, 6, classes);
+
+      // Act
+      const served = compilePredictor(model).run(x, 101);
+      const answer = present(compilePredictor(model), served, 101);
+
+      // Assess: against w_k·x + b_k written out here, one row and one class at a time.
+      for (let i = 0; i < 101; i++) {
+        const z = model.weights.map((w, k) => w.reduce((sum, wj, j) => sum + wj * x[i * 6 + j]!, model.bias[k]!));
+        expect(Array.from(served.scores.subarray(i * classes, (i + 1) * classes))).toEqual(z);
+        expect(served.index[i]).toBe(z.indexOf(Math.max(...z)));
+        expect(answer.decision![i]).toEqual(z);
+        expect(answer.labels![i]).toBe(`c${z.indexOf(Math.max(...z))}`);
+      }
+      expect(predictSvmOvr(model, x, 101)).toEqual({ label: served.index, decision: served.scores });
+      expect(answer.probabilities).toBeUndefined();
+    }
   });
 
   it('gives k-means\' nearest centre and distance bit for bit, for 1, 4 and 6 centres', () => {

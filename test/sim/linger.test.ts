@@ -27,7 +27,13 @@ describe('bspml simulate --sync linger', () => {
     expect(linger.billedGbSeconds.waiting).toBeGreaterThan(0);
     expect(event.billedGbSeconds.waiting).toBe(0);
     // Claims, polls and hand-overs are store requests of their own; no round is published after round 0.
-    expect(linger.requests.byOperation).toMatchObject({ claim: 8 * 5, handOver: expect.any(Number), handedOver: expect.any(Number) });
+    // Every worker claims its next round after each of the 5 rounds, except the one that filled the
+    // barrier: it aggregates and computes its shard of the next round without a claim.
+    expect(linger.requests.byOperation).toMatchObject({ claim: 8 * 5 - 5, handOver: expect.any(Number), handedOver: expect.any(Number) });
+    // The hand-over carries the model: no worker reads the model item, nor the job record, once it lingers.
+    // (the job record: each worker's first read, a second once the data summary is in, and the aggregations').
+    expect(linger.requests.byOperation.getModel ?? 0).toBe(0);
+    expect(linger.requests.byOperation.getJob).toBeLessThanOrEqual(2 * 8 + 5);
     // SNS carried the preparation round only.
     expect(linger.costUsd.sns).toBeCloseTo(8 * PRICES.snsPublish.usd, 15);
     expect(event.costUsd.sns).toBeCloseTo(8 * 5 * PRICES.snsPublish.usd, 15);

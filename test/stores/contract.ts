@@ -488,12 +488,12 @@ export function stateStoreContract(name: string, open: () => Promise<StateStore>
         // Assess
         expect(answers).toEqual(['claimed', 'claimed', 'claimed', 'claimed']);
         expect(released).toBe('released');
-        expect(waiting).toBe('waiting');
+        expect(waiting).toEqual({ signal: 'waiting' });
         expect(handed).toEqual([{ shard: 1, until: 5000 }, { shard: 6, until: 7000 }, { shard: 6, until: 7001 }]);
         expect(again).toEqual(handed);
         expect(late).toBe('handed');
         expect(tooLate).toBe('handed');
-        for (const shard of [0, 1, 2, 3, 9]) expect(await store.handedOver(jobId, 3, shard, 10)).toBe('handed');
+        for (const shard of [0, 1, 2, 3, 9]) expect(await store.handedOver(jobId, 3, shard, 10)).toEqual({ signal: 'handed' });
         // Other rounds and jobs are untouched.
         expect(await store.claim(jobId, 4, 1, 10, 5000)).toBe('claimed');
         expect(await store.claim(uniqueJobId('other'), 3, 1, 10, 5000)).toBe('claimed');
@@ -517,14 +517,45 @@ export function stateStoreContract(name: string, open: () => Promise<StateStore>
 
         // Assess
         expect(claims).toEqual([{ shard: 0, until: 9000 }]);
-        expect([after, signal, release]).toEqual(['ended', 'ended', 'ended']);
+        expect([after, signal.signal, release]).toEqual(['ended', 'ended', 'ended']);
         // A store may not tell a cleared group from a waiting one in one request (S3): the worker's
         // release then says 'released' and it stops, as it would on 'gone'.
-        expect(['gone', 'waiting']).toContain(gone);
+        expect(['gone', 'waiting']).toContain(gone.signal);
         expect(releaseGone).toBe('released');
         // The release of a cleared round does not bring its claims back.
-        expect(await store.handedOver(jobId, 2, 3, 4)).toBe(gone);
+        expect(await store.handedOver(jobId, 2, 3, 4)).toEqual(gone);
         expect(await store.handOver(jobId, 2, 4)).toEqual([]);
+      }));
+
+    it('lingering workers: the hand-over carries the model to every group, first write wins, and a poll reads it with the mark', () =>
+      withStore(open, async (store) => {
+        // Prepare: 10 shards (4 claim groups); a model of 300 float64 (2,400 bytes, every byte value).
+        const jobId = uniqueJobId();
+        const model = new Uint8Array(2400).map((_, i) => (i * 37 + 11) % 256);
+        await store.claim(jobId, 5, 7, 10, 9000);
+        const before = await store.handedOver(jobId, 5, 7, 10);
+
+        // Act: a repeat hand-over with other bytes keeps the first.
+        const claims = await store.handOver(jobId, 5, 10, false, model);
+        const repeat = await store.handOver(jobId, 5, 10, false, new Uint8Array(2400).fill(1));
+        const polls = await Promise.all([0, 1, 2, 3, 7, 9].map((shard) => store.handedOver(jobId, 5, shard, 10)));
+        const bare = await store.handOver(jobId, 6, 10);
+        const withoutModel = await store.handedOver(jobId, 6, 7, 10);
+        await store.clearRound(jobId, 5, 10);
+        const cleared = await store.handedOver(jobId, 5, 7, 10);
+
+        // Assess
+        expect(before).toEqual({ signal: 'waiting' });
+        expect(claims).toEqual([{ shard: 7, until: 9000 }]);
+        expect(repeat).toEqual(claims);
+        for (const poll of polls) {
+          expect(poll.signal).toBe('handed');
+          expect(Array.from(poll.model ?? [])).toEqual(Array.from(model));
+        }
+        expect(bare).toEqual([]);
+        expect(withoutModel).toEqual({ signal: 'handed' });
+        expect(cleared.model).toBeUndefined();
+        expect(['gone', 'waiting']).toContain(cleared.signal);
       }));
 
     it('lingering workers: of 25 claims racing one hand-over, every one told "claimed" is returned by it, and only those or ones told "handed"', () =>

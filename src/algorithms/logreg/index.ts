@@ -93,7 +93,7 @@ export const logreg: Algorithm<LogregSpec> = {
   },
 
   partialLength(shape) {
-    if (shape.classes !== undefined) return multinomialPartialLength(shape.dims, shape.classes);
+    if (shape.classes !== undefined) return multinomialPartialLength(shape.dims, shape.classes, shape.solver === 'giant' ? 'giant' : 'lbfgs');
     // A shape without a solver (one made by hand, as the benches do) is gradient descent's.
     if (shape.solver === 'local-sgd') return localSgdPartialLength(shape.dims);
     return shape.solver === 'newton' || shape.solver === 'lbfgs' ? secondOrderPartialLength(shape, shape.solver === 'newton') : shape.dims + PARTIAL_HEAD;

@@ -24,7 +24,7 @@ import { acceptedWeights, secondOrderInit, secondOrderTailLength, tailOffsets, T
  * Two classes keep the binary path (index.ts): one output, its own model and file format.
  *
  * Partial: Σ(p − y)·x (C × dims), Σ(p − y) (C), Σ log-loss, rows whose largest output is their label,
- * rows, then the losses at the trial steps (secondOrder.ts).
+ * rows, then (GIANT only) the losses at the trial steps (secondOrder.ts).
  */
 
 /** Classes of a data set whose labels were accepted by `validateClasses`: 0..C−1, C > 2; undefined for two (or one). */
@@ -81,8 +81,9 @@ export function multinomialModelLength(dims: number, classes: number, solver: Mu
   return headLength(dims, classes) + secondOrderTailLength(dims, classes) + extra;
 }
 
-export function multinomialPartialLength(dims: number, classes: number): number {
-  return partialHeadLength(dims, classes) + TRIALS.length;
+/** The partial head, then (GIANT only) the trial losses. */
+export function multinomialPartialLength(dims: number, classes: number, solver: MultinomialSolver = 'lbfgs'): number {
+  return partialHeadLength(dims, classes) + (solver === 'giant' ? TRIALS.length : 0);
 }
 
 /** Back-off of each trial step: the model is base + p, a trial point base + α·p. */
@@ -100,22 +101,21 @@ export function multinomialPartial(shape: Shape, model: Float64Array, block: Row
   const width = classes * (dims + 1);
   const o = tailOffsets(dims, classes);
   const rawDir = model.subarray(o.rawDir, o.rawDir + o.n);
-  // No direction yet (the first round, or a converged one): no trial points to evaluate.
-  const trials = rawDir.some((v) => v !== 0) ? { dir: rawDir, backs: BACKS, trialLoss: out.subarray(partialHeadLength(dims, classes)) } : {};
+  // No direction yet (the first round, or a converged one): no trial points to evaluate. L-BFGS
+  // evaluates none: they would cost a second product of the rows with a C × dims matrix, three
+  // quarters of the pass's time again, while its full step is accepted in most rounds and a rejected
+  // one is shortened by interpolation from the point itself (secondOrder.ts).
+  const trials = shape.solver === 'giant' && rawDir.some((v) => v !== 0) ? { dir: rawDir, backs: BACKS, trialLoss: out.subarray(partialHeadLength(dims, classes)) } : {};
   const { loss, correct } = softmaxAccumulate({ x: features, y: labels, dims, classes, start, end, w: model, grad: out, ...trials });
   out[width] += loss;
   out[width + 1] += correct;
   out[width + 2] += end - start;
 }
 
-/** What the row pass reads: the point's weights and biases, and the direction in input space. */
+/** What the row pass reads: L-BFGS's, the point's weights and biases alone (it has no trial points along the direction). */
 export function multinomialThreadRanges(shape: Shape, model: Float64Array): [number, number][] {
   if (shape.solver === 'giant') return giantThreadRanges(shape, model);
-  const o = tailOffsets(shape.dims, shape.classes!);
-  return [
-    [0, o.n],
-    [o.rawDir, o.rawDir + o.n],
-  ];
+  return [[0, tailOffsets(shape.dims, shape.classes!).n]];
 }
 
 export function multinomialResult(data: DataSummary, model: Float64Array, last: UpdateResult, rounds: number, solver: MultinomialSolver): MultinomialResult {

@@ -17,6 +17,12 @@ import { dotProduct, fromStandard, headLength, meanOf, norm, PARTIAL_HEAD, parti
  * evaluate, accepted without another test (its objective is known): one extra round, only then.
  * When even the shortest trial fails, the direction is shortened by it and tried again.
  *
+ * Multinomial L-BFGS (`interpolate`) carries no trial losses: there each costs a second product of
+ * the rows with a C × dims matrix, while L-BFGS's full step passes in most rounds. A rejected point
+ * still has its objective and gradient in the partial, so the step is cut to the minimum of the
+ * cubic through f and f′ at both ends (as the line searches of L-BFGS-B and Moré–Thuente do) and
+ * that point is evaluated, and tested, in the next round: also one extra round per rejection.
+ *
  * Model tail: base θ (n = dims + 1), direction in θ (n), the same direction in input space (n, what
  * workers read), then f(base), ∇f(base)ᵀp, force (1: accept the point without a test), and the
  * accuracy and gradient norm of base; then the solver's own state (lbfgs.ts). A multinomial model
@@ -157,8 +163,15 @@ export interface Accepted {
  */
 export type DirectionRule = (accepted: Accepted, model: Float64Array, merged: Float64Array, next: Float64Array) => Float64Array;
 
+/**
+ * How a rejected point is shortened: `trials`, from the losses at TRIALS the partial carries;
+ * `interpolate`, from the rejected point itself (its objective and slope along p, both in the
+ * partial already), for a partial without trial losses (see the comment at the top).
+ */
+export type LineSearch = 'trials' | 'interpolate';
+
 /** One round of a line-searched second-order method (see the comment at the top). */
-export function secondOrderStep(spec: PenaltySpec, shape: Shape, model: Float64Array, merged: Float64Array, direction: DirectionRule, method: string): UpdateResult {
+export function secondOrderStep(spec: PenaltySpec, shape: Shape, model: Float64Array, merged: Float64Array, direction: DirectionRule, method: string, search: LineSearch = 'trials'): UpdateResult {
   const { dims } = shape;
   const outputs = shape.classes ?? 1;
   const o = tailOffsets(dims, outputs);
@@ -176,8 +189,9 @@ export function secondOrderStep(spec: PenaltySpec, shape: Shape, model: Float64A
   for (let j = 0; j < o.n; j++) theta[j] = base[j]! + dir[j]!;
   const objective = merged[lossAt]! / n + penaltyTerm(lambda, theta, dims, outputs);
 
-  if (force === 1 || (Number.isFinite(objective) && objective <= f0! + ARMIJO * slope!)) {
-    const grad = standardGradient(merged, model, theta, dims, lambda, new Float64Array(o.n), outputs);
+  // The gradient at θ, whether θ is accepted (for the next direction) or not (for the interpolation).
+  const grad = standardGradient(merged, model, theta, dims, lambda, new Float64Array(o.n), outputs);
+  if (force === 1 || (Number.isFinite(objective) && objective <= f0! + ARMIJO * slope!) || (search === 'interpolate' && approximatelyWolfe(f0!, slope!, objective, dotProduct(grad, dir)))) {
     const gradNorm = norm(grad);
     const accuracy = merged[lossAt + 1]! / n;
     if (!Number.isFinite(objective) || !Number.isFinite(gradNorm)) {
@@ -197,6 +211,17 @@ export function secondOrderStep(spec: PenaltySpec, shape: Shape, model: Float64A
     return { model: next, objective, converged: false, stats };
   }
 
+  if (search === 'interpolate') {
+    // Rejected: base + α·p is evaluated next, α the minimiser of the cubic through f and its slope
+    // at both ends (safeguarded), and tested like any point (f there is not known yet).
+    const alpha = interpolatedStep(f0!, slope!, objective, dotProduct(grad, dir));
+    next[o.scalars + 1] = alpha * slope!;
+    next[o.scalars + 2] = 0;
+    if (!(Math.abs(alpha * slope!) > 0)) throw new BspmlError('E_DIVERGED', `${method} stalled: no step along its direction lowers the objective (${f0})`);
+    setDirection(next, dims, dir.map((v) => alpha * v), outputs);
+    return { model: next, objective: f0!, converged: false, stats: { gradNorm: baseGradNorm!, accuracy: baseAccuracy!, step: alpha } };
+  }
+
   // Rejected: the longest trial step that satisfies Armijo is evaluated next, or the shortest is tried again.
   const trials = merged.subarray(trialsAt, trialsAt + TRIALS.length);
   const point = new Float64Array(o.n);
@@ -214,6 +239,46 @@ export function secondOrderStep(spec: PenaltySpec, shape: Shape, model: Float64A
   if (!(Math.abs(alpha * slope!) > 0)) throw new BspmlError('E_DIVERGED', `${method} stalled: no step along its direction lowers the objective (${f0})`);
   setDirection(next, dims, shorter, outputs);
   return { model: next, objective: f0!, converged: false, stats: { gradNorm: baseGradNorm!, accuracy: baseAccuracy!, step: alpha } };
+}
+
+/** How far f may rise, relative, on a step that passes the approximate Wolfe test: rounding of the summed loss. */
+const ROUNDING = 1e-12;
+
+/**
+ * Hager and Zhang's approximate Wolfe test (SIAM J. Optim. 16(1), 2005), for the last steps, where
+ * the decrease Armijo asks for (10⁻⁴ of a slope of ‖∇f‖²-size) is below the rounding of f itself and
+ * a good step would be refused round after round: the step passes when f did not rise beyond
+ * rounding and the slope at the new point along p, d1, has not turned up past −0.8 of the slope at
+ * the base d0 (Hager–Zhang's (2δ − 1)·d0 with δ = 0.1): the step did not overshoot the minimum along p.
+ */
+function approximatelyWolfe(f0: number, d0: number, f1: number, d1: number): boolean {
+  return Number.isFinite(f1) && f1 <= f0 + ROUNDING * Math.abs(f0) && d1 <= -0.8 * d0;
+}
+
+/** Where the step along p is cut to after f(1) failed Armijo's test: at least a tenth, at most half of it. */
+const SHORTEST = 0.1;
+const LONGEST = 0.5;
+
+/**
+ * The step α ∈ [0.1, 0.5] at the minimum of the cubic that matches f(0) = f0, f′(0) = d0 < 0,
+ * f(1) = f1, f′(1) = d1 (Nocedal & Wright, Numerical Optimization, eq. 3.59); the quadratic through
+ * f0, d0 and f1 where the cubic has no minimum or d1 is not finite; the shortest where f1 is not
+ * finite either (the point overflowed). The safeguards are the usual backtracking ones: a rejected
+ * f(1) lies above the Armijo line, so the minimum is short of 1, and a tenth keeps the next point
+ * from collapsing onto the base.
+ */
+export function interpolatedStep(f0: number, d0: number, f1: number, d1: number): number {
+  if (!Number.isFinite(f1)) return SHORTEST;
+  const safe = (alpha: number) => (Number.isFinite(alpha) ? Math.min(LONGEST, Math.max(SHORTEST, alpha)) : LONGEST);
+  const e = d0 + d1 - 3 * (f1 - f0);
+  const root = e * e - d0 * d1;
+  if (Number.isFinite(d1) && root >= 0) {
+    const r = Math.sqrt(root);
+    const denominator = d1 - d0 + 2 * r;
+    if (denominator !== 0) return safe(1 - (d1 + r - e) / denominator);
+  }
+  const curvature = f1 - f0 - d0;
+  return curvature > 0 ? safe(-d0 / (2 * curvature)) : SHORTEST;
 }
 
 /** Writes direction p (in θ) into the model's tail and the point base + p into its head. */

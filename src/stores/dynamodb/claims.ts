@@ -1,8 +1,8 @@
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { claimGroupOf, claimGroups, decodeClaim, encodeClaim, signalOf, sortClaims, type Claim, type ClaimAnswer, type LingerSignal, type ReleaseAnswer } from '../../domain/claims.js';
+import { claimGroupOf, claimGroups, decodeClaim, encodeClaim, signalOf, sortClaims, type Claim, type ClaimAnswer, type LingerPoll, type ReleaseAnswer } from '../../domain/claims.js';
 import { forEachLimit } from '../../util/async.js';
 import { recordIo } from '../../util/io-meter.js';
-import { claimKey, isConditionFailure, n, PARALLEL_BATCH_GETS, s, type Item } from './layout.js';
+import { claimKey, isConditionFailure, n, s, type Item } from './layout.js';
 import type { Table } from './table.js';
 
 /**
@@ -54,17 +54,28 @@ export async function release(t: Table, jobId: string, round: number, shard: num
   }
 }
 
-export async function handOver(t: Table, jobId: string, round: number, shards: number, ended = false): Promise<Claim[]> {
+/**
+ * Every group's item at once (⌈√W⌉ of them, each in its own partition): the hand-over is on the
+ * round's critical path, and waves of 16 would add a request's time for W > 256.
+ */
+const HAND_OVER_LANES = 64;
+
+export async function handOver(t: Table, jobId: string, round: number, shards: number, ended = false, model?: Uint8Array): Promise<Claim[]> {
   const groups = claimGroups(shards);
   const out: Claim[] = [];
-  await forEachLimit(groups, PARALLEL_BATCH_GETS, async (g) => {
+  await forEachLimit(groups, HAND_OVER_LANES, async (g) => {
     const values: Item = { ':handed': s(ended ? 'end' : 'next') };
     let update = 'SET handed = if_not_exists(handed, :handed)';
+    // The model beside the mark, first write wins as the mark's: a repeat finds the same bytes.
+    if (model) {
+      values[':model'] = { B: model };
+      update += ', handedModel = if_not_exists(handedModel, :model)';
+    }
     if (t.ttlSeconds !== undefined) {
       values[':expiresAt'] = n(t.expiresAt());
       update += ', expiresAt = :expiresAt';
     }
-    recordIo(1, 16, 0);
+    recordIo(1, 16 + (model?.byteLength ?? 0), 0);
     const reply = await t.call('handOver', 'UpdateItem', false, () =>
       t.client.send(new UpdateItemCommand({ TableName: t.tableName, Key: claimKey(jobId, round, g), UpdateExpression: update, ExpressionAttributeValues: values, ReturnValues: 'ALL_NEW' })),
     );
@@ -73,7 +84,10 @@ export async function handOver(t: Table, jobId: string, round: number, shards: n
   return sortClaims(out);
 }
 
-export async function handedOver(t: Table, jobId: string, round: number, shard: number, shards: number): Promise<LingerSignal> {
+/** One strongly consistent GetItem of the group's item: the mark, and the model when the hand-over carried it. */
+export async function handedOver(t: Table, jobId: string, round: number, shard: number, shards: number): Promise<LingerPoll> {
   const item = await t.getItem('handedOver', claimKey(jobId, round, claimGroupOf(shard, shards)));
-  return item ? signalOf(item.handed?.S) : 'gone';
+  if (!item) return { signal: 'gone' };
+  const model = item.handed?.S !== undefined ? item.handedModel?.B : undefined;
+  return { signal: signalOf(item.handed?.S), ...(model ? { model: new Uint8Array(model) } : {}) };
 }

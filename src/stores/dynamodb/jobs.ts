@@ -165,7 +165,7 @@ const LIVE_STATUSES = new Set<JobStatus>(['STARTING', 'RUNNING']);
  * conditions can test it and an update can set it without reading the record first; new scalar
  * fields need no change here, a new object field must be listed.
  */
-const JSON_FIELDS = new Set(['spec', 'layout', 'data', 'result']);
+const JSON_FIELDS = new Set(['spec', 'layout', 'data', 'result', 'predict']);
 /** JSON fields above this many bytes are stored beside the job item (see spillLargeFields). */
 const INLINE_JSON_BYTES = 64 * 1024;
 /** Prefix of a field that holds a reference to its spilled value; JSON never starts with it. */

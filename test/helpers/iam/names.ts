@@ -8,7 +8,7 @@ export function scenarioNames(run: ScenarioRun): NameMap {
     tables: { [run.emulated.table]: 'StateTable' },
     buckets: { [run.emulated.bucket]: 'S3BucketData' },
     queues: { [run.emulated.queueUrl]: 'CompletionQueue', [run.emulated.dlqUrl]: 'CompletionDlq', [run.emulated.backupQueueUrl]: 'BackupCheckQueue' },
-    topics: { [run.emulated.topicArn]: 'RoundTopic' },
+    topics: { [run.emulated.topicArn]: 'RoundTopic', [run.emulated.predictTopicArn]: 'PredictTopic' },
   };
 }
 

@@ -24,7 +24,8 @@ import { asFunction, recordedCalls, startRecording, type RecordedCall } from './
  * that died); jobs whose workers linger (`sync: 'linger'`, on DynamoDB and S3: claims released,
  * rounds aggregated inline by the worker that filled them, which publishes the unclaimed shards and
  * writes the model file), a stray partial discarded by the aggregator and by an inline aggregation,
- * and backup checks (sent by both, received by the aggregator). The completion channel is the
+ * and backup checks (sent by both, received by the aggregator); predict jobs (submitted, uploaded,
+ * of an unknown model, and one whose lost task the sweep re-publishes to the predict topic). The completion channel is the
  * template's: the FIFO queue, or a direct Invoke of the aggregator (`--param aggregatorTrigger=invoke`,
  * Lambda captured at its boundary). Calls the Lambda service makes with a function's role
  * (the SQS event source mapping's receives and deletes, with the aggregator's) are recorded as that
@@ -34,7 +35,7 @@ import { asFunction, recordedCalls, startRecording, type RecordedCall } from './
 /** The recorded calls, the emulators' names (test/helpers/iam/names.ts places them in the template), and each step's end. */
 export interface ScenarioRun {
   calls: readonly RecordedCall[];
-  emulated: { table: string; bucket: string; queueUrl: string; dlqUrl: string; backupQueueUrl: string; topicArn: string };
+  emulated: { table: string; bucket: string; queueUrl: string; dlqUrl: string; backupQueueUrl: string; topicArn: string; predictTopicArn: string };
   /** What each step ended as, so a test can tell the scenario did what it says. */
   outcomes: Record<string, string>;
 }
@@ -127,6 +128,19 @@ export async function runIamScenario(options: ScenarioOptions = {}): Promise<Sce
     await deliverAll(p, emulators.queueUrl);
     outcomes.submit = await statusOf(submitted?.jobId);
 
+    // Predict jobs (docs/serving.md) with the blobs model trained above: `bspml submit predict` (its
+    // latest version), an upload of predictions/NAME.job.json (a pinned version), an unknown model.
+    const predictSpec = (model: Record<string, string>) => ({ kind: 'predict', model, data: { uri: `s3://${bucket}/datasets/blobs.csv` }, out: `s3://${bucket}/predictions/blobs/`, workers: 2 });
+    await p.start({ jobId: 'iam-predict', spec: predictSpec({ name: 'blobs' }) });
+    await deliverAll(p, emulators.queueUrl);
+    outcomes.predictSubmit = await statusOf('iam-predict');
+    // (over the data set in parts: its parts read by ranged GETs, nothing listed by the predict workers)
+    const [predictUpload] = await upload('predictions/blobs-nightly.job.json', JSON.stringify({ model: { name: 'blobs', version: file?.jobId }, data: { uri: `s3://${bucket}/datasets/parts/` } }));
+    await deliverAll(p, emulators.queueUrl);
+    outcomes.predictUpload = await statusOf(predictUpload?.jobId);
+    const [unknownModel] = await p.start({ jobId: 'iam-predict-unknown', spec: predictSpec({ name: 'no-such-model' }) });
+    outcomes.predictUnknownModel = `${unknownModel?.status}: ${unknownModel?.error}`;
+
     // A model over one DynamoDB item (k-means, 30 centroids × 1,500 features): stored in chunks, read back in batches.
     const wide = blobs(Array.from({ length: 2 }, (_, c) => Array.from({ length: 1500 }, () => c * 5)), 40, 1, 7);
     await put('datasets/wide.csv', formatCsv(toTable(wide)));
@@ -160,10 +174,14 @@ export async function runIamScenario(options: ScenarioOptions = {}): Promise<Sce
     for (const m of lostCompletions.Messages ?? []) await base.sqs.send(new DeleteMessageCommand({ QueueUrl: emulators.queueUrl, ReceiptHandle: m.ReceiptHandle! }));
     base.lambda?.take();
     await base.wiring.store.createJob({ ...(await base.wiring.store.getJob('iam-failing'))!, jobId: 'iam-died-starting', status: 'STARTING', error: undefined });
+    // A predict job one of whose two tasks is lost: the sweep re-publishes it to the predict topic.
+    await p.start({ jobId: 'iam-predict-lost', spec: { kind: 'predict', model: { name: 'blobs' }, data: { uri: `s3://${bucket}/datasets/blobs.csv` }, out: `s3://${bucket}/predictions/blobs/`, workers: 2 } });
+    const [firstPredict] = base.sns.take();
+    await p.predictWorker(snsEvent(firstPredict!));
     const swept = await asFunction('recover', () => sweep());
     outcomes.sweep = swept.map((r) => `${r.jobId}:${r.action}`).sort().join(' ');
     await deliverAll(p, emulators.queueUrl);
-    for (const jobId of ['iam-lost-tasks', 'iam-lost-tasks-s3', 'iam-lost-completion']) outcomes[jobId] = await statusOf(jobId);
+    for (const jobId of ['iam-lost-tasks', 'iam-lost-tasks-s3', 'iam-lost-completion', 'iam-predict-lost']) outcomes[jobId] = await statusOf(jobId);
 
     // A stray partial (a task carrying another model: forged, or stale from an earlier round) that
     // lands first: the aggregator discards it and publishes its shard again.
@@ -206,7 +224,7 @@ export async function runIamScenario(options: ScenarioOptions = {}): Promise<Sce
 
     return {
       calls: recordedCalls().slice(first),
-      emulated: { table: emulators.table, bucket, queueUrl: emulators.queueUrl, dlqUrl: emulators.dlqUrl, backupQueueUrl, topicArn: emulators.env.BSPML_TOPIC_ARN! },
+      emulated: { table: emulators.table, bucket, queueUrl: emulators.queueUrl, dlqUrl: emulators.dlqUrl, backupQueueUrl, topicArn: emulators.env.BSPML_TOPIC_ARN!, predictTopicArn: emulators.env.BSPML_PREDICT_TOPIC_ARN! },
       outcomes,
     };
   } finally {
@@ -235,6 +253,7 @@ function asFunctions(p: Pipeline): Pipeline {
     sqs,
     start: (event) => asFunction('start', () => p.start(event)),
     worker: (event) => asFunction('worker', () => p.worker(event)),
+    predictWorker: (event) => asFunction('predictWorker', () => p.predictWorker(event)),
     aggregator: (event) => asFunction('aggregator', () => p.aggregator(event)),
     workerFailed: (event) => asFunction('workerFailed', () => p.workerFailed(event)),
   };
