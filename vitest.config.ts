@@ -28,8 +28,8 @@ const OWN_PROCESS = [
 
 export default defineConfig({
   test: {
-    // One bundled thread entry for every inner worker the tests start (see the file).
-    globalSetup: ['test/setup/thread-bundle.ts'],
+    // One bundled thread entry for every inner worker the tests start, one bundled CLI for the tests that spawn it (see the files).
+    globalSetup: ['test/setup/thread-bundle.ts', 'test/setup/cli-bundle.ts'],
     // Two test files at a time even on 2 cores (vitest's default is cores - 1, i.e. one file at a
     // time there): a file waiting on a child process (serverless print, a CLI under signals, npx node@24)
     // or on an emulator leaves a core idle that the other file can use. More cores: vitest's default.
