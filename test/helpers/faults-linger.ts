@@ -38,6 +38,13 @@ interface Sleeper {
   done: () => Promise<unknown>;
 }
 
+/**
+ * The running coroutine: its scheduler and its end, for whoever parks it. One for every scheduler:
+ * Node 20 keeps each AsyncLocalStorage that ever ran and copies every one of them into each promise
+ * created after, so one per run (hundreds in a fault suite) made each run slower than the last.
+ */
+const CURRENT = new AsyncLocalStorage<{ scheduler: LingerScheduler; ended: () => Promise<unknown> }>();
+
 /** The virtual clock and the cooperative scheduler of a run. */
 export class LingerScheduler {
   time = 1_000_000;
@@ -45,8 +52,6 @@ export class LingerScheduler {
   /** Coroutines stopped at a store call, ready to go on. */
   readonly ready: Sleeper[] = [];
   private parked?: () => void;
-  /** The running coroutine's end, for whoever parks it. */
-  private readonly current = new AsyncLocalStorage<() => Promise<unknown>>();
 
   now = (): number => this.time;
 
@@ -58,21 +63,21 @@ export class LingerScheduler {
    * in one place, and a step that wakes it can see it through (else it would wait on a call no step wakes).
    */
   gate = (): Promise<void> => {
-    const done = this.current.getStore();
-    if (!done || this.ready.some((r) => r.done === done)) return Promise.resolve();
+    const running = CURRENT.getStore();
+    if (running?.scheduler !== this || this.ready.some((r) => r.done === running.ended)) return Promise.resolve();
     return this.park(this.ready, this.time);
   };
 
   /** Runs `fn` as a coroutine. */
   coroutine<T>(fn: () => Promise<T>): Promise<T> {
     let ended: Promise<unknown> = Promise.resolve();
-    const running = this.current.run(() => ended, fn);
+    const running = CURRENT.run({ scheduler: this, ended: () => ended }, fn);
     ended = running.catch(() => undefined);
     return running;
   }
 
   private park(list: Sleeper[], wakeAt: number): Promise<void> {
-    const done = this.current.getStore()!;
+    const done = CURRENT.getStore()!.ended;
     return new Promise<void>((wake) => {
       list.push({ wakeAt, wake, done });
       this.parked?.();
