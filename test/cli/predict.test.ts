@@ -3,7 +3,7 @@ import { readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { runBspml, useTempDirs } from '../helpers/cli.js';
+import { cliArgs, runBspml, useTempDirs } from '../helpers/cli.js';
 
 /*
  * `bspml predict`: columns matched by name, columns carried through, a closed pipe; and the model
@@ -127,7 +127,7 @@ describe('bspml predict | head', () => {
     const dir = await setUp({ 'model.json': JSON.stringify(MODEL), 'ab.csv': `a,b\n${rows}\n` });
 
     // Act: read the first chunk, then close the pipe, as head does.
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'predict', '--model', join(dir, 'model.json'), '--data', join(dir, 'ab.csv')], {
+    const child = spawn(process.execPath, cliArgs(['predict', '--model', join(dir, 'model.json'), '--data', join(dir, 'ab.csv')]), {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

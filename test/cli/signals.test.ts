@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findRedisServer } from '../../src/emulators/redis-server.js';
-import { runBspml } from '../helpers/cli.js';
+import { cliArgs, runBspml } from '../helpers/cli.js';
 
 /*
  * SIGTERM (SIGINT) to `bspml train` as a separate process, on each backend: it exits 143 (130) with one line
- * saying what it stopped, no process it started is left (redis-server, tsx's helpers) and its temp
- * directory is empty (s3rver's objects). The CLI runs from source through tsx (no build needed);
- * TMPDIR points it at a directory of its own.
+ * saying what it stopped, no process it started is left (redis-server) and its temp directory is
+ * empty (s3rver's objects). The CLI runs as test/helpers/cli.ts's cliArgs start it (bundled once per
+ * run, no build needed); TMPDIR points it at a directory of its own.
  */
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -82,7 +82,7 @@ describe('bspml train interrupted by a signal', () => {
       // Prepare: a run that would go on for ever (tol 0), in the middle of its rounds.
       const temp = await mkdtemp(join(tmpdir(), 'bspml-signals-'));
       try {
-        const args = ['--import', 'tsx', 'src/cli/main.ts', 'train', 'logreg', '--data', data, '--tol', '0', '--max-rounds', '40000', '--solver', 'gd', '--lr', '0.01', '--workers', '2', '--threads', '1', '--backend', backend];
+        const args = cliArgs(['train', 'logreg', '--data', data, '--tol', '0', '--max-rounds', '40000', '--solver', 'gd', '--lr', '0.01', '--workers', '2', '--threads', '1', '--backend', backend]);
         const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, TMPDIR: temp, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
         let stderr = '';
         child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -120,7 +120,7 @@ describe('bspml train interrupted by a signal', () => {
  */
 describe('kill -9, and signals during the preparation round and convert', () => {
   function start(args: string[], temp: string) {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, env: { ...process.env, TMPDIR: temp, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, cliArgs(args), { cwd: ROOT, env: { ...process.env, TMPDIR: temp, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));

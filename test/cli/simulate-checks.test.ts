@@ -3,7 +3,7 @@ import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { runBspml, useTempDirs } from '../helpers/cli.js';
+import { cliArgs, runBspml, useTempDirs } from '../helpers/cli.js';
 
 /*
  * Issue 20 defects 7, 8 and 9: `simulate` and `tune` check what `train` checks, before they
@@ -56,7 +56,7 @@ describe('issue 20 defect 7: absurd sizes answer at once', () => {
 
   it('simulate ends on SIGTERM while it computes', { timeout: 60_000 }, async () => {
     // Prepare: a simulation of many rounds and workers (about 35 s here).
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'simulate', 'kmeans', '--rows', '1000000', '--dims', '2', '--workers', '100', '--rounds', '900'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, cliArgs(['simulate', 'kmeans', '--rows', '1000000', '--dims', '2', '--workers', '100', '--rounds', '900']), { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));

@@ -11,6 +11,15 @@ export interface CliResult {
   stderr: string;
 }
 
+/**
+ * The arguments to `node` that run `bspml <argv>` as a process: the CLI bundled once per run
+ * (test/setup/cli-bundle.ts, BSPML_TEST_CLI), or its sources through tsx when the variable is unset.
+ */
+export function cliArgs(argv: string[]): string[] {
+  const bundle = process.env.BSPML_TEST_CLI;
+  return bundle ? [bundle, ...argv] : ['--import', 'tsx', 'src/cli/main.ts', ...argv];
+}
+
 /** A writable stream that keeps everything written to it, as a string. Not a TTY. */
 class Collector extends Writable {
   private readonly chunks: Buffer[] = [];

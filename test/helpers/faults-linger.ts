@@ -45,12 +45,11 @@ interface Sleeper {
 }
 
 /**
- * The running coroutine: its scheduler, and its end for whoever parks it. One storage for every
- * scheduler: an AsyncLocalStorage stays enabled once run, and Node copies every enabled storage into
- * each new promise, so one per run (thousands in the long mode) made each promise cost in
- * proportion to the runs before it (the long mode's memory part ran past 90 minutes).
+ * The running coroutine: its scheduler and its end, for whoever parks it. One for every scheduler:
+ * Node 20 keeps each AsyncLocalStorage that ever ran and copies every one of them into each promise
+ * created after, so one per run (hundreds in a fault suite) made each run slower than the last.
  */
-const current = new AsyncLocalStorage<{ scheduler: LingerScheduler; done: () => Promise<unknown> }>();
+const CURRENT = new AsyncLocalStorage<{ scheduler: LingerScheduler; ended: () => Promise<unknown> }>();
 
 /** The virtual clock and the cooperative scheduler of a run. */
 export class LingerScheduler {
@@ -76,8 +75,8 @@ export class LingerScheduler {
    * in one place, and a step that wakes it can see it through (else it would wait on a call no step wakes).
    */
   gate = (): Promise<void> => {
-    const running = current.getStore();
-    if (running?.scheduler !== this || this.ready.some((r) => r.done === running.done)) return Promise.resolve();
+    const running = CURRENT.getStore();
+    if (running?.scheduler !== this || this.ready.some((r) => r.done === running.ended)) return Promise.resolve();
     this.time += this.tickMs;
     return this.park(this.ready, this.time);
   };
@@ -85,13 +84,13 @@ export class LingerScheduler {
   /** Runs `fn` as a coroutine. */
   coroutine<T>(fn: () => Promise<T>): Promise<T> {
     let ended: Promise<unknown> = Promise.resolve();
-    const running = current.run({ scheduler: this, done: () => ended }, fn);
+    const running = CURRENT.run({ scheduler: this, ended: () => ended }, fn);
     ended = running.catch(() => undefined);
     return running;
   }
 
   private park(list: Sleeper[], wakeAt: number): Promise<void> {
-    const done = current.getStore()!.done;
+    const done = CURRENT.getStore()!.ended;
     return new Promise<void>((wake) => {
       list.push({ wakeAt, wake, done });
       this.parked?.();
