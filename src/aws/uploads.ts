@@ -5,7 +5,7 @@ import type { StateStore } from '../ports/StateStore.js';
 import { newJobId } from '../protocol/startJob.js';
 import type { JobSpec } from '../domain/spec.js';
 import { isPredictSpec } from '../domain/predictSpec.js';
-import type { JobRecord } from '../domain/job.js';
+import { newJobFields, type JobRecord } from '../domain/job.js';
 import { formatS3Uri, type S3Location } from '../util/s3uri.js';
 
 /** SQS limits message group and deduplication ids to 128 characters; the rest of a job id is 23. */
@@ -169,18 +169,13 @@ function withData(spec: unknown, uri: string): unknown {
  */
 export async function recordRejectedJob(store: StateStore, jobId: string, spec: unknown, reason: string, now = Date.now()): Promise<boolean> {
   const job: JobRecord = {
-    jobId,
+    ...newJobFields(jobId, now),
     // A predict spec refused is still a predict job to `bspml status`.
     ...(isPredictSpec(spec) ? { kind: 'predict' as const } : {}),
     spec: spec as JobSpec,
     status: 'FAILED',
     round: 0,
     shards: 0,
-    fanoutRound: -1,
-    recoveries: 0,
-    roundStartedAt: now,
-    createdAt: now,
-    updatedAt: now,
     error: reason,
   };
   try {

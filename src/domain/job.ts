@@ -82,6 +82,15 @@ export interface JobRecord {
   result?: ModelResult;
 }
 
+/**
+ * What every new job record starts with, whatever its kind and status: no fan-out published yet
+ * (fanoutRound -1), no recovery sweep, its clocks at `now`. The caller adds the spec, status, round
+ * and shards.
+ */
+export function newJobFields(jobId: string, now: number): Pick<JobRecord, 'jobId' | 'fanoutRound' | 'recoveries' | 'roundStartedAt' | 'createdAt' | 'updatedAt'> {
+  return { jobId, fanoutRound: -1, recoveries: 0, roundStartedAt: now, createdAt: now, updatedAt: now };
+}
+
 export type JobPatch = Partial<
   Pick<JobRecord, 'status' | 'round' | 'shards' | 'fanoutRound' | 'recoveries' | 'sweepArrivals' | 'costUsd' | 'roundStartedAt' | 'advancedBy' | 'backupRound' | 'clearedBelow' | 'layout' | 'data' | 'error' | 'errorCode' | 'result' | 'predict'>
 >;

@@ -1,7 +1,7 @@
 import { BspmlError, DataError, JobExistsError, SpecError } from '../errors.js';
 import type { DatasetLayout } from '../data/layout.js';
 import { checkJobId } from '../domain/jobId.js';
-import type { PredictPart, PredictState, RoundTask } from '../domain/job.js';
+import { newJobFields, type PredictPart, type PredictState, type RoundTask } from '../domain/job.js';
 import { asPredictJob, decodePredictPart, encodePredictPart, predictOutFolder, predictRecord, type PredictJobRecord } from '../domain/predictJob.js';
 import type { PredictSpec } from '../domain/predictSpec.js';
 import { clearFinished } from './clearRounds.js';
@@ -43,19 +43,7 @@ export async function startPredictJob(
   const { jobId, spec } = request;
   checkJobId(jobId);
   const now = clock(deps);
-  const job: PredictJobRecord = {
-    jobId,
-    kind: 'predict',
-    spec,
-    status: 'STARTING',
-    round: PREDICT_ROUND,
-    shards: 0,
-    fanoutRound: -1,
-    recoveries: 0,
-    roundStartedAt: now,
-    createdAt: now,
-    updatedAt: now,
-  };
+  const job: PredictJobRecord = { ...newJobFields(jobId, now), kind: 'predict', spec, status: 'STARTING', round: PREDICT_ROUND, shards: 0 };
   await deps.store.createJob(predictRecord(job));
   let planned: PredictPlan;
   try {

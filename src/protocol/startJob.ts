@@ -7,7 +7,7 @@ import { publishRound } from './publish.js';
 import { checkStart, limitsOf } from './costGuard.js';
 import { checkJobId } from '../domain/jobId.js';
 import { parseJobSpec } from '../domain/spec.js';
-import type { JobRecord } from '../domain/job.js';
+import { newJobFields, type JobRecord } from '../domain/job.js';
 
 export interface StartRequest {
   /** Chosen by the caller (e.g. derived from an upload) or generated. */
@@ -28,18 +28,7 @@ export async function startJob(deps: ProtocolDeps, request: StartRequest): Promi
   checkJobId(jobId);
   const spec = parseJobSpec(request.spec);
   const now = clock(deps);
-  const job: JobRecord = {
-    jobId,
-    spec,
-    status: 'STARTING',
-    round: PREPARE_ROUND,
-    shards: spec.workers,
-    fanoutRound: -1,
-    recoveries: 0,
-    roundStartedAt: now,
-    createdAt: now,
-    updatedAt: now,
-  };
+  const job: JobRecord = { ...newJobFields(jobId, now), spec, status: 'STARTING', round: PREPARE_ROUND, shards: spec.workers };
   await deps.store.createJob(job);
 
   try {
