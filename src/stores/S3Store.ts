@@ -264,15 +264,19 @@ export class S3Store implements StateStore {
 
   /** One GET of the group's mark (with the model it carried). S3 cannot tell a cleared group from a waiting one in the same request: 'waiting' then. */
   async handedOver(jobId: string, round: number, shard: number, shards: number): Promise<LingerPoll> {
-    const got = await this.get('handedOver', this.key(jobId, `claims/${pad(round)}/${claimGroupOf(shard, shards)}/handed`));
+    const got = await this.handedGroup(jobId, round, claimGroupOf(shard, shards));
     if (!got) return { signal: 'waiting' };
-    const { mark, model } = parseMark(got.bytes);
-    return { signal: signalOf(mark), ...(model ? { model } : {}) };
+    return { signal: signalOf(got.mark), ...(got.model ? { model: got.model } : {}) };
   }
 
   private async handedMark(jobId: string, round: number, group: number): Promise<string | undefined> {
+    return (await this.handedGroup(jobId, round, group))?.mark;
+  }
+
+  /** The group's hand-over mark and the model it carried, or undefined before the hand-over. */
+  private async handedGroup(jobId: string, round: number, group: number): Promise<{ mark: string; model?: Uint8Array } | undefined> {
     const got = await this.get('handedOver', this.key(jobId, `claims/${pad(round)}/${group}/handed`));
-    return got ? parseMark(got.bytes).mark : undefined;
+    return got ? parseMark(got.bytes) : undefined;
   }
 
   async putRoundMetrics(jobId: string, metrics: RoundMetrics): Promise<void> {
