@@ -210,8 +210,12 @@ async function lingerAfter(
   run.last = outcome;
   options.onRound?.(current, outcome);
   // Only a first run of the task lingers: a duplicate or stale task (nothing written, nothing
-  // newly arrived) may belong to a round the job has left.
-  if (outcome.status !== 'done' || !(outcome.written || outcome.arrived)) return undefined;
+  // newly arrived) may belong to a round the job has left. But a duplicate that found the barrier
+  // full with the round still open holds the round's completion (its first run may have died before
+  // sending it): it aggregates as the filler does, keeping its shard of the next round. Otherwise,
+  // when it beats the first filler's aggregation, its hand-over would publish its own shard too,
+  // and this live worker would stop while a fresh invocation reloads the shard.
+  if (outcome.status !== 'done' || !(outcome.written || outcome.arrived || inline.held())) return undefined;
   const job = await container.job(current.jobId, () => store.getJob(current.jobId));
   if (job?.spec.sync !== 'linger') return undefined;
   // What a reload would cost: the round that loaded the shard, less its compute (on the runtime's

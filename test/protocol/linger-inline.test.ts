@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryDatasetSource } from '../../src/data/sources/MemoryDatasetSource.js';
 import { WorkerContainer } from '../../src/inner/WorkerContainer.js';
+import type { RoundTask } from '../../src/domain/job.js';
 import type { StateStore } from '../../src/ports/StateStore.js';
 import { aggregate } from '../../src/protocol/aggregate.js';
 import { runLingering } from '../../src/protocol/linger.js';
@@ -41,8 +42,9 @@ async function reference(spec: (typeof SPECS)[keyof typeof SPECS]): Promise<unkn
 async function lingerAll(h: Harness, store: StateStore) {
   let time = 1_000_000;
   const runs: ReturnType<typeof runLingering>[] = [];
+  const spawn = (task: RoundTask) => runs.push(runLingering(deps, container, task, { memoryMb: 1024, inline: true }));
   const invoke = () => {
-    for (const task of h.fanout.pending.splice(0)) runs.push(runLingering(deps, container, task, { memoryMb: 1024, inline: true }));
+    for (const task of h.fanout.pending.splice(0)) spawn(task);
   };
   const sleep = async (ms: number) => {
     time += ms;
@@ -61,7 +63,7 @@ async function lingerAll(h: Harness, store: StateStore) {
     }
     return Promise.all(runs);
   };
-  return { deps, run };
+  return { deps, run, spawn };
 }
 
 describe('inline aggregation of lingering jobs', () => {
@@ -118,5 +120,44 @@ describe('inline aggregation of lingering jobs', () => {
     expect(h.fanout.published.filter((t) => t.round > 0).map((t) => t.round)).toEqual([1]);
     expect(runs).toHaveLength(SPECS.kmeans.workers + 1);
     expect(runs.reduce((n, r) => n + r.handed, 0)).toBe(SPECS.kmeans.workers * job!.round - 1);
+  });
+  it('a duplicate that finds the barrier full while the filler aggregates: whichever aggregation wins keeps its shard, and nothing is published', async () => {
+    // Prepare: round 1's filling arrival is held up in its aggregation (its round metrics write)
+    // until a second run of the same task (a redelivery, or a lapsed claim's copy) has found the
+    // barrier full with the round still open, aggregated it and advanced the job to round 2.
+    const store = new MemoryStore();
+    const h = harness(store, datasets);
+    let filler: RoundTask | undefined;
+    let held = false;
+    const slow: StateStore = Object.assign(Object.create(store) as StateStore, {
+      arrive: async (...args: Parameters<StateStore['arrive']>) => {
+        const answer = await store.arrive(...args);
+        const [jobId, round, shard, shards] = args;
+        if (round === 1 && answer.added && answer.count === shards) filler = { jobId, round, shard, shards };
+        return answer;
+      },
+      putRoundMetrics: async (...args: Parameters<StateStore['putRoundMetrics']>) => {
+        if (args[1].round === 1 && !held) {
+          held = true;
+          spawn(filler!);
+          for (let i = 0; i < 5_000 && (await store.getJob('dup'))!.round < 2; i++) await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+        return store.putRoundMetrics(...args);
+      },
+    });
+    const { deps, run, spawn } = await lingerAll(h, slow);
+    await startJob(deps, { jobId: 'dup', spec: { ...SPECS.kmeans, sync: 'linger', lingerMs: 60_000 } });
+
+    // Act
+    await run();
+
+    // Assess: the duplicate won round 1's advance and computed its shard of round 2 itself; the
+    // first filler's aggregation was ignored and it stopped. No task was published after round 0.
+    const job = await store.getJob('dup');
+    expect(held).toBe(true);
+    expect(job).toMatchObject({ status: 'SUCCEEDED' });
+    expect(job!.result).toEqual(await reference(SPECS.kmeans));
+    expect(h.completion.sent).toEqual([]);
+    expect(h.fanout.published.filter((t) => t.round > 0)).toEqual([]);
   });
 });
