@@ -96,6 +96,54 @@ describe('ThreadPool', () => {
     for (const partial of partials) for (let i = 0; i < expected.length; i++) expect(partial[i]).toBeCloseTo(expected[i]!, 9);
   });
 
+  it('reuses its shared model buffer across calls: each call computes with its own model, whatever came before or runs beside it', async () => {
+    // Prepare: multinomial GIANT, whose solve and evaluate rounds send different ranges of the
+    // model, and two L-BFGS models; expected partials from fresh pools (a fresh buffer each)
+    const data = blobs(centers, 40, 1, 2);
+    const labels = Float32Array.from({ length: data.rows }, (_, i) => i % 4);
+    const shard = sliceShard({ ...data, labels }, 0, 1);
+    const giant: Shape = { algorithm: 'logreg', dims: 3, k: 1, solver: 'giant', classes: 4 };
+    const lbfgs: Shape = { ...giant, solver: 'lbfgs' };
+    const n = 4 * (3 + 1);
+    const giantModel = (phase: number, value: number) => {
+      const model = new Float64Array(logreg.modelLength(giant)).map((_, i) => value * (1 + (i % 7)));
+      // Standard deviations 1, λ > 0, and the phase (the state after the shared tail of length 3n + 5).
+      model.fill(1, n + 3, n + 6);
+      const extra = n + 6 + 3 * n + 5;
+      model[extra] = phase;
+      model[extra + 1] = 1e-3;
+      return model;
+    };
+    const calls: [Shape, Float64Array][] = [
+      [giant, giantModel(1, 0.01)],
+      [giant, giantModel(0, 0.02)],
+      [giant, giantModel(1, 0.03)],
+      [lbfgs, new Float64Array(logreg.modelLength(lbfgs)).fill(0.01)],
+      [lbfgs, new Float64Array(logreg.modelLength(lbfgs)).fill(-0.02)],
+    ];
+    const expected: Float64Array[] = [];
+    for (const [shape, model] of calls) {
+      pool = new ThreadPool(2);
+      pool.addShard('s', shard);
+      expected.push((await pool.partial('s', shard.rows, shape, model)).partial);
+      await pool.close();
+      pool = undefined;
+    }
+    pool = new ThreadPool(2);
+    pool.addShard('s', shard);
+
+    // Act: one after the other on one pool, then the two L-BFGS calls at once
+    const inTurn: Float64Array[] = [];
+    for (const [shape, model] of calls) inTurn.push((await pool.partial('s', shard.rows, shape, model)).partial);
+    const together = await Promise.all(calls.slice(3).map(([shape, model]) => pool!.partial('s', shard.rows, shape, model)));
+
+    // Assess
+    expect(inTurn).toEqual(expected);
+    expect(together.map((r) => r.partial)).toEqual(expected.slice(3));
+    expect(expected[0]).not.toEqual(expected[1]);
+    expect(expected[3]).not.toEqual(expected[4]);
+  });
+
   it('rejects with E_THREAD for a shard it was never given', async () => {
     // Prepare
     pool = new ThreadPool(1);

@@ -6,6 +6,7 @@ import { WorkerContainer } from '../../src/inner/WorkerContainer.js';
 import { aggregate } from '../../src/protocol/aggregate.js';
 import { decodeModel, decodePartial, modelToBase64 } from '../../src/protocol/codec.js';
 import { MAX_INLINE_MODEL_CHARS, MAX_RECOVERIES } from '../../src/protocol/constants.js';
+import { base64Length } from '../../src/protocol/publish.js';
 import { recoverJob } from '../../src/protocol/recover.js';
 import { runWorker } from '../../src/protocol/runWorker.js';
 import { parseJobSpec, type KmeansSpec } from '../../src/domain/spec.js';
@@ -406,5 +407,18 @@ describe('models too large for a message', () => {
     expect(tasks[0]!.model).toBe(Buffer.from(model1).toString('base64'));
     expect(tasks[0]!.model!.length).toBeLessThanOrEqual(MAX_INLINE_MODEL_CHARS);
     expect(store.modelReads).toEqual([]);
+  });
+
+  it("the size test before encoding counts base64's characters as the encoding does, on both sides of the limit", () => {
+    // Prepare: byte counts around every remainder mod 3 and around the limit (150,000 bytes give 200,000 characters).
+    const sizes = [0, 1, 2, 3, 4, 5, 6, 7, 8, 149_997, 149_998, 149_999, 150_000, 150_001, 150_002];
+
+    // Act
+    const pairs = sizes.map((bytes) => [base64Length(bytes), Buffer.alloc(bytes).toString('base64').length]);
+
+    // Assess
+    for (const [counted, encoded] of pairs) expect(counted).toBe(encoded);
+    expect(base64Length(150_000)).toBe(MAX_INLINE_MODEL_CHARS);
+    expect(base64Length(150_001)).toBeGreaterThan(MAX_INLINE_MODEL_CHARS);
   });
 });
