@@ -114,11 +114,28 @@ export interface RangeSummary {
   sample: InitSample;
 }
 
+/**
+ * Per-column sums, minima, maxima and M2 of a block of rows, as float64 (each `dims` long); a block's
+ * mean is its sum / rows.
+ */
+export interface ColumnMoments {
+  sum: Float64Array;
+  min: Float64Array;
+  max: Float64Array;
+  m2: Float64Array;
+}
+
+/**
+ * A faster computation of columnMoments with the same results bit for bit (the WebAssembly kernel an
+ * inner thread passes: src/kernels/columnStats.ts), or undefined where it cannot take the rows.
+ */
+export type MomentsKernel = (features: Float32Array, dims: number, a: number, b: number) => ColumnMoments | undefined;
+
 /** Summarises rows [start, end) of a shard (start a multiple of STATS_BLOCK_ROWS): a thread's share. */
-export function summarizeRange(range: RowRange, seed: number, sampleSize: number): RangeSummary {
+export function summarizeRange(range: RowRange, seed: number, sampleSize: number, kernel?: MomentsKernel): RangeSummary {
   const { features, labels, dims, start, end } = range;
   const blocks: ColumnStats[][] = [];
-  for (let a = start; a < end; a += STATS_BLOCK_ROWS) blocks.push(blockStats(features, dims, a, Math.min(end, a + STATS_BLOCK_ROWS)));
+  for (let a = start; a < end; a += STATS_BLOCK_ROWS) blocks.push(blockStats(features, dims, a, Math.min(end, a + STATS_BLOCK_ROWS), kernel));
   let labelCounts: [number, number][] | undefined;
   if (labels) {
     const counts = new Map<number, number>();
@@ -128,8 +145,19 @@ export function summarizeRange(range: RowRange, seed: number, sampleSize: number
   return { blocks, ...(labelCounts ? { labels: labelCounts } : {}), sample: bottomK(range, seed, sampleSize) };
 }
 
-/** Count, mean, M2, min and max of each column over rows [a, b), in two passes. */
-function blockStats(features: Float32Array, dims: number, a: number, b: number): ColumnStats[] {
+/** Count, mean, M2, min and max of each column over rows [a, b). */
+function blockStats(features: Float32Array, dims: number, a: number, b: number, kernel?: MomentsKernel): ColumnStats[] {
+  const rows = b - a;
+  const { sum, min, max, m2 } = kernel?.(features, dims, a, b) ?? columnMoments(features, dims, a, b);
+  return Array.from({ length: dims }, (_, j) => ({ count: rows, mean: sum[j]! / rows, m2: m2[j]!, min: min[j]!, max: max[j]! }));
+}
+
+/**
+ * The column moments of rows [a, b), in two passes: sums, minima and maxima, then the squared
+ * deviations from the means (sum / rows). The plain loop, and the definition the WebAssembly kernel
+ * must reproduce.
+ */
+export function columnMoments(features: Float32Array, dims: number, a: number, b: number): ColumnMoments {
   const rows = b - a;
   const sum = new Float64Array(dims);
   const min = new Float64Array(dims).fill(Infinity);
@@ -152,7 +180,7 @@ function blockStats(features: Float32Array, dims: number, a: number, b: number):
       m2[j] += d * d;
     }
   }
-  return Array.from({ length: dims }, (_, j) => ({ count: rows, mean: mean[j]!, m2: m2[j]!, min: min[j]!, max: max[j]! }));
+  return { sum, min, max, m2 };
 }
 
 /** The shard's rows as ranges summarised: `ranges` of whole stats blocks, in row order. */

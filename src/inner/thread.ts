@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { algorithmByName } from '../algorithms/index.js';
 import { parseCsvBlock } from '../data/formats/csv-blocks.js';
 import { summarizeRange } from '../data/summary.js';
+import { columnStats } from '../kernels/columnStats.js';
 import { adoptModule, registerBuffer, wasmContextOf, type SharedMemory, type WasmBuild } from '../kernels/backend.js';
 import type { FromThread, ToThread } from './messages.js';
 
@@ -52,7 +53,7 @@ port.on('message', (message: ToThread) => {
         const shard = shards.get(message.key);
         if (!shard) throw new Error(`shard ${message.key} was not sent to this thread`);
         const { start, end, positions, first, pieces } = message;
-        const summary = summarizeRange({ ...shard, ...(positions ? { positions } : {}), first, pieces, start, end }, message.seed, message.sampleSize);
+        const summary = summarizeRange({ ...shard, ...(positions ? { positions } : {}), first, pieces, start, end }, message.seed, message.sampleSize, columnStats);
         port.postMessage({ type: 'summary', id: message.id, summary } satisfies FromThread);
       } catch (error) {
         replyError(message.id, error);

@@ -48,6 +48,9 @@ export interface WasmExports {
   softmaxScratchBytes(dims: number, classes: number): number;
   softmaxProbabilities(x: number, dims: number, classes: number, start: number, end: number, w: number, probs: number, tmp: number): void;
   softmaxHessianProduct(x: number, dims: number, classes: number, start: number, end: number, v: number, probs: number, out: number, tmp: number): void;
+  /** Column sums, minima, maxima and M2 of rows [a, b) into out (COLUMN_STATS_FIELDS × dims float64). */
+  columnStats(x: number, dims: number, a: number, b: number, out: number): void;
+  COLUMN_STATS_FIELDS: { value: number };
   localSgdSteps(
     x: number, y: number, dims: number, order: number, count: number, batch: number, steps: number,
     theta: number, mean: number, invStd: number, w: number, grad: number, hinge: number, lr: number, lambda: number,
@@ -72,6 +75,8 @@ const EXPORTS: Record<keyof WasmExports, true> = {
   softmaxProbabilities: true,
   softmaxHessianProduct: true,
   localSgdSteps: true,
+  columnStats: true,
+  COLUMN_STATS_FIELDS: true,
 };
 
 /** The kernels' exports a compiled module lacks (none for a module built from today's kernels.ts). */

@@ -5,6 +5,8 @@ import { hessianAccumulate, hessianAccumulateJs, logregMargins, logregMarginsJs,
 import { localSgdSteps, localSgdStepsJs } from '../../src/kernels/localSgd.js';
 import { logregAccumulate, logregAccumulateJs } from '../../src/kernels/logreg.js';
 import { softmaxAccumulate, softmaxAccumulateJs, softmaxCurvature, softmaxCurvatureJs } from '../../src/kernels/softmax.js';
+import { columnMoments } from '../../src/data/summary.js';
+import { columnStats } from '../../src/kernels/columnStats.js';
 import { Rng } from '../../src/util/random.js';
 import { nearestCentroid } from '../helpers/reference.js';
 
@@ -572,6 +574,50 @@ describe(`WebAssembly kernels (${build} build)`, () => {
         expect(maxRelative(jsTheta, start)).toBeGreaterThan(1e-6);
       },
     );
+  });
+
+  describe('column statistics (the preparation round)', () => {
+    const STATS_SHAPES = [
+      { rows: 1, dims: 1, start: 0 },
+      { rows: 9, dims: 2, start: 3 },
+      { rows: 40, dims: 3, start: 0 },
+      { rows: 33, dims: 4, start: 1 },
+      { rows: 50, dims: 7, start: 5 },
+      { rows: 64, dims: 785, start: 2 },
+    ];
+
+    it.each(STATS_SHAPES)('match the plain loop bit for bit on $rows rows × $dims dims from row $start', ({ rows, dims, start }) => {
+      // Prepare: offset, scaled columns, with signed zeros, repeated values and a constant column
+      // (the cases where a min/max or a sum could differ by order or by sign)
+      const rng = new Rng(rows * 31 + dims);
+      const x = randomRows(rng, rows, dims, 1e3, 250);
+      for (let i = 0; i < rows; i++) {
+        x[i * dims] = i % 3 === 0 ? -0 : i % 3 === 1 ? 0 : Math.round(x[i * dims]! / 500);
+        if (dims > 2) x[i * dims + 2] = 7.25;
+      }
+      const placed = inWasm(x);
+
+      // Act
+      const wasm = columnStats(placed.features, dims, start, rows);
+      const js = columnMoments(x, dims, start, rows);
+
+      // Assess: the same sums in the same order: equal, signed zeros included
+      expect(wasm).toBeDefined();
+      for (const field of ['sum', 'min', 'max', 'm2'] as const) {
+        expect(Array.from(wasm![field], (v) => (Object.is(v, -0) ? '-0' : v))).toEqual(Array.from(js[field], (v) => (Object.is(v, -0) ? '-0' : v)));
+      }
+      if (dims > 2) expect(js.m2[2]).toBe(0);
+      expect(js.min[0]).toBeLessThanOrEqual(0);
+    });
+
+    it('leave rows outside WebAssembly memory, and empty ranges, to the loop', () => {
+      // Prepare
+      const x = Float32Array.from([1, 2, 3, 4]);
+
+      // Act / Assess
+      expect(columnStats(x, 2, 0, 2)).toBeUndefined();
+      expect(columnStats(inWasm(x).features, 2, 1, 1)).toBeUndefined();
+    });
   });
 });
 }
