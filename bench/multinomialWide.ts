@@ -7,6 +7,10 @@
  * one BLAS thread); and the whole `bspml train` (CLI, CSV in, model out, defaults) against
  * scikit-learn's whole default run (read_csv, StandardScaler, LogisticRegression(C=1)).
  *
+ *   BENCH_WIDE_CLI (built: `node bin/bspml.js`, the compiled CLI that `bspml` runs, which
+ *   `npm run bench:wide` builds first; source: `node --import tsx src/cli/main.ts`, the sources
+ *   compiled as they load, in the main thread and in each inner thread, as the whole phase ran
+ *   before 2026-12-06),
  *   BENCH_WIDE_ROWS (60000), BENCH_WIDE_ROUNDS (60: GIANT's rounds), BENCH_WIDE_LBFGS_ROUNDS (as
  *   many: ours, L-BFGS), BENCH_WIDE_SKLEARN_ITERATIONS (500), BENCH_WIDE_REPEATS (3: whole-run
  *   pairs, scikit-learn and ours interleaved), BENCH_WIDE_SOLVERS (giant,lbfgs: the ours phase's),
@@ -50,6 +54,11 @@ const LBFGS_ROUNDS = setting('BENCH_WIDE_LBFGS_ROUNDS', ROUNDS);
 const KNOWN_OPTIMUM = process.env.BENCH_WIDE_OPTIMUM === undefined ? undefined : setting('BENCH_WIDE_OPTIMUM', 0, true);
 const SKLEARN_ITERATIONS = setting('BENCH_WIDE_SKLEARN_ITERATIONS', 500);
 const WHOLE_REPEATS = setting('BENCH_WIDE_REPEATS', 3);
+const CLI = process.env.BENCH_WIDE_CLI ?? 'built';
+if (CLI !== 'built' && CLI !== 'source') {
+  process.stderr.write(`bench:wide: BENCH_WIDE_CLI=${CLI}: must be built or source\n`);
+  process.exit(1);
+}
 const SOLVERS = (process.env.BENCH_WIDE_SOLVERS ?? 'giant,lbfgs').split(',') as ('giant' | 'lbfgs')[];
 if (SOLVERS.length === 0 || SOLVERS.some((s) => s !== 'giant' && s !== 'lbfgs')) {
   process.stderr.write(`bench:wide: BENCH_WIDE_SOLVERS=${process.env.BENCH_WIDE_SOLVERS}: must be giant, lbfgs or both, comma-separated\n`);
@@ -113,6 +122,11 @@ const traces: Trace[] = [];
 const objectives: number[] = [];
 
 if (PHASES.includes('whole')) {
+  if (CLI === 'built' && !existsSync(join(ROOT, 'dist/cli/main.js'))) {
+    process.stderr.write('bench:wide: dist/ is missing: run npm run build (npm run bench:wide does), or set BENCH_WIDE_CLI=source\n');
+    process.exit(1);
+  }
+  log(`ours: ${CLI === 'built' ? 'node bin/bspml.js (the compiled CLI)' : 'node --import tsx src/cli/main.ts (from the sources)'}`);
   // Interleaved (scikit-learn, ours, scikit-learn, …) so that both sides see the same swings of a
   // shared machine's load; each pair's ratio is reported, then their spread.
   log('');
@@ -127,7 +141,8 @@ if (PHASES.includes('whole')) {
     const l1 = load();
     const model = join(DIR, 'model.json');
     started = performance.now();
-    const { run: ours, cpuSeconds } = timed(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'train', 'logreg', '--data', csv, '--C', String(C), '--workers', '1', '--threads', '2', '--out', model, '--no-progress'], { encoding: 'utf8', cwd: ROOT });
+    const entry = CLI === 'built' ? [join(ROOT, 'bin/bspml.js')] : ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')];
+    const { run: ours, cpuSeconds } = timed(process.execPath, [...entry, 'train', 'logreg', '--data', csv, '--C', String(C), '--workers', '1', '--threads', '2', '--out', model, '--no-progress'], { encoding: 'utf8', cwd: ROOT });
     const seconds = (performance.now() - started) / 1000;
     if (ours.status !== 0) throw new Error(`bspml train failed: ${ours.stderr}`);
     const result = JSON.parse(readFileSync(model, 'utf8')) as { loss: number; rounds: number; solver: string; accuracy: number; converged: boolean };

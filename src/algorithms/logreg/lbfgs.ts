@@ -1,5 +1,6 @@
 import type { LogregSpec } from '../../domain/spec.js';
 import type { Shape, UpdateResult } from '../types.js';
+import { dotProduct } from './layout.js';
 import { secondOrderStep, tailOffsets, type Accepted } from './secondOrder.js';
 
 /*
@@ -49,10 +50,10 @@ function lbfgsDirection(accepted: Accepted, before: Float64Array, next: Float64A
   const countAt = gradAt + n;
   const slotAt = countAt + 1;
   const pairsAt = slotAt + 1;
-  // Where pair `slot`'s s and y start in `next`: the loops below index `next` in place, as the
-  // subarrays of each pair did (the same products, summed in the same order).
-  const sAt = (slot: number) => pairsAt + slot * 2 * n;
-  const yAt = (slot: number) => pairsAt + slot * 2 * n + n;
+  const pair = (slot: number) => ({
+    s: next.subarray(pairsAt + slot * 2 * n, pairsAt + slot * 2 * n + n),
+    y: next.subarray(pairsAt + slot * 2 * n + n, pairsAt + (slot + 1) * 2 * n),
+  });
 
   let count = before[countAt]!;
   let slot = before[slotAt]!;
@@ -65,10 +66,11 @@ function lbfgsDirection(accepted: Accepted, before: Float64Array, next: Float64A
       s[j] = accepted.theta[j]! - before[o.base + j]!;
       y[j] = accepted.grad[j]! - before[gradAt + j]!;
     }
-    const sy = dotAt(s, 0, y, 0, n);
-    if (sy > 1e-10 * dotAt(y, 0, y, 0, n) && sy > 0) {
-      next.set(s, sAt(slot));
-      next.set(y, yAt(slot));
+    const sy = dotProduct(s, y);
+    if (sy > 1e-10 * dotProduct(y, y) && sy > 0) {
+      const target = pair(slot);
+      target.s.set(s);
+      target.y.set(y);
       slot = (slot + 1) % HISTORY;
       count = Math.min(HISTORY, count + 1);
     }
@@ -86,38 +88,24 @@ function lbfgsDirection(accepted: Accepted, before: Float64Array, next: Float64A
   const alphas = new Float64Array(count);
   const rhos = new Float64Array(count);
   for (let i = 0; i < count; i++) {
-    const at = (slot - 1 - i + HISTORY) % HISTORY;
-    const s = sAt(at);
-    const y = yAt(at);
-    rhos[i] = 1 / dotAt(next, y, next, s, n);
-    const alpha = (alphas[i] = rhos[i]! * dotAt(next, s, q, 0, n));
-    for (let j = 0; j < n; j++) q[j] -= alpha * next[y + j]!;
+    const { s, y } = pair((slot - 1 - i + HISTORY) % HISTORY);
+    rhos[i] = 1 / dotProduct(y, s);
+    alphas[i] = rhos[i]! * dotProduct(s, q);
+    for (let j = 0; j < n; j++) q[j] -= alphas[i]! * y[j]!;
   }
-  const newest = (slot - 1 + HISTORY) % HISTORY;
-  const gamma = dotAt(next, sAt(newest), next, yAt(newest), n) / dotAt(next, yAt(newest), next, yAt(newest), n);
+  const newest = pair((slot - 1 + HISTORY) % HISTORY);
+  const gamma = dotProduct(newest.s, newest.y) / dotProduct(newest.y, newest.y);
   for (let j = 0; j < n; j++) q[j] *= gamma;
   for (let i = count - 1; i >= 0; i--) {
-    const at = (slot - 1 - i + HISTORY) % HISTORY;
-    const s = sAt(at);
-    const beta = rhos[i]! * dotAt(next, yAt(at), q, 0, n);
-    const step = alphas[i]! - beta;
-    for (let j = 0; j < n; j++) q[j] += next[s + j]! * step;
+    const { s, y } = pair((slot - 1 - i + HISTORY) % HISTORY);
+    const beta = rhos[i]! * dotProduct(y, q);
+    for (let j = 0; j < n; j++) q[j] += s[j]! * (alphas[i]! - beta);
   }
-  for (let j = 0; j < n; j++) q[j] = -q[j]!;
+  const p = q.map((v) => -v);
   // Not a descent direction (rounding on a flat objective): start the history again from −∇f.
-  if (!(dotAt(q, 0, accepted.grad, 0, n) < 0)) {
+  if (!(dotProduct(p, accepted.grad) < 0)) {
     next[countAt] = 0;
     return accepted.grad.map((v) => -v / Math.max(1, accepted.gradNorm));
   }
-  return q;
-}
-
-/**
- * Σ a[aAt + j]·b[bAt + j] over j < n, summed in order: dotProduct's sum over two float64 runs
- * given by offset, so the two-loop recursion reads the pairs where the model holds them (no views).
- */
-function dotAt(a: Float64Array, aAt: number, b: Float64Array, bAt: number, n: number): number {
-  let sum = 0;
-  for (let j = 0; j < n; j++) sum += a[aAt + j]! * b[bAt + j]!;
-  return sum;
+  return p;
 }
