@@ -2,8 +2,10 @@ import { Option, type Command } from 'commander';
 import { DEFAULT_DEPLOYMENT, estimateCost } from '../costs/estimate.js';
 import { BspmlError, JobFailedError, JobNotFoundError, SpecError } from '../errors.js';
 import { PRICES } from '../costs/prices.js';
+import { DEFAULT_PREDICT_WORKER_MEMORY_MB, estimatePredictCost, type PredictCostEstimate } from '../costs/predictEstimate.js';
 import { parsePredictSpec } from '../domain/predictSpec.js';
 import { asPredictJob, type PredictJobRecord } from '../domain/predictJob.js';
+import { markerUri } from '../domain/predictMarker.js';
 import { DEFAULT_STACK_BACKEND, LOGREG_SOLVERS, parseJobSpec, SPEC_SYNC_MODES, STACK_BACKENDS, SVM_SOLVERS, stackBackendOf, type ClassWeightSpec, type LogregSolver, type SpecSync, type StackBackend } from '../domain/spec.js';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { listJobs } from '../aws/jobs.js';
@@ -72,6 +74,8 @@ export interface JobQueryOptions {
   region?: string;
   endpoint?: string;
   workerMemory: number;
+  /** The predict workers' memory, for a predict job's cost estimate (serverless.yml's predictWorkerMemory). */
+  predictWorkerMemory: number;
   /** Write the run report to this file (.json or .html). */
   report?: string;
   /** Print the run report as JSON on standard output, and nothing else there. */
@@ -216,7 +220,7 @@ export async function status(jobId: string, options: JobQueryOptions, io: CliIo)
     const predict = asPredictJob(job);
     if (predict) {
       emitPredict(predict, options, io);
-      if (!options.json && !options.quiet) io.stdout.write(`${[...predictTitle(predict), ...predictFooter(predict)].join('\n')}\n`);
+      if (!options.json && !options.quiet) io.stdout.write(`${[...predictTitle(predict), ...predictFooter(predict, options)].join('\n')}\n`);
       return;
     }
     const rounds = await store.listRoundMetrics(jobId);
@@ -259,7 +263,7 @@ export async function watch(given: string | undefined, options: WatchOptions, io
         }
         if (predict.status === 'SUCCEEDED' || predict.status === 'FAILED') {
           emitPredict(predict, options, io);
-          out.write(`${predictFooter(predict).join('\n')}\n`);
+          out.write(`${predictFooter(predict, options).join('\n')}\n`);
           if (predict.status === 'FAILED') throw new JobFailedError(jobId, predict.error ?? 'no reason recorded');
           return;
         }
@@ -334,20 +338,49 @@ function predictTitle(job: PredictJobRecord): string[] {
   return lines;
 }
 
-/** A predict job's last lines: its parts in order with their rows, or why it failed. */
-function predictFooter(job: PredictJobRecord): string[] {
-  if (job.status === 'FAILED') return [`error      ${job.error ?? 'no reason recorded'}`];
-  const parts = job.predict?.parts ?? [];
-  if (job.status !== 'SUCCEEDED') return [];
-  const rows = parts.reduce((sum, p) => sum + p.rows, 0);
-  return [`parts      ${parts.length} ${parts.length === 1 ? 'part' : 'parts'}, ${int(rows)} rows, in order:`, ...parts.map((p) => `           ${p.uri}  ${int(p.rows)} rows`)];
+/** A predict job's last lines: its parts in order with their rows (or why it failed), and its estimated cost. */
+function predictFooter(job: PredictJobRecord, options: JobQueryOptions): string[] {
+  const lines: string[] = [];
+  if (job.status === 'FAILED') lines.push(`error      ${job.error ?? 'no reason recorded'}`);
+  if (job.status === 'SUCCEEDED') {
+    const parts = job.predict?.parts ?? [];
+    const rows = parts.reduce((sum, p) => sum + p.rows, 0);
+    lines.push(`parts      ${parts.length} ${parts.length === 1 ? 'part' : 'parts'}, ${int(rows)} rows, in order:`, ...parts.map((p) => `           ${p.uri}  ${int(p.rows)} rows`));
+    if (job.predict?.out) lines.push(`marker     ${markerUri(job.predict.out)}`);
+  }
+  const cost = estimatePredictCost(job, options.predictWorkerMemory);
+  const usd = (v: number) => `$${v.toFixed(6)}`;
+  lines.push(`cost       ≈ ${usd(cost.total)}${job.status === 'SUCCEEDED' ? '' : ' so far'}: Lambda ${usd(cost.lambda)}, DynamoDB ${usd(cost.dynamodb)}, SNS ${usd(cost.sns)}, S3 ${usd(cost.s3)}`);
+  if (cost.usdPerMillionRows !== undefined) lines.push(`           ${int(cost.rows)} rows predicted: ≈ $${cost.usdPerMillionRows.toFixed(4)} per million rows`);
+  lines.push(`           (estimated from the parts' task times at ${options.predictWorkerMemory} MB predict workers, arm64, with the prices in src/costs/prices.ts)`);
+  return lines;
 }
 
-/** --json for a predict job: its record's summary; --report is a training run's. */
+/** A predict job's estimate as --json prints it. */
+function costJson(cost: PredictCostEstimate): Record<string, number> {
+  return { lambda: cost.lambda, dynamodb: cost.dynamodb, sns: cost.sns, s3: cost.s3, total: cost.total };
+}
+
+/** --json for a predict job: its record's summary and estimated cost; --report is a training run's. */
 function emitPredict(job: PredictJobRecord, options: JobQueryOptions, io: CliIo): void {
   if (options.report) throw new SpecError(`--report: job ${job.jobId} is a predict job, which has no rounds to report; bspml status --json prints its parts`, 'report');
   if (!options.json) return;
-  const summary = { jobId: job.jobId, kind: job.kind, status: job.status, model: job.predict?.model ?? job.spec?.model, data: job.spec?.data?.uri, out: job.predict?.out, shards: job.shards, parts: job.predict?.parts ?? [], ...(job.error ? { error: job.error } : {}) };
+  const cost = estimatePredictCost(job, options.predictWorkerMemory);
+  const summary = {
+    jobId: job.jobId,
+    kind: job.kind,
+    status: job.status,
+    model: job.predict?.model ?? job.spec?.model,
+    data: job.spec?.data?.uri,
+    out: job.predict?.out,
+    shards: job.shards,
+    parts: job.predict?.parts ?? [],
+    ...(job.status === 'SUCCEEDED' && job.predict ? { marker: markerUri(job.predict.out), rows: cost.rows, bytes: job.predict.bytes ?? (job.predict.parts ?? []).reduce((sum, p) => sum + p.bytes, 0) } : {}),
+    costUsd: costJson(cost),
+    ...(cost.usdPerMillionRows !== undefined ? { usdPerMillionRows: cost.usdPerMillionRows } : {}),
+    predictWorkerMemoryMb: options.predictWorkerMemory,
+    ...(job.error ? { error: job.error } : {}),
+  };
   io.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
 }
 
@@ -423,7 +456,8 @@ export function addAwsCommands(program: Command, io: CliIo): void {
       .option('--region <region>', 'AWS region (default: AWS_REGION)')
       .option('--table <name>', 'the state table (default: the stack\'s output)')
       .option('--endpoint <url>', 'DynamoDB endpoint (an emulator; default AWS)', httpUrl)
-      .option('--worker-memory <mb>', 'worker memory the deployment uses, for the cost estimate', positiveInt, DEFAULT_DEPLOYMENT.workerMemoryMb);
+      .option('--worker-memory <mb>', 'worker memory the deployment uses, for the cost estimate', positiveInt, DEFAULT_DEPLOYMENT.workerMemoryMb)
+      .option('--predict-worker-memory <mb>', 'predict worker memory the deployment uses, for a predict job\'s cost estimate', positiveInt, DEFAULT_PREDICT_WORKER_MEMORY_MB);
 
   program
     .command('submit')

@@ -14,7 +14,7 @@ export const DEFAULT_DEPLOYMENT: DeploymentShape = { workerMemoryMb: 3008, aggre
  * Per-invocation time the round records do not hold (assumptions, not measurements): a worker's
  * store calls and message handling around its compute, and a whole aggregation.
  */
-const WORKER_OVERHEAD_MS = 40;
+export const WORKER_OVERHEAD_MS = 40;
 const AGGREGATOR_MS = 150;
 /** SNS bills a publish per 64 KB of message; SQS FIFO per request (send, receive, delete). */
 const SNS_BILLING_BYTES = 64 * 1024;

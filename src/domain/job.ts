@@ -6,12 +6,18 @@ import type { DataSummary } from '../data/types.js';
 
 export type JobStatus = 'STARTING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED';
 
-/** One output part of a predict job: where it is, which shard wrote it, and its rows. */
+/** One output part of a predict job: where it is, which shard wrote it, its rows and bytes, and what its task took. */
 export interface PredictPart {
   shard: number;
   /** `s3://BUCKET/PREFIX/JOBID/part-00000.csv`. */
   uri: string;
   rows: number;
+  /** The part's size as written (the `_SUCCESS` marker lists it). */
+  bytes: number;
+  /** The task's time from its model to its part written (ms), for the cost estimate (src/costs/predictEstimate.ts). */
+  ms: number;
+  /** Models the task read from S3 (0 when its environment held the version already). */
+  modelReads: number;
 }
 
 /** What a predict job's record holds beside the fields every job has (src/domain/predictJob.ts). */
@@ -22,6 +28,11 @@ export interface PredictState {
   out: string;
   /** The parts in shard order, once the job SUCCEEDED. */
   parts?: PredictPart[];
+  /** Rows predicted and bytes written over all parts, once SUCCEEDED. */
+  rows?: number;
+  bytes?: number;
+  /** The estimated cost (the record's costUsd) per million rows predicted, once SUCCEEDED. */
+  usdPerMillionRows?: number;
 }
 
 /** The job's META record: everything the protocol needs to know where a job stands. */

@@ -31,7 +31,10 @@ export function encodePredictPart(part: PredictPart): Uint8Array {
 
 export function decodePredictPart(bytes: Uint8Array): PredictPart {
   const part = JSON.parse(new TextDecoder().decode(bytes)) as Partial<PredictPart>;
-  if (typeof part.uri !== 'string' || !Number.isInteger(part.shard) || !Number.isInteger(part.rows)) throw new SyntaxError('not a predict part: {shard, uri, rows}');
+  const counts = [part.shard, part.rows, part.bytes, part.modelReads];
+  if (typeof part.uri !== 'string' || !counts.every((n) => Number.isInteger(n) && n! >= 0) || typeof part.ms !== 'number' || !(part.ms >= 0)) {
+    throw new SyntaxError('not a predict part: {shard, uri, rows, bytes, ms, modelReads}');
+  }
   return part as PredictPart;
 }
 

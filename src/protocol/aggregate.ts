@@ -53,7 +53,7 @@ export interface AggregateOptions {
 }
 
 export async function aggregate(
-  deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now' | 'limits' | 'delayed'> & Partial<Pick<ProtocolDeps, 'datasets' | 'modelFiles'>>,
+  deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now' | 'limits' | 'delayed'> & Partial<Pick<ProtocolDeps, 'datasets' | 'modelFiles' | 'predictMarkers'>>,
   message: CompletionMessage,
   options: AggregateOptions = {},
 ): Promise<AggregateOutcome> {
