@@ -4,7 +4,6 @@ import { BspmlError, JobFailedError, JobNotFoundError, SpecError } from '../erro
 import { PRICES } from '../costs/prices.js';
 import { DEFAULT_PREDICT_WORKER_MEMORY_MB, estimatePredictCost, type PredictCostEstimate } from '../costs/predictEstimate.js';
 import { parsePredictSpec } from '../domain/predictSpec.js';
-import { asPredictJob, type PredictJobRecord } from '../domain/predictJob.js';
 import { markerUri } from '../domain/predictMarker.js';
 import { DEFAULT_STACK_BACKEND, LOGREG_SOLVERS, parseJobSpec, SPEC_SYNC_MODES, STACK_BACKENDS, SVM_SOLVERS, stackBackendOf, type ClassWeightSpec, type LogregSolver, type SpecSync, type StackBackend } from '../domain/spec.js';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -12,7 +11,7 @@ import { listJobs } from '../aws/jobs.js';
 import { unreadableReason } from '../aws/dataSources.js';
 import { buildReport, roundTimes } from '../report/build.js';
 import { checkReportPath, reportJson, writeReport } from '../report/write.js';
-import type { JobRecord, JobStatus, RoundMetrics } from '../domain/job.js';
+import type { JobStatus, PredictJobRecord, RoundMetrics, TrainJobRecord } from '../domain/job.js';
 import type { DynamoDbStore } from '../stores/DynamoDbStore.js';
 import { int, ms, num } from '../util/format.js';
 import type { CliIo } from './io.js';
@@ -217,10 +216,9 @@ export async function status(jobId: string, options: JobQueryOptions, io: CliIo)
   try {
     const job = await store.getJob(jobId);
     if (!job) throw new JobNotFoundError(`${jobId} (table ${table})`);
-    const predict = asPredictJob(job);
-    if (predict) {
-      emitPredict(predict, options, io);
-      if (!options.json && !options.quiet) io.stdout.write(`${[...predictTitle(predict), ...predictFooter(predict, options)].join('\n')}\n`);
+    if (job.kind === 'predict') {
+      emitPredict(job, options, io);
+      if (!options.json && !options.quiet) io.stdout.write(`${[...predictTitle(job), ...predictFooter(job, options)].join('\n')}\n`);
       return;
     }
     const rounds = await store.listRoundMetrics(jobId);
@@ -255,8 +253,8 @@ export async function watch(given: string | undefined, options: WatchOptions, io
       const job = await store.getJob(jobId);
       if (!job) throw new JobNotFoundError(`${jobId} (table ${table})`);
       // A predict job has one round and no model: its title, then its parts (or why it failed) when it ends.
-      const predict = asPredictJob(job);
-      if (predict) {
+      if (job.kind === 'predict') {
+        const predict = job;
         if (!header) {
           out.write(`${predictTitle(predict).join('\n')}\n`);
           header = true;
@@ -313,12 +311,12 @@ export async function jobs(options: JobsOptions, io: CliIo): Promise<void> {
 }
 
 /** The stack data plane a job's spec names (DynamoDB when it names none, or one this version does not know). */
-function backendOf(job: JobRecord): StackBackend {
+function backendOf(job: TrainJobRecord): StackBackend {
   return stackBackendOf(job.spec) ?? DEFAULT_STACK_BACKEND;
 }
 
 /** --report FILE and --json for a stack job: the run report of what the records hold now. */
-async function emitReport(job: JobRecord, rounds: RoundMetrics[], options: JobQueryOptions, io: CliIo): Promise<void> {
+async function emitReport(job: TrainJobRecord, rounds: RoundMetrics[], options: JobQueryOptions, io: CliIo): Promise<void> {
   if (!options.report && !options.json) return;
   const report = buildReport({ source: 'stack', job, rounds, backend: backendOf(job), workerMemoryMb: options.workerMemory });
   // The held-out figures the job's last aggregation scored (spec validation or holdout).
@@ -405,8 +403,8 @@ function roundLine(r: RoundMetrics): string {
 }
 
 /** A FAILED job may hold a spec that never parsed (it was refused for it): read it defensively. */
-function titleLines(job: JobRecord): string[] {
-  const spec = (job.spec ?? {}) as Partial<JobRecord['spec']> & { k?: number };
+function titleLines(job: TrainJobRecord): string[] {
+  const spec = (job.spec ?? {}) as Partial<TrainJobRecord['spec']> & { k?: number };
   const solver = (spec as { solver?: unknown }).solver;
   const what =
     spec.algorithm === 'kmeans'
@@ -425,7 +423,7 @@ function titleLines(job: JobRecord): string[] {
   return lines;
 }
 
-function footerLines(job: JobRecord, rounds: RoundMetrics[], options: JobQueryOptions): string[] {
+function footerLines(job: TrainJobRecord, rounds: RoundMetrics[], options: JobQueryOptions): string[] {
   const lines: string[] = [];
   if (job.status === 'SUCCEEDED' && job.result) {
     const r = job.result;
@@ -444,7 +442,7 @@ function footerLines(job: JobRecord, rounds: RoundMetrics[], options: JobQueryOp
   return lines;
 }
 
-export function describeJob(job: JobRecord, rounds: RoundMetrics[], options: JobQueryOptions): string {
+export function describeJob(job: TrainJobRecord, rounds: RoundMetrics[], options: JobQueryOptions): string {
   return [...titleLines(job), ROUND_HEADER, ...rounds.map(roundLine), ...footerLines(job, rounds, options)].join('\n');
 }
 

@@ -2,7 +2,7 @@ import { BspmlError, DataError, JobExistsError, SpecError } from '../errors.js';
 import type { DatasetLayout } from '../data/layout.js';
 import { checkJobId } from '../domain/jobId.js';
 import { newJobFields, type PredictPart, type PredictState, type RoundTask } from '../domain/job.js';
-import { asPredictJob, decodePredictPart, encodePredictPart, predictOutFolder, predictRecord, type PredictJobRecord } from '../domain/predictJob.js';
+import { asPredictJob, decodePredictPart, encodePredictPart, predictOutFolder, type PredictJobRecord } from '../domain/predictJob.js';
 import type { PredictSpec } from '../domain/predictSpec.js';
 import { successMarker } from '../domain/predictMarker.js';
 import { estimatePredictCost } from '../costs/predictEstimate.js';
@@ -50,7 +50,7 @@ export async function startPredictJob(
   checkJobId(jobId);
   const now = clock(deps);
   const job: PredictJobRecord = { ...newJobFields(jobId, now), kind: 'predict', spec, status: 'STARTING', round: PREDICT_ROUND, shards: 0 };
-  await deps.store.createJob(predictRecord(job));
+  await deps.store.createJob(job);
   let planned: PredictPlan;
   try {
     planned = await plan();

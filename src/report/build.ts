@@ -1,14 +1,14 @@
 import { DEFAULT_DEPLOYMENT, estimateCost, type DeploymentShape } from '../costs/estimate.js';
 import { PRICES } from '../costs/prices.js';
 import { DEFAULT_STACK_BACKEND, STACK_BACKENDS, type StackBackend } from '../domain/spec.js';
-import type { JobRecord, RoundMetrics } from '../domain/job.js';
+import type { TrainJobRecord, RoundMetrics } from '../domain/job.js';
 import type { IoCounts } from '../util/io-meter.js';
 import { VERSION } from '../version.js';
 import { REPORT_SCHEMA_ID, type RunReport } from './schema.js';
 
 export interface ReportInput {
   source: 'local' | 'stack';
-  job: JobRecord;
+  job: TrainJobRecord;
   /** Every round record of the job: the preparation round (phase 'prepare') and the training rounds. */
   rounds: RoundMetrics[];
   /** The store the run used (local: memory, redis, dynamodb, s3; stack: its data plane). */

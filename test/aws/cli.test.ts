@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { estimateCost } from '../../src/costs/estimate.js';
-import type { JobRecord, RoundMetrics } from '../../src/domain/job.js';
+import type { JobRecord, RoundMetrics, TrainJobRecord } from '../../src/domain/job.js';
 import { LOGREG_SOLVERS } from '../../src/domain/spec.js';
 import { runReportSchema } from '../../src/report/schema.js';
 import { DynamoDbStore } from '../../src/stores/DynamoDbStore.js';
@@ -35,7 +35,7 @@ afterAll(async () => {
   await dynamo?.close();
 });
 
-function job(jobId: string, overrides: Partial<JobRecord> = {}): JobRecord {
+function job(jobId: string, overrides: Partial<TrainJobRecord> = {}): TrainJobRecord {
   return {
     jobId,
     spec: { algorithm: 'kmeans', k: 3, initSample: 1000, data: { uri: 's3://b/datasets/blobs.csv' }, workers: 2, maxRounds: 10, tol: 1e-4, seed: 42 },

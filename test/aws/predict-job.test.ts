@@ -247,6 +247,43 @@ describe('a predict job on the emulated stack', () => {
   });
 
   it.each([
+    ['a field the model object does not have', 'predictions/typo.job.json', { model: { name: 'iris', verison: V1 }, data: { uri: 's3://BUCKET/datasets/iris/' } }, 's3://BUCKET/predictions/typo.job.json: invalid predict spec: model.verison: not a field of model (name, version)'],
+    ['no model', 'predictions/no-model.job.json', { data: { uri: 's3://BUCKET/datasets/iris/' } }, 's3://BUCKET/predictions/no-model.job.json: invalid predict spec: model: is required (expected object)'],
+    ['a data uri that is not a string', 'predictions/bad-uri.job.json', { model: { name: 'iris' }, data: { uri: 5 } }, 's3://BUCKET/predictions/bad-uri.job.json: invalid predict spec: data.uri: Invalid input: expected string, received number'],
+    ['a training kind', 'predictions/train.job.json', { kind: 'train', algorithm: 'kmeans', k: 2, data: { uri: 's3://BUCKET/datasets/iris/' } }, 's3://BUCKET/predictions/train.job.json: invalid predict spec: kind: a spec under predictions/ is a predict spec (kind predict, or left out), not "train"'],
+  ])('uploaded with %s: FAILED at once with one line naming the file and the field, nothing published', async (_, key, body, reason) => {
+    // Prepare
+    const published = p.sns.calls.length;
+    const event = nextS3Event(emulators.s3.server, key);
+    await p.wiring.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(body).replaceAll('BUCKET', bucket) }));
+
+    // Act
+    const [result] = await p.start(await event);
+    const status = await runBspml(['status', result!.jobId, ...table()]);
+
+    // Assess
+    const line = reason.replaceAll('BUCKET', bucket);
+    expect(result).toEqual({ jobId: expect.any(String), status: 'FAILED', error: line });
+    expect(await jobOf(result!.jobId)).toMatchObject({ kind: 'predict', status: 'FAILED', error: line });
+    expect(status.stdout).toContain(`error      ${line}\n`);
+    expect(p.sns.calls.length).toBe(published);
+  });
+
+  it('refuses a spec of neither kind, and bspml submit predict options that make a bad spec, naming the field or the option', async () => {
+    // Act
+    const [bogus] = await p.start({ jobId: 'predict-bogus-kind', spec: { kind: 'inference', model: { name: 'iris' } } });
+    const badName = await submit(['--model', '../iris', '--data', `s3://${bucket}/datasets/iris/`, '--out', `s3://${bucket}/predictions/iris/`]);
+    const badVersion = await submit(['--model', 'iris', '--model-version', 'v 1', '--data', `s3://${bucket}/datasets/iris/`, '--out', `s3://${bucket}/predictions/iris/`]);
+    const withAlgorithm = await submit(['--model', 'iris', '--algorithm', 'kmeans', '--data', `s3://${bucket}/datasets/iris/`, '--out', `s3://${bucket}/predictions/iris/`]);
+
+    // Assess
+    expect(bogus).toEqual({ jobId: 'predict-bogus-kind', status: 'FAILED', error: 'invalid job spec: kind: must be train (or left out) or predict, not "inference"' });
+    expect(badName).toMatchObject({ code: 1, stderr: 'bspml: error: --model: not a model name (letters, digits, . _ - and /)\n' });
+    expect(badVersion).toMatchObject({ code: 1, stderr: 'bspml: error: --model-version: not a model version (a job id such as iris-20261206T010000Z-0b9e8d, or latest)\n' });
+    expect(withAlgorithm).toMatchObject({ code: 1, stderr: 'bspml: error: --algorithm is for training: a predict job uses a trained model (--model)\n' });
+  });
+
+  it.each([
     ['a value that is not a number', (lines: string[]) => lines.map((l, i) => (i === 5 ? l.replace(/^([^,]*,[^,]*,)[^,]*/, '$1abc') : l)), 'part-1.csv: row 6, field "f1": "abc" is not a number'],
     ['a row with a field missing', (lines: string[]) => lines.map((l, i) => (i === 3 ? l.replace(/,[^,]*$/, '') : l)), 'part-1.csv: row 4, field "f2": expected 5 fields, found 4'],
   ])('over data with %s: FAILED with the line naming file, row and field; a previous run\'s parts under the same out are all kept', async (name, spoil, reason) => {
