@@ -372,7 +372,7 @@ describe('a predict job on the emulated stack', () => {
     expect(await jobOf(jobId)).toMatchObject({ status: 'FAILED', error: 'worker for shard 0 of round 0 failed after 3 attempts: Task timed out after 900.00 seconds' });
   });
 
-  it('writes the _SUCCESS marker after the last part and before SUCCEEDED; a failed marker write leaves the job RUNNING until the retry; a re-run into the same out leaves the first run\'s folder as it was; the workers read a version once', async () => {
+  it('writes the _SUCCESS marker after the last part and before SUCCEEDED; a failed marker write leaves the job RUNNING until the sweep\'s re-sent completion finishes it in the aggregator; a re-run into the same out leaves the first run\'s folder as it was; the workers read a version once', async () => {
     // Prepare
     // A version no environment here has read yet (the model of V1 under another version).
     const V3 = 'iris-20261206T030000Z-000003';
@@ -414,8 +414,10 @@ describe('a predict job on the emulated stack', () => {
         const failed = await p.predictWorker(last).then(() => undefined, (error: unknown) => error);
         const between = (await jobOf(jobId))?.status;
         const folderBetween = await objects(`predictions/iris/${jobId}/`);
-        await p.predictWorker(last); // Lambda's retry of the event
-        return { failed, between, folderBetween };
+        // Every shard has arrived: the sweep re-sends the completion, and the aggregator finishes the job.
+        const swept = await createRecoverHandler(() => p.wiring, () => Date.now() + 20 * 60_000)();
+        const delivered = await deliverAll(p, emulators.queueUrl);
+        return { failed, between, folderBetween, swept: swept.filter((s) => s.jobId === jobId), aggregatorBatches: delivered.aggregatorBatches };
       } finally {
         counting = false;
       }
@@ -442,6 +444,9 @@ describe('a predict job on the emulated stack', () => {
     expect(first?.failed).toEqual(new Error('S3 unavailable'));
     expect(first?.between).toBe('RUNNING');
     expect(first?.folderBetween.map((o) => o.split('\n')[0])).toEqual(['part-00000.csv', 'part-00001.csv', 'part-00002.csv']);
+    expect(first?.swept).toEqual([{ jobId: 'predict-marker-1', action: 'completion-resent' }]);
+    expect(first?.aggregatorBatches).toBe(1);
+    expect(logs.events('aggregated')).toContainEqual(expect.objectContaining({ jobId: 'predict-marker-1', status: 'predicted' }));
     // Each write found every part in place and the job still RUNNING; then the job SUCCEEDED with it.
     expect(seen).toEqual([
       { status: 'RUNNING', objects: ['part-00000.csv', 'part-00001.csv', 'part-00002.csv'] },
