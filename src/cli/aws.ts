@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { DEFAULT_DEPLOYMENT, estimateCost } from '../costs/estimate.js';
+import { DEFAULT_DEPLOYMENT, estimateCost, LAMBDA_ARCHITECTURES, type LambdaArchitecture } from '../costs/estimate.js';
 import { BspmlError, JobFailedError, JobNotFoundError, SpecError } from '../errors.js';
 import { PRICES } from '../costs/prices.js';
 import { DEFAULT_PREDICT_WORKER_MEMORY_MB, estimatePredictCost, type PredictCostEstimate } from '../costs/predictEstimate.js';
@@ -73,6 +73,8 @@ export interface JobQueryOptions {
   region?: string;
   endpoint?: string;
   workerMemory: number;
+  /** The functions' architecture (serverless.yml's), which sets the GB-second price. */
+  architecture: LambdaArchitecture;
   /** The predict workers' memory, for a predict job's cost estimate (serverless.yml's predictWorkerMemory). */
   predictWorkerMemory: number;
   /** Write the run report to this file (.json or .html). */
@@ -318,7 +320,7 @@ function backendOf(job: TrainJobRecord): StackBackend {
 /** --report FILE and --json for a stack job: the run report of what the records hold now. */
 async function emitReport(job: TrainJobRecord, rounds: RoundMetrics[], options: JobQueryOptions, io: CliIo): Promise<void> {
   if (!options.report && !options.json) return;
-  const report = buildReport({ source: 'stack', job, rounds, backend: backendOf(job), workerMemoryMb: options.workerMemory });
+  const report = buildReport({ source: 'stack', job, rounds, backend: backendOf(job), workerMemoryMb: options.workerMemory, architecture: options.architecture });
   // The held-out figures the job's last aggregation scored (spec validation or holdout).
   if (job.result?.validation) report.validation = job.result.validation as ValidationReport;
   if (options.report) await writeReport(options.report, report);
@@ -346,11 +348,11 @@ function predictFooter(job: PredictJobRecord, options: JobQueryOptions): string[
     lines.push(`parts      ${parts.length} ${parts.length === 1 ? 'part' : 'parts'}, ${int(rows)} rows, in order:`, ...parts.map((p) => `           ${p.uri}  ${int(p.rows)} rows`));
     if (job.predict?.out) lines.push(`marker     ${markerUri(job.predict.out)}`);
   }
-  const cost = estimatePredictCost(job, options.predictWorkerMemory);
+  const cost = estimatePredictCost(job, options.predictWorkerMemory, options.architecture);
   const usd = (v: number) => `$${v.toFixed(6)}`;
   lines.push(`cost       ≈ ${usd(cost.total)}${job.status === 'SUCCEEDED' ? '' : ' so far'}: Lambda ${usd(cost.lambda)}, DynamoDB ${usd(cost.dynamodb)}, SNS ${usd(cost.sns)}, S3 ${usd(cost.s3)}`);
   if (cost.usdPerMillionRows !== undefined) lines.push(`           ${int(cost.rows)} rows predicted: ≈ $${cost.usdPerMillionRows.toFixed(4)} per million rows`);
-  lines.push(`           (estimated from the parts' task times at ${options.predictWorkerMemory} MB predict workers, arm64, with the prices in src/costs/prices.ts)`);
+  lines.push(`           (estimated from the parts' task times at ${options.predictWorkerMemory} MB ${options.architecture} predict workers, with the prices in src/costs/prices.ts)`);
   return lines;
 }
 
@@ -363,7 +365,7 @@ function costJson(cost: PredictCostEstimate): Record<string, number> {
 function emitPredict(job: PredictJobRecord, options: JobQueryOptions, io: CliIo): void {
   if (options.report) throw new SpecError(`--report: job ${job.jobId} is a predict job, which has no rounds to report; bspml status --json prints its parts`, 'report');
   if (!options.json) return;
-  const cost = estimatePredictCost(job, options.predictWorkerMemory);
+  const cost = estimatePredictCost(job, options.predictWorkerMemory, options.architecture);
   const summary = {
     jobId: job.jobId,
     kind: job.kind,
@@ -433,11 +435,11 @@ function footerLines(job: TrainJobRecord, rounds: RoundMetrics[], options: JobQu
   }
   if (job.status === 'FAILED') lines.push(`error      ${job.error ?? 'no reason recorded'}`);
   const backend = backendOf(job);
-  const cost = estimateCost(job, rounds, { ...DEFAULT_DEPLOYMENT, workerMemoryMb: options.workerMemory }, backend);
+  const cost = estimateCost(job, rounds, { ...DEFAULT_DEPLOYMENT, workerMemoryMb: options.workerMemory, architecture: options.architecture }, backend);
   const usd = (v: number) => `$${v.toFixed(6)}`;
   lines.push(
     `cost       ≈ ${usd(cost.total)} so far: Lambda ${usd(cost.lambda)}, DynamoDB ${usd(cost.dynamodb)}, SNS ${usd(cost.sns)}, SQS ${usd(cost.sqs)}, S3 ${usd(cost.s3)}${backend === 'redis' ? `, ElastiCache ${usd(cost.elasticache)}` : ''}`,
-    `           (estimated from the round records with the ${backend} data plane at ${options.workerMemory} MB workers; prices of ${PRICES.lambdaGbSecond.asOf} in src/costs/prices.ts)`,
+    `           (estimated from the round records with the ${backend} data plane at ${options.workerMemory} MB ${options.architecture} workers; prices of ${PRICES.lambdaGbSecond.asOf} in src/costs/prices.ts)`,
   );
   return lines;
 }
@@ -455,7 +457,12 @@ export function addAwsCommands(program: Command, io: CliIo): void {
       .option('--table <name>', 'the state table (default: the stack\'s output)')
       .option('--endpoint <url>', 'DynamoDB endpoint (an emulator; default AWS)', httpUrl)
       .option('--worker-memory <mb>', 'worker memory the deployment uses, for the cost estimate', positiveInt, DEFAULT_DEPLOYMENT.workerMemoryMb)
-      .option('--predict-worker-memory <mb>', 'predict worker memory the deployment uses, for a predict job\'s cost estimate', positiveInt, DEFAULT_PREDICT_WORKER_MEMORY_MB);
+      .option('--predict-worker-memory <mb>', 'predict worker memory the deployment uses, for a predict job\'s cost estimate', positiveInt, DEFAULT_PREDICT_WORKER_MEMORY_MB)
+      .addOption(
+        new Option('--architecture <arch>', 'the functions\' architecture the deployment uses (serverless.yml\'s), for the cost estimate')
+          .argParser(oneOf(LAMBDA_ARCHITECTURES))
+          .default(DEFAULT_DEPLOYMENT.architecture),
+      );
 
   program
     .command('submit')

@@ -1,5 +1,5 @@
 import type { PredictJobRecord } from '../domain/predictJob.js';
-import { WORKER_OVERHEAD_MS, type CostEstimate } from './estimate.js';
+import { gbSecondUsd, WORKER_OVERHEAD_MS, type CostEstimate, type LambdaArchitecture } from './estimate.js';
 import { PRICES } from './prices.js';
 
 /*
@@ -30,9 +30,9 @@ export interface PredictCostEstimate extends CostEstimate {
 /**
  * The estimate of a predict job as its record stands: RUNNING, the start and the fan-out so far
  * (the tasks' times are known once it SUCCEEDED); SUCCEEDED, everything, the marker included.
- * Lambda is priced at arm64's GB-second (the stack's default architecture, serverless.yml).
+ * Lambda is priced at `architecture`'s GB-second (arm64 unless deployed otherwise, serverless.yml).
  */
-export function estimatePredictCost(job: Pick<PredictJobRecord, 'status' | 'shards' | 'layout' | 'predict'>, predictWorkerMemoryMb = DEFAULT_PREDICT_WORKER_MEMORY_MB): PredictCostEstimate {
+export function estimatePredictCost(job: Pick<PredictJobRecord, 'status' | 'shards' | 'layout' | 'predict'>, predictWorkerMemoryMb = DEFAULT_PREDICT_WORKER_MEMORY_MB, architecture: LambdaArchitecture = 'arm64'): PredictCostEstimate {
   const parts = job.status === 'SUCCEEDED' ? (job.predict?.parts ?? []) : [];
   const published = job.predict ? job.shards : 0;
   const dataParts = job.layout?.parts.length ?? 0;
@@ -67,7 +67,7 @@ export function estimatePredictCost(job: Pick<PredictJobRecord, 'status' | 'shar
     writeUnits += Math.ceil((RECORD_BASE_BYTES + shards * PART_RECORD_BYTES) / 1024) + shards + 1;
   }
   const cost = {
-    lambda: gbSeconds * PRICES.lambdaGbSecondArm.usd + invocations * PRICES.lambdaRequest.usd,
+    lambda: gbSeconds * gbSecondUsd(architecture) + invocations * PRICES.lambdaRequest.usd,
     dynamodb: writeUnits * PRICES.dynamoWriteUnit.usd + readUnits * PRICES.dynamoReadUnit.usd,
     sns: publishes * PRICES.snsPublish.usd,
     sqs: 0,

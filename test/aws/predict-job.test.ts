@@ -180,7 +180,7 @@ describe('a predict job on the emulated stack', () => {
       `cost       ≈ $${estimate.total.toFixed(6)}: Lambda $${estimate.lambda.toFixed(6)}, DynamoDB $${estimate.dynamodb.toFixed(6)}, SNS $${estimate.sns.toFixed(6)}, S3 $${estimate.s3.toFixed(6)}`,
     ]);
     expect(lines[9]).toBe(`           60 rows predicted: ≈ $${estimate.usdPerMillionRows!.toFixed(4)} per million rows`);
-    expect(lines[10]).toMatch(/^ {11}\(estimated from the parts' task times at 1024 MB predict workers, arm64/);
+    expect(lines[10]).toMatch(/^ {11}\(estimated from the parts' task times at 1024 MB arm64 predict workers, with/);
     // --json, at 2,048 MB: the same estimate with the workers' GB-s doubled.
     expect(statusJson.code, statusJson.stderr).toBe(0);
     const json = JSON.parse(statusJson.stdout) as { rows: number; bytes: number; marker: string; costUsd: Record<string, number>; usdPerMillionRows: number };
