@@ -38,6 +38,22 @@ describe('parseCsv', () => {
     expect(Array.from(table.values)).toEqual([1, 2, 3, 4]);
   });
 
+  it('reads unsigned integers as Number() does, rounded to float32, on both sides of nine digits and wherever they end', () => {
+    // Prepare: plain integers (leading zeros, past float32's 2^24, nine and ten digits), and
+    // fields beside them that only the general path takes (signs, spaces, decimals, exponents)
+    const fields = ['0', '7', '007', '255', '16777217', '123456789', '999999999', '1234567890', '98765432109', '-12', '+12', ' 12', '12 ', '1.5', '3e2', '0000000001'];
+    const text = `${fields.map((_, i) => `c${i}`).join(',')}\n${fields.join(',')}\n${[...fields].reverse().join(',')}\n`;
+
+    // Act
+    const table = parseCsv(text, 'f.csv');
+
+    // Assess
+    const expected = fields.map((f) => Math.fround(Number(f)));
+    expect(Array.from(table.values.subarray(0, fields.length))).toEqual(expected);
+    expect(Array.from(table.values.subarray(fields.length))).toEqual([...expected].reverse());
+    expect(table.values[4]).toBe(16777216);
+  });
+
   it('stores values rounded to float32', () => {
     // Prepare
     const text = 'v\n0.1\n';
