@@ -209,11 +209,32 @@ export class CsvPieceParser {
       try {
         for (;;) {
           if (c === cols) throw new FieldProblem(`expected ${cols} fields, found ${countFields(buf, i, stop)}`);
-          if (kinds === undefined || kinds[c] === COLUMN_NUMBER) row[c] = parseField(buf, p, stop);
-          else if (kinds[c] === COLUMN_TEXT) row[c] = texts![c]!.code(textField(buf, p, stop));
-          else row[c] = skipField(buf, p, stop);
+          let q: number;
+          if (kinds === undefined || kinds[c] === COLUMN_NUMBER) {
+            // The commonest field of numeric CSV, a plain unsigned integer (a pixel, a count, a
+            // code) of at most nine digits that ends at its comma or the line's end, read here in
+            // the loop: exact as a double, so its float32 is what parseField returns for it
+            // (Clinger's case with no power of ten). Parsing image-like rows took half the time
+            // with it. Anything else goes to parseField.
+            let e = p;
+            let whole = 0;
+            let digit: number;
+            while (e < stop && (digit = buf[e]! - 48) >= 0 && digit <= 9) {
+              whole = whole * 10 + digit;
+              e++;
+            }
+            if (e > p && e - p <= 9 && (e === stop || buf[e] === COMMA)) {
+              row[c] = Math.fround(whole);
+              q = e;
+            } else {
+              row[c] = parseField(buf, p, stop);
+              q = fieldEnd;
+            }
+          } else {
+            row[c] = kinds[c] === COLUMN_TEXT ? texts![c]!.code(textField(buf, p, stop)) : skipField(buf, p, stop);
+            q = fieldEnd;
+          }
           c++;
-          const q = fieldEnd;
           if (q >= stop) break;
           p = q + 1;
         }
@@ -258,21 +279,7 @@ let fieldEnd = 0;
  * rounds once, exactly as Number() does); anything else goes through Number(), so values match it.
  */
 export function parseField(buf: Uint8Array, a: number, stop: number): number {
-  // The commonest field of numeric CSV, a plain unsigned integer (a pixel, a count, a code), ends
-  // at its comma or the line's end after at most nine digits: exact as a double, so its float32
-  // is what the general path below returns for it (Clinger's case with no power of ten).
   let i = a;
-  let whole = 0;
-  let digit: number;
-  while (i < stop && (digit = buf[i]! - 48) >= 0 && digit <= 9) {
-    whole = whole * 10 + digit;
-    i++;
-  }
-  if (i > a && i - a <= 9 && (i === stop || buf[i] === COMMA)) {
-    fieldEnd = i;
-    return Math.fround(whole);
-  }
-  i = a;
   while (i < stop && (buf[i] === SPACE || buf[i] === TAB)) i++;
   const first = i;
   let negative = false;
