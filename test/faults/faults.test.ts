@@ -30,7 +30,7 @@ import { LONG, faultSeed, faultStoreSelected } from '../helpers/fault-mode.js';
  */
 
 /**
- * Random runs per store (the flat job's; the other variants take half in the fast mode): fast /
+ * Random runs per store (the flat job's; the other variants take half, rounded down, in the fast mode): fast /
  * long. The protocol's paths get their random runs on memory (microseconds a call); Redis (~25 ms
  * of CPU a run here) and the emulators (0.2 s on dynalite, 1 s on s3rver) a sample of them in the
  * fast mode, to check that their conditional writes hold the same runs, and their long mode's in
@@ -78,7 +78,8 @@ function faultPoints(choice: Calls, calls: number, turn: number, rng: Rng): Faul
 function describeCalls(choice: Calls): string {
   if (choice === 'all') return 'a crash before, a crash after and a lost reply at every store call';
   if ('spread' in choice) return `a crash before, a crash after and a lost reply at an even spread of ${choice.spread} store calls`;
-  return `${choice.sample === 1 ? 'one seeded store call' : `${choice.sample} seeded store calls`}, each with one of a crash before, a crash after and a lost reply,`;
+  if (choice.sample === 1) return 'a crash before, a crash after or a lost reply (the jobs in turn) at one seeded store call';
+  return `a crash before, a crash after and a lost reply in turn at ${choice.sample} seeded store calls`;
 }
 
 const DATA = blobs([[0, 0], [8, 8], [-8, 8]], 20, 1.5, 4); // 60 rows
@@ -235,9 +236,10 @@ describe.each(BACKENDS.filter((b) => (b !== 'redis' || hasRedis) && faultStoreSe
     });
 
     const [fast, long] = RANDOM_RUNS[backend];
-    // The added variants get half the runs in the fast mode (their jobs make more calls).
-    const count = LONG ? long : variant !== 'flat' ? Math.max(1, Math.round(fast / 2)) : fast;
-    it(`${LABELS[variant]}: ${count} random combinations of one fault with duplicated, reordered, dropped, late, forged and concurrently aggregated messages, refused sends and model files`, { timeout: LONG ? 3_600_000 : 60_000 }, async () => {
+    // The added variants get half the runs in the fast mode (their jobs make more calls): none on
+    // s3rver, whose single random run there is the flat job's (theirs are the long mode's).
+    const count = LONG ? long : variant !== 'flat' ? Math.floor(fast / 2) : fast;
+    it.skipIf(count === 0)(`${LABELS[variant]}: ${count === 0 ? 'BSPML_FAULTS=long:' : count} random combinations of one fault with duplicated, reordered, dropped, late, forged and concurrently aggregated messages, refused sends and model files`, { timeout: LONG ? 3_600_000 : 60_000 }, async () => {
       const faultArb = fc.option(fc.record({ at: fc.integer({ min: 1, max: clean[variant].calls + 10 }), kind: fc.constantFrom(...FAULT_KINDS) }), { nil: undefined });
       await fc.assert(
         fc.asyncProperty(faultArb, disorderArb, async (fault, disorder) => {
