@@ -51,7 +51,7 @@ try {
     loading.close();
     const batch = datasetSource(data);
     const t1 = performance.now();
-    const result = await batchPredict(model, data, batch.datasets, directorySink(join(dir, `out-${run}/`)), { parser: pool.parser, formatter });
+    const result = await batchPredict(model, data, batch.datasets, directorySink(join(dir, `out-${run}/`)), { parser: pool.parser, stage: pool.staged, formatter });
     const batchMs = performance.now() - t1;
     batch.close();
     const ms = (v: number) => `${(v / 1000).toFixed(2)} s`;
