@@ -16,6 +16,8 @@ import { compilePredictor, type Predictor } from './predictor.js';
 export interface PartSink {
   /** Writes part `index` (of `count`); its name is `part-00000.csv` and so on. */
   write(index: number, count: number, body: Uint8Array): Promise<string>;
+  /** The same from the body's pieces in order, where the sink can write them without joining them first (a file). */
+  writeChunks?(index: number, count: number, chunks: readonly Uint8Array[]): Promise<string>;
 }
 
 export interface BatchPredictResult {
@@ -125,7 +127,7 @@ export async function batchPredict(model: ModelResult, data: string, datasets: P
       result.loadMs += t1 - t0;
       if (writing) result.parts.push(await writing);
       result.writeMs += performance.now() - t1;
-      writing = sink.write(s, shards, partBytes(header, chunks));
+      writing = sink.writeChunks ? sink.writeChunks(s, shards, [Buffer.from(`${header}\n`), ...chunks]) : sink.write(s, shards, partBytes(header, chunks));
       writing.catch(() => undefined);
     }
     const t2 = performance.now();

@@ -1,10 +1,11 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileDatasetSource } from '../../src/data/sources/FileDatasetSource.js';
 import { openParsePool } from '../../src/runtime/parsePool.js';
 import { batchPredict, type PartSink, type StagedParser } from '../../src/serve/batch.js';
+import { directorySink } from '../../src/serve/partSink.js';
 import { useTempDirs } from '../helpers/cli.js';
 import { kmeansModel, multinomialModel, randomRows } from '../helpers/served-models.js';
 
@@ -100,6 +101,22 @@ describe('batch predictions parsed, predicted and formatted in the parsing threa
     expect([...staged.parts.values()].join('').split('\n').filter((l) => l !== '' && !/^(prediction|cluster),/.test(l))).toHaveLength(718);
     // The threads let go of the model once the job is done.
     expect(blocks.closed()).toBe(1);
+  });
+
+  it('write a part file from its blocks as they came, equal to the part joined in memory', async () => {
+    // Prepare
+    const data = await partsDir([120, 80]);
+    const out = join(await tempDir(), 'out/');
+    const joined = memorySink();
+    const model = multinomialModel();
+
+    // Act: the directory sink writes each part's blocks one after another (writeChunks).
+    const files = await batchPredict(model, data, new FileDatasetSource(), directorySink(out), { shards: 3, parser: pool.parser, stage: smallBlocks(300).stage });
+    await batchPredict(model, data, new FileDatasetSource(), joined, { shards: 3, parser: pool.parser, stage: smallBlocks(300).stage });
+
+    // Assess
+    expect(files.parts).toEqual([0, 1, 2].map((s) => join(out, `part-0000${s}.csv`)));
+    for (const [s, file] of files.parts.entries()) expect(await readFile(file, 'utf8')).toBe(joined.parts.get(s));
   });
 
   it('refuse a bad value with the line the load gives: file, row and column', async () => {
