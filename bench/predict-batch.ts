@@ -12,7 +12,8 @@
  * shards through the data plane with the parse pool training's workers use (the model's features
  * only), then `batchPredict` over the same parts with the same pool (CSV blocks parsed, predicted
  * and formatted in its threads). Prints the speed ratio (loading time / batch time), the batch's
- * split of time and the load average with each run, then the ratios' spread.
+ * split of time, both sides' CPU time (all threads) and the load average with each run, then the
+ * ratios' spread.
  *
  *   node --import tsx bench/predict-batch.ts [kmeans|multinomial|wide] [--s3] [--threads N]
  */
@@ -78,26 +79,40 @@ try {
   for (let s = 0; s < 4; s++) await warm.datasets.loadShard(warmLayout, s, 4, { parser: pool.parser });
   warm.close();
   const ratios: number[] = [];
+  // CPU time as well as wall time: on cores shared with other work, wall time says more about the
+  // neighbours than about either side; where both keep every core busy the ratio is the CPU ratio.
+  const cpuRatios: number[] = [];
+  const cpuSince = (from: NodeJS.CpuUsage) => {
+    const used = process.cpuUsage(from);
+    return (used.user + used.system) / 1000;
+  };
   for (let run = 1; run <= runs; run++) {
     const loading = datasetSource(data, endpoint);
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     const layout = await loading.datasets.describe({ uri: data, features: [...model.featureNames] });
     for (let s = 0; s < 4; s++) await loading.datasets.loadShard(layout, s, 4, { parser: pool.parser });
     const loadMs = performance.now() - t0;
+    const loadCpu = cpuSince(c0);
     loading.close();
     const batch = datasetSource(data, endpoint);
     const sink = client ? s3Sink(client, `s3://${BUCKET}/out-${run}/`) : directorySink(join(dir, `out-${run}/`));
+    const c1 = process.cpuUsage();
     const t1 = performance.now();
     const result = await batchPredict(model, data, batch.datasets, sink, { parser: pool.parser, stage: pool.staged, formatter });
     const batchMs = performance.now() - t1;
+    const batchCpu = cpuSince(c1);
     batch.close();
     const ms = (v: number) => `${(v / 1000).toFixed(2)} s`;
     ratios.push(loadMs / batchMs);
+    cpuRatios.push(loadCpu / batchCpu);
+    const cpu = (c: number, wall: number) => `${ms(c)} CPU, ${(c / wall).toFixed(2)} cores busy`;
     console.log(
-      `run ${run}: loading ${ms(loadMs)}, batch ${ms(batchMs)} (${result.staged} of ${result.shards} shards predicted in the parse threads; waited ${ms(result.loadMs)} for shards, ${ms(result.writeMs)} for writes): ratio ${(loadMs / batchMs).toFixed(2)}×; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+      `run ${run}: loading ${ms(loadMs)} (${cpu(loadCpu, loadMs)}), batch ${ms(batchMs)} (${cpu(batchCpu, batchMs)}; ${result.staged} of ${result.shards} shards predicted in the parse threads; waited ${ms(result.loadMs)} for shards, ${ms(result.writeMs)} for writes): ratio ${(loadMs / batchMs).toFixed(2)}×, in CPU ${(loadCpu / batchCpu).toFixed(2)}×; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
     );
   }
-  console.log(`${kind}${onS3 ? ' (S3)' : ''}: ratio ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}× over ${runs} runs`);
+  const spread = (v: number[]) => `${Math.min(...v).toFixed(2)}–${Math.max(...v).toFixed(2)}×`;
+  console.log(`${kind}${onS3 ? ' (S3)' : ''}: ratio ${spread(ratios)} over ${runs} runs; in CPU time (the process's, all threads${onS3 ? ', s3rver included' : ''}) ${spread(cpuRatios)}`);
   client?.destroy();
   await Promise.all([pool.close(), formatPool?.close()]);
 } finally {
