@@ -1,4 +1,4 @@
-import { BspmlError, JobExistsError } from '../src/errors.js';
+import { BspmlError, JobExistsError, SpecError } from '../src/errors.js';
 import { failJob } from '../src/protocol/failJob.js';
 import { startJob } from '../src/protocol/startJob.js';
 import type { JobStatus } from '../src/domain/job.js';
@@ -10,7 +10,8 @@ import { unreadableReason } from '../src/aws/dataSources.js';
 import { countFailedJob, instrument } from '../src/aws/telemetry.js';
 import { wiringFromEnv, type AwsWiring } from '../src/aws/wiring.js';
 import { classifyPredictUpload, predictUploadStart } from '../src/aws/predictUploads.js';
-import { isPredictSpec } from '../src/domain/predictSpec.js';
+import { isPredictSpec, parsePredictSpec, type PredictSpec } from '../src/domain/predictSpec.js';
+import { jobKindOf, type JobKind } from '../src/domain/jobSpecs.js';
 import { startPredict } from '../src/serve/predictJob.js';
 import { predictJobDeps } from '../src/serve/predictWiring.js';
 
@@ -133,7 +134,14 @@ async function start(w: AwsWiring, jobId: string, spec: unknown, specSource: str
   const uri = uriOf(spec);
   const unreadable = uri?.startsWith('s3://') ? safely(() => unreadableReason(uri, w.config.dataSources)) : undefined;
   if (unreadable) return rejected(w, jobId, spec, unreadable);
-  if (isPredictSpec(spec)) return startPredictFrom(w, jobId, spec, specSource);
+  let kind: JobKind;
+  try {
+    kind = jobKindOf(spec);
+  } catch (error) {
+    if (!(error instanceof SpecError)) throw error;
+    return rejected(w, jobId, spec, error.message);
+  }
+  if (kind === 'predict') return startPredictFrom(w, jobId, spec, specSource);
   try {
     const job = await startJob(w.deps, { jobId, spec });
     log('info', 'job-started', { jobId, specSource, shards: job.shards, parts: job.layout?.parts.length, algorithm: job.spec.algorithm });
@@ -146,7 +154,15 @@ async function start(w: AwsWiring, jobId: string, spec: unknown, specSource: str
 }
 
 /** A predict job (docs/serving.md): the model resolved once, the data described, its one round published. */
-async function startPredictFrom(w: AwsWiring, jobId: string, spec: unknown, specSource: string): Promise<StartResult> {
+async function startPredictFrom(w: AwsWiring, jobId: string, given: unknown, specSource: string): Promise<StartResult> {
+  let spec: PredictSpec;
+  try {
+    spec = parsePredictSpec(given);
+  } catch (error) {
+    if (!(error instanceof SpecError)) throw error;
+    // An uploaded spec is named: the line says which file to fix.
+    return rejected(w, jobId, given, specSource.startsWith('s3://') ? `${specSource}: ${error.message}` : error.message);
+  }
   try {
     const job = await startPredict(predictJobDeps(w, { fresh: true }), { jobId, spec });
     log('info', 'job-started', { jobId, specSource, kind: 'predict', shards: job.shards, parts: job.layout?.parts.length, model: job.predict?.model });
@@ -154,7 +170,7 @@ async function startPredictFrom(w: AwsWiring, jobId: string, spec: unknown, spec
   } catch (error) {
     if (error instanceof JobExistsError) return duplicate(w, jobId);
     if (!(error instanceof BspmlError)) throw error;
-    return rejected(w, jobId, spec, error.message);
+    return rejected(w, jobId, given, error.message);
   }
 }
 

@@ -1,4 +1,4 @@
-import type { JobRecord } from '../domain/job.js';
+import type { TrainJobRecord } from '../domain/job.js';
 import type { ModelFiles } from '../ports/ModelFiles.js';
 import { log } from './messages.js';
 import { publishModel, type S3PutLike } from './models.js';
@@ -17,7 +17,7 @@ export class S3ModelFiles implements ModelFiles {
     private readonly prefixes: { dataPrefix?: string; modelPrefix?: string },
   ) {}
 
-  async write(job: JobRecord): Promise<void> {
+  async write(job: TrainJobRecord): Promise<void> {
     const bucket = this.bucket();
     const { key, latest } = await publishModel(this.s3, bucket, job, this.prefixes);
     log('info', 'model-written', { jobId: job.jobId, model: `s3://${bucket}/${key}`, latest: `s3://${bucket}/${latest}`, rounds: job.result?.rounds });

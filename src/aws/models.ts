@@ -1,5 +1,5 @@
 import { PutObjectCommand, type PutObjectCommandOutput } from '@aws-sdk/client-s3';
-import type { JobRecord } from '../domain/job.js';
+import type { TrainJobRecord } from '../domain/job.js';
 import { parseS3Uri } from '../util/s3uri.js';
 
 export interface S3PutLike {
@@ -19,7 +19,7 @@ export function modelName(dataUri: string, dataPrefix = 'datasets/'): string {
 }
 
 /** The model file as `bspml train --out` writes it, so `bspml predict` reads either. */
-export function modelDocument(job: JobRecord): string {
+export function modelDocument(job: TrainJobRecord): string {
   if (job.status !== 'SUCCEEDED' || !job.result) throw new Error(`job ${job.jobId} is ${job.status}: it has no model`);
   return `${JSON.stringify({ ...job.result, jobId: job.jobId, data: job.spec.data.uri }, null, 2)}\n`;
 }
@@ -29,7 +29,7 @@ export function modelDocument(job: JobRecord): string {
  * job's own object goes first, so `latest.json` never names a model that cannot be found. Both
  * writes are safe to repeat (a redelivered completion of the last round writes the same bytes).
  */
-export async function publishModel(s3: S3PutLike, bucket: string, job: JobRecord, options: { dataPrefix?: string; modelPrefix?: string } = {}): Promise<{ key: string; latest: string }> {
+export async function publishModel(s3: S3PutLike, bucket: string, job: TrainJobRecord, options: { dataPrefix?: string; modelPrefix?: string } = {}): Promise<{ key: string; latest: string }> {
   const body = modelDocument(job);
   const base = `${options.modelPrefix ?? 'models/'}${modelName(job.spec.data.uri, options.dataPrefix)}`;
   const key = `${base}/${job.jobId}.json`;

@@ -40,6 +40,11 @@ export async function predictUploadStart(
   } catch (error) {
     throw new SpecError(`${specSource}: not valid JSON: ${(error as Error).message}`, 'spec', { cause: error });
   }
+  // A spec under the predictions prefix is a predict spec: one that says otherwise is refused, not trained on.
+  const kind = spec !== null && typeof spec === 'object' ? (spec as { kind?: unknown }).kind : undefined;
+  if (kind !== undefined && kind !== 'predict') {
+    throw new SpecError(`${specSource}: invalid predict spec: kind: a spec under ${options.predictionsPrefix} is a predict spec (kind predict, or left out), not ${JSON.stringify(kind)?.slice(0, 64)}`, 'kind');
+  }
   const defaults = { kind: 'predict', out: `s3://${location.bucket}/${options.predictionsPrefix}${name}/` };
   const withDefaults = spec !== null && typeof spec === 'object' && !Array.isArray(spec) ? { ...defaults, ...spec } : spec;
   return { jobId: jobIdFor(name, options.date, options.seed), name, spec: withDefaults, specSource };

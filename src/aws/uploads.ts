@@ -4,7 +4,7 @@ import { JobExistsError, SpecError } from '../errors.js';
 import type { StateStore } from '../ports/StateStore.js';
 import { newJobId } from '../protocol/startJob.js';
 import type { JobSpec } from '../domain/spec.js';
-import { isPredictSpec } from '../domain/predictSpec.js';
+import { isPredictSpec, type PredictSpec } from '../domain/predictSpec.js';
 import { newJobFields, type JobRecord } from '../domain/job.js';
 import { formatS3Uri, type S3Location } from '../util/s3uri.js';
 
@@ -168,16 +168,9 @@ function withData(spec: unknown, uri: string): unknown {
  * jobs must not rely on its fields). Returns false when the id was already taken.
  */
 export async function recordRejectedJob(store: StateStore, jobId: string, spec: unknown, reason: string, now = Date.now()): Promise<boolean> {
-  const job: JobRecord = {
-    ...newJobFields(jobId, now),
-    // A predict spec refused is still a predict job to `bspml status`.
-    ...(isPredictSpec(spec) ? { kind: 'predict' as const } : {}),
-    spec: spec as JobSpec,
-    status: 'FAILED',
-    round: 0,
-    shards: 0,
-    error: reason,
-  };
+  const fields = { ...newJobFields(jobId, now), status: 'FAILED' as const, round: 0, shards: 0, error: reason };
+  // A predict spec refused is still a predict job to `bspml status`. Either spec is kept as given.
+  const job: JobRecord = isPredictSpec(spec) ? { ...fields, kind: 'predict', spec: spec as PredictSpec } : { ...fields, spec: spec as JobSpec };
   try {
     await store.createJob(job);
     return true;

@@ -19,6 +19,7 @@ import { awsClientTimeouts, redisTimeouts } from '../util/clients.js';
 import { SqsCompletion, type SqsLike } from './SqsCompletion.js';
 import { SqsDelayed } from './SqsDelayed.js';
 import { S3ModelFiles } from './S3ModelFiles.js';
+import { S3PredictMarkers } from './S3PredictMarkers.js';
 
 /**
  * Everything a handler needs, built once per container (module scope outlives an invocation on a
@@ -88,7 +89,7 @@ export function createWiring(config: AwsConfig, overrides: WiringOverrides = {})
   let container: WorkerContainer | undefined;
   return {
     config,
-    deps: { store, datasets, fanout: lazyFanout, completion: lazyCompletion, modelFiles, limits: { maxWorkerRounds: config.maxWorkerRounds }, ...(lazyDelayed ? { delayed: lazyDelayed } : {}) },
+    deps: { store, datasets, fanout: lazyFanout, completion: lazyCompletion, modelFiles, predictMarkers: new S3PredictMarkers(s3), limits: { maxWorkerRounds: config.maxWorkerRounds }, ...(lazyDelayed ? { delayed: lazyDelayed } : {}) },
     store,
     dynamodb,
     datasets,

@@ -1,16 +1,17 @@
 import { Option, type Command } from 'commander';
-import { DEFAULT_DEPLOYMENT, estimateCost } from '../costs/estimate.js';
+import { DEFAULT_DEPLOYMENT, estimateCost, LAMBDA_ARCHITECTURES, type LambdaArchitecture } from '../costs/estimate.js';
 import { BspmlError, JobFailedError, JobNotFoundError, SpecError } from '../errors.js';
 import { PRICES } from '../costs/prices.js';
+import { DEFAULT_PREDICT_WORKER_MEMORY_MB, estimatePredictCost, type PredictCostEstimate } from '../costs/predictEstimate.js';
 import { parsePredictSpec } from '../domain/predictSpec.js';
-import { asPredictJob, type PredictJobRecord } from '../domain/predictJob.js';
+import { markerUri } from '../domain/predictMarker.js';
 import { DEFAULT_STACK_BACKEND, LOGREG_SOLVERS, parseJobSpec, SPEC_SYNC_MODES, STACK_BACKENDS, SVM_SOLVERS, stackBackendOf, type ClassWeightSpec, type LogregSolver, type SpecSync, type StackBackend } from '../domain/spec.js';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { listJobs } from '../aws/jobs.js';
 import { unreadableReason } from '../aws/dataSources.js';
 import { buildReport, roundTimes } from '../report/build.js';
 import { checkReportPath, reportJson, writeReport } from '../report/write.js';
-import type { JobRecord, JobStatus, RoundMetrics } from '../domain/job.js';
+import type { JobStatus, PredictJobRecord, RoundMetrics, TrainJobRecord } from '../domain/job.js';
 import type { DynamoDbStore } from '../stores/DynamoDbStore.js';
 import { int, ms, num } from '../util/format.js';
 import type { CliIo } from './io.js';
@@ -72,6 +73,10 @@ export interface JobQueryOptions {
   region?: string;
   endpoint?: string;
   workerMemory: number;
+  /** The functions' architecture (serverless.yml's), which sets the GB-second price. */
+  architecture: LambdaArchitecture;
+  /** The predict workers' memory, for a predict job's cost estimate (serverless.yml's predictWorkerMemory). */
+  predictWorkerMemory: number;
   /** Write the run report to this file (.json or .html). */
   report?: string;
   /** Print the run report as JSON on standard output, and nothing else there. */
@@ -213,10 +218,9 @@ export async function status(jobId: string, options: JobQueryOptions, io: CliIo)
   try {
     const job = await store.getJob(jobId);
     if (!job) throw new JobNotFoundError(`${jobId} (table ${table})`);
-    const predict = asPredictJob(job);
-    if (predict) {
-      emitPredict(predict, options, io);
-      if (!options.json && !options.quiet) io.stdout.write(`${[...predictTitle(predict), ...predictFooter(predict)].join('\n')}\n`);
+    if (job.kind === 'predict') {
+      emitPredict(job, options, io);
+      if (!options.json && !options.quiet) io.stdout.write(`${[...predictTitle(job), ...predictFooter(job, options)].join('\n')}\n`);
       return;
     }
     const rounds = await store.listRoundMetrics(jobId);
@@ -251,15 +255,15 @@ export async function watch(given: string | undefined, options: WatchOptions, io
       const job = await store.getJob(jobId);
       if (!job) throw new JobNotFoundError(`${jobId} (table ${table})`);
       // A predict job has one round and no model: its title, then its parts (or why it failed) when it ends.
-      const predict = asPredictJob(job);
-      if (predict) {
+      if (job.kind === 'predict') {
+        const predict = job;
         if (!header) {
           out.write(`${predictTitle(predict).join('\n')}\n`);
           header = true;
         }
         if (predict.status === 'SUCCEEDED' || predict.status === 'FAILED') {
           emitPredict(predict, options, io);
-          out.write(`${predictFooter(predict).join('\n')}\n`);
+          out.write(`${predictFooter(predict, options).join('\n')}\n`);
           if (predict.status === 'FAILED') throw new JobFailedError(jobId, predict.error ?? 'no reason recorded');
           return;
         }
@@ -309,14 +313,14 @@ export async function jobs(options: JobsOptions, io: CliIo): Promise<void> {
 }
 
 /** The stack data plane a job's spec names (DynamoDB when it names none, or one this version does not know). */
-function backendOf(job: JobRecord): StackBackend {
+function backendOf(job: TrainJobRecord): StackBackend {
   return stackBackendOf(job.spec) ?? DEFAULT_STACK_BACKEND;
 }
 
 /** --report FILE and --json for a stack job: the run report of what the records hold now. */
-async function emitReport(job: JobRecord, rounds: RoundMetrics[], options: JobQueryOptions, io: CliIo): Promise<void> {
+async function emitReport(job: TrainJobRecord, rounds: RoundMetrics[], options: JobQueryOptions, io: CliIo): Promise<void> {
   if (!options.report && !options.json) return;
-  const report = buildReport({ source: 'stack', job, rounds, backend: backendOf(job), workerMemoryMb: options.workerMemory });
+  const report = buildReport({ source: 'stack', job, rounds, backend: backendOf(job), workerMemoryMb: options.workerMemory, architecture: options.architecture });
   // The held-out figures the job's last aggregation scored (spec validation or holdout).
   if (job.result?.validation) report.validation = job.result.validation as ValidationReport;
   if (options.report) await writeReport(options.report, report);
@@ -334,20 +338,49 @@ function predictTitle(job: PredictJobRecord): string[] {
   return lines;
 }
 
-/** A predict job's last lines: its parts in order with their rows, or why it failed. */
-function predictFooter(job: PredictJobRecord): string[] {
-  if (job.status === 'FAILED') return [`error      ${job.error ?? 'no reason recorded'}`];
-  const parts = job.predict?.parts ?? [];
-  if (job.status !== 'SUCCEEDED') return [];
-  const rows = parts.reduce((sum, p) => sum + p.rows, 0);
-  return [`parts      ${parts.length} ${parts.length === 1 ? 'part' : 'parts'}, ${int(rows)} rows, in order:`, ...parts.map((p) => `           ${p.uri}  ${int(p.rows)} rows`)];
+/** A predict job's last lines: its parts in order with their rows (or why it failed), and its estimated cost. */
+function predictFooter(job: PredictJobRecord, options: JobQueryOptions): string[] {
+  const lines: string[] = [];
+  if (job.status === 'FAILED') lines.push(`error      ${job.error ?? 'no reason recorded'}`);
+  if (job.status === 'SUCCEEDED') {
+    const parts = job.predict?.parts ?? [];
+    const rows = parts.reduce((sum, p) => sum + p.rows, 0);
+    lines.push(`parts      ${parts.length} ${parts.length === 1 ? 'part' : 'parts'}, ${int(rows)} rows, in order:`, ...parts.map((p) => `           ${p.uri}  ${int(p.rows)} rows`));
+    if (job.predict?.out) lines.push(`marker     ${markerUri(job.predict.out)}`);
+  }
+  const cost = estimatePredictCost(job, options.predictWorkerMemory, options.architecture);
+  const usd = (v: number) => `$${v.toFixed(6)}`;
+  lines.push(`cost       ≈ ${usd(cost.total)}${job.status === 'SUCCEEDED' ? '' : ' so far'}: Lambda ${usd(cost.lambda)}, DynamoDB ${usd(cost.dynamodb)}, SNS ${usd(cost.sns)}, S3 ${usd(cost.s3)}`);
+  if (cost.usdPerMillionRows !== undefined) lines.push(`           ${int(cost.rows)} rows predicted: ≈ $${cost.usdPerMillionRows.toFixed(4)} per million rows`);
+  lines.push(`           (estimated from the parts' task times at ${options.predictWorkerMemory} MB ${options.architecture} predict workers, with the prices in src/costs/prices.ts)`);
+  return lines;
 }
 
-/** --json for a predict job: its record's summary; --report is a training run's. */
+/** A predict job's estimate as --json prints it. */
+function costJson(cost: PredictCostEstimate): Record<string, number> {
+  return { lambda: cost.lambda, dynamodb: cost.dynamodb, sns: cost.sns, s3: cost.s3, total: cost.total };
+}
+
+/** --json for a predict job: its record's summary and estimated cost; --report is a training run's. */
 function emitPredict(job: PredictJobRecord, options: JobQueryOptions, io: CliIo): void {
   if (options.report) throw new SpecError(`--report: job ${job.jobId} is a predict job, which has no rounds to report; bspml status --json prints its parts`, 'report');
   if (!options.json) return;
-  const summary = { jobId: job.jobId, kind: job.kind, status: job.status, model: job.predict?.model ?? job.spec?.model, data: job.spec?.data?.uri, out: job.predict?.out, shards: job.shards, parts: job.predict?.parts ?? [], ...(job.error ? { error: job.error } : {}) };
+  const cost = estimatePredictCost(job, options.predictWorkerMemory, options.architecture);
+  const summary = {
+    jobId: job.jobId,
+    kind: job.kind,
+    status: job.status,
+    model: job.predict?.model ?? job.spec?.model,
+    data: job.spec?.data?.uri,
+    out: job.predict?.out,
+    shards: job.shards,
+    parts: job.predict?.parts ?? [],
+    ...(job.status === 'SUCCEEDED' && job.predict ? { marker: markerUri(job.predict.out), rows: cost.rows, bytes: job.predict.bytes ?? (job.predict.parts ?? []).reduce((sum, p) => sum + p.bytes, 0) } : {}),
+    costUsd: costJson(cost),
+    ...(cost.usdPerMillionRows !== undefined ? { usdPerMillionRows: cost.usdPerMillionRows } : {}),
+    predictWorkerMemoryMb: options.predictWorkerMemory,
+    ...(job.error ? { error: job.error } : {}),
+  };
   io.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
 }
 
@@ -372,8 +405,8 @@ function roundLine(r: RoundMetrics): string {
 }
 
 /** A FAILED job may hold a spec that never parsed (it was refused for it): read it defensively. */
-function titleLines(job: JobRecord): string[] {
-  const spec = (job.spec ?? {}) as Partial<JobRecord['spec']> & { k?: number };
+function titleLines(job: TrainJobRecord): string[] {
+  const spec = (job.spec ?? {}) as Partial<TrainJobRecord['spec']> & { k?: number };
   const solver = (spec as { solver?: unknown }).solver;
   const what =
     spec.algorithm === 'kmeans'
@@ -392,7 +425,7 @@ function titleLines(job: JobRecord): string[] {
   return lines;
 }
 
-function footerLines(job: JobRecord, rounds: RoundMetrics[], options: JobQueryOptions): string[] {
+function footerLines(job: TrainJobRecord, rounds: RoundMetrics[], options: JobQueryOptions): string[] {
   const lines: string[] = [];
   if (job.status === 'SUCCEEDED' && job.result) {
     const r = job.result;
@@ -402,16 +435,16 @@ function footerLines(job: JobRecord, rounds: RoundMetrics[], options: JobQueryOp
   }
   if (job.status === 'FAILED') lines.push(`error      ${job.error ?? 'no reason recorded'}`);
   const backend = backendOf(job);
-  const cost = estimateCost(job, rounds, { ...DEFAULT_DEPLOYMENT, workerMemoryMb: options.workerMemory }, backend);
+  const cost = estimateCost(job, rounds, { ...DEFAULT_DEPLOYMENT, workerMemoryMb: options.workerMemory, architecture: options.architecture }, backend);
   const usd = (v: number) => `$${v.toFixed(6)}`;
   lines.push(
     `cost       ≈ ${usd(cost.total)} so far: Lambda ${usd(cost.lambda)}, DynamoDB ${usd(cost.dynamodb)}, SNS ${usd(cost.sns)}, SQS ${usd(cost.sqs)}, S3 ${usd(cost.s3)}${backend === 'redis' ? `, ElastiCache ${usd(cost.elasticache)}` : ''}`,
-    `           (estimated from the round records with the ${backend} data plane at ${options.workerMemory} MB workers; prices of ${PRICES.lambdaGbSecond.asOf} in src/costs/prices.ts)`,
+    `           (estimated from the round records with the ${backend} data plane at ${options.workerMemory} MB ${options.architecture} workers; prices of ${PRICES.lambdaGbSecond.asOf} in src/costs/prices.ts)`,
   );
   return lines;
 }
 
-export function describeJob(job: JobRecord, rounds: RoundMetrics[], options: JobQueryOptions): string {
+export function describeJob(job: TrainJobRecord, rounds: RoundMetrics[], options: JobQueryOptions): string {
   return [...titleLines(job), ROUND_HEADER, ...rounds.map(roundLine), ...footerLines(job, rounds, options)].join('\n');
 }
 
@@ -423,7 +456,13 @@ export function addAwsCommands(program: Command, io: CliIo): void {
       .option('--region <region>', 'AWS region (default: AWS_REGION)')
       .option('--table <name>', 'the state table (default: the stack\'s output)')
       .option('--endpoint <url>', 'DynamoDB endpoint (an emulator; default AWS)', httpUrl)
-      .option('--worker-memory <mb>', 'worker memory the deployment uses, for the cost estimate', positiveInt, DEFAULT_DEPLOYMENT.workerMemoryMb);
+      .option('--worker-memory <mb>', 'worker memory the deployment uses, for the cost estimate', positiveInt, DEFAULT_DEPLOYMENT.workerMemoryMb)
+      .option('--predict-worker-memory <mb>', 'predict worker memory the deployment uses, for a predict job\'s cost estimate', positiveInt, DEFAULT_PREDICT_WORKER_MEMORY_MB)
+      .addOption(
+        new Option('--architecture <arch>', 'the functions\' architecture the deployment uses (serverless.yml\'s), for the cost estimate')
+          .argParser(oneOf(LAMBDA_ARCHITECTURES))
+          .default(DEFAULT_DEPLOYMENT.architecture),
+      );
 
   program
     .command('submit')

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
-import { DEFAULT_DEPLOYMENT } from '../costs/estimate.js';
+import { DEFAULT_DEPLOYMENT, LAMBDA_ARCHITECTURES } from '../costs/estimate.js';
 import { NEWTON_MAX_DIMS } from '../algorithms/index.js';
 import { BspmlError, SourceError } from '../errors.js';
 import { LOGREG_SOLVERS, SVM_SOLVERS } from '../domain/spec.js';
@@ -52,7 +52,10 @@ function addTrainOptions(command: Command): Command {
     .option('--holdout <fraction>', 'leave this share of the rows out of training (seeded by --seed, the same rows for any --workers) and score the model on them', fraction)
     .option('--out <file>', 'write the model as JSON (only when training succeeds)')
     .option('--no-progress', 'no progress bar')
-    .option('--worker-memory <mb>', `worker memory (MB) of the stack the projected AWS cost assumes (default ${DEFAULT_DEPLOYMENT.workerMemoryMb})`, positiveInt);
+    .option('--worker-memory <mb>', `worker memory (MB) of the stack the projected AWS cost assumes (default ${DEFAULT_DEPLOYMENT.workerMemoryMb})`, positiveInt)
+    .addOption(
+      new Option('--architecture <arch>', `the stack's Lambda architecture the projected AWS cost assumes (default ${DEFAULT_DEPLOYMENT.architecture}, as serverless.yml deploys)`).argParser(oneOf(LAMBDA_ARCHITECTURES)),
+    );
 }
 
 function addLogregOptions(command: Command): Command {

@@ -60,7 +60,7 @@ export function costLine(report: RunReport): string {
     .filter(([service, v]) => service !== 'total' && v > 0)
     .sort((a, b) => b[1] - a[1])
     .map(([service, v]) => `${SERVICE_NAMES[service] ?? service} ${usd(v)}`);
-  return `AWS cost   ≈ ${usd(c.usd.total)} on a stack (${c.backend} data plane, ${c.workerMemoryMb} MB workers): ${parts.join(', ')}`;
+  return `AWS cost   ≈ ${usd(c.usd.total)} on a stack (${c.backend} data plane, ${c.workerMemoryMb} MB ${c.architecture} workers): ${parts.join(', ')}`;
 }
 
 const SERVICE_NAMES: Record<string, string> = { lambda: 'Lambda', dynamodb: 'DynamoDB', sns: 'SNS', sqs: 'SQS', s3: 'S3', elasticache: 'ElastiCache' };

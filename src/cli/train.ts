@@ -84,6 +84,7 @@ export async function train(algorithm: 'kmeans' | 'logreg' | 'svm' | undefined, 
       io: outcome.io,
       wallMs: outcome.wallMs,
       workerMemoryMb: options.workerMemory,
+      ...(options.architecture ? { architecture: options.architecture } : {}),
     });
     if (validation) report.validation = validation;
     if (options.report) await writeReport(options.report, report);

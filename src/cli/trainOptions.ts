@@ -1,3 +1,4 @@
+import type { LambdaArchitecture } from '../costs/estimate.js';
 import type { ClassWeightSpec, LogregSolver } from '../domain/spec.js';
 import type { Backend } from '../emulators/open.js';
 
@@ -39,6 +40,8 @@ export interface TrainOptions {
   quiet?: boolean;
   /** Worker memory (MB) of the stack the projected AWS cost assumes. */
   workerMemory?: number;
+  /** The stack's Lambda architecture the projected AWS cost assumes. */
+  architecture?: LambdaArchitecture;
   // k-means
   k?: number;
   /** k-means restarts on the initialisation sample. */

@@ -6,15 +6,25 @@ import type { JobRecord, RoundMetrics } from '../domain/job.js';
 export interface DeploymentShape {
   workerMemoryMb: number;
   aggregatorMemoryMb: number;
+  /** The functions' architecture (serverless.yml's `architecture`, arm64 unless deployed with x86_64): it sets the GB-second price. */
+  architecture: LambdaArchitecture;
 }
 
-export const DEFAULT_DEPLOYMENT: DeploymentShape = { workerMemoryMb: 3008, aggregatorMemoryMb: 2048 };
+export type LambdaArchitecture = 'arm64' | 'x86_64';
+export const LAMBDA_ARCHITECTURES = ['arm64', 'x86_64'] as const;
+
+export const DEFAULT_DEPLOYMENT: DeploymentShape = { workerMemoryMb: 3008, aggregatorMemoryMb: 2048, architecture: 'arm64' };
+
+/** Lambda's price of a GB-second on `architecture` (Graviton's is about 20 % lower). */
+export function gbSecondUsd(architecture: LambdaArchitecture): number {
+  return architecture === 'x86_64' ? PRICES.lambdaGbSecond.usd : PRICES.lambdaGbSecondArm.usd;
+}
 
 /**
  * Per-invocation time the round records do not hold (assumptions, not measurements): a worker's
  * store calls and message handling around its compute, and a whole aggregation.
  */
-const WORKER_OVERHEAD_MS = 40;
+export const WORKER_OVERHEAD_MS = 40;
 const AGGREGATOR_MS = 150;
 /** SNS bills a publish per 64 KB of message; SQS FIFO per request (send, receive, delete). */
 const SNS_BILLING_BYTES = 64 * 1024;
@@ -88,7 +98,7 @@ export function estimateCost(
   // The model and latest.json, once the job has finished.
   if (job.status === 'SUCCEEDED') s3Puts += 2;
   const cost = {
-    lambda: gbSeconds * PRICES.lambdaGbSecond.usd + invocations * PRICES.lambdaRequest.usd,
+    lambda: gbSeconds * gbSecondUsd(shape.architecture) + invocations * PRICES.lambdaRequest.usd,
     dynamodb: writeUnits * PRICES.dynamoWriteUnit.usd + readUnits * PRICES.dynamoReadUnit.usd,
     sns: publishes * PRICES.snsPublish.usd,
     sqs: rounds.length * SQS_REQUESTS_PER_ROUND * PRICES.sqsFifoRequest.usd,

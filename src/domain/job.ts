@@ -1,4 +1,5 @@
 import type { JobSpec } from './spec.js';
+import type { PredictSpec } from './predictSpec.js';
 import type { ModelResult } from './results.js';
 import type { DatasetLayout } from '../data/layout.js';
 import type { SummaryMeta } from '../data/summary.js';
@@ -6,12 +7,18 @@ import type { DataSummary } from '../data/types.js';
 
 export type JobStatus = 'STARTING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED';
 
-/** One output part of a predict job: where it is, which shard wrote it, and its rows. */
+/** One output part of a predict job: where it is, which shard wrote it, its rows and bytes, and what its task took. */
 export interface PredictPart {
   shard: number;
   /** `s3://BUCKET/PREFIX/JOBID/part-00000.csv`. */
   uri: string;
   rows: number;
+  /** The part's size as written (the `_SUCCESS` marker lists it). */
+  bytes: number;
+  /** The task's time from its model to its part written (ms), for the cost estimate (src/costs/predictEstimate.ts). */
+  ms: number;
+  /** Models the task read from S3 (0 when its environment held the version already). */
+  modelReads: number;
 }
 
 /** What a predict job's record holds beside the fields every job has (src/domain/predictJob.ts). */
@@ -22,20 +29,16 @@ export interface PredictState {
   out: string;
   /** The parts in shard order, once the job SUCCEEDED. */
   parts?: PredictPart[];
+  /** Rows predicted and bytes written over all parts, once SUCCEEDED. */
+  rows?: number;
+  bytes?: number;
+  /** The estimated cost (the record's costUsd) per million rows predicted, once SUCCEEDED. */
+  usdPerMillionRows?: number;
 }
 
-/** The job's META record: everything the protocol needs to know where a job stands. */
-export interface JobRecord {
+/** What every job's META record holds, whatever its kind: everything the protocol needs to know where a job stands. */
+export interface JobFields {
   jobId: string;
-  /**
-   * What the job does: absent, it trains a model from `spec`; `predict`, it runs one fan-out round
-   * of batch predictions (docs/serving.md), and `spec` holds its PredictSpec: read such a record
-   * through asPredictJob (src/domain/predictJob.ts), never as a training spec.
-   */
-  kind?: 'predict';
-  spec: JobSpec;
-  /** A predict job's model, output folder and, once SUCCEEDED, its parts. */
-  predict?: PredictState;
   status: JobStatus;
   /**
    * The round whose partials are being gathered now (the last one, once finished). Round 0 is the
@@ -68,8 +71,6 @@ export interface JobRecord {
   clearedBelow?: number;
   /** The data set's parts and columns, as the start step described them (no rows). */
   layout?: DatasetLayout;
-  /** Rows and columns, once the preparation round has counted them. */
-  data?: DataSummary;
   /** Estimated AWS cost so far (USD, src/costs/estimate.ts), updated as each round is aggregated. */
   costUsd?: number;
   createdAt: number;
@@ -78,21 +79,55 @@ export interface JobRecord {
   error?: string;
   /** The BspmlError code of bad input the job FAILED on (E_DATA, E_SPEC); absent for other failures. */
   errorCode?: string;
+}
+
+/**
+ * A training job's record: `kind` absent (every record written before predict jobs existed) or
+ * `train`, and its training spec.
+ */
+export interface TrainJobRecord extends JobFields {
+  kind?: 'train';
+  spec: JobSpec;
+  /** Rows and columns, once the preparation round has counted them. */
+  data?: DataSummary;
   /** The final model, as the user sees it (SUCCEEDED only). */
   result?: ModelResult;
 }
+
+/**
+ * A predict job's record (docs/serving.md): one fan-out round of batch predictions with a trained
+ * model. `spec` is its PredictSpec (src/domain/predictSpec.ts), `predict` its model, output folder and,
+ * once SUCCEEDED, its parts, rows and cost per million rows.
+ */
+export interface PredictJobRecord extends JobFields {
+  kind: 'predict';
+  spec: PredictSpec;
+  /** Absent while STARTING, and in a job refused before its model was resolved. */
+  predict?: PredictState;
+  /** A predict job counts no rows in a preparation round and trains no model: both always absent (so a record of either kind reads them). */
+  data?: undefined;
+  result?: undefined;
+}
+
+/**
+ * A job's META record as the stores keep it, of either kind: `kind` tells them apart (TypeScript
+ * narrows on it), as `kind` tells their specs apart (src/domain/jobSpecs.ts).
+ */
+export type JobRecord = TrainJobRecord | PredictJobRecord;
 
 /**
  * What every new job record starts with, whatever its kind and status: no fan-out published yet
  * (fanoutRound -1), no recovery sweep, its clocks at `now`. The caller adds the spec, status, round
  * and shards.
  */
-export function newJobFields(jobId: string, now: number): Pick<JobRecord, 'jobId' | 'fanoutRound' | 'recoveries' | 'roundStartedAt' | 'createdAt' | 'updatedAt'> {
+export function newJobFields(jobId: string, now: number): Pick<JobFields, 'jobId' | 'fanoutRound' | 'recoveries' | 'roundStartedAt' | 'createdAt' | 'updatedAt'> {
   return { jobId, fanoutRound: -1, recoveries: 0, roundStartedAt: now, createdAt: now, updatedAt: now };
 }
 
 export type JobPatch = Partial<
-  Pick<JobRecord, 'status' | 'round' | 'shards' | 'fanoutRound' | 'recoveries' | 'sweepArrivals' | 'costUsd' | 'roundStartedAt' | 'advancedBy' | 'backupRound' | 'clearedBelow' | 'layout' | 'data' | 'error' | 'errorCode' | 'result' | 'predict'>
+  Pick<JobFields, 'status' | 'round' | 'shards' | 'fanoutRound' | 'recoveries' | 'sweepArrivals' | 'costUsd' | 'roundStartedAt' | 'advancedBy' | 'backupRound' | 'clearedBelow' | 'layout' | 'error' | 'errorCode'> &
+    Pick<TrainJobRecord, 'data' | 'result'> &
+    Pick<PredictJobRecord, 'predict'>
 >;
 
 /**

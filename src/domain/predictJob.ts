@@ -1,27 +1,16 @@
-import type { JobRecord, PredictPart, PredictState } from './job.js';
-import type { PredictSpec } from './predictSpec.js';
+import type { JobRecord, PredictJobRecord, PredictPart } from './job.js';
 
 /*
- * A predict job's record (issue 24): the fields every job has, `kind: 'predict'`, its PredictSpec in
- * `spec`, and the model, output folder and parts in `predict`. Stores keep it as any job record;
- * these two functions are the one place a record is read as, or written from, a predict job.
+ * A predict job's record (issue 24) is the JobRecord of kind `predict` (src/domain/job.ts): the
+ * fields every job has, its PredictSpec in `spec`, and the model, output folder and parts in
+ * `predict`. These helpers read its partials and name its folder.
  */
 
-export type PredictJobRecord = Omit<JobRecord, 'kind' | 'spec' | 'predict' | 'result' | 'data'> & {
-  kind: 'predict';
-  spec: PredictSpec;
-  /** Absent while STARTING, and in a job refused before its model was resolved. */
-  predict?: PredictState;
-};
+export type { PredictJobRecord } from './job.js';
 
-/** The record as a predict job, or undefined when it is a training job. */
+/** The record as a predict job, or undefined when it is a training job (narrowed on `kind`). */
 export function asPredictJob(job: JobRecord): PredictJobRecord | undefined {
-  return job.kind === 'predict' ? (job as unknown as PredictJobRecord) : undefined;
-}
-
-/** The predict job as the stores take a record. */
-export function predictRecord(job: PredictJobRecord): JobRecord {
-  return job as unknown as JobRecord;
+  return job.kind === 'predict' ? job : undefined;
 }
 
 /** The task's partial: the part it wrote and its rows, as JSON (the barrier's partials are bytes). */
@@ -31,7 +20,10 @@ export function encodePredictPart(part: PredictPart): Uint8Array {
 
 export function decodePredictPart(bytes: Uint8Array): PredictPart {
   const part = JSON.parse(new TextDecoder().decode(bytes)) as Partial<PredictPart>;
-  if (typeof part.uri !== 'string' || !Number.isInteger(part.shard) || !Number.isInteger(part.rows)) throw new SyntaxError('not a predict part: {shard, uri, rows}');
+  const counts = [part.shard, part.rows, part.bytes, part.modelReads];
+  if (typeof part.uri !== 'string' || !counts.every((n) => Number.isInteger(n) && n! >= 0) || typeof part.ms !== 'number' || !(part.ms >= 0)) {
+    throw new SyntaxError('not a predict part: {shard, uri, rows, bytes, ms, modelReads}');
+  }
   return part as PredictPart;
 }
 

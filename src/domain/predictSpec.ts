@@ -38,11 +38,23 @@ export function isPredictSpec(input: unknown): boolean {
   return input !== null && typeof input === 'object' && (input as { kind?: unknown }).kind === 'predict';
 }
 
+/** The fields each object of a predict spec takes, to name them when another is given. */
+const FIELDS: Record<string, string> = { '': 'kind, model, data, out, workers', model: 'name, version', data: 'uri' };
+
 /** Validates a predict spec; throws SpecError naming the first bad field. */
 export function parsePredictSpec(input: unknown): PredictSpec {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) throw new SpecError('invalid predict spec: spec: must be a JSON object', 'spec');
   const result = predictSpecSchema.safeParse(input);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
-  const field = issue.path.join('.') || 'spec';
-  throw new SpecError(`invalid predict spec: ${field}: ${issue.message}`, field, { cause: result.error });
+  const at = issue.path.join('.');
+  if (issue.code === 'unrecognized_keys') {
+    // Named by the field, not the object holding it: `modle` is the mistake, not the spec.
+    const field = [at, issue.keys[0]].filter((p) => p).join('.');
+    throw new SpecError(`invalid predict spec: ${field}: not a field of ${at === '' ? 'a predict spec' : at} (${FIELDS[at] ?? 'see docs/serving.md'})`, field, { cause: result.error });
+  }
+  const field = at || 'spec';
+  // Zod's "expected object, received undefined" says less than that the field is missing.
+  const message = issue.code === 'invalid_type' && /received undefined$/.test(issue.message) ? `is required (${issue.message.replace(/^Invalid input: /, '').replace(/, received undefined$/, '')})` : issue.message;
+  throw new SpecError(`invalid predict spec: ${field}: ${message}`, field, { cause: result.error });
 }

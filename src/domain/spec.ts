@@ -65,6 +65,8 @@ export type SpecSync = (typeof SPEC_SYNC_MODES)[number];
 export const MAX_LINGER_MS = 900_000;
 
 const common = {
+  /** What the job does: absent or `train`, it trains; a `predict` job has its own spec (src/domain/predictSpec.ts, src/domain/jobSpecs.ts). */
+  kind: z.literal('train').optional(),
   data: dataRef,
   backend: z.enum(STACK_BACKENDS).optional(),
   /** Shards, one worker invocation each per round. */

@@ -1,4 +1,4 @@
-import type { JobRecord } from '../domain/job.js';
+import type { TrainJobRecord } from '../domain/job.js';
 
 /**
  * Where a finished job's model file goes (on AWS: `models/NAME/JOBID.json` and `latest.json` in the
@@ -10,5 +10,5 @@ import type { JobRecord } from '../domain/job.js';
  * the last round write the same bytes.
  */
 export interface ModelFiles {
-  write(job: JobRecord): Promise<void>;
+  write(job: TrainJobRecord): Promise<void>;
 }

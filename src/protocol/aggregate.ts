@@ -16,7 +16,7 @@ import type { Algorithm, Shape } from '../algorithms/types.js';
 import { endLingering, publishNextRound } from './handOver.js';
 import { clearBehind, clearFinished } from './clearRounds.js';
 import { finishPredictJob, PREDICT_ROUND } from './predictRound.js';
-import type { CompletionMessage, JobPatch, JobRecord, RoundMetrics, WorkerReport } from '../domain/job.js';
+import type { CompletionMessage, JobPatch, JobRecord, TrainJobRecord, RoundMetrics, WorkerReport } from '../domain/job.js';
 
 export type AggregateOutcome =
   /**
@@ -53,7 +53,7 @@ export interface AggregateOptions {
 }
 
 export async function aggregate(
-  deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now' | 'limits' | 'delayed'> & Partial<Pick<ProtocolDeps, 'datasets' | 'modelFiles'>>,
+  deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now' | 'limits' | 'delayed'> & Partial<Pick<ProtocolDeps, 'datasets' | 'modelFiles' | 'predictMarkers'>>,
   message: CompletionMessage,
   options: AggregateOptions = {},
 ): Promise<AggregateOutcome> {
@@ -129,7 +129,7 @@ export async function aggregate(
  * not sent by the filling arrival), and that arrival will send one. Arrived: its partial was
  * discarded as a stray and its re-run has not written yet, or the re-run's task was lost: run it again.
  */
-async function missingPartial(deps: Pick<ProtocolDeps, 'store' | 'fanout'>, job: JobRecord, model: Float64Array | undefined, shard: number): Promise<AggregateOutcome> {
+async function missingPartial(deps: Pick<ProtocolDeps, 'store' | 'fanout'>, job: TrainJobRecord, model: Float64Array | undefined, shard: number): Promise<AggregateOutcome> {
   if (!(await deps.store.arrivals(job.jobId, job.round, job.shards)).includes(shard)) {
     return { status: 'ignored', reason: `completion for round ${job.round} before shard ${shard} arrived` };
   }
@@ -141,7 +141,7 @@ async function missingPartial(deps: Pick<ProtocolDeps, 'store' | 'fanout'>, job:
  * Merge only partials computed from this round's model: one from a forged, stale or damaged task
  * is discarded and its shard computed again from the stored model.
  */
-async function rerunStrays(deps: Pick<ProtocolDeps, 'store' | 'fanout'>, job: JobRecord, model: Float64Array | undefined, strays: number[]): Promise<AggregateOutcome> {
+async function rerunStrays(deps: Pick<ProtocolDeps, 'store' | 'fanout'>, job: TrainJobRecord, model: Float64Array | undefined, strays: number[]): Promise<AggregateOutcome> {
   for (const shard of strays) await deps.store.discardPartial(job.jobId, job.round, shard);
   await publishRound(deps.fanout, deps.store, job, job.round, model, strays);
   return {
@@ -153,7 +153,7 @@ async function rerunStrays(deps: Pick<ProtocolDeps, 'store' | 'fanout'>, job: Jo
 /** A training round whose partials are all in: update the model, record the round, then finish or advance. */
 async function aggregateTraining(
   deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now' | 'limits' | 'delayed'> & Partial<Pick<ProtocolDeps, 'datasets' | 'modelFiles'>>,
-  job: JobRecord,
+  job: TrainJobRecord,
   algorithm: Algorithm,
   shape: Shape,
   model: Float64Array,
@@ -240,7 +240,7 @@ async function aggregateTraining(
 }
 
 /** The cost guard: the next round would pass a limit. The round's metrics and model stay stored. */
-async function stopForCost(store: ProtocolDeps['store'], job: JobRecord, guard: { costUsd: number; stop?: string }): Promise<AggregateOutcome> {
+async function stopForCost(store: ProtocolDeps['store'], job: TrainJobRecord, guard: { costUsd: number; stop?: string }): Promise<AggregateOutcome> {
   if (await store.updateJob(job.jobId, { round: job.round, status: 'RUNNING' }, { status: 'FAILED', error: guard.stop!, costUsd: guard.costUsd })) {
     await endLingering(store, job);
     return { status: 'failed', reason: guard.stop! };
@@ -255,7 +255,7 @@ async function stopForCost(store: ProtocolDeps['store'], job: JobRecord, guard: 
  */
 async function advance(
   deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now' | 'delayed'>,
-  job: JobRecord,
+  job: TrainJobRecord,
   model: Float64Array,
   patch: JobPatch = {},
   typicalMs?: number,
@@ -295,7 +295,7 @@ async function advance(
  */
 async function aggregatePrepare(
   deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now' | 'limits' | 'delayed'>,
-  job: JobRecord,
+  job: TrainJobRecord,
   partials: { partial: Float64Array; report: WorkerReport }[],
   stored: Uint8Array[],
   stays?: number,
@@ -347,6 +347,6 @@ function decodeOrUndefined(bytes: Uint8Array): { partial: Float64Array; report: 
   }
 }
 
-function describe(job: JobRecord | undefined): string {
+function describe(job: Pick<JobRecord, 'status' | 'round'> | undefined): string {
   return job ? `now ${job.status} at round ${job.round}` : 'it no longer exists';
 }

@@ -1,7 +1,7 @@
 import { DEFAULT_DEPLOYMENT, estimateCost } from '../costs/estimate.js';
 import { SpecError } from '../errors.js';
 import { DEFAULT_STACK_BACKEND, stackBackendOf, type JobSpec, type StackBackend } from '../domain/spec.js';
-import type { JobRecord, RoundMetrics } from '../domain/job.js';
+import type { TrainJobRecord, RoundMetrics } from '../domain/job.js';
 
 /*
  * The cost guard: a bad upload must not be able to run up a bill. Two limits, both enforced while
@@ -67,7 +67,7 @@ export function roundCostUsd(metrics: RoundMetrics, spec?: unknown): number {
  * After round `metrics.round` of `job`: the cost so far, and why the job must stop here if it must
  * (the next round would pass a limit).
  */
-export function afterRound(job: Pick<JobRecord, 'spec' | 'shards' | 'costUsd'>, metrics: RoundMetrics, limits: Limits): { costUsd: number; stop?: string } {
+export function afterRound(job: Pick<TrainJobRecord, 'spec' | 'shards' | 'costUsd'>, metrics: RoundMetrics, limits: Limits): { costUsd: number; stop?: string } {
   const round = roundCostUsd(metrics, job.spec);
   const costUsd = (job.costUsd ?? startCostUsd(job.spec)) + round;
   const invocations = (metrics.round + 1) * job.shards;

@@ -5,6 +5,7 @@ import type { StateStore } from '../ports/StateStore.js';
 import type { Limits } from './costGuard.js';
 import type { DelayedChannel } from '../ports/DelayedChannel.js';
 import type { ModelFiles } from '../ports/ModelFiles.js';
+import type { PredictMarkers } from '../ports/PredictMarkers.js';
 
 /** The ports the protocol runs over; Lambda handlers and the local runtime wire them differently. */
 export interface ProtocolDeps {
@@ -18,6 +19,8 @@ export interface ProtocolDeps {
   delayed?: DelayedChannel;
   /** A finished job's model file, written before the job is marked SUCCEEDED (AWS); absent, none (a local run writes `--out` itself). */
   modelFiles?: ModelFiles;
+  /** A finished predict job's `_SUCCESS` marker, written before the job is marked SUCCEEDED (AWS); absent, none. */
+  predictMarkers?: PredictMarkers;
   /** Epoch milliseconds; tests may pin it. */
   now?: () => number;
   /** Waits (a lingering worker between polls); the simulator passes its virtual clock's. Default: a timer. */

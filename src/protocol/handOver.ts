@@ -1,4 +1,4 @@
-import type { JobRecord } from '../domain/job.js';
+import type { TrainJobRecord } from '../domain/job.js';
 import { clock, type ProtocolDeps } from './deps.js';
 import { encodeModel } from './codec.js';
 import { publishRound } from './publish.js';
@@ -36,7 +36,7 @@ export const HAND_OVER_MODEL_MAX_BYTES = 64 * 1024;
  */
 export async function publishNextRound(
   deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now'>,
-  job: Pick<JobRecord, 'jobId' | 'shards' | 'spec'>,
+  job: Pick<TrainJobRecord, 'jobId' | 'shards' | 'spec'>,
   round: number,
   model?: Float64Array,
   stays?: number,
@@ -52,6 +52,6 @@ export async function publishNextRound(
 }
 
 /** The job ended after `job.round`: lingering workers waiting for the next round stop. */
-export async function endLingering(store: ProtocolDeps['store'], job: Pick<JobRecord, 'jobId' | 'shards' | 'spec' | 'round'>): Promise<void> {
+export async function endLingering(store: ProtocolDeps['store'], job: Pick<TrainJobRecord, 'jobId' | 'shards' | 'spec' | 'round'>): Promise<void> {
   if (job.spec.sync === 'linger') await store.handOver(job.jobId, job.round + 1, job.shards, true);
 }

@@ -1,6 +1,6 @@
 import type { LoadOptions } from '../data/dataset.js';
 import { classKey } from '../data/textColumns.js';
-import type { JobRecord } from '../domain/job.js';
+import type { TrainJobRecord } from '../domain/job.js';
 import { classLabelsOf, type ModelResult } from '../domain/results.js';
 import { DataError } from '../errors.js';
 import type { DatasetSource } from '../ports/DatasetSource.js';
@@ -15,7 +15,7 @@ import { scoreRows, type ValidationReport } from './score.js';
  */
 
 /** The held-out figures of `result`, or undefined when the spec holds nothing out. */
-export async function scoreHeldOut(datasets: DatasetSource, job: JobRecord, result: ModelResult): Promise<ValidationReport | undefined> {
+export async function scoreHeldOut(datasets: DatasetSource, job: TrainJobRecord, result: ModelResult): Promise<ValidationReport | undefined> {
   const { spec } = job;
   const validation = 'validation' in spec ? spec.validation : undefined;
   if (validation === undefined && spec.holdout === undefined) return undefined;

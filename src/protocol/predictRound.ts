@@ -2,8 +2,10 @@ import { BspmlError, DataError, JobExistsError, SpecError } from '../errors.js';
 import type { DatasetLayout } from '../data/layout.js';
 import { checkJobId } from '../domain/jobId.js';
 import { newJobFields, type PredictPart, type PredictState, type RoundTask } from '../domain/job.js';
-import { asPredictJob, decodePredictPart, encodePredictPart, predictOutFolder, predictRecord, type PredictJobRecord } from '../domain/predictJob.js';
+import { asPredictJob, decodePredictPart, encodePredictPart, predictOutFolder, type PredictJobRecord } from '../domain/predictJob.js';
 import type { PredictSpec } from '../domain/predictSpec.js';
+import { successMarker } from '../domain/predictMarker.js';
+import { estimatePredictCost } from '../costs/predictEstimate.js';
 import { clearFinished } from './clearRounds.js';
 import { limitsOf } from './costGuard.js';
 import { clock, type ProtocolDeps } from './deps.js';
@@ -16,9 +18,13 @@ import { taskMisfit } from './runWorker.js';
  * resolves the model's version once and describes the data set with the model's features; each
  * shard's task predicts its rows and writes its part (the caller's `compute`: src/serve/predictJob.ts),
  * stores the part's name and rows as its partial and arrives at the round's barrier; the arrival that
- * fills it marks the job SUCCEEDED with the parts in shard order. A redelivered completion (the
- * recovery sweep's, when that arrival died first) reaches the aggregator, which finishes it the same way.
+ * fills it writes the `_SUCCESS` marker beside the parts (src/domain/predictMarker.ts), then marks the
+ * job SUCCEEDED with the parts in shard order, its rows and its estimated cost. A redelivered completion
+ * (the recovery sweep's, when that arrival died first) reaches the aggregator, which finishes it the same way.
  */
+
+/** What finishing a predict job needs: the store, and where its marker goes (absent: none written). */
+export type FinishDeps = Pick<ProtocolDeps, 'store'> & Partial<Pick<ProtocolDeps, 'predictMarkers'>>;
 
 /** The predict round: the only one. */
 export const PREDICT_ROUND = 0;
@@ -44,7 +50,7 @@ export async function startPredictJob(
   checkJobId(jobId);
   const now = clock(deps);
   const job: PredictJobRecord = { ...newJobFields(jobId, now), kind: 'predict', spec, status: 'STARTING', round: PREDICT_ROUND, shards: 0 };
-  await deps.store.createJob(predictRecord(job));
+  await deps.store.createJob(job);
   let planned: PredictPlan;
   try {
     planned = await plan();
@@ -83,9 +89,9 @@ export type PredictShardOutcome =
  * and a task delivered after the job ended computes nothing.
  */
 export async function predictShard(
-  deps: Pick<ProtocolDeps, 'store'>,
+  deps: FinishDeps,
   task: RoundTask,
-  compute: (job: RunningPredictJob) => Promise<{ uri: string; rows: number }>,
+  compute: (job: RunningPredictJob) => Promise<Omit<PredictPart, 'shard' | 'ms'>>,
 ): Promise<PredictShardOutcome> {
   const { store } = deps;
   const record = await store.getJob(task.jobId);
@@ -99,7 +105,8 @@ export async function predictShard(
   if (!job.predict || !job.layout) return { status: 'rejected', reason: `predict job ${job.jobId} is RUNNING without its model and data layout` };
   const running: RunningPredictJob = { ...job, predict: job.predict, layout: job.layout };
 
-  let written: { uri: string; rows: number };
+  let written: Omit<PredictPart, 'shard' | 'ms'>;
+  const started = performance.now();
   try {
     written = await compute(running);
   } catch (error) {
@@ -108,7 +115,9 @@ export async function predictShard(
     const changed = await failJob(store, job.jobId, error.message, error.code);
     return { status: 'failed', reason: error.message, changed };
   }
-  const part: PredictPart = { shard: task.shard, uri: written.uri, rows: written.rows };
+  // The task's time, for the cost estimate: to the microsecond is more than Lambda bills (1 ms).
+  const ms = Math.round((performance.now() - started) * 1000) / 1000;
+  const part: PredictPart = { shard: task.shard, uri: written.uri, rows: written.rows, bytes: written.bytes, ms, modelReads: written.modelReads };
   const stored = await store.putPartial(job.jobId, PREDICT_ROUND, task.shard, encodePredictPart(part));
   const { added, count } = await store.arrive(job.jobId, PREDICT_ROUND, task.shard, job.shards);
   let finished = false;
@@ -122,11 +131,14 @@ export async function predictShard(
 export type FinishOutcome = { status: 'predicted'; parts: number; rows: number } | { status: 'ignored'; reason: string };
 
 /**
- * Marks a predict job SUCCEEDED with its parts in shard order, once every shard has arrived; a
- * conditional write, so however often it runs (the filling arrival, a redelivered completion) the
- * job finishes once. Its partials and barrier are cleared after.
+ * Finishes a predict job once every shard has arrived: its `_SUCCESS` marker, then the record
+ * SUCCEEDED with the parts in shard order, rows, bytes and estimated cost, in a conditional write,
+ * so however often it runs (the filling arrival, a redelivered completion) the job finishes once.
+ * The marker goes first, so no job is SUCCEEDED without it; a marker write that fails leaves the job
+ * RUNNING (the error is thrown, to be retried); a finish that then finds the job ended otherwise
+ * (FAILED meanwhile) takes its marker back. Its partials and barrier are cleared after.
  */
-export async function finishPredictJob(deps: Pick<ProtocolDeps, 'store'>, jobId: string): Promise<FinishOutcome> {
+export async function finishPredictJob(deps: FinishDeps, jobId: string): Promise<FinishOutcome> {
   const { store } = deps;
   const record = await store.getJob(jobId);
   const job = record && asPredictJob(record);
@@ -140,10 +152,18 @@ export async function finishPredictJob(deps: Pick<ProtocolDeps, 'store'>, jobId:
   const arrived = await store.arrivals(jobId, PREDICT_ROUND, job.shards);
   if (arrived.length < job.shards) return { status: 'ignored', reason: `${arrived.length} of ${job.shards} shards have arrived` };
   const parts = (await store.getPartials(jobId, PREDICT_ROUND, job.shards)).map(decodePredictPart).sort((a, b) => a.shard - b.shard);
-  const rows = parts.reduce((sum, p) => sum + p.rows, 0);
-  const done = await store.updateJob(jobId, { round: PREDICT_ROUND, status: 'RUNNING' }, { status: 'SUCCEEDED', predict: { ...job.predict, parts } });
+  const marker = successMarker({ jobId, data: job.spec.data.uri, predict: job.predict }, parts);
+  await deps.predictMarkers?.write(marker);
+  const finished: PredictState = { ...job.predict, parts, rows: marker.rows, bytes: marker.bytes };
+  const cost = estimatePredictCost({ ...job, status: 'SUCCEEDED', predict: finished });
+  if (cost.usdPerMillionRows !== undefined) finished.usdPerMillionRows = cost.usdPerMillionRows;
+  const done = await store.updateJob(jobId, { round: PREDICT_ROUND, status: 'RUNNING' }, { status: 'SUCCEEDED', predict: finished, costUsd: cost.total });
   const now = done ? undefined : await store.getJob(jobId);
-  if (!done && now?.status !== 'SUCCEEDED') return { status: 'ignored', reason: `the job changed while it was finished (now ${now?.status ?? 'gone'})` };
+  if (!done && now?.status !== 'SUCCEEDED') {
+    // Ended otherwise while this finish ran (a shard failed it): no marker for a job that did not succeed.
+    await deps.predictMarkers?.remove(job.predict.out);
+    return { status: 'ignored', reason: `the job changed while it was finished (now ${now?.status ?? 'gone'})` };
+  }
   await clearFinished(store, job);
-  return { status: 'predicted', parts: parts.length, rows };
+  return { status: 'predicted', parts: parts.length, rows: marker.rows };
 }

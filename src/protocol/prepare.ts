@@ -11,7 +11,7 @@ import type { Container } from '../ports/Container.js';
 import { PREPARE_DIGEST } from './constants.js';
 import type { ProtocolDeps } from './deps.js';
 import type { JobSpec } from '../domain/spec.js';
-import type { JobRecord, RoundTask, WorkerReport } from '../domain/job.js';
+import type { TrainJobRecord, RoundTask, WorkerReport } from '../domain/job.js';
 
 /*
  * The preparation round (round 0). Each worker loads its shard (kept in its container for the
@@ -68,7 +68,7 @@ export function loadOptions(spec: JobSpec): LoadOptions {
 export async function prepareShard(
   deps: Pick<ProtocolDeps, 'datasets' | 'now'>,
   container: Container,
-  job: JobRecord & { layout: DatasetLayout },
+  job: TrainJobRecord & { layout: DatasetLayout },
   task: RoundTask,
 ): Promise<{ partial: Float64Array; report: WorkerReport }> {
   // The runtime's clock where it has one (the simulator's virtual clock: a real duration here would
@@ -112,7 +112,7 @@ export interface PreparedRound {
  * Merges the preparation round's partials (in shard order), checks the data set as a whole and
  * initialises the model. Throws a BspmlError whose message is the job's reason when it cannot train.
  */
-export function prepareModel(job: JobRecord & { layout: DatasetLayout }, partials: { partial: Float64Array; report: WorkerReport }[]): PreparedRound {
+export function prepareModel(job: TrainJobRecord & { layout: DatasetLayout }, partials: { partial: Float64Array; report: WorkerReport }[]): PreparedRound {
   const { spec, layout } = job;
   const dims = layout.featureNames.length;
   let merged: Summary | undefined;

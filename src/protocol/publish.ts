@@ -12,7 +12,7 @@ import type { RoundTask } from '../domain/job.js';
 export async function publishRound(
   fanout: Fanout,
   store: StateStore,
-  job: { jobId: string; shards: number; kind?: 'predict' },
+  job: { jobId: string; shards: number; kind?: 'train' | 'predict' },
   round: number,
   model?: Float64Array,
   shards: number[] = Array.from({ length: job.shards }, (_, i) => i),

@@ -8,7 +8,7 @@ import { mergeGroup, treeMerge, type GroupMergeOutcome } from './groupMerge.js';
 import { groupOf } from '../domain/groups.js';
 import { clock, type ProtocolDeps } from './deps.js';
 import { loadOptions, prepareShard } from './prepare.js';
-import type { JobRecord, RoundTask, WorkerReport } from '../domain/job.js';
+import type { TrainJobRecord, RoundTask, WorkerReport } from '../domain/job.js';
 
 export type WorkerOutcome = WorkerDone | WorkerRejected;
 
@@ -62,10 +62,11 @@ export async function runWorker(deps: Pick<ProtocolDeps, 'store' | 'datasets' | 
   // was cleared (a late duplicate) must not recompute and re-create that round's partial and barrier.
   // A round the store has just handed over is the job's round (it cannot move on without this shard's
   // arrival, or a lapsed claim's re-published task, which comes a grace period after this worker's deadline).
-  let job = await container.job(task.jobId, read, { refresh: !given.current });
-  if (!job) return { status: 'rejected', reason: `task for job ${task.jobId}, which does not exist` };
+  const found = await container.job(task.jobId, read, { refresh: !given.current });
+  if (!found) return { status: 'rejected', reason: `task for job ${task.jobId}, which does not exist` };
   // Predict jobs' tasks are the predict workers' (src/protocol/predictRound.ts).
-  if (job.kind === 'predict' || task.phase === 'predict') return { status: 'rejected', reason: `task for predict job ${job.jobId}: predict tasks go to the predict workers` };
+  if (found.kind === 'predict' || task.phase === 'predict') return { status: 'rejected', reason: `task for predict job ${found.jobId}: predict tasks go to the predict workers` };
+  let job: TrainJobRecord = found;
   if (job.status === 'SUCCEEDED' || job.status === 'FAILED' || job.round > task.round) {
     return { status: 'rejected', reason: `task for round ${task.round} of job ${job.jobId}, which is ${job.status} at round ${job.round}: that round is over` };
   }
@@ -77,7 +78,10 @@ export async function runWorker(deps: Pick<ProtocolDeps, 'store' | 'datasets' | 
     return { status: 'rejected', reason: `task for round ${task.round} of job ${job.jobId} says phase ${task.phase ?? 'train'}: round ${PREPARE_ROUND}, and only it, prepares` };
   }
   // A container that served the preparation round holds the record from before its rows were counted.
-  if (!prepare && !job.data) job = (await container.job(task.jobId, read, { refresh: true })) ?? job;
+  if (!prepare && !job.data) {
+    const refreshed = await container.job(task.jobId, read, { refresh: true });
+    if (refreshed && refreshed.kind !== 'predict') job = refreshed;
+  }
   // Still no data summary: the job has not finished its preparation round, so no training round
   // can have been published yet. A task that says otherwise is forged or corrupt, and must not fail the job.
   if (!prepare && !job.data) {
@@ -125,7 +129,7 @@ export async function runWorker(deps: Pick<ProtocolDeps, 'store' | 'datasets' | 
 async function trainShard(
   deps: Pick<ProtocolDeps, 'store' | 'datasets'>,
   container: Container,
-  job: JobRecord,
+  job: TrainJobRecord,
   task: RoundTask,
   handed?: Uint8Array,
 ): Promise<{ partial: Float64Array; report: WorkerReport; model?: Uint8Array } | WorkerRejected> {
@@ -195,7 +199,7 @@ async function trainShard(
 }
 
 /** Why `task` cannot belong to `job`, or undefined when it fits. */
-export function taskMisfit(task: RoundTask, job: Pick<JobRecord, 'jobId' | 'shards'>): string | undefined {
+export function taskMisfit(task: RoundTask, job: Pick<TrainJobRecord, 'jobId' | 'shards'>): string | undefined {
   const { shard, shards, round } = task;
   if (!Number.isInteger(round) || round < 0) return `task for round ${round} of job ${job.jobId}: rounds are whole numbers from 0`;
   if (shards !== job.shards) return `task for shard ${shard} of ${shards} does not fit job ${job.jobId}, which has ${job.shards} shards`;

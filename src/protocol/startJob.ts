@@ -7,7 +7,7 @@ import { publishRound } from './publish.js';
 import { checkStart, limitsOf } from './costGuard.js';
 import { checkJobId } from '../domain/jobId.js';
 import { parseJobSpec } from '../domain/spec.js';
-import { newJobFields, type JobRecord } from '../domain/job.js';
+import { newJobFields, type TrainJobRecord } from '../domain/job.js';
 
 export interface StartRequest {
   /** Chosen by the caller (e.g. derived from an upload) or generated. */
@@ -22,13 +22,13 @@ export interface StartRequest {
  * that cannot start is left FAILED with its reason rather than missing. Throws the error after
  * recording it.
  */
-export async function startJob(deps: ProtocolDeps, request: StartRequest): Promise<JobRecord> {
+export async function startJob(deps: ProtocolDeps, request: StartRequest): Promise<TrainJobRecord> {
   const jobId = request.jobId ?? newJobId();
   // Checked before anything is stored: an id no store or queue can take names no job to fail.
   checkJobId(jobId);
   const spec = parseJobSpec(request.spec);
   const now = clock(deps);
-  const job: JobRecord = { ...newJobFields(jobId, now), spec, status: 'STARTING', round: PREPARE_ROUND, shards: spec.workers };
+  const job: TrainJobRecord = { ...newJobFields(jobId, now), spec, status: 'STARTING', round: PREPARE_ROUND, shards: spec.workers };
   await deps.store.createJob(job);
 
   try {

@@ -1,14 +1,14 @@
-import { DEFAULT_DEPLOYMENT, estimateCost, type DeploymentShape } from '../costs/estimate.js';
+import { DEFAULT_DEPLOYMENT, estimateCost, type DeploymentShape, type LambdaArchitecture } from '../costs/estimate.js';
 import { PRICES } from '../costs/prices.js';
 import { DEFAULT_STACK_BACKEND, STACK_BACKENDS, type StackBackend } from '../domain/spec.js';
-import type { JobRecord, RoundMetrics } from '../domain/job.js';
+import type { TrainJobRecord, RoundMetrics } from '../domain/job.js';
 import type { IoCounts } from '../util/io-meter.js';
 import { VERSION } from '../version.js';
 import { REPORT_SCHEMA_ID, type RunReport } from './schema.js';
 
 export interface ReportInput {
   source: 'local' | 'stack';
-  job: JobRecord;
+  job: TrainJobRecord;
   /** Every round record of the job: the preparation round (phase 'prepare') and the training rounds. */
   rounds: RoundMetrics[];
   /** The store the run used (local: memory, redis, dynamodb, s3; stack: its data plane). */
@@ -19,6 +19,8 @@ export interface ReportInput {
   wallMs?: number;
   /** Worker memory to price the job at (default: the deployment's, serverless.yml). */
   workerMemoryMb?: number;
+  /** The stack's architecture the projected cost assumes (default arm64, serverless.yml's). */
+  architecture?: LambdaArchitecture;
 }
 
 /** Wall, compute, load and synchronisation time of one round, from its record. */
@@ -51,7 +53,11 @@ export function buildReport(input: ReportInput): RunReport {
   const syncMs = sum(times.map((t) => t.syncMs));
 
   const backend = pricedBackend(input.backend);
-  const shape: DeploymentShape = { ...DEFAULT_DEPLOYMENT, ...(input.workerMemoryMb !== undefined ? { workerMemoryMb: input.workerMemoryMb } : {}) };
+  const shape: DeploymentShape = {
+    ...DEFAULT_DEPLOYMENT,
+    ...(input.workerMemoryMb !== undefined ? { workerMemoryMb: input.workerMemoryMb } : {}),
+    ...(input.architecture !== undefined ? { architecture: input.architecture } : {}),
+  };
   // Every round is billed, the preparation round too.
   const { total, ...services } = estimateCost(job, input.rounds, shape, backend);
   const spec = (job.spec ?? {}) as unknown as Record<string, unknown>;
@@ -118,6 +124,7 @@ export function buildReport(input: ReportInput): RunReport {
     cost: {
       backend,
       workerMemoryMb: shape.workerMemoryMb,
+      architecture: shape.architecture,
       aggregatorMemoryMb: shape.aggregatorMemoryMb,
       usd: { ...services, total },
       pricesAsOf: PRICES.lambdaGbSecond.asOf,

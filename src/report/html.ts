@@ -47,7 +47,7 @@ function summaryRows(report: RunReport): [string, string][] {
     ['shards', `cache hits in training rounds ${t.cacheHits}/${t.workerInvocations}`],
   ];
   if (t.requests !== null) rows.push(['store', `${int(t.requests)} requests, ${bytes(t.bytesWritten ?? 0)} written, ${bytes(t.bytesRead ?? 0)} read`]);
-  rows.push(['AWS cost', `≈ $${report.cost.usd.total.toFixed(6)} (${report.cost.backend} data plane, ${report.cost.workerMemoryMb} MB workers; prices of ${report.cost.pricesAsOf})`]);
+  rows.push(['AWS cost', `≈ $${report.cost.usd.total.toFixed(6)} (${report.cost.backend} data plane, ${report.cost.workerMemoryMb} MB ${report.cost.architecture} workers; prices of ${report.cost.pricesAsOf})`]);
   return rows;
 }
 

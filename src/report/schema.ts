@@ -121,6 +121,8 @@ export const runReportSchema = z.object({
     /** The stack data plane priced: a local memory run is priced as the stack's default, dynamodb. */
     backend: z.enum(['dynamodb', 's3', 'redis']),
     workerMemoryMb: z.number(),
+    /** The functions' architecture priced (reports written before it was recorded were priced at x86_64's GB-second). */
+    architecture: z.enum(['arm64', 'x86_64']).default('x86_64'),
     aggregatorMemoryMb: z.number(),
     usd,
     pricesAsOf: z.string(),

@@ -164,7 +164,7 @@ export class LocalRuntime {
       let threads = this.threadsByJob.get(task.jobId);
       if (threads === undefined) {
         const job = await this.store.getJob(task.jobId);
-        threads = job?.spec.threads ?? this.defaultThreads;
+        threads = (job?.kind === 'predict' ? undefined : job?.spec.threads) ?? this.defaultThreads;
         this.threadsByJob.set(task.jobId, threads);
       }
       const container = await this.containers.acquire(task.jobId, task.shard, threads);

@@ -1,13 +1,13 @@
 import { BspmlError, JobFailedError } from '../errors.js';
 import type { StateStore } from '../ports/StateStore.js';
 import { PREPARE_ROUND } from '../protocol/constants.js';
-import type { JobRecord, RoundMetrics } from '../domain/job.js';
+import type { JobRecord, RoundMetrics, TrainJobRecord } from '../domain/job.js';
 import type { ModelResult } from '../domain/results.js';
 import type { IoCounts } from '../util/io-meter.js';
 
 /** What every local runtime reports of a finished job (LocalRuntime's and BarrierWaitRuntime's outcomes build on it). */
 export interface JobOutcome {
-  job: JobRecord;
+  job: TrainJobRecord;
   result: ModelResult;
   /** The preparation round (round 0): loading, checking and summarising the shards, initialising the model. */
   prepare?: RoundMetrics;
@@ -25,7 +25,7 @@ export interface JobOutcome {
  */
 export async function jobOutcome(store: StateStore, jobId: string, done: JobRecord | undefined, startIo: IoCounts, ioByRound: Map<number, IoCounts>): Promise<JobOutcome> {
   if (done?.status === 'FAILED' && (done.errorCode === 'E_DATA' || done.errorCode === 'E_SPEC') && done.error) throw new BspmlError(done.errorCode, done.error);
-  if (!done || done.status !== 'SUCCEEDED' || !done.result) throw new JobFailedError(jobId, done?.error ?? `ended ${done?.status ?? 'missing'}`);
+  if (!done || done.kind === 'predict' || done.status !== 'SUCCEEDED' || !done.result) throw new JobFailedError(jobId, done?.error ?? `ended ${done?.status ?? 'missing'}`);
   const all = await store.listRoundMetrics(jobId);
   const prepare = all.find((r) => r.phase === 'prepare');
   const rounds = all.filter((r) => r.phase !== 'prepare');

@@ -8,6 +8,7 @@ import { predictShard, startPredictJob, type PredictShardOutcome } from '../prot
 import type { PredictJobRecord } from '../domain/predictJob.js';
 import { ModelFileError } from './modelCheck.js';
 import type { ModelStore, ServedModel } from './modelStore.js';
+import type { PartSink } from './batch.js';
 import { s3Sink } from './partSink.js';
 import { preparePredictor, runPredictTask } from './predictTask.js';
 import { RequestError } from './request.js';
@@ -21,10 +22,10 @@ import { RequestError } from './request.js';
  */
 
 export interface PredictJobDeps {
-  protocol: Pick<ProtocolDeps, 'store' | 'fanout' | 'now' | 'limits'>;
+  protocol: Pick<ProtocolDeps, 'store' | 'fanout' | 'now' | 'limits'> & Partial<Pick<ProtocolDeps, 'predictMarkers'>>;
   datasets: Pick<PartsDatasetSource, 'describe' | 'loadShard'>;
   /** The environment's models, kept by version. */
-  models: Pick<ModelStore, 'get'>;
+  models: Pick<ModelStore, 'get' | 'gets'>;
   s3: Pick<S3Client, 'send'>;
   /** s3:// prefixes predict jobs may write under (the predict workers' role); empty: not checked. */
   outPrefixes: readonly string[];
@@ -46,10 +47,20 @@ export async function startPredict(deps: PredictJobDeps, request: { jobId: strin
 /** One predict task: the shard predicted and written as its part, then the barrier (src/protocol/predictRound.ts). */
 export async function runPredictJobTask(deps: PredictJobDeps, task: RoundTask): Promise<PredictShardOutcome> {
   return predictShard(deps.protocol, task, async (job) => {
+    // A Lambda environment runs one task at a time: the store's reads during it are this task's.
+    const readsBefore = deps.models.gets;
     const served = await modelFor(deps.models, job.predict.model.name, job.predict.model.version);
     const prepared = preparePredictor(served.predictor, job.layout);
-    const { part, rows } = await runPredictTask(prepared, { layout: job.layout, shard: task.shard, shards: job.shards }, deps.datasets, s3Sink(deps.s3, job.predict.out));
-    return { uri: part, rows };
+    const sink = s3Sink(deps.s3, job.predict.out);
+    let bytes = 0;
+    const counted: PartSink = {
+      async write(index, count, body) {
+        bytes = body.byteLength;
+        return sink.write(index, count, body);
+      },
+    };
+    const { part, rows } = await runPredictTask(prepared, { layout: job.layout, shard: task.shard, shards: job.shards }, deps.datasets, counted);
+    return { uri: part, rows, bytes, modelReads: deps.models.gets - readsBefore };
   });
 }
 

@@ -4,8 +4,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { estimateCost } from '../../src/costs/estimate.js';
-import type { JobRecord, RoundMetrics } from '../../src/domain/job.js';
+import { DEFAULT_DEPLOYMENT, estimateCost } from '../../src/costs/estimate.js';
+import type { JobRecord, RoundMetrics, TrainJobRecord } from '../../src/domain/job.js';
 import { LOGREG_SOLVERS } from '../../src/domain/spec.js';
 import { runReportSchema } from '../../src/report/schema.js';
 import { DynamoDbStore } from '../../src/stores/DynamoDbStore.js';
@@ -35,7 +35,7 @@ afterAll(async () => {
   await dynamo?.close();
 });
 
-function job(jobId: string, overrides: Partial<JobRecord> = {}): JobRecord {
+function job(jobId: string, overrides: Partial<TrainJobRecord> = {}): TrainJobRecord {
   return {
     jobId,
     spec: { algorithm: 'kmeans', k: 3, initSample: 1000, data: { uri: 's3://b/datasets/blobs.csv' }, workers: 2, maxRounds: 10, tol: 1e-4, seed: 42 },
@@ -92,7 +92,7 @@ describe('bspml status', () => {
     expect(lines[2]).toMatch(/^round +objective +wall +compute +load +sync +cache +figures$/);
     expect(lines[3]).toMatch(/^ {4}0 {2}1,000 +500 ms +100 ms +1,000 ms +0\.0 ms +0\/2 +shift 2$/);
     expect(lines[4]).toMatch(/^cost {7}≈ \$0\.000\d+ so far: Lambda \$0\.000\d+, DynamoDB \$0\.0000\d+, /);
-    expect(lines[5]).toContain('with the dynamodb data plane at 3008 MB workers');
+    expect(lines[5]).toContain('with the dynamodb data plane at 3008 MB arm64 workers');
   });
 
   it('prices a job by the data plane its spec names', async () => {
@@ -277,7 +277,14 @@ describe('the cost estimate', () => {
     // 3,008 MB = 2.28 s × 2.9375 GB = 6.6975 GB-s, plus a 150 ms aggregation at 2 GB = 0.3 GB-s:
     // 6.9975 GB-s; 4 invocations with the start.
     const cost = estimateCost({ status: 'RUNNING' }, [round(0)]);
-    expect(cost.lambda).toBeCloseTo(6.9975 * 0.0000166667 + 4 * 0.2e-6, 12);
+    const x86 = estimateCost({ status: 'RUNNING' }, [round(0)], { ...DEFAULT_DEPLOYMENT, architecture: 'x86_64' });
+    // arm64, as serverless.yml deploys by default; x86_64 at its own GB-second price, the rest unchanged.
+    expect(cost.lambda).toBeCloseTo(6.9975 * 0.0000133334 + 4 * 0.2e-6, 12);
+    expect(x86.lambda).toBeCloseTo(6.9975 * 0.0000166667 + 4 * 0.2e-6, 12);
+    expect(x86.dynamodb).toBe(cost.dynamodb);
+    // At 1,024 MB workers: 2.28 s × 1 GB + the same aggregation.
+    const small = estimateCost({ status: 'RUNNING' }, [round(0)], { ...DEFAULT_DEPLOYMENT, workerMemoryMb: 1024 });
+    expect(small.lambda).toBeCloseTo((2.28 + 0.3) * 0.0000133334 + 4 * 0.2e-6, 12);
     // Writes: 3 at start + 2 × (1 KB partial + barrier) + metrics + 1 KB model + 2 job updates = 11.
     // Reads: the job + 2 partials (1 unit each) + the model = 4.
     expect(cost.dynamodb).toBeCloseTo(11 * 0.625e-6 + 4 * 0.125e-6, 15);

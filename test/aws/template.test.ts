@@ -362,15 +362,19 @@ describe('the packaged CloudFormation template', () => {
       { actions: ['s3:ListBucket'], resource: s3(''), condition: { StringLike: { 's3:prefix': 'models/*' } } },
       { actions: ['s3:GetObject', 's3:GetObjectVersion'], resource: s3('/datasets/*') },
       { actions: ['s3:PutObject'], resource: s3('/predictions/*') },
+      { actions: ['s3:DeleteObject'], resource: s3('/predictions/*/_SUCCESS') },
       { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'], resource: getAtt('StateTable') },
       { actions: ['lambda:InvokeFunction'], resource: { 'Fn::Sub': 'arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:bspml-dev-workerFailed' } },
     ]);
-    // No role but the predict workers' writes predictions/; the start reads only the specs there.
+    // No role but the predict workers' writes predictions/; the start reads only the specs there; the
+    // aggregator (a predict job finished by a re-sent completion) writes and removes the _SUCCESS markers only.
     const all = ofType('AWS::IAM::Role').flatMap(([role, r]) => ownPolicies(r).flatMap((p: any) => p.PolicyDocument.Statement.map((st: any) => ({ role, actions: [st.Action].flat(), resources: [st.Resource].flat().map((x: any): string => JSON.stringify(x)) }))));
     const onPredictions = all.filter((st) => st.resources.some((r: string) => r.includes('/predictions/'))).map((st) => [st.role, st.actions, st.resources.filter((r: string) => r.includes('/predictions/'))]);
     expect(onPredictions).toEqual([
       ['StartRole', ['s3:GetObject'], [JSON.stringify(s3('/predictions/*.job.json'))]],
+      ['AggregatorRole', ['s3:PutObject', 's3:DeleteObject'], [JSON.stringify(s3('/predictions/*/_SUCCESS'))]],
       ['PredictWorkerRole', ['s3:PutObject'], [JSON.stringify(s3('/predictions/*'))]],
+      ['PredictWorkerRole', ['s3:DeleteObject'], [JSON.stringify(s3('/predictions/*/_SUCCESS'))]],
     ]);
     expect(zips.predictWorker!.includes('handlers/predictWorker.mjs')).toBe(true);
     expect(zips.predictWorker!.includes('thread.mjs')).toBe(false);

@@ -4,7 +4,7 @@ import type { DatasetLayout } from '../../src/data/layout.js';
 import { WorkerContainer } from '../../src/inner/WorkerContainer.js';
 import { prepareModel, prepareShard, SAMPLE_BUDGET_BYTES, sampleRowBytes, sampleSizeOf, SAMPLE_ROWS_PER_CENTROID } from '../../src/protocol/prepare.js';
 import { parseJobSpec } from '../../src/domain/spec.js';
-import type { JobRecord } from '../../src/domain/job.js';
+import type { TrainJobRecord } from '../../src/domain/job.js';
 import { blobs } from '../helpers/data.js';
 
 /*
@@ -18,7 +18,7 @@ const CENTERS = Array.from({ length: 5 }, (_, c) => Array.from({ length: DIMS },
 // 20,000 rows: about 7 × the rows the budget holds at 16 dimensions.
 const DATA = blobs(CENTERS, 4000, 0.5, 17);
 
-function job(spec: unknown, layout: DatasetLayout, shards: number): JobRecord & { layout: DatasetLayout } {
+function job(spec: unknown, layout: DatasetLayout, shards: number): TrainJobRecord & { layout: DatasetLayout } {
   const now = Date.now();
   return { jobId: `size-${shards}`, spec: parseJobSpec(spec), status: 'RUNNING', round: 0, shards, fanoutRound: 0, recoveries: 0, roundStartedAt: now, createdAt: now, updatedAt: now, layout };
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { MissingStateError, PartialMissingError } from '../../src/errors.js';
 import type { StateStore } from '../../src/ports/StateStore.js';
-import type { JobRecord, RoundMetrics } from '../../src/domain/job.js';
+import type { JobRecord, RoundMetrics, TrainJobRecord } from '../../src/domain/job.js';
 
 /** DynamoDB's item size limit: payloads above it exercise chunking. */
 const ITEM_LIMIT = 400 * 1024;
@@ -11,7 +11,7 @@ export function uniqueJobId(label = 'job'): string {
   return `${label}-${randomUUID()}`;
 }
 
-export function makeJob(jobId: string, overrides: Partial<JobRecord> = {}): JobRecord {
+export function makeJob(jobId: string, overrides: Partial<TrainJobRecord> = {}): TrainJobRecord {
   return {
     jobId,
     spec: { algorithm: 'kmeans', k: 3, initSample: 1000, data: { uri: 'data/blobs.csv' }, workers: 4, maxRounds: 10, tol: 1e-4, seed: 42 },
