@@ -15,7 +15,7 @@
  * split of time, both sides' CPU time (all threads) and the load average with each run, then the
  * ratios' spread.
  *
- *   node --import tsx bench/predict-batch.ts [kmeans|multinomial|wide] [--s3] [--threads N]
+ *   node --import tsx bench/predict-batch.ts [kmeans|multinomial|wide] [--s3] [--unstaged] [--threads N]
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
@@ -35,6 +35,8 @@ import { imageLike } from './imageLike.js';
 
 const kind = (['multinomial', 'wide'] as const).find((k) => process.argv.includes(k)) ?? 'kmeans';
 const onS3 = process.argv.includes('--s3');
+// --unstaged: the design before (shards loaded whole, predicted in this thread, formatted in the format pool), for comparison.
+const unstaged = process.argv.includes('--unstaged');
 const at = process.argv.indexOf('--threads');
 const threads = at >= 0 ? Number(process.argv[at + 1]) : availableParallelism();
 const runs = Number(process.env.BENCH_RUNS ?? 3);
@@ -72,7 +74,7 @@ try {
   let formatPool: FormatPool | undefined;
   const formatter = { format: (slice: Parameters<FormatPool['format']>[0]) => (formatPool ??= new FormatPool(threads)).format(slice) };
   const shape = kind === 'wide' ? '20,000 rows × 784 features (pixel-like integers), multinomial, 10 classes' : `400,000 rows × 16 features, ${kind === 'kmeans' ? 'k-means, 8 centres' : 'multinomial, 8 classes'}`;
-  console.log(`${kind}: ${shape}, in 4 CSV parts ${onS3 ? 'in S3 (s3rver, this process), predictions written there' : 'on local disk'}; ${threads} parse threads`);
+  console.log(`${kind}: ${shape}, in 4 CSV parts ${onS3 ? 'in S3 (s3rver, this process), predictions written there' : 'on local disk'}; ${threads} parse threads${unstaged ? `, unstaged: shards loaded whole, predicted here, formatted in ${threads} format threads` : ''}`);
   // Untimed: the threads start and the files reach the page cache before either side is timed.
   const warm = datasetSource(data, endpoint);
   const warmLayout = await warm.datasets.describe({ uri: data, features: [...model.featureNames] });
@@ -99,7 +101,7 @@ try {
     const sink = client ? s3Sink(client, `s3://${BUCKET}/out-${run}/`) : directorySink(join(dir, `out-${run}/`));
     const c1 = process.cpuUsage();
     const t1 = performance.now();
-    const result = await batchPredict(model, data, batch.datasets, sink, { parser: pool.parser, stage: pool.staged, formatter });
+    const result = await batchPredict(model, data, batch.datasets, sink, { parser: pool.parser, ...(unstaged ? {} : { stage: pool.staged }), formatter });
     const batchMs = performance.now() - t1;
     const batchCpu = cpuSince(c1);
     batch.close();
@@ -112,7 +114,7 @@ try {
     );
   }
   const spread = (v: number[]) => `${Math.min(...v).toFixed(2)}–${Math.max(...v).toFixed(2)}×`;
-  console.log(`${kind}${onS3 ? ' (S3)' : ''}: ratio ${spread(ratios)} over ${runs} runs; in CPU time (the process's, all threads${onS3 ? ', s3rver included' : ''}) ${spread(cpuRatios)}`);
+  console.log(`${kind}${onS3 ? ' (S3)' : ''}${unstaged ? ' unstaged' : ''}: ratio ${spread(ratios)} over ${runs} runs; in CPU time (the process's, all threads${onS3 ? ', s3rver included' : ''}) ${spread(cpuRatios)}`);
   client?.destroy();
   await Promise.all([pool.close(), formatPool?.close()]);
 } finally {
