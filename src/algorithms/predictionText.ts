@@ -31,8 +31,10 @@ export function formatRows(slice: FormatSlice, text: NumberText): Uint8Array {
   let longest = 0;
   for (const label of labels) longest = Math.max(longest, label.length);
   // The most one line can take; the buffer starts at a typical size and doubles when a line might not fit.
+  // Typical: a probability's shortest digits with its comma take 19–22 bytes (0.0123…, 1.23…e-7), so
+  // 22 a number: with 20, nearly every block of softmax rows outgrew its buffer and was copied once.
   const lineMax = kmeans ? 12 + text.maxBytes + 1 : longest + width * (text.maxBytes + 1) + 1;
-  let out = new Uint8Array(Math.max(lineMax, (to - from) * (kmeans ? 24 : longest + width * 20 + 1)));
+  let out = new Uint8Array(Math.max(lineMax, (to - from) * (kmeans ? 24 : longest + width * 22 + 1)));
   let at = 0;
   for (let i = from; i < to; i++) {
     if (at + lineMax > out.length) {
