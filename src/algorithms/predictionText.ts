@@ -1,9 +1,9 @@
-import { createNumberText, type NumberText } from './numberText.js';
+import { createNumberText, type NumberText } from '../data/formats/numberText.js';
 import type { Predictor, RawPredictions } from './predictor.js';
 
 /*
  * Predictions as the CSV lines `bspml predict` writes (the header aside: src/serve/batch.ts), as
- * UTF-8 bytes, each number written by src/algorithms/numberText.ts. Here, below serve/, so that the
+ * UTF-8 bytes, each number written by src/data/formats/numberText.ts. Here, below serve/, so that the
  * threads that parse a data set's blocks can write their predictions too (src/inner/thread.ts), as
  * well as the format pool's threads (src/serve/formatPool.ts) and the parts' writer.
  */
@@ -21,7 +21,7 @@ export interface FormatSlice {
 
 /**
  * Rows [from, to) as `bspml predict` writes them, each line ended by a newline, as UTF-8 bytes: each
- * number written straight into the bytes by `text` (String(x)'s text, src/algorithms/numberText.ts).
+ * number written straight into the bytes by `text` (String(x)'s text, src/data/formats/numberText.ts).
  * Self-contained but for `text` (see above).
  */
 export function formatRows(slice: FormatSlice, text: NumberText): Uint8Array {

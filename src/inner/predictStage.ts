@@ -1,4 +1,4 @@
-import { createNumberText, type NumberText } from '../algorithms/numberText.js';
+import { createNumberText, type NumberText } from '../data/formats/numberText.js';
 import { formatRows, formatSlice } from '../algorithms/predictionText.js';
 import { compilePredictor, type Predictor } from '../algorithms/predictor.js';
 import { parseCsvBlock, type CsvBlockRequest, type CsvBlockResult, type CsvBlockRows } from '../data/formats/csv-blocks.js';

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { createNumberText } from '../algorithms/numberText.js';
+import { createNumberText } from '../data/formats/numberText.js';
 import { formatRows, rowsText, type FormatSlice } from '../algorithms/predictionText.js';
 
 export { formatRows, rowsText, type FormatSlice };
