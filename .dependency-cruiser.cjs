@@ -32,7 +32,7 @@ const LAYERS = [
   { name: 'emulators', path: '^src/emulators/', knows: ['foundation', 'ports', 'stores', 'aws'] },
   { name: 'report', path: '^src/report/', knows: ['foundation', 'domain', 'costs'] },
   { name: 'runtime', path: '^src/runtime/', knows: ['foundation', 'domain', 'ports', 'inner', 'protocol', 'events'] },
-  { name: 'serve', path: '^src/serve/', knows: ['foundation', 'domain', 'costs', 'algorithms', 'protocol', 'sources', 'aws', 'report'] },
+  { name: 'serve', path: '^src/serve/', knows: ['foundation', 'data', 'domain', 'costs', 'algorithms', 'protocol', 'sources', 'aws', 'report'] },
   {
     name: 'sim',
     path: '^src/sim/',

@@ -28,18 +28,21 @@ export async function batchPredictCli(model: ModelResult, options: PredictOption
   const { datasets, close } = datasetSource(options.data, options.s3Endpoint);
   const client = options.out.startsWith('s3://') ? createS3Client({ endpoint: options.s3Endpoint ?? process.env.AWS_ENDPOINT_URL_S3 }) : undefined;
   // CSV is parsed in blocks by a pool of threads, as a training worker's inner threads parse it
-  // (one per core): the next shard parses there while this one is predicted and written here.
+  // (one per core), and each block predicted and written as text there (`stage`); other formats
+  // load through the same pool, are predicted here and formatted in a second pool, started only then.
   const threads = options.threads ?? availableParallelism();
   const pool = openParsePool(threads);
-  const formatter = new FormatPool(threads);
+  let formatPool: FormatPool | undefined;
+  const formatter = { format: (slice: Parameters<FormatPool['format']>[0]) => (formatPool ??= new FormatPool(threads)).format(slice) };
   try {
     const sink = client ? s3Sink(client, options.out) : directorySink(options.out);
-    const result = await batchPredict(model, options.data, datasets, sink, { shards: options.shards, parser: pool.parser, formatter });
+    const result = await batchPredict(model, options.data, datasets, sink, { shards: options.shards, parser: pool.parser, stage: pool.staged, formatter });
     const mb = (n: number) => n.toFixed(0);
-    io.stderr.write(`predicted ${result.rows} rows in ${result.shards} parts under ${options.out} (waited ${mb(result.loadMs)} ms for shards to load; predicted in ${mb(result.predictMs)} ms, formatted in ${mb(result.formatMs)} ms; waited ${mb(result.writeMs)} ms for writes)\n`);
+    const where = result.staged === result.shards ? 'parsed, predicted and formatted in the threads' : `${result.staged} of them parsed, predicted and formatted in the threads; predicted here in ${mb(result.predictMs)} ms, formatted in ${mb(result.formatMs)} ms`;
+    io.stderr.write(`predicted ${result.rows} rows in ${result.shards} parts under ${options.out} (${where}; waited ${mb(result.loadMs)} ms for shards, ${mb(result.writeMs)} ms for writes)\n`);
   } finally {
     close();
     client?.destroy();
-    await Promise.all([pool.close(), formatter.close()]);
+    await Promise.all([pool.close(), formatPool?.close()]);
   }
 }

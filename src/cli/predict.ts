@@ -9,7 +9,7 @@ import { parseModel } from '../protocol/modelFile.js';
 import { classLabelsOf, isMultinomial, isOneVsRest, type ModelResult } from '../domain/results.js';
 import { writeFileAtomic } from '../util/files.js';
 import { isS3Uri, readStoredModel } from '../serve/storedModel.js';
-import { numbersCsv } from '../serve/numberText.js';
+import { numbersCsv } from '../data/formats/numberText.js';
 import { batchPredictCli, isBatchPredict } from './batch-predict.js';
 import type { CliIo } from './io.js';
 

@@ -5,7 +5,7 @@ import type { AsyncBuffer } from 'hyparquet';
 import { DataError } from '../errors.js';
 import { BinaryPieceParser, binaryHeaderLength, describeBinary, isBinary } from './formats/binary.js';
 import { CsvPieceParser, describeCsv } from './formats/csv.js';
-import { CsvBlockFramer, type CsvBlockParser } from './formats/csv-blocks.js';
+import { CsvBlockFramer, type BlockTarget, type CsvBlockParser } from './formats/csv-blocks.js';
 import { describeParquet, readParquetGroups } from './formats/parquet.js';
 import type { DatasetLayout, DatasetPart, PartFormat, ShardPiece } from './layout.js';
 import type { LoadedShard, PieceReport } from './types.js';
@@ -282,6 +282,53 @@ export async function loadShard(layout: DatasetLayout, shard: number, shards: nu
   }
 }
 
+/** Whether every piece of the shard is CSV (plain or gzip), so that `stageShard` can read it. */
+export function stageable(layout: DatasetLayout, shard: number, shards: number): boolean {
+  return planShards(layout, shards)[shard]!.every((piece) => {
+    const format = layout.parts[piece.part]!.format;
+    return format === 'csv' || format === 'csv.gz';
+  });
+}
+
+/**
+ * Shard `shard` of `shards` through `stage`, a block parser whose threads turn each block's rows
+ * into text where they parse them (batch predictions: src/inner/ThreadPool.ts `staged`): the same
+ * pieces, blocks and errors as `loadShard` with that parser, but the rows never come back, nor
+ * their positions; `place` gets each block's text in row order. Only for CSV pieces (`stageable`).
+ */
+export async function stageShard(
+  layout: DatasetLayout,
+  shard: number,
+  shards: number,
+  source: ByteSource,
+  stage: CsvBlockParser,
+  place: (text: Uint8Array, rows: number) => void,
+): Promise<{ rows: number; pieces: PieceReport[] }> {
+  if (!Number.isInteger(shards) || shards < 1 || !Number.isInteger(shard) || shard < 0 || shard >= shards) {
+    throw new RangeError(`shard ${shard} of ${shards} does not exist`);
+  }
+  let rows = 0;
+  const target: BlockTarget & RowTarget = {
+    pushRows: () => undefined,
+    placed(result) {
+      rows += result.rows;
+      place(result.text ?? new Uint8Array(0), result.rows);
+    },
+    push() {
+      throw new RangeError('a staged shard is read in blocks only');
+    },
+  };
+  const reports: PieceReport[] = [];
+  for (const piece of planShards(layout, shards)[shard]!) {
+    const format = layout.parts[piece.part]!.format;
+    if (format !== 'csv' && format !== 'csv.gz') throw new RangeError(`${layout.parts[piece.part]!.name}: a ${format} part is not read in blocks`);
+    const before = rows;
+    const lines = await readPiece(layout, piece, target, source, stage, target);
+    reports.push({ piece, rows: rows - before, lines });
+  }
+  return { rows, pieces: reports };
+}
+
 /**
  * Every row of the data set, in order, into `target` (convert): the same pieces a single shard
  * would read, but nothing kept; `target.drain` is awaited between chunks.
@@ -312,20 +359,20 @@ function maxRows(layout: DatasetLayout, pieces: ShardPiece[]): number {
  * Parses one piece into the sink; returns the lines (CSV) or rows it spans. With a block parser
  * (and a shard's sink), CSV is framed here and parsed there, in parallel.
  */
-async function readPiece(layout: DatasetLayout, piece: ShardPiece, sink: RowTarget, source: ByteSource, blocks?: CsvBlockParser): Promise<number> {
+async function readPiece(layout: DatasetLayout, piece: ShardPiece, sink: RowTarget, source: ByteSource, blocks?: CsvBlockParser, staged?: BlockTarget): Promise<number> {
   const part = layout.parts[piece.part]!;
   const entry: PartEntry = { name: part.name, uri: part.uri, bytes: part.bytes, ...(part.versionId ? { versionId: part.versionId } : {}) };
   const common = { name: part.name, part: piece.part, columns: layout.columns, sink };
   // A sink with text or skipped columns tells the parser which (a writer, for convert, has none).
   const kinds = sink instanceof RowSink && sink.kinds ? { kinds: sink.kinds, texts: sink.texts } : {};
   const csvParser = (o: { start: number; end: number; skipFirst: boolean; firstLine?: number }) =>
-    blocks && sink instanceof RowSink && !sink.texts.some((d, c) => d && c !== layout.labelIndex)
+    blocks && (staged || (sink instanceof RowSink && !sink.texts.some((d, c) => d && c !== layout.labelIndex)))
       ? new CsvBlockFramer({
           ...common,
-          sink,
+          sink: staged ?? (sink as RowSink),
           parser: blocks,
           ...(layout.labelIndex !== undefined ? { labelIndex: layout.labelIndex } : {}),
-          ...(sink.labelDict ? { labelText: true } : {}),
+          ...(sink instanceof RowSink && sink.labelDict ? { labelText: true } : {}),
           ...(layout.skipColumns?.length ? { skip: layout.skipColumns } : {}),
           ...o,
         })

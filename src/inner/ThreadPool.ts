@@ -11,7 +11,8 @@ import type { ShardReservation } from '../data/rows.js';
 import { piecesOf, rangesOf, summarizeShard, type RangeSummary, type Summary } from '../data/summary.js';
 import type { ShardData } from '../data/types.js';
 import { compiledModule, registerBuffer, SharedArena, type KernelKind } from '../kernels/backend.js';
-import type { ComputeMessage, FromThread, ParseMessage, ShardMessage, SummarizeMessage } from './messages.js';
+import type { ModelResult } from '../domain/results.js';
+import type { ComputeMessage, FromThread, ParseMessage, ShardMessage, StageMessage, SummarizeMessage, UnstageMessage } from './messages.js';
 
 /**
  * Bytes that crossed between the worker and its threads per call: to the threads, the model values
@@ -267,6 +268,27 @@ export class ThreadPool implements CsvBlockParser {
       this.busy[thread]!++;
       this.threads[thread]!.postMessage({ type: 'parse', id, request } satisfies ParseMessage, transfer);
     });
+  }
+
+  /**
+   * A block parser whose threads predict each block's rows with `model` where they parse them and
+   * hand back the predictions' text instead of the rows (src/inner/predictStage.ts): batch
+   * predictions' loading (data/dataset.ts stageShard). `order`: where each of the model's features
+   * is among a row's `dims` (file order). `close` lets the threads forget the model.
+   */
+  staged(model: ModelResult, order: readonly number[], dims: number): CsvBlockParser & { close(): void } {
+    const key = `predict-${this.nextId++}`;
+    const message: StageMessage = { type: 'stage', key, model, order: [...order], dims };
+    for (const thread of this.threads) thread.postMessage(message);
+    return {
+      concurrency: this.concurrency,
+      // A staged block's rows stay in its thread: no row buffers go there.
+      parseCsvBlock: ({ out: _rows, ...request }) => this.parseCsvBlock({ ...request, stage: key }),
+      close: () => {
+        if (this.closed) return;
+        for (const thread of this.threads) thread.postMessage({ type: 'unstage', key } satisfies UnstageMessage);
+      },
+    };
   }
 
   /**

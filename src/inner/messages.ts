@@ -2,6 +2,7 @@ import type { Shape } from '../algorithms/types.js';
 import type { CsvBlockRequest, CsvBlockResult } from '../data/formats/csv-blocks.js';
 import type { RangeSummary } from '../data/summary.js';
 import type { KernelKind } from '../kernels/backend.js';
+import type { ModelResult } from '../domain/results.js';
 
 /** Sent once per shard per thread: the buffer is shared, not copied. */
 export interface ShardMessage {
@@ -61,7 +62,23 @@ export interface SummarizeMessage {
   pieces: { part: number; rows: number }[];
 }
 
-export type ToThread = ShardMessage | DropMessage | ComputeMessage | ParseMessage | SummarizeMessage;
+/** From now on, parse requests naming `key` as their stage are predicted with `model` (src/inner/predictStage.ts). */
+export interface StageMessage {
+  type: 'stage';
+  key: string;
+  model: ModelResult;
+  /** Where each of the model's features is among a row's (file order). */
+  order: number[];
+  /** Features per row. */
+  dims: number;
+}
+
+export interface UnstageMessage {
+  type: 'unstage';
+  key: string;
+}
+
+export type ToThread = ShardMessage | DropMessage | ComputeMessage | ParseMessage | SummarizeMessage | StageMessage | UnstageMessage;
 
 export type FromThread =
   | { type: 'ready' }

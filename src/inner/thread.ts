@@ -5,6 +5,7 @@ import { summarizeRange } from '../data/summary.js';
 import { columnStats } from '../kernels/columnStats.js';
 import { adoptModule, registerBuffer, wasmContextOf, type SharedMemory, type WasmBuild } from '../kernels/backend.js';
 import type { FromThread, ToThread } from './messages.js';
+import { predictBlock, predictStage, type PredictStage } from './predictStage.js';
 
 /*
  * An inner worker: parses the blocks of CSV its worker reads (loading a shard), holds typed views
@@ -26,6 +27,7 @@ function replyError(id: number, error: unknown): void {
 }
 
 const shards = new Map<string, { features: Float32Array; labels?: Float32Array; dims: number }>();
+const stages = new Map<string, PredictStage | Error>();
 
 port.on('message', (message: ToThread) => {
   switch (message.type) {
@@ -60,11 +62,29 @@ port.on('message', (message: ToThread) => {
       }
       return;
     }
+    case 'stage':
+      try {
+        stages.set(message.key, predictStage(message.model, message.order, message.dims));
+      } catch (error) {
+        // Told with each block that names it.
+        stages.set(message.key, error instanceof Error ? error : new Error(String(error)));
+      }
+      return;
+    case 'unstage':
+      stages.delete(message.key);
+      return;
     case 'parse': {
       try {
-        const result = parseCsvBlock(message.request);
+        const { stage: key } = message.request;
+        const stage = key === undefined ? undefined : stages.get(key);
+        if (key !== undefined && !stage) throw new Error(`no model to predict with under ${key}`);
+        if (stage instanceof Error) throw stage;
+        const result = stage ? predictBlock(stage, message.request) : parseCsvBlock(message.request);
         const { out } = result;
-        const transfer: ArrayBuffer[] = [result.bytes.buffer as ArrayBuffer, out.features.buffer as ArrayBuffer, out.positions.buffer as ArrayBuffer];
+        const transfer: ArrayBuffer[] = [result.bytes.buffer as ArrayBuffer];
+        // A staged block's rows stay here (its `out` is empty); only its text travels.
+        if (result.text) transfer.push(result.text.buffer as ArrayBuffer);
+        else transfer.push(out.features.buffer as ArrayBuffer, out.positions.buffer as ArrayBuffer);
         if (out.labels) transfer.push(out.labels.buffer as ArrayBuffer);
         port.postMessage({ type: 'parsed', id: message.id, result } satisfies FromThread, transfer);
       } catch (error) {

@@ -1,8 +1,9 @@
 import type { PartsDatasetSource } from '../data/sources/PartsDatasetSource.js';
 import { DataError } from '../errors.js';
 import type { ModelResult } from '../domain/results.js';
-import { partBytes, rowsText, type FormatPool, type FormatSlice } from './formatPool.js';
-import { compilePredictor, type Predictor, type RawPredictions } from './predictor.js';
+import { formatSlice, type FormatSlice } from '../algorithms/predictionText.js';
+import { partBytes, rowsText, type FormatPool } from './formatPool.js';
+import { compilePredictor, type Predictor } from './predictor.js';
 
 /*
  * Batch predictions over a data set through the training data plane (describe, then loadShard:
@@ -15,18 +16,23 @@ import { compilePredictor, type Predictor, type RawPredictions } from './predict
 export interface PartSink {
   /** Writes part `index` (of `count`); its name is `part-00000.csv` and so on. */
   write(index: number, count: number, body: Uint8Array): Promise<string>;
+  /** The same from the body's pieces in order, where the sink can write them without joining them first (a file). */
+  writeChunks?(index: number, count: number, chunks: readonly Uint8Array[]): Promise<string>;
 }
 
 export interface BatchPredictResult {
   rows: number;
   shards: number;
   parts: string[];
-  /** Waiting for shards to load (the next one loads while one is predicted and written). */
+  /** Shards parsed, predicted and written as text in the parsing threads (`stage`), no rows coming back. */
+  staged: number;
+  /** Waiting for shards' text: loaded, predicted and formatted (the next shard is under way meanwhile, and the part before is written). */
   loadMs: number;
+  /** Predicting here, the shards not staged. */
   predictMs: number;
-  /** Writing the predictions as text, summed over the shards (in the pool it overlaps the next shard's loading and predicting). */
+  /** Writing the predictions as text in the format pool, summed over the shards not staged (it overlaps the next shard). */
   formatMs: number;
-  /** Waiting for the part before to be formatted and written (one part in flight while the next shard is loaded and predicted). */
+  /** Waiting for the part before to be written before writing the next (one write at a time), and for the last. */
   writeMs: number;
 }
 
@@ -37,15 +43,6 @@ export function predictHeader(predictor: Predictor): string {
   if (predictor.kind === 'multinomial') return `prediction,${predictor.classes!.map((c) => field(`p_${String(c)}`)).join(',')}`;
   if (predictor.kind === 'svm-ovr') return `prediction,${predictor.classes!.map((c) => field(`decision_${String(c)}`)).join(',')}`;
   return `prediction,${predictor.kind === 'svm' ? 'decision' : 'probability'}`;
-}
-
-/** What to write for the rows' predictions as `bspml predict` writes them, one line each (src/serve/formatPool.ts: formatRows). */
-export function formatSlice(predictor: Predictor, raw: RawPredictions, rows: number): FormatSlice {
-  const names = (predictor.classes ?? []).map((c) => {
-    const v = String(c);
-    return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
-  });
-  return { kmeans: predictor.kind === 'kmeans', names, index: raw.index, scores: raw.scores, width: raw.width, from: 0, to: rows };
 }
 
 /** A loaded shard's predictions, ready to format: `order` maps the model's features to the shard's columns. */
@@ -61,8 +58,17 @@ export type ShardLoadOptions = NonNullable<Parameters<PartsDatasetSource['loadSh
 /** A data set's parts and columns, as the source describes them. */
 export type DataLayout = Awaited<ReturnType<PartsDatasetSource['describe']>>;
 
+/** A block parser that predicts the rows where it parses them (src/runtime/parsePool.ts staged), closed when done. */
+export type StagedParser = Parameters<PartsDatasetSource['stageShard']>[3] & { close(): void };
+
 export interface BatchPredictOptions {
   shards?: number;
+  /**
+   * Parses, predicts and formats CSV shards' blocks in the parsing threads, only their text coming
+   * back (src/inner/predictStage.ts), given the model, where each of its features is among a row's,
+   * and the features per row; other shards (binary, Parquet) are loaded with `parser`.
+   */
+  stage?: (model: ModelResult, order: readonly number[], dims: number) => StagedParser;
   /** Parses CSV blocks in parallel, as a training worker's inner threads do (src/runtime/parsePool.ts); absent: here. */
   parser?: ShardLoadOptions['parser'];
   /** Formats the parts' text in parallel (src/serve/formatPool.ts); absent: here. */
@@ -77,41 +83,59 @@ export async function batchPredict(model: ModelResult, data: string, datasets: P
   const shards = options.shards ?? layout.parts.length;
   if (shards < 1) throw new DataError(data, 'no parts to predict on');
   const header = predictHeader(predictor);
-  const result: BatchPredictResult = { rows: 0, shards, parts: [], loadMs: 0, predictMs: 0, formatMs: 0, writeMs: 0 };
+  const result: BatchPredictResult = { rows: 0, shards, parts: [], staged: 0, loadMs: 0, predictMs: 0, formatMs: 0, writeMs: 0 };
   const load = options.parser ? { parser: options.parser } : {};
-  // The next shard loads while this one is predicted; its text formats in the pool while the next
-  // is loaded and predicted here, and its part is written once the part before it is.
-  let next = datasets.loadShard(layout, 0, shards, load);
-  let writing: Promise<string> | undefined;
-  for (let s = 0; s < shards; s++) {
-    const t0 = performance.now();
-    const shard = await next;
-    if (s + 1 < shards) {
-      next = datasets.loadShard(layout, s + 1, shards, load);
-      // Awaited next time round; meanwhile its failure must not count as unhandled.
-      next.catch(() => undefined);
+  const stage = options.stage?.(model, order, layout.featureNames.length);
+
+  /** Shard s's part, as text chunks after the header. */
+  const shardText = async (s: number): Promise<Uint8Array[]> => {
+    if (stage && datasets.stageable(layout, s, shards)) {
+      const chunks: Uint8Array[] = [];
+      const { rows } = await datasets.stageShard(layout, s, shards, stage, (text) => chunks.push(text));
+      result.rows += rows;
+      result.staged++;
+      return chunks;
     }
+    const shard = await datasets.loadShard(layout, s, shards, load);
     const t1 = performance.now();
     const slice = predictShardRows(predictor, order, shard);
-    const t2 = performance.now();
-    const formatting = format(slice, options.formatter).then(({ chunks, ms }) => {
-      result.formatMs += ms;
-      return chunks;
-    });
-    // The part before: formatted meanwhile, then written; parts are written in order, one at a time.
-    const t3 = performance.now();
-    if (writing) result.parts.push(await writing);
-    result.writeMs += performance.now() - t3;
-    writing = formatting.then((chunks) => sink.write(s, shards, partBytes(header, chunks)));
-    // Awaited next time round; meanwhile its failure must not count as unhandled.
-    writing.catch(() => undefined);
+    result.predictMs += performance.now() - t1;
     result.rows += shard.rows;
-    result.loadMs += t1 - t0;
-    result.predictMs += t2 - t1;
+    const { chunks, ms } = await format(slice, options.formatter);
+    result.formatMs += ms;
+    return chunks;
+  };
+
+  // Two shards under way at a time: the next one loads (or parses, predicts and formats in the
+  // threads) while this one finishes, so the cores never wait for a shard's last blocks; each part
+  // is written once the part before it is (one write at a time, in shard order).
+  const texts: (Promise<Uint8Array[]> | undefined)[] = [];
+  const begin = (s: number) => {
+    if (s >= shards || texts[s]) return;
+    texts[s] = shardText(s);
+    // Awaited in its turn; meanwhile its failure must not count as unhandled.
+    texts[s]!.catch(() => undefined);
+  };
+  let writing: Promise<string> | undefined;
+  try {
+    for (let s = 0; s < shards; s++) {
+      begin(s);
+      begin(s + 1);
+      const t0 = performance.now();
+      const chunks = await texts[s]!;
+      const t1 = performance.now();
+      result.loadMs += t1 - t0;
+      if (writing) result.parts.push(await writing);
+      result.writeMs += performance.now() - t1;
+      writing = sink.writeChunks ? sink.writeChunks(s, shards, [Buffer.from(`${header}\n`), ...chunks]) : sink.write(s, shards, partBytes(header, chunks));
+      writing.catch(() => undefined);
+    }
+    const t2 = performance.now();
+    if (writing) result.parts.push(await writing);
+    result.writeMs += performance.now() - t2;
+  } finally {
+    stage?.close();
   }
-  const t4 = performance.now();
-  if (writing) result.parts.push(await writing);
-  result.writeMs += performance.now() - t4;
   return result;
 }
 

@@ -1,5 +1,8 @@
 import { Worker } from 'node:worker_threads';
-import { createNumberText, type NumberText } from './numberText.js';
+import { createNumberText } from '../data/formats/numberText.js';
+import { formatRows, rowsText, type FormatSlice } from '../algorithms/predictionText.js';
+
+export { formatRows, rowsText, type FormatSlice };
 
 /*
  * Writing predictions as CSV text is mostly turning float64 into their shortest decimal (String(v)'s
@@ -12,65 +15,6 @@ import { createNumberText, type NumberText } from './numberText.js';
  * from a string), so the pool needs no file of its own beside a bundle; both are therefore
  * self-contained: no imports, no helpers, nothing from their closure.
  */
-
-/** What to write for rows [from, to): `names` are the classes as CSV fields (k-means: none). */
-export interface FormatSlice {
-  kmeans: boolean;
-  names: string[];
-  index: Int32Array;
-  scores: Float64Array;
-  width: number;
-  from: number;
-  to: number;
-}
-
-/**
- * Rows [from, to) as `bspml predict` writes them, each line ended by a newline, as UTF-8 bytes: each
- * number written straight into the bytes by `text` (String(x)'s text, src/serve/numberText.ts).
- * Self-contained but for `text` (see above).
- */
-export function formatRows(slice: FormatSlice, text: NumberText): Uint8Array {
-  const { kmeans, names, index, scores, width, from, to } = slice;
-  const encoder = new TextEncoder();
-  const labels = names.map((name) => encoder.encode(name));
-  let longest = 0;
-  for (const label of labels) longest = Math.max(longest, label.length);
-  // The most one line can take; the buffer starts at a typical size and doubles when a line might not fit.
-  const lineMax = kmeans ? 12 + text.maxBytes + 1 : longest + width * (text.maxBytes + 1) + 1;
-  let out = new Uint8Array(Math.max(lineMax, (to - from) * (kmeans ? 24 : longest + width * 20 + 1)));
-  let at = 0;
-  for (let i = from; i < to; i++) {
-    if (at + lineMax > out.length) {
-      const grown = new Uint8Array(Math.max(out.length * 2, at + lineMax));
-      grown.set(out.subarray(0, at));
-      out = grown;
-    }
-    if (kmeans) {
-      at = text.writeInteger(out, at, index[i]!);
-      out[at++] = 44;
-      at = text.writeDouble(out, at, scores[i]!);
-      out[at++] = 10;
-      continue;
-    }
-    const label = labels[index[i]!]!;
-    for (let b = 0; b < label.length; b++) out[at++] = label[b]!;
-    const start = i * width;
-    for (let c = 0; c < width; c++) {
-      out[at++] = 44;
-      at = text.writeDouble(out, at, scores[start + c]!);
-    }
-    out[at++] = 10;
-  }
-  return out.subarray(0, at);
-}
-
-let here: NumberText | undefined;
-
-/** formatRows in this thread. */
-export function rowsText(slice: FormatSlice): Uint8Array {
-  here ??= createNumberText();
-  return formatRows(slice, here);
-}
 
 /** A part: the header line, then the rows' text in order. */
 export function partBytes(header: string, chunks: readonly Uint8Array[]): Uint8Array {

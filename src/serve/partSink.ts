@@ -12,13 +12,16 @@ export function partName(index: number): string {
 
 /** Parts into a local directory (created), each written whole or not at all. */
 export function directorySink(dir: string): PartSink {
+  const write = async (index: number, body: Uint8Array | readonly Uint8Array[]) => {
+    await mkdir(dir, { recursive: true });
+    const file = join(dir, partName(index));
+    await writeFileAtomic(file, body);
+    return file;
+  };
   return {
-    async write(index, _count, body) {
-      await mkdir(dir, { recursive: true });
-      const file = join(dir, partName(index));
-      await writeFileAtomic(file, body);
-      return file;
-    },
+    write: (index, _count, body) => write(index, body),
+    // A part's blocks written one after another: never joined into one buffer first.
+    writeChunks: (index, _count, chunks) => write(index, chunks),
   };
 }
 

@@ -35,7 +35,7 @@ export function processAlive(pid: number): boolean {
  * write and the rename is removed by the next write of the same file (once a minute old, so that
  * a concurrent writer's is left alone).
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array | readonly Uint8Array[]): Promise<void> {
   const temp = tempPathFor(path);
   const forget = onInterrupt(`temporary file ${temp}`, () => rm(temp, { force: true }));
   try {

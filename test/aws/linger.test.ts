@@ -130,7 +130,7 @@ describe('lingering workers on the emulated stack', () => {
         return store.handOver(jobId, round, shards, ended, model);
       },
       release: async (jobId, round, shard, shards, until) => {
-        for (let i = 0; i < 2000 && (await store.handedOver(jobId, round, shard, shards)).signal === 'waiting'; i++) await sleep(5);
+        for (let i = 0; i < 400 && (await store.handedOver(jobId, round, shard, shards)).signal === 'waiting'; i++) await sleep(25);
         return store.release(jobId, round, shard, shards, until);
       },
     }));
@@ -154,6 +154,7 @@ describe('lingering workers on the emulated stack', () => {
   it('a lingering worker killed: its claim holds the shard back until the recovery sweep publishes it', async () => {
     // Prepare: the first worker that polls for round 2 dies while waiting (as Lambda kills an
     // invocation). Not the one that filled round 1: it aggregated and computes round 2 without a wait.
+    // Claims of 1.5 s (rounds take milliseconds here): the others wait out theirs polling the store.
     const killed: number[] = [];
     const worker = workerWith((store) => ({
       handedOver: async (jobId, round, shard, shards) => {
@@ -167,7 +168,7 @@ describe('lingering workers on the emulated stack', () => {
     const sweep = createRecoverHandler(() => p.wiring, () => Date.now() + 3_600_000);
 
     // Act: the round stalls (nothing published for the killed worker's shard); the sweep finds it and publishes it.
-    await p.start({ spec: specOf(4000), jobId: 'linger-killed-1' });
+    await p.start({ spec: specOf(1500), jobId: 'linger-killed-1' });
     const first = await deliverConcurrently(p, emulators.queueUrl, { worker, context: fresh });
     const stalled = await p.wiring.store.getJob('linger-killed-1');
     const arrived = await p.wiring.store.arrivals('linger-killed-1', 2, SPEC.workers);

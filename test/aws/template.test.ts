@@ -18,6 +18,7 @@ import { checkIam, iamDetails, iamSummary, UNRECORDED } from '../helpers/iam/che
 import { scenarioNames, scenarioOptionsOf } from '../helpers/iam/names.js';
 import { runIamScenario } from '../helpers/iam/scenario.js';
 import { ResolvedTemplate } from '../helpers/iam/template.js';
+import { captureLogs } from '../helpers/logs.js';
 
 /*
  * `serverless package` runs offline (osls + serverless-esbuild, no credentials, no network) once
@@ -38,6 +39,9 @@ const ROOT = resolve(import.meta.dirname, '../..');
 // issue 24: the start resolves a predict job's model (the model check and the predict loops: 617 KB), and the
 // predict worker carries the data plane, the predict loops and both WebAssembly builds (640 KB).
 const BUNDLE_LIMITS: Record<string, number> = { start: 640_000, worker: 800_000, predictWorker: 680_000, workerFailed: 620_000, aggregator: 630_000, recover: 620_000, predict: PREDICT_BUNDLE_LIMIT };
+// The IAM scenarios' handlers log every event (Powertools, pretty-printed under POWERTOOLS_DEV): about
+// 30 MB a run of this file, captured here (test/helpers/logs.ts) rather than sent to the reporter.
+captureLogs();
 let out: string;
 let workFolder: string;
 let template: Template;

@@ -100,7 +100,9 @@ afterAll(() => {
 
 const backends = (['dynamodb', 'redis', 's3'] as const).filter((b) => b !== 'redis' || findRedisServer() !== undefined);
 
-describe.each(backends)('a %s store that stops answering mid-job', (backend) => {
+// Concurrently (vitest's maxConcurrency, 5 at a time): each test spends most of its time waiting out
+// the request timeouts after its stall (about 3 s each on the AWS clients), not computing.
+describe.concurrent.each(backends)('a %s store that stops answering mid-job', (backend) => {
   it.each(STALLS)('stalled at $method of round $round: one-line store error naming the endpoint, within a few request timeouts', { timeout: 60_000 }, async (at) => {
     // Prepare
     const server = await startServer(backend);

@@ -1,11 +1,11 @@
 import type { Backend } from '../../src/emulators/open.js';
 
 /**
- * How the fault-injection files run. BSPML_FAULTS=long: every call index and many random runs.
+ * How the fault-injection files run. BSPML_FAULTS=long: every call index (an even spread of them on
+ * the emulators, dynalite and s3rver, whose runs take a second or so) and many random runs.
  * BSPML_FAULTS_SEED=N: the long mode's random runs from a fixed seed (CI sets one, so a green run
  * stays green and a red one can be replayed); unset, each long run explores a new seed (fast-check
- * prints it on a failure). BSPML_FAULT_STORES=memory,redis: only these stores (CI's long step
- * leaves out the emulators, whose long modes take hours on two cores).
+ * prints it on a failure). BSPML_FAULT_STORES=memory,redis: only these stores.
  */
 export const LONG = process.env.BSPML_FAULTS === 'long';
 

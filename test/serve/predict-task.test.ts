@@ -102,7 +102,7 @@ describe('a predict spec', () => {
     [{ model: { name: 'iris', version: 'a b' } }, 'invalid predict spec: model.version: not a model version (a job id such as iris-20261206T010000Z-0b9e8d, or latest)'],
     [{ out: 's3://bucket/preds' }, 'invalid predict spec: out: must be an S3 prefix ending in /, s3://BUCKET/PREFIX/'],
     [{ workers: 0 }, 'invalid predict spec: workers: Too small: expected number to be >=1'],
-    [{ algorithm: 'kmeans' }, 'invalid predict spec: spec: Unrecognized key: "algorithm"'],
+    [{ algorithm: 'kmeans' }, 'invalid predict spec: algorithm: not a field of a predict spec (kind, model, data, out, workers)'],
   ])('refuses %j in one line naming the field', (change, message) => {
     // Prepare
     const spec = { kind: 'predict', model: { name: 'iris' }, data: { uri: 's3://b/d/' }, out: 's3://bucket/preds/', ...change };

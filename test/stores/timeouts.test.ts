@@ -41,7 +41,8 @@ afterAll(async () => {
   await new Promise<void>((resolve) => silent.close(() => resolve()));
 });
 
-describe('defect 5: a silent endpoint fails requests in bounded time, naming the endpoint', () => {
+// Concurrently: each test waits out its client's timeouts against a server that never answers.
+describe.concurrent('defect 5: a silent endpoint fails requests in bounded time, naming the endpoint', () => {
   it.each<[Backend, (e: string) => { endpoint?: string; redisUrl?: string }]>([
     ['dynamodb', (e) => ({ endpoint: `http://${e}` })],
     ['redis', (e) => ({ redisUrl: `redis://${e}` })],
@@ -75,8 +76,10 @@ describe('defect 5: a silent endpoint fails requests in bounded time, naming the
     const fanout = new SnsFanout(sns, 'arn:aws:sns:us-east-1:000000000000:rounds');
 
     // Act
-    const sent = await completion.send({ jobId: 'job-1', round: 0 }).catch((err: unknown) => err);
-    const published = await fanout.publish([{ jobId: 'job-1', round: 0, shard: 0, shards: 1 }]).catch((err: unknown) => err);
+    const [sent, published] = await Promise.all([
+      completion.send({ jobId: 'job-1', round: 0 }).catch((err: unknown) => err),
+      fanout.publish([{ jobId: 'job-1', round: 0, shard: 0, shards: 1 }]).catch((err: unknown) => err),
+    ]);
     sqs.destroy();
     sns.destroy();
 

@@ -39,6 +39,12 @@ export interface CsvBlockRequest extends CsvBlockShape {
   blockStart: number;
   /** Buffers to fill (reused across blocks); the parser allocates larger ones when they are too small. */
   out?: CsvBlockRows;
+  /**
+   * What the parsing thread does with the rows once parsed, by the key it was given it under
+   * (batch predictions: the model it predicts with, src/inner/ThreadPool.ts `staged`): the result
+   * then carries that `text` and no rows (`out` empty), so the rows never travel back.
+   */
+  stage?: string;
 }
 
 export interface CsvBlockRows {
@@ -64,6 +70,16 @@ export interface CsvBlockResult {
   problem?: CsvBlockProblem;
   /** With `labelText`: the key of each label code in `out.labels`. */
   labelKeys?: string[];
+  /** With a `stage`: what it made of the block's rows (up to a problem, if any). */
+  text?: Uint8Array;
+}
+
+/** Where a framer places its blocks, in order: a shard's rows (RowSink), or what a stage made of them. */
+export interface BlockTarget {
+  /** The block's rows (none with a stage) after any check on them: the first row refused and why. */
+  pushRows: RowSink['pushRows'];
+  /** Each block's result, in order, once placed and found without a problem. */
+  placed?(result: CsvBlockResult): void;
 }
 
 /** Parses blocks elsewhere (an inner thread); `concurrency` blocks may be in flight at once. */
@@ -137,7 +153,7 @@ export function parseCsvBlock(request: CsvBlockRequest): CsvBlockResult {
 }
 
 export interface CsvFramerOptions extends CsvBlockShape {
-  sink: RowSink;
+  sink: BlockTarget;
   parser: CsvBlockParser;
   /** The piece's bytes [start, end) in the part; `end` may be Infinity (a gzip part). */
   start: number;
@@ -316,6 +332,7 @@ export class CsvBlockFramer {
       fail(refused.problem, lineInBlock, byte, this.o.columns[this.o.labelIndex!]);
     }
     if (result.problem) fail(result.problem.detail, result.problem.lineInBlock, result.problem.byte, result.problem.field);
+    sink.placed?.(result);
     this.lines += result.lines;
     this.freeBytes.push(new Uint8Array(result.bytes.buffer));
     this.freeRows.push(result.out);

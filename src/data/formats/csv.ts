@@ -254,6 +254,56 @@ export class CsvPieceParser {
   }
 }
 
+/**
+ * The fast path of a block of whole lines whose columns are numbers or read past (batch
+ * predictions' blocks, src/inner/predictStage.ts): each row's features straight into `x`, row
+ * after row, `dims` a row, column c's value at `slot[c]` of its row (−1: the column is not read),
+ * so already in the model's order; no row of every field, no positions, no labels. The numbers are
+ * parseField's, the lines and rows those CsvPieceParser counts. Undefined where anything is not
+ * plain (a value parseField refuses, a wrong number of fields, a line past `maxLine`): the caller
+ * then parses the block the general way, whose result and error are the reference.
+ */
+export function parseFeatureBlock(buf: Uint8Array, cols: number, slot: Int32Array, dims: number, x: Float32Array, maxLine: number): { rows: number; lines: number } | undefined {
+  let rows = 0;
+  let lines = 0;
+  let i = 0;
+  const length = buf.length;
+  try {
+    while (i < length) {
+      let nl = buf.indexOf(LF, i);
+      // A last line without a newline is still a line.
+      if (nl === -1) nl = length;
+      if (nl - i > maxLine) return undefined;
+      const stop = nl > i && buf[nl - 1] === CR ? nl - 1 : nl;
+      lines++;
+      if (isBlank(buf, i, stop)) {
+        i = nl + 1;
+        continue;
+      }
+      if ((rows + 1) * dims > x.length) return undefined;
+      const row = rows * dims;
+      let p = i;
+      for (let c = 0; ; c++) {
+        const at = slot[c]!;
+        if (at >= 0) x[row + at] = parseField(buf, p, stop);
+        else skipField(buf, p, stop);
+        const q = fieldEnd;
+        if (q >= stop) {
+          if (c !== cols - 1) return undefined;
+          break;
+        }
+        if (c === cols - 1) return undefined;
+        p = q + 1;
+      }
+      rows++;
+      i = nl + 1;
+    }
+  } catch {
+    return undefined;
+  }
+  return { rows, lines };
+}
+
 function isBlank(buf: Uint8Array, i: number, stop: number): boolean {
   for (let k = i; k < stop; k++) if (buf[k] !== SPACE && buf[k] !== TAB) return false;
   return true;

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createNumberText, numbersCsv } from '../../src/serve/numberText.js';
+import { createNumberText, numbersCsv } from '../../src/data/formats/numberText.js';
 
 /*
- * Batch predictions write their numbers as bytes (src/serve/numberText.ts); the text must be what
+ * Batch predictions write their numbers as bytes (src/data/formats/numberText.ts); the text must be what
  * String(x) gives, which `bspml predict` has always written: the shortest digits that read back as
  * the same double. Held to String(x) over random doubles of every kind, and at the fixed cases where
  * a digit generator goes wrong: powers of two (the gap below is half the gap above), powers of ten,

@@ -24,7 +24,7 @@
  * technique for extending the available precision", Numer. Math. 18, 1971.)
  *
  * createNumberText is self-contained (no imports, nothing from its closure): the format pool's
- * threads evaluate its source text (src/serve/formatPool.ts).
+ * threads evaluate its source text (src/serve/formatPool.ts) and the threads that parse a data set for batch predictions (src/inner/thread.ts).
  */
 
 export interface NumberText {
