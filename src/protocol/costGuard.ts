@@ -1,4 +1,4 @@
-import { DEFAULT_DEPLOYMENT, estimateCost } from '../costs/estimate.js';
+import { DEFAULT_DEPLOYMENT, estimateCost, type DeploymentShape } from '../costs/estimate.js';
 import { SpecError } from '../errors.js';
 import { DEFAULT_STACK_BACKEND, stackBackendOf, type JobSpec, type StackBackend } from '../domain/spec.js';
 import type { TrainJobRecord, RoundMetrics } from '../domain/job.js';
@@ -53,14 +53,21 @@ function backendOf(spec: unknown): StackBackend {
   return stackBackendOf(spec) ?? DEFAULT_STACK_BACKEND;
 }
 
+/**
+ * The deployment the guard prices: the stack's default memory at x86_64's GB-second, the higher of
+ * Lambda's two prices, so that on either architecture the guard stops a job early rather than late
+ * (the functions do not know which architecture the template chose).
+ */
+const GUARDED: DeploymentShape = { ...DEFAULT_DEPLOYMENT, architecture: 'x86_64' };
+
 /** Estimated cost of the job's start (before any round), in USD. */
 export function startCostUsd(spec?: unknown): number {
-  return estimateCost({ status: 'RUNNING' }, [], DEFAULT_DEPLOYMENT, backendOf(spec)).total;
+  return estimateCost({ status: 'RUNNING' }, [], GUARDED, backendOf(spec)).total;
 }
 
 /** Estimated cost of one aggregated round, in USD, on the job's data plane. */
 export function roundCostUsd(metrics: RoundMetrics, spec?: unknown): number {
-  return estimateCost({ status: 'RUNNING' }, [metrics], DEFAULT_DEPLOYMENT, backendOf(spec)).total - startCostUsd(spec);
+  return estimateCost({ status: 'RUNNING' }, [metrics], GUARDED, backendOf(spec)).total - startCostUsd(spec);
 }
 
 /**

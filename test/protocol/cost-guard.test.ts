@@ -128,13 +128,17 @@ describe('defect 11: the cost guard', () => {
     await startJob(h.deps, { jobId, spec: { ...SPEC, backend: 'redis', maxCostUsd: 5 } });
     await drive(h, container);
 
-    // Assess: the stored estimate is the Redis one for the rounds that ran.
+    // Assess: the stored estimate is the Redis one for the rounds that ran, at x86_64's GB-second
+    // (the higher price: the guard stops early rather than late on either architecture).
     const job = await h.store.getJob(jobId);
     const rounds = await h.store.listRoundMetrics(jobId);
     expect(job?.status).toBe('SUCCEEDED');
-    const redis = estimateCost({ status: 'RUNNING' }, rounds, DEFAULT_DEPLOYMENT, 'redis').total;
-    const dynamodb = estimateCost({ status: 'RUNNING' }, rounds, DEFAULT_DEPLOYMENT, 'dynamodb').total;
+    const guarded = { ...DEFAULT_DEPLOYMENT, architecture: 'x86_64' } as const;
+    const redis = estimateCost({ status: 'RUNNING' }, rounds, guarded, 'redis').total;
+    const dynamodb = estimateCost({ status: 'RUNNING' }, rounds, guarded, 'dynamodb').total;
+    const arm = estimateCost({ status: 'RUNNING' }, rounds, DEFAULT_DEPLOYMENT, 'redis').total;
     expect(redis).not.toBeCloseTo(dynamodb, 9);
+    expect(arm).toBeLessThan(redis);
     expect(job?.costUsd).toBeCloseTo(redis, 12);
   });
 });
