@@ -50,6 +50,15 @@ export interface AggregateOptions {
    * that came in a task message is not passed (a forged task must not set the round's model).
    */
   model?: { round: number; bytes: Uint8Array };
+  /**
+   * Run inline by a worker: a completion for a round the job has already left, whose fan-out is not
+   * marked yet, is ignored here rather than re-published. Another aggregation advanced the job and
+   * is publishing it (a lingering job's hand-over may take a while); re-publishing from here would
+   * publish the shards its claims and its own worker hold, duplicating live workers. Should that
+   * aggregation have died, the recovery sweep publishes the round's missing shards, as for any
+   * stalled round. The aggregator function's redeliveries still re-publish at once.
+   */
+  inline?: boolean;
 }
 
 export async function aggregate(
@@ -73,6 +82,7 @@ export async function aggregate(
     // aggregator died in between), this redelivery is the moment to publish it, and to clear
     // what that aggregator did not.
     if (message.round === job.round - 1 && job.fanoutRound < job.round) {
+      if (options.inline) return { status: 'ignored', reason: `round ${message.round} was aggregated by another aggregation, which is publishing round ${job.round}` };
       await publishNextRound(deps, job, job.round);
       const cleared = await clearBehind(store, job);
       await store.updateJob(job.jobId, { round: job.round, status: 'RUNNING' }, { fanoutRound: job.round, ...cleared });

@@ -174,7 +174,7 @@ function inlineCompletion(deps: LingerDeps, container: Container, options: Linge
     held = undefined;
     if (!message) return undefined;
     try {
-      const outcome = await aggregate({ ...deps, fanout }, message, given);
+      const outcome = await aggregate({ ...deps, fanout }, message, { ...given, inline: true });
       await options.onAggregated?.(message, outcome);
       return outcome;
     } catch {

@@ -42,7 +42,11 @@ async function reference(spec: (typeof SPECS)[keyof typeof SPECS]): Promise<unkn
 async function lingerAll(h: Harness, store: StateStore) {
   let time = 1_000_000;
   const runs: ReturnType<typeof runLingering>[] = [];
-  const spawn = (task: RoundTask) => runs.push(runLingering(deps, container, task, { memoryMb: 1024, inline: true }));
+  const spawn = (task: RoundTask) => {
+    const run = runLingering(deps, container, task, { memoryMb: 1024, inline: true });
+    runs.push(run);
+    return run;
+  };
   const invoke = () => {
     for (const task of h.fanout.pending.splice(0)) spawn(task);
   };
@@ -155,6 +159,62 @@ describe('inline aggregation of lingering jobs', () => {
     // first filler's aggregation was ignored and it stopped. No task was published after round 0.
     const job = await store.getJob('dup');
     expect(held).toBe(true);
+    expect(job).toMatchObject({ status: 'SUCCEEDED' });
+    expect(job!.result).toEqual(await reference(SPECS.kmeans));
+    expect(h.completion.sent).toEqual([]);
+    expect(h.fanout.published.filter((t) => t.round > 0)).toEqual([]);
+  });
+  it('a duplicate that finds the barrier full, then the job advanced by the filler whose hand-over is still under way: it publishes nothing', async () => {
+    // Prepare: round 1's filler is held before its advance until a second run of its task has
+    // arrived (a duplicate) and seen the round still open; then its hand-over of round 2 is held
+    // until that duplicate has finished. The duplicate holds the round's completion and aggregates
+    // it while the job is at round 2 with its fan-out not yet marked.
+    const store = new MemoryStore();
+    const h = harness(store, datasets);
+    let filler: RoundTask | undefined;
+    let duplicate: Promise<unknown> | undefined;
+    let sawOpen: (() => void) | undefined;
+    const opened = new Promise<void>((resolve) => (sawOpen = resolve));
+    let duplicateArrived = false;
+    const slow: StateStore = Object.assign(Object.create(store) as StateStore, {
+      arrive: async (...args: Parameters<StateStore['arrive']>) => {
+        const answer = await store.arrive(...args);
+        const [jobId, round, shard, shards] = args;
+        if (round === 1 && answer.added && answer.count === shards) filler = { jobId, round, shard, shards };
+        if (round === 1 && !answer.added && duplicate) duplicateArrived = true;
+        return answer;
+      },
+      getJob: async (...args: Parameters<StateStore['getJob']>) => {
+        const job = await store.getJob(...args);
+        // The duplicate's look at the job after its arrival: the round is still open.
+        if (duplicateArrived && job?.round === 1) sawOpen?.();
+        return job;
+      },
+      putRoundMetrics: async (...args: Parameters<StateStore['putRoundMetrics']>) => {
+        if (args[1].round === 1 && !duplicate) {
+          duplicate = spawn(filler!);
+          await opened;
+        }
+        return store.putRoundMetrics(...args);
+      },
+      handOver: async (...args: Parameters<StateStore['handOver']>) => {
+        if (args[1] === 2 && duplicate) {
+          const waiting = duplicate;
+          duplicate = Promise.resolve();
+          await waiting;
+        }
+        return store.handOver(...args);
+      },
+    });
+    const { deps, run, spawn } = await lingerAll(h, slow);
+    await startJob(deps, { jobId: 'dup-late', spec: { ...SPECS.kmeans, sync: 'linger', lingerMs: 60_000 } });
+
+    // Act
+    await run();
+
+    // Assess: the filler advanced the job and handed round 2 over; the duplicate's aggregation was
+    // ignored and published nothing (a re-publication would have published the filler's own shard).
+    const job = await store.getJob('dup-late');
     expect(job).toMatchObject({ status: 'SUCCEEDED' });
     expect(job!.result).toEqual(await reference(SPECS.kmeans));
     expect(h.completion.sent).toEqual([]);
