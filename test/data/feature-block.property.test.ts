@@ -26,6 +26,11 @@ const field = fc.oneof(
   fc.integer({ min: -99999, max: 99999 }).map(String),
   fc.double({ min: -1e6, max: 1e6, noNaN: true }).map(String),
   fc.constantFrom('0', '1e-7', ' 2.5 ', '+3', '-0', '12345678901234567890'),
+  // Unsigned integers, the fast path's own (up to nine digits; float32 rounds those above 2^24), and
+  // its edges: leading zeros, ten or more digits, a space or a sign before, a space after.
+  fc.bigInt({ min: 0n, max: 999_999_999_999n }).map(String),
+  fc.integer({ min: 0, max: 999_999_999 }).map((n) => `00${n}`),
+  fc.constantFrom('16777217', '16777219', '999999999', '1000000000', '0000000001', ' 7', '7 ', '-7', '+7', '255'),
 );
 const line = fc.record({
   fields: fc.array(field, { minLength: COLS, maxLength: COLS }),

@@ -285,9 +285,30 @@ export function parseFeatureBlock(buf: Uint8Array, cols: number, slot: Int32Arra
       let p = i;
       for (let c = 0; ; c++) {
         const at = slot[c]!;
-        if (at >= 0) x[row + at] = parseField(buf, p, stop);
-        else skipField(buf, p, stop);
-        const q = fieldEnd;
+        let q: number;
+        if (at >= 0) {
+          // A plain unsigned integer of at most nine digits ending at its comma or the line's end is
+          // read here, as CsvPieceParser's lines_ reads it (exact as a double, so the float32 the
+          // store rounds it to is parseField's): parseField for every pixel of image-like rows made
+          // this loop take about twice the loading parser's time (issue 24's wide bench, profiled).
+          let e = p;
+          let whole = 0;
+          let digit: number;
+          while (e < stop && (digit = buf[e]! - 48) >= 0 && digit <= 9) {
+            whole = whole * 10 + digit;
+            e++;
+          }
+          if (e > p && e - p <= 9 && (e === stop || buf[e] === COMMA)) {
+            x[row + at] = whole;
+            q = e;
+          } else {
+            x[row + at] = parseField(buf, p, stop);
+            q = fieldEnd;
+          }
+        } else {
+          skipField(buf, p, stop);
+          q = fieldEnd;
+        }
         if (q >= stop) {
           if (c !== cols - 1) return undefined;
           break;
