@@ -92,9 +92,9 @@ describe('k-means restarts (--n-init)', () => {
     await writeFile(csv, `a,b\n${rows.join('\n')}\n`);
     const inertiaOf = async (file: string) => (JSON.parse(await readFile(file, 'utf8')) as KmeansResult).inertia;
 
-    // Act
-    const one = await runBspml(['train', 'kmeans', '--data', csv, '--k', '12', '--seed', String(BAD_SEED_CSV), '--out', join(dir, 'one.json'), '--quiet']);
-    const ten = await runBspml(['train', 'kmeans', '--data', csv, '--k', '12', '--seed', String(BAD_SEED_CSV), '--n-init', '10', '--out', join(dir, 'ten.json'), '--quiet']);
+    // Act: one inner thread each (the default is one per core); restarts are what is compared.
+    const one = await runBspml(['train', 'kmeans', '--data', csv, '--k', '12', '--seed', String(BAD_SEED_CSV), '--threads', '1', '--out', join(dir, 'one.json'), '--quiet']);
+    const ten = await runBspml(['train', 'kmeans', '--data', csv, '--k', '12', '--seed', String(BAD_SEED_CSV), '--n-init', '10', '--threads', '1', '--out', join(dir, 'ten.json'), '--quiet']);
     const zero = await runBspml(['train', 'kmeans', '--data', csv, '--k', '12', '--n-init', '0', '--out', join(dir, 'zero.json'), '--quiet']);
 
     // Assess

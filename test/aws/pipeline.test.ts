@@ -58,13 +58,16 @@ async function readJson(key: string): Promise<Record<string, unknown>> {
   return JSON.parse(await out.Body!.transformToString()) as Record<string, unknown>;
 }
 
+/** The local runtime the cases compare against: one for the file, its warm containers reused from job to job. */
+let localRuntime: LocalRuntime | undefined;
+
+afterAll(async () => {
+  await localRuntime?.close();
+});
+
 async function trainLocally(file: string, spec: Record<string, unknown>) {
-  const runtime = new LocalRuntime({ store: new MemoryStore(), datasets: new FileDatasetSource(), defaultThreads: 2 });
-  try {
-    return await runtime.train({ ...spec, data: { ...(spec.data as object), uri: file } });
-  } finally {
-    await runtime.close();
-  }
+  localRuntime ??= new LocalRuntime({ store: new MemoryStore(), datasets: new FileDatasetSource(), defaultThreads: 2 });
+  return await localRuntime.train({ ...spec, data: { ...(spec.data as object), uri: file } });
 }
 
 const CASES = [

@@ -46,7 +46,9 @@ async function failingTrain(dir: string, argv: string[]): Promise<CliResult> {
   await writeFile(out, PREVIOUS_MODEL);
   const before = (await readdir(dir)).sort();
 
-  const result = await runBspml([...argv, '--out', out, '--no-progress']);
+  // One inner thread, not one per core (the default): every file here is far below one CSV block
+  // (2 MB), which a single thread parses whatever the count, so more threads would only start.
+  const result = await runBspml([...argv, '--threads', '1', '--out', out, '--no-progress']);
 
   expect(await readFile(out)).toEqual(PREVIOUS_MODEL);
   expect((await readdir(dir)).sort()).toEqual(before);

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { MemoryDatasetSource } from '../../src/data/sources/MemoryDatasetSource.js';
 import type { DeliveryPolicy } from '../../src/events/InProcessChannel.js';
 import type { CompletionMessage, RoundTask } from '../../src/domain/job.js';
@@ -58,6 +58,24 @@ afterEach(async () => {
   await Promise.all(runtimes.splice(0).map((r) => r.close()));
 });
 
+/*
+ * The undisturbed reference of each spec, trained once per file on one runtime with plain delivery:
+ * a job's model depends on its spec and data alone (warm containers carry nothing from one job to
+ * the next), and several tests compare against the same spec's.
+ */
+let reference: LocalRuntime | undefined;
+const references = new Map<object, Promise<TrainOutcome>>();
+function expectedOf(spec: object): Promise<TrainOutcome> {
+  reference ??= new LocalRuntime({ store: new MemoryStore(), datasets, defaultThreads: 1, concurrency: WORKERS });
+  let out = references.get(spec);
+  if (!out) references.set(spec, (out = reference.train(spec)));
+  return out;
+}
+
+afterAll(async () => {
+  await reference?.close();
+});
+
 function modelOf(out: TrainOutcome): { arrays: number[][]; rounds: number } {
   const result = out.result as KmeansResult | LogregResult;
   if (result.algorithm === 'kmeans') return { arrays: [...result.centroids, result.counts], rounds: result.rounds };
@@ -86,12 +104,11 @@ describe('at-least-once delivery through the local runtime', () => {
     ['svm, local SGD', LOCAL_SGD],
   ] as const)('%s: every message delivered twice, out of order, trains the identical model', async (_name, spec) => {
     // Prepare
-    const plain = makeRuntime();
     const noisy = recordingPolicy({ duplicate: 1, maxDelayMs: 5, seed: 1234 });
     const shaken = makeRuntime(noisy.policy);
 
     // Act
-    const expected = await plain.runtime.train(spec);
+    const expected = await expectedOf(spec);
     const actual = await shaken.runtime.train(spec);
 
     // Assess: bit-identical model and the same number of rounds.
@@ -117,7 +134,6 @@ describe('at-least-once delivery through the local runtime', () => {
     [0, 'the preparation round'],
   ])('a lost worker message (shard 1 of round %i, %s) is re-published by the recovery sweep; the model is unchanged', async (lostRound) => {
     // Prepare
-    const plain = makeRuntime();
     let lost = 0;
     const lossy = recordingPolicy({}, (d) => {
       if (lost > 0 || d.channel !== 'worker' || d.round !== lostRound || d.shard !== 1 || d.copy !== 0) return false;
@@ -127,7 +143,7 @@ describe('at-least-once delivery through the local runtime', () => {
     const flaky = makeRuntime(lossy.policy);
 
     // Act
-    const expected = await plain.runtime.train(KMEANS);
+    const expected = await expectedOf(KMEANS);
     const actual = await flaky.runtime.train(KMEANS);
 
     // Assess
@@ -142,7 +158,6 @@ describe('at-least-once delivery through the local runtime', () => {
 
   it('a lost completion (round 1) is re-sent by the recovery sweep; the model is unchanged', async () => {
     // Prepare
-    const plain = makeRuntime();
     let lost = 0;
     const lossy = recordingPolicy({}, (d) => {
       if (lost > 0 || d.channel !== 'aggregator' || d.round !== 1) return false;
@@ -152,7 +167,7 @@ describe('at-least-once delivery through the local runtime', () => {
     const flaky = makeRuntime(lossy.policy);
 
     // Act
-    const expected = await plain.runtime.train(LOGREG);
+    const expected = await expectedOf(LOGREG);
     const actual = await flaky.runtime.train(LOGREG);
 
     // Assess: the completion of round 1 was delivered once more (by the sweep), no worker re-ran.
