@@ -1,3 +1,4 @@
+import { csvField } from '../data/formats/csvField.js';
 import { createNumberText, type NumberText } from '../data/formats/numberText.js';
 import type { Predictor, RawPredictions } from './predictor.js';
 
@@ -71,10 +72,7 @@ export function rowsText(slice: FormatSlice): Uint8Array {
 
 /** What to write for the rows' predictions as `bspml predict` writes them, one line each (src/serve/formatPool.ts: formatRows). */
 export function formatSlice(predictor: Predictor, raw: RawPredictions, rows: number): FormatSlice {
-  const names = (predictor.classes ?? []).map((c) => {
-    const v = String(c);
-    return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
-  });
+  const names = (predictor.classes ?? []).map((c) => csvField(String(c)));
   return { kmeans: predictor.kind === 'kmeans', names, index: raw.index, scores: raw.scores, width: raw.width, from: 0, to: rows };
 }
 

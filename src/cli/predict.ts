@@ -10,6 +10,7 @@ import { classLabelsOf, isMultinomial, isOneVsRest, type ModelResult } from '../
 import { writeFileAtomic } from '../util/files.js';
 import { isS3Uri, readStoredModel } from '../serve/storedModel.js';
 import { numbersCsv } from '../data/formats/numberText.js';
+import { csvField } from '../data/formats/csvField.js';
 import { batchPredictCli, isBatchPredict } from './batch-predict.js';
 import type { CliIo } from './io.js';
 
@@ -125,11 +126,6 @@ function sameClass(text: string, key: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** A value as a CSV field: quoted when it holds a comma, a quote or a line break. */
-function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
 /** A column by name, or by 0-based position in a file without names; -1 when there is none. */

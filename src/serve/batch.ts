@@ -1,5 +1,6 @@
 import type { PartsDatasetSource } from '../data/sources/PartsDatasetSource.js';
 import { DataError } from '../errors.js';
+import { csvField } from '../data/formats/csvField.js';
 import type { ModelResult } from '../domain/results.js';
 import { formatSlice, type FormatSlice } from '../algorithms/predictionText.js';
 import { partBytes, rowsText, type FormatPool } from './formatPool.js';
@@ -39,9 +40,8 @@ export interface BatchPredictResult {
 /** The header `bspml predict` writes for the model (src/cli/predict.ts). */
 export function predictHeader(predictor: Predictor): string {
   if (predictor.kind === 'kmeans') return 'cluster,distance';
-  const field = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
-  if (predictor.kind === 'multinomial') return `prediction,${predictor.classes!.map((c) => field(`p_${String(c)}`)).join(',')}`;
-  if (predictor.kind === 'svm-ovr') return `prediction,${predictor.classes!.map((c) => field(`decision_${String(c)}`)).join(',')}`;
+  if (predictor.kind === 'multinomial') return `prediction,${predictor.classes!.map((c) => csvField(`p_${String(c)}`)).join(',')}`;
+  if (predictor.kind === 'svm-ovr') return `prediction,${predictor.classes!.map((c) => csvField(`decision_${String(c)}`)).join(',')}`;
   return `prediction,${predictor.kind === 'svm' ? 'decision' : 'probability'}`;
 }
 

@@ -1,4 +1,5 @@
 import { looksNumeric } from './csv.js';
+import { csvField } from './csvField.js';
 import { formatFloat32, type Table } from '../table.js';
 
 /* The CSV writer: what it writes, the reader (csv.ts) reads back with the same names and float32 values. */
@@ -42,7 +43,7 @@ export function formatCsvRows(values: Float32Array, cols: number): string {
 
 /** Spaces around a name are not kept: parseCsv trims names, quoted or not. */
 function formatName(name: string): string {
-  const needsQuotes = /[",\r\n]/.test(name) || name === '' || looksNumeric(name);
-  return needsQuotes ? `"${name.replace(/"/g, '""')}"` : name;
+  // An empty name or a number holds no quote to double: quoted as it is.
+  return name === '' || looksNumeric(name) ? `"${name}"` : csvField(name);
 }
 
