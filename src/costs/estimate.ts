@@ -41,6 +41,33 @@ export interface CostEstimate {
   total: number;
 }
 
+/** What a job used, in the units AWS bills. */
+export interface Usage {
+  gbSeconds: number;
+  invocations: number;
+  /** DynamoDB on-demand request units. */
+  writeUnits: number;
+  readUnits: number;
+  publishes: number;
+  sqsRequests: number;
+  s3Gets: number;
+  s3Puts: number;
+  elasticacheNodeHours: number;
+}
+
+/** `usage` at the prices of src/costs/prices.ts, Lambda's GB-seconds at `architecture`'s. */
+export function priceUsage(usage: Usage, architecture: LambdaArchitecture): CostEstimate {
+  const cost = {
+    lambda: usage.gbSeconds * gbSecondUsd(architecture) + usage.invocations * PRICES.lambdaRequest.usd,
+    dynamodb: usage.writeUnits * PRICES.dynamoWriteUnit.usd + usage.readUnits * PRICES.dynamoReadUnit.usd,
+    sns: usage.publishes * PRICES.snsPublish.usd,
+    sqs: usage.sqsRequests * PRICES.sqsFifoRequest.usd,
+    s3: usage.s3Gets * PRICES.s3Get.usd + usage.s3Puts * PRICES.s3Put.usd,
+    elasticache: usage.elasticacheNodeHours * PRICES.elasticacheT4gSmallHour.usd,
+  };
+  return { ...cost, total: cost.lambda + cost.dynamodb + cost.sns + cost.sqs + cost.s3 + cost.elasticache };
+}
+
 /** The services of a CostEstimate, in the order reports list them. */
 export const COST_SERVICES = ['lambda', 'dynamodb', 'sns', 'sqs', 's3', 'elasticache'] as const;
 
@@ -97,13 +124,7 @@ export function estimateCost(
   }
   // The model and latest.json, once the job has finished.
   if (job.status === 'SUCCEEDED') s3Puts += 2;
-  const cost = {
-    lambda: gbSeconds * gbSecondUsd(shape.architecture) + invocations * PRICES.lambdaRequest.usd,
-    dynamodb: writeUnits * PRICES.dynamoWriteUnit.usd + readUnits * PRICES.dynamoReadUnit.usd,
-    sns: publishes * PRICES.snsPublish.usd,
-    sqs: rounds.length * SQS_REQUESTS_PER_ROUND * PRICES.sqsFifoRequest.usd,
-    s3: s3Gets * PRICES.s3Get.usd + s3Puts * PRICES.s3Put.usd,
-    elasticache: backend === 'redis' ? (rounds.length / ASSUMED_ROUNDS_PER_NODE_HOUR) * PRICES.elasticacheT4gSmallHour.usd : 0,
-  };
-  return { ...cost, total: cost.lambda + cost.dynamodb + cost.sns + cost.sqs + cost.s3 + cost.elasticache };
+  const sqsRequests = rounds.length * SQS_REQUESTS_PER_ROUND;
+  const elasticacheNodeHours = backend === 'redis' ? rounds.length / ASSUMED_ROUNDS_PER_NODE_HOUR : 0;
+  return priceUsage({ gbSeconds, invocations, writeUnits, readUnits, publishes, sqsRequests, s3Gets, s3Puts, elasticacheNodeHours }, shape.architecture);
 }

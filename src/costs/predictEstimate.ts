@@ -1,6 +1,5 @@
 import type { PredictJobRecord } from '../domain/predictJob.js';
-import { gbSecondUsd, WORKER_OVERHEAD_MS, type CostEstimate, type LambdaArchitecture } from './estimate.js';
-import { PRICES } from './prices.js';
+import { priceUsage, WORKER_OVERHEAD_MS, type CostEstimate, type LambdaArchitecture } from './estimate.js';
 
 /*
  * What a predict job (docs/serving.md) costs on AWS, from its record: the start, one task per shard
@@ -66,15 +65,7 @@ export function estimatePredictCost(job: Pick<PredictJobRecord, 'status' | 'shar
     readUnits += 2 + Math.ceil((shards * PART_RECORD_BYTES) / 4096);
     writeUnits += Math.ceil((RECORD_BASE_BYTES + shards * PART_RECORD_BYTES) / 1024) + shards + 1;
   }
-  const cost = {
-    lambda: gbSeconds * gbSecondUsd(architecture) + invocations * PRICES.lambdaRequest.usd,
-    dynamodb: writeUnits * PRICES.dynamoWriteUnit.usd + readUnits * PRICES.dynamoReadUnit.usd,
-    sns: publishes * PRICES.snsPublish.usd,
-    sqs: 0,
-    s3: s3Gets * PRICES.s3Get.usd + s3Puts * PRICES.s3Put.usd,
-    elasticache: 0,
-  };
-  const total = cost.lambda + cost.dynamodb + cost.sns + cost.sqs + cost.s3 + cost.elasticache;
+  const cost = priceUsage({ gbSeconds, invocations, writeUnits, readUnits, publishes, sqsRequests: 0, s3Gets, s3Puts, elasticacheNodeHours: 0 }, architecture);
   const rows = parts.reduce((sum, p) => sum + p.rows, 0);
-  return { ...cost, total, rows, timedParts: parts.length, ...(rows > 0 ? { usdPerMillionRows: (total / rows) * 1e6 } : {}) };
+  return { ...cost, rows, timedParts: parts.length, ...(rows > 0 ? { usdPerMillionRows: (cost.total / rows) * 1e6 } : {}) };
 }
