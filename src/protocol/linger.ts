@@ -4,7 +4,7 @@ import { clock, type ProtocolDeps } from './deps.js';
 import { defaultLingerMs, LINGER_POLL_FIRST_MS, LINGER_POLL_LEAD, LINGER_POLL_MAX_MS, LINGER_POLLS_PER_ROUND, pollPauseMs } from './lingerBudget.js';
 import { runWorker, type GivenTask, type WorkerOutcome } from './runWorker.js';
 import { aggregate, type AggregateOptions, type AggregateOutcome } from './aggregate.js';
-import type { CompletionMessage, TrainJobRecord, RoundTask } from '../domain/job.js';
+import type { CompletionMessage, JobRecord, TrainJobRecord, RoundTask } from '../domain/job.js';
 
 /*
  * Lingering workers (`sync: 'linger'`, docs/protocol.md "Lingering workers"). After arriving at a
@@ -166,7 +166,7 @@ function inlineCompletion(deps: LingerDeps, container: Container, options: Linge
   let held: CompletionMessage | undefined;
   const send = async (message: CompletionMessage) => {
     const job = await container.job(message.jobId, () => deps.store.getJob(message.jobId));
-    if (job?.kind !== 'predict' && job?.spec.sync === 'linger') held = message;
+    if (lingers(job)) held = message;
     else await deps.completion.send(message);
   };
   const aggregateHeld = async (given: AggregateOptions = {}): Promise<AggregateOutcome | undefined> => {
@@ -217,7 +217,7 @@ async function lingerAfter(
   // and this live worker would stop while a fresh invocation reloads the shard.
   if (outcome.status !== 'done' || !(outcome.written || outcome.arrived || inline.held())) return undefined;
   const job = await container.job(current.jobId, () => store.getJob(current.jobId));
-  if (!job || job.kind === 'predict' || job.spec.sync !== 'linger') return undefined;
+  if (!lingers(job)) return undefined;
   // What a reload would cost: the round that loaded the shard, less its compute (on the runtime's
   // clock, which is the simulator's virtual one there).
   rememberLoad(container, current, outcome.report.cacheHit ? undefined : Math.max(0, elapsed - outcome.report.computeMs));
@@ -322,6 +322,11 @@ async function waitFor(
     run.waitedMs += waited;
     options.onWait?.(waited);
   }
+}
+
+/** Whether `job` is a training job whose workers linger (predict jobs have one round, nothing to wait for). */
+function lingers(job: JobRecord | undefined): job is TrainJobRecord {
+  return job !== undefined && job.kind !== 'predict' && job.spec.sync === 'linger';
 }
 
 function remember<T>(maps: WeakMap<object, Map<string, T>>, container: object, key: string, value: T): void {
