@@ -351,3 +351,13 @@ class ChunkedFloats<T extends Float32Array | Float64Array> {
     this.k = 0;
   }
 }
+
+/**
+ * Rows of `from` features each, as rows of the features `order` names (the j-th taken from column
+ * `order[j]`), into `out` (a new array by default): a model's features in its own order.
+ */
+export function reorderRows(features: Float32Array, rows: number, from: number, order: ArrayLike<number>, out: Float32Array = new Float32Array(rows * order.length)): Float32Array {
+  const dims = order.length;
+  for (let i = 0; i < rows; i++) for (let j = 0; j < dims; j++) out[i * dims + j] = features[i * from + order[j]!]!;
+  return out.subarray(0, rows * dims);
+}

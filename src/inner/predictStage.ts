@@ -4,7 +4,7 @@ import { compilePredictor, type Predictor } from '../algorithms/predictor.js';
 import { parseCsvBlock, type CsvBlockRequest, type CsvBlockResult, type CsvBlockRows } from '../data/formats/csv-blocks.js';
 import { parseFeatureBlock } from '../data/formats/csv.js';
 import { maxLineBytes } from '../data/formats/line-limit.js';
-import { featureColumns } from '../data/rows.js';
+import { featureColumns, reorderRows } from '../data/rows.js';
 import type { ModelResult } from '../domain/results.js';
 
 /*
@@ -78,12 +78,9 @@ export function predictBlock(stage: PredictStage, request: CsvBlockRequest): Csv
   const features = parsed.out.features;
   let x = features.subarray(0, rows * stage.dims);
   if (stage.order) {
-    const order = stage.order;
-    const dims = order.length;
+    const dims = stage.order.length;
     if (!stage.x || stage.x.length < rows * dims) stage.x = new Float32Array(Math.max(rows * dims, features.length));
-    const from = stage.dims;
-    for (let i = 0; i < rows; i++) for (let j = 0; j < dims; j++) stage.x[i * dims + j] = features[i * from + order[j]!]!;
-    x = stage.x.subarray(0, rows * dims);
+    x = reorderRows(features, rows, stage.dims, stage.order, stage.x);
   }
   const text = formatRows(formatSlice(stage.predictor, stage.predictor.run(x, rows), rows), stage.text);
   return { rows, lines: parsed.lines, bytes: parsed.bytes, out: NO_ROWS, text, ...(parsed.problem ? { problem: parsed.problem } : {}) };

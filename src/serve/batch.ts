@@ -1,6 +1,7 @@
 import type { PartsDatasetSource } from '../data/sources/PartsDatasetSource.js';
 import { DataError } from '../errors.js';
 import { csvField } from '../data/formats/csvField.js';
+import { reorderRows } from '../data/rows.js';
 import type { ModelResult } from '../domain/results.js';
 import { formatSlice, type FormatSlice } from '../algorithms/predictionText.js';
 import { partBytes, rowsText, type FormatPool } from './formatPool.js';
@@ -49,7 +50,7 @@ export function predictHeader(predictor: Predictor): string {
 export function predictShardRows(predictor: Predictor, order: readonly number[], shard: { features: Float32Array; rows: number; dims: number }): FormatSlice {
   // The data plane keeps features in file order; the model wants its own.
   const identity = order.length === shard.dims && order.every((c, j) => c === j);
-  const x = identity ? shard.features : reorder(shard.features, shard.rows, shard.dims, order, predictor.dims);
+  const x = identity ? shard.features : reorderRows(shard.features, shard.rows, shard.dims, order);
   return formatSlice(predictor, predictor.run(x, shard.rows), shard.rows);
 }
 
@@ -146,8 +147,4 @@ async function format(slice: FormatSlice, formatter: Pick<FormatPool, 'format'> 
   return { chunks, ms: performance.now() - t0 };
 }
 
-function reorder(features: Float32Array, rows: number, from: number, order: readonly number[], dims: number): Float32Array {
-  const x = new Float32Array(rows * dims);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < dims; j++) x[i * dims + j] = features[i * from + order[j]!]!;
-  return x;
-}
+
