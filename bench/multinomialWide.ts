@@ -14,6 +14,7 @@
  *   BENCH_WIDE_ROWS (60000), BENCH_WIDE_ROUNDS (60: GIANT's rounds), BENCH_WIDE_LBFGS_ROUNDS (as
  *   many: ours, L-BFGS), BENCH_WIDE_SKLEARN_ITERATIONS (500), BENCH_WIDE_REPEATS (3: whole-run
  *   pairs, scikit-learn and ours interleaved), BENCH_WIDE_SOLVERS (giant,lbfgs: the ours phase's),
+ *   BENCH_WIDE_LAYOUTS (1x2: the ours phase's W × I, comma-separated),
  *   BENCH_WIDE_PHASES
  *   (whole,ours,lbfgs,saga,optimum), BENCH_WIDE_OPTIMUM (an optimum measured before, for the gaps
  *   when the optimum phase is left out: 0.1805060118 at 20,000 rows)
@@ -64,6 +65,15 @@ if (SOLVERS.length === 0 || SOLVERS.some((s) => s !== 'giant' && s !== 'lbfgs'))
   process.stderr.write(`bench:wide: BENCH_WIDE_SOLVERS=${process.env.BENCH_WIDE_SOLVERS}: must be giant, lbfgs or both, comma-separated\n`);
   process.exit(1);
 }
+/** W × I layouts of the ours phase (BENCH_WIDE_LAYOUTS, e.g. 1x2,2x1,2x2; default 1x2). */
+const LAYOUTS = (process.env.BENCH_WIDE_LAYOUTS ?? '1x2').split(',').map((layout) => {
+  const match = /^(\d+)x(\d+)$/.exec(layout);
+  if (!match || Number(match[1]) < 1 || Number(match[2]) < 1) {
+    process.stderr.write(`bench:wide: BENCH_WIDE_LAYOUTS=${process.env.BENCH_WIDE_LAYOUTS}: must be WxI pairs of positive whole numbers, comma-separated (1x2,2x1)\n`);
+    process.exit(1);
+  }
+  return { workers: Number(match[1]), threads: Number(match[2]) };
+});
 /** Our L-BFGS's objective per round, when the ours phase ran it: compared with scipy's per evaluation. */
 let ourLbfgs: number[] | undefined;
 const PHASES = (process.env.BENCH_WIDE_PHASES ?? 'whole,ours,lbfgs,saga,optimum').split(',');
@@ -165,16 +175,17 @@ if (PHASES.includes('ours')) {
   const runtime = new LocalRuntime({ store: new MemoryStore(), datasets: new MemoryDatasetSource().add('wide', data), defaultThreads: 2 });
   try {
     const compute: Record<string, { objective: number; seconds: number; computeSeconds: number }[]> = {};
-    for (const solver of SOLVERS) {
+    for (const { workers, threads } of LAYOUTS) for (const solver of SOLVERS) {
       const l0 = load();
-      const out = await runtime.train({ algorithm: 'logreg', solver, C, tol: 0, maxRounds: solver === 'giant' ? ROUNDS : LBFGS_ROUNDS, workers: 1, threads: 2, data: { uri: 'wide' } });
+      const out = await runtime.train({ algorithm: 'logreg', solver, C, tol: 0, maxRounds: solver === 'giant' ? ROUNDS : LBFGS_ROUNDS, workers, threads, data: { uri: 'wide' } });
       const first = out.rounds[0]!.publishedAt;
       const points = out.rounds.map((r: RoundMetrics) => ({ objective: r.objective, seconds: (r.aggregatedAt - first) / 1000 }));
       let summed = 0;
-      compute[solver] = out.rounds.map((r: RoundMetrics, i: number) => ({ objective: r.objective, seconds: points[i]!.seconds, computeSeconds: (summed += r.computeMs) / 1000 }));
-      traces.push({ name: `ours, ${solver} (W = 1 × 2), load ${l0} → ${load()}`, points, unit: 'rounds' });
+      // The default rule's measure below compares the solvers on the first layout.
+      compute[solver] ??= out.rounds.map((r: RoundMetrics, i: number) => ({ objective: r.objective, seconds: points[i]!.seconds, computeSeconds: (summed += r.computeMs) / 1000 }));
+      traces.push({ name: `ours, ${solver} (W = ${workers} × ${threads}), load ${l0} → ${load()}`, points, unit: 'rounds' });
       // Printed now, so that a long scikit-learn side cut short does not lose them.
-      log(`ours, ${solver}: objective per round ${points.map((p) => p.objective.toPrecision(7)).join(' ')}; ${points.at(-1)!.seconds.toFixed(1)} s`);
+      log(`ours, ${solver} (W = ${workers} × ${threads}): objective per round ${points.map((p) => p.objective.toPrecision(7)).join(' ')}; ${points.at(-1)!.seconds.toFixed(1)} s`);
       objectives.push(...points.map((p) => p.objective));
     }
     ourLbfgs = compute.lbfgs?.map((p) => p.objective);

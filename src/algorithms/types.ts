@@ -32,6 +32,13 @@ export interface RowBlock {
   /** Which worker's shard and which of its threads these rows are: keys local SGD's seeded row order (absent: 0). */
   shard?: number;
   thread?: number;
+  /**
+   * Where several threads compute one partial over a shard's rows: replaces `values` by the sum of
+   * every such thread's `values` (each thread must call it the same number of times with vectors of
+   * the same length, at most the partial's length); every thread gets the same sums bit for bit.
+   * Absent: this block is the only one (one thread, the simulator): the sum is `values` itself.
+   */
+  sumAcrossThreads?: (values: Float64Array) => void;
 }
 
 export interface UpdateResult {

@@ -13,6 +13,7 @@ import type { ShardData } from '../data/types.js';
 import { compiledModule, registerBuffer, SharedArena, type KernelKind } from '../kernels/backend.js';
 import type { ModelResult } from '../domain/results.js';
 import type { ComputeMessage, FromThread, ParseMessage, ShardMessage, StageMessage, SummarizeMessage, UnstageMessage } from './messages.js';
+import { abortThreadSum, resetThreadSum, threadSumBuffer } from './threadSum.js';
 
 /**
  * Bytes that crossed between the worker and its threads per call: to the threads, the model values
@@ -63,6 +64,14 @@ interface SharedModel {
   busy: boolean;
 }
 
+/** The buffer a call's threads sum across (threadSum.ts), kept for the next call as the model's is. */
+interface SharedSum {
+  buffer: SharedArrayBuffer;
+  participants: number;
+  capacity: number;
+  busy: boolean;
+}
+
 interface Pending {
   resolve: (value: { partial: Float64Array; ms: number; kernels: KernelKind }) => void;
   reject: (error: Error) => void;
@@ -86,6 +95,7 @@ export class ThreadPool implements CsvBlockParser {
   readonly traffic: ThreadTraffic = { toThreads: 0, fromThreads: 0 };
   /** The buffer the last partial() sent its model in, kept for the next (modelBuffer). */
   private sharedModel: SharedModel | undefined;
+  private sharedSum: SharedSum | undefined;
   /**
    * Bytes of shard rows copied into the shared WebAssembly memory: once per shard load, never per
    * round (rounds move only models and partials, counted in `traffic`).
@@ -364,22 +374,32 @@ export class ThreadPool implements CsvBlockParser {
       this.traffic.toThreads += (to - from) * 8;
     }
     shared.ranges = ranges;
-    const jobs: Promise<{ partial: Float64Array; ms: number; kernels: KernelKind }>[] = [];
-    for (let t = 0; t < this.size; t++) {
+    const partialLength = algorithm.partialLength(shape);
+    const threads: number[] = [];
+    for (let t = 0; t < this.size; t++) if (Math.floor(((t + 1) * rows) / this.size) > Math.floor((t * rows) / this.size)) threads.push(t);
+    // Posted to every thread before any other call's messages: each thread takes the calls in the
+    // same order, so threads waiting for each other at a sum always wait on the same call.
+    const sum = threads.length > 1 ? this.sumBuffer(threads.length, partialLength) : undefined;
+    const jobs = threads.map((t, index) => {
       const start = Math.floor((t * rows) / this.size);
       const end = Math.floor(((t + 1) * rows) / this.size);
-      if (end > start) jobs.push(this.send(this.threads[t]!, { type: 'compute', id: this.nextId++, key, shape, model: shared.values, start, end, shard, thread: t }));
-    }
+      const channel = sum ? { sum: { buffer: sum.buffer, participants: threads.length, index, capacity: sum.capacity } } : {};
+      return this.send(this.threads[t]!, { type: 'compute', id: this.nextId++, key, shape, model: shared.values, start, end, shard, thread: t, ...channel });
+    });
     let results;
     try {
       results = await Promise.all(jobs);
     } catch (error) {
-      // A thread that failed may leave others still reading the buffer: it is not used again.
+      // A thread that failed may leave others still reading the buffers, or waiting at a sum (told
+      // to give up): they are not used again.
+      if (sum) abortThreadSum(sum.buffer);
       if (this.sharedModel === shared) this.sharedModel = undefined;
+      if (sum && this.sharedSum === sum) this.sharedSum = undefined;
       throw error;
     }
     shared.busy = false;
-    const merged = new Float64Array(algorithm.partialLength(shape));
+    if (sum) sum.busy = false;
+    const merged = new Float64Array(partialLength);
     for (const { partial } of results) {
       this.traffic.fromThreads += partial.byteLength;
       algorithm.merge(merged, partial);
@@ -405,6 +425,19 @@ export class ThreadPool implements CsvBlockParser {
     }
     const fresh: SharedModel = { values: new Float64Array(new SharedArrayBuffer(length * 8)), ranges: [], busy: true };
     if (!kept?.busy) this.sharedModel = fresh;
+    return fresh;
+  }
+
+  /** The buffer a call's sums across threads meet in: the last call's when free and the same size, else a fresh one. */
+  private sumBuffer(participants: number, capacity: number): SharedSum {
+    const kept = this.sharedSum;
+    if (kept && !kept.busy && kept.participants === participants && kept.capacity >= capacity) {
+      resetThreadSum(kept.buffer);
+      kept.busy = true;
+      return kept;
+    }
+    const fresh: SharedSum = { buffer: threadSumBuffer(participants, capacity), participants, capacity, busy: true };
+    if (!kept?.busy) this.sharedSum = fresh;
     return fresh;
   }
 

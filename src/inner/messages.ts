@@ -3,6 +3,7 @@ import type { CsvBlockRequest, CsvBlockResult } from '../data/formats/csv-blocks
 import type { RangeSummary } from '../data/summary.js';
 import type { KernelKind } from '../kernels/backend.js';
 import type { ModelResult } from '../domain/results.js';
+import type { ThreadSumChannel } from './threadSum.js';
 
 /** Sent once per shard per thread: the buffer is shared, not copied. */
 export interface ShardMessage {
@@ -38,6 +39,8 @@ export interface ComputeMessage {
   /** The shard's index in its job and this thread's in its pool (they key local SGD's row order). */
   shard: number;
   thread: number;
+  /** With more than one thread computing the call: the buffer their sums across threads meet in. */
+  sum?: ThreadSumChannel;
 }
 
 /** A block of CSV lines to parse (its bytes and row buffers are transferred, then transferred back). */

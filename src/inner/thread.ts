@@ -6,6 +6,7 @@ import { columnStats } from '../kernels/columnStats.js';
 import { adoptModule, registerBuffer, wasmContextOf, type SharedMemory, type WasmBuild } from '../kernels/backend.js';
 import type { FromThread, ToThread } from './messages.js';
 import { predictBlock, predictStage, type PredictStage } from './predictStage.js';
+import { abortThreadSum, threadSummer } from './threadSum.js';
 
 /*
  * An inner worker: parses the blocks of CSV its worker reads (loading a shard), holds typed views
@@ -99,11 +100,14 @@ port.on('message', (message: ToThread) => {
         const algorithm = algorithmByName(message.shape.algorithm);
         const started = performance.now();
         const partial = new Float64Array(algorithm.partialLength(message.shape));
-        algorithm.partial(message.shape, message.model, { ...shard, start: message.start, end: message.end, shard: message.shard, thread: message.thread }, partial);
+        const sum = message.sum ? { sumAcrossThreads: threadSummer(message.sum) } : {};
+        algorithm.partial(message.shape, message.model, { ...shard, start: message.start, end: message.end, shard: message.shard, thread: message.thread, ...sum }, partial);
         const kernels = wasmContextOf(shard.features.buffer) ? 'wasm' : 'js';
         const reply: FromThread = { type: 'result', id: message.id, partial, ms: performance.now() - started, kernels };
         port.postMessage(reply, [partial.buffer]);
       } catch (error) {
+        // Siblings waiting for this thread at a sum would wait for nothing: release them.
+        if (message.sum) abortThreadSum(message.sum.buffer);
         replyError(message.id, error);
       }
       return;

@@ -46,10 +46,10 @@ function fourClasses(): TrainingData {
 const DATA = fourClasses();
 const L2 = 0.01;
 const FLOOR = 1e-3;
+const optimum = referenceSoftmaxOptimum(DATA, 4, L2);
 
 describe('multinomial logistic regression by GIANT', () => {
   let runtime: LocalRuntime;
-  const optimum = referenceSoftmaxOptimum(DATA, 4, L2);
   const objectives: number[] = [];
 
   beforeAll(() => {
@@ -79,6 +79,33 @@ describe('multinomial logistic regression by GIANT', () => {
     for (let r = 1; r < out.rounds.length; r++) expect(out.rounds[r]!.objective).toBeLessThanOrEqual(out.rounds[r - 1]!.objective);
     objectives.push(result.loss);
     expect(Math.abs(result.loss - objectives[0]!) / objectives[0]!).toBeLessThanOrEqual(1e-6);
+  }, 60_000);
+});
+
+describe('GIANT inside a worker', () => {
+  it('solves on the Hessian of the worker\'s whole shard, its threads summing each product: 1 × 2 takes the steps of 1 × 1', async () => {
+    // Prepare: each thread's half of the rows alone (300 of them, the near-constant column's 1s
+    // split unevenly) has a Hessian far enough from the whole's for averaged half-solves to show
+    const runtime = new LocalRuntime({ store: new MemoryStore(), datasets: new MemoryDatasetSource().add('d', DATA), defaultThreads: 1 });
+    try {
+      // Act: evaluate and solve rounds alternate, so 8 rounds take 3 solves and their line searches
+      const train = (threads: number) => runtime.train({ algorithm: 'logreg', solver: 'giant', l2: L2, tol: 0, maxRounds: 8, workers: 1, threads, data: { uri: 'd' } });
+      const one = await train(1);
+      const two = await train(2);
+
+      // Assess: the same objective round by round and the same model, to the rounding of the sums'
+      // order (the rows' products are summed per thread, then across threads)
+      const objectives = (out: typeof one) => out.rounds.map((r) => r.objective);
+      expect(objectives(two)).toHaveLength(8);
+      const gaps = objectives(two).map((o, r) => Math.abs(o - objectives(one)[r]!) / objectives(one)[r]!);
+      expect(Math.max(...gaps)).toBeLessThanOrEqual(1e-12);
+      const [a, b] = [one, two].map((out) => out.result as MultinomialResult);
+      expect(maxRelativeError(b!.weights.flat(), a!.weights.flat(), FLOOR)).toBeLessThanOrEqual(1e-9);
+      // Not yet at the optimum: the rounds compared are Newton steps, not the fixed point both reach.
+      expect((a!.loss - optimum.objective) / optimum.objective).toBeGreaterThan(1e-9);
+    } finally {
+      await runtime.close();
+    }
   }, 60_000);
 });
 

@@ -77,7 +77,12 @@ export function giantSolvePartial(shape: Shape, model: Float64Array, block: RowB
   const n = o.n;
   const m = block.end - block.start;
   out[n + 2] += m;
-  if (m === 0) return;
+  // The threads that share this solve all take part in every sum, rows or none (the pool gives a
+  // thread without rows no block: this returns only outside a shared solve).
+  const sum = block.sumAcrossThreads;
+  if (m === 0 && !sum) return;
+  // The worker's rows: the Hessian below is the mean over every row its threads hold.
+  const rows = sum ? sumOf(sum, m) : m;
   const lambda = model[o.lambda]!;
   const grad = model.subarray(o.grad, o.grad + n);
   const mean = meanOf(model, dims, classes);
@@ -91,10 +96,12 @@ export function giantSolvePartial(shape: Shape, model: Float64Array, block: RowB
     fromStandard(v, model, dims, raw, classes);
     sums.fill(0);
     curvature.times(raw, sums);
+    // One sum per product: every thread's CG then runs on the Hessian of the worker's whole shard.
+    sum?.(sums);
     for (let k = 0; k < classes; k++) {
       const s = sums[classes * dims + k]!;
-      for (let j = 0; j < dims; j++) into[k * dims + j] = (sums[k * dims + j]! - mean[j]! * s) / (std[j]! * m) + lambda * v[k * dims + j]!;
-      into[classes * dims + k] = s / m;
+      for (let j = 0; j < dims; j++) into[k * dims + j] = (sums[k * dims + j]! - mean[j]! * s) / (std[j]! * rows) + lambda * v[k * dims + j]!;
+      into[classes * dims + k] = s / rows;
     }
   };
   const p = new Float64Array(n);
@@ -122,6 +129,13 @@ export function giantSolvePartial(shape: Shape, model: Float64Array, block: RowB
   // The first step of CG from 0 is along −∇f: p is a descent direction whenever an iteration ran.
   if (!p.some((v) => v !== 0)) p.set(r);
   for (let j = 0; j < n; j++) out[j] += m * p[j]!;
+}
+
+/** A number summed across the threads of a shared solve. */
+function sumOf(sum: (values: Float64Array) => void, value: number): number {
+  const one = Float64Array.of(value);
+  sum(one);
+  return one[0]!;
 }
 
 /** One GIANT round at the aggregator (see the comment at the top). */
