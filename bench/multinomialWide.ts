@@ -14,7 +14,9 @@
  *   BENCH_WIDE_ROWS (60000), BENCH_WIDE_ROUNDS (60: GIANT's rounds), BENCH_WIDE_LBFGS_ROUNDS (as
  *   many: ours, L-BFGS), BENCH_WIDE_SKLEARN_ITERATIONS (500), BENCH_WIDE_REPEATS (3: whole-run
  *   pairs, scikit-learn and ours interleaved), BENCH_WIDE_SOLVERS (giant,lbfgs: the ours phase's),
- *   BENCH_WIDE_LAYOUTS (1x2: the ours phase's W × I, comma-separated),
+ *   BENCH_WIDE_LAYOUTS (1x2: the ours phase's W × I, comma-separated), BENCH_WIDE_WHOLE_SOLVERS
+ *   (default: the whole phase's runs of ours after each scikit-learn run, the CLI's default solver
+ *   or `--solver lbfgs|giant`, comma-separated),
  *   BENCH_WIDE_PHASES
  *   (whole,ours,lbfgs,saga,optimum), BENCH_WIDE_OPTIMUM (an optimum measured before, for the gaps
  *   when the optimum phase is left out: 0.1805060118 at 20,000 rows)
@@ -63,6 +65,12 @@ if (CLI !== 'built' && CLI !== 'source') {
 const SOLVERS = (process.env.BENCH_WIDE_SOLVERS ?? 'giant,lbfgs').split(',') as ('giant' | 'lbfgs')[];
 if (SOLVERS.length === 0 || SOLVERS.some((s) => s !== 'giant' && s !== 'lbfgs')) {
   process.stderr.write(`bench:wide: BENCH_WIDE_SOLVERS=${process.env.BENCH_WIDE_SOLVERS}: must be giant, lbfgs or both, comma-separated\n`);
+  process.exit(1);
+}
+/** The whole phase's runs of ours after each scikit-learn run: the CLI's default, or --solver NAME. */
+const WHOLE_SOLVERS = (process.env.BENCH_WIDE_WHOLE_SOLVERS ?? 'default').split(',');
+if (WHOLE_SOLVERS.some((s) => !['default', 'lbfgs', 'giant'].includes(s))) {
+  process.stderr.write(`bench:wide: BENCH_WIDE_WHOLE_SOLVERS=${process.env.BENCH_WIDE_WHOLE_SOLVERS}: must be default, lbfgs or giant, comma-separated\n`);
   process.exit(1);
 }
 /** W × I layouts of the ours phase (BENCH_WIDE_LAYOUTS, e.g. 1x2,2x1,2x2; default 1x2). */
@@ -142,33 +150,39 @@ if (PHASES.includes('whole')) {
   log('');
   log('| whole run, 2 cores | seconds | processor seconds | iterations / rounds | objective | training accuracy | load |');
   log('|---|---:|---:|---:|---:|---:|---:|');
-  const ratios: number[] = [];
-  const cpuRatios: number[] = [];
+  const ratios: Record<string, number[]> = {};
+  const cpuRatios: Record<string, number[]> = {};
   for (let repeat = 0; repeat < WHOLE_REPEATS; repeat++) {
     const l0 = load();
     const side = python(['whole']);
     const sklearn = side.whole as { seconds: number; iterations: number; objective: number; accuracy: number };
-    const l1 = load();
-    const model = join(DIR, 'model.json');
-    started = performance.now();
-    const entry = CLI === 'built' ? [join(ROOT, 'bin/bspml.js')] : ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')];
-    const { run: ours, cpuSeconds } = timed(process.execPath, [...entry, 'train', 'logreg', '--data', csv, '--C', String(C), '--workers', '1', '--threads', '2', '--out', model, '--no-progress'], { encoding: 'utf8', cwd: ROOT });
-    const seconds = (performance.now() - started) / 1000;
-    if (ours.status !== 0) throw new Error(`bspml train failed: ${ours.stderr}`);
-    const result = JSON.parse(readFileSync(model, 'utf8')) as { loss: number; rounds: number; solver: string; accuracy: number; converged: boolean };
-    objectives.push(sklearn.objective, result.loss);
-    ratios.push(seconds / sklearn.seconds);
-    if (cpuSeconds !== undefined && side.cpuSeconds !== undefined) cpuRatios.push(cpuSeconds / side.cpuSeconds);
     log(`| scikit-learn: read_csv, StandardScaler, LogisticRegression(C=1) | ${sklearn.seconds.toFixed(1)} | ${cpu(side.cpuSeconds)} | ${sklearn.iterations} | ${sklearn.objective.toPrecision(8)} | ${(100 * sklearn.accuracy).toFixed(2)} % | ${l0} |`);
-    log(`| bspml train logreg --C 1 --workers 1 --threads 2 (${result.solver}, ${result.converged ? 'converged' : 'max rounds'}) | ${seconds.toFixed(1)} | ${cpu(cpuSeconds)} | ${result.rounds} | ${result.loss.toPrecision(8)} | ${(100 * result.accuracy).toFixed(2)} % | ${l1} |`);
-    log(`| ours / scikit-learn: ${(seconds / sklearn.seconds).toFixed(2)}× the time; objective ${result.loss <= sklearn.objective ? 'no worse' : 'worse'} (${((result.loss - sklearn.objective) / sklearn.objective).toExponential(1)} relative) | | | | | | |`);
+    for (const solver of WHOLE_SOLVERS) {
+      const l1 = load();
+      const model = join(DIR, 'model.json');
+      started = performance.now();
+      const entry = CLI === 'built' ? [join(ROOT, 'bin/bspml.js')] : ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')];
+      const asked = solver === 'default' ? [] : ['--solver', solver];
+      const { run: ours, cpuSeconds } = timed(process.execPath, [...entry, 'train', 'logreg', '--data', csv, '--C', String(C), ...asked, '--workers', '1', '--threads', '2', '--out', model, '--no-progress'], { encoding: 'utf8', cwd: ROOT });
+      const seconds = (performance.now() - started) / 1000;
+      if (ours.status !== 0) throw new Error(`bspml train failed: ${ours.stderr}`);
+      const result = JSON.parse(readFileSync(model, 'utf8')) as { loss: number; rounds: number; solver: string; accuracy: number; converged: boolean };
+      objectives.push(sklearn.objective, result.loss);
+      (ratios[solver] ??= []).push(seconds / sklearn.seconds);
+      if (cpuSeconds !== undefined && side.cpuSeconds !== undefined) (cpuRatios[solver] ??= []).push(cpuSeconds / side.cpuSeconds);
+      log(`| bspml train logreg --C 1${asked.length ? ` --solver ${solver}` : ''} --workers 1 --threads 2 (${result.solver}, ${result.converged ? 'converged' : 'max rounds'}) | ${seconds.toFixed(1)} | ${cpu(cpuSeconds)} | ${result.rounds} | ${result.loss.toPrecision(8)} | ${(100 * result.accuracy).toFixed(2)} % | ${l1} |`);
+      log(`| ours / scikit-learn: ${(seconds / sklearn.seconds).toFixed(2)}× the time; objective ${result.loss <= sklearn.objective ? 'no worse' : 'worse'} (${((result.loss - sklearn.objective) / sklearn.objective).toExponential(1)} relative) | | | | | | |`);
+    }
   }
   const spread = (values: number[]) => {
     const sorted = [...values].sort((a, b) => a - b);
     return `${sorted.map((r) => r.toFixed(2)).join(', ')} (median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(2)})`;
   };
-  log(`ours / scikit-learn over ${ratios.length} interleaved pairs, wall time: ${spread(ratios)}`);
-  if (cpuRatios.length > 0) log(`ours / scikit-learn, processor time (/usr/bin/time, start-up included): ${spread(cpuRatios)}`);
+  for (const solver of WHOLE_SOLVERS) {
+    const named = solver === 'default' ? '' : ` (--solver ${solver})`;
+    log(`ours${named} / scikit-learn over ${ratios[solver]!.length} interleaved pairs, wall time: ${spread(ratios[solver]!)}`);
+    if (cpuRatios[solver]) log(`ours${named} / scikit-learn, processor time (/usr/bin/time, start-up included): ${spread(cpuRatios[solver])}`);
+  }
 }
 
 if (PHASES.includes('ours')) {
@@ -186,6 +200,8 @@ if (PHASES.includes('ours')) {
       traces.push({ name: `ours, ${solver} (W = ${workers} × ${threads}), load ${l0} → ${load()}`, points, unit: 'rounds' });
       // Printed now, so that a long scikit-learn side cut short does not lose them.
       log(`ours, ${solver} (W = ${workers} × ${threads}): objective per round ${points.map((p) => p.objective.toPrecision(7)).join(' ')}; ${points.at(-1)!.seconds.toFixed(1)} s`);
+      const solves = out.rounds.filter((r: RoundMetrics) => r.stats.cgIterations !== undefined).map((r: RoundMetrics) => r.stats.cgIterations!);
+      if (solves.length > 0) log(`ours, ${solver} (W = ${workers} × ${threads}): CG iterations per solve round ${solves.map((c: number) => +c.toFixed(1)).join(' ')}`);
       objectives.push(...points.map((p) => p.objective));
     }
     ourLbfgs = compute.lbfgs?.map((p) => p.objective);
@@ -199,6 +215,14 @@ if (PHASES.includes('ours')) {
       log(
         `to GIANT's objective after ${giant.length} rounds (${target.toPrecision(7)}): GIANT ${giant.length} rounds, ${giant.at(-1)!.seconds.toFixed(1)} s (compute ${giant.at(-1)!.computeSeconds.toFixed(1)} s); ` +
           (lbfgs ? `L-BFGS ${at + 1} rounds, ${lbfgs.seconds.toFixed(1)} s (compute ${lbfgs.computeSeconds.toFixed(1)} s)` : `L-BFGS not within its ${LBFGS_ROUNDS} rounds`),
+      );
+      // And the other way: to the objective L-BFGS ended at (where it stops in a default run).
+      const lbfgsTarget = compute.lbfgs.at(-1)!.objective;
+      const giantAt = giant.findIndex((p) => p.objective <= lbfgsTarget);
+      const reached = giant[giantAt];
+      log(
+        `to L-BFGS's objective after ${compute.lbfgs.length} rounds (${lbfgsTarget.toPrecision(7)}): L-BFGS ${compute.lbfgs.length} rounds, ${compute.lbfgs.at(-1)!.seconds.toFixed(1)} s (compute ${compute.lbfgs.at(-1)!.computeSeconds.toFixed(1)} s); ` +
+          (reached ? `GIANT ${giantAt + 1} rounds, ${reached.seconds.toFixed(1)} s (compute ${reached.computeSeconds.toFixed(1)} s)` : `GIANT not within its ${ROUNDS} rounds`),
       );
     }
   } finally {

@@ -7,22 +7,28 @@ import type { RowBlock } from '../types.js';
 /*
  * GIANT (Wang, Roosta, Xu, Mahoney: "GIANT: Globally Improved Approximate Newton Method for
  * Distributed Optimization", NeurIPS 2018) for multinomial logistic regression, where the Hessian
- * (C·(d+1))² cannot travel: each inner thread solves the Newton system of its own rows,
- * (H_t + λI′)·p_t = −∇f, by conjugate gradient (Hessian-vector products on its rows, no
- * communication inside), and the aggregator averages the directions weighted by rows and line-searches
- * along the average. ∇f is the exact global gradient, so a fixed point has ∇f = 0: it converges to
+ * (C·(d+1))² cannot travel: each worker solves the Newton system of its own shard,
+ * (H_w + λI′)·p_w = −∇f, by conjugate gradient, and the aggregator averages the directions weighted
+ * by rows and line-searches along the average. Inside a worker every thread runs the same CG: each
+ * Hessian-vector product is its rows' product summed across the worker's threads
+ * (RowBlock.sumAcrossThreads, one sum in shared memory per CG iteration, no round, no store), so the
+ * Hessian is the whole shard's; at W = 1 the step is a truncated Newton step on the whole data. (Each
+ * thread solving on its own rows, as before, left a 1.1e-1 gap after 30 rounds at 1 × 2 on the wide
+ * image-like problem: a half-shard Hessian underestimates the curvature along rare pixels;
+ * docs/algorithms.md.) ∇f is the exact global gradient, so a fixed point has ∇f = 0: it converges to
  * the optimum of the same objective as the other solvers, whatever the split (only its path depends
- * on the split, through the local Hessians; the partition-invariance tests hold the objective to 1e-6).
+ * on the split across workers, through their Hessians; the partition-invariance tests hold the
+ * objective to 1e-6).
  *
  * Rounds alternate:
  *   evaluate (phase 0): the ordinary multinomial partial at θ = base + p with the trial losses of the
  *     in-round line search (secondOrder.ts); an accepted point's gradient is kept in the model.
- *   solve (phase 1): each thread's CG direction from the accepted point, times its rows; partial:
- *     Σ rows·p_t (n), then the rows in the partial's rows slot.
+ *   solve (phase 1): the worker's CG direction from the accepted point, times each thread's rows;
+ *     partial: Σ rows·p_w (n), Σ rows·(CG iterations) in the loss's slot, the rows in the rows slot.
  * So an iteration costs two rounds, and the solve round CG_ITERATIONS + 1 passes over the rows; a
  * rejected point costs one more evaluate round, as for L-BFGS.
  *
- * Step scale: the average of local Newton directions tends to be too long (each thread's Hessian,
+ * Step scale: the average of local Newton directions tends to be too long (each worker's Hessian,
  * from fewer rows, underestimates the curvature of the whole in some directions; the inverse of an
  * average is at most the average of the inverses), which costs a rejected round and a forced one. So
  * the averaged direction is multiplied by a scale kept in the model: cut to the trial step the line
@@ -32,8 +38,14 @@ import type { RowBlock } from '../types.js';
  * (the aggregator's alone: it never goes to the threads).
  */
 
-/** Most CG iterations per local solve; CG also stops at a relative residual of CG_TOLERANCE·min(1, √‖∇f‖). */
-export const CG_ITERATIONS = 20;
+/**
+ * Most CG iterations per local solve; CG also stops at a relative residual of CG_TOLERANCE·min(1, √‖∇f‖).
+ * Chosen by measurement (docs/algorithms.md, GIANT): on the 20,000 × 784, 10-class problem at 1 × 2
+ * the forcing residual is reached only in the first two solves, so the cap sets a solve's cost;
+ * of 60, 100, 150 and 200, 100 took the fewest Hessian-vector products in all to 1e-6 of the
+ * optimum (906, in 21 rounds; 1e-3 in 15), 60 the fewest to 1e-3 but 37 rounds to 1e-6.
+ */
+export const CG_ITERATIONS = 100;
 const CG_TOLERANCE = 0.1;
 
 export function giantStateLength(dims: number, outputs: number): number {
@@ -66,9 +78,12 @@ export function isSolveRound(shape: Shape, model: Float64Array): boolean {
 }
 
 /**
- * A thread's local Newton direction, times its rows, added to out[0..n); its rows to out[n + 2].
- * Conjugate gradient on (H_t/m + λI′)·p = −∇f in θ (H_t: the Hessian of the summed log-loss of the
- * thread's m rows), each product one pass over them (softmaxCurvature) in input space, mapped to θ.
+ * The worker's local Newton direction, times this thread's rows, added to out[0..n); the CG
+ * iterations times the rows to out[n], the rows to out[n + 2]. Conjugate gradient on
+ * (H/M + λI′)·p = −∇f in θ (H: the Hessian of the summed log-loss of the M rows of the worker's
+ * threads), each product one pass over this thread's rows (softmaxCurvature) in input space, summed
+ * across the threads (block.sumAcrossThreads; absent, this block's rows are the worker's), mapped to θ.
+ * Every thread's CG then sees the same numbers bit for bit and takes the same iterations.
  */
 export function giantSolvePartial(shape: Shape, model: Float64Array, block: RowBlock, out: Float64Array): void {
   const { dims } = shape;
@@ -111,7 +126,8 @@ export function giantSolvePartial(shape: Shape, model: Float64Array, block: RowB
   let rr = dotProduct(r, r);
   const gradNorm = Math.sqrt(rr);
   const stop = CG_TOLERANCE * Math.min(1, Math.sqrt(gradNorm)) * gradNorm;
-  for (let it = 0; it < CG_ITERATIONS && Math.sqrt(rr) > stop; it++) {
+  let it = 0;
+  for (; it < CG_ITERATIONS && Math.sqrt(rr) > stop; it++) {
     times(d, hd);
     const curv = dotProduct(d, hd);
     // Not positive along d (rounding on a flat direction): keep what CG has.
@@ -129,6 +145,8 @@ export function giantSolvePartial(shape: Shape, model: Float64Array, block: RowB
   // The first step of CG from 0 is along −∇f: p is a descent direction whenever an iteration ran.
   if (!p.some((v) => v !== 0)) p.set(r);
   for (let j = 0; j < n; j++) out[j] += m * p[j]!;
+  // Hessian-vector products this solve took, times the rows (the loss's slot, unused in a solve round).
+  out[n] += m * it;
 }
 
 /** A number summed across the threads of a shared solve. */
@@ -161,7 +179,9 @@ export function giantStep(spec: PenaltySpec, shape: Shape, model: Float64Array, 
     next[o.scalars + 2] = 0;
     next[o.phase] = 0;
     setDirection(next, dims, p, classes);
-    return { model: next, objective: model[o.scalars]!, converged: false, stats: { gradNorm: model[o.scalars + 4]!, accuracy: model[o.scalars + 3]!, step: 0 } };
+    // CG iterations per solve, averaged over the rows (each worker's threads share one count).
+    const cgIterations = merged[n]! / rows;
+    return { model: next, objective: model[o.scalars]!, converged: false, stats: { gradNorm: model[o.scalars + 4]!, accuracy: model[o.scalars + 3]!, step: 0, cgIterations } };
   }
   let accepted: Accepted | undefined;
   const result = secondOrderStep(
