@@ -83,7 +83,7 @@ describe('multinomial logistic regression by GIANT', () => {
 });
 
 describe('GIANT inside a worker', () => {
-  it('solves on the Hessian of the worker\'s whole shard, its threads summing each product: 1 × 2 takes the steps of 1 × 1', async () => {
+  it('solves on the Hessian of the worker\'s whole shard, its threads summing each product: 1 × 2 takes the steps of 1 × 1, the same bit for bit run after run', async () => {
     // Prepare: each thread's half of the rows alone (300 of them, the near-constant column's 1s
     // split unevenly) has a Hessian far enough from the whole's for averaged half-solves to show
     const runtime = new LocalRuntime({ store: new MemoryStore(), datasets: new MemoryDatasetSource().add('d', DATA), defaultThreads: 1 });
@@ -92,6 +92,7 @@ describe('GIANT inside a worker', () => {
       const train = (threads: number) => runtime.train({ algorithm: 'logreg', solver: 'giant', l2: L2, tol: 0, maxRounds: 8, workers: 1, threads, data: { uri: 'd' } });
       const one = await train(1);
       const two = await train(2);
+      const again = await train(2);
 
       // Assess: the same objective round by round and the same model, to the rounding of the sums'
       // order (the rows' products are summed per thread, then across threads)
@@ -101,6 +102,9 @@ describe('GIANT inside a worker', () => {
       expect(Math.max(...gaps)).toBeLessThanOrEqual(1e-12);
       const [a, b] = [one, two].map((out) => out.result as MultinomialResult);
       expect(maxRelativeError(b!.weights.flat(), a!.weights.flat(), FLOOR)).toBeLessThanOrEqual(1e-9);
+      // The threads add in a fixed order: the same layout gives the same model bit for bit.
+      expect((again.result as MultinomialResult).weights).toEqual(b!.weights);
+      expect(objectives(again)).toEqual(objectives(two));
       // Not yet at the optimum: the rounds compared are Newton steps, not the fixed point both reach.
       expect((a!.loss - optimum.objective) / optimum.objective).toBeGreaterThan(1e-9);
     } finally {
