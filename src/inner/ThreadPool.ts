@@ -13,7 +13,7 @@ import type { ShardData } from '../data/types.js';
 import { compiledModule, registerBuffer, SharedArena, type KernelKind } from '../kernels/backend.js';
 import type { ModelResult } from '../domain/results.js';
 import type { ComputeMessage, FromThread, ParseMessage, ShardMessage, StageMessage, SummarizeMessage, UnstageMessage } from './messages.js';
-import { abortThreadSum, resetThreadSum, threadSumBuffer } from './threadSum.js';
+import { abortThreadSum, resetThreadSum, SIBLING_FAILED, threadSumBuffer } from './threadSum.js';
 
 /**
  * Bytes that crossed between the worker and its threads per call: to the threads, the model values
@@ -389,10 +389,17 @@ export class ThreadPool implements CsvBlockParser {
     let results;
     try {
       results = await Promise.all(jobs);
-    } catch (error) {
+    } catch (first) {
       // A thread that failed may leave others still reading the buffers, or waiting at a sum (told
       // to give up): they are not used again.
-      if (sum) abortThreadSum(sum.buffer);
+      let error = first;
+      if (sum) {
+        abortThreadSum(sum.buffer);
+        // The threads it releases fail too, naming their sibling, and may answer first: once all
+        // have answered, report the failure that set them off.
+        const failures = (await Promise.allSettled(jobs)).flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+        error = failures.find((e) => !(e instanceof Error && e.message.endsWith(SIBLING_FAILED))) ?? first;
+      }
       if (this.sharedModel === shared) this.sharedModel = undefined;
       if (sum && this.sharedSum === sum) this.sharedSum = undefined;
       throw error;

@@ -33,6 +33,9 @@ export interface ThreadSumChannel {
   capacity: number;
 }
 
+/** What a thread released from a sum by a sibling's failure throws: the failure is the sibling's. */
+export const SIBLING_FAILED = 'a sibling thread failed during a sum across threads';
+
 export class ThreadSumError extends Error {
   constructor(message: string) {
     super(message);
@@ -80,7 +83,7 @@ export function threadSummer(channel: ThreadSumChannel): (values: Float64Array) 
       let seen = arrived;
       let since = Date.now();
       while (seen < target) {
-        if (Atomics.load(control, ABORT) !== 0) throw new ThreadSumError('a sibling thread failed during a sum across threads');
+        if (Atomics.load(control, ABORT) !== 0) throw new ThreadSumError(SIBLING_FAILED);
         Atomics.wait(control, ARRIVED, seen, WAIT_MS);
         const now = Atomics.load(control, ARRIVED);
         if (now !== seen) {
@@ -89,7 +92,7 @@ export function threadSummer(channel: ThreadSumChannel): (values: Float64Array) 
         } else if (Date.now() - since > STALL_MS) throw new ThreadSumError(`no sibling thread reached sum ${calls} in ${STALL_MS / 1000} s`);
       }
     }
-    if (Atomics.load(control, ABORT) !== 0) throw new ThreadSumError('a sibling thread failed during a sum across threads');
+    if (Atomics.load(control, ABORT) !== 0) throw new ThreadSumError(SIBLING_FAILED);
     values.set(slots.subarray(bank, bank + length));
     for (let t = 1; t < participants; t++) {
       const from = bank + t * capacity;

@@ -171,6 +171,35 @@ describe('ThreadPool', () => {
     expect(pool.broken).toBe(false);
   });
 
+  it('releases the threads waiting at a sum across threads when one fails, reports that failure, and stays usable', async () => {
+    // Prepare: a GIANT solve round, whose threads sum every Hessian-vector product; thread 1 has
+    // forgotten the shard, so it fails before its first sum while thread 0 waits there for it
+    const data = blobs(centers, 40, 1, 2);
+    const labels = Float32Array.from({ length: data.rows }, (_, i) => i % 4);
+    const shard = sliceShard({ ...data, labels }, 0, 1);
+    const giant: Shape = { algorithm: 'logreg', dims: 3, k: 1, solver: 'giant', classes: 4 };
+    const n = 4 * (3 + 1);
+    const model = new Float64Array(logreg.modelLength(giant)).map((_, i) => 0.01 * (1 + (i % 7)));
+    model.fill(1, n + 3, n + 6);
+    model[n + 6 + 3 * n + 5] = 1;
+    model[n + 6 + 3 * n + 6] = 1e-3;
+    pool = new ThreadPool(2);
+    pool.addShard('s', shard);
+    (pool as unknown as { threads: { postMessage(message: unknown): void }[] }).threads[1]!.postMessage({ type: 'drop', key: 's' });
+
+    // Act
+    const started = Date.now();
+    const failing = pool.partial('s', shard.rows, giant, model);
+
+    // Assess: the failure itself, not the sibling's release, and no hang; then a whole solve
+    await expect(failing).rejects.toMatchObject({ code: 'E_THREAD', message: 'inner worker failed: shard s was not sent to this thread' });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    pool.addShard('s', shard);
+    const ok = await pool.partial('s', shard.rows, giant, model);
+    expect(ok.partial[n + 2]).toBe(shard.rows);
+    expect(ok.partial.subarray(0, n).some((v) => v !== 0)).toBe(true);
+  });
+
   it('runs thread.ts from source through tsx when no bundled entry is named, computing what the bundle computes', async () => {
     // Prepare: the suite names a bundled entry (test/setup/thread-bundle.ts); here the threads load the sources.
     const bundled = process.env.BSPML_THREAD_ENTRY;
