@@ -80,19 +80,22 @@ export function threadSummer(channel: ThreadSumChannel): (values: Float64Array) 
     const arrived = Atomics.add(control, ARRIVED, 1) + 1;
     if (arrived === target) Atomics.notify(control, ARRIVED);
     else {
-      let seen = arrived;
+      let last = arrived;
       let since = Date.now();
-      while (seen < target) {
-        if (Atomics.load(control, ABORT) !== 0) throw new ThreadSumError(SIBLING_FAILED);
-        Atomics.wait(control, ARRIVED, seen, WAIT_MS);
-        const now = Atomics.load(control, ARRIVED);
-        if (now !== seen) {
-          seen = now;
+      for (;;) {
+        // The flag before the count: a sibling that raised it after finishing this sum (failing
+        // before the next) did so after the count reached the target, which the load after it sees.
+        const aborted = Atomics.load(control, ABORT) !== 0;
+        const seen = Atomics.load(control, ARRIVED);
+        if (seen >= target) break;
+        if (aborted) throw new ThreadSumError(SIBLING_FAILED);
+        if (seen !== last) {
+          last = seen;
           since = Date.now();
         } else if (Date.now() - since > STALL_MS) throw new ThreadSumError(`no sibling thread reached sum ${calls} in ${STALL_MS / 1000} s`);
+        Atomics.wait(control, ARRIVED, seen, WAIT_MS);
       }
     }
-    if (Atomics.load(control, ABORT) !== 0) throw new ThreadSumError(SIBLING_FAILED);
     values.set(slots.subarray(bank, bank + length));
     for (let t = 1; t < participants; t++) {
       const from = bank + t * capacity;
