@@ -111,6 +111,12 @@ export class FaultyStore implements StateStore {
   getModel(jobId: string, round: number) {
     return this.call('getModel', () => this.inner.getModel(jobId, round));
   }
+  putModelView(jobId: string, round: number, bytes: Uint8Array) {
+    return this.call('putModelView', () => this.inner.putModelView(jobId, round, bytes));
+  }
+  getModelView(jobId: string, round: number) {
+    return this.call('getModelView', () => this.inner.getModelView(jobId, round));
+  }
   putPartial(jobId: string, round: number, shard: number, bytes: Uint8Array) {
     return this.call('putPartial', () => this.inner.putPartial(jobId, round, shard, bytes));
   }
