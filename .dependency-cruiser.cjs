@@ -90,7 +90,8 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '^src/kernels/wasm/kernels\\.ts$' },
+    // The AssemblyScript kernels (asc's, not TypeScript: decorators on functions, asc's builtins).
+    exclude: { path: '^src/kernels/wasm/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     moduleSystems: ['es6', 'cjs'],

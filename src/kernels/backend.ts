@@ -4,9 +4,10 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 /*
- * Which kernels run, and the WebAssembly side of them: the compiled module (built from
- * wasm/kernels.ts by `npm run build:wasm`), shared memories the inner threads read shards from in
- * place, and per-thread scratch inside those memories for centroids, weights and accumulators.
+ * Which kernels run, and the WebAssembly side of them: the compiled module (built by `npm run
+ * build:wasm` from wasm/kernels.ts, the entry that re-exports each kernel family's file), shared
+ * memories the inner threads read shards from in place, and per-thread scratch inside those memories
+ * for centroids, weights and accumulators.
  *
  * A typed array whose buffer was registered here (a view of a shared WebAssembly.Memory) goes to
  * the WebAssembly kernels; any other goes to the plain TypeScript loops, which give the same results
@@ -79,7 +80,7 @@ const EXPORTS: Record<keyof WasmExports, true> = {
   COLUMN_STATS_FIELDS: true,
 };
 
-/** The kernels' exports a compiled module lacks (none for a module built from today's kernels.ts). */
+/** The kernels' exports a compiled module lacks (none for a module built from today's sources in wasm/). */
 export function missingExports(module: object): string[] {
   const have = new Set((wasm?.Module.exports(module) ?? []).map((e) => e.name));
   return Object.keys(EXPORTS).filter((name) => !have.has(name));
@@ -168,7 +169,7 @@ function compile(): { module: object; build: WasmBuild } | { error: string } {
     }
     const missing = missingExports(module);
     if (missing.length) {
-      error = `${fileOf(build).pathname} lacks ${missing.join(', ')}: it is older than src/kernels/wasm/kernels.ts; run npm run build:wasm`;
+      error = `${fileOf(build).pathname} lacks ${missing.join(', ')}: it is older than the sources in src/kernels/wasm/; run npm run build:wasm`;
       continue;
     }
     return (compiled = { module, build });

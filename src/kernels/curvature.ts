@@ -3,8 +3,8 @@ import { scratch, wasmContextOf } from './backend.js';
 /*
  * The row passes of the second-order solvers (Newton, L-BFGS): margins of a model or direction on
  * every row, and the Hessian of the log-loss in standardised coordinates. Rows in a shared
- * WebAssembly memory take the kernels of wasm/kernels.ts; other arrays take the plain loops below,
- * which define what the kernels compute (to rounding).
+ * WebAssembly memory take the kernels of wasm/logreg.ts (margins) and wasm/hessian.ts; other arrays
+ * take the plain loops below, which define what the kernels compute (to rounding).
  */
 
 /** Packed length of the upper triangle of an n × n matrix. */

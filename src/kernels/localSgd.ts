@@ -2,7 +2,7 @@ import { scratch, wasmContextOf } from './backend.js';
 
 /*
  * The step loop of local SGD (src/algorithms/logreg/localSgd.ts). Rows in a shared WebAssembly
- * memory take the kernel in wasm/kernels.ts (a SIMD dot product and row addition per row); other
+ * memory take the kernel in wasm/localSgd.ts (a SIMD dot product and row addition per row); other
  * arrays take the plain loop below, which defines what the kernel computes (to rounding: the kernel
  * sums the dot product in another order and has its own exp).
  */

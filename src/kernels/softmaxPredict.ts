@@ -2,7 +2,7 @@ import { compileLazily, registerBuffer, SharedArena, wasmContextOf, type WasmCon
 
 /*
  * The softmax probabilities of rows to predict, on the WebAssembly SIMD kernel training uses for
- * them (softmaxProbabilities in wasm/kernels.ts: rows widened to float64 a block at a time, logits
+ * them (softmaxProbabilities in wasm/softmax.ts: rows widened to float64 a block at a time, logits
  * two rows × four classes per pass, float64 products and sums). Predicting 1,000 rows × 784
  * features × 10 classes is 7.8 million multiply-adds: the plain loop of
  * algorithms/logreg/predict.ts takes several times longer than the kernel (bench predict prints both).

@@ -35,18 +35,25 @@ describe('the build', () => {
     expect(result.stderr).toBe('bspml: not built yet: run npm run build first (dist/ is missing)\n');
   });
 
-  it('rebuilds the kernels only when a source or package.json is newer than both builds', async () => {
-    // Prepare
+  it('rebuilds the kernels only when a source (the entry or a file it imports) or package.json is newer than both builds', async () => {
+    // Prepare: the entry kernels.ts and one of the kernel files it imports.
     const dir = await tempDir();
     const wasm = join(dir, 'src', 'kernels', 'wasm');
     await mkdir(wasm, { recursive: true });
     const at = (seconds: number) => new Date(1_700_000_000_000 + seconds * 1000);
-    const files = { source: join(wasm, 'kernels.ts'), pkg: join(dir, 'package.json'), relaxed: join(wasm, 'kernels.wasm'), simd: join(wasm, 'kernels-simd128.wasm') };
+    const files = {
+      source: join(wasm, 'kernels.ts'),
+      imported: join(wasm, 'simd.ts'),
+      pkg: join(dir, 'package.json'),
+      relaxed: join(wasm, 'kernels.wasm'),
+      simd: join(wasm, 'kernels-simd128.wasm'),
+    };
     for (const file of Object.values(files)) await writeFile(file, '');
     const fresh = async () => (await node([join(ROOT, 'scripts', 'wasm-fresh.mjs')], dir)).code === 0;
 
     // Act + Assess
     await utimes(files.source, at(0), at(0));
+    await utimes(files.imported, at(0), at(0));
     await utimes(files.pkg, at(0), at(0));
     await utimes(files.relaxed, at(10), at(10));
     await utimes(files.simd, at(10), at(10));
@@ -54,6 +61,9 @@ describe('the build', () => {
     await utimes(files.source, at(20), at(20));
     expect(await fresh()).toBe(false);
     await utimes(files.source, at(0), at(0));
+    await utimes(files.imported, at(20), at(20));
+    expect(await fresh()).toBe(false);
+    await utimes(files.imported, at(0), at(0));
     await utimes(files.pkg, at(20), at(20));
     expect(await fresh()).toBe(false);
   });
