@@ -98,7 +98,6 @@ export async function aggregate(
   if (!prepare && !job.data) throw new MissingStateError(`job ${job.jobId} is RUNNING without its data summary`);
 
   const algorithm = algorithmFor(job.spec);
-  // The preparation round has no model: its partials are summaries, tagged with PREPARE_DIGEST.
   if (!prepare) {
     const shape = algorithm.shape(job.spec, job.data!);
     const split = splitsModel(algorithm, shape);
@@ -117,6 +116,7 @@ export async function aggregate(
     if (gathered.kind === 'strays') return rerunStrays(deps, job, view, gathered.shards);
     return aggregateTraining(deps, job, algorithm, shape, model, gathered, options.stays);
   }
+  // The preparation round has no model: its partials are summaries, tagged with PREPARE_DIGEST.
   const digest = PREPARE_DIGEST;
 
   let stored: Uint8Array[];

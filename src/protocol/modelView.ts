@@ -42,9 +42,20 @@ function covered(ranges: readonly [number, number][]): number {
  */
 export function splitsModel(algorithm: Algorithm, shape: Shape): boolean {
   if (!algorithm.threadRanges) return false;
-  const length = algorithm.modelLength(shape);
-  return covered(algorithm.threadRanges(shape, new Float64Array(length))) < length;
+  const key = `${algorithm.name} ${JSON.stringify(shape)}`;
+  let split = splits.get(key);
+  if (split === undefined) {
+    const length = algorithm.modelLength(shape);
+    split = covered(algorithm.threadRanges(shape, new Float64Array(length))) < length;
+    // A process serves a few jobs' shapes: forget them all past a bound rather than keep every one.
+    if (splits.size >= 256) splits.clear();
+    splits.set(key, split);
+  }
+  return split;
 }
+
+/** splitsModel's answers by algorithm and shape: each worker round and aggregation asks, and the probe allocates a model (2.8 MB at 784 × 10). */
+const splits = new Map<string, boolean>();
 
 /** A round's model as it goes to the store and to the workers. */
 export interface RoundModel {
