@@ -35,7 +35,8 @@ export interface RowBlock {
   /**
    * Where several threads compute one partial over a shard's rows: replaces `values` by the sum of
    * every such thread's `values` (each thread must call it the same number of times with vectors of
-   * the same length, at most the partial's length); every thread gets the same sums bit for bit.
+   * the same length, at most the algorithm's threadSumLength); every thread gets the same sums bit
+   * for bit. Present only where threadSumLength said the call sums.
    * Absent: this block is the only one (one thread, the simulator): the sum is `values` itself.
    */
   sumAcrossThreads?: (values: Float64Array) => void;
@@ -78,6 +79,11 @@ export interface Algorithm<S extends JobSpec = JobSpec> {
    * gradient kept for the next round) never travels to the threads.
    */
   threadRanges?(shape: Shape, model: Float64Array): [number, number][];
+  /**
+   * The longest vector `partial` sums across the threads of a worker (RowBlock.sumAcrossThreads)
+   * with this model; absent or 0: it sums none, and the pool makes no buffer for sums.
+   */
+  threadSumLength?(shape: Shape, model: Float64Array): number;
   /** Adds the contribution of `block`'s rows to `out` (which starts zeroed). */
   partial(shape: Shape, model: Float64Array, block: RowBlock, out: Float64Array): void;
   /** Adds `other` into `into`. */

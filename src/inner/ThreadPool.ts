@@ -379,7 +379,8 @@ export class ThreadPool implements CsvBlockParser {
     for (let t = 0; t < this.size; t++) if (Math.floor(((t + 1) * rows) / this.size) > Math.floor((t * rows) / this.size)) threads.push(t);
     // Posted to every thread before any other call's messages: each thread takes the calls in the
     // same order, so threads waiting for each other at a sum always wait on the same call.
-    const sum = threads.length > 1 ? this.sumBuffer(threads.length, partialLength) : undefined;
+    const sumLength = threads.length > 1 ? (algorithm.threadSumLength?.(shape, model) ?? 0) : 0;
+    const sum = sumLength > 0 ? this.sumBuffer(threads.length, sumLength) : undefined;
     const jobs = threads.map((t, index) => {
       const start = Math.floor((t * rows) / this.size);
       const end = Math.floor(((t + 1) * rows) / this.size);

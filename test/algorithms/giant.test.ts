@@ -137,6 +137,24 @@ describe('the multinomial solver by default', () => {
     }
   });
 
+  it('has its threads sum the Hessian-vector products of a solve round and nothing else: only there does the pool make a buffer for sums', () => {
+    // Prepare
+    const shape = { algorithm: 'logreg' as const, dims: 784, k: 1, solver: 'giant' as const, classes: 10 };
+    const model = new Float64Array(logreg.modelLength(shape));
+    const weights = 10 * 785;
+    const lbfgs = { ...shape, solver: 'lbfgs' as const };
+
+    // Act: the phase flag sits right after the shared tail, before λ, the gradient and the scale (giant.ts)
+    const lengths = [0, 1].map((phase) => {
+      model[model.length - (3 + weights)] = phase;
+      return logreg.threadSumLength!(shape, model);
+    });
+
+    // Assess: θ's length in a solve round, none in an evaluate round or for L-BFGS
+    expect(lengths).toEqual([0, weights]);
+    expect(logreg.threadSumLength!(lbfgs, new Float64Array(logreg.modelLength(lbfgs)))).toBe(0);
+  });
+
   it('sends the threads at most twice the weights\' size in either kind of round', () => {
     // Prepare
     const shape = { algorithm: 'logreg' as const, dims: 784, k: 1, solver: 'giant' as const, classes: 10 };

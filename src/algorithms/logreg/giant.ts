@@ -77,6 +77,11 @@ export function isSolveRound(shape: Shape, model: Float64Array): boolean {
   return model[stateOffsets(shape.dims, shape.classes!).phase] === 1;
 }
 
+/** A solve round sums each Hessian-vector product (θ's n values) across a worker's threads; an evaluate round sums nothing. */
+export function giantThreadSumLength(shape: Shape, model: Float64Array): number {
+  return isSolveRound(shape, model) ? shape.classes! * (shape.dims + 1) : 0;
+}
+
 /**
  * The worker's local Newton direction, times this thread's rows, added to out[0..n); the CG
  * iterations times the rows to out[n], the rows to out[n + 2]. Conjugate gradient on

@@ -6,7 +6,7 @@ import type { LogregResult, MultinomialResult } from '../../domain/results.js';
 import { addInto, type Algorithm, type RowBlock, type Shape } from '../types.js';
 import { weightedPartial } from '../weightedPartial.js';
 import { gdInit, gdTailLength, gradientStep } from './gd.js';
-import { giantStep } from './giant.js';
+import { giantStep, giantThreadSumLength } from './giant.js';
 import { standardisation } from './init.js';
 import { headLength, linearFields, PARTIAL_HEAD, partialHeadLength, penaltyOf, writtenPenalty } from './layout.js';
 import { lbfgsStateLength, lbfgsStep } from './lbfgs.js';
@@ -97,6 +97,10 @@ export const logreg: Algorithm<LogregSpec> = {
     // A shape without a solver (one made by hand, as the benches do) is gradient descent's.
     if (shape.solver === 'local-sgd') return localSgdPartialLength(shape.dims);
     return shape.solver === 'newton' || shape.solver === 'lbfgs' ? secondOrderPartialLength(shape, shape.solver === 'newton') : shape.dims + PARTIAL_HEAD;
+  },
+
+  threadSumLength(shape, model) {
+    return shape.classes !== undefined && shape.solver === 'giant' ? giantThreadSumLength(shape, model) : 0;
   },
 
   threadRanges(shape, model) {
