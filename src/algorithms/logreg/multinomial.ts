@@ -62,7 +62,7 @@ export function validateClasses(spec: LogregSpec, data: PreparedData): void {
  * The solver for C > 2 classes: the spec's, else L-BFGS. GIANT is not a default anywhere (measured
  * in docs/algorithms.md, bench:wide): on the wide image-like problem, with a worker's threads
  * summing its Hessian-vector products, it reached L-BFGS's objective after 100 rounds in 9 rounds
- * but 3.9× the time (a solve round is up to 101 passes over the rows, an L-BFGS round one), so it is
+ * but 1.4–3.9× the time (a solve round is up to 101 passes over the rows, an L-BFGS round one), so it is
  * worth its rounds only where a round's fixed cost is large or high accuracy is wanted (1e-6 of the
  * optimum in 21 rounds at 1 × 2), which no runtime here measures; `--solver giant` asks for it.
  */
