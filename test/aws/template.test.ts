@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, type RunnerTestSuite } from 'vitest';
 import { threadsForMemory } from '../../src/aws/config.js';
 import { DEFAULT_DEPLOYMENT } from '../../src/costs/estimate.js';
 import { sliceShard } from '../../src/data/types.js';
@@ -18,11 +18,13 @@ import { checkIam, iamDetails, iamSummary, UNRECORDED } from '../helpers/iam/che
 import { scenarioNames, scenarioOptionsOf } from '../helpers/iam/names.js';
 import { runIamScenario } from '../helpers/iam/scenario.js';
 import { ResolvedTemplate } from '../helpers/iam/template.js';
-import { captureLogs } from '../helpers/logs.js';
+import { captureLogs, quietly } from '../helpers/logs.js';
 
 /*
  * `serverless package` runs offline (osls + serverless-esbuild, no credentials, no network) once
  * for this file; the tests read the CloudFormation template it generates and the worker's zip.
+ * While it runs (seconds of waiting on child processes), the file's other slow parts run beside it:
+ * the emulated pipeline the IAM check reads, and the `serverless print`s the parameter tests read.
  */
 
 type Template = { Resources: Record<string, { Type: string; Properties: Record<string, any>; DependsOn?: string[] }> };
@@ -48,16 +50,33 @@ let template: Template;
 let workerZip: Buffer;
 /** Each function's zip, by function name. */
 const zips: Record<string, Buffer> = {};
+/**
+ * The options the IAM scenario below runs with: what the packaged template's worker environment
+ * says (the default trigger); the IAM test checks that scenarioOptionsOf(template) is these.
+ */
+const SCENARIO_OPTIONS = { aggregatorTrigger: 'sqs', aggregatorFunction: 'bspml-dev-aggregator' } as const;
+/** The emulated pipeline's run for the IAM test, made beside `serverless package` (a failure surfaces in that test). */
+let scenario: Promise<Awaited<ReturnType<typeof runIamScenario>>>;
 
-beforeAll(async () => {
+/** Whether a test of `suite` whose full name (its describes' names, then its own) starts with `name` is to run (not left out by -t, not skipped). */
+function willRun(suite: Readonly<RunnerTestSuite>, name: string): boolean {
+  return suite.tasks.some((task) => (task.type === 'suite' ? willRun(task, name) : (task.fullTestName ?? '').startsWith(name) && (task.mode === 'run' || task.mode === 'only')));
+}
+
+beforeAll(async ({}, file) => {
   out = await mkdtemp(join(tmpdir(), 'bspml-sls-'));
   workFolder = `.esbuild-test-${randomBytes(4).toString('hex')}`;
   // With one data bucket of the user's: its grant is checked below, and the rest must not change.
-  await promisify(execFile)(join(ROOT, 'node_modules/.bin/serverless'), ['package', '--package', out, '--param', 'dataBuckets=my-lake'], {
+  const packaged = promisify(execFile)(join(ROOT, 'node_modules/.bin/serverless'), ['package', '--package', out, '--param', 'dataBuckets=my-lake'], {
     cwd: ROOT,
     env: { ...process.env, BSPML_ESBUILD_WORK: workFolder, BSPML_BUCKET_NAME: 'bspml-template-test', SLS_TELEMETRY_DISABLED: '1' },
     timeout: 120_000,
   });
+  // The prints the parameter tests read, started now; each is awaited by the tests that read it.
+  if (PRINTING.some((name) => willRun(file, name))) for (const started of Object.values(printed)) started().catch(() => {});
+  // The IAM scenario's handlers log every event: dropped while it runs here (captureLogs covers tests only).
+  scenario = willRun(file, `${IAM} > ${IAM_TEST}`) ? quietly(() => runIamScenario(SCENARIO_OPTIONS)) : Promise.reject(new Error('the IAM scenario was not run'));
+  await Promise.all([packaged, scenario.catch(() => {})]);
   template = JSON.parse(await readFile(join(out, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
   workerZip = await readFile(join(out, 'worker.zip'));
   for (const name of FUNCTIONS) zips[name] = await readFile(join(out, `${name}.zip`));
@@ -409,15 +428,18 @@ async function allowed(role: string, action: string, resource: string, context: 
   return out.overallResult === 'Allowed';
 }
 
-describe('IAM, proven from the code\'s own calls', () => {
-  it('allows every AWS call each function makes over the whole emulated pipeline, and justifies every permission none uses', async () => {
-    // Act
-    const run = await runIamScenario(scenarioOptionsOf(template));
+const IAM = 'IAM, proven from the code\'s own calls';
+const IAM_TEST = 'allows every AWS call each function makes over the whole emulated pipeline, and justifies every permission none uses';
+
+describe(IAM, () => {
+  it(IAM_TEST, async () => {
+    // Act: the run made in beforeAll, with the options the template gives (checked first below).
+    const run = await scenario;
     const report = await checkIam(template, run.calls, scenarioNames(run));
 
     // Assess
     // The scenario did what it says: every path ran to its end.
-    expect(scenarioOptionsOf(template)).toEqual({ aggregatorTrigger: 'sqs', aggregatorFunction: 'bspml-dev-aggregator' });
+    expect(scenarioOptionsOf(template)).toEqual(SCENARIO_OPTIONS);
     expect(run.outcomes).toMatchObject({ uploadWithSpec: 'SUCCEEDED', uploadDefaultSpec: 'SUCCEEDED', specBeforeParts: '0',  brokenSpec: 'FAILED', submit: 'SUCCEEDED', workerFailed: 'FAILED', bigModel: 'SUCCEEDED' });
     expectLingerOutcomes(run.outcomes);
     expect(inlineCalls(report)).toEqual(INLINE_CALLS);
@@ -601,7 +623,12 @@ describe('the hardened template', () => {
   });
 });
 
-describe('Redis and VPC settings', () => {
+const VPC = 'Redis and VPC settings';
+const PARAMETERS = 'deploy-time parameters';
+/** The describes whose tests read `printed`. */
+const PRINTING = [VPC, PARAMETERS];
+
+describe(VPC, () => {
   it('are taken at deploy time from --param or the environment', async () => {
     // Act
     const config = await printed.withParams();
@@ -632,12 +659,15 @@ async function print(args: string[], env: Record<string, string> = {}): Promise<
 type Printed = Awaited<ReturnType<typeof print>>;
 
 /**
- * The two configurations the parameter tests read, each printed once for the file (a print costs
- * ~2 s of CPU): every parameter at its default, and every parameter set at once (they are
- * independent: each lands in settings of its own, which the tests check one by one).
+ * The configurations the parameter tests read, each printed once for the file (a print costs
+ * ~2 s of CPU), all started in beforeAll: every parameter at its default, every parameter set at
+ * once (they are independent: each lands in settings of its own, which the tests check one by one),
+ * and a bucket name S3 would refuse.
  */
 const printed = {
   defaults: once(() => print([], { BSPML_BUCKET_NAME: '' })),
+  /** A bucket name S3 would refuse: the print fails, with the framework's output. */
+  badBucket: once(() => print(['--param', 'bucket=My_Bucket'])),
   withParams: once(() =>
     print(
       [
@@ -655,7 +685,7 @@ function once<T>(make: () => Promise<T>): () => Promise<T> {
   return () => (made ??= make());
 }
 
-describe('deploy-time parameters', () => {
+describe(PARAMETERS, () => {
   it('take 10,240 MB for the worker (threads follow), x86_64, a reserved aggregator concurrency and X-Ray', async () => {
     // Act
     const config = await printed.withParams();
@@ -734,7 +764,7 @@ describe('deploy-time parameters', () => {
 
   it('refuse a bucket name S3 would refuse, with a line saying which setting to fix', async () => {
     // Act
-    const error = (await print(['--param', 'bucket=My_Bucket']).catch((e: unknown) => e)) as { stdout?: string; stderr?: string };
+    const error = (await printed.badBucket().catch((e: unknown) => e)) as { stdout?: string; stderr?: string };
 
     // Assess
     const text = `${error.stdout}${error.stderr}`;
