@@ -27,6 +27,7 @@ interface SimulateOptions {
   dims?: number;
   k?: number;
   solver?: LogregSolver;
+  classes?: number;
   workers?: number;
   threads?: number;
   memory?: number;
@@ -122,7 +123,8 @@ export function addSimulateCommand(program: Command, io: CliIo): void {
     .option('--rows <n>', 'rows of the data set', positiveInt)
     .option('--dims <n>', 'feature columns', positiveInt)
     .option('--k <n>', 'clusters (k-means; default 8)', positiveInt)
-    .addOption(new Option('--solver <name>', 'logistic regression: newton (default up to 1,000 columns), lbfgs or gd').argParser(oneOf(LOGREG_SOLVERS)))
+    .addOption(new Option('--solver <name>', 'logistic regression: newton (default up to 1,000 columns), lbfgs or gd; with --classes, lbfgs (default) or giant').argParser(oneOf(LOGREG_SOLVERS)))
+    .option('--classes <n>', 'logistic regression: C > 2 classes (multinomial, labels 0..C−1)', positiveInt)
     .option('--workers <n>', 'workers (shards); with --profile local default 1, as bspml train', positiveInt)
     .option('--threads <n>', `inner threads per worker (default 1; with --profile local ${availableParallelism()}, as bspml train)`, positiveInt)
     .option('--memory <mb>', 'worker memory in MB (default: 1,769 per thread, at most 10,240)', positiveInt)
@@ -222,16 +224,18 @@ export function addSimulateCommand(program: Command, io: CliIo): void {
       }
       const k = algorithm === 'kmeans' ? (options.k ?? 8) : 1;
       if (options.solver && algorithm !== 'logreg') throw new BspmlError('E_ARGUMENT', '--solver: only logistic regression has solvers');
+      if (options.classes !== undefined && (algorithm !== 'logreg' || options.classes < 3)) throw new BspmlError('E_ARGUMENT', `--classes ${options.classes}: multinomial logistic regression has 3 classes or more (logreg only)`);
+      if (options.classes !== undefined && options.solver !== undefined && options.solver !== 'lbfgs' && options.solver !== 'giant') throw new BspmlError('E_ARGUMENT', `--solver ${options.solver}: with --classes, lbfgs or giant`);
       const job = { algorithm, rows: options.rows!, k, solver: options.solver, workers: workers!, threads, rounds: options.rounds } as const;
       checkSimulatedJob(job);
-      const shape = simShape({ algorithm, dims: options.dims!, k, solver: options.solver });
+      const shape = simShape({ algorithm, dims: options.dims!, k, solver: options.solver, classes: options.classes });
       // As train runs it here: W × I threads on this machine's cores, the job's rows (≤ 64 MB of them).
       await prepare([shape], { threads: Math.min(workers! * threads, availableParallelism()), rows: Math.max(2_000, Math.min(options.rows!, Math.floor(16_000_000 / options.dims!))) });
       checkRoundFitsLambda(job, msPerRow(shape));
       const memoryMb = options.memory ?? Math.min(10_240, Math.ceil(threads * profile.lambda.mbPerVcpu.value));
       if (memoryMb < 128 || memoryMb > 10_240) throw new BspmlError('E_ARGUMENT', `--memory ${memoryMb}: Lambda allows 128 to 10,240 MB`);
       const result = await simulate(
-        { algorithm, rows: options.rows!, dims: options.dims!, k, solver: options.solver, workers: workers!, threads, memoryMb, rounds: options.rounds, backend, sync: options.sync, lingerMs: options.lingerMs, trigger: options.trigger, layout: options.layout, seed: options.seed, merge: options.merge, backup: options.backup === 'on' },
+        { algorithm, rows: options.rows!, dims: options.dims!, k, solver: options.solver, classes: options.classes, workers: workers!, threads, memoryMb, rounds: options.rounds, backend, sync: options.sync, lingerMs: options.lingerMs, trigger: options.trigger, layout: options.layout, seed: options.seed, merge: options.merge, backup: options.backup === 'on' },
         profile,
         msPerRow,
       );
@@ -309,7 +313,7 @@ const pairs = (r: Record<string, number>) =>
 export function formatResult(r: SimResult, vcpus: number): string {
   const c = r.config;
   const lines = [
-    `simulated ${c.algorithm} on ${int(c.rows)} rows × ${c.dims}${c.algorithm === 'kmeans' ? `, k = ${c.k}` : ''}: ${c.workers} workers × ${c.threads} threads, ${int(c.memoryMb)} MB (${vcpus.toFixed(2)} vCPUs), backend ${c.backend}${c.backend === 'dynamodb' ? ` (${c.layout ?? 'spread'} layout)` : ''}, sync ${c.sync}, profile ${c.profile}`,
+    `simulated ${c.algorithm} on ${int(c.rows)} rows × ${c.dims}${c.algorithm === 'kmeans' ? `, k = ${c.k}` : ''}${c.classes !== undefined ? `, ${c.classes} classes (${c.solver})` : ''}: ${c.workers} workers × ${c.threads} threads, ${int(c.memoryMb)} MB (${vcpus.toFixed(2)} vCPUs), backend ${c.backend}${c.backend === 'dynamodb' ? ` (${c.layout ?? 'spread'} layout)` : ''}, sync ${c.sync}, profile ${c.profile}`,
     `status     ${r.status}${r.error ? `: ${r.error}` : ''}`,
     `wall       ${s(r.wallSeconds)} s for ${r.rounds} rounds; per round p50 ${s(r.roundSeconds.p50)} s, p99 ${s(r.roundSeconds.p99)} s`,
     `phases     ${Object.entries(r.phases).map(([name, p]) => `${name} ${s(p.seconds)} s, ${s(p.gbSeconds)} GB-s`).join('; ')}`,

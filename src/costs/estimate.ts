@@ -104,21 +104,24 @@ export function estimateCost(
     gbSeconds += (r.workers * (r.computeMs + WORKER_OVERHEAD_MS) + misses * r.loadMs) / 1000 * workerGb + (AGGREGATOR_MS / 1000) * aggregatorGb;
     invocations += r.workers + 1;
     const partialKb = r.partialBytes / Math.max(1, r.workers) / 1024;
+    // What the workers are sent: the model, or its view where the model is stored split (src/protocol/modelView.ts), stored beside it.
+    const sentBytes = r.viewBytes ?? r.modelBytes;
+    const viewBytes = r.viewBytes ?? 0;
     // Control plane, in DynamoDB: the aggregator's read of the job, its metrics and two job updates.
     writeUnits += 1 + 2;
     readUnits += 1;
     if (backend === 'dynamodb') {
-      // Workers: the partial and the barrier; aggregator: the next model.
-      writeUnits += r.workers * (Math.ceil(partialKb) + 1) + Math.ceil(r.modelBytes / 1024);
+      // Workers: the partial and the barrier; aggregator: the next model (and its view).
+      writeUnits += r.workers * (Math.ceil(partialKb) + 1) + Math.ceil(r.modelBytes / 1024) + Math.ceil(viewBytes / 1024);
       // Aggregator: every partial and the model (strongly consistent: 1 unit per 4 KB).
       readUnits += r.workers * Math.ceil(partialKb / 4) + Math.ceil(r.modelBytes / 4096);
     } else if (backend === 's3') {
       // Workers: the partial, an arrival marker, a ticket, and a LIST of the markers (billed as a
       // PUT); aggregator: the next model. Then it GETs every partial and the model.
-      s3Puts += r.workers * 4 + 1;
+      s3Puts += r.workers * 4 + 1 + (r.viewBytes !== undefined ? 1 : 0);
       s3Gets += r.workers + 1;
     }
-    const messageBytes = Math.ceil((r.modelBytes * 4) / 3) + 200;
+    const messageBytes = Math.ceil((sentBytes * 4) / 3) + 200;
     publishes += r.workers * Math.ceil(messageBytes / SNS_BILLING_BYTES);
     s3Gets += misses * 2; // a probe and the shard's rows
   }

@@ -193,7 +193,13 @@ export interface RoundMetrics {
   readBytes?: number;
   /** Milliseconds from the round's start until the backup quorum (90 %) of its shards had arrived. */
   quorumMs?: number;
+  /** The next round's model, whole, as stored. */
   modelBytes: number;
+  /**
+   * The next round's model as its workers read it (src/protocol/modelView.ts), where it is stored
+   * split; absent: they read the whole model (`modelBytes`).
+   */
+  viewBytes?: number;
   /** When the round's fan-out was published and when its aggregation ended (epoch ms). */
   publishedAt: number;
   aggregatedAt: number;

@@ -27,9 +27,18 @@ export interface StateStore {
    */
   updateJob(jobId: string, expect: { round: number; status: JobStatus }, patch: JobPatch): Promise<boolean>;
 
-  /** Stores the model that round `round` computes with. Repeating it with the same bytes is harmless. */
+  /**
+   * Stores the model that round `round` computes with, whole: the aggregator's (src/protocol/modelView.ts).
+   * Repeating it with the same bytes is harmless.
+   */
   putModel(jobId: string, round: number, bytes: Uint8Array): Promise<void>;
   getModel(jobId: string, round: number): Promise<Uint8Array | undefined>;
+  /**
+   * Stores the workers' view of round `round`'s model (the part their partials read), for a job whose
+   * model is stored split; written with the model, before the round is published. Kept as the models are.
+   */
+  putModelView(jobId: string, round: number, bytes: Uint8Array): Promise<void>;
+  getModelView(jobId: string, round: number): Promise<Uint8Array | undefined>;
 
   /** Writes a shard's partial once; returns false when one was already stored (a duplicate). */
   putPartial(jobId: string, round: number, shard: number, bytes: Uint8Array): Promise<boolean>;

@@ -3,7 +3,8 @@ import { algorithmFor } from '../algorithms/index.js';
 import { BspmlError, DataError, MissingStateError, PartialMissingError } from '../errors.js';
 import type { HeldOutFigures } from '../domain/results.js';
 import { scoreHeldOut } from './heldOut.js';
-import { decodeModel, decodePartial, encodeModel, modelDigest } from './codec.js';
+import { decodeModel, decodePartial, modelDigest } from './codec.js';
+import { encodeView, putRoundModel, roundModel, splitsModel } from './modelView.js';
 import { clock, type ProtocolDeps } from './deps.js';
 import { afterRound, limitsOf } from './costGuard.js';
 import { failJob } from './failJob.js';
@@ -21,7 +22,8 @@ import type { CompletionMessage, JobPatch, JobRecord, TrainJobRecord, RoundMetri
 export type AggregateOutcome =
   /**
    * `prepared`: the preparation round ended and round 1 was published. `model`: the next round's
-   * model, as stored (prepared, advanced).
+   * model as its workers compute from it (its view where the model is stored split, modelView.ts),
+   * as stored (prepared, advanced).
    */
   | { status: 'prepared' | 'advanced' | 'finished'; metrics: RoundMetrics; model?: Uint8Array }
   | { status: 'failed'; reason: string }
@@ -46,8 +48,10 @@ export interface AggregateOptions {
   stays?: number;
   /**
    * The model of round `round` as the worker read it from the store (a hand-over or the model item)
-   * or made it (its own aggregation): the aggregation of that round needs no read of it. A model
-   * that came in a task message is not passed (a forged task must not set the round's model).
+   * or made it (its own aggregation): the aggregation of that round needs no read of it, where it is
+   * the whole model (a job whose model is stored split gave its worker only the view, and the
+   * aggregation reads the model). A model that came in a task message is not passed (a forged task
+   * must not set the round's model).
    */
   model?: { round: number; bytes: Uint8Array };
   /**
@@ -94,31 +98,33 @@ export async function aggregate(
   if (!prepare && !job.data) throw new MissingStateError(`job ${job.jobId} is RUNNING without its data summary`);
 
   const algorithm = algorithmFor(job.spec);
-  // The preparation round has no model: its partials are summaries, tagged with PREPARE_DIGEST.
-  let model: Float64Array | undefined;
-  let digest = PREPARE_DIGEST;
-  if (!prepare) {
-    const modelBytes = options.model?.round === job.round ? options.model.bytes : await store.getModel(job.jobId, job.round);
-    if (!modelBytes) throw new MissingStateError(`job ${job.jobId}: model of round ${job.round} is missing`);
-    model = decodeModel(modelBytes);
-    digest = modelDigest(modelBytes);
-  }
-
   if (!prepare) {
     const shape = algorithm.shape(job.spec, job.data!);
+    const split = splitsModel(algorithm, shape);
+    const given = !split && options.model?.round === job.round ? options.model.bytes : undefined;
+    const modelBytes = given ?? (await store.getModel(job.jobId, job.round));
+    if (!modelBytes) throw new MissingStateError(`job ${job.jobId}: model of round ${job.round} is missing`);
+    const model = decodeModel(modelBytes);
+    // Partials record the digest of what their workers computed from: the view of this very model
+    // where it is stored split (made again here from the model, so a view that is not its model's
+    // never matches), else the model's bytes.
+    const view = split ? encodeView(algorithm, shape, model) : modelBytes;
+    const digest = modelDigest(view);
     const partialLength = algorithm.partialLength(shape);
     const gathered = await gatherPartials(store, algorithm, job, digest, partialLength, treeMerge(job.spec, job.shards, partialLength));
-    if (gathered.kind === 'missing') return missingPartial(deps, job, model, gathered.shard);
-    if (gathered.kind === 'strays') return rerunStrays(deps, job, model, gathered.shards);
-    return aggregateTraining(deps, job, algorithm, shape, model!, gathered, options.stays);
+    if (gathered.kind === 'missing') return missingPartial(deps, job, view, gathered.shard);
+    if (gathered.kind === 'strays') return rerunStrays(deps, job, view, gathered.shards);
+    return aggregateTraining(deps, job, algorithm, shape, model, gathered, options.stays);
   }
+  // The preparation round has no model: its partials are summaries, tagged with PREPARE_DIGEST.
+  const digest = PREPARE_DIGEST;
 
   let stored: Uint8Array[];
   try {
     stored = await store.getPartials(job.jobId, job.round, job.shards);
   } catch (error) {
     if (!(error instanceof PartialMissingError) || error.jobId !== job.jobId || error.round !== job.round) throw error;
-    return missingPartial(deps, job, model, error.shard);
+    return missingPartial(deps, job, undefined, error.shard);
   }
 
   // Merge only summaries of this round: one from a forged or damaged task is discarded and its
@@ -130,7 +136,7 @@ export async function aggregate(
     if (!one || one.report.modelDigest !== digest || one.report.summary === undefined) strays.push(shard);
     else decoded.push(one);
   });
-  if (strays.length > 0) return rerunStrays(deps, job, model, strays);
+  if (strays.length > 0) return rerunStrays(deps, job, undefined, strays);
   return aggregatePrepare(deps, job, decoded, stored, options.stays);
 }
 
@@ -139,21 +145,22 @@ export async function aggregate(
  * not sent by the filling arrival), and that arrival will send one. Arrived: its partial was
  * discarded as a stray and its re-run has not written yet, or the re-run's task was lost: run it again.
  */
-async function missingPartial(deps: Pick<ProtocolDeps, 'store' | 'fanout'>, job: TrainJobRecord, model: Float64Array | undefined, shard: number): Promise<AggregateOutcome> {
+async function missingPartial(deps: Pick<ProtocolDeps, 'store' | 'fanout'>, job: TrainJobRecord, view: Uint8Array | undefined, shard: number): Promise<AggregateOutcome> {
   if (!(await deps.store.arrivals(job.jobId, job.round, job.shards)).includes(shard)) {
     return { status: 'ignored', reason: `completion for round ${job.round} before shard ${shard} arrived` };
   }
-  await publishRound(deps.fanout, deps.store, job, job.round, model, [shard]);
+  await publishRound(deps.fanout, deps.store, job, job.round, view, [shard]);
   return { status: 'republished', reason: `round ${job.round}: partial of shard ${shard} missing, shard re-published` };
 }
 
 /**
  * Merge only partials computed from this round's model: one from a forged, stale or damaged task
- * is discarded and its shard computed again from the stored model.
+ * is discarded and its shard computed again from the stored model. `view`: what the round's workers
+ * compute from (none in the preparation round).
  */
-async function rerunStrays(deps: Pick<ProtocolDeps, 'store' | 'fanout'>, job: TrainJobRecord, model: Float64Array | undefined, strays: number[]): Promise<AggregateOutcome> {
+async function rerunStrays(deps: Pick<ProtocolDeps, 'store' | 'fanout'>, job: TrainJobRecord, view: Uint8Array | undefined, strays: number[]): Promise<AggregateOutcome> {
   for (const shard of strays) await deps.store.discardPartial(job.jobId, job.round, shard);
-  await publishRound(deps.fanout, deps.store, job, job.round, model, strays);
+  await publishRound(deps.fanout, deps.store, job, job.round, view, strays);
   return {
     status: 'republished',
     reason: `round ${job.round}: partial(s) of shard(s) ${strays.join(', ')} not computed from the round's model; discarded and re-published`,
@@ -184,7 +191,7 @@ async function aggregateTraining(
     return { status: 'failed', reason };
   }
 
-  const nextBytes = encodeModel(update.model);
+  const next = roundModel(algorithm, shape, update.model);
   const metrics: RoundMetrics = {
     round: job.round,
     objective: update.objective,
@@ -197,12 +204,14 @@ async function aggregateTraining(
     partialBytes,
     readBytes,
     ...(quorum !== undefined ? { quorumMs: quorum } : {}),
-    modelBytes: nextBytes.byteLength,
+    modelBytes: next.state.byteLength,
+    ...(next.split ? { viewBytes: next.view.byteLength } : {}),
     publishedAt: job.roundStartedAt,
     aggregatedAt: clock(deps),
   };
-  // Both before the advance, in one round trip's time.
-  await Promise.all([store.putRoundMetrics(job.jobId, metrics), store.putModel(job.jobId, job.round + 1, nextBytes)]);
+  // All before the advance, in one round trip's time: a round is published only once its model and
+  // view are stored (a crash in between leaves the job at this round, aggregated again on redelivery).
+  await Promise.all([store.putRoundMetrics(job.jobId, metrics), ...putRoundModel(store, job.jobId, job.round + 1, next)]);
 
   // Training rounds are numbered from 1, so the round just aggregated is the count of training rounds.
   const rounds = job.round;
@@ -245,8 +254,8 @@ async function aggregateTraining(
   }
 
   if (guard.stop) return stopForCost(store, job, guard);
-  const ignored = await advance(deps, job, update.model, { costUsd: guard.costUsd }, quorum, stays);
-  return ignored ? { status: 'ignored', reason: ignored } : { status: 'advanced', metrics, model: nextBytes };
+  const ignored = await advance(deps, job, next.view, { costUsd: guard.costUsd }, quorum, stays);
+  return ignored ? { status: 'ignored', reason: ignored } : { status: 'advanced', metrics, model: next.view };
 }
 
 /** The cost guard: the next round would pass a limit. The round's metrics and model stay stored. */
@@ -260,13 +269,13 @@ async function stopForCost(store: ProtocolDeps['store'], job: TrainJobRecord, gu
 
 /**
  * Moves the job from its round to the next (conditionally: once, however often the completion
- * comes) and publishes the next round with `model`, which the caller has stored. Returns why
- * nothing was done, or undefined when the next round is published.
+ * comes) and publishes the next round with `view` (what its workers compute from), which the caller
+ * has stored with the model. Returns why nothing was done, or undefined when the next round is published.
  */
 async function advance(
   deps: Pick<ProtocolDeps, 'store' | 'fanout' | 'now' | 'delayed'>,
   job: TrainJobRecord,
-  model: Float64Array,
+  view: Uint8Array,
   patch: JobPatch = {},
   typicalMs?: number,
   stays?: number,
@@ -285,7 +294,7 @@ async function advance(
     if (now?.status !== 'RUNNING' || now.round !== next) return `the job changed while round ${job.round} was aggregated (${describe(now)})`;
     if (now.fanoutRound >= next || now.advancedBy !== token) return `another aggregation advanced round ${job.round} first`;
   }
-  await publishNextRound(deps, job, next, model, stays);
+  await publishNextRound(deps, job, next, view, stays);
   // The rounds before the one just aggregated are behind the job for good: their partials and
   // barriers would only cost storage (and, on DynamoDB, reads of anything that walks the table)
   // until they expire. The round just aggregated is kept one round longer, so that a late
@@ -322,7 +331,8 @@ async function aggregatePrepare(
     return { status: 'failed', reason: error.message };
   }
 
-  const modelBytes = encodeModel(prepared.model);
+  const algorithm = algorithmFor(job.spec);
+  const first = roundModel(algorithm, algorithm.shape(job.spec, prepared.data), prepared.model);
   const prepareQuorum = quorumMs(partials.map((p) => p.report.arrivedAt), job.roundStartedAt, job.shards);
   const metrics: RoundMetrics = {
     round: job.round,
@@ -337,15 +347,16 @@ async function aggregatePrepare(
     workers: job.shards,
     partialBytes: stored.reduce((n, b) => n + b.byteLength, 0),
     ...(prepareQuorum !== undefined ? { quorumMs: prepareQuorum } : {}),
-    modelBytes: modelBytes.byteLength,
+    modelBytes: first.state.byteLength,
+    ...(first.split ? { viewBytes: first.view.byteLength } : {}),
     publishedAt: job.roundStartedAt,
     aggregatedAt: clock(deps),
   };
-  await Promise.all([store.putRoundMetrics(job.jobId, metrics), store.putModel(job.jobId, job.round + 1, modelBytes)]);
+  await Promise.all([store.putRoundMetrics(job.jobId, metrics), ...putRoundModel(store, job.jobId, job.round + 1, first)]);
   const guard = afterRound(job, metrics, limitsOf(deps.limits));
   if (guard.stop) return stopForCost(store, job, guard);
-  const ignored = await advance(deps, job, prepared.model, { data: prepared.data, costUsd: guard.costUsd }, metrics.quorumMs, stays);
-  return ignored ? { status: 'ignored', reason: ignored } : { status: 'prepared', metrics, model: modelBytes };
+  const ignored = await advance(deps, job, first.view, { data: prepared.data, costUsd: guard.costUsd }, metrics.quorumMs, stays);
+  return ignored ? { status: 'ignored', reason: ignored } : { status: 'prepared', metrics, model: first.view };
 }
 
 function decodeOrUndefined(bytes: Uint8Array): { partial: Float64Array; report: WorkerReport } | undefined {

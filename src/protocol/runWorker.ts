@@ -1,7 +1,8 @@
 import { algorithmFor } from '../algorithms/index.js';
 import { BspmlError, MissingStateError } from '../errors.js';
 import type { Container } from '../ports/Container.js';
-import { decodeModel, encodePartial, modelDigest } from './codec.js';
+import { encodePartial, modelDigest } from './codec.js';
+import { readWorkerBytes, splitsModel, workerModel } from './modelView.js';
 import { applyClasses } from './classes.js';
 import { PREPARE_ROUND } from './constants.js';
 import { mergeGroup, treeMerge, type GroupMergeOutcome } from './groupMerge.js';
@@ -24,7 +25,10 @@ export interface WorkerDone {
   report: WorkerReport;
   /** The tree merge of this shard's barrier group, when this arrival completed it (groupMerge.ts). */
   groupMerge?: GroupMergeOutcome;
-  /** The model it computed with, when it came from the store (read, or handed over), not from the task's message. */
+  /**
+   * The bytes it computed from (the model, or its view where the model is stored split:
+   * modelView.ts), when they came from the store (read, or handed over), not from the task's message.
+   */
   model?: Uint8Array;
 }
 
@@ -35,7 +39,7 @@ export interface GivenTask {
    * no fresh read of the job record (its container's copy serves).
    */
   current?: boolean;
-  /** The round's model, as the store handed it over: no read of the model item. */
+  /** What the round's workers compute from (its model or view), as the store handed it over: no read of it. */
   model?: Uint8Array;
 }
 
@@ -137,14 +141,13 @@ async function trainShard(
   if (!job.data || !job.layout) throw new MissingStateError(`job ${job.jobId} is ${job.status} without its data summary`);
   const algorithm = algorithmFor(job.spec);
   const shape = algorithm.shape(job.spec, job.data);
-  const expectedBytes = algorithm.modelLength(shape) * 8;
+  // Where the model is stored split, the workers get its view: the part their partials read (modelView.ts).
+  const split = splitsModel(algorithm, shape);
+  const what = split ? 'view of the model' : 'model';
 
   let encoded: Uint8Array;
   let fromStore = false;
   if (handed !== undefined) {
-    if (handed.byteLength !== expectedBytes) {
-      throw new BspmlError('E_CODEC', `job ${job.jobId}: model of round ${task.round} handed over has ${handed.byteLength} bytes, expected ${expectedBytes}`);
-    }
     encoded = handed;
     fromStore = true;
   } else if (task.model !== undefined) {
@@ -152,14 +155,8 @@ async function trainShard(
     if (Buffer.from(encoded).toString('base64') !== task.model) {
       return { status: 'rejected', reason: `task for shard ${task.shard} of round ${task.round} of job ${job.jobId}: its model is not base64` };
     }
-    if (encoded.byteLength !== expectedBytes) {
-      return {
-        status: 'rejected',
-        reason: `task for shard ${task.shard} of round ${task.round} of job ${job.jobId}: its model has ${encoded.byteLength} bytes, the job's has ${expectedBytes}`,
-      };
-    }
   } else {
-    const bytes = await store.getModel(job.jobId, task.round);
+    const bytes = await readWorkerBytes(store, job.jobId, task.round, split);
     if (!bytes) {
       // No model for the task's round: a task for a round the job has not reached or has left
       // (whose state may be gone) cannot be computed and must not fail the job. Only a task of the
@@ -168,15 +165,19 @@ async function trainShard(
       if (now?.status !== 'RUNNING' || now.round !== task.round) {
         return { status: 'rejected', reason: `task for round ${task.round} of job ${job.jobId}, which is ${now?.status ?? 'gone'} at round ${now?.round ?? '?'}, and no model for it is stored` };
       }
-      throw new MissingStateError(`job ${job.jobId}: model of round ${task.round} is missing`);
-    }
-    if (bytes.byteLength !== expectedBytes) {
-      throw new BspmlError('E_CODEC', `job ${job.jobId}: stored model of round ${task.round} has ${bytes.byteLength} bytes, expected ${expectedBytes}`);
+      throw new MissingStateError(`job ${job.jobId}: ${what} of round ${task.round} is missing`);
     }
     encoded = bytes;
     fromStore = true;
   }
-  const model = decodeModel(encoded);
+  const model = workerModel(algorithm, shape, encoded, split);
+  if (typeof model === 'string') {
+    // Bytes from the store that do not fit the job are damage (thrown, as any failed read); a task's
+    // are its sender's (anyone able to publish): the task is dropped and the job goes on.
+    if (handed !== undefined) throw new BspmlError('E_CODEC', `job ${job.jobId}: ${what} of round ${task.round} handed over ${model}`);
+    if (fromStore) throw new BspmlError('E_CODEC', `job ${job.jobId}: stored ${what} of round ${task.round} ${model}`);
+    return { status: 'rejected', reason: `task for shard ${task.shard} of round ${task.round} of job ${job.jobId}: its model ${model}` };
+  }
 
   const layout = job.layout;
   const shard = await container.shard(job.jobId, task.shard, (via) => deps.datasets.loadShard(layout, task.shard, job.shards, { ...loadOptions(job.spec), ...via }));

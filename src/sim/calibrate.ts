@@ -127,7 +127,8 @@ export async function calibrate(shape: Shape, options: { rows?: number; rounds?:
 
 /** What a calibration is kept under: the algorithm, its dimensions and, for logistic regression, the solver. */
 export function shapeKey(shape: Shape): string {
-  return `${shape.algorithm}/${shape.dims}/${shape.k}/${shape.solver ?? ''}`;
+  // Multinomial shapes only carry their classes: the keys of committed calibrations stay as they were.
+  return `${shape.algorithm}/${shape.dims}/${shape.k}/${shape.solver ?? ''}${shape.classes !== undefined ? `/c${shape.classes}` : ''}`;
 }
 
 function sample(shape: Shape, rows: number): TrainingData {
@@ -135,7 +136,7 @@ function sample(shape: Shape, rows: number): TrainingData {
   const data: TrainingData = { source: 'calibration', rows, dims: shape.dims, features: table.values, featureNames: table.columns };
   if (shape.algorithm === 'logreg') {
     const labels = new Float32Array(rows);
-    for (let r = 0; r < rows; r++) labels[r] = table.values[r * shape.dims]! > 0 ? 1 : 0;
+    for (let r = 0; r < rows; r++) labels[r] = shape.classes !== undefined ? r % shape.classes : table.values[r * shape.dims]! > 0 ? 1 : 0;
     data.labels = labels;
   }
   return data;

@@ -13,6 +13,8 @@ export interface SimData {
   k: number;
   /** Bytes per stored row (float32 features, and a label for logistic regression). */
   rowBytes: number;
+  /** Multinomial logistic regression's classes: labels 0..C−1, dealt to the rows in turn; absent: two. */
+  classes?: number;
 }
 
 /** Rows of real values the protocol computes on: enough for every shard to own some and for k-means++. */
@@ -49,7 +51,7 @@ export class SimDatasetSource implements DatasetSource {
       const labels = new Float32Array(rows);
       for (let r = 0; r < rows; r++) {
         features.set(table.values.subarray(r * table.cols, r * table.cols + data.dims), r * data.dims);
-        labels[r] = table.values[r * table.cols + data.dims]!;
+        labels[r] = data.classes !== undefined ? r % data.classes : table.values[r * table.cols + data.dims]!;
       }
       this.sample = { source: 'simulated', rows, dims: data.dims, features, labels, featureNames: table.columns.slice(0, data.dims), labelName: 'label' };
     }

@@ -1,5 +1,6 @@
 import type { Shape } from '../algorithms/index.js';
 import { solverOf } from '../algorithms/logreg/index.js';
+import { multinomialSolverOf } from '../algorithms/logreg/multinomial.js';
 import type { LogregSolver } from '../domain/spec.js';
 import { PRICES } from '../costs/prices.js';
 import { aggregate } from '../protocol/aggregate.js';
@@ -35,6 +36,8 @@ export interface SimConfig {
   k?: number;
   /** Logistic regression's solver (default: as `bspml train` picks it, Newton up to 1,000 columns). */
   solver?: LogregSolver;
+  /** Multinomial logistic regression: its C > 2 classes (labels 0..C−1), solved by L-BFGS or GIANT; absent: two classes. */
+  classes?: number;
   workers: number;
   threads: number;
   /** Worker function memory (MB). */
@@ -97,8 +100,9 @@ export type MsPerRow = (shape: Shape) => number;
 const RECOVERY_SWEEP_MS = 5 * 60_000;
 
 /** The shape a simulated job computes with: what the calibration must time, solver included. */
-export function simShape(config: Pick<SimConfig, 'algorithm' | 'dims' | 'k' | 'solver'>): Shape {
+export function simShape(config: Pick<SimConfig, 'algorithm' | 'dims' | 'k' | 'solver' | 'classes'>): Shape {
   if (config.algorithm === 'kmeans') return { algorithm: 'kmeans', dims: config.dims, k: config.k ?? 8 };
+  if (config.classes !== undefined) return { algorithm: 'logreg', dims: config.dims, k: 1, solver: multinomialSolverOf(config), classes: config.classes };
   return { algorithm: 'logreg', dims: config.dims, k: 1, solver: solverOf(config, config.dims) };
 }
 
@@ -115,7 +119,7 @@ export async function simulate(config: SimConfig, profile: Profile, msPerRow: Ms
   const services = new Services(clock, profile, config.seed ?? 1);
   const store = new SimStore(services, config.backend, config.layout ?? 'spread');
   const k = config.k ?? 8;
-  const data: SimData = { algorithm: config.algorithm, rows: config.rows, dims: config.dims, k, rowBytes: 4 * (config.dims + (config.algorithm === 'logreg' ? 1 : 0)) };
+  const data: SimData = { algorithm: config.algorithm, rows: config.rows, dims: config.dims, k, rowBytes: 4 * (config.dims + (config.algorithm === 'logreg' ? 1 : 0)), ...(config.classes !== undefined ? { classes: config.classes } : {}) };
   const readMs = (bytes: number): number => {
     if (profile.lambda.sharedHost.value) return services.transferMs(bytes);
     services.counters.s3Gets += Math.max(1, Math.ceil(bytes / (64 * 1024 * 1024)));
@@ -354,7 +358,7 @@ function summarise(
   const elasticache = local || config.backend !== 'redis' ? 0 : (endMs / 3_600_000) * PRICES.elasticacheT4gSmallHour.usd;
   const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
   return {
-    config: { ...config, trigger: config.sync === 'event' ? (config.trigger ?? 'sqs') : undefined, k: config.algorithm === 'kmeans' ? (config.k ?? 8) : undefined, solver: config.algorithm === 'logreg' ? simShape(config).solver : undefined, vcpus, profile: profile.name, routing: profile.lambda.routing.value },
+    config: { ...config, trigger: config.sync === 'event' ? (config.trigger ?? 'sqs') : undefined, k: config.algorithm === 'kmeans' ? (config.k ?? 8) : undefined, solver: config.algorithm === 'logreg' ? simShape(config).solver : undefined, classes: config.algorithm === 'logreg' ? config.classes : undefined, vcpus, profile: profile.name, routing: profile.lambda.routing.value },
     wallSeconds: endMs / 1000,
     rounds: rounds.length,
     roundSeconds: { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), mean: times.reduce((a, b) => a + b, 0) / Math.max(1, times.length) },

@@ -77,6 +77,17 @@ export class SimStore implements StateStore {
     return model;
   }
 
+  async putModelView(jobId: string, round: number, bytes: Uint8Array): Promise<void> {
+    await this.putBlob('putModelView', jobKey(jobId), bytes.byteLength);
+    return this.state.putModelView(jobId, round, bytes);
+  }
+
+  async getModelView(jobId: string, round: number): Promise<Uint8Array | undefined> {
+    const view = await this.state.getModelView(jobId, round);
+    await this.getBlobs('getModelView', [jobKey(jobId)], [view?.byteLength ?? 0]);
+    return view;
+  }
+
   async putPartial(jobId: string, round: number, shard: number, bytes: Uint8Array): Promise<boolean> {
     await this.putBlob('putPartial', this.partialKey(jobId, round, shard), bytes.byteLength);
     return this.state.putPartial(jobId, round, shard, bytes);

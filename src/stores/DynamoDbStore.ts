@@ -5,7 +5,7 @@ import type { Arrival, StateStore } from '../ports/StateStore.js';
 import { arrivals, arrive } from './dynamodb/barrier.js';
 import { claim, handedOver, handOver, release } from './dynamodb/claims.js';
 import { createJob, getJob, listRoundMetrics, putRoundMetrics, updateJob } from './dynamodb/jobs.js';
-import { clearRound, discardGroupPartial, discardPartial, getGroupPartials, getModel, getPartials, putGroupPartial, putModel, putPartial } from './dynamodb/partials.js';
+import { clearRound, discardGroupPartial, discardPartial, getGroupPartials, getModel, getModelView, getPartials, putGroupPartial, putModel, putModelView, putPartial } from './dynamodb/partials.js';
 import { Table } from './dynamodb/table.js';
 
 export interface DynamoDbStoreOptions {
@@ -63,6 +63,14 @@ export class DynamoDbStore implements StateStore {
 
   getModel(jobId: string, round: number): Promise<Uint8Array | undefined> {
     return getModel(this.table, jobId, round);
+  }
+
+  putModelView(jobId: string, round: number, bytes: Uint8Array): Promise<void> {
+    return putModelView(this.table, jobId, round, bytes);
+  }
+
+  getModelView(jobId: string, round: number): Promise<Uint8Array | undefined> {
+    return getModelView(this.table, jobId, round);
   }
 
   putPartial(jobId: string, round: number, shard: number, bytes: Uint8Array): Promise<boolean> {

@@ -49,6 +49,17 @@ export class MemoryStore implements StateStore {
     return bytes?.slice();
   }
 
+  async putModelView(jobId: string, round: number, bytes: Uint8Array): Promise<void> {
+    recordIo(1, bytes.byteLength, 0);
+    this.blobs.set(`${jobId}/view/${round}`, bytes.slice());
+  }
+
+  async getModelView(jobId: string, round: number): Promise<Uint8Array | undefined> {
+    const bytes = this.blobs.get(`${jobId}/view/${round}`);
+    recordIo(1, 0, bytes?.byteLength ?? 0);
+    return bytes?.slice();
+  }
+
   async putPartial(jobId: string, round: number, shard: number, bytes: Uint8Array): Promise<boolean> {
     recordIo(1, bytes.byteLength, 0);
     const key = `${jobId}/partial/${round}/${shard}`;

@@ -193,6 +193,17 @@ export class RedisStore implements StateStore {
     return value ? copyBytes(value) : undefined;
   }
 
+  async putModelView(jobId: string, round: number, bytes: Uint8Array): Promise<void> {
+    recordIo(1, bytes.byteLength, 0);
+    await this.call('putModelView', () => this.client.set(this.key(jobId, `view:${round}`), toBuffer(bytes), 'EX', this.ttlSeconds));
+  }
+
+  async getModelView(jobId: string, round: number): Promise<Uint8Array | undefined> {
+    const value = await this.call('getModelView', () => this.client.getBuffer(this.key(jobId, `view:${round}`)));
+    recordIo(1, 0, value?.byteLength ?? 0);
+    return value ? copyBytes(value) : undefined;
+  }
+
   async putPartial(jobId: string, round: number, shard: number, bytes: Uint8Array): Promise<boolean> {
     recordIo(1, bytes.byteLength, 0);
     // SET NX decides in one command: the first write wins, a duplicate gets null and changes nothing.

@@ -72,6 +72,14 @@ export class RoutedStore implements StateStore {
     return (await this.dataPlaneOf(jobId)).getModel(jobId, round);
   }
 
+  async putModelView(jobId: string, round: number, bytes: Uint8Array): Promise<void> {
+    return (await this.dataPlaneOf(jobId)).putModelView(jobId, round, bytes);
+  }
+
+  async getModelView(jobId: string, round: number): Promise<Uint8Array | undefined> {
+    return (await this.dataPlaneOf(jobId)).getModelView(jobId, round);
+  }
+
   async putPartial(jobId: string, round: number, shard: number, bytes: Uint8Array): Promise<boolean> {
     return (await this.dataPlaneOf(jobId)).putPartial(jobId, round, shard, bytes);
   }

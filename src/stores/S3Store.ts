@@ -44,6 +44,7 @@ const MAX_CAS_ATTEMPTS = 16;
  * |---|---|---|
  * | `job.json` | the job record | create: If-None-Match `*`; update: If-Match its ETag (compare-and-set) |
  * | `models/{round}` | model bytes | plain PUT (a rewrite carries the same bytes) |
+ * | `views/{round}` | the workers' view of the model (src/protocol/modelView.ts) | plain PUT, as the model |
  * | `partials/{round}/{shard}` | partial bytes | If-None-Match `*`: the first write wins |
  * | `partials/{round}/group-{g}` | a barrier group's merged partial (tree merge) | If-None-Match `*` |
  * | `barrier/{round}/arrived/{shard}` | marker (the shard id) | If-None-Match `*`: `added` |
@@ -62,7 +63,7 @@ const MAX_CAS_ATTEMPTS = 16;
  * one), and exactly one shard is at place W. An arrival that loses a ticket race usually finds
  * itself admitted by the winner, so a burst of W arrivals costs O(W) requests, not O(W²) as a
  * counter claimed one slot at a time would. Every object is written once and never changed, except
- * the job record (ETag compare-and-set), models and metrics (same content on a rewrite), so S3's
+ * the job record (ETag compare-and-set), models, views and metrics (same content on a rewrite), so S3's
  * strong read-after-write consistency is all the rest relies on.
  *
  * Needs conditional writes (If-None-Match, If-Match on PutObject): real S3 has them; s3rver 3.7.1
@@ -124,6 +125,14 @@ export class S3Store implements StateStore {
 
   async getModel(jobId: string, round: number): Promise<Uint8Array | undefined> {
     return (await this.get('getModel', this.key(jobId, `models/${pad(round)}`)))?.bytes;
+  }
+
+  async putModelView(jobId: string, round: number, bytes: Uint8Array): Promise<void> {
+    await this.put('putModelView', { Key: this.key(jobId, `views/${pad(round)}`), Body: bytes });
+  }
+
+  async getModelView(jobId: string, round: number): Promise<Uint8Array | undefined> {
+    return (await this.get('getModelView', this.key(jobId, `views/${pad(round)}`)))?.bytes;
   }
 
   async putPartial(jobId: string, round: number, shard: number, bytes: Uint8Array): Promise<boolean> {

@@ -294,6 +294,22 @@ describe('the cost estimate', () => {
     expect(cost.elasticache).toBe(0);
   });
 
+  it('prices a model stored split by what its workers are sent, its view, written beside the model', () => {
+    // Prepare: multinomial L-BFGS at 784 × 10: a 2,838,600-byte model, a 62,824-byte view (src/protocol/modelView.ts).
+    const whole = round(1, { modelBytes: 2_838_600 });
+    const split = round(1, { modelBytes: 2_838_600, viewBytes: 62_824 });
+
+    // Act
+    const [one, two] = [whole, split].map((r) => estimateCost({ status: 'RUNNING' }, [r]));
+
+    // Assess: a message of 4/3 of the bytes + 200, billed per 64 KiB: 58 requests per worker for the
+    // model, 2 for the view; the view's write is 62 units (62,824 / 1,024, rounded up) more.
+    expect(one.sns).toBeCloseTo(2 * 58 * 0.5e-6, 15);
+    expect(two.sns).toBeCloseTo(2 * 2 * 0.5e-6, 15);
+    expect(two.dynamodb - one.dynamodb).toBeCloseTo(62 * 0.625e-6, 15);
+    expect(two.lambda).toBe(one.lambda);
+  });
+
   it('moves the data plane\'s requests to the backend the job runs on', () => {
     // Prepare
     const rounds = [round(0), round(1)];

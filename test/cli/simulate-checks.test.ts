@@ -37,6 +37,19 @@ describe('issue 20 defect 8: simulate and tune validate the job as train does', 
     expect(result.stderr).not.toContain('calibrated');
   });
 
+  it.each([
+    [['simulate', 'logreg', '--dims', '4', '--rows', '100', '--workers', '2', '--classes', '2'], /^bspml: error: --classes 2: multinomial logistic regression has 3 classes or more \(logreg only\)\n$/],
+    [['simulate', 'kmeans', '--dims', '4', '--rows', '100', '--workers', '2', '--classes', '4'], /^bspml: error: --classes 4: multinomial logistic regression has 3 classes or more \(logreg only\)\n$/],
+    [['simulate', 'logreg', '--dims', '4', '--rows', '100', '--workers', '2', '--classes', '4', '--solver', 'newton'], /^bspml: error: --solver newton: with --classes, lbfgs or giant\n$/],
+  ])('%j: one line naming the option, before any calibration', async (argv, message) => {
+    // Act
+    const result = await runBspml(argv);
+
+    // Assess
+    oneLine(result, message);
+    expect(result.stderr).not.toContain('calibrated');
+  });
+
   it('tune --max-workers 1000000000: one line', async () => {
     const result = await runBspml(['tune', 'kmeans', '--rows', '1000', '--dims', '2', '--max-workers', '1000000000']);
     oneLine(result, /^bspml: error: tune: --max-workers 1000000000: a job has at most 1000 workers\n$/);

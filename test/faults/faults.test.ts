@@ -10,7 +10,7 @@ import { BACKENDS, openStore, type Backend } from '../../src/emulators/open.js';
 import { MemoryStore } from '../../src/stores/MemoryStore.js';
 import { findRedisServer } from '../../src/emulators/redis-server.js';
 import { Rng } from '../../src/util/random.js';
-import { blobs } from '../helpers/data.js';
+import { blobs, manyClasses } from '../helpers/data.js';
 import { FAULT_KINDS, FORGERIES, FaultyModelFiles, FaultyStore, NO_DISORDER, runDisturbed, type Disorder, type Fault } from '../helpers/faults.js';
 import { drive, harness } from '../helpers/protocol.js';
 import { LONG, faultSeed, faultStoreSelected } from '../helpers/fault-mode.js';
@@ -83,14 +83,21 @@ function describeCalls(choice: Calls): string {
 }
 
 const DATA = blobs([[0, 0], [8, 8], [-8, 8]], 20, 1.5, 4); // 60 rows
-const datasets = new MemoryDatasetSource().add('faults', DATA);
+const datasets = new MemoryDatasetSource().add('faults', DATA).add('faults-classes', manyClasses(48, 4, 3, 4));
 const SPEC = { algorithm: 'kmeans', k: 3, workers: 3, threads: 1, maxRounds: 3, tol: 0, seed: 3, data: { uri: 'faults' } } as const;
 const INVALID = { ...SPEC, k: 100 }; // more clusters than rows: refused at start
 /**
  * The job as shipped (flat merge: k-means' partials are small), and the tree merge (issue 18): 5
  * shards in 3 barrier groups, so some groups are merged by their filling arrival and read as one.
+ * And a job whose model is stored split (src/protocol/modelView.ts: multinomial L-BFGS, whose
+ * workers read the view), so a fault can fall between the model's write and its view's.
  */
-const VARIANTS = { flat: SPEC, tree: { ...SPEC, workers: 5, merge: 'tree' }, backup: { ...SPEC, workers: 5, merge: 'tree' } } as const;
+const VARIANTS = {
+  flat: SPEC,
+  tree: { ...SPEC, workers: 5, merge: 'tree' },
+  backup: { ...SPEC, workers: 5, merge: 'tree' },
+  split: { algorithm: 'logreg', solver: 'lbfgs', l2: 0.01, workers: 3, threads: 1, maxRounds: 3, tol: 0, data: { uri: 'faults-classes' } },
+} as const;
 /** Variants whose rounds get delayed backup checks (src/protocol/stragglers.ts), delivered in any order like every message. */
 const WITH_BACKUPS = new Set<string>(['backup']);
 type Variant = keyof typeof VARIANTS;
@@ -101,7 +108,7 @@ let runs = 0;
 let fired = 0;
 let backups = 0;
 const refused = { sends: 0, files: 0 };
-const LABELS: Record<string, string> = { flat: 'flat merge', tree: 'tree merge', backup: 'tree merge with backup tasks' };
+const LABELS: Record<string, string> = { flat: 'flat merge', tree: 'tree merge', backup: 'tree merge with backup tasks', split: 'model and view stored apart' };
 
 beforeAll(async () => {
   container = new WorkerContainer(1);
@@ -122,7 +129,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await container?.close();
-  console.log(`fault-injection suite: ${runs} runs, ${fired} with a fault that fired, ${backups} backup checks that re-published stragglers, ${refused.sends} completion sends and ${refused.files} model file writes refused, reference jobs ${clean.flat?.calls} (flat), ${clean.tree?.calls} (tree), ${clean.backup?.calls} (tree with backup checks) store calls (${LONG ? 'long' : 'fast'} mode)`);
+  console.log(`fault-injection suite: ${runs} runs, ${fired} with a fault that fired, ${backups} backup checks that re-published stragglers, ${refused.sends} completion sends and ${refused.files} model file writes refused, reference jobs ${clean.flat?.calls} (flat), ${clean.tree?.calls} (tree), ${clean.backup?.calls} (tree with backup checks), ${clean.split?.calls} (model and view apart) store calls (${LONG ? 'long' : 'fast'} mode)`);
 });
 
 /** One disturbed run of the job on `inner`; asserts it ends with the clean model. */

@@ -8,7 +8,7 @@ import type { ModelResult } from '../../src/domain/results.js';
 import { BACKENDS, openStore, type Backend } from '../../src/emulators/open.js';
 import { MemoryStore } from '../../src/stores/MemoryStore.js';
 import { findRedisServer } from '../../src/emulators/redis-server.js';
-import { blobs } from '../helpers/data.js';
+import { blobs, manyClasses } from '../helpers/data.js';
 import { FAULT_KINDS, FORGERIES, FaultyModelFiles, FaultyStore, NO_DISORDER, type Disorder, type Fault } from '../helpers/faults.js';
 import { LINGER_LAPSE_GRACE_MS } from '../../src/protocol/handOver.js';
 import { LingerScheduler, runDisturbedLingering } from '../helpers/faults-linger.js';
@@ -60,28 +60,34 @@ const FAST_INDICES = Object.fromEntries(BACKENDS.map((b) => [b, INDICES[b][0]]))
  */
 const MODES = ['queue', 'inline'] as const;
 type Mode = (typeof MODES)[number];
-/** The jobs disturbed: k-means on 3 shards (flat merge), and on 5 shards in 3 barrier groups merged as a tree, with backup checks. */
-const VARIANTS = ['flat', 'tree'] as const;
+/**
+ * The jobs disturbed: k-means on 3 shards (flat merge), and on 5 shards in 3 barrier groups merged as
+ * a tree, with backup checks; and multinomial L-BFGS on 3 shards, whose model is stored split
+ * (src/protocol/modelView.ts): its hand-overs carry the view, and its inline aggregations read the model.
+ */
+const VARIANTS = ['flat', 'tree', 'split'] as const;
 type Variant = (typeof VARIANTS)[number];
-/** The cases: the flat job in both modes, the tree-merged one inline (as the AWS worker aggregates a lingering job). */
+/** The cases: the flat job in both modes, the tree-merged and the split one inline (as the AWS worker aggregates a lingering job). */
 const CASES: readonly (readonly [Variant, Mode])[] = [
   ['flat', 'queue'],
   ['flat', 'inline'],
   ['tree', 'inline'],
+  ['split', 'inline'],
 ];
 type Case = `${Variant}-${Mode}`;
 /** The fast mode's share of the cases other than the flat job's queue mode: a spread of call indices and fewer random runs (the queue mode's cover the stores). */
 const FAST_OTHER = { indices: 9, randomRuns: 10 };
 
 const DATA = blobs([[0, 0], [8, 8], [-8, 8]], 20, 1.5, 4); // 60 rows
-const datasets = new MemoryDatasetSource().add('faults', DATA);
+const datasets = new MemoryDatasetSource().add('faults', DATA).add('faults-classes', manyClasses(48, 4, 3, 4));
 const EVENT_SPEC = { algorithm: 'kmeans', k: 3, workers: 3, threads: 1, maxRounds: 3, tol: 0, seed: 3, data: { uri: 'faults' } } as const;
 /** Virtual milliseconds: polls at 2, 4, … 50 ms, so a whole wait is about seven polls. */
 const SPEC = { ...EVENT_SPEC, sync: 'linger', lingerMs: 150 } as const;
-const EVENT_SPECS = { flat: EVENT_SPEC, tree: { ...EVENT_SPEC, workers: 5, merge: 'tree' } } as const;
-const SPECS = { flat: SPEC, tree: { ...SPEC, workers: 5, merge: 'tree' } } as const;
+const SPLIT_SPEC = { algorithm: 'logreg', solver: 'lbfgs', l2: 0.01, workers: 3, threads: 1, maxRounds: 3, tol: 0, data: { uri: 'faults-classes' } } as const;
+const EVENT_SPECS = { flat: EVENT_SPEC, tree: { ...EVENT_SPEC, workers: 5, merge: 'tree' }, split: SPLIT_SPEC } as const;
+const SPECS = { flat: SPEC, tree: { ...SPEC, workers: 5, merge: 'tree' }, split: { ...SPLIT_SPEC, sync: 'linger', lingerMs: SPEC.lingerMs } } as const;
 /** Variants whose rounds get delayed backup checks (src/protocol/stragglers.ts). */
-const WITH_BACKUPS: Record<Variant, boolean> = { flat: false, tree: true };
+const WITH_BACKUPS: Record<Variant, boolean> = { flat: false, tree: true, split: false };
 
 let container: WorkerContainer;
 let clean: Record<Case, { result: ModelResult; model: Buffer; calls: number; lingered: number }>;
@@ -126,7 +132,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await container?.close();
   console.log(
-    `linger fault-injection suite: ${runs} runs, ${fired} with a fault that fired, ${sweptRuns} needing a recovery sweep, ${backups} backup checks that re-published stragglers, ${refusedSends} completion sends and ${refusedFiles} model file writes refused, reference jobs ${clean?.['flat-queue']?.calls} (completions queued), ${clean?.['flat-inline']?.calls} (aggregated inline) and ${clean?.['tree-inline']?.calls} (tree, inline, backups) store calls, ${clean?.['flat-queue']?.lingered} rounds lingered into (${LONG ? 'long' : 'fast'} mode)`,
+    `linger fault-injection suite: ${runs} runs, ${fired} with a fault that fired, ${sweptRuns} needing a recovery sweep, ${backups} backup checks that re-published stragglers, ${refusedSends} completion sends and ${refusedFiles} model file writes refused, reference jobs ${clean?.['flat-queue']?.calls} (completions queued), ${clean?.['flat-inline']?.calls} (aggregated inline), ${clean?.['tree-inline']?.calls} (tree, inline, backups) and ${clean?.['split-inline']?.calls} (model and view apart, inline) store calls, ${clean?.['flat-queue']?.lingered} rounds lingered into (${LONG ? 'long' : 'fast'} mode)`,
   );
 });
 

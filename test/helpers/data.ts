@@ -67,3 +67,17 @@ export function toTable(data: TrainingData): Table {
   }
   return { columns: [...data.featureNames, 'label'], rows: data.rows, cols, values, hasHeader: true, firstLine: 2 };
 }
+
+/** Rows around `classes` random centres in `dims` columns, label = the centre's index (rows dealt in turn): a multinomial job's data. */
+export function manyClasses(rows: number, dims: number, classes: number, seed: number): TrainingData {
+  const rng = new Rng(seed);
+  const centres = Array.from({ length: classes }, () => Array.from({ length: dims }, () => 2 * rng.normal()));
+  const features = new Float32Array(rows * dims);
+  const labels = new Float32Array(rows);
+  for (let i = 0; i < rows; i++) {
+    const c = i % classes;
+    labels[i] = c;
+    for (let j = 0; j < dims; j++) features[i * dims + j] = centres[c]![j]! + rng.normal();
+  }
+  return { source: 'many-classes', rows, dims, features, labels, featureNames: Array.from({ length: dims }, (_, j) => `x${j}`), labelName: 'label' };
+}

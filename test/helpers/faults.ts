@@ -111,6 +111,12 @@ export class FaultyStore implements StateStore {
   getModel(jobId: string, round: number) {
     return this.call('getModel', () => this.inner.getModel(jobId, round));
   }
+  putModelView(jobId: string, round: number, bytes: Uint8Array) {
+    return this.call('putModelView', () => this.inner.putModelView(jobId, round, bytes));
+  }
+  getModelView(jobId: string, round: number) {
+    return this.call('getModelView', () => this.inner.getModelView(jobId, round));
+  }
   putPartial(jobId: string, round: number, shard: number, bytes: Uint8Array) {
     return this.call('putPartial', () => this.inner.putPartial(jobId, round, shard, bytes));
   }
@@ -294,12 +300,21 @@ function copy(message: Message): Message {
   return JSON.parse(JSON.stringify(message)) as Message;
 }
 
+/** "BSV1": the magic of a model's view (src/protocol/modelView.ts), which a shifted model keeps with the rest of its header. */
+const VIEW_MAGIC = 0x31565342;
+
+/** The model (or view) with every value moved by 0.5: the right length and layout, the wrong values. */
+function shiftedModel(bytes: Buffer): string {
+  const head = bytes.byteLength >= 16 && bytes.readUInt32LE(0) === VIEW_MAGIC ? 16 + 8 * bytes.readUInt32LE(8) : 0;
+  const values = decodeModel(new Uint8Array(bytes.subarray(head))).map((v) => v + 0.5);
+  return head === 0 ? modelToBase64(values) : Buffer.concat([bytes.subarray(0, head), Buffer.from(values.buffer)]).toString('base64');
+}
+
 /** Publishes a forged task modelled on the job's latest real one. */
 export function forge(h: Harness, jobId: string, kind: Forgery): void {
   const real = h.fanout.published.filter((t) => t.jobId === jobId).at(-1);
   if (!real) return;
-  const shifted = (task: RoundTask) =>
-    task.model === undefined ? undefined : modelToBase64(decodeModel(new Uint8Array(Buffer.from(task.model, 'base64'))).map((v) => v + 0.5));
+  const shifted = (task: RoundTask) => (task.model === undefined ? undefined : shiftedModel(Buffer.from(task.model, 'base64')));
   const forged: Record<Forgery, RoundTask> = {
     'short-model': { ...real, model: Buffer.alloc(8).toString('base64') },
     'other-model': { ...real, model: shifted(real) },

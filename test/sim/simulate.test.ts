@@ -125,6 +125,22 @@ describe('bspml simulate (the simulator)', () => {
     expect(eventEven.billedGbSeconds.waiting).toBe(0);
   });
 
+  it('simulates a multinomial job (--classes): its workers are sent the view, and only the aggregator reads the model', async () => {
+    // Prepare: 784 columns × 10 classes, L-BFGS: a 2.8 MB model whose 62,824-byte view rides in the tasks.
+    const job: SimConfig = { algorithm: 'logreg', rows: 200_000, dims: 784, classes: 10, workers: 6, threads: 1, memoryMb: 1769, rounds: 2, backend: 'dynamodb', sync: 'event', seed: 2 };
+
+    // Act
+    const result = await simulate(job, AWS_PROFILE, MS_PER_ROW);
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.config).toMatchObject({ classes: 10, solver: 'lbfgs' });
+    // One model read per training round (the aggregator's); no worker reads the model or the view.
+    expect(result.requests.byOperation.getModel).toBe(2);
+    expect(result.requests.byOperation.getModelView).toBeUndefined();
+    expect(result.requests.byOperation.putModelView).toBe(3);
+  });
+
   it('gives vCPUs from memory: 1,769 MB per vCPU, 10,240 MB about 5.8; the local profile this machine\'s cores', () => {
     expect(vcpusFor(AWS_PROFILE, 1769)).toBe(1);
     expect(vcpusFor(AWS_PROFILE, 10_240)).toBeCloseTo(5.79, 2);

@@ -228,6 +228,28 @@ export function stateStoreContract(name: string, open: () => Promise<StateStore>
         expect(await store.getModel(jobId, 3)).toBeUndefined();
       }));
 
+    it("keeps a model's view apart from the model, byte for byte, a large one too", () =>
+      withStore(open, async (store) => {
+        // Prepare: round 1's model and its view (the workers' part), and a view above the item size limit.
+        const jobId = uniqueJobId();
+        const model = pattern(4000, 5);
+        const view = pattern(600, 6);
+        const large = pattern(512 * 1024, 7);
+
+        // Act
+        await Promise.all([store.putModel(jobId, 1, model), store.putModelView(jobId, 1, view)]);
+        await store.putModelView(jobId, 1, view);
+        await store.putModelView(jobId, 2, large);
+        view.fill(0);
+
+        // Assess
+        expectBytes(await store.getModel(jobId, 1), pattern(4000, 5), 'model');
+        expectBytes(await store.getModelView(jobId, 1), pattern(600, 6), 'view');
+        expectBytes(await store.getModelView(jobId, 2), pattern(512 * 1024, 7), 'large view');
+        expect(await store.getModel(jobId, 2)).toBeUndefined();
+        expect(await store.getModelView(jobId, 3)).toBeUndefined();
+      }));
+
     it('keeps the first partial of a shard and reports duplicates', () =>
       withStore(open, async (store) => {
         // Prepare
@@ -273,6 +295,7 @@ export function stateStoreContract(name: string, open: () => Promise<StateStore>
         // Prepare: round 4 has a small and a 500 KB partial (chunked on DynamoDB) and both arrivals; round 5 one partial.
         const jobId = uniqueJobId();
         await store.putModel(jobId, 4, pattern(32, 40));
+        await store.putModelView(jobId, 4, pattern(16, 45));
         await store.putPartial(jobId, 4, 0, pattern(64, 41));
         await store.putPartial(jobId, 4, 1, pattern(500 * 1024, 42));
         await store.arrive(jobId, 4, 0, 2);
@@ -293,6 +316,7 @@ export function stateStoreContract(name: string, open: () => Promise<StateStore>
         expect(await store.putPartial(jobId, 4, 1, pattern(16, 44))).toBe(true);
         expect(await store.arrive(jobId, 4, 1, 2)).toEqual({ added: true, count: 1, groupFilled: true });
         expectBytes(await store.getModel(jobId, 4), pattern(32, 40), 'model of round 4');
+        expectBytes(await store.getModelView(jobId, 4), pattern(16, 45), 'view of round 4');
         expectAllBytes(await store.getPartials(jobId, 5, 1), [pattern(64, 43)]);
         expect(await store.arrivals(jobId, 5, 1)).toEqual([0]);
         expect((await store.listRoundMetrics(jobId)).map((m) => m.round)).toEqual([4]);
@@ -436,6 +460,7 @@ export function stateStoreContract(name: string, open: () => Promise<StateStore>
         await store.arrive(a, 0, 1, 2);
         const bArrival = await store.arrive(b, 0, 1, 2);
         await store.putModel(a, 0, pattern(64, 4));
+        await store.putModelView(a, 0, pattern(8, 5));
         await store.putRoundMetrics(a, makeMetrics(0));
         await store.updateJob(a, { round: 0, status: 'RUNNING' }, { round: 1 });
 
@@ -448,6 +473,7 @@ export function stateStoreContract(name: string, open: () => Promise<StateStore>
         expect(await store.arrivals(a, 0, 2)).toEqual([0, 1]);
         expect(await store.arrivals(b, 0, 2)).toEqual([1]);
         expect(await store.getModel(b, 0)).toBeUndefined();
+        expect(await store.getModelView(b, 0)).toBeUndefined();
         expect(await store.listRoundMetrics(b)).toEqual([]);
         expect(await store.getJob(b)).toMatchObject({ round: 0, shards: 2 });
         expect(await store.getJob(a)).toMatchObject({ round: 1, shards: 4 });

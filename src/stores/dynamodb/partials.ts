@@ -7,7 +7,7 @@ import { assemble, putBlob } from './blobs.js';
 import { BARRIER_SK, barrierGroupPk, chunkSk, claimKey, groupPartialPk, jobPk, keyId, pad, PARTIAL_SK, partialPk, s, str, type Item, type Key } from './layout.js';
 import type { Table } from './table.js';
 
-/* Models (MODEL#r under the job's key), each shard's partial and each barrier group's merged partial, and the clearing of a round. */
+/* Models (MODEL#r under the job's key) and the workers' views of them (VIEW#r), each shard's partial and each barrier group's merged partial, and the clearing of a round. */
 
 export async function putModel(t: Table, jobId: string, round: number, bytes: Uint8Array): Promise<void> {
   // Unconditional head: rewrites carry the same bytes, and the last writer's chunks are complete.
@@ -18,6 +18,18 @@ export async function getModel(t: Table, jobId: string, round: number): Promise<
   const head = await t.getItem('getModel', { pk: s(jobPk(jobId)), sk: s(`MODEL#${pad(round)}`) });
   if (!head) return undefined;
   const [bytes] = await assemble(t, 'getModel', [head], (i) => `model of round ${round} of job ${jobId} (chunk ${i})`);
+  return bytes;
+}
+
+/** The workers' view of a model (VIEW#r beside MODEL#r): one item up to CHUNK_BYTES, chunked beyond, as a model. */
+export async function putModelView(t: Table, jobId: string, round: number, bytes: Uint8Array): Promise<void> {
+  await putBlob(t, 'putModelView', jobPk(jobId), `VIEW#${pad(round)}`, bytes, false);
+}
+
+export async function getModelView(t: Table, jobId: string, round: number): Promise<Uint8Array | undefined> {
+  const head = await t.getItem('getModelView', { pk: s(jobPk(jobId)), sk: s(`VIEW#${pad(round)}`) });
+  if (!head) return undefined;
+  const [bytes] = await assemble(t, 'getModelView', [head], (i) => `view of the model of round ${round} of job ${jobId} (chunk ${i})`);
   return bytes;
 }
 
