@@ -23,8 +23,9 @@ import { captureLogs, quietly } from '../helpers/logs.js';
 /*
  * `serverless package` runs offline (osls + serverless-esbuild, no credentials, no network) once
  * for this file; the tests read the CloudFormation template it generates and the worker's zip.
- * While it runs (seconds of waiting on child processes), the file's other slow parts run beside it:
- * the emulated pipeline the IAM check reads, and the `serverless print`s the parameter tests read.
+ * The emulated pipeline the IAM check reads runs beside it, in this process. (The parameter tests'
+ * `serverless print`s stay after it: started beside it too, the five processes cost more CPU than
+ * they saved wall-clock time on a loaded 2-core machine.)
  */
 
 type Template = { Resources: Record<string, { Type: string; Properties: Record<string, any>; DependsOn?: string[] }> };
@@ -58,9 +59,9 @@ const SCENARIO_OPTIONS = { aggregatorTrigger: 'sqs', aggregatorFunction: 'bspml-
 /** The emulated pipeline's run for the IAM test, made beside `serverless package` (a failure surfaces in that test). */
 let scenario: Promise<Awaited<ReturnType<typeof runIamScenario>>>;
 
-/** Whether a test of `suite` whose full name (its describes' names, then its own) starts with `name` is to run (not left out by -t, not skipped). */
-function willRun(suite: Readonly<RunnerTestSuite>, name: string): boolean {
-  return suite.tasks.some((task) => (task.type === 'suite' ? willRun(task, name) : (task.fullTestName ?? '').startsWith(name) && (task.mode === 'run' || task.mode === 'only')));
+/** Whether the test of `suite` with this full name (its describes' names, then its own) is to run (not left out by -t, not skipped). */
+function willRun(suite: Readonly<RunnerTestSuite>, fullName: string): boolean {
+  return suite.tasks.some((task) => (task.type === 'suite' ? willRun(task, fullName) : task.fullTestName === fullName && (task.mode === 'run' || task.mode === 'only')));
 }
 
 beforeAll(async ({}, file) => {
@@ -72,8 +73,6 @@ beforeAll(async ({}, file) => {
     env: { ...process.env, BSPML_ESBUILD_WORK: workFolder, BSPML_BUCKET_NAME: 'bspml-template-test', SLS_TELEMETRY_DISABLED: '1' },
     timeout: 120_000,
   });
-  // The prints the parameter tests read, started now; each is awaited by the tests that read it.
-  if (PRINTING.some((name) => willRun(file, name))) for (const started of Object.values(printed)) started().catch(() => {});
   // The IAM scenario's handlers log every event: dropped while it runs here (captureLogs covers tests only).
   scenario = willRun(file, `${IAM} > ${IAM_TEST}`) ? quietly(() => runIamScenario(SCENARIO_OPTIONS)) : Promise.reject(new Error('the IAM scenario was not run'));
   await Promise.all([packaged, scenario.catch(() => {})]);
@@ -623,12 +622,7 @@ describe('the hardened template', () => {
   });
 });
 
-const VPC = 'Redis and VPC settings';
-const PARAMETERS = 'deploy-time parameters';
-/** The describes whose tests read `printed`. */
-const PRINTING = [VPC, PARAMETERS];
-
-describe(VPC, () => {
+describe('Redis and VPC settings', () => {
   it('are taken at deploy time from --param or the environment', async () => {
     // Act
     const config = await printed.withParams();
@@ -659,15 +653,12 @@ async function print(args: string[], env: Record<string, string> = {}): Promise<
 type Printed = Awaited<ReturnType<typeof print>>;
 
 /**
- * The configurations the parameter tests read, each printed once for the file (a print costs
- * ~2 s of CPU), all started in beforeAll: every parameter at its default, every parameter set at
- * once (they are independent: each lands in settings of its own, which the tests check one by one),
- * and a bucket name S3 would refuse.
+ * The two configurations the parameter tests read, each printed once for the file (a print costs
+ * ~2 s of CPU): every parameter at its default, and every parameter set at once (they are
+ * independent: each lands in settings of its own, which the tests check one by one).
  */
 const printed = {
   defaults: once(() => print([], { BSPML_BUCKET_NAME: '' })),
-  /** A bucket name S3 would refuse: the print fails, with the framework's output. */
-  badBucket: once(() => print(['--param', 'bucket=My_Bucket'])),
   withParams: once(() =>
     print(
       [
@@ -685,7 +676,7 @@ function once<T>(make: () => Promise<T>): () => Promise<T> {
   return () => (made ??= make());
 }
 
-describe(PARAMETERS, () => {
+describe('deploy-time parameters', () => {
   it('take 10,240 MB for the worker (threads follow), x86_64, a reserved aggregator concurrency and X-Ray', async () => {
     // Act
     const config = await printed.withParams();
@@ -764,7 +755,7 @@ describe(PARAMETERS, () => {
 
   it('refuse a bucket name S3 would refuse, with a line saying which setting to fix', async () => {
     // Act
-    const error = (await printed.badBucket().catch((e: unknown) => e)) as { stdout?: string; stderr?: string };
+    const error = (await print(['--param', 'bucket=My_Bucket']).catch((e: unknown) => e)) as { stdout?: string; stderr?: string };
 
     // Assess
     const text = `${error.stdout}${error.stderr}`;
