@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, type RunnerTestSuite } from 'vitest';
 import { threadsForMemory } from '../../src/aws/config.js';
 import { DEFAULT_DEPLOYMENT } from '../../src/costs/estimate.js';
 import { sliceShard } from '../../src/data/types.js';
@@ -18,11 +18,14 @@ import { checkIam, iamDetails, iamSummary, UNRECORDED } from '../helpers/iam/che
 import { scenarioNames, scenarioOptionsOf } from '../helpers/iam/names.js';
 import { runIamScenario } from '../helpers/iam/scenario.js';
 import { ResolvedTemplate } from '../helpers/iam/template.js';
-import { captureLogs } from '../helpers/logs.js';
+import { captureLogs, quietly } from '../helpers/logs.js';
 
 /*
  * `serverless package` runs offline (osls + serverless-esbuild, no credentials, no network) once
  * for this file; the tests read the CloudFormation template it generates and the worker's zip.
+ * The emulated pipeline the IAM check reads runs beside it, in this process. (The parameter tests'
+ * `serverless print`s stay after it: started beside it too, the five processes cost more CPU than
+ * they saved wall-clock time on a loaded 2-core machine.)
  */
 
 type Template = { Resources: Record<string, { Type: string; Properties: Record<string, any>; DependsOn?: string[] }> };
@@ -48,16 +51,31 @@ let template: Template;
 let workerZip: Buffer;
 /** Each function's zip, by function name. */
 const zips: Record<string, Buffer> = {};
+/**
+ * The options the IAM scenario below runs with: what the packaged template's worker environment
+ * says (the default trigger); the IAM test checks that scenarioOptionsOf(template) is these.
+ */
+const SCENARIO_OPTIONS = { aggregatorTrigger: 'sqs', aggregatorFunction: 'bspml-dev-aggregator' } as const;
+/** The emulated pipeline's run for the IAM test, made beside `serverless package` (a failure surfaces in that test). */
+let scenario: Promise<Awaited<ReturnType<typeof runIamScenario>>>;
 
-beforeAll(async () => {
+/** Whether the test of `suite` with this full name (its describes' names, then its own) is to run (not left out by -t, not skipped). */
+function willRun(suite: Readonly<RunnerTestSuite>, fullName: string): boolean {
+  return suite.tasks.some((task) => (task.type === 'suite' ? willRun(task, fullName) : task.fullTestName === fullName && (task.mode === 'run' || task.mode === 'only')));
+}
+
+beforeAll(async ({}, file) => {
   out = await mkdtemp(join(tmpdir(), 'bspml-sls-'));
   workFolder = `.esbuild-test-${randomBytes(4).toString('hex')}`;
   // With one data bucket of the user's: its grant is checked below, and the rest must not change.
-  await promisify(execFile)(join(ROOT, 'node_modules/.bin/serverless'), ['package', '--package', out, '--param', 'dataBuckets=my-lake'], {
+  const packaged = promisify(execFile)(join(ROOT, 'node_modules/.bin/serverless'), ['package', '--package', out, '--param', 'dataBuckets=my-lake'], {
     cwd: ROOT,
     env: { ...process.env, BSPML_ESBUILD_WORK: workFolder, BSPML_BUCKET_NAME: 'bspml-template-test', SLS_TELEMETRY_DISABLED: '1' },
     timeout: 120_000,
   });
+  // The IAM scenario's handlers log every event: dropped while it runs here (captureLogs covers tests only).
+  scenario = willRun(file, `${IAM} > ${IAM_TEST}`) ? quietly(() => runIamScenario(SCENARIO_OPTIONS)) : Promise.reject(new Error('the IAM scenario was not run'));
+  await Promise.all([packaged, scenario.catch(() => {})]);
   template = JSON.parse(await readFile(join(out, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
   workerZip = await readFile(join(out, 'worker.zip'));
   for (const name of FUNCTIONS) zips[name] = await readFile(join(out, `${name}.zip`));
@@ -409,15 +427,18 @@ async function allowed(role: string, action: string, resource: string, context: 
   return out.overallResult === 'Allowed';
 }
 
-describe('IAM, proven from the code\'s own calls', () => {
-  it('allows every AWS call each function makes over the whole emulated pipeline, and justifies every permission none uses', async () => {
-    // Act
-    const run = await runIamScenario(scenarioOptionsOf(template));
+const IAM = 'IAM, proven from the code\'s own calls';
+const IAM_TEST = 'allows every AWS call each function makes over the whole emulated pipeline, and justifies every permission none uses';
+
+describe(IAM, () => {
+  it(IAM_TEST, async () => {
+    // Act: the run made in beforeAll, with the options the template gives (checked first below).
+    const run = await scenario;
     const report = await checkIam(template, run.calls, scenarioNames(run));
 
     // Assess
     // The scenario did what it says: every path ran to its end.
-    expect(scenarioOptionsOf(template)).toEqual({ aggregatorTrigger: 'sqs', aggregatorFunction: 'bspml-dev-aggregator' });
+    expect(scenarioOptionsOf(template)).toEqual(SCENARIO_OPTIONS);
     expect(run.outcomes).toMatchObject({ uploadWithSpec: 'SUCCEEDED', uploadDefaultSpec: 'SUCCEEDED', specBeforeParts: '0',  brokenSpec: 'FAILED', submit: 'SUCCEEDED', workerFailed: 'FAILED', bigModel: 'SUCCEEDED' });
     expectLingerOutcomes(run.outcomes);
     expect(inlineCalls(report)).toEqual(INLINE_CALLS);

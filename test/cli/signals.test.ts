@@ -1,4 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { link, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,7 +56,19 @@ function childrenOf(pid: number): { pid: number; command: string }[] {
   }
 }
 
+/**
+ * Whether process `pid` still runs. A zombie does not: it has ended and only waits to be reaped,
+ * which for an orphan (a child of the CLI that outlived it) is up to init, here a second or more
+ * later; signal 0 would still find it.
+ */
 function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The state follows the command name, which is in parentheses and may hold any character.
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+  } catch {
+    // No /proc (not Linux), or no such process: signal 0 tells.
+  }
   try {
     process.kill(pid, 0);
     return true;

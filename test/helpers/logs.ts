@@ -37,3 +37,16 @@ export function captureLogs(): { lines: () => Record<string, unknown>[]; events:
   });
   return { lines: () => captured, events: (name) => captured.filter((l) => l.event === name), raw: () => raw };
 }
+
+/**
+ * Runs `work` with the console's output dropped: for handlers run in a `beforeAll`, which
+ * captureLogs' capture (per test) does not cover, and whose lines no test reads.
+ */
+export async function quietly<T>(work: () => Promise<T>): Promise<T> {
+  const spies = (['log', 'info', 'debug', 'warn', 'error'] as const).map((method) => vi.spyOn(console, method).mockImplementation(() => {}));
+  try {
+    return await work();
+  } finally {
+    for (const spy of spies) spy.mockRestore();
+  }
+}

@@ -24,7 +24,13 @@ export default async function setup(): Promise<(() => Promise<void>) | void> {
   const outfile = join(dir, 'bspml.mjs');
   await build({
     stdin: { contents: "import { main } from './src/cli/main.ts';\nawait main();\n", resolveDir: ROOT, sourcefile: 'bspml-test-entry.ts', loader: 'ts' },
-    outfile,
+    outdir: dir,
+    entryNames: 'bspml',
+    outExtension: { '.js': '.mjs' },
+    // What the sources import lazily (`await import(...)`: the emulators, the AWS-only commands' clients)
+    // stays lazy, in chunks beside the entry, as it is from source: bundled into one file, every
+    // package those modules import would load at each start (s3rver, dynalite: ~0.2 s of CPU a process).
+    splitting: true,
     bundle: true,
     platform: 'node',
     format: 'esm',

@@ -209,9 +209,11 @@ export async function runIamScenario(options: ScenarioOptions = {}): Promise<Sce
     }
 
     // The backup checks every aggregation sent, delivered when due (SQS counts whole seconds of
-    // delay) by the event source mapping: the aggregator receives, handles and deletes them.
+    // delay) by the event source mapping: the aggregator receives, handles and deletes them. Done
+    // once every check sent (handling one may send the next) has been received: no last empty poll.
+    const sent = () => recordedCalls().slice(first).filter((c) => c.service === 'SQS' && c.command === 'SendMessage' && c.input.QueueUrl === backupQueueUrl).length;
     let checks = 0;
-    for (let polls = 0; polls < 30; polls++) {
+    for (let polls = 0; polls < 30 && !(checks > 0 && checks >= sent()); polls++) {
       const got = await p.sqs.send(new ReceiveMessageCommand({ QueueUrl: backupQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, AttributeNames: ['All'], MessageSystemAttributeNames: ['All'] }));
       const messages = got.Messages ?? [];
       if (messages.length === 0 && checks > 0) break;
