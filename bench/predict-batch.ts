@@ -76,7 +76,7 @@ try {
   const shape = kind === 'wide' ? '20,000 rows × 784 features (pixel-like integers), multinomial, 10 classes' : `400,000 rows × 16 features, ${kind === 'kmeans' ? 'k-means, 8 centres' : 'multinomial, 8 classes'}`;
   console.log(`${kind}: ${shape}, in 4 CSV parts ${onS3 ? 'in S3 (s3rver, this process), predictions written there' : 'on local disk'}; ${threads} parse threads${unstaged ? `, unstaged: shards loaded whole, predicted here, formatted in ${threads} format threads` : ''}`);
   // Untimed: the threads start and the files reach the page cache before either side is timed.
-  const warm = datasetSource(data, endpoint);
+  const warm = await datasetSource(data, endpoint);
   const warmLayout = await warm.datasets.describe({ uri: data, features: [...model.featureNames] });
   for (let s = 0; s < 4; s++) await warm.datasets.loadShard(warmLayout, s, 4, { parser: pool.parser });
   warm.close();
@@ -89,7 +89,7 @@ try {
     return (used.user + used.system) / 1000;
   };
   for (let run = 1; run <= runs; run++) {
-    const loading = datasetSource(data, endpoint);
+    const loading = await datasetSource(data, endpoint);
     const c0 = process.cpuUsage();
     const t0 = performance.now();
     const layout = await loading.datasets.describe({ uri: data, features: [...model.featureNames] });
@@ -97,7 +97,7 @@ try {
     const loadMs = performance.now() - t0;
     const loadCpu = cpuSince(c0);
     loading.close();
-    const batch = datasetSource(data, endpoint);
+    const batch = await datasetSource(data, endpoint);
     const sink = client ? s3Sink(client, `s3://${BUCKET}/out-${run}/`) : directorySink(join(dir, `out-${run}/`));
     const c1 = process.cpuUsage();
     const t1 = performance.now();

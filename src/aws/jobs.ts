@@ -1,4 +1,4 @@
-import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { JobStatus } from '../domain/job.js';
 import { JOB_INDEXES } from '../stores/dynamodb/layout.js';
 import { isJobOf } from './uploads.js';
@@ -27,6 +27,8 @@ export interface JobFilter {
  * time): a Query that reads pages until `limit` jobs match, never a Scan of the table.
  */
 export async function listJobs(client: Pick<DynamoDBClient, 'send'>, tableName: string, filter: JobFilter): Promise<JobSummary[]> {
+  // The DynamoDB client's package loads here, not when the CLI starts (`bspml jobs` alone needs it).
+  const { QueryCommand } = await import('@aws-sdk/client-dynamodb');
   const jobs: JobSummary[] = [];
   let start: Record<string, unknown> | undefined;
   do {

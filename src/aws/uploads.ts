@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { JobExistsError, SpecError } from '../errors.js';
 import type { StateStore } from '../ports/StateStore.js';
 import { newJobId } from '../protocol/startJob.js';
@@ -7,6 +7,10 @@ import type { JobSpec } from '../domain/spec.js';
 import { isPredictSpec, type PredictSpec } from '../domain/predictSpec.js';
 import { newJobFields, type JobRecord } from '../domain/job.js';
 import { formatS3Uri, type S3Location } from '../util/s3uri.js';
+
+// The S3 client's package loads when this module first sends a command (~0.1 s of CPU), not when
+// the CLI starts: a command that never touches S3 (gen, train on a local file) does not pay for it.
+const s3Commands = () => import('@aws-sdk/client-s3');
 
 /** SQS limits message group and deduplication ids to 128 characters; the rest of a job id is 23. */
 const MAX_NAME_CHARS = 64;
@@ -122,6 +126,7 @@ export async function uploadStart(
   // something to rest a default spec on.
   if (await hasObject(s3, location.bucket, specKey)) {
     try {
+      const { GetObjectCommand } = await s3Commands();
       const out = await s3.send(new GetObjectCommand({ Bucket: location.bucket, Key: specKey }));
       text = out.Body ? await out.Body.transformToString('utf-8') : '';
     } catch (error) {
@@ -143,12 +148,14 @@ export async function uploadStart(
 
 /** Whether `key` exists, by a listing of exactly that prefix. */
 async function hasObject(s3: Pick<S3Client, 'send'>, bucket: string, key: string): Promise<boolean> {
+  const { ListObjectsV2Command } = await s3Commands();
   const out = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, MaxKeys: 1 }));
   return (out.Contents ?? []).some((o) => o.Key === key);
 }
 
 /** Whether a data set in parts has any object under `folder` besides its _SUCCESS marker. */
 async function hasParts(s3: Pick<S3Client, 'send'>, bucket: string, folder: string): Promise<boolean> {
+  const { ListObjectsV2Command } = await s3Commands();
   const out = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: folder, MaxKeys: 2 }));
   return (out.Contents ?? []).some((o) => o.Key !== `${folder}${SUCCESS_MARKER}`);
 }

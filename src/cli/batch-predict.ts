@@ -5,7 +5,6 @@ import { batchPredict } from '../serve/batch.js';
 import { FormatPool } from '../serve/formatPool.js';
 import { openParsePool } from '../runtime/parsePool.js';
 import { directorySink, s3Sink } from '../serve/partSink.js';
-import { createS3Client } from '../aws/s3.js';
 import { datasetSource } from './datasets.js';
 import type { CliIo } from './io.js';
 import type { PredictOptions } from './predictOptions.js';
@@ -25,8 +24,9 @@ export async function batchPredictCli(model: ModelResult, options: PredictOption
   for (const [given, name] of [[options.idColumn, 'id-column'], [options.keep, 'keep'], [options.byPosition, 'by-position']] as const) {
     if (given !== undefined && given !== false) throw new SpecError(`--${name}: not yet with predictions written as parts (--out ${options.out})`, name);
   }
-  const { datasets, close } = datasetSource(options.data, options.s3Endpoint);
-  const client = options.out.startsWith('s3://') ? createS3Client({ endpoint: options.s3Endpoint ?? process.env.AWS_ENDPOINT_URL_S3 }) : undefined;
+  const { datasets, close } = await datasetSource(options.data, options.s3Endpoint);
+  // The S3 client (the AWS SDK) loads only for s3:// output, not at every CLI start.
+  const client = options.out.startsWith('s3://') ? (await import('../aws/s3.js')).createS3Client({ endpoint: options.s3Endpoint ?? process.env.AWS_ENDPOINT_URL_S3 }) : undefined;
   // CSV is parsed in blocks by a pool of threads, as a training worker's inner threads parse it
   // (one per core), and each block predicted and written as text there (`stage`); other formats
   // load through the same pool, are predicted here and formatted in a second pool, started only then.

@@ -19,7 +19,7 @@ const BATCH_ROWS = 65536;
 export async function convert(options: { input: string; output: string; s3Endpoint?: string }, io: CliIo): Promise<void> {
   // The output first (a directory, a missing folder), not after reading everything (issue 20 defect 11).
   await checkWritable(options.output);
-  const data = datasetSource(options.input, options.s3Endpoint);
+  const data = await datasetSource(options.input, options.s3Endpoint);
   try {
     const layout = await data.datasets.describe({ uri: options.input });
     const header = layout.parts.some((p) => p.hasHeader !== false);

@@ -47,7 +47,7 @@ export async function train(algorithm: 'kmeans' | 'logreg' | 'svm' | undefined, 
     io.stderr.write(`bspml: warning: WebAssembly kernels unavailable (${kernels.reason}); using the slower TypeScript loops\n`);
   }
   const progress = options.progress && !options.quiet && !options.json ? new RoundProgress(spec.maxRounds, spec.algorithm === 'kmeans' ? 'inertia' : 'loss', io.stderr) : undefined;
-  const source = datasetSource(data, options.s3Endpoint);
+  const source = await datasetSource(data, options.s3Endpoint);
   const onRound = (metrics: RoundMetrics) => progress?.round(metrics);
   const runtime =
     options.sync === 'barrier-wait'
@@ -116,7 +116,7 @@ export async function train(algorithm: 'kmeans' | 'logreg' | 'svm' | undefined, 
 
 /** Reads the validation set's metadata (its columns): a missing file or a bad header is named before any training. */
 async function checkValidation(uri: string, s3Endpoint?: string): Promise<void> {
-  const source = datasetSource(uri, s3Endpoint);
+  const source = await datasetSource(uri, s3Endpoint);
   try {
     await source.datasets.describe({ uri });
   } finally {

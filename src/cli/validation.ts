@@ -20,7 +20,7 @@ export type { ValidationReport } from '../protocol/score.js';
  * training left out (the same seeded choice, data/holdout.ts), named `uri (held out: …)`.
  */
 export async function scoreValidation(uri: string, model: ModelResult, s3Endpoint?: string, holdout?: Holdout): Promise<ValidationReport> {
-  const source = datasetSource(uri, s3Endpoint);
+  const source = await datasetSource(uri, s3Endpoint);
   const named = holdout ? `${uri} (held out: ${holdout.fraction * 100}% of the rows, seed ${holdout.seed})` : uri;
   try {
     const table = await readTable(uri, {

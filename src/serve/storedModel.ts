@@ -1,10 +1,12 @@
-import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { createS3Client } from '../aws/s3.js';
 import { parseS3Uri } from '../util/s3uri.js';
 import { SpecError } from '../errors.js';
 import { parseModel } from '../protocol/modelFile.js';
 import type { ModelResult } from '../domain/results.js';
 import { checkModelRef, LATEST } from './modelStore.js';
+
+// The S3 client (the AWS SDK, ~0.2 s of CPU to load) loads when a stored model is first read, not
+// when the CLI starts: `bspml predict --model FILE` and every other command do not pay for it.
+const s3Commands = () => import('@aws-sdk/client-s3');
 
 /*
  * `bspml predict --model s3://BUCKET/models/NAME/ [--model-version V]`: a published model (see
@@ -36,9 +38,11 @@ export function storedModelLocation(uri: string, version?: string): { bucket: st
 export async function readStoredModel(uri: string, options: { modelVersion?: string; s3Endpoint?: string }): Promise<ModelResult> {
   const { bucket, key } = storedModelLocation(uri, options.modelVersion);
   const where = `s3://${bucket}/${key}`;
+  const { createS3Client } = await import('../aws/s3.js');
   const s3 = createS3Client({ endpoint: options.s3Endpoint ?? process.env.AWS_ENDPOINT_URL_S3 });
   let text: string;
   try {
+    const { GetObjectCommand } = await s3Commands();
     const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     text = await object.Body!.transformToString();
   } catch (error) {

@@ -52,7 +52,7 @@ describe('a predict job\'s tasks', () => {
     await writeFile(modelFile, JSON.stringify(model));
     const data = `s3://${BUCKET}/datasets/iris/`;
     const cli = await runBspml(['predict', '--model', modelFile, '--data', data, '--out', `s3://${BUCKET}/preds/cli/`, '--s3-endpoint', s3.endpoint, '--shards', '4']);
-    const { datasets, close } = datasetSource(data, s3.endpoint);
+    const { datasets, close } = await datasetSource(data, s3.endpoint);
 
     // Act
     const layout = await describeForModel(model, data, datasets);
@@ -73,7 +73,7 @@ describe('a predict job\'s tasks', () => {
   it('refuses a shard outside the job', async () => {
     // Prepare
     const model = multinomialModel();
-    const { datasets, close } = datasetSource(`s3://${BUCKET}/datasets/iris/`, s3.endpoint);
+    const { datasets, close } = await datasetSource(`s3://${BUCKET}/datasets/iris/`, s3.endpoint);
     const layout = await describeForModel(model, `s3://${BUCKET}/datasets/iris/`, datasets);
 
     // Act
