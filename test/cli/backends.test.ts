@@ -1,6 +1,7 @@
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findRedisServer, startRedisServer } from '../../src/emulators/redis-server.js';
 import { runBspml, useTempDirs } from '../helpers/cli.js';
 
@@ -36,6 +37,24 @@ async function blobs(dir: string): Promise<string> {
   return data;
 }
 
+/*
+ * One data set and one memory-store model for the file: the tests compare other stores against the
+ * same reference, which training it again per test (four inner threads each time) would only repeat.
+ */
+let shared: string;
+let data: string;
+let memoryModel: Promise<{ model: ModelFile; stdout: string }> | undefined;
+const memoryReference = () => (memoryModel ??= trainKmeans(shared, data, 'memory', ['--backend', 'memory']));
+
+beforeAll(async () => {
+  shared = await mkdtemp(join(tmpdir(), 'bspml-backends-'));
+  data = await blobs(shared);
+});
+
+afterAll(async () => {
+  await rm(shared, { recursive: true, force: true });
+});
+
 function expectSameModel(actual: ModelFile, expected: ModelFile): void {
   expect(actual.centroids).toEqual(expected.centroids);
   expect(actual.counts).toEqual(expected.counts);
@@ -47,8 +66,7 @@ describe('train --backend', () => {
   it('s3 (in-process s3rver) trains exactly the model memory trains', async () => {
     // Prepare
     const dir = await tempDir();
-    const data = await blobs(dir);
-    const memory = await trainKmeans(dir, data, 'memory', ['--backend', 'memory']);
+    const memory = await memoryReference();
 
     // Act
     const s3 = await trainKmeans(dir, data, 's3', ['--backend', 's3', '--bucket', 'cli-test', '--prefix', 'run/']);
@@ -62,8 +80,7 @@ describe('train --backend', () => {
   it.skipIf(!hasRedis)('redis (throwaway redis-server, and one given by --redis-url) trains exactly the model memory trains', async () => {
     // Prepare
     const dir = await tempDir();
-    const data = await blobs(dir);
-    const memory = await trainKmeans(dir, data, 'memory', ['--backend', 'memory']);
+    const memory = await memoryReference();
     const server = await startRedisServer();
     try {
       // Act
@@ -82,7 +99,6 @@ describe('train --backend', () => {
   it('redis with no redis-server to start: exit 1, one line saying how to install it', async () => {
     // Prepare
     const dir = await tempDir();
-    const data = await blobs(dir);
     const saved = process.env.REDIS_SERVER;
     process.env.REDIS_SERVER = join(dir, 'no-such-redis-server');
     try {
