@@ -11,7 +11,7 @@ import { runBspml, useTempDirs } from '../helpers/cli.js';
 const tempDir = useTempDirs();
 
 /** Small and quick on two cores: a few thousand rows, few workers, one thread each. */
-const FAST = ['--workers', '4', '--threads', '1', '--no-progress'];
+const FAST = ['--workers', '2', '--threads', '1', '--no-progress'];
 
 interface KmeansModelFile {
   algorithm: 'kmeans';
@@ -119,7 +119,7 @@ describe('bspml train kmeans', () => {
 
     const report = result.stdout;
     expect(report).toMatch(new RegExp(`^k-means, k = 4, on ${escape(data)} \\(2,000 rows × 3 features\\)$`, 'm'));
-    expect(report).toMatch(/^job\s+\S+: 4 workers × 1 threads, backend memory$/m);
+    expect(report).toMatch(/^job\s+\S+: 2 workers × 1 threads, backend memory$/m);
     expect(report).toMatch(new RegExp(`^rounds\\s+${model.rounds}, converged \\(largest centroid shift \\S+ ≤ tol 0\\.0001\\)$`, 'm'));
     expect(report).toMatch(/^inertia\s+[\d,.]+\s+cluster sizes \d[\d,]*(?:, \d[\d,]*){3}$/m);
     expect(Number(/^inertia\s+([\d,.]+)/m.exec(report)![1]!.replace(/,/g, ''))).toBeCloseTo(model.inertia, 1);
