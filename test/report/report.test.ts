@@ -11,7 +11,7 @@ import { runBspml, useTempDirs } from '../helpers/cli.js';
  */
 
 const tempDir = useTempDirs('bspml-report-');
-const FAST = ['--workers', '3', '--threads', '1', '--no-progress'];
+const FAST = ['--workers', '2', '--threads', '1', '--no-progress'];
 
 async function blobs(dir: string): Promise<string> {
   const data = join(dir, 'blobs.csv');
@@ -43,12 +43,12 @@ describe('bspml train --report', () => {
     expect(result.code, result.stderr).toBe(0);
     const report = runReportSchema.parse(JSON.parse(await readFile(file, 'utf8')));
     expectRoundArrays(report);
-    expect(report).toMatchObject({ source: 'local', bspmlVersion: VERSION, job: { status: 'SUCCEEDED', backend: 'memory' }, spec: { algorithm: 'kmeans', k: 3, workers: 3 } });
+    expect(report).toMatchObject({ source: 'local', bspmlVersion: VERSION, job: { status: 'SUCCEEDED', backend: 'memory' }, spec: { algorithm: 'kmeans', k: 3, workers: 2 } });
     expect(report.data).toMatchObject({ uri: data, rows: 1500, dims: 3 });
     expect(report.result).toMatchObject({ algorithm: 'kmeans', rounds: report.totals.rounds });
     expect(Object.keys(report.rounds.stats)).toContain('shift');
     // The preparation round (round 0) is reported apart; the training rounds count from 1.
-    expect(report.prepare).toMatchObject({ workers: 3 });
+    expect(report.prepare).toMatchObject({ workers: 2 });
     expect(report.totals.prepareMs).toBe(report.prepare!.wallMs);
     expect(report.rounds.round[0]).toBe(1);
     // Local runs measure store I/O per round; totals are the sums of the rounds.
