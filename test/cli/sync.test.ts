@@ -1,20 +1,38 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBspml, useTempDirs } from '../helpers/cli.js';
 
 const tempDir = useTempDirs();
+
+/*
+ * One data set and one --sync event run for the file: both designs below are compared with the
+ * same event-driven model, which training it again per test would only repeat.
+ */
+let shared: string;
+let common: string[];
+let eventResult: Promise<Awaited<ReturnType<typeof runBspml>>> | undefined;
+const eventRun = () => (eventResult ??= runBspml([...common, '--out', join(shared, 'event.json')]));
+
+beforeAll(async () => {
+  shared = await mkdtemp(join(tmpdir(), 'bspml-sync-'));
+  const data = join(shared, 'blobs.csv');
+  expect((await runBspml(['gen', 'blobs', '--rows', '1500', '--dims', '3', '--centers', '3', '--seed', '5', '--out', data])).code).toBe(0);
+  common = ['train', 'kmeans', '--data', data, '--k', '3', '--workers', '3', '--threads', '1', '--max-rounds', '4', '--tol', '0', '--no-progress'];
+});
+
+afterAll(async () => {
+  await rm(shared, { recursive: true, force: true });
+});
 
 describe('bspml train --sync linger', () => {
   it('writes the same model file as --sync event, says how many tasks were lingered into, and refuses what cannot linger', async () => {
     // Prepare
     const dir = await tempDir();
-    const data = join(dir, 'blobs.csv');
-    expect((await runBspml(['gen', 'blobs', '--rows', '1500', '--dims', '3', '--centers', '3', '--seed', '5', '--out', data])).code).toBe(0);
-    const common = ['train', 'kmeans', '--data', data, '--k', '3', '--workers', '3', '--threads', '1', '--max-rounds', '4', '--tol', '0', '--no-progress'];
 
     // Act
-    const event = await runBspml([...common, '--out', join(dir, 'event.json')]);
+    const event = await eventRun();
     const linger = await runBspml([...common, '--sync', 'linger', '--linger-ms', '30000', '--out', join(dir, 'linger.json')]);
     const noLinger = await runBspml([...common, '--linger-ms', '100']);
     const tooFew = await runBspml([...common, '--sync', 'linger', '--concurrency', '2']);
@@ -23,7 +41,7 @@ describe('bspml train --sync linger', () => {
     expect(event.code, event.stderr).toBe(0);
     expect(linger.code, linger.stderr).toBe(0);
     const strip = (m: Record<string, unknown>) => ({ ...m, jobId: undefined });
-    const [a, b] = await Promise.all(['event.json', 'linger.json'].map(async (f) => strip(JSON.parse(await readFile(join(dir, f), 'utf8')))));
+    const [a, b] = await Promise.all([join(shared, 'event.json'), join(dir, 'linger.json')].map(async (f) => strip(JSON.parse(await readFile(f, 'utf8')))));
     expect(b).toEqual(a);
     // 3 workers × (the preparation round + the training rounds): every training task lingered into.
     // Each round's filling worker aggregates and computes its shard of the next round at once,
@@ -44,12 +62,9 @@ describe('bspml train --sync barrier-wait', () => {
   it('writes the same model file as the default design and reports the billed waiting time', async () => {
     // Prepare
     const dir = await tempDir();
-    const data = join(dir, 'blobs.csv');
-    expect((await runBspml(['gen', 'blobs', '--rows', '1500', '--dims', '3', '--centers', '3', '--seed', '5', '--out', data])).code).toBe(0);
-    const common = ['train', 'kmeans', '--data', data, '--k', '3', '--workers', '3', '--threads', '1', '--max-rounds', '4', '--tol', '0', '--no-progress'];
 
     // Act
-    const event = await runBspml([...common, '--out', join(dir, 'event.json')]);
+    const event = await eventRun();
     const wait = await runBspml([...common, '--sync', 'barrier-wait', '--out', join(dir, 'wait.json')]);
     const bad = await runBspml([...common, '--sync', 'lockstep']);
 
@@ -57,7 +72,7 @@ describe('bspml train --sync barrier-wait', () => {
     expect(event.code, event.stderr).toBe(0);
     expect(wait.code, wait.stderr).toBe(0);
     const strip = (m: Record<string, unknown>) => ({ ...m, jobId: undefined });
-    const [a, b] = await Promise.all(['event.json', 'wait.json'].map(async (f) => strip(JSON.parse(await readFile(join(dir, f), 'utf8')))));
+    const [a, b] = await Promise.all([join(shared, 'event.json'), join(dir, 'wait.json')].map(async (f) => strip(JSON.parse(await readFile(f, 'utf8')))));
     expect(b).toEqual(a);
     expect(wait.stdout).toMatch(/^sync {7}barrier-wait: workers billed [\d,.]+ m?s in all, [\d,.]+ m?s of it waiting at the barrier \(\d+%, \d+ polls\)$/m);
     expect(event.stdout).not.toMatch(/barrier-wait/);
