@@ -39,23 +39,30 @@ export class MemoryStore implements StateStore {
   }
 
   async putModel(jobId: string, round: number, bytes: Uint8Array): Promise<void> {
-    recordIo(1, bytes.byteLength, 0);
-    this.blobs.set(`${jobId}/model/${round}`, bytes.slice());
+    this.putBlob(`${jobId}/model/${round}`, bytes);
   }
 
   async getModel(jobId: string, round: number): Promise<Uint8Array | undefined> {
-    const bytes = this.blobs.get(`${jobId}/model/${round}`);
-    recordIo(1, 0, bytes?.byteLength ?? 0);
-    return bytes?.slice();
+    return this.getBlob(`${jobId}/model/${round}`);
   }
 
   async putModelView(jobId: string, round: number, bytes: Uint8Array): Promise<void> {
-    recordIo(1, bytes.byteLength, 0);
-    this.blobs.set(`${jobId}/view/${round}`, bytes.slice());
+    this.putBlob(`${jobId}/view/${round}`, bytes);
   }
 
   async getModelView(jobId: string, round: number): Promise<Uint8Array | undefined> {
-    const bytes = this.blobs.get(`${jobId}/view/${round}`);
+    return this.getBlob(`${jobId}/view/${round}`);
+  }
+
+  /** One request writing a copy (the caller may reuse its buffer), as a real store's write would. */
+  private putBlob(key: string, bytes: Uint8Array): void {
+    recordIo(1, bytes.byteLength, 0);
+    this.blobs.set(key, bytes.slice());
+  }
+
+  /** One request returning a copy, so a reader cannot change what is stored. */
+  private getBlob(key: string): Uint8Array | undefined {
+    const bytes = this.blobs.get(key);
     recordIo(1, 0, bytes?.byteLength ?? 0);
     return bytes?.slice();
   }

@@ -182,24 +182,30 @@ export class RedisStore implements StateStore {
     return applied === 1;
   }
 
-  async putModel(jobId: string, round: number, bytes: Uint8Array): Promise<void> {
+  putModel(jobId: string, round: number, bytes: Uint8Array): Promise<void> {
+    return this.setBlob('putModel', this.key(jobId, `model:${round}`), bytes);
+  }
+
+  getModel(jobId: string, round: number): Promise<Uint8Array | undefined> {
+    return this.getBlob('getModel', this.key(jobId, `model:${round}`));
+  }
+
+  putModelView(jobId: string, round: number, bytes: Uint8Array): Promise<void> {
+    return this.setBlob('putModelView', this.key(jobId, `view:${round}`), bytes);
+  }
+
+  getModelView(jobId: string, round: number): Promise<Uint8Array | undefined> {
+    return this.getBlob('getModelView', this.key(jobId, `view:${round}`));
+  }
+
+  /** A blob written whole, unconditionally (rewrites carry the same bytes), expiring with the job's keys. */
+  private async setBlob(operation: string, key: string, bytes: Uint8Array): Promise<void> {
     recordIo(1, bytes.byteLength, 0);
-    await this.call('putModel', () => this.client.set(this.key(jobId, `model:${round}`), toBuffer(bytes), 'EX', this.ttlSeconds));
+    await this.call(operation, () => this.client.set(key, toBuffer(bytes), 'EX', this.ttlSeconds));
   }
 
-  async getModel(jobId: string, round: number): Promise<Uint8Array | undefined> {
-    const value = await this.call('getModel', () => this.client.getBuffer(this.key(jobId, `model:${round}`)));
-    recordIo(1, 0, value?.byteLength ?? 0);
-    return value ? copyBytes(value) : undefined;
-  }
-
-  async putModelView(jobId: string, round: number, bytes: Uint8Array): Promise<void> {
-    recordIo(1, bytes.byteLength, 0);
-    await this.call('putModelView', () => this.client.set(this.key(jobId, `view:${round}`), toBuffer(bytes), 'EX', this.ttlSeconds));
-  }
-
-  async getModelView(jobId: string, round: number): Promise<Uint8Array | undefined> {
-    const value = await this.call('getModelView', () => this.client.getBuffer(this.key(jobId, `view:${round}`)));
+  private async getBlob(operation: string, key: string): Promise<Uint8Array | undefined> {
+    const value = await this.call(operation, () => this.client.getBuffer(key));
     recordIo(1, 0, value?.byteLength ?? 0);
     return value ? copyBytes(value) : undefined;
   }

@@ -14,11 +14,8 @@ export async function putModel(t: Table, jobId: string, round: number, bytes: Ui
   await putBlob(t, 'putModel', jobPk(jobId), `MODEL#${pad(round)}`, bytes, false);
 }
 
-export async function getModel(t: Table, jobId: string, round: number): Promise<Uint8Array | undefined> {
-  const head = await t.getItem('getModel', { pk: s(jobPk(jobId)), sk: s(`MODEL#${pad(round)}`) });
-  if (!head) return undefined;
-  const [bytes] = await assemble(t, 'getModel', [head], (i) => `model of round ${round} of job ${jobId} (chunk ${i})`);
-  return bytes;
+export function getModel(t: Table, jobId: string, round: number): Promise<Uint8Array | undefined> {
+  return getJobBlob(t, 'getModel', jobId, `MODEL#${pad(round)}`, `model of round ${round} of job ${jobId}`);
 }
 
 /** The workers' view of a model (VIEW#r beside MODEL#r): one item up to CHUNK_BYTES, chunked beyond, as a model. */
@@ -26,10 +23,15 @@ export async function putModelView(t: Table, jobId: string, round: number, bytes
   await putBlob(t, 'putModelView', jobPk(jobId), `VIEW#${pad(round)}`, bytes, false);
 }
 
-export async function getModelView(t: Table, jobId: string, round: number): Promise<Uint8Array | undefined> {
-  const head = await t.getItem('getModelView', { pk: s(jobPk(jobId)), sk: s(`VIEW#${pad(round)}`) });
+export function getModelView(t: Table, jobId: string, round: number): Promise<Uint8Array | undefined> {
+  return getJobBlob(t, 'getModelView', jobId, `VIEW#${pad(round)}`, `view of the model of round ${round} of job ${jobId}`);
+}
+
+/** A blob kept under the job's partition (a model or its view), its chunks put together; `what` names it in errors. */
+async function getJobBlob(t: Table, op: string, jobId: string, sk: string, what: string): Promise<Uint8Array | undefined> {
+  const head = await t.getItem(op, { pk: s(jobPk(jobId)), sk: s(sk) });
   if (!head) return undefined;
-  const [bytes] = await assemble(t, 'getModelView', [head], (i) => `view of the model of round ${round} of job ${jobId} (chunk ${i})`);
+  const [bytes] = await assemble(t, op, [head], (i) => `${what} (chunk ${i})`);
   return bytes;
 }
 
